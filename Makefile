@@ -1,0 +1,52 @@
+# The doors: make run, make test, make lint, make bench (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Installed versions are pinned in constraints.txt so every machine gets the same set.
+PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: install run worker migrate seed test lint format bench data clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python -m backend migrate
+
+seed: migrate
+	$(BIN)/python -m backend seed data.csv --datasource sales
+
+run: seed
+	$(BIN)/uvicorn backend.main:app --host $(HOST) --port $(PORT)
+
+worker: migrate
+	$(BIN)/python -m backend worker
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check backend tests bench alembic
+	$(BIN)/ruff format --check backend tests bench alembic
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format backend tests bench alembic
+	$(BIN)/ruff check --fix backend tests bench alembic
+
+bench: install
+	$(BIN)/python bench/upload_throughput.py
+
+data:
+	$(PYTHON) bench/generate_sales.py --rows 1000 --out data.csv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Sales data ingestion and analytics service."""

@@ -1,0 +1,95 @@
+"""Command line: `python -m backend worker | migrate | seed FILE`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import select
+
+from backend import migrations
+from backend.config import get_settings
+from backend.db import session_scope
+from backend.ingestion import service as ingestion_service
+from backend.ingestion.models import IngestionTask, TaskStatus
+from backend.logging_setup import configure_logging
+from backend.runtime import Runtime
+
+log = logging.getLogger("backend")
+
+
+async def run_worker() -> None:
+    runtime = Runtime.build(get_settings())
+    await runtime.start(with_workers=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker running; Ctrl-C or SIGTERM stops it (running tasks are picked up again)")
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := await asyncio.to_thread(handle.read, 8 * 1024 * 1024):
+            yield chunk
+
+
+async def seed(path: Path, datasource: str) -> None:
+    """Queue `path` for `datasource` unless the datasource already has data or a pending upload."""
+    runtime = Runtime.build(get_settings())
+    await runtime.start(with_workers=False)
+    try:
+        async with session_scope(runtime.sessions) as session:
+            existing = await session.scalar(
+                select(IngestionTask.id)
+                .where(
+                    IngestionTask.datasource == datasource,
+                    IngestionTask.status.not_in(
+                        [TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]
+                    ),
+                )
+                .limit(1)
+            )
+            if existing:
+                log.info(
+                    "datasource %s already has data (task %s); not seeding", datasource, existing
+                )
+                return
+            staged = await ingestion_service.stage_upload(
+                runtime.store, _file_chunks(path), path.name, runtime.settings.max_upload_bytes
+            )
+            accepted = await ingestion_service.accept(session, staged, datasource)
+            log.info("queued %s for datasource %s as task %s", path, datasource, accepted.task.id)
+    finally:
+        await runtime.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("worker", help="run background workers (WORKER_CONCURRENCY of them)")
+    commands.add_parser("migrate", help="apply database migrations")
+    seed_cmd = commands.add_parser("seed", help="queue a file for a datasource when it has no data")
+    seed_cmd.add_argument("file", type=Path)
+    seed_cmd.add_argument("--datasource", default="sales")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if args.command == "worker":
+        asyncio.run(run_worker())
+    elif args.command == "migrate":
+        migrations.upgrade(settings.database_url)
+    else:
+        asyncio.run(seed(args.file, args.datasource))
+
+
+if __name__ == "__main__":
+    main()

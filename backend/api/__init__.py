@@ -1,0 +1,1 @@
+"""REST routers: thin layers over the domain services."""

@@ -1,0 +1,174 @@
+"""REST: uploads and ingestion tasks (the paths the frontend and curl users call)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from backend.api import multipart
+from backend.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from backend.errors import InvalidInput
+from backend.ingestion import service as ingestion_service
+from backend.ingestion.models import IngestionTask, TaskStatus
+from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
+from backend.ingestion.service import StagedUpload
+
+router = APIRouter(prefix="/api/ingest", tags=["ingestion"])
+
+_ERROR = {"description": "The error and what to change", "content": {"application/json": {}}}
+_UPLOAD_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "datasource_name"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "CSV/TSV, Excel (.xlsx, .xls) or Parquet",
+                        },
+                        "datasource_name": {
+                            "type": "string",
+                            "pattern": ingestion_service.DATASOURCE_PATTERN.pattern,
+                            "example": "sales",
+                        },
+                        "force": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "Create a new task even when these bytes were uploaded before",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def parse_flag(name: str, value: str | None) -> bool:
+    text = (value or "").strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise InvalidInput(
+        f"{name} must be true or false (got {value!r})", f"Send {name}=true or {name}=false."
+    )
+
+
+def status_url(request: Request, task_id: str) -> str:
+    settings = request.app.state.runtime.settings
+    if settings.public_url:
+        return f"{settings.public_url.rstrip('/')}/api/ingest/status/{task_id}"
+    return str(request.url_for("ingest_status", task_id=task_id))
+
+
+@router.post(
+    "/upload",
+    status_code=202,
+    response_model=UploadAccepted,
+    openapi_extra=_UPLOAD_FORM,
+    responses={
+        200: {
+            "description": "The same bytes were already uploaded to this datasource",
+            "model": UploadAccepted,
+        },
+        413: _ERROR,
+        415: _ERROR,
+        422: _ERROR,
+    },
+    summary="Upload a CSV, Excel or Parquet file for ingestion",
+)
+async def upload(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    force: Annotated[bool, Query(description="Same as the form field force")] = False,
+) -> UploadAccepted:
+    max_bytes = runtime.settings.max_upload_bytes
+    ingestion_service.check_declared_size(request.headers.get("content-length"), max_bytes)
+
+    async def on_file(part: multipart.Part, fields: dict[str, str], chunks: Any) -> StagedUpload:
+        if "datasource_name" in fields:  # fail before storing anything when we already can
+            ingestion_service.validate_datasource_name(fields["datasource_name"])
+        return await ingestion_service.stage_upload(runtime.store, chunks, part.filename, max_bytes)
+
+    form = await multipart.read_form(
+        request.stream(),
+        request.headers.get("content-type"),
+        file_field="file",
+        on_file=on_file,
+        discard=StagedUpload.discard,
+    )
+    if form.file is None:
+        raise InvalidInput(
+            "no file was sent", "Send the file as the form field 'file' (curl -F file=@data.csv)."
+        )
+    try:
+        force = force or parse_flag("force", form.fields.get("force"))
+    except InvalidInput:
+        await form.file.discard()
+        raise
+    accepted = await ingestion_service.accept(
+        session, form.file, form.fields.get("datasource_name"), force=force
+    )
+    if not accepted.created:
+        response.status_code = 200
+    return _accepted(request, accepted.task, duplicate=not accepted.created)
+
+
+def _accepted(request: Request, task: IngestionTask, *, duplicate: bool) -> UploadAccepted:
+    return UploadAccepted(
+        task_id=task.id,
+        status=task.status,
+        status_url=status_url(request, task.id),
+        duplicate=duplicate,
+        datasource=task.datasource,
+        filename=task.filename,
+        file_format=task.file_format,
+        size_bytes=task.size_bytes,
+        sha256=task.sha256,
+    )
+
+
+@router.get("/status/{task_id}", name="ingest_status", responses={404: _ERROR})
+async def task_status(task_id: str, session: SessionDep, principal: PrincipalDep) -> TaskStatusOut:
+    return TaskStatusOut.of(await ingestion_service.get_task(session, task_id))
+
+
+@router.get("/tasks")
+async def list_tasks(
+    session: SessionDep,
+    principal: PrincipalDep,
+    datasource: str | None = None,
+    status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TaskPageOut:
+    page = await ingestion_service.list_tasks(
+        session, datasource=datasource, status=status, limit=limit, offset=offset
+    )
+    more = page.offset + len(page.items) < page.total
+    return TaskPageOut(
+        items=[TaskStatusOut.of(t) for t in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_offset=page.offset + len(page.items) if more else None,
+    )
+
+
+@router.post("/tasks/{task_id}/retry", status_code=202, responses={404: _ERROR, 409: _ERROR})
+async def retry_task(task_id: str, session: SessionDep, principal: PrincipalDep) -> TaskStatusOut:
+    return TaskStatusOut.of(await ingestion_service.retry(session, task_id))
+
+
+@router.post("/tasks/{task_id}/cancel", responses={404: _ERROR, 409: _ERROR})
+async def cancel_task(task_id: str, session: SessionDep, principal: PrincipalDep) -> TaskStatusOut:
+    return TaskStatusOut.of(await ingestion_service.cancel(session, task_id))

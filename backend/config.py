@@ -1,0 +1,73 @@
+"""One Settings object for the whole service, read from the environment (and an optional .env)."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_VAR_DIR}/metadata.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    storage_url: str = Field(
+        default=str(DEFAULT_VAR_DIR / "storage"),
+        description="A local folder, or s3://bucket/prefix",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, moto); unset for AWS"
+    )
+    # Read from AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY like any AWS tool; unset
+    # credentials fall back to boto3's usual chain (profile, instance role).
+    aws_region: str = "us-east-1"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    max_upload_mb: Annotated[int, Field(gt=0)] = 500
+    worker_concurrency: Annotated[int, Field(ge=0)] = 2
+    worker_lease_seconds: Annotated[float, Field(gt=0)] = 30.0
+    worker_poll_seconds: Annotated[float, Field(gt=0)] = 1.0
+    worker_max_attempts: Annotated[int, Field(ge=1)] = 3
+    # Fault injection for the crash-recovery tests: the worker sleeps this long after writing the
+    # dataset and before recording success. Keep 0 in real deployments.
+    worker_debug_pause_seconds: Annotated[float, Field(ge=0)] = 0.0
+    druid_url: str | None = Field(default=None, description="Druid router URL; unset: embedded")
+    log_level: str = "INFO"
+    auto_migrate: bool = Field(
+        default=True, description="Run alembic migrations at start-up (API and worker)"
+    )
+    public_url: str | None = Field(
+        default=None, description="Base URL used in links such as status_url; default: request URL"
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in logging.getLevelNamesMapping():
+            raise ValueError(
+                f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR (got {value!r})"
+            )
+        return level
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

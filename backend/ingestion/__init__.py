@@ -1,0 +1,1 @@
+"""Ingestion: accept uploads, track tasks, and process them in durable background workers."""

@@ -1,0 +1,88 @@
+"""Ingestion tasks and their event history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db import Base, UTCDateTime, utcnow
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class TaskStatus(enum.StrEnum):
+    QUEUED = "queued"
+    VALIDATING = "validating"
+    LOADING = "loading"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+# States a worker may hold (or pick up again once the holder's lease has expired).
+ACTIVE_STATUSES = frozenset({TaskStatus.VALIDATING, TaskStatus.LOADING})
+
+
+class IngestionTask(Base):
+    __tablename__ = "ingestion_tasks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    datasource: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str] = mapped_column(String(16))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(512))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(32), default=TaskStatus.QUEUED.value)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    rows_read: Mapped[int | None] = mapped_column(BigInteger)
+    rows_valid: Mapped[int | None] = mapped_column(BigInteger)
+    rows_rejected: Mapped[int | None] = mapped_column(BigInteger)
+    dataset_key: Mapped[str | None] = mapped_column(String(512))
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    druid_spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    druid_task_id: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[TaskEvent]] = relationship(
+        back_populates="task", lazy="raise", order_by="TaskEvent.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        Index("ix_ingestion_tasks_datasource_sha256", "datasource", "sha256"),
+        Index("ix_ingestion_tasks_status_created_at", "status", "created_at"),
+        Index("ix_ingestion_tasks_created_at", "created_at"),
+    )
+
+
+class TaskEvent(Base):
+    __tablename__ = "ingestion_task_events"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("ingestion_tasks.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    task: Mapped[IngestionTask] = relationship(back_populates="events", lazy="raise")

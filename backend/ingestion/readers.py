@@ -1,0 +1,86 @@
+"""Recognising an upload's format from its bytes, and opening a stored file as a Polars frame.
+
+The sniffing here decides 415 at upload time; `open_frame` is the seam where the next readers
+(encodings, delimiters, sheets, nested Parquet checks) plug in.
+"""
+
+from __future__ import annotations
+
+import codecs
+import enum
+from pathlib import Path
+
+import polars as pl
+
+# How many leading bytes the upload must have delivered before its format is decided.
+SNIFF_BYTES = 64 * 1024
+
+_BINARY_MAGIC: dict[bytes, str] = {
+    b"\x1f\x8b": "a gzip archive",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"BZh": "a bzip2 archive",
+    b"\xfd7zXZ": "an xz archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"Rar!": "a RAR archive",
+    b"\x7fELF": "an executable",
+    b"\x28\xb5\x2f\xfd": "a zstd archive",
+}
+
+
+class FileFormat(enum.StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+    XLS = "xls"
+    PARQUET = "parquet"
+
+
+class UnrecognisedContent(ValueError):
+    """The bytes are not CSV, Excel or Parquet; the message says what they look like."""
+
+
+class ReadError(ValueError):
+    """A stored file could not be read as its format; the message is for the user."""
+
+
+def sniff_format(head: bytes) -> FileFormat:
+    """Decide the format from the first bytes of a non-empty file (up to SNIFF_BYTES)."""
+    if head.startswith(b"PAR1"):
+        return FileFormat.PARQUET
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return FileFormat.XLS
+    if head.startswith(b"PK\x03\x04"):
+        if b"[Content_Types].xml" in head or b"xl/" in head:
+            return FileFormat.XLSX
+        raise UnrecognisedContent("a zip archive that is not an Excel workbook (no xl/ parts)")
+    for magic, what in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            raise UnrecognisedContent(what)
+    if _looks_like_text(head):
+        return FileFormat.CSV
+    raise UnrecognisedContent("binary data")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    if b"\x00" in head:
+        return False
+    control = sum(1 for b in head if b < 0x20 and b not in (0x09, 0x0A, 0x0C, 0x0D)) + head.count(
+        0x7F
+    )
+    return control <= len(head) // 100
+
+
+def open_frame(path: Path, file_format: FileFormat) -> pl.LazyFrame:
+    """A lazy frame over a stored file. Raises ReadError with a message a user can act on."""
+    try:
+        if file_format is FileFormat.CSV:
+            return pl.scan_csv(path, infer_schema_length=10_000)
+        if file_format is FileFormat.PARQUET:
+            return pl.scan_parquet(path)
+        return pl.read_excel(path, engine="calamine").lazy()
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise ReadError(f"could not read the file as {file_format.value}: {exc}") from exc

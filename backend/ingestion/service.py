@@ -1,0 +1,320 @@
+"""Accepting uploads and managing ingestion tasks: the state machine both REST and GraphQL call.
+
+Services flush; the caller's scope (request or worker) commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from backend.db import utcnow
+from backend.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from backend.ingestion.models import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    IngestionTask,
+    TaskEvent,
+    TaskStatus,
+)
+from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.storage import ObjectStore, ObjectWriter
+
+log = logging.getLogger(__name__)
+
+DATASOURCE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+# Set on a session when it queued work, so its owner can wake the workers after commit.
+WAKE_WORKERS = "wake_workers"
+
+
+@dataclass
+class StagedUpload:
+    """An upload stored under raw/<task_id>/ but not yet recorded as a task."""
+
+    task_id: str
+    filename: str
+    key: str
+    size: int
+    sha256: str
+    file_format: FileFormat
+    store: ObjectStore = field(repr=False)
+
+    async def discard(self) -> None:
+        try:
+            await self.store.delete(self.key)
+        except Exception:  # noqa: BLE001 - best effort; the error being reported matters more
+            log.exception("could not delete staged upload %s", self.key)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    task: IngestionTask
+    created: bool  # False: the same bytes were already uploaded to this datasource
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    items: list[IngestionTask]
+    total: int
+    limit: int
+    offset: int
+
+
+def validate_datasource_name(name: str | None) -> str:
+    if name is None or not name.strip():
+        raise InvalidInput(
+            "datasource_name is required",
+            "Send the target datasource as the form field datasource_name, e.g. sales.",
+        )
+    name = name.strip()
+    if not DATASOURCE_PATTERN.match(name):
+        raise InvalidInput(
+            f"invalid datasource name {name[:80]!r}",
+            "A datasource name starts with a letter and has up to 64 letters, digits or "
+            "underscores (pattern ^[A-Za-z][A-Za-z0-9_]{0,63}$), e.g. sales or sales_2024.",
+        )
+    return name
+
+
+def safe_filename(filename: str | None) -> str:
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE_FILENAME_CHARS.sub("_", base).strip("._")[:200]
+    return cleaned or "upload"
+
+
+async def stage_upload(
+    store: ObjectStore, chunks: AsyncIterator[bytes], filename: str | None, max_bytes: int
+) -> StagedUpload:
+    """Stream an upload into storage while counting size and sha256.
+
+    Refuses (and deletes what was written) when the content is empty, too large or not a
+    supported format; the format is decided from the first bytes, before the rest is stored.
+    """
+    task_id = uuid.uuid4().hex
+    name = safe_filename(filename)
+    writer = store.writer(f"raw/{task_id}/{name}")
+    try:
+        file_format = await _stream_into(writer, chunks, max_bytes)
+        stored = await writer.commit()
+    except BaseException:
+        await writer.abort()
+        raise
+    return StagedUpload(
+        task_id=task_id,
+        filename=(filename or name)[:255],
+        key=stored.key,
+        size=stored.size,
+        sha256=stored.sha256,
+        file_format=file_format,
+        store=store,
+    )
+
+
+async def _stream_into(
+    writer: ObjectWriter, chunks: AsyncIterator[bytes], max_bytes: int
+) -> FileFormat:
+    head = bytearray()
+    file_format: FileFormat | None = None
+    async for chunk in chunks:
+        if writer.size + len(chunk) > max_bytes:
+            raise _too_large(max_bytes)
+        if file_format is None:
+            head += chunk[: SNIFF_BYTES - len(head)]
+            if len(head) >= SNIFF_BYTES:
+                file_format = _sniff(bytes(head))
+        await writer.write(chunk)
+    if writer.size == 0:
+        raise InvalidInput(
+            "the uploaded file is empty", "Choose a file with a header row and data."
+        )
+    return file_format or _sniff(bytes(head))
+
+
+def _sniff(head: bytes) -> FileFormat:
+    try:
+        return sniff_format(head)
+    except UnrecognisedContent as exc:
+        raise UnsupportedMediaType(
+            f"unsupported file content: the upload looks like {exc}",
+            "Upload a CSV (or TSV) text file, an Excel workbook (.xlsx, .xls) or a Parquet file. "
+            "The format is recognised from the file's bytes, not its name.",
+        ) from exc
+
+
+def _too_large(max_bytes: int) -> PayloadTooLarge:
+    limit_mb = max_bytes // (1024 * 1024)
+    return PayloadTooLarge(
+        f"the upload is larger than the limit of {limit_mb} MB",
+        f"Split the file into parts under {limit_mb} MB, or raise MAX_UPLOAD_MB on the server.",
+    )
+
+
+def check_declared_size(content_length: str | None, max_bytes: int) -> None:
+    """Refuse at once when the declared request size cannot fit (64 KiB allowed for form overhead)."""
+    if content_length and content_length.isdigit() and int(content_length) > max_bytes + 65_536:
+        raise _too_large(max_bytes)
+
+
+async def accept(
+    session: AsyncSession, staged: StagedUpload, datasource: str | None, *, force: bool = False
+) -> Accepted:
+    """Record a staged upload as a queued task, or return the task that already has these bytes."""
+    try:
+        name = validate_datasource_name(datasource)
+        if not force and (existing := await _find_duplicate(session, name, staged.sha256)):
+            await staged.discard()
+            return Accepted(task=existing, created=False)
+        task = _new_task(staged, name, force)
+        session.add(task)
+        await session.flush()
+    except BaseException:
+        await staged.discard()
+        raise
+    session.info[WAKE_WORKERS] = True
+    return Accepted(task=task, created=True)
+
+
+def _new_task(staged: StagedUpload, datasource: str, force: bool) -> IngestionTask:
+    now = utcnow()
+    task = IngestionTask(
+        id=staged.task_id,
+        datasource=datasource,
+        filename=staged.filename,
+        file_format=staged.file_format.value,
+        size_bytes=staged.size,
+        sha256=staged.sha256,
+        storage_key=staged.key,
+        options={"force": force},
+        status=TaskStatus.QUEUED.value,
+        progress=0.0,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    task.events = [
+        TaskEvent(
+            at=now,
+            status=TaskStatus.QUEUED.value,
+            message=f"upload received: {staged.size} bytes, {staged.file_format.value}",
+            detail={"sha256": staged.sha256, "storage_key": staged.key},
+        )
+    ]
+    return task
+
+
+async def _find_duplicate(
+    session: AsyncSession, datasource: str, sha256: str
+) -> IngestionTask | None:
+    # A failed or cancelled upload does not block sending the same bytes again.
+    query = (
+        _with_events(select(IngestionTask))
+        .where(
+            IngestionTask.datasource == datasource,
+            IngestionTask.sha256 == sha256,
+            IngestionTask.status.not_in([TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]),
+        )
+        .order_by(IngestionTask.created_at.desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).first()
+
+
+def _with_events(query: Select[IngestionTask]) -> Select[IngestionTask]:
+    return query.options(selectinload(IngestionTask.events))
+
+
+async def get_task(session: AsyncSession, task_id: str) -> IngestionTask:
+    task = (
+        await session.scalars(
+            _with_events(select(IngestionTask)).where(IngestionTask.id == task_id)
+        )
+    ).first()
+    if task is None:
+        raise NotFound(
+            f"no ingestion task with id {task_id[:64]!r}",
+            "Use the task_id returned by the upload, or list tasks at GET /api/ingest/tasks.",
+        )
+    return task
+
+
+async def list_tasks(
+    session: AsyncSession,
+    *,
+    datasource: str | None = None,
+    status: TaskStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> TaskPage:
+    conditions = []
+    if datasource:
+        conditions.append(IngestionTask.datasource == datasource)
+    if status:
+        conditions.append(IngestionTask.status == status.value)
+    total = await session.scalar(select(func.count()).select_from(IngestionTask).where(*conditions))
+    query = (
+        _with_events(select(IngestionTask))
+        .where(*conditions)
+        .order_by(IngestionTask.created_at.desc(), IngestionTask.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    items = list((await session.scalars(query)).all())
+    return TaskPage(items=items, total=int(total or 0), limit=limit, offset=offset)
+
+
+def add_event(
+    task: IngestionTask, status: TaskStatus, message: str, detail: dict[str, Any] | None = None
+) -> None:
+    now = utcnow()
+    task.status = status.value
+    task.updated_at = now
+    task.events.append(TaskEvent(at=now, status=status.value, message=message, detail=detail))
+
+
+async def retry(session: AsyncSession, task_id: str) -> IngestionTask:
+    task = await get_task(session, task_id)
+    if task.status not in (TaskStatus.FAILED.value, TaskStatus.CANCELLED.value):
+        raise Conflict(
+            f"task {task_id} is {task.status} and cannot be retried",
+            "Only failed or cancelled tasks can be retried; wait for this one to finish.",
+        )
+    task.attempts = 0
+    task.error = None
+    task.progress = 0.0
+    task.finished_at = None
+    task.lease_owner = None
+    task.lease_expires_at = None
+    add_event(task, TaskStatus.QUEUED, "retry requested")
+    await session.flush()
+    session.info[WAKE_WORKERS] = True
+    return task
+
+
+async def cancel(session: AsyncSession, task_id: str) -> IngestionTask:
+    task = await get_task(session, task_id)
+    status = TaskStatus(task.status)
+    if status in TERMINAL_STATUSES:
+        raise Conflict(
+            f"task {task_id} is already {task.status}",
+            "Only queued or running tasks can be cancelled.",
+        )
+    running = status in ACTIVE_STATUSES
+    task.lease_owner = None
+    task.lease_expires_at = None
+    task.finished_at = utcnow()
+    add_event(
+        task,
+        TaskStatus.CANCELLED,
+        "cancelled while running; the worker stops at its next step" if running else "cancelled",
+    )
+    await session.flush()
+    return task

@@ -1,0 +1,339 @@
+"""Durable background workers: claim queued tasks from the database with a lease, process them,
+and pick up tasks whose worker died once its lease has expired.
+
+Every state change is a short transaction guarded by `lease_owner`, so a worker that lost its
+lease (cancelled task, or a lease taken over after a stall) can never overwrite the task.
+Processing writes to keys derived from the task id, so running a task twice leaves one copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.config import Settings
+from backend.db import SessionMaker, session_scope, utcnow
+from backend.ingestion import normalize
+from backend.ingestion.models import ACTIVE_STATUSES, IngestionTask, TaskEvent, TaskStatus
+from backend.ingestion.readers import FileFormat, ReadError
+from backend.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+# Called with the datasource name after new data for it has landed (cache invalidation, ...).
+DataLanded = Callable[[str], Awaitable[None]]
+
+
+class LeaseLost(Exception):
+    """The task was cancelled or taken over; this worker must stop touching it."""
+
+
+def dataset_key(datasource: str, task_id: str) -> str:
+    return f"datasets/{datasource}/{task_id}.parquet"
+
+
+async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) -> str | None:
+    """Atomically take the oldest runnable task: queued, or active with an expired lease.
+
+    The same statement moves it to `validating` and sets the lease, so no other worker sees it
+    as runnable until the lease expires.
+    """
+    now = utcnow()
+    runnable = or_(
+        IngestionTask.status == TaskStatus.QUEUED.value,
+        and_(IngestionTask.status.in_(_ACTIVE), IngestionTask.lease_expires_at < now),
+    )
+    candidate = (
+        select(IngestionTask.id)
+        .where(runnable)
+        .order_by(IngestionTask.created_at, IngestionTask.id)
+        .limit(1)
+        .with_for_update(
+            skip_locked=True
+        )  # PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers
+        .scalar_subquery()
+    )
+    claimed = await session.execute(
+        update(IngestionTask)
+        .where(IngestionTask.id == candidate, runnable)
+        .values(
+            lease_owner=owner,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            attempts=IngestionTask.attempts + 1,
+            status=TaskStatus.VALIDATING.value,
+            progress=0.0,
+            updated_at=now,
+        )
+        .returning(IngestionTask.id)
+    )
+    return claimed.scalar_one_or_none()
+
+
+class TaskRunner:
+    """Processes one claimed task, holding its lease."""
+
+    def __init__(
+        self, settings: Settings, sessions: SessionMaker, store: ObjectStore, owner: str
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = store
+        self.owner = owner
+
+    async def run(self, task_id: str) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(task_id))
+        try:
+            await self._run(task_id)
+        except LeaseLost:
+            log.info("task %s: lease lost (cancelled or taken over); stopping", task_id)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _run(self, task_id: str) -> None:
+        task = await self._start(task_id)
+        if task is None:
+            return
+        try:
+            result = await self._process(task)
+        except ReadError as exc:
+            await self._fail(task_id, "read_error", str(exc), "Fix the file and upload it again.")
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            log.exception("task %s failed unexpectedly", task_id)
+            await self._fail(
+                task_id,
+                "internal_error",
+                f"processing stopped on an unexpected error: {type(exc).__name__}: {exc}",
+                "Retry the task; if it fails again, report it with this task id.",
+            )
+        else:
+            await self._succeed(task, result)
+
+    async def _start(self, task_id: str) -> IngestionTask | None:
+        async with session_scope(self.sessions) as session:
+            task = await session.get(IngestionTask, task_id)
+            if task is None or task.lease_owner != self.owner:
+                return None
+            if task.attempts > self.settings.worker_max_attempts:
+                self._record(
+                    session,
+                    task,
+                    TaskStatus.FAILED,
+                    f"gave up after {task.attempts - 1} attempts that ended without a result "
+                    "(the worker process died or stalled each time)",
+                    error={
+                        "code": "worker_died",
+                        "message": "the worker stopped repeatedly while processing this file",
+                        "detail": "The file may be too large for the worker's memory. Retry, or "
+                        "split the file.",
+                    },
+                )
+                return None
+            resumed = task.attempts > 1
+            message = (
+                f"resumed by {self.owner} (attempt {task.attempts}) after the previous worker's "
+                "lease expired"
+                if resumed
+                else f"processing started by {self.owner}"
+            )
+            self._record(session, task, TaskStatus.VALIDATING, message, progress=0.05)
+            task.started_at = task.started_at or utcnow()
+            return task
+
+    async def _process(self, task: IngestionTask) -> normalize.NormalizedDataset:
+        file_format = FileFormat(task.file_format)
+        with tempfile.TemporaryDirectory(prefix=f"ingest-{task.id}-") as tmp:
+            source = self.store.local_path(task.storage_key)
+            if source is None:
+                source = Path(tmp) / "source"
+                await self.store.get_file(task.storage_key, source)
+            target = Path(tmp) / "dataset.parquet"
+            dataset = await asyncio.to_thread(normalize.to_parquet, source, file_format, target)
+            await self._transition(
+                task.id,
+                TaskStatus.LOADING,
+                f"read {dataset.rows} rows in {len(dataset.columns)} columns; storing the dataset",
+                progress=0.6,
+                rows_read=dataset.rows,
+            )
+            await self.store.put_file(dataset_key(task.datasource, task.id), target)
+        if self.settings.worker_debug_pause_seconds:
+            await asyncio.sleep(self.settings.worker_debug_pause_seconds)
+        return dataset
+
+    async def _succeed(self, task: IngestionTask, dataset: normalize.NormalizedDataset) -> None:
+        key = dataset_key(task.datasource, task.id)
+        try:
+            await self._transition(
+                task.id,
+                TaskStatus.SUCCEEDED,
+                f"{dataset.rows} rows stored as {key}",
+                progress=1.0,
+                rows_read=dataset.rows,
+                rows_valid=dataset.rows,
+                rows_rejected=0,
+                dataset_key=key,
+                report={"columns": dataset.columns},
+                finished_at=utcnow(),
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        except LeaseLost:
+            # Cancelled while loading: the data must not stay behind.
+            await self.store.delete(key)
+            raise
+
+    async def _fail(self, task_id: str, code: str, message: str, hint: str) -> None:
+        await self._transition(
+            task_id,
+            TaskStatus.FAILED,
+            message,
+            error={"code": code, "message": message, "detail": hint},
+            finished_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    async def _transition(
+        self, task_id: str, status: TaskStatus, message: str, **values: Any
+    ) -> None:
+        """Move the task on, only while this worker still holds it."""
+        now = utcnow()
+        async with session_scope(self.sessions) as session:
+            result = await session.execute(
+                update(IngestionTask)
+                .where(
+                    IngestionTask.id == task_id,
+                    IngestionTask.lease_owner == self.owner,
+                    IngestionTask.status.in_(_ACTIVE),
+                )
+                .values(status=status.value, updated_at=now, **values)
+                .returning(IngestionTask.id)
+            )
+            if result.scalar_one_or_none() is None:
+                raise LeaseLost(task_id)
+            session.add(TaskEvent(task_id=task_id, at=now, status=status.value, message=message))
+
+    def _record(
+        self,
+        session: AsyncSession,
+        task: IngestionTask,
+        status: TaskStatus,
+        message: str,
+        *,
+        progress: float | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        now = utcnow()
+        task.status = status.value
+        task.updated_at = now
+        if progress is not None:
+            task.progress = progress
+        if error is not None:
+            task.error = error
+            task.finished_at = now
+            task.lease_owner = None
+            task.lease_expires_at = None
+        session.add(TaskEvent(task_id=task.id, at=now, status=status.value, message=message))
+
+    async def _heartbeat(self, task_id: str) -> None:
+        interval = self.settings.worker_lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            expires = utcnow() + dt.timedelta(seconds=self.settings.worker_lease_seconds)
+            async with session_scope(self.sessions) as session:
+                result = await session.execute(
+                    update(IngestionTask)
+                    .where(IngestionTask.id == task_id, IngestionTask.lease_owner == self.owner)
+                    .values(lease_expires_at=expires)
+                )
+            if getattr(result, "rowcount", 1) == 0:
+                return
+
+
+class WorkerPool:
+    """N asyncio workers in this process, polling the database and woken early on new uploads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionMaker,
+        store: ObjectStore,
+        on_data_landed: DataLanded | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = store
+        self.on_data_landed = on_data_landed
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        for slot in range(self.settings.worker_concurrency):
+            self._loops.append(asyncio.create_task(self._loop(f"{self.name}/{slot}")))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops.clear()
+
+    async def _loop(self, owner: str) -> None:
+        runner = TaskRunner(self.settings, self.sessions, self.store, owner)
+        while not self._stopping.is_set():
+            try:
+                task_id = await self._claim(owner)
+            except Exception:
+                log.exception("worker %s could not claim a task; retrying", owner)
+                task_id = None
+            if task_id is None:
+                await self._idle()
+                continue
+            try:
+                await runner.run(task_id)
+                await self._announce(task_id)
+            except Exception:
+                # The lease runs out and the task is claimed again; nothing is lost.
+                log.exception(
+                    "worker %s stopped on task %s; it will be picked up again", owner, task_id
+                )
+
+    async def _claim(self, owner: str) -> str | None:
+        async with session_scope(self.sessions) as session:
+            return await claim_next(session, owner, self.settings.worker_lease_seconds)
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
+        self._wake.clear()
+
+    async def _announce(self, task_id: str) -> None:
+        if self.on_data_landed is None:
+            return
+        async with session_scope(self.sessions) as session:
+            task = await session.get(IngestionTask, task_id)
+        if task is not None and task.status == TaskStatus.SUCCEEDED.value:
+            await self.on_data_landed(task.datasource)

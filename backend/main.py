@@ -1,0 +1,44 @@
+"""The ASGI app: `uvicorn backend.main:app`. Starts on the embedded default with no configuration."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from backend.api import ingest
+from backend.config import Settings, get_settings
+from backend.errors import install_error_handlers
+from backend.logging_setup import configure_logging
+from backend.runtime import Runtime
+from backend.schema import graphql_router
+
+
+def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.build(settings)
+        await runtime.start(with_workers=run_workers)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Sales ingestion and analytics",
+        version="0.1.0",
+        summary="Upload CSV, Excel and Parquet sales data; validate, store, load into Druid; query.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(ingest.router)
+    app.include_router(graphql_router())
+    return app
+
+
+app = create_app()

@@ -1,0 +1,5 @@
+"""Imports every model module so Base.metadata knows all tables (used by alembic)."""
+
+from backend.ingestion import models as ingestion_models
+
+__all__ = ["ingestion_models"]

@@ -1,0 +1,177 @@
+"""GraphQL: uploads and ingestion tasks (thin: calls backend.ingestion.service)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import cast
+
+import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+from strawberry.scalars import JSON
+
+from backend.ingestion import service as ingestion_service
+from backend.ingestion.models import IngestionTask, TaskStatus
+from backend.schema.context import Info
+from backend.schema.scalars import Long
+
+READ_CHUNK_BYTES = 1024 * 1024
+
+
+@strawberry.type
+class TaskError:
+    code: str
+    message: str
+    detail: str | None
+
+
+@strawberry.type
+class TaskEvent:
+    at: dt.datetime
+    status: str
+    message: str
+    detail: JSON | None
+
+
+@strawberry.type
+class IngestionTaskStatus:
+    task_id: strawberry.ID
+    status: str
+    datasource: str
+    filename: str
+    file_format: str
+    size_bytes: Long
+    sha256: str
+    progress: float
+    rows_read: Long | None
+    rows_valid: Long | None
+    rows_rejected: Long | None
+    error: TaskError | None
+    report: JSON | None
+    attempts: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    events: list[TaskEvent]
+
+    @classmethod
+    def of(cls, task: IngestionTask) -> IngestionTaskStatus:
+        return cls(
+            task_id=strawberry.ID(task.id),
+            status=task.status,
+            datasource=task.datasource,
+            filename=task.filename,
+            file_format=task.file_format,
+            size_bytes=Long(task.size_bytes),
+            sha256=task.sha256,
+            progress=task.progress,
+            rows_read=_long(task.rows_read),
+            rows_valid=_long(task.rows_valid),
+            rows_rejected=_long(task.rows_rejected),
+            error=TaskError(**task.error) if task.error else None,
+            report=cast(JSON, task.report),
+            attempts=task.attempts,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            started_at=task.started_at,
+            finished_at=task.finished_at,
+            events=[
+                TaskEvent(at=e.at, status=e.status, message=e.message, detail=cast(JSON, e.detail))
+                for e in task.events
+            ],
+        )
+
+
+@strawberry.type
+class UploadResult:
+    task_id: strawberry.ID
+    status: str
+    status_url: str
+    duplicate: bool = strawberry.field(description="True when these bytes were already uploaded")
+    task: IngestionTaskStatus
+
+
+strawberry.enum(TaskStatus, name="TaskStatus")
+
+
+def _long(value: int | None) -> Long | None:
+    return None if value is None else Long(value)
+
+
+@strawberry.type
+class IngestionQuery:
+    @strawberry.field(description="One ingestion task with its history")
+    async def ingestion_task(self, info: Info, task_id: strawberry.ID) -> IngestionTaskStatus:
+        return IngestionTaskStatus.of(
+            await ingestion_service.get_task(info.context.session, str(task_id))
+        )
+
+    @strawberry.field(description="Ingestion tasks, newest first")
+    async def ingestion_tasks(
+        self,
+        info: Info,
+        datasource: str | None = None,
+        status: TaskStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[IngestionTaskStatus]:
+        page = await ingestion_service.list_tasks(
+            info.context.session,
+            datasource=datasource,
+            status=status,
+            limit=max(1, min(limit, 200)),
+            offset=max(0, offset),
+        )
+        return [IngestionTaskStatus.of(t) for t in page.items]
+
+
+async def _chunks(upload: Upload) -> AsyncIterator[bytes]:
+    file = cast(UploadFile, upload)  # what the FastAPI integration passes
+    while chunk := await file.read(READ_CHUNK_BYTES):
+        yield chunk
+
+
+@strawberry.type
+class IngestionMutation:
+    @strawberry.mutation(
+        description="Upload a CSV, Excel or Parquet file (GraphQL multipart request)"
+    )
+    async def upload_sales_data(
+        self, info: Info, file: Upload, data_source_name: str, force: bool = False
+    ) -> UploadResult:
+        context = info.context
+        ingestion_service.validate_datasource_name(data_source_name)
+        staged = await ingestion_service.stage_upload(
+            context.runtime.store,
+            _chunks(file),
+            getattr(file, "filename", None),
+            context.runtime.settings.max_upload_bytes,
+        )
+        accepted = await ingestion_service.accept(
+            context.session, staged, data_source_name, force=force
+        )
+        task = accepted.task
+        request = context.http_request
+        return UploadResult(
+            task_id=strawberry.ID(task.id),
+            status=task.status,
+            status_url=str(request.url_for("ingest_status", task_id=task.id)),
+            duplicate=not accepted.created,
+            task=IngestionTaskStatus.of(task),
+        )
+
+    @strawberry.mutation(description="Queue a failed or cancelled task again")
+    async def retry_ingestion_task(self, info: Info, task_id: strawberry.ID) -> IngestionTaskStatus:
+        return IngestionTaskStatus.of(
+            await ingestion_service.retry(info.context.session, str(task_id))
+        )
+
+    @strawberry.mutation(description="Cancel a queued or running task")
+    async def cancel_ingestion_task(
+        self, info: Info, task_id: strawberry.ID
+    ) -> IngestionTaskStatus:
+        return IngestionTaskStatus.of(
+            await ingestion_service.cancel(info.context.session, str(task_id))
+        )

@@ -1,0 +1,125 @@
+"""The ObjectStore protocol and the streaming writer both implementations share."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+# Writes go to the backend in blocks of this size, off the event loop.
+WRITE_BLOCK_BYTES = 8 * 1024 * 1024
+_KEY_PART = re.compile(r"^[^/\\\x00]+$")
+
+
+def check_key(key: str) -> str:
+    """Keys are relative, slash-separated, with no empty, '.' or '..' parts."""
+    parts = key.split("/")
+    if not key or any(p in ("", ".", "..") or not _KEY_PART.match(p) for p in parts):
+        raise ValueError(f"invalid storage key: {key!r}")
+    return key
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+
+
+class ObjectWriter(ABC):
+    """Streams bytes into one object: counts size and sha256 as it goes, writes in blocks off the
+    event loop (one block in flight while the next is received), and either commits or aborts."""
+
+    def __init__(self, key: str) -> None:
+        self.key = check_key(key)
+        self.size = 0
+        self._hash = hashlib.sha256()
+        self._buffer = bytearray()
+        self._pending: asyncio.Future[None] | None = None
+
+    async def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self._buffer += chunk
+        if len(self._buffer) >= WRITE_BLOCK_BYTES:
+            await self._flush_block(final=False)
+
+    async def commit(self) -> StoredObject:
+        await self._flush_block(final=True)
+        await self._drain()
+        await asyncio.to_thread(self._finish)
+        return StoredObject(key=self.key, size=self.size, sha256=self._hash.hexdigest())
+
+    async def abort(self) -> None:
+        try:
+            await self._drain()
+        except Exception:  # noqa: BLE001 - aborting anyway; the cleanup below still runs
+            pass
+        await asyncio.to_thread(self._discard)
+
+    async def _flush_block(self, *, final: bool) -> None:
+        await self._drain()
+        if not self._buffer and not final:
+            return
+        block = bytes(self._buffer)
+        self._buffer.clear()
+        self._pending = asyncio.ensure_future(asyncio.to_thread(self._hash_and_write, block, final))
+
+    async def _drain(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            await pending
+
+    def _hash_and_write(self, block: bytes, final: bool) -> None:
+        self._hash.update(block)  # hashlib releases the GIL for large blocks
+        self._write_block(block, final)
+
+    @abstractmethod
+    def _write_block(self, block: bytes, final: bool) -> None: ...
+
+    @abstractmethod
+    def _finish(self) -> None: ...
+
+    @abstractmethod
+    def _discard(self) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """Where uploaded and normalized files live. Every method is safe to call from the event loop."""
+
+    @property
+    def description(self) -> str: ...
+
+    async def check(self) -> None:
+        """Raise with a clear message when the store cannot be used (missing bucket, no access)."""
+
+    def writer(self, key: str) -> ObjectWriter: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's path when the store is a local folder (lets readers skip a copy)."""
+
+    async def put_file(self, key: str, path: Path) -> None: ...
+
+    async def get_file(self, key: str, path: Path) -> None: ...
+
+    async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
+        """Stream an object's bytes (raises FileNotFoundError when it does not exist)."""
+        yield b""  # pragma: no cover - protocol signature only
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def delete_prefix(self, prefix: str) -> int: ...
+
+    async def list_prefix(self, prefix: str) -> list[ObjectInfo]: ...

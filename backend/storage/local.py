@@ -1,0 +1,119 @@
+"""Local-folder object store: the embedded default."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+
+from backend.storage.base import ObjectInfo, ObjectWriter, check_key
+
+READ_CHUNK_BYTES = 1024 * 1024
+
+
+class _LocalWriter(ObjectWriter):
+    def __init__(self, key: str, target: Path) -> None:
+        super().__init__(key)
+        self._target = target
+        self._tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        self._handle: BinaryIO | None = None
+
+    def _write_block(self, block: bytes, final: bool) -> None:
+        if self._handle is None:
+            self._target.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self._tmp.open("wb")
+        self._handle.write(block)
+
+    def _finish(self) -> None:
+        if self._handle is None:
+            self._write_block(b"", True)
+        assert self._handle is not None
+        self._handle.close()
+        os.replace(self._tmp, self._target)
+
+    def _discard(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+class LocalObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    @property
+    def description(self) -> str:
+        return f"local folder {self.root}"
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    async def check(self) -> None:
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+
+    def writer(self, key: str) -> ObjectWriter:
+        return _LocalWriter(key, self._path(key))
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    async def put_file(self, key: str, path: Path) -> None:
+        await asyncio.to_thread(self._put_file, self._path(key), path)
+
+    @staticmethod
+    def _put_file(target: Path, source: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
+    async def get_file(self, key: str, path: Path) -> None:
+        await asyncio.to_thread(shutil.copyfile, self._path(key), path)
+
+    async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
+        handle = await asyncio.to_thread(self._path(key).open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, READ_CHUNK_BYTES):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        return await asyncio.to_thread(self._delete_tree, self._path(prefix.rstrip("/")))
+
+    @staticmethod
+    def _delete_tree(path: Path) -> int:
+        if path.is_file():
+            path.unlink()
+            return 1
+        if not path.is_dir():
+            return 0
+        count = sum(1 for p in path.rglob("*") if p.is_file())
+        shutil.rmtree(path)
+        return count
+
+    async def list_prefix(self, prefix: str) -> list[ObjectInfo]:
+        return await asyncio.to_thread(self._list, prefix)
+
+    def _list(self, prefix: str) -> list[ObjectInfo]:
+        base = self._path(prefix.rstrip("/"))
+        if base.is_file():
+            return [ObjectInfo(key=prefix.rstrip("/"), size=base.stat().st_size)]
+        if not base.is_dir():
+            return []
+        found = []
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.endswith(".part"):
+                key = path.relative_to(self.root).as_posix()
+                found.append(ObjectInfo(key=key, size=path.stat().st_size))
+        return found

@@ -1,0 +1,222 @@
+"""S3 object store on boto3, for AWS or any S3-compatible server (MinIO, moto, Ceph, ...)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backend.storage.base import ObjectInfo, ObjectWriter, check_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+
+_TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, max_concurrency=4)
+
+
+class StorageUnavailable(RuntimeError):
+    """The store cannot be used as configured; the message says what to fix."""
+
+
+def make_client(
+    endpoint_url: str | None, region: str, key_id: str | None, secret: str | None
+) -> S3Client:
+    config = Config(
+        region_name=region,
+        # Path-style addressing and checksums only when required: what S3-compatible servers accept.
+        s3={"addressing_style": "path"},
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        retries={"max_attempts": 5, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=120,
+    )
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=config,
+    )
+
+
+class _S3Writer(ObjectWriter):
+    """Small objects are one PUT; larger ones a multipart upload of WRITE_BLOCK_BYTES parts."""
+
+    def __init__(self, key: str, client: S3Client, bucket: str, object_key: str) -> None:
+        super().__init__(key)
+        self._client = client
+        self._bucket = bucket
+        self._object_key = object_key
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._single: bytes | None = None
+
+    def _write_block(self, block: bytes, final: bool) -> None:
+        if final and self._upload_id is None:
+            self._single = block
+            return
+        if self._upload_id is None:
+            created = self._client.create_multipart_upload(
+                Bucket=self._bucket, Key=self._object_key
+            )
+            self._upload_id = created["UploadId"]
+        if not block and self._parts:
+            return  # nothing left for a last part
+        number = len(self._parts) + 1
+        part = self._client.upload_part(
+            Bucket=self._bucket,
+            Key=self._object_key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=block,
+        )
+        self._parts.append({"PartNumber": number, "ETag": part["ETag"]})
+
+    def _finish(self) -> None:
+        if self._upload_id is None:
+            self._client.put_object(
+                Bucket=self._bucket, Key=self._object_key, Body=self._single or b""
+            )
+            return
+        self._client.complete_multipart_upload(
+            Bucket=self._bucket,
+            Key=self._object_key,
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": self._parts},  # type: ignore[typeddict-item]
+        )
+
+    def _discard(self) -> None:
+        if self._upload_id is not None:
+            self._client.abort_multipart_upload(
+                Bucket=self._bucket, Key=self._object_key, UploadId=self._upload_id
+            )
+        else:
+            self._client.delete_object(Bucket=self._bucket, Key=self._object_key)
+
+
+class S3ObjectStore:
+    def __init__(
+        self, client: S3Client, bucket: str, prefix: str, endpoint_url: str | None
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.endpoint_url = endpoint_url
+
+    @property
+    def description(self) -> str:
+        where = self.endpoint_url or "AWS"
+        return f"s3://{self.bucket}/{self.prefix} at {where}"
+
+    def object_key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.object_key(key)}"
+
+    async def check(self) -> None:
+        try:
+            await asyncio.to_thread(self.client.head_bucket, Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(
+                f"S3 bucket {self.bucket!r} is not usable at {self.endpoint_url or 'AWS'}: {exc}. "
+                "Create the bucket and check S3_ENDPOINT_URL, AWS_REGION and the AWS_* credentials."
+            ) from exc
+
+    def writer(self, key: str) -> ObjectWriter:
+        return _S3Writer(key, self.client, self.bucket, self.object_key(key))
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    async def put_file(self, key: str, path: Path) -> None:
+        await asyncio.to_thread(
+            self.client.upload_file, str(path), self.bucket, self.object_key(key), Config=_TRANSFER
+        )
+
+    async def get_file(self, key: str, path: Path) -> None:
+        try:
+            await asyncio.to_thread(
+                self.client.download_file,
+                self.bucket,
+                self.object_key(key),
+                str(path),
+                Config=_TRANSFER,
+            )
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise FileNotFoundError(self.uri(key)) from exc
+            raise
+
+    async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
+        try:
+            response = await asyncio.to_thread(
+                self.client.get_object, Bucket=self.bucket, Key=self.object_key(key)
+            )
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise FileNotFoundError(self.uri(key)) from exc
+            raise
+        body = response["Body"]
+        try:
+            while chunk := await asyncio.to_thread(body.read, 1024 * 1024):
+                yield chunk
+        finally:
+            body.close()
+
+    async def exists(self, key: str) -> bool:
+        try:
+            await asyncio.to_thread(
+                self.client.head_object, Bucket=self.bucket, Key=self.object_key(key)
+            )
+        except ClientError as exc:
+            if _is_missing(exc):
+                return False
+            raise
+        return True
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(
+            self.client.delete_object, Bucket=self.bucket, Key=self.object_key(key)
+        )
+
+    async def delete_prefix(self, prefix: str) -> int:
+        found = await self.list_prefix(prefix)
+        keys = [self.object_key(info.key) for info in found]
+        for start in range(0, len(keys), 1000):
+            batch: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys[start : start + 1000]]
+            await asyncio.to_thread(
+                self.client.delete_objects,
+                Bucket=self.bucket,
+                Delete={"Objects": batch, "Quiet": True},
+            )
+        return len(keys)
+
+    async def list_prefix(self, prefix: str) -> list[ObjectInfo]:
+        return await asyncio.to_thread(self._list, prefix)
+
+    def _list(self, prefix: str) -> list[ObjectInfo]:
+        full = self.object_key(prefix.rstrip("/"))
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        found: list[ObjectInfo] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if key == full or key.startswith(full + "/"):
+                    found.append(ObjectInfo(key=key[strip:], size=item["Size"]))
+        return sorted(found, key=lambda info: info.key)
+
+
+def _is_missing(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in ("404", "NoSuchKey", "NotFound")

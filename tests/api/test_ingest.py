@@ -1,0 +1,245 @@
+"""REST upload and task endpoints, on SQLite + local folder and on PostgreSQL + S3."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+
+import pytest
+
+from tests.conftest import App
+from tests.factories import (
+    read_dataset,
+    sales_csv,
+    stored_keys,
+    task_count,
+    upload,
+    wait_for_task,
+    xlsx_bytes,
+)
+
+
+async def test_upload_is_processed_into_parquet_with_the_rows_of_the_file(app: App) -> None:
+    content = sales_csv(rows=120)
+    response = await upload(app.client, content=content)
+
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["status"] == "queued"
+    assert accepted["status_url"].endswith(f"/api/ingest/status/{accepted['task_id']}")
+    assert accepted["size_bytes"] == len(content)
+
+    task = await wait_for_task(app.client, accepted["task_id"])
+    assert task["status"] == "succeeded", task
+    assert (task["rows_read"], task["rows_valid"], task["rows_rejected"]) == (120, 120, 0)
+    assert [e["status"] for e in task["events"]] == ["queued", "validating", "loading", "succeeded"]
+    dataset = await read_dataset(app.runtime.store, f"datasets/sales/{accepted['task_id']}.parquet")
+    assert dataset.height == 120
+    assert dataset["Invoice ID"][0] == content.split(b"\n")[1].split(b",")[0].decode()
+    assert dataset["Quantity"].dtype.is_integer()
+
+
+async def test_file_over_the_limit_is_refused_while_streaming_and_leaves_nothing(app: App) -> None:
+    app.runtime.settings.max_upload_mb = 1
+    response = await upload(app.client, content=sales_csv(rows=10_000))  # ~1.3 MB
+
+    assert response.status_code == 413
+    assert "MAX_UPLOAD_MB" in response.json()["detail"]
+    assert await stored_keys(app.runtime) == []
+    assert await task_count(app.client) == 0
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "looks_like"),
+    [
+        ("data.csv", bytes(range(256)) * 64, "binary data"),
+        ("data.xlsx", b"PK\x03\x04" + b"\x00" * 26 + b"notes.txt" + b"hello" * 100, "zip archive"),
+        ("data.csv", b"%PDF-1.7\n" + bytes(range(256)) * 8, "PDF"),
+        ("data.parquet", b"\x1f\x8b\x08\x00" + b"\x00" * 100, "gzip"),
+    ],
+)
+async def test_content_that_is_not_a_supported_format_is_refused_by_its_bytes(
+    app: App, filename: str, content: bytes, looks_like: str
+) -> None:
+    response = await upload(app.client, content=content, filename=filename)
+
+    assert response.status_code == 415, response.text
+    assert looks_like in response.json()["error"]
+    assert "CSV" in response.json()["detail"]
+    assert await stored_keys(app.runtime) == []
+    assert await task_count(app.client) == 0
+
+
+async def test_a_real_zip_named_xlsx_is_refused_but_a_workbook_is_accepted(app: App) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    refused = await upload(app.client, content=buffer.getvalue(), filename="data.xlsx")
+    assert refused.status_code == 415
+
+    lines = sales_csv(rows=5).decode().splitlines()
+    workbook = xlsx_bytes(rows=[line.split(",") for line in lines])
+    accepted = await upload(app.client, content=workbook, filename="renamed.bin")
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["file_format"] == "xlsx"
+    task = await wait_for_task(app.client, accepted.json()["task_id"])
+    assert task["status"] == "succeeded" and task["rows_read"] == 5
+
+
+@pytest.mark.parametrize("name", ["1sales", "sales-data", "", "a" * 65, "sales data", "ventes_é"])
+async def test_invalid_datasource_name_is_422_and_leaves_nothing(app: App, name: str) -> None:
+    response = await upload(app.client, content=sales_csv(rows=3), datasource=name)
+
+    assert response.status_code == 422, response.text
+    assert "datasource" in response.json()["error"]
+    assert "letter" in response.json()["detail"] or "required" in response.json()["error"]
+    assert await stored_keys(app.runtime) == []
+    assert await task_count(app.client) == 0
+
+
+async def test_datasource_field_sent_before_the_file_is_checked_before_storing(app: App) -> None:
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="datasource_name"\r\n\r\nbad name\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        + sales_csv(rows=3)
+        + b"\r\n--XyZ--\r\n"
+    )
+    response = await app.client.post(
+        "/api/ingest/upload",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=XyZ"},
+    )
+    assert response.status_code == 422
+    assert await stored_keys(app.runtime) == []
+
+
+async def test_missing_fields_and_empty_files_get_clear_422s(app: App) -> None:
+    empty = await upload(app.client, content=b"")
+    assert empty.status_code == 422 and "empty" in empty.json()["error"]
+
+    no_name = await upload(app.client, content=sales_csv(rows=2), datasource=None)
+    assert no_name.status_code == 422 and "datasource_name is required" in no_name.json()["error"]
+
+    no_file = await app.client.post(
+        "/api/ingest/upload", files={"other": ("x", b"1")}, data={"datasource_name": "s"}
+    )
+    assert no_file.status_code == 422 and "file" in no_file.json()["detail"]
+
+    not_multipart = await app.client.post("/api/ingest/upload", json={"datasource_name": "sales"})
+    assert (
+        not_multipart.status_code == 415 and "multipart/form-data" in not_multipart.json()["error"]
+    )
+
+    bad_flag = await upload(app.client, content=sales_csv(rows=2), extra={"force": "maybe"})
+    assert bad_flag.status_code == 422 and "force" in bad_flag.json()["error"]
+
+    assert await stored_keys(app.runtime) == []
+    assert await task_count(app.client) == 0
+
+
+async def test_unknown_task_is_404_everywhere(app: App) -> None:
+    for method, path in [
+        ("GET", "/api/ingest/status/nope"),
+        ("POST", "/api/ingest/tasks/nope/retry"),
+        ("POST", "/api/ingest/tasks/nope/cancel"),
+    ]:
+        response = await app.client.request(method, path)
+        assert response.status_code == 404, (path, response.text)
+        assert "task" in response.json()["error"] and response.json()["detail"]
+
+
+async def test_same_bytes_again_return_the_existing_task_unless_forced(app: App) -> None:
+    content = sales_csv(rows=7)
+    first = (await upload(app.client, content=content)).json()
+
+    again = await upload(app.client, content=content, filename="renamed.csv")
+    assert again.status_code == 200
+    assert again.json()["task_id"] == first["task_id"] and again.json()["duplicate"] is True
+
+    other_datasource = await upload(app.client, content=content, datasource="sales_copy")
+    assert other_datasource.status_code == 202
+
+    forced = await upload(app.client, content=content, extra={"force": "true"})
+    assert forced.status_code == 202 and forced.json()["task_id"] != first["task_id"]
+
+    for task_id in (first["task_id"], forced.json()["task_id"], other_datasource.json()["task_id"]):
+        assert (await wait_for_task(app.client, task_id))["status"] == "succeeded"
+    raw = await stored_keys(app.runtime, "raw")
+    assert len(raw) == 3  # the refused duplicate's bytes were not kept
+
+
+async def test_a_file_that_cannot_be_read_fails_with_a_reason_and_can_be_retried(app: App) -> None:
+    ragged = b"a,b\n1,2\n3,4,5,6\n"
+    accepted = (await upload(app.client, content=ragged)).json()
+    task = await wait_for_task(app.client, accepted["task_id"])
+
+    assert task["status"] == "failed"
+    assert task["error"]["code"] == "read_error"
+    assert task["error"]["message"] and task["error"]["detail"]
+
+    retried = await app.client.post(f"/api/ingest/tasks/{accepted['task_id']}/retry")
+    assert retried.status_code == 202 and retried.json()["status"] == "queued"
+    assert (await wait_for_task(app.client, accepted["task_id"]))["status"] == "failed"
+
+    succeeded = await upload(app.client, content=sales_csv(rows=2))
+    done = await wait_for_task(app.client, succeeded.json()["task_id"])
+    conflict = await app.client.post(f"/api/ingest/tasks/{done['task_id']}/retry")
+    assert conflict.status_code == 409 and "cannot be retried" in conflict.json()["error"]
+
+
+async def test_cancel_a_queued_task(app: App) -> None:
+    assert app.runtime.workers is not None
+    await app.runtime.workers.stop()  # nothing picks the task up
+    accepted = (await upload(app.client, content=sales_csv(rows=3))).json()
+
+    cancelled = await app.client.post(f"/api/ingest/tasks/{accepted['task_id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = await app.client.post(f"/api/ingest/tasks/{accepted['task_id']}/cancel")
+    assert again.status_code == 409
+
+
+async def test_task_list_filters_and_pages(app: App) -> None:
+    ids = []
+    for index, datasource in enumerate(["sales", "sales", "sales", "returns"]):
+        ids.append(
+            (
+                await upload(
+                    app.client, content=sales_csv(rows=2, seed=index), datasource=datasource
+                )
+            ).json()["task_id"]
+        )
+    for task_id in ids:
+        await wait_for_task(app.client, task_id)
+
+    page = (
+        await app.client.get("/api/ingest/tasks", params={"datasource": "sales", "limit": 2})
+    ).json()
+    assert page["total"] == 3 and len(page["items"]) == 2 and page["next_offset"] == 2
+    rest = (
+        await app.client.get(
+            "/api/ingest/tasks", params={"datasource": "sales", "limit": 2, "offset": 2}
+        )
+    ).json()
+    assert len(rest["items"]) == 1 and rest["next_offset"] is None
+    seen = {t["task_id"] for t in page["items"] + rest["items"]}
+    assert seen == set(ids[:3])
+
+    succeeded = (await app.client.get("/api/ingest/tasks", params={"status": "succeeded"})).json()
+    assert succeeded["total"] == 4
+    bad = await app.client.get("/api/ingest/tasks", params={"status": "done"})
+    assert bad.status_code == 422 and "status" in bad.json()["detail"]
+
+
+async def test_twenty_concurrent_uploads_are_all_recorded_and_completed(app: App) -> None:
+    responses = await asyncio.gather(
+        *(upload(app.client, content=sales_csv(rows=30, seed=i)) for i in range(20))
+    )
+    assert [r.status_code for r in responses] == [202] * 20
+    tasks = await asyncio.gather(
+        *(wait_for_task(app.client, r.json()["task_id"]) for r in responses)
+    )
+
+    assert [t["status"] for t in tasks] == ["succeeded"] * 20
+    assert all(t["attempts"] == 1 for t in tasks)
+    assert len(await stored_keys(app.runtime, "datasets/sales")) == 20

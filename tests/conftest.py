@@ -1,0 +1,148 @@
+"""Fixtures: every backend-facing test runs on the embedded default (SQLite + local folder) and on
+PostgreSQL + S3 (a throwaway cluster and moto's server, both real and reached over the network)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from backend import migrations
+from backend.config import Settings
+from backend.main import create_app
+from backend.runtime import Runtime
+from backend.storage.s3 import make_client
+from tests.services import PostgresCluster, S3Server, start_postgres, start_s3
+
+BACKENDS = ["embedded", "postgres_s3"]
+TEMPLATE_DB = "template_migrated"
+AWS_TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def in_thread(function: Any, *args: Any) -> None:
+    """Run blocking set-up that starts its own event loop (alembic) outside the test's loop."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            function(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    cluster = start_postgres()
+    try:
+        in_thread(lambda: asyncio.run(_create_database(cluster, TEMPLATE_DB)))
+        in_thread(migrations.upgrade, cluster.url(TEMPLATE_DB))
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+async def _create_database(
+    cluster: PostgresCluster, name: str, template: str | None = None
+) -> None:
+    connection = await asyncpg.connect(cluster.admin_url)
+    try:
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        await connection.execute(f'CREATE DATABASE "{name}"{suffix}')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    server = start_s3()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "metadata.db"
+    in_thread(migrations.upgrade, f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def create_bucket(endpoint_url: str) -> str:
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    make_client(endpoint_url, "us-east-1", "testing", "testing").create_bucket(Bucket=bucket)
+    return bucket
+
+
+@dataclass
+class Backend:
+    name: str
+    settings: Settings
+    env: dict[str, str]  # the same configuration as environment variables, for subprocesses
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    common: dict[str, Any] = {
+        "auto_migrate": False,
+        "worker_poll_seconds": 0.05,
+        "worker_lease_seconds": 10.0,
+        "worker_concurrency": 2,
+        "log_level": "INFO",
+    }
+    if request.param == "embedded":
+        database = tmp_path / "metadata.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
+        values = {
+            "database_url": f"sqlite+aiosqlite:///{database}",
+            "storage_url": str(tmp_path / "storage"),
+        }
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        s3: S3Server = request.getfixturevalue("s3")
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        await _create_database(cluster, name, template=TEMPLATE_DB)
+        values = {
+            "database_url": cluster.url(name),
+            "storage_url": f"s3://{create_bucket(s3.endpoint_url)}/ingest",
+            "s3_endpoint_url": s3.endpoint_url,
+            "aws_region": "us-east-1",
+            **AWS_TEST_CREDENTIALS,
+        }
+    settings = Settings(**common, **values)
+    env = {key.upper(): str(value) for key, value in {**common, **values}.items()}
+    return Backend(request.param, settings, env)
+
+
+@dataclass
+class App:
+    client: httpx.AsyncClient
+    runtime: Runtime
+    backend: Backend
+
+
+@pytest.fixture
+async def app(backend: Backend) -> AsyncIterator[App]:
+    """The real app (lifespan, workers) over ASGI; see tests/e2e for a real uvicorn."""
+    application = create_app(backend.settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", timeout=60
+        ) as client:
+            yield App(client, application.state.runtime, backend)
