@@ -1,0 +1,115 @@
+"""End to end through a real uvicorn and real worker processes, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+
+from backend.storage import create_store
+from tests.conftest import Backend
+from tests.e2e.processes import ROOT, process_env, start_worker, uvicorn_server, wait_for_status
+from tests.factories import read_dataset
+
+pytestmark = pytest.mark.slow
+DATA_CSV = ROOT / "data.csv"
+
+
+def curl_upload(url: str, path: Path) -> dict[str, object]:
+    if shutil.which("curl"):
+        done = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "-F",
+                f"file=@{path}",
+                "-F",
+                "datasource_name=sales",
+                f"{url}/api/ingest/upload",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        body: dict[str, object] = json.loads(done.stdout)
+        return body
+    with path.open("rb") as handle:  # same multipart request, for machines without curl
+        response = httpx.post(
+            f"{url}/api/ingest/upload",
+            files={"file": (path.name, handle)},
+            data={"datasource_name": "sales"},
+        )
+    return dict(response.json())
+
+
+def test_curl_upload_of_data_csv_reaches_succeeded_and_parquet_has_its_rows(
+    backend: Backend, tmp_path: Path
+) -> None:
+    env = process_env(backend.env)
+    with uvicorn_server(env, tmp_path / "server.log") as url:
+        accepted = curl_upload(url, DATA_CSV)
+        assert accepted["status"] == "queued"
+        task = httpx.get(str(accepted["status_url"])).json()
+        assert task["task_id"] == accepted["task_id"]
+        done = wait_for_status(url, str(accepted["task_id"]), {"succeeded", "failed"})
+
+    assert done["status"] == "succeeded", done
+    assert done["rows_read"] == 1000
+    dataset = asyncio.run(
+        read_dataset(
+            create_store(backend.settings), f"datasets/sales/{accepted['task_id']}.parquet"
+        )
+    )
+    expected = pl.read_csv(DATA_CSV)
+    assert dataset.shape == expected.shape
+    assert dataset["Invoice ID"].to_list() == expected["Invoice ID"].to_list()
+    assert dataset["Total"].sum() == pytest.approx(expected["Total"].sum())
+
+
+def test_worker_killed_mid_task_is_replaced_and_the_task_completes_once(
+    backend: Backend, tmp_path: Path
+) -> None:
+    api_env = process_env(backend.env, WORKER_CONCURRENCY="0")
+    worker_env = process_env(backend.env, WORKER_CONCURRENCY="1", WORKER_LEASE_SECONDS="2")
+    store = create_store(backend.settings)
+    log = tmp_path / "worker.log"
+    with uvicorn_server(api_env, tmp_path / "server.log") as url:
+        doomed = start_worker({**worker_env, "WORKER_DEBUG_PAUSE_SECONDS": "600"}, log)
+        try:
+            accepted = curl_upload(url, DATA_CSV)
+            task_id = str(accepted["task_id"])
+            wait_for_status(url, task_id, {"loading"})
+            key = f"datasets/sales/{task_id}.parquet"
+            deadline = time.monotonic() + 60
+            while not asyncio.run(
+                store.exists(key)
+            ):  # the data is written, success not yet recorded
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+        finally:
+            os.kill(doomed.pid, signal.SIGKILL)
+            doomed.wait()
+        assert httpx.get(f"{url}/api/ingest/status/{task_id}").json()["status"] == "loading"
+
+        rescuer = start_worker(worker_env, log)
+        try:
+            done = wait_for_status(url, task_id, {"succeeded", "failed"})
+        finally:
+            rescuer.send_signal(signal.SIGTERM)
+            rescuer.wait(timeout=30)
+
+    assert done["status"] == "succeeded", done
+    assert done["attempts"] == 2
+    assert any("resumed" in str(e["message"]) for e in done["events"])  # type: ignore[attr-defined]
+    datasets = asyncio.run(store.list_prefix("datasets/sales"))
+    assert [d.key for d in datasets] == [key]
+    assert asyncio.run(read_dataset(store, key)).height == 1000

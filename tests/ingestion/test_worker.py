@@ -1,0 +1,117 @@
+"""Workers: leases, take-over after a worker died, cancellation while running, giving up."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import update
+
+from backend.db import session_scope, utcnow
+from backend.ingestion import service as ingestion_service
+from backend.ingestion.models import IngestionTask
+from backend.ingestion.worker import TaskRunner, claim_next, dataset_key
+from backend.runtime import Runtime
+from tests.conftest import Backend
+from tests.factories import sales_csv
+
+
+@pytest.fixture
+async def runtime(backend: Backend) -> AsyncIterator[Runtime]:
+    runtime = Runtime.build(backend.settings)
+    await runtime.start(with_workers=False)
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def queue_task(runtime: Runtime, *, rows: int = 10, seed: int = 1) -> str:
+    async with session_scope(runtime.sessions) as session:
+        staged = await ingestion_service.stage_upload(
+            runtime.store, _one_chunk(sales_csv(rows=rows, seed=seed)), "s.csv", 10**8
+        )
+        accepted = await ingestion_service.accept(session, staged, "sales")
+        return accepted.task.id
+
+
+async def load(runtime: Runtime, task_id: str) -> IngestionTask:
+    async with session_scope(runtime.sessions) as session:
+        return await ingestion_service.get_task(session, task_id)
+
+
+async def claim(runtime: Runtime, owner: str, lease: float = 30) -> str | None:
+    async with session_scope(runtime.sessions) as session:
+        return await claim_next(session, owner, lease)
+
+
+async def test_concurrent_claims_hand_each_task_to_exactly_one_worker(runtime: Runtime) -> None:
+    ids = {await queue_task(runtime, seed=i) for i in range(3)}
+
+    claimed = await asyncio.gather(*(claim(runtime, f"w{i}") for i in range(8)))
+
+    won = [c for c in claimed if c is not None]
+    assert sorted(won) == sorted(ids)
+    for task_id in ids:
+        task = await load(runtime, task_id)
+        assert task.status == "validating" and task.attempts == 1
+
+
+async def test_a_held_lease_is_respected_and_an_expired_one_is_taken_over(runtime: Runtime) -> None:
+    task_id = await queue_task(runtime)
+    assert await claim(runtime, "dead-worker", lease=30) == task_id
+    assert await claim(runtime, "other") is None
+
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(
+            update(IngestionTask).values(lease_expires_at=utcnow() - dt.timedelta(seconds=1))
+        )
+    assert await claim(runtime, "rescuer") == task_id
+
+    await TaskRunner(runtime.settings, runtime.sessions, runtime.store, "rescuer").run(task_id)
+    task = await load(runtime, task_id)
+    assert task.status == "succeeded" and task.attempts == 2
+    assert any("resumed by rescuer" in e.message for e in task.events)
+
+
+async def test_cancel_while_loading_stops_the_worker_and_removes_its_output(
+    runtime: Runtime,
+) -> None:
+    runtime.settings.worker_debug_pause_seconds = 2.0  # hold the task between storing and success
+    task_id = await queue_task(runtime)
+    assert await claim(runtime, "w") == task_id
+    runner = TaskRunner(runtime.settings, runtime.sessions, runtime.store, "w")
+    running = asyncio.create_task(runner.run(task_id))
+    key = dataset_key("sales", task_id)
+    while not await runtime.store.exists(key):
+        await asyncio.sleep(0.02)
+
+    async with session_scope(runtime.sessions) as session:
+        await ingestion_service.cancel(session, task_id)
+    await running
+
+    task = await load(runtime, task_id)
+    assert task.status == "cancelled"
+    assert task.rows_valid is None
+    assert not await runtime.store.exists(key)
+
+
+async def test_a_task_whose_worker_keeps_dying_fails_with_a_reason(runtime: Runtime) -> None:
+    task_id = await queue_task(runtime)
+    for attempt in range(runtime.settings.worker_max_attempts):
+        assert await claim(runtime, f"w{attempt}", lease=0.01) == task_id
+        await asyncio.sleep(0.02)  # the worker "dies": its lease runs out
+    assert await claim(runtime, "last") == task_id
+    await TaskRunner(runtime.settings, runtime.sessions, runtime.store, "last").run(task_id)
+
+    task = await load(runtime, task_id)
+    assert task.status == "failed"
+    assert task.error is not None and task.error["code"] == "worker_died"
+    assert "split" in task.error["detail"]
+    assert await claim(runtime, "again") is None

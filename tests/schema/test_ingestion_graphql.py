@@ -1,0 +1,125 @@
+"""GraphQL: the multipart upload mutation (with its CSRF preflight rule) and the task queries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.conftest import App
+from tests.factories import sales_csv, stored_keys, task_count, wait_for_task
+
+UPLOAD = """
+mutation Upload($file: Upload!, $name: String!) {
+  uploadSalesData(file: $file, dataSourceName: $name) {
+    taskId status statusUrl duplicate task { datasource filename sizeBytes }
+  }
+}
+"""
+TASK = """
+query Task($id: ID!) {
+  ingestionTask(taskId: $id) {
+    taskId status datasource filename rowsRead rowsValid rowsRejected error { code message detail }
+    createdAt updatedAt events { at status message }
+  }
+}
+"""
+
+
+async def graphql_upload(
+    client: httpx.AsyncClient, content: bytes, name: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    operations = {"query": UPLOAD, "variables": {"file": None, "name": name}}
+    return await client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("sales.csv", content, "text/csv")},
+        headers=headers if headers is not None else {"GraphQL-Preflight": "1"},
+    )
+
+
+async def query(client: httpx.AsyncClient, text: str, **variables: Any) -> dict[str, Any]:
+    response = await client.post("/graphql", json={"query": text, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_upload_mutation_queues_a_task_that_the_query_follows_to_success(app: App) -> None:
+    response = await graphql_upload(app.client, sales_csv(rows=25), "sales")
+    assert response.status_code == 200, response.text
+    result = response.json()["data"]["uploadSalesData"]
+    assert result["status"] == "queued" and result["duplicate"] is False
+    assert result["task"] == {
+        "datasource": "sales",
+        "filename": "sales.csv",
+        "sizeBytes": len(sales_csv(rows=25)),
+    }
+
+    await wait_for_task(app.client, result["taskId"])
+    task = (await query(app.client, TASK, id=result["taskId"]))["data"]["ingestionTask"]
+    assert task["status"] == "succeeded"
+    assert (task["rowsRead"], task["rowsValid"], task["rowsRejected"]) == (25, 25, 0)
+    assert task["error"] is None
+    assert [e["status"] for e in task["events"]][-1] == "succeeded"
+
+
+async def test_apollo_preflight_header_is_accepted_too(app: App) -> None:
+    response = await graphql_upload(
+        app.client, sales_csv(rows=3), "sales", headers={"Apollo-Require-Preflight": "true"}
+    )
+    assert response.status_code == 200 and "errors" not in response.json()
+
+
+async def test_multipart_without_preflight_header_is_refused_with_a_clear_400(app: App) -> None:
+    response = await graphql_upload(app.client, sales_csv(rows=3), "sales", headers={})
+
+    assert response.status_code == 400
+    assert "preflight" in response.json()["error"]
+    assert "GraphQL-Preflight" in response.json()["detail"]
+    assert await task_count(app.client) == 0
+    assert await stored_keys(app.runtime) == []
+
+
+async def test_upload_errors_are_typed_and_leave_nothing(app: App) -> None:
+    bad_name = (await graphql_upload(app.client, sales_csv(rows=3), "9lives")).json()
+    assert bad_name["data"] is None
+    assert bad_name["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert "letter" in bad_name["errors"][0]["extensions"]["detail"]
+
+    junk = (await graphql_upload(app.client, bytes(range(256)) * 10, "sales")).json()
+    assert junk["errors"][0]["extensions"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert junk["errors"][0]["extensions"]["status"] == 415
+
+    assert await task_count(app.client) == 0
+    assert await stored_keys(app.runtime) == []
+
+
+async def test_unknown_task_is_a_not_found_error_and_tasks_list_filters(app: App) -> None:
+    missing = await query(app.client, TASK, id="does-not-exist")
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert "does-not-exist" in missing["errors"][0]["message"]
+
+    for index, name in enumerate(["sales", "returns"]):
+        response = await graphql_upload(app.client, sales_csv(rows=2, seed=index), name)
+        await wait_for_task(app.client, response.json()["data"]["uploadSalesData"]["taskId"])
+    listed = await query(
+        app.client,
+        "query($ds: String) { ingestionTasks(datasource: $ds, status: SUCCEEDED) { datasource status } }",
+        ds="returns",
+    )
+    assert listed["data"]["ingestionTasks"] == [{"datasource": "returns", "status": "succeeded"}]
+
+
+async def test_unexpected_errors_are_masked(app: App) -> None:
+    await graphql_upload(app.client, sales_csv(rows=2), "sales")
+    async with app.runtime.engine.begin() as connection:  # a real database failure, not a mock
+        await connection.execute(text("DROP TABLE ingestion_task_events"))
+
+    response = await app.client.post("/graphql", json={"query": "{ ingestionTasks { taskId } }"})
+
+    error = response.json()["errors"][0]
+    assert error["message"] == "Unexpected error."
+    assert "ingestion_task_events" not in response.text
