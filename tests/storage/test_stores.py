@@ -1,0 +1,78 @@
+"""Both object stores behave the same: the local folder and S3 over HTTP (moto's server)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backend.storage import ObjectStore, create_store
+from backend.storage.base import WRITE_BLOCK_BYTES, check_key
+from tests.conftest import Backend
+
+
+@pytest.fixture
+def store(backend: Backend) -> ObjectStore:
+    return create_store(backend.settings)
+
+
+async def read_all(store: ObjectStore, key: str) -> bytes:
+    data = bytearray()
+    async for chunk in store.read_chunks(key):
+        data += chunk
+    return bytes(data)
+
+
+async def chunks_of(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+@pytest.mark.parametrize("size", [0, 10, WRITE_BLOCK_BYTES * 2 + 12345])
+async def test_streamed_object_is_stored_whole_with_its_size_and_sha256(
+    store: ObjectStore, size: int
+) -> None:
+    data = bytes(i % 251 for i in range(size))
+    writer = store.writer("raw/t1/file.csv")
+    async for chunk in chunks_of(data, 65_536):
+        await writer.write(chunk)
+    stored = await writer.commit()
+
+    assert (stored.size, stored.sha256) == (size, hashlib.sha256(data).hexdigest())
+    assert await read_all(store, "raw/t1/file.csv") == data
+    assert [(o.key, o.size) for o in await store.list_prefix("raw")] == [("raw/t1/file.csv", size)]
+
+
+async def test_aborted_writer_leaves_nothing(store: ObjectStore) -> None:
+    writer = store.writer("raw/t2/big.csv")
+    await writer.write(b"x" * (WRITE_BLOCK_BYTES + 1))  # a multipart upload is under way on S3
+    await writer.write(b"y" * 100)
+    await writer.abort()
+
+    assert await store.list_prefix("raw") == []
+    assert not await store.exists("raw/t2/big.csv")
+
+
+async def test_files_round_trip_and_prefixes_are_deleted(
+    store: ObjectStore, tmp_path: Path
+) -> None:
+    source = tmp_path / "in.bin"
+    source.write_bytes(b"parquet bytes")
+    await store.put_file("datasets/sales/a.parquet", source)
+    await store.put_file("datasets/sales/b.parquet", source)
+    await store.put_file("datasets/salesx/c.parquet", source)
+
+    await store.get_file("datasets/sales/a.parquet", tmp_path / "out.bin")
+    assert (tmp_path / "out.bin").read_bytes() == b"parquet bytes"
+    assert await store.delete_prefix("datasets/sales") == 2
+    assert [o.key for o in await store.list_prefix("datasets")] == ["datasets/salesx/c.parquet"]
+    with pytest.raises(FileNotFoundError):
+        await read_all(store, "datasets/sales/a.parquet")
+
+
+@pytest.mark.parametrize("key", ["", "/abs", "a//b", "../x", "a/./b", "a/../b", "a\\b"])
+def test_keys_cannot_escape_the_store(key: str) -> None:
+    with pytest.raises(ValueError, match="invalid storage key"):
+        check_key(key)
