@@ -64,7 +64,15 @@ async def read_dataset(store: ObjectStore, key: str) -> pl.DataFrame:
 
 
 async def stored_keys(runtime: Runtime, prefix: str = "") -> list[str]:
+    """Objects in the store (and, for a local folder, any folder left behind, as 'dir/')."""
     keys = []
+    root = runtime.store.local_path("raw")
+    if root is not None and root.parent.exists():
+        keys += [
+            f"{p.relative_to(root.parent).as_posix()}/"
+            for p in root.parent.rglob("*")
+            if p.is_dir() and not any(p.iterdir())
+        ]
     for top in [prefix] if prefix else ["raw", "datasets"]:
         keys += [info.key for info in await runtime.store.list_prefix(top)]
     return keys

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from backend.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
@@ -105,6 +106,11 @@ class _Events:
                 return None
             try:
                 chunk = await anext(self._body)
+            except ClientDisconnect:
+                raise BadRequest(
+                    "the client disconnected during the upload",
+                    "Nothing was stored; send the file again.",
+                ) from None
             except StopAsyncIteration:
                 raise BadRequest(
                     "the multipart body ended early",

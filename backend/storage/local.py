@@ -15,10 +15,22 @@ from backend.storage.base import ObjectInfo, ObjectWriter, check_key
 READ_CHUNK_BYTES = 1024 * 1024
 
 
+def _prune_empty_parents(path: Path, root: Path) -> None:
+    """Remove folders left empty by a delete, up to (not including) the store's root."""
+    for parent in path.parents:
+        if parent == root or root not in parent.parents:
+            return
+        try:
+            parent.rmdir()
+        except OSError:  # not empty (or already gone): stop here
+            return
+
+
 class _LocalWriter(ObjectWriter):
-    def __init__(self, key: str, target: Path) -> None:
+    def __init__(self, key: str, target: Path, root: Path) -> None:
         super().__init__(key)
         self._target = target
+        self._root = root
         self._tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
         self._handle: BinaryIO | None = None
 
@@ -39,6 +51,7 @@ class _LocalWriter(ObjectWriter):
         if self._handle is not None:
             self._handle.close()
         self._tmp.unlink(missing_ok=True)
+        _prune_empty_parents(self._tmp, self._root)
 
 
 class LocalObjectStore:
@@ -56,7 +69,7 @@ class LocalObjectStore:
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
 
     def writer(self, key: str) -> ObjectWriter:
-        return _LocalWriter(key, self._path(key))
+        return _LocalWriter(key, self._path(key), self.root)
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
@@ -86,7 +99,11 @@ class LocalObjectStore:
         return await asyncio.to_thread(self._path(key).is_file)
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+        await asyncio.to_thread(self._delete, self._path(key))
+
+    def _delete(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        _prune_empty_parents(path, self.root)
 
     async def delete_prefix(self, prefix: str) -> int:
         return await asyncio.to_thread(self._delete_tree, self._path(prefix.rstrip("/")))
