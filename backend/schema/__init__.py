@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
+from backend.errors import AppError
 from backend.schema.context import MultipartGuard, get_context
 from backend.schema.errors import error_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
@@ -16,8 +19,17 @@ Query = merge_types("Query", (IngestionQuery,))
 Mutation = merge_types("Mutation", (IngestionMutation,))
 
 
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected errors are answers to the client, not server faults: keep them out of the log.
+        unexpected = [e for e in errors if not isinstance(e.original_error, AppError)]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         extensions=error_extensions(),
