@@ -86,3 +86,14 @@ class TaskEvent(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     task: Mapped[IngestionTask] = relationship(back_populates="events", lazy="raise")
+
+
+class DatasourceSchema(Base):
+    """The columns, types and time column of a datasource, fixed by its first upload."""
+
+    __tablename__ = "datasource_schemas"
+
+    datasource: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_task_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

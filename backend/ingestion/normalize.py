@@ -1,40 +1,279 @@
-"""Writes an uploaded file as typed Parquet, streaming so memory stays flat."""
+"""Read, validate and normalize an uploaded file into typed Parquet with __time, in batches so
+memory stays flat; rejected rows go to a CSV and every problem into the report."""
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import polars as pl
 
-from backend.ingestion.readers import FileFormat, ReadError, open_frame
+from backend.ingestion.readers import FileFormat
+from backend.ingestion.sources.base import ReadError, Source
+from backend.ingestion.sources.csv import open_csv
+from backend.ingestion.sources.excel import open_excel
+from backend.ingestion.sources.parquet import open_parquet
+from backend.ingestion.validation.inference import infer_schema
+from backend.ingestion.validation.report import Report
+from backend.ingestion.validation.sales import SALES, sales_schema
+from backend.ingestion.validation.schema import DatasetSchema, match_columns
+from backend.ingestion.validation.validator import BatchValidator
+
+DEFAULT_MAX_INVALID_RATIO = 0.1
+
+
+class OnInvalid(enum.StrEnum):
+    REJECT = "reject"  # any invalid row fails the upload; nothing is loaded
+    SKIP = "skip"  # valid rows are loaded, invalid ones kept aside (up to max_invalid_ratio)
 
 
 @dataclass(frozen=True)
-class NormalizedDataset:
-    rows: int
-    columns: dict[str, str]
+class UploadOptions:
+    on_invalid: OnInvalid = OnInvalid.REJECT
+    max_invalid_ratio: float = DEFAULT_MAX_INVALID_RATIO
+    sheet: str | None = None
+    time_column: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "on_invalid": self.on_invalid.value,
+            "max_invalid_ratio": self.max_invalid_ratio,
+            "sheet": self.sheet,
+            "time_column": self.time_column,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UploadOptions:
+        return cls(
+            on_invalid=OnInvalid(data.get("on_invalid", OnInvalid.REJECT.value)),
+            max_invalid_ratio=float(data.get("max_invalid_ratio", DEFAULT_MAX_INVALID_RATIO)),
+            sheet=data.get("sheet"),
+            time_column=data.get("time_column"),
+        )
 
 
-def to_parquet(source: Path, file_format: FileFormat, target: Path) -> NormalizedDataset:
-    """Blocking (Polars): run it in a thread."""
-    frame = open_frame(source, file_format)
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+    hint: str
+
+
+@dataclass
+class Outcome:
+    report: Report | None
+    dataset: Path | None = None
+    rejected: Path | None = None
+    schema: DatasetSchema | None = None
+    failure: Failure | None = None
+
+
+@dataclass
+class Progress:
+    """Written by the processing thread, read by the worker's heartbeat."""
+
+    rows: int = 0
+
+
+def open_source(
+    path: Path, file_format: FileFormat, workdir: Path, options: UploadOptions
+) -> Source:
+    if file_format is FileFormat.CSV:
+        return open_csv(path, workdir)
+    if file_format is FileFormat.PARQUET:
+        return open_parquet(path)
+    return open_excel(path, file_format.value, options.sheet)
+
+
+def _schema_for(
+    datasource: str,
+    known: DatasetSchema | None,
+    source: Source,
+    first: pl.DataFrame,
+    options: UploadOptions,
+) -> DatasetSchema:
+    if datasource == SALES:
+        return sales_schema()
+    if known is not None:
+        return known
+    if options.time_column is not None and options.time_column not in source.header:
+        raise ReadError(
+            f"time_column {options.time_column!r} is not a column of the file",
+            f"Choose one of: {', '.join(repr(h) for h in source.header[:30])}.",
+        )
     try:
-        frame.sink_parquet(target, compression="zstd")
-        written = pl.scan_parquet(target)
-        rows = int(written.select(pl.len()).collect().item())
-        schema = written.collect_schema()
+        return infer_schema(first, source.header, options.time_column)
+    except ValueError as exc:
+        raise ReadError(str(exc), "Name a column with dates or timestamps as time_column.") from exc
+
+
+def normalize(
+    path: Path,
+    file_format: FileFormat,
+    workdir: Path,
+    *,
+    datasource: str,
+    known_schema: DatasetSchema | None,
+    options: UploadOptions,
+    uploaded_at: dt.datetime,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Blocking (Polars, file I/O): run it in a thread. ReadError means the file cannot be read."""
+    source = open_source(path, file_format, workdir, options)
+    report = Report(source.info)
+    batches = source.batches()
+    first = next(batches, None)
+    if first is None or first.is_empty():
+        return Outcome(
+            report,
+            failure=Failure("no_rows", "the file has no data rows", "Add rows below the header."),
+        )
+    schema = _schema_for(datasource, known_schema, source, first, options)
+    report.columns = [c.as_dict() for c in schema.columns]
+    report.time = schema.time.describe()
+    match = match_columns(source.header, schema)
+    report.schema.missing, report.schema.extra = match.missing, match.extra
+    report.schema.extra_ignored = schema.ignore_extra
+    if report.schema.fatal():
+        return Outcome(report, schema=schema, failure=_schema_failure(report))
+    validator = BatchValidator(schema, match, uploaded_at)
+    return _run(validator, _chain(first, batches), report, schema, workdir, options, progress)
+
+
+def _chain(first: pl.DataFrame, rest: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    yield first
+    yield from rest
+
+
+def _run(
+    validator: BatchValidator,
+    batches: Iterator[pl.DataFrame],
+    report: Report,
+    schema: DatasetSchema,
+    workdir: Path,
+    options: UploadOptions,
+    progress: Progress | None,
+) -> Outcome:
+    parts: list[Path] = []
+    rejected_path = workdir / "rejected.csv"
+    rejected_file: IO[bytes] | None = None
+    try:
+        for batch in batches:
+            result = validator.validate(batch)
+            report.rows_read += result.rows
+            report.rows_valid += result.valid.height
+            report.rows_rejected += result.rejected.height
+            report.add_failures(result.failures)
+            report.add_counts(result.present, result.type_failures)
+            if result.rejected.height:
+                if rejected_file is None:
+                    rejected_file = rejected_path.open("wb")
+                    result.rejected.write_csv(rejected_file, include_header=True)
+                else:
+                    result.rejected.write_csv(rejected_file, include_header=False)
+            # Under "reject", one invalid row means nothing is loaded: stop writing, keep checking.
+            if result.valid.height and not (
+                options.on_invalid is OnInvalid.REJECT and report.rows_rejected
+            ):
+                part = workdir / f"part-{len(parts):05d}.parquet"
+                result.valid.write_parquet(part, compression="zstd")
+                parts.append(part)
+            if progress is not None:
+                progress.rows = report.rows_read
     except pl.exceptions.PolarsError as exc:
         raise ReadError(
-            f"could not read the file as {file_format.value}: {_first_line(exc)}"
+            f"the file cannot be read: {_first_line(exc)}", "Check the file's format."
         ) from exc
-    if not schema:
-        raise ReadError("the file has no columns")
-    return NormalizedDataset(
-        rows=rows, columns={name: str(dtype) for name, dtype in schema.items()}
+    finally:
+        if rejected_file is not None:
+            rejected_file.close()
+    report.find_wrong_types({c.name: c.type.value for c in schema.columns})
+    outcome = Outcome(
+        report, rejected=rejected_path if report.rows_rejected else None, schema=schema
     )
+    outcome.failure = _policy_failure(report, options)
+    if outcome.failure is None:
+        outcome.dataset = _merge(parts, workdir / "dataset.parquet")
+    report.outcome = "failed" if outcome.failure else "loaded"
+    return outcome
+
+
+def _merge(parts: list[Path], target: Path) -> Path:
+    if len(parts) == 1:
+        return parts[0].rename(target)
+    pl.scan_parquet(parts).sink_parquet(target, compression="zstd")
+    for part in parts:
+        part.unlink()
+    return target
+
+
+def _schema_failure(report: Report) -> Failure:
+    problems = report.schema
+    said = []
+    if problems.missing:
+        said.append(f"missing column(s): {', '.join(problems.missing)}")
+    if problems.extra and not problems.extra_ignored:
+        said.append(f"unexpected column(s): {', '.join(problems.extra)}")
+    if problems.wrong_type:
+        said.append(
+            "column(s) with a different type: "
+            + ", ".join(f"{p['column']} (expected {p['expected']})" for p in problems.wrong_type)
+        )
+    return Failure(
+        "schema_mismatch",
+        "the file's columns do not match the datasource: " + "; ".join(said),
+        "Rename or add the columns listed (names are matched ignoring case and surrounding spaces), "
+        "or upload to a new datasource.",
+    )
+
+
+def _policy_failure(report: Report, options: UploadOptions) -> Failure | None:
+    if report.schema.fatal():
+        return _schema_failure(report)
+    if report.rows_read == 0:
+        return Failure("no_rows", "the file has no data rows", "Add rows below the header.")
+    if report.rows_valid == 0:
+        return Failure(
+            "no_valid_rows",
+            f"none of the {report.rows_read} rows is valid",
+            "See the checks in the report and the rejected rows file.",
+        )
+    if not report.rows_rejected:
+        return None
+    where = f"{report.rows_rejected} of {report.rows_read} rows are invalid"
+    if options.on_invalid is OnInvalid.REJECT:
+        return Failure(
+            "invalid_rows",
+            f"{where}; nothing was loaded",
+            "Fix the rows listed in the report (or download the rejected rows), or upload again "
+            "with on_invalid=skip to load the valid rows only.",
+        )
+    ratio = report.rows_rejected / report.rows_read
+    if ratio > options.max_invalid_ratio:
+        return Failure(
+            "too_many_invalid_rows",
+            f"{where} ({ratio:.1%}), more than max_invalid_ratio {options.max_invalid_ratio:.1%}; "
+            "nothing was loaded",
+            "Fix the file, or raise max_invalid_ratio if that many invalid rows are expected.",
+        )
+    return None
 
 
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+__all__ = [
+    "DEFAULT_MAX_INVALID_RATIO",
+    "Failure",
+    "OnInvalid",
+    "Outcome",
+    "Progress",
+    "UploadOptions",
+    "normalize",
+]

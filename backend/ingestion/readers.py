@@ -1,16 +1,12 @@
-"""Recognising an upload's format from its bytes, and opening a stored file as a Polars frame.
+"""Recognising an upload's format from its bytes (decides 415 at upload time).
 
-The sniffing here decides 415 at upload time; `open_frame` is the seam where the next readers
-(encodings, delimiters, sheets, nested Parquet checks) plug in.
+Reading each format is in backend.ingestion.sources.
 """
 
 from __future__ import annotations
 
 import codecs
 import enum
-from pathlib import Path
-
-import polars as pl
 
 # How many leading bytes the upload must have delivered before its format is decided.
 SNIFF_BYTES = 64 * 1024
@@ -41,10 +37,6 @@ class UnrecognisedContent(ValueError):
     """The bytes are not CSV, Excel or Parquet; the message says what they look like."""
 
 
-class ReadError(ValueError):
-    """A stored file could not be read as its format; the message is for the user."""
-
-
 def sniff_format(head: bytes) -> FileFormat:
     """Decide the format from the first bytes of a non-empty file (up to SNIFF_BYTES)."""
     if head.startswith(b"PAR1"):
@@ -72,15 +64,3 @@ def _looks_like_text(head: bytes) -> bool:
         0x7F
     )
     return control <= len(head) // 100
-
-
-def open_frame(path: Path, file_format: FileFormat) -> pl.LazyFrame:
-    """A lazy frame over a stored file. Raises ReadError with a message a user can act on."""
-    try:
-        if file_format is FileFormat.CSV:
-            return pl.scan_csv(path, infer_schema_length=10_000)
-        if file_format is FileFormat.PARQUET:
-            return pl.scan_parquet(path)
-        return pl.read_excel(path, engine="calamine").lazy()
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise ReadError(f"could not read the file as {file_format.value}: {exc}") from exc

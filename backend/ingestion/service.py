@@ -289,6 +289,8 @@ async def retry(session: AsyncSession, task_id: str) -> IngestionTask:
         )
     task.attempts = 0
     task.error = None
+    task.report = None
+    task.rows_read = task.rows_valid = task.rows_rejected = None
     task.progress = 0.0
     task.finished_at = None
     task.lease_owner = None

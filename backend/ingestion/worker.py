@@ -25,9 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
-from backend.ingestion import normalize
-from backend.ingestion.models import ACTIVE_STATUSES, IngestionTask, TaskEvent, TaskStatus
-from backend.ingestion.readers import FileFormat, ReadError
+from backend.ingestion import normalize, processing
+from backend.ingestion.models import (
+    ACTIVE_STATUSES,
+    DatasourceSchema,
+    IngestionTask,
+    TaskEvent,
+    TaskStatus,
+)
+from backend.ingestion.normalize import Failure
+from backend.ingestion.sources.base import ReadError
+from backend.ingestion.validation.schema import DatasetSchema
 from backend.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -39,10 +47,6 @@ DataLanded = Callable[[str], Awaitable[None]]
 
 class LeaseLost(Exception):
     """The task was cancelled or taken over; this worker must stop touching it."""
-
-
-def dataset_key(datasource: str, task_id: str) -> str:
-    return f"datasets/{datasource}/{task_id}.parquet"
 
 
 async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) -> str | None:
@@ -92,6 +96,7 @@ class TaskRunner:
         self.sessions = sessions
         self.store = store
         self.owner = owner
+        self._progress: normalize.Progress | None = None
 
     async def run(self, task_id: str) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(task_id))
@@ -109,21 +114,16 @@ class TaskRunner:
         if task is None:
             return
         try:
-            result = await self._process(task)
+            await self._process(task)
         except ReadError as exc:
-            await self._fail(task_id, "read_error", str(exc), "Fix the file and upload it again.")
+            await self._fail(task_id, Failure("read_error", exc.message, exc.hint))
         except LeaseLost:
             raise
         except Exception as exc:
             log.exception("task %s failed unexpectedly", task_id)
-            await self._fail(
-                task_id,
-                "internal_error",
-                f"processing stopped on an unexpected error: {type(exc).__name__}: {exc}",
-                "Retry the task; if it fails again, report it with this task id.",
-            )
-        else:
-            await self._succeed(task, result)
+            message = f"processing stopped on an unexpected error: {type(exc).__name__}: {exc}"
+            hint = "Retry the task; if it fails again, report it with this task id."
+            await self._fail(task_id, Failure("internal_error", message, hint))
 
     async def _start(self, task_id: str) -> IngestionTask | None:
         async with session_scope(self.sessions) as session:
@@ -156,40 +156,66 @@ class TaskRunner:
             task.started_at = task.started_at or utcnow()
             return task
 
-    async def _process(self, task: IngestionTask) -> normalize.NormalizedDataset:
-        file_format = FileFormat(task.file_format)
+    async def _process(self, task: IngestionTask) -> None:
+        async with session_scope(self.sessions) as session:
+            schema = await processing.known_schema(session, task.datasource)
+        self._progress = normalize.Progress()
         with tempfile.TemporaryDirectory(prefix=f"ingest-{task.id}-") as tmp:
-            source = self.store.local_path(task.storage_key)
-            if source is None:
-                source = Path(tmp) / "source"
-                await self.store.get_file(task.storage_key, source)
-            target = Path(tmp) / "dataset.parquet"
-            dataset = await asyncio.to_thread(normalize.to_parquet, source, file_format, target)
+            done = await processing.process(self.store, task, schema, Path(tmp), self._progress)
+            outcome = done.outcome
+            if outcome.failure is not None or outcome.dataset is None:
+                failure = outcome.failure or Failure(
+                    "internal_error", "no dataset was produced", "Retry the task."
+                )
+                await self._fail(task.id, failure, report=done.report, **done.counts)
+                return
             await self._transition(
                 task.id,
                 TaskStatus.LOADING,
-                f"read {dataset.rows} rows in {len(dataset.columns)} columns; storing the dataset",
-                progress=0.6,
-                rows_read=dataset.rows,
+                f"{done.counts['rows_valid']} valid rows of {done.counts['rows_read']}; storing the dataset",
+                progress=0.7,
+                report=done.report,
+                **done.counts,
             )
-            await self.store.put_file(dataset_key(task.datasource, task.id), target)
+            await self.store.put_file(
+                processing.dataset_key(task.datasource, task.id), outcome.dataset
+            )
         if self.settings.worker_debug_pause_seconds:
             await asyncio.sleep(self.settings.worker_debug_pause_seconds)
-        return dataset
+        new_schema = (
+            outcome.schema
+            if schema is None and outcome.schema and outcome.schema.inferred
+            else None
+        )
+        await self._succeed(task, done.counts, new_schema)
 
-    async def _succeed(self, task: IngestionTask, dataset: normalize.NormalizedDataset) -> None:
-        key = dataset_key(task.datasource, task.id)
+    async def _succeed(
+        self, task: IngestionTask, counts: dict[str, Any], new_schema: DatasetSchema | None
+    ) -> None:
+        key = processing.dataset_key(task.datasource, task.id)
+
+        async def remember_schema(session: AsyncSession) -> None:
+            if (
+                new_schema is not None
+                and await session.get(DatasourceSchema, task.datasource) is None
+            ):
+                session.add(
+                    DatasourceSchema(
+                        datasource=task.datasource,
+                        definition=new_schema.as_dict(),
+                        source_task_id=task.id,
+                        created_at=utcnow(),
+                    )
+                )
+
         try:
             await self._transition(
                 task.id,
                 TaskStatus.SUCCEEDED,
-                f"{dataset.rows} rows stored as {key}",
+                f"{counts['rows_valid']} rows stored as {key}",
+                also=remember_schema,
                 progress=1.0,
-                rows_read=dataset.rows,
-                rows_valid=dataset.rows,
-                rows_rejected=0,
                 dataset_key=key,
-                report={"columns": dataset.columns},
                 finished_at=utcnow(),
                 lease_owner=None,
                 lease_expires_at=None,
@@ -199,19 +225,29 @@ class TaskRunner:
             await self.store.delete(key)
             raise
 
-    async def _fail(self, task_id: str, code: str, message: str, hint: str) -> None:
+    async def _fail(
+        self, task_id: str, failure: Failure, report: dict[str, Any] | None = None, **counts: Any
+    ) -> None:
         await self._transition(
             task_id,
             TaskStatus.FAILED,
-            message,
-            error={"code": code, "message": message, "detail": hint},
+            failure.message,
+            error={"code": failure.code, "message": failure.message, "detail": failure.hint},
+            report=report,
             finished_at=utcnow(),
             lease_owner=None,
             lease_expires_at=None,
+            **counts,
         )
 
     async def _transition(
-        self, task_id: str, status: TaskStatus, message: str, **values: Any
+        self,
+        task_id: str,
+        status: TaskStatus,
+        message: str,
+        *,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        **values: Any,
     ) -> None:
         """Move the task on, only while this worker still holds it."""
         now = utcnow()
@@ -229,6 +265,8 @@ class TaskRunner:
             if result.scalar_one_or_none() is None:
                 raise LeaseLost(task_id)
             session.add(TaskEvent(task_id=task_id, at=now, status=status.value, message=message))
+            if also is not None:
+                await also(session)
 
     def _record(
         self,
@@ -257,11 +295,14 @@ class TaskRunner:
         while True:
             await asyncio.sleep(interval)
             expires = utcnow() + dt.timedelta(seconds=self.settings.worker_lease_seconds)
+            values: dict[str, Any] = {"lease_expires_at": expires}
+            if self._progress is not None and self._progress.rows:
+                values["rows_read"] = self._progress.rows  # visible while a big file is read
             async with session_scope(self.sessions) as session:
                 result = await session.execute(
                     update(IngestionTask)
                     .where(IngestionTask.id == task_id, IngestionTask.lease_owner == self.owner)
-                    .values(lease_expires_at=expires)
+                    .values(**values)
                 )
             if getattr(result, "rowcount", 1) == 0:
                 return

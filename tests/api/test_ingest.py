@@ -170,12 +170,13 @@ async def test_same_bytes_again_return_the_existing_task_unless_forced(app: App)
 
 
 async def test_a_file_that_cannot_be_read_fails_with_a_reason_and_can_be_retried(app: App) -> None:
-    ragged = b"a,b\n1,2\n3,4,5,6\n"
-    accepted = (await upload(app.client, content=ragged)).json()
+    truncated_parquet = b"PAR1" + bytes(range(256)) * 4
+    accepted = (await upload(app.client, content=truncated_parquet, filename="data.parquet")).json()
     task = await wait_for_task(app.client, accepted["task_id"])
 
     assert task["status"] == "failed"
     assert task["error"]["code"] == "read_error"
+    assert "Parquet" in task["error"]["message"]
     assert task["error"]["message"] and task["error"]["detail"]
 
     retried = await app.client.post(f"/api/ingest/tasks/{accepted['task_id']}/retry")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import shutil
@@ -70,8 +71,13 @@ def test_curl_upload_of_data_csv_reaches_succeeded_and_parquet_has_its_rows(
         )
     )
     expected = pl.read_csv(DATA_CSV)
-    assert dataset.shape == expected.shape
+    assert dataset.columns == [*expected.columns, "__time"]
+    assert dataset.height == expected.height
     assert dataset["Invoice ID"].to_list() == expected["Invoice ID"].to_list()
+    first = expected.row(0, named=True)  # e.g. Date 3/18/2019, Time 14:02
+    month, day, year = (int(p) for p in first["Date"].split("/"))
+    hour, minute = (int(p) for p in first["Time"].split(":"))
+    assert dataset["__time"][0] == dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
     assert dataset["Total"].sum() == pytest.approx(expected["Total"].sum())
 
 

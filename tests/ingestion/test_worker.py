@@ -12,7 +12,8 @@ from sqlalchemy import update
 from backend.db import session_scope, utcnow
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask
-from backend.ingestion.worker import TaskRunner, claim_next, dataset_key
+from backend.ingestion.processing import dataset_key
+from backend.ingestion.worker import TaskRunner, claim_next
 from backend.runtime import Runtime
 from tests.conftest import Backend
 from tests.factories import sales_csv
@@ -98,7 +99,7 @@ async def test_cancel_while_loading_stops_the_worker_and_removes_its_output(
 
     task = await load(runtime, task_id)
     assert task.status == "cancelled"
-    assert task.rows_valid is None
+    assert task.dataset_key is None
     assert not await runtime.store.exists(key)
 
 

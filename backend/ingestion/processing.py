@@ -1,0 +1,75 @@
+"""One task's processing, between claim and result: fetch the stored upload, validate and normalize
+it (in a thread), and store the rejected rows. Knows storage and files, not task states."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.ingestion import normalize
+from backend.ingestion.models import DatasourceSchema, IngestionTask
+from backend.ingestion.readers import FileFormat
+from backend.ingestion.validation.schema import DatasetSchema
+from backend.storage import ObjectStore
+
+
+def dataset_key(datasource: str, task_id: str) -> str:
+    return f"datasets/{datasource}/{task_id}.parquet"
+
+
+def rejected_key(task_id: str) -> str:
+    # A leading "_" never comes from an upload's name (safe_filename strips it).
+    return f"raw/{task_id}/_rejected.csv"
+
+
+@dataclass
+class Processed:
+    outcome: normalize.Outcome
+    report: dict[str, Any] | None
+    counts: dict[str, Any]  # rows_read, rows_valid, rows_rejected
+
+
+async def known_schema(session: AsyncSession, datasource: str) -> DatasetSchema | None:
+    stored = await session.get(DatasourceSchema, datasource)
+    return None if stored is None else DatasetSchema.from_dict(stored.definition)
+
+
+async def process(
+    store: ObjectStore,
+    task: IngestionTask,
+    schema: DatasetSchema | None,
+    workdir: Path,
+    progress: normalize.Progress,
+) -> Processed:
+    source = store.local_path(task.storage_key)
+    if source is None:
+        source = workdir / "source"
+        await store.get_file(task.storage_key, source)
+    outcome = await asyncio.to_thread(
+        normalize.normalize,
+        source,
+        FileFormat(task.file_format),
+        workdir,
+        datasource=task.datasource,
+        known_schema=schema,
+        options=normalize.UploadOptions.from_dict(task.options),
+        uploaded_at=task.created_at,
+        progress=progress,
+    )
+    report = outcome.report.as_dict() if outcome.report else None
+    if outcome.rejected is not None and report is not None:
+        key = rejected_key(task.id)
+        await store.put_file(key, outcome.rejected)
+        report["rejected_rows_key"] = key
+    counts: dict[str, Any] = {}
+    if outcome.report is not None:
+        counts = {
+            "rows_read": outcome.report.rows_read,
+            "rows_valid": outcome.report.rows_valid,
+            "rows_rejected": outcome.report.rows_rejected,
+        }
+    return Processed(outcome, report, counts)

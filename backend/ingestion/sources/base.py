@@ -1,0 +1,74 @@
+"""What every source (CSV, Excel, Parquet) gives the validation: a header and batches of raw values,
+each row carrying the number the user sees in the file and any structural problem."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import polars as pl
+
+ROW = "__row"  # line number (CSV, counting the header), sheet row (Excel) or row (Parquet)
+PROBLEM = "__problem"  # a structural problem with the row (ragged CSV row), else null
+MAX_COLUMNS = 1000
+
+
+class ReadError(ValueError):
+    """The file cannot be read as its format; `hint` says what to change."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    row_label: str  # how the report names row numbers: "line" or "row"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Source(Protocol):
+    info: SourceInfo
+    header: list[str]
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """Frames with one column per header name (raw values), plus ROW and PROBLEM."""
+        ...
+
+
+def check_header(names: list[str]) -> list[str]:
+    """Column names as given (trimmed); refuses unnamed, duplicated or too many columns."""
+    if len(names) > MAX_COLUMNS:
+        raise ReadError(
+            f"the file has {len(names)} columns; at most {MAX_COLUMNS} are supported",
+            "Split the table, or drop the columns you do not need.",
+        )
+    trimmed = [str(n).strip() for n in names]
+    unnamed = [str(i + 1) for i, n in enumerate(trimmed) if not n]
+    if unnamed:
+        raise ReadError(
+            f"column(s) {', '.join(unnamed[:10])} have no name in the header",
+            "Give every column a name in the first row (or remove the empty columns).",
+        )
+    seen: dict[str, int] = {}
+    duplicated = []
+    for position, name in enumerate(trimmed, start=1):
+        key = name.casefold()
+        if key in seen:
+            duplicated.append(f"{name!r} (columns {seen[key]} and {position})")
+        else:
+            seen[key] = position
+    if duplicated:
+        raise ReadError(
+            f"duplicated column names: {', '.join(duplicated[:10])}",
+            "Rename the columns so that each name appears once.",
+        )
+    return trimmed

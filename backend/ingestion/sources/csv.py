@@ -1,0 +1,270 @@
+"""CSV/TSV source: encoding, delimiter, header, and rows with the line numbers a user sees.
+
+Three passes, each streaming:
+1. bytes: pick the encoding (UTF-8 with or without BOM, UTF-16 with BOM, else cp1252 / latin-1),
+   refuse NUL bytes, and transcode to UTF-8 when needed;
+2. lines (Polars, one string per physical line): how many fields each line has, so ragged rows
+   are caught exactly (Polars alone pads short rows and cannot tell "a,b" from "a,b,");
+3. records (Polars, every value as text, in batches): values, with each record's first line
+   number derived from the newlines inside its quoted fields.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from backend.ingestion.sources.base import (
+    PROBLEM,
+    ROW,
+    ReadError,
+    SourceInfo,
+    check_header,
+)
+
+BLOCK_BYTES = 8 * 1024 * 1024
+SNIFF_CHARS = 256 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+BATCH_ROWS = 250_000
+# A physical-line reader needs a separator that never occurs in the file.
+_LINE_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
+# A quoted field, with "" as an escaped quote inside it.
+_QUOTED = r'"(?:[^"]|"")*"'
+
+
+@dataclass
+class _Prepared:
+    path: Path  # UTF-8 without BOM
+    encoding: str
+    absent_byte: str
+
+
+def _decode_check(path: Path, encoding: str) -> tuple[bool, set[int]]:
+    """Whether the whole file decodes; also which candidate separator bytes occur in it."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    seen: set[int] = set()
+    with path.open("rb") as handle:
+        line = 1
+        while block := handle.read(BLOCK_BYTES):
+            if b"\x00" in block:
+                at = line + block[: block.index(b"\x00")].count(b"\n")
+                raise ReadError(
+                    f"the file contains a NUL byte on line {at}: it looks like binary data, not text",
+                    "Export the data again as a plain-text CSV.",
+                )
+            line += block.count(b"\n")
+            seen.update(b for b in (0x1F, 0x1E, 0x1D, 0x1C, 0x07) if bytes([b]) in block)
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                return False, seen
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False, seen
+    return True, seen
+
+
+def _transcode(source: Path, target: Path, encoding: str, skip: int) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with source.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
+        src.seek(skip)
+        while block := src.read(BLOCK_BYTES):
+            out.write(decoder.decode(block))
+        out.write(decoder.decode(b"", final=True))
+
+
+def _absent(seen: set[int]) -> str:
+    for candidate in _LINE_SEPARATORS:
+        if ord(candidate) not in seen:
+            return candidate
+    raise ReadError(
+        "the file contains every control character this reader can use to split lines",
+        "Export the data again as a plain-text CSV.",
+    )
+
+
+def prepare(path: Path, workdir: Path) -> _Prepared:
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        target = workdir / "utf8.csv"
+        try:
+            _transcode(path, target, "utf-16", 0)
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                f"the file starts with a UTF-16 byte order mark but is not valid UTF-16: {exc}",
+                "Save the file again as UTF-8 or UTF-16.",
+            ) from exc
+        ok, seen = _decode_check(target, "utf-8")
+        return _Prepared(target, "utf-16", _absent(seen))
+    bom = head.startswith(codecs.BOM_UTF8)
+    ok, seen = _decode_check(path, "utf-8")
+    if ok and not bom:
+        return _Prepared(path, "utf-8", _absent(seen))
+    target = workdir / "utf8.csv"
+    if ok:
+        _transcode(path, target, "utf-8", len(codecs.BOM_UTF8))
+        return _Prepared(target, "utf-8-sig", _absent(seen))
+    cp1252_ok, _ = _decode_check(path, "cp1252")
+    encoding = "cp1252" if cp1252_ok else "latin-1"
+    _transcode(path, target, encoding, 0)
+    return _Prepared(target, encoding, _absent(seen))
+
+
+def _read_head(path: Path) -> str:
+    with path.open("r", encoding="utf-8", newline="") as handle:
+        return handle.read(SNIFF_CHARS)
+
+
+def sniff_delimiter(head: str) -> str:
+    """The candidate that splits the first lines into the same number (>1) of fields most often."""
+    lines = head.splitlines(keepends=True)
+    if len(lines) > 1 and len(head) >= SNIFF_CHARS:
+        lines = lines[:-1]  # the last line may be cut off
+    sample = "".join(lines[:200])
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        counts = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(1 for c in counts if c == counts[0]) / len(counts)
+        score = (round(consistent, 2), counts[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def read_header(path: Path, delimiter: str) -> list[str]:
+    previous = csv.field_size_limit()
+    csv.field_size_limit(64 * 1024 * 1024)
+    try:
+        with path.open("r", encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle, delimiter=delimiter), None)
+    except csv.Error as exc:
+        raise ReadError(
+            f"the header row cannot be read: {exc}", "Check the first line of the file."
+        ) from exc
+    finally:
+        csv.field_size_limit(previous)
+    if not header or not any(h.strip() for h in header):
+        raise ReadError(
+            "the first line (the header) is empty", "Put the column names on the first line."
+        )
+    return header
+
+
+def line_field_counts(path: Path, delimiter: str, separator: str) -> pl.DataFrame:
+    """Per physical line: fields on it (quoted parts removed) and whether it is blank."""
+    lines = pl.scan_csv(
+        path,
+        has_header=False,
+        separator=separator,
+        quote_char=None,
+        schema={"line": pl.String},
+        empty_string_is_null=False,
+        missing_columns="insert",
+    )
+    text = pl.col("line").fill_null("").str.strip_chars_end("\r")
+    unquoted = (
+        pl.when(text.str.contains('"', literal=True))
+        .then(text.str.replace_all(_QUOTED, ""))
+        .otherwise(text)
+    )
+    return lines.select(
+        (unquoted.str.count_matches(delimiter, literal=True) + 1).cast(pl.UInt32).alias("fields"),
+        (text.str.len_bytes() == 0).alias("blank"),
+    ).collect()
+
+
+@dataclass
+class CsvSource:
+    info: SourceInfo
+    header: list[str]
+    _path: Path
+    _delimiter: str
+    _lines: pl.DataFrame
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        width = len(self.header)
+        names = [f"c{i}" for i in range(width)]
+        reader = pl.scan_csv(
+            self._path,
+            has_header=False,
+            separator=self._delimiter,
+            schema=dict.fromkeys(names, pl.String),
+            empty_string_is_null=False,
+            missing_columns="insert",
+            truncate_ragged_lines=True,
+            infer_schema=False,
+        )
+        fields = self._lines["fields"]
+        blank = self._lines["blank"]
+        record = 0
+        line = 0  # 0-based physical line of the next record
+        for batch in reader.collect_batches(chunk_size=BATCH_ROWS):
+            newlines = pl.sum_horizontal(pl.col(names).str.count_matches("\n", literal=True))
+            extra = batch.select(newlines.fill_null(0).cast(pl.Int64)).to_series()
+            first_line = (
+                line + pl.int_range(0, batch.height, eager=True) + (extra.cum_sum() - extra)
+            )
+            line = int(first_line[-1] + extra[-1] + 1) if batch.height else line
+            out = self._annotate(batch, first_line, extra, fields, blank, width)
+            if record == 0:
+                out = out.slice(1)  # the header record
+            record += batch.height
+            yield out.rename(dict(zip(names, self.header, strict=True)))
+
+    @staticmethod
+    def _annotate(
+        batch: pl.DataFrame,
+        first_line: pl.Series,
+        extra: pl.Series,
+        fields: pl.Series,
+        blank: pl.Series,
+        width: int,
+    ) -> pl.DataFrame:
+        line_fields = fields.gather(first_line)
+        is_blank = blank.gather(first_line) & (extra == 0)
+        single = extra == 0
+        problem = (
+            pl.when(pl.lit(single) & (pl.lit(line_fields) != width))
+            .then(
+                pl.format(
+                    "row has {} fields, expected {}",
+                    pl.lit(line_fields),
+                    pl.lit(width),
+                )
+            )
+            .otherwise(pl.lit(None, dtype=pl.String))
+        )
+        return batch.with_columns(
+            (pl.lit(first_line) + 1).cast(pl.Int64).alias(ROW),
+            problem.alias(PROBLEM),
+        ).filter(~pl.lit(is_blank))
+
+
+def open_csv(path: Path, workdir: Path) -> CsvSource:
+    prepared = prepare(path, workdir)
+    delimiter = sniff_delimiter(_read_head(prepared.path))
+    header = check_header(read_header(prepared.path, delimiter))
+    try:
+        lines = line_field_counts(prepared.path, delimiter, prepared.absent_byte)
+    except pl.exceptions.PolarsError as exc:
+        raise ReadError(
+            f"the file cannot be read as CSV: {exc}", "Check that it is a text CSV file."
+        ) from exc
+    info = SourceInfo(
+        format="csv",
+        encoding=prepared.encoding,
+        delimiter={"\t": "tab"}.get(delimiter, delimiter),
+        sheet=None,
+        row_label="line",
+    )
+    return CsvSource(info, header, prepared.path, delimiter, lines)

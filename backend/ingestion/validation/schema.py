@@ -1,0 +1,109 @@
+"""A dataset's schema: its columns and types, how __time is made, and the checks on its values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+
+from backend.ingestion.validation.types import ColumnType
+
+TIME = "__time"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: ColumnType
+    formats: tuple[str, ...] = ()
+    required: bool = False  # nulls are rejected
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type.value,
+            "formats": list(self.formats),
+            "required": self.required,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
+        return cls(
+            data["name"],
+            ColumnType(data["type"]),
+            tuple(data.get("formats", ())),
+            data.get("required", False),
+        )
+
+
+@dataclass(frozen=True)
+class TimeSpec:
+    """How __time is computed: from one column, or a date column plus a time column."""
+
+    column: str | None
+    time_of_day: str | None = None
+
+    def describe(self) -> str:
+        if self.column is None:
+            return "no timestamp column: __time is the upload time"
+        if self.time_of_day:
+            return f"{self.column} + {self.time_of_day}"
+        return self.column
+
+
+@dataclass
+class DatasetSchema:
+    columns: list[ColumnSpec]
+    time: TimeSpec
+    unique: str | None = None  # a column whose values must not repeat within a file
+    # An exact, compact encoding of the unique column (integers hash far faster than strings).
+    unique_encoding: pl.Expr | None = None
+    checks: Callable[[], pa.DataFrameSchema] | None = field(default=None, repr=False)
+    # Extra columns are dropped (and reported) instead of failing the upload.
+    ignore_extra: bool = False
+    inferred: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "columns": [c.as_dict() for c in self.columns],
+            "time_column": self.time.column,
+            "time_of_day_column": self.time.time_of_day,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetSchema:
+        return cls(
+            columns=[ColumnSpec.from_dict(c) for c in data["columns"]],
+            time=TimeSpec(data.get("time_column"), data.get("time_of_day_column")),
+        )
+
+
+@dataclass
+class ColumnMatch:
+    """How the file's header lines up with the schema (names matched ignoring case and spaces)."""
+
+    mapping: dict[str, str]  # file column -> schema column
+    missing: list[str]
+    extra: list[str]
+
+
+def match_columns(header: list[str], schema: DatasetSchema) -> ColumnMatch:
+    wanted = {c.name.strip().casefold(): c.name for c in schema.columns}
+    mapping: dict[str, str] = {}
+    extra: list[str] = []
+    for name in header:
+        key = name.strip().casefold()
+        if key in wanted:
+            mapping[name] = wanted[key]
+        else:
+            extra.append(name)
+    found = set(mapping.values())
+    missing = [c.name for c in schema.columns if c.name not in found]
+    return ColumnMatch(mapping, missing, extra)

@@ -1,0 +1,120 @@
+"""Column types of a dataset and the conversion of raw values (text, or typed Excel/Parquet cells)."""
+
+from __future__ import annotations
+
+import enum
+
+import polars as pl
+
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d")
+TIME_FORMATS = ("%H:%M:%S", "%H:%M")
+DATETIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+)
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+
+class ColumnType(enum.StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TIME = "time"
+    DATETIME = "datetime"
+
+
+POLARS_TYPES: dict[ColumnType, pl.DataType] = {
+    ColumnType.STRING: pl.String(),
+    ColumnType.INTEGER: pl.Int64(),
+    ColumnType.FLOAT: pl.Float64(),
+    ColumnType.BOOLEAN: pl.Boolean(),
+    ColumnType.DATE: pl.Date(),
+    ColumnType.TIME: pl.Time(),
+    ColumnType.DATETIME: pl.Datetime("us", "UTC"),
+}
+
+
+def present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """True where the cell holds a value (empty or blank text counts as no value)."""
+    if dtype == pl.String:
+        return raw.is_not_null() & (raw.str.strip_chars().str.len_bytes() > 0)
+    return raw.is_not_null()
+
+
+def convert(
+    raw: pl.Expr, dtype: pl.DataType, target: ColumnType, formats: tuple[str, ...] = ()
+) -> pl.Expr:
+    """`raw` as `target`; null where the value is missing or does not convert."""
+    if target is ColumnType.DATETIME and formats[:1] in (("epoch_s",), ("epoch_ms",)):
+        text = raw if dtype.is_numeric() else raw.cast(pl.String).str.strip_chars()
+        epoch = pl.from_epoch(
+            text.cast(pl.Int64, strict=False), time_unit="s" if formats[0] == "epoch_s" else "ms"
+        )
+        return epoch.dt.replace_time_zone("UTC").cast(pl.Datetime("us", "UTC"))
+    if dtype == pl.String:
+        return _from_text(raw.str.strip_chars(), target, formats)
+    if target is ColumnType.STRING:
+        return raw.cast(pl.String)
+    if target is ColumnType.INTEGER and dtype.is_float():
+        return pl.when(raw == raw.floor()).then(raw.cast(pl.Int64, strict=False))
+    if target is ColumnType.DATETIME and dtype == pl.Date:
+        return raw.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    if target is ColumnType.DATETIME and isinstance(dtype, pl.Datetime):
+        zoned = raw.dt.replace_time_zone("UTC") if dtype.time_zone is None else raw
+        return zoned.dt.convert_time_zone("UTC").cast(pl.Datetime("us", "UTC"))
+    if target is ColumnType.DATE and isinstance(dtype, pl.Datetime):
+        return raw.dt.date()
+    if dtype.is_numeric() or dtype in (pl.Boolean, pl.Date, pl.Time):
+        converted = raw.cast(POLARS_TYPES[target], strict=False)
+        return _finite(converted) if target is ColumnType.FLOAT else converted
+    return _from_text(raw.cast(pl.String).str.strip_chars(), target, formats)
+
+
+def _finite(values: pl.Expr) -> pl.Expr:
+    return pl.when(values.is_finite()).then(values)
+
+
+def _from_text(text: pl.Expr, target: ColumnType, formats: tuple[str, ...]) -> pl.Expr:
+    if target is ColumnType.STRING:
+        return pl.when(text.str.len_bytes() > 0).then(text)
+    if target is ColumnType.INTEGER:
+        digits = text.str.strip_prefix("+")
+        return pl.when(digits.str.contains(r"^-?\d+$")).then(digits.cast(pl.Int64, strict=False))
+    if target is ColumnType.FLOAT:
+        number = pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")).then(text)
+        return _finite(number.cast(pl.Float64, strict=False))
+    if target is ColumnType.BOOLEAN:
+        lower = text.str.to_lowercase()
+        return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
+    if target is ColumnType.DATE:
+        dates = [text.str.to_date(f, strict=False) for f in formats or DATE_FORMATS]
+        # ISO timestamps carry a date too (Excel dates arrive as "2019-01-05 00:00:00").
+        dates.append(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+        return pl.coalesce(dates)
+    if target is ColumnType.TIME:
+        return pl.coalesce([text.str.to_time(f, strict=False) for f in formats or TIME_FORMATS])
+    return _datetime_from_text(text, formats)
+
+
+def _datetime_from_text(text: pl.Expr, formats: tuple[str, ...]) -> pl.Expr:
+    text = text.str.replace(r"[Zz]$", "+00:00")
+    parsed = []
+    for fmt in formats or DATETIME_FORMATS:
+        value = text.str.to_datetime(fmt, strict=False, time_unit="us")
+        if "%z" in fmt:
+            parsed.append(value.dt.convert_time_zone("UTC"))
+        else:
+            parsed.append(value.dt.replace_time_zone("UTC"))
+    dates = [text.str.to_date(f, strict=False) for f in DATE_FORMATS[:2]]
+    parsed += [d.cast(pl.Datetime("us")).dt.replace_time_zone("UTC") for d in dates]
+    return pl.coalesce(parsed)

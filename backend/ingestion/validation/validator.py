@@ -1,0 +1,230 @@
+"""Validating one batch of raw rows: conversion to the schema's types, required values, Pandera
+checks, uniqueness across the whole file; splits the batch into normalized rows and rejected rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandera.errors
+import polars as pl
+
+from backend.ingestion.sources.base import PROBLEM, ROW
+from backend.ingestion.validation.sales import CROSS_CHECKS
+from backend.ingestion.validation.schema import TIME, ColumnMatch, DatasetSchema
+from backend.ingestion.validation.types import ColumnType, convert, present
+
+IDX = "__idx"
+REJECTED_ROW = "_row"
+REJECTED_REASON = "_reason"
+FAILURE_COLUMNS = {IDX: pl.UInt32, "column": pl.String, "check": pl.String, "value": pl.String}
+VALUE_CHARS = 200
+
+
+@dataclass
+class BatchResult:
+    valid: pl.DataFrame  # schema columns, typed, plus __time
+    rejected: pl.DataFrame  # the file's columns as text, plus _row and _reason
+    failures: pl.DataFrame  # __row, column, check, value
+    rows: int  # rows read (blank rows are not rows)
+    present: dict[str, int]  # per column: cells holding a value
+    type_failures: dict[str, int]  # per column: values that did not convert
+
+
+def _failures(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select([pl.col(k).cast(v) for k, v in FAILURE_COLUMNS.items()])
+
+
+def _no_failures() -> pl.DataFrame:
+    return pl.DataFrame(schema=FAILURE_COLUMNS)
+
+
+class BatchValidator:
+    def __init__(self, schema: DatasetSchema, match: ColumnMatch, uploaded_at: dt.datetime) -> None:
+        self.schema = schema
+        self.source_of = {target: source for source, target in match.mapping.items()}
+        self.uploaded_at = uploaded_at
+        self._seen_keys: pl.Series | None = None
+
+    def validate(self, batch: pl.DataFrame) -> BatchResult:
+        raw_names = [c for c in batch.columns if c not in (ROW, PROBLEM)]
+        batch = batch.with_row_index(IDX)
+        converted = batch.select(IDX, *self._conversions(batch))
+        failures, present_counts, type_counts = self._cell_failures(batch, converted)
+        failed = failures[IDX].unique()
+        candidates = converted.filter(~pl.col(IDX).is_in(failed.implode()))
+        failures = pl.concat([failures, self._pandera(candidates)])
+        failures = pl.concat([failures, self._duplicates(candidates, failures[IDX].unique())])
+        return self._split(batch, raw_names, converted, failures, present_counts, type_counts)
+
+    def _conversions(self, batch: pl.DataFrame) -> list[pl.Expr]:
+        exprs = []
+        for spec in self.schema.columns:
+            source = self.source_of[spec.name]
+            exprs.append(
+                convert(pl.col(source), batch.schema[source], spec.type, spec.formats).alias(
+                    spec.name
+                )
+            )
+        return exprs
+
+    def _cell_failures(
+        self, batch: pl.DataFrame, converted: pl.DataFrame
+    ) -> tuple[pl.DataFrame, dict[str, int], dict[str, int]]:
+        """Ragged rows, values that do not convert to the column's type, missing required values."""
+        joined = batch.with_columns(converted.drop(IDX).rename(lambda n: f"__converted:{n}"))
+        ok_row = pl.col(PROBLEM).is_null()
+        masks: dict[str, tuple[pl.Expr, pl.Expr, str]] = {}
+        for spec in self.schema.columns:
+            source = self.source_of[spec.name]
+            has = present(pl.col(source), batch.schema[source])
+            bad_type = has & pl.col(f"__converted:{spec.name}").is_null() & ok_row
+            missing = (~has & ok_row) if spec.required else pl.lit(False)
+            masks[spec.name] = (has, bad_type, source)
+            masks[f"{spec.name}\0missing"] = (missing, missing, source)
+        counts = joined.select(
+            [m[0].sum().alias(f"has:{k}") for k, m in masks.items()]
+            + [m[1].sum().alias(f"bad:{k}") for k, m in masks.items()]
+        ).row(0, named=True)
+        parts = [self._structural(batch)]
+        for spec in self.schema.columns:
+            _, bad_type, source = masks[spec.name]
+            if counts[f"bad:{spec.name}"]:
+                value = pl.col(source).cast(pl.String)
+                parts.append(
+                    _located(joined.filter(bad_type), spec.name, f"type:{spec.type.value}", value)
+                )
+            missing, _, _ = masks[f"{spec.name}\0missing"]
+            if counts[f"bad:{spec.name}\0missing"]:
+                parts.append(_located(joined.filter(missing), spec.name, "not_null", pl.lit("")))
+        present_counts = {c.name: int(counts[f"has:{c.name}"]) for c in self.schema.columns}
+        type_counts = {c.name: int(counts[f"bad:{c.name}"]) for c in self.schema.columns}
+        return pl.concat(parts), present_counts, type_counts
+
+    @staticmethod
+    def _structural(batch: pl.DataFrame) -> pl.DataFrame:
+        ragged = batch.filter(pl.col(PROBLEM).is_not_null())
+        return _located(ragged, None, "field_count", pl.col(PROBLEM))
+
+    def _pandera(self, candidates: pl.DataFrame) -> pl.DataFrame:
+        if self.schema.checks is None or candidates.is_empty():
+            return _no_failures()
+        try:
+            self.schema.checks().validate(candidates.drop(IDX), lazy=True)
+        except pandera.errors.SchemaErrors as errors:
+            return self._from_pandera(candidates, errors.failure_cases)
+        return _no_failures()
+
+    @staticmethod
+    def _from_pandera(candidates: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+        cases = cases.filter(pl.col("index").is_not_null())
+        positions = candidates[IDX].gather(cases["index"].cast(pl.UInt32))
+        rows = cases.with_columns(positions.alias(IDX))
+        mapped = pl.col("check").replace_strict(
+            {name: column for name, (column, _) in CROSS_CHECKS.items()}, default=None
+        )
+        rows = rows.with_columns(pl.coalesce(mapped, pl.col("column")).alias("column"))
+        # For row-level checks, show the reported column's value rather than the whole row.
+        names = [c for c in candidates.columns if c != IDX]
+        lookup = candidates.select(
+            IDX, *[pl.col(c).cast(pl.String).alias(f"__value:{c}") for c in names]
+        )
+        rows = rows.join(lookup, on=IDX, how="left")
+        value = pl.coalesce(
+            [pl.when(pl.col("column") == c).then(pl.col(f"__value:{c}")) for c in names]
+            + [pl.col("failure_case")]
+        )
+        rows = rows.with_columns(value.alias("value"))
+        return _failures(rows)
+
+    def _duplicates(self, candidates: pl.DataFrame, failed: pl.Series) -> pl.DataFrame:
+        key = self.schema.unique
+        if key is None:
+            return _no_failures()
+        encode = pl.col(key) if self.schema.unique_encoding is None else self.schema.unique_encoding
+        rows = candidates.filter(~pl.col(IDX).is_in(failed.implode())).select(
+            IDX, key, encode.alias("__key")
+        )
+        keys = rows["__key"]
+        repeated = ~keys.is_first_distinct()
+        if self._seen_keys is not None:
+            repeated = repeated | keys.is_in(self._seen_keys.implode())
+        kept = keys.filter(~repeated)
+        self._seen_keys = (
+            kept if self._seen_keys is None else pl.concat([self._seen_keys, kept], rechunk=False)
+        )
+        return _located(rows.filter(repeated), key, "unique", pl.col(key))
+
+    def _split(
+        self,
+        batch: pl.DataFrame,
+        raw_names: list[str],
+        converted: pl.DataFrame,
+        failures: pl.DataFrame,
+        present_counts: dict[str, int],
+        type_counts: dict[str, int],
+    ) -> BatchResult:
+        bad = failures[IDX].unique()
+        valid = converted.filter(~pl.col(IDX).is_in(bad.implode())).drop(IDX)
+        valid = valid.with_columns(self._time().alias(TIME))
+        reasons = (
+            failures.with_columns(_reason_text().alias("reason"))
+            .group_by(IDX)
+            .agg(pl.col("reason").str.join("; ").alias(REJECTED_REASON))
+        )
+        rejected = (
+            batch.filter(pl.col(IDX).is_in(bad.implode()))
+            .join(reasons, on=IDX, how="left")
+            .sort(IDX)
+            .select(
+                *[pl.col(n).cast(pl.String) for n in raw_names],
+                pl.col(ROW).alias(REJECTED_ROW),
+                pl.col(REJECTED_REASON),
+            )
+        )
+        rows = batch.select(pl.col(ROW), pl.col(IDX))
+        located = (
+            failures.join(rows, on=IDX, how="left")
+            .select(pl.col(ROW), "column", "check", pl.col("value").str.slice(0, VALUE_CHARS))
+            .sort(ROW)
+        )
+        return BatchResult(valid, rejected, located, batch.height, present_counts, type_counts)
+
+    def _time(self) -> pl.Expr:
+        spec = self.schema.time
+        if spec.column is None:
+            return pl.lit(self.uploaded_at).cast(pl.Datetime("us", "UTC"))
+        column = pl.col(spec.column)
+        if spec.time_of_day:
+            return column.dt.combine(pl.col(spec.time_of_day), time_unit="us").dt.replace_time_zone(
+                "UTC"
+            )
+        kind = next(c.type for c in self.schema.columns if c.name == spec.column)
+        if kind is ColumnType.DATE:
+            return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+        return column
+
+
+def _located(rows: pl.DataFrame, column: str | None, check: str, value: pl.Expr) -> pl.DataFrame:
+    return _failures(
+        rows.select(
+            IDX,
+            pl.lit(column, pl.String).alias("column"),
+            pl.lit(check).alias("check"),
+            value.alias("value"),
+        )
+    )
+
+
+def _reason_text() -> pl.Expr:
+    where = (
+        pl.when(pl.col("column").is_not_null())
+        .then(pl.format("{}: ", pl.col("column")))
+        .otherwise(pl.lit(""))
+    )
+    value = (
+        pl.when(pl.col("value").str.len_chars() > 0)
+        .then(pl.format(" ({})", pl.col("value").str.slice(0, 60)))
+        .otherwise(pl.lit(""))
+    )
+    return pl.concat_str([where, pl.col("check"), value])
