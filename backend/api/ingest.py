@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from backend.api import multipart
 from backend.api.deps import PrincipalDep, RuntimeDep, SessionDep
@@ -41,6 +42,25 @@ _UPLOAD_FORM: dict[str, Any] = {
                             "default": False,
                             "description": "Create a new task even when these bytes were uploaded before",
                         },
+                        "on_invalid": {
+                            "type": "string",
+                            "enum": ["reject", "skip"],
+                            "default": "reject",
+                            "description": "reject: any invalid row fails the upload; skip: load the valid rows",
+                        },
+                        "max_invalid_ratio": {
+                            "type": "number",
+                            "default": 0.1,
+                            "description": "with on_invalid=skip: the largest share of invalid rows accepted",
+                        },
+                        "sheet": {
+                            "type": "string",
+                            "description": "Excel: sheet name or number (default: first)",
+                        },
+                        "time_column": {
+                            "type": "string",
+                            "description": "new datasources: the column __time is made from (default: detected)",
+                        },
                     },
                 }
             }
@@ -60,11 +80,23 @@ def parse_flag(name: str, value: str | None) -> bool:
     )
 
 
-def status_url(request: Request, task_id: str) -> str:
+def _url(request: Request, route: str, path: str, task_id: str) -> str:
     settings = request.app.state.runtime.settings
     if settings.public_url:
-        return f"{settings.public_url.rstrip('/')}/api/ingest/status/{task_id}"
-    return str(request.url_for("ingest_status", task_id=task_id))
+        return f"{settings.public_url.rstrip('/')}{path}"
+    return str(request.url_for(route, task_id=task_id))
+
+
+def status_url(request: Request, task_id: str) -> str:
+    return _url(request, "ingest_status", f"/api/ingest/status/{task_id}", task_id)
+
+
+def rejected_url(request: Request, task_id: str) -> str:
+    return _url(request, "ingest_rejected", f"/api/ingest/tasks/{task_id}/rejected", task_id)
+
+
+def task_out(request: Request, task: IngestionTask) -> TaskStatusOut:
+    return TaskStatusOut.of(task, rejected_url(request, task.id))
 
 
 @router.post(
@@ -110,13 +142,20 @@ async def upload(
         raise InvalidInput(
             "no file was sent", "Send the file as the form field 'file' (curl -F file=@data.csv)."
         )
+    fields = form.fields
     try:
-        force = force or parse_flag("force", form.fields.get("force"))
+        force = force or parse_flag("force", fields.get("force"))
+        options = ingestion_service.upload_options(
+            on_invalid=fields.get("on_invalid"),
+            max_invalid_ratio=fields.get("max_invalid_ratio"),
+            sheet=fields.get("sheet"),
+            time_column=fields.get("time_column"),
+        )
     except InvalidInput:
         await form.file.discard()
         raise
     accepted = await ingestion_service.accept(
-        session, form.file, form.fields.get("datasource_name"), force=force
+        session, form.file, fields.get("datasource_name"), force=force, options=options
     )
     if not accepted.created:
         response.status_code = 200
@@ -138,12 +177,15 @@ def _accepted(request: Request, task: IngestionTask, *, duplicate: bool) -> Uplo
 
 
 @router.get("/status/{task_id}", name="ingest_status", responses={404: _ERROR})
-async def task_status(task_id: str, session: SessionDep, principal: PrincipalDep) -> TaskStatusOut:
-    return TaskStatusOut.of(await ingestion_service.get_task(session, task_id))
+async def task_status(
+    request: Request, task_id: str, session: SessionDep, principal: PrincipalDep
+) -> TaskStatusOut:
+    return task_out(request, await ingestion_service.get_task(session, task_id))
 
 
 @router.get("/tasks")
 async def list_tasks(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     datasource: str | None = None,
@@ -156,7 +198,7 @@ async def list_tasks(
     )
     more = page.offset + len(page.items) < page.total
     return TaskPageOut(
-        items=[TaskStatusOut.of(t) for t in page.items],
+        items=[task_out(request, t) for t in page.items],
         total=page.total,
         limit=page.limit,
         offset=page.offset,
@@ -165,10 +207,32 @@ async def list_tasks(
 
 
 @router.post("/tasks/{task_id}/retry", status_code=202, responses={404: _ERROR, 409: _ERROR})
-async def retry_task(task_id: str, session: SessionDep, principal: PrincipalDep) -> TaskStatusOut:
-    return TaskStatusOut.of(await ingestion_service.retry(session, task_id))
+async def retry_task(
+    request: Request, task_id: str, session: SessionDep, principal: PrincipalDep
+) -> TaskStatusOut:
+    return task_out(request, await ingestion_service.retry(session, task_id))
 
 
 @router.post("/tasks/{task_id}/cancel", responses={404: _ERROR, 409: _ERROR})
-async def cancel_task(task_id: str, session: SessionDep, principal: PrincipalDep) -> TaskStatusOut:
-    return TaskStatusOut.of(await ingestion_service.cancel(session, task_id))
+async def cancel_task(
+    request: Request, task_id: str, session: SessionDep, principal: PrincipalDep
+) -> TaskStatusOut:
+    return task_out(request, await ingestion_service.cancel(session, task_id))
+
+
+@router.get(
+    "/tasks/{task_id}/rejected",
+    name="ingest_rejected",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, 404: _ERROR},
+    summary="The rejected rows of a task as CSV: the file's columns plus _row and _reason",
+)
+async def rejected_rows(
+    task_id: str, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep
+) -> StreamingResponse:
+    key = await ingestion_service.rejected_rows(session, task_id)
+    return StreamingResponse(
+        runtime.store.read_chunks(key),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{task_id}-rejected.csv"'},
+    )

@@ -123,6 +123,27 @@ def normalize(
     progress: Progress | None = None,
 ) -> Outcome:
     """Blocking (Polars, file I/O): run it in a thread. ReadError means the file cannot be read."""
+    try:
+        return _normalize(
+            path, file_format, workdir, datasource, known_schema, options, uploaded_at, progress
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise ReadError(
+            f"the file cannot be read as {file_format.value}: {_first_line(exc)}",
+            "Check that the file is complete and in the format its content claims.",
+        ) from exc
+
+
+def _normalize(
+    path: Path,
+    file_format: FileFormat,
+    workdir: Path,
+    datasource: str,
+    known_schema: DatasetSchema | None,
+    options: UploadOptions,
+    uploaded_at: dt.datetime,
+    progress: Progress | None,
+) -> Outcome:
     source = open_source(path, file_format, workdir, options)
     report = Report(source.info)
     batches = source.batches()
@@ -161,7 +182,7 @@ def _run(
     parts: list[Path] = []
     rejected_path = workdir / "rejected.csv"
     rejected_file: IO[bytes] | None = None
-    try:
+    try:  # PolarsError from a later batch reaches normalize() and becomes a ReadError
         for batch in batches:
             result = validator.validate(batch)
             report.rows_read += result.rows

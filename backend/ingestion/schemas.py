@@ -16,6 +16,66 @@ class TaskError(BaseModel):
     detail: str | None = None
 
 
+class Sample(BaseModel):
+    row: int = Field(
+        description="line number in a CSV (the header is line 1), sheet row in Excel, row in Parquet"
+    )
+    value: str | None
+
+
+class CheckOut(BaseModel):
+    column: str | None
+    check: str
+    message: str
+    failed: int
+    samples: list[Sample]
+    truncated: bool = Field(description="more rows failed than the samples show")
+
+
+class WrongType(BaseModel):
+    column: str
+    expected: str
+
+
+class SchemaProblemsOut(BaseModel):
+    missing: list[str]
+    extra: list[str]
+    extra_ignored: bool
+    wrong_type: list[WrongType]
+
+
+class ColumnOut(BaseModel):
+    name: str
+    type: str
+    formats: list[str] = []
+    required: bool = False
+
+
+class ValidationReport(BaseModel):
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    sheet: str | None
+    row_label: str
+    rows_read: int
+    rows_valid: int
+    rows_rejected: int
+    schema_problems: SchemaProblemsOut
+    checks: list[CheckOut]
+    columns: list[ColumnOut]
+    time_column: str | None = Field(description="what __time is made from")
+    outcome: str | None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any] | None) -> ValidationReport | None:
+        if not data:
+            return None
+        try:
+            return cls.model_validate(data)
+        except ValueError:
+            return None  # a report written by an older version
+
+
 class TaskEventOut(BaseModel):
     at: dt.datetime
     status: str
@@ -40,7 +100,11 @@ class TaskStatusOut(BaseModel):
     rows_valid: int | None
     rows_rejected: int | None
     error: TaskError | None
-    report: dict[str, Any] | None
+    report: ValidationReport | None
+    rejected_rows_url: str | None = Field(
+        description="CSV of the rejected rows with _row and _reason"
+    )
+    options: dict[str, Any]
     attempts: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -49,7 +113,7 @@ class TaskStatusOut(BaseModel):
     events: list[TaskEventOut]
 
     @classmethod
-    def of(cls, task: IngestionTask) -> TaskStatusOut:
+    def of(cls, task: IngestionTask, rejected_rows_url: str | None = None) -> TaskStatusOut:
         return cls(
             task_id=task.id,
             status=task.status,
@@ -63,7 +127,9 @@ class TaskStatusOut(BaseModel):
             rows_valid=task.rows_valid,
             rows_rejected=task.rows_rejected,
             error=TaskError.model_validate(task.error) if task.error else None,
-            report=task.report,
+            report=ValidationReport.parse(task.report),
+            rejected_rows_url=rejected_rows_url if task.rows_rejected else None,
+            options=task.options,
             attempts=task.attempts,
             created_at=task.created_at,
             updated_at=task.updated_at,

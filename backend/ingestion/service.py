@@ -25,6 +25,8 @@ from backend.ingestion.models import (
     TaskEvent,
     TaskStatus,
 )
+from backend.ingestion.normalize import DEFAULT_MAX_INVALID_RATIO, OnInvalid, UploadOptions
+from backend.ingestion.processing import rejected_key
 from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
 from backend.storage import ObjectStore, ObjectWriter
 
@@ -164,8 +166,51 @@ def check_declared_size(content_length: str | None, max_bytes: int) -> None:
         raise _too_large(max_bytes)
 
 
+def upload_options(
+    *,
+    on_invalid: str | None = None,
+    max_invalid_ratio: str | float | None = None,
+    sheet: str | None = None,
+    time_column: str | None = None,
+) -> UploadOptions:
+    """Per-upload processing options, checked at upload time (422 with what to change)."""
+    policy = (on_invalid or OnInvalid.REJECT.value).strip().lower()
+    if policy not in {p.value for p in OnInvalid}:
+        raise InvalidInput(
+            f"on_invalid must be reject or skip (got {on_invalid!r})",
+            "reject (default): any invalid row fails the upload; skip: load the valid rows.",
+        )
+    ratio = _ratio(max_invalid_ratio)
+    return UploadOptions(
+        on_invalid=OnInvalid(policy),
+        max_invalid_ratio=ratio,
+        sheet=(sheet or "").strip() or None,
+        time_column=(time_column or "").strip() or None,
+    )
+
+
+def _ratio(value: str | float | None) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_MAX_INVALID_RATIO
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise InvalidInput(
+            f"max_invalid_ratio must be a number from 0 to 1 (got {value!r})",
+            "For example max_invalid_ratio=0.05 allows up to 5% invalid rows with on_invalid=skip.",
+        )
+    return ratio
+
+
 async def accept(
-    session: AsyncSession, staged: StagedUpload, datasource: str | None, *, force: bool = False
+    session: AsyncSession,
+    staged: StagedUpload,
+    datasource: str | None,
+    *,
+    force: bool = False,
+    options: UploadOptions | None = None,
 ) -> Accepted:
     """Record a staged upload as a queued task, or return the task that already has these bytes."""
     try:
@@ -173,7 +218,7 @@ async def accept(
         if not force and (existing := await _find_duplicate(session, name, staged.sha256)):
             await staged.discard()
             return Accepted(task=existing, created=False)
-        task = _new_task(staged, name, force)
+        task = _new_task(staged, name, force, options or UploadOptions())
         session.add(task)
         await session.flush()
     except BaseException:
@@ -183,7 +228,9 @@ async def accept(
     return Accepted(task=task, created=True)
 
 
-def _new_task(staged: StagedUpload, datasource: str, force: bool) -> IngestionTask:
+def _new_task(
+    staged: StagedUpload, datasource: str, force: bool, options: UploadOptions
+) -> IngestionTask:
     now = utcnow()
     task = IngestionTask(
         id=staged.task_id,
@@ -193,7 +240,7 @@ def _new_task(staged: StagedUpload, datasource: str, force: bool) -> IngestionTa
         size_bytes=staged.size,
         sha256=staged.sha256,
         storage_key=staged.key,
-        options={"force": force},
+        options={"force": force, **options.as_dict()},
         status=TaskStatus.QUEUED.value,
         progress=0.0,
         attempts=0,
@@ -320,3 +367,14 @@ async def cancel(session: AsyncSession, task_id: str) -> IngestionTask:
     )
     await session.flush()
     return task
+
+
+async def rejected_rows(session: AsyncSession, task_id: str) -> str:
+    """The storage key of a task's rejected rows CSV."""
+    task = await get_task(session, task_id)
+    if not task.rows_rejected or not task.report or not task.report.get("rejected_rows_key"):
+        raise NotFound(
+            f"task {task_id} has no rejected rows",
+            "Rejected rows exist once a task has finished validating and found invalid rows.",
+        )
+    return rejected_key(task.id)

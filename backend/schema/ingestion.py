@@ -13,8 +13,11 @@ from strawberry.scalars import JSON
 
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
+from backend.ingestion.normalize import OnInvalid
+from backend.ingestion.schemas import ValidationReport as ReportModel
 from backend.schema.context import Info
 from backend.schema.scalars import Long
+from backend.schema.validation import ValidationReport
 
 READ_CHUNK_BYTES = 1024 * 1024
 
@@ -48,7 +51,9 @@ class IngestionTaskStatus:
     rows_valid: Long | None
     rows_rejected: Long | None
     error: TaskError | None
-    report: JSON | None
+    report: ValidationReport | None
+    rejected_rows_url: str | None
+    options: JSON
     attempts: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -57,7 +62,9 @@ class IngestionTaskStatus:
     events: list[TaskEvent]
 
     @classmethod
-    def of(cls, task: IngestionTask) -> IngestionTaskStatus:
+    def of(cls, task: IngestionTask, info: Info) -> IngestionTaskStatus:
+        report = ReportModel.parse(task.report)
+        request = info.context.http_request
         return cls(
             task_id=strawberry.ID(task.id),
             status=task.status,
@@ -71,7 +78,11 @@ class IngestionTaskStatus:
             rows_valid=_long(task.rows_valid),
             rows_rejected=_long(task.rows_rejected),
             error=TaskError(**task.error) if task.error else None,
-            report=cast(JSON, task.report),
+            report=ValidationReport.of(report) if report else None,
+            rejected_rows_url=str(request.url_for("ingest_rejected", task_id=task.id))
+            if task.rows_rejected
+            else None,
+            options=cast(JSON, task.options),
             attempts=task.attempts,
             created_at=task.created_at,
             updated_at=task.updated_at,
@@ -94,6 +105,7 @@ class UploadResult:
 
 
 strawberry.enum(TaskStatus, name="TaskStatus")
+strawberry.enum(OnInvalid, name="OnInvalid", description="What to do with invalid rows")
 
 
 def _long(value: int | None) -> Long | None:
@@ -105,7 +117,8 @@ class IngestionQuery:
     @strawberry.field(description="One ingestion task with its history")
     async def ingestion_task(self, info: Info, task_id: strawberry.ID) -> IngestionTaskStatus:
         return IngestionTaskStatus.of(
-            await ingestion_service.get_task(info.context.session, str(task_id))
+            await ingestion_service.get_task(info.context.session, str(task_id)),
+            info,
         )
 
     @strawberry.field(description="Ingestion tasks, newest first")
@@ -124,7 +137,7 @@ class IngestionQuery:
             limit=max(1, min(limit, 200)),
             offset=max(0, offset),
         )
-        return [IngestionTaskStatus.of(t) for t in page.items]
+        return [IngestionTaskStatus.of(t, info) for t in page.items]
 
 
 async def _chunks(upload: Upload) -> AsyncIterator[bytes]:
@@ -139,10 +152,24 @@ class IngestionMutation:
         description="Upload a CSV, Excel or Parquet file (GraphQL multipart request)"
     )
     async def upload_sales_data(
-        self, info: Info, file: Upload, data_source_name: str, force: bool = False
+        self,
+        info: Info,
+        file: Upload,
+        data_source_name: str,
+        force: bool = False,
+        on_invalid: OnInvalid = OnInvalid.REJECT,
+        max_invalid_ratio: float | None = None,
+        sheet: str | None = None,
+        time_column: str | None = None,
     ) -> UploadResult:
         context = info.context
         ingestion_service.validate_datasource_name(data_source_name)
+        options = ingestion_service.upload_options(
+            on_invalid=on_invalid.value,
+            max_invalid_ratio=max_invalid_ratio,
+            sheet=sheet,
+            time_column=time_column,
+        )
         staged = await ingestion_service.stage_upload(
             context.runtime.store,
             _chunks(file),
@@ -150,7 +177,7 @@ class IngestionMutation:
             context.runtime.settings.max_upload_bytes,
         )
         accepted = await ingestion_service.accept(
-            context.session, staged, data_source_name, force=force
+            context.session, staged, data_source_name, force=force, options=options
         )
         task = accepted.task
         request = context.http_request
@@ -159,13 +186,14 @@ class IngestionMutation:
             status=task.status,
             status_url=str(request.url_for("ingest_status", task_id=task.id)),
             duplicate=not accepted.created,
-            task=IngestionTaskStatus.of(task),
+            task=IngestionTaskStatus.of(task, info),
         )
 
     @strawberry.mutation(description="Queue a failed or cancelled task again")
     async def retry_ingestion_task(self, info: Info, task_id: strawberry.ID) -> IngestionTaskStatus:
         return IngestionTaskStatus.of(
-            await ingestion_service.retry(info.context.session, str(task_id))
+            await ingestion_service.retry(info.context.session, str(task_id)),
+            info,
         )
 
     @strawberry.mutation(description="Cancel a queued or running task")
@@ -173,5 +201,6 @@ class IngestionMutation:
         self, info: Info, task_id: strawberry.ID
     ) -> IngestionTaskStatus:
         return IngestionTaskStatus.of(
-            await ingestion_service.cancel(info.context.session, str(task_id))
+            await ingestion_service.cancel(info.context.session, str(task_id)),
+            info,
         )

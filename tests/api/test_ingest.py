@@ -244,3 +244,41 @@ async def test_twenty_concurrent_uploads_are_all_recorded_and_completed(app: App
     assert [t["status"] for t in tasks] == ["succeeded"] * 20
     assert all(t["attempts"] == 1 for t in tasks)
     assert len(await stored_keys(app.runtime, "datasets/sales")) == 20
+
+
+async def test_upload_options_are_checked_and_recorded(app: App) -> None:
+    bad_policy = await upload(app.client, content=sales_csv(rows=2), extra={"on_invalid": "ignore"})
+    assert bad_policy.status_code == 422 and "on_invalid" in bad_policy.json()["error"]
+    bad_ratio = await upload(
+        app.client, content=sales_csv(rows=2), extra={"max_invalid_ratio": "2"}
+    )
+    assert bad_ratio.status_code == 422 and "max_invalid_ratio" in bad_ratio.json()["error"]
+    assert await stored_keys(app.runtime) == []
+
+    lines = sales_csv(rows=20).decode().splitlines()
+    lines[5] = lines[5].replace(lines[5].split(",")[0], "not-an-id", 1)
+    content = ("\n".join(lines) + "\n").encode()
+    accepted = await upload(
+        app.client, content=content, extra={"on_invalid": "skip", "max_invalid_ratio": "0.2"}
+    )
+    task = await wait_for_task(app.client, accepted.json()["task_id"])
+
+    assert task["status"] == "succeeded"
+    assert task["options"]["on_invalid"] == "skip" and task["options"]["max_invalid_ratio"] == 0.2
+    assert (task["rows_read"], task["rows_valid"], task["rows_rejected"]) == (20, 19, 1)
+    check = next(c for c in task["report"]["checks"] if c["column"] == "Invoice ID")
+    assert check["samples"] == [{"row": 6, "value": "not-an-id"}] and check["truncated"] is False
+    rejected = await app.client.get(task["rejected_rows_url"])
+    assert rejected.status_code == 200 and rejected.headers["content-type"].startswith("text/csv")
+    assert rejected.text.splitlines()[1].startswith("not-an-id,")
+    dataset = await read_dataset(app.runtime.store, f"datasets/sales/{task['task_id']}.parquet")
+    assert dataset.height == 19
+
+
+async def test_rejected_rows_of_a_clean_task_are_a_404(app: App) -> None:
+    task = await wait_for_task(
+        app.client, (await upload(app.client, content=sales_csv(rows=3))).json()["task_id"]
+    )
+    assert task["rejected_rows_url"] is None
+    response = await app.client.get(f"/api/ingest/tasks/{task['task_id']}/rejected")
+    assert response.status_code == 404 and "no rejected rows" in response.json()["error"]

@@ -123,3 +123,52 @@ async def test_unexpected_errors_are_masked(app: App) -> None:
     error = response.json()["errors"][0]
     assert error["message"] == "Unexpected error."
     assert "ingestion_task_events" not in response.text
+
+
+async def test_report_is_typed_in_graphql(app: App) -> None:
+    lines = sales_csv(rows=10).decode().splitlines()
+    lines[2] = lines[2].replace(",Member,", ",VIP,").replace(",Normal,", ",VIP,")
+    operations = {
+        "query": """mutation($file: Upload!) { uploadSalesData(file: $file, dataSourceName: "sales",
+            onInvalid: SKIP, maxInvalidRatio: 0.5) { taskId } }""",
+        "variables": {"file": None},
+    }
+    response = await app.client.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("s.csv", ("\n".join(lines) + "\n").encode(), "text/csv")},
+        headers={"GraphQL-Preflight": "1"},
+    )
+    task_id = response.json()["data"]["uploadSalesData"]["taskId"]
+    await wait_for_task(app.client, task_id)
+    result = await query(
+        app.client,
+        """query($id: ID!) { ingestionTask(taskId: $id) { status rejectedRowsUrl report {
+            format encoding delimiter rowLabel rowsRead rowsValid rowsRejected timeColumn
+            schemaProblems { missing extra }
+            checks { column check message failed truncated samples { row value } } } } }""",
+        id=task_id,
+    )
+    task = result["data"]["ingestionTask"]
+    report = task["report"]
+    assert task["status"] == "succeeded" and task["rejectedRowsUrl"].endswith(
+        f"/{task_id}/rejected"
+    )
+    assert (report["format"], report["encoding"], report["delimiter"], report["rowLabel"]) == (
+        "csv",
+        "utf-8",
+        ",",
+        "line",
+    )
+    assert (report["rowsRead"], report["rowsValid"], report["rowsRejected"]) == (10, 9, 1)
+    assert report["timeColumn"] == "Date + Time"
+    assert report["checks"] == [
+        {
+            "column": "Customer type",
+            "check": "isin(['Member', 'Normal'])",
+            "message": "fails isin(['Member', 'Normal'])",
+            "failed": 1,
+            "truncated": False,
+            "samples": [{"row": 3, "value": "VIP"}],
+        }
+    ]

@@ -177,10 +177,25 @@ def line_field_counts(path: Path, delimiter: str, separator: str) -> pl.DataFram
         .then(text.str.replace_all(_QUOTED, ""))
         .otherwise(text)
     )
-    return lines.select(
+    counted = lines.select(
         (unquoted.str.count_matches(delimiter, literal=True) + 1).cast(pl.UInt32).alias("fields"),
         (text.str.len_bytes() == 0).alias("blank"),
+        text.str.count_matches('"', literal=True).alias("quotes"),
     ).collect()
+    _check_quotes_close(counted["quotes"])
+    return counted.drop("quotes")
+
+
+def _check_quotes_close(quotes: pl.Series) -> None:
+    open_after = (quotes.cum_sum() % 2) == 1
+    if open_after.is_empty() or not open_after[-1]:
+        return
+    closed_before = open_after.not_().arg_true()
+    line = int(closed_before[-1]) + 2 if closed_before.len() else 1
+    raise ReadError(
+        f'a quoted field opened on line {line} is never closed (a " without its closing ")',
+        'Close the quote, or double the quote character inside quoted fields ("").',
+    )
 
 
 @dataclass

@@ -36,7 +36,7 @@ def _all_convert(values: pl.Series, target: ColumnType, formats: tuple[str, ...]
 
 def _has_leading_zero_ids(values: pl.Series) -> bool:
     text = values.cast(pl.String).str.strip_chars()
-    return bool(text.str.contains(r"^[+-]?0\d").any())
+    return bool(text.str.contains(r"^0\d+$").any())
 
 
 def _first_format(

@@ -35,7 +35,10 @@ SALES_COLUMNS = [
     ColumnSpec("Quantity", _I, required=True),
     ColumnSpec("Tax 5%", _F, required=True),
     ColumnSpec("Total", _F, required=True),
-    ColumnSpec("Date", ColumnType.DATE, ("%m/%d/%Y", "%Y-%m-%d"), required=True),
+    # M/D/YYYY or ISO; Excel date cells arrive as ISO with a midnight time.
+    ColumnSpec(
+        "Date", ColumnType.DATE, ("%m/%d/%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"), required=True
+    ),
     ColumnSpec("Time", ColumnType.TIME, ("%H:%M:%S", "%H:%M"), required=True),
     ColumnSpec("Payment", _S, required=True),
     ColumnSpec("cogs", _F, required=True),

@@ -97,10 +97,7 @@ def _from_text(text: pl.Expr, target: ColumnType, formats: tuple[str, ...]) -> p
         lower = text.str.to_lowercase()
         return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
     if target is ColumnType.DATE:
-        dates = [text.str.to_date(f, strict=False) for f in formats or DATE_FORMATS]
-        # ISO timestamps carry a date too (Excel dates arrive as "2019-01-05 00:00:00").
-        dates.append(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
-        return pl.coalesce(dates)
+        return pl.coalesce([text.str.to_date(f, strict=False) for f in formats or DATE_FORMATS])
     if target is ColumnType.TIME:
         return pl.coalesce([text.str.to_time(f, strict=False) for f in formats or TIME_FORMATS])
     return _datetime_from_text(text, formats)
