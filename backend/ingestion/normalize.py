@@ -162,7 +162,27 @@ def _normalize(
     if report.schema.fatal():
         return Outcome(report, schema=schema, failure=_schema_failure(report))
     validator = BatchValidator(schema, match, uploaded_at)
-    return _run(validator, _chain(first, batches), report, schema, workdir, options, progress)
+    outcome = _run(validator, _chain(first, batches), report, schema, workdir, options, progress)
+    if not validator.repeats_across_batches():
+        return outcome
+    # A key repeats across batches: check again, comparing every batch with all earlier keys.
+    for leftover in (
+        *workdir.glob("part-*.parquet"),
+        workdir / "dataset.parquet",
+        workdir / "rejected.csv",
+    ):
+        leftover.unlink(missing_ok=True)
+    report = _fresh_report(report)
+    eager = BatchValidator(schema, match, uploaded_at, eager_unique=True)
+    return _run(eager, source.batches(), report, schema, workdir, options, progress)
+
+
+def _fresh_report(previous: Report) -> Report:
+    report = Report(
+        previous.source, schema=previous.schema, columns=previous.columns, time=previous.time
+    )
+    report.schema.wrong_type = []
+    return report
 
 
 def _chain(first: pl.DataFrame, rest: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:

@@ -39,36 +39,53 @@ _QUOTED = r'"(?:[^"]|"")*"'
 
 
 @dataclass
-class _Prepared:
-    path: Path  # UTF-8 without BOM
-    encoding: str
-    absent_byte: str
+class _Scan:
+    decodes: bool
+    separators_seen: set[int]
+    has_quotes: bool
 
 
-def _decode_check(path: Path, encoding: str) -> tuple[bool, set[int]]:
-    """Whether the whole file decodes; also which candidate separator bytes occur in it."""
+def _decode_check(path: Path, encoding: str) -> _Scan:
+    """Whether the whole file decodes; also which candidate line-separator bytes occur in it.
+
+    Refuses NUL bytes (binary data) with the line they are on.
+    """
     decoder = codecs.getincrementaldecoder(encoding)()
     seen: set[int] = set()
+    quotes = False
     with path.open("rb") as handle:
-        line = 1
+        offset = 0
         while block := handle.read(BLOCK_BYTES):
+            quotes = quotes or b'"' in block
             if b"\x00" in block:
-                at = line + block[: block.index(b"\x00")].count(b"\n")
-                raise ReadError(
-                    f"the file contains a NUL byte on line {at}: it looks like binary data, not text",
-                    "Export the data again as a plain-text CSV.",
-                )
-            line += block.count(b"\n")
-            seen.update(b for b in (0x1F, 0x1E, 0x1D, 0x1C, 0x07) if bytes([b]) in block)
+                _refuse_nul(path, offset + block.index(b"\x00"))
+            if ord(_LINE_SEPARATORS[0]) not in seen and _LINE_SEPARATORS[0].encode() in block:
+                seen.update(ord(c) for c in _LINE_SEPARATORS if c.encode() in block)
+            offset += len(block)
+            if block.isascii() and not decoder.getstate()[0]:
+                continue  # ASCII is valid in every candidate encoding; skip the slower decode
             try:
                 decoder.decode(block)
             except UnicodeDecodeError:
-                return False, seen
+                return _Scan(False, seen, quotes)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return False, seen
-    return True, seen
+            return _Scan(False, seen, quotes)
+    return _Scan(True, seen, quotes)
+
+
+def _refuse_nul(path: Path, position: int) -> None:
+    line = 1
+    with path.open("rb") as handle:
+        while position > 0:
+            block = handle.read(min(BLOCK_BYTES, position))
+            line += block.count(b"\n")
+            position -= len(block)
+    raise ReadError(
+        f"the file contains a NUL byte on line {line}: it looks like binary data, not text",
+        "Export the data again as a plain-text CSV.",
+    )
 
 
 def _transcode(source: Path, target: Path, encoding: str, skip: int) -> None:
@@ -90,11 +107,22 @@ def _absent(seen: set[int]) -> str:
     )
 
 
+@dataclass
+class _Prepared:
+    path: Path  # UTF-8 without BOM
+    encoding: str
+    scan: _Scan
+
+    @property
+    def absent_byte(self) -> str:
+        return _absent(self.scan.separators_seen)
+
+
 def prepare(path: Path, workdir: Path) -> _Prepared:
     with path.open("rb") as handle:
         head = handle.read(4)
+    target = workdir / "utf8.csv"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        target = workdir / "utf8.csv"
         try:
             _transcode(path, target, "utf-16", 0)
         except UnicodeDecodeError as exc:
@@ -102,20 +130,16 @@ def prepare(path: Path, workdir: Path) -> _Prepared:
                 f"the file starts with a UTF-16 byte order mark but is not valid UTF-16: {exc}",
                 "Save the file again as UTF-8 or UTF-16.",
             ) from exc
-        ok, seen = _decode_check(target, "utf-8")
-        return _Prepared(target, "utf-16", _absent(seen))
-    bom = head.startswith(codecs.BOM_UTF8)
-    ok, seen = _decode_check(path, "utf-8")
-    if ok and not bom:
-        return _Prepared(path, "utf-8", _absent(seen))
-    target = workdir / "utf8.csv"
-    if ok:
+        return _Prepared(target, "utf-16", _decode_check(target, "utf-8"))
+    scan = _decode_check(path, "utf-8")
+    if scan.decodes and not head.startswith(codecs.BOM_UTF8):
+        return _Prepared(path, "utf-8", scan)
+    if scan.decodes:
         _transcode(path, target, "utf-8", len(codecs.BOM_UTF8))
-        return _Prepared(target, "utf-8-sig", _absent(seen))
-    cp1252_ok, _ = _decode_check(path, "cp1252")
-    encoding = "cp1252" if cp1252_ok else "latin-1"
+        return _Prepared(target, "utf-8-sig", scan)
+    encoding = "cp1252" if _decode_check(path, "cp1252").decodes else "latin-1"
     _transcode(path, target, encoding, 0)
-    return _Prepared(target, encoding, _absent(seen))
+    return _Prepared(target, encoding, _decode_check(target, "utf-8"))
 
 
 def _read_head(path: Path) -> str:
@@ -200,81 +224,87 @@ def _check_quotes_close(quotes: pl.Series) -> None:
 
 @dataclass
 class CsvSource:
+    """Rows with line numbers. The per-line field count (a second read of the file) is taken when
+    the file has quoted fields or its delimiters do not add up to the header's width on every
+    line, or as soon as a row looks ragged (a value past the header's width, an empty last
+    column). Clean files skip it."""
+
     info: SourceInfo
     header: list[str]
-    _path: Path
+    _prepared: _Prepared
     _delimiter: str
-    _lines: pl.DataFrame
+    _lines: pl.DataFrame | None = None
+
+    def _line_counts(self) -> pl.DataFrame:
+        if self._lines is None:
+            self._lines = line_field_counts(
+                self._prepared.path, self._delimiter, self._prepared.absent_byte
+            )
+        return self._lines
 
     def batches(self) -> Iterator[pl.DataFrame]:
         width = len(self.header)
         names = [f"c{i}" for i in range(width)]
         reader = pl.scan_csv(
-            self._path,
+            self._prepared.path,
             has_header=False,
             separator=self._delimiter,
-            schema=dict.fromkeys(names, pl.String),
+            schema=dict.fromkeys([*names, "__extra"], pl.String),
             empty_string_is_null=False,
             missing_columns="insert",
             truncate_ragged_lines=True,
             infer_schema=False,
         )
-        fields = self._lines["fields"]
-        blank = self._lines["blank"]
-        record = 0
-        line = 0  # 0-based physical line of the next record
-        for batch in reader.collect_batches(chunk_size=BATCH_ROWS):
-            newlines = pl.sum_horizontal(pl.col(names).str.count_matches("\n", literal=True))
-            extra = batch.select(newlines.fill_null(0).cast(pl.Int64)).to_series()
-            first_line = (
-                line + pl.int_range(0, batch.height, eager=True) + (extra.cum_sum() - extra)
-            )
-            line = int(first_line[-1] + extra[-1] + 1) if batch.height else line
-            out = self._annotate(batch, first_line, extra, fields, blank, width)
-            if record == 0:
-                out = out.slice(1)  # the header record
-            record += batch.height
-            yield out.rename(dict(zip(names, self.header, strict=True)))
+        record, line = 0, 0  # line: 0-based physical line of the next record
+        try:
+            for batch in reader.collect_batches(chunk_size=BATCH_ROWS):
+                extra = self._newlines(batch, names)
+                first_line = (
+                    line + pl.int_range(0, batch.height, eager=True) + (extra.cum_sum() - extra)
+                )
+                line = int(first_line[-1] + extra[-1] + 1) if batch.height else line
+                out = self._annotate(batch, first_line, extra, names)
+                if record == 0:
+                    out = out.slice(1)  # the header record
+                record += batch.height
+                yield out.drop("__extra").rename(dict(zip(names, self.header, strict=True)))
+        except pl.exceptions.ComputeError:
+            self._line_counts()  # names the line of an unclosed quote, when that is the cause
+            raise
 
-    @staticmethod
+    def _newlines(self, batch: pl.DataFrame, names: list[str]) -> pl.Series:
+        """Line breaks inside each record's quoted values (a file without quotes has none)."""
+        if not self._prepared.scan.has_quotes:
+            return pl.zeros(batch.height, pl.Int64, eager=True)
+        count = pl.sum_horizontal(pl.col(names).str.count_matches("\n", literal=True))
+        return batch.select(count.fill_null(0).cast(pl.Int64)).to_series()
+
     def _annotate(
-        batch: pl.DataFrame,
-        first_line: pl.Series,
-        extra: pl.Series,
-        fields: pl.Series,
-        blank: pl.Series,
-        width: int,
+        self, batch: pl.DataFrame, first_line: pl.Series, extra: pl.Series, names: list[str]
     ) -> pl.DataFrame:
-        line_fields = fields.gather(first_line)
-        is_blank = blank.gather(first_line) & (extra == 0)
+        width = len(names)
+        row_number = (pl.lit(first_line) + 1).cast(pl.Int64).alias(ROW)
+        suspicious = (pl.col("__extra").fill_null("") != "") | (
+            pl.col(names[-1]).fill_null("") == ""
+        )
+        if self._lines is None and not batch.select(suspicious.any()).item():
+            return batch.with_columns(row_number, pl.lit(None, pl.String).alias(PROBLEM))
+        lines = self._line_counts()
+        line_fields = lines["fields"].gather(first_line)
         single = extra == 0
+        is_blank = lines["blank"].gather(first_line) & single
         problem = (
             pl.when(pl.lit(single) & (pl.lit(line_fields) != width))
-            .then(
-                pl.format(
-                    "row has {} fields, expected {}",
-                    pl.lit(line_fields),
-                    pl.lit(width),
-                )
-            )
+            .then(pl.format("row has {} fields, expected {}", pl.lit(line_fields), pl.lit(width)))
             .otherwise(pl.lit(None, dtype=pl.String))
         )
-        return batch.with_columns(
-            (pl.lit(first_line) + 1).cast(pl.Int64).alias(ROW),
-            problem.alias(PROBLEM),
-        ).filter(~pl.lit(is_blank))
+        return batch.with_columns(row_number, problem.alias(PROBLEM)).filter(~pl.lit(is_blank))
 
 
 def open_csv(path: Path, workdir: Path) -> CsvSource:
     prepared = prepare(path, workdir)
     delimiter = sniff_delimiter(_read_head(prepared.path))
     header = check_header(read_header(prepared.path, delimiter))
-    try:
-        lines = line_field_counts(prepared.path, delimiter, prepared.absent_byte)
-    except pl.exceptions.PolarsError as exc:
-        raise ReadError(
-            f"the file cannot be read as CSV: {exc}", "Check that it is a text CSV file."
-        ) from exc
     info = SourceInfo(
         format="csv",
         encoding=prepared.encoding,
@@ -282,4 +312,23 @@ def open_csv(path: Path, workdir: Path) -> CsvSource:
         sheet=None,
         row_label="line",
     )
-    return CsvSource(info, header, prepared.path, delimiter, lines)
+    source = CsvSource(info, header, prepared, delimiter)
+    if prepared.scan.has_quotes or not _every_line_has_width(prepared.path, delimiter, len(header)):
+        source._line_counts()  # quoted fields, or some line of another width: count exactly
+    return source
+
+
+def _every_line_has_width(path: Path, delimiter: str, width: int) -> bool:
+    """Without quotes, each line is a record; if the delimiters add up to (width - 1) per line,
+    no line can hold more fields than the header without also leaving another line short."""
+    separator = delimiter.encode()
+    delimiters = lines = 0
+    last = b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(BLOCK_BYTES):
+            delimiters += block.count(separator)
+            lines += block.count(b"\n")
+            last = block[-1:]
+    if last != b"\n":
+        lines += 1
+    return delimiters == (width - 1) * lines

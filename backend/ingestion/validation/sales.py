@@ -39,7 +39,7 @@ SALES_COLUMNS = [
     ColumnSpec(
         "Date", ColumnType.DATE, ("%m/%d/%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"), required=True
     ),
-    ColumnSpec("Time", ColumnType.TIME, ("%H:%M:%S", "%H:%M"), required=True),
+    ColumnSpec("Time", ColumnType.TIME, ("%H:%M", "%H:%M:%S"), required=True),
     ColumnSpec("Payment", _S, required=True),
     ColumnSpec("cogs", _F, required=True),
     ColumnSpec("gross margin percentage", _F, required=True),

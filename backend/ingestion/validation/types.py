@@ -45,10 +45,36 @@ POLARS_TYPES: dict[ColumnType, pl.DataType] = {
 
 
 def present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """True where the cell holds a value (empty or blank text counts as no value)."""
+    """True where the cell holds something (cheap: whitespace-only text counts as present here;
+    `blank` tells those apart where it matters)."""
     if dtype == pl.String:
-        return raw.is_not_null() & (raw.str.strip_chars().str.len_bytes() > 0)
+        return raw.str.len_bytes().fill_null(0) > 0
     return raw.is_not_null()
+
+
+def blank(raw: pl.Expr) -> pl.Expr:
+    """True where a text cell is empty or only whitespace."""
+    return raw.str.strip_chars().str.len_bytes().fill_null(0) == 0
+
+
+def convert_fast(
+    raw: pl.Expr, dtype: pl.DataType, target: ColumnType, formats: tuple[str, ...] = ()
+) -> pl.Expr:
+    """The common case cheaply: text as it is (no trimming) and only the first format. A value it
+    misses may still convert with `convert`, which the caller runs on columns with misses."""
+    if dtype != pl.String or target in (ColumnType.STRING, ColumnType.BOOLEAN):
+        return convert(raw, dtype, target, formats)
+    if target is ColumnType.DATETIME and formats[:1] in (("epoch_s",), ("epoch_ms",)):
+        return convert(raw, dtype, target, formats)
+    if target in (ColumnType.DATE, ColumnType.TIME, ColumnType.DATETIME):
+        first = (
+            formats[:1]
+            or {ColumnType.DATE: DATE_FORMATS, ColumnType.TIME: TIME_FORMATS}.get(target, ())[:1]
+        )
+        if target is ColumnType.DATETIME and not formats:
+            return convert(raw, dtype, target, formats)
+        return _from_text(raw, target, first)
+    return _from_text(raw, target, formats)
 
 
 def convert(
@@ -88,11 +114,9 @@ def _from_text(text: pl.Expr, target: ColumnType, formats: tuple[str, ...]) -> p
     if target is ColumnType.STRING:
         return pl.when(text.str.len_bytes() > 0).then(text)
     if target is ColumnType.INTEGER:
-        digits = text.str.strip_prefix("+")
-        return pl.when(digits.str.contains(r"^-?\d+$")).then(digits.cast(pl.Int64, strict=False))
+        return text.cast(pl.Int64, strict=False)  # "7" and "+7"; not "7.0" or "1,000"
     if target is ColumnType.FLOAT:
-        number = pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")).then(text)
-        return _finite(number.cast(pl.Float64, strict=False))
+        return _finite(text.cast(pl.Float64, strict=False))  # not "1,234.5", "NaN" or "inf"
     if target is ColumnType.BOOLEAN:
         lower = text.str.to_lowercase()
         return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)

@@ -12,7 +12,7 @@ import polars as pl
 from backend.ingestion.sources.base import PROBLEM, ROW
 from backend.ingestion.validation.sales import CROSS_CHECKS
 from backend.ingestion.validation.schema import TIME, ColumnMatch, DatasetSchema
-from backend.ingestion.validation.types import ColumnType, convert, present
+from backend.ingestion.validation.types import ColumnType, blank, convert, convert_fast, present
 
 IDX = "__idx"
 REJECTED_ROW = "_row"
@@ -40,16 +40,38 @@ def _no_failures() -> pl.DataFrame:
 
 
 class BatchValidator:
-    def __init__(self, schema: DatasetSchema, match: ColumnMatch, uploaded_at: dt.datetime) -> None:
+    """Validates batches in file order.
+
+    Uniqueness across batches has two modes. Eager: each batch's keys are checked against every
+    earlier key (a hash of all keys so far per batch). Deferred (the default): only repeats within
+    a batch are checked, the kept keys are collected, and `repeats_across_batches()` says at the
+    end whether a second, eager pass is needed; files without repeats are checked once, cheaply.
+    """
+
+    def __init__(
+        self,
+        schema: DatasetSchema,
+        match: ColumnMatch,
+        uploaded_at: dt.datetime,
+        *,
+        eager_unique: bool = False,
+    ) -> None:
         self.schema = schema
         self.source_of = {target: source for source, target in match.mapping.items()}
         self.uploaded_at = uploaded_at
+        self.eager_unique = eager_unique
         self._seen_keys: pl.Series | None = None
+        self._kept: list[pl.Series] = []
+
+    def repeats_across_batches(self) -> bool:
+        if self.eager_unique or len(self._kept) < 2:
+            return False
+        return bool(pl.concat(self._kept, rechunk=False).is_duplicated().any())
 
     def validate(self, batch: pl.DataFrame) -> BatchResult:
         raw_names = [c for c in batch.columns if c not in (ROW, PROBLEM)]
         batch = batch.with_row_index(IDX)
-        converted = batch.select(IDX, *self._conversions(batch))
+        converted = self._convert(batch)
         failures, present_counts, type_counts = self._cell_failures(batch, converted)
         failed = failures[IDX].unique()
         candidates = converted.filter(~pl.col(IDX).is_in(failed.implode()))
@@ -57,16 +79,33 @@ class BatchValidator:
         failures = pl.concat([failures, self._duplicates(candidates, failures[IDX].unique())])
         return self._split(batch, raw_names, converted, failures, present_counts, type_counts)
 
-    def _conversions(self, batch: pl.DataFrame) -> list[pl.Expr]:
-        exprs = []
-        for spec in self.schema.columns:
-            source = self.source_of[spec.name]
-            exprs.append(
-                convert(pl.col(source), batch.schema[source], spec.type, spec.formats).alias(
-                    spec.name
-                )
+    def _convert(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """The batch in the schema's types: a cheap pass first, then the full conversion only for
+        columns where the cheap pass missed a value (surrounding spaces, a later format)."""
+        columns = [(spec, self.source_of[spec.name]) for spec in self.schema.columns]
+        fast = [
+            convert_fast(pl.col(src), batch.schema[src], spec.type, spec.formats).alias(spec.name)
+            for spec, src in columns
+        ]
+        converted = batch.select(IDX, *fast)
+        misses = (
+            batch.with_columns(converted.drop(IDX).rename(lambda n: f"__c:{n}"))
+            .select(
+                [
+                    (present(pl.col(src), batch.schema[src]) & pl.col(f"__c:{spec.name}").is_null())
+                    .any()
+                    .alias(spec.name)
+                    for spec, src in columns
+                ]
             )
-        return exprs
+            .row(0, named=True)
+        )
+        redo = [
+            convert(pl.col(src), batch.schema[src], spec.type, spec.formats).alias(spec.name)
+            for spec, src in columns
+            if misses[spec.name]
+        ]
+        return converted.with_columns(batch.select(redo)) if redo else converted
 
     def _cell_failures(
         self, batch: pl.DataFrame, converted: pl.DataFrame
@@ -89,12 +128,26 @@ class BatchValidator:
         parts = [self._structural(batch)]
         for spec in self.schema.columns:
             _, bad_type, source = masks[spec.name]
-            if counts[f"bad:{spec.name}"]:
-                value = pl.col(source).cast(pl.String)
-                parts.append(
-                    _located(joined.filter(bad_type), spec.name, f"type:{spec.type.value}", value)
-                )
             missing, _, _ = masks[f"{spec.name}\0missing"]
+            if counts[f"bad:{spec.name}"]:
+                failed = joined.filter(bad_type)
+                # Whitespace-only text is a missing value, not a value of the wrong type.
+                is_blank = (
+                    blank(pl.col(source)) if batch.schema[source] == pl.String else pl.lit(False)
+                )
+                empty = failed.filter(is_blank)
+                parts.append(
+                    _located(
+                        failed.filter(~is_blank),
+                        spec.name,
+                        f"type:{spec.type.value}",
+                        pl.col(source).cast(pl.String),
+                    )
+                )
+                if spec.required and empty.height:
+                    parts.append(_located(empty, spec.name, "not_null", pl.lit("")))
+                counts[f"bad:{spec.name}"] -= empty.height
+                counts[f"has:{spec.name}"] -= empty.height
             if counts[f"bad:{spec.name}\0missing"]:
                 parts.append(_located(joined.filter(missing), spec.name, "not_null", pl.lit("")))
         present_counts = {c.name: int(counts[f"has:{c.name}"]) for c in self.schema.columns}
@@ -147,12 +200,14 @@ class BatchValidator:
         )
         keys = rows["__key"]
         repeated = ~keys.is_first_distinct()
-        if self._seen_keys is not None:
+        if self.eager_unique and self._seen_keys is not None:
             repeated = repeated | keys.is_in(self._seen_keys.implode())
         kept = keys.filter(~repeated)
-        self._seen_keys = (
-            kept if self._seen_keys is None else pl.concat([self._seen_keys, kept], rechunk=False)
-        )
+        if self.eager_unique:
+            seen = self._seen_keys
+            self._seen_keys = kept if seen is None else pl.concat([seen, kept], rechunk=False)
+        else:
+            self._kept.append(kept)
         return _located(rows.filter(repeated), key, "unique", pl.col(key))
 
     def _split(
