@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import zipfile
+from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.conftest import App
@@ -282,3 +284,28 @@ async def test_rejected_rows_of_a_clean_task_are_a_404(app: App) -> None:
     assert task["rejected_rows_url"] is None
     response = await app.client.get(f"/api/ingest/tasks/{task['task_id']}/rejected")
     assert response.status_code == 404 and "no rejected rows" in response.json()["error"]
+
+
+async def test_data_csv_as_csv_xlsx_and_parquet_gives_the_same_rows_in_storage(app: App) -> None:
+    csv_bytes = Path("data.csv").read_bytes()
+    frame = pl.read_csv(io.BytesIO(csv_bytes), infer_schema=False)
+    parquet = io.BytesIO()
+    frame.write_parquet(parquet)
+    workbook = xlsx_bytes(rows=[frame.columns, *[list(r) for r in frame.iter_rows()]])
+
+    datasets = []
+    for name, content in (
+        ("data.csv", csv_bytes),
+        ("data.xlsx", workbook),
+        ("data.parquet", parquet.getvalue()),
+    ):
+        accepted = (await upload(app.client, content=content, filename=name)).json()
+        task = await wait_for_task(app.client, accepted["task_id"])
+        assert task["status"] == "succeeded", task["error"]
+        assert task["report"]["format"] == name.rsplit(".", 1)[1]
+        datasets.append(
+            await read_dataset(app.runtime.store, f"datasets/sales/{accepted['task_id']}.parquet")
+        )
+
+    assert datasets[0].height == 1000
+    assert datasets[0].equals(datasets[1]) and datasets[0].equals(datasets[2])
