@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     # Fault injection for the crash-recovery tests: the worker sleeps this long after writing the
     # dataset and before recording success. Keep 0 in real deployments.
     worker_debug_pause_seconds: Annotated[float, Field(ge=0)] = 0.0
+    cache_dir: str = Field(
+        default=str(DEFAULT_VAR_DIR / "cache"),
+        description="Local copies of datasets (when storage is S3) for the embedded engine",
+    )
+    analytics_cache_entries: Annotated[int, Field(ge=0)] = 2048
+    analytics_cache_ttl_seconds: Annotated[float, Field(ge=0)] = 300.0
     druid_url: str | None = Field(default=None, description="Druid router URL; unset: embedded")
     log_level: str = "INFO"
     auto_migrate: bool = Field(

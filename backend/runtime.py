@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend import migrations
+from backend.analytics.cache import QueryCache
+from backend.analytics.catalog import DatasetFiles
+from backend.analytics.embedded import EmbeddedEngine
+from backend.analytics.service import Analytics
 from backend.config import Settings
 from backend.db import SessionMaker, create_engine, create_sessionmaker
 from backend.ingestion.worker import WorkerPool
@@ -23,17 +28,23 @@ class Runtime:
     engine: AsyncEngine
     sessions: SessionMaker
     store: ObjectStore
+    analytics: Analytics
     workers: WorkerPool | None = None
     _started: bool = field(default=False, repr=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database_url)
+        sessions = create_sessionmaker(engine)
+        store = create_store(settings)
+        files = DatasetFiles(store, Path(settings.cache_dir) / "datasets")
+        cache = QueryCache(settings.analytics_cache_entries, settings.analytics_cache_ttl_seconds)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=create_sessionmaker(engine),
-            store=create_store(settings),
+            sessions=sessions,
+            store=store,
+            analytics=Analytics(sessions, EmbeddedEngine(files), cache),
         )
 
     async def start(self, *, with_workers: bool) -> None:
@@ -41,7 +52,7 @@ class Runtime:
             await asyncio.to_thread(migrations.upgrade, self.settings.database_url)
         await self.store.check()
         if with_workers and self.settings.worker_concurrency > 0:
-            self.workers = WorkerPool(self.settings, self.sessions, self.store)
+            self.workers = WorkerPool(self.settings, self.sessions, self.store, self._landed)
             self.workers.start()
         self._started = True
         log.info(
@@ -50,6 +61,9 @@ class Runtime:
             self.store.description,
             self.settings.worker_concurrency if self.workers else 0,
         )
+
+    async def _landed(self, datasource: str) -> None:
+        self.analytics.landed(datasource)
 
     def wake_workers(self) -> None:
         if self.workers is not None:

@@ -10,12 +10,13 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from backend.errors import AppError
+from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import MultipartGuard, get_context
-from backend.schema.errors import error_extensions
+from backend.schema.extensions import schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
 from backend.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IngestionQuery,))
+Query = merge_types("Query", (IngestionQuery, AnalyticsQuery))
 Mutation = merge_types("Mutation", (IngestionMutation,))
 
 
@@ -32,7 +33,7 @@ def build_schema() -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        extensions=error_extensions(),
+        extensions=schema_extensions(),
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
+from backend.analytics.service import CacheTrace
 from backend.api.deps import Principal, PrincipalDep, RuntimeDep, SessionDep
 from backend.errors import BadRequest
 from backend.ingestion import service as ingestion_service
@@ -23,6 +24,7 @@ class Context(BaseContext):
         self.runtime = runtime
         self.session = session
         self.principal = principal
+        self.cache_trace = CacheTrace()
 
     @property
     def http_request(self) -> Request:

@@ -1,0 +1,380 @@
+"""The sales dashboard's figures, built on the query model (so every engine serves them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.analytics.errors import BadRange, UnknownColumn
+from backend.analytics.query import (
+    PERIOD,
+    TIME,
+    Aggregate,
+    Filter,
+    FilterKind,
+    Granularity,
+    Measure,
+    Order,
+    Query,
+    Result,
+)
+from backend.analytics.service import Analytics, CacheTrace
+from backend.ingestion.validation.sales import SALES
+
+TOTAL, GROSS_INCOME, QUANTITY, RATING, COGS = "Total", "gross income", "Quantity", "Rating", "cogs"
+SALES_COLUMNS = (
+    TOTAL,
+    GROSS_INCOME,
+    QUANTITY,
+    RATING,
+    COGS,
+    "Branch",
+    "City",
+    "Product line",
+    "Customer type",
+    "Gender",
+    "Payment",
+)
+
+
+@dataclass(frozen=True)
+class SalesFilter:
+    datasource: str = SALES
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None  # inclusive
+    branches: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()
+    product_lines: tuple[str, ...] = ()
+    customer_types: tuple[str, ...] = ()
+    genders: tuple[str, ...] = ()
+    payments: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise BadRange(
+                f"dateFrom {self.date_from} is after dateTo {self.date_to}",
+                "Give a dateFrom on or before dateTo (both days are included).",
+            )
+
+    def dimension_filters(self) -> list[Filter]:
+        pairs = [
+            ("Branch", self.branches),
+            ("City", self.cities),
+            ("Product line", self.product_lines),
+            ("Customer type", self.customer_types),
+            ("Gender", self.genders),
+            ("Payment", self.payments),
+        ]
+        return [Filter(FilterKind.IN, column, tuple(values)) for column, values in pairs if values]
+
+    def filters(
+        self, start: dt.datetime | None = None, end: dt.datetime | None = None
+    ) -> tuple[Filter, ...]:
+        start = start or _midnight(self.date_from)
+        end = end or _midnight(self.date_to, days=1)
+        found = self.dimension_filters()
+        if start or end:
+            found.append(Filter(FilterKind.DATE_RANGE, TIME, (start, end)))
+        return tuple(found)
+
+
+def _midnight(day: dt.date | None, days: int = 0) -> dt.datetime | None:
+    if day is None:
+        return None
+    return dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
+
+
+@dataclass
+class Figures:
+    total_sales: float
+    gross_income: float
+    transactions: int
+    units_sold: int
+    average_basket: float | None
+    average_rating: float | None
+
+
+@dataclass
+class Summary:
+    current: Figures
+    previous: Figures
+    change_percent: dict[str, float | None]
+    period_start: dt.datetime | None
+    period_end: dt.datetime | None
+    previous_start: dt.datetime | None
+    previous_end: dt.datetime | None
+
+
+@dataclass
+class Dashboard:
+    analytics: Analytics
+    trace: CacheTrace = field(default_factory=CacheTrace)
+
+    async def _run(self, query: Query) -> Result:
+        return await self.analytics.run(query, self.trace)
+
+    async def _check(self, sales: SalesFilter) -> None:
+        columns = await self.analytics.columns(sales.datasource)
+        missing = [c for c in SALES_COLUMNS if columns and c not in columns]
+        if missing:
+            raise UnknownColumn(missing[0], sales.datasource, list(columns))
+
+    async def _bounds(self, sales: SalesFilter) -> tuple[dt.datetime | None, dt.datetime | None]:
+        start, end = _midnight(sales.date_from), _midnight(sales.date_to, days=1)
+        if start and end:
+            return start, end
+        info = await self.analytics.describe(sales.datasource)
+        if info.time_start is None or info.time_end is None:
+            return start, end
+        return start or _midnight(info.time_start.date()), end or _midnight(
+            info.time_end.date(), days=1
+        )
+
+    async def figures(
+        self, sales: SalesFilter, start: dt.datetime | None, end: dt.datetime | None
+    ) -> Figures:
+        query = Query(
+            datasource=sales.datasource,
+            measures=(
+                Measure(Aggregate.SUM, TOTAL, "total_sales"),
+                Measure(Aggregate.SUM, GROSS_INCOME, "gross_income"),
+                Measure(Aggregate.COUNT, None, "transactions"),
+                Measure(Aggregate.SUM, QUANTITY, "units_sold"),
+                Measure(Aggregate.AVG, RATING, "average_rating"),
+            ),
+            filters=sales.filters(start, end),
+        )
+        row = (await self._run(query)).records()[0]
+        transactions = int(row["transactions"] or 0)
+        total = float(row["total_sales"] or 0.0)
+        return Figures(
+            total_sales=total,
+            gross_income=float(row["gross_income"] or 0.0),
+            transactions=transactions,
+            units_sold=int(row["units_sold"] or 0),
+            average_basket=total / transactions if transactions else None,
+            average_rating=row["average_rating"],
+        )
+
+    async def summary(self, sales: SalesFilter) -> Summary:
+        await self._check(sales)
+        start, end = await self._bounds(sales)
+        current = await self.figures(sales, start, end)
+        if start is None or end is None:
+            previous = Figures(0.0, 0.0, 0, 0, None, None)
+            return Summary(current, previous, _changes(current, previous), start, end, None, None)
+        previous_start = start - (end - start)
+        previous = await self.figures(sales, previous_start, start)
+        return Summary(
+            current, previous, _changes(current, previous), start, end, previous_start, start
+        )
+
+    async def trend(self, sales: SalesFilter, granularity: Granularity) -> list[dict[str, Any]]:
+        await self._check(sales)
+        start, end = await self._bounds(sales)
+        query = Query(
+            datasource=sales.datasource,
+            measures=_totals(),
+            granularity=granularity,
+            filters=sales.filters(start, end),
+        )
+        found = {r[PERIOD]: r for r in (await self._run(query)).records()}
+        if start is None or end is None:
+            return list(found.values())
+        empty = {"total_sales": 0.0, "gross_income": 0.0, "transactions": 0, "units_sold": 0}
+        return [found.get(p, {PERIOD: p, **empty}) for p in periods(start, end, granularity)]
+
+    async def breakdown(self, sales: SalesFilter, column: str) -> list[dict[str, Any]]:
+        await self._check(sales)
+        query = Query(
+            datasource=sales.datasource,
+            measures=_totals(),
+            dimensions=(column,),
+            filters=sales.filters(),
+            order=(Order("total_sales", descending=True), Order(column)),
+        )
+        rows = (await self._run(query)).records()
+        grand = sum(r["total_sales"] or 0.0 for r in rows)
+        for row in rows:
+            row["key"] = row.pop(column)
+            row["share"] = (row["total_sales"] / grand * 100) if grand else None
+        return rows
+
+    async def profitability(self, sales: SalesFilter, by: str) -> list[dict[str, Any]]:
+        await self._check(sales)
+        measures = (
+            Measure(Aggregate.SUM, TOTAL, "revenue"),
+            Measure(Aggregate.SUM, COGS, "cogs"),
+            Measure(Aggregate.SUM, GROSS_INCOME, "gross_income"),
+        )
+        if by == "month":
+            query = Query(
+                sales.datasource, measures, granularity=Granularity.MONTH, filters=sales.filters()
+            )
+        else:
+            query = Query(
+                sales.datasource,
+                measures,
+                dimensions=(by,),
+                filters=sales.filters(),
+                order=(Order(by),),
+            )
+        rows = (await self._run(query)).records()
+        for row in rows:
+            key = row.pop(PERIOD if by == "month" else by)
+            row["key"] = key.strftime("%Y-%m") if isinstance(key, dt.datetime) else key
+            row["margin"] = row["gross_income"] / row["revenue"] * 100 if row["revenue"] else None
+        return rows
+
+    async def top_product_lines(
+        self, sales: SalesFilter, metric: TopMetric, limit: int
+    ) -> list[dict[str, Any]]:
+        await self._check(sales)
+        query = Query(
+            datasource=sales.datasource,
+            measures=(*_totals(), Measure(Aggregate.AVG, RATING, "average_rating")),
+            dimensions=("Product line",),
+            filters=sales.filters(),
+            order=(Order(metric.value, descending=True), Order("Product line")),
+            limit=limit,
+        )
+        rows = (await self._run(query)).records()
+        for row in rows:
+            row["product_line"] = row.pop("Product line")
+            row["value"] = row[metric.value]
+        return rows
+
+    async def rating_distribution(self, sales: SalesFilter, bins: int) -> list[dict[str, Any]]:
+        await self._check(sales)
+        if not 1 <= bins <= 100:
+            raise BadRange(
+                f"bins must be between 1 and 100 (got {bins})", "Ask for 10 bins, for example."
+            )
+        query = Query(
+            sales.datasource,
+            (Measure(Aggregate.COUNT, None, "count"),),
+            dimensions=(RATING,),
+            filters=sales.filters(),
+        )
+        width = 10 / bins
+        counts = [0] * bins
+        for rating, count in (await self._run(query)).rows:
+            if rating is not None:
+                counts[min(int(math.floor(rating / width + 1e-9)), bins - 1)] += count
+        return [
+            {"lower": round(i * width, 6), "upper": round((i + 1) * width, 6), "count": c}
+            for i, c in enumerate(counts)
+        ]
+
+    async def heatmap(self, sales: SalesFilter) -> list[dict[str, Any]]:
+        await self._check(sales)
+        query = Query(
+            sales.datasource, _totals(), granularity=Granularity.HOUR, filters=sales.filters()
+        )
+        cells: dict[tuple[int, int], dict[str, Any]] = {
+            (d, h): {"day_of_week": d, "hour": h, "total_sales": 0.0, "transactions": 0}
+            for d in range(1, 8)
+            for h in range(24)
+        }
+        for row in (await self._run(query)).records():
+            moment: dt.datetime = row[PERIOD]
+            cell = cells[(moment.isoweekday(), moment.hour)]
+            cell["total_sales"] += row["total_sales"] or 0.0
+            cell["transactions"] += row["transactions"]
+        return list(cells.values())
+
+    async def rows(self, sales: SalesFilter, first: int, offset: int) -> tuple[Result, int]:
+        await self._check(sales)
+        page = Query(sales.datasource, (), filters=sales.filters(), limit=first, offset=offset)
+        total = Query(
+            sales.datasource, (Measure(Aggregate.COUNT, None, "rows"),), filters=sales.filters()
+        )
+        return await self._run(page), int((await self._run(total)).rows[0][0])
+
+    async def row_count(self, sales: SalesFilter) -> int:
+        await self._check(sales)
+        query = Query(
+            sales.datasource, (Measure(Aggregate.COUNT, None, "rows"),), filters=sales.filters()
+        )
+        return int((await self._run(query)).rows[0][0])
+
+
+class TopMetric(enum.StrEnum):
+    REVENUE = "total_sales"
+    GROSS_INCOME = "gross_income"
+    TRANSACTIONS = "transactions"
+    UNITS_SOLD = "units_sold"
+    RATING = "average_rating"
+
+
+def _totals() -> tuple[Measure, ...]:
+    return (
+        Measure(Aggregate.SUM, TOTAL, "total_sales"),
+        Measure(Aggregate.SUM, GROSS_INCOME, "gross_income"),
+        Measure(Aggregate.COUNT, None, "transactions"),
+        Measure(Aggregate.SUM, QUANTITY, "units_sold"),
+    )
+
+
+def _changes(current: Figures, previous: Figures) -> dict[str, float | None]:
+    def change(now: float | None, before: float | None) -> float | None:
+        if now is None or not before:
+            return None  # no previous figure to compare with
+        return (now - before) / before * 100
+
+    names: Sequence[str] = (
+        "total_sales",
+        "gross_income",
+        "transactions",
+        "units_sold",
+        "average_basket",
+        "average_rating",
+    )
+    return {n: change(getattr(current, n), getattr(previous, n)) for n in names}
+
+
+_STEP: dict[Granularity, Callable[[dt.datetime], dt.datetime]] = {
+    Granularity.HOUR: lambda t: t + dt.timedelta(hours=1),
+    Granularity.DAY: lambda t: t + dt.timedelta(days=1),
+    Granularity.WEEK: lambda t: t + dt.timedelta(weeks=1),
+    Granularity.MONTH: lambda t: _add_months(t, 1),
+    Granularity.QUARTER: lambda t: _add_months(t, 3),
+    Granularity.YEAR: lambda t: _add_months(t, 12),
+}
+
+
+def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    index = moment.month - 1 + months
+    return moment.replace(year=moment.year + index // 12, month=index % 12 + 1, day=1)
+
+
+def truncate(moment: dt.datetime, granularity: Granularity) -> dt.datetime:
+    base = moment.replace(minute=0, second=0, microsecond=0)
+    if granularity is Granularity.HOUR:
+        return base
+    base = base.replace(hour=0)
+    if granularity is Granularity.DAY:
+        return base
+    if granularity is Granularity.WEEK:
+        return base - dt.timedelta(days=base.weekday())
+    month = {Granularity.MONTH: base.month, Granularity.QUARTER: (base.month - 1) // 3 * 3 + 1}.get(
+        granularity, 1
+    )
+    return base.replace(month=month, day=1)
+
+
+def periods(start: dt.datetime, end: dt.datetime, granularity: Granularity) -> list[dt.datetime]:
+    """Every period start from the one holding `start` up to (not including) `end`."""
+    found, moment = [], truncate(start, granularity)
+    while moment < end:
+        found.append(moment)
+        moment = _STEP[granularity](moment)
+        if len(found) > 100_000:
+            raise BadRange(
+                "the period is too long for this granularity", "Choose a coarser granularity."
+            )
+    return found

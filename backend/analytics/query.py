@@ -1,0 +1,100 @@
+"""The analytics query model: what any engine (embedded Polars, Druid) is asked to compute."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+TIME = "__time"
+
+
+class Aggregate(enum.StrEnum):
+    SUM = "sum"
+    AVG = "avg"
+    COUNT = "count"
+    COUNT_DISTINCT = "count_distinct"
+    MIN = "min"
+    MAX = "max"
+
+
+class Granularity(enum.StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class FilterKind(enum.StrEnum):
+    EQUALS = "equals"
+    IN = "in"
+    RANGE = "range"  # numeric: low <= value <= high (either bound may be open)
+    DATE_RANGE = "date_range"  # on a timestamp: start <= value < end (either bound may be open)
+
+
+Scalar = str | int | float | bool | dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Measure:
+    aggregate: Aggregate
+    column: str | None = None  # None only for COUNT (rows)
+    alias: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.alias or (
+            f"{self.aggregate.value}_{self.column}" if self.column else self.aggregate.value
+        )
+
+
+@dataclass(frozen=True)
+class Filter:
+    kind: FilterKind
+    column: str
+    values: tuple[Scalar, ...] = ()  # EQUALS: (v,); IN: (v, ...); RANGE/DATE_RANGE: (low, high)
+
+
+@dataclass(frozen=True)
+class Order:
+    name: str  # a dimension or a measure's name, or "__period"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    datasource: str
+    measures: tuple[Measure, ...]
+    dimensions: tuple[str, ...] = ()
+    granularity: Granularity | None = None  # adds a "__period" dimension truncating __time
+    filters: tuple[Filter, ...] = ()
+    order: tuple[Order, ...] = ()
+    limit: int | None = None
+    offset: int = 0
+    extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def key(self) -> str:
+        """A canonical text form: equal queries have equal keys (the cache key)."""
+        data = asdict(self)
+        data.pop("extras")
+        return json.dumps(data, sort_keys=True, default=str)
+
+    def columns(self) -> set[str]:
+        used = {m.column for m in self.measures if m.column} | set(self.dimensions)
+        return used | {f.column for f in self.filters}
+
+
+PERIOD = "__period"
+
+
+@dataclass(frozen=True)
+class Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]

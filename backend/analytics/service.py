@@ -1,0 +1,121 @@
+"""Entry point for analytics: resolves datasources, runs queries on the active engine, caches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from backend.analytics.cache import QueryCache
+from backend.analytics.catalog import DatasourceVersion, load_versions
+from backend.analytics.errors import UnknownDatasource
+from backend.analytics.query import Query, Result
+from backend.db import SessionMaker, session_scope
+from backend.ingestion.models import DatasourceSchema
+from backend.ingestion.validation.sales import SALES
+
+
+class Engine(Protocol):
+    name: str
+
+    async def run(self, query: Query, source: DatasourceVersion) -> Result: ...
+
+    async def schema(self, source: DatasourceVersion) -> dict[str, str]: ...
+
+    async def time_range(
+        self, source: DatasourceVersion
+    ) -> tuple[dt.datetime | None, dt.datetime | None]: ...
+
+
+@dataclass
+class CacheTrace:
+    """What the cache did for one request (reported in the GraphQL response's extensions)."""
+
+    hits: int = 0
+    misses: int = 0
+    keys: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DatasourceInfo:
+    name: str
+    rows: int
+    columns: dict[str, str]
+    time_start: dt.datetime | None
+    time_end: dt.datetime | None
+    last_ingestion: dt.datetime | None
+
+
+class Analytics:
+    def __init__(
+        self, sessions: SessionMaker, engine: Engine, cache: QueryCache, version_ttl: float = 1.0
+    ) -> None:
+        self.sessions = sessions
+        self.engine = engine
+        self.cache = cache
+        self.version_ttl = version_ttl
+        self._versions: dict[str, DatasourceVersion] = {}
+        self._declared: set[str] = set()
+        self._loaded_at = float("-inf")
+
+    async def _refresh(self) -> None:
+        # Datasets land from any worker process; a short-lived memo keeps this one query cheap.
+        if time.monotonic() - self._loaded_at < self.version_ttl:
+            return
+        async with session_scope(self.sessions) as session:
+            self._versions = await load_versions(session)
+            declared = await session.scalars(
+                DatasourceSchema.__table__.select().with_only_columns(DatasourceSchema.datasource)
+            )
+            self._declared = set(declared.all()) | {SALES}
+        self._loaded_at = time.monotonic()
+
+    def landed(self, datasource: str) -> None:
+        """New data for `datasource` (same process): forget cached results and versions."""
+        self.cache.invalidate(datasource)
+        self._loaded_at = float("-inf")
+
+    async def source(self, name: str) -> DatasourceVersion:
+        await self._refresh()
+        if name in self._versions:
+            return self._versions[name]
+        if name in self._declared:
+            return DatasourceVersion(name, (), 0, None)  # known, no data yet
+        raise UnknownDatasource(name, sorted(self._declared | set(self._versions)))
+
+    async def run(self, query: Query, trace: CacheTrace | None = None) -> Result:
+        source = await self.source(query.datasource)
+        key = f"{self.engine.name}:{source.version}:{query.key()}"
+        found, value = self.cache.get(key)
+        if trace is not None:
+            trace.hits += found
+            trace.misses += not found
+            trace.keys.append(key)
+        if found:
+            assert isinstance(value, Result)
+            return value
+        result = await self.engine.run(query, source)
+        self.cache.put(key, query.datasource, result)
+        return result
+
+    async def columns(self, name: str) -> dict[str, str]:
+        source = await self.source(name)
+        return await self.engine.schema(source)
+
+    async def describe(self, name: str) -> DatasourceInfo:
+        source = await self.source(name)
+        start, end = await self.engine.time_range(source)
+        return DatasourceInfo(
+            name=name,
+            rows=source.rows,
+            columns=await self.engine.schema(source),
+            time_start=start,
+            time_end=end,
+            last_ingestion=source.last_ingestion,
+        )
+
+    async def datasources(self) -> list[DatasourceInfo]:
+        await self._refresh()
+        names = sorted(set(self._versions) | self._declared)
+        return [await self.describe(name) for name in names]

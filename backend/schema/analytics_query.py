@@ -1,0 +1,144 @@
+"""GraphQL: the ad-hoc `analytics` query, mapped onto the query model with values typed by the
+datasource's columns (the allow-list)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from backend.analytics.errors import BadRange, UnknownColumn
+from backend.analytics.query import (
+    Aggregate,
+    Filter,
+    FilterKind,
+    Granularity,
+    Measure,
+    Order,
+    Query,
+    Scalar,
+)
+from backend.analytics.service import Analytics, CacheTrace
+
+
+@strawberry.input
+class MeasureInput:
+    aggregate: Aggregate
+    column: str | None = None
+    alias: str | None = None
+
+
+@strawberry.input(
+    description="values: EQUALS one value, IN several, RANGE and DATE_RANGE [low, high] (null for open)"
+)
+class FilterInput:
+    kind: FilterKind
+    column: str
+    values: list[str | None]
+
+
+@strawberry.input
+class OrderInput:
+    name: str
+    descending: bool = False
+
+
+@strawberry.input
+class AnalyticsQueryInput:
+    datasource: str
+    measures: list[MeasureInput]
+    dimensions: list[str] | None = None
+    granularity: Granularity | None = None
+    filters: list[FilterInput] | None = None
+    order: list[OrderInput] | None = None
+    limit: int | None = 1000
+    offset: int = 0
+
+
+@strawberry.type
+class AnalyticsResult:
+    columns: list[str]
+    rows: JSON = strawberry.field(description="one array of values per row, in column order")
+
+
+def _typed(value: str | None, dtype: str, column: str, kind: FilterKind) -> Scalar:
+    if value is None:
+        return None
+    try:
+        if kind is FilterKind.DATE_RANGE or dtype.startswith("Datetime"):
+            moment = dt.datetime.fromisoformat(value)
+            return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        if dtype.startswith(("Int", "UInt")):
+            return int(value)
+        if dtype.startswith("Float"):
+            return float(value)
+        if dtype == "Boolean":
+            return value.lower() in ("true", "1", "yes")
+    except ValueError as exc:
+        raise BadRange(
+            f"{value[:40]!r} is not a valid value for {column} ({dtype})",
+            "Give a value of the column's type.",
+        ) from exc
+    return value
+
+
+def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
+    def known(name: str) -> str:
+        if name not in columns:
+            raise UnknownColumn(name, data.datasource, list(columns))
+        return name
+
+    if not 0 <= data.offset and (data.limit is None or 1 <= data.limit <= 100_000):
+        raise BadRange("limit must be 1..100000 and offset >= 0", "Page through large results.")
+    filters = []
+    for item in data.filters or []:
+        dtype = columns[known(item.column)]
+        expected = {FilterKind.EQUALS: 1, FilterKind.RANGE: 2, FilterKind.DATE_RANGE: 2}.get(
+            item.kind
+        )
+        if expected is not None and len(item.values) != expected:
+            raise BadRange(
+                f"{item.kind.value} on {item.column} takes {expected} value(s)", "See FilterInput."
+            )
+        filters.append(
+            Filter(
+                item.kind,
+                item.column,
+                tuple(_typed(v, dtype, item.column, item.kind) for v in item.values),
+            )
+        )
+    measures = [
+        Measure(m.aggregate, known(m.column) if m.column else None, m.alias or "")
+        for m in data.measures
+    ]
+    if any(m.column is None and m.aggregate is not Aggregate.COUNT for m in measures):
+        raise BadRange("only count can be used without a column", "Name the column to aggregate.")
+    return Query(
+        datasource=data.datasource,
+        measures=tuple(measures),
+        dimensions=tuple(known(d) for d in data.dimensions or []),
+        granularity=data.granularity,
+        filters=tuple(filters),
+        order=tuple(Order(o.name, o.descending) for o in data.order or []),
+        limit=data.limit,
+        offset=data.offset,
+    )
+
+
+async def run_analytics(
+    analytics: Analytics, data: AnalyticsQueryInput, trace: CacheTrace
+) -> AnalyticsResult:
+    columns = await analytics.columns(data.datasource)
+    query = build_query(data, columns)
+    names = {m.name for m in query.measures} | set(query.dimensions) | {"__period"}
+    for order in query.order:
+        if order.name not in names:
+            raise UnknownColumn(order.name, data.datasource, sorted(names))
+    result = await analytics.run(query, trace)
+    rows: list[list[Any]] = [
+        [v.isoformat() if isinstance(v, dt.date | dt.datetime | dt.time) else v for v in row]
+        for row in result.rows
+    ]
+    return AnalyticsResult(columns=result.columns, rows=cast(JSON, rows))

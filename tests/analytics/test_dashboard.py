@@ -1,0 +1,339 @@
+"""Every dashboard field through GraphQL, checked against a plain-Python computation over data.csv,
+on both backends (the embedded engine reads local files or S3 copies)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.analytics import expected as ex
+from tests.conftest import App
+from tests.factories import sales_csv, upload, wait_for_task
+
+DATA = ex.load(Path("data.csv"))
+UTC = dt.UTC
+
+
+@pytest.fixture
+async def loaded(app: App) -> AsyncIterator[App]:
+    task = await wait_for_task(
+        app.client,
+        (await upload(app.client, content=Path("data.csv").read_bytes())).json()["task_id"],
+    )
+    assert task["status"] == "succeeded"
+    yield app
+
+
+async def gql(app: App, query: str, **variables: Any) -> dict[str, Any]:
+    response = await app.client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def data(app: App, query: str, **variables: Any) -> dict[str, Any]:
+    body = await gql(app, query, **variables)
+    assert "errors" not in body, body["errors"]
+    result: dict[str, Any] = body["data"]
+    return result
+
+
+FIGURES = "totalSales grossIncome transactions unitsSold averageBasket averageRating"
+
+
+def close(actual: dict[str, Any], wanted: dict[str, Any]) -> None:
+    for key, value in wanted.items():
+        if value is None:
+            assert actual[key] is None, key
+        else:
+            assert actual[key] == pytest.approx(value, rel=1e-9, abs=1e-6), key
+
+
+async def test_summary_with_a_date_range_and_filters_compares_with_the_previous_period(
+    loaded: App,
+) -> None:
+    result = await data(
+        loaded,
+        f"""query($f: SalesFilter) {{ salesSummary(filter: $f) {{ {FIGURES} previous {{ {FIGURES} }}
+            changePercent {{ totalSales transactions }} periodStart periodEnd previousStart previousEnd }} }}""",
+        f={"dateFrom": "2019-02-01", "dateTo": "2019-02-28", "branches": ["A", "C"]},
+    )
+    summary = result["salesSummary"]
+    start, end = dt.datetime(2019, 2, 1, tzinfo=UTC), dt.datetime(2019, 3, 1, tzinfo=UTC)
+    previous_start = start - (end - start)
+    current = ex.figures(ex.select(DATA, start, end, Branch=("A", "C")))
+    before = ex.figures(ex.select(DATA, previous_start, start, Branch=("A", "C")))
+    close(summary, current)
+    close(summary["previous"], before)
+    change = (current["totalSales"] - before["totalSales"]) / before["totalSales"] * 100
+    assert summary["changePercent"]["totalSales"] == pytest.approx(change)
+    assert (summary["periodStart"], summary["previousStart"]) == (
+        start.isoformat(),
+        previous_start.isoformat(),
+    )
+
+
+async def test_summary_without_dates_covers_all_data_and_has_no_previous_figures(
+    loaded: App,
+) -> None:
+    summary = (
+        await data(
+            loaded,
+            f"{{ salesSummary {{ {FIGURES} previous {{ transactions }} changePercent {{ totalSales }} }} }}",
+        )
+    )["salesSummary"]
+    close(summary, ex.figures(DATA))
+    assert summary["previous"]["transactions"] == 0
+    assert summary["changePercent"]["totalSales"] is None  # nothing to compare with: null, not 0
+
+
+async def test_trend_has_one_point_per_period_including_empty_ones(loaded: App) -> None:
+    result = await data(
+        loaded,
+        """query($f: SalesFilter) { salesTrend(filter: $f, granularity: DAY) { period totalSales transactions } }""",
+        f={"dateFrom": "2019-03-25", "dateTo": "2019-04-05"},
+    )
+    points = result["salesTrend"]
+    assert len(points) == 12  # 25 March .. 5 April; April has no sales
+    by_day = ex.group(
+        ex.select(DATA, dt.datetime(2019, 3, 25, tzinfo=UTC)), lambda r: r["when"].date()
+    )
+    for point in points:
+        day = dt.datetime.fromisoformat(point["period"]).date()
+        rows = by_day.get(day, [])
+        assert point["transactions"] == len(rows)
+        assert point["totalSales"] == pytest.approx(sum(r["Total"] for r in rows))
+    assert points[-1]["transactions"] == 0
+
+
+async def test_monthly_trend_matches(loaded: App) -> None:
+    points = (await data(loaded, "{ salesTrend(granularity: MONTH) { period totalSales } }"))[
+        "salesTrend"
+    ]
+    months = ex.group(DATA, lambda r: (r["when"].year, r["when"].month))
+    assert [p["period"][:7] for p in points] == ["2019-01", "2019-02", "2019-03"]
+    for point in points:
+        year, month = int(point["period"][:4]), int(point["period"][5:7])
+        assert point["totalSales"] == pytest.approx(sum(r["Total"] for r in months[(year, month)]))
+
+
+@pytest.mark.parametrize(
+    ("field", "column"),
+    [
+        ("salesByBranch", "Branch"),
+        ("salesByCity", "City"),
+        ("salesByProductLine", "Product line"),
+        ("salesByPayment", "Payment"),
+        ("salesByCustomerType", "Customer type"),
+        ("salesByGender", "Gender"),
+    ],
+)
+async def test_breakdowns_match(loaded: App, field: str, column: str) -> None:
+    rows = (await data(loaded, f"{{ {field} {{ key totalSales transactions unitsSold share }} }}"))[
+        field
+    ]
+    groups = ex.group(DATA, lambda r: r[column])
+    grand = sum(r["Total"] for r in DATA)
+    assert {r["key"] for r in rows} == set(groups)
+    assert [r["totalSales"] for r in rows] == sorted((r["totalSales"] for r in rows), reverse=True)
+    for row in rows:
+        members = groups[row["key"]]
+        assert row["transactions"] == len(members)
+        assert row["totalSales"] == pytest.approx(sum(m["Total"] for m in members))
+        assert row["share"] == pytest.approx(sum(m["Total"] for m in members) / grand * 100)
+
+
+@pytest.mark.parametrize("by", ["BRANCH", "PRODUCT_LINE", "MONTH"])
+async def test_profitability_matches(loaded: App, by: str) -> None:
+    rows = (
+        await data(
+            loaded, f"{{ profitability(by: {by}) {{ key revenue cogs grossIncome margin }} }}"
+        )
+    )["profitability"]
+    key = {
+        "BRANCH": lambda r: r["Branch"],
+        "PRODUCT_LINE": lambda r: r["Product line"],
+        "MONTH": lambda r: r["when"].strftime("%Y-%m"),
+    }[by]
+    groups = ex.group(DATA, key)
+    assert sorted(r["key"] for r in rows) == sorted(groups)
+    for row in rows:
+        members = groups[row["key"]]
+        revenue = sum(m["Total"] for m in members)
+        income = sum(m["gross income"] for m in members)
+        assert row["revenue"] == pytest.approx(revenue)
+        assert row["cogs"] == pytest.approx(sum(m["cogs"] for m in members))
+        assert row["margin"] == pytest.approx(income / revenue * 100)
+
+
+async def test_top_product_lines_rating_distribution_and_heatmap_match(loaded: App) -> None:
+    result = await data(
+        loaded,
+        """{ topProductLines(limit: 3, metric: UNITS_SOLD) { productLine value unitsSold }
+             ratingDistribution(bins: 4) { lower upper count }
+             salesHeatmap { dayOfWeek hour totalSales transactions } }""",
+    )
+    units = {
+        k: sum(r["Quantity"] for r in v)
+        for k, v in ex.group(DATA, lambda r: r["Product line"]).items()
+    }
+    best = sorted(units.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    assert [(t["productLine"], t["value"]) for t in result["topProductLines"]] == [
+        (k, float(v)) for k, v in best
+    ]
+
+    bins = result["ratingDistribution"]
+    assert [(b["lower"], b["upper"]) for b in bins] == [(0, 2.5), (2.5, 5), (5, 7.5), (7.5, 10)]
+    for b in bins:
+        inside = [
+            r
+            for r in DATA
+            if b["lower"] <= r["Rating"] < b["upper"] or (b["upper"] == 10 and r["Rating"] == 10)
+        ]
+        assert b["count"] == len(inside)
+
+    cells = result["salesHeatmap"]
+    assert len(cells) == 7 * 24
+    grid = ex.group(DATA, lambda r: (r["when"].isoweekday(), r["when"].hour))
+    for cell in cells:
+        members = grid.get((cell["dayOfWeek"], cell["hour"]), [])
+        assert cell["transactions"] == len(members)
+        assert cell["totalSales"] == pytest.approx(sum(m["Total"] for m in members))
+
+
+async def test_rows_page_through_everything_in_time_order(loaded: App) -> None:
+    seen: list[str] = []
+    after = None
+    while True:
+        page = (
+            await data(
+                loaded,
+                "query($a: String) { rows(first: 300, after: $a) { edges { node } pageInfo { hasNextPage endCursor } totalCount } }",
+                a=after,
+            )
+        )["rows"]
+        assert page["totalCount"] == 1000
+        seen += [e["node"]["Invoice ID"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    ordered = sorted(DATA, key=lambda r: r["when"])
+    assert len(seen) == 1000 and len(set(seen)) == 1000
+    assert [r["when"] for r in ordered] == sorted(r["when"] for r in DATA)
+    first = (await data(loaded, "{ rows(first: 1) { edges { node } } }"))["rows"]["edges"][0][
+        "node"
+    ]
+    assert dt.datetime.fromisoformat(first["__time"]) == ordered[0]["when"]
+
+
+async def test_row_count_and_filters_that_match_nothing(loaded: App) -> None:
+    result = await data(
+        loaded,
+        """query($f: SalesFilter, $none: SalesFilter) { rowCount(filter: $f)
+             salesSummary(filter: $none) { totalSales transactions averageBasket averageRating }
+             salesByBranch(filter: $none) { key }
+             salesTrend(filter: $none, granularity: WEEK) { totalSales } }""",
+        f={"genders": ["Female"], "payments": ["Cash", "Ewallet"]},
+        none={"cities": ["Atlantis"], "dateFrom": "2019-01-01", "dateTo": "2019-01-31"},
+    )
+    assert result["rowCount"] == len(
+        ex.select(DATA, Gender=("Female",), Payment=("Cash", "Ewallet"))
+    )
+    assert result["salesSummary"] == {
+        "totalSales": 0.0,
+        "transactions": 0,
+        "averageBasket": None,
+        "averageRating": None,
+    }
+    assert result["salesByBranch"] == []
+    assert result["salesTrend"] and all(p["totalSales"] == 0 for p in result["salesTrend"])
+
+
+async def test_catalog_and_ad_hoc_analytics(loaded: App) -> None:
+    result = await data(
+        loaded,
+        """{ datasources { name rowCount timeStart timeEnd lastIngestion dataAsOf columns { name type } }
+             analytics(query: {datasource: "sales", measures: [{aggregate: SUM, column: "Total", alias: "revenue"},
+               {aggregate: COUNT_DISTINCT, column: "Product line"}], dimensions: ["Payment"],
+               filters: [{kind: RANGE, column: "Rating", values: ["7", null]}], order: [{name: "revenue", descending: true}]})
+               { columns rows } }""",
+    )
+    (sales,) = result["datasources"]
+    assert sales["name"] == "sales" and sales["rowCount"] == 1000
+    assert dt.datetime.fromisoformat(sales["timeStart"]) == min(r["when"] for r in DATA)
+    assert sales["dataAsOf"] == sales["timeEnd"] and sales["lastIngestion"]
+    assert {"Total": "Float64", "__time": "Datetime(time_unit='us', time_zone='UTC')"}.items() <= {
+        c["name"]: c["type"] for c in sales["columns"]
+    }.items()
+
+    table = result["analytics"]
+    assert table["columns"] == ["Payment", "revenue", "count_distinct_Product line"]
+    groups = ex.group([r for r in DATA if r["Rating"] >= 7], lambda r: r["Payment"])
+    assert [row[0] for row in table["rows"]] == sorted(
+        groups, key=lambda k: -sum(r["Total"] for r in groups[k])
+    )
+    for payment, revenue, lines in table["rows"]:
+        assert revenue == pytest.approx(sum(r["Total"] for r in groups[payment]))
+        assert lines == len({r["Product line"] for r in groups[payment]})
+
+
+async def test_expected_errors_say_what_to_change(loaded: App) -> None:
+    unknown = await gql(loaded, '{ salesSummary(filter: {datasource: "nope"}) { totalSales } }')
+    assert unknown["errors"][0]["extensions"]["code"] == "UNKNOWN_DATASOURCE"
+    assert "sales" in unknown["errors"][0]["extensions"]["detail"]
+    column = await gql(
+        loaded,
+        '{ analytics(query: {datasource: "sales", measures: [{aggregate: SUM, column: "Price; DROP"}]}) { rows } }',
+    )
+    assert column["errors"][0]["extensions"]["code"] == "UNKNOWN_COLUMN"
+    assert "Total" in column["errors"][0]["extensions"]["detail"]
+    backwards = await gql(
+        loaded,
+        '{ salesSummary(filter: {dateFrom: "2019-03-01", dateTo: "2019-02-01"}) { totalSales } }',
+    )
+    assert backwards["errors"][0]["extensions"]["code"] == "BAD_RANGE"
+
+
+async def test_an_empty_datasource_shows_zeros_and_one_row_works(app: App) -> None:
+    empty = await data(
+        app,
+        "{ salesSummary { totalSales transactions } salesByBranch { key } rowCount datasources { name rowCount } }",
+    )
+    assert empty["salesSummary"] == {"totalSales": 0.0, "transactions": 0}
+    assert empty["salesByBranch"] == [] and empty["rowCount"] == 0
+    assert empty["datasources"] == [{"name": "sales", "rowCount": 0}]
+
+    one = sales_csv(rows=1, seed=42)
+    await wait_for_task(app.client, (await upload(app.client, content=one)).json()["task_id"])
+    result = await data(
+        app,
+        "{ salesSummary { totalSales transactions averageBasket } salesTrend(granularity: HOUR) { transactions } }",
+    )
+    assert result["salesSummary"]["transactions"] == 1
+    assert result["salesSummary"]["averageBasket"] == result["salesSummary"]["totalSales"]
+    hours = [p["transactions"] for p in result["salesTrend"]]
+    assert len(hours) == 24 and sorted(hours) == [0] * 23 + [1]  # the whole day of the one sale
+
+
+async def test_results_are_cached_and_new_data_is_seen_at_once(loaded: App) -> None:
+    query = {"query": "{ salesSummary { transactions } }"}
+    first = (await loaded.client.post("/graphql", json=query)).json()
+    second = (await loaded.client.post("/graphql", json=query)).json()
+    assert first["extensions"]["cache"]["misses"] >= 1
+    assert second["extensions"]["cache"] == {
+        "hits": first["extensions"]["cache"]["misses"],
+        "misses": 0,
+    }
+    assert second["data"] == first["data"]
+
+    more = sales_csv(rows=5, seed=99)
+    await wait_for_task(
+        loaded.client, (await upload(loaded.client, content=more)).json()["task_id"]
+    )
+    third = (await loaded.client.post("/graphql", json=query)).json()
+    assert third["data"]["salesSummary"]["transactions"] == 1005
+    assert third["extensions"]["cache"]["hits"] == 0
