@@ -14,6 +14,7 @@ $(BIN)/activate:
 
 $(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
 	$(PIP_INSTALL) -e '.[dev]'
+	$(BIN)/python -m backend assets
 	touch $@
 
 install: $(VENV)/.installed

@@ -18,6 +18,7 @@ from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.logging_setup import configure_logging
 from backend.runtime import Runtime
+from backend.schema import graphiql
 
 log = logging.getLogger("backend")
 
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("worker", help="run background workers (WORKER_CONCURRENCY of them)")
     commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("assets", help="fetch GraphiQL's files from the npm registry (once)")
     seed_cmd = commands.add_parser("seed", help="queue a file for a datasource when it has no data")
     seed_cmd.add_argument("file", type=Path)
     seed_cmd.add_argument("--datasource", default="sales")
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run_worker())
     elif args.command == "migrate":
         migrations.upgrade(settings.database_url)
+    elif args.command == "assets":
+        graphiql.fetch_assets()
     else:
         asyncio.run(seed(args.file, args.datasource))
 

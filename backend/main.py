@@ -12,7 +12,7 @@ from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
 from backend.logging_setup import configure_logging
 from backend.runtime import Runtime
-from backend.schema import graphql_router
+from backend.schema import graphiql, graphql_router
 
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     install_error_handlers(app)
     app.include_router(ingest.router)
     app.include_router(graphql_router())
+    graphiql.mount(app)
     return app
 
 

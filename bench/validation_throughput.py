@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -233,7 +234,10 @@ def ensure_input(rows: int) -> Path:
     from generate_sales import write_csv
 
     write_csv(path, rows, SEED)
-    meta.write_text(json.dumps({"rows": rows, "seed": SEED, "size_bytes": path.stat().st_size}))
+    digest = hashlib.sha256((REPO_ROOT / "bench" / "generate_sales.py").read_bytes()).hexdigest()
+    # Same sidecar as bench/upload_throughput.py writes, so either script reuses the file.
+    info = {"rows": rows, "seed": SEED, "generator": digest[:16], "size_bytes": path.stat().st_size}
+    meta.write_text(json.dumps(info) + "\n")
     return path
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import strawberry
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from graphql import GraphQLError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
@@ -10,6 +12,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from backend.errors import AppError
+from backend.schema import graphiql
 from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import MultipartGuard, get_context
 from backend.schema.extensions import schema_extensions
@@ -38,8 +41,13 @@ def build_schema() -> strawberry.Schema:
     )
 
 
+class Router(GraphQLRouter[object, None]):
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return graphiql.page()  # served by this app, not from a CDN
+
+
 def graphql_router() -> GraphQLRouter[object, None]:
-    return GraphQLRouter(
+    return Router(
         build_schema(),
         path="/graphql",
         context_getter=get_context,

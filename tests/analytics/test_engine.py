@@ -1,0 +1,142 @@
+"""The query model's semantics, checked for every engine (the `engine` parameter): filters,
+aggregates, granularities, order and paging, raw rows. Expected values come from plain Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from backend.analytics.errors import BadRange, UnknownColumn, UnknownDatasource
+from backend.analytics.query import (
+    PERIOD,
+    TIME,
+    Aggregate,
+    Filter,
+    FilterKind,
+    Granularity,
+    Measure,
+    Order,
+    Query,
+    Result,
+)
+from tests.analytics import expected as ex
+from tests.conftest import App
+from tests.factories import upload, wait_for_task
+
+DATA = ex.load(Path("data.csv"))
+Run = Callable[[Query], Awaitable[Result]]
+
+
+@pytest.fixture(params=["embedded"])
+async def run(request: pytest.FixtureRequest, app: App) -> AsyncIterator[Run]:
+    """Runs a query on the engine named by the parameter, over data.csv loaded as `sales`."""
+    accepted = await upload(app.client, content=Path("data.csv").read_bytes())
+    assert (await wait_for_task(app.client, accepted.json()["task_id"]))["status"] == "succeeded"
+    assert app.runtime.analytics.engine.name == request.param
+    yield app.runtime.analytics.run
+
+
+def sales(*measures: Measure, **options: object) -> Query:
+    return Query("sales", tuple(measures), **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("aggregate", "column", "compute"),
+    [
+        (Aggregate.SUM, "Total", lambda rows: sum(r["Total"] for r in rows)),
+        (Aggregate.AVG, "Rating", lambda rows: sum(r["Rating"] for r in rows) / len(rows)),
+        (Aggregate.COUNT, None, len),
+        (Aggregate.COUNT_DISTINCT, "City", lambda rows: len({r["City"] for r in rows})),
+        (Aggregate.MIN, "Unit price", lambda rows: min(float(r["Unit price"]) for r in rows)),
+        (Aggregate.MAX, "Quantity", lambda rows: max(r["Quantity"] for r in rows)),
+    ],
+)
+async def test_aggregates(
+    run: Run, aggregate: Aggregate, column: str | None, compute: Callable[[list[ex.Row]], float]
+) -> None:
+    result = await run(sales(Measure(aggregate, column, "value")))
+    assert result.rows[0][0] == pytest.approx(compute(DATA))
+
+
+async def test_filters_combine(run: Run) -> None:
+    start, end = dt.datetime(2019, 1, 10, tzinfo=dt.UTC), dt.datetime(2019, 2, 10, tzinfo=dt.UTC)
+    query = sales(
+        Measure(Aggregate.COUNT, None, "n"),
+        Measure(Aggregate.SUM, "Total", "total"),
+        filters=(
+            Filter(FilterKind.EQUALS, "Gender", ("Female",)),
+            Filter(FilterKind.IN, "Branch", ("A", "B")),
+            Filter(FilterKind.RANGE, "Rating", (5.0, 8.0)),
+            Filter(FilterKind.DATE_RANGE, TIME, (start, end)),
+        ),
+    )
+    rows = [
+        r
+        for r in ex.select(DATA, start, end, Gender=("Female",), Branch=("A", "B"))
+        if 5.0 <= r["Rating"] <= 8.0
+    ]
+    n, total = (await run(query)).rows[0]
+    assert n == len(rows) and total == pytest.approx(sum(r["Total"] for r in rows))
+
+
+@pytest.mark.parametrize("granularity", list(Granularity))
+async def test_granularities_truncate_time(run: Run, granularity: Granularity) -> None:
+    result = await run(sales(Measure(Aggregate.COUNT, None, "n"), granularity=granularity))
+
+    def key(row: ex.Row) -> dt.datetime:
+        moment: dt.datetime = row["when"]
+        base = moment.replace(minute=0, second=0, microsecond=0)
+        if granularity is Granularity.HOUR:
+            return base
+        base = base.replace(hour=0)
+        if granularity is Granularity.WEEK:
+            return base - dt.timedelta(days=base.weekday())
+        if granularity is Granularity.MONTH:
+            return base.replace(day=1)
+        if granularity is Granularity.QUARTER:
+            return base.replace(day=1, month=(base.month - 1) // 3 * 3 + 1)
+        if granularity is Granularity.YEAR:
+            return base.replace(day=1, month=1)
+        return base
+
+    wanted = sorted((k, len(v)) for k, v in ex.group(DATA, key).items())
+    assert result.columns == [PERIOD, "n"]
+    assert [(p, n) for p, n in result.rows] == wanted
+
+
+async def test_dimensions_order_limit_and_offset(run: Run) -> None:
+    query = sales(
+        Measure(Aggregate.SUM, "Quantity", "units"),
+        dimensions=("Branch", "Gender"),
+        order=(Order("units", descending=True), Order("Branch"), Order("Gender")),
+        limit=3,
+        offset=1,
+    )
+    grouped = ex.group(DATA, lambda r: (r["Branch"], r["Gender"]))
+    ranked = sorted(
+        ((k[0], k[1], sum(r["Quantity"] for r in v)) for k, v in grouped.items()),
+        key=lambda t: (-t[2], t[0], t[1]),
+    )
+    assert (await run(query)).rows == ranked[1:4]
+
+
+async def test_raw_rows_in_time_order(run: Run) -> None:
+    query = Query("sales", (), dimensions=("Invoice ID", TIME), limit=5, offset=10)
+    ordered = sorted(DATA, key=lambda r: r["when"])
+    assert [row[1] for row in (await run(query)).rows] == [r["when"] for r in ordered[10:15]]
+
+
+async def test_bad_queries_are_refused(run: Run) -> None:
+    with pytest.raises(UnknownColumn, match="no column 'Profit'"):
+        await run(sales(Measure(Aggregate.SUM, "Profit")))
+    with pytest.raises(UnknownDatasource):
+        await run(Query("nowhere", (Measure(Aggregate.COUNT),)))
+    with pytest.raises(BadRange):
+        await run(
+            sales(
+                Measure(Aggregate.COUNT), filters=(Filter(FilterKind.RANGE, "Rating", (9.0, 1.0)),)
+            )
+        )
