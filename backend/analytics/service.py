@@ -58,6 +58,10 @@ class Analytics:
         self._versions: dict[str, DatasourceVersion] = {}
         self._declared: set[str] = set()
         self._loaded_at = float("-inf")
+        # Schema and time range per datasource version: datasets never change once written.
+        self._meta: dict[
+            str, tuple[dict[str, str], tuple[dt.datetime | None, dt.datetime | None]]
+        ] = {}
 
     async def _refresh(self) -> None:
         # Datasets land from any worker process; a short-lived memo keeps this one query cheap.
@@ -99,17 +103,30 @@ class Analytics:
         self.cache.put(key, query.datasource, result)
         return result
 
+    async def _metadata(
+        self, source: DatasourceVersion
+    ) -> tuple[dict[str, str], tuple[dt.datetime | None, dt.datetime | None]]:
+        key = f"{self.engine.name}:{source.name}:{source.version}"
+        if key not in self._meta:
+            if len(self._meta) > 256:
+                self._meta.clear()
+            self._meta[key] = (
+                await self.engine.schema(source),
+                await self.engine.time_range(source),
+            )
+        return self._meta[key]
+
     async def columns(self, name: str) -> dict[str, str]:
-        source = await self.source(name)
-        return await self.engine.schema(source)
+        schema, _ = await self._metadata(await self.source(name))
+        return schema
 
     async def describe(self, name: str) -> DatasourceInfo:
         source = await self.source(name)
-        start, end = await self.engine.time_range(source)
+        schema, (start, end) = await self._metadata(source)
         return DatasourceInfo(
             name=name,
             rows=source.rows,
-            columns=await self.engine.schema(source),
+            columns=schema,
             time_start=start,
             time_end=end,
             last_ingestion=source.last_ingestion,
