@@ -52,7 +52,9 @@ class Runtime:
             await asyncio.to_thread(migrations.upgrade, self.settings.database_url)
         await self.store.check()
         if with_workers and self.settings.worker_concurrency > 0:
-            self.workers = WorkerPool(self.settings, self.sessions, self.store, self._landed)
+            self.workers = WorkerPool(
+                self.settings, self.sessions, self.store, self.analytics.landed
+            )
             self.workers.start()
         self._started = True
         log.info(
@@ -61,9 +63,6 @@ class Runtime:
             self.store.description,
             self.settings.worker_concurrency if self.workers else 0,
         )
-
-    async def _landed(self, datasource: str) -> None:
-        self.analytics.landed(datasource)
 
     def wake_workers(self) -> None:
         if self.workers is not None:

@@ -41,8 +41,8 @@ from backend.storage import ObjectStore
 log = logging.getLogger(__name__)
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
-# Called with the datasource name after new data for it has landed (cache invalidation, ...).
-DataLanded = Callable[[str], Awaitable[None]]
+# Called with the datasource's name right after new data for it is committed (cache invalidation).
+DataLanded = Callable[[str], None]
 
 
 class LeaseLost(Exception):
@@ -90,12 +90,18 @@ class TaskRunner:
     """Processes one claimed task, holding its lease."""
 
     def __init__(
-        self, settings: Settings, sessions: SessionMaker, store: ObjectStore, owner: str
+        self,
+        settings: Settings,
+        sessions: SessionMaker,
+        store: ObjectStore,
+        owner: str,
+        on_data_landed: DataLanded | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.store = store
         self.owner = owner
+        self.on_data_landed = on_data_landed
         self._progress: normalize.Progress | None = None
 
     async def run(self, task_id: str) -> None:
@@ -220,6 +226,10 @@ class TaskRunner:
                 lease_owner=None,
                 lease_expires_at=None,
             )
+            if self.on_data_landed is not None:
+                # Called before this coroutine awaits again, so no query sees the new data
+                # committed while the old results are still cached.
+                self.on_data_landed(task.datasource)
         except LeaseLost:
             # Cancelled while loading: the data must not stay behind.
             await self.store.delete(key)
@@ -343,7 +353,7 @@ class WorkerPool:
         self._loops.clear()
 
     async def _loop(self, owner: str) -> None:
-        runner = TaskRunner(self.settings, self.sessions, self.store, owner)
+        runner = TaskRunner(self.settings, self.sessions, self.store, owner, self.on_data_landed)
         while not self._stopping.is_set():
             try:
                 task_id = await self._claim(owner)
@@ -355,7 +365,6 @@ class WorkerPool:
                 continue
             try:
                 await runner.run(task_id)
-                await self._announce(task_id)
             except Exception:
                 # The lease runs out and the task is claimed again; nothing is lost.
                 log.exception(
@@ -370,11 +379,3 @@ class WorkerPool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
         self._wake.clear()
-
-    async def _announce(self, task_id: str) -> None:
-        if self.on_data_landed is None:
-            return
-        async with session_scope(self.sessions) as session:
-            task = await session.get(IngestionTask, task_id)
-        if task is not None and task.status == TaskStatus.SUCCEEDED.value:
-            await self.on_data_landed(task.datasource)

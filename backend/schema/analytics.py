@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import strawberry
@@ -215,10 +216,12 @@ def _dashboard(info: Info) -> Dashboard:
     return Dashboard(info.context.runtime.analytics, info.context.cache_trace)
 
 
-async def _breakdown(
-    info: Info, filter: SalesFilterInput | None, column: str
-) -> list[SalesBreakdown]:
-    return _make(SalesBreakdown, await _dashboard(info).breakdown(_sales(filter), column))
+def _breakdown_by(column: str) -> Callable[..., Awaitable[list[SalesBreakdown]]]:
+    async def resolve(info: Info, filter: SalesFilterInput | None = None) -> list[SalesBreakdown]:
+        return _make(SalesBreakdown, await _dashboard(info).breakdown(_sales(filter), column))
+
+    resolve.__doc__ = f"Sales by {column}: totals, transactions, share of the total"
+    return resolve
 
 
 def _cursor(offset: int) -> str:
@@ -281,46 +284,16 @@ class AnalyticsQuery:
             for r in rows
         ]
 
-    async def _breakdown(
-        self, info: Info, filter: SalesFilterInput | None, column: str
-    ) -> list[SalesBreakdown]:
-        return _make(SalesBreakdown, await _dashboard(info).breakdown(_sales(filter), column))
-
-    @strawberry.field
-    async def sales_by_branch(
-        self, info: Info, filter: SalesFilterInput | None = None
-    ) -> list[SalesBreakdown]:
-        return await _breakdown(info, filter, "Branch")
-
-    @strawberry.field
-    async def sales_by_city(
-        self, info: Info, filter: SalesFilterInput | None = None
-    ) -> list[SalesBreakdown]:
-        return await _breakdown(info, filter, "City")
-
-    @strawberry.field
-    async def sales_by_product_line(
-        self, info: Info, filter: SalesFilterInput | None = None
-    ) -> list[SalesBreakdown]:
-        return await _breakdown(info, filter, "Product line")
-
-    @strawberry.field
-    async def sales_by_payment(
-        self, info: Info, filter: SalesFilterInput | None = None
-    ) -> list[SalesBreakdown]:
-        return await _breakdown(info, filter, "Payment")
-
-    @strawberry.field
-    async def sales_by_customer_type(
-        self, info: Info, filter: SalesFilterInput | None = None
-    ) -> list[SalesBreakdown]:
-        return await _breakdown(info, filter, "Customer type")
-
-    @strawberry.field
-    async def sales_by_gender(
-        self, info: Info, filter: SalesFilterInput | None = None
-    ) -> list[SalesBreakdown]:
-        return await _breakdown(info, filter, "Gender")
+    sales_by_branch: list[SalesBreakdown] = strawberry.field(resolver=_breakdown_by("Branch"))
+    sales_by_city: list[SalesBreakdown] = strawberry.field(resolver=_breakdown_by("City"))
+    sales_by_product_line: list[SalesBreakdown] = strawberry.field(
+        resolver=_breakdown_by("Product line")
+    )
+    sales_by_payment: list[SalesBreakdown] = strawberry.field(resolver=_breakdown_by("Payment"))
+    sales_by_customer_type: list[SalesBreakdown] = strawberry.field(
+        resolver=_breakdown_by("Customer type")
+    )
+    sales_by_gender: list[SalesBreakdown] = strawberry.field(resolver=_breakdown_by("Gender"))
 
     @strawberry.field
     async def profitability(

@@ -1,0 +1,688 @@
+"""Dashboard latency: every dashboard GraphQL field over HTTP, beside raw Polars and DuckDB.
+
+Run it from the repository root (needs ``.venv/bin/pip install duckdb``, bench-only):
+
+    .venv/bin/python bench/dashboard_latency.py                 # 5,000,000 rows
+    .venv/bin/python bench/dashboard_latency.py --rows 200000   # quick check
+
+One run does all of this:
+
+1. Starts ``uvicorn backend.main:app`` on a fresh temporary SQLite database, storage and cache
+   folder, uploads ``var/bench/sales_<rows>.csv`` (generated when missing) with curl and waits
+   for the task to succeed. The dataset's Parquet file is then used by the raw engines too.
+2. For each dashboard field, sequential requests on one keep-alive ``httpx.Client``:
+   - uncached: every request has a different ``dateTo`` (2019-04-01, 04-02, ...; the data ends
+     on 2019-03-31, so each one covers every row and costs the same) with ``dateFrom:
+     "2019-01-01"`` and ``branches: ["A", "B", "C"]``; ``extensions.cache.hits`` must be 0;
+   - cached: the identical request (``dateTo: "2019-03-31"``) repeated; hits > 0, misses 0;
+   - cached without any filter argument (what a dashboard's first load sends), for reference.
+   Then the same aggregation on the same Parquet file in-process with raw Polars
+   (``pl.scan_parquet(...)...collect()``) and DuckDB (``read_parquet``), same filter. The raw
+   equivalents run the same queries the service runs (two for ``salesSummary``: current and
+   previous period; two for ``rows``: the page and the count), without the service's extra
+   work (column check, GraphQL, zero-filling, Python post-processing).
+3. 50 concurrent clients (50 keep-alive connections driven by asyncio, each sending the next
+   request when it has the answer) send the cached ``salesSummary`` for ``--duration`` seconds
+   (or ``--max-requests``): requests/s, latency, server and client CPU.
+4. Prints a table, the targets (uncached p50 <= 1.5 x the faster raw engine's p50 + 10 ms;
+   cached p50 < 5 ms), the machine and a final JSON line.
+
+Exit status is non-zero only when something failed (server, upload, a field returning errors,
+a cache check that did not hold, a crash); a missed target is reported, not a failure. The
+client runs on the same machine as the server, so both share its CPUs. Linux only (/proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import polars as pl
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "var" / "bench"
+TIME = "__time"
+BRANCHES = ["A", "B", "C"]
+START = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
+END = dt.datetime(2019, 4, 1, tzinfo=dt.UTC)  # dateTo 2019-03-31 is inclusive
+PREVIOUS = START - (END - START)  # the service's previous period for salesSummary
+FIRST_UNCACHED_DAY = dt.date(2019, 4, 1)
+CACHED_TARGET_MS = 5.0
+
+
+def ms(seconds: list[float]) -> dict[str, float]:
+    values = sorted(s * 1000 for s in seconds)
+    p95 = statistics.quantiles(values, n=100, method="inclusive")[94] if len(values) > 1 else 0
+    return {"p50": statistics.median(values), "p95": p95 or values[-1], "n": len(values)}
+
+
+# --- the fields and their raw equivalents ----------------------------------------------------------
+
+
+@dataclass
+class Field:
+    name: str
+    root: str
+    args: str  # fixed arguments, e.g. "granularity: DAY"
+    selection: str
+    polars: Callable[[], Any]
+    duckdb: list[str]  # SQL with {src} for read_parquet(...) and {where} for the filter
+    filtered: bool = True
+
+    def query(self, date_to: dt.date | None) -> str:
+        args = [self.args] if self.args else []
+        if self.filtered and date_to is not None:
+            args.append(
+                f'filter: {{dateFrom: "2019-01-01", dateTo: "{date_to}", branches: '
+                + json.dumps(BRANCHES)
+                + "}"
+            )
+        call = f"{self.root}({', '.join(args)})" if args else self.root
+        return f"{{ {call} {self.selection} }}"
+
+
+def build_fields(path: Path) -> list[Field]:
+    def scan(start: dt.datetime = START, end: dt.datetime = END) -> pl.LazyFrame:
+        time_col, branch = pl.col(TIME), pl.col("Branch")
+        return pl.scan_parquet(path).filter(
+            (time_col >= start) & (time_col < end) & branch.is_in(BRANCHES)
+        )
+
+    totals = [
+        pl.col("Total").sum().alias("total_sales"),
+        pl.col("gross income").sum(),
+        pl.len().alias("transactions"),
+        pl.col("Quantity").sum(),
+    ]
+    sql_totals = 'sum(Total) AS total_sales, sum("gross income"), count(*), sum(Quantity)'
+    money = [pl.col("Total").sum(), pl.col("cogs").sum(), pl.col("gross income").sum()]
+    sql_money = 'sum(Total), sum(cogs), sum("gross income")'
+
+    def summary() -> Any:
+        figures = [*totals, pl.col("Rating").mean()]
+        return scan().select(figures).collect(), scan(PREVIOUS, START).select(figures).collect()
+
+    def by(column: str) -> Callable[[], Any]:
+        return lambda: (
+            scan()
+            .group_by(column)
+            .agg(totals)
+            .sort(["total_sales", column], descending=[True, False])
+            .collect()
+        )
+
+    def sql_by(column: str) -> list[str]:
+        return [
+            f'SELECT "{column}", {sql_totals} FROM {{src}} WHERE {{where}} '
+            f"GROUP BY 1 ORDER BY total_sales DESC, 1"
+        ]
+
+    def profit(key: pl.Expr) -> Callable[[], Any]:
+        return lambda: scan().group_by(key).agg(money).sort(key.meta.output_name()).collect()
+
+    def sql_profit(key: str) -> list[str]:
+        return [
+            f"SELECT {key} AS k, {sql_money} FROM {{src}} WHERE {{where}} GROUP BY 1 ORDER BY 1"
+        ]
+
+    day = pl.col(TIME).dt.truncate("1d").alias("period")
+    month = pl.col(TIME).dt.truncate("1mo").alias("period")
+    bucket = (pl.col("Rating") / 1.0).floor().clip(upper_bound=9).alias("bin")
+    summary_sql = "SELECT {t}, avg(Rating) FROM {{src}} WHERE {w}".format
+    breakdown = "{ key totalSales transactions share }"
+    fields = [
+        Field(
+            "salesSummary",
+            "salesSummary",
+            "",
+            "{ totalSales grossIncome transactions unitsSold averageBasket averageRating "
+            "previous { totalSales } changePercent { totalSales } }",
+            summary,
+            [
+                summary_sql(t=sql_totals, w="{where}"),
+                summary_sql(t=sql_totals, w="{where_previous}"),
+            ],
+        ),
+        Field(
+            "salesTrend(DAY)",
+            "salesTrend",
+            "granularity: DAY",
+            "{ period totalSales transactions }",
+            lambda: scan().group_by(day).agg(totals).sort("period").collect(),
+            [
+                f"SELECT date_trunc('day', {TIME}) AS p, {sql_totals} FROM {{src}} "
+                "WHERE {where} GROUP BY 1 ORDER BY 1"
+            ],
+        ),
+    ]
+    for root, column in [
+        ("salesByBranch", "Branch"),
+        ("salesByCity", "City"),
+        ("salesByProductLine", "Product line"),
+        ("salesByPayment", "Payment"),
+        ("salesByCustomerType", "Customer type"),
+        ("salesByGender", "Gender"),
+    ]:
+        fields.append(Field(root, root, "", breakdown, by(column), sql_by(column)))
+    for arg, key, sql_key in [
+        ("BRANCH", pl.col("Branch"), '"Branch"'),
+        ("PRODUCT_LINE", pl.col("Product line"), '"Product line"'),
+        ("MONTH", month, f"date_trunc('month', {TIME})"),
+    ]:
+        fields.append(
+            Field(
+                f"profitability({arg})",
+                "profitability",
+                f"by: {arg}",
+                "{ key revenue cogs grossIncome margin }",
+                profit(key),
+                sql_profit(sql_key),
+            )
+        )
+    fields += [
+        Field(
+            "topProductLines(5)",
+            "topProductLines",
+            "limit: 5",
+            "{ productLine value }",
+            lambda: (
+                scan()
+                .group_by("Product line")
+                .agg([*totals, pl.col("Rating").mean()])
+                .sort(["total_sales", "Product line"], descending=[True, False])
+                .head(5)
+                .collect()
+            ),
+            [
+                f'SELECT "Product line", {sql_totals}, avg(Rating) FROM {{src}} WHERE {{where}} '
+                "GROUP BY 1 ORDER BY total_sales DESC, 1 LIMIT 5"
+            ],
+        ),
+        Field(
+            "ratingDistribution(10)",
+            "ratingDistribution",
+            "bins: 10",
+            "{ lower upper count }",
+            lambda: scan().group_by(bucket).agg(pl.len()).sort("bin").collect(),
+            [
+                "SELECT least(floor(Rating / 1.0), 9) AS b, count(*) FROM {src} WHERE {where} "
+                "GROUP BY 1 ORDER BY 1"
+            ],
+        ),
+        Field(
+            "salesHeatmap",
+            "salesHeatmap",
+            "",
+            "{ dayOfWeek hour totalSales }",
+            lambda: (
+                scan()
+                .group_by(pl.col(TIME).dt.weekday().alias("d"), pl.col(TIME).dt.hour().alias("h"))
+                .agg(pl.col("Total").sum(), pl.len())
+                .collect()
+            ),
+            [
+                f"SELECT isodow({TIME}), hour({TIME}), sum(Total), count(*) FROM {{src}} "
+                "WHERE {where} GROUP BY 1, 2"
+            ],
+        ),
+        Field(
+            "rows(50)",
+            "rows",
+            "first: 50",
+            "{ edges { node } totalCount }",
+            lambda: (
+                scan().sort(TIME, maintain_order=True).head(50).collect(),
+                scan().select(pl.len()).collect(),
+            ),
+            [
+                f"SELECT * FROM {{src}} WHERE {{where}} ORDER BY {TIME} LIMIT 50",
+                "SELECT count(*) FROM {src} WHERE {where}",
+            ],
+        ),
+        Field(
+            "rowCount",
+            "rowCount",
+            "",
+            "",
+            lambda: scan().select(pl.len()).collect(),
+            ["SELECT count(*) FROM {src} WHERE {where}"],
+        ),
+        Field(
+            "datasources",
+            "datasources",
+            "",
+            "{ name rowCount }",
+            lambda: (
+                pl.scan_parquet(path)
+                .select(pl.col(TIME).min().alias("low"), pl.col(TIME).max().alias("high"), pl.len())
+                .collect()
+            ),
+            [f"SELECT min({TIME}), max({TIME}), count(*) FROM {{src}}"],
+            filtered=False,
+        ),
+    ]
+    return fields
+
+
+def sql_where(start: dt.datetime, end: dt.datetime) -> str:
+    branches = ", ".join(f"'{b}'" for b in BRANCHES)
+    return (
+        f"{TIME} >= TIMESTAMPTZ '{start.isoformat()}' AND {TIME} < TIMESTAMPTZ "
+        f"'{end.isoformat()}' AND Branch IN ({branches})"
+    )
+
+
+class RawEngines:
+    """Times a field's raw equivalent in Polars and in DuckDB, in this process."""
+
+    def __init__(self, path: Path) -> None:
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.names = {
+            "src": f"read_parquet('{path}')",
+            "where": sql_where(START, END),
+            "where_previous": sql_where(PREVIOUS, START),
+        }
+
+    def time(self, field: Field, reps: int) -> dict[str, Any]:
+        sqls = [s.format(**self.names) for s in field.duckdb]
+        timings: dict[str, Any] = {}
+        for engine, run in [
+            ("polars", field.polars),
+            ("duckdb", lambda: [self.con.sql(s).to_arrow_table() for s in sqls]),
+        ]:
+            samples = []
+            for i in range(reps + 2):  # 2 warm-ups
+                start = time.perf_counter()
+                run()
+                if i >= 2:
+                    samples.append(time.perf_counter() - start)
+            timings[engine] = ms(samples)
+        return timings
+
+
+# --- the server ------------------------------------------------------------------------------------
+
+
+class BenchError(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(workdir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'metadata.db'}",
+        "STORAGE_URL": str(workdir / "storage"),
+        "CACHE_DIR": str(workdir / "cache"),
+        "MAX_UPLOAD_MB": "4096",
+        "ANALYTICS_CACHE_TTL_SECONDS": "3600",
+        "PYTHONUNBUFFERED": "1",
+    }
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], cwd=REPO_ROOT, env=env, stdout=out, stderr=out
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/api/ingest/tasks", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.terminate()
+    raise BenchError("server did not answer within 60 s")
+
+
+def upload(url: str, csv: Path, storage: Path) -> tuple[Path, float]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["curl", "-sS", "-F", f"file=@{csv}", "-F", "datasource_name=sales"]
+        + [f"{url}/api/ingest/upload"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    task_id = json.loads(result.stdout)["task_id"]
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{url}/api/ingest/status/{task_id}", timeout=10).json()
+        if status["status"] == "succeeded":
+            path = storage / "datasets" / "sales" / f"{task_id}.parquet"
+            if not path.is_file():
+                raise BenchError(f"no dataset at {path}")
+            return path, time.perf_counter() - started
+        if status["status"] in ("failed", "cancelled"):
+            raise BenchError(f"upload {status['status']}: {status.get('error')}")
+        time.sleep(0.2)
+    raise BenchError("upload did not finish within 600 s")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --- measurements ----------------------------------------------------------------------------------
+
+
+def post(client: httpx.Client, query: str) -> tuple[float, dict[str, Any], int]:
+    start = time.perf_counter()
+    response = client.post("/graphql", json={"query": query})
+    seconds = time.perf_counter() - start
+    if response.status_code != 200:
+        raise BenchError(f"HTTP {response.status_code}: {response.text[:500]}")
+    return seconds, response.json(), len(response.content)
+
+
+def time_field(
+    client: httpx.Client, field: Field, uncached: int, cached: int, day_offset: int
+) -> dict[str, Any]:
+    """Uncached, cached and cached-without-filter timings; raises BenchError on GraphQL errors."""
+    problems: list[str] = []
+
+    def cache(body: dict[str, Any]) -> dict[str, int]:
+        if body.get("errors"):
+            raise BenchError(f"{field.name}: {json.dumps(body['errors'])[:1500]}")
+        return dict((body.get("extensions") or {}).get("cache") or {})
+
+    samples: list[float] = []
+    size = 0
+    for i in range(uncached + 2):  # 2 warm-ups
+        day = FIRST_UNCACHED_DAY + dt.timedelta(days=day_offset + i)
+        seconds, body, size = post(client, field.query(day if field.filtered else None))
+        info = cache(body)
+        if field.filtered and info.get("hits", 0) != 0:
+            problems.append(f"uncached request had cache {info}")
+        if i >= 2:
+            samples.append(seconds)
+    result: dict[str, Any] = {"uncached": ms(samples), "bytes": size}
+
+    cached_query = field.query(END.date() - dt.timedelta(days=1))
+    for label, query, count in [
+        ("cached", cached_query, cached),
+        ("cached_no_filter", field.query(None), max(2, cached // 2)),
+    ]:
+        cache(post(client, query)[1])  # fills the cache
+        samples = []
+        for _ in range(count):
+            seconds, body, _ = post(client, query)
+            info = cache(body)
+            if info and (info.get("misses") or not info.get("hits")):
+                problems.append(f"{label} request had cache {info}")
+            samples.append(seconds)
+        result[label] = ms(samples)
+        result[f"{label}_cache"] = info or None  # None: the field does not use the cache
+    result["problems"] = sorted(set(problems))
+    return result
+
+
+async def load_test(url: str, query: str, clients: int, duration: float, limit: int) -> dict:
+    """`clients` keep-alive connections, each sending the request again as soon as it has the
+    answer. A minimal HTTP/1.1 client on asyncio streams: httpx.AsyncClient with 50 connections
+    used a whole core itself and capped the rate at ~200 req/s (server 0.4 cores busy)."""
+    host, port = url.removeprefix("http://").split(":")
+    body = json.dumps({"query": query}).encode()
+    request = (
+        f"POST /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    latencies: list[float] = []
+    failures = 0
+
+    async def client(deadline: float, count: int) -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while time.perf_counter() < deadline and len(latencies) + failures < count:
+                start = time.perf_counter()
+                writer.write(request)
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+                length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+                answer = json.loads(await reader.readexactly(length))
+                latency = time.perf_counter() - start
+                info = (answer.get("extensions") or {}).get("cache") or {}
+                ok = head.startswith("http/1.1 200") and not answer.get("errors")
+                if ok and info.get("hits") and not info.get("misses"):
+                    latencies.append(latency)
+                else:
+                    failures += 1
+        finally:
+            writer.close()
+
+    # warm-up, 1 s at most
+    await asyncio.gather(*(client(time.perf_counter() + 1, 2 * clients) for _ in range(clients)))
+    latencies.clear()
+    cpu = time.process_time()
+    started = time.perf_counter()
+    await asyncio.gather(*(client(started + duration, limit) for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {
+        "clients": clients,
+        "seconds": elapsed,
+        "requests": len(latencies),
+        "failures": failures,
+        "rps": len(latencies) / elapsed,
+        "client_cpu_share": (time.process_time() - cpu) / elapsed,
+        **{f"latency_{k}": v for k, v in ms(latencies).items() if k != "n"},
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    kib = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+    versions = {p: metadata.version(p) for p in ("polars", "duckdb", "httpx", "uvicorn")}
+    versions["strawberry"] = metadata.version("strawberry-graphql")
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "memory_gib": round(kib / 1024**2, 1),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        **versions,
+    }
+
+
+def ensure_csv(rows: int) -> Path:
+    path = DATA_DIR / f"sales_{rows}.csv"
+    if not path.is_file():
+        sys.path.insert(0, str(REPO_ROOT))
+        from bench.generate_sales import write_csv
+
+        print(f"generating {path} ...", flush=True)
+        write_csv(path, rows, seed=20190101)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--uncached", type=int, default=20, help="uncached requests per field")
+    parser.add_argument("--cached", type=int, default=50, help="cached requests per field")
+    parser.add_argument("--raw", type=int, default=20, help="raw engine runs per field")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=10.0, help="load test seconds")
+    parser.add_argument("--max-requests", type=int, default=200_000)
+    args = parser.parse_args(argv)
+
+    csv = ensure_csv(args.rows)
+    info = machine()
+    load_before = os.getloadavg()
+    started = dt.datetime.now(dt.UTC)
+    print(f"date: {started:%Y-%m-%dT%H:%M:%SZ}")
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(
+        f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gib']} GiB RAM, Linux "
+        f"{info['kernel']}, load average {' '.join(f'{x:.2f}' for x in load_before)}"
+    )
+    print("versions: " + ", ".join(f"{k} {info[k]}" for k in list(info)[4:]))
+    print(f"input: {csv.relative_to(REPO_ROOT)} ({args.rows:,} rows)", flush=True)
+
+    workdir = Path(tempfile.mkdtemp(prefix="dashboard_", dir=DATA_DIR))
+    log = DATA_DIR / f"dashboard_server_{args.rows}.log"
+    process, url = start_server(workdir, log)
+    errors: list[str] = []
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        parquet, upload_s = upload(url, csv, workdir / "storage")
+        print(f"uploaded and processed in {upload_s:.1f} s: {parquet.stat().st_size / 1e6:.1f} MB")
+        fields = build_fields(parquet)
+        engines = RawEngines(parquet)
+        with httpx.Client(base_url=url, timeout=120) as client:
+            for field in fields:
+                # rows asks for the same count as rowCount: keep their dateTo values apart
+                offset = args.uncached + 2 if field.name == "rowCount" else 0
+                try:
+                    results[field.name] = time_field(
+                        client, field, args.uncached, args.cached, offset
+                    )
+                except BenchError as exc:
+                    errors.append(str(exc))
+                    print(f"ERROR {exc}", flush=True)
+                    continue
+                r = results[field.name]
+                r["raw"] = x = engines.time(field, args.raw)
+                errors += [f"{field.name}: {p}" for p in r["problems"]]
+                print(
+                    f"  {field.name}: uncached p50 {r['uncached']['p50']:.1f} ms, cached "
+                    f"{r['cached']['p50']:.1f} ms, polars {x['polars']['p50']:.1f} ms, duckdb "
+                    f"{x['duckdb']['p50']:.1f} ms",
+                    flush=True,
+                )
+            # sanity: service and raw engines agree on the totals
+            body = post(client, fields[0].query(END.date() - dt.timedelta(days=1)))[1]
+        service_total = body["data"]["salesSummary"]["totalSales"]
+        polars_total = fields[0].polars()[0]["total_sales"][0]
+        if abs(service_total - polars_total) > 1e-6 * max(1.0, abs(polars_total)):
+            errors.append(f"salesSummary totalSales {service_total} != Polars {polars_total}")
+        summary = next(f for f in fields if f.name == "salesSummary")
+        cpu_before, clock = cpu_seconds(process.pid), time.perf_counter()
+        load = asyncio.run(
+            load_test(
+                url,
+                summary.query(END.date() - dt.timedelta(days=1)),
+                args.clients,
+                args.duration,
+                args.max_requests,
+            )
+        )
+        load["server_cpu_share"] = (cpu_seconds(process.pid) - cpu_before) / (
+            time.perf_counter() - clock
+        )
+        if load["failures"]:
+            errors.append(f"load test: {load['failures']} failed or uncached responses")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+    problems = [
+        line
+        for line in log.read_text(errors="replace").splitlines()
+        if "Traceback" in line or "ERROR" in line or "CRITICAL" in line
+    ]
+    if code not in (0, -signal.SIGTERM):
+        errors.append(f"server exit status {code}")
+
+    rows_out = []
+    header = (
+        f"{'field':<24}{'uncached p50/p95':>18}{'cached p50/p95':>16}{'no-filter':>10}"
+        f"{'polars p50/p95':>16}{'duckdb p50/p95':>16}{'limit':>8}  uncached  cached"
+    )
+    print(f"\n{header}\n" + "-" * len(header))
+    for field in fields:
+        if field.name not in results:
+            continue
+        r = results[field.name]
+        x = r["raw"]
+        limit = 1.5 * min(x["polars"]["p50"], x["duckdb"]["p50"]) + 10
+        r["uncached_limit_ms"] = limit
+        r["uncached_met"] = r["uncached"]["p50"] <= limit
+        r["cached_met"] = r["cached"]["p50"] < CACHED_TARGET_MS
+        pair = "{0[p50]:.1f}/{0[p95]:.1f}".format
+        print(
+            f"{field.name:<24}{pair(r['uncached']):>18}{pair(r['cached']):>16}"
+            f"{r['cached_no_filter']['p50']:>10.1f}{pair(x['polars']):>16}{pair(x['duckdb']):>16}"
+            f"{limit:>8.1f}  {'met' if r['uncached_met'] else 'NOT met':<8}  "
+            f"{'met' if r['cached_met'] else 'NOT met'}"
+        )
+        rows_out.append(field.name)
+    print(
+        f"\nload: {load['clients']} clients, cached salesSummary, {load['requests']:,} requests "
+        f"in {load['seconds']:.1f} s = {load['rps']:.0f} req/s, latency p50 "
+        f"{load['latency_p50']:.1f} ms p95 {load['latency_p95']:.1f} ms, server CPU "
+        f"{load['server_cpu_share']:.2f} cores, client CPU {load['client_cpu_share']:.2f} cores, "
+        f"failures {load['failures']}"
+    )
+    met_u = sum(results[n]["uncached_met"] for n in rows_out)
+    met_c = sum(results[n]["cached_met"] for n in rows_out)
+    print(
+        f"targets: uncached met for {met_u}/{len(rows_out)} fields, cached {met_c}/{len(rows_out)}"
+    )
+    load_after = os.getloadavg()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
+    print(f"server log: {log.relative_to(REPO_ROOT)}, error lines: {len(problems)}")
+    for line in problems[:10]:
+        print(f"  {line}")
+    for error in errors:
+        print(f"ERROR: {error}")
+    record = {
+        "bench": "dashboard_latency",
+        "date": f"{started:%Y-%m-%dT%H:%M:%SZ}",
+        "rows": args.rows,
+        "machine": {**info, "load_before": load_before, "load_after": load_after},
+        "upload_s": upload_s,
+        "fields": results,
+        "load": load,
+        "server_log_problems": problems,
+        "errors": errors,
+    }
+    print(json.dumps(record))
+    return 1 if errors or len(rows_out) != len(fields) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
