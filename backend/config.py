@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     )
     analytics_cache_entries: Annotated[int, Field(ge=0)] = 2048
     analytics_cache_ttl_seconds: Annotated[float, Field(ge=0)] = 300.0
+    druid_max_concurrent_subtasks: Annotated[int, Field(ge=1)] = 1
     druid_url: str | None = Field(default=None, description="Druid router URL; unset: embedded")
     log_level: str = "INFO"
     auto_migrate: bool = Field(

@@ -20,7 +20,7 @@ from backend.ingestion.sources.parquet import open_parquet
 from backend.ingestion.validation.inference import infer_schema
 from backend.ingestion.validation.report import Report
 from backend.ingestion.validation.sales import SALES, sales_schema
-from backend.ingestion.validation.schema import DatasetSchema, match_columns
+from backend.ingestion.validation.schema import TIME, DatasetSchema, match_columns
 from backend.ingestion.validation.validator import BatchValidator
 
 DEFAULT_MAX_INVALID_RATIO = 0.1
@@ -70,6 +70,7 @@ class Outcome:
     rejected: Path | None = None
     schema: DatasetSchema | None = None
     failure: Failure | None = None
+    time_range: tuple[dt.datetime, dt.datetime] | None = None  # of __time in the dataset
 
 
 @dataclass
@@ -240,6 +241,7 @@ def _run(
     outcome.failure = _policy_failure(report, options)
     if outcome.failure is None:
         outcome.dataset = _merge(parts, workdir / "dataset.parquet")
+        outcome.time_range = _time_range(outcome.dataset)
     report.outcome = "failed" if outcome.failure else "loaded"
     return outcome
 
@@ -250,6 +252,14 @@ def _merge(parts: list[Path], target: Path) -> Path:
     for part in parts:
         part.unlink()
     return target
+
+
+def _time_range(dataset: Path) -> tuple[dt.datetime, dt.datetime]:
+    bounds = pl.scan_parquet(dataset).select(
+        pl.col(TIME).min().alias("low"), pl.col(TIME).max().alias("high")
+    )
+    low, high = bounds.collect().row(0)
+    return low, high
 
 
 def _schema_failure(report: Report) -> Failure:

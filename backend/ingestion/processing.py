@@ -10,11 +10,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.druid.spec import LocalLocation, S3Location, SpecInput, build_spec
 from backend.ingestion import normalize
 from backend.ingestion.models import DatasourceSchema, IngestionTask
 from backend.ingestion.readers import FileFormat
 from backend.ingestion.validation.schema import DatasetSchema
 from backend.storage import ObjectStore
+from backend.storage.s3 import S3ObjectStore
 
 
 def dataset_key(datasource: str, task_id: str) -> str:
@@ -24,6 +26,32 @@ def dataset_key(datasource: str, task_id: str) -> str:
 def rejected_key(task_id: str) -> str:
     # A leading "_" never comes from an upload's name (safe_filename strips it).
     return f"raw/{task_id}/_rejected.csv"
+
+
+def druid_spec(
+    store: ObjectStore, task: IngestionTask, outcome: normalize.Outcome, subtasks: int
+) -> dict[str, Any] | None:
+    """The Druid ingestion spec for the stored dataset (kept on every task, Druid or not)."""
+    if outcome.schema is None or outcome.time_range is None:
+        return None
+    key = dataset_key(task.datasource, task.id)
+    location: S3Location | LocalLocation
+    if isinstance(store, S3ObjectStore):
+        location = S3Location(store.bucket, store.object_key(key), store.endpoint_url, store.region)
+    else:
+        local = store.local_path(key)
+        assert local is not None
+        location = LocalLocation(str(local.resolve()))
+    return build_spec(
+        SpecInput(
+            datasource=task.datasource,
+            columns=tuple((c.name, c.type.value) for c in outcome.schema.columns),
+            time_min=outcome.time_range[0],
+            time_max=outcome.time_range[1],
+            location=location,
+            max_concurrent_subtasks=subtasks,
+        )
+    )
 
 
 @dataclass

@@ -105,6 +105,9 @@ class TaskStatusOut(BaseModel):
         description="CSV of the rejected rows with _row and _reason"
     )
     options: dict[str, Any]
+    druid_spec: dict[str, Any] | None = Field(
+        description="the Druid ingestion spec for the dataset"
+    )
     attempts: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -130,6 +133,7 @@ class TaskStatusOut(BaseModel):
             report=ValidationReport.parse(task.report),
             rejected_rows_url=rejected_rows_url if task.rows_rejected else None,
             options=task.options,
+            druid_spec=task.druid_spec,
             attempts=task.attempts,
             created_at=task.created_at,
             updated_at=task.updated_at,

@@ -181,6 +181,9 @@ class TaskRunner:
                 f"{done.counts['rows_valid']} valid rows of {done.counts['rows_read']}; storing the dataset",
                 progress=0.7,
                 report=done.report,
+                druid_spec=processing.druid_spec(
+                    self.store, task, outcome, self.settings.druid_max_concurrent_subtasks
+                ),
                 **done.counts,
             )
             await self.store.put_file(

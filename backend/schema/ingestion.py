@@ -54,6 +54,7 @@ class IngestionTaskStatus:
     report: ValidationReport | None
     rejected_rows_url: str | None
     options: JSON
+    druid_spec: JSON | None
     attempts: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -83,6 +84,7 @@ class IngestionTaskStatus:
             if task.rows_rejected
             else None,
             options=cast(JSON, task.options),
+            druid_spec=cast(JSON, task.druid_spec),
             attempts=task.attempts,
             created_at=task.created_at,
             updated_at=task.updated_at,

@@ -23,7 +23,9 @@ def create_store(settings: Settings) -> ObjectStore:
             settings.aws_access_key_id,
             settings.aws_secret_access_key,
         )
-        return S3ObjectStore(client, parsed.netloc, parsed.path, settings.s3_endpoint_url)
+        return S3ObjectStore(
+            client, parsed.netloc, parsed.path, settings.s3_endpoint_url, settings.aws_region
+        )
     if "://" in url and not url.startswith("file://"):
         raise ValueError(
             f"STORAGE_URL {url!r}: use a folder path, file:///path or s3://bucket/prefix"

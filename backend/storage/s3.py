@@ -104,9 +104,10 @@ class _S3Writer(ObjectWriter):
 
 class S3ObjectStore:
     def __init__(
-        self, client: S3Client, bucket: str, prefix: str, endpoint_url: str | None
+        self, client: S3Client, bucket: str, prefix: str, endpoint_url: str | None, region: str
     ) -> None:
         self.client = client
+        self.region = region
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url

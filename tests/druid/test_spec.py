@@ -1,0 +1,120 @@
+"""Druid ingestion specs: deterministic, compared with golden files, and stored on every task.
+
+Set UPDATE_GOLDEN=1 to rewrite the golden files after an intended change (then review the diff).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from backend.druid.spec import (
+    LocalLocation,
+    Mode,
+    S3Location,
+    SpecInput,
+    build_spec,
+    segment_granularity,
+)
+from backend.ingestion.validation.sales import SALES_COLUMNS
+from tests.conftest import App
+from tests.factories import sales_csv, upload, wait_for_task
+
+GOLDEN = Path(__file__).parent / "golden"
+UTC = dt.UTC
+SALES = SpecInput(
+    datasource="sales",
+    columns=tuple((c.name, c.type.value) for c in SALES_COLUMNS),
+    time_min=dt.datetime(2019, 1, 1, 10, 0, tzinfo=UTC),
+    time_max=dt.datetime(2019, 3, 30, 20, 59, tzinfo=UTC),
+    location=LocalLocation("/srv/ingest/var/storage/datasets/sales/0f1e2d.parquet"),
+)
+
+
+def check_golden(name: str, spec: dict[str, object]) -> None:
+    path = GOLDEN / f"{name}.json"
+    text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), (
+        f"{name} differs from its golden file (UPDATE_GOLDEN=1 rewrites it)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "spec"),
+    [
+        ("sales_local_append", SALES),
+        (
+            "sales_s3_compatible_replace",
+            SpecInput(
+                **{
+                    **vars(SALES),
+                    "location": S3Location(
+                        "sales-data",
+                        "ingest/datasets/sales/0f1e2d.parquet",
+                        "http://minio:9000",
+                        "eu-west-1",
+                    ),
+                    "mode": Mode.REPLACE,
+                    "max_concurrent_subtasks": 2,
+                }
+            ),
+        ),
+        (
+            "sales_aws",
+            SpecInput(
+                **{**vars(SALES), "location": S3Location("b", "k.parquet", None, "us-east-1")}
+            ),
+        ),
+    ],
+)
+def test_specs_match_their_golden_files(name: str, spec: SpecInput) -> None:
+    built = build_spec(spec)
+    assert built == build_spec(spec)  # deterministic
+    check_golden(name, built)
+
+
+def test_specs_are_typed_and_cover_the_data() -> None:
+    spec = build_spec(SALES)["spec"]
+    dimensions = {d["name"]: d["type"] for d in spec["dataSchema"]["dimensionsSpec"]["dimensions"]}
+    assert (dimensions["Quantity"], dimensions["Total"], dimensions["Branch"]) == (
+        "long",
+        "double",
+        "string",
+    )
+    assert "__time" not in dimensions
+    assert spec["dataSchema"]["granularitySpec"]["intervals"] == [
+        "2019-01-01T00:00:00.000Z/2019-03-31T00:00:00.000Z"
+    ]
+    assert spec["tuningConfig"]["maxParseExceptions"] == 0
+
+
+@pytest.mark.parametrize(
+    ("days", "granularity"),
+    [(0, "DAY"), (92, "DAY"), (93, "MONTH"), (5 * 366, "MONTH"), (5 * 366 + 1, "YEAR")],
+)
+def test_segment_granularity_follows_the_span(days: int, granularity: str) -> None:
+    start = dt.datetime(2020, 1, 1, tzinfo=UTC)
+    assert segment_granularity(start, start + dt.timedelta(days=days)) == granularity
+
+
+async def test_every_task_keeps_the_spec_for_its_stored_dataset(app: App) -> None:
+    accepted = (await upload(app.client, content=sales_csv(rows=20))).json()
+    task = await wait_for_task(app.client, accepted["task_id"])
+    spec = task["druid_spec"]
+    source = spec["spec"]["ioConfig"]["inputSource"]
+    key = f"datasets/sales/{accepted['task_id']}.parquet"
+    if app.backend.name == "embedded":
+        assert source["type"] == "local"
+        stored = app.runtime.store.local_path(key)
+        assert stored is not None and Path(source["baseDir"], source["filter"]) == stored.resolve()
+    else:
+        assert source["type"] == "s3" and source["uris"][0].endswith(f"/ingest/{key}")
+        assert source["clientConfig"]["enablePathStyleAccess"] is True
+        assert source["endpointConfig"]["url"] == app.backend.settings.s3_endpoint_url
+    assert spec["spec"]["dataSchema"]["dataSource"] == "sales"
