@@ -82,12 +82,20 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def _sqlite_begin_deferred(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def create_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
+    """`read_only` (SQLite): transactions start deferred, so readers never wait for the write
+    lock (WAL lets them read while a writer works). Use it only for sessions that do not write."""
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(
+            engine.sync_engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin
+        )
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 

@@ -29,6 +29,7 @@ class Runtime:
     sessions: SessionMaker
     store: ObjectStore
     analytics: Analytics
+    reader: AsyncEngine | None = None  # read-only engine for analytics (SQLite: deferred BEGIN)
     workers: WorkerPool | None = None
     _started: bool = field(default=False, repr=False)
 
@@ -36,6 +37,9 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database_url)
         sessions = create_sessionmaker(engine)
+        reader = (
+            create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
+        )
         store = create_store(settings)
         files = DatasetFiles(store, Path(settings.cache_dir) / "datasets")
         cache = QueryCache(settings.analytics_cache_entries, settings.analytics_cache_ttl_seconds)
@@ -44,7 +48,8 @@ class Runtime:
             engine=engine,
             sessions=sessions,
             store=store,
-            analytics=Analytics(sessions, EmbeddedEngine(files), cache),
+            analytics=Analytics(create_sessionmaker(reader), EmbeddedEngine(files), cache),
+            reader=reader,
         )
 
     async def start(self, *, with_workers: bool) -> None:
@@ -73,3 +78,5 @@ class Runtime:
             await self.workers.stop()
             self.workers = None
         await self.engine.dispose()
+        if self.reader is not None and self.reader is not self.engine:
+            await self.reader.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -58,15 +59,23 @@ class Analytics:
         self._versions: dict[str, DatasourceVersion] = {}
         self._declared: set[str] = set()
         self._loaded_at = float("-inf")
+        self._refreshing = asyncio.Lock()
         # Schema and time range per datasource version: datasets never change once written.
         self._meta: dict[
             str, tuple[dict[str, str], tuple[dt.datetime | None, dt.datetime | None]]
         ] = {}
 
     async def _refresh(self) -> None:
-        # Datasets land from any worker process; a short-lived memo keeps this one query cheap.
+        # Datasets land from any worker process; a short-lived memo keeps this one query cheap,
+        # and one refresh at a time serves every request that finds the memo stale.
         if time.monotonic() - self._loaded_at < self.version_ttl:
             return
+        async with self._refreshing:
+            if time.monotonic() - self._loaded_at < self.version_ttl:
+                return
+            await self._load()
+
+    async def _load(self) -> None:
         async with session_scope(self.sessions) as session:
             self._versions = await load_versions(session)
             declared = await session.scalars(
