@@ -62,6 +62,9 @@ import polars as pl
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "var" / "bench"
 TIME = "__time"
+# DuckDB: bucketing the TIMESTAMPTZ column goes through ICU; as a plain TIMESTAMP (the session
+# time zone is UTC, so the same instants) it was ~20% faster.
+LOCAL = f"{TIME}::TIMESTAMP"
 BRANCHES = ["A", "B", "C"]
 START = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
 END = dt.datetime(2019, 4, 1, tzinfo=dt.UTC)  # dateTo 2019-03-31 is inclusive
@@ -170,7 +173,7 @@ def build_fields(path: Path) -> list[Field]:
             "{ period totalSales transactions }",
             lambda: scan().group_by(day).agg(totals).sort("period").collect(),
             [
-                f"SELECT date_trunc('day', {TIME}) AS p, {sql_totals} FROM {{src}} "
+                f"SELECT date_trunc('day', {LOCAL}) AS p, {sql_totals} FROM {{src}} "
                 "WHERE {where} GROUP BY 1 ORDER BY 1"
             ],
         ),
@@ -187,7 +190,7 @@ def build_fields(path: Path) -> list[Field]:
     for arg, key, sql_key in [
         ("BRANCH", pl.col("Branch"), '"Branch"'),
         ("PRODUCT_LINE", pl.col("Product line"), '"Product line"'),
-        ("MONTH", month, f"date_trunc('month', {TIME})"),
+        ("MONTH", month, f"date_trunc('month', {LOCAL})"),
     ]:
         fields.append(
             Field(
@@ -241,7 +244,7 @@ def build_fields(path: Path) -> list[Field]:
                 .collect()
             ),
             [
-                f"SELECT isodow({TIME}), hour({TIME}), sum(Total), count(*) FROM {{src}} "
+                f"SELECT isodow({LOCAL}), hour({LOCAL}), sum(Total), count(*) FROM {{src}} "
                 "WHERE {where} GROUP BY 1, 2"
             ],
         ),
@@ -423,7 +426,7 @@ def time_field(
         day = FIRST_UNCACHED_DAY + dt.timedelta(days=day_offset + i)
         seconds, body, size = post(client, field.query(day if field.filtered else None))
         info = cache(body)
-        if field.filtered and info.get("hits", 0) != 0:
+        if field.filtered and (info.get("hits", 0) != 0 or not info.get("misses")):
             problems.append(f"uncached request had cache {info}")
         if i >= 2:
             samples.append(seconds)
@@ -496,6 +499,8 @@ async def load_test(url: str, query: str, clients: int, duration: float, limit: 
         "rps": len(latencies) / elapsed,
         "client_cpu_share": (time.process_time() - cpu) / elapsed,
         **{f"latency_{k}": v for k, v in ms(latencies).items() if k != "n"},
+        "latency_p99": statistics.quantiles(latencies, n=100)[98] * 1000,
+        "latency_max": max(latencies) * 1000,
     }
 
 
@@ -629,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows_out = []
     header = (
-        f"{'field':<24}{'uncached p50/p95':>18}{'cached p50/p95':>16}{'no-filter':>10}"
+        f"{'field':<28}{'uncached p50/p95':>18}{'cached p50/p95':>16}{'no-filter':>10}"
         f"{'polars p50/p95':>16}{'duckdb p50/p95':>16}{'limit':>8}  uncached  cached"
     )
     print(f"\n{header}\n" + "-" * len(header))
@@ -644,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
         r["cached_met"] = r["cached"]["p50"] < CACHED_TARGET_MS
         pair = "{0[p50]:.1f}/{0[p95]:.1f}".format
         print(
-            f"{field.name:<24}{pair(r['uncached']):>18}{pair(r['cached']):>16}"
+            f"{field.name:<28}{pair(r['uncached']):>18}{pair(r['cached']):>16}"
             f"{r['cached_no_filter']['p50']:>10.1f}{pair(x['polars']):>16}{pair(x['duckdb']):>16}"
             f"{limit:>8.1f}  {'met' if r['uncached_met'] else 'NOT met':<8}  "
             f"{'met' if r['cached_met'] else 'NOT met'}"
@@ -653,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nload: {load['clients']} clients, cached salesSummary, {load['requests']:,} requests "
         f"in {load['seconds']:.1f} s = {load['rps']:.0f} req/s, latency p50 "
-        f"{load['latency_p50']:.1f} ms p95 {load['latency_p95']:.1f} ms, server CPU "
+        f"{load['latency_p50']:.1f} ms p95 {load['latency_p95']:.1f} ms p99 {load['latency_p99']:.0f} "
+        f"ms max {load['latency_max']:.0f} ms, server CPU "
         f"{load['server_cpu_share']:.2f} cores, client CPU {load['client_cpu_share']:.2f} cores, "
         f"failures {load['failures']}"
     )
