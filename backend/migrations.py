@@ -8,7 +8,15 @@ from alembic.config import Config
 
 from alembic import command
 
-ROOT = Path(__file__).resolve().parent.parent
+# The repository (editable installs) or the working directory (installed images) holds alembic/.
+ROOT = next(
+    (
+        p
+        for p in (Path(__file__).resolve().parent.parent, Path.cwd())
+        if (p / "alembic.ini").is_file()
+    ),
+    Path.cwd(),
+)
 
 
 def alembic_config(database_url: str) -> Config:
