@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
@@ -32,6 +32,7 @@ from backend.ingestion.models import (
     IngestionTask,
     TaskEvent,
     TaskStatus,
+    WorkerHeartbeat,
 )
 from backend.ingestion.normalize import Failure
 from backend.ingestion.sources.base import ReadError
@@ -343,6 +344,32 @@ class WorkerPool:
     def start(self) -> None:
         for slot in range(self.settings.worker_concurrency):
             self._loops.append(asyncio.create_task(self._loop(f"{self.name}/{slot}")))
+        self._loops.append(asyncio.create_task(self._beat()))
+
+    async def _beat(self) -> None:
+        """Record that this process's workers are alive, every poll interval (at most 5 s)."""
+        started = utcnow()
+        while not self._stopping.is_set():
+            try:
+                async with session_scope(self.sessions) as session:
+                    beat = await session.get(WorkerHeartbeat, self.name)
+                    if beat is None:
+                        session.add(
+                            WorkerHeartbeat(
+                                worker=self.name,
+                                concurrency=self.settings.worker_concurrency,
+                                started_at=started,
+                                last_seen=utcnow(),
+                            )
+                        )
+                    else:
+                        beat.last_seen = utcnow()
+            except Exception:
+                log.exception("worker heartbeat could not be recorded")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), min(5.0, self.settings.worker_poll_seconds * 5)
+                )
 
     def wake(self) -> None:
         self._wake.set()
@@ -354,6 +381,11 @@ class WorkerPool:
             loop.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops.clear()
+        with contextlib.suppress(Exception):  # a clean stop is not a dead worker
+            async with session_scope(self.sessions) as session:
+                await session.execute(
+                    delete(WorkerHeartbeat).where(WorkerHeartbeat.worker == self.name)
+                )
 
     async def _loop(self, owner: str) -> None:
         runner = TaskRunner(self.settings, self.sessions, self.store, owner, self.on_data_landed)

@@ -17,9 +17,10 @@ from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import MultipartGuard, get_context
 from backend.schema.extensions import schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
+from backend.schema.monitoring import MonitoringQuery
 from backend.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IngestionQuery, AnalyticsQuery))
+Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery))
 Mutation = merge_types("Mutation", (IngestionMutation,))
 
 

@@ -1,0 +1,50 @@
+"""REST: health for operators and load balancers (thin: calls backend.monitoring)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from backend.api.deps import RuntimeDep
+from backend.monitoring import health as health_service
+
+router = APIRouter(tags=["status"])
+
+
+def _body(result: health_service.Health) -> dict[str, Any]:
+    body = dataclasses.asdict(result)
+    body["checked_at"] = result.checked_at.isoformat()
+    return body
+
+
+@router.get("/api/health", summary="Every part of the chain, checked now, with latencies")
+async def api_health(runtime: RuntimeDep) -> JSONResponse:
+    result = await health_service.health(runtime)
+    status = 503 if result.status is health_service.Status.DOWN else 200
+    return JSONResponse(_body(result), status_code=status)
+
+
+@router.get("/api/database/health", summary="The metadata database round trip")
+async def database_health(runtime: RuntimeDep) -> JSONResponse:
+    check = await health_service.check_database(runtime)
+    status = 200 if check.status is health_service.Status.HEALTHY else 503
+    return JSONResponse(dataclasses.asdict(check), status_code=status)
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def liveness() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/readyz", summary="Readiness: the database and storage answer")
+async def readiness(runtime: RuntimeDep) -> JSONResponse:
+    checks = [
+        await health_service.check_database(runtime),
+        await health_service.check_storage(runtime),
+    ]
+    ready = all(c.status is health_service.Status.HEALTHY for c in checks)
+    body = {"ready": ready, "checks": [dataclasses.asdict(c) for c in checks]}
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -1,0 +1,173 @@
+"""Health of the whole chain, measured now: metadata database, object storage, workers and (when
+configured) Druid. Each check has a status, its latency and, when not ok, why."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import enum
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+
+from backend.db import session_scope, utcnow
+from backend.ingestion.models import ACTIVE_STATUSES, IngestionTask, TaskStatus, WorkerHeartbeat
+from backend.runtime import Runtime
+
+CHECK_TIMEOUT_SECONDS = 5.0
+# A worker whose heartbeat is older than this is considered gone.
+WORKER_STALE_SECONDS = 30.0
+
+
+class Status(enum.StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    latency_ms: float | None
+    detail: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Health:
+    status: Status
+    reasons: list[str]
+    checks: list[Check]
+    checked_at: dt.datetime
+
+
+async def _timed(name: str, probe: Callable[[], Awaitable[dict[str, Any]]]) -> Check:
+    started = time.perf_counter()
+    try:
+        data = await asyncio.wait_for(probe(), CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return Check(name, Status.DOWN, None, f"no answer within {CHECK_TIMEOUT_SECONDS:.0f} s")
+    except Exception as exc:  # a failed probe is the finding, whatever raised it
+        return Check(name, Status.DOWN, _ms(started), f"{type(exc).__name__}: {str(exc)[:300]}")
+    return Check(name, Status.HEALTHY, _ms(started), None, data)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+async def check_database(runtime: Runtime) -> Check:
+    async def probe() -> dict[str, Any]:
+        async with session_scope(runtime.sessions) as session:
+            await session.execute(text("SELECT 1"))
+        return {"backend": runtime.engine.dialect.name}
+
+    return await _timed("database", probe)
+
+
+async def check_storage(runtime: Runtime) -> Check:
+    """Write, read back and delete a small probe object."""
+
+    async def probe() -> dict[str, Any]:
+        key = f"_health/{uuid.uuid4().hex}"
+        payload = b"health probe"
+        writer = runtime.store.writer(key)
+        await writer.write(payload)
+        await writer.commit()
+        try:
+            read = b"".join([chunk async for chunk in runtime.store.read_chunks(key)])
+        finally:
+            await runtime.store.delete(key)
+        if read != payload:
+            raise RuntimeError("the probe object read back differs from what was written")
+        return {"store": runtime.store.description}
+
+    return await _timed("storage", probe)
+
+
+async def check_workers(runtime: Runtime) -> Check:
+    started = time.perf_counter()
+    now = utcnow()
+    try:
+        async with session_scope(runtime.sessions) as session:
+            beats = (await session.scalars(select(WorkerHeartbeat))).all()
+            queued, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(IngestionTask.created_at)).where(
+                        IngestionTask.status == TaskStatus.QUEUED.value
+                    )
+                )
+            ).one()
+            running = await session.scalar(
+                select(func.count()).where(
+                    IngestionTask.status.in_([s.value for s in ACTIVE_STATUSES])
+                )
+            )
+    except Exception as exc:  # the database check reports the cause; here the figures are unknown
+        return Check("workers", Status.DOWN, _ms(started), f"cannot read worker state: {exc}"[:300])
+    alive = [b for b in beats if (now - b.last_seen).total_seconds() <= WORKER_STALE_SECONDS]
+    oldest_age = (now - oldest).total_seconds() if oldest is not None else None
+    data = {
+        "alive": len(alive),
+        "slots": sum(b.concurrency for b in alive),
+        "heartbeat_age_seconds": min(
+            ((now - b.last_seen).total_seconds() for b in alive), default=None
+        ),
+        "running_tasks": int(running or 0),
+        "queue_depth": int(queued or 0),
+        "oldest_queued_age_seconds": oldest_age,
+    }
+    status, detail = Status.HEALTHY, None
+    if not alive:
+        status = Status.DEGRADED
+        detail = "no worker has reported in the last 30 s: uploads are accepted but not processed"
+        if not queued:
+            detail = "no worker has reported in the last 30 s (nothing is queued)"
+    return Check("workers", status, _ms(started), detail, data)
+
+
+async def check_druid(runtime: Runtime) -> Check | None:
+    url = runtime.settings.druid_url
+    if not url:
+        return None
+
+    async def probe() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=CHECK_TIMEOUT_SECONDS) as client:
+            response = await client.get(f"{url.rstrip('/')}/status/health")
+            response.raise_for_status()
+            if response.json() is not True:
+                raise RuntimeError(f"Druid answered {response.text[:100]!r}")
+        return {"url": url}
+
+    return await _timed("druid", probe)
+
+
+async def health(runtime: Runtime) -> Health:
+    checks = [
+        await check_database(runtime),
+        await check_storage(runtime),
+        await check_workers(runtime),
+    ]
+    druid = await check_druid(runtime)
+    if druid is not None:
+        checks.append(druid)
+    return Health(_overall(checks), _reasons(checks), checks, utcnow())
+
+
+def _overall(checks: list[Check]) -> Status:
+    by_name = {c.name: c.status for c in checks}
+    if by_name["database"] is Status.DOWN:
+        return Status.DOWN  # nothing can be accepted or served without task metadata
+    if any(c.status is not Status.HEALTHY for c in checks):
+        return Status.DEGRADED
+    return Status.HEALTHY
+
+
+def _reasons(checks: list[Check]) -> list[str]:
+    return [f"{c.name}: {c.detail}" for c in checks if c.status is not Status.HEALTHY and c.detail]

@@ -1,0 +1,63 @@
+"""Health checks measure the real parts: a stopped store or absent workers show up with the reason."""
+
+from __future__ import annotations
+
+import shutil
+
+from backend.storage.local import LocalObjectStore
+from backend.storage.s3 import S3ObjectStore
+from tests.conftest import App
+from tests.factories import sales_csv, upload
+
+
+async def test_everything_healthy_is_reported_with_latencies(app: App) -> None:
+    response = await app.client.get("/api/health")
+    body = response.json()
+
+    assert response.status_code == 200 and body["status"] == "healthy", body
+    checks = {c["name"]: c for c in body["checks"]}
+    assert set(checks) == {"database", "storage", "workers"}  # no Druid configured
+    assert all(c["latency_ms"] is not None and c["latency_ms"] >= 0 for c in checks.values())
+    assert checks["workers"]["data"]["alive"] >= 1 and checks["workers"]["data"]["slots"] == 2
+    assert checks["database"]["data"]["backend"] == (
+        "sqlite" if app.backend.name == "embedded" else "postgresql"
+    )
+    assert (await app.client.get("/healthz")).json() == {"status": "alive"}
+    assert (await app.client.get("/readyz")).status_code == 200
+    assert (await app.client.get("/api/database/health")).json()["status"] == "healthy"
+
+    graphql = await app.client.post(
+        "/graphql", json={"query": "{ health { status reasons checks { name status latencyMs } } }"}
+    )
+    assert graphql.json()["data"]["health"]["status"] == "HEALTHY"
+
+
+async def test_stopped_storage_makes_the_service_degraded_and_not_ready(app: App) -> None:
+    store = app.runtime.store
+    if isinstance(store, LocalObjectStore):
+        shutil.rmtree(store.root, ignore_errors=True)
+        store.root.write_text("not a folder any more")
+    else:
+        assert isinstance(store, S3ObjectStore)
+        store.client.delete_bucket(Bucket=store.bucket)
+
+    body = (await app.client.get("/api/health")).json()
+    assert body["status"] == "degraded"
+    storage = next(c for c in body["checks"] if c["name"] == "storage")
+    assert storage["status"] == "down" and storage["detail"]
+    assert any(reason.startswith("storage: ") for reason in body["reasons"])
+    ready = await app.client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["ready"] is False
+
+
+async def test_queued_work_without_workers_is_degraded(app: App) -> None:
+    assert app.runtime.workers is not None
+    await app.runtime.workers.stop()
+    await upload(app.client, content=sales_csv(rows=3))
+
+    body = (await app.client.get("/api/health")).json()
+    workers = next(c for c in body["checks"] if c["name"] == "workers")
+    assert body["status"] == "degraded"
+    assert workers["data"]["alive"] == 0 and workers["data"]["queue_depth"] == 1
+    assert workers["data"]["oldest_queued_age_seconds"] >= 0
+    assert "not processed" in workers["detail"]
