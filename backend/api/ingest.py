@@ -155,7 +155,12 @@ async def upload(
         await form.file.discard()
         raise
     accepted = await ingestion_service.accept(
-        session, form.file, fields.get("datasource_name"), force=force, options=options
+        session,
+        form.file,
+        fields.get("datasource_name"),
+        force=force,
+        options=options,
+        actor=principal.name,
     )
     if not accepted.created:
         response.status_code = 200
@@ -210,14 +215,14 @@ async def list_tasks(
 async def retry_task(
     request: Request, task_id: str, session: SessionDep, principal: PrincipalDep
 ) -> TaskStatusOut:
-    return task_out(request, await ingestion_service.retry(session, task_id))
+    return task_out(request, await ingestion_service.retry(session, task_id, principal.name))
 
 
 @router.post("/tasks/{task_id}/cancel", responses={404: _ERROR, 409: _ERROR})
 async def cancel_task(
     request: Request, task_id: str, session: SessionDep, principal: PrincipalDep
 ) -> TaskStatusOut:
-    return task_out(request, await ingestion_service.cancel(session, task_id))
+    return task_out(request, await ingestion_service.cancel(session, task_id, principal.name))
 
 
 @router.get(

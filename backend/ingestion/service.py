@@ -28,6 +28,7 @@ from backend.ingestion.models import (
 from backend.ingestion.normalize import DEFAULT_MAX_INVALID_RATIO, OnInvalid, UploadOptions
 from backend.ingestion.processing import rejected_key
 from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.monitoring import audit
 from backend.storage import ObjectStore, ObjectWriter
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,7 @@ async def accept(
     *,
     force: bool = False,
     options: UploadOptions | None = None,
+    actor: str = "anonymous",
 ) -> Accepted:
     """Record a staged upload as a queued task, or return the task that already has these bytes."""
     try:
@@ -220,6 +222,13 @@ async def accept(
             return Accepted(task=existing, created=False)
         task = _new_task(staged, name, force, options or UploadOptions())
         session.add(task)
+        audit.record(
+            session,
+            actor,
+            "upload",
+            task.id,
+            {"datasource": name, "filename": task.filename, "bytes": task.size_bytes},
+        )
         await session.flush()
     except BaseException:
         await staged.discard()
@@ -327,7 +336,7 @@ def add_event(
     task.events.append(TaskEvent(at=now, status=status.value, message=message, detail=detail))
 
 
-async def retry(session: AsyncSession, task_id: str) -> IngestionTask:
+async def retry(session: AsyncSession, task_id: str, actor: str = "anonymous") -> IngestionTask:
     task = await get_task(session, task_id)
     if task.status not in (TaskStatus.FAILED.value, TaskStatus.CANCELLED.value):
         raise Conflict(
@@ -343,12 +352,13 @@ async def retry(session: AsyncSession, task_id: str) -> IngestionTask:
     task.lease_owner = None
     task.lease_expires_at = None
     add_event(task, TaskStatus.QUEUED, "retry requested")
+    audit.record(session, actor, "retry", task.id)
     await session.flush()
     session.info[WAKE_WORKERS] = True
     return task
 
 
-async def cancel(session: AsyncSession, task_id: str) -> IngestionTask:
+async def cancel(session: AsyncSession, task_id: str, actor: str = "anonymous") -> IngestionTask:
     task = await get_task(session, task_id)
     status = TaskStatus(task.status)
     if status in TERMINAL_STATUSES:
@@ -357,6 +367,7 @@ async def cancel(session: AsyncSession, task_id: str) -> IngestionTask:
             "Only queued or running tasks can be cancelled.",
         )
     running = status in ACTIVE_STATUSES
+    audit.record(session, actor, "cancel", task.id, {"was": status.value})
     task.lease_owner = None
     task.lease_expires_at = None
     task.finished_at = utcnow()

@@ -17,11 +17,11 @@ from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import MultipartGuard, get_context
 from backend.schema.extensions import schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
-from backend.schema.monitoring import MonitoringQuery
+from backend.schema.monitoring import MonitoringMutation, MonitoringQuery
 from backend.schema.scalars import SCALARS
 
 Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery))
-Mutation = merge_types("Mutation", (IngestionMutation,))
+Mutation = merge_types("Mutation", (IngestionMutation, MonitoringMutation))
 
 
 class Schema(strawberry.Schema):

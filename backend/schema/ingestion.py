@@ -179,7 +179,12 @@ class IngestionMutation:
             context.runtime.settings.max_upload_bytes,
         )
         accepted = await ingestion_service.accept(
-            context.session, staged, data_source_name, force=force, options=options
+            context.session,
+            staged,
+            data_source_name,
+            force=force,
+            options=options,
+            actor=context.principal.name,
         )
         task = accepted.task
         request = context.http_request
@@ -194,7 +199,9 @@ class IngestionMutation:
     @strawberry.mutation(description="Queue a failed or cancelled task again")
     async def retry_ingestion_task(self, info: Info, task_id: strawberry.ID) -> IngestionTaskStatus:
         return IngestionTaskStatus.of(
-            await ingestion_service.retry(info.context.session, str(task_id)),
+            await ingestion_service.retry(
+                info.context.session, str(task_id), info.context.principal.name
+            ),
             info,
         )
 
@@ -203,6 +210,8 @@ class IngestionMutation:
         self, info: Info, task_id: strawberry.ID
     ) -> IngestionTaskStatus:
         return IngestionTaskStatus.of(
-            await ingestion_service.cancel(info.context.session, str(task_id)),
+            await ingestion_service.cancel(
+                info.context.session, str(task_id), info.context.principal.name
+            ),
             info,
         )

@@ -8,10 +8,59 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 
+from backend.monitoring import audit, sigma
 from backend.monitoring import health as health_service
 from backend.schema.context import Info
 
 strawberry.enum(health_service.Status, name="HealthStatus")
+strawberry.enum(sigma.Mode, name="SigmaMode")
+
+
+@strawberry.type
+class SigmaModeChange:
+    mode: sigma.Mode
+    changed_at: dt.datetime | None
+    changed_by: str | None
+
+    @classmethod
+    def of(cls, state: sigma.ModeState) -> SigmaModeChange:
+        return cls(mode=state.mode, changed_at=state.changed_at, changed_by=state.changed_by)
+
+
+@strawberry.type
+class SigmaStatus:
+    mode: sigma.Mode
+    operational: bool
+    engine: str
+    engine_status: str
+    engine_latency_ms: float | None
+    engine_detail: str | None
+    datasources: int
+    rows_served: float
+    last_change: SigmaModeChange
+
+
+@strawberry.type
+class SigmaCapability:
+    name: str
+    available: bool
+    reason: str
+
+
+@strawberry.type
+class AccessLogEntry:
+    id: strawberry.ID
+    at: dt.datetime
+    actor: str
+    action: str
+    target: str | None
+    detail: JSON | None
+
+
+@strawberry.type
+class AccessLogPage:
+    items: list[AccessLogEntry]
+    total: int
 
 
 @strawberry.type
@@ -50,4 +99,67 @@ class MonitoringQuery:
                 for c in result.checks
             ],
             checked_at=result.checked_at,
+        )
+
+    @strawberry.field(description="Which engine serves dashboards, and whether it works now")
+    async def sigma_status(self, info: Info) -> SigmaStatus:
+        found = await sigma.status(info.context.runtime)
+        values = {
+            f: getattr(found, f)
+            for f in (
+                "mode",
+                "operational",
+                "engine",
+                "engine_status",
+                "engine_latency_ms",
+                "engine_detail",
+                "datasources",
+            )
+        }
+        return SigmaStatus(
+            **values,
+            rows_served=float(found.rows_served),
+            last_change=SigmaModeChange.of(found.last_change),
+        )
+
+    @strawberry.field(description="What this installation can do right now, each with the reason")
+    async def sigma_capabilities(self, info: Info) -> list[SigmaCapability]:
+        found = await sigma.capabilities(info.context.runtime)
+        return [SigmaCapability(name=c.name, available=c.available, reason=c.reason) for c in found]
+
+    @strawberry.field(
+        description="The audit log: uploads, retries, cancels, mode changes; newest first"
+    )
+    async def access_logs(
+        self, info: Info, action: str | None = None, limit: int = 50, offset: int = 0
+    ) -> AccessLogPage:
+        page = await audit.entries(
+            info.context.session,
+            action=action,
+            limit=max(1, min(limit, 500)),
+            offset=max(0, offset),
+        )
+        items = [
+            AccessLogEntry(
+                id=strawberry.ID(str(e.id)),
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                target=e.target,
+                detail=cast(JSON, e.detail),
+            )
+            for e in page.items
+        ]
+        return AccessLogPage(items=items, total=page.total)
+
+
+@strawberry.type
+class MonitoringMutation:
+    @strawberry.mutation(
+        description="Choose the engine for dashboards; refused with the reason when it cannot be used"
+    )
+    async def set_sigma_mode(self, info: Info, mode: sigma.Mode) -> SigmaModeChange:
+        context = info.context
+        return SigmaModeChange.of(
+            await sigma.set_mode(context.session, context.runtime, mode, context.principal.name)
         )

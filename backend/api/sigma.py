@@ -1,0 +1,81 @@
+"""REST: the Sigma mode and the audit log, in the `{"status": "success", "data": ...}` envelope the
+existing frontend reads (thin: calls backend.monitoring)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from backend.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from backend.monitoring import audit, sigma
+
+router = APIRouter(tags=["status"])
+
+
+def _success(data: Any) -> dict[str, Any]:
+    return {"status": "success", "data": data}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+@router.get("/api/sigma/status")
+async def sigma_status(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    return _success(_plain(await sigma.status(runtime)))
+
+
+@router.get("/api/sigma/capabilities")
+async def sigma_capabilities(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    return _success(_plain(await sigma.capabilities(runtime)))
+
+
+@router.post(
+    "/api/sigma/toggle-mode",
+    responses={409: {"description": "The mode cannot be used now, and why"}},
+)
+async def toggle_mode(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    mode: Annotated[
+        sigma.Mode | None, Body(embed=True, description="default: the other mode")
+    ] = None,
+) -> dict[str, Any]:
+    if mode is None:
+        now = (await sigma.current(session)).mode
+        mode = sigma.Mode.WAREHOUSE if now is sigma.Mode.STANDALONE else sigma.Mode.STANDALONE
+    return _success(_plain(await sigma.set_mode(session, runtime, mode, principal.name)))
+
+
+@router.get("/api/performance/data-sources/{source_id}/access-logs")
+@router.get("/api/access-logs")
+async def access_logs(
+    session: SessionDep,
+    principal: PrincipalDep,
+    action: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    source_id: str | None = None,
+) -> dict[str, Any]:
+    page = await audit.entries(session, action=action, limit=limit, offset=offset)
+    items = [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "target": e.target,
+            "detail": e.detail,
+        }
+        for e in page.items
+    ]
+    return _success({"items": items, "total": page.total, "limit": limit, "offset": offset})
