@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from backend.api import ingest, sigma, status
+from backend.api import ingest, performance, sigma, status
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
 from backend.logging_setup import configure_logging
+from backend.monitoring import application
 from backend.runtime import Runtime
 from backend.schema import graphiql, graphql_router
 
@@ -36,9 +37,13 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.state.metrics = application.Metrics()
+    app.middleware("http")(app.state.metrics.middleware)
+    application.install_log_buffer()
     app.include_router(ingest.router)
     app.include_router(status.router)
     app.include_router(sigma.router)
+    app.include_router(performance.router)
     app.include_router(graphql_router())
     graphiql.mount(app)
     return app

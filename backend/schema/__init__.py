@@ -17,10 +17,10 @@ from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import MultipartGuard, get_context
 from backend.schema.extensions import schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
-from backend.schema.monitoring import MonitoringMutation, MonitoringQuery
+from backend.schema.monitoring import MonitoringMutation, MonitoringQuery, PerformanceQuery
 from backend.schema.scalars import SCALARS
 
-Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery))
+Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery))
 Mutation = merge_types("Mutation", (IngestionMutation, MonitoringMutation))
 
 

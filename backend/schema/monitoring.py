@@ -8,7 +8,7 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 
-from backend.monitoring import audit, sigma
+from backend.monitoring import application, audit, performance, sigma
 from backend.monitoring import health as health_service
 from backend.schema.context import Info
 
@@ -151,6 +151,54 @@ class MonitoringQuery:
             for e in page.items
         ]
         return AccessLogPage(items=items, total=page.total)
+
+
+@strawberry.type
+class PerformanceQuery:
+    @strawberry.field(
+        description="Each backing system: status, version, uptime, size, connections, response times"
+    )
+    async def data_sources(self, info: Info) -> JSON:
+        return cast(JSON, await performance.data_sources(info.context.runtime))
+
+    @strawberry.field(description="Running queries of a data source (PostgreSQL: pg_stat_activity)")
+    async def active_queries(self, info: Info, source: str = "metadata") -> JSON:
+        if source != "metadata":
+            return cast(
+                JSON,
+                {
+                    "available": False,
+                    "reason": "only the metadata database lists queries",
+                    "queries": [],
+                },
+            )
+        return cast(JSON, await performance.active_queries(info.context.runtime))
+
+    @strawberry.field(
+        description="Slowest statements (PostgreSQL pg_stat_statements), with recommendations"
+    )
+    async def slow_queries(self, info: Info, source: str = "metadata") -> JSON:
+        if source != "metadata":
+            return cast(
+                JSON,
+                {
+                    "available": False,
+                    "reason": "only the metadata database lists queries",
+                    "queries": [],
+                },
+            )
+        return cast(JSON, await performance.slow_queries(info.context.runtime))
+
+    @strawberry.field(description="Per datasource: its ingestion runs from the task history")
+    async def pipelines(self, info: Info) -> JSON:
+        return cast(JSON, await performance.pipelines(info.context.runtime))
+
+    @strawberry.field(
+        description="Uptime, requests, errors and latency per route, CPU, memory, recent logs"
+    )
+    async def application(self, info: Info) -> JSON:
+        metrics = info.context.http_request.app.state.metrics
+        return cast(JSON, application.summary(metrics, application.LOG_BUFFER))
 
 
 @strawberry.type

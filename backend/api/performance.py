@@ -1,0 +1,59 @@
+"""REST: the performance page's paths, in the `{"status": "success", "data": ...}` envelope, and
+Prometheus text at /metrics (thin: calls backend.monitoring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from backend.api.deps import PrincipalDep, RuntimeDep
+from backend.monitoring import application, performance
+
+router = APIRouter(tags=["status"])
+NOT_A_DATABASE = "only the metadata database (id 'metadata') runs queries this service can list"
+
+
+def _success(data: Any) -> dict[str, Any]:
+    return {"status": "success", "data": data}
+
+
+@router.get("/api/performance/data-sources")
+async def data_sources(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    return _success(await performance.data_sources(runtime))
+
+
+@router.get("/api/performance/data-sources/{source_id}/active-queries")
+async def active_queries(
+    source_id: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    if source_id != "metadata":
+        return _success({"available": False, "reason": NOT_A_DATABASE, "queries": []})
+    return _success(await performance.active_queries(runtime))
+
+
+@router.get("/api/performance/data-sources/{source_id}/slow-queries")
+async def slow_queries(
+    source_id: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    if source_id != "metadata":
+        return _success({"available": False, "reason": NOT_A_DATABASE, "queries": []})
+    return _success(await performance.slow_queries(runtime))
+
+
+@router.get("/api/performance/pipelines")
+async def pipelines(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    return _success(await performance.pipelines(runtime))
+
+
+@router.get("/api/performance/application")
+async def application_metrics(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    return _success(application.summary(request.app.state.metrics, application.LOG_BUFFER))
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus text format")
+async def metrics(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(
+        application.prometheus(request.app.state.metrics), media_type="text/plain; version=0.0.4"
+    )

@@ -1,0 +1,145 @@
+"""Performance figures are measured on the running backends (SQLite or PostgreSQL, folder or S3)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.conftest import App
+from tests.factories import sales_csv, upload, wait_for_task
+
+
+async def data(app: App, path: str) -> Any:
+    response = await app.client.get(path)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "success"
+    return body["data"]
+
+
+def pg_url(app: App) -> str:
+    return app.backend.settings.database_url.replace("postgresql+asyncpg", "postgresql")
+
+
+async def test_data_sources_report_measured_facts(app: App) -> None:
+    content = sales_csv(rows=10)
+    await wait_for_task(app.client, (await upload(app.client, content=content)).json()["task_id"])
+    found = {d["id"]: d for d in await data(app, "/api/performance/data-sources")}
+
+    metadata, storage = found["metadata"], found["storage"]
+    assert metadata["status"] == "up" and metadata["version"] and metadata["size_bytes"] > 0
+    assert metadata["response_times"]["checks"] >= 1 and metadata["response_times"]["min_ms"] >= 0
+    if app.backend.name == "embedded":
+        assert (
+            metadata["type"] == "sqlite"
+            and metadata["uptime_seconds"] is None
+            and metadata["uptime_reason"]
+        )
+    else:
+        assert metadata["type"] == "postgresql" and metadata["uptime_seconds"] > 0
+        assert metadata["connections"]["total"] >= 1
+    assert storage["status"] == "up" and storage["size_bytes"] >= len(content)
+    assert found["druid"] == {
+        "id": "druid",
+        "type": "druid",
+        "status": "not_configured",
+        "reason": "DRUID_URL is not set",
+    }
+
+
+async def test_pipelines_summarise_each_datasource_history(app: App) -> None:
+    good = (await upload(app.client, content=sales_csv(rows=5))).json()["task_id"]
+    bad = (await upload(app.client, content=b"PAR1" + bytes(300), filename="x.parquet")).json()[
+        "task_id"
+    ]
+    for task_id in (good, bad):
+        await wait_for_task(app.client, task_id)
+
+    (sales,) = await data(app, "/api/performance/pipelines")
+    assert sales["datasource"] == "sales" and sales["runs"] == 2
+    assert sales["by_status"] == {"succeeded": 1, "failed": 1} and sales["success_rate"] == 0.5
+    assert sales["rows_loaded"] == 5
+    succeeded = next(r for r in sales["recent"] if r["task_id"] == good)
+    assert all(v is not None and v >= 0 for v in succeeded["stages_seconds"].values())
+
+
+async def test_application_metrics_and_prometheus_text(app: App) -> None:
+    await upload(app.client, content=sales_csv(rows=2))
+    await app.client.get("/api/ingest/tasks")
+    stats = await data(app, "/api/performance/application")
+
+    assert stats["requests"] >= 2 and stats["uptime_seconds"] > 0
+    route = stats["routes"]["POST /api/ingest/upload"]
+    assert route["requests"] == 1 and route["errors"] == 0 and route["latency_ms"]["p50"] > 0
+    assert stats["process"]["rss_bytes"] > 0 and stats["process"]["cpu_user_seconds"] >= 0
+    assert any("ready" in r["message"] for r in stats["recent_logs"])
+    metrics = (await app.client.get("/metrics")).text
+    assert 'http_requests_total{route="POST /api/ingest/upload"} 1' in metrics
+    assert "process_resident_memory_bytes" in metrics
+
+
+async def test_a_long_query_shows_in_active_queries_on_postgresql(app: App) -> None:
+    if app.backend.name == "embedded":
+        result = await data(app, "/api/performance/data-sources/metadata/active-queries")
+        assert result["available"] is False and "SQLite" in result["reason"]
+        return
+    connection = await asyncpg.connect(pg_url(app))
+    sleeper = asyncio.create_task(connection.execute("SELECT pg_sleep(3)"))
+    try:
+        for _ in range(50):
+            result = await data(app, "/api/performance/data-sources/metadata/active-queries")
+            sleeping = [q for q in result["queries"] if "pg_sleep" in q["query"]]
+            if sleeping:
+                break
+            await asyncio.sleep(0.05)
+        assert (
+            sleeping and sleeping[0]["state"] == "active" and sleeping[0]["duration_seconds"] >= 0
+        )
+        assert not any("pg_stat_activity" in q["query"] for q in result["queries"])  # not our probe
+    finally:
+        sleeper.cancel()
+        with pytest.raises((asyncio.CancelledError, asyncpg.PostgresError)):
+            await sleeper
+        await connection.close()
+
+
+async def test_slow_queries_need_pg_stat_statements_and_then_show_the_slow_one(app: App) -> None:
+    before = await data(app, "/api/performance/data-sources/metadata/slow-queries")
+    assert before["available"] is False
+    if app.backend.name == "embedded":
+        assert "PostgreSQL" in before["reason"]
+        return
+    assert "CREATE EXTENSION pg_stat_statements" in before["reason"]
+    connection = await asyncpg.connect(pg_url(app))
+    try:
+        await connection.execute("CREATE EXTENSION pg_stat_statements")
+        await connection.execute(
+            "SELECT count(*) FROM generate_series(1, 3000000) AS s, pg_sleep(0.2)"
+        )
+    finally:
+        await connection.close()
+    after = await data(app, "/api/performance/data-sources/metadata/slow-queries")
+    assert after["available"] is True
+    slow = next(q for q in after["queries"] if "generate_series" in q["query"])
+    assert slow["mean_ms"] >= 200 and slow["calls"] == 1
+    assert any("WHERE" in r for r in slow["recommendations"])
+
+
+async def test_the_same_figures_through_graphql(app: App) -> None:
+    await wait_for_task(
+        app.client, (await upload(app.client, content=sales_csv(rows=3))).json()["task_id"]
+    )
+    response = await app.client.post(
+        "/graphql",
+        json={
+            "query": '{ dataSources pipelines application activeQueries slowQueries(source: "storage") }'
+        },
+    )
+    result = response.json()["data"]
+    assert [d["id"] for d in result["dataSources"]] == ["metadata", "storage", "druid"]
+    assert result["pipelines"][0]["runs"] == 1
+    assert result["application"]["requests"] >= 1
+    assert result["slowQueries"]["available"] is False
