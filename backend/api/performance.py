@@ -12,7 +12,6 @@ from backend.api.deps import PrincipalDep, RuntimeDep
 from backend.monitoring import application, performance
 
 router = APIRouter(tags=["status"])
-NOT_A_DATABASE = "only the metadata database (id 'metadata') runs queries this service can list"
 
 
 def _success(data: Any) -> dict[str, Any]:
@@ -28,18 +27,14 @@ async def data_sources(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str
 async def active_queries(
     source_id: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    if source_id != "metadata":
-        return _success({"available": False, "reason": NOT_A_DATABASE, "queries": []})
-    return _success(await performance.active_queries(runtime))
+    return _success(await performance.active_queries(runtime, source_id))
 
 
 @router.get("/api/performance/data-sources/{source_id}/slow-queries")
 async def slow_queries(
     source_id: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    if source_id != "metadata":
-        return _success({"available": False, "reason": NOT_A_DATABASE, "queries": []})
-    return _success(await performance.slow_queries(runtime))
+    return _success(await performance.slow_queries(runtime, source_id))
 
 
 @router.get("/api/performance/pipelines")

@@ -92,7 +92,19 @@ async def _sqlite_facts(session: AsyncSession, url: str) -> dict[str, Any]:
     }
 
 
-async def active_queries(runtime: Runtime) -> dict[str, Any]:
+METADATA = "metadata"
+NOT_A_DATABASE = "only the metadata database (id 'metadata') runs queries this service can list"
+
+
+def _not_listed(source: str) -> dict[str, Any] | None:
+    if source == METADATA:
+        return None
+    return {"available": False, "reason": NOT_A_DATABASE, "queries": []}
+
+
+async def active_queries(runtime: Runtime, source: str = METADATA) -> dict[str, Any]:
+    if (refused := _not_listed(source)) is not None:
+        return refused
     if runtime.engine.dialect.name != "postgresql":
         return {
             "available": False,
@@ -137,7 +149,9 @@ def _recommendations(query: str) -> list[str]:
     return found
 
 
-async def slow_queries(runtime: Runtime, limit: int = 20) -> dict[str, Any]:
+async def slow_queries(runtime: Runtime, source: str = METADATA, limit: int = 20) -> dict[str, Any]:
+    if (refused := _not_listed(source)) is not None:
+        return refused
     if runtime.engine.dialect.name != "postgresql":
         return {
             "available": False,

@@ -163,31 +163,13 @@ class PerformanceQuery:
 
     @strawberry.field(description="Running queries of a data source (PostgreSQL: pg_stat_activity)")
     async def active_queries(self, info: Info, source: str = "metadata") -> JSON:
-        if source != "metadata":
-            return cast(
-                JSON,
-                {
-                    "available": False,
-                    "reason": "only the metadata database lists queries",
-                    "queries": [],
-                },
-            )
-        return cast(JSON, await performance.active_queries(info.context.runtime))
+        return cast(JSON, await performance.active_queries(info.context.runtime, source))
 
     @strawberry.field(
         description="Slowest statements (PostgreSQL pg_stat_statements), with recommendations"
     )
     async def slow_queries(self, info: Info, source: str = "metadata") -> JSON:
-        if source != "metadata":
-            return cast(
-                JSON,
-                {
-                    "available": False,
-                    "reason": "only the metadata database lists queries",
-                    "queries": [],
-                },
-            )
-        return cast(JSON, await performance.slow_queries(info.context.runtime))
+        return cast(JSON, await performance.slow_queries(info.context.runtime, source))
 
     @strawberry.field(description="Per datasource: its ingestion runs from the task history")
     async def pipelines(self, info: Info) -> JSON:
