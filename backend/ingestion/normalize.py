@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -61,6 +62,9 @@ class Failure:
     code: str
     message: str
     hint: str
+
+
+NO_ROWS = Failure("no_rows", "the file has no data rows", "Add rows below the header.")
 
 
 @dataclass
@@ -124,58 +128,48 @@ def normalize(
     progress: Progress | None = None,
 ) -> Outcome:
     """Blocking (Polars, file I/O): run it in a thread. ReadError means the file cannot be read."""
-    try:
-        return _normalize(
-            path, file_format, workdir, datasource, known_schema, options, uploaded_at, progress
+    with _polars_errors_as_read_errors(file_format):
+        source = open_source(path, file_format, workdir, options)
+        report = Report(source.info)
+        batches = source.batches()
+        first = next(batches, None)
+        if first is None or first.is_empty():
+            return Outcome(report, failure=NO_ROWS)
+        schema = _schema_for(datasource, known_schema, source, first, options)
+        report.columns = [c.as_dict() for c in schema.columns]
+        report.time = schema.time.describe()
+        match = match_columns(source.header, schema)
+        report.schema.missing, report.schema.extra = match.missing, match.extra
+        report.schema.extra_ignored = schema.ignore_extra
+        if report.schema.fatal():
+            return Outcome(report, schema=schema, failure=_schema_failure(report))
+        validator = BatchValidator(schema, match, uploaded_at)
+        outcome = _run(
+            validator, _chain(first, batches), report, schema, workdir, options, progress
         )
+        if not validator.repeats_across_batches():
+            return outcome
+        # A key repeats across batches: check again, comparing every batch with all earlier keys.
+        for leftover in (
+            *workdir.glob("part-*.arrow"),
+            workdir / "dataset.parquet",
+            workdir / "rejected.csv",
+        ):
+            leftover.unlink(missing_ok=True)
+        report = _fresh_report(report)
+        eager = BatchValidator(schema, match, uploaded_at, eager_unique=True)
+        return _run(eager, source.batches(), report, schema, workdir, options, progress)
+
+
+@contextmanager
+def _polars_errors_as_read_errors(file_format: FileFormat) -> Iterator[None]:
+    try:
+        yield
     except pl.exceptions.PolarsError as exc:
         raise ReadError(
             f"the file cannot be read as {file_format.value}: {_first_line(exc)}",
             "Check that the file is complete and in the format its content claims.",
         ) from exc
-
-
-def _normalize(
-    path: Path,
-    file_format: FileFormat,
-    workdir: Path,
-    datasource: str,
-    known_schema: DatasetSchema | None,
-    options: UploadOptions,
-    uploaded_at: dt.datetime,
-    progress: Progress | None,
-) -> Outcome:
-    source = open_source(path, file_format, workdir, options)
-    report = Report(source.info)
-    batches = source.batches()
-    first = next(batches, None)
-    if first is None or first.is_empty():
-        return Outcome(
-            report,
-            failure=Failure("no_rows", "the file has no data rows", "Add rows below the header."),
-        )
-    schema = _schema_for(datasource, known_schema, source, first, options)
-    report.columns = [c.as_dict() for c in schema.columns]
-    report.time = schema.time.describe()
-    match = match_columns(source.header, schema)
-    report.schema.missing, report.schema.extra = match.missing, match.extra
-    report.schema.extra_ignored = schema.ignore_extra
-    if report.schema.fatal():
-        return Outcome(report, schema=schema, failure=_schema_failure(report))
-    validator = BatchValidator(schema, match, uploaded_at)
-    outcome = _run(validator, _chain(first, batches), report, schema, workdir, options, progress)
-    if not validator.repeats_across_batches():
-        return outcome
-    # A key repeats across batches: check again, comparing every batch with all earlier keys.
-    for leftover in (
-        *workdir.glob("part-*.arrow"),
-        workdir / "dataset.parquet",
-        workdir / "rejected.csv",
-    ):
-        leftover.unlink(missing_ok=True)
-    report = _fresh_report(report)
-    eager = BatchValidator(schema, match, uploaded_at, eager_unique=True)
-    return _run(eager, source.batches(), report, schema, workdir, options, progress)
 
 
 def _fresh_report(previous: Report) -> Report:
@@ -286,7 +280,7 @@ def _policy_failure(report: Report, options: UploadOptions) -> Failure | None:
     if report.schema.fatal():
         return _schema_failure(report)
     if report.rows_read == 0:
-        return Failure("no_rows", "the file has no data rows", "Add rows below the header.")
+        return NO_ROWS
     if report.rows_valid == 0:
         return Failure(
             "no_valid_rows",
