@@ -7,7 +7,7 @@ PORT ?= 8000
 # Installed versions are pinned in constraints.txt so every machine gets the same set.
 PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: install run worker migrate seed test lint format bench data clean
+.PHONY: install run worker migrate seed test lint format bench data clean druid druid-stop druid-status
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,17 @@ bench: install
 
 data:
 	$(PYTHON) bench/generate_sales.py --rows 1000 --out data.csv
+
+# A local Apache Druid (druid/local/druid.py: standard library only, so the system python3 runs
+# it before `make install`); its data lives in var/druid and survives druid-stop.
+druid:
+	python3 druid/local/druid.py start
+
+druid-stop:
+	python3 druid/local/druid.py stop
+
+druid-status:
+	python3 druid/local/druid.py status
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
