@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -48,6 +48,34 @@ class Settings(BaseSettings):
     analytics_cache_ttl_seconds: Annotated[float, Field(ge=0)] = 300.0
     druid_max_concurrent_subtasks: Annotated[int, Field(ge=1)] = 1
     druid_url: str | None = Field(default=None, description="Druid router URL; unset: embedded")
+    druid_input_source: Literal["http", "s3"] = Field(
+        default="http",
+        description="http: Druid reads short-lived signed URLs (no S3 credentials in Druid); "
+        "s3: the S3 extension reads the bucket with Druid's own credentials",
+    )
+    druid_input_format: Literal["json", "csv", "parquet"] = Field(
+        default="json",
+        description="The copy Druid reads: json (JSON lines) or csv for a core Druid; parquet "
+        "needs the Parquet extension",
+    )
+    druid_datasource_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{0,32}$")] = Field(
+        default="", description="Prefixed to every Druid datasource name (shared clusters)"
+    )
+    druid_data_base_url: str | None = Field(
+        default=None,
+        description="Base URL at which Druid reaches this service's signed dataset URLs (local "
+        "storage); default PUBLIC_URL, else http://127.0.0.1:8000",
+    )
+    druid_url_ttl_seconds: Annotated[int, Field(ge=30, le=7 * 24 * 3600)] = 1800
+    druid_poll_seconds: Annotated[float, Field(gt=0)] = 1.0
+    druid_retry_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    druid_load_timeout_seconds: Annotated[float, Field(gt=0)] = 900.0
+    druid_request_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    signing_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC key for signed dataset URLs; unset: one is generated and kept in the "
+        "metadata database, shared by every process",
+    )
     log_level: str = "INFO"
     auto_migrate: bool = Field(
         default=True, description="Run alembic migrations at start-up (API and worker)"
@@ -69,6 +97,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def data_base_url(self) -> str:
+        return (self.druid_data_base_url or self.public_url or "http://127.0.0.1:8000").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

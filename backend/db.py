@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,14 @@ def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's transaction has committed (dropped on rollback)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
 @asynccontextmanager
 async def session_scope(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
     """The one transaction owner: commits on success, rolls back on any error."""
@@ -114,3 +122,5 @@ async def session_scope(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+        for callback in session.info.pop(AFTER_COMMIT, []):
+            callback()

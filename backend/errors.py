@@ -32,6 +32,11 @@ class InvalidInput(AppError):
     code = "invalid_input"
 
 
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFound(AppError):
     status_code = 404
     code = "not_found"

@@ -1,11 +1,28 @@
-"""Process-wide logging from LOG_LEVEL."""
+"""Process-wide logging from LOG_LEVEL; no record carries a URL signature or credential."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from backend.druid.urls import redact
+
+_base_factory = logging.getLogRecordFactory()
+
+
+def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Every record, whoever logs it (httpx logs the URLs it requests), with signed URLs'
+    signatures redacted before any handler sees it."""
+    record = _base_factory(*args, **kwargs)
+    message = record.getMessage()
+    shown = redact(message)
+    if shown != message:
+        record.msg, record.args = shown, None
+    return record
 
 
 def configure_logging(level: str) -> None:
+    logging.setLogRecordFactory(_redacting_factory)
     root = logging.getLogger()
     if not any(getattr(h, "_backend", False) for h in root.handlers):
         handler = logging.StreamHandler()

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from backend.api import ingest, performance, sigma, status
+from backend.api import druid_files, ingest, performance, sigma, status
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
 from backend.logging_setup import configure_logging
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(status.router)
     app.include_router(sigma.router)
     app.include_router(performance.router)
+    app.include_router(druid_files.router)
     app.include_router(graphql_router())
     graphiql.mount(app)
     return app

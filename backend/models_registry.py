@@ -1,6 +1,7 @@
 """Imports every model module so Base.metadata knows all tables (used by alembic)."""
 
+from backend.auth import models as auth_models
 from backend.ingestion import models as ingestion_models
 from backend.monitoring import models as monitoring_models
 
-__all__ = ["ingestion_models", "monitoring_models"]
+__all__ = ["auth_models", "ingestion_models", "monitoring_models"]

@@ -7,16 +7,21 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import migrations
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasetFiles
 from backend.analytics.embedded import EmbeddedEngine
 from backend.analytics.service import Analytics
+from backend.auth import secrets
 from backend.config import Settings
 from backend.db import SessionMaker, create_engine, create_sessionmaker
+from backend.druid.client import DruidClient
+from backend.druid.engine import DruidEngine
+from backend.ingestion.runner import DruidAccess
 from backend.ingestion.worker import WorkerPool
+from backend.monitoring.models import SigmaSetting
 from backend.storage import ObjectStore, create_store
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,8 @@ class Runtime:
     store: ObjectStore
     analytics: Analytics
     reader: AsyncEngine | None = None  # read-only engine for analytics (SQLite: deferred BEGIN)
+    druid: DruidClient | None = None  # when DRUID_URL is set
+    signing_key: bytes = b""  # HMAC key of the dataset URLs Druid reads (set by start())
     workers: WorkerPool | None = None
     _started: bool = field(default=False, repr=False)
 
@@ -43,22 +50,43 @@ class Runtime:
         store = create_store(settings)
         files = DatasetFiles(store, Path(settings.cache_dir) / "datasets")
         cache = QueryCache(settings.analytics_cache_entries, settings.analytics_cache_ttl_seconds)
+        druid = (
+            DruidClient(settings.druid_url, timeout=settings.druid_request_timeout_seconds)
+            if settings.druid_url
+            else None
+        )
+        warehouse = DruidEngine(druid, settings.druid_datasource_prefix) if druid else None
+        analytics = Analytics(
+            create_sessionmaker(reader),
+            EmbeddedEngine(files),
+            cache,
+            warehouse=warehouse,
+            read_mode=serving_engine,
+        )
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             store=store,
-            analytics=Analytics(create_sessionmaker(reader), EmbeddedEngine(files), cache),
+            analytics=analytics,
             reader=reader,
+            druid=druid,
         )
 
     async def start(self, *, with_workers: bool) -> None:
         if self.settings.auto_migrate:
             await asyncio.to_thread(migrations.upgrade, self.settings.database_url)
         await self.store.check()
+        secret = self.settings.signing_secret
+        self.signing_key = (
+            secret.get_secret_value().encode()
+            if secret is not None
+            else await secrets.load_or_create(self.sessions, secrets.URL_SIGNING)
+        )
         if with_workers and self.settings.worker_concurrency > 0:
+            druid = DruidAccess(self.druid, self.signing_key) if self.druid else None
             self.workers = WorkerPool(
-                self.settings, self.sessions, self.store, self.analytics.landed
+                self.settings, self.sessions, self.store, self.analytics.landed, druid
             )
             self.workers.start()
         self._started = True
@@ -77,6 +105,14 @@ class Runtime:
         if self.workers is not None:
             await self.workers.stop()
             self.workers = None
+        if self.druid is not None:
+            await self.druid.close()
         await self.engine.dispose()
         if self.reader is not None and self.reader is not self.engine:
             await self.reader.dispose()
+
+
+async def serving_engine(session: AsyncSession) -> str:
+    """The engine the Sigma mode selects: Druid in `warehouse` mode, else the embedded one."""
+    setting = await session.get(SigmaSetting, 1)
+    return "druid" if setting is not None and setting.mode == "warehouse" else "embedded"

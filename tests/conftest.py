@@ -4,13 +4,15 @@ PostgreSQL + S3 (a throwaway cluster and moto's server, both real and reached ov
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
@@ -22,6 +24,9 @@ from backend.main import create_app
 from backend.runtime import Runtime
 from backend.storage.s3 import make_client
 from tests.services import PostgresCluster, S3Server, start_postgres, start_s3
+
+if TYPE_CHECKING:
+    from tests.druid_local import LocalDruid
 
 BACKENDS = ["embedded", "postgres_s3"]
 TEMPLATE_DB = "template_migrated"
@@ -98,6 +103,28 @@ class Backend:
 
 @pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    return await make_backend(request.param, request, tmp_path)
+
+
+@pytest.fixture
+async def embedded(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """The embedded default only, for tests whose subject does not depend on the backends."""
+    return await make_backend("embedded", request, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def druid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDruid]:
+    """A real Druid for the session (druid/local/druid.py), on ports of its own."""
+    from tests.druid_local import start_druid
+
+    cluster = start_druid(tmp_path_factory.mktemp("druid"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+async def make_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     common: dict[str, Any] = {
         "auto_migrate": False,
         "worker_poll_seconds": 0.05,
@@ -105,7 +132,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         "worker_concurrency": 2,
         "log_level": "INFO",
     }
-    if request.param == "embedded":
+    if name == "embedded":
         database = tmp_path / "metadata.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
         values = {
@@ -126,7 +153,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         }
     settings = Settings(**common, **values)
     env = {key.upper(): str(value) for key, value in {**common, **values}.items()}
-    return Backend(request.param, settings, env)
+    return Backend(name, settings, env)
 
 
 @dataclass
@@ -139,6 +166,12 @@ class App:
 @pytest.fixture
 async def app(backend: Backend) -> AsyncIterator[App]:
     """The real app (lifespan, workers) over ASGI; see tests/e2e for a real uvicorn."""
+    async with app_for(backend) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def app_for(backend: Backend) -> AsyncIterator[App]:
     application = create_app(backend.settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
@@ -146,3 +179,52 @@ async def app(backend: Backend) -> AsyncIterator[App]:
             transport=transport, base_url="http://testserver", timeout=60
         ) as client:
             yield App(client, application.state.runtime, backend)
+
+
+@dataclass(frozen=True)
+class DruidSales:
+    """data.csv loaded once into the session's Druid by the real pipeline (uvicorn subprocess)."""
+
+    druid: LocalDruid
+    prefix: str  # the Druid datasource is f"{prefix}sales"
+
+
+@pytest.fixture(scope="session")
+def druid_sales(
+    druid: LocalDruid, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> DruidSales:
+    from tests.e2e.processes import process_env, uvicorn_server
+    from tests.services import free_port
+
+    work = tmp_path_factory.mktemp("druid-sales")
+    database = work / "metadata.db"
+    shutil.copyfile(sqlite_template, database)
+    prefix = f"s{uuid.uuid4().hex[:10]}_"
+    port = free_port()
+    env = process_env(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "STORAGE_URL": str(work / "storage"),
+            "AUTO_MIGRATE": "false",
+            "DRUID_URL": druid.url,
+            "DRUID_DATASOURCE_PREFIX": prefix,
+            "DRUID_DATA_BASE_URL": f"http://127.0.0.1:{port}",
+            "DRUID_POLL_SECONDS": "0.5",
+        }
+    )
+    with uvicorn_server(env, work / "server.log", port) as url:
+        with Path("data.csv").open("rb") as data:
+            accepted = httpx.post(
+                f"{url}/api/ingest/upload",
+                files={"file": ("data.csv", data)},
+                data={"datasource_name": "sales"},
+                timeout=60,
+            ).json()
+        deadline = time.monotonic() + 300
+        while True:
+            task = httpx.get(f"{url}/api/ingest/status/{accepted['task_id']}", timeout=30).json()
+            if task["status"] == "succeeded":
+                break
+            assert task["status"] != "failed" and time.monotonic() < deadline, task
+            time.sleep(0.5)
+    return DruidSales(druid, prefix)

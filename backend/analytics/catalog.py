@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,19 +19,25 @@ from backend.storage import ObjectStore
 
 @dataclass(frozen=True)
 class DatasourceVersion:
-    """A datasource as of its latest successful ingestion: its datasets and a version tag."""
+    """A datasource as served by one engine: its datasets (in upload order) and a version tag."""
 
     name: str
     dataset_keys: tuple[str, ...]
-    rows: int
+    rows: int  # rows loaded; fewer are served when a later upload replaced an interval
     last_ingestion: dt.datetime | None
+    # Per dataset: the intervals ("start/end", ISO) that later mode=replace uploads replaced.
+    hidden: tuple[tuple[str, ...], ...] = ()
 
     @property
     def version(self) -> str:
-        return hashlib.sha1("\n".join(self.dataset_keys).encode()).hexdigest()[:16]
+        text = "\n".join(self.dataset_keys) + "|" + repr(self.hidden)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-async def load_versions(session: AsyncSession) -> dict[str, DatasourceVersion]:
+async def load_versions(
+    session: AsyncSession, statuses: Iterable[TaskStatus] = (TaskStatus.SUCCEEDED,)
+) -> dict[str, DatasourceVersion]:
+    """Each datasource's datasets from tasks in `statuses` (those an engine can serve)."""
     rows = (
         await session.execute(
             select(
@@ -38,26 +45,44 @@ async def load_versions(session: AsyncSession) -> dict[str, DatasourceVersion]:
                 IngestionTask.dataset_key,
                 IngestionTask.rows_valid,
                 IngestionTask.finished_at,
+                IngestionTask.replace_interval,
             )
             .where(
-                IngestionTask.status == TaskStatus.SUCCEEDED.value,
+                IngestionTask.status.in_([s.value for s in statuses]),
                 IngestionTask.dataset_key.is_not(None),
             )
             .order_by(IngestionTask.datasource, IngestionTask.created_at, IngestionTask.id)
         )
     ).all()
-    grouped: dict[str, list[tuple[str, int, dt.datetime | None]]] = {}
-    for datasource, key, count, finished in rows:
-        grouped.setdefault(datasource, []).append((str(key), count or 0, finished))
-    return {
-        name: DatasourceVersion(
-            name=name,
-            dataset_keys=tuple(k for k, _, _ in items),
-            rows=sum(c for _, c, _ in items),
-            last_ingestion=max((f for _, _, f in items if f is not None), default=None),
-        )
-        for name, items in grouped.items()
-    }
+    grouped: dict[str, list[tuple[str, int, dt.datetime | None, str | None]]] = {}
+    for datasource, key, count, finished, replaced in rows:
+        grouped.setdefault(datasource, []).append((str(key), count or 0, finished, replaced))
+    return {name: _version(name, items) for name, items in grouped.items()}
+
+
+def _version(
+    name: str, items: list[tuple[str, int, dt.datetime | None, str | None]]
+) -> DatasourceVersion:
+    hidden: list[list[str]] = [[] for _ in items]
+    for position, (_, _, _, replaced) in enumerate(items):
+        if replaced:
+            for earlier in hidden[:position]:
+                earlier.append(replaced)
+    return DatasourceVersion(
+        name=name,
+        dataset_keys=tuple(k for k, _, _, _ in items),
+        rows=sum(c for _, c, _, _ in items),
+        last_ingestion=max((f for _, _, f, _ in items if f is not None), default=None),
+        hidden=tuple(tuple(h) for h in hidden) if any(hidden) else (),
+    )
+
+
+def parse_interval(interval: str) -> tuple[dt.datetime, dt.datetime]:
+    start, end = interval.split("/")
+    return (
+        dt.datetime.fromisoformat(start.replace("Z", "+00:00")),
+        dt.datetime.fromisoformat(end.replace("Z", "+00:00")),
+    )
 
 
 class DatasetFiles:

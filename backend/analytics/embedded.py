@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from backend.analytics.catalog import DatasetFiles, DatasourceVersion
+from backend.analytics.catalog import DatasetFiles, DatasourceVersion, parse_interval
 from backend.analytics.errors import BadRange, UnknownColumn
 from backend.analytics.query import (
     PERIOD,
@@ -21,6 +21,7 @@ from backend.analytics.query import (
     Measure,
     Query,
     Result,
+    empty_result,
 )
 
 EVERY = {
@@ -39,33 +40,47 @@ class EmbeddedEngine:
     def __init__(self, files: DatasetFiles) -> None:
         self.files = files
 
-    async def schema(self, source: DatasourceVersion) -> dict[str, str]:
+    async def _scan(self, source: DatasourceVersion) -> pl.LazyFrame | None:
         paths = await self.files.paths(source)
-        return await asyncio.to_thread(_schema, paths)
+        return scan(paths, source.hidden) if paths else None
+
+    async def schema(self, source: DatasourceVersion) -> dict[str, str]:
+        frame = await self._scan(source)
+        return {} if frame is None else await asyncio.to_thread(_schema, frame)
 
     async def run(self, query: Query, source: DatasourceVersion) -> Result:
-        paths = await self.files.paths(source)
-        return await asyncio.to_thread(_run, query, paths)
+        frame = await self._scan(source)
+        if frame is None:
+            return empty_result(query)
+        return await asyncio.to_thread(_run, query, frame)
 
     async def time_range(
         self, source: DatasourceVersion
     ) -> tuple[dt.datetime | None, dt.datetime | None]:
-        paths = await self.files.paths(source)
-        return await asyncio.to_thread(_time_range, paths)
+        frame = await self._scan(source)
+        return (None, None) if frame is None else await asyncio.to_thread(_time_range, frame)
 
 
-def _schema(paths: list[Path]) -> dict[str, str]:
-    if not paths:
-        return {}
-    return {name: str(dtype) for name, dtype in pl.scan_parquet(paths).collect_schema().items()}
+def scan(paths: list[Path], hidden: tuple[tuple[str, ...], ...] = ()) -> pl.LazyFrame:
+    """The datasource's rows: every dataset, less the intervals later uploads replaced."""
+    if not hidden:
+        return pl.scan_parquet(paths)
+    frames = []
+    for path, intervals in zip(paths, hidden, strict=True):
+        frame = pl.scan_parquet(path)
+        for interval in intervals:
+            start, end = parse_interval(interval)
+            frame = frame.filter((pl.col(TIME) < start) | (pl.col(TIME) >= end))
+        frames.append(frame)
+    return pl.concat(frames, how="vertical")
 
 
-def _time_range(paths: list[Path]) -> tuple[dt.datetime | None, dt.datetime | None]:
-    if not paths:
-        return None, None
-    bounds = pl.scan_parquet(paths).select(
-        pl.col(TIME).min().alias("low"), pl.col(TIME).max().alias("high")
-    )
+def _schema(frame: pl.LazyFrame) -> dict[str, str]:
+    return {name: str(dtype) for name, dtype in frame.collect_schema().items()}
+
+
+def _time_range(frame: pl.LazyFrame) -> tuple[dt.datetime | None, dt.datetime | None]:
+    bounds = frame.select(pl.col(TIME).min().alias("low"), pl.col(TIME).max().alias("high"))
     low, high = bounds.collect().row(0)
     return low, high
 
@@ -76,10 +91,7 @@ def check_columns(query: Query, schema: dict[str, str]) -> None:
             raise UnknownColumn(column, query.datasource, list(schema))
 
 
-def _run(query: Query, paths: list[Path]) -> Result:
-    if not paths:
-        return _empty(query)
-    frame = pl.scan_parquet(paths)
+def _run(query: Query, frame: pl.LazyFrame) -> Result:
     names = frame.collect_schema().names()
     check_columns(query, dict.fromkeys(names, ""))
     for item in query.filters:
@@ -117,21 +129,6 @@ def _rows(frame: pl.LazyFrame, query: Query, names: list[str]) -> Result:
     )
     collected = frame.slice(query.offset, query.limit).select(columns).collect()
     return Result(collected.columns, collected.rows())
-
-
-def _empty(query: Query) -> Result:
-    names = (
-        ([PERIOD] if query.granularity else [])
-        + list(query.dimensions)
-        + [m.name for m in query.measures]
-    )
-    if query.dimensions or query.granularity or not query.measures:
-        return Result(names, [])
-    values: list[Any] = [
-        0 if m.aggregate in (Aggregate.SUM, Aggregate.COUNT, Aggregate.COUNT_DISTINCT) else None
-        for m in query.measures
-    ]
-    return Result(names, [tuple(values)])
 
 
 def _aggregate(measure: Measure) -> pl.Expr:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import InvalidInput, NotFound
+from backend.errors import InvalidInput, NotFound, ServiceUnavailable
 
 
 class UnknownDatasource(NotFound):
@@ -25,3 +25,20 @@ class UnknownColumn(InvalidInput):
 
 class BadRange(InvalidInput):
     code = "bad_range"
+
+
+class UnsupportedQuery(InvalidInput):
+    code = "unsupported_query"
+
+
+class EngineUnavailable(ServiceUnavailable):
+    """The engine serving dashboards (Druid in warehouse mode) cannot answer now."""
+
+    code = "engine_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"the analytics engine cannot answer: {reason}",
+            "Try again shortly; an admin can switch the Sigma mode to standalone to serve "
+            "dashboards from the embedded engine meanwhile.",
+        )

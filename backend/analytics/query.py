@@ -98,3 +98,19 @@ class Result:
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def empty_result(query: Query) -> Result:
+    """What a query answers over no data: no groups, or one row of zero counts and sums."""
+    names = (
+        ([PERIOD] if query.granularity else [])
+        + list(query.dimensions)
+        + [m.name for m in query.measures]
+    )
+    if query.dimensions or query.granularity or not query.measures:
+        return Result(names, [])
+    values = [
+        0 if m.aggregate in (Aggregate.SUM, Aggregate.COUNT, Aggregate.COUNT_DISTINCT) else None
+        for m in query.measures
+    ]
+    return Result(names, [tuple(values)])

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasourceVersion, load_versions
 from backend.analytics.errors import UnknownDatasource
-from backend.analytics.query import Query, Result
+from backend.analytics.query import Aggregate, Measure, Query, Result
 from backend.db import SessionMaker, session_scope
-from backend.ingestion.models import DatasourceSchema
+from backend.ingestion.models import STORED_STATUSES, DatasourceSchema, TaskStatus
 from backend.ingestion.validation.sales import SALES
 
 
@@ -39,6 +42,13 @@ class CacheTrace:
 
 
 @dataclass(frozen=True)
+class Metadata:
+    schema: dict[str, str]
+    time_range: tuple[dt.datetime | None, dt.datetime | None]
+    rows: int
+
+
+@dataclass(frozen=True)
 class DatasourceInfo:
     name: str
     rows: int
@@ -48,22 +58,40 @@ class DatasourceInfo:
     last_ingestion: dt.datetime | None
 
 
+# Which engine serves dashboards, read from the database (the Sigma mode): an engine's name.
+ModeReader = Callable[[AsyncSession], Awaitable[str]]
+# The tasks whose datasets each engine serves: the embedded engine reads a dataset as soon as it
+# is stored; Druid only once the task succeeded (its rows are queryable there).
+SERVED = {
+    "embedded": tuple(STORED_STATUSES),
+    "druid": (TaskStatus.SUCCEEDED,),
+}
+
+
 class Analytics:
     def __init__(
-        self, sessions: SessionMaker, engine: Engine, cache: QueryCache, version_ttl: float = 1.0
+        self,
+        sessions: SessionMaker,
+        engine: Engine,
+        cache: QueryCache,
+        version_ttl: float = 1.0,
+        *,
+        warehouse: Engine | None = None,
+        read_mode: ModeReader | None = None,
     ) -> None:
         self.sessions = sessions
-        self.engine = engine
+        self.embedded = engine
+        self.warehouse = warehouse
+        self.read_mode = read_mode
+        self.engine = engine  # the one serving now (the Sigma mode), refreshed with the versions
         self.cache = cache
         self.version_ttl = version_ttl
         self._versions: dict[str, DatasourceVersion] = {}
         self._declared: set[str] = set()
         self._loaded_at = float("-inf")
         self._refreshing = asyncio.Lock()
-        # Schema and time range per datasource version: datasets never change once written.
-        self._meta: dict[
-            str, tuple[dict[str, str], tuple[dt.datetime | None, dt.datetime | None]]
-        ] = {}
+        # Schema, time range and rows per datasource version: datasets never change once written.
+        self._meta: dict[str, Metadata] = {}
 
     async def _refresh(self) -> None:
         # Datasets land from any worker process; a short-lived memo keeps this one query cheap,
@@ -77,7 +105,12 @@ class Analytics:
 
     async def _load(self) -> None:
         async with session_scope(self.sessions) as session:
-            self._versions = await load_versions(session)
+            engine = self.embedded
+            if self.warehouse is not None and self.read_mode is not None:
+                if await self.read_mode(session) == self.warehouse.name:
+                    engine = self.warehouse
+            self._versions = await load_versions(session, SERVED.get(engine.name, SERVED["druid"]))
+            self.engine = engine
             declared = await session.scalars(
                 DatasourceSchema.__table__.select().with_only_columns(DatasourceSchema.datasource)
             )
@@ -89,6 +122,14 @@ class Analytics:
         self.cache.invalidate(datasource)
         self._loaded_at = float("-inf")
 
+    def mode_changed(self) -> None:
+        """The Sigma mode changed (same process): pick the engine again before the next query."""
+        self._loaded_at = float("-inf")
+
+    async def active_engine(self) -> Engine:
+        await self._refresh()
+        return self.engine
+
     async def source(self, name: str) -> DatasourceVersion:
         await self._refresh()
         if name in self._versions:
@@ -99,7 +140,8 @@ class Analytics:
 
     async def run(self, query: Query, trace: CacheTrace | None = None) -> Result:
         source = await self.source(query.datasource)
-        key = f"{self.engine.name}:{source.version}:{query.key()}"
+        engine = self.engine
+        key = f"{engine.name}:{source.version}:{query.key()}"
         found, value = self.cache.get(key)
         if trace is not None:
             trace.hits += found
@@ -108,33 +150,35 @@ class Analytics:
         if found:
             assert isinstance(value, Result)
             return value
-        result = await self.engine.run(query, source)
+        result = await engine.run(query, source)
         self.cache.put(key, query.datasource, result)
         return result
 
-    async def _metadata(
-        self, source: DatasourceVersion
-    ) -> tuple[dict[str, str], tuple[dt.datetime | None, dt.datetime | None]]:
-        key = f"{self.engine.name}:{source.name}:{source.version}"
+    async def _metadata(self, source: DatasourceVersion) -> Metadata:
+        engine = self.engine
+        key = f"{engine.name}:{source.name}:{source.version}"
         if key not in self._meta:
             if len(self._meta) > 256:
                 self._meta.clear()
-            self._meta[key] = (
-                await self.engine.schema(source),
-                await self.engine.time_range(source),
+            rows = source.rows
+            if source.hidden:  # later uploads replaced some rows: count what is served
+                counted = await engine.run(Query(source.name, (Measure(Aggregate.COUNT),)), source)
+                rows = int(counted.rows[0][0])
+            self._meta[key] = Metadata(
+                await engine.schema(source), await engine.time_range(source), rows
             )
         return self._meta[key]
 
     async def columns(self, name: str) -> dict[str, str]:
-        schema, _ = await self._metadata(await self.source(name))
-        return schema
+        return (await self._metadata(await self.source(name))).schema
 
     async def describe(self, name: str) -> DatasourceInfo:
         source = await self.source(name)
-        schema, (start, end) = await self._metadata(source)
+        meta = await self._metadata(source)
+        (start, end), schema = meta.time_range, meta.schema
         return DatasourceInfo(
             name=name,
-            rows=source.rows,
+            rows=meta.rows,
             columns=schema,
             time_start=start,
             time_end=end,

@@ -61,6 +61,12 @@ _UPLOAD_FORM: dict[str, Any] = {
                             "type": "string",
                             "description": "new datasources: the column __time is made from (default: detected)",
                         },
+                        "mode": {
+                            "type": "string",
+                            "enum": ["append", "replace"],
+                            "default": "append",
+                            "description": "append: add the rows; replace: they replace the datasource's rows in the time interval they cover (whole days, months or years, as Druid segments)",
+                        },
                     },
                 }
             }
@@ -150,6 +156,7 @@ async def upload(
             max_invalid_ratio=fields.get("max_invalid_ratio"),
             sheet=fields.get("sheet"),
             time_column=fields.get("time_column"),
+            mode=fields.get("mode"),
         )
     except InvalidInput:
         await form.file.discard()

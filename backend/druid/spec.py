@@ -1,8 +1,8 @@
 """Apache Druid native batch (`index_parallel`) ingestion specs for a normalized dataset.
 
 Plain values in, a plain dict out: the same input always gives the same spec. Secrets never go
-into a spec (it is stored on the task and shown to users): Druid reads S3 with its own configured
-credentials.
+into a stored spec (it is kept on the task and shown to users): Druid reads S3 with its own
+configured credentials, and the signatures of `http` URLs are redacted before a spec is stored.
 """
 
 from __future__ import annotations
@@ -34,14 +34,36 @@ class LocalLocation:
 
 
 @dataclass(frozen=True)
+class HttpLocation:
+    uris: tuple[str, ...]  # short-lived signed URLs (S3 presigned, or served by this service)
+
+
+Location = S3Location | LocalLocation | HttpLocation
+
+
+class InputFormat(enum.StrEnum):
+    JSON = "json"  # JSON lines: numbers stay numbers; read by a core Druid
+    CSV = "csv"  # with a header row; read by a core Druid
+    PARQUET = "parquet"  # needs druid-parquet-extensions
+
+
+# Every row carries the id of the ingestion task that loaded it (a constant added by Druid's
+# transformSpec), so a task's rows can be counted to know they are queryable.
+TASK_COLUMN = "ingest_task_id"
+
+
+@dataclass(frozen=True)
 class SpecInput:
     datasource: str
     columns: tuple[tuple[str, str], ...]  # (name, type) with types from the dataset schema
     time_min: dt.datetime
     time_max: dt.datetime
-    location: S3Location | LocalLocation
+    location: Location
     mode: Mode = Mode.APPEND
     max_concurrent_subtasks: int = 1
+    input_format: InputFormat = InputFormat.PARQUET
+    task_id: str | None = None  # the Druid task id (submitting it twice cannot load twice)
+    ingest_task: str | None = None  # our task id, stored in TASK_COLUMN
 
 
 # Druid dimension types for the dataset's column types; dates and times stay text.
@@ -87,7 +109,9 @@ def interval(spec: SpecInput) -> str:
     return f"{_iso(_floor(spec.time_min, granularity))}/{_iso(_after(spec.time_max, granularity))}"
 
 
-def _input_source(location: S3Location | LocalLocation) -> dict[str, Any]:
+def input_source(location: Location) -> dict[str, Any]:
+    if isinstance(location, HttpLocation):
+        return {"type": "http", "uris": list(location.uris)}
     if isinstance(location, LocalLocation):
         directory, _, name = location.path.rpartition("/")
         return {"type": "local", "baseDir": directory or "/", "filter": name}
@@ -113,16 +137,41 @@ def _dimensions(columns: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
     ]
 
 
+def _input_format(kind: InputFormat) -> dict[str, Any]:
+    if kind is InputFormat.PARQUET:
+        return {"type": "parquet", "binaryAsString": False}
+    if kind is InputFormat.CSV:
+        return {"type": "csv", "findColumnsFromHeader": True}
+    return {"type": "json"}
+
+
+def _data_schema(spec: SpecInput) -> dict[str, Any]:
+    dimensions = _dimensions(spec.columns)
+    schema: dict[str, Any] = {
+        "dataSource": spec.datasource,
+        "timestampSpec": {"column": TIME, "format": "auto"},
+        "dimensionsSpec": {"dimensions": dimensions},
+    }
+    if spec.ingest_task is not None:
+        if not spec.ingest_task.isalnum():
+            raise ValueError(f"task ids are alphanumeric: {spec.ingest_task!r}")
+        dimensions.append({"type": "string", "name": TASK_COLUMN})
+        schema["transformSpec"] = {
+            "transforms": [
+                {"type": "expression", "name": TASK_COLUMN, "expression": f"'{spec.ingest_task}'"}
+            ]
+        }
+    return schema
+
+
 def build_spec(spec: SpecInput) -> dict[str, Any]:
     granularity = segment_granularity(spec.time_min, spec.time_max)
     replace = spec.mode is Mode.REPLACE
-    return {
+    built: dict[str, Any] = {
         "type": "index_parallel",
         "spec": {
             "dataSchema": {
-                "dataSource": spec.datasource,
-                "timestampSpec": {"column": TIME, "format": "auto"},
-                "dimensionsSpec": {"dimensions": _dimensions(spec.columns)},
+                **_data_schema(spec),
                 "granularitySpec": {
                     "type": "uniform",
                     "segmentGranularity": granularity,
@@ -133,8 +182,8 @@ def build_spec(spec: SpecInput) -> dict[str, Any]:
             },
             "ioConfig": {
                 "type": "index_parallel",
-                "inputSource": _input_source(spec.location),
-                "inputFormat": {"type": "parquet", "binaryAsString": False},
+                "inputSource": input_source(spec.location),
+                "inputFormat": _input_format(spec.input_format),
                 "appendToExisting": not replace,
                 "dropExisting": replace,
             },
@@ -148,3 +197,6 @@ def build_spec(spec: SpecInput) -> dict[str, Any]:
             },
         },
     }
+    if spec.task_id is not None:
+        built["id"] = spec.task_id
+    return built

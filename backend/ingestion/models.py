@@ -19,6 +19,11 @@ class TaskStatus(enum.StrEnum):
     QUEUED = "queued"
     VALIDATING = "validating"
     LOADING = "loading"
+    # With Druid configured, after the dataset is stored (and queryable on the embedded engine):
+    WAITING_FOR_DRUID = "waiting_for_druid"  # Druid unreachable: retried later with backoff
+    DRUID_SUBMITTING = "druid_submitting"
+    DRUID_INDEXING = "druid_indexing"
+    DRUID_LOADING = "druid_loading"  # Druid's task succeeded; waiting for historicals to serve it
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -30,7 +35,12 @@ class TaskStatus(enum.StrEnum):
 
 TERMINAL_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED})
 # States a worker may hold (or pick up again once the holder's lease has expired).
-ACTIVE_STATUSES = frozenset({TaskStatus.VALIDATING, TaskStatus.LOADING})
+DRUID_STATUSES = frozenset(
+    {TaskStatus.DRUID_SUBMITTING, TaskStatus.DRUID_INDEXING, TaskStatus.DRUID_LOADING}
+)
+ACTIVE_STATUSES = frozenset({TaskStatus.VALIDATING, TaskStatus.LOADING}) | DRUID_STATUSES
+# The dataset is stored and valid: the embedded engine serves it.
+STORED_STATUSES = frozenset({TaskStatus.SUCCEEDED, TaskStatus.WAITING_FOR_DRUID}) | DRUID_STATUSES
 
 
 class IngestionTask(Base):
@@ -54,6 +64,14 @@ class IngestionTask(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     druid_spec: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     druid_task_id: Mapped[str | None] = mapped_column(String(255))
+    druid_datasource: Mapped[str | None] = mapped_column(String(128))
+    # Druid's own account: task status, row counts, parse exceptions, load percent.
+    druid_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A task waiting for Druid is not claimed before this time (backoff).
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    data_as_of: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # mode=replace: the interval (ISO start/end) in which this dataset replaces earlier rows.
+    replace_interval: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -32,12 +32,18 @@ class OnInvalid(enum.StrEnum):
     SKIP = "skip"  # valid rows are loaded, invalid ones kept aside (up to max_invalid_ratio)
 
 
+class LoadMode(enum.StrEnum):
+    APPEND = "append"  # the rows are added to the datasource
+    REPLACE = "replace"  # the rows replace the datasource's rows in the upload's time interval
+
+
 @dataclass(frozen=True)
 class UploadOptions:
     on_invalid: OnInvalid = OnInvalid.REJECT
     max_invalid_ratio: float = DEFAULT_MAX_INVALID_RATIO
     sheet: str | None = None
     time_column: str | None = None
+    mode: LoadMode = LoadMode.APPEND
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +51,7 @@ class UploadOptions:
             "max_invalid_ratio": self.max_invalid_ratio,
             "sheet": self.sheet,
             "time_column": self.time_column,
+            "mode": self.mode.value,
         }
 
     @classmethod
@@ -54,6 +61,7 @@ class UploadOptions:
             max_invalid_ratio=float(data.get("max_invalid_ratio", DEFAULT_MAX_INVALID_RATIO)),
             sheet=data.get("sheet"),
             time_column=data.get("time_column"),
+            mode=LoadMode(data.get("mode", LoadMode.APPEND.value)),
         )
 
 
@@ -316,6 +324,7 @@ def _first_line(exc: Exception) -> str:
 __all__ = [
     "DEFAULT_MAX_INVALID_RATIO",
     "Failure",
+    "LoadMode",
     "OnInvalid",
     "Outcome",
     "Progress",

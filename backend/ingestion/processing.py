@@ -10,8 +10,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.druid.spec import LocalLocation, S3Location, SpecInput, build_spec
-from backend.ingestion import normalize
+from backend.config import Settings
+from backend.druid.spec import (
+    InputFormat,
+    LocalLocation,
+    Location,
+    Mode,
+    S3Location,
+    SpecInput,
+    build_spec,
+    interval,
+)
+from backend.ingestion import druid_phase, normalize
 from backend.ingestion.models import DatasourceSchema, IngestionTask
 from backend.ingestion.readers import FileFormat
 from backend.ingestion.validation.schema import DatasetSchema
@@ -28,30 +38,55 @@ def rejected_key(task_id: str) -> str:
     return f"raw/{task_id}/_rejected.csv"
 
 
+@dataclass(frozen=True)
+class BuiltSpec:
+    spec: dict[str, Any]  # as stored on the task: URL signatures redacted
+    replace_interval: str | None  # mode=replace: the interval whose earlier rows are replaced
+
+
 def druid_spec(
-    store: ObjectStore, task: IngestionTask, outcome: normalize.Outcome, subtasks: int
-) -> dict[str, Any] | None:
-    """The Druid ingestion spec for the stored dataset (kept on every task, Druid or not)."""
+    settings: Settings, store: ObjectStore, task: IngestionTask, outcome: normalize.Outcome
+) -> BuiltSpec | None:
+    """The Druid ingestion spec for the stored dataset (kept on every task, Druid or not).
+
+    With DRUID_URL set it is the spec that will be submitted (input per DRUID_INPUT_SOURCE and
+    DRUID_INPUT_FORMAT; URLs are signed at submission); without, a Parquet spec reading the
+    dataset where it is stored, for a cluster with the S3 and Parquet extensions.
+    """
     if outcome.schema is None or outcome.time_range is None:
         return None
     key = dataset_key(task.datasource, task.id)
-    location: S3Location | LocalLocation
-    if isinstance(store, S3ObjectStore):
+    location: Location
+    kind = InputFormat.PARQUET
+    datasource = task.datasource
+    if settings.druid_url:
+        kind = InputFormat(settings.druid_input_format)
+        datasource = druid_phase.druid_datasource(settings, task.datasource)
+        source = (
+            key
+            if kind is InputFormat.PARQUET
+            else druid_phase.copy_key(task.datasource, task.id, kind)
+        )
+        location = druid_phase.unsigned_location(settings, store, source)
+    elif isinstance(store, S3ObjectStore):
         location = S3Location(store.bucket, store.object_key(key), store.endpoint_url, store.region)
     else:
         local = store.local_path(key)
         assert local is not None
         location = LocalLocation(str(local.resolve()))
-    return build_spec(
-        SpecInput(
-            datasource=task.datasource,
-            columns=tuple((c.name, c.type.value) for c in outcome.schema.columns),
-            time_min=outcome.time_range[0],
-            time_max=outcome.time_range[1],
-            location=location,
-            max_concurrent_subtasks=subtasks,
-        )
+    mode = Mode(task.options.get("mode", Mode.APPEND.value))
+    spec = SpecInput(
+        datasource=datasource,
+        columns=tuple((c.name, c.type.value) for c in outcome.schema.columns),
+        time_min=outcome.time_range[0],
+        time_max=outcome.time_range[1],
+        location=location,
+        mode=mode,
+        max_concurrent_subtasks=settings.druid_max_concurrent_subtasks,
+        input_format=kind,
+        ingest_task=task.id,
     )
+    return BuiltSpec(build_spec(spec), interval(spec) if mode is Mode.REPLACE else None)
 
 
 @dataclass

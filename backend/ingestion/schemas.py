@@ -89,7 +89,11 @@ class TaskEventOut(BaseModel):
 
 class TaskStatusOut(BaseModel):
     task_id: str
-    status: str = Field(description="queued, validating, loading, succeeded, failed or cancelled")
+    status: str = Field(
+        description="queued, validating, loading, then with Druid configured druid_submitting, "
+        "druid_indexing, druid_loading (or waiting_for_druid during an outage); finally "
+        "succeeded, failed or cancelled"
+    )
     datasource: str
     filename: str
     file_format: str
@@ -106,7 +110,16 @@ class TaskStatusOut(BaseModel):
     )
     options: dict[str, Any]
     druid_spec: dict[str, Any] | None = Field(
-        description="the Druid ingestion spec for the dataset"
+        description="the Druid ingestion spec for the dataset (URL signatures redacted)"
+    )
+    druid_task_id: str | None
+    druid_datasource: str | None
+    druid_report: dict[str, Any] | None = Field(
+        description="Druid's account: task status, rows processed, unparseable and thrown away, "
+        "parse exceptions, load percent, outages waited out"
+    )
+    data_as_of: dt.datetime | None = Field(
+        description="when the task's data became queryable on the serving engine"
     )
     attempts: int
     created_at: dt.datetime
@@ -134,6 +147,10 @@ class TaskStatusOut(BaseModel):
             rejected_rows_url=rejected_rows_url if task.rows_rejected else None,
             options=task.options,
             druid_spec=task.druid_spec,
+            druid_task_id=task.druid_task_id,
+            druid_datasource=task.druid_datasource,
+            druid_report=task.druid_report,
+            data_as_of=task.data_as_of,
             attempts=task.attempts,
             created_at=task.created_at,
             updated_at=task.updated_at,

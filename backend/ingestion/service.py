@@ -25,7 +25,12 @@ from backend.ingestion.models import (
     TaskEvent,
     TaskStatus,
 )
-from backend.ingestion.normalize import DEFAULT_MAX_INVALID_RATIO, OnInvalid, UploadOptions
+from backend.ingestion.normalize import (
+    DEFAULT_MAX_INVALID_RATIO,
+    LoadMode,
+    OnInvalid,
+    UploadOptions,
+)
 from backend.ingestion.processing import rejected_key
 from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
 from backend.monitoring import audit
@@ -173,13 +178,21 @@ def upload_options(
     max_invalid_ratio: str | float | None = None,
     sheet: str | None = None,
     time_column: str | None = None,
+    mode: str | None = None,
 ) -> UploadOptions:
     """Per-upload processing options, checked at upload time (422 with what to change)."""
     policy = (on_invalid or OnInvalid.REJECT.value).strip().lower()
     if policy not in {p.value for p in OnInvalid}:
         raise InvalidInput(
-            f"on_invalid must be reject or skip (got {on_invalid!r})",
+            f"on_invalid must be reject or skip (got {str(on_invalid)[:40]!r})",
             "reject (default): any invalid row fails the upload; skip: load the valid rows.",
+        )
+    load_mode = (mode or LoadMode.APPEND.value).strip().lower()
+    if load_mode not in {m.value for m in LoadMode}:
+        raise InvalidInput(
+            f"mode must be append or replace (got {str(mode)[:40]!r})",
+            "append (default): add the rows; replace: the rows replace the datasource's rows in "
+            "the time interval they cover.",
         )
     ratio = _ratio(max_invalid_ratio)
     return UploadOptions(
@@ -187,6 +200,7 @@ def upload_options(
         max_invalid_ratio=ratio,
         sheet=(sheet or "").strip() or None,
         time_column=(time_column or "").strip() or None,
+        mode=LoadMode(load_mode),
     )
 
 
@@ -351,6 +365,12 @@ async def retry(session: AsyncSession, task_id: str, actor: str = "anonymous") -
     task.finished_at = None
     task.lease_owner = None
     task.lease_expires_at = None
+    # Everything is done again, including a new Druid task (the old one failed or never ran).
+    task.druid_task_id = None
+    task.druid_report = None
+    task.next_attempt_at = None
+    task.data_as_of = None
+    task.dataset_key = None
     add_event(task, TaskStatus.QUEUED, "retry requested")
     audit.record(session, actor, "retry", task.id)
     await session.flush()

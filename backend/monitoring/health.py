@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from sqlalchemy import func, select, text
 
 from backend.db import session_scope, utcnow
@@ -132,20 +131,39 @@ async def check_workers(runtime: Runtime) -> Check:
     return Check("workers", status, _ms(started), detail, data)
 
 
+# A Druid cluster that can ingest and answer needs each of these (an indexer or middle manager).
+DRUID_NEEDED = ("coordinator", "overlord", "broker", "historical")
+DRUID_WORKERS = ("indexer", "middle_manager")
+
+
 async def check_druid(runtime: Runtime) -> Check | None:
-    url = runtime.settings.druid_url
-    if not url:
+    """The router's health, then each Druid service from sys.servers (via the broker)."""
+    client = runtime.druid
+    if client is None:
         return None
 
     async def probe() -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=CHECK_TIMEOUT_SECONDS) as client:
-            response = await client.get(f"{url.rstrip('/')}/status/health")
-            response.raise_for_status()
-            if response.json() is not True:
-                raise RuntimeError(f"Druid answered {response.text[:100]!r}")
-        return {"url": url}
+        if not await client.healthy():
+            raise RuntimeError("the router's /status/health is not true")
+        found = await client.sql(
+            "SELECT server_type, server, tier, curr_size, max_size FROM sys.servers "
+            "ORDER BY server_type, server"
+        )
+        services = [
+            {"type": kind, "server": server, "tier": tier, "used_bytes": used, "max_bytes": most}
+            for kind, server, tier, used, most in found.rows
+        ]
+        return {"services": services}
 
-    return await _timed("druid", probe)
+    check = await _timed("druid", probe)
+    types = {s["type"] for s in check.data.get("services", [])}
+    missing = [t for t in DRUID_NEEDED if t not in types]
+    if check.status is Status.HEALTHY and not types & set(DRUID_WORKERS):
+        missing.append("indexer or middle_manager")
+    if check.status is Status.HEALTHY and missing:
+        check.status = Status.DEGRADED
+        check.detail = f"Druid has no running {', '.join(missing)}: it cannot ingest or answer"
+    return check
 
 
 async def health(runtime: Runtime) -> Health:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from backend.db import session_scope
+from backend.druid.client import DruidClient, DruidError, parse_timestamp
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.monitoring import health as health_service
 from backend.runtime import Runtime
@@ -93,16 +94,21 @@ async def _sqlite_facts(session: AsyncSession, url: str) -> dict[str, Any]:
 
 
 METADATA = "metadata"
-NOT_A_DATABASE = "only the metadata database (id 'metadata') runs queries this service can list"
+DRUID = "druid"
+NOT_A_DATABASE = (
+    "queries are listed for the metadata database (id 'metadata') and Druid (id 'druid')"
+)
 
 
 def _not_listed(source: str) -> dict[str, Any] | None:
     if source == METADATA:
         return None
-    return {"available": False, "reason": NOT_A_DATABASE, "queries": []}
+    return {"available": False, "reason": NOT_A_DATABASE[:200], "queries": []}
 
 
 async def active_queries(runtime: Runtime, source: str = METADATA) -> dict[str, Any]:
+    if source == DRUID:
+        return await _druid_tasks(runtime)
     if (refused := _not_listed(source)) is not None:
         return refused
     if runtime.engine.dialect.name != "postgresql":
@@ -134,6 +140,36 @@ async def active_queries(runtime: Runtime, source: str = METADATA) -> dict[str, 
         }
         for r in rows
     ]
+    return {"available": True, "reason": None, "queries": queries}
+
+
+async def _druid_tasks(runtime: Runtime) -> dict[str, Any]:
+    """Druid's running ingestion tasks (Druid's own SQL queries are not listed by core Druid)."""
+    if runtime.druid is None:
+        return {"available": False, "reason": "DRUID_URL is not set", "queries": []}
+    try:
+        running = await runtime.druid.running_tasks()
+    except DruidError as exc:
+        return {
+            "available": False,
+            "reason": f"Druid cannot be asked: {exc.message}",
+            "queries": [],
+        }
+    now = dt.datetime.now(dt.UTC)
+    queries = []
+    for task in running:
+        created = task.get("createdTime")
+        started = parse_timestamp(created) if isinstance(created, str) else None
+        queries.append(
+            {
+                "task_id": task.get("id"),
+                "type": task.get("type"),
+                "datasource": task.get("dataSource"),
+                "state": task.get("statusCode") or task.get("status"),
+                "duration_seconds": round((now - started).total_seconds(), 3) if started else None,
+                "location": (task.get("location") or {}).get("host"),
+            }
+        )
     return {"available": True, "reason": None, "queries": queries}
 
 
@@ -192,23 +228,29 @@ async def slow_queries(runtime: Runtime, source: str = METADATA, limit: int = 20
     return {"available": True, "reason": None, "queries": queries}
 
 
+STAGES = (
+    "queued",
+    "validating",
+    "loading",
+    "druid_submitting",
+    "druid_indexing",
+    "druid_loading",
+)
+
+
 def _stage_durations(task: IngestionTask) -> dict[str, float | None]:
-    """Seconds spent queued, validating and loading, from the task's event history."""
+    """Seconds spent in each stage, from the task's event history (None: not reached, or the
+    stage is still running). Waits for Druid count in the stage they interrupted."""
     first: dict[str, dt.datetime] = {}
     for event in task.events:
         first.setdefault(event.status, event.at)
-    order = ["queued", "validating", "loading", task.status]
-
-    def between(a: str, b: str) -> float | None:
-        if a in first and b in first and a != b:
-            return round((first[b] - first[a]).total_seconds(), 3)
-        return None
-
-    return {
-        "queued": between(order[0], order[1]),
-        "validating": between(order[1], order[2]),
-        "loading": between(order[2], order[3]),
-    }
+    reached = [s for s in STAGES if s in first]
+    ends = reached[1:] + [task.status]
+    durations: dict[str, float | None] = dict.fromkeys(STAGES)
+    for stage, end in zip(reached, ends, strict=True):
+        if end in first and end != stage:
+            durations[stage] = round((first[end] - first[stage]).total_seconds(), 3)
+    return durations
 
 
 async def pipelines(runtime: Runtime) -> list[dict[str, Any]]:
@@ -290,22 +332,38 @@ async def storage(runtime: Runtime, max_objects: int = 10_000) -> dict[str, Any]
     return entry
 
 
+async def _druid_datasources(client: DruidClient) -> dict[str, Any]:
+    """Druid's datasources: used segments, their size, and the percent the historicals serve."""
+    try:
+        segments = await client.datasource_segments()
+        loaded = await client.load_status_all()
+    except DruidError as exc:
+        return {"datasources": None, "datasources_reason": exc.message}
+    return {
+        "datasources": [
+            {"name": name, **facts, "load_percent": loaded.get(name)}
+            for name, facts in sorted(segments.items())
+        ]
+    }
+
+
 async def data_sources(runtime: Runtime) -> list[dict[str, Any]]:
     found = [await database(runtime), await storage(runtime)]
-    if runtime.settings.druid_url:
+    if runtime.druid is not None:
         druid = await health_service.check_druid(runtime)
         assert druid is not None
-        found.append(
-            {
-                "id": "druid",
-                "type": "druid",
-                "status": "up" if druid.status is health_service.Status.HEALTHY else "down",
-                "reason": druid.detail,
-                "response_times": _response_stats("druid", druid.latency_ms)
-                if druid.latency_ms is not None
-                else None,
-            }
-        )
+        entry: dict[str, Any] = {
+            "id": "druid",
+            "type": "druid",
+            "status": "up" if druid.status is health_service.Status.HEALTHY else "down",
+            "reason": druid.detail,
+            "services": druid.data.get("services"),
+            "response_times": _response_stats("druid", druid.latency_ms)
+            if druid.latency_ms is not None
+            else None,
+        }
+        entry.update(await _druid_datasources(runtime.druid))
+        found.append(entry)
     else:
         found.append(
             {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db import session_scope, utcnow
+from backend.db import after_commit, session_scope, utcnow
 from backend.errors import Conflict
 from backend.monitoring import audit
 from backend.monitoring import health as health_service
@@ -68,7 +68,7 @@ async def warehouse_unavailable(runtime: Runtime) -> str | None:
     druid = await health_service.check_druid(runtime)
     if druid is not None and druid.status is not health_service.Status.HEALTHY:
         return f"Druid is not healthy: {druid.detail}"
-    return "this version cannot serve dashboards from Druid yet (its Druid SQL engine is not built)"
+    return None
 
 
 async def set_mode(session: AsyncSession, runtime: Runtime, mode: Mode, actor: str) -> ModeState:
@@ -92,6 +92,7 @@ async def set_mode(session: AsyncSession, runtime: Runtime, mode: Mode, actor: s
         {"from": previous.mode.value, "to": mode.value},
     )
     await session.flush()
+    after_commit(session, runtime.analytics.mode_changed)
     return ModeState(mode, now, actor)
 
 
@@ -151,8 +152,18 @@ async def capabilities(runtime: Runtime) -> list[Capability]:
             ),
         ),
         Capability("druid_specs", True, "an ingestion spec is built for every validated upload"),
-        Capability("druid_ingestion", False, warehouse or "available"),
-        Capability("druid_sql", warehouse is None, warehouse or "available"),
+        Capability(
+            "druid_ingestion",
+            warehouse is None,
+            warehouse
+            or f"uploads are loaded into Druid ({runtime.settings.druid_input_format} over "
+            f"{runtime.settings.druid_input_source}) and tracked until queryable",
+        ),
+        Capability(
+            "druid_sql",
+            warehouse is None,
+            warehouse or "dashboards can be served by Druid SQL (warehouse mode)",
+        ),
         await _postgres_statistics(runtime),
     ]
 

@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
-from backend.ingestion.normalize import OnInvalid
+from backend.ingestion.normalize import LoadMode, OnInvalid
 from backend.ingestion.schemas import ValidationReport as ReportModel
 from backend.schema.context import Info
 from backend.schema.scalars import Long
@@ -55,6 +55,15 @@ class IngestionTaskStatus:
     rejected_rows_url: str | None
     options: JSON
     druid_spec: JSON | None
+    druid_task_id: str | None
+    druid_datasource: str | None
+    druid_report: JSON | None = strawberry.field(
+        description="Druid's account: task status, rows processed, unparseable and thrown away, "
+        "parse exceptions, load percent, outages waited out"
+    )
+    data_as_of: dt.datetime | None = strawberry.field(
+        description="when the task's data became queryable on the serving engine"
+    )
     attempts: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -85,6 +94,10 @@ class IngestionTaskStatus:
             else None,
             options=cast(JSON, task.options),
             druid_spec=cast(JSON, task.druid_spec),
+            druid_task_id=task.druid_task_id,
+            druid_datasource=task.druid_datasource,
+            druid_report=cast(JSON, task.druid_report),
+            data_as_of=task.data_as_of,
             attempts=task.attempts,
             created_at=task.created_at,
             updated_at=task.updated_at,
@@ -108,6 +121,12 @@ class UploadResult:
 
 strawberry.enum(TaskStatus, name="TaskStatus")
 strawberry.enum(OnInvalid, name="OnInvalid", description="What to do with invalid rows")
+strawberry.enum(
+    LoadMode,
+    name="LoadMode",
+    description="APPEND adds the rows; REPLACE replaces the datasource's rows in the time "
+    "interval the upload covers",
+)
 
 
 def _long(value: int | None) -> Long | None:
@@ -163,6 +182,7 @@ class IngestionMutation:
         max_invalid_ratio: float | None = None,
         sheet: str | None = None,
         time_column: str | None = None,
+        mode: LoadMode = LoadMode.APPEND,
     ) -> UploadResult:
         context = info.context
         ingestion_service.validate_datasource_name(data_source_name)
@@ -171,6 +191,7 @@ class IngestionMutation:
             max_invalid_ratio=max_invalid_ratio,
             sheet=sheet,
             time_column=time_column,
+            mode=mode.value,
         )
         staged = await ingestion_service.stage_upload(
             context.runtime.store,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.analytics.catalog import DatasourceVersion
 from backend.analytics.errors import BadRange, UnknownColumn, UnknownDatasource
 from backend.analytics.query import (
     PERIOD,
@@ -22,21 +23,42 @@ from backend.analytics.query import (
     Query,
     Result,
 )
+from backend.druid.client import DruidClient
+from backend.druid.engine import DruidEngine
 from tests.analytics import expected as ex
-from tests.conftest import App
+from tests.conftest import DruidSales, app_for, make_backend
 from tests.factories import upload, wait_for_task
 
 DATA = ex.load(Path("data.csv"))
 Run = Callable[[Query], Awaitable[Result]]
 
 
-@pytest.fixture(params=["embedded"])
-async def run(request: pytest.FixtureRequest, app: App) -> AsyncIterator[Run]:
+@pytest.fixture(params=["embedded", "embedded-postgres_s3", "druid"])
+async def run(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Run]:
     """Runs a query on the engine named by the parameter, over data.csv loaded as `sales`."""
-    accepted = await upload(app.client, content=Path("data.csv").read_bytes())
-    assert (await wait_for_task(app.client, accepted.json()["task_id"]))["status"] == "succeeded"
-    assert app.runtime.analytics.engine.name == request.param
-    yield app.runtime.analytics.run
+    if request.param == "druid":
+        loaded: DruidSales = request.getfixturevalue("druid_sales")
+        client = DruidClient(loaded.druid.url)
+        engine = DruidEngine(client, loaded.prefix)
+        source = DatasourceVersion("sales", ("loaded by the druid_sales fixture",), 1000, None)
+
+        async def on_druid(query: Query) -> Result:
+            if query.datasource != "sales":
+                raise UnknownDatasource(query.datasource, ["sales"])
+            return await engine.run(query, source)
+
+        try:
+            yield on_druid
+        finally:
+            await client.close()
+        return
+    engine, _, backend = request.param.partition("-")
+    async with app_for(await make_backend(backend or "embedded", request, tmp_path)) as app:
+        accepted = await upload(app.client, content=Path("data.csv").read_bytes())
+        done = await wait_for_task(app.client, accepted.json()["task_id"])
+        assert done["status"] == "succeeded"
+        assert app.runtime.analytics.engine.name == engine
+        yield app.runtime.analytics.run
 
 
 def sales(*measures: Measure, **options: object) -> Query:

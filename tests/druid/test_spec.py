@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from backend.druid.spec import (
+    HttpLocation,
+    InputFormat,
     LocalLocation,
     Mode,
     S3Location,
@@ -71,6 +73,34 @@ def check_golden(name: str, spec: dict[str, object]) -> None:
                 **{**vars(SALES), "location": S3Location("b", "k.parquet", None, "us-east-1")}
             ),
         ),
+        (
+            "sales_http_json",
+            SpecInput(
+                **{
+                    **vars(SALES),
+                    "location": HttpLocation(
+                        (
+                            "http://api:8000/api/druid/files/druid/sales/0f1e2d.json.gz"
+                            "?signature=REDACTED",
+                        )
+                    ),
+                    "input_format": InputFormat.JSON,
+                    "task_id": "ingest_0f1e2d_1a2b3c4d",
+                    "ingest_task": "0f1e2d",
+                }
+            ),
+        ),
+        (
+            "sales_http_csv_replace",
+            SpecInput(
+                **{
+                    **vars(SALES),
+                    "location": HttpLocation(("http://s3:9000/b/k.csv.gz?signature=REDACTED",)),
+                    "input_format": InputFormat.CSV,
+                    "mode": Mode.REPLACE,
+                }
+            ),
+        ),
     ],
 )
 def test_specs_match_their_golden_files(name: str, spec: SpecInput) -> None:
@@ -118,3 +148,8 @@ async def test_every_task_keeps_the_spec_for_its_stored_dataset(app: App) -> Non
         assert source["clientConfig"]["enablePathStyleAccess"] is True
         assert source["endpointConfig"]["url"] == app.backend.settings.s3_endpoint_url
     assert spec["spec"]["dataSchema"]["dataSource"] == "sales"
+
+
+def test_a_task_id_that_could_break_out_of_the_transform_expression_is_refused() -> None:
+    with pytest.raises(ValueError, match="alphanumeric"):
+        build_spec(SpecInput(**{**vars(SALES), "ingest_task": "x' || 'y"}))

@@ -29,8 +29,8 @@ def process_env(settings_env: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def uvicorn_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    port = free_port()
+def uvicorn_server(env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -13,7 +13,8 @@ from backend.db import session_scope, utcnow
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask
 from backend.ingestion.processing import dataset_key
-from backend.ingestion.worker import TaskRunner, claim_next
+from backend.ingestion.runner import TaskRunner
+from backend.ingestion.worker import claim_next
 from backend.runtime import Runtime
 from tests.conftest import Backend
 from tests.factories import sales_csv

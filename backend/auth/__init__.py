@@ -1,0 +1,1 @@
+"""Who may do what: principals, tokens and the service's own secrets."""

@@ -1,0 +1,402 @@
+"""One claimed task, processed while its worker holds the lease: validate and store the dataset,
+then (with DRUID_URL set) load it into Druid until queryable.
+
+Every state change is a short transaction guarded by `lease_owner`, so a worker that lost its
+lease (cancelled task, or a lease taken over after a stall) can never overwrite the task.
+Processing writes to keys derived from the task id, so running a task twice leaves one copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.config import Settings
+from backend.db import SessionMaker, session_scope, utcnow
+from backend.druid.client import DruidClient, DruidError, DruidUnavailable
+from backend.druid.urls import redact
+from backend.ingestion import druid_phase, normalize, processing
+from backend.ingestion.models import (
+    ACTIVE_STATUSES,
+    DRUID_STATUSES,
+    DatasourceSchema,
+    IngestionTask,
+    TaskEvent,
+    TaskStatus,
+)
+from backend.ingestion.normalize import Failure
+from backend.ingestion.sources.base import ReadError
+from backend.ingestion.validation.schema import DatasetSchema
+from backend.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
+
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+# Called with the datasource's name right after new data for it is committed (cache invalidation).
+DataLanded = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DruidAccess:
+    """What a worker needs to load into Druid: the client and the URL-signing key."""
+
+    client: DruidClient
+    signing_key: bytes
+
+
+class LeaseLost(Exception):
+    """The task was cancelled or taken over; this worker must stop touching it."""
+
+
+class TaskRunner:
+    """Processes one claimed task, holding its lease."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionMaker,
+        store: ObjectStore,
+        owner: str,
+        on_data_landed: DataLanded | None = None,
+        druid: DruidAccess | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = store
+        self.owner = owner
+        self.on_data_landed = on_data_landed
+        self.druid = druid
+        self._progress: normalize.Progress | None = None
+
+    async def run(self, task_id: str) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(task_id))
+        try:
+            await self._run(task_id)
+        except LeaseLost:
+            log.info("task %s: lease lost (cancelled or taken over); stopping", task_id)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _run(self, task_id: str) -> None:
+        task = await self._start(task_id)
+        if task is None:
+            return
+        try:
+            if TaskStatus(task.status) in DRUID_STATUSES and task.dataset_key is not None:
+                await self._load_into_druid(task)
+            else:
+                await self._process(task)
+        except ReadError as exc:
+            await self._fail(task_id, Failure("read_error", exc.message, exc.hint))
+        except LeaseLost:
+            raise
+        except Exception as exc:
+            log.exception("task %s failed unexpectedly", task_id)
+            message = f"processing stopped on an unexpected error: {type(exc).__name__}: {exc}"
+            hint = "Retry the task; if it fails again, report it with this task id."
+            await self._fail(task_id, Failure("internal_error", redact(message), hint))
+
+    async def _start(self, task_id: str) -> IngestionTask | None:
+        async with session_scope(self.sessions) as session:
+            task = await session.get(IngestionTask, task_id)
+            if task is None or task.lease_owner != self.owner:
+                return None
+            if task.attempts > self.settings.worker_max_attempts:
+                self._record(
+                    session,
+                    task,
+                    TaskStatus.FAILED,
+                    f"gave up after {task.attempts - 1} attempts that ended without a result "
+                    "(the worker process died or stalled each time)",
+                    error={
+                        "code": "worker_died",
+                        "message": "the worker stopped repeatedly while processing this file",
+                        "detail": "The file may be too large for the worker's memory. Retry, or "
+                        "split the file.",
+                    },
+                )
+                return None
+            if TaskStatus(task.status) in DRUID_STATUSES and task.dataset_key is not None:
+                self._record(
+                    session, task, TaskStatus(task.status), f"Druid loading resumed by {self.owner}"
+                )
+                return task
+            resumed = task.attempts > 1
+            message = (
+                f"resumed by {self.owner} (attempt {task.attempts}) after the previous worker's "
+                "lease expired"
+                if resumed
+                else f"processing started by {self.owner}"
+            )
+            self._record(session, task, TaskStatus.VALIDATING, message, progress=0.05)
+            task.started_at = task.started_at or utcnow()
+            return task
+
+    async def _process(self, task: IngestionTask) -> None:
+        async with session_scope(self.sessions) as session:
+            schema = await processing.known_schema(session, task.datasource)
+        self._progress = normalize.Progress()
+        druid = self.druid
+        with tempfile.TemporaryDirectory(prefix=f"ingest-{task.id}-") as tmp:
+            done = await processing.process(self.store, task, schema, Path(tmp), self._progress)
+            outcome = done.outcome
+            if outcome.failure is not None or outcome.dataset is None:
+                failure = outcome.failure or Failure(
+                    "internal_error", "no dataset was produced", "Retry the task."
+                )
+                await self._fail(task.id, failure, report=done.report, **done.counts)
+                return
+            spec = processing.druid_spec(self.settings, self.store, task, outcome)
+            await self._transition(
+                task.id,
+                TaskStatus.LOADING,
+                f"{done.counts['rows_valid']} valid rows of {done.counts['rows_read']}; storing the dataset",
+                progress=0.7,
+                report=done.report,
+                druid_spec=spec.spec if spec else None,
+                replace_interval=spec.replace_interval if spec else None,
+                **done.counts,
+            )
+            key = processing.dataset_key(task.datasource, task.id)
+            await self.store.put_file(key, outcome.dataset)
+            if druid is not None:
+                await druid_phase.write_copy(
+                    self.settings, self.store, task, outcome.dataset, Path(tmp)
+                )
+        if self.settings.worker_debug_pause_seconds:
+            await asyncio.sleep(self.settings.worker_debug_pause_seconds)
+        new_schema = (
+            outcome.schema
+            if schema is None and outcome.schema and outcome.schema.inferred
+            else None
+        )
+        if druid is None:
+            await self._stored(task, TaskStatus.SUCCEEDED, done.counts, new_schema)
+            return
+        await self._stored(task, TaskStatus.DRUID_SUBMITTING, done.counts, new_schema)
+        task.dataset_key = key
+        task.druid_spec = spec.spec if spec else None
+        task.druid_datasource = druid_phase.druid_datasource(self.settings, task.datasource)
+        await self._load_into_druid(task)
+
+    async def _stored(
+        self,
+        task: IngestionTask,
+        status: TaskStatus,
+        counts: dict[str, Any],
+        new_schema: DatasetSchema | None,
+    ) -> None:
+        """The dataset is stored: the embedded engine serves it from now on."""
+        key = processing.dataset_key(task.datasource, task.id)
+
+        async def remember_schema(session: AsyncSession) -> None:
+            if (
+                new_schema is not None
+                and await session.get(DatasourceSchema, task.datasource) is None
+            ):
+                session.add(
+                    DatasourceSchema(
+                        datasource=task.datasource,
+                        definition=new_schema.as_dict(),
+                        source_task_id=task.id,
+                        created_at=utcnow(),
+                    )
+                )
+
+        values: dict[str, Any] = {"dataset_key": key}
+        if status is TaskStatus.SUCCEEDED:
+            now = utcnow()
+            values.update(
+                progress=1.0,
+                finished_at=now,
+                data_as_of=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+        else:
+            values.update(
+                progress=0.8,
+                druid_datasource=druid_phase.druid_datasource(self.settings, task.datasource),
+            )
+        message = f"{counts['rows_valid']} rows stored as {key}"
+        if status is not TaskStatus.SUCCEEDED:
+            message += "; loading them into Druid"
+        try:
+            await self._transition(task.id, status, message, also=remember_schema, **values)
+            self._landed(task.datasource)
+        except LeaseLost:
+            # Cancelled while loading: the data must not stay behind.
+            await self.store.delete(key)
+            raise
+
+    def _landed(self, datasource: str) -> None:
+        if self.on_data_landed is not None:
+            # Called before this coroutine awaits again, so no query sees the new data
+            # committed while the old results are still cached.
+            self.on_data_landed(datasource)
+
+    async def _load_into_druid(self, task: IngestionTask) -> None:
+        assert self.druid is not None, "a Druid phase needs DRUID_URL"
+        phase = druid_phase.DruidPhase(
+            self.settings, self.store, self.druid.client, self.druid.signing_key, self._step
+        )
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"druid-{task.id}-") as tmp:
+                report = await phase.run(task, Path(tmp))
+        except LeaseLost:
+            await self._stop_cancelled_druid_task(task.id)
+            raise
+        except DruidUnavailable as exc:
+            await self._wait_for_druid(task, exc.message)
+            return
+        except druid_phase.DruidFailed as exc:
+            await self._fail(
+                task.id,
+                Failure("druid_failed", exc.message, exc.hint),
+                druid_report=exc.report or task.druid_report,
+            )
+            return
+        now = utcnow()
+        await self._transition(
+            task.id,
+            TaskStatus.SUCCEEDED,
+            f"queryable in Druid: {report.get('rows_queryable')} rows of task "
+            f"{task.druid_task_id or ''}".rstrip(),
+            progress=1.0,
+            druid_report=report,
+            data_as_of=now,
+            finished_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        self._landed(task.datasource)
+
+    async def _stop_cancelled_druid_task(self, task_id: str) -> None:
+        """A task cancelled during its Druid phase: ask Druid to stop its task too (not when the
+        lease was lost to another worker, which goes on tracking it)."""
+        async with session_scope(self.sessions) as session:
+            task = await session.get(IngestionTask, task_id)
+        if task is None or task.status != TaskStatus.CANCELLED.value or not task.druid_task_id:
+            return
+        assert self.druid is not None
+        try:
+            await self.druid.client.shutdown_task(task.druid_task_id)
+        except DruidError as exc:
+            log.warning("task %s: Druid task %s not stopped: %s", task_id, task.druid_task_id, exc)
+
+    async def _step(self, task_id: str, status: TaskStatus, message: str, **values: Any) -> None:
+        await self._transition(task_id, status, message, **values)
+
+    async def _wait_for_druid(self, task: IngestionTask, reason: str) -> None:
+        """Release the task until Druid may be back; the backoff doubles up to its cap."""
+        async with session_scope(self.sessions) as session:
+            current = await session.get(IngestionTask, task.id)
+            report = dict((current.druid_report if current else None) or {})
+        waits = int(report.get("waits", 0)) + 1
+        report.update(waits=waits, last_outage=reason)
+        delay = min(
+            self.settings.druid_poll_seconds * 2**waits, self.settings.druid_retry_max_seconds
+        )
+        await self._transition(
+            task.id,
+            TaskStatus.WAITING_FOR_DRUID,
+            f"Druid is not available ({reason}); trying again in {delay:.0f} s. The data is valid "
+            "and already served by the embedded engine.",
+            druid_report=report,
+            next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    async def _fail(self, task_id: str, failure: Failure, **values: Any) -> None:
+        """Fail the task; `values` are further columns to set (report, counts, druid_report)."""
+        await self._transition(
+            task_id,
+            TaskStatus.FAILED,
+            failure.message,
+            error={"code": failure.code, "message": failure.message, "detail": failure.hint},
+            finished_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+            **values,
+        )
+
+    async def _transition(
+        self,
+        task_id: str,
+        status: TaskStatus,
+        message: str,
+        *,
+        also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        **values: Any,
+    ) -> None:
+        """Move the task on, only while this worker still holds it."""
+        now = utcnow()
+        async with session_scope(self.sessions) as session:
+            result = await session.execute(
+                update(IngestionTask)
+                .where(
+                    IngestionTask.id == task_id,
+                    IngestionTask.lease_owner == self.owner,
+                    IngestionTask.status.in_(_ACTIVE),
+                )
+                .values(status=status.value, updated_at=now, **values)
+                .returning(IngestionTask.id)
+            )
+            if result.scalar_one_or_none() is None:
+                raise LeaseLost(task_id)
+            session.add(TaskEvent(task_id=task_id, at=now, status=status.value, message=message))
+            if also is not None:
+                await also(session)
+
+    def _record(
+        self,
+        session: AsyncSession,
+        task: IngestionTask,
+        status: TaskStatus,
+        message: str,
+        *,
+        progress: float | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        now = utcnow()
+        task.status = status.value
+        task.updated_at = now
+        if progress is not None:
+            task.progress = progress
+        if error is not None:
+            task.error = error
+            task.finished_at = now
+            task.lease_owner = None
+            task.lease_expires_at = None
+        session.add(TaskEvent(task_id=task.id, at=now, status=status.value, message=message))
+
+    async def _heartbeat(self, task_id: str) -> None:
+        interval = self.settings.worker_lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            expires = utcnow() + dt.timedelta(seconds=self.settings.worker_lease_seconds)
+            values: dict[str, Any] = {"lease_expires_at": expires}
+            if self._progress is not None and self._progress.rows:
+                values["rows_read"] = self._progress.rows  # visible while a big file is read
+            async with session_scope(self.sessions) as session:
+                result = await session.execute(
+                    update(IngestionTask)
+                    .where(IngestionTask.id == task_id, IngestionTask.lease_owner == self.owner)
+                    .values(**values)
+                )
+            if getattr(result, "rowcount", 1) == 0:
+                return
