@@ -5,27 +5,31 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Installed versions are pinned in constraints.txt so every machine gets the same set.
-PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
+# pip shows each package as it installs (a fresh install takes a couple of minutes).
+PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check --progress-bar off -c constraints.txt
+# One line per step with the seconds it took: make run is never silent for long.
+STEP = @printf '==> %s\n' $(1); start=$$(date +%s); $(2) && printf '==> %s: done in %ss\n' $(1) $$(( $$(date +%s) - start ))
 
 .PHONY: install run worker migrate seed test lint format bench data clean druid druid-stop druid-status
 
 $(BIN)/activate:
-	$(PYTHON) -m venv $(VENV)
+	$(call STEP,"creating the virtualenv in $(VENV)",$(PYTHON) -m venv $(VENV))
 
 $(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
-	$(PIP_INSTALL) -e '.[dev]'
-	$(BIN)/python -m backend assets
+	$(call STEP,"installing Python packages (pinned in constraints.txt)",$(PIP_INSTALL) -e '.[dev]')
+	$(call STEP,"fetching GraphiQL's and the API docs' files from the npm registry",$(BIN)/python -m backend assets)
 	touch $@
 
 install: $(VENV)/.installed
 
 migrate: install
-	$(BIN)/python -m backend migrate
+	$(call STEP,"applying database migrations",$(BIN)/python -m backend migrate)
 
 seed: migrate
-	$(BIN)/python -m backend seed data.csv --datasource sales
+	$(call STEP,"queueing data.csv for datasource sales (when it has no data)",$(BIN)/python -m backend seed data.csv --datasource sales)
 
 run: seed
+	@echo "==> serving on http://$(HOST):$(PORT) (Ctrl-C stops)"
 	$(BIN)/uvicorn backend.main:app --host $(HOST) --port $(PORT)
 
 worker: migrate

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from backend import migrations
+from backend.api import docs
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.ingestion import service as ingestion_service
@@ -78,7 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("worker", help="run background workers (WORKER_CONCURRENCY of them)")
     commands.add_parser("migrate", help="apply database migrations")
-    commands.add_parser("assets", help="fetch GraphiQL's files from the npm registry (once)")
+    commands.add_parser(
+        "assets",
+        help="fetch GraphiQL's, Swagger UI's and ReDoc's files from the npm registry (once)",
+    )
     seed_cmd = commands.add_parser("seed", help="queue a file for a datasource when it has no data")
     seed_cmd.add_argument("file", type=Path)
     seed_cmd.add_argument("--datasource", default="sales")
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         migrations.upgrade(settings.database_url)
     elif args.command == "assets":
         graphiql.fetch_assets()
+        docs.fetch_assets()
     else:
         asyncio.run(seed(args.file, args.datasource))
 

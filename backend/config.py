@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     aws_access_key_id: str | None = None
     aws_secret_access_key: str | None = None
     max_upload_mb: Annotated[int, Field(gt=0)] = 500
+    min_free_disk_mb: Annotated[int, Field(ge=0)] = Field(
+        default=1024,
+        description="Uploads are refused (507) when they would leave less free disk than this "
+        "where objects or temporary files are written",
+    )
+    janitor_interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    staged_upload_max_age_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
     worker_concurrency: Annotated[int, Field(ge=0)] = 2
     worker_lease_seconds: Annotated[float, Field(gt=0)] = 30.0
     worker_poll_seconds: Annotated[float, Field(gt=0)] = 1.0
@@ -46,6 +53,11 @@ class Settings(BaseSettings):
     )
     analytics_cache_entries: Annotated[int, Field(ge=0)] = 2048
     analytics_cache_ttl_seconds: Annotated[float, Field(ge=0)] = 300.0
+    analytics_threads: Annotated[int, Field(ge=1, le=64)] = 4
+    query_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    query_max_cells: Annotated[int, Field(ge=1000)] = 250_000
+    query_parallel: Annotated[int, Field(ge=1, le=16)] = 2
+    graphql_max_concurrent: Annotated[int, Field(ge=1, le=1024)] = 16
     druid_max_concurrent_subtasks: Annotated[int, Field(ge=1)] = 1
     druid_url: str | None = Field(default=None, description="Druid router URL; unset: embedded")
     druid_input_source: Literal["http", "s3"] = Field(
@@ -97,6 +109,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def min_free_disk_bytes(self) -> int:
+        return self.min_free_disk_mb * 1024 * 1024
 
     @property
     def data_base_url(self) -> str:

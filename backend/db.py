@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -105,6 +105,7 @@ def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 
 
 AFTER_COMMIT = "after_commit"
+ON_ROLLBACK = "on_rollback"
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -112,15 +113,25 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
+def on_rollback(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run `callback` if the session's transaction does not commit (undo work done outside the
+    database for it, such as a stored upload)."""
+    session.info.setdefault(ON_ROLLBACK, []).append(callback)
+
+
 @asynccontextmanager
 async def session_scope(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """The one transaction owner: commits on success, rolls back on any error."""
+    """The one transaction owner: commits on success, rolls back on any error (a failed commit
+    included), then runs the callbacks registered for the outcome."""
     async with sessions() as session:
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
+            for undo in session.info.pop(ON_ROLLBACK, []):
+                await undo()
             raise
+        session.info.pop(ON_ROLLBACK, None)
         for callback in session.info.pop(AFTER_COMMIT, []):
             callback()

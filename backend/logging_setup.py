@@ -14,10 +14,13 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     """Every record, whoever logs it (httpx logs the URLs it requests), with signed URLs'
     signatures redacted before any handler sees it."""
     record = _base_factory(*args, **kwargs)
-    message = record.getMessage()
-    shown = redact(message)
-    if shown != message:
-        record.msg, record.args = shown, None
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    # Arguments stay a tuple (uvicorn's access formatter unpacks them), each text redacted.
+    if isinstance(record.args, tuple):
+        record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
     return record
 
 
@@ -30,3 +33,5 @@ def configure_logging(level: str) -> None:
         handler._backend = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request at INFO (Druid polls, S3); our own records say what matters.
+    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))

@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from backend.api import druid_files, ingest, performance, sigma, status
+from backend.api import docs, druid_files, ingest, performance, sigma, status
+from backend.api.limits import BodyLimit, ConcurrencyLimit
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
 from backend.logging_setup import configure_logging
@@ -35,8 +36,13 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         version="0.1.0",
         summary="Upload CSV, Excel and Parquet sales data; validate, store, load into Druid; query.",
         lifespan=lifespan,
+        # Served by backend.api.docs from local files: FastAPI's own pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)
+    app.add_middleware(ConcurrencyLimit, path="/graphql", slots=settings.graphql_max_concurrent)
     app.state.metrics = application.Metrics()
     app.middleware("http")(app.state.metrics.middleware)
     application.install_log_buffer()
@@ -47,6 +53,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(druid_files.router)
     app.include_router(graphql_router())
     graphiql.mount(app)
+    docs.mount(app)
     return app
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from backend import migrations
+from backend import migrations, priority
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasetFiles
 from backend.analytics.embedded import EmbeddedEngine
@@ -23,6 +23,7 @@ from backend.ingestion.runner import DruidAccess
 from backend.ingestion.worker import WorkerPool
 from backend.monitoring.models import SigmaSetting
 from backend.storage import ObjectStore, create_store
+from backend.storage.space import SpaceGuard
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Runtime:
     reader: AsyncEngine | None = None  # read-only engine for analytics (SQLite: deferred BEGIN)
     druid: DruidClient | None = None  # when DRUID_URL is set
     signing_key: bytes = b""  # HMAC key of the dataset URLs Druid reads (set by start())
+    space: SpaceGuard | None = None  # keeps MIN_FREE_DISK_MB free for uploads
     workers: WorkerPool | None = None
     _started: bool = field(default=False, repr=False)
 
@@ -58,7 +60,7 @@ class Runtime:
         warehouse = DruidEngine(druid, settings.druid_datasource_prefix) if druid else None
         analytics = Analytics(
             create_sessionmaker(reader),
-            EmbeddedEngine(files),
+            EmbeddedEngine(files, settings.analytics_threads),
             cache,
             warehouse=warehouse,
             read_mode=serving_engine,
@@ -71,9 +73,11 @@ class Runtime:
             analytics=analytics,
             reader=reader,
             druid=druid,
+            space=SpaceGuard(store, settings.min_free_disk_bytes),
         )
 
     async def start(self, *, with_workers: bool) -> None:
+        priority.lower_polars_pool()
         if self.settings.auto_migrate:
             await asyncio.to_thread(migrations.upgrade, self.settings.database_url)
         await self.store.check()
@@ -107,6 +111,8 @@ class Runtime:
             self.workers = None
         if self.druid is not None:
             await self.druid.close()
+        if isinstance(self.analytics.embedded, EmbeddedEngine):
+            self.analytics.embedded.close()
         await self.engine.dispose()
         if self.reader is not None and self.reader is not self.engine:
             await self.reader.dispose()

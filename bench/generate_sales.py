@@ -63,8 +63,16 @@ def invoice_id(index: int) -> str:
     return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
 
 
-def sales_rows(count: int, seed: int = 20190101) -> Iterator[list[str]]:
+DEFAULT_SEED = 20190101
+# Each seed numbers its invoices from a different place (Invoice ID is unique per datasource, so
+# files made with different seeds can be loaded together); the default seed starts at 0, which
+# keeps data.csv as it always was.
+_SEED_STRIDE = 1_000_003
+
+
+def sales_rows(count: int, seed: int = DEFAULT_SEED) -> Iterator[list[str]]:
     rng = random.Random(seed)
+    first = (seed - DEFAULT_SEED) * _SEED_STRIDE
     for index in range(count):
         branch, city = BRANCH_CITIES[rng.randrange(3)]
         unit_price = rng.randrange(1000, 10000) / 100
@@ -73,7 +81,7 @@ def sales_rows(count: int, seed: int = 20190101) -> Iterator[list[str]]:
         tax = round(cogs * 0.05, 4)
         day = FIRST_DAY + dt.timedelta(days=rng.randrange(DAYS))
         yield [
-            invoice_id(index),
+            invoice_id(first + index),
             branch,
             city,
             "Member" if rng.random() < 0.5 else "Normal",

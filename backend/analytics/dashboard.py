@@ -6,10 +6,10 @@ import datetime as dt
 import enum
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from backend.analytics.errors import BadRange, UnknownColumn
+from backend.analytics.errors import BadRange, MissingColumns
 from backend.analytics.query import (
     PERIOD,
     TIME,
@@ -26,19 +26,24 @@ from backend.analytics.service import Analytics, CacheTrace
 from backend.ingestion.validation.sales import SALES
 
 TOTAL, GROSS_INCOME, QUANTITY, RATING, COGS = "Total", "gross income", "Quantity", "Rating", "cogs"
-SALES_COLUMNS = (
-    TOTAL,
-    GROSS_INCOME,
-    QUANTITY,
-    RATING,
-    COGS,
-    "Branch",
-    "City",
-    "Product line",
-    "Customer type",
-    "Gender",
-    "Payment",
-)
+
+
+# SalesFilter attribute -> the column it filters.
+FILTER_COLUMNS = {
+    "branches": "Branch",
+    "cities": "City",
+    "product_lines": "Product line",
+    "customer_types": "Customer type",
+    "genders": "Gender",
+    "payments": "Payment",
+}
+TOTALS = (TOTAL, GROSS_INCOME, QUANTITY)
+# Known values of a column are looked up (to match filter values ignoring case) up to this many.
+MAX_KNOWN_VALUES = 10_000
+
+# Filters take days in this range: wide enough for any sales data, narrow enough that the
+# previous period and the day after `dateTo` are still dates.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -54,22 +59,31 @@ class SalesFilter:
     payments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for name, day in (("dateFrom", self.date_from), ("dateTo", self.date_to)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise BadRange(
+                    f"{name} {day} is outside the dates this service covers",
+                    f"Give a day from {FIRST_DAY} to {LAST_DAY}.",
+                )
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise BadRange(
                 f"dateFrom {self.date_from} is after dateTo {self.date_to}",
                 "Give a dateFrom on or before dateTo (both days are included).",
             )
 
+    def dimension_values(self) -> dict[str, tuple[str, ...]]:
+        """The filtered columns and their wanted values (columns with no values left out)."""
+        return {
+            column: tuple(getattr(self, attribute))
+            for attribute, column in FILTER_COLUMNS.items()
+            if getattr(self, attribute)
+        }
+
     def dimension_filters(self) -> list[Filter]:
-        pairs = [
-            ("Branch", self.branches),
-            ("City", self.cities),
-            ("Product line", self.product_lines),
-            ("Customer type", self.customer_types),
-            ("Gender", self.genders),
-            ("Payment", self.payments),
+        return [
+            Filter(FilterKind.IN, column, values)
+            for column, values in self.dimension_values().items()
         ]
-        return [Filter(FilterKind.IN, column, tuple(values)) for column, values in pairs if values]
 
     def filters(
         self, start: dt.datetime | None = None, end: dt.datetime | None = None
@@ -117,11 +131,55 @@ class Dashboard:
     async def _run(self, query: Query) -> Result:
         return await self.analytics.run(query, self.trace)
 
-    async def _check(self, sales: SalesFilter) -> None:
+    async def _prepare(self, sales: SalesFilter, field: str, needs: tuple[str, ...]) -> SalesFilter:
+        """Check the datasource has the columns this field and the filter need, and match the
+        filter's values to the column's known values ignoring case (unknown ones: a warning)."""
         columns = await self.analytics.columns(sales.datasource)
-        missing = [c for c in SALES_COLUMNS if columns and c not in columns]
+        if not columns:
+            return sales  # no data yet: every figure is zero or empty
+        wanted = [*needs, *sales.dimension_values()]
+        missing = [c for c in dict.fromkeys(wanted) if c not in columns]
         if missing:
-            raise UnknownColumn(missing[0], sales.datasource, list(columns))
+            raise MissingColumns(field, sales.datasource, wanted, missing)
+        changes: dict[str, tuple[str, ...]] = {}
+        for attribute, column in FILTER_COLUMNS.items():
+            values: tuple[str, ...] = getattr(sales, attribute)
+            if values:
+                changes[attribute] = await self._match(sales.datasource, column, values)
+        return replace(sales, **changes) if changes else sales  # type: ignore[arg-type]
+
+    async def _match(
+        self, datasource: str, column: str, values: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        query = Query(
+            datasource,
+            (Measure(Aggregate.COUNT, None, "n"),),
+            dimensions=(column,),
+            limit=MAX_KNOWN_VALUES + 1,
+        )
+        known = [row[0] for row in (await self._run(query)).rows if isinstance(row[0], str)]
+        if len(known) > MAX_KNOWN_VALUES:
+            return values  # too many to list: taken as given
+        by_lower: dict[str, list[str]] = {}
+        for value in known:
+            by_lower.setdefault(value.casefold(), []).append(value)
+        matched: list[str] = []
+        unknown: list[str] = []
+        for value in values:
+            if value in known:
+                matched.append(value)
+            elif candidates := by_lower.get(value.casefold()):
+                matched.extend(candidates)
+            else:
+                matched.append(value)
+                unknown.append(value)
+        if unknown:
+            listed = ", ".join(repr(v) for v in sorted(known)[:20])
+            self.trace.warnings.append(
+                f"{column}: no row has {', '.join(repr(v[:40]) for v in unknown)}; "
+                f"known values: {listed}"
+            )
+        return tuple(dict.fromkeys(matched))
 
     async def _bounds(self, sales: SalesFilter) -> tuple[dt.datetime | None, dt.datetime | None]:
         start, end = _midnight(sales.date_from), _midnight(sales.date_to, days=1)
@@ -161,7 +219,7 @@ class Dashboard:
         )
 
     async def summary(self, sales: SalesFilter) -> Summary:
-        await self._check(sales)
+        sales = await self._prepare(sales, "salesSummary", (*TOTALS, RATING))
         start, end = await self._bounds(sales)
         current = await self.figures(sales, start, end)
         if start is None or end is None:
@@ -174,7 +232,7 @@ class Dashboard:
         )
 
     async def trend(self, sales: SalesFilter, granularity: Granularity) -> list[dict[str, Any]]:
-        await self._check(sales)
+        sales = await self._prepare(sales, "salesTrend", TOTALS)
         start, end = await self._bounds(sales)
         query = Query(
             datasource=sales.datasource,
@@ -186,10 +244,13 @@ class Dashboard:
         if start is None or end is None:
             return list(found.values())
         empty = {"total_sales": 0.0, "gross_income": 0.0, "transactions": 0, "units_sold": 0}
-        return [found.get(p, {PERIOD: p, **empty}) for p in periods(start, end, granularity)]
+        every = periods(start, end, granularity)
+        if self.trace.budget is not None:  # empty periods are answered too: count them
+            self.trace.budget.spend((len(every) - len(found)) * (len(empty) + 1))
+        return [found.get(p, {PERIOD: p, **empty}) for p in every]
 
     async def breakdown(self, sales: SalesFilter, column: str) -> list[dict[str, Any]]:
-        await self._check(sales)
+        sales = await self._prepare(sales, f"sales by {column}", (column, *TOTALS))
         query = Query(
             datasource=sales.datasource,
             measures=_totals(),
@@ -205,7 +266,8 @@ class Dashboard:
         return rows
 
     async def profitability(self, sales: SalesFilter, by: str) -> list[dict[str, Any]]:
-        await self._check(sales)
+        needs = (TOTAL, COGS, GROSS_INCOME) + (() if by == "month" else (by,))
+        sales = await self._prepare(sales, "profitability", needs)
         measures = (
             Measure(Aggregate.SUM, TOTAL, "revenue"),
             Measure(Aggregate.SUM, COGS, "cogs"),
@@ -233,7 +295,7 @@ class Dashboard:
     async def top_product_lines(
         self, sales: SalesFilter, metric: TopMetric, limit: int
     ) -> list[dict[str, Any]]:
-        await self._check(sales)
+        sales = await self._prepare(sales, "topProductLines", ("Product line", *TOTALS, RATING))
         query = Query(
             datasource=sales.datasource,
             measures=(*_totals(), Measure(Aggregate.AVG, RATING, "average_rating")),
@@ -249,7 +311,7 @@ class Dashboard:
         return rows
 
     async def rating_distribution(self, sales: SalesFilter, bins: int) -> list[dict[str, Any]]:
-        await self._check(sales)
+        sales = await self._prepare(sales, "ratingDistribution", (RATING,))
         if not 1 <= bins <= 100:
             raise BadRange(
                 f"bins must be between 1 and 100 (got {bins})", "Ask for 10 bins, for example."
@@ -271,7 +333,7 @@ class Dashboard:
         ]
 
     async def heatmap(self, sales: SalesFilter) -> list[dict[str, Any]]:
-        await self._check(sales)
+        sales = await self._prepare(sales, "salesHeatmap", TOTALS)
         query = Query(
             sales.datasource, _totals(), granularity=Granularity.HOUR, filters=sales.filters()
         )
@@ -288,7 +350,7 @@ class Dashboard:
         return list(cells.values())
 
     async def rows(self, sales: SalesFilter, first: int, offset: int) -> tuple[Result, int]:
-        await self._check(sales)
+        sales = await self._prepare(sales, "rows", ())
         page = Query(sales.datasource, (), filters=sales.filters(), limit=first, offset=offset)
         total = Query(
             sales.datasource, (Measure(Aggregate.COUNT, None, "rows"),), filters=sales.filters()
@@ -296,7 +358,7 @@ class Dashboard:
         return await self._run(page), int((await self._run(total)).rows[0][0])
 
     async def row_count(self, sales: SalesFilter) -> int:
-        await self._check(sales)
+        sales = await self._prepare(sales, "rowCount", ())
         query = Query(
             sales.datasource, (Measure(Aggregate.COUNT, None, "rows"),), filters=sales.filters()
         )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -23,6 +24,9 @@ from backend.analytics.query import (
     Result,
     empty_result,
 )
+from backend.priority import heavy_executor
+
+T = TypeVar("T")
 
 EVERY = {
     Granularity.HOUR: "1h",
@@ -37,8 +41,17 @@ EVERY = {
 class EmbeddedEngine:
     name = "embedded"
 
-    def __init__(self, files: DatasetFiles) -> None:
+    def __init__(self, files: DatasetFiles, threads: int = 4) -> None:
         self.files = files
+        # Threads of its own: a burst of queries never takes the threads that uploads and
+        # storage use (the loop's default executor).
+        self._executor = heavy_executor("embedded", threads)
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _scan(self, source: DatasourceVersion) -> pl.LazyFrame | None:
         paths = await self.files.paths(source)
@@ -46,19 +59,19 @@ class EmbeddedEngine:
 
     async def schema(self, source: DatasourceVersion) -> dict[str, str]:
         frame = await self._scan(source)
-        return {} if frame is None else await asyncio.to_thread(_schema, frame)
+        return {} if frame is None else await self._call(_schema, frame)
 
     async def run(self, query: Query, source: DatasourceVersion) -> Result:
         frame = await self._scan(source)
         if frame is None:
             return empty_result(query)
-        return await asyncio.to_thread(_run, query, frame)
+        return await self._call(_run, query, frame)
 
     async def time_range(
         self, source: DatasourceVersion
     ) -> tuple[dt.datetime | None, dt.datetime | None]:
         frame = await self._scan(source)
-        return (None, None) if frame is None else await asyncio.to_thread(_time_range, frame)
+        return (None, None) if frame is None else await self._call(_time_range, frame)
 
 
 def scan(paths: list[Path], hidden: tuple[tuple[str, ...], ...] = ()) -> pl.LazyFrame:

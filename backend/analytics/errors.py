@@ -42,3 +42,17 @@ class EngineUnavailable(ServiceUnavailable):
             "Try again shortly; an admin can switch the Sigma mode to standalone to serve "
             "dashboards from the embedded engine meanwhile.",
         )
+
+
+class MissingColumns(InvalidInput):
+    """A field computed from columns the datasource does not have."""
+
+    code = "missing_columns"
+
+    def __init__(self, field: str, datasource: str, needs: list[str], missing: list[str]) -> None:
+        super().__init__(
+            f"{field} needs the column(s) {', '.join(repr(c) for c in needs)}; datasource "
+            f"{datasource!r} has no {', '.join(repr(c) for c in missing)}",
+            "Query a datasource with sales columns, leave out the filters on columns it lacks, "
+            "or use rows, rowCount and analytics(query), which work on any datasource.",
+        )

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.analytics.budget import Budget
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasourceVersion, load_versions
 from backend.analytics.errors import UnknownDatasource
@@ -34,11 +35,14 @@ class Engine(Protocol):
 
 @dataclass
 class CacheTrace:
-    """What the cache did for one request (reported in the GraphQL response's extensions)."""
+    """One request's analytics: what the cache did (reported in the GraphQL response's
+    extensions) and the budget its queries spend."""
 
     hits: int = 0
     misses: int = 0
     keys: list[str] = field(default_factory=list)
+    budget: Budget | None = None
+    warnings: list[str] = field(default_factory=list)  # shown in the response's extensions
 
 
 @dataclass(frozen=True)
@@ -147,11 +151,18 @@ class Analytics:
             trace.hits += found
             trace.misses += not found
             trace.keys.append(key)
+        budget = trace.budget if trace is not None else None
         if found:
             assert isinstance(value, Result)
-            return value
-        result = await engine.run(query, source)
-        self.cache.put(key, query.datasource, result)
+            result = value
+        else:
+            if budget is not None:
+                result = await budget.run(lambda: engine.run(query, source))
+            else:
+                result = await engine.run(query, source)
+            self.cache.put(key, query.datasource, result)
+        if budget is not None:
+            budget.spend(len(result.rows) * max(1, len(result.columns)))
         return result
 
     async def _metadata(self, source: DatasourceVersion) -> Metadata:

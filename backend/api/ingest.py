@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from backend import filenames
 from backend.api import multipart
 from backend.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from backend.errors import InvalidInput
@@ -14,6 +15,7 @@ from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
 from backend.ingestion.service import StagedUpload
+from backend.paging import MAX_OFFSET
 
 router = APIRouter(prefix="/api/ingest", tags=["ingestion"])
 
@@ -118,6 +120,7 @@ def task_out(request: Request, task: IngestionTask) -> TaskStatusOut:
         413: _ERROR,
         415: _ERROR,
         422: _ERROR,
+        507: {"description": "Not enough free disk space on the server", **_ERROR},
     },
     summary="Upload a CSV, Excel or Parquet file for ingestion",
 )
@@ -130,12 +133,16 @@ async def upload(
     force: Annotated[bool, Query(description="Same as the form field force")] = False,
 ) -> UploadAccepted:
     max_bytes = runtime.settings.max_upload_bytes
-    ingestion_service.check_declared_size(request.headers.get("content-length"), max_bytes)
+    ingestion_service.check_declared_size(
+        request.headers.get("content-length"), max_bytes, runtime.space
+    )
 
     async def on_file(part: multipart.Part, fields: dict[str, str], chunks: Any) -> StagedUpload:
         if "datasource_name" in fields:  # fail before storing anything when we already can
             ingestion_service.validate_datasource_name(fields["datasource_name"])
-        return await ingestion_service.stage_upload(runtime.store, chunks, part.filename, max_bytes)
+        return await ingestion_service.stage_upload(
+            runtime.store, chunks, part.filename, max_bytes, runtime.space
+        )
 
     form = await multipart.read_form(
         request.stream(),
@@ -171,15 +178,17 @@ async def upload(
     )
     if not accepted.created:
         response.status_code = 200
-    return _accepted(request, accepted.task, duplicate=not accepted.created)
+    return _accepted(request, accepted)
 
 
-def _accepted(request: Request, task: IngestionTask, *, duplicate: bool) -> UploadAccepted:
+def _accepted(request: Request, accepted: ingestion_service.Accepted) -> UploadAccepted:
+    task = accepted.task
     return UploadAccepted(
         task_id=task.id,
         status=task.status,
         status_url=status_url(request, task.id),
-        duplicate=duplicate,
+        duplicate=not accepted.created,
+        message=accepted.message,
         datasource=task.datasource,
         filename=task.filename,
         file_format=task.file_format,
@@ -203,7 +212,7 @@ async def list_tasks(
     datasource: str | None = None,
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TaskPageOut:
     page = await ingestion_service.list_tasks(
         session, datasource=datasource, status=status, limit=limit, offset=offset
@@ -243,8 +252,12 @@ async def rejected_rows(
     task_id: str, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep
 ) -> StreamingResponse:
     key = await ingestion_service.rejected_rows(session, task_id)
+    task = await ingestion_service.get_task(session, task_id)
+    # Named after the upload (any characters: see filenames.attachment), e.g. 売上-rejected.csv.
+    stem = task.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or task.id
+    disposition = filenames.attachment(f"{stem}-rejected.csv", f"{task.id}-rejected.csv")
     return StreamingResponse(
         runtime.store.read_chunks(key),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{task_id}-rejected.csv"'},
+        headers={"Content-Disposition": disposition},
     )

@@ -4,6 +4,8 @@ Starlette's form parser spools a whole file to a temporary file before the route
 hands the file part to the caller chunk by chunk as it arrives, so an upload goes straight to
 storage, a size limit or an unsupported format is detected while streaming, and the body is
 never held whole in memory or on local disk.
+
+Part headers and file names are read by backend.filenames (shared with GraphQL uploads).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from backend.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from backend.filenames import filename_of, header_text, parse_disposition
 
 T = TypeVar("T")
 MAX_FIELD_BYTES = 64 * 1024
@@ -74,24 +77,23 @@ class _Events:
 
     def _header_end(self) -> None:
         name = self._header_field.decode("latin-1").strip().lower()
-        self._headers[name] = self._header_value.decode("utf-8", "replace").strip()
+        self._headers[name] = header_text(bytes(self._header_value)).strip()
         self._header_field.clear()
         self._header_value.clear()
 
     def _headers_finished(self) -> None:
-        disposition, options = parse_options_header(self._headers.get("content-disposition", ""))
-        if disposition != b"form-data" or b"name" not in options:
+        disposition, parameters = parse_disposition(self._headers.get("content-disposition", ""))
+        if disposition != "form-data" or "name" not in parameters:
             raise BadRequest(
                 "a multipart part has no form-data name",
                 "Send each field with Content-Disposition: form-data; name=...",
             )
-        filename = options.get(b"filename")
         self._queue.append(
             (
                 "part",
                 Part(
-                    name=options[b"name"].decode("utf-8", "replace"),
-                    filename=None if filename is None else filename.decode("utf-8", "replace"),
+                    name=parameters["name"],
+                    filename=filename_of(parameters),
                     content_type=self._headers.get("content-type"),
                 ),
             )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Query
 
 from backend.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from backend.monitoring import audit, sigma
+from backend.paging import MAX_OFFSET
 
 router = APIRouter(tags=["status"])
 
@@ -63,7 +64,7 @@ async def access_logs(
     principal: PrincipalDep,
     action: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     source_id: str | None = None,
 ) -> dict[str, Any]:
     page = await audit.entries(session, action=action, limit=limit, offset=offset)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
@@ -14,20 +15,45 @@ from backend.monitoring import health as health_service
 router = APIRouter(tags=["status"])
 
 
+@dataclass
+class Readiness:
+    ready: bool
+    checks: list[health_service.Check]
+
+
+def _answers(model: type[Any], up: str, down: str) -> dict[int | str, dict[str, Any]]:
+    """The body is the same whether the answer is 200 or 503: only the status tells."""
+    return {200: {"model": model, "description": up}, 503: {"model": model, "description": down}}
+
+
 def _body(result: health_service.Health) -> dict[str, Any]:
     body = dataclasses.asdict(result)
     body["checked_at"] = result.checked_at.isoformat()
     return body
 
 
-@router.get("/api/health", summary="Every part of the chain, checked now, with latencies")
+@router.get(
+    "/api/health",
+    summary="Every part of the chain, checked now, with latencies",
+    responses=_answers(
+        health_service.Health,
+        "Healthy, or degraded but serving",
+        "Down: a part the service cannot work without does not answer",
+    ),
+)
 async def api_health(runtime: RuntimeDep) -> JSONResponse:
     result = await health_service.health(runtime)
     status = 503 if result.status is health_service.Status.DOWN else 200
     return JSONResponse(_body(result), status_code=status)
 
 
-@router.get("/api/database/health", summary="The metadata database round trip")
+@router.get(
+    "/api/database/health",
+    summary="The metadata database round trip",
+    responses=_answers(
+        health_service.Check, "The database answers", "The database does not answer"
+    ),
+)
 async def database_health(runtime: RuntimeDep) -> JSONResponse:
     check = await health_service.check_database(runtime)
     status = 200 if check.status is health_service.Status.HEALTHY else 503
@@ -39,12 +65,18 @@ async def liveness() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readyz", summary="Readiness: the database and storage answer")
+@router.get(
+    "/readyz",
+    summary="Readiness: the database and storage answer",
+    responses=_answers(
+        Readiness, "Ready", "Not ready: the database or the storage does not answer"
+    ),
+)
 async def readiness(runtime: RuntimeDep) -> JSONResponse:
     checks = [
         await health_service.check_database(runtime),
         await health_service.check_storage(runtime),
     ]
     ready = all(c.status is health_service.Status.HEALTHY for c in checks)
-    body = {"ready": ready, "checks": [dataclasses.asdict(c) for c in checks]}
+    body = dataclasses.asdict(Readiness(ready, checks))
     return JSONResponse(body, status_code=200 if ready else 503)

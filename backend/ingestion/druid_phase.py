@@ -31,6 +31,7 @@ from backend.druid.client import DruidClient, DruidRequestError, DruidUnavailabl
 from backend.druid.spec import TASK_COLUMN, HttpLocation, InputFormat, S3Location, input_source
 from backend.druid.sql import quote
 from backend.ingestion.models import IngestionTask, TaskStatus
+from backend.priority import run_heavy
 from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
 
@@ -84,7 +85,7 @@ async def write_copy(
     if kind is InputFormat.PARQUET:
         return
     target = workdir / druid_copy.copy_name("druid", kind)
-    await asyncio.to_thread(druid_copy.write_copy, dataset, target, kind)
+    await run_heavy(druid_copy.write_copy, dataset, target, kind)
     await store.put_file(copy_key(task.datasource, task.id, kind), target)
 
 
@@ -233,6 +234,7 @@ class DruidPhase:
             druid_report=report,
         )
         report["load_percent"] = await self._until_loaded(task, report)
+        report["druid_task_id"] = druid_task
         return report
 
     async def _submit(self, task: IngestionTask, workdir: Path) -> str:

@@ -3,9 +3,11 @@ memory stays flat; rejected rows go to a CSV and every problem into the report."
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import enum
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,9 @@ from backend.ingestion.sources.base import ReadError, Source
 from backend.ingestion.sources.csv import open_csv
 from backend.ingestion.sources.excel import open_excel
 from backend.ingestion.sources.parquet import open_parquet
+from backend.ingestion.validation import reserved
 from backend.ingestion.validation.inference import infer_schema
+from backend.ingestion.validation.rejected import write_rejected
 from backend.ingestion.validation.report import Report
 from backend.ingestion.validation.sales import SALES, sales_schema
 from backend.ingestion.validation.schema import TIME, DatasetSchema, match_columns
@@ -99,7 +103,7 @@ def open_source(
         return open_csv(path, workdir)
     if file_format is FileFormat.PARQUET:
         return open_parquet(path)
-    return open_excel(path, file_format.value, options.sheet)
+    return open_excel(path, file_format.value, options.sheet, workdir)
 
 
 def _schema_for(
@@ -118,9 +122,14 @@ def _schema_for(
             f"time_column {options.time_column!r} is not a column of the file",
             f"Choose one of: {', '.join(repr(h) for h in source.header[:30])}.",
         )
+    # A column named __time is meant as the timestamp: it is the time column unless told otherwise.
+    named_time = reserved.time_column_of(source.header)
+    time_column = options.time_column or named_time
     try:
-        return infer_schema(first, source.header, options.time_column)
+        return infer_schema(first, source.header, time_column)
     except ValueError as exc:
+        if named_time is not None and time_column == named_time:
+            raise reserved.not_timestamps(named_time) from exc
         raise ReadError(str(exc), "Name a column with dates or timestamps as time_column.") from exc
 
 
@@ -134,16 +143,24 @@ def normalize(
     options: UploadOptions,
     uploaded_at: dt.datetime,
     progress: Progress | None = None,
+    loaded: Sequence[Path] = (),
 ) -> Outcome:
-    """Blocking (Polars, file I/O): run it in a thread. ReadError means the file cannot be read."""
+    """Blocking (Polars, file I/O): run it in a thread. ReadError means the file cannot be read.
+
+    `loaded`: the datasource's datasets so far; a schema's unique key (the sales Invoice ID) is
+    unique per datasource, so a row whose key one of them holds is invalid (append mode; with
+    mode=replace the rows of the upload's interval are replaced, so their keys may come again).
+    """
     with _polars_errors_as_read_errors(file_format):
         source = open_source(path, file_format, workdir, options)
+        reserved.check_internal(source.header)
         report = Report(source.info)
         batches = source.batches()
         first = next(batches, None)
         if first is None or first.is_empty():
             return Outcome(report, failure=NO_ROWS)
         schema = _schema_for(datasource, known_schema, source, first, options)
+        reserved.check_time(source.header, schema)
         report.columns = [c.as_dict() for c in schema.columns]
         report.time = schema.time.describe()
         match = match_columns(source.header, schema)
@@ -151,7 +168,8 @@ def normalize(
         report.schema.extra_ignored = schema.ignore_extra
         if report.schema.fatal():
             return Outcome(report, schema=schema, failure=_schema_failure(report))
-        validator = BatchValidator(schema, match, uploaded_at)
+        keys = _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
+        validator = BatchValidator(schema, match, uploaded_at, loaded_keys=keys)
         outcome = _run(
             validator, _chain(first, batches), report, schema, workdir, options, progress
         )
@@ -165,8 +183,46 @@ def normalize(
         ):
             leftover.unlink(missing_ok=True)
         report = _fresh_report(report)
-        eager = BatchValidator(schema, match, uploaded_at, eager_unique=True)
+        eager = BatchValidator(schema, match, uploaded_at, eager_unique=True, loaded_keys=keys)
         return _run(eager, source.batches(), report, schema, workdir, options, progress)
+
+
+class _KeyCache:
+    """The unique key's encoded values per stored dataset. Datasets never change once written,
+    so each is read once per process; a new upload then reads only what landed since."""
+
+    def __init__(self, max_values: int) -> None:
+        self.max_values = max_values
+        self._found: collections.OrderedDict[tuple[str, str], pl.Series] = collections.OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def keys(self, path: Path, column: str, encode: pl.Expr) -> pl.Series:
+        entry = (str(path), column)
+        with self._lock:
+            if entry in self._found:
+                self._found.move_to_end(entry)
+                return self._found[entry]
+        found = pl.scan_parquet(path).select(encode.alias("key")).collect().to_series()
+        with self._lock:
+            self._found[entry] = found
+            self._size += len(found)
+            while self._size > self.max_values and len(self._found) > 1:
+                _, dropped = self._found.popitem(last=False)
+                self._size -= len(dropped)
+        return found
+
+
+_KEYS = _KeyCache(max_values=50_000_000)  # 8 bytes each for sales: at most ~400 MB
+
+
+def _loaded_keys(schema: DatasetSchema, loaded: Sequence[Path]) -> pl.Series | None:
+    """The unique key's values in the datasets already loaded, encoded as the validator does."""
+    if schema.unique is None or not loaded:
+        return None
+    encode = pl.col(schema.unique) if schema.unique_encoding is None else schema.unique_encoding
+    parts = [_KEYS.keys(path, schema.unique, encode) for path in loaded]
+    return pl.concat(parts, rechunk=False) if parts else None
 
 
 @contextmanager
@@ -214,11 +270,11 @@ def _run(
             report.add_failures(result.failures)
             report.add_counts(result.present, result.type_failures)
             if result.rejected.height:
+                first_rows = rejected_file is None
                 if rejected_file is None:
                     rejected_file = rejected_path.open("wb")
-                    result.rejected.write_csv(rejected_file, include_header=True)
-                else:
-                    result.rejected.write_csv(rejected_file, include_header=False)
+                # Cells a spreadsheet would run as formulas are quoted (see validation.rejected).
+                write_rejected(result.rejected, rejected_file, header=first_rows)
             # Under "reject", one invalid row means nothing is loaded: stop writing, keep checking.
             if result.valid.height and not (
                 options.on_invalid is OnInvalid.REJECT and report.rows_rejected

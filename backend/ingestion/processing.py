@@ -3,7 +3,6 @@ it (in a thread), and store the rejected rows. Knows storage and files, not task
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from backend.ingestion import druid_phase, normalize
 from backend.ingestion.models import DatasourceSchema, IngestionTask
 from backend.ingestion.readers import FileFormat
 from backend.ingestion.validation.schema import DatasetSchema
+from backend.priority import run_heavy
 from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
 
@@ -107,12 +107,13 @@ async def process(
     schema: DatasetSchema | None,
     workdir: Path,
     progress: normalize.Progress,
+    loaded: list[Path] | None = None,
 ) -> Processed:
     source = store.local_path(task.storage_key)
     if source is None:
         source = workdir / "source"
         await store.get_file(task.storage_key, source)
-    outcome = await asyncio.to_thread(
+    outcome = await run_heavy(
         normalize.normalize,
         source,
         FileFormat(task.file_format),
@@ -122,6 +123,7 @@ async def process(
         options=normalize.UploadOptions.from_dict(task.options),
         uploaded_at=task.created_at,
         progress=progress,
+        loaded=loaded or [],
     )
     report = outcome.report.as_dict() if outcome.report else None
     if outcome.rejected is not None and report is not None:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.analytics.catalog import DatasetFiles, load_versions
 from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.druid.client import DruidClient, DruidError, DruidUnavailable
@@ -29,6 +30,7 @@ from backend.ingestion import druid_phase, normalize, processing
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
     DRUID_STATUSES,
+    STORED_STATUSES,
     DatasourceSchema,
     IngestionTask,
     TaskEvent,
@@ -36,6 +38,7 @@ from backend.ingestion.models import (
 )
 from backend.ingestion.normalize import Failure
 from backend.ingestion.sources.base import ReadError
+from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import DatasetSchema
 from backend.storage import ObjectStore
 
@@ -145,13 +148,27 @@ class TaskRunner:
             task.started_at = task.started_at or utcnow()
             return task
 
+    async def _loaded(self, task: IngestionTask, schema: DatasetSchema | None) -> list[Path]:
+        """The datasource's datasets so far, when its schema has a key unique per datasource."""
+        if task.datasource != SALES and (schema is None or schema.unique is None):
+            return []
+        async with session_scope(self.sessions) as session:
+            version = (await load_versions(session, STORED_STATUSES)).get(task.datasource)
+        if version is None:
+            return []
+        files = DatasetFiles(self.store, Path(self.settings.cache_dir) / "datasets")
+        return await files.paths(version)
+
     async def _process(self, task: IngestionTask) -> None:
         async with session_scope(self.sessions) as session:
             schema = await processing.known_schema(session, task.datasource)
         self._progress = normalize.Progress()
         druid = self.druid
+        loaded = await self._loaded(task, schema)
         with tempfile.TemporaryDirectory(prefix=f"ingest-{task.id}-") as tmp:
-            done = await processing.process(self.store, task, schema, Path(tmp), self._progress)
+            done = await processing.process(
+                self.store, task, schema, Path(tmp), self._progress, loaded
+            )
             outcome = done.outcome
             if outcome.failure is not None or outcome.dataset is None:
                 failure = outcome.failure or Failure(
@@ -273,8 +290,8 @@ class TaskRunner:
         await self._transition(
             task.id,
             TaskStatus.SUCCEEDED,
-            f"queryable in Druid: {report.get('rows_queryable')} rows of task "
-            f"{task.druid_task_id or ''}".rstrip(),
+            f"queryable in Druid: {report.get('rows_queryable')} rows of Druid task "
+            f"{report.get('druid_task_id')}",
             progress=1.0,
             druid_report=report,
             data_as_of=now,

@@ -167,6 +167,7 @@ class UploadAccepted(BaseModel):
     duplicate: bool = Field(
         description="true when these bytes were already uploaded to the datasource"
     )
+    message: str = Field(description="what happened, and for a duplicate what to do instead")
     datasource: str
     filename: str
     file_format: str

@@ -5,18 +5,21 @@ Services flush; the caller's scope (request or worker) commits.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from backend.db import utcnow
+from backend.db import on_rollback, utcnow
 from backend.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
@@ -34,12 +37,18 @@ from backend.ingestion.normalize import (
 from backend.ingestion.processing import rejected_key
 from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
 from backend.monitoring import audit
+from backend.paging import check_page
 from backend.storage import ObjectStore, ObjectWriter
+from backend.storage.space import SpaceGuard
 
 log = logging.getLogger(__name__)
 
 DATASOURCE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._%-]+")
+_CUT_ESCAPE = re.compile(r"%[0-9A-F]?$")  # an escape cut in two by the length limit
+MAX_TASKS_PAGE = 200
+# While an upload streams in, free space is checked again after every this many bytes.
+SPACE_CHECK_BYTES = 64 * 1024 * 1024
 # Set on a session when it queued work, so its owner can wake the workers after commit.
 WAKE_WORKERS = "wake_workers"
 
@@ -68,6 +77,19 @@ class Accepted:
     task: IngestionTask
     created: bool  # False: the same bytes were already uploaded to this datasource
 
+    @property
+    def message(self) -> str:
+        """What happened, in words, for the upload's answer."""
+        task = self.task
+        if self.created:
+            return f"queued as task {task.id}; follow its status until succeeded or failed"
+        return (
+            f"these bytes were already uploaded to datasource {task.datasource!r} as task "
+            f"{task.id} ({task.status}): nothing new was queued. To load the same file again "
+            "send force=true (rows whose unique key, such as a sales Invoice ID, is already "
+            "loaded are refused), or mode=replace to replace the rows of its time interval."
+        )
+
 
 @dataclass(frozen=True)
 class TaskPage:
@@ -94,13 +116,28 @@ def validate_datasource_name(name: str | None) -> str:
 
 
 def safe_filename(filename: str | None) -> str:
+    """The upload's name as the last part of its storage key: ASCII, no path, no leading "." or
+    "_", at most 200 characters. Accents are dropped (données.csv -> donnees.csv); other
+    non-ASCII characters are percent-encoded as UTF-8, so any URL decoder shows them again
+    (売上.csv -> %E5%A3%B2%E4%B8%8A.csv); other ASCII characters become "_". The task keeps the
+    name as it was sent: that is what users see."""
     base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _UNSAFE_FILENAME_CHARS.sub("_", base).strip("._")[:200]
-    return cleaned or "upload"
+    folded = unicodedata.normalize("NFKD", base)
+    escaped = "".join(
+        c if c.isascii() and c != "%" else quote(c, safe="")
+        for c in folded
+        if not unicodedata.combining(c)
+    )
+    cleaned = _UNSAFE_FILENAME_CHARS.sub("_", escaped)[:200]
+    return _CUT_ESCAPE.sub("", cleaned).strip("._") or "upload"
 
 
 async def stage_upload(
-    store: ObjectStore, chunks: AsyncIterator[bytes], filename: str | None, max_bytes: int
+    store: ObjectStore,
+    chunks: AsyncIterator[bytes],
+    filename: str | None,
+    max_bytes: int,
+    space: SpaceGuard | None = None,
 ) -> StagedUpload:
     """Stream an upload into storage while counting size and sha256.
 
@@ -111,7 +148,7 @@ async def stage_upload(
     name = safe_filename(filename)
     writer = store.writer(f"raw/{task_id}/{name}")
     try:
-        file_format = await _stream_into(writer, chunks, max_bytes)
+        file_format = await _stream_into(writer, chunks, max_bytes, space)
         stored = await writer.commit()
     except BaseException:
         await writer.abort()
@@ -128,13 +165,22 @@ async def stage_upload(
 
 
 async def _stream_into(
-    writer: ObjectWriter, chunks: AsyncIterator[bytes], max_bytes: int
+    writer: ObjectWriter,
+    chunks: AsyncIterator[bytes],
+    max_bytes: int,
+    space: SpaceGuard | None = None,
 ) -> FileFormat:
     head = bytearray()
     file_format: FileFormat | None = None
+    checked = 0
+    if space is not None:
+        await asyncio.to_thread(space.check)
     async for chunk in chunks:
         if writer.size + len(chunk) > max_bytes:
             raise _too_large(max_bytes)
+        if space is not None and writer.size - checked >= SPACE_CHECK_BYTES:
+            checked = writer.size
+            await asyncio.to_thread(space.check)
         if file_format is None:
             head += chunk[: SNIFF_BYTES - len(head)]
             if len(head) >= SNIFF_BYTES:
@@ -166,10 +212,16 @@ def _too_large(max_bytes: int) -> PayloadTooLarge:
     )
 
 
-def check_declared_size(content_length: str | None, max_bytes: int) -> None:
-    """Refuse at once when the declared request size cannot fit (64 KiB allowed for form overhead)."""
-    if content_length and content_length.isdigit() and int(content_length) > max_bytes + 65_536:
+def check_declared_size(
+    content_length: str | None, max_bytes: int, space: SpaceGuard | None = None
+) -> None:
+    """Refuse at once when the declared request size cannot fit (64 KiB allowed for form
+    overhead), or would not leave the disk's reserve free."""
+    declared = int(content_length) if content_length and content_length.isdigit() else 0
+    if declared > max_bytes + 65_536:
         raise _too_large(max_bytes)
+    if space is not None:
+        space.check(declared)
 
 
 def upload_options(
@@ -231,11 +283,13 @@ async def accept(
     """Record a staged upload as a queued task, or return the task that already has these bytes."""
     try:
         name = validate_datasource_name(datasource)
+        await _lock_content(session, name, staged.sha256)
         if not force and (existing := await _find_duplicate(session, name, staged.sha256)):
             await staged.discard()
             return Accepted(task=existing, created=False)
         task = _new_task(staged, name, force, options or UploadOptions())
         session.add(task)
+        on_rollback(session, staged.discard)  # a failed commit must not leave the bytes behind
         audit.record(
             session,
             actor,
@@ -281,6 +335,17 @@ def _new_task(
     return task
 
 
+async def _lock_content(session: AsyncSession, datasource: str, sha256: str) -> None:
+    """Serialise uploads of the same bytes to the same datasource until this transaction ends,
+    so the duplicate check and the insert are atomic. PostgreSQL: a transaction-level advisory
+    lock on the pair; SQLite: every write transaction already begins IMMEDIATE (one writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"upload:{datasource}:{sha256}"},
+        )
+
+
 async def _find_duplicate(
     session: AsyncSession, datasource: str, sha256: str
 ) -> IngestionTask | None:
@@ -324,6 +389,7 @@ async def list_tasks(
     limit: int = 50,
     offset: int = 0,
 ) -> TaskPage:
+    check_page(limit, offset, MAX_TASKS_PAGE)
     conditions = []
     if datasource:
         conditions.append(IngestionTask.datasource == datasource)

@@ -16,11 +16,13 @@ import os
 import socket
 import uuid
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import and_, case, delete, exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
+from backend.ingestion import janitor
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
     IngestionTask,
@@ -33,6 +35,8 @@ from backend.storage import ObjectStore
 log = logging.getLogger(__name__)
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
+_VALIDATING = [TaskStatus.VALIDATING.value, TaskStatus.LOADING.value]
+CLAIM_LOCK = 7_301_442_019  # the advisory lock that serialises claims on PostgreSQL
 
 
 async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) -> str | None:
@@ -44,9 +48,25 @@ async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) ->
     backoff has passed.
     """
     now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # One claim at a time, so the check below sees the claims of other workers.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
     waiting = IngestionTask.status == TaskStatus.WAITING_FOR_DRUID.value
+    other = aliased(IngestionTask)
+    # One task per datasource reads and validates at a time: a datasource's unique key is
+    # checked against what is stored before it, and uploads land in the order they came.
+    datasource_busy = (
+        exists()
+        .where(
+            other.datasource == IngestionTask.datasource,
+            other.id != IngestionTask.id,
+            other.status.in_(_VALIDATING),
+            other.lease_expires_at >= now,
+        )
+        .correlate(IngestionTask)
+    )
     runnable = or_(
-        IngestionTask.status == TaskStatus.QUEUED.value,
+        and_(IngestionTask.status == TaskStatus.QUEUED.value, ~datasource_busy),
         and_(IngestionTask.status.in_(_ACTIVE), IngestionTask.lease_expires_at < now),
         and_(
             waiting,
@@ -109,6 +129,23 @@ class WorkerPool:
         for slot in range(self.settings.worker_concurrency):
             self._loops.append(asyncio.create_task(self._loop(f"{self.name}/{slot}")))
         self._loops.append(asyncio.create_task(self._beat()))
+        self._loops.append(asyncio.create_task(self._janitor()))
+
+    async def _janitor(self) -> None:
+        """Now and then, remove what crashed uploads left in storage."""
+        interval = self.settings.janitor_interval_seconds
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), min(60.0, interval))
+                return
+            try:
+                await janitor.remove_orphans(
+                    self.sessions, self.store, self.settings.staged_upload_max_age_seconds
+                )
+            except Exception:
+                log.exception("the storage janitor failed; it runs again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
 
     async def _beat(self) -> None:
         """Record that this process's workers are alive, every poll interval (at most 5 s)."""

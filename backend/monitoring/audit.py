@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import utcnow
 from backend.monitoring.models import AuditEvent
+from backend.paging import check_page
+
+MAX_PAGE = 500
 
 
 def record(
@@ -32,6 +35,7 @@ class AuditPage:
 async def entries(
     session: AsyncSession, *, action: str | None = None, limit: int = 50, offset: int = 0
 ) -> AuditPage:
+    check_page(limit, offset, MAX_PAGE)
     conditions = [AuditEvent.action == action] if action else []
     total = await session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
     rows = await session.scalars(

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import strawberry
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from fastapi import Request, WebSocket
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from graphql import GraphQLError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.unset import UNSET
 
-from backend.errors import AppError
+from backend.errors import AppError, BadRequest, UnsupportedMediaType, for_status
 from backend.schema import graphiql
 from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import MultipartGuard, get_context
-from backend.schema.extensions import schema_extensions
+from backend.schema.extensions import is_request_error, schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
 from backend.schema.monitoring import MonitoringMutation, MonitoringQuery, PerformanceQuery
 from backend.schema.scalars import SCALARS
 
+log = logging.getLogger(__name__)
 Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery))
 Mutation = merge_types("Mutation", (IngestionMutation, MonitoringMutation))
 
@@ -28,8 +37,17 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Expected errors are answers to the client, not server faults: keep them out of the log.
-        unexpected = [e for e in errors if not isinstance(e.original_error, AppError)]
+        # Expected errors and mistakes in the request (syntax, unknown fields, bad variables) are
+        # answers to the client, not server faults: one INFO line, without the query text.
+        # Only unexpected failures are logged as errors (by Strawberry, with the traceback).
+        unexpected = [
+            e
+            for e in errors
+            if not isinstance(e.original_error, AppError) and not is_request_error(e)
+        ]
+        refused = [e for e in errors if is_request_error(e)]
+        if refused:
+            log.info("GraphQL request refused: %s", refused[0].message[:200])
         super().process_errors(unexpected, execution_context)
 
 
@@ -46,9 +64,133 @@ class Router(GraphQLRouter[object, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return graphiql.page()  # served by this app, not from a CDN
 
+    async def run(  # type: ignore[override]
+        self, request: Request | WebSocket, context: object = UNSET, root_value: None = UNSET
+    ) -> Response | WebSocket:
+        # Strawberry answers the HTTP errors it finds in plain text; ours are JSON in one shape.
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            raise for_status(exc.status_code, exc.reason) from exc
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return super().decode_json(data)
+        except UnicodeDecodeError as exc:  # Strawberry only expects JSONDecodeError: a 500
+            raise BadRequest("The request body is not UTF-8 JSON", _HOW_TO_POST) from exc
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST":
+            await self._check_post(request)
+        return await super().parse_http_body(request)
+
+    async def _check_post(self, request: AsyncHTTPRequestAdapter) -> None:
+        """Refused before Strawberry reads the body: it answers any media type it does not read
+        with a 400, JSON that is not an object with a 500 (it calls .get on it), and runs a
+        request whose operationName is not a string."""
+        media_type, _ = parse_content_type(request.content_type or "")
+        if "application/json" in media_type:
+            _check_json_request(self.parse_json(await request.get_body()))
+        elif not (self.multipart_uploads_enabled and media_type == "multipart/form-data"):
+            sent = f"not {media_type}" if media_type else "and this one has no Content-Type"
+            raise UnsupportedMediaType(
+                f"GraphQL requests are application/json, {sent}", _HOW_TO_POST
+            )
+
+
+def _check_json_request(body: object) -> None:
+    if not isinstance(body, dict | list):
+        raise BadRequest("A GraphQL request is a JSON object", _HOW_TO_POST)
+    # Strawberry checks the types of query, variables and extensions, not operationName's.
+    if isinstance(body, dict) and not isinstance(body.get("operationName"), str | None):
+        raise BadRequest("The GraphQL request's operationName is a string or null", _HOW_TO_POST)
+
+
+_HOW_TO_POST = (
+    'POST {"query": "...", "variables": {...}} with Content-Type: application/json '
+    "(multipart/form-data for uploads)."
+)
+_GRAPHQL_RESPONSE = {
+    "type": "object",
+    "properties": {
+        "data": {"type": ["object", "null"]},
+        "errors": {"type": "array", "items": {"type": "object"}},
+        "extensions": {"type": "object"},
+    },
+}
+_JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+_QUERY_PARAMETERS = [
+    {"name": "query", "in": "query", "schema": {"type": "string", "minLength": 1}},
+    {"name": "variables", "in": "query", "content": _JSON_OBJECT},
+    {"name": "operationName", "in": "query", "schema": {"type": "string"}},
+    {"name": "extensions", "in": "query", "content": _JSON_OBJECT},
+]
+_REQUEST = {
+    "type": "object",
+    "properties": {
+        "query": {"type": "string"},
+        "variables": {"type": ["object", "null"]},
+        "operationName": {"type": ["string", "null"]},
+        "extensions": {"type": ["object", "null"]},
+    },
+}
+_UPLOAD = {
+    "type": "object",
+    "required": ["operations", "map"],
+    "properties": {
+        "operations": {"type": "string", "description": "the JSON request, files as null"},
+        "map": {"type": "string", "description": "JSON: form field -> variable paths"},
+    },
+    "additionalProperties": {"type": "string", "format": "binary"},
+}
+_OPENAPI: dict[str, dict[str, Any]] = {
+    "GET": {
+        "summary": "Run a query (GraphiQL without one, for a browser)",
+        "parameters": _QUERY_PARAMETERS,
+        "responses": {
+            "200": {
+                "description": "The GraphQL result, or GraphiQL's page",
+                "content": {"application/json": {"schema": _GRAPHQL_RESPONSE}, "text/html": {}},
+            }
+        },
+    },
+    "POST": {
+        "summary": "Run a query or mutation (uploads as GraphQL multipart requests)",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _REQUEST},
+                "multipart/form-data": {"schema": _UPLOAD},
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "The GraphQL result, errors included",
+                "content": {"application/json": {"schema": _GRAPHQL_RESPONSE}},
+            }
+        },
+    },
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not a GraphQL request: the error says why"},
+    413: {"description": "The upload is larger than the limit"},
+    415: {"description": "Not application/json (or multipart/form-data)"},
+}
+
+
+def _document(router: Router) -> None:
+    """Strawberry documents its routes as taking nothing and answering 200."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            post = "POST" in (route.methods or set())
+            route.openapi_extra = _OPENAPI["POST" if post else "GET"]
+            route.responses.update(_ERRORS if post else {400: _ERRORS[400]})
+
 
 def graphql_router() -> GraphQLRouter[object, None]:
-    return Router(
+    router = Router(
         build_schema(),
         path="/graphql",
         context_getter=get_context,
@@ -56,3 +198,5 @@ def graphql_router() -> GraphQLRouter[object, None]:
         dependencies=[MultipartGuard],
         tags=["graphql"],
     )
+    _document(router)
+    return router

@@ -16,6 +16,7 @@ from backend.analytics.dashboard import Dashboard, SalesFilter, TopMetric
 from backend.analytics.errors import BadRange
 from backend.analytics.query import Aggregate, FilterKind, Granularity
 from backend.analytics.service import DatasourceInfo
+from backend.paging import MAX_OFFSET
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info
 from backend.schema.scalars import Long
@@ -232,8 +233,11 @@ def _offset(cursor: str | None) -> int:
     if cursor is None:
         return 0
     try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        return int(text.removeprefix("offset:")) + 1
+        text = base64.urlsafe_b64decode(cursor.encode()[:64]).decode()
+        offset = int(text.removeprefix("offset:")) + 1
+        if not 1 <= offset <= MAX_OFFSET:
+            raise ValueError(offset)
+        return offset
     except ValueError as exc:
         raise BadRange(
             f"invalid cursor {cursor[:40]!r}", "Pass an endCursor returned by rows."

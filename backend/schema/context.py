@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
+from backend.analytics.budget import Budget
 from backend.analytics.service import CacheTrace
 from backend.api.deps import Principal, PrincipalDep, RuntimeDep, SessionDep
 from backend.errors import BadRequest
@@ -24,7 +25,12 @@ class Context(BaseContext):
         self.runtime = runtime
         self.session = session
         self.principal = principal
-        self.cache_trace = CacheTrace()
+        settings = runtime.settings
+        self.cache_trace = CacheTrace(
+            budget=Budget(
+                settings.query_timeout_seconds, settings.query_max_cells, settings.query_parallel
+            )
+        )
 
     @property
     def http_request(self) -> Request:
@@ -49,7 +55,7 @@ async def guard_multipart(request: Request, runtime: RuntimeDep) -> None:
             "Add the header 'GraphQL-Preflight: 1' (or 'Apollo-Require-Preflight: true') to uploads.",
         )
     ingestion_service.check_declared_size(
-        request.headers.get("content-length"), runtime.settings.max_upload_bytes
+        request.headers.get("content-length"), runtime.settings.max_upload_bytes, runtime.space
     )
 
 

@@ -13,7 +13,11 @@ from backend.errors import AppError
 
 
 class AppErrorExtensions(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
+    """Every error a client can act on carries `extensions.code` (and `detail` when we have one):
+    our AppErrors with their own code; a request that is not valid GraphQL for this schema
+    (syntax, unknown fields, variables of the wrong type) with BAD_REQUEST."""
+
+    def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is None or not result.errors:
@@ -27,22 +31,44 @@ class AppErrorExtensions(SchemaExtension):
                     "status": original.status_code,
                     "detail": original.detail,
                 }
+            elif is_request_error(error):
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": "BAD_REQUEST",
+                    "status": 400,
+                    "detail": "Fix the query or its variables as the message says (see the "
+                    "schema in GraphiQL at /graphql).",
+                }
+
+
+def is_request_error(error: GraphQLError) -> bool:
+    """An error in the request itself (parse, validation, variable coercion), raised before any
+    resolver ran: the client's mistake, never an internal failure."""
+    return not error.path
 
 
 def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, AppError)
+    return (
+        original is not None and not isinstance(original, AppError) and not is_request_error(error)
+    )
 
 
 class CacheExtensions(SchemaExtension):
-    """Says in the response's `extensions` whether results came from the analytics cache."""
+    """Says in the response's `extensions` whether results came from the analytics cache, and
+    what the client may want to know about its filters (values no row has)."""
 
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
         trace = getattr(context, "cache_trace", None)
-        if trace is None or not (trace.hits or trace.misses):
+        if trace is None:
             return {}
-        return {"cache": {"hits": trace.hits, "misses": trace.misses}}
+        found: dict[str, Any] = {}
+        if trace.hits or trace.misses:
+            found["cache"] = {"hits": trace.hits, "misses": trace.misses}
+        if trace.warnings:
+            found["warnings"] = list(dict.fromkeys(trace.warnings))
+        return found
 
 
 def _mask_errors() -> MaskErrors:

@@ -4,30 +4,15 @@ fetched once from the npm registry at install time (`python -m backend assets`, 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import shutil
-import subprocess
-import tarfile
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "static" / "graphiql"
+from backend import npm_assets
+from backend.npm_assets import Package
+
+ASSETS_DIR = npm_assets.STATIC_DIR / "graphiql"
 URL_PREFIX = "/graphiql-assets"
-
-
-@dataclass(frozen=True)
-class Package:
-    spec: str  # name@version on the npm registry
-    integrity: str  # sha512 of the package tarball, as npm records it
-    files: dict[str, str]  # file in the tarball -> name served
-
 
 PACKAGES = (
     Package(
@@ -64,39 +49,12 @@ REQUIRED = (
 )
 
 
-def assets_present(directory: Path = ASSETS_DIR) -> bool:
-    return all((directory / name).is_file() for name in REQUIRED)
+def assets_present() -> bool:
+    return npm_assets.present(ASSETS_DIR, REQUIRED)
 
 
-def fetch_assets(directory: Path = ASSETS_DIR) -> None:
-    """Download the pinned packages with `npm pack`, verify them, and keep the files we serve."""
-    if shutil.which("npm") is None:
-        raise SystemExit("npm is needed once to fetch GraphiQL's files: install Node.js and npm")
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        packed = subprocess.run(
-            ["npm", "pack", "--json", "--silent", *(p.spec for p in PACKAGES)],
-            cwd=tmp,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        names = {entry["id"]: entry["filename"] for entry in json.loads(packed.stdout)}
-        for package in PACKAGES:
-            _extract(Path(tmp) / names[package.spec], package, directory)
-
-
-def _extract(tarball: Path, package: Package, directory: Path) -> None:
-    digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-    if digest != package.integrity:
-        raise SystemExit(f"{package.spec}: the downloaded package does not match its pinned hash")
-    with tarfile.open(tarball) as archive:
-        for member, name in package.files.items():
-            source = archive.extractfile(member)
-            if source is None:
-                raise SystemExit(f"{package.spec}: {member} is missing")
-            (directory / name).write_bytes(source.read())
+def fetch_assets() -> None:
+    npm_assets.fetch(ASSETS_DIR, PACKAGES)
 
 
 _PAGE = """<!doctype html>

@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
+from backend import filenames
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.normalize import LoadMode, OnInvalid
@@ -116,6 +117,9 @@ class UploadResult:
     status: str
     status_url: str
     duplicate: bool = strawberry.field(description="True when these bytes were already uploaded")
+    message: str = strawberry.field(
+        description="What happened, and for a duplicate what to do instead"
+    )
     task: IngestionTaskStatus
 
 
@@ -155,10 +159,16 @@ class IngestionQuery:
             info.context.session,
             datasource=datasource,
             status=status,
-            limit=max(1, min(limit, 200)),
-            offset=max(0, offset),
+            limit=limit,
+            offset=offset,
         )
         return [IngestionTaskStatus.of(t, info) for t in page.items]
+
+
+def _filename(upload: Upload) -> str | None:
+    """The name as the user gave it (Starlette leaves a quote written %22 as it came)."""
+    name = getattr(upload, "filename", None)
+    return None if name is None else filenames.plain_filename(name)
 
 
 async def _chunks(upload: Upload) -> AsyncIterator[bytes]:
@@ -196,8 +206,9 @@ class IngestionMutation:
         staged = await ingestion_service.stage_upload(
             context.runtime.store,
             _chunks(file),
-            getattr(file, "filename", None),
+            _filename(file),
             context.runtime.settings.max_upload_bytes,
+            context.runtime.space,
         )
         accepted = await ingestion_service.accept(
             context.session,
@@ -214,6 +225,7 @@ class IngestionMutation:
             status=task.status,
             status_url=str(request.url_for("ingest_status", task_id=task.id)),
             duplicate=not accepted.created,
+            message=accepted.message,
             task=IngestionTaskStatus.of(task, info),
         )
 

@@ -136,8 +136,8 @@ class MonitoringQuery:
         page = await audit.entries(
             info.context.session,
             action=action,
-            limit=max(1, min(limit, 500)),
-            offset=max(0, offset),
+            limit=limit,
+            offset=offset,
         )
         items = [
             AccessLogEntry(

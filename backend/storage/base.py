@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import re
 from abc import ABC, abstractmethod
@@ -35,6 +36,7 @@ class StoredObject:
 class ObjectInfo:
     key: str
     size: int
+    modified: dt.datetime | None = None  # last written (UTC), when the store says
 
 
 class ObjectWriter(ABC):
@@ -123,3 +125,12 @@ class ObjectStore(Protocol):
     async def delete_prefix(self, prefix: str) -> int: ...
 
     async def list_prefix(self, prefix: str) -> list[ObjectInfo]: ...
+
+    async def abort_stale_writes(self, older_than: dt.datetime) -> int:
+        """Remove what writers that never committed left behind (a crash mid-upload) before
+        `older_than`; returns how many were removed."""
+        ...
+
+    def free_bytes(self) -> int | None:
+        """Free space where objects are written, or None when the store has no such limit."""
+        ...

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -52,6 +54,11 @@ class _LocalWriter(ObjectWriter):
             self._handle.close()
         self._tmp.unlink(missing_ok=True)
         _prune_empty_parents(self._tmp, self._root)
+
+
+def _info(key: str, path: Path) -> ObjectInfo:
+    stat = path.stat()
+    return ObjectInfo(key, stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC))
 
 
 class LocalObjectStore:
@@ -125,12 +132,28 @@ class LocalObjectStore:
     def _list(self, prefix: str) -> list[ObjectInfo]:
         base = self._path(prefix.rstrip("/"))
         if base.is_file():
-            return [ObjectInfo(key=prefix.rstrip("/"), size=base.stat().st_size)]
+            return [_info(prefix.rstrip("/"), base)]
         if not base.is_dir():
             return []
         found = []
         for path in sorted(base.rglob("*")):
             if path.is_file() and not path.name.endswith(".part"):
-                key = path.relative_to(self.root).as_posix()
-                found.append(ObjectInfo(key=key, size=path.stat().st_size))
+                found.append(_info(path.relative_to(self.root).as_posix(), path))
         return found
+
+    async def abort_stale_writes(self, older_than: dt.datetime) -> int:
+        return await asyncio.to_thread(self._remove_stale_parts, older_than.timestamp())
+
+    def _remove_stale_parts(self, before: float) -> int:
+        removed = 0
+        for path in self.root.rglob(".*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < before:
+                    path.unlink()
+                    _prune_empty_parents(path, self.root)
+                    removed += 1
+        return removed
+
+    def free_bytes(self) -> int | None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(self.root).free

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -214,8 +215,28 @@ class S3ObjectStore:
             for item in page.get("Contents", []):
                 key = item["Key"]
                 if key == full or key.startswith(full + "/"):
-                    found.append(ObjectInfo(key=key[strip:], size=item["Size"]))
+                    found.append(ObjectInfo(key[strip:], item["Size"], item.get("LastModified")))
         return sorted(found, key=lambda info: info.key)
+
+    async def abort_stale_writes(self, older_than: dt.datetime) -> int:
+        return await asyncio.to_thread(self._abort_stale_uploads, older_than)
+
+    def _abort_stale_uploads(self, older_than: dt.datetime) -> int:
+        """Multipart uploads never completed (their parts are stored, and billed, until then)."""
+        removed = 0
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < older_than:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    removed += 1
+        return removed
+
+    def free_bytes(self) -> int | None:
+        return None  # an object store has no free-space figure to guard
 
 
 def _is_missing(exc: ClientError) -> bool:

@@ -337,3 +337,42 @@ async def test_results_are_cached_and_new_data_is_seen_at_once(loaded: App) -> N
     third = (await loaded.client.post("/graphql", json=query)).json()
     assert third["data"]["salesSummary"]["transactions"] == 1005
     assert third["extensions"]["cache"]["hits"] == 0
+
+
+async def test_filter_values_match_ignoring_case_and_unknown_ones_are_named(loaded: App) -> None:
+    exact = await gql(loaded, '{ rowCount(filter: {branches: ["A"], genders: ["Female"]}) }')
+    folded = await gql(loaded, '{ rowCount(filter: {branches: ["a"], genders: ["female"]}) }')
+    assert folded["data"] == exact["data"] and exact["data"]["rowCount"] > 0
+    assert "warnings" not in folded.get("extensions", {})
+
+    unknown = await gql(
+        loaded, '{ salesSummary(filter: {branches: ["Z"], cities: ["Yangon"]}) { totalSales } }'
+    )
+    assert unknown["data"]["salesSummary"]["totalSales"] == 0.0
+    (warning,) = unknown["extensions"]["warnings"]
+    assert "Branch: no row has 'Z'" in warning and "'A', 'B', 'C'" in warning
+
+
+async def test_a_datasource_without_sales_columns_says_what_each_field_needs(app: App) -> None:
+    events = b"when,city,amount\n2024-01-01T10:00:00,Oslo,3\n2024-01-02T11:00:00,Bergen,4\n"
+    accepted = await upload(app.client, content=events, filename="events.csv", datasource="events")
+    assert (await wait_for_task(app.client, accepted.json()["task_id"]))["status"] == "succeeded"
+
+    summary = await gql(app, '{ salesSummary(filter: {datasource: "events"}) { totalSales } }')
+    (error,) = summary["errors"]
+    assert error["extensions"]["code"] == "MISSING_COLUMNS"
+    assert (
+        "salesSummary needs the column(s) 'Total', 'gross income', 'Quantity', 'Rating'"
+        in (error["message"])
+    )
+    branch = await gql(app, '{ rowCount(filter: {datasource: "events", branches: ["A"]}) }')
+    assert branch["errors"][0]["extensions"]["code"] == "MISSING_COLUMNS"
+    assert "has no 'Branch'" in branch["errors"][0]["message"]
+
+    served = await data(
+        app,
+        '{ rowCount(filter: {datasource: "events"}) rows(filter: {datasource: "events"}) '
+        "{ totalCount edges { node } } }",
+    )
+    assert served["rowCount"] == served["rows"]["totalCount"] == 2
+    assert {e["node"]["city"] for e in served["rows"]["edges"]} == {"Oslo", "Bergen"}

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 import zipfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from backend.db import session_scope
+from backend.ingestion import service as ingestion_service
+from backend.ingestion.service import StagedUpload
 from tests.conftest import App
 from tests.factories import (
     read_dataset,
@@ -165,9 +169,13 @@ async def test_same_bytes_again_return_the_existing_task_unless_forced(app: App)
     forced = await upload(app.client, content=content, extra={"force": "true"})
     assert forced.status_code == 202 and forced.json()["task_id"] != first["task_id"]
 
-    for task_id in (first["task_id"], forced.json()["task_id"], other_datasource.json()["task_id"]):
+    for task_id in (first["task_id"], other_datasource.json()["task_id"]):
         assert (await wait_for_task(app.client, task_id))["status"] == "succeeded"
-    raw = await stored_keys(app.runtime, "raw")
+    # Forced, the same rows are a new task, refused row by row: their Invoice IDs are loaded.
+    refused = await wait_for_task(app.client, forced.json()["task_id"])
+    assert refused["status"] == "failed"
+    assert {c["check"] for c in refused["report"]["checks"]} == {"already_loaded"}
+    raw = [k for k in await stored_keys(app.runtime, "raw") if not k.endswith("_rejected.csv")]
     assert len(raw) == 3  # the refused duplicate's bytes were not kept
 
 
@@ -299,7 +307,10 @@ async def test_data_csv_as_csv_xlsx_and_parquet_gives_the_same_rows_in_storage(a
         ("data.xlsx", workbook),
         ("data.parquet", parquet.getvalue()),
     ):
-        accepted = (await upload(app.client, content=content, filename=name)).json()
+        # The same rows each time: replace (their Invoice IDs are unique per datasource).
+        accepted = (
+            await upload(app.client, content=content, filename=name, extra={"mode": "replace"})
+        ).json()
         task = await wait_for_task(app.client, accepted["task_id"])
         assert task["status"] == "succeeded", task["error"]
         assert task["report"]["format"] == name.rsplit(".", 1)[1]
@@ -309,3 +320,60 @@ async def test_data_csv_as_csv_xlsx_and_parquet_gives_the_same_rows_in_storage(a
 
     assert datasets[0].height == 1000
     assert datasets[0].equals(datasets[1]) and datasets[0].equals(datasets[2])
+
+
+async def test_identical_uploads_sent_at_once_make_one_task(app: App) -> None:
+    content = sales_csv(rows=30, seed=77)
+    responses = await asyncio.gather(*(upload(app.client, content=content) for _ in range(12)))
+    assert sorted(r.status_code for r in responses) == [200] * 11 + [202]
+    assert len({r.json()["task_id"] for r in responses}) == 1
+    listed = (await app.client.get("/api/ingest/tasks", params={"datasource": "sales"})).json()
+    assert listed["total"] == 1
+
+
+async def test_the_duplicate_check_and_the_insert_are_atomic(app: App) -> None:
+    """Two transactions accepting the same bytes at the same moment: one task, one duplicate."""
+    content = sales_csv(rows=10, seed=78)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield content
+
+    runtime = app.runtime
+    staged = [
+        await ingestion_service.stage_upload(runtime.store, chunks(), "same.csv", 10_000_000)
+        for _ in range(2)
+    ]
+
+    async def accept(upload: StagedUpload) -> bool:
+        async with session_scope(runtime.sessions) as session:
+            return (await ingestion_service.accept(session, upload, "sales")).created
+
+    created = await asyncio.gather(*(accept(s) for s in staged))
+    assert sorted(created) == [False, True]
+
+
+async def test_resending_loaded_rows_explains_itself_and_force_cannot_double_them(app: App) -> None:
+    content = sales_csv(rows=10, seed=90)
+    first = await upload(app.client, content=content)
+    assert (await wait_for_task(app.client, first.json()["task_id"]))["status"] == "succeeded"
+
+    again = await upload(app.client, content=content)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert "already uploaded" in again.json()["message"] and "force=true" in again.json()["message"]
+
+    forced = await upload(app.client, content=content, extra={"force": "true"})
+    assert forced.status_code == 202
+    failed = await wait_for_task(app.client, forced.json()["task_id"])
+    assert failed["status"] == "failed" and failed["error"]["code"] == "no_valid_rows"
+    (check,) = failed["report"]["checks"]
+    assert (check["column"], check["check"], check["failed"]) == (
+        "Invoice ID",
+        "already_loaded",
+        10,
+    )
+    assert [s["row"] for s in check["samples"]][:3] == [2, 3, 4]  # lines in the file
+
+    replaced = await upload(app.client, content=content, extra={"force": "true", "mode": "replace"})
+    assert (await wait_for_task(app.client, replaced.json()["task_id"]))["status"] == "succeeded"
+    count = await app.client.post("/graphql", json={"query": "{ rowCount }"})
+    assert count.json()["data"]["rowCount"] == 10  # replaced, not doubled

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import struct
 import sys
 import zipfile
 import zlib
@@ -68,6 +69,180 @@ def bomb_xlsx(expanded_mb: int) -> bytes:
     return buffer.getvalue()
 
 
+def _deflated(head: bytes, filler: bytes, copies: int, tail: bytes) -> bytes:
+    """A raw deflate stream of head + filler * copies + tail, made in milliseconds: the filler is
+    compressed once, after a full flush, so its blocks can simply be repeated."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    start = packer.compress(head) + packer.flush(zlib.Z_FULL_FLUSH)
+    block = packer.compress(filler) + packer.flush(zlib.Z_FULL_FLUSH)
+    return start + block * copies + packer.compress(tail) + packer.flush()
+
+
+def crafted_zip(entries: list[tuple[str, bytes, int, int]]) -> bytes:
+    """A zip written byte by byte: (name, raw deflate stream, declared CRC-32, declared size) per
+    entry, in local file headers and a central directory that both say what they are told."""
+    out, directory = io.BytesIO(), io.BytesIO()
+    for name, stream, crc, size in entries:
+        offset, encoded = out.tell(), name.encode()
+        sizes = (crc, len(stream), size, len(encoded))
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, *sizes, 0))
+        out.write(encoded + stream)
+        directory.write(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                *sizes,
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + encoded
+        )
+    listing = directory.getvalue()
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(listing), out.tell(), 0
+    )
+    return out.getvalue() + listing + end
+
+
+def huge_cell_xlsx(cell_mb: int, *, declared_size: int | None = None) -> bytes:
+    """A workbook with the header "a" and one cell of `cell_mb` MB of "A"s. With `declared_size`,
+    the sheet's headers lie: they declare that many bytes, with the CRC of that prefix only (what
+    Python's zipfile checks), over a deflate stream that inflates to the whole sheet."""
+    base = zipfile.ZipFile(io.BytesIO(xlsx_bytes(rows=[["a"]])))
+    sheet_name = "xl/worksheets/sheet1.xml"
+    entries = []
+    for name in base.namelist():
+        if name != sheet_name:
+            data = base.read(name)
+            entries.append((name, _deflated(data, b"", 0, b""), zlib.crc32(data), len(data)))
+    sheet = base.read(sheet_name)
+    cut = sheet.index(b"</sheetData>")
+    head = sheet[:cut] + b'<row r="2"><c r="A2" t="inlineStr"><is><t>'
+    tail = b"</t></is></c></row>" + sheet[cut:]
+    filler = b"A" * (1024 * 1024)
+    size = len(head) + cell_mb * len(filler) + len(tail)
+    crc = zlib.crc32(head)
+    for _ in range(cell_mb):
+        crc = zlib.crc32(filler, crc)
+    crc = zlib.crc32(tail, crc)
+    if declared_size is not None:
+        prefix = (head + filler)[:declared_size]
+        size, crc = len(prefix), zlib.crc32(prefix)
+    entries.append((sheet_name, _deflated(head, filler, cell_mb, tail), crc, size))
+    return crafted_zip(entries)
+
+
+def far_cell_xlsx(reference: str) -> bytes:
+    """A workbook of two cells, A1 and `reference`: calamine makes a dense grid of everything
+    between them (at XFD1048576, 17 billion cells), from a file of about 1.5 KB."""
+    base = zipfile.ZipFile(io.BytesIO(xlsx_bytes(rows=[["a"]])))
+    row = "".join(c for c in reference if c.isdigit())
+    far = f'<row r="{row}"><c r="{reference}"><v>1</v></c></row></sheetData>'.encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in base.namelist():
+            archive.writestr(name, base.read(name).replace(b"</sheetData>", far))
+    return buffer.getvalue()
+
+
+def _biff(kind: int, body: bytes) -> bytes:
+    return struct.pack("<HH", kind, len(body)) + body
+
+
+def xls_bytes(strings: list[str], *, far_cell: bool = False) -> bytes:
+    """A minimal .xls (BIFF8 in an OLE2 compound file): one sheet, one column of `strings`; with
+    `far_cell`, one more cell at row and column 65535, which BIFF8 records allow."""
+    bof = struct.pack("<HHHHII", 0x0600, 0x0005, 0, 0, 0, 0x0006)
+    sst = _biff(
+        0x00FC,
+        struct.pack("<II", len(strings), len(strings))
+        + b"".join(struct.pack("<HB", len(s), 0) + s.encode("latin-1") for s in strings),
+    )
+    name = b"Sheet1"
+    sheet_offset = 4 + len(bof) + 4 + 8 + len(name) + len(sst) + 4
+    globals_ = (
+        _biff(0x0809, bof)
+        + _biff(0x0085, struct.pack("<IBBBB", sheet_offset, 0, 0, len(name), 0) + name)
+        + sst
+        + _biff(0x000A, b"")
+    )
+    cells = [(r, 0, r) for r in range(len(strings))] + ([(65535, 65535, 0)] if far_cell else [])
+    sheet = (
+        _biff(0x0809, bof[:2] + struct.pack("<H", 0x0010) + bof[4:])
+        + _biff(0x0200, struct.pack("<IIHHH", 0, len(strings), 0, 1, 0))
+        + b"".join(_biff(0x00FD, struct.pack("<HHHI", r, c, 0, s)) for r, c, s in cells)
+        + _biff(0x000A, b"")
+    )
+    return _compound_file(globals_ + sheet)
+
+
+def _compound_file(workbook: bytes) -> bytes:
+    """An OLE2 compound file (version 3, 512-byte sectors) holding one stream, "Workbook":
+    sector 0 is the FAT, sector 1 the directory, the stream follows (at least 4096 bytes, so it
+    lives in regular sectors)."""
+    stream = workbook.ljust(4096, b"\0")
+    count = -(-len(stream) // 512)
+    free, end = 0xFFFFFFFF, 0xFFFFFFFE
+    fat = [0xFFFFFFFD, end, *range(3, 2 + count), end]
+    header = struct.pack(
+        "<8s16sHHHHH6sIIIIIIIII",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        bytes(16),
+        0x3E,
+        3,
+        0xFFFE,
+        9,
+        6,
+        bytes(6),
+        0,
+        1,
+        1,
+        0,
+        4096,
+        end,
+        0,
+        end,
+        0,
+    ) + struct.pack("<109I", 0, *[free] * 108)
+
+    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+        encoded = (name + "\0").encode("utf-16-le")
+        return struct.pack(
+            "<64sHBBIII16sIQQIQ",
+            encoded,
+            len(encoded),
+            kind,
+            1,
+            free,
+            free,
+            child,
+            bytes(16),
+            0,
+            0,
+            0,
+            start,
+            size,
+        )
+
+    directory = entry("Root Entry", 5, 1, end, 0) + entry("Workbook", 2, free, 2, len(stream))
+    return (
+        header
+        + struct.pack("<128I", *fat, *[free] * (128 - len(fat)))
+        + directory.ljust(512, b"\0")
+        + stream.ljust(count * 512, b"\0")
+    )
+
+
 def build() -> list[dict[str, Any]]:
     rnd = random.Random(20261123)
     good = rows()
@@ -120,6 +295,14 @@ def build() -> list[dict[str, Any]]:
     add("zero_rows.parquet", parquet_bytes(sales_frame().head(0)), "failed:no_rows", "no data rows")
     add("truncated.xlsx", xlsx_bytes(rows=[HEADER, *good])[:600], "failed:read_error", "workbook")
     add("shared_strings_bomb.xlsx", bomb_xlsx(1536), "failed:read_error", "expands to more than")
+    # Tiny files whose one far cell makes calamine allocate billions of cells.
+    add("far_cell.xlsx", far_cell_xlsx("XFD1048576"), "failed:read_error", "needs more memory")
+    add(
+        "far_cell.xls",
+        xls_bytes(["a", "1"], far_cell=True),
+        "failed:read_error",
+        "needs more memory",
+    )
     # CSV structure.
     add("header_only.csv", ",".join(HEADER) + "\n", "failed:no_rows", "no data rows")
     add("bom_only.csv", b"\xef\xbb\xbf", "failed:read_error", "header")

@@ -122,6 +122,7 @@ async def test_an_upload_becomes_queryable_in_druid_and_dashboards_agree(
             "succeeded",
         ]
         assert task["druid_task_id"].startswith(f"ingest_{task['task_id']}_")
+        assert task["events"][-1]["message"].endswith(f"Druid task {task['druid_task_id']}")
         assert task["druid_datasource"] == table
         report = task["druid_report"]
         assert (report["processed"], report["rows_queryable"], report["load_percent"]) == (

@@ -91,8 +91,28 @@ def test_log_records_never_carry_a_signature() -> None:
     keep = Keep()
     logging.getLogger().addHandler(keep)
     try:
-        logging.getLogger("httpx").info('HTTP Request: GET %s "HTTP/1.1 200 OK"', url)
+        logging.getLogger("backend.any").warning("Druid could not read %s", url)
     finally:
         logging.getLogger().removeHandler(keep)
     assert records and signature not in records[0].getMessage()
     assert "signature=REDACTED" in records[0].getMessage()
+
+
+def test_access_log_lines_keep_their_arguments_and_lose_the_signature() -> None:
+    import logging
+
+    from backend.logging_setup import configure_logging
+
+    configure_logging("INFO")
+    path = urls.sign("", "druid/x.json.gz", SECRET, 60)
+    record = logging.getLogRecordFactory()(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 200),
+        None,
+    )
+    assert isinstance(record.args, tuple) and len(record.args) == 5  # uvicorn unpacks them
+    assert "signature=REDACTED" in record.getMessage() and path not in record.getMessage()

@@ -34,12 +34,14 @@ async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def queue_task(runtime: Runtime, *, rows: int = 10, seed: int = 1) -> str:
+async def queue_task(
+    runtime: Runtime, *, rows: int = 10, seed: int = 1, datasource: str = "sales"
+) -> str:
     async with session_scope(runtime.sessions) as session:
         staged = await ingestion_service.stage_upload(
             runtime.store, _one_chunk(sales_csv(rows=rows, seed=seed)), "s.csv", 10**8
         )
-        accepted = await ingestion_service.accept(session, staged, "sales")
+        accepted = await ingestion_service.accept(session, staged, datasource)
         return accepted.task.id
 
 
@@ -54,7 +56,7 @@ async def claim(runtime: Runtime, owner: str, lease: float = 30) -> str | None:
 
 
 async def test_concurrent_claims_hand_each_task_to_exactly_one_worker(runtime: Runtime) -> None:
-    ids = {await queue_task(runtime, seed=i) for i in range(3)}
+    ids = {await queue_task(runtime, seed=i, datasource=f"source_{i}") for i in range(3)}
 
     claimed = await asyncio.gather(*(claim(runtime, f"w{i}") for i in range(8)))
 
@@ -63,6 +65,17 @@ async def test_concurrent_claims_hand_each_task_to_exactly_one_worker(runtime: R
     for task_id in ids:
         task = await load(runtime, task_id)
         assert task.status == "validating" and task.attempts == 1
+
+
+async def test_one_task_per_datasource_is_validated_at_a_time(runtime: Runtime) -> None:
+    first, second = [await queue_task(runtime, seed=i) for i in range(2)]
+    other = await queue_task(runtime, seed=5, datasource="elsewhere")
+    claimed = await asyncio.gather(*(claim(runtime, f"w{i}") for i in range(4)))
+    assert sorted(c for c in claimed if c) == sorted([first, other])  # not `second` yet
+    holder = f"w{claimed.index(first)}"
+    await TaskRunner(runtime.settings, runtime.sessions, runtime.store, holder).run(first)
+    assert (await load(runtime, first)).status == "succeeded"
+    assert await claim(runtime, "next") == second  # its turn once the first is stored
 
 
 async def test_a_held_lease_is_respected_and_an_expired_one_is_taken_over(runtime: Runtime) -> None:

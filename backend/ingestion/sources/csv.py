@@ -155,7 +155,11 @@ def sniff_delimiter(head: str) -> str:
     sample = "".join(lines[:200])
     best, best_score = ",", (0.0, 0)
     for delimiter in DELIMITERS:
-        counts = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        try:  # newline="": a carriage return inside a quoted field is data, not a line end
+            rows = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+            counts = [len(r) for r in rows if r]
+        except csv.Error:
+            continue  # this delimiter does not make sense of the sample
         if not counts or counts[0] < 2:
             continue
         consistent = sum(1 for c in counts if c == counts[0]) / len(counts)

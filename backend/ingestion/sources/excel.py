@@ -1,46 +1,117 @@
 """Excel source (.xlsx, .xls) through calamine (fastexcel).
 
-A workbook is a zip of XML; a small file can expand to gigabytes (huge shared strings). Before
-calamine sees it, every part is decompressed once as a stream and counted, and the workbook is
-refused past MAX_EXPANDED_BYTES, so memory stays bounded.
+Two bounds keep a workbook from taking a worker's memory. A workbook is a zip of XML, and a small
+file can expand to gigabytes: before calamine sees an .xlsx, every part is inflated here as a
+stream, the bytes that come out are counted, and the workbook is refused past MAX_EXPANDED_BYTES.
+The sizes the zip declares are not trusted: a crafted archive can declare a few KB (with the CRC
+of that prefix) over a deflate stream of gigabytes; Python's zipfile, read in blocks, stops at
+the declared size, calamine does not. Then calamine reads the sheet in a child process with a
+bounded address space (excel_child), which covers what no count of bytes can see: a cell at
+XFD1048576 makes calamine allocate a grid of 17 billion cells from a 1.5 KB file, an .xls is not
+a zip, and a zip can be read differently by another parser.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-import fastexcel
 import polars as pl
 
 from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, SourceInfo, check_header
+from backend.ingestion.sources.excel_child import read_grid
 
 MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
+MAX_PARTS = 10_000  # a workbook has tens of parts; many more is a crafted archive
+GRID_FILE = "excel-grid.arrow"
+_STORED, _DEFLATED = 0, 8
+_METHODS = {9: "deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "xz", 99: "AES"}
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_LOCAL_SIGNATURE = 0x04034B50
+_READ_CHUNK = 64 * 1024
+_INFLATE_CHUNK = 1024 * 1024
+_SAVE_AGAIN = "Open it in Excel and save it again as .xlsx, or export it as CSV."
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*\br="([A-Z]+)(\d+)"[^>]*?(/?)>')
 
 
 def check_expansion(path: Path, limit: int = MAX_EXPANDED_BYTES) -> None:
+    """Refuse a workbook whose parts inflate to more than `limit` bytes in all, counting what
+    each part's compressed data really inflates to."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+            parts = archive.infolist()
+            if len(parts) > MAX_PARTS:
+                raise ReadError(
+                    f"the workbook has {len(parts)} parts; at most {MAX_PARTS} are read",
+                    _SAVE_AGAIN,
+                )
+            size = path.stat().st_size
             total = 0
-            for entry in archive.infolist():
-                with archive.open(entry) as part:
-                    while block := part.read(1024 * 1024):
-                        total += len(block)
-                        if total > limit:
-                            raise ReadError(
-                                f"the workbook expands to more than {limit // (1024 * 1024)} MB when "
-                                "unpacked (a zip bomb, or a sheet too large to read safely)",
-                                "Export the sheet as CSV, or split the workbook.",
-                            )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+            for part in parts:
+                total += _inflated_size(raw, part, size, limit - total)
+                if total > limit:
+                    raise _too_large(limit)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
+        raise _damaged(str(exc)) from exc
+
+
+def _too_large(limit: int) -> ReadError:
+    return ReadError(
+        f"the workbook expands to more than {limit // (1024 * 1024)} MB when "
+        "unpacked (a zip bomb, or a sheet too large to read safely)",
+        "Export the sheet as CSV, or split the workbook.",
+    )
+
+
+def _damaged(why: str) -> ReadError:
+    return ReadError(f"the workbook is damaged or not an Excel file: {why}", _SAVE_AGAIN)
+
+
+def _inflated_size(raw: BinaryIO, part: zipfile.ZipInfo, size: int, budget: int) -> int:
+    """What the part's data inflates to (counting stops just past `budget`)."""
+    if part.flag_bits & 0x1:
         raise ReadError(
-            f"the workbook is damaged or not an Excel file: {exc}",
-            "Open it in Excel and save it again as .xlsx, or export it as CSV.",
-        ) from exc
+            f"part {part.filename!r} of the workbook is encrypted",
+            "Remove the password in Excel and save the workbook again, or export it as CSV.",
+        )
+    raw.seek(part.header_offset)
+    header = raw.read(_LOCAL_HEADER.size)
+    if len(header) < _LOCAL_HEADER.size:
+        raise _damaged(f"part {part.filename!r} starts past the end of the file")
+    signature, _, _, method, *_, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    if signature != _LOCAL_SIGNATURE or method != part.compress_type:
+        raise _damaged(f"the headers of part {part.filename!r} disagree")
+    data: int = part.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    if method == _STORED:  # stored bytes are read as they are: no more than the file holds
+        return max(0, min(part.compress_size, size - data))
+    if method != _DEFLATED:
+        raise ReadError(
+            f"part {part.filename!r} of the workbook is compressed with "
+            f"{_METHODS.get(method, f'zip method {method}')}, which is not supported",
+            "Open it in Excel and save it again as .xlsx (Excel compresses with deflate), "
+            "or export the sheet as CSV.",
+        )
+    raw.seek(data)
+    return _inflate(raw, part.filename, budget)
+
+
+def _inflate(raw: BinaryIO, name: str, budget: int) -> int:
+    """Inflate a raw deflate stream to its end, whatever the headers say, in bounded chunks."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    total = 0
+    while not inflater.eof and total <= budget:
+        compressed = inflater.unconsumed_tail or raw.read(_READ_CHUNK)
+        inflated = len(inflater.decompress(compressed, _INFLATE_CHUNK))
+        if not compressed and not inflated:
+            raise _damaged(f"part {name!r} ends before its compressed data does")
+        total += inflated
+    return total
 
 
 def first_used_row(path: Path, sheet_index: int) -> int:
@@ -63,22 +134,6 @@ def first_used_row(path: Path, sheet_index: int) -> int:
     return 1
 
 
-def _sheet_index(reader: fastexcel.ExcelReader, sheet: str | None) -> int:
-    names: list[str] = list(reader.sheet_names)
-    if not names:
-        raise ReadError("the workbook has no sheets", "Upload a workbook with at least one sheet.")
-    if sheet is None:
-        return 0
-    if sheet in names:
-        return names.index(sheet)
-    if sheet.isdigit() and 1 <= int(sheet) <= len(names):
-        return int(sheet) - 1
-    raise ReadError(
-        f"the workbook has no sheet named {sheet!r}",
-        f"Choose one of: {', '.join(repr(n) for n in names[:20])} (or a sheet number from 1).",
-    )
-
-
 @dataclass
 class ExcelSource:
     info: SourceInfo
@@ -89,21 +144,12 @@ class ExcelSource:
         yield self._frame
 
 
-def open_excel(path: Path, file_format: str, sheet: str | None) -> ExcelSource:
+def open_excel(path: Path, file_format: str, sheet: str | None, workdir: Path) -> ExcelSource:
+    """Blocking: the sheet is read in a child process, its grid kept in `workdir`."""
     if file_format == "xlsx":
         check_expansion(path)
-    try:
-        reader = fastexcel.read_excel(path)
-        index = _sheet_index(reader, sheet)
-        grid = reader.load_sheet(index, header_row=None, dtype_coercion="coerce").to_polars()
-    except ReadError:
-        raise
-    except Exception as exc:  # fastexcel raises its own error types for damaged files
-        raise ReadError(
-            f"the workbook cannot be read: {exc}",
-            "Open it in Excel and save it again as .xlsx, or export the sheet as CSV.",
-        ) from exc
-    name = str(reader.sheet_names[index])
+    loaded = read_grid(path, sheet, workdir / GRID_FILE)
+    grid, index, name = loaded.frame, loaded.index, loaded.sheet
     if grid.height == 0:
         raise ReadError(
             f"sheet {name!r} is empty", "Put the column names in the first row and data below."

@@ -22,6 +22,7 @@ _TYPE_MESSAGES = {
     "type:datetime": "not a timestamp (ISO 8601, a common date format, or epoch)",
     "not_null": "a value is required",
     "unique": "repeats a value of an earlier row",
+    "already_loaded": "is already loaded in this datasource (the key is unique per datasource)",
     "field_count": "the row does not have as many fields as the header",
 }
 

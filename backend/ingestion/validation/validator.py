@@ -15,6 +15,11 @@ from backend.ingestion.validation.schema import TIME, ColumnMatch, DatasetSchema
 from backend.ingestion.validation.types import ColumnType, blank, convert, convert_fast, present
 
 IDX = "__idx"
+REASON = "__reason"  # a rejected row's reasons, before the row is written out
+# Prefixes of the columns a batch is given while it is checked (then dropped).
+FAST = "__c:"
+CONVERTED = "__converted:"
+VALUE = "__value:"
 REJECTED_ROW = "_row"
 REJECTED_REASON = "_reason"
 FAILURE_COLUMNS = {IDX: pl.UInt32, "column": pl.String, "check": pl.String, "value": pl.String}
@@ -24,7 +29,9 @@ VALUE_CHARS = 200
 @dataclass
 class BatchResult:
     valid: pl.DataFrame  # schema columns, typed, plus __time
-    rejected: pl.DataFrame  # the file's columns as text, plus _row and _reason
+    # The file's columns as text, plus _row and _reason (with "_" in front until the names
+    # differ from the file's: a file with a column "_row" gets "__row").
+    rejected: pl.DataFrame
     failures: pl.DataFrame  # __row, column, check, value
     rows: int  # rows read (blank rows are not rows)
     present: dict[str, int]  # per column: cells holding a value
@@ -55,8 +62,11 @@ class BatchValidator:
         uploaded_at: dt.datetime,
         *,
         eager_unique: bool = False,
+        loaded_keys: pl.Series | None = None,
     ) -> None:
         self.schema = schema
+        # Keys (encoded) the datasource already holds: the unique key is unique per datasource.
+        self.loaded_keys = loaded_keys
         self.source_of = {target: source for source, target in match.mapping.items()}
         self.uploaded_at = uploaded_at
         self.eager_unique = eager_unique
@@ -89,10 +99,13 @@ class BatchValidator:
         ]
         converted = batch.select(IDX, *fast)
         misses = (
-            batch.with_columns(converted.drop(IDX).rename(lambda n: f"__c:{n}"))
+            batch.with_columns(converted.drop(IDX).rename(lambda n: f"{FAST}{n}"))
             .select(
                 [
-                    (present(pl.col(src), batch.schema[src]) & pl.col(f"__c:{spec.name}").is_null())
+                    (
+                        present(pl.col(src), batch.schema[src])
+                        & pl.col(f"{FAST}{spec.name}").is_null()
+                    )
                     .any()
                     .alias(spec.name)
                     for spec, src in columns
@@ -111,13 +124,13 @@ class BatchValidator:
         self, batch: pl.DataFrame, converted: pl.DataFrame
     ) -> tuple[pl.DataFrame, dict[str, int], dict[str, int]]:
         """Ragged rows, values that do not convert to the column's type, missing required values."""
-        joined = batch.with_columns(converted.drop(IDX).rename(lambda n: f"__converted:{n}"))
+        joined = batch.with_columns(converted.drop(IDX).rename(lambda n: f"{CONVERTED}{n}"))
         ok_row = pl.col(PROBLEM).is_null()
         masks: dict[str, tuple[pl.Expr, pl.Expr, str]] = {}
         for spec in self.schema.columns:
             source = self.source_of[spec.name]
             has = present(pl.col(source), batch.schema[source])
-            bad_type = has & pl.col(f"__converted:{spec.name}").is_null() & ok_row
+            bad_type = has & pl.col(f"{CONVERTED}{spec.name}").is_null() & ok_row
             missing = (~has & ok_row) if spec.required else pl.lit(False)
             masks[spec.name] = (has, bad_type, source)
             masks[f"{spec.name}\0missing"] = (missing, missing, source)
@@ -180,11 +193,11 @@ class BatchValidator:
         # For row-level checks, show the reported column's value rather than the whole row.
         names = [c for c in candidates.columns if c != IDX]
         lookup = candidates.select(
-            IDX, *[pl.col(c).cast(pl.String).alias(f"__value:{c}") for c in names]
+            IDX, *[pl.col(c).cast(pl.String).alias(f"{VALUE}{c}") for c in names]
         )
         rows = rows.join(lookup, on=IDX, how="left")
         value = pl.coalesce(
-            [pl.when(pl.col("column") == c).then(pl.col(f"__value:{c}")) for c in names]
+            [pl.when(pl.col("column") == c).then(pl.col(f"{VALUE}{c}")) for c in names]
             + [pl.col("failure_case")]
         )
         rows = rows.with_columns(value.alias("value"))
@@ -208,7 +221,11 @@ class BatchValidator:
             self._seen_keys = kept if seen is None else pl.concat([seen, kept], rechunk=False)
         else:
             self._kept.append(kept)
-        return _located(rows.filter(repeated), key, "unique", pl.col(key))
+        found = _located(rows.filter(repeated), key, "unique", pl.col(key))
+        if self.loaded_keys is None or not len(self.loaded_keys):
+            return found
+        loaded = rows.filter(~repeated & keys.is_in(self.loaded_keys.implode()))
+        return pl.concat([found, _located(loaded, key, "already_loaded", pl.col(key))])
 
     def _split(
         self,
@@ -220,12 +237,14 @@ class BatchValidator:
         type_counts: dict[str, int],
     ) -> BatchResult:
         bad = failures[IDX].unique()
+        row_name = _free_name(REJECTED_ROW, raw_names)
+        reason_name = _free_name(REJECTED_REASON, [*raw_names, row_name])
         valid = converted.filter(~pl.col(IDX).is_in(bad.implode())).drop(IDX)
         valid = valid.with_columns(self._time().alias(TIME))
         reasons = (
             failures.with_columns(_reason_text().alias("reason"))
             .group_by(IDX)
-            .agg(pl.col("reason").str.join("; ").alias(REJECTED_REASON))
+            .agg(pl.col("reason").str.join("; ").alias(REASON))
         )
         rejected = (
             batch.filter(pl.col(IDX).is_in(bad.implode()))
@@ -233,8 +252,8 @@ class BatchValidator:
             .sort(IDX)
             .select(
                 *[pl.col(n).cast(pl.String) for n in raw_names],
-                pl.col(ROW).alias(REJECTED_ROW),
-                pl.col(REJECTED_REASON),
+                pl.col(ROW).alias(row_name),
+                pl.col(REASON).alias(reason_name),
             )
         )
         rows = batch.select(pl.col(ROW), pl.col(IDX))
@@ -258,6 +277,12 @@ class BatchValidator:
         if kind is ColumnType.DATE:
             return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
         return column
+
+
+def _free_name(name: str, taken: list[str]) -> str:
+    while name in taken:
+        name = f"_{name}"
+    return name
 
 
 def _located(rows: pl.DataFrame, column: str | None, check: str, value: pl.Expr) -> pl.DataFrame:

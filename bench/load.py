@@ -1,0 +1,257 @@
+"""Load on loopback: many concurrent clients reading dashboards and uploading files while one
+deliberately heavy query runs, and a prober timing /healthz throughout.
+
+    .venv/bin/python bench/load.py --url http://127.0.0.1:8000 --clients 200 --seconds 30
+
+Reports request counts and latency percentiles per kind, 5xx answers, the slowest /healthz, and
+what became of every upload the server accepted (all must end `succeeded`: none lost). The test
+suite runs the same load (tests/e2e/test_load.py) and asserts the outcomes; timings are recorded
+in bench/RESULTS.md, not asserted there except the liveness bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ms
+from bench.generate_sales import HEADER, invoice_id, sales_rows
+
+READS = [
+    "query($f: SalesFilter) { salesSummary(filter: $f) { totalSales transactions } }",
+    "query($f: SalesFilter) { salesByBranch(filter: $f) { key totalSales } }",
+    "query($f: SalesFilter) { salesTrend(granularity: DAY, filter: $f) { totalSales } }",
+    "query($f: SalesFilter) { rows(first: 50, filter: $f) { totalCount } }",
+]
+HEAVY = (
+    "{ "
+    + " ".join(f"a{i}: salesTrend(granularity: HOUR) {{ totalSales }}" for i in range(100))
+    + " }"
+)
+BRANCHES = (["A"], ["B"], ["C"], ["A", "B"], None)
+
+
+@dataclass
+class LoadReport:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    server_errors: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)  # task ids answered 202
+    outcomes: dict[str, str] = field(default_factory=dict)
+    healthz_worst: float = 0.0
+    heavy_runs: int = 0
+    retried: int = 0  # reads sent again after the server closed an idle keep-alive connection
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "requests": {k: ms(v) | {"p99": _p99(v)} for k, v in self.latencies.items() if v},
+            "statuses": dict(self.statuses),
+            "server_errors": self.server_errors[:10],
+            "uploads_accepted": len(self.accepted),
+            "uploads_by_outcome": _count(self.outcomes.values()),
+            "healthz_worst_ms": round(self.healthz_worst * 1000, 1),
+            "heavy_queries": self.heavy_runs,
+            "reads_retried": self.retried,
+        }
+
+
+def _p99(seconds: list[float]) -> float:
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+
+
+def _count(values: Any) -> dict[str, int]:
+    found: dict[str, int] = defaultdict(int)
+    for value in values:
+        found[value] += 1
+    return dict(found)
+
+
+# Invoice IDs of the uploads made under load: unique per (seed, row), in a range no generated
+# file with a small seed uses (Invoice ID is unique per datasource).
+LOAD_FIRST_INVOICE = 100_000_000
+
+
+def csv_file(seed: int, rows: int = 40) -> bytes:
+    lines = [",".join(HEADER)]
+    for index, row in enumerate(sales_rows(rows, seed)):
+        row[0] = invoice_id(LOAD_FIRST_INVOICE + seed * 1000 + index)
+        lines.append(",".join(row))
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def _timed(
+    report: LoadReport,
+    kind: str,
+    send: Callable[[], Awaitable[httpx.Response]],
+    retry: bool = False,
+) -> httpx.Response | None:
+    """Send, time and classify. A read may be sent again once when the connection it went out
+    on had been closed by the server (keep-alive expiry racing the reuse), as browsers do."""
+    started = time.perf_counter()
+    try:
+        try:
+            response = await send()
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            if not retry:
+                raise
+            report.retried += 1
+            response = await send()
+    except httpx.HTTPError as exc:
+        report.server_errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+        return None
+    report.latencies[kind].append(time.perf_counter() - started)
+    report.statuses[response.status_code] += 1
+    if response.status_code >= 500:
+        report.server_errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
+    return response
+
+
+async def reader(client: httpx.AsyncClient, report: LoadReport, stop: float, seed: int) -> None:
+    rng = random.Random(seed)
+    while time.monotonic() < stop:
+        day = f"2019-0{rng.randrange(1, 4)}-{rng.randrange(1, 29):02d}"
+        variables = {"f": {"dateTo": day, "branches": rng.choice(BRANCHES)}}
+        body = {"query": rng.choice(READS), "variables": variables}
+        await _timed(
+            report,
+            "graphql read",
+            functools.partial(client.post, "/graphql", json=body),
+            retry=True,
+        )
+        if rng.random() < 0.2:
+            await _timed(
+                report, "task list", lambda: client.get("/api/ingest/tasks?limit=20"), retry=True
+            )
+
+
+async def uploader(client: httpx.AsyncClient, report: LoadReport, stop: float, seed: int) -> None:
+    n = 0
+    while time.monotonic() < stop:
+        n += 1
+        content = csv_file(seed * 1000 + n)
+        files = {"file": (f"load-{seed}-{n}.csv", content)}
+        response = await _timed(
+            report,
+            "upload",
+            functools.partial(
+                client.post, "/api/ingest/upload", files=files, data={"datasource_name": "sales"}
+            ),
+        )
+        if response is not None and response.status_code == 202:
+            report.accepted.append(response.json()["task_id"])
+        await asyncio.sleep(0.5)
+
+
+async def heavy(client: httpx.AsyncClient, report: LoadReport, stop: float) -> None:
+    while time.monotonic() < stop:
+        await _timed(
+            report, "heavy query", lambda: client.post("/graphql", json={"query": HEAVY}), True
+        )
+        report.heavy_runs += 1
+
+
+PROBE = """
+import http.client, json, sys, time
+host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+stop, samples, failures = time.monotonic() + seconds, [], 0
+while time.monotonic() < stop:
+    started = time.perf_counter()
+    try:
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        connection.request("GET", "/healthz")
+        ok = connection.getresponse().status == 200
+        connection.close()
+    except OSError:
+        ok = False
+    samples.append(time.perf_counter() - started)
+    failures += not ok
+    time.sleep(0.1)
+print(json.dumps({"samples": samples, "failures": failures}))
+"""
+
+
+async def prober(url: str, report: LoadReport, seconds: float) -> None:
+    """/healthz timed from a process of its own, so the load generator's own work (this
+    process is busy driving hundreds of clients) does not count as the server's delay."""
+    where = httpx.URL(url)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        PROBE,
+        where.host,
+        str(where.port or 80),
+        str(seconds),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    found = json.loads(out)
+    report.latencies["healthz"] = found["samples"]
+    report.healthz_worst = max(found["samples"], default=0.0)
+    if found["failures"]:
+        report.server_errors.append(f"healthz: {found['failures']} probe(s) failed")
+
+
+async def settle(client: httpx.AsyncClient, report: LoadReport, timeout: float) -> None:
+    """Wait until every accepted upload has ended; record how each ended."""
+    deadline = time.monotonic() + timeout
+    pending = list(report.accepted)
+    while pending and time.monotonic() < deadline:
+        still = []
+        for task_id in pending:
+            task = (await client.get(f"/api/ingest/status/{task_id}")).json()
+            if task["status"] in ("succeeded", "failed", "cancelled"):
+                report.outcomes[task_id] = task["status"]
+            else:
+                still.append(task_id)
+        pending = still
+        if pending:
+            await asyncio.sleep(0.5)
+    for task_id in pending:
+        report.outcomes[task_id] = "not finished"
+
+
+async def run_load(
+    url: str, *, clients: int = 200, uploaders: int = 20, seconds: float = 30.0
+) -> LoadReport:
+    report = LoadReport()
+    limits = httpx.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        stop = time.monotonic() + seconds
+        jobs = [prober(url, report, seconds), heavy(client, report, stop)]
+        jobs += [uploader(client, report, stop, i) for i in range(uploaders)]
+        jobs += [reader(client, report, stop, i) for i in range(clients - uploaders)]
+        await asyncio.gather(*jobs)
+        await settle(client, report, timeout=300)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--uploaders", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    report = asyncio.run(
+        run_load(args.url, clients=args.clients, uploaders=args.uploaders, seconds=args.seconds)
+    )
+    print(json.dumps(report.summary(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""schemathesis against a real uvicorn: every REST operation of /openapi.json and every GraphQL field
+of /graphql's introspection, with all of schemathesis's checks (no server error, status codes, content
+types, headers and bodies as documented, negative data rejected, ...), a fixed seed and a bounded
+number of examples per operation. A failure names the check and the request to replay (curl)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+
+from backend.main import app
+from backend.schema import build_schema
+from tests.e2e.processes import process_env, uvicorn_server
+
+pytestmark = pytest.mark.slow
+
+SEED = 20261123
+ACCEPTED = ["2xx", "3xx", 401, 403, 404, 409, 429, "5xx"]  # schemathesis's default
+CONFIG: dict[str, Any] = {
+    "seed": SEED,
+    # Unknown query parameters are ignored (as FastAPI does), not refused: not negative data.
+    "generation": {"max-examples": 12, "database": "none", "allow-extra-parameters": False},
+    "operations": [
+        {
+            # Any bytes fit `format: binary`; the service reads the file's bytes to tell its
+            # format (415 when it is none it reads) and validates its rows (422).
+            "include-path": "/api/ingest/upload",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 415, 422]}},
+        },
+        {
+            # What the OpenAPI schema cannot say about a GraphQL request (a document that is
+            # not one, a mutation sent with GET, an upload without its CSRF header) answers 400;
+            # the GraphQL test below covers GraphQL itself.
+            "include-path": "/graphql",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 400]}},
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The embedded default served by uvicorn; the module's tests share it."""
+    work = tmp_path_factory.mktemp("schemathesis")
+    shutil.copyfile(sqlite_template, work / "metadata.db")
+    env = process_env(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{work / 'metadata.db'}",
+            "STORAGE_URL": str(work / "storage"),
+            "AUTO_MIGRATE": "false",
+            "WORKER_POLL_SECONDS": "0.05",
+        }
+    )
+    with uvicorn_server(env, work / "server.log") as url:
+        yield url
+
+
+# The documents the app serves (GET /openapi.json, GraphQL introspection), taken from the app at
+# import time: schemathesis makes one test per operation at collection. The requests go to `server`.
+_CONFIG = SchemathesisConfig.from_dict(CONFIG)
+rest = schemathesis.openapi.from_dict(app.openapi(), config=_CONFIG)
+graphql = schemathesis.graphql.from_dict(build_schema().introspect(), config=_CONFIG).exclude(
+    name="Mutation.uploadSalesData"  # its file is a multipart part, which JSON cannot carry
+)
+
+
+@rest.parametrize()
+def test_rest_api_answers_as_its_openapi_document_says(case: Any, server: str) -> None:
+    case.call_and_validate(base_url=server)
+
+
+@graphql.parametrize()
+def test_graphql_api_answers_without_server_errors(case: Any, server: str) -> None:
+    response = case.call(base_url=f"{server}/graphql")
+    # A field that refuses its arguments (an unknown datasource, an impossible range) answers an
+    # error carrying its 4xx status in `extensions`: the client's to fix, not a server fault.
+    rejected = _all_client_errors(response.json()) if response.status_code == 200 else False
+    case.validate_response(response, excluded_checks=[not_a_server_error] if rejected else [])
+
+
+def _all_client_errors(body: Any) -> bool:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not errors:
+        return False
+    statuses = [(e.get("extensions") or {}).get("status") for e in errors]
+    return all(isinstance(s, int) and 400 <= s < 500 for s in statuses)
