@@ -29,6 +29,7 @@ seed: migrate
 	$(call STEP,"queueing data.csv for datasource sales (when it has no data)",$(BIN)/python -m backend seed data.csv --datasource sales)
 
 run: seed
+	$(call STEP,"making sure an admin API token exists (var/admin-token)",$(BIN)/python -m backend tokens ensure-admin --file var/admin-token)
 	@echo "==> serving on http://$(HOST):$(PORT) (Ctrl-C stops)"
 	$(BIN)/uvicorn backend.main:app --host $(HOST) --port $(PORT)
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m backend worker | migrate | seed FILE`."""
+"""Command line: `python -m backend worker | migrate | seed FILE | assets | tokens ...`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from sqlalchemy import select
 
 from backend import migrations
 from backend.api import docs
+from backend.auth import cli as auth_cli
 from backend.config import get_settings
 from backend.db import session_scope
+from backend.errors import AppError
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.logging_setup import configure_logging
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     seed_cmd = commands.add_parser("seed", help="queue a file for a datasource when it has no data")
     seed_cmd.add_argument("file", type=Path)
     seed_cmd.add_argument("--datasource", default="sales")
+    auth_cli.add_commands(commands)
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "assets":
         graphiql.fetch_assets()
         docs.fetch_assets()
+    elif args.command == "tokens":
+        try:
+            asyncio.run(auth_cli.run(settings, args))
+        except AppError as exc:
+            raise SystemExit(f"{exc.message}. {exc.detail or ''}".strip()) from None
     else:
         asyncio.run(seed(args.file, args.datasource))
 

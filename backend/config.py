@@ -7,8 +7,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from backend.auth.oidc import OidcConfig
+from backend.auth.roles import Role
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -88,6 +91,30 @@ class Settings(BaseSettings):
         description="HMAC key for signed dataset URLs; unset: one is generated and kept in the "
         "metadata database, shared by every process",
     )
+    # Access control (see README: tokens, roles and limits).
+    auth_anonymous_role: Literal["none", "viewer", "uploader", "admin"] = Field(
+        default="none",
+        description="The role of callers without a token: none (every call needs a token), or "
+        "viewer to open reads on a trusted network",
+    )
+    oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer (JWTs)")
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_role_claim: str = "role"
+    rate_limit_per_minute: Annotated[int, Field(ge=0)] = Field(
+        default=1200, description="Requests per minute per principal (0: no limit), per process"
+    )
+    uploads_in_flight: Annotated[int, Field(ge=0)] = Field(
+        default=4, description="Uploads one principal may stream at once (0: no limit)"
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser, comma-separated",
+    )
+    graphql_introspection: bool = True
+    graphql_max_depth: Annotated[int, Field(ge=2)] = 12
+    graphql_max_aliases: Annotated[int, Field(ge=1)] = 30
+    graphql_max_tokens: Annotated[int, Field(ge=100)] = 4000
     log_level: str = "INFO"
     auto_migrate: bool = Field(
         default=True, description="Run alembic migrations at start-up (API and worker)"
@@ -95,6 +122,22 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in links such as status_url; default: request URL"
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        parts = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url)
+        if any(parts) and not all(parts):
+            raise ValueError(
+                "OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL go together: set all three or none"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -109,6 +152,18 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def anonymous_role(self) -> Role | None:
+        return None if self.auth_anonymous_role == "none" else Role(self.auth_anonymous_role)
+
+    @property
+    def oidc(self) -> OidcConfig | None:
+        if not (self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url):
+            return None
+        return OidcConfig(
+            self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url, self.oidc_role_claim
+        )
 
     @property
     def min_free_disk_bytes(self) -> int:

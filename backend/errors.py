@@ -24,6 +24,11 @@ class AppError(Exception):
     status_code = 400
     code = "bad_request"
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries (WWW-Authenticate, Retry-After...)."""
+        return {}
+
     def __init__(self, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -36,6 +41,15 @@ class AppError(Exception):
 class InvalidInput(AppError):
     status_code = 422
     code = "invalid_input"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="sales-ingest"'}
 
 
 class Forbidden(AppError):
@@ -107,7 +121,7 @@ def _json(
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return _json(exc.status_code, exc.message, exc.detail, exc.code)
+    return _json(exc.status_code, exc.message, exc.detail, exc.code, exc.headers or None)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from backend.api import docs, druid_files, ingest, performance, sigma, status
 from backend.api.limits import BodyLimit, ConcurrencyLimit
+from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
 from backend.logging_setup import configure_logging
@@ -43,6 +45,14 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)
     app.add_middleware(ConcurrencyLimit, path="/graphql", slots=settings.graphql_max_concurrent)
+    app.add_middleware(CrossSiteGuard, allowed_origins=settings.cors_origins)
+    if settings.cors_origins:  # the React frontend served from elsewhere, by configuration only
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "GraphQL-Preflight"],
+        )
     app.state.metrics = application.Metrics()
     app.middleware("http")(app.state.metrics.middleware)
     application.install_log_buffer()
@@ -51,7 +61,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(sigma.router)
     app.include_router(performance.router)
     app.include_router(druid_files.router)
-    app.include_router(graphql_router())
+    app.include_router(graphql_router(settings))
     graphiql.mount(app)
     docs.mount(app)
     return app

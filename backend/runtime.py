@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import migrations, priority
@@ -14,11 +16,16 @@ from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasetFiles
 from backend.analytics.embedded import EmbeddedEngine
 from backend.analytics.service import Analytics
-from backend.auth import secrets
+from backend.auth import secrets, tokens
+from backend.auth import service as auth_service
+from backend.auth.limits import Limits
+from backend.auth.oidc import OidcVerifier, looks_like_jwt
+from backend.auth.principal import Principal
 from backend.config import Settings
-from backend.db import SessionMaker, create_engine, create_sessionmaker
+from backend.db import SessionMaker, create_engine, create_sessionmaker, session_scope
 from backend.druid.client import DruidClient
 from backend.druid.engine import DruidEngine
+from backend.errors import ServiceUnavailable
 from backend.ingestion.runner import DruidAccess
 from backend.ingestion.worker import WorkerPool
 from backend.monitoring.models import SigmaSetting
@@ -36,9 +43,13 @@ class Runtime:
     store: ObjectStore
     analytics: Analytics
     reader: AsyncEngine | None = None  # read-only engine for analytics (SQLite: deferred BEGIN)
+    read_sessions: SessionMaker | None = None  # sessions of `reader`
     druid: DruidClient | None = None  # when DRUID_URL is set
     signing_key: bytes = b""  # HMAC key of the dataset URLs Druid reads (set by start())
     space: SpaceGuard | None = None  # keeps MIN_FREE_DISK_MB free for uploads
+    limits: Limits = field(default_factory=lambda: Limits(0, 0))
+    oidc: OidcVerifier | None = None
+    token_cache: auth_service.TokenCache = field(default_factory=auth_service.TokenCache)
     workers: WorkerPool | None = None
     _started: bool = field(default=False, repr=False)
 
@@ -58,8 +69,9 @@ class Runtime:
             else None
         )
         warehouse = DruidEngine(druid, settings.druid_datasource_prefix) if druid else None
+        read_sessions = create_sessionmaker(reader)
         analytics = Analytics(
-            create_sessionmaker(reader),
+            read_sessions,
             EmbeddedEngine(files, settings.analytics_threads),
             cache,
             warehouse=warehouse,
@@ -72,8 +84,11 @@ class Runtime:
             store=store,
             analytics=analytics,
             reader=reader,
+            read_sessions=read_sessions,
             druid=druid,
             space=SpaceGuard(store, settings.min_free_disk_bytes),
+            limits=Limits(settings.rate_limit_per_minute, settings.uploads_in_flight),
+            oidc=OidcVerifier(settings.oidc) if settings.oidc else None,
         )
 
     async def start(self, *, with_workers: bool) -> None:
@@ -92,7 +107,7 @@ class Runtime:
             self.workers = WorkerPool(
                 self.settings, self.sessions, self.store, self.analytics.landed, druid
             )
-            self.workers.start()
+            await self.workers.start()
         self._started = True
         log.info(
             "ready: database %s, storage %s, %d worker(s)",
@@ -100,6 +115,39 @@ class Runtime:
             self.store.description,
             self.settings.worker_concurrency if self.workers else 0,
         )
+
+    def reading(self) -> SessionMaker:
+        """Sessions for reads only: on SQLite they never take the write lock, so a read cannot
+        wait behind (or block) a request's or a worker's write transaction."""
+        return self.read_sessions or self.sessions
+
+    async def authenticate(self, token: str) -> Principal | None:
+        """The principal of a bearer token: a JWT from the configured identity provider, or one
+        of our API tokens; None when it is neither valid one."""
+        if self.oidc is not None and looks_like_jwt(token):
+            return await self.oidc.principal(token)
+        if not tokens.well_formed(token):
+            return None
+        digest, now = tokens.digest(token), time.monotonic()
+        cached = self.token_cache.get(digest, now)
+        if cached is not None:
+            return cached
+        try:
+            async with session_scope(self.reading()) as session:
+                found = await auth_service.lookup(session, token)
+            if found is not None and found.stale:
+                async with session_scope(self.sessions) as session:
+                    await auth_service.touch(session, found.token_id)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("a token could not be checked: %s", type(exc).__name__)
+            raise ServiceUnavailable(
+                "credentials cannot be checked: the metadata database does not answer",
+                "Try again shortly; /readyz says when the service is ready again.",
+            ) from exc
+        if found is None:
+            return None
+        self.token_cache.put(digest, found, now)
+        return found.principal
 
     def wake_workers(self) -> None:
         if self.workers is not None:

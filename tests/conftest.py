@@ -19,7 +19,10 @@ import httpx
 import pytest
 
 from backend import migrations
+from backend.auth import service as auth_service
+from backend.auth.roles import Role
 from backend.config import Settings
+from backend.db import session_scope
 from backend.main import create_app
 from backend.runtime import Runtime
 from backend.storage.s3 import make_client
@@ -131,6 +134,8 @@ async def make_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path
         "worker_lease_seconds": 10.0,
         "worker_concurrency": 2,
         "log_level": "INFO",
+        # tests poll fast from one principal; tests/auth sets the limits it tests
+        "rate_limit_per_minute": 0,
     }
     if name == "embedded":
         database = tmp_path / "metadata.db"
@@ -158,9 +163,35 @@ async def make_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path
 
 @dataclass
 class App:
+    """The app and a client that sends an admin token (tests of access control make their own
+    tokens with `token`, and clear the header)."""
+
     client: httpx.AsyncClient
     runtime: Runtime
     backend: Backend
+
+    transport: httpx.AsyncBaseTransport | None = None
+
+    async def token(self, role: Role, name: str | None = None) -> str:
+        return await make_token(self.runtime, role, name)
+
+    def client_as(self, token: str | None) -> httpx.AsyncClient:
+        """A client sending this bearer token, or none at all."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(
+            transport=self.transport, base_url="http://testserver", timeout=60, headers=headers
+        )
+
+
+async def make_token(runtime: Runtime, role: Role, name: str | None = None) -> str:
+    async with session_scope(runtime.sessions) as session:
+        created = await auth_service.create(
+            session,
+            name=name or f"test-{role.value}-{uuid.uuid4().hex[:6]}",
+            role=role,
+            created_by="tests",
+        )
+    return created.token
 
 
 @pytest.fixture
@@ -175,10 +206,15 @@ async def app_for(backend: Backend) -> AsyncIterator[App]:
     application = create_app(backend.settings)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
+        runtime = application.state.runtime
+        admin = await make_token(runtime, Role.ADMIN, "test-admin")
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://testserver", timeout=60
+            transport=transport,
+            base_url="http://testserver",
+            timeout=60,
+            headers={"Authorization": f"Bearer {admin}"},
         ) as client:
-            yield App(client, application.state.runtime, backend)
+            yield App(client, runtime, backend, transport)
 
 
 @dataclass(frozen=True)

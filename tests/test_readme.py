@@ -54,9 +54,32 @@ def test_the_readme_has_runnable_examples_and_no_placeholders() -> None:
 
 
 def test_every_readme_example_runs_against_a_real_server(embedded: Backend, tmp_path: Path) -> None:
-    env = process_env(embedded.env, WORKER_POLL_SECONDS="0.1")
+    """With access control as shipped (no anonymous role): the admin token comes from the CLI
+    `make run` calls, written where the README reads it."""
+    env = process_env(embedded.env, WORKER_POLL_SECONDS="0.1", AUTH_ANONYMOUS_ROLE="none")
+    token_file = tmp_path / "admin-token"
+    subprocess.run(
+        [
+            str(ROOT / ".venv/bin/python"),
+            "-m",
+            "backend",
+            "tokens",
+            "ensure-admin",
+            "--file",
+            str(token_file),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert token_file.stat().st_mode & 0o777 == 0o600
     with uvicorn_server(env, tmp_path / "server.log", port=None) as url:
-        script = PREAMBLE + "\n".join(body.replace(README_URL, url) for body in blocks("sh"))
+        script = PREAMBLE + "\n".join(
+            body.replace(README_URL, url).replace("var/admin-token", str(token_file))
+            for body in blocks("sh")
+        )
         done = subprocess.run(
             ["bash", "-c", script],
             cwd=ROOT,

@@ -6,7 +6,10 @@ number of examples per operation. A failure names the check and the request to r
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from schemathesis.config import SchemathesisConfig
 
 from backend.main import app
 from backend.schema import build_schema
-from tests.e2e.processes import process_env, uvicorn_server
+from tests.e2e.processes import ROOT, process_env, uvicorn_server
 
 pytestmark = pytest.mark.slow
 
@@ -45,9 +48,16 @@ CONFIG: dict[str, Any] = {
 }
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    auth: dict[str, str]  # an admin token made by the CLI: every operation is reachable
+
+
 @pytest.fixture(scope="module")
-def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The embedded default served by uvicorn; the module's tests share it."""
+def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The embedded default served by uvicorn, access control as shipped; the module's tests
+    share it."""
     work = tmp_path_factory.mktemp("schemathesis")
     shutil.copyfile(sqlite_template, work / "metadata.db")
     env = process_env(
@@ -56,10 +66,21 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             "STORAGE_URL": str(work / "storage"),
             "AUTO_MIGRATE": "false",
             "WORKER_POLL_SECONDS": "0.05",
+            "AUTH_ANONYMOUS_ROLE": "none",
+            "RATE_LIMIT_PER_MINUTE": "0",
         }
     )
+    token_file = work / "admin-token"
+    subprocess.run(
+        [sys.executable, "-m", "backend", "tokens", "ensure-admin", "--file", str(token_file)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     with uvicorn_server(env, work / "server.log") as url:
-        yield url
+        yield Server(url, {"Authorization": f"Bearer {token_file.read_text().strip()}"})
 
 
 # The documents the app serves (GET /openapi.json, GraphQL introspection), taken from the app at
@@ -72,13 +93,13 @@ graphql = schemathesis.graphql.from_dict(build_schema().introspect(), config=_CO
 
 
 @rest.parametrize()
-def test_rest_api_answers_as_its_openapi_document_says(case: Any, server: str) -> None:
-    case.call_and_validate(base_url=server)
+def test_rest_api_answers_as_its_openapi_document_says(case: Any, server: Server) -> None:
+    case.call_and_validate(base_url=server.url, headers=server.auth)
 
 
 @graphql.parametrize()
-def test_graphql_api_answers_without_server_errors(case: Any, server: str) -> None:
-    response = case.call(base_url=f"{server}/graphql")
+def test_graphql_api_answers_without_server_errors(case: Any, server: Server) -> None:
+    response = case.call(base_url=f"{server.url}/graphql", headers=server.auth)
     # A field that refuses its arguments (an unknown datasource, an impossible range) answers an
     # error carrying its 4xx status in `extensions`: the client's to fix, not a server fault.
     rejected = _all_client_errors(response.json()) if response.status_code == 200 else False

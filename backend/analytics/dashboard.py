@@ -38,6 +38,7 @@ FILTER_COLUMNS = {
     "payments": "Payment",
 }
 TOTALS = (TOTAL, GROSS_INCOME, QUANTITY)
+FILTER_MAX_VALUES = 100
 # Known values of a column are looked up (to match filter values ignoring case) up to this many.
 MAX_KNOWN_VALUES = 10_000
 
@@ -59,6 +60,14 @@ class SalesFilter:
     payments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for attribute in FILTER_COLUMNS:
+            values: tuple[str, ...] = getattr(self, attribute)
+            if len(values) > FILTER_MAX_VALUES or any(len(v) > 200 for v in values):
+                raise BadRange(
+                    f"{attribute} takes at most {FILTER_MAX_VALUES} values of up to 200 "
+                    f"characters (got {len(values)})",
+                    "Filter on fewer values, or leave the filter out to take them all.",
+                )
         for name, day in (("dateFrom", self.date_from), ("dateTo", self.date_to)):
             if day is not None and not FIRST_DAY <= day <= LAST_DAY:
                 raise BadRange(

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 
-from backend.api.deps import RuntimeDep
+from backend.deps import RuntimeDep
 from backend.druid import urls
 from backend.errors import Forbidden, NotFound
 from backend.storage.base import check_key

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from backend import filenames
 from backend.api import multipart
-from backend.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer
 from backend.errors import InvalidInput
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
@@ -120,6 +120,10 @@ def task_out(request: Request, task: IngestionTask) -> TaskStatusOut:
         413: _ERROR,
         415: _ERROR,
         422: _ERROR,
+        429: {
+            "description": "Too many uploads in progress, or requests, for this caller",
+            **_ERROR,
+        },
         507: {"description": "Not enough free disk space on the server", **_ERROR},
     },
     summary="Upload a CSV, Excel or Parquet file for ingestion",
@@ -129,7 +133,7 @@ async def upload(
     response: Response,
     session: SessionDep,
     runtime: RuntimeDep,
-    principal: PrincipalDep,
+    principal: Uploader,
     force: Annotated[bool, Query(description="Same as the form field force")] = False,
 ) -> UploadAccepted:
     max_bytes = runtime.settings.max_upload_bytes
@@ -144,13 +148,14 @@ async def upload(
             runtime.store, chunks, part.filename, max_bytes, runtime.space
         )
 
-    form = await multipart.read_form(
-        request.stream(),
-        request.headers.get("content-type"),
-        file_field="file",
-        on_file=on_file,
-        discard=StagedUpload.discard,
-    )
+    async with runtime.limits.upload(principal.id):  # UPLOADS_IN_FLIGHT per principal
+        form = await multipart.read_form(
+            request.stream(),
+            request.headers.get("content-type"),
+            file_field="file",
+            on_file=on_file,
+            discard=StagedUpload.discard,
+        )
     if form.file is None:
         raise InvalidInput(
             "no file was sent", "Send the file as the form field 'file' (curl -F file=@data.csv)."
@@ -174,7 +179,7 @@ async def upload(
         fields.get("datasource_name"),
         force=force,
         options=options,
-        actor=principal.name,
+        actor=principal,
     )
     if not accepted.created:
         response.status_code = 200
@@ -199,7 +204,7 @@ def _accepted(request: Request, accepted: ingestion_service.Accepted) -> UploadA
 
 @router.get("/status/{task_id}", name="ingest_status", responses={404: _ERROR})
 async def task_status(
-    request: Request, task_id: str, session: SessionDep, principal: PrincipalDep
+    request: Request, task_id: str, session: SessionDep, principal: Viewer
 ) -> TaskStatusOut:
     return task_out(request, await ingestion_service.get_task(session, task_id))
 
@@ -208,7 +213,7 @@ async def task_status(
 async def list_tasks(
     request: Request,
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: Viewer,
     datasource: str | None = None,
     status: TaskStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -229,16 +234,16 @@ async def list_tasks(
 
 @router.post("/tasks/{task_id}/retry", status_code=202, responses={404: _ERROR, 409: _ERROR})
 async def retry_task(
-    request: Request, task_id: str, session: SessionDep, principal: PrincipalDep
+    request: Request, task_id: str, session: SessionDep, principal: Uploader
 ) -> TaskStatusOut:
-    return task_out(request, await ingestion_service.retry(session, task_id, principal.name))
+    return task_out(request, await ingestion_service.retry(session, task_id, principal))
 
 
 @router.post("/tasks/{task_id}/cancel", responses={404: _ERROR, 409: _ERROR})
 async def cancel_task(
-    request: Request, task_id: str, session: SessionDep, principal: PrincipalDep
+    request: Request, task_id: str, session: SessionDep, principal: Uploader
 ) -> TaskStatusOut:
-    return task_out(request, await ingestion_service.cancel(session, task_id, principal.name))
+    return task_out(request, await ingestion_service.cancel(session, task_id, principal))
 
 
 @router.get(
@@ -249,7 +254,7 @@ async def cancel_task(
     summary="The rejected rows of a task as CSV: the file's columns plus _row and _reason",
 )
 async def rejected_rows(
-    task_id: str, session: SessionDep, runtime: RuntimeDep, principal: PrincipalDep
+    task_id: str, session: SessionDep, runtime: RuntimeDep, principal: Viewer
 ) -> StreamingResponse:
     key = await ingestion_service.rejected_rows(session, task_id)
     task = await ingestion_service.get_task(session, task_id)

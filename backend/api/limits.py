@@ -41,9 +41,13 @@ def _refusal(limit: int) -> tuple[Message, Message]:
 # After a 413 the rest of the body is read and thrown away for at most this long (or this
 # much), then the connection is closed: closing at once, with unread bytes, makes the kernel
 # reset the connection, and the client may lose the 413 it was about to read ("lingering close",
-# as nginx does it), while draining everything would read an unbounded body.
-LINGER_SECONDS = 1.0
-LINGER_BYTES = 4 * 1024 * 1024
+# as nginx does it), while draining everything would read an unbounded body. uvicorn closes the
+# connection the moment a `Connection: close` response is complete and stops delivering the body
+# after that, so the 413's last body message is held back until the linger is over: the client
+# has every byte of the answer (its Content-Length is met) while the server still reads.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 16 * 1024 * 1024
+_END: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
 async def linger(receive: Receive) -> None:
@@ -76,7 +80,16 @@ class BodyLimit:
             return
         limit = self.limit() + FORM_OVERHEAD
         received = 0
-        started = refused = too_large = body_done = False
+        started = refused = too_large = body_done = held = False
+
+        async def send_held(message: Message) -> None:
+            """Sends a 413's last body message as not-yet-last (see LINGER_SECONDS)."""
+            nonlocal held
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                if not body_done:
+                    held = True
+                    message = {**message, "more_body": True}
+            await send(message)
 
         async def limited_receive() -> Message:
             nonlocal received, refused, body_done
@@ -89,7 +102,7 @@ class BodyLimit:
                 if received > limit and not started:
                     refused = True
                     for part in _refusal(self.limit()):
-                        await send(part)
+                        await send_held(part)
                     return {"type": "http.disconnect"}  # the app stops reading here
             return message
 
@@ -102,7 +115,10 @@ class BodyLimit:
                 if message["status"] == 413:
                     too_large = True
                     message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
-            await send(message)
+            if too_large:
+                await send_held(message)
+            else:
+                await send(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
@@ -110,8 +126,9 @@ class BodyLimit:
             if not refused:
                 raise
             log.info("a request body over %d bytes was refused", limit)
-        if (refused or too_large) and not body_done:
+        if held:
             await linger(receive)
+            await send(_END)
 
 
 class ConcurrencyLimit:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from backend.api.deps import PrincipalDep, RuntimeDep
+from backend.deps import Admin, RuntimeDep
 from backend.monitoring import application, performance
 
 router = APIRouter(tags=["status"])
@@ -19,36 +19,32 @@ def _success(data: Any) -> dict[str, Any]:
 
 
 @router.get("/api/performance/data-sources")
-async def data_sources(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def data_sources(runtime: RuntimeDep, principal: Admin) -> dict[str, Any]:
     return _success(await performance.data_sources(runtime))
 
 
 @router.get("/api/performance/data-sources/{source_id}/active-queries")
-async def active_queries(
-    source_id: str, runtime: RuntimeDep, principal: PrincipalDep
-) -> dict[str, Any]:
+async def active_queries(source_id: str, runtime: RuntimeDep, principal: Admin) -> dict[str, Any]:
     return _success(await performance.active_queries(runtime, source_id))
 
 
 @router.get("/api/performance/data-sources/{source_id}/slow-queries")
-async def slow_queries(
-    source_id: str, runtime: RuntimeDep, principal: PrincipalDep
-) -> dict[str, Any]:
+async def slow_queries(source_id: str, runtime: RuntimeDep, principal: Admin) -> dict[str, Any]:
     return _success(await performance.slow_queries(runtime, source_id))
 
 
 @router.get("/api/performance/pipelines")
-async def pipelines(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def pipelines(runtime: RuntimeDep, principal: Admin) -> dict[str, Any]:
     return _success(await performance.pipelines(runtime))
 
 
 @router.get("/api/performance/application")
-async def application_metrics(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+async def application_metrics(request: Request, principal: Admin) -> dict[str, Any]:
     return _success(application.summary(request.app.state.metrics, application.LOG_BUFFER))
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus text format")
-async def metrics(request: Request) -> PlainTextResponse:
+async def metrics(request: Request, principal: Admin) -> PlainTextResponse:
     return PlainTextResponse(
         application.prometheus(request.app.state.metrics), media_type="text/plain; version=0.0.4"
     )

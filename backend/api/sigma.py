@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
-from backend.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from backend.deps import Admin, RuntimeDep, SessionDep, Viewer
 from backend.monitoring import audit, sigma
 from backend.paging import MAX_OFFSET
 
@@ -30,12 +30,12 @@ def _plain(value: Any) -> Any:
 
 
 @router.get("/api/sigma/status")
-async def sigma_status(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def sigma_status(runtime: RuntimeDep, principal: Viewer) -> dict[str, Any]:
     return _success(_plain(await sigma.status(runtime)))
 
 
 @router.get("/api/sigma/capabilities")
-async def sigma_capabilities(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+async def sigma_capabilities(runtime: RuntimeDep, principal: Viewer) -> dict[str, Any]:
     return _success(_plain(await sigma.capabilities(runtime)))
 
 
@@ -46,7 +46,7 @@ async def sigma_capabilities(runtime: RuntimeDep, principal: PrincipalDep) -> di
 async def toggle_mode(
     session: SessionDep,
     runtime: RuntimeDep,
-    principal: PrincipalDep,
+    principal: Admin,
     mode: Annotated[
         sigma.Mode | None, Body(embed=True, description="default: the other mode")
     ] = None,
@@ -54,14 +54,14 @@ async def toggle_mode(
     if mode is None:
         now = (await sigma.current(session)).mode
         mode = sigma.Mode.WAREHOUSE if now is sigma.Mode.STANDALONE else sigma.Mode.STANDALONE
-    return _success(_plain(await sigma.set_mode(session, runtime, mode, principal.name)))
+    return _success(_plain(await sigma.set_mode(session, runtime, mode, principal.label)))
 
 
 @router.get("/api/performance/data-sources/{source_id}/access-logs")
 @router.get("/api/access-logs")
 async def access_logs(
     session: SessionDep,
-    principal: PrincipalDep,
+    principal: Admin,
     action: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,

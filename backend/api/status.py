@@ -9,16 +9,25 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from backend.api.deps import RuntimeDep
+from backend.deps import RuntimeDep, Viewer
 from backend.monitoring import health as health_service
 
 router = APIRouter(tags=["status"])
 
 
 @dataclass
+class ProbeCheck:
+    name: str
+    status: health_service.Status
+
+
+@dataclass
 class Readiness:
+    """Open to anyone (load balancers, orchestrators), so it names each check and its status and
+    nothing else; the details are in /api/health for viewers."""
+
     ready: bool
-    checks: list[health_service.Check]
+    checks: list[ProbeCheck]
 
 
 def _answers(model: type[Any], up: str, down: str) -> dict[int | str, dict[str, Any]]:
@@ -41,7 +50,7 @@ def _body(result: health_service.Health) -> dict[str, Any]:
         "Down: a part the service cannot work without does not answer",
     ),
 )
-async def api_health(runtime: RuntimeDep) -> JSONResponse:
+async def api_health(runtime: RuntimeDep, principal: Viewer) -> JSONResponse:
     result = await health_service.health(runtime)
     status = 503 if result.status is health_service.Status.DOWN else 200
     return JSONResponse(_body(result), status_code=status)
@@ -54,7 +63,7 @@ async def api_health(runtime: RuntimeDep) -> JSONResponse:
         health_service.Check, "The database answers", "The database does not answer"
     ),
 )
-async def database_health(runtime: RuntimeDep) -> JSONResponse:
+async def database_health(runtime: RuntimeDep, principal: Viewer) -> JSONResponse:
     check = await health_service.check_database(runtime)
     status = 200 if check.status is health_service.Status.HEALTHY else 503
     return JSONResponse(dataclasses.asdict(check), status_code=status)
@@ -78,5 +87,5 @@ async def readiness(runtime: RuntimeDep) -> JSONResponse:
         await health_service.check_storage(runtime),
     ]
     ready = all(c.status is health_service.Status.HEALTHY for c in checks)
-    body = dataclasses.asdict(Readiness(ready, checks))
+    body = dataclasses.asdict(Readiness(ready, [ProbeCheck(c.name, c.status) for c in checks]))
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -86,6 +86,9 @@ class DruidClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # What messages show: the URL without credentials (basic auth in DRUID_URL is sent, never
+        # shown).
+        self.display_url = str(httpx.URL(self.base_url).copy_with(username=None, password=None))
         self.attempts = attempts
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -110,7 +113,7 @@ class DruidClient:
             try:
                 response = await self._http.request(method, path, json=json, params=params)
             except httpx.TransportError as exc:
-                failure: str = f"Druid at {self.base_url} is unreachable: {type(exc).__name__}"
+                failure: str = f"Druid at {self.display_url} is unreachable: {type(exc).__name__}"
                 if str(exc):
                     failure += f": {exc}"
             else:

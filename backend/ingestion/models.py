@@ -7,9 +7,10 @@ import enum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.redaction import scrub
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
@@ -73,6 +74,8 @@ class IngestionTask(Base):
     # mode=replace: the interval (ISO start/end) in which this dataset replaces earlier rows.
     replace_interval: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Who uploaded it (a principal's id): an uploader may retry or cancel only its own tasks.
+    created_by: Mapped[str | None] = mapped_column(String(128))
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -104,6 +107,12 @@ class TaskEvent(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     task: Mapped[IngestionTask] = relationship(back_populates="events", lazy="raise")
+
+    @validates("message")
+    def _scrubbed(self, _key: str, message: str) -> str:
+        """Events are shown to every viewer: no credentials, signatures or server paths, whoever
+        writes them."""
+        return scrub(message)
 
 
 class DatasourceSchema(Base):

@@ -40,6 +40,7 @@ from backend.ingestion.normalize import Failure
 from backend.ingestion.sources.base import ReadError
 from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import DatasetSchema
+from backend.redaction import scrub
 from backend.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -339,12 +340,14 @@ class TaskRunner:
         )
 
     async def _fail(self, task_id: str, failure: Failure, **values: Any) -> None:
-        """Fail the task; `values` are further columns to set (report, counts, druid_report)."""
+        """Fail the task; `values` are further columns to set (report, counts, druid_report).
+        The message is shown to users: no server path, credential or signature in it."""
+        message, hint = scrub(failure.message), scrub(failure.hint)
         await self._transition(
             task_id,
             TaskStatus.FAILED,
-            failure.message,
-            error={"code": failure.code, "message": failure.message, "detail": failure.hint},
+            message,
+            error={"code": failure.code, "message": message, "detail": hint},
             finished_at=utcnow(),
             lease_owner=None,
             lease_expires_at=None,

@@ -19,8 +19,17 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend.auth.principal import SYSTEM, Principal
+from backend.auth.roles import Role
 from backend.db import on_rollback, utcnow
-from backend.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from backend.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
@@ -278,7 +287,7 @@ async def accept(
     *,
     force: bool = False,
     options: UploadOptions | None = None,
-    actor: str = "anonymous",
+    actor: Principal = SYSTEM,
 ) -> Accepted:
     """Record a staged upload as a queued task, or return the task that already has these bytes."""
     try:
@@ -288,11 +297,12 @@ async def accept(
             await staged.discard()
             return Accepted(task=existing, created=False)
         task = _new_task(staged, name, force, options or UploadOptions())
+        task.created_by = actor.id
         session.add(task)
         on_rollback(session, staged.discard)  # a failed commit must not leave the bytes behind
         audit.record(
             session,
-            actor,
+            actor.label,
             "upload",
             task.id,
             {"datasource": name, "filename": task.filename, "bytes": task.size_bytes},
@@ -416,8 +426,19 @@ def add_event(
     task.events.append(TaskEvent(at=now, status=status.value, message=message, detail=detail))
 
 
-async def retry(session: AsyncSession, task_id: str, actor: str = "anonymous") -> IngestionTask:
+def _check_owner(task: IngestionTask, actor: Principal, action: str) -> None:
+    """An uploader may act only on its own tasks; an admin on any."""
+    if actor.allows(Role.ADMIN) or (task.created_by is not None and task.created_by == actor.id):
+        return
+    raise Forbidden(
+        f"task {task.id} was uploaded by someone else: only its uploader or an admin may {action} it",
+        "Ask an admin, or act on your own tasks.",
+    )
+
+
+async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) -> IngestionTask:
     task = await get_task(session, task_id)
+    _check_owner(task, actor, "retry")
     if task.status not in (TaskStatus.FAILED.value, TaskStatus.CANCELLED.value):
         raise Conflict(
             f"task {task_id} is {task.status} and cannot be retried",
@@ -438,14 +459,15 @@ async def retry(session: AsyncSession, task_id: str, actor: str = "anonymous") -
     task.data_as_of = None
     task.dataset_key = None
     add_event(task, TaskStatus.QUEUED, "retry requested")
-    audit.record(session, actor, "retry", task.id)
+    audit.record(session, actor.label, "retry", task.id)
     await session.flush()
     session.info[WAKE_WORKERS] = True
     return task
 
 
-async def cancel(session: AsyncSession, task_id: str, actor: str = "anonymous") -> IngestionTask:
+async def cancel(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) -> IngestionTask:
     task = await get_task(session, task_id)
+    _check_owner(task, actor, "cancel")
     status = TaskStatus(task.status)
     if status in TERMINAL_STATUSES:
         raise Conflict(
@@ -453,7 +475,7 @@ async def cancel(session: AsyncSession, task_id: str, actor: str = "anonymous") 
             "Only queued or running tasks can be cancelled.",
         )
     running = status in ACTIVE_STATUSES
-    audit.record(session, actor, "cancel", task.id, {"was": status.value})
+    audit.record(session, actor.label, "cancel", task.id, {"was": status.value})
     task.lease_owner = None
     task.lease_expires_at = None
     task.finished_at = utcnow()

@@ -125,10 +125,14 @@ class WorkerPool:
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Starts the loops once the first heartbeat is recorded: health never reports a pool
+        that has just started as missing."""
+        started = utcnow()
+        await self._record_beat(started)
         for slot in range(self.settings.worker_concurrency):
             self._loops.append(asyncio.create_task(self._loop(f"{self.name}/{slot}")))
-        self._loops.append(asyncio.create_task(self._beat()))
+        self._loops.append(asyncio.create_task(self._beat(started)))
         self._loops.append(asyncio.create_task(self._janitor()))
 
     async def _janitor(self) -> None:
@@ -147,30 +151,33 @@ class WorkerPool:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), interval)
 
-    async def _beat(self) -> None:
-        """Record that this process's workers are alive, every poll interval (at most 5 s)."""
-        started = utcnow()
-        while not self._stopping.is_set():
-            try:
-                async with session_scope(self.sessions) as session:
-                    beat = await session.get(WorkerHeartbeat, self.name)
-                    if beat is None:
-                        session.add(
-                            WorkerHeartbeat(
-                                worker=self.name,
-                                concurrency=self.settings.worker_concurrency,
-                                started_at=started,
-                                last_seen=utcnow(),
-                            )
+    async def _record_beat(self, started: dt.datetime) -> None:
+        try:
+            async with session_scope(self.sessions) as session:
+                beat = await session.get(WorkerHeartbeat, self.name)
+                if beat is None:
+                    session.add(
+                        WorkerHeartbeat(
+                            worker=self.name,
+                            concurrency=self.settings.worker_concurrency,
+                            started_at=started,
+                            last_seen=utcnow(),
                         )
-                    else:
-                        beat.last_seen = utcnow()
-            except Exception:
-                log.exception("worker heartbeat could not be recorded")
+                    )
+                else:
+                    beat.last_seen = utcnow()
+        except Exception:
+            log.exception("worker heartbeat could not be recorded")
+
+    async def _beat(self, started: dt.datetime) -> None:
+        """Record that this process's workers are alive, every poll interval (at most 5 s)."""
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._stopping.wait(), min(5.0, self.settings.worker_poll_seconds * 5)
                 )
+                return
+            await self._record_beat(started)
 
     def wake(self) -> None:
         self._wake.set()

@@ -16,6 +16,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from backend.redaction import scrub
+
 LATENCY_SAMPLES = 1024  # per route, the most recent
 LOG_RECORDS = 200
 
@@ -79,7 +81,7 @@ class RingBuffer(logging.Handler):
                 "at": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
                 "level": record.levelname,
                 "logger": record.name,
-                "message": record.getMessage()[:1000],
+                "message": scrub(record.getMessage())[:1000],
             }
         )
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from backend.db import session_scope, utcnow
 from backend.ingestion.models import ACTIVE_STATUSES, IngestionTask, TaskStatus, WorkerHeartbeat
+from backend.redaction import scrub
 from backend.runtime import Runtime
 
 CHECK_TIMEOUT_SECONDS = 5.0
@@ -53,7 +54,8 @@ async def _timed(name: str, probe: Callable[[], Awaitable[dict[str, Any]]]) -> C
     except TimeoutError:
         return Check(name, Status.DOWN, None, f"no answer within {CHECK_TIMEOUT_SECONDS:.0f} s")
     except Exception as exc:  # a failed probe is the finding, whatever raised it
-        return Check(name, Status.DOWN, _ms(started), f"{type(exc).__name__}: {str(exc)[:300]}")
+        reason = f"{type(exc).__name__}: {scrub(str(exc))}"[:300]
+        return Check(name, Status.DOWN, _ms(started), reason)
     return Check(name, Status.HEALTHY, _ms(started), None, data)
 
 
@@ -63,7 +65,7 @@ def _ms(started: float) -> float:
 
 async def check_database(runtime: Runtime) -> Check:
     async def probe() -> dict[str, Any]:
-        async with session_scope(runtime.sessions) as session:
+        async with session_scope(runtime.reading()) as session:
             await session.execute(text("SELECT 1"))
         return {"backend": runtime.engine.dialect.name}
 
@@ -85,7 +87,7 @@ async def check_storage(runtime: Runtime) -> Check:
             await runtime.store.delete(key)
         if read != payload:
             raise RuntimeError("the probe object read back differs from what was written")
-        return {"store": runtime.store.description}
+        return {"store": runtime.store.kind}
 
     return await _timed("storage", probe)
 
@@ -94,7 +96,7 @@ async def check_workers(runtime: Runtime) -> Check:
     started = time.perf_counter()
     now = utcnow()
     try:
-        async with session_scope(runtime.sessions) as session:
+        async with session_scope(runtime.reading()) as session:
             beats = (await session.scalars(select(WorkerHeartbeat))).all()
             queued, oldest = (
                 await session.execute(
@@ -109,7 +111,8 @@ async def check_workers(runtime: Runtime) -> Check:
                 )
             )
     except Exception as exc:  # the database check reports the cause; here the figures are unknown
-        return Check("workers", Status.DOWN, _ms(started), f"cannot read worker state: {exc}"[:300])
+        reason = f"cannot read worker state: {scrub(str(exc))}"[:300]
+        return Check("workers", Status.DOWN, _ms(started), reason)
     alive = [b for b in beats if (now - b.last_seen).total_seconds() <= WORKER_STALE_SECONDS]
     oldest_age = (now - oldest).total_seconds() if oldest is not None else None
     data = {

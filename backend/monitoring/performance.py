@@ -43,7 +43,7 @@ def _response_stats(name: str, latency_ms: float) -> dict[str, float | int]:
 
 async def database(runtime: Runtime) -> dict[str, Any]:
     started = time.perf_counter()
-    async with session_scope(runtime.sessions) as session:
+    async with session_scope(runtime.reading()) as session:
         if runtime.engine.dialect.name == "postgresql":
             facts = await _postgres_facts(session)
         else:
@@ -117,7 +117,7 @@ async def active_queries(runtime: Runtime, source: str = METADATA) -> dict[str, 
             "reason": "the metadata database is SQLite, which has no view of running queries",
             "queries": [],
         }
-    async with session_scope(runtime.sessions) as session:
+    async with session_scope(runtime.reading()) as session:
         rows = (
             await session.execute(
                 text(
@@ -194,7 +194,7 @@ async def slow_queries(runtime: Runtime, source: str = METADATA, limit: int = 20
             "reason": "the metadata database is SQLite; slow query statistics need PostgreSQL with pg_stat_statements",
             "queries": [],
         }
-    async with session_scope(runtime.sessions) as session:
+    async with session_scope(runtime.reading()) as session:
         installed = await session.scalar(
             text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
         )
@@ -254,7 +254,7 @@ def _stage_durations(task: IngestionTask) -> dict[str, float | None]:
 
 
 async def pipelines(runtime: Runtime) -> list[dict[str, Any]]:
-    async with session_scope(runtime.sessions) as session:
+    async with session_scope(runtime.reading()) as session:
         tasks = (
             await session.scalars(
                 select(IngestionTask)
@@ -307,7 +307,7 @@ async def storage(runtime: Runtime, max_objects: int = 10_000) -> dict[str, Any]
     entry: dict[str, Any] = {
         "id": "storage",
         "type": "s3" if runtime.store.local_path("x") is None else "local",
-        "description": runtime.store.description,
+        "description": runtime.store.kind,
         "status": "up" if check.status is health_service.Status.HEALTHY else "down",
         "reason": check.detail,
         "version": None,

@@ -16,6 +16,7 @@ from backend.errors import Conflict
 from backend.monitoring import audit
 from backend.monitoring import health as health_service
 from backend.monitoring.models import SigmaSetting
+from backend.redaction import scrub
 from backend.runtime import Runtime
 from backend.storage.s3 import S3ObjectStore
 
@@ -97,7 +98,7 @@ async def set_mode(session: AsyncSession, runtime: Runtime, mode: Mode, actor: s
 
 
 async def status(runtime: Runtime) -> SigmaStatus:
-    async with session_scope(runtime.sessions) as session:
+    async with session_scope(runtime.reading()) as session:
         state = await current(session)
     started = time.perf_counter()
     try:
@@ -109,7 +110,7 @@ async def status(runtime: Runtime) -> SigmaStatus:
             runtime.analytics.engine.name,
             "down",
             None,
-            str(exc)[:300],
+            scrub(str(exc))[:300],
             0,
             0,
             state,
@@ -171,7 +172,7 @@ async def capabilities(runtime: Runtime) -> list[Capability]:
 async def _postgres_statistics(runtime: Runtime) -> Capability:
     if runtime.engine.dialect.name != "postgresql":
         return Capability("postgresql_statistics", False, "the metadata database is SQLite")
-    async with session_scope(runtime.sessions) as session:
+    async with session_scope(runtime.reading()) as session:
         installed = await session.scalar(
             text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
         )

@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.unset import UNSET
 
+from backend.config import Settings
 from backend.errors import AppError, BadRequest, UnsupportedMediaType, for_status
 from backend.schema import graphiql
 from backend.schema.analytics import AnalyticsQuery
@@ -51,11 +52,11 @@ class Schema(strawberry.Schema):
         super().process_errors(unexpected, execution_context)
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        extensions=schema_extensions(),
+        extensions=schema_extensions(settings or Settings()),
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 
@@ -189,9 +190,9 @@ def _document(router: Router) -> None:
             route.responses.update(_ERRORS if post else {400: _ERRORS[400]})
 
 
-def graphql_router() -> GraphQLRouter[object, None]:
+def graphql_router(settings: Settings) -> GraphQLRouter[object, None]:
     router = Router(
-        build_schema(),
+        build_schema(settings),
         path="/graphql",
         context_getter=get_context,
         multipart_uploads_enabled=True,

@@ -19,6 +19,7 @@ from backend.analytics.service import DatasourceInfo
 from backend.paging import MAX_OFFSET
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info
+from backend.schema.permissions import IsViewer
 from backend.schema.scalars import Long
 
 strawberry.enum(Granularity, name="Granularity")
@@ -246,7 +247,7 @@ def _offset(cursor: str | None) -> int:
 
 @strawberry.type
 class AnalyticsQuery:
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsViewer])
     async def sales_summary(
         self, info: Info, filter: SalesFilterInput | None = None
     ) -> SalesSummary:
@@ -268,7 +269,8 @@ class AnalyticsQuery:
         )
 
     @strawberry.field(
-        description="One point per period; periods without sales are included as zero"
+        permission_classes=[IsViewer],
+        description="One point per period; periods without sales are included as zero",
     )
     async def sales_trend(
         self,
@@ -288,18 +290,26 @@ class AnalyticsQuery:
             for r in rows
         ]
 
-    sales_by_branch: list[SalesBreakdown] = strawberry.field(resolver=_breakdown_by("Branch"))
-    sales_by_city: list[SalesBreakdown] = strawberry.field(resolver=_breakdown_by("City"))
+    sales_by_branch: list[SalesBreakdown] = strawberry.field(
+        permission_classes=[IsViewer], resolver=_breakdown_by("Branch")
+    )
+    sales_by_city: list[SalesBreakdown] = strawberry.field(
+        permission_classes=[IsViewer], resolver=_breakdown_by("City")
+    )
     sales_by_product_line: list[SalesBreakdown] = strawberry.field(
-        resolver=_breakdown_by("Product line")
+        permission_classes=[IsViewer], resolver=_breakdown_by("Product line")
     )
-    sales_by_payment: list[SalesBreakdown] = strawberry.field(resolver=_breakdown_by("Payment"))
+    sales_by_payment: list[SalesBreakdown] = strawberry.field(
+        permission_classes=[IsViewer], resolver=_breakdown_by("Payment")
+    )
     sales_by_customer_type: list[SalesBreakdown] = strawberry.field(
-        resolver=_breakdown_by("Customer type")
+        permission_classes=[IsViewer], resolver=_breakdown_by("Customer type")
     )
-    sales_by_gender: list[SalesBreakdown] = strawberry.field(resolver=_breakdown_by("Gender"))
+    sales_by_gender: list[SalesBreakdown] = strawberry.field(
+        permission_classes=[IsViewer], resolver=_breakdown_by("Gender")
+    )
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsViewer])
     async def profitability(
         self, info: Info, by: ProfitabilityBy, filter: SalesFilterInput | None = None
     ) -> list[ProfitabilityRow]:
@@ -307,7 +317,7 @@ class AnalyticsQuery:
             ProfitabilityRow, await _dashboard(info).profitability(_sales(filter), by.value)
         )
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsViewer])
     async def top_product_lines(
         self,
         info: Info,
@@ -323,19 +333,24 @@ class AnalyticsQuery:
             TopProductLine, await _dashboard(info).top_product_lines(_sales(filter), metric, limit)
         )
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsViewer])
     async def rating_distribution(
         self, info: Info, filter: SalesFilterInput | None = None, bins: int = 10
     ) -> list[RatingBin]:
         return _make(RatingBin, await _dashboard(info).rating_distribution(_sales(filter), bins))
 
-    @strawberry.field(description="Sales by day of week and hour of day (168 cells)")
+    @strawberry.field(
+        permission_classes=[IsViewer],
+        description="Sales by day of week and hour of day (168 cells)",
+    )
     async def sales_heatmap(
         self, info: Info, filter: SalesFilterInput | None = None
     ) -> list[HeatmapCell]:
         return _make(HeatmapCell, await _dashboard(info).heatmap(_sales(filter)))
 
-    @strawberry.field(description="Raw rows in time order, with cursor pagination")
+    @strawberry.field(
+        permission_classes=[IsViewer], description="Raw rows in time order, with cursor pagination"
+    )
     async def rows(
         self,
         info: Info,
@@ -363,19 +378,22 @@ class AnalyticsQuery:
             total_count=Long(total),
         )
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsViewer])
     async def row_count(self, info: Info, filter: SalesFilterInput | None = None) -> Long:
         return Long(await _dashboard(info).row_count(_sales(filter)))
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsViewer])
     async def datasources(self, info: Info) -> list[Datasource]:
         return [Datasource.of(d) for d in await info.context.runtime.analytics.datasources()]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[IsViewer])
     async def datasource(self, info: Info, name: str) -> Datasource:
         return Datasource.of(await info.context.runtime.analytics.describe(name))
 
-    @strawberry.field(description="Ad-hoc measures and dimensions over any datasource")
+    @strawberry.field(
+        permission_classes=[IsViewer],
+        description="Ad-hoc measures and dimensions over any datasource",
+    )
     async def analytics(self, info: Info, query: AnalyticsQueryInput) -> AnalyticsResult:
         return await run_analytics(info.context.runtime.analytics, query, info.context.cache_trace)
 

@@ -93,7 +93,17 @@ def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
     if not 0 <= data.offset and (data.limit is None or 1 <= data.limit <= 100_000):
         raise BadRange("limit must be 1..100000 and offset >= 0", "Page through large results.")
     filters = []
+    if len(data.filters or []) > 50 or len(data.measures) > 50 or len(data.dimensions or []) > 20:
+        raise BadRange(
+            "a query takes at most 50 filters, 50 measures and 20 dimensions",
+            "Split it into smaller queries.",
+        )
     for item in data.filters or []:
+        if len(item.values) > 1000:
+            raise BadRange(
+                f"a filter takes at most 1000 values (got {len(item.values)} on {item.column})",
+                "Filter on fewer values.",
+            )
         dtype = columns[known(item.column)]
         expected = {FilterKind.EQUALS: 1, FilterKind.RANGE: 2, FilterKind.DATE_RANGE: 2}.get(
             item.kind

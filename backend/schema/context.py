@@ -11,7 +11,8 @@ from strawberry.types import Info as StrawberryInfo
 
 from backend.analytics.budget import Budget
 from backend.analytics.service import CacheTrace
-from backend.api.deps import Principal, PrincipalDep, RuntimeDep, SessionDep
+from backend.auth.principal import Principal
+from backend.deps import PrincipalDep, RuntimeDep, SessionDep
 from backend.errors import BadRequest
 from backend.ingestion import service as ingestion_service
 from backend.runtime import Runtime

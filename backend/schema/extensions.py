@@ -7,8 +7,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 
+from backend.config import Settings
 from backend.errors import AppError
 
 
@@ -75,8 +85,29 @@ def _mask_errors() -> MaskErrors:
     return MaskErrors(should_mask_error=_should_mask)
 
 
-def schema_extensions() -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
+def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
+    """How big a request may be: its depth, its aliases and its tokens (before anything runs;
+    refusals are GraphQL errors with BAD_REQUEST); introspection can be turned off."""
+    depth, aliases, tokens = (
+        settings.graphql_max_depth,
+        settings.graphql_max_aliases,
+        settings.graphql_max_tokens,
+    )
+    found: list[Callable[[], SchemaExtension]] = [
+        lambda: QueryDepthLimiter(max_depth=depth),
+        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: MaxTokensLimiter(max_token_count=tokens),
+    ]
+    if not settings.graphql_introspection:
+        found.append(DisableIntrospection)
+    return found
+
+
+def schema_extensions(
+    settings: Settings,
+) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
     return [
+        *limits(settings),
         AppErrorExtensions,
         _mask_errors,
         CacheExtensions,

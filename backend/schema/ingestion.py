@@ -12,11 +12,13 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
 from backend import filenames
+from backend.db import session_scope
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.normalize import LoadMode, OnInvalid
 from backend.ingestion.schemas import ValidationReport as ReportModel
 from backend.schema.context import Info
+from backend.schema.permissions import IsUploader, IsViewer
 from backend.schema.scalars import Long
 from backend.schema.validation import ValidationReport
 
@@ -139,14 +141,15 @@ def _long(value: int | None) -> Long | None:
 
 @strawberry.type
 class IngestionQuery:
-    @strawberry.field(description="One ingestion task with its history")
+    @strawberry.field(
+        permission_classes=[IsViewer], description="One ingestion task with its history"
+    )
     async def ingestion_task(self, info: Info, task_id: strawberry.ID) -> IngestionTaskStatus:
-        return IngestionTaskStatus.of(
-            await ingestion_service.get_task(info.context.session, str(task_id)),
-            info,
-        )
+        async with session_scope(info.context.runtime.reading()) as session:
+            task = await ingestion_service.get_task(session, str(task_id))
+        return IngestionTaskStatus.of(task, info)
 
-    @strawberry.field(description="Ingestion tasks, newest first")
+    @strawberry.field(permission_classes=[IsViewer], description="Ingestion tasks, newest first")
     async def ingestion_tasks(
         self,
         info: Info,
@@ -155,13 +158,10 @@ class IngestionQuery:
         limit: int = 50,
         offset: int = 0,
     ) -> list[IngestionTaskStatus]:
-        page = await ingestion_service.list_tasks(
-            info.context.session,
-            datasource=datasource,
-            status=status,
-            limit=limit,
-            offset=offset,
-        )
+        async with session_scope(info.context.runtime.reading()) as session:
+            page = await ingestion_service.list_tasks(
+                session, datasource=datasource, status=status, limit=limit, offset=offset
+            )
         return [IngestionTaskStatus.of(t, info) for t in page.items]
 
 
@@ -180,7 +180,8 @@ async def _chunks(upload: Upload) -> AsyncIterator[bytes]:
 @strawberry.type
 class IngestionMutation:
     @strawberry.mutation(
-        description="Upload a CSV, Excel or Parquet file (GraphQL multipart request)"
+        permission_classes=[IsUploader],
+        description="Upload a CSV, Excel or Parquet file (GraphQL multipart request)",
     )
     async def upload_sales_data(
         self,
@@ -203,20 +204,21 @@ class IngestionMutation:
             time_column=time_column,
             mode=mode.value,
         )
-        staged = await ingestion_service.stage_upload(
-            context.runtime.store,
-            _chunks(file),
-            _filename(file),
-            context.runtime.settings.max_upload_bytes,
-            context.runtime.space,
-        )
+        async with context.runtime.limits.upload(context.principal.id):
+            staged = await ingestion_service.stage_upload(
+                context.runtime.store,
+                _chunks(file),
+                _filename(file),
+                context.runtime.settings.max_upload_bytes,
+                context.runtime.space,
+            )
         accepted = await ingestion_service.accept(
             context.session,
             staged,
             data_source_name,
             force=force,
             options=options,
-            actor=context.principal.name,
+            actor=context.principal,
         )
         task = accepted.task
         request = context.http_request
@@ -229,22 +231,26 @@ class IngestionMutation:
             task=IngestionTaskStatus.of(task, info),
         )
 
-    @strawberry.mutation(description="Queue a failed or cancelled task again")
+    @strawberry.mutation(
+        permission_classes=[IsUploader], description="Queue a failed or cancelled task again"
+    )
     async def retry_ingestion_task(self, info: Info, task_id: strawberry.ID) -> IngestionTaskStatus:
         return IngestionTaskStatus.of(
             await ingestion_service.retry(
-                info.context.session, str(task_id), info.context.principal.name
+                info.context.session, str(task_id), info.context.principal
             ),
             info,
         )
 
-    @strawberry.mutation(description="Cancel a queued or running task")
+    @strawberry.mutation(
+        permission_classes=[IsUploader], description="Cancel a queued or running task"
+    )
     async def cancel_ingestion_task(
         self, info: Info, task_id: strawberry.ID
     ) -> IngestionTaskStatus:
         return IngestionTaskStatus.of(
             await ingestion_service.cancel(
-                info.context.session, str(task_id), info.context.principal.name
+                info.context.session, str(task_id), info.context.principal
             ),
             info,
         )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
+from backend.db import session_scope
 from backend.monitoring import application, audit, performance, sigma
 from backend.monitoring import health as health_service
 from backend.schema.context import Info
+from backend.schema.permissions import IsAdmin, IsViewer
 
 strawberry.enum(health_service.Status, name="HealthStatus")
 strawberry.enum(sigma.Mode, name="SigmaMode")
@@ -82,7 +84,10 @@ class Health:
 
 @strawberry.type
 class MonitoringQuery:
-    @strawberry.field(description="Database, storage, workers and Druid, checked now")
+    @strawberry.field(
+        permission_classes=[IsViewer],
+        description="Database, storage, workers and Druid, checked now",
+    )
     async def health(self, info: Info) -> Health:
         result = await health_service.health(info.context.runtime)
         return Health(
@@ -101,7 +106,10 @@ class MonitoringQuery:
             checked_at=result.checked_at,
         )
 
-    @strawberry.field(description="Which engine serves dashboards, and whether it works now")
+    @strawberry.field(
+        permission_classes=[IsViewer],
+        description="Which engine serves dashboards, and whether it works now",
+    )
     async def sigma_status(self, info: Info) -> SigmaStatus:
         found = await sigma.status(info.context.runtime)
         values = {
@@ -122,23 +130,23 @@ class MonitoringQuery:
             last_change=SigmaModeChange.of(found.last_change),
         )
 
-    @strawberry.field(description="What this installation can do right now, each with the reason")
+    @strawberry.field(
+        permission_classes=[IsViewer],
+        description="What this installation can do right now, each with the reason",
+    )
     async def sigma_capabilities(self, info: Info) -> list[SigmaCapability]:
         found = await sigma.capabilities(info.context.runtime)
         return [SigmaCapability(name=c.name, available=c.available, reason=c.reason) for c in found]
 
     @strawberry.field(
-        description="The audit log: uploads, retries, cancels, mode changes; newest first"
+        permission_classes=[IsAdmin],
+        description="The audit log (admin): uploads, retries, cancels, mode changes; newest first",
     )
     async def access_logs(
         self, info: Info, action: str | None = None, limit: int = 50, offset: int = 0
     ) -> AccessLogPage:
-        page = await audit.entries(
-            info.context.session,
-            action=action,
-            limit=limit,
-            offset=offset,
-        )
+        async with session_scope(info.context.runtime.reading()) as session:
+            page = await audit.entries(session, action=action, limit=limit, offset=offset)
         items = [
             AccessLogEntry(
                 id=strawberry.ID(str(e.id)),
@@ -153,30 +161,43 @@ class MonitoringQuery:
         return AccessLogPage(items=items, total=page.total)
 
 
+# Named `source` in the schema (a permission check already takes `source` in Python).
+SourceArgument = Annotated[str, strawberry.argument(name="source", description="metadata or druid")]
+
+
 @strawberry.type
 class PerformanceQuery:
     @strawberry.field(
-        description="Each backing system: status, version, uptime, size, connections, response times"
+        permission_classes=[IsAdmin],
+        description="Each backing system: status, version, uptime, size, connections, response times",
     )
     async def data_sources(self, info: Info) -> JSON:
         return cast(JSON, await performance.data_sources(info.context.runtime))
 
-    @strawberry.field(description="Running queries of a data source (PostgreSQL: pg_stat_activity)")
-    async def active_queries(self, info: Info, source: str = "metadata") -> JSON:
-        return cast(JSON, await performance.active_queries(info.context.runtime, source))
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Running queries of a data source (PostgreSQL: pg_stat_activity)",
+    )
+    async def active_queries(self, info: Info, of: SourceArgument = "metadata") -> JSON:
+        return cast(JSON, await performance.active_queries(info.context.runtime, of))
 
     @strawberry.field(
-        description="Slowest statements (PostgreSQL pg_stat_statements), with recommendations"
+        permission_classes=[IsAdmin],
+        description="Slowest statements (PostgreSQL pg_stat_statements), with recommendations",
     )
-    async def slow_queries(self, info: Info, source: str = "metadata") -> JSON:
-        return cast(JSON, await performance.slow_queries(info.context.runtime, source))
+    async def slow_queries(self, info: Info, of: SourceArgument = "metadata") -> JSON:
+        return cast(JSON, await performance.slow_queries(info.context.runtime, of))
 
-    @strawberry.field(description="Per datasource: its ingestion runs from the task history")
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Per datasource: its ingestion runs from the task history",
+    )
     async def pipelines(self, info: Info) -> JSON:
         return cast(JSON, await performance.pipelines(info.context.runtime))
 
     @strawberry.field(
-        description="Uptime, requests, errors and latency per route, CPU, memory, recent logs"
+        permission_classes=[IsAdmin],
+        description="Uptime, requests, errors and latency per route, CPU, memory, recent logs",
     )
     async def application(self, info: Info) -> JSON:
         metrics = info.context.http_request.app.state.metrics
@@ -186,10 +207,11 @@ class PerformanceQuery:
 @strawberry.type
 class MonitoringMutation:
     @strawberry.mutation(
-        description="Choose the engine for dashboards; refused with the reason when it cannot be used"
+        permission_classes=[IsAdmin],
+        description="Choose the engine for dashboards; refused with the reason when it cannot be used",
     )
     async def set_sigma_mode(self, info: Info, mode: sigma.Mode) -> SigmaModeChange:
         context = info.context
         return SigmaModeChange.of(
-            await sigma.set_mode(context.session, context.runtime, mode, context.principal.name)
+            await sigma.set_mode(context.session, context.runtime, mode, context.principal.label)
         )

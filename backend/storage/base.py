@@ -100,7 +100,14 @@ class ObjectStore(Protocol):
     """Where uploaded and normalized files live. Every method is safe to call from the event loop."""
 
     @property
-    def description(self) -> str: ...
+    def description(self) -> str:
+        """Where objects are, for operators (logs): may include a path."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """What the store is, safe to show to anyone (no path, no address)."""
+        ...
 
     async def check(self) -> None:
         """Raise with a clear message when the store cannot be used (missing bucket, no access)."""

@@ -66,6 +66,10 @@ class LocalObjectStore:
         self.root = root.resolve()
 
     @property
+    def kind(self) -> str:
+        return "local folder"
+
+    @property
     def description(self) -> str:
         return f"local folder {self.root}"
 

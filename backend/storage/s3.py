@@ -114,6 +114,10 @@ class S3ObjectStore:
         self.endpoint_url = endpoint_url
 
     @property
+    def kind(self) -> str:
+        return "S3"
+
+    @property
     def description(self) -> str:
         where = self.endpoint_url or "AWS"
         return f"s3://{self.bucket}/{self.prefix} at {where}"

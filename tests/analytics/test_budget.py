@@ -15,7 +15,10 @@ from tests.factories import upload, wait_for_task
 
 @pytest.fixture
 async def small_budget(embedded: Backend) -> AsyncIterator[App]:
-    settings = embedded.settings.model_copy(update={"query_max_cells": 20_000})
+    # Aliases limited only by the budget here (GRAPHQL_MAX_ALIASES is tested in tests/auth).
+    settings = embedded.settings.model_copy(
+        update={"query_max_cells": 20_000, "graphql_max_aliases": 1000}
+    )
     async with app_for(Backend(embedded.name, settings, embedded.env)) as app:
         accepted = await upload(app.client, content=Path("data.csv").read_bytes())
         assert (await wait_for_task(app.client, accepted.json()["task_id"]))[

@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from backend.auth.roles import Role
 from backend.db import session_scope
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.service import StagedUpload
@@ -243,8 +244,11 @@ async def test_task_list_filters_and_pages(app: App) -> None:
 
 
 async def test_twenty_concurrent_uploads_are_all_recorded_and_completed(app: App) -> None:
+    """Twenty clients, each with its own token (one principal may stream UPLOADS_IN_FLIGHT at
+    once: tests/auth)."""
+    clients = [app.client_as(await app.token(Role.UPLOADER)) for _ in range(20)]
     responses = await asyncio.gather(
-        *(upload(app.client, content=sales_csv(rows=30, seed=i)) for i in range(20))
+        *(upload(c, content=sales_csv(rows=30, seed=i)) for i, c in enumerate(clients))
     )
     assert [r.status_code for r in responses] == [202] * 20
     tasks = await asyncio.gather(

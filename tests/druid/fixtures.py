@@ -15,9 +15,11 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from backend.auth.roles import Role
 from backend.config import Settings
 from backend.main import create_app
 from backend.runtime import Runtime
+from tests.conftest import make_token
 from tests.services import free_port
 
 
@@ -79,13 +81,11 @@ async def druid_app(
     port = free_port()
     settings = druid_settings(base, druid_url, port, data_path, **overrides)
     application = create_app(settings)
-    async with (
-        served(application, port) as url,
-        httpx.AsyncClient(base_url=url, timeout=60) as client,
-    ):
-        yield DruidApp(
-            client, url, application.state.runtime, settings, settings.druid_datasource_prefix
-        )
+    async with served(application, port) as url:
+        runtime = application.state.runtime
+        headers = {"Authorization": f"Bearer {await make_token(runtime, Role.ADMIN)}"}
+        async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as client:
+            yield DruidApp(client, url, runtime, settings, settings.druid_datasource_prefix)
 
 
 class Proxy:

@@ -293,7 +293,7 @@ async def test_a_worker_taken_over_mid_druid_task_does_not_submit_twice(
             runtime.analytics.landed,
             DruidAccess(runtime.druid, runtime.signing_key),
         )
-        successor.start()
+        await successor.start()
         try:
             done = await wait_for(app, task_id, {"succeeded"})
         finally:

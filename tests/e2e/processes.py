@@ -18,11 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def process_env(settings_env: dict[str, str], **extra: str) -> dict[str, str]:
+    """The environment of a server or worker process under test. Callers are trusted as admins
+    (AUTH_ANONYMOUS_ROLE=admin) unless `extra` says otherwise: these tests are about processes,
+    not access control (tests/auth covers it)."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "STORAGE_", "WORKER_"))
+        if not k.startswith(("DATABASE_", "STORAGE_", "WORKER_", "AUTH_"))
     }
+    env["AUTH_ANONYMOUS_ROLE"] = "admin"
+    env["RATE_LIMIT_PER_MINUTE"] = "0"  # one address sends everything here (tests/auth: limits)
     env.update(settings_env)
     env.update(extra)
     return env
@@ -68,7 +73,7 @@ def wait_until_serving(
         if process.poll() is not None:
             raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/api/ingest/tasks", timeout=2).status_code == 200:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -55,17 +55,19 @@ async def test_a_mode_change_is_persisted_across_restarts_and_audited(app: App) 
     )["data"]["setSigmaMode"]
     assert (
         changed["mode"] == "STANDALONE"
-        and changed["changedBy"] == "anonymous"
+        and changed["changedBy"].startswith("test-admin (token:")
         and changed["changedAt"]
     )
 
     restarted = create_app(app.backend.settings, run_workers=False)
     async with restarted.router.lifespan_context(restarted):
         transport = httpx.ASGITransport(app=restarted)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=app.client.headers
+        ) as client:
             status = (await client.get("/api/sigma/status")).json()["data"]
     assert status["last_change"]["changed_at"] is not None
-    assert status["last_change"]["changed_by"] == "anonymous"
+    assert status["last_change"]["changed_by"] == changed["changedBy"]
 
 
 async def test_capabilities_are_measured_for_this_installation(app: App) -> None:
@@ -94,7 +96,10 @@ async def test_uploads_retries_and_cancels_are_in_the_access_log(app: App) -> No
     page = (await app.client.get("/api/access-logs", params={"limit": 2})).json()["data"]
     assert page["total"] == 3 and len(page["items"]) == 2
     assert [e["action"] for e in page["items"]] == ["retry", "cancel"]
-    assert all(e["actor"] == "anonymous" and e["target"] == task_id for e in page["items"])
+    assert all(
+        e["actor"].startswith("test-admin (token:") and e["target"] == task_id
+        for e in page["items"]
+    )
 
     graphql = await gql(
         app, '{ accessLogs(action: "upload") { total items { action target detail } } }'

@@ -1,0 +1,91 @@
+"""`python -m backend tokens create | list | revoke | ensure-admin`: API tokens for operators."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth import service
+from backend.auth.roles import Role
+from backend.config import Settings
+from backend.db import session_scope
+from backend.runtime import Runtime
+
+ADMIN_TOKEN_FILE = Path("var") / "admin-token"
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tokens = commands.add_parser("tokens", help="API tokens: create, list, revoke")
+    actions = tokens.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a token (printed once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--expires", help="lifetime such as 90d, 12h, 30m (default: none)")
+    actions.add_parser("list", help="list tokens (never the tokens themselves)")
+    revoke = actions.add_parser("revoke", help="revoke a token by id or name")
+    revoke.add_argument("token", help="the token's id or name")
+    ensure = actions.add_parser(
+        "ensure-admin", help="create an admin token into a file when no admin token exists"
+    )
+    ensure.add_argument("--file", type=Path, default=ADMIN_TOKEN_FILE)
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = Runtime.build(settings)
+    await runtime.start(with_workers=False)
+    try:
+        async with session_scope(runtime.sessions) as session:
+            if args.action == "create":
+                expires = service.parse_duration(args.expires) if args.expires else None
+                created = await service.create(
+                    session,
+                    name=args.name,
+                    role=Role(args.role),
+                    created_by="cli",
+                    expires_in=expires,
+                )
+                print(created.token)
+                print(
+                    f"# {created.record.role} token {created.record.name!r} (id "
+                    f"{created.record.id}); shown once, keep it secret",
+                    flush=True,
+                )
+            elif args.action == "list":
+                for record in await service.listed(session):
+                    state = "revoked" if record.revoked_at else "active"
+                    until = record.expires_at.isoformat() if record.expires_at else "never"
+                    used = record.last_used_at.isoformat() if record.last_used_at else "never"
+                    print(
+                        f"{record.id}  {record.name:<24} {record.role:<9} {record.hint}  "
+                        f"{state}, expires {until}, last used {used}"
+                    )
+            elif args.action == "revoke":
+                for record in await service.revoke(session, args.token):
+                    print(f"revoked {record.name} ({record.id})")
+            else:
+                await ensure_admin(session, args.file)
+    finally:
+        await runtime.stop()
+    return 0
+
+
+async def ensure_admin(session: AsyncSession, path: Path) -> None:
+    if await service.count_usable(session, Role.ADMIN):
+        if path.exists():
+            print(f"an admin token exists; yours is in {path}")
+        else:
+            print("an admin token exists (create more with: python -m backend tokens create)")
+        return
+    created = await service.create(session, name="admin", role=Role.ADMIN, created_by="first run")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(created.token + "\n")
+    os.chmod(path, 0o600)
+    print(
+        f"created an admin token in {path} (readable by you only); use it as "
+        f"'Authorization: Bearer $(cat {path})'"
+    )

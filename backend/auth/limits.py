@@ -1,0 +1,73 @@
+"""Abuse limits per principal (anonymous callers: per client address), kept in this process's
+memory with the `limits` library: requests per minute (a moving window) and uploads in flight.
+Several processes each count their own share (documented)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from backend.errors import AppError
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, detail: str, retry_after: int) -> None:
+        super().__init__(message, detail)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Limits:
+    def __init__(self, per_minute: int, uploads_in_flight: int) -> None:
+        self.per_minute = per_minute
+        self.uploads_in_flight = uploads_in_flight
+        self._window = RateLimitItemPerMinute(per_minute) if per_minute else None
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._uploads: dict[str, int] = defaultdict(int)
+        self._lock = asyncio.Lock()
+
+    async def request(self, who: str) -> None:
+        """Count one request of `who`; refuse past REQUESTS_PER_MINUTE."""
+        if self._window is None:
+            return
+        if await self._limiter.hit(self._window, who):
+            return
+        stats = await self._limiter.get_window_stats(self._window, who)
+        raise TooManyRequests(
+            f"more than {self.per_minute} requests in a minute",
+            "Slow down; the Retry-After header says when to try again.",
+            math.ceil(stats.reset_time - time.time()),
+        )
+
+    @contextlib.asynccontextmanager
+    async def upload(self, who: str) -> AsyncIterator[None]:
+        """Hold one of `who`'s upload slots while an upload streams in."""
+        async with self._lock:
+            if self.uploads_in_flight and self._uploads[who] >= self.uploads_in_flight:
+                raise TooManyRequests(
+                    f"already {self.uploads_in_flight} uploads in progress",
+                    "Wait until one of them is received, then send the next.",
+                    5,
+                )
+            self._uploads[who] += 1
+        try:
+            yield
+        finally:
+            async with self._lock:
+                self._uploads[who] -= 1
+                if not self._uploads[who]:
+                    del self._uploads[who]

@@ -1,0 +1,171 @@
+"""API tokens: create (shown once), list, revoke, and recognise them on requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth import tokens
+from backend.auth.models import ApiToken
+from backend.auth.principal import Principal
+from backend.auth.roles import Role
+from backend.db import utcnow
+from backend.errors import InvalidInput, NotFound
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+# last_used_at is written at most this often per token (not on every request).
+TOUCH_EVERY = dt.timedelta(minutes=5)
+_DURATION = re.compile(r"^(\d{1,5})([dhm])$")
+
+
+@dataclass(frozen=True)
+class Created:
+    record: ApiToken
+    token: str  # the only time it is seen
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """`90d`, `12h`, `30m`."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise InvalidInput(
+            f"not a duration: {text[:20]!r}", "Give days, hours or minutes: 90d, 12h, 30m."
+        )
+    amount, unit = int(match.group(1)), match.group(2)
+    return {"d": dt.timedelta(days=amount), "h": dt.timedelta(hours=amount)}.get(
+        unit, dt.timedelta(minutes=amount)
+    )
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    name: str,
+    role: Role,
+    created_by: str,
+    expires_in: dt.timedelta | None = None,
+) -> Created:
+    if not NAME.match(name):
+        raise InvalidInput(
+            f"invalid token name {name[:70]!r}",
+            "Up to 64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit.",
+        )
+    token = tokens.new_token()
+    now = utcnow()
+    record = ApiToken(
+        id=uuid.uuid4().hex,
+        name=name,
+        role=role.value,
+        digest=tokens.digest(token),
+        hint=tokens.hint(token),
+        created_at=now,
+        created_by=created_by,
+        expires_at=now + expires_in if expires_in else None,
+    )
+    session.add(record)
+    await session.flush()
+    return Created(record, token)
+
+
+async def listed(session: AsyncSession) -> list[ApiToken]:
+    found = await session.scalars(select(ApiToken).order_by(ApiToken.created_at))
+    return list(found.all())
+
+
+async def count_usable(session: AsyncSession, role: Role | None = None) -> int:
+    now = utcnow()
+    query = select(func.count()).where(
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+    )
+    if role is not None:
+        query = query.where(ApiToken.role == role.value)
+    return int(await session.scalar(query) or 0)
+
+
+async def revoke(session: AsyncSession, id_or_name: str) -> list[ApiToken]:
+    found = list(
+        (
+            await session.scalars(
+                select(ApiToken).where(
+                    or_(ApiToken.id == id_or_name, ApiToken.name == id_or_name),
+                    ApiToken.revoked_at.is_(None),
+                )
+            )
+        ).all()
+    )
+    if not found:
+        raise NotFound(
+            f"no usable token with id or name {id_or_name[:70]!r}", "List them with tokens list."
+        )
+    for record in found:
+        record.revoked_at = utcnow()
+    await session.flush()
+    return found
+
+
+@dataclass(frozen=True)
+class Found:
+    principal: Principal
+    token_id: str
+    expires_at: dt.datetime | None
+    stale: bool  # last_used_at is older than TOUCH_EVERY
+
+
+async def lookup(session: AsyncSession, token: str) -> Found | None:
+    """The principal a bearer token stands for, or None (unknown, revoked or expired). Reads
+    only: `touch` records the use."""
+    if not tokens.well_formed(token):
+        return None
+    record = await session.scalar(select(ApiToken).where(ApiToken.digest == tokens.digest(token)))
+    now = utcnow()
+    if record is None or record.revoked_at is not None:
+        return None
+    if record.expires_at is not None and record.expires_at <= now:
+        return None
+    principal = Principal(
+        id=f"token:{record.id}", name=record.name, role=Role(record.role), kind="token"
+    )
+    stale = record.last_used_at is None or now - record.last_used_at > TOUCH_EVERY
+    return Found(principal, record.id, record.expires_at, stale)
+
+
+async def touch(session: AsyncSession, token_id: str) -> None:
+    await session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+    )
+
+
+class TokenCache:
+    """Recently verified tokens, by digest, for CACHE_SECONDS: most requests then need no
+    database round trip, and a request carrying a recently seen token is answered while the
+    database is briefly away. The price: a revoked token keeps working for up to CACHE_SECONDS
+    in a process that has just seen it (documented)."""
+
+    CACHE_SECONDS = 30.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, digest: str, now: float) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._entries[digest]
+            return None
+        return entry[0]
+
+    def put(self, digest: str, found: Found, now: float) -> None:
+        until = now + self.CACHE_SECONDS
+        if found.expires_at is not None:
+            until = min(until, now + (found.expires_at - utcnow()).total_seconds())
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[digest] = (found.principal, until)

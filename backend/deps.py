@@ -1,0 +1,163 @@
+"""The request's dependencies, imported by both faces (REST routes and the GraphQL context): the
+runtime, the request's transaction, and who is calling with what role.
+
+Every REST route states the role it needs in its decorator (`dependencies=[allow(Role.X)]`),
+and every GraphQL field with a permission class (backend.schema.permissions); both end in
+`check_role` below. A test walks the OpenAPI and the schema to prove none is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.principal import Principal, anonymous
+from backend.auth.roles import Role
+from backend.config import Settings
+from backend.db import session_scope
+from backend.errors import Forbidden, Unauthorized
+from backend.ingestion.service import WAKE_WORKERS
+from backend.monitoring import audit
+from backend.runtime import Runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """The request's transaction: committed before the response is sent."""
+    async with session_scope(runtime.sessions) as session:
+        yield session
+        wake = session.info.pop(WAKE_WORKERS, False)
+    if wake:
+        runtime.wake_workers()
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# Declares the bearer scheme in OpenAPI (Swagger UI's Authorize button); the header itself is
+# read below, so that a malformed or non-bearer Authorization is refused rather than ignored.
+_BEARER = HTTPBearer(
+    auto_error=False,
+    description="An API token (`python -m backend tokens create`) or an OpenID Connect JWT",
+)
+
+
+async def get_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+) -> Principal:
+    """Who is calling: a bearer token (ours, or an OpenID Connect JWT when configured), or
+    anonymous with AUTH_ANONYMOUS_ROLE. Every caller's requests are counted against the rate
+    limit (anonymous ones by address)."""
+    found = getattr(request.state, "principal", None)
+    if isinstance(found, Principal):
+        return found
+    header = request.headers.get("authorization")
+    if header is None:
+        principal = anonymous(runtime.settings.anonymous_role, client_address(request))
+    else:
+        scheme, _, credentials = header.partition(" ")
+        token = credentials.strip()
+        known = await runtime.authenticate(token) if scheme.lower() == "bearer" and token else None
+        if known is None:
+            await record_refusal(runtime, None, request, "invalid credentials")
+            raise Unauthorized(
+                "the bearer token is not valid (unknown, revoked or expired)",
+                "Send 'Authorization: Bearer <token>' with a token from `python -m backend "
+                "tokens create` (or your identity provider).",
+            )
+        principal = known
+    await runtime.limits.request(principal.id)
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+# scope="function": the commit happens before the response is sent, so a 202 means recorded.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def record_refusal(
+    runtime: Runtime,
+    principal: Principal | None,
+    request: Request | None,
+    reason: str,
+    session: AsyncSession | None = None,
+) -> None:
+    """A refused attempt goes into the audit log, never the credentials themselves: in
+    `session` when the request goes on and commits it (a GraphQL field: a second writer would
+    wait for the request's own write lock on SQLite), else in a transaction of its own (a REST
+    refusal rolls the request's back)."""
+    where = f"{request.method} {request.url.path}" if request is not None else None
+    actor = principal.label if principal is not None else "unknown credentials"
+    if session is not None:
+        audit.record(session, actor, "denied", where, {"reason": reason})
+        return
+    async with session_scope(runtime.sessions) as own:
+        audit.record(own, actor, "denied", where, {"reason": reason})
+
+
+async def check_role(
+    runtime: Runtime,
+    principal: Principal,
+    needed: Role,
+    request: Request | None,
+    what: str,
+    session: AsyncSession | None = None,
+) -> None:
+    if principal.allows(needed):
+        return
+    await record_refusal(runtime, principal, request, f"{what} needs {needed.value}", session)
+    if principal.role is None:
+        raise Unauthorized(
+            f"{what} needs a token with the {needed.value} role",
+            "Send 'Authorization: Bearer <token>'; an admin creates tokens with `python -m "
+            "backend tokens create`.",
+        )
+    raise Forbidden(
+        f"{what} needs the {needed.value} role; this token has {principal.role.value}",
+        "Ask an admin for a token with that role.",
+    )
+
+
+class RoleCheck:
+    """The dependency that states a route's role (see `allow`)."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+
+    async def __call__(
+        self, request: Request, runtime: RuntimeDep, principal: PrincipalDep
+    ) -> Principal:
+        await check_role(
+            runtime, principal, self.role, request, f"{request.method} {request.url.path}"
+        )
+        return principal
+
+
+def allow(role: Role) -> Any:
+    """`dependencies=[allow(Role.VIEWER)]`: who may call the route."""
+    return Depends(RoleCheck(role))
+
+
+Viewer = Annotated[Principal, Depends(RoleCheck(Role.VIEWER))]
+Uploader = Annotated[Principal, Depends(RoleCheck(Role.UPLOADER))]
+Admin = Annotated[Principal, Depends(RoleCheck(Role.ADMIN))]

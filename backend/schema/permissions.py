@@ -1,0 +1,41 @@
+"""Who may resolve each GraphQL field: every root field names one of these permission classes
+(a test walks the schema to prove it). They call the same role check as REST routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+
+from backend.auth.roles import Role
+from backend.deps import check_role
+from backend.schema.context import Info
+
+
+class _Needs(BasePermission):
+    role: Role
+    message = "not allowed"  # never shown: check_role raises a coded error with the reason
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        context = info.context
+        await check_role(
+            context.runtime,
+            context.principal,
+            self.role,
+            context.http_request,
+            f"GraphQL field {info.field_name}",
+            context.session,
+        )
+        return True
+
+
+class IsViewer(_Needs):
+    role = Role.VIEWER
+
+
+class IsUploader(_Needs):
+    role = Role.UPLOADER
+
+
+class IsAdmin(_Needs):
+    role = Role.ADMIN
