@@ -212,8 +212,9 @@ def document_error_bodies(document: dict[str, Any]) -> dict[str, Any]:
     a body that is not even JSON (not UTF-8) goes unsaid."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template=_SCHEMAS + "{model}")
-    for path_item in document.get("paths", {}).values():
+    for path, path_item in document.get("paths", {}).items():
         for operation in path_item.values():
+            _document_access(path, operation)
             if "requestBody" in operation:  # FastAPI's answer to a body it cannot decode
                 unreadable = {"description": "The request body cannot be read"}
                 operation.setdefault("responses", {}).setdefault("400", unreadable)
@@ -226,6 +227,27 @@ def document_error_bodies(document: dict[str, Any]) -> dict[str, Any]:
         if f'"{_SCHEMAS}{name}"' not in json.dumps(document):
             schemas.pop(name, None)
     return document
+
+
+_ACCESS_ANSWERS = {
+    "401": "No token, or a token that is unknown, revoked or expired",
+    "403": "The token's role is too low for this, or a write from another site",
+    "429": "Too many requests from this principal (Retry-After says when to try again)",
+    "503": "The token cannot be checked: the metadata database does not answer",
+}
+
+
+def _document_access(path: str, operation: dict[str, Any]) -> None:
+    """Operations behind the bearer scheme (backend.deps) answer these too. GraphQL's endpoint
+    takes calls without a token (each field states its role and refuses in the GraphQL answer),
+    so its scheme is optional there."""
+    if not operation.get("security"):
+        return
+    if path == "/graphql":
+        operation["security"] = [*operation["security"], {}]
+    responses = operation.setdefault("responses", {})
+    for status, description in _ACCESS_ANSWERS.items():
+        responses.setdefault(status, {"description": description})
 
 
 def _is_error(status: str) -> bool:

@@ -134,8 +134,10 @@ async def make_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path
         "worker_lease_seconds": 10.0,
         "worker_concurrency": 2,
         "log_level": "INFO",
-        # tests poll fast from one principal; tests/auth sets the limits it tests
+        # tests poll fast and upload at once from one principal; tests/auth sets the limits it
+        # tests
         "rate_limit_per_minute": 0,
+        "uploads_in_flight": 0,
     }
     if name == "embedded":
         database = tmp_path / "metadata.db"

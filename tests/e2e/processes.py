@@ -27,7 +27,9 @@ def process_env(settings_env: dict[str, str], **extra: str) -> dict[str, str]:
         if not k.startswith(("DATABASE_", "STORAGE_", "WORKER_", "AUTH_"))
     }
     env["AUTH_ANONYMOUS_ROLE"] = "admin"
-    env["RATE_LIMIT_PER_MINUTE"] = "0"  # one address sends everything here (tests/auth: limits)
+    # one address sends everything here (tests/auth tests the limits)
+    env["RATE_LIMIT_PER_MINUTE"] = "0"
+    env["UPLOADS_IN_FLIGHT"] = "0"
     env.update(settings_env)
     env.update(extra)
     return env
