@@ -26,6 +26,7 @@ from backend.db import SessionMaker, create_engine, create_sessionmaker, session
 from backend.druid.client import DruidClient
 from backend.druid.engine import DruidEngine
 from backend.errors import ServiceUnavailable
+from backend.ingestion import live
 from backend.ingestion.runner import DruidAccess
 from backend.ingestion.worker import WorkerPool
 from backend.monitoring.models import SigmaSetting
@@ -50,6 +51,8 @@ class Runtime:
     limits: Limits = field(default_factory=lambda: Limits(0, 0))
     oidc: OidcVerifier | None = None
     token_cache: auth_service.TokenCache = field(default_factory=auth_service.TokenCache)
+    wakeups: live.Wakeups = field(default_factory=live.Wakeups)
+    listener: live.Listener | None = None
     workers: WorkerPool | None = None
     _started: bool = field(default=False, repr=False)
 
@@ -108,6 +111,9 @@ class Runtime:
                 self.settings, self.sessions, self.store, self.analytics.landed, druid
             )
             await self.workers.start()
+        if self.listener is None:
+            self.listener = live.Listener(self.engine, self.wakeups)
+            self.listener.start()
         self._started = True
         log.info(
             "ready: database %s, storage %s, %d worker(s)",
@@ -154,6 +160,9 @@ class Runtime:
             self.workers.wake()
 
     async def stop(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+            self.listener = None
         if self.workers is not None:
             await self.workers.stop()
             self.workers = None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from backend import filenames
 from backend.api import multipart
 from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer
 from backend.errors import InvalidInput
+from backend.ingestion import live
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
@@ -265,4 +268,59 @@ async def rejected_rows(
         runtime.store.read_chunks(key),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": disposition},
+    )
+
+
+_SSE_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events until the task is final: `event: event` for each "
+        "recorded state change, `event: progress` for a tick (status, percent, rows), each with "
+        "an `id:` to send back as Last-Event-ID to resume",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    404: _ERROR,
+    422: _ERROR,
+}
+
+
+@router.get("/tasks/{task_id}/events", responses=_SSE_ANSWER, response_class=StreamingResponse)
+async def task_events(
+    task_id: str,
+    runtime: RuntimeDep,
+    _who: Viewer,
+    last_event_id: Annotated[
+        str,
+        Header(
+            max_length=30,
+            pattern=r"^([0-9]{1,18}(\.[0-9]{1,9})?)?$",
+            description="The last `id:` received, to resume after it",
+        ),
+    ] = "",
+) -> StreamingResponse:
+    """The task's updates as Server-Sent Events, live, until it is final."""
+    after = live.parse_last_id(last_event_id)
+    stream = live.updates(runtime.reading(), runtime.wakeups, task_id, after)
+    first = await anext(stream)  # an unknown task is a 404 before the stream starts
+
+    async def body() -> AsyncIterator[bytes]:
+        update: live.Update | None = first
+        try:
+            while True:
+                if update is None:
+                    yield b": keep-alive\n\n"
+                else:
+                    data = json.dumps(update.payload(), separators=(",", ":"))
+                    yield f"id: {update.id}\nevent: {update.kind}\ndata: {data}\n\n".encode()
+                    if update.final:
+                        return
+                update = await anext(stream)
+        except StopAsyncIteration:
+            return
+        finally:
+            await stream.aclose()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
