@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from backend.auth.principal import Principal, anonymous
 from backend.auth.roles import Role
@@ -25,7 +26,7 @@ from backend.monitoring import audit
 from backend.runtime import Runtime
 
 
-async def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: HTTPConnection) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -46,22 +47,29 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         runtime.wake_workers()
 
 
-def client_address(request: Request) -> str:
+def client_address(request: HTTPConnection) -> str:
     return request.client.host if request.client else "unknown"
 
 
-# Declares the bearer scheme in OpenAPI (Swagger UI's Authorize button); the header itself is
-# read below, so that a malformed or non-bearer Authorization is refused rather than ignored.
-_BEARER = HTTPBearer(
+class _DocumentedBearer(HTTPBearer):
+    """Declares the bearer scheme in OpenAPI (Swagger UI's Authorize button). The header itself
+    is read in get_principal, so that a malformed or non-bearer Authorization is refused rather
+    than ignored, on HTTP requests and GraphQL websockets alike."""
+
+    async def __call__(self, request: HTTPConnection) -> None:
+        return None
+
+
+_BEARER = _DocumentedBearer(
     auto_error=False,
     description="An API token (`python -m backend tokens create`) or an OpenID Connect JWT",
 )
 
 
 async def get_principal(
-    request: Request,
+    request: HTTPConnection,
     runtime: RuntimeDep,
-    _documented: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    _documented: Annotated[None, Security(_BEARER)] = None,
 ) -> Principal:
     """Who is calling: a bearer token (ours, or an OpenID Connect JWT when configured), or
     anonymous with AUTH_ANONYMOUS_ROLE. Every caller's requests are counted against the rate
@@ -95,10 +103,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+def where_of(connection: HTTPConnection) -> str:
+    """The method of a request, or WS for a websocket."""
+    return str(getattr(connection, "method", None) or "WS")
+
+
 async def record_refusal(
     runtime: Runtime,
     principal: Principal | None,
-    request: Request | None,
+    request: HTTPConnection | None,
     reason: str,
     session: AsyncSession | None = None,
 ) -> None:
@@ -106,7 +119,7 @@ async def record_refusal(
     `session` when the request goes on and commits it (a GraphQL field: a second writer would
     wait for the request's own write lock on SQLite), else in a transaction of its own (a REST
     refusal rolls the request's back)."""
-    where = f"{request.method} {request.url.path}" if request is not None else None
+    where = f"{where_of(request)} {request.url.path}" if request is not None else None
     actor = principal.label if principal is not None else "unknown credentials"
     if session is not None:
         audit.record(session, actor, "denied", where, {"reason": reason})
@@ -119,7 +132,7 @@ async def check_role(
     runtime: Runtime,
     principal: Principal,
     needed: Role,
-    request: Request | None,
+    request: HTTPConnection | None,
     what: str,
     session: AsyncSession | None = None,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -11,21 +11,24 @@ from fastapi import Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from graphql import GraphQLError
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
-from strawberry.types.unset import UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
 from backend.config import Settings
+from backend.deps import record_refusal
 from backend.errors import AppError, BadRequest, UnsupportedMediaType, for_status
 from backend.schema import graphiql
 from backend.schema.analytics import AnalyticsQuery
-from backend.schema.context import MultipartGuard, get_context
+from backend.schema.context import Context, MultipartGuard, get_context
 from backend.schema.extensions import is_request_error, schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
+from backend.schema.live import Subscription
 from backend.schema.monitoring import MonitoringMutation, MonitoringQuery, PerformanceQuery
 from backend.schema.scalars import SCALARS
 
@@ -56,12 +59,33 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=schema_extensions(settings or Settings()),
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 
 
+_ACK = cast(UnsetType, UNSET)  # a plain connection_ack
+
+
 class Router(GraphQLRouter[object, None]):
+    async def on_ws_connect(self, context: object) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: the token may come in `connection_init`'s payload
+        (`{"Authorization": "Bearer <token>"}` or `{"token": "<token>"}`), since browsers cannot
+        set headers on websockets. A token that does not verify closes the socket (4403)."""
+        assert isinstance(context, Context)
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        raw = params.get("Authorization") or params.get("authorization") or params.get("token")
+        if not isinstance(raw, str) or not raw.strip():
+            return _ACK
+        token = raw.strip().removeprefix("Bearer ").strip()
+        principal = await context.runtime.authenticate(token)
+        if principal is None:
+            await record_refusal(context.runtime, None, context.http_request, "invalid credentials")
+            raise ConnectionRejectionError()
+        context.principal = principal
+        return _ACK
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return graphiql.page()  # served by this app, not from a CDN
 

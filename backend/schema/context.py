@@ -6,6 +6,7 @@ from typing import cast
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
@@ -26,6 +27,7 @@ class Context(BaseContext):
         self.runtime = runtime
         self.session = session
         self.principal = principal
+        self.connection_params: object = None  # graphql-transport-ws connection_init payload
         settings = runtime.settings
         self.cache_trace = CacheTrace(
             budget=Budget(
@@ -45,7 +47,7 @@ async def get_context(runtime: RuntimeDep, session: SessionDep, principal: Princ
     return Context(runtime, session, principal)
 
 
-async def guard_multipart(request: Request, runtime: RuntimeDep) -> None:
+async def guard_multipart(request: HTTPConnection, runtime: RuntimeDep) -> None:
     """Multipart GraphQL requests are a CSRF vector (a plain HTML form can send them): require a
     preflight header, which browsers only send from scripts allowed by CORS."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/"):

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from graphql import OperationType
+from starlette.websockets import WebSocket
 from strawberry.permission import BasePermission
 
 from backend.auth.roles import Role
 from backend.deps import check_role
+from backend.errors import BadRequest
 from backend.schema.context import Info
 
 
@@ -18,13 +21,21 @@ class _Needs(BasePermission):
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         context = info.context
+        on_socket = isinstance(context.request, WebSocket)
+        if on_socket and info.operation.operation is OperationType.MUTATION:
+            # the socket's transaction would only be committed when it closes
+            raise BadRequest(
+                "mutations are not run over the websocket",
+                "Send mutations (and queries) as HTTP POST requests to /graphql; the websocket "
+                "carries subscriptions.",
+            )
         await check_role(
             context.runtime,
             context.principal,
             self.role,
             context.http_request,
             f"GraphQL field {info.field_name}",
-            context.session,
+            None if on_socket else context.session,
         )
         return True
 

@@ -1,0 +1,80 @@
+"""GraphQL subscriptions (graphql-transport-ws): a task's updates live, as SSE gives them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from backend.ingestion import live
+from backend.schema.context import Info
+from backend.schema.permissions import IsViewer
+
+
+@strawberry.type(description="A recorded state change of a task")
+class TaskUpdateEvent:
+    at: str
+    status: str
+    message: str
+
+
+@strawberry.type(description="One update of a task: a recorded event, or a progress tick")
+class TaskUpdate:
+    id: str = strawberry.field(description="Resume after it by passing it as `after`")
+    kind: str = strawberry.field(description="event or progress")
+    task_id: strawberry.ID
+    status: str
+    progress: float
+    rows_read: int | None
+    rows_valid: int | None
+    rows_rejected: int | None
+    final: bool
+    event: TaskUpdateEvent | None
+
+    @classmethod
+    def of(cls, update: live.Update) -> TaskUpdate:
+        state = update.progress
+        event = (
+            TaskUpdateEvent(
+                at=update.at or "", status=update.status or "", message=update.message or ""
+            )
+            if update.kind == "event"
+            else None
+        )
+        return cls(
+            id=update.id,
+            kind=update.kind,
+            task_id=strawberry.ID(update.task_id),
+            status=state.status,
+            progress=state.progress,
+            rows_read=state.rows_read,
+            rows_valid=state.rows_valid,
+            rows_rejected=state.rows_rejected,
+            final=update.final,
+            event=event,
+        )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[IsViewer],
+        description="A task's recorded events in order and progress ticks, until it is final "
+        "(then the subscription completes)",
+    )
+    async def ingestion_task_updates(
+        self, info: Info, task_id: strawberry.ID, after: str | None = None
+    ) -> AsyncGenerator[TaskUpdate, None]:
+        runtime = info.context.runtime
+        stream = live.updates(
+            runtime.reading(), runtime.wakeups, str(task_id), live.parse_last_id(after)
+        )
+        try:
+            async for update in stream:
+                if update is None:
+                    continue
+                yield TaskUpdate.of(update)
+                if update.final:
+                    return
+        finally:
+            await stream.aclose()

@@ -1,0 +1,119 @@
+"""GraphQL subscriptions over graphql-transport-ws: a task's updates live until it is final,
+the token given in connection_init, refusals as the protocol says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+from backend.auth.roles import Role
+from backend.main import create_app
+from tests.conftest import Backend, make_token
+from tests.factories import sales_csv
+
+PROTOCOL = ["graphql-transport-ws"]
+SUBSCRIBE = """subscription($id: ID!, $after: String) {
+  ingestionTaskUpdates(taskId: $id, after: $after) {
+    id kind status progress rowsValid final event { status message }
+  }
+}"""
+
+
+def token(client: TestClient, role: Role) -> str:
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    assert client.portal is not None
+    return str(client.portal.call(make_token, runtime, role))
+
+
+def subscribe(ws: WebSocketTestSession, variables: dict[str, Any]) -> list[dict[str, Any]]:
+    ws.send_json(
+        {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": variables}}
+    )
+    received = []
+    while True:
+        message = ws.receive_json()
+        if message["type"] == "complete":
+            return received
+        if message["type"] == "error":
+            raise AssertionError(message)
+        assert message["type"] == "next", message
+        received.append(message["payload"])
+
+
+def test_a_subscription_follows_a_task_to_the_end(embedded: Backend) -> None:
+    with TestClient(create_app(embedded.settings)) as client:
+        admin = token(client, Role.ADMIN)
+        accepted = client.post(
+            "/api/ingest/upload",
+            headers={"Authorization": f"Bearer {admin}"},
+            data={"datasource_name": "sales"},
+            files={"file": ("s.csv", sales_csv(rows=50), "text/csv")},
+        )
+        assert accepted.status_code == 202, accepted.text
+        task_id = accepted.json()["task_id"]
+        viewer = token(client, Role.VIEWER)
+        with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {viewer}"}}
+            )
+            assert ws.receive_json()["type"] == "connection_ack"
+            payloads = subscribe(ws, {"id": task_id})
+            updates = [p["data"]["ingestionTaskUpdates"] for p in payloads]
+            assert updates[-1]["final"] and updates[-1]["status"] == "succeeded"
+            assert updates[-1]["rowsValid"] == 50
+            events = [u for u in updates if u["kind"] == "event"]
+            task = client.get(
+                f"/api/ingest/status/{task_id}", headers={"Authorization": f"Bearer {admin}"}
+            ).json()
+            assert [u["event"]["status"] for u in events] == [e["status"] for e in task["events"]]
+            # resuming after the second event gives the rest only
+            rest = subscribe(ws, {"id": task_id, "after": events[1]["id"]})
+            assert [
+                p["data"]["ingestionTaskUpdates"]["id"]
+                for p in rest
+                if p["data"]["ingestionTaskUpdates"]["kind"] == "event"
+            ] == [e["id"] for e in events[2:]]
+
+
+def test_subscriptions_need_a_valid_token_and_carry_no_mutations(embedded: Backend) -> None:
+    with TestClient(create_app(embedded.settings, run_workers=False)) as client:
+        with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"token": "sit_forged"}})
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+            assert closed.value.code == 4403
+        with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+            ws.send_json({"type": "connection_init", "payload": {}})  # anonymous: no role
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE, "variables": {"id": "x"}},
+                }
+            )
+            message = ws.receive_json()
+            errors = (
+                message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+            )
+            assert "needs a token with the viewer role" in errors[0]["message"], message
+        admin = token(client, Role.ADMIN)
+        with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"token": admin}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(
+                {
+                    "id": "2",
+                    "type": "subscribe",
+                    "payload": {"query": "mutation { setSigmaMode(mode: STANDALONE) { mode } }"},
+                }
+            )
+            message = ws.receive_json()
+            errors = (
+                message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+            )
+            assert "not run over the websocket" in errors[0]["message"], message
