@@ -55,18 +55,26 @@ def build_router(dist: Path = DIST) -> APIRouter:
             return HTMLResponse(_MISSING, status_code=503, headers={"Cache-Control": "no-store"})
         return FileResponse(page, media_type="text/html", headers={"Cache-Control": REVALIDATE})
 
-    @router.get("/", summary="The React app")
+    @router.api_route("/", methods=["GET", "HEAD"], summary="The React app")
     async def app_root() -> Response:
         return await index()
 
-    @router.get("/assets/{name:path}", summary="The app's hashed assets, cached for a year")
+    @router.api_route(
+        "/assets/{name:path}",
+        methods=["GET", "HEAD"],
+        summary="The app's hashed assets, cached for a year",
+    )
     async def asset(name: str) -> Response:
         path = _inside(dist / "assets", name)
         if path is None or not await _is_file(path):
             raise NotFound(f"no asset {name}", "Reload the page: the app was rebuilt since.")
         return FileResponse(path, headers={"Cache-Control": IMMUTABLE})
 
-    @router.get("/{route:path}", summary="A client-side route: index.html (or a file of dist/)")
+    @router.api_route(
+        "/{route:path}",
+        methods=["GET", "HEAD"],
+        summary="A client-side route: index.html (or a file of dist/)",
+    )
     async def client_route(route: str) -> Response:
         if route.startswith(RESERVED):
             raise NotFound(f"no route /{route}", "See /docs for the REST API and /graphql.")

@@ -112,3 +112,10 @@ async def test_the_api_docs_and_probes_still_answer_in_the_real_app(embedded: Ba
         assert root.status_code in (200, 503)  # 503 until `make install` built frontend/dist
         assert root.headers["content-type"].startswith("text/html")
         assert (await client.get("/dashboard/deep/link")).text == root.text
+
+
+async def test_head_answers_like_get_without_a_body(site: httpx.AsyncClient) -> None:
+    for path in ("/", "/assets/index-abc123.js", "/tasks"):
+        answer = await site.head(path)
+        assert answer.status_code == 200, path
+        assert answer.content == b""
