@@ -10,20 +10,7 @@ import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 import { Donut, HeatLegend, Heatmap, HorizontalBars, ProfitChart, RatingChart, TrendChart } from "./charts";
 import { FilterBar } from "./FilterBar";
 import { filtersFromParams, filtersToParams, granularityFromParams, GRANULARITIES, toSalesFilter } from "./filters";
-import {
-  ByBranchQuery,
-  ByCityQuery,
-  ByCustomerTypeQuery,
-  ByGenderQuery,
-  ByPaymentQuery,
-  ByProductLineQuery,
-  HeatmapQuery,
-  ProfitabilityQuery,
-  RatingQuery,
-  SummaryQuery,
-  TopProductLinesQuery,
-  TrendQuery,
-} from "./queries";
+import { DetailsQuery, OverviewQuery, ProfitabilityQuery, TrendQuery } from "./queries";
 
 type Figure = "totalSales" | "grossIncome" | "transactions" | "unitsSold" | "averageBasket" | "averageRating";
 
@@ -37,7 +24,7 @@ const KPIS: { key: Figure; label: string; integer?: boolean }[] = [
 ];
 
 function Kpis({ filter }: { filter: SalesFilter }) {
-  const q = useWidgetQuery(SummaryQuery, { filter });
+  const q = useWidgetQuery(OverviewQuery, { filter });
   const s = q.data?.salesSummary;
   return (
     <Widget title="Key figures" fetching={q.fetching} error={q.error} hasData={q.hasData} empty={!s || s.transactions === 0} emptyText={q.missingDatasource ?? "No sales in this selection."} onRetry={q.refetch}>
@@ -90,17 +77,19 @@ function Trend({ filter, granularity, onGranularity }: { filter: SalesFilter; gr
 }
 
 const BREAKDOWNS = [
-  { title: "By branch", query: ByBranchQuery, donut: false },
-  { title: "By city", query: ByCityQuery, donut: false },
-  { title: "By product line", query: ByProductLineQuery, donut: false },
-  { title: "By payment", query: ByPaymentQuery, donut: true },
-  { title: "By customer type", query: ByCustomerTypeQuery, donut: true },
-  { title: "By gender", query: ByGenderQuery, donut: true },
+  { title: "By branch", field: "byBranch", donut: false },
+  { title: "By city", field: "byCity", donut: false },
+  { title: "By product line", field: "byProductLine", donut: false },
+  { title: "By payment", field: "byPayment", donut: true },
+  { title: "By customer type", field: "byCustomerType", donut: true },
+  { title: "By gender", field: "byGender", donut: true },
 ] as const;
 
-function Breakdown({ title, query, donut, filter }: { title: string; query: (typeof BREAKDOWNS)[number]["query"]; donut: boolean; filter: SalesFilter }) {
-  const q = useWidgetQuery(query, { filter });
-  const rows = q.data?.rows ?? [];
+type BreakdownField = (typeof BREAKDOWNS)[number]["field"];
+
+function Breakdown({ title, field, donut, filter }: { title: string; field: BreakdownField; donut: boolean; filter: SalesFilter }) {
+  const q = useWidgetQuery(OverviewQuery, { filter });
+  const rows = q.data?.[field] ?? [];
   const data = rows.map((r) => ({ key: r.key, value: r.totalSales }));
   return (
     <Widget title={`Sales ${title.toLowerCase()}`} fetching={q.fetching} error={q.error} hasData={q.hasData} empty={rows.length === 0} onRetry={q.refetch}>
@@ -145,7 +134,7 @@ function Profitability({ filter }: { filter: SalesFilter }) {
 }
 
 function TopProducts({ filter }: { filter: SalesFilter }) {
-  const q = useWidgetQuery(TopProductLinesQuery, { filter, metric: "REVENUE", limit: 5 });
+  const q = useWidgetQuery(DetailsQuery, { filter });
   const rows = q.data?.topProductLines ?? [];
   return (
     <Widget title="Top product lines" fetching={q.fetching} error={q.error} hasData={q.hasData} empty={rows.length === 0} onRetry={q.refetch}>
@@ -161,7 +150,7 @@ function TopProducts({ filter }: { filter: SalesFilter }) {
 }
 
 function Ratings({ filter }: { filter: SalesFilter }) {
-  const q = useWidgetQuery(RatingQuery, { filter });
+  const q = useWidgetQuery(DetailsQuery, { filter });
   const bins = (q.data?.ratingDistribution ?? []).map((b) => ({ label: `${formatNumber(b.lower, 1)}–${formatNumber(b.upper, 1)}`, count: b.count }));
   return (
     <Widget title="Rating distribution" fetching={q.fetching} error={q.error} hasData={q.hasData} empty={bins.every((b) => b.count === 0)} onRetry={q.refetch}>
@@ -175,7 +164,7 @@ function Ratings({ filter }: { filter: SalesFilter }) {
 }
 
 function HeatmapWidget({ filter }: { filter: SalesFilter }) {
-  const q = useWidgetQuery(HeatmapQuery, { filter });
+  const q = useWidgetQuery(DetailsQuery, { filter });
   const cells = q.data?.salesHeatmap ?? [];
   const busy = cells.filter((c) => c.transactions > 0);
   const max = Math.max(0, ...cells.map((c) => c.totalSales));
@@ -215,7 +204,7 @@ export default function DashboardPage() {
         }}
       />
       <div className="grid">
-        {BREAKDOWNS.map((b) => <Breakdown key={b.title} title={b.title} query={b.query} donut={b.donut} filter={filter} />)}
+        {BREAKDOWNS.map((b) => <Breakdown key={b.title} title={b.title} field={b.field} donut={b.donut} filter={filter} />)}
         <Profitability filter={filter} />
         <TopProducts filter={filter} />
         <Ratings filter={filter} />

@@ -106,7 +106,7 @@ export interface ProfitDatum {
 export function ProfitChart({ data, label }: { data: ProfitDatum[]; label: string }) {
   return (
     <ChartFrame label={label} height={280}>
-      <BarChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }} accessibilityLayer={false}>
+      <BarChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 24 }} accessibilityLayer={false}>
         <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
         <XAxis dataKey="key" tick={AXIS} interval={0} angle={data.length > 4 ? -20 : 0} textAnchor={data.length > 4 ? "end" : "middle"} height={data.length > 4 ? 60 : 30} />
         <YAxis tick={AXIS} tickFormatter={formatCompact} width={56} />

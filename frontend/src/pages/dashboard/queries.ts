@@ -27,39 +27,6 @@ export const FilterOptionsQuery = graphql(`
   }
 `);
 
-export const SummaryQuery = graphql(`
-  query Summary($filter: SalesFilter!) {
-    salesSummary(filter: $filter) {
-      totalSales
-      grossIncome
-      transactions
-      unitsSold
-      averageBasket
-      averageRating
-      previous {
-        totalSales
-        grossIncome
-        transactions
-        unitsSold
-        averageBasket
-        averageRating
-      }
-      changePercent {
-        totalSales
-        grossIncome
-        transactions
-        unitsSold
-        averageBasket
-        averageRating
-      }
-      periodStart
-      periodEnd
-      previousStart
-      previousEnd
-    }
-  }
-`);
-
 export const TrendQuery = graphql(`
   query Trend($filter: SalesFilter!, $granularity: Granularity!) {
     salesTrend(filter: $filter, granularity: $granularity) {
@@ -83,54 +50,6 @@ graphql(`
   }
 `);
 
-export const ByBranchQuery = graphql(`
-  query ByBranch($filter: SalesFilter!) {
-    rows: salesByBranch(filter: $filter) {
-      ...BreakdownFields
-    }
-  }
-`);
-
-export const ByCityQuery = graphql(`
-  query ByCity($filter: SalesFilter!) {
-    rows: salesByCity(filter: $filter) {
-      ...BreakdownFields
-    }
-  }
-`);
-
-export const ByProductLineQuery = graphql(`
-  query ByProductLine($filter: SalesFilter!) {
-    rows: salesByProductLine(filter: $filter) {
-      ...BreakdownFields
-    }
-  }
-`);
-
-export const ByPaymentQuery = graphql(`
-  query ByPayment($filter: SalesFilter!) {
-    rows: salesByPayment(filter: $filter) {
-      ...BreakdownFields
-    }
-  }
-`);
-
-export const ByCustomerTypeQuery = graphql(`
-  query ByCustomerType($filter: SalesFilter!) {
-    rows: salesByCustomerType(filter: $filter) {
-      ...BreakdownFields
-    }
-  }
-`);
-
-export const ByGenderQuery = graphql(`
-  query ByGender($filter: SalesFilter!) {
-    rows: salesByGender(filter: $filter) {
-      ...BreakdownFields
-    }
-  }
-`);
-
 export const ProfitabilityQuery = graphql(`
   query Profitability($filter: SalesFilter!, $by: ProfitabilityBy!) {
     profitability(filter: $filter, by: $by) {
@@ -143,9 +62,55 @@ export const ProfitabilityQuery = graphql(`
   }
 `);
 
-export const TopProductLinesQuery = graphql(`
-  query TopProductLines($filter: SalesFilter!, $metric: TopMetric!, $limit: Int!) {
-    topProductLines(filter: $filter, metric: $metric, limit: $limit) {
+// The dashboard asks in few requests: a browser opens at most 6 connections to one server, and
+// a dozen separate requests would wait for each other. Widgets sharing a document share its one
+// request (urql deduplicates); trend and profitability have switches of their own.
+export const OverviewQuery = graphql(`
+  query DashboardOverview($filter: SalesFilter!) {
+    salesSummary(filter: $filter) {
+      totalSales
+      grossIncome
+      transactions
+      unitsSold
+      averageBasket
+      averageRating
+      changePercent {
+        totalSales
+        grossIncome
+        transactions
+        unitsSold
+        averageBasket
+        averageRating
+      }
+      periodStart
+      periodEnd
+      previousStart
+      previousEnd
+    }
+    byBranch: salesByBranch(filter: $filter) {
+      ...BreakdownFields
+    }
+    byCity: salesByCity(filter: $filter) {
+      ...BreakdownFields
+    }
+    byProductLine: salesByProductLine(filter: $filter) {
+      ...BreakdownFields
+    }
+    byPayment: salesByPayment(filter: $filter) {
+      ...BreakdownFields
+    }
+    byCustomerType: salesByCustomerType(filter: $filter) {
+      ...BreakdownFields
+    }
+    byGender: salesByGender(filter: $filter) {
+      ...BreakdownFields
+    }
+  }
+`);
+
+export const DetailsQuery = graphql(`
+  query DashboardDetails($filter: SalesFilter!) {
+    topProductLines(filter: $filter, metric: REVENUE, limit: 5) {
       productLine
       value
       totalSales
@@ -154,21 +119,11 @@ export const TopProductLinesQuery = graphql(`
       unitsSold
       averageRating
     }
-  }
-`);
-
-export const RatingQuery = graphql(`
-  query RatingDistribution($filter: SalesFilter!) {
     ratingDistribution(filter: $filter, bins: 10) {
       lower
       upper
       count
     }
-  }
-`);
-
-export const HeatmapQuery = graphql(`
-  query Heatmap($filter: SalesFilter!) {
     salesHeatmap(filter: $filter) {
       dayOfWeek
       hour
