@@ -27,7 +27,7 @@ install: $(VENV)/.installed frontend
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f -not -path 'frontend/src/gql/*' 2>/dev/null)
 
 frontend:
-	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory frontend/dist/index.html; \
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) -s --no-print-directory frontend/dist/index.html; \
 	else echo "==> skipping the frontend: npm is not installed (apt-get install npm); / will say so"; fi
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
