@@ -1,11 +1,11 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { Link } from "react-router";
 
 import { DataTable } from "../../components/DataTable";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Widget } from "../../components/Widget";
 import { graphql } from "../../gql";
-import { formatBytes, formatDateTime, formatDuration, formatInteger, formatMs, formatPercent } from "../../format";
+import { formatBytes, formatDateTime, formatDuration, formatInteger, formatMs, formatNumber, formatPercent } from "../../format";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { usePolling } from "../../hooks/usePolling";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
@@ -39,6 +39,8 @@ type Json = Record<string, unknown>;
 const obj = (value: unknown): Json => (value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : {});
 const list = (value: unknown): Json[] => (Array.isArray(value) ? value.map(obj) : []);
 const num = (value: unknown): number | null => (typeof value === "number" ? value : null);
+const perMinute = (count: number | null, seconds: number | null): string =>
+  count === null || !seconds ? "–" : formatNumber((count * 60) / seconds, 1);
 const str = (value: unknown): string => (value === null || value === undefined ? "–" : String(value));
 
 function Queries({ title, data }: { title: string; data: unknown }) {
@@ -86,6 +88,19 @@ function AccessLogs({ paused }: { paused: boolean }) {
   );
 }
 
+/** The process's CPU share between two samples (CPU seconds over uptime seconds). */
+function useCpuPercent(cpuSeconds: number, uptime: number | null): number | null {
+  const previous = useRef<{ cpu: number; uptime: number } | null>(null);
+  const [percent, setPercent] = useState<number | null>(null);
+  useEffect(() => {
+    if (uptime === null) return;
+    const last = previous.current;
+    if (last && uptime > last.uptime) setPercent(((cpuSeconds - last.cpu) / (uptime - last.uptime)) * 100);
+    previous.current = { cpu: cpuSeconds, uptime };
+  }, [cpuSeconds, uptime]);
+  return percent;
+}
+
 export default function PerformancePage() {
   useDocumentTitle("Performance");
   const [paused, setPaused] = useState(false);
@@ -96,6 +111,7 @@ export default function PerformancePage() {
   const proc = obj(app.process);
   const routes = Object.entries(obj(app.routes)).map(([route, v]) => ({ route, requests: obj(v).requests, errors: obj(v).errors, latency: obj(obj(v).latency_ms) }));
   const pipelines = list(d?.pipelines);
+  const cpu = useCpuPercent((num(proc.cpu_user_seconds) ?? 0) + (num(proc.cpu_system_seconds) ?? 0), num(app.uptime_seconds));
   const common = { fetching: q.fetching, error: q.error, hasData: q.hasData, onRetry: q.refetch };
   return (
     <>
@@ -139,8 +155,15 @@ export default function PerformancePage() {
         <Widget title="Application" {...common}>
           <dl className="facts">
             <dt>Up for</dt><dd>{formatDuration(num(app.uptime_seconds))}</dd>
-            <dt>Requests</dt><dd>{formatInteger(num(app.requests))} ({formatInteger(num(app.errors))} errors)</dd>
-            <dt>CPU</dt><dd>{formatDuration((num(proc.cpu_user_seconds) ?? 0) + (num(proc.cpu_system_seconds) ?? 0))} used</dd>
+            <dt>Requests</dt>
+            <dd>
+              {formatInteger(num(app.requests))} ({formatInteger(num(app.errors))} errors), {perMinute(num(app.requests), num(app.uptime_seconds))} per minute since start
+            </dd>
+            <dt>CPU</dt>
+            <dd>
+              {formatDuration((num(proc.cpu_user_seconds) ?? 0) + (num(proc.cpu_system_seconds) ?? 0))} used
+              {cpu === null ? " (the share appears after the next refresh)" : `, ${formatPercent(cpu)} of one core since the last refresh`}
+            </dd>
             <dt>Memory</dt><dd>{num(proc.rss_bytes) !== null ? formatBytes(num(proc.rss_bytes)) : str(proc.rss_reason)}</dd>
           </dl>
           <DataTable caption="Requests per route" rows={routes} rowKey={(r) => r.route} columns={[
