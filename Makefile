@@ -10,7 +10,7 @@ PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check --progress-bar off
 # One line per step with the seconds it took: make run is never silent for long.
 STEP = @printf '==> %s\n' $(1); start=$$(date +%s); $(2) && printf '==> %s: done in %ss\n' $(1) $$(( $$(date +%s) - start ))
 
-.PHONY: install run worker migrate seed test lint format bench data clean druid druid-stop druid-status
+.PHONY: install frontend dev-frontend run worker migrate seed test lint format bench data clean druid druid-stop druid-status
 
 $(BIN)/activate:
 	$(call STEP,"creating the virtualenv in $(VENV)",$(PYTHON) -m venv $(VENV))
@@ -20,7 +20,26 @@ $(VENV)/.installed: $(BIN)/activate pyproject.toml constraints.txt
 	$(call STEP,"fetching GraphiQL's and the API docs' files from the npm registry",$(BIN)/python -m backend assets)
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed frontend
+
+# The React app (frontend/): npm ci from the committed lockfile, then Vite builds frontend/dist,
+# which the service serves at /. Without npm the API still works and / says what to install.
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f -not -path 'frontend/src/gql/*' 2>/dev/null)
+
+frontend:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) -s --no-print-directory frontend/dist/index.html; \
+	else echo "==> skipping the frontend: npm is not installed (apt-get install npm); / will say so"; fi
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	$(call STEP,"installing the frontend's packages (npm ci)",cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed frontend/schema.graphql frontend/index.html frontend/vite.config.ts frontend/codegen.ts $(FRONTEND_SOURCES)
+	$(call STEP,"building the frontend (frontend/dist)",cd frontend && npm run --silent build)
+
+# Vite's dev server on http://127.0.0.1:5173, proxying /graphql and /api to the service on :8000.
+dev-frontend: frontend/node_modules/.installed
+	cd frontend && npm run dev
 
 migrate: install
 	$(call STEP,"applying database migrations",$(BIN)/python -m backend migrate)

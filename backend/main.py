@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from backend.api import docs, druid_files, ingest, performance, sigma, status
+from backend.api import docs, druid_files, frontend, ingest, performance, sigma, status
 from backend.api.limits import BodyLimit, ConcurrencyLimit
 from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.include_router(graphql_router(settings))
     graphiql.mount(app)
     docs.mount(app)
+    app.include_router(frontend.router)  # last: its catch-all serves client-side routes
     return app
 
 

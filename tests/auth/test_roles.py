@@ -45,6 +45,10 @@ PUBLIC = {
     ("GET", "/graphql"),
     ("POST", "/graphql"),
     ("GET", "/api/druid/files/{key:path}"),
+    # The React app's static files (backend/api/frontend.py): its data comes from /graphql and /api.
+    ("GET", "/"),
+    ("GET", "/assets/{name:path}"),
+    ("GET", "/{route:path}"),
 }
 # What the issue asks for by name: these must stay admin-only whatever the code says.
 ADMIN_REST = ("/api/access-logs", "/api/performance/", "/metrics", "/api/sigma/toggle-mode")

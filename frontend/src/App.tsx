@@ -1,0 +1,77 @@
+import { lazy, Suspense, useMemo } from "react";
+import { NavLink, Route, Routes } from "react-router";
+import { Provider } from "urql";
+
+import { signOut } from "./api/auth";
+import { makeClient } from "./api/client";
+import { SignIn } from "./components/SignIn";
+import { useAuth } from "./hooks/useAuth";
+
+// Each page is its own chunk: the first load fetches the shell and the page it opens.
+const DashboardPage = lazy(() => import("./pages/dashboard/DashboardPage"));
+const UploadPage = lazy(() => import("./pages/UploadPage"));
+const TasksPage = lazy(() => import("./pages/tasks/TasksPage"));
+const TaskPage = lazy(() => import("./pages/tasks/TaskPage"));
+const StatusPage = lazy(() => import("./pages/StatusPage"));
+const PerformancePage = lazy(() => import("./pages/performance/PerformancePage"));
+const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
+
+const NAV = [
+  { to: "/", label: "Dashboard" },
+  { to: "/upload", label: "Upload" },
+  { to: "/tasks", label: "Tasks" },
+  { to: "/status", label: "Status" },
+  { to: "/performance", label: "Performance" },
+];
+
+export function App() {
+  const { generation, token } = useAuth();
+  // A new client (and an empty cache) after each sign-in or sign-out: every widget asks again.
+  const client = useMemo(() => makeClient(), [generation]); // eslint-disable-line react-hooks/exhaustive-deps
+  return (
+    <Provider value={client}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <span className="brand">Sales ingestion</span>
+        <nav aria-label="Pages">
+          <ul>
+            {NAV.map((item) => (
+              <li key={item.to}>
+                <NavLink to={item.to} end={item.to === "/"}>
+                  {item.label}
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        {token ? (
+          <button type="button" className="sign-out" onClick={() => signOut()}>
+            Sign out
+          </button>
+        ) : null}
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Suspense
+          fallback={
+            <p role="status" className="page-loading">
+              Loading the page…
+            </p>
+          }
+        >
+          <Routes>
+            <Route path="/" element={<DashboardPage />} />
+            <Route path="/upload" element={<UploadPage />} />
+            <Route path="/tasks" element={<TasksPage />} />
+            <Route path="/tasks/:taskId" element={<TaskPage />} />
+            <Route path="/status" element={<StatusPage />} />
+            <Route path="/performance" element={<PerformancePage />} />
+            <Route path="*" element={<NotFoundPage />} />
+          </Routes>
+        </Suspense>
+      </main>
+      <SignIn />
+    </Provider>
+  );
+}

@@ -1,0 +1,108 @@
+// REST calls with the session's token: JSON requests, the upload (XMLHttpRequest, for its upload
+// progress events) and downloads of protected files (a plain link would not send the token).
+import { authHeaders, requireSignIn } from "./auth";
+import { ApiError, apiErrorFromBody } from "./errors";
+
+async function parseBody(response: Response): Promise<unknown> {
+  const body = await response.text();
+  if (!body) return null;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return { error: body.slice(0, 300) };
+  }
+}
+
+function failed(status: number, statusText: string, body: unknown): ApiError {
+  const error = apiErrorFromBody(status, statusText, body);
+  if (status === 401) requireSignIn(error.message);
+  return error;
+}
+
+export async function requestJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const headers = new Headers(init.headers);
+  for (const [name, value] of Object.entries(authHeaders())) headers.set(name, value);
+  headers.set("Accept", "application/json");
+  const response = await fetch(path, { ...init, headers });
+  const body = await parseBody(response);
+  if (!response.ok) throw failed(response.status, response.statusText, body);
+  return body as T;
+}
+
+/** What POST /api/ingest/upload answers (202 new task, 200 duplicate). */
+export interface UploadAccepted {
+  task_id: string;
+  status: string;
+  status_url: string;
+  duplicate: boolean;
+  message: string;
+  datasource: string;
+  filename: string;
+  file_format: string;
+  size_bytes: number;
+  sha256: string;
+}
+
+export interface UploadOptions {
+  file: File;
+  datasource: string;
+  onInvalid: "reject" | "skip";
+  mode: "append" | "replace";
+  force?: boolean;
+}
+
+export interface UploadHandle {
+  promise: Promise<UploadAccepted>;
+  abort: () => void;
+}
+
+export function uploadFile(
+  options: UploadOptions,
+  onProgress: (sent: number, total: number) => void,
+): UploadHandle {
+  const form = new FormData();
+  form.append("datasource_name", options.datasource);
+  form.append("on_invalid", options.onInvalid);
+  form.append("mode", options.mode);
+  if (options.force) form.append("force", "true");
+  form.append("file", options.file, options.file.name);
+  const xhr = new XMLHttpRequest();
+  const promise = new Promise<UploadAccepted>((resolve, reject) => {
+    xhr.open("POST", "/api/ingest/upload");
+    xhr.setRequestHeader("Accept", "application/json");
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (event) => {
+      onProgress(event.loaded, event.lengthComputable ? event.total : options.file.size);
+    };
+    xhr.onload = () => {
+      let body: unknown = null;
+      try {
+        body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        body = { error: xhr.responseText.slice(0, 300) };
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body as UploadAccepted);
+      else reject(failed(xhr.status, xhr.statusText, body));
+    };
+    xhr.onerror = () =>
+      reject(new ApiError(0, "The upload could not reach the server", "Check the connection and try again."));
+    xhr.onabort = () => reject(new ApiError(0, "The upload was stopped"));
+    xhr.send(form);
+  });
+  return { promise, abort: () => xhr.abort() };
+}
+
+/** Download a file the API protects, then hand it to the browser as a download. */
+export async function downloadFile(url: string, filename: string): Promise<void> {
+  const response = await fetch(url, { headers: authHeaders() });
+  if (!response.ok) throw failed(response.status, response.statusText, await parseBody(response));
+  const blob = await response.blob();
+  const objectUrl = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = objectUrl;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(objectUrl), 1000);
+}

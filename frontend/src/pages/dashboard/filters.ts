@@ -1,0 +1,97 @@
+// The dashboard's selection lives in the URL (?ds=sales&from=2019-01-01&branch=A&branch=B...),
+// so a view can be bookmarked and shared.
+import type { Granularity, SalesFilter } from "../../gql/graphql";
+
+export interface DashboardFilters {
+  datasource: string;
+  dateFrom: string | null;
+  dateTo: string | null;
+  branches: string[];
+  productLines: string[];
+  customerTypes: string[];
+  genders: string[];
+  payments: string[];
+}
+
+export type ListFilter = "branches" | "productLines" | "customerTypes" | "genders" | "payments";
+
+export const DEFAULT_DATASOURCE = "sales";
+
+const LIST_PARAMS: Record<ListFilter, string> = {
+  branches: "branch",
+  productLines: "product",
+  customerTypes: "customer",
+  genders: "gender",
+  payments: "payment",
+};
+
+export const LIST_FILTERS = Object.keys(LIST_PARAMS) as ListFilter[];
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function date(value: string | null): string | null {
+  return value && DATE.test(value) ? value : null;
+}
+
+export function filtersFromParams(params: URLSearchParams): DashboardFilters {
+  const list = (key: ListFilter) => [...new Set(params.getAll(LIST_PARAMS[key]).filter(Boolean))];
+  return {
+    datasource: params.get("ds") || DEFAULT_DATASOURCE,
+    dateFrom: date(params.get("from")),
+    dateTo: date(params.get("to")),
+    branches: list("branches"),
+    productLines: list("productLines"),
+    customerTypes: list("customerTypes"),
+    genders: list("genders"),
+    payments: list("payments"),
+  };
+}
+
+/** The URL's parameters for these filters; parameters the filters do not own are kept. */
+export function filtersToParams(filters: DashboardFilters, keep?: URLSearchParams): URLSearchParams {
+  const params = new URLSearchParams();
+  const owned = new Set(["ds", "from", "to", ...Object.values(LIST_PARAMS)]);
+  keep?.forEach((value, key) => {
+    if (!owned.has(key)) params.append(key, value);
+  });
+  if (filters.datasource !== DEFAULT_DATASOURCE) params.set("ds", filters.datasource);
+  if (filters.dateFrom) params.set("from", filters.dateFrom);
+  if (filters.dateTo) params.set("to", filters.dateTo);
+  for (const key of LIST_FILTERS) {
+    for (const value of filters[key]) params.append(LIST_PARAMS[key], value);
+  }
+  return params;
+}
+
+/** The GraphQL SalesFilter: empty lists mean "all" and are left out. */
+export function toSalesFilter(filters: DashboardFilters): SalesFilter {
+  const filter: SalesFilter = { datasource: filters.datasource };
+  if (filters.dateFrom) filter.dateFrom = filters.dateFrom;
+  if (filters.dateTo) filter.dateTo = filters.dateTo;
+  for (const key of LIST_FILTERS) {
+    if (filters[key].length > 0) filter[key] = filters[key];
+  }
+  return filter;
+}
+
+export function activeFilterCount(filters: DashboardFilters): number {
+  return (
+    (filters.dateFrom ? 1 : 0) +
+    (filters.dateTo ? 1 : 0) +
+    LIST_FILTERS.reduce((count, key) => count + filters[key].length, 0)
+  );
+}
+
+export const GRANULARITIES: { value: Granularity; label: string }[] = [
+  { value: "HOUR", label: "Hour" },
+  { value: "DAY", label: "Day" },
+  { value: "WEEK", label: "Week" },
+  { value: "MONTH", label: "Month" },
+  { value: "QUARTER", label: "Quarter" },
+  { value: "YEAR", label: "Year" },
+];
+
+export function granularityFromParams(params: URLSearchParams): Granularity {
+  const value = (params.get("g") ?? "").toUpperCase();
+  return GRANULARITIES.some((g) => g.value === value) ? (value as Granularity) : "DAY";
+}

@@ -1,0 +1,71 @@
+import { render, screen, within } from "@testing-library/react";
+import { MemoryRouter } from "react-router";
+import { Client, Provider } from "urql";
+import { describe, expect, it } from "vitest";
+
+import type { TaskFieldsFragment } from "../../gql/graphql";
+import { TaskDetails } from "./TaskDetails";
+
+// No exchange: the actions fire no request in this test (nothing is clicked).
+const client = new Client({ url: "/graphql", exchanges: [] });
+
+const task: TaskFieldsFragment = {
+  taskId: "t1",
+  status: "failed",
+  datasource: "sales",
+  filename: "bad.csv",
+  fileFormat: "csv",
+  sizeBytes: 683,
+  progress: 0.05,
+  rowsRead: 4,
+  rowsValid: 2,
+  rowsRejected: 2,
+  attempts: 1,
+  createdAt: "2026-11-23T21:57:29Z",
+  startedAt: null,
+  finishedAt: "2026-11-23T21:57:30Z",
+  dataAsOf: null,
+  rejectedRowsUrl: "/api/ingest/tasks/t1/rejected",
+  druidTaskId: null,
+  druidDatasource: null,
+  druidReport: null,
+  options: {},
+  error: { code: "too_many_invalid", message: "2 of 4 rows are invalid", detail: "See the report." },
+  report: {
+    format: "csv",
+    rowLabel: "line",
+    rowsRead: 4,
+    rowsValid: 2,
+    rowsRejected: 2,
+    outcome: "failed",
+    schemaProblems: { missing: [], extra: [], wrongType: [] },
+    checks: [
+      { column: "Rating", check: "in_range", message: "fails in_range(0, 10)", failed: 1, truncated: false, samples: [{ row: 5, value: "15.5" }] },
+      { column: "Quantity", check: "integer", message: "not a whole number", failed: 1, truncated: false, samples: [{ row: 3, value: "many" }] },
+    ],
+  },
+  events: [
+    { at: "2026-11-23T21:57:29Z", status: "queued", message: "upload received" },
+    { at: "2026-11-23T21:57:30Z", status: "failed", message: "2 of 4 rows are invalid" },
+  ],
+};
+
+describe("TaskDetails", () => {
+  it("lists rejected values by line number with their reasons, and offers the rejected rows", () => {
+    render(
+      <Provider value={client}>
+        <MemoryRouter>
+          <TaskDetails task={task} onChanged={() => undefined} />
+        </MemoryRouter>
+      </Provider>,
+    );
+    const table = screen.getByRole("table", { name: /Rejected values/ });
+    const rows = within(table).getAllByRole("row").slice(1);
+    expect(rows.map((row) => within(row).getAllByRole("cell")[0]?.textContent)).toEqual(["3", "5"]);
+    expect(rows[0]).toHaveTextContent("not a whole number");
+    expect(screen.getByRole("link", { name: /rejected rows/ })).toHaveAttribute("href", "/api/ingest/tasks/t1/rejected");
+    expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
+    expect(screen.getByRole("alert")).toHaveTextContent("2 of 4 rows are invalid");
+  });
+});

@@ -1,0 +1,25 @@
+import { Link, useParams } from "react-router";
+
+import { Widget } from "../../components/Widget";
+import { useDocumentTitle } from "../../hooks/useDocumentTitle";
+import { usePolling } from "../../hooks/usePolling";
+import { useWidgetQuery } from "../../hooks/useWidgetQuery";
+import { TaskQuery, TERMINAL } from "./queries";
+import { TaskDetails } from "./TaskDetails";
+
+export default function TaskPage() {
+  const { taskId = "" } = useParams();
+  useDocumentTitle(`Task ${taskId}`);
+  const q = useWidgetQuery(TaskQuery, { taskId });
+  const task = q.data?.ingestionTask;
+  usePolling(q.refetch, 1500, !task || !TERMINAL.has(task.status.toLowerCase()));
+  return (
+    <>
+      <p><Link to="/tasks">All tasks</Link></p>
+      <h1>Task {taskId}</h1>
+      <Widget title="Task" fetching={q.fetching} error={q.error} hasData={q.hasData} onRetry={q.refetch}>
+        {task ? <TaskDetails task={task} onChanged={q.refetch} /> : null}
+      </Widget>
+    </>
+  );
+}

@@ -1,0 +1,108 @@
+import { graphql } from "../../gql";
+
+graphql(`
+  fragment TaskFields on IngestionTaskStatus {
+    taskId
+    status
+    datasource
+    filename
+    fileFormat
+    sizeBytes
+    progress
+    rowsRead
+    rowsValid
+    rowsRejected
+    attempts
+    createdAt
+    startedAt
+    finishedAt
+    dataAsOf
+    rejectedRowsUrl
+    druidTaskId
+    druidDatasource
+    druidReport
+    options
+    error {
+      code
+      message
+      detail
+    }
+    report {
+      format
+      rowLabel
+      rowsRead
+      rowsValid
+      rowsRejected
+      outcome
+      schemaProblems {
+        missing
+        extra
+        wrongType {
+          column
+          expected
+        }
+      }
+      checks {
+        column
+        check
+        message
+        failed
+        truncated
+        samples {
+          row
+          value
+        }
+      }
+    }
+    events {
+      at
+      status
+      message
+    }
+  }
+`);
+
+export const TaskQuery = graphql(`
+  query Task($taskId: ID!) {
+    ingestionTask(taskId: $taskId) {
+      ...TaskFields
+    }
+  }
+`);
+
+export const TasksQuery = graphql(`
+  query Tasks($datasource: String, $status: TaskStatus, $limit: Int!, $offset: Int!) {
+    ingestionTasks(datasource: $datasource, status: $status, limit: $limit, offset: $offset) {
+      taskId
+      status
+      datasource
+      filename
+      sizeBytes
+      progress
+      rowsValid
+      rowsRejected
+      createdAt
+      finishedAt
+    }
+  }
+`);
+
+export const RetryTaskMutation = graphql(`
+  mutation RetryTask($taskId: ID!) {
+    retryIngestionTask(taskId: $taskId) {
+      taskId
+      status
+    }
+  }
+`);
+
+export const CancelTaskMutation = graphql(`
+  mutation CancelTask($taskId: ID!) {
+    cancelIngestionTask(taskId: $taskId) {
+      taskId
+      status
+    }
+  }
+`);
+
+export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);

@@ -1,0 +1,116 @@
+"""The React app's own suites, run from `make test`: Vitest component tests, then Playwright
+driving Debian's Chromium against a real uvicorn on a fresh SQLite database that only an admin
+token opens (frontend/e2e: upload data.csv to succeeded, dashboard figures equal the API's, filters
+in the URL, status, the Sigma refusal, a bad file's line numbers, axe-core, 390 px).
+Screenshots of every page are left in frontend/test-results/screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Backend
+from tests.e2e.processes import ROOT, process_env, uvicorn_server
+from tests.services import unavailable
+
+pytestmark = pytest.mark.slow
+FRONTEND = ROOT / "frontend"
+CHROMIUM = Path("/usr/bin/chromium")
+TIMEOUT = 900  # seconds, for each npm step on a slow CI machine
+
+
+def npm() -> str:
+    found = shutil.which("npm")
+    if found is None:
+        unavailable(
+            "npm is not installed: apt-get install npm (then make install builds frontend/)"
+        )
+    assert found is not None
+    return found
+
+
+def run(args: list[str], env: dict[str, str] | None = None) -> None:
+    """Run an npm step in frontend/; fail with its output."""
+    try:
+        done = subprocess.run(
+            args,
+            cwd=FRONTEND,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"`{' '.join(args)}` took more than {TIMEOUT}s:\n{exc.stdout!r}", pytrace=False)
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr)[-12000:]
+        pytest.fail(f"`{' '.join(args)}` failed ({done.returncode}):\n{output}", pytrace=False)
+
+
+def ensure_built(npm_path: str) -> None:
+    """`make install` builds the app; a checkout where it did not run gets it built here."""
+    if not (FRONTEND / "node_modules" / ".bin").is_dir():
+        run([npm_path, "ci", "--no-audit", "--no-fund", "--loglevel=error"])
+    if not (FRONTEND / "dist" / "index.html").is_file():
+        run([npm_path, "run", "build"])
+
+
+def bad_csv(path: Path) -> Path:
+    """data.csv's header and four rows with new invoice ids; line 3 has a quantity that is not a
+    number and line 5 a rating past 10: half the rows invalid, so the upload fails."""
+    lines = (ROOT / "data.csv").read_text(encoding="utf-8").splitlines()
+    rows = []
+    for number, line in enumerate(lines[1:5], start=2):
+        cells = line.split(",")
+        cells[0] = f"999-00-{number:04d}"
+        if number == 3:
+            cells[7] = "many"
+        if number == 5:
+            cells[16] = "15.5"
+        rows.append(",".join(cells))
+    path.write_text("\n".join([lines[0], *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_vitest_component_tests_pass() -> None:
+    npm_path = npm()
+    ensure_built(npm_path)
+    run([npm_path, "test"], env={**os.environ, "CI": "1"})
+
+
+def test_playwright_suite_passes_against_a_real_server(embedded: Backend, tmp_path: Path) -> None:
+    npm_path = npm()
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is missing: apt-get install chromium (Playwright drives it)")
+    ensure_built(npm_path)
+    env = process_env(embedded.env, AUTH_ANONYMOUS_ROLE="none")  # every call needs the token
+    token_file = tmp_path / "admin-token"
+    subprocess.run(
+        [sys.executable, "-m", "backend", "tokens", "ensure-admin", "--file", str(token_file)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    with uvicorn_server(env, tmp_path / "server.log") as url:
+        suite_env = {
+            **os.environ,
+            "CI": "1",
+            "BASE_URL": url,
+            "ADMIN_TOKEN": token_file.read_text(encoding="utf-8").strip(),
+            "DATA_CSV": str(ROOT / "data.csv"),
+            "BAD_CSV": str(bad_csv(tmp_path / "bad.csv")),
+            "CHROMIUM": str(CHROMIUM),
+        }
+        try:
+            run([npm_path, "exec", "--", "playwright", "test"], env=suite_env)
+        except pytest.fail.Exception as exc:
+            log = (tmp_path / "server.log").read_text(encoding="utf-8", errors="replace")
+            raise AssertionError(f"{exc}\n--- server log (end) ---\n{log[-4000:]}") from None
