@@ -403,15 +403,16 @@ def upload(url: str, csv: Path, storage: Path) -> tuple[Path, float]:
 
 
 def wait_for_rollup(dataset: Path, seconds: float = 120) -> None:
-    """A server that writes rollups writes one beside the dataset after it lands: wait for it
-    (briefly, and not at all for a server without rollups)."""
+    """A server that writes rollups writes one (rollups/v*/<dataset key>) after the dataset lands:
+    wait for it (not at all for a server without rollups)."""
     deadline = time.monotonic() + seconds
-    pattern = dataset.name.removesuffix(".parquet") + ".rollup*.parquet"
+    storage = dataset.parent.parent.parent  # <storage>/datasets/<datasource>/<task>.parquet
+    pattern = f"rollups/v*/{dataset.relative_to(storage)}"
     has_rollups = (
         Path(os.environ.get("BENCH_SERVER_REPO", REPO_ROOT)) / "backend" / "analytics" / "rollup.py"
     ).is_file()
     while has_rollups and time.monotonic() < deadline:
-        if any(dataset.parent.glob(pattern)):
+        if any(storage.glob(pattern)):
             time.sleep(1)  # loaded into memory right after it is written
             return
         time.sleep(0.2)

@@ -1,6 +1,6 @@
 """Rollups: a dataset pre-aggregated to hour grain x its low-cardinality dimensions, with sums,
 counts, minima and maxima of every numeric column, and exact per-value counts of the numeric
-columns that take few values (the rating distribution). Written once per dataset, beside it."""
+columns that take few values (the rating distribution). Written once per dataset, in its store."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ META_KEY = "rollup"
 
 
 def rollup_key(dataset_key: str) -> str:
-    """Where a dataset's rollup is stored: beside the dataset, in the same store."""
-    return f"{dataset_key.removesuffix('.parquet')}.rollup{VERSION}.parquet"
+    """Where a dataset's rollup is stored: in the same store as the dataset, under a prefix of
+    its own (so a listing of the datasets lists datasets only)."""
+    return f"rollups/v{VERSION}/{dataset_key}"
 
 
 def stat(kind: str, column: str) -> str:
