@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 # Loaded rollups kept in memory, in bytes (a rollup is a few percent of its dataset's rows).
 ROLLUP_MEMORY_BYTES = 512 * 1024 * 1024
+ROLLUP_RETRY_SECONDS = 600.0
 
 EVERY = {
     Granularity.HOUR: "1h",
@@ -60,6 +62,7 @@ class EmbeddedEngine:
         self._executor = heavy_executor("embedded", threads)
         self._rollups = RollupMemory(rollup_bytes)
         self._building: dict[str, asyncio.Task[None]] = {}
+        self._failed: dict[str, float] = {}  # dataset key -> when its rollup last failed
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
@@ -99,8 +102,9 @@ class EmbeddedEngine:
     async def prepare(self, source: DatasourceVersion) -> None:
         """Find or write, and load, every dataset's rollup now rather than on first use."""
         for key in source.dataset_keys:
-            if self._rollups.get(key) is None:
-                await self._loading(key, source.name)
+            task = self._loading(key, source.name) if self._rollups.get(key) is None else None
+            if task is not None:
+                await task
 
     async def rollups(self, source: DatasourceVersion) -> list[Rollup] | None:
         """Every dataset's rollup, or None while one is not loaded yet (its loading, or writing,
@@ -114,9 +118,13 @@ class EmbeddedEngine:
             found.append(rollup)
         return found
 
-    def _loading(self, key: str, datasource: str) -> asyncio.Task[None]:
-        """The one task loading (or writing) a dataset's rollup in this process."""
+    def _loading(self, key: str, datasource: str) -> asyncio.Task[None] | None:
+        """The one task loading (or writing) a dataset's rollup in this process (none for a
+        while after one failed)."""
         task = self._building.get(key)
+        failed = self._failed.get(key)
+        if task is None and failed is not None and time.monotonic() - failed < ROLLUP_RETRY_SECONDS:
+            return None  # failed lately: the rows answer for a while
         if task is None:
             task = asyncio.create_task(self._load_or_build(key, datasource))
             self._building[key] = task
@@ -141,7 +149,9 @@ class EmbeddedEngine:
                 path = await self.files.stored_path(rollup_key(key))
             if path is not None:
                 self._rollups.put(key, await self._call(load_rollup, path))
-        except Exception:  # the rows still answer every query; the next one tries again
+                self._failed.pop(key, None)
+        except Exception:  # the rows still answer every query; one a while later tries again
+            self._failed[key] = time.monotonic()
             log.exception("rollup of %s could not be written or read", key)
 
 
