@@ -456,7 +456,9 @@ def time_field(
         day = FIRST_UNCACHED_DAY + dt.timedelta(days=day_offset + i)
         seconds, body, size = post(client, field.query(day if field.filtered else None))
         info = cache(body)
-        if field.filtered and (info.get("hits", 0) != 0 or not info.get("misses")):
+        # The known values of the filtered column (matched ignoring case) are one lookup that
+        # is the same in every request: a hit; the field's own queries must miss.
+        if field.filtered and not info.get("misses"):
             problems.append(f"uncached request had cache {info}")
         if i >= 2:
             samples.append(seconds)
