@@ -4,6 +4,10 @@ Run it from the repository root (needs ``.venv/bin/pip install duckdb``, bench-o
 
     .venv/bin/python bench/dashboard_latency.py                 # 5,000,000 rows
     .venv/bin/python bench/dashboard_latency.py --rows 200000   # quick check
+    .venv/bin/python bench/dashboard_latency.py --server-repo ../main   # another checkout's server
+
+The server runs with ``AUTH_ANONYMOUS_ROLE=admin`` (requests carry no token). With rollups (issue
+12), the uncached timings start once the dataset's rollup is written (the bench waits for it).
 
 One run does all of this:
 
@@ -24,8 +28,9 @@ One run does all of this:
 3. 50 concurrent clients (50 keep-alive connections driven by asyncio, each sending the next
    request when it has the answer) send the cached ``salesSummary`` for ``--duration`` seconds
    (or ``--max-requests``): requests/s, latency, server and client CPU.
-4. Prints a table, the targets (uncached p50 <= 1.5 x the faster raw engine's p50 + 10 ms;
-   cached p50 < 5 ms), the machine and a final JSON line.
+4. Prints a table with the ratio of each field's uncached p50 to raw Polars' p50 measured in the
+   same run, the targets (issue 12: uncached p50 / raw Polars p50 <= 1.0; cached p50 <= 2 ms),
+   the machine and a final JSON line.
 
 Exit status is non-zero only when something failed (server, upload, a field returning errors,
 a cache check that did not hold, a crash); a missed target is reported, not a failure. The
@@ -70,7 +75,8 @@ START = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
 END = dt.datetime(2019, 4, 1, tzinfo=dt.UTC)  # dateTo 2019-03-31 is inclusive
 PREVIOUS = START - (END - START)  # the service's previous period for salesSummary
 FIRST_UNCACHED_DAY = dt.date(2019, 4, 1)
-CACHED_TARGET_MS = 5.0
+CACHED_TARGET_MS = 2.0
+UNCACHED_TARGET_RATIO = 1.0  # uncached p50 / raw Polars p50
 
 
 def ms(seconds: list[float]) -> dict[str, float]:
@@ -298,7 +304,8 @@ def sql_where(start: dt.datetime, end: dt.datetime) -> str:
 class RawEngines:
     """Times a field's raw equivalent in Polars and in DuckDB, in this process."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, with_duckdb: bool = True) -> None:
+        self.with_duckdb = with_duckdb
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.names = {
@@ -314,6 +321,9 @@ class RawEngines:
             ("polars", field.polars),
             ("duckdb", lambda: [self.con.sql(s).to_arrow_table() for s in sqls]),
         ]:
+            if engine == "duckdb" and not self.with_duckdb:
+                timings[engine] = {"p50": float("nan"), "p95": float("nan"), "n": 0}
+                continue
             samples = []
             for i in range(reps + 2):  # 2 warm-ups
                 start = time.perf_counter()
@@ -337,7 +347,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(workdir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    workdir: Path, log: Path, repo: Path = REPO_ROOT
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'metadata.db'}",
@@ -346,13 +358,14 @@ def start_server(workdir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str
         "MAX_UPLOAD_MB": "4096",
         "ANALYTICS_CACHE_TTL_SECONDS": "3600",
         "PYTHONUNBUFFERED": "1",
+        "AUTH_ANONYMOUS_ROLE": "admin",
     }
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1"]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*command, "--port", str(port)], cwd=REPO_ROOT, env=env, stdout=out, stderr=out
+            [*command, "--port", str(port)], cwd=repo, env=env, stdout=out, stderr=out
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -385,11 +398,28 @@ def upload(url: str, csv: Path, storage: Path) -> tuple[Path, float]:
             path = storage / "datasets" / "sales" / f"{task_id}.parquet"
             if not path.is_file():
                 raise BenchError(f"no dataset at {path}")
+            wait_for_rollup(path)
             return path, time.perf_counter() - started
         if status["status"] in ("failed", "cancelled"):
             raise BenchError(f"upload {status['status']}: {status.get('error')}")
         time.sleep(0.2)
     raise BenchError("upload did not finish within 600 s")
+
+
+def wait_for_rollup(dataset: Path, seconds: float = 120) -> None:
+    """A server that writes rollups writes one (rollups/v*/<dataset key>) after the dataset lands:
+    wait for it (not at all for a server without rollups)."""
+    deadline = time.monotonic() + seconds
+    storage = dataset.parent.parent.parent  # <storage>/datasets/<datasource>/<task>.parquet
+    pattern = f"rollups/v*/{dataset.relative_to(storage)}"
+    has_rollups = (
+        Path(os.environ.get("BENCH_SERVER_REPO", REPO_ROOT)) / "backend" / "analytics" / "rollup.py"
+    ).is_file()
+    while has_rollups and time.monotonic() < deadline:
+        if any(storage.glob(pattern)):
+            time.sleep(1)  # loaded into memory right after it is written
+            return
+        time.sleep(0.2)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -426,7 +456,9 @@ def time_field(
         day = FIRST_UNCACHED_DAY + dt.timedelta(days=day_offset + i)
         seconds, body, size = post(client, field.query(day if field.filtered else None))
         info = cache(body)
-        if field.filtered and (info.get("hits", 0) != 0 or not info.get("misses")):
+        # The known values of the filtered column (matched ignoring case) are one lookup that
+        # is the same in every request: a hit; the field's own queries must miss.
+        if field.filtered and not info.get("misses"):
             problems.append(f"uncached request had cache {info}")
         if i >= 2:
             samples.append(seconds)
@@ -548,7 +580,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=10.0, help="load test seconds")
     parser.add_argument("--max-requests", type=int, default=200_000)
+    parser.add_argument(
+        "--no-duckdb", action="store_true", help="time raw Polars only (DuckDB is slower here)"
+    )
+    parser.add_argument(
+        "--server-repo",
+        type=Path,
+        default=REPO_ROOT,
+        help="checkout whose backend the server runs (a 'before' run: another branch's)",
+    )
     args = parser.parse_args(argv)
+    os.environ["BENCH_SERVER_REPO"] = str(args.server_repo.resolve())
 
     csv = ensure_csv(args.rows)
     info = machine()
@@ -561,18 +603,19 @@ def main(argv: list[str] | None = None) -> int:
         f"{info['kernel']}, load average {' '.join(f'{x:.2f}' for x in load_before)}"
     )
     print("versions: " + ", ".join(f"{k} {info[k]}" for k in list(info)[4:]))
-    print(f"input: {csv.relative_to(REPO_ROOT)} ({args.rows:,} rows)", flush=True)
+    print(f"input: {csv} ({args.rows:,} rows)", flush=True)
+    print(f"server code: {args.server_repo.resolve()}", flush=True)
 
     workdir = Path(tempfile.mkdtemp(prefix="dashboard_", dir=DATA_DIR))
     log = DATA_DIR / f"dashboard_server_{args.rows}.log"
-    process, url = start_server(workdir, log)
+    process, url = start_server(workdir, log, args.server_repo.resolve())
     errors: list[str] = []
     results: dict[str, dict[str, Any]] = {}
     try:
         parquet, upload_s = upload(url, csv, workdir / "storage")
         print(f"uploaded and processed in {upload_s:.1f} s: {parquet.stat().st_size / 1e6:.1f} MB")
         fields = build_fields(parquet)
-        engines = RawEngines(parquet)
+        engines = RawEngines(parquet, with_duckdb=not args.no_duckdb)
         with httpx.Client(base_url=url, timeout=120) as client:
             for field in fields:
                 # rows asks for the same count as rowCount: keep their dateTo values apart
@@ -635,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
     rows_out = []
     header = (
         f"{'field':<28}{'uncached p50/p95':>18}{'cached p50/p95':>16}{'no-filter':>10}"
-        f"{'polars p50/p95':>16}{'duckdb p50/p95':>16}{'limit':>8}  uncached  cached"
+        f"{'polars p50/p95':>16}{'duckdb p50/p95':>16}{'/polars':>8}  uncached  cached"
     )
     print(f"\n{header}\n" + "-" * len(header))
     for field in fields:
@@ -643,15 +686,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         r = results[field.name]
         x = r["raw"]
-        limit = 1.5 * min(x["polars"]["p50"], x["duckdb"]["p50"]) + 10
-        r["uncached_limit_ms"] = limit
-        r["uncached_met"] = r["uncached"]["p50"] <= limit
-        r["cached_met"] = r["cached"]["p50"] < CACHED_TARGET_MS
+        ratio = r["uncached"]["p50"] / x["polars"]["p50"]
+        r["uncached_ratio_to_polars"] = ratio
+        r["uncached_met"] = ratio <= UNCACHED_TARGET_RATIO
+        r["cached_met"] = r["cached"]["p50"] <= CACHED_TARGET_MS
         pair = "{0[p50]:.1f}/{0[p95]:.1f}".format
         print(
             f"{field.name:<28}{pair(r['uncached']):>18}{pair(r['cached']):>16}"
             f"{r['cached_no_filter']['p50']:>10.1f}{pair(x['polars']):>16}{pair(x['duckdb']):>16}"
-            f"{limit:>8.1f}  {'met' if r['uncached_met'] else 'NOT met':<8}  "
+            f"{ratio:>8.2f}  {'met' if r['uncached_met'] else 'NOT met':<8}  "
             f"{'met' if r['cached_met'] else 'NOT met'}"
         )
         rows_out.append(field.name)
@@ -666,8 +709,20 @@ def main(argv: list[str] | None = None) -> int:
     met_u = sum(results[n]["uncached_met"] for n in rows_out)
     met_c = sum(results[n]["cached_met"] for n in rows_out)
     print(
-        f"targets: uncached met for {met_u}/{len(rows_out)} fields, cached {met_c}/{len(rows_out)}"
+        f"targets (uncached p50 / polars p50 <= {UNCACHED_TARGET_RATIO}, cached p50 <= "
+        f"{CACHED_TARGET_MS} ms): uncached met for {met_u}/{len(rows_out)} fields, cached "
+        f"{met_c}/{len(rows_out)}"
     )
+    if rows_out:
+        uncached = [results[n]["uncached"]["p50"] for n in rows_out]
+        raw = [results[n]["raw"]["polars"]["p50"] for n in rows_out]
+        cached = [results[n]["cached"]["p50"] for n in rows_out]
+        print(
+            f"all fields: uncached p50 sum {sum(uncached):.1f} ms / polars p50 sum {sum(raw):.1f} ms "
+            f"= {sum(uncached) / sum(raw):.2f}; worst field ratio "
+            f"{max(u / p for u, p in zip(uncached, raw, strict=True)):.2f}; cached p50 median "
+            f"{statistics.median(cached):.2f} ms, max {max(cached):.2f} ms"
+        )
     load_after = os.getloadavg()
     print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
     print(f"server log: {log.relative_to(REPO_ROOT)}, error lines: {len(problems)}")

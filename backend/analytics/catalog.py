@@ -111,3 +111,33 @@ class DatasetFiles:
                 await self.store.get_file(key, partial)
                 await asyncio.to_thread(partial.replace, target)
         return target
+
+    async def path(self, key: str) -> Path:
+        """The local path of one dataset (fetched into the cache from S3 if need be)."""
+        return await self._path(key)
+
+    async def stored_path(self, key: str) -> Path | None:
+        """The local path of a derived object (a rollup) when it exists, else None."""
+        local = self.store.local_path(key)
+        if local is not None:
+            return local if await asyncio.to_thread(local.is_file) else None
+        target = self.cache_dir / key
+        if await asyncio.to_thread(target.is_file):
+            return target
+        if not await self.store.exists(key):
+            return None
+        return await self._path(key)
+
+    async def save(self, key: str, path: Path) -> None:
+        """Store a derived object (written at `path`, then removed) under `key`."""
+        await self.store.put_file(key, path)
+        if self.store.local_path(key) is None:  # S3: keep the copy as the local cache
+            target = self.cache_dir / key
+            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(path.replace, target)
+        else:
+            await asyncio.to_thread(path.unlink, True)
+
+    def scratch(self) -> Path:
+        """A fresh path for a file being written (in the cache folder, so a rename is cheap)."""
+        return self.cache_dir / ".scratch" / f"{uuid.uuid4().hex}.parquet"

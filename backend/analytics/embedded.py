@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
+import logging
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
 
+from backend.analytics import from_rollup
 from backend.analytics.catalog import DatasetFiles, DatasourceVersion, parse_interval
 from backend.analytics.errors import BadRange, UnknownColumn
 from backend.analytics.query import (
@@ -24,9 +29,16 @@ from backend.analytics.query import (
     Result,
     empty_result,
 )
+from backend.analytics.rollup import Rollup, rollup_key
+from backend.analytics.rollup import build as build_rollup
+from backend.analytics.rollup import load as load_rollup
 from backend.priority import heavy_executor
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# Loaded rollups kept in memory, in bytes (a rollup is a few percent of its dataset's rows).
+ROLLUP_MEMORY_BYTES = 512 * 1024 * 1024
+ROLLUP_RETRY_SECONDS = 600.0
 
 EVERY = {
     Granularity.HOUR: "1h",
@@ -41,16 +53,23 @@ EVERY = {
 class EmbeddedEngine:
     name = "embedded"
 
-    def __init__(self, files: DatasetFiles, threads: int = 4) -> None:
+    def __init__(
+        self, files: DatasetFiles, threads: int = 4, *, rollup_bytes: int = ROLLUP_MEMORY_BYTES
+    ) -> None:
         self.files = files
         # Threads of its own: a burst of queries never takes the threads that uploads and
         # storage use (the loop's default executor).
         self._executor = heavy_executor("embedded", threads)
+        self._rollups = RollupMemory(rollup_bytes)
+        self._building: dict[str, asyncio.Task[None]] = {}
+        self._failed: dict[str, float] = {}  # dataset key -> when its rollup last failed
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     def close(self) -> None:
+        for task in self._building.values():
+            task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _scan(self, source: DatasourceVersion) -> pl.LazyFrame | None:
@@ -65,13 +84,95 @@ class EmbeddedEngine:
         frame = await self._scan(source)
         if frame is None:
             return empty_result(query)
-        return await self._call(_run, query, frame)
+        rollups = await self.rollups(source) if query.measures else None
+        return await self._call(_run, query, frame, rollups, source.hidden)
 
     async def time_range(
         self, source: DatasourceVersion
     ) -> tuple[dt.datetime | None, dt.datetime | None]:
         frame = await self._scan(source)
-        return (None, None) if frame is None else await self._call(_time_range, frame)
+        if frame is None:
+            return None, None
+        if TIME in await self._call(_schema, frame):
+            bounds = (Measure(Aggregate.MIN, TIME, "low"), Measure(Aggregate.MAX, TIME, "high"))
+            low, high = (await self.run(Query(source.name, bounds), source)).rows[0]
+            return low, high
+        return await self._call(_time_range, frame)
+
+    async def prepare(self, source: DatasourceVersion) -> None:
+        """Find or write, and load, every dataset's rollup now rather than on first use."""
+        for key in source.dataset_keys:
+            task = self._loading(key, source.name) if self._rollups.get(key) is None else None
+            if task is not None:
+                await task
+
+    async def rollups(self, source: DatasourceVersion) -> list[Rollup] | None:
+        """Every dataset's rollup, or None while one is not loaded yet (its loading, or writing,
+        then starts in the background: a query never waits for a rollup)."""
+        found = []
+        for key in source.dataset_keys:
+            rollup = self._rollups.get(key)
+            if rollup is None:
+                self._loading(key, source.name)
+                return None
+            found.append(rollup)
+        return found
+
+    def _loading(self, key: str, datasource: str) -> asyncio.Task[None] | None:
+        """The one task loading (or writing) a dataset's rollup in this process (none for a
+        while after one failed)."""
+        task = self._building.get(key)
+        failed = self._failed.get(key)
+        if task is None and failed is not None and time.monotonic() - failed < ROLLUP_RETRY_SECONDS:
+            return None  # failed lately: the rows answer for a while
+        if task is None:
+            task = asyncio.create_task(self._load_or_build(key, datasource))
+            self._building[key] = task
+            task.add_done_callback(functools.partial(self._built, key))
+        return task
+
+    def _built(self, key: str, _: object) -> None:
+        self._building.pop(key, None)
+
+    async def _load_or_build(self, key: str, datasource: str) -> None:
+        try:
+            path = await self.files.stored_path(rollup_key(key))
+            if path is None:
+                dataset = await self.files.path(key)
+                scratch = self.files.scratch()
+                await asyncio.to_thread(scratch.parent.mkdir, parents=True, exist_ok=True)
+                try:
+                    await self._call(build_rollup, dataset, scratch, datasource)
+                    await self.files.save(rollup_key(key), scratch)
+                finally:
+                    await asyncio.to_thread(scratch.unlink, True)
+                path = await self.files.stored_path(rollup_key(key))
+            if path is not None:
+                self._rollups.put(key, await self._call(load_rollup, path))
+                self._failed.pop(key, None)
+        except Exception:  # the rows still answer every query; one a while later tries again
+            self._failed[key] = time.monotonic()
+            log.exception("rollup of %s could not be written or read", key)
+
+
+class RollupMemory:
+    """Loaded rollups, least recently used first out past a size in bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[Rollup, int]] = OrderedDict()
+
+    def get(self, key: str) -> Rollup | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: str, rollup: Rollup) -> None:
+        self._items[key] = (rollup, int(rollup.frame.estimated_size()))
+        while len(self._items) > 1 and sum(s for _, s in self._items.values()) > self.max_bytes:
+            self._items.popitem(last=False)
 
 
 def scan(paths: list[Path], hidden: tuple[tuple[str, ...], ...] = ()) -> pl.LazyFrame:
@@ -104,11 +205,17 @@ def check_columns(query: Query, schema: dict[str, str]) -> None:
             raise UnknownColumn(column, query.datasource, list(schema))
 
 
-def _run(query: Query, frame: pl.LazyFrame) -> Result:
+def _run(
+    query: Query,
+    frame: pl.LazyFrame,
+    rollups: list[Rollup] | None = None,
+    hidden: tuple[tuple[str, ...], ...] = (),
+) -> Result:
     names = frame.collect_schema().names()
     check_columns(query, dict.fromkeys(names, ""))
-    for item in query.filters:
-        frame = frame.filter(_predicate(item))
+    predicates = [_predicate(item) for item in query.filters]
+    for predicate in predicates:
+        frame = frame.filter(predicate)
     if not query.measures:
         return _rows(frame, query, names)
     keys: list[pl.Expr] = [pl.col(d) for d in query.dimensions]
@@ -116,6 +223,17 @@ def _run(query: Query, frame: pl.LazyFrame) -> Result:
         keys.insert(0, pl.col(TIME).dt.truncate(EVERY[query.granularity]).alias(PERIOD))
     aggregates = [_aggregate(m) for m in query.measures]
     frame = frame.group_by(keys).agg(aggregates) if keys else frame.select(aggregates)
+    if rollups is not None and from_rollup.covers(query, [r.spec for r in rollups], hidden):
+        try:
+            target = frame.collect_schema()
+            answered = from_rollup.answer(query, rollups, hidden, target, keys, predicates)
+            return _finish(answered, query, keys)
+        except pl.exceptions.PolarsError:  # never expected; the rows still know the answer
+            log.exception("a rollup could not answer %s", query.key())
+    return _finish(frame, query, keys)
+
+
+def _finish(frame: pl.LazyFrame, query: Query, keys: list[pl.Expr]) -> Result:
     if query.order:
         frame = frame.sort(
             [o.name for o in query.order],

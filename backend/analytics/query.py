@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 TIME = "__time"
@@ -78,10 +77,19 @@ class Query:
     extras: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def key(self) -> str:
-        """A canonical text form: equal queries have equal keys (the cache key)."""
-        data = asdict(self)
-        data.pop("extras")
-        return json.dumps(data, sort_keys=True, default=str)
+        """A canonical text form: equal queries have equal keys (the cache key). Built by hand:
+        it is computed on every request, and dataclasses.asdict + json took ~1 ms."""
+        parts = (
+            self.datasource,
+            tuple((m.aggregate.value, m.column, m.alias) for m in self.measures),
+            self.dimensions,
+            self.granularity.value if self.granularity else None,
+            tuple((f.kind.value, f.column, f.values) for f in self.filters),
+            tuple((o.name, o.descending) for o in self.order),
+            self.limit,
+            self.offset,
+        )
+        return repr(parts)
 
     def columns(self) -> set[str]:
         used = {m.column for m in self.measures if m.column} | set(self.dimensions)

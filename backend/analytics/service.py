@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +20,15 @@ from backend.analytics.query import Aggregate, Measure, Query, Result
 from backend.db import SessionMaker, session_scope
 from backend.ingestion.models import STORED_STATUSES, DatasourceSchema, TaskStatus
 from backend.ingestion.validation.sales import SALES
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Prepares(Protocol):
+    """An engine that prepares a datasource's new data ahead of queries (writes its rollups)."""
+
+    async def prepare(self, source: DatasourceVersion) -> None: ...
 
 
 class Engine(Protocol):
@@ -96,6 +106,7 @@ class Analytics:
         self._refreshing = asyncio.Lock()
         # Schema, time range and rows per datasource version: datasets never change once written.
         self._meta: dict[str, Metadata] = {}
+        self._preparing: set[asyncio.Task[None]] = set()
 
     async def _refresh(self) -> None:
         # Datasets land from any worker process; a short-lived memo keeps this one query cheap,
@@ -125,6 +136,25 @@ class Analytics:
         """New data for `datasource` (same process): forget cached results and versions."""
         self.cache.invalidate(datasource)
         self._loaded_at = float("-inf")
+        if isinstance(self.embedded, Prepares):
+            try:
+                task = asyncio.get_running_loop().create_task(self._prepare(datasource))
+            except RuntimeError:  # no event loop here: the first query prepares it instead
+                return
+            self._preparing.add(task)
+            task.add_done_callback(self._preparing.discard)
+
+    async def _prepare(self, datasource: str) -> None:
+        """Write the rollups of a datasource's new data (the embedded engine answers from them)."""
+        engine = self.embedded
+        try:
+            await self._refresh()
+        except Exception:  # the first query that needs them writes them instead
+            log.exception("rollups of %s not prepared", datasource)
+            return
+        source = self._versions.get(datasource)
+        if source is not None and isinstance(engine, Prepares):
+            await engine.prepare(source)
 
     def mode_changed(self) -> None:
         """The Sigma mode changed (same process): pick the engine again before the next query."""

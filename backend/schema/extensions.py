@@ -8,6 +8,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
     MaxAliasesLimiter,
@@ -93,9 +94,14 @@ def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
         settings.graphql_max_aliases,
         settings.graphql_max_tokens,
     )
+    # The rules are made once: a limiter made per request makes new rule classes, and the
+    # validation cache (keyed by the rules too) then never hits.
+    rules = (
+        QueryDepthLimiter(max_depth=depth).validation_rules
+        + MaxAliasesLimiter(max_alias_count=aliases).validation_rules
+    )
     found: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=depth),
-        lambda: MaxAliasesLimiter(max_alias_count=aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=tokens),
     ]
     if not settings.graphql_introspection:
