@@ -137,17 +137,24 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})  # kept: how to authenticate (401), what is allowed (405)
     if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
     return _json(exc.status_code, str(exc.detail), None, "http_error", headers)
 
 
-def _allowed_methods(request: Request) -> str:
+# The web app's catch-all route (backend.api.frontend): a 405's Allow leaves it out, or every
+# path of the API would advertise GET and HEAD.
+FALLBACK_ROUTE = "frontend_client_route"
+
+
+def allowed_methods(request: Request) -> str:
     """Every method the path takes: Starlette's Allow names only those of the first route that
     matched the path (/graphql has one route for GET and another for POST)."""
     root, path = request.scope.get("root_path", ""), request.url.path
     path = path.removeprefix(root) if root and path.startswith(f"{root}/") else path
     methods: set[str] = set()
     for route in iter_route_contexts(request.app.routes):
+        if getattr(route, "name", None) == FALLBACK_ROUTE:
+            continue  # the web app's catch-all, not a method of the path
         regex = getattr(route, "path_regex", None)
         if route.methods and regex is not None and regex.match(path):
             methods |= route.methods

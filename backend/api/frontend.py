@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.errors import NotFound
+from backend.errors import FALLBACK_ROUTE, NotFound, allowed_methods
 
 DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 # Vite names what it puts under assets/ after a hash of the content: a new build, a new name.
@@ -72,11 +73,14 @@ def build_router(dist: Path = DIST) -> APIRouter:
 
     @router.api_route(
         "/{route:path}",
+        name=FALLBACK_ROUTE,
         methods=["GET", "HEAD"],
         summary="A client-side route: index.html (or a file of dist/)",
     )
-    async def client_route(route: str) -> Response:
+    async def client_route(route: str, request: Request) -> Response:
         if route.startswith(RESERVED):
+            if allowed_methods(request):  # an API path, another method: 405 with its Allow
+                raise StarletteHTTPException(405)
             raise NotFound(f"no route /{route}", "See /docs for the REST API and /graphql.")
         path = _inside(dist, route)
         if path is not None and await _is_file(path):  # favicon.svg and the like: not hashed

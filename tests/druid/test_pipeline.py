@@ -218,7 +218,8 @@ async def test_a_spec_druid_refuses_fails_the_task_with_druids_message(
 async def test_an_unreadable_dataset_url_fails_fast_without_its_signature(
     embedded: Backend, druid: LocalDruid
 ) -> None:
-    async with druid_app(embedded.settings, druid.url, data_path="/elsewhere") as app:
+    # under /api/: a path outside it is the web app's client route (index.html), see the notes
+    async with druid_app(embedded.settings, druid.url, data_path="/api/elsewhere") as app:
         accepted = await upload(app.client, content=DATA)
         failed = await wait_for(app, accepted.json()["task_id"], {"failed"}, timeout=60)
     message = failed["error"]["message"]
