@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Backend
-from tests.e2e.processes import ROOT, process_env, uvicorn_server
+from tests.e2e.processes import ROOT, cli_admin_token, process_env, uvicorn_server
 
 pytestmark = pytest.mark.slow
 README = ROOT / "README.md"
@@ -58,22 +58,7 @@ def test_every_readme_example_runs_against_a_real_server(embedded: Backend, tmp_
     `make run` calls, written where the README reads it."""
     env = process_env(embedded.env, WORKER_POLL_SECONDS="0.1", AUTH_ANONYMOUS_ROLE="none")
     token_file = tmp_path / "admin-token"
-    subprocess.run(
-        [
-            str(ROOT / ".venv/bin/python"),
-            "-m",
-            "backend",
-            "tokens",
-            "ensure-admin",
-            "--file",
-            str(token_file),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    cli_admin_token(env, token_file)
     assert token_file.stat().st_mode & 0o777 == 0o600
     with uvicorn_server(env, tmp_path / "server.log", port=None) as url:
         script = PREAMBLE + "\n".join(

@@ -6,8 +6,6 @@ number of examples per operation. A failure names the check and the request to r
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,7 @@ from schemathesis.config import SchemathesisConfig
 
 from backend.main import app
 from backend.schema import build_schema
-from tests.e2e.processes import ROOT, process_env, uvicorn_server
+from tests.e2e.processes import cli_admin_token, process_env, uvicorn_server
 
 pytestmark = pytest.mark.slow
 
@@ -70,17 +68,9 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             "RATE_LIMIT_PER_MINUTE": "0",
         }
     )
-    token_file = work / "admin-token"
-    subprocess.run(
-        [sys.executable, "-m", "backend", "tokens", "ensure-admin", "--file", str(token_file)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    token = cli_admin_token(env, work / "admin-token")
     with uvicorn_server(env, work / "server.log") as url:
-        yield Server(url, {"Authorization": f"Bearer {token_file.read_text().strip()}"})
+        yield Server(url, {"Authorization": f"Bearer {token}"})
 
 
 # The documents the app serves (GET /openapi.json, GraphQL introspection), taken from the app at

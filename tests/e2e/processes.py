@@ -83,6 +83,20 @@ def wait_until_serving(
     raise AssertionError(f"server did not start in {timeout}s:\n{log.read_text()}")
 
 
+def cli_admin_token(env: dict[str, str], path: Path) -> str:
+    """An admin token made the way `make run` makes it (`tokens ensure-admin`), written to
+    `path`; returns the token."""
+    subprocess.run(
+        [sys.executable, "-m", "backend", "tokens", "ensure-admin", "--file", str(path)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return path.read_text().strip()
+
+
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(

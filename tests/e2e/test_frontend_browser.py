@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Backend
-from tests.e2e.processes import ROOT, process_env, uvicorn_server
+from tests.e2e.processes import ROOT, cli_admin_token, process_env, uvicorn_server
 from tests.services import unavailable
 
 pytestmark = pytest.mark.slow
@@ -91,14 +90,7 @@ def test_playwright_suite_passes_against_a_real_server(embedded: Backend, tmp_pa
     ensure_built(npm_path)
     env = process_env(embedded.env, AUTH_ANONYMOUS_ROLE="none")  # every call needs the token
     token_file = tmp_path / "admin-token"
-    subprocess.run(
-        [sys.executable, "-m", "backend", "tokens", "ensure-admin", "--file", str(token_file)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    cli_admin_token(env, token_file)
     with uvicorn_server(env, tmp_path / "server.log") as url:
         suite_env = {
             **os.environ,
