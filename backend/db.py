@@ -65,15 +65,18 @@ def _prepare_sqlite(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Python's sqlite3 opens transactions lazily; we issue BEGIN ourselves (see _sqlite_begin).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(wait_seconds: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Python's sqlite3 opens transactions lazily; we issue BEGIN ourselves (_sqlite_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -86,18 +89,24 @@ def _sqlite_begin_deferred(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def create_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, read_only: bool = False, wait_seconds: float = 30.0) -> AsyncEngine:
     """`read_only` (SQLite): transactions start deferred, so readers never wait for the write
-    lock (WAL lets them read while a writer works). Use it only for sessions that do not write."""
+    lock (WAL lets them read while a writer works). Use it only for sessions that do not write.
+    `wait_seconds` bounds the wait for a pooled connection and for SQLite's write lock; past it
+    the request fails with a 503 (backend.errors.as_app_error)."""
     if url.startswith("sqlite"):
         _prepare_sqlite(url)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        engine = create_async_engine(
+            url, connect_args={"timeout": wait_seconds}, pool_timeout=wait_seconds
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(wait_seconds))
         event.listen(
             engine.sync_engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin
         )
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=wait_seconds
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:

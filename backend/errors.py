@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -87,6 +88,48 @@ class ServiceUnavailable(AppError):
     code = "service_unavailable"
 
 
+class Busy(ServiceUnavailable):
+    code = "busy"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "2"}
+
+
+def as_app_error(error: BaseException | None) -> AppError | None:
+    """The error a client is shown for `error`: our own as they are; the metadata database
+    overloaded or unreachable (no pooled connection within DATABASE_WAIT_SECONDS, SQLite's write
+    lock held too long, the connection lost) as a 503 the client can retry; None for a fault of
+    ours (a missing table is an OperationalError too, and stays a masked 500)."""
+    if isinstance(error, AppError):
+        return error
+    if _database_busy(error):
+        return Busy(
+            "The service is busy: the metadata database did not answer in time",
+            "Try again in a moment; an upload sent again is recognised, not loaded twice.",
+        )
+    return None
+
+
+# SQLSTATEs of a PostgreSQL that cannot serve now: connection exceptions (class 08), too many
+# connections, starting up or shutting down.
+_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+_SQLITE_BUSY = ("database is locked", "database table is locked")
+
+
+def _database_busy(error: BaseException | None) -> bool:
+    if isinstance(error, sqlalchemy.exc.TimeoutError):
+        return True  # no pooled connection in time
+    if not isinstance(error, sqlalchemy.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlstate = str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", ""))
+    if sqlstate and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    return isinstance(error, sqlalchemy.exc.OperationalError) and str(error.orig) in _SQLITE_BUSY
+
+
 _BY_STATUS = {
     cls.status_code: cls
     for cls in (BadRequest, Forbidden, NotFound, Conflict, PayloadTooLarge, UnsupportedMediaType)
@@ -122,6 +165,19 @@ def _json(
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return _json(exc.status_code, exc.message, exc.detail, exc.code, exc.headers or None)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    error = as_app_error(exc)
+    if error is None:
+        raise exc  # a fault of ours: CatchUnexpected logs it and answers 500
+    log.warning(
+        "%s %s answered 503: the metadata database is busy or unreachable (%s)",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+    )
+    return _json(error.status_code, error.message, error.detail, error.code, error.headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -196,6 +252,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_error)
+    app.add_exception_handler(sqlalchemy.exc.DBAPIError, _database_error)
     app.add_middleware(CatchUnexpected)
     app.openapi = _openapi_with_error_bodies(app.openapi)  # type: ignore[method-assign]
 

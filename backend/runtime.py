@@ -58,10 +58,13 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        engine = create_engine(settings.database_url)
+        wait = settings.database_wait_seconds
+        engine = create_engine(settings.database_url, wait_seconds=wait)
         sessions = create_sessionmaker(engine)
         reader = (
-            create_engine(settings.database_url, read_only=True) if settings.is_sqlite else engine
+            create_engine(settings.database_url, read_only=True, wait_seconds=wait)
+            if settings.is_sqlite
+            else engine
         )
         store = create_store(settings)
         files = DatasetFiles(store, Path(settings.cache_dir) / "datasets")
@@ -141,9 +144,6 @@ class Runtime:
         try:
             async with session_scope(self.reading()) as session:
                 found = await auth_service.lookup(session, token)
-            if found is not None and found.stale:
-                async with session_scope(self.sessions) as session:
-                    await auth_service.touch(session, found.token_id)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("a token could not be checked: %s", type(exc).__name__)
             raise ServiceUnavailable(
@@ -152,8 +152,19 @@ class Runtime:
             ) from exc
         if found is None:
             return None
+        if found.stale:
+            await self._touch(found.token_id)
         self.token_cache.put(digest, found, now)
         return found.principal
+
+    async def _touch(self, token_id: str) -> None:
+        """Records when a token was last used: best effort, a busy database does not refuse the
+        request for it (the next lookup after the cache expires tries again)."""
+        try:
+            async with session_scope(self.sessions) as session:
+                await auth_service.touch(session, token_id)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("a token's last use could not be recorded: %s", type(exc).__name__)
 
     def wake_workers(self) -> None:
         if self.workers is not None:

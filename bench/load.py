@@ -36,9 +36,16 @@ READS = [
     "query($f: SalesFilter) { salesTrend(granularity: DAY, filter: $f) { totalSales } }",
     "query($f: SalesFilter) { rows(first: 50, filter: $f) { totalCount } }",
 ]
+# As heavy as one request may be: the alias limit's worth (GRAPHQL_MAX_ALIASES, 30) of hourly
+# trends, each over its own week so none is answered from another's cache entry.
 HEAVY = (
     "{ "
-    + " ".join(f"a{i}: salesTrend(granularity: HOUR) {{ totalSales }}" for i in range(100))
+    + " ".join(
+        f"a{i}: salesTrend(granularity: HOUR, filter: "
+        f'{{dateFrom: "2019-01-{1 + i % 28:02d}", dateTo: "2019-02-{1 + i % 28:02d}"}})'
+        " { totalSales }"
+        for i in range(30)
+    )
     + " }"
 )
 BRANCHES = (["A"], ["B"], ["C"], ["A", "B"], None)
@@ -53,6 +60,7 @@ class LoadReport:
     outcomes: dict[str, str] = field(default_factory=dict)
     healthz_worst: float = 0.0
     heavy_runs: int = 0
+    heavy_refused: list[str] = field(default_factory=list)  # GraphQL errors of the heavy query
     retried: int = 0  # reads sent again after the server closed an idle keep-alive connection
 
     def summary(self) -> dict[str, Any]:
@@ -64,6 +72,7 @@ class LoadReport:
             "uploads_by_outcome": _count(self.outcomes.values()),
             "healthz_worst_ms": round(self.healthz_worst * 1000, 1),
             "heavy_queries": self.heavy_runs,
+            "heavy_refused": self.heavy_refused[:3],
             "reads_retried": self.retried,
         }
 
@@ -158,10 +167,12 @@ async def uploader(client: httpx.AsyncClient, report: LoadReport, stop: float, s
 
 async def heavy(client: httpx.AsyncClient, report: LoadReport, stop: float) -> None:
     while time.monotonic() < stop:
-        await _timed(
+        response = await _timed(
             report, "heavy query", lambda: client.post("/graphql", json={"query": HEAVY}), True
         )
         report.heavy_runs += 1
+        if response is not None and response.status_code == 200 and "errors" in response.json():
+            report.heavy_refused.append(str(response.json()["errors"])[:300])
 
 
 PROBE = """

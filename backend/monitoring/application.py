@@ -9,12 +9,10 @@ import logging
 import os
 import resource
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.redaction import scrub
 
@@ -53,19 +51,31 @@ class Metrics:
         stats.errors += status >= 500
         stats.latencies.append(seconds * 1000)
 
-    async def middleware(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            self.observe(f"{request.method} {path}", status, time.perf_counter() - started)
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """Times every HTTP request by its route template (a plain ASGI layer: Starlette's
+        BaseHTTPMiddleware costs a task group and a body stream per request)."""
+
+        async def timed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            started = time.perf_counter()
+            status = 500
+
+            async def noting_send(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await app(scope, receive, noting_send)
+            finally:
+                route = scope.get("route")
+                path = getattr(route, "path", None) or "unmatched"
+                self.observe(f"{scope['method']} {path}", status, time.perf_counter() - started)
+
+        return timed
 
 
 class RingBuffer(logging.Handler):

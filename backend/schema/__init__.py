@@ -22,7 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from backend.config import Settings
 from backend.deps import record_refusal
-from backend.errors import AppError, BadRequest, UnsupportedMediaType, for_status
+from backend.errors import BadRequest, Busy, UnsupportedMediaType, as_app_error, for_status
 from backend.schema import graphiql
 from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import Context, MultipartGuard, get_context
@@ -45,13 +45,17 @@ class Schema(strawberry.Schema):
         # answers to the client, not server faults: one INFO line, without the query text.
         # Only unexpected failures are logged as errors (by Strawberry, with the traceback).
         unexpected = [
-            e
-            for e in errors
-            if not isinstance(e.original_error, AppError) and not is_request_error(e)
+            e for e in errors if as_app_error(e.original_error) is None and not is_request_error(e)
         ]
         refused = [e for e in errors if is_request_error(e)]
         if refused:
             log.info("GraphQL request refused: %s", refused[0].message[:200])
+        busy = [e for e in errors if isinstance(as_app_error(e.original_error), Busy)]
+        if busy:
+            log.warning(
+                "GraphQL field(s) answered 503: the metadata database is busy or unreachable (%s)",
+                type(busy[0].original_error).__name__,
+            )
         super().process_errors(unexpected, execution_context)
 
 

@@ -20,7 +20,7 @@ from strawberry.extensions import (
 )
 
 from backend.config import Settings
-from backend.errors import AppError
+from backend.errors import as_app_error
 
 
 class AppErrorExtensions(SchemaExtension):
@@ -34,8 +34,9 @@ class AppErrorExtensions(SchemaExtension):
         if result is None or not result.errors:
             return
         for error in result.errors:
-            original = error.original_error
-            if isinstance(original, AppError):
+            original = as_app_error(error.original_error)
+            if original is not None:
+                error.message = original.message
                 error.extensions = {
                     **(error.extensions or {}),
                     "code": original.code.upper(),
@@ -60,9 +61,7 @@ def is_request_error(error: GraphQLError) -> bool:
 
 def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
-    return (
-        original is not None and not isinstance(original, AppError) and not is_request_error(error)
-    )
+    return original is not None and as_app_error(original) is None and not is_request_error(error)
 
 
 class CacheExtensions(SchemaExtension):

@@ -40,6 +40,7 @@ def test_two_hundred_clients_and_a_heavy_query_keep_the_service_live(
     print(json.dumps(summary))  # shown with -s; bench/load.py records the same figures
     assert report.server_errors == [], summary
     assert report.accepted, summary
+    assert report.heavy_runs and not report.heavy_refused, summary  # really run, not refused
     assert set(report.outcomes.values()) == {"succeeded"}, summary  # no upload lost
     assert report.healthz_worst < 1.0, summary
     assert not [s for s in report.statuses if s >= 500], summary

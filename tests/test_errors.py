@@ -1,0 +1,61 @@
+"""A request that cannot get the metadata database in time (SQLite's write lock held elsewhere,
+the pool exhausted under load) is answered 503 with Retry-After, on REST and GraphQL, and the same
+request succeeds once the database is free: never a 500 (seen under load before the fix)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import make_url
+
+from tests.conftest import Backend, app_for
+from tests.factories import sales_csv, wait_for_task
+
+
+@contextmanager
+def write_lock_held(database_url: str) -> Iterator[None]:
+    """Another program holds the SQLite database's write lock."""
+    path = make_url(database_url).database
+    assert path
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+async def test_a_busy_database_is_answered_503_and_the_request_can_be_sent_again(
+    embedded: Backend,
+) -> None:
+    settings = embedded.settings.model_copy(update={"database_wait_seconds": 0.3})
+    async with app_for(dataclasses.replace(embedded, settings=settings)) as app:
+        upload = {"file": ("busy.csv", sales_csv(rows=20, seed=41))}
+        with write_lock_held(settings.database_url):
+            refused = await app.client.post(
+                "/api/ingest/upload", files=upload, data={"datasource_name": "sales"}
+            )
+            mutation = await app.client.post(
+                "/graphql", json={"query": "mutation { setSigmaMode(mode: STANDALONE) { mode } }"}
+            )
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "busy"
+        assert refused.headers["Retry-After"] == "2"
+        assert "Internal" not in refused.text
+        assert mutation.status_code in (200, 503), mutation.text
+        errors = mutation.json().get("errors") or [mutation.json()]
+        assert "busy" in str(errors).lower(), mutation.text
+        assert "Unexpected error" not in mutation.text
+
+        again = await app.client.post(
+            "/api/ingest/upload", files=upload, data={"datasource_name": "sales"}
+        )
+        assert again.status_code == 202, again.text
+        task = await wait_for_task(app.client, again.json()["task_id"])
+        assert task["status"] == "succeeded", task
+        tasks = (await app.client.get("/api/ingest/tasks")).json()
+        assert len(tasks["items"]) == 1  # the refused upload left no task behind
