@@ -84,8 +84,13 @@ def _is_measure(dtype: pl.DataType) -> bool:
     return dtype.is_integer() or dtype.is_float()
 
 
+def _is_sales(schema: pl.Schema, datasource: str) -> bool:
+    """A dataset of the sales contract (any datasource uploadSalesData wrote has its columns)."""
+    return datasource == SALES or all(c in schema for c in SALES_DIMENSIONS)
+
+
 def _dimensions(frame: pl.LazyFrame, schema: pl.Schema, datasource: str) -> list[str]:
-    if datasource == SALES:
+    if _is_sales(schema, datasource):
         return [c for c in SALES_DIMENSIONS if c in schema]
     strings = [c for c, t in schema.items() if t == pl.String and not c.startswith("__")]
     if not strings:
@@ -138,7 +143,7 @@ def build(dataset: Path, target: Path, datasource: str) -> Spec:
         ]
     rolled = (frame.group_by(keys).agg(aggregates) if keys else frame.select(aggregates)).collect()
     total = frame.select(pl.len()).collect().item()
-    if datasource != SALES and keys and total and rolled.height > MAX_SHARE * total:
+    if not _is_sales(schema, datasource) and keys and total and rolled.height > MAX_SHARE * total:
         spec, rolled = Spec(False), pl.DataFrame()
     rolled.write_parquet(target, metadata={META_KEY: spec.to_json()})
     return spec

@@ -48,6 +48,9 @@ class UploadOptions:
     sheet: str | None = None
     time_column: str | None = None
     mode: LoadMode = LoadMode.APPEND
+    # "sales": the rows must pass the sales contract whatever the datasource is named (GraphQL's
+    # uploadSalesData); None: the datasource's own contract.
+    contract: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +59,7 @@ class UploadOptions:
             "sheet": self.sheet,
             "time_column": self.time_column,
             "mode": self.mode.value,
+            "contract": self.contract,
         }
 
     @classmethod
@@ -66,6 +70,7 @@ class UploadOptions:
             sheet=data.get("sheet"),
             time_column=data.get("time_column"),
             mode=LoadMode(data.get("mode", LoadMode.APPEND.value)),
+            contract=data.get("contract"),
         )
 
 
@@ -113,7 +118,12 @@ def _schema_for(
     first: pl.DataFrame,
     options: UploadOptions,
 ) -> DatasetSchema:
-    if datasource == SALES:
+    if known is not None and options.contract is not None and known.contract != options.contract:
+        raise ReadError(
+            f"datasource {datasource!r} has the {known.contract} contract, not {options.contract}",
+            contract_hint(options.contract),
+        )
+    if datasource == SALES or options.contract == SALES or (known and known.contract == SALES):
         return sales_schema()
     if known is not None:
         return known
@@ -131,6 +141,15 @@ def _schema_for(
         if named_time is not None and time_column == named_time:
             raise reserved.not_timestamps(named_time) from exc
         raise ReadError(str(exc), "Name a column with dates or timestamps as time_column.") from exc
+
+
+def contract_hint(contract: str) -> str:
+    return (
+        f"Upload to a datasource that has the {contract} contract, or to a new name (it gets "
+        "that contract on its first upload); GraphQL's datasources lists them."
+        if contract == SALES
+        else "Upload to a new datasource name."
+    )
 
 
 def normalize(

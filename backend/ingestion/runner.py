@@ -196,11 +196,8 @@ class TaskRunner:
                 )
         if self.settings.worker_debug_pause_seconds:
             await asyncio.sleep(self.settings.worker_debug_pause_seconds)
-        new_schema = (
-            outcome.schema
-            if schema is None and outcome.schema and outcome.schema.inferred
-            else None
-        )
+        # The first upload fixes the datasource's contract (and an inferred one's columns).
+        new_schema = outcome.schema if schema is None else None
         if druid is None:
             await self._stored(task, TaskStatus.SUCCEEDED, done.counts, new_schema)
             return

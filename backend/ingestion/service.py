@@ -42,8 +42,9 @@ from backend.ingestion.normalize import (
     LoadMode,
     OnInvalid,
     UploadOptions,
+    contract_hint,
 )
-from backend.ingestion.processing import rejected_key
+from backend.ingestion.processing import known_schema, rejected_key
 from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
 from backend.monitoring import audit
 from backend.paging import check_page
@@ -292,6 +293,8 @@ async def accept(
     """Record a staged upload as a queued task, or return the task that already has these bytes."""
     try:
         name = validate_datasource_name(datasource)
+        if options is not None and options.contract is not None:
+            await require_contract(session, name, options.contract)
         await _lock_content(session, name, staged.sha256)
         if not force and (existing := await _find_duplicate(session, name, staged.sha256)):
             await staged.discard()
@@ -313,6 +316,18 @@ async def accept(
         raise
     session.info[WAKE_WORKERS] = True
     return Accepted(task=task, created=True)
+
+
+async def require_contract(session: AsyncSession, datasource: str, contract: str) -> None:
+    """Refuses an upload that must pass `contract` to a datasource that has another one (the
+    worker checks again: two first uploads may race)."""
+    known = await known_schema(session, datasource)
+    if known is not None and known.contract != contract:
+        raise Conflict(
+            f"datasource {datasource!r} has the {known.contract} contract; this upload must "
+            f"pass the {contract} contract",
+            contract_hint(contract),
+        )
 
 
 def _new_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import cast
@@ -17,6 +18,7 @@ from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.normalize import LoadMode, OnInvalid
 from backend.ingestion.schemas import ValidationReport as ReportModel
+from backend.ingestion.validation.sales import SALES
 from backend.schema.context import Info
 from backend.schema.permissions import IsUploader, IsViewer
 from backend.schema.scalars import Long
@@ -181,7 +183,9 @@ async def _chunks(upload: Upload) -> AsyncIterator[bytes]:
 class IngestionMutation:
     @strawberry.mutation(
         permission_classes=[IsUploader],
-        description="Upload a CSV, Excel or Parquet file (GraphQL multipart request)",
+        description="Upload a CSV, Excel or Parquet file of sales (GraphQL multipart request). "
+        "Its rows must pass the sales contract whatever the datasource is named; a datasource "
+        "with another contract is refused (REST uploads use the datasource's own contract)",
     )
     async def upload_sales_data(
         self,
@@ -204,6 +208,7 @@ class IngestionMutation:
             time_column=time_column,
             mode=mode.value,
         )
+        options = dataclasses.replace(options, contract=SALES)  # whatever the datasource's name
         async with context.runtime.limits.upload(context.principal.id):
             staged = await ingestion_service.stage_upload(
                 context.runtime.store,

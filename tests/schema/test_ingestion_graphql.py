@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.conftest import App
-from tests.factories import sales_csv, stored_keys, task_count, wait_for_task
+from tests.factories import sales_csv, stored_keys, task_count, upload, wait_for_task
 
 UPLOAD = """
 mutation Upload($file: Upload!, $name: String!) {
@@ -172,3 +172,48 @@ async def test_report_is_typed_in_graphql(app: App) -> None:
             "samples": [{"row": 3, "value": "VIP"}],
         }
     ]
+
+
+async def test_upload_sales_data_checks_the_sales_contract_whatever_the_datasource_is_named(
+    app: App,
+) -> None:
+    """Before: only a datasource named exactly `sales` was checked; `sales_eu` loaded a Quantity
+    of 0 and an unknown branch as an inferred table."""
+    lines = sales_csv(rows=10, seed=7).decode().splitlines()
+    header = lines[0].split(",")
+    bad = lines[3].split(",")
+    bad[header.index("Quantity")] = "0"
+    lines[3] = ",".join(bad)
+    lines[5] = lines[5].replace(",A,", ",Z,").replace(",B,", ",Z,").replace(",C,", ",Z,")
+    content = ("\n".join(lines) + "\n").encode()
+
+    response = await graphql_upload(app.client, content, "sales_eu")
+    task = await wait_for_task(app.client, response.json()["data"]["uploadSalesData"]["taskId"])
+    assert task["status"] == "failed", task
+    failed = {(c["column"], s["row"]) for c in task["report"]["checks"] for s in c["samples"]}
+    assert ("Quantity", 4) in failed and ("Branch", 6) in failed, task["report"]["checks"]
+
+    # The datasource took the sales contract with its first clean upload: Invoice IDs stay
+    # unique across its uploads, as for `sales`.
+    clean = sales_csv(rows=10, seed=8)
+    first = await graphql_upload(app.client, clean, "sales_eu")
+    done = await wait_for_task(app.client, first.json()["data"]["uploadSalesData"]["taskId"])
+    assert done["status"] == "succeeded", done
+    again = await upload(app.client, content=clean + b"\n", datasource="sales_eu")
+    repeated = await wait_for_task(app.client, again.json()["task_id"])
+    assert repeated["status"] == "failed", repeated
+    assert "Invoice ID" in json.dumps(repeated["report"]["checks"])
+
+
+async def test_upload_sales_data_to_a_datasource_with_another_contract_is_refused(app: App) -> None:
+    other = b"when,amount,label\n2024-01-01,1.5,x\n2024-01-02,2.5,y\n"
+    inferred = await upload(app.client, content=other, datasource="sensor_readings")
+    assert (await wait_for_task(app.client, inferred.json()["task_id"]))["status"] == "succeeded"
+
+    response = await graphql_upload(app.client, sales_csv(rows=5), "sensor_readings")
+
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "CONFLICT", error
+    assert "inferred contract" in error["message"] and "sales contract" in error["message"]
+    tasks = (await app.client.get("/api/ingest/tasks?datasource=sensor_readings")).json()
+    assert len(tasks["items"]) == 1  # nothing queued, nothing staged

@@ -122,4 +122,5 @@ def sales_schema() -> DatasetSchema:
         unique_encoding=pl.col("Invoice ID").str.replace_all("-", "", literal=True).cast(pl.UInt64),
         checks=pandera_schema,
         ignore_extra=True,
+        contract=SALES,
     )

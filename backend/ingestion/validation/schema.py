@@ -65,6 +65,9 @@ class DatasetSchema:
     # Extra columns are dropped (and reported) instead of failing the upload.
     ignore_extra: bool = False
     inferred: bool = False
+    # The datasource's contract: "sales" (backend.ingestion.validation.sales, every check) or
+    # "inferred" (columns and types fixed by the first upload).
+    contract: str = "inferred"
 
     @property
     def names(self) -> list[str]:
@@ -75,6 +78,7 @@ class DatasetSchema:
             "columns": [c.as_dict() for c in self.columns],
             "time_column": self.time.column,
             "time_of_day_column": self.time.time_of_day,
+            "contract": self.contract,
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class DatasetSchema:
         return cls(
             columns=[ColumnSpec.from_dict(c) for c in data["columns"]],
             time=TimeSpec(data.get("time_column"), data.get("time_of_day_column")),
+            contract=data.get("contract", "inferred"),
         )
 
 
