@@ -1,4 +1,5 @@
-"""Command line: `python -m backend worker | migrate | seed FILE | assets | tokens ...`."""
+"""Command line: `python -m backend worker | migrate | seed FILE | assets | tokens ...`, and the
+client of a running service: `upload | tasks | status | datasources` (also `sales-ingest`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from backend import migrations
 from backend.api import docs
 from backend.auth import cli as auth_cli
+from backend.client import cli as client_cli
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.errors import AppError
@@ -89,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     seed_cmd.add_argument("file", type=Path)
     seed_cmd.add_argument("--datasource", default="sales")
     auth_cli.add_commands(commands)
+    client_cli.add_client_commands(commands, client_cli.common_options())
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):  # a client command: talks to a running service over HTTP
+        raise SystemExit(client_cli.run_command(args))
     settings = get_settings()
     configure_logging(settings.log_level)
     if args.command == "worker":

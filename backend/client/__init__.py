@@ -1,0 +1,1 @@
+"""The command-line client of a running service (`sales-ingest`)."""
