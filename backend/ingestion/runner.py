@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics.catalog import DatasetFiles, load_versions
@@ -44,6 +45,7 @@ from backend.redaction import scrub
 from backend.storage import ObjectStore
 
 log = logging.getLogger(__name__)
+PROGRESS_TICK_SECONDS = 0.5
 log = logging.getLogger(__name__)
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
@@ -84,15 +86,19 @@ class TaskRunner:
         self._progress: normalize.Progress | None = None
 
     async def run(self, task_id: str) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(task_id))
+        helpers = [
+            asyncio.create_task(self._heartbeat(task_id)),
+            asyncio.create_task(self._ticks(task_id)),
+        ]
         try:
             await self._run(task_id)
         except LeaseLost:
             log.info("task %s: lease lost (cancelled or taken over); stopping", task_id)
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            for helper in helpers:
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
 
     async def _run(self, task_id: str) -> None:
         task = await self._start(task_id)
@@ -400,6 +406,26 @@ class TaskRunner:
             task.lease_owner = None
             task.lease_expires_at = None
         session.add(TaskEvent(task_id=task.id, at=now, status=status.value, message=message))
+
+    async def _ticks(self, task_id: str) -> None:
+        """The rows the reader has read so far, written as each batch is read (at most every
+        PROGRESS_TICK_SECONDS): live streams show them as progress ticks."""
+        written = 0
+        while True:
+            await asyncio.sleep(PROGRESS_TICK_SECONDS)
+            rows = self._progress.rows if self._progress is not None else 0
+            if rows <= written:
+                continue
+            try:
+                async with session_scope(self.sessions) as session:
+                    await session.execute(
+                        update(IngestionTask)
+                        .where(IngestionTask.id == task_id, IngestionTask.lease_owner == self.owner)
+                        .values(rows_read=rows, updated_at=utcnow())
+                    )
+                written = rows
+            except SQLAlchemyError as exc:  # a tick is not worth failing the task for
+                log.warning("task %s: progress not recorded: %s", task_id, type(exc).__name__)
 
     async def _heartbeat(self, task_id: str) -> None:
         interval = self.settings.worker_lease_seconds / 3

@@ -88,3 +88,91 @@ async def test_postgres_notifies_streams_of_task_changes(
             assert retried.status_code == 202, retried.text
             # while listening, a stream polls only every 5 s: this is the notification
             await asyncio.wait_for(news.wait(), 4)
+
+
+SUBSCRIPTION = """subscription($id: ID!) { ingestionTaskUpdates(taskId: $id) {
+    id kind status progress rowsRead rowsValid rowsRejected final event { status message } } }"""
+
+
+def read_subscription(url: str, task_id: str, into: list[dict[str, Any]]) -> None:
+    """A graphql-transport-ws client: connection_init, subscribe, every `next` until `complete`."""
+    from websockets.sync.client import connect
+
+    address = url.replace("http://", "ws://") + "/graphql"
+    with connect(address, subprotocols=["graphql-transport-ws"], open_timeout=30) as socket:
+        socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(socket.recv(timeout=30))["type"] == "connection_ack"
+        socket.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": task_id}},
+                }
+            )
+        )
+        while True:
+            message = json.loads(socket.recv(timeout=300))
+            if message["type"] == "complete":
+                return
+            assert message["type"] == "next", message
+            assert "errors" not in message["payload"], message
+            into.append(message["payload"]["data"]["ingestionTaskUpdates"])
+
+
+async def test_a_million_row_upload_streams_every_event_to_sse_and_subscription_clients(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """PostgreSQL + S3, the worker a separate process, 1M rows: both kinds of client receive
+    every recorded event in order and the rows read so far as the reader reads them."""
+    from bench.generate_sales import write_csv
+
+    backend = await make_backend("postgres_s3", request, tmp_path)
+    rows = 1_000_000
+    big = tmp_path / "million.csv"
+    await asyncio.to_thread(write_csv, big, rows, 31)
+    api_env = process_env(backend.env, WORKER_CONCURRENCY="0")
+    worker_env = process_env(backend.env, WORKER_CONCURRENCY="1")
+    with uvicorn_server(api_env, tmp_path / "server.log") as url:
+        with big.open("rb") as handle:
+            accepted = httpx.post(
+                f"{url}/api/ingest/upload",
+                files={"file": ("million.csv", handle, "text/csv")},
+                data={"datasource_name": "sales"},
+                timeout=300,
+            ).json()
+        task_id = accepted["task_id"]
+        sse: list[dict[str, Any]] = []
+        graphql: list[dict[str, Any]] = []
+        readers = [
+            threading.Thread(target=read_stream, args=(url, task_id, sse)),
+            threading.Thread(target=read_subscription, args=(url, task_id, graphql)),
+        ]
+        for reader in readers:
+            reader.start()
+        await asyncio.sleep(1)  # both connected before any worker exists
+        worker = start_worker(worker_env, tmp_path / "worker.log")
+        try:
+            task = await asyncio.to_thread(
+                wait_for_status, url, task_id, {"succeeded", "failed"}, 600
+            )
+            for reader in readers:
+                await asyncio.to_thread(reader.join, 120)
+                assert not reader.is_alive(), "a stream did not end after the final update"
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert task["status"] == "succeeded", task
+    expected = [(e["status"], e["message"]) for e in task["events"]]
+    assert [(m["event"]["status"], m["event"]["message"]) for m in sse if m["kind"] == "event"] == (
+        expected
+    )
+    assert [
+        (m["event"]["status"], m["event"]["message"]) for m in graphql if m["kind"] == "event"
+    ] == (expected)
+    for updates, rows_key in ((sse, "rows_read"), (graphql, "rowsRead")):
+        read = [m[rows_key] for m in updates if m[rows_key] is not None]
+        assert read == sorted(read), read  # never backwards
+        assert any(0 < r < rows for r in read), read  # ticks while the reader reads
+        assert updates[-1]["final"] and updates[-1]["status"] == "succeeded"
+        assert read[-1] == rows
