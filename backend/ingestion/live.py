@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import SessionMaker, session_scope
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "ingest_task_updates"
 POLL_SECONDS = 0.25  # SQLite, or PostgreSQL while the LISTEN connection is down
 MAX_EVENTS_PER_READ = 500
+ANY_TASK = "*"  # watch every task (a task list page)
+MAX_CHANGES_PER_READ = 200
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class Wakeups:
     _waiters: dict[str, set[asyncio.Event]] = field(default_factory=lambda: defaultdict(set))
 
     def notify(self, task_id: str) -> None:
-        for event in self._waiters.get(task_id, ()):
+        for event in (*self._waiters.get(task_id, ()), *self._waiters.get(ANY_TASK, ())):
             event.set()
 
     @contextlib.contextmanager
@@ -219,3 +221,59 @@ async def updates(
             if quiet >= keepalive:
                 quiet = 0.0
                 yield None
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """A task of the list whose state changed: what a task list row shows."""
+
+    task_id: str
+    datasource: str
+    filename: str
+    progress: Progress
+    updated_at: str
+
+
+async def task_changes(
+    sessions: SessionMaker, wakeups: Wakeups, datasource: str | None
+) -> AsyncGenerator[TaskChange, None]:
+    """Every change of a task (of `datasource`, or any) from now on: status, progress and rows,
+    from any process, as it is recorded. Runs until the client leaves."""
+    async with session_scope(sessions) as session:
+        since = await session.scalar(select(func.max(IngestionTask.updated_at)))
+        latest = await session.scalars(
+            select(IngestionTask).where(IngestionTask.updated_at == since)
+        )
+        # what the client has already (the list it loaded): only later changes are sent
+        seen: dict[str, tuple[Any, ...]] = {
+            t.id: (Progress.of(t), t.updated_at) for t in latest.all()
+        }
+    with wakeups.watching(ANY_TASK) as news:
+        while True:
+            news.clear()
+            query = (
+                select(IngestionTask).order_by(IngestionTask.updated_at).limit(MAX_CHANGES_PER_READ)
+            )
+            if since is not None:
+                query = query.where(IngestionTask.updated_at >= since)
+            if datasource is not None:
+                query = query.where(IngestionTask.datasource == datasource)
+            async with session_scope(sessions) as session:
+                tasks = list(await session.scalars(query))
+            for task in tasks:
+                state = Progress.of(task)
+                if seen.get(task.id) == (state, task.updated_at):
+                    continue  # read again at the same instant (>=): already sent
+                seen[task.id] = (state, task.updated_at)
+                yield TaskChange(
+                    task.id, task.datasource, task.filename, state, task.updated_at.isoformat()
+                )
+            advanced = bool(tasks) and tasks[-1].updated_at != since
+            if tasks:
+                since = tasks[-1].updated_at
+                seen = {k: v for k, v in seen.items() if v[1] >= since}
+            if len(tasks) == MAX_CHANGES_PER_READ and advanced:
+                continue  # more are waiting
+            waited = 5.0 if wakeups.listening else POLL_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(news.wait(), waited)

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from backend.ingestion import live
+from backend.ingestion.service import validate_datasource_name
 from backend.schema.context import Info
 from backend.schema.permissions import IsViewer
 
@@ -55,6 +56,34 @@ class TaskUpdate:
         )
 
 
+@strawberry.type(description="A task of a task list whose state changed")
+class TaskListUpdate:
+    task_id: strawberry.ID
+    datasource: str
+    filename: str
+    status: str
+    progress: float
+    rows_read: int | None
+    rows_valid: int | None
+    rows_rejected: int | None
+    updated_at: str
+
+    @classmethod
+    def of(cls, change: live.TaskChange) -> TaskListUpdate:
+        state = change.progress
+        return cls(
+            task_id=strawberry.ID(change.task_id),
+            datasource=change.datasource,
+            filename=change.filename,
+            status=state.status,
+            progress=state.progress,
+            rows_read=state.rows_read,
+            rows_valid=state.rows_valid,
+            rows_rejected=state.rows_rejected,
+            updated_at=change.updated_at,
+        )
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -76,5 +105,24 @@ class Subscription:
                 yield TaskUpdate.of(update)
                 if update.final:
                     return
+        finally:
+            await stream.aclose()
+
+    @strawberry.subscription(
+        permission_classes=[IsViewer],
+        description="Changes of tasks (of `datasource`, or of any) from now on: new uploads, "
+        "status, progress and rows, for a live task list; each update is a task's latest state "
+        "(states passed within one read are coalesced). Runs until the client stops",
+    )
+    async def ingestion_tasks_updates(
+        self, info: Info, datasource: str | None = None
+    ) -> AsyncGenerator[TaskListUpdate, None]:
+        if datasource is not None:
+            datasource = validate_datasource_name(datasource)
+        runtime = info.context.runtime
+        stream = live.task_changes(runtime.reading(), runtime.wakeups, datasource)
+        try:
+            async for change in stream:
+                yield TaskListUpdate.of(change)
         finally:
             await stream.aclose()

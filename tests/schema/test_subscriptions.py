@@ -3,6 +3,7 @@ the token given in connection_init, refusals as the protocol says."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -117,3 +118,58 @@ def test_subscriptions_need_a_valid_token_and_carry_no_mutations(embedded: Backe
                 message["payload"]["errors"] if message["type"] == "next" else message["payload"]
             )
             assert "not run over the websocket" in errors[0]["message"], message
+
+
+LIST = """subscription($ds: String) {
+  ingestionTasksUpdates(datasource: $ds) { taskId datasource filename status rowsValid }
+}"""
+
+
+def test_a_task_list_subscription_sees_new_uploads_of_its_datasource_to_the_end(
+    embedded: Backend,
+) -> None:
+    with TestClient(create_app(embedded.settings)) as client:
+        admin = token(client, Role.ADMIN)
+        auth = {"Authorization": f"Bearer {admin}"}
+
+        def send(datasource: str, content: bytes) -> str:
+            accepted = client.post(
+                "/api/ingest/upload",
+                headers=auth,
+                data={"datasource_name": datasource},
+                files={"file": ("s.csv", content, "text/csv")},
+            )
+            assert accepted.status_code == 202, accepted.text
+            return str(accepted.json()["task_id"])
+
+        earlier = send("sales", sales_csv(rows=5, seed=60))
+        viewer = token(client, Role.VIEWER)
+        with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {viewer}"}}
+            )
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(
+                {
+                    "id": "list",
+                    "type": "subscribe",
+                    "payload": {"query": LIST, "variables": {"ds": "sales"}},
+                }
+            )
+            time.sleep(1)  # the protocol does not acknowledge a subscribe: let it start
+            other = send("not_sales", b"day,amount\n2024-01-01,1\n")
+            mine = send("sales", sales_csv(rows=40, seed=61))
+            seen: list[dict[str, Any]] = []
+            while not any(u["taskId"] == mine and u["status"] == "succeeded" for u in seen):
+                message = ws.receive_json()
+                assert message["type"] == "next", message
+                seen.append(message["payload"]["data"]["ingestionTasksUpdates"])
+            ws.send_json({"id": "list", "type": "complete"})
+        assert {u["datasource"] for u in seen} == {"sales"}
+        assert other not in {u["taskId"] for u in seen}
+        # the latest state of each changed task (states passed within one read are coalesced)
+        statuses = [u["status"] for u in seen if u["taskId"] == mine]
+        order = ["queued", "validating", "loading", "succeeded"]
+        assert statuses == sorted(statuses, key=order.index), statuses
+        assert [u["rowsValid"] for u in seen if u["taskId"] == mine][-1] == 40
+        assert all(u["taskId"] in (mine, earlier) for u in seen)
