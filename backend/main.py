@@ -9,7 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from backend.api import docs, druid_files, frontend, ingest, performance, sigma, status
+from backend.api import (
+    datasources,
+    docs,
+    druid_files,
+    frontend,
+    ingest,
+    performance,
+    sigma,
+    status,
+)
 from backend.api.limits import BodyLimit, ConcurrencyLimit
 from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
@@ -59,6 +68,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.add_middleware(app.state.metrics.middleware)
     application.install_log_buffer()
     app.include_router(ingest.router)
+    app.include_router(datasources.router)
     app.include_router(status.router)
     app.include_router(sigma.router)
     app.include_router(performance.router)

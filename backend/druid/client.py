@@ -185,6 +185,19 @@ class DruidClient:
             if exc.status_code != 404:
                 raise
 
+    async def drop_datasource(self, datasource: str) -> int:
+        """Marks every segment of `datasource` unused (queries stop seeing it; Druid's kill
+        tasks may then delete them); the number marked, 0 when Druid has none."""
+        path = f"/druid/coordinator/v1/datasources/{urllib.parse.quote(datasource, safe='')}"
+        try:
+            response = await self._request("DELETE", path)
+        except DruidRequestError as exc:
+            if exc.status_code == 404:
+                return 0
+            raise
+        body = response.json() if response.content else {}
+        return int(body.get("numChangedSegments", 0)) if isinstance(body, dict) else 0
+
     async def load_percent(self, datasource: str, interval: str = ALL_TIME) -> float | None:
         """Percent of the datasource's used segments in `interval` that historicals serve;
         None when Druid has no used segment there (yet)."""

@@ -26,6 +26,7 @@ from backend.errors import BadRequest, Busy, UnsupportedMediaType, as_app_error,
 from backend.schema import graphiql
 from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import Context, MultipartGuard, get_context
+from backend.schema.datasources import DatasourceMutation
 from backend.schema.extensions import is_request_error, schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
 from backend.schema.live import Subscription
@@ -34,7 +35,7 @@ from backend.schema.scalars import SCALARS
 
 log = logging.getLogger(__name__)
 Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery))
-Mutation = merge_types("Mutation", (IngestionMutation, MonitoringMutation))
+Mutation = merge_types("Mutation", (IngestionMutation, MonitoringMutation, DatasourceMutation))
 
 
 class Schema(strawberry.Schema):

@@ -7,7 +7,7 @@ import base64
 import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,11 +16,16 @@ from backend.analytics.dashboard import Dashboard, SalesFilter, TopMetric
 from backend.analytics.errors import BadRange
 from backend.analytics.query import Aggregate, FilterKind, Granularity
 from backend.analytics.service import DatasourceInfo
+from backend.db import session_scope
+from backend.ingestion import datasources
 from backend.paging import MAX_OFFSET
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info
 from backend.schema.permissions import IsViewer
 from backend.schema.scalars import Long
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
 
 strawberry.enum(Granularity, name="Granularity")
 strawberry.enum(Aggregate, name="Aggregate")
@@ -61,6 +66,12 @@ class SalesFilterInput:
             genders=tuple(self.genders or ()),
             payments=tuple(self.payments or ()),
         )
+
+
+async def _contracts(runtime: Runtime) -> dict[str, str]:
+    # a session of its own: root fields of one query are resolved concurrently
+    async with session_scope(runtime.reading()) as session:
+        return await datasources.contracts(session)
 
 
 def _sales(filter: SalesFilterInput | None) -> SalesFilter:
@@ -195,10 +206,14 @@ class Datasource:
     time_end: dt.datetime | None
     last_ingestion: dt.datetime | None
     data_as_of: dt.datetime | None = strawberry.field(description="the latest __time in the data")
+    contract: str = strawberry.field(
+        description="sales (every check of the sales schema) or inferred"
+    )
 
     @classmethod
-    def of(cls, info: DatasourceInfo) -> Datasource:
+    def of(cls, info: DatasourceInfo, contracts: dict[str, str]) -> Datasource:
         return cls(
+            contract=contracts.get(info.name, "inferred"),
             name=info.name,
             row_count=Long(info.rows),
             columns=[DatasourceColumn(name=n, type=t) for n, t in info.columns.items()],
@@ -384,11 +399,14 @@ class AnalyticsQuery:
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasources(self, info: Info) -> list[Datasource]:
-        return [Datasource.of(d) for d in await info.context.runtime.analytics.datasources()]
+        runtime = info.context.runtime
+        contracts = await _contracts(runtime)
+        return [Datasource.of(d, contracts) for d in await runtime.analytics.datasources()]
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasource(self, info: Info, name: str) -> Datasource:
-        return Datasource.of(await info.context.runtime.analytics.describe(name))
+        runtime = info.context.runtime
+        return Datasource.of(await runtime.analytics.describe(name), await _contracts(runtime))
 
     @strawberry.field(
         permission_classes=[IsViewer],

@@ -307,3 +307,30 @@ async def test_a_worker_taken_over_mid_druid_task_does_not_submit_twice(
             app.druid_name("sales"),
         )
         assert [row[0] for row in tasks] == [done["druid_task_id"]]
+
+
+async def test_dropping_a_datasource_drops_its_druid_segments(
+    embedded: Backend, druid: LocalDruid
+) -> None:
+    async with druid_app(embedded.settings, druid.url) as app:
+        accepted = await upload(app.client, content=DATA, datasource="sales_drop")
+        await wait_for(app, accepted.json()["task_id"], {"succeeded"})
+        table = app.druid_name("sales_drop")
+        assert (await count_and_total(druid, table))[0] == 1000
+
+        dropped = await app.client.delete("/api/datasources/sales_drop")
+
+        assert dropped.status_code == 200, dropped.text
+        assert dropped.json()["druid_segments_dropped"] >= 1, dropped.text
+        assert dropped.json()["druid_error"] is None
+        deadline = asyncio.get_running_loop().time() + 120
+        while True:  # the broker stops serving unused segments within a coordinator cycle
+            async with httpx.AsyncClient(timeout=60) as client:
+                answer = await client.post(
+                    f"{druid.url}/druid/v2/sql",
+                    json={"query": f'SELECT COUNT(*) FROM "{table}"', "resultFormat": "array"},
+                )
+            if answer.status_code != 200 or answer.json() in ([], [[0]]):
+                break
+            assert asyncio.get_running_loop().time() < deadline, answer.text
+            await asyncio.sleep(2)

@@ -1,0 +1,132 @@
+"""Datasources as records: which contract each has, and dropping one from every place it lives
+(the metadata database, storage, the embedded engine's caches, Druid)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.analytics.rollup import rollup_key
+from backend.auth.principal import Principal
+from backend.db import session_scope
+from backend.druid.client import DruidError
+from backend.errors import Conflict, NotFound
+from backend.ingestion.druid_phase import druid_datasource
+from backend.ingestion.models import (
+    ACTIVE_STATUSES,
+    DatasourceSchema,
+    IngestionTask,
+    TaskEvent,
+    TaskStatus,
+)
+from backend.ingestion.service import validate_datasource_name
+from backend.ingestion.validation.sales import SALES
+from backend.monitoring import audit
+from backend.redaction import scrub
+from backend.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
+
+log = logging.getLogger(__name__)
+BUSY = tuple(s.value for s in ACTIVE_STATUSES | {TaskStatus.QUEUED})
+
+
+async def contracts(session: AsyncSession) -> dict[str, str]:
+    """Each recorded datasource's contract: sales or inferred (`sales` itself is always sales)."""
+    rows = await session.execute(select(DatasourceSchema.datasource, DatasourceSchema.definition))
+    found = {name: str(definition.get("contract", "inferred")) for name, definition in rows}
+    found[SALES] = SALES
+    return found
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """What a drop removed from the database; storage and Druid are cleaned after it commits."""
+
+    name: str
+    tasks: int
+    task_ids: list[str]
+
+
+async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
+    """Removes the datasource's tasks, events and schema record in the caller's transaction
+    (audited). Refused while one of its uploads is queued or running: cancel it first."""
+    task_ids = list(
+        await session.scalars(select(IngestionTask.id).where(IngestionTask.datasource == name))
+    )
+    known = await session.get(DatasourceSchema, name)
+    if not task_ids and known is None:
+        raise NotFound(f"no datasource {name!r}", "GraphQL's datasources lists them.")
+    busy = await session.scalar(
+        select(func.count())
+        .select_from(IngestionTask)
+        .where(IngestionTask.datasource == name, IngestionTask.status.in_(BUSY))
+    )
+    if busy:
+        raise Conflict(
+            f"datasource {name!r} has {busy} upload(s) queued or in progress",
+            "Cancel them (or wait until they end), then drop the datasource.",
+        )
+    if task_ids:
+        await session.execute(delete(TaskEvent).where(TaskEvent.task_id.in_(task_ids)))
+        await session.execute(delete(IngestionTask).where(IngestionTask.id.in_(task_ids)))
+    if known is not None:
+        await session.delete(known)
+    audit.record(session, actor.label, "drop_datasource", name, {"tasks": len(task_ids)})
+    return Dropped(name, len(task_ids), task_ids)
+
+
+async def remove_stored(store: ObjectStore, dropped: Dropped) -> int:
+    """Deletes the datasource's objects (datasets, rollups, Druid copies, uploads, rejected
+    rows) once its records are gone; the number of objects removed. A failure here leaves
+    unreferenced objects, never records pointing at missing data."""
+    prefixes = [
+        f"datasets/{dropped.name}/",
+        rollup_key(f"datasets/{dropped.name}/"),
+        f"druid/{dropped.name}/",
+        *(f"raw/{task_id}/" for task_id in dropped.task_ids),
+    ]
+    removed = 0
+    for prefix in prefixes:
+        try:
+            removed += await store.delete_prefix(prefix)
+        except Exception as exc:  # storage down: the records are gone, say so in the log
+            log.warning(
+                "drop %s: objects left under a prefix (%s); they are unreferenced",
+                dropped.name,
+                type(exc).__name__,
+            )
+    return removed
+
+
+@dataclass(frozen=True)
+class DropReport:
+    name: str
+    tasks_removed: int
+    objects_removed: int
+    druid_segments_dropped: int | None  # None: no Druid configured, or it did not answer
+    druid_error: str | None
+
+
+async def drop_everywhere(runtime: Runtime, name: str, actor: Principal) -> DropReport:
+    """Drops the datasource: its records (one audited transaction), then its stored objects,
+    the embedded engine's cached answers, and its segments in Druid."""
+    name = validate_datasource_name(name)
+    async with session_scope(runtime.sessions) as session:
+        dropped = await drop(session, name, actor)
+    runtime.analytics.landed(name)
+    objects = await remove_stored(runtime.store, dropped)
+    segments, error = None, None
+    if runtime.druid is not None:
+        try:
+            segments = await runtime.druid.drop_datasource(druid_datasource(runtime.settings, name))
+        except DruidError as exc:
+            error = scrub(str(exc))
+            log.warning("drop %s: Druid did not drop its segments: %s", name, error)
+    log.info("datasource %s dropped by %s: %d task(s)", name, actor.label, dropped.tasks)
+    return DropReport(name, dropped.tasks, objects, segments, error)
