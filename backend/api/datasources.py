@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from backend.analytics.service import DatasourceInfo
-from backend.deps import Admin, RuntimeDep, SessionDep, Viewer
+from backend.deps import Admin, RuntimeDep, SessionDep, Uploader, Viewer
 from backend.errors import ErrorBody
 from backend.ingestion import datasources
 from backend.ingestion.service import DATASOURCE_PATTERN, validate_datasource_name
+from backend.ingestion.validation.declared import DeclaredColumn, declare
+from backend.ingestion.validation.types import ColumnType
 
 router = APIRouter(prefix="/api/datasources", tags=["datasources"])
 Name = Annotated[str, Path(pattern=DATASOURCE_PATTERN.pattern, description="The datasource's name")]
@@ -28,6 +30,25 @@ class DatasourceOut(BaseModel):
     time_start: dt.datetime | None
     time_end: dt.datetime | None = Field(description="the latest __time in the data")
     last_ingestion: dt.datetime | None
+
+
+class ColumnIn(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    type: ColumnType
+    required: bool = Field(default=True, description="an empty cell is refused")
+    allowed: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="strings: the only values accepted"
+    )
+    minimum: float | None = Field(default=None, description="numbers: inclusive lower bound")
+    maximum: float | None = Field(default=None, description="numbers: inclusive upper bound")
+
+
+class DatasourceIn(BaseModel):
+    name: str = Field(pattern=DATASOURCE_PATTERN.pattern)
+    contract: Literal["sales", "declared"]
+    columns: list[ColumnIn] = Field(default_factory=list, max_length=200)
+    time_column: str | None = Field(default=None, max_length=128)
+    unique_key: str | None = Field(default=None, max_length=128)
 
 
 class DropOut(BaseModel):
@@ -58,6 +79,40 @@ async def list_datasources(
 ) -> list[DatasourceOut]:
     contracts = await datasources.contracts(session)
     return [_out(info, contracts) for info in await runtime.analytics.datasources()]
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={409: _ERROR, 422: _ERROR},
+    summary="Create a datasource ahead of its first upload: the sales contract, or a declared "
+    "one (columns, types, required, allowed values, ranges, unique key, time column)",
+)
+async def create_datasource(
+    body: DatasourceIn, runtime: RuntimeDep, principal: Uploader
+) -> DatasourceOut:
+    declaration = (
+        declare(
+            [
+                DeclaredColumn(c.name, c.type, c.required, tuple(c.allowed), c.minimum, c.maximum)
+                for c in body.columns
+            ],
+            body.time_column,
+            body.unique_key,
+        )
+        if body.contract == "declared" and body.columns
+        else None
+    )
+    await datasources.create_now(runtime, body.name, body.contract, declaration, principal)
+    return DatasourceOut(
+        name=body.name,
+        contract=body.contract,
+        row_count=0,
+        columns=datasources.declared_columns(body.contract, declaration),
+        time_start=None,
+        time_end=None,
+        last_ingestion=None,
+    )
 
 
 @router.get("/{name}", responses={404: _ERROR, 422: _ERROR}, summary="One datasource")

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics.rollup import rollup_key
 from backend.auth.principal import Principal
-from backend.db import session_scope
+from backend.db import session_scope, utcnow
 from backend.druid.client import DruidError
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.ingestion.druid_phase import druid_datasource
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
@@ -24,7 +24,9 @@ from backend.ingestion.models import (
     TaskStatus,
 )
 from backend.ingestion.service import validate_datasource_name
-from backend.ingestion.validation.sales import SALES
+from backend.ingestion.validation.declared import DECLARED, Declaration
+from backend.ingestion.validation.sales import SALES, sales_schema
+from backend.ingestion.validation.types import POLARS_TYPES
 from backend.monitoring import audit
 from backend.redaction import scrub
 from backend.storage import ObjectStore
@@ -130,3 +132,60 @@ async def drop_everywhere(runtime: Runtime, name: str, actor: Principal) -> Drop
             log.warning("drop %s: Druid did not drop its segments: %s", name, error)
     log.info("datasource %s dropped by %s: %d task(s)", name, actor.label, dropped.tasks)
     return DropReport(name, dropped.tasks, objects, segments, error)
+
+
+async def create(
+    session: AsyncSession,
+    name: str,
+    contract: str,
+    declaration: Declaration | None,
+    actor: Principal,
+) -> None:
+    """Records a datasource before its first upload: the sales contract, or a declared one."""
+    name = validate_datasource_name(name)
+    taken = await session.get(DatasourceSchema, name) is not None or await session.scalar(
+        select(func.count()).select_from(IngestionTask).where(IngestionTask.datasource == name)
+    )
+    if taken or name == SALES:
+        raise Conflict(
+            f"datasource {name!r} exists already",
+            "Choose another name, or drop it first (dropDatasource, admin).",
+        )
+    if contract == SALES:
+        definition = sales_schema().as_dict()
+    elif contract == DECLARED and declaration is not None:
+        definition = declaration.definition()
+    elif contract == DECLARED:
+        raise InvalidInput("a declared contract needs its columns", "Send columns.")
+    else:
+        raise InvalidInput(
+            f"contract {contract[:20]!r} cannot be created ahead",
+            "An inferred datasource is created by its first upload over REST; create sales or "
+            "declared ones here.",
+        )
+    session.add(
+        DatasourceSchema(
+            datasource=name, definition=definition, source_task_id="", created_at=utcnow()
+        )
+    )
+    audit.record(session, actor.label, "create_datasource", name, {"contract": contract})
+
+
+def declared_columns(contract: str, declaration: Declaration | None) -> dict[str, str]:
+    """The column types a new datasource will have, as the engine names them."""
+    schema = sales_schema() if contract == SALES else declaration.schema() if declaration else None
+    return {} if schema is None else {c.name: str(POLARS_TYPES[c.type]) for c in schema.columns}
+
+
+async def create_now(
+    runtime: Runtime,
+    name: str,
+    contract: str,
+    declaration: Declaration | None,
+    actor: Principal,
+) -> None:
+    """create() in a transaction of its own, committed before the caller answers, so the very
+    next request sees the datasource (the engine forgets its list of datasources)."""
+    async with session_scope(runtime.sessions) as session:
+        await create(session, name, contract, declaration, actor)
+    runtime.analytics.landed(name)

@@ -23,6 +23,7 @@ from backend.druid.spec import (
 from backend.ingestion import druid_phase, normalize
 from backend.ingestion.models import DatasourceSchema, IngestionTask
 from backend.ingestion.readers import FileFormat
+from backend.ingestion.validation.declared import DECLARED, Declaration
 from backend.ingestion.validation.sales import SALES, sales_schema
 from backend.ingestion.validation.schema import DatasetSchema
 from backend.priority import run_heavy
@@ -103,6 +104,8 @@ async def known_schema(session: AsyncSession, datasource: str) -> DatasetSchema 
         return None
     if stored.definition.get("contract") == SALES or datasource == SALES:
         return sales_schema()  # every check, the unique key included
+    if stored.definition.get("contract") == DECLARED:
+        return Declaration.from_definition(stored.definition).schema()
     return DatasetSchema.from_dict(stored.definition)
 
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import enum
+
 import strawberry
 
+from backend.errors import InvalidInput
 from backend.ingestion import datasources
+from backend.ingestion.validation.declared import (
+    MAX_ALLOWED_VALUES,
+    MAX_COLUMNS,
+    DeclaredColumn,
+    declare,
+)
+from backend.ingestion.validation.types import ColumnType
+from backend.schema.analytics import Datasource, DatasourceColumn
 from backend.schema.context import Info
-from backend.schema.permissions import IsAdmin
+from backend.schema.permissions import IsAdmin, IsUploader
+from backend.schema.scalars import Long
 
 
 @strawberry.type(description="What dropping a datasource removed")
@@ -20,8 +32,81 @@ class DatasourceDrop:
     druid_error: str | None
 
 
+ColumnTypeEnum = strawberry.enum(ColumnType, name="ColumnType")
+
+
+@strawberry.enum(description="How a datasource's rows are checked")
+class DatasourceContract(enum.Enum):
+    SALES = "sales"
+    DECLARED = "declared"
+
+
+@strawberry.input(description="A column of a declared contract")
+class DeclaredColumnInput:
+    name: str
+    type: ColumnType
+    required: bool = strawberry.field(default=True, description="an empty cell is refused")
+    allowed: list[str] | None = strawberry.field(
+        default=None, description="strings: the only values accepted (up to 1000)"
+    )
+    minimum: float | None = strawberry.field(default=None, description="numbers: inclusive")
+    maximum: float | None = strawberry.field(default=None, description="numbers: inclusive")
+
+
 @strawberry.type
 class DatasourceMutation:
+    @strawberry.mutation(
+        permission_classes=[IsUploader],
+        description="Create a datasource ahead of its first upload: the sales contract, or a "
+        "declared one (columns, types, required, allowed values, ranges, unique key, time "
+        "column) that every upload to it must pass",
+    )
+    async def create_datasource(
+        self,
+        info: Info,
+        name: str,
+        contract: DatasourceContract,
+        columns: list[DeclaredColumnInput] | None = None,
+        time_column: str | None = None,
+        unique_key: str | None = None,
+    ) -> Datasource:
+        context = info.context
+        declaration = None
+        if contract is DatasourceContract.DECLARED and columns:
+            if len(columns) > MAX_COLUMNS or any(
+                len(c.allowed or ()) > MAX_ALLOWED_VALUES for c in columns
+            ):
+                raise InvalidInput(
+                    f"at most {MAX_COLUMNS} columns of up to {MAX_ALLOWED_VALUES} allowed values",
+                    "Shorten the declaration.",
+                )
+            declaration = declare(
+                [
+                    DeclaredColumn(
+                        c.name, c.type, c.required, tuple(c.allowed or ()), c.minimum, c.maximum
+                    )
+                    for c in columns
+                ],
+                time_column,
+                unique_key,
+            )
+        await datasources.create_now(
+            context.runtime, name, contract.value, declaration, context.principal
+        )
+        return Datasource(
+            name=name,
+            contract=contract.value,
+            row_count=Long(0),
+            columns=[
+                DatasourceColumn(name=n, type=t)
+                for n, t in datasources.declared_columns(contract.value, declaration).items()
+            ],
+            time_start=None,
+            time_end=None,
+            last_ingestion=None,
+            data_as_of=None,
+        )
+
     @strawberry.mutation(
         permission_classes=[IsAdmin],
         description="Drop a datasource: its tasks and their history, its stored data and "

@@ -86,3 +86,102 @@ async def test_a_datasource_is_not_dropped_while_an_upload_of_it_runs(app: App) 
         "/graphql", json={"query": 'mutation { dropDatasource(name: "busy") { tasksRemoved } }'}
     )
     assert unknown.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+DECLARED = {
+    "name": "orders",
+    "contract": "declared",
+    "columns": [
+        {"name": "sku", "type": "string", "allowed": ["A1", "B2", "C3"]},
+        {"name": "qty", "type": "integer", "minimum": 1, "maximum": 100},
+        {"name": "price", "type": "float", "minimum": 0},
+        {"name": "day", "type": "date"},
+        {"name": "note", "type": "string", "required": False},
+    ],
+    "time_column": "day",
+    "unique_key": "sku",
+}
+
+
+async def test_a_declared_contract_checks_every_upload_with_line_numbers(app: App) -> None:
+    created = await app.client.post("/api/datasources", json=DECLARED)
+    assert created.status_code == 201, created.text
+    assert created.json()["contract"] == "declared" and created.json()["row_count"] == 0
+    again = await app.client.post("/api/datasources", json=DECLARED)
+    assert again.status_code == 409, again.text
+
+    bad = (
+        b"sku,qty,price,day,note\n"
+        b"A1,2,9.5,2024-01-01,\n"  # line 2: fine
+        b"Z9,2,9.5,2024-01-02,x\n"  # line 3: sku not allowed
+        b"B2,0,9.5,2024-01-03,\n"  # line 4: qty below 1
+        b"C3,5,-1,2024-01-04,\n"  # line 5: negative price
+    )
+    task = await wait_for_task(
+        app.client, (await upload(app.client, content=bad, datasource="orders")).json()["task_id"]
+    )
+    assert task["status"] == "failed", task
+    failed = {(c["column"], s["row"]) for c in task["report"]["checks"] for s in c["samples"]}
+    assert {("sku", 3), ("qty", 4), ("price", 5)} <= failed, task["report"]["checks"]
+
+    good = b"sku,qty,price,day,note\nA1,2,9.5,2024-01-01,\nB2,3,1.25,2024-01-02,gift\n"
+    loaded = await wait_for_task(
+        app.client, (await upload(app.client, content=good, datasource="orders")).json()["task_id"]
+    )
+    assert loaded["status"] == "succeeded", loaded
+    described = (await app.client.get("/api/datasources/orders")).json()
+    assert described["contract"] == "declared" and described["row_count"] == 2
+    # the unique key holds across uploads, as for sales
+    repeat = b"sku,qty,price,day,note\nA1,9,1.0,2024-02-01,\n"
+    repeated = await wait_for_task(
+        app.client,
+        (await upload(app.client, content=repeat, datasource="orders")).json()["task_id"],
+    )
+    assert repeated["status"] == "failed", repeated
+
+
+async def test_a_declaration_that_makes_no_sense_is_refused_with_the_reason(app: App) -> None:
+    cases = [
+        ({"columns": []}, "needs its columns"),
+        ({"time_column": "sku"}, "not a declared date or datetime column"),
+        ({"unique_key": "nope"}, "not a declared column"),
+        ({"columns": [{"name": "qty", "type": "integer", "minimum": 5, "maximum": 1}]}, "above"),
+        ({"columns": [{"name": "n", "type": "integer", "allowed": ["1"]}]}, "string columns"),
+        ({"columns": [{"name": "__time", "type": "date"}]}, "'__'"),
+        ({"contract": "inferred"}, None),
+    ]
+    for change, said in cases:
+        body = {**DECLARED, "name": "broken", "time_column": None, "unique_key": None} | change
+        response = await app.client.post("/api/datasources", json=body)
+        assert response.status_code == 422, (change, response.text)
+        if said:
+            assert said in response.text, (change, response.text)
+    viewer = app.client_as(await make_token(app.runtime, Role.VIEWER))
+    async with viewer:
+        assert (await viewer.post("/api/datasources", json=DECLARED)).status_code == 403
+
+
+async def test_create_datasource_over_graphql(app: App) -> None:
+    mutation = """mutation { createDatasource(name: "visits", contract: DECLARED,
+        columns: [{name: "page", type: STRING, allowed: ["home", "shop"]},
+                  {name: "at", type: DATETIME}, {name: "ms", type: INTEGER, minimum: 0}],
+        timeColumn: "at") { name contract rowCount columns { name type } } }"""
+    created = (await app.client.post("/graphql", json={"query": mutation})).json()
+    assert created["data"]["createDatasource"]["contract"] == "declared", created
+    assert [c["name"] for c in created["data"]["createDatasource"]["columns"]] == [
+        "page",
+        "at",
+        "ms",
+    ]
+    refused = (await app.client.post("/graphql", json={"query": mutation})).json()
+    assert refused["errors"][0]["extensions"]["code"] == "CONFLICT"
+    rows = b"page,at,ms\nhome,2024-01-01T10:00:00,5\nshop,2024-01-01T10:00:01,-3\n"
+    task = await wait_for_task(
+        app.client, (await upload(app.client, content=rows, datasource="visits")).json()["task_id"]
+    )
+    assert task["status"] == "failed"
+    assert ("ms", 3) in {
+        (c["column"], s["row"]) for c in task["report"]["checks"] for s in c["samples"]
+    }
+    listed = await app.client.post("/graphql", json={"query": "{ datasources { name contract } }"})
+    assert {"name": "visits", "contract": "declared"} in listed.json()["data"]["datasources"]
