@@ -36,6 +36,13 @@ CONFIG: dict[str, Any] = {
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 415, 422]}},
         },
         {
+            # A declaration is checked for sense beyond what JSON Schema says (a declared
+            # contract needs columns, the time column must be a declared date column, the unique
+            # key a declared column, minimum <= maximum): 422 with the reason.
+            "include-name": "POST /api/datasources",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]}},
+        },
+        {
             # What the OpenAPI schema cannot say about a GraphQL request (a document that is
             # not one, a mutation sent with GET, an upload without its CSRF header) answers 400;
             # the GraphQL test below covers GraphQL itself.

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.analytics.service import DatasourceInfo
 from backend.deps import Admin, RuntimeDep, SessionDep, Uploader, Viewer
@@ -33,8 +33,11 @@ class DatasourceOut(BaseModel):
 
 
 class ColumnIn(BaseModel):
+    # strict: `false` is not a bound and `0` is not a flag (schemathesis sent both)
+    model_config = ConfigDict(strict=True)
+
     name: str = Field(min_length=1, max_length=128)
-    type: ColumnType
+    type: Annotated[ColumnType, Field(strict=False)]  # JSON gives the enum's value
     required: bool = Field(default=True, description="an empty cell is refused")
     allowed: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list, max_length=1000, description="strings: the only values accepted"
