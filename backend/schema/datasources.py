@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 
 import strawberry
 
-from backend.errors import InvalidInput
 from backend.ingestion import datasources
 from backend.ingestion.validation.declared import (
-    MAX_ALLOWED_VALUES,
-    MAX_COLUMNS,
     DeclaredColumn,
     declare,
 )
@@ -73,13 +71,6 @@ class DatasourceMutation:
         context = info.context
         declaration = None
         if contract is DatasourceContract.DECLARED and columns:
-            if len(columns) > MAX_COLUMNS or any(
-                len(c.allowed or ()) > MAX_ALLOWED_VALUES for c in columns
-            ):
-                raise InvalidInput(
-                    f"at most {MAX_COLUMNS} columns of up to {MAX_ALLOWED_VALUES} allowed values",
-                    "Shorten the declaration.",
-                )
             declaration = declare(
                 [
                     DeclaredColumn(
@@ -116,10 +107,4 @@ class DatasourceMutation:
     async def drop_datasource(self, info: Info, name: str) -> DatasourceDrop:
         context = info.context
         report = await datasources.drop_everywhere(context.runtime, name, context.principal)
-        return DatasourceDrop(
-            name=report.name,
-            tasks_removed=report.tasks_removed,
-            objects_removed=report.objects_removed,
-            druid_segments_dropped=report.druid_segments_dropped,
-            druid_error=report.druid_error,
-        )
+        return DatasourceDrop(**dataclasses.asdict(report))
