@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import polars as pl
 
+from backend.ingestion.fast import load_clean_csv
 from backend.ingestion.readers import FileFormat
 from backend.ingestion.sources.base import ReadError, Source
 from backend.ingestion.sources.csv import open_csv
@@ -118,15 +119,9 @@ def _schema_for(
     first: pl.DataFrame,
     options: UploadOptions,
 ) -> DatasetSchema:
-    if known is not None and options.contract is not None and known.contract != options.contract:
-        raise ReadError(
-            f"datasource {datasource!r} has the {known.contract} contract, not {options.contract}",
-            contract_hint(options.contract),
-        )
-    if datasource == SALES or options.contract == SALES or (known and known.contract == SALES):
-        return sales_schema()
-    if known is not None:
-        return known
+    fixed = _fixed_schema(datasource, known, options)
+    if fixed is not None:
+        return fixed
     if options.time_column is not None and options.time_column not in source.header:
         raise ReadError(
             f"time_column {options.time_column!r} is not a column of the file",
@@ -141,6 +136,20 @@ def _schema_for(
         if named_time is not None and time_column == named_time:
             raise reserved.not_timestamps(named_time) from exc
         raise ReadError(str(exc), "Name a column with dates or timestamps as time_column.") from exc
+
+
+def _fixed_schema(
+    datasource: str, known: DatasetSchema | None, options: UploadOptions
+) -> DatasetSchema | None:
+    """The schema the rows must have whatever the file holds, if there is one yet."""
+    if known is not None and options.contract is not None and known.contract != options.contract:
+        raise ReadError(
+            f"datasource {datasource!r} has the {known.contract} contract, not {options.contract}",
+            contract_hint(options.contract),
+        )
+    if datasource == SALES or options.contract == SALES or (known and known.contract == SALES):
+        return sales_schema()
+    return known
 
 
 def contract_hint(contract: str) -> str:
@@ -171,6 +180,11 @@ def normalize(
     mode=replace the rows of the upload's interval are replaced, so their keys may come again).
     """
     with _polars_errors_as_read_errors(file_format):
+        fixed = _fixed_schema(datasource, known_schema, options)
+        if fixed is not None and file_format is FileFormat.CSV:
+            clean = _one_pass(path, workdir, fixed, options, uploaded_at, progress, loaded)
+            if clean is not None:
+                return clean
         source = open_source(path, file_format, workdir, options)
         reserved.check_internal(source.header)
         report = Report(source.info)
@@ -204,6 +218,34 @@ def normalize(
         report = _fresh_report(report)
         eager = BatchValidator(schema, match, uploaded_at, eager_unique=True, loaded_keys=keys)
         return _run(eager, source.batches(), report, schema, workdir, options, progress)
+
+
+def _one_pass(
+    path: Path,
+    workdir: Path,
+    schema: DatasetSchema,
+    options: UploadOptions,
+    uploaded_at: dt.datetime,
+    progress: Progress | None,
+    loaded: Sequence[Path],
+) -> Outcome | None:
+    """A clean CSV in one streaming pass (backend.ingestion.fast), or None: read it in batches."""
+
+    def on_rows(rows: int) -> None:
+        if progress is not None:
+            progress.rows = rows
+
+    def loaded_keys() -> pl.Series | None:
+        return _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
+
+    clean = load_clean_csv(
+        path, workdir, schema, uploaded_at=uploaded_at, on_rows=on_rows, loaded_keys=loaded_keys
+    )
+    if clean is None:
+        if progress is not None:
+            progress.rows = 0
+        return None
+    return Outcome(clean.report, dataset=clean.dataset, schema=schema, time_range=clean.time_range)
 
 
 class _KeyCache:

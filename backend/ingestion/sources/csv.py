@@ -142,7 +142,7 @@ def prepare(path: Path, workdir: Path) -> _Prepared:
     return _Prepared(target, encoding, _decode_check(target, "utf-8"))
 
 
-def _read_head(path: Path) -> str:
+def read_head(path: Path) -> str:
     with path.open("r", encoding="utf-8", newline="") as handle:
         return handle.read(SNIFF_CHARS)
 
@@ -307,7 +307,7 @@ class CsvSource:
 
 def open_csv(path: Path, workdir: Path) -> CsvSource:
     prepared = prepare(path, workdir)
-    delimiter = sniff_delimiter(_read_head(prepared.path))
+    delimiter = sniff_delimiter(read_head(prepared.path))
     header = check_header(read_header(prepared.path, delimiter))
     info = SourceInfo(
         format="csv",

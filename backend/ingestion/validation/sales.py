@@ -7,6 +7,7 @@ from functools import lru_cache
 import pandera.polars as pa
 import polars as pl
 
+from backend.ingestion.validation.expressions import row_check
 from backend.ingestion.validation.schema import ColumnSpec, DatasetSchema, TimeSpec
 from backend.ingestion.validation.types import ColumnType
 
@@ -62,24 +63,20 @@ def _close(value: pl.Expr, expected: pl.Expr) -> pl.Expr:
     return ((value - expected).abs() <= TOLERANCE).fill_null(True)
 
 
-def _row_check(name: str, passes: pl.Expr) -> pa.Check:
-    return pa.Check(lambda data: data.lazyframe.select(passes.alias("check")), name=name)
-
-
 def _row_checks() -> list[pa.Check]:
     price, qty = pl.col("Unit price"), pl.col("Quantity")
     cogs = price * qty
     city_ok = pl.col("City") == pl.col("Branch").replace_strict(BRANCH_CITY, default=None)
     margin = pl.col("gross income") / pl.col("Total") * 100
     return [
-        _row_check("city_matches_branch", city_ok.fill_null(True)),
-        _row_check("cogs_is_unit_price_x_quantity", _close(pl.col("cogs"), cogs)),
-        _row_check("tax_is_5_percent", _close(pl.col("Tax 5%"), cogs * 0.05)),
-        _row_check("total_is_cogs_plus_tax", _close(pl.col("Total"), cogs + pl.col("Tax 5%"))),
-        _row_check(
+        row_check("city_matches_branch", city_ok.fill_null(True)),
+        row_check("cogs_is_unit_price_x_quantity", _close(pl.col("cogs"), cogs)),
+        row_check("tax_is_5_percent", _close(pl.col("Tax 5%"), cogs * 0.05)),
+        row_check("total_is_cogs_plus_tax", _close(pl.col("Total"), cogs + pl.col("Tax 5%"))),
+        row_check(
             "gross_income_is_tax", _close(pl.col("gross income"), pl.col("Total") - pl.col("cogs"))
         ),
-        _row_check("gross_margin_matches", _close(pl.col("gross margin percentage"), margin)),
+        row_check("gross_margin_matches", _close(pl.col("gross margin percentage"), margin)),
     ]
 
 

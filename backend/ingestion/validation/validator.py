@@ -240,7 +240,7 @@ class BatchValidator:
         row_name = _free_name(REJECTED_ROW, raw_names)
         reason_name = _free_name(REJECTED_REASON, [*raw_names, row_name])
         valid = converted.filter(~pl.col(IDX).is_in(bad.implode())).drop(IDX)
-        valid = valid.with_columns(self._time().alias(TIME))
+        valid = valid.with_columns(time_of(self.schema, self.uploaded_at).alias(TIME))
         reasons = (
             failures.with_columns(_reason_text().alias("reason"))
             .group_by(IDX)
@@ -264,19 +264,21 @@ class BatchValidator:
         )
         return BatchResult(valid, rejected, located, batch.height, present_counts, type_counts)
 
-    def _time(self) -> pl.Expr:
-        spec = self.schema.time
-        if spec.column is None:
-            return pl.lit(self.uploaded_at).cast(pl.Datetime("us", "UTC"))
-        column = pl.col(spec.column)
-        if spec.time_of_day:
-            return column.dt.combine(pl.col(spec.time_of_day), time_unit="us").dt.replace_time_zone(
-                "UTC"
-            )
-        kind = next(c.type for c in self.schema.columns if c.name == spec.column)
-        if kind is ColumnType.DATE:
-            return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        return column
+
+def time_of(schema: DatasetSchema, uploaded_at: dt.datetime) -> pl.Expr:
+    """__time of each row, from the schema's converted columns (or the upload time)."""
+    spec = schema.time
+    if spec.column is None:
+        return pl.lit(uploaded_at).cast(pl.Datetime("us", "UTC"))
+    column = pl.col(spec.column)
+    if spec.time_of_day:
+        return column.dt.combine(pl.col(spec.time_of_day), time_unit="us").dt.replace_time_zone(
+            "UTC"
+        )
+    kind = next(c.type for c in schema.columns if c.name == spec.column)
+    if kind is ColumnType.DATE:
+        return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return column
 
 
 def _free_name(name: str, taken: list[str]) -> str:
