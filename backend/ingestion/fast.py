@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -37,6 +38,7 @@ from backend.ingestion.validation.validator import time_of
 
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 OK = "__ok"
+KEY = "__key"
 
 
 class RowFailed(Exception):
@@ -53,23 +55,45 @@ class Clean:
 
 
 class _Gate:
-    """Inside the plan, per streamed chunk: counts rows (the task's progress) and stops the plan
-    at the first chunk holding a failed row."""
+    """Inside the plan, per streamed chunk: stops the plan at the first chunk holding a failed
+    row; otherwise counts its rows (the task's progress), keeps its unique keys (encoded, 8 bytes
+    each for sales) and the time range, so nothing is read back from the written file."""
 
     def __init__(self, on_rows: Callable[[int], None] | None) -> None:
         self.on_rows = on_rows
         self.rows = 0
+        self.keys: list[pl.Series] = []
+        self.ends: list[tuple[dt.datetime, dt.datetime]] = []
         self._lock = threading.Lock()
 
-    def __call__(self, ok: pl.Series) -> pl.Series:
+    def __call__(self, chunk: pl.Series) -> pl.Series:
+        ok = chunk.struct.field(OK)
         if not ok.all():
             raise RowFailed
+        times = chunk.struct.field(TIME)
         with self._lock:
             self.rows += len(ok)
             rows = self.rows
+            if KEY in chunk.struct.fields:
+                self.keys.append(chunk.struct.field(KEY))
+            if len(ok):
+                self.ends.append(cast(tuple[dt.datetime, dt.datetime], (times.min(), times.max())))
         if self.on_rows is not None:
             self.on_rows(rows)
         return ok
+
+    def time_range(self) -> tuple[dt.datetime, dt.datetime]:
+        return min(low for low, _ in self.ends), max(high for _, high in self.ends)
+
+    def repeats(self, loaded_keys: Callable[[], pl.Series | None]) -> bool:
+        """Whether a key repeats within the file or is one the datasource already holds."""
+        if not self.keys:
+            return False
+        keys = pl.concat(self.keys, rechunk=True)
+        if keys.n_unique() < len(keys):
+            return True
+        loaded = loaded_keys()
+        return loaded is not None and bool(keys.is_in(loaded.implode()).any())
 
 
 # Numbers are parsed by the CSV reader itself. It accepts what `types.convert` accepts once a
@@ -151,6 +175,10 @@ def load_clean_csv(
     source_of = {target: raw_header[header.index(src)] for src, target in match.mapping.items()}
     read_as = {source_of[c.name]: _READ_AS.get(c.type, pl.String()) for c in schema.columns}
     gate = _Gate(on_rows)
+    watched = [pl.col(OK), pl.col(TIME)]
+    if schema.unique is not None:
+        encode = pl.col(schema.unique) if schema.unique_encoding is None else schema.unique_encoding
+        watched.append(encode.alias(KEY))
     plan = (
         pl.scan_csv(
             path,
@@ -166,7 +194,7 @@ def load_clean_csv(
             pl.all_horizontal(checks).fill_null(False).alias(OK),
             time_of(schema, uploaded_at).alias(TIME),
         )
-        .filter(pl.col(OK).map_batches(gate, return_dtype=pl.Boolean, is_elementwise=True))
+        .filter(pl.struct(watched).map_batches(gate, return_dtype=pl.Boolean, is_elementwise=True))
         .select([*schema.names, TIME])
     )
     # A folder of its own: when the plan stops, Polars' writer may still create its file just
@@ -176,33 +204,14 @@ def load_clean_csv(
     written = scratch / "dataset.parquet"
     try:
         plan.sink_parquet(written, compression="zstd", compression_level=1)
-        stored = pl.scan_parquet(written)
-        rows = stored.select(pl.len()).collect().item()
-        if not rows or _repeats(stored, schema, loaded_keys):
+        if not gate.rows or gate.repeats(loaded_keys):
             return None
         target = written.rename(workdir / "dataset.parquet")
     except (pl.exceptions.PolarsError, RowFailed):
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    stored = pl.scan_parquet(target)
-    bounds = stored.select(pl.col(TIME).min().alias("low"), pl.col(TIME).max().alias("high"))
-    low, high = bounds.collect().row(0)
-    return Clean(target, _report(schema, delimiter, rows), (low, high))
-
-
-def _repeats(
-    stored: pl.LazyFrame, schema: DatasetSchema, loaded_keys: Callable[[], pl.Series | None]
-) -> bool:
-    """Whether the unique key repeats within the file or holds a key already loaded."""
-    if schema.unique is None:
-        return False
-    encode = pl.col(schema.unique) if schema.unique_encoding is None else schema.unique_encoding
-    keys = stored.select(encode.alias("key")).collect().to_series()
-    if keys.is_duplicated().any():
-        return True
-    loaded = loaded_keys()
-    return loaded is not None and bool(keys.is_in(loaded.implode()).any())
+    return Clean(target, _report(schema, delimiter, gate.rows), gate.time_range())
 
 
 def _report(schema: DatasetSchema, delimiter: str, rows: int) -> Report:
