@@ -20,8 +20,8 @@ One run does all of this:
    Steps 2 and 3 alternate per file and are repeated ``--repeat`` times (default 3, because a
    small shared machine is noisy); the table shows medians with the min-max spread, and the
    worst peak RSS.
-4. Prints a table, the targets (service throughput >= 50% of raw Polars; server peak RSS under
-   1 GiB and flat from 1x to 2x), the machine, and a final JSON line for scripts.
+4. Prints a table, the targets (service throughput >= 60% of raw Polars; server peak RSS under
+   600 MiB and flat from 1x to 2x), the machine, and a final JSON line for scripts.
 
 The exit status is non-zero only when something failed (generation, baseline, upload, a failed
 task, a server that crashed); a missed target is reported, not treated as a failure.
@@ -62,8 +62,8 @@ DEFAULT_ROWS = 5_000_000
 SEED = 20190101
 MB = 1_000_000  # throughput is in MB/s (10**6 bytes); memory in MiB
 MIB = 1024 * 1024
-RATIO_TARGET = 0.5
-RSS_TARGET_MIB = 1024.0
+RATIO_TARGET = 0.6  # issue "Speed": >= 0.6 of raw Polars
+RSS_TARGET_MIB = 600.0  # and <= 600 MB, flat from 1x to 2x
 # "Flat" from 1x to 2x: the 2x peak is at most this much above the 1x peak.
 FLAT_TOLERANCE = 0.25
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -280,6 +280,8 @@ def start_server(workdir: Path, max_upload_mb: int, worker_concurrency: int | No
         STORAGE_URL=str(workdir / "storage"),
         MAX_UPLOAD_MB=str(max_upload_mb),
         PYTHONUNBUFFERED="1",
+        # A throwaway server on loopback: requests carry no token.
+        AUTH_ANONYMOUS_ROLE="admin",
     )
     if worker_concurrency is not None:
         env["WORKER_CONCURRENCY"] = str(worker_concurrency)

@@ -27,7 +27,8 @@ from typing import cast
 
 import polars as pl
 
-from backend.ingestion.sources.base import ReadError, SourceInfo, check_header
+from backend.ingestion.sources import csv as csv_source
+from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, SourceInfo, check_header
 from backend.ingestion.sources.csv import read_head, read_header, sniff_delimiter
 from backend.ingestion.validation import reserved
 from backend.ingestion.validation.expressions import schema_checks, strictly_checked
@@ -51,6 +52,7 @@ class Clean:
 
     dataset: Path
     report: Report
+    schema: DatasetSchema
     time_range: tuple[dt.datetime, dt.datetime]
 
 
@@ -59,8 +61,10 @@ class _Gate:
     row; otherwise counts its rows (the task's progress), keeps its unique keys (encoded, 8 bytes
     each for sales) and the time range, so nothing is read back from the written file."""
 
-    def __init__(self, on_rows: Callable[[int], None] | None) -> None:
+    def __init__(self, on_rows: Callable[[int], None] | None, nullable: list[str]) -> None:
         self.on_rows = on_rows
+        self.nullable = nullable  # columns whose values are counted (the others are required)
+        self.nulls = dict.fromkeys(nullable, 0)
         self.rows = 0
         self.keys: list[pl.Series] = []
         self.ends: list[tuple[dt.datetime, dt.datetime]] = []
@@ -76,11 +80,17 @@ class _Gate:
             rows = self.rows
             if KEY in chunk.struct.fields:
                 self.keys.append(chunk.struct.field(KEY))
+            for name in self.nullable:
+                self.nulls[name] += chunk.struct.field(name).null_count()
             if len(ok):
                 self.ends.append(cast(tuple[dt.datetime, dt.datetime], (times.min(), times.max())))
         if self.on_rows is not None:
             self.on_rows(rows)
         return ok
+
+    def present(self) -> dict[str, int]:
+        """Values per column that may be empty."""
+        return {name: self.rows - nulls for name, nulls in self.nulls.items()}
 
     def time_range(self) -> tuple[dt.datetime, dt.datetime]:
         return min(low for low, _ in self.ends), max(high for _, high in self.ends)
@@ -103,12 +113,23 @@ _READ_AS: dict[ColumnType, pl.DataType] = {
     ColumnType.FLOAT: pl.Float64(),
     ColumnType.INTEGER: pl.Int64(),
 }
+MISS = "__miss:"  # a value present in the file that did not convert
+LAST = "__last"  # the file's last field is empty (or missing: a short row)
 
 
-def _checks(schema: DatasetSchema) -> list[pl.Expr] | None:
-    """What every row must pass, on the converted columns; None: not for this path."""
-    if not all(c.required for c in schema.columns):
-        return None
+@dataclass(frozen=True)
+class _Plan:
+    columns: list[pl.Expr]  # the schema's columns, converted, plus the flags below
+    checks: list[pl.Expr]  # every row must pass each
+
+
+def _plan(schema: DatasetSchema, source_of: dict[str, str], last: str) -> _Plan | None:
+    """Conversions and checks; None when a check cannot be evaluated here.
+
+    Empty cells are read as null (so are the missing fields of a short row). Text and numbers
+    are kept as read; other types are converted as the batch path's first attempt does, and a
+    value present that does not convert fails the row (the batch path tries harder, or rejects).
+    """
     declared: list[pl.Expr] = []
     strict: set[str] = set()
     if schema.checks is not None:
@@ -117,48 +138,66 @@ def _checks(schema: DatasetSchema) -> list[pl.Expr] | None:
         if found is None:
             return None
         declared, strict = found, strictly_checked(pandera)
-    present = [
-        pl.col(c.name).str.len_bytes() > 0
-        if c.type is ColumnType.STRING
-        else pl.col(c.name).is_not_null()
-        for c in schema.columns
-    ]
-    # The batch path refuses NUL bytes; a strict check refuses them too, other text must not.
-    no_nul = [
-        pl.col(c.name).str.contains("\x00", literal=True).not_()
-        for c in schema.columns
-        if c.type is ColumnType.STRING and c.name not in strict
-    ]
-    finite = [pl.col(c.name).is_finite() for c in schema.columns if c.type is ColumnType.FLOAT]
-    return [*present, *no_nul, *finite, *declared]
-
-
-def _converted(schema: DatasetSchema, source_of: dict[str, str]) -> list[pl.Expr]:
-    """Each schema column from the file's: text and numbers as read, the rest converted as the
-    batch path's first attempt does (a miss fails the row, and the batch path tries again)."""
-    found = []
+    columns = []
+    checks = [pl.col(LAST).not_()]
     for spec in schema.columns:
         raw = pl.col(source_of[spec.name])
         if spec.type is ColumnType.STRING or spec.type in _READ_AS:
-            found.append(raw.alias(spec.name))
+            columns.append(raw.alias(spec.name))
         else:
-            found.append(convert_fast(raw, pl.String(), spec.type, spec.formats).alias(spec.name))
-    return found
+            converted = convert_fast(raw, pl.String(), spec.type, spec.formats)
+            columns.append(converted.alias(spec.name))
+            columns.append((raw.is_not_null() & converted.is_null()).alias(MISS + spec.name))
+            checks.append(pl.col(MISS + spec.name).not_())
+        if spec.required:
+            checks.append(pl.col(spec.name).is_not_null())
+        if spec.type is ColumnType.STRING and spec.name not in strict:
+            # The batch path trims text and refuses NUL bytes; a check against a fixed set of
+            # plain values refuses both already, other text must have neither.
+            text = pl.col(spec.name)
+            plain = text.str.strip_chars().str.len_bytes() == text.str.len_bytes()
+            no_nul = text.str.contains("\x00", literal=True).not_()
+            checks.append((plain & no_nul).fill_null(True))
+        if spec.type is ColumnType.FLOAT:
+            checks.append(pl.col(spec.name).is_finite().fill_null(True))
+    # A short row's missing fields are empty too: a file whose last field is ever empty is left
+    # to the batch path, which counts the fields on each line.
+    columns.append(pl.col(last).is_null().alias(LAST))
+    return _Plan(columns, [*checks, *declared])
+
+
+def _sample(path: Path, delimiter: str, raw_header: list[str], header: list[str]) -> pl.DataFrame:
+    """The rows the batch path infers a new datasource's schema from: its first batch."""
+    rows = pl.read_csv(
+        path,
+        has_header=True,
+        separator=delimiter,
+        schema=dict.fromkeys(raw_header, pl.String),
+        empty_string_is_null=False,
+        n_rows=csv_source.BATCH_ROWS - 1,  # the first batch holds the header record too
+    )
+    return rows.rename(dict(zip(raw_header, header, strict=True))).with_columns(
+        pl.lit(None, pl.Int64).alias(ROW), pl.lit(None, pl.String).alias(PROBLEM)
+    )
+
+
+SchemaFor = Callable[[list[str], Callable[[], pl.DataFrame]], DatasetSchema]
 
 
 def load_clean_csv(
     path: Path,
     workdir: Path,
-    schema: DatasetSchema,
+    schema_for: SchemaFor | DatasetSchema,
     *,
     uploaded_at: dt.datetime,
     on_rows: Callable[[int], None] | None = None,
-    loaded_keys: Callable[[], pl.Series | None] = lambda: None,
+    loaded_keys: Callable[[DatasetSchema], Callable[[], pl.Series | None]] | None = None,
 ) -> Clean | None:
-    """The file loaded in one pass, or None when the batch path must look at it."""
-    checks = _checks(schema)
-    if checks is None:
-        return None
+    """The file loaded in one pass, or None when the batch path must look at it.
+
+    `schema_for(header, sample)`: the schema for the file's header (`sample()` gives the rows
+    the batch path would infer it from); a ReadError there also leaves the file to the batch path.
+    """
     with path.open("rb") as handle:
         if handle.read(4).startswith(_BOMS):
             return None
@@ -167,31 +206,38 @@ def load_clean_csv(
         raw_header = read_header(path, delimiter)
         header = check_header(raw_header)
         reserved.check_internal(header)
-    except (ReadError, UnicodeDecodeError):
+        if isinstance(schema_for, DatasetSchema):
+            schema = schema_for
+        else:
+            schema = schema_for(header, lambda: _sample(path, delimiter, raw_header, header))
+        reserved.check_time(header, schema)
+    except (ReadError, UnicodeDecodeError, pl.exceptions.PolarsError):
         return None
     match = match_columns(header, schema)
     if match.missing or match.extra:
         return None
     source_of = {target: raw_header[header.index(src)] for src, target in match.mapping.items()}
+    plan = _plan(schema, source_of, raw_header[-1])
+    if plan is None:
+        return None
     read_as = {source_of[c.name]: _READ_AS.get(c.type, pl.String()) for c in schema.columns}
-    gate = _Gate(on_rows)
-    watched = [pl.col(OK), pl.col(TIME)]
+    gate = _Gate(on_rows, [c.name for c in schema.columns if not c.required])
+    watched = [pl.col(OK), pl.col(TIME), *[pl.col(c) for c in gate.nullable]]
     if schema.unique is not None:
         encode = pl.col(schema.unique) if schema.unique_encoding is None else schema.unique_encoding
         watched.append(encode.alias(KEY))
-    plan = (
+    stream = (
         pl.scan_csv(
             path,
             has_header=True,
             separator=delimiter,
             schema={name: read_as[name] for name in raw_header},
             infer_schema=False,
-            empty_string_is_null=False,
+            empty_string_is_null=True,
         )
-        .select(_converted(schema, source_of))
+        .select(plan.columns)
         .with_columns(
-            # A null (a short row's missing field) fails the row.
-            pl.all_horizontal(checks).fill_null(False).alias(OK),
+            pl.all_horizontal(plan.checks).fill_null(False).alias(OK),
             time_of(schema, uploaded_at).alias(TIME),
         )
         .filter(pl.struct(watched).map_batches(gate, return_dtype=pl.Boolean, is_elementwise=True))
@@ -203,18 +249,19 @@ def load_clean_csv(
     scratch.mkdir(exist_ok=True)
     written = scratch / "dataset.parquet"
     try:
-        plan.sink_parquet(written, compression="zstd", compression_level=1)
-        if not gate.rows or gate.repeats(loaded_keys):
+        stream.sink_parquet(written, compression="zstd", compression_level=1)
+        if not gate.rows or gate.repeats(loaded_keys(schema) if loaded_keys else lambda: None):
             return None
         target = written.rename(workdir / "dataset.parquet")
     except (pl.exceptions.PolarsError, RowFailed):
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Clean(target, _report(schema, delimiter, gate.rows), gate.time_range())
+    report = _report(schema, delimiter, gate.rows, gate.present())
+    return Clean(target, report, schema, gate.time_range())
 
 
-def _report(schema: DatasetSchema, delimiter: str, rows: int) -> Report:
+def _report(schema: DatasetSchema, delimiter: str, rows: int, present: dict[str, int]) -> Report:
     """What the batch path reports for a file whose every row is valid."""
     info = SourceInfo(
         format="csv",
@@ -227,6 +274,9 @@ def _report(schema: DatasetSchema, delimiter: str, rows: int) -> Report:
     report.columns = [c.as_dict() for c in schema.columns]
     report.time = schema.time.describe()
     report.schema.extra_ignored = schema.ignore_extra
-    report.add_counts({c.name: rows for c in schema.columns}, {c.name: 0 for c in schema.columns})
+    report.add_counts(
+        {c.name: present.get(c.name, rows) for c in schema.columns},
+        {c.name: 0 for c in schema.columns},
+    )
     report.outcome = "loaded"
     return report

@@ -7,7 +7,7 @@ import collections
 import datetime as dt
 import enum
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import polars as pl
 
-from backend.ingestion.fast import load_clean_csv
+from backend.ingestion.fast import SchemaFor, load_clean_csv
 from backend.ingestion.readers import FileFormat
 from backend.ingestion.sources.base import ReadError, Source
 from backend.ingestion.sources.csv import open_csv
@@ -115,23 +115,24 @@ def open_source(
 def _schema_for(
     datasource: str,
     known: DatasetSchema | None,
-    source: Source,
-    first: pl.DataFrame,
+    header: list[str],
+    first: Callable[[], pl.DataFrame],
     options: UploadOptions,
 ) -> DatasetSchema:
+    """The datasource's schema, or one inferred from `first()` (the first batch of the file)."""
     fixed = _fixed_schema(datasource, known, options)
     if fixed is not None:
         return fixed
-    if options.time_column is not None and options.time_column not in source.header:
+    if options.time_column is not None and options.time_column not in header:
         raise ReadError(
             f"time_column {options.time_column!r} is not a column of the file",
-            f"Choose one of: {', '.join(repr(h) for h in source.header[:30])}.",
+            f"Choose one of: {', '.join(repr(h) for h in header[:30])}.",
         )
     # A column named __time is meant as the timestamp: it is the time column unless told otherwise.
-    named_time = reserved.time_column_of(source.header)
+    named_time = reserved.time_column_of(header)
     time_column = options.time_column or named_time
     try:
-        return infer_schema(first, source.header, time_column)
+        return infer_schema(first(), header, time_column)
     except ValueError as exc:
         if named_time is not None and time_column == named_time:
             raise reserved.not_timestamps(named_time) from exc
@@ -180,9 +181,12 @@ def normalize(
     mode=replace the rows of the upload's interval are replaced, so their keys may come again).
     """
     with _polars_errors_as_read_errors(file_format):
-        fixed = _fixed_schema(datasource, known_schema, options)
-        if fixed is not None and file_format is FileFormat.CSV:
-            clean = _one_pass(path, workdir, fixed, options, uploaded_at, progress, loaded)
+        if file_format is FileFormat.CSV:
+
+            def schema_for(header: list[str], sample: Callable[[], pl.DataFrame]) -> DatasetSchema:
+                return _schema_for(datasource, known_schema, header, sample, options)
+
+            clean = _one_pass(path, workdir, schema_for, options, uploaded_at, progress, loaded)
             if clean is not None:
                 return clean
         source = open_source(path, file_format, workdir, options)
@@ -192,7 +196,7 @@ def normalize(
         first = next(batches, None)
         if first is None or first.is_empty():
             return Outcome(report, failure=NO_ROWS)
-        schema = _schema_for(datasource, known_schema, source, first, options)
+        schema = _schema_for(datasource, known_schema, source.header, lambda: first, options)
         reserved.check_time(source.header, schema)
         report.columns = [c.as_dict() for c in schema.columns]
         report.time = schema.time.describe()
@@ -223,7 +227,7 @@ def normalize(
 def _one_pass(
     path: Path,
     workdir: Path,
-    schema: DatasetSchema,
+    schema_for: SchemaFor,
     options: UploadOptions,
     uploaded_at: dt.datetime,
     progress: Progress | None,
@@ -235,17 +239,19 @@ def _one_pass(
         if progress is not None:
             progress.rows = rows
 
-    def loaded_keys() -> pl.Series | None:
-        return _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
+    def loaded_keys(schema: DatasetSchema) -> Callable[[], pl.Series | None]:
+        return lambda: _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
 
     clean = load_clean_csv(
-        path, workdir, schema, uploaded_at=uploaded_at, on_rows=on_rows, loaded_keys=loaded_keys
+        path, workdir, schema_for, uploaded_at=uploaded_at, on_rows=on_rows, loaded_keys=loaded_keys
     )
     if clean is None:
         if progress is not None:
             progress.rows = 0
         return None
-    return Outcome(clean.report, dataset=clean.dataset, schema=schema, time_range=clean.time_range)
+    return Outcome(
+        clean.report, dataset=clean.dataset, schema=clean.schema, time_range=clean.time_range
+    )
 
 
 class _KeyCache:

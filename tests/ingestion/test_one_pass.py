@@ -58,6 +58,7 @@ def run(
     seen = {
         "report": outcome.report.as_dict() if outcome.report else None,
         "failure": outcome.failure,
+        "schema": outcome.schema.as_dict() if outcome.schema else None,
         "time_range": outcome.time_range,
         "rows": pl.read_parquet(outcome.dataset) if outcome.dataset else None,
         "rejected": outcome.rejected.read_bytes() if outcome.rejected else None,
@@ -70,7 +71,7 @@ def assert_same(one: dict[str, Any], batch: dict[str, Any]) -> None:
     if "error" in batch or "error" in one:
         assert one == batch
         return
-    for key in ("report", "failure", "time_range", "rejected", "files"):
+    for key in ("report", "failure", "schema", "time_range", "rejected", "files"):
         assert one[key] == batch[key], key
     if batch["rows"] is None:
         assert one["rows"] is None
@@ -198,13 +199,16 @@ def test_a_damaged_file_gets_the_batch_paths_outcome(tmp_path: Path, damage: str
         assert_same(one[1], batch[1])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     damage=st.sampled_from([*DAMAGES, *STRUCTURAL, "none"]),
     row=st.integers(min_value=0, max_value=ROWS - 1),
     skip=st.booleans(),
+    datasource=st.sampled_from(["sales", "a_new_one"]),
 )
-def test_property_whatever_the_damage_both_paths_agree(damage: str, row: int, skip: bool) -> None:
+def test_property_whatever_the_damage_both_paths_agree(
+    damage: str, row: int, skip: bool, datasource: str
+) -> None:
     options = UploadOptions(on_invalid=OnInvalid.SKIP if skip else OnInvalid.REJECT)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sales.csv"
@@ -213,8 +217,8 @@ def test_property_whatever_the_damage_both_paths_agree(damage: str, row: int, sk
         else:
             damaged_file(path, damage, row)
         assert_same(
-            run(path, one_pass=True, options=options)[1],
-            run(path, one_pass=False, options=options)[1],
+            run(path, one_pass=True, options=options, datasource=datasource)[1],
+            run(path, one_pass=False, options=options, datasource=datasource)[1],
         )
 
 
@@ -262,3 +266,93 @@ def test_a_declared_contract_whose_columns_are_all_required_takes_one_pass(tmp_p
             run(path, one_pass=True, **dict(kwargs))[1],
             run(path, one_pass=False, **dict(kwargs))[1],
         )
+
+
+def test_a_new_datasource_infers_its_schema_from_the_same_rows_and_loads_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three batches' worth: the schema comes from the first batch on both paths.
+    monkeypatch.setattr("backend.ingestion.sources.csv.BATCH_ROWS", 15)
+    path = tmp_path / "sales.csv"
+    path.write_bytes(sales_csv(list(sales_rows(ROWS))))
+    taken = spy_one_pass(monkeypatch)
+    one = run(path, one_pass=True, datasource="shop_eu")
+    assert taken == [True]
+    assert_same(one[1], run(path, one_pass=False, datasource="shop_eu")[1])
+    assert one[1]["schema"]["contract"] == "inferred"
+
+
+OPTIONAL = (
+    "id,label,day,amount,flag,stamp,count\n"
+    "1,a,2024-01-02,1.5,true,2024-01-02T10:00:00Z,3\n"
+    "2,,2024-01-03,,false,,4\n"
+    "3,c,,2.25,,2024-01-04 11:30,5\n"
+    "4,d,2024-01-05,-7,yes,2024-01-05T12:00:00+02:00,6\n"
+)
+OPTIONAL_DAMAGES = {
+    "empty last field": ("6\n", "\n"),
+    "short row": (",6\n", "\n"),
+    "spaces in a date": (",2024-01-05,", ",   ,"),
+    "spaces in a number": (",-7,", ",  ,"),
+    "text in a number": (",-7,", ",seven,"),
+    "spaces around a boolean": (",yes,", ", yes ,"),
+    "second date format": (",2024-01-05,", ",01/05/2024,"),
+    "NUL in text": (",d,", ",d\x00,"),
+    "spaces around text": (",d,", ",  d ,"),
+    "only spaces in text": (",d,", ",   ,"),
+}
+
+
+def spy_one_pass(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    taken: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        clean = load_clean_csv(*args, **kwargs)
+        taken.append(clean is not None)
+        return clean
+
+    monkeypatch.setattr(normalize_module, "load_clean_csv", spy)
+    return taken
+
+
+def test_columns_that_may_be_empty_load_in_one_pass_with_their_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "optional.csv"
+    path.write_text(OPTIONAL)
+    taken = spy_one_pass(monkeypatch)
+    one = run(path, one_pass=True, datasource="optional")
+    assert taken == [True]
+    batch = run(path, one_pass=False, datasource="optional")
+    assert_same(one[1], batch[1])
+    # Known (inferred) schema on the second upload: the same again.
+    schema = one[0].schema
+    assert schema is not None
+    again = run(path, one_pass=True, datasource="optional", known_schema=schema)
+    assert taken == [True, True]
+    assert_same(again[1], run(path, one_pass=False, datasource="optional", known_schema=schema)[1])
+
+
+@pytest.mark.parametrize("damage", OPTIONAL_DAMAGES)
+def test_damage_in_columns_that_may_be_empty_gets_the_batch_paths_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(OPTIONAL)
+    schema = run(first, one_pass=False, datasource="optional")[0].schema
+    old, new = OPTIONAL_DAMAGES[damage]
+    path = tmp_path / "damaged.csv"
+    path.write_text(
+        OPTIONAL[: OPTIONAL.rindex(old)] + new + OPTIONAL[OPTIONAL.rindex(old) + len(old) :]
+    )
+    taken = spy_one_pass(monkeypatch)
+    for known in (None, schema):
+        for options in (UploadOptions(), UploadOptions(on_invalid=OnInvalid.SKIP)):
+            one = run(
+                path, one_pass=True, datasource="optional", known_schema=known, options=options
+            )
+            batch = run(
+                path, one_pass=False, datasource="optional", known_schema=known, options=options
+            )
+            assert_same(one[1], batch[1])
+    assert len(taken) == 4  # the one pass was tried each time (and gave way, or agreed)

@@ -52,8 +52,20 @@ _BUILT_IN: dict[str, Callable[[pl.Expr, dict[str, Any]], pl.Expr]] = {
     "str_startswith": lambda c, s: c.str.starts_with(s["string"]),
     "str_endswith": lambda c, s: c.str.ends_with(s["string"]),
 }
-# Checks that refuse any value not in a fixed set or shape (a stray byte cannot pass them).
-STRICT_TEXT_CHECKS = frozenset({"isin", "str_matches", "equal_to"})
+
+
+def _fixed_text(check: pa.Check) -> bool:
+    """Only text from a fixed set passes: no value with spaces at either end, NUL or nothing."""
+    stats = dict(check.statistics or {})
+    if check.name == "isin":
+        values = list(stats.get("allowed_values", []))
+    elif check.name == "equal_to":
+        values = [stats.get("value")]
+    else:
+        return False
+    return bool(values) and all(
+        isinstance(v, str) and v and v == v.strip() and "\x00" not in v for v in values
+    )
 
 
 def column_check(column: str, check: pa.Check) -> pl.Expr | None:
@@ -83,9 +95,10 @@ def schema_checks(schema: pa.DataFrameSchema) -> list[pl.Expr] | None:
 
 
 def strictly_checked(schema: pa.DataFrameSchema) -> set[str]:
-    """Columns with a check that only a value of a fixed set or shape passes."""
+    """Text columns whose values must be one of a fixed set of plain values: neither a value
+    with spaces around it (which the batch path trims) nor a NUL byte passes their check."""
     return {
         str(name)
         for name, column in schema.columns.items()
-        if any(check.name in STRICT_TEXT_CHECKS for check in column.checks)
+        if any(_fixed_text(check) for check in column.checks)
     }
