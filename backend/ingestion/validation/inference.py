@@ -25,13 +25,27 @@ _EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01
 _EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
 
 
+PROBE_ROWS = 1000  # most candidate types fail within the first values: try those first
+
+
+def _refused(values: pl.Series, target: ColumnType, formats: tuple[str, ...]) -> bool | None:
+    """Whether some value present does not convert; None when no value is present."""
+    has = present(pl.col("v"), values.dtype)
+    converted = convert(pl.col("v"), values.dtype, target, formats)
+    found = values.to_frame("v").select(
+        has.any().alias("has"), (has & converted.is_null()).any().alias("refused")
+    )
+    if not found["has"].item():
+        return None
+    return bool(found["refused"].item())
+
+
 def _all_convert(values: pl.Series, target: ColumnType, formats: tuple[str, ...] = ()) -> bool:
-    frame = values.to_frame("v")
-    has = frame.select(present(pl.col("v"), values.dtype)).to_series()
-    if not has.any():
+    """Every value present converts (and there is one). A value the first rows refuse settles
+    it without converting the whole sample."""
+    if len(values) > PROBE_ROWS and _refused(values.head(PROBE_ROWS), target, formats):
         return False
-    converted = frame.select(convert(pl.col("v"), values.dtype, target, formats)).to_series()
-    return bool((converted.is_not_null() | ~has).all())
+    return _refused(values, target, formats) is False
 
 
 def _has_leading_zero_ids(values: pl.Series) -> bool:
