@@ -8,10 +8,13 @@ reports every problem with its line number and value. So reports are those of th
 whenever there is something to report, and a file the batch path would load in full is loaded
 here with the same rows, types and report.
 
-Taken only where a failed row cannot slip through: every column of the schema is required (a short
-row leaves a null, which fails), the header matches the schema's columns exactly (no extra column
-left unchecked), every check is one `expressions` can translate, and text columns without a
-strict check are guarded against NUL bytes (which the batch path refuses).
+Taken only where a failed row cannot slip through: the header matches the schema's columns
+exactly (no extra column left unchecked), every check is one `expressions` can translate, empty
+cells are nulls (a required column refuses them), the file's last field is never empty (a short
+row leaves it empty: the batch path counts fields per line), and text is guarded against what the
+batch path would change or refuse (spaces around it, NUL bytes) unless a check against a fixed
+set of plain values refuses those already. Columns are named by the file's own header (a name
+Polars reads differently stops the plan).
 """
 
 from __future__ import annotations
