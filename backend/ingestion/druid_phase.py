@@ -159,6 +159,15 @@ async def check_readable(location: HttpLocation | S3Location, timeout: float) ->
                     "Check DRUID_DATA_BASE_URL (this service as Druid reaches it), that every "
                     "process has the same SIGNING_SECRET, and that clocks agree; then retry.",
                 )
+            if response.headers.get("content-type", "").startswith("text/html"):
+                # A base URL pointing at the wrong path reaches a web page (ours answers every
+                # client route with the web app), not the dataset: Druid would ingest HTML.
+                raise DruidFailed(
+                    f"the dataset URL Druid would read answers a web page, not the dataset: "
+                    f"{urls.redact(url)}",
+                    "Check DRUID_DATA_BASE_URL: it is this service's address as Druid reaches "
+                    "it, without a path; then retry.",
+                )
 
 
 def spec_with_input(

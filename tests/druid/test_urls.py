@@ -3,11 +3,17 @@ never shown with their signature."""
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 import urllib.parse
 
+import pytest
+
 from backend.druid import urls
 from backend.druid.client import DruidError
+from backend.druid.spec import HttpLocation
+from backend.ingestion import druid_phase
 from tests.conftest import App
 
 SECRET = b"k" * 32
@@ -116,3 +122,38 @@ def test_access_log_lines_keep_their_arguments_and_lose_the_signature() -> None:
     )
     assert isinstance(record.args, tuple) and len(record.args) == 5  # uvicorn unpacks them
     assert "signature=REDACTED" in record.getMessage() and path not in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "refused"),
+    [("text/html; charset=utf-8", True), ("application/gzip", False), ("text/csv", False)],
+)
+async def test_a_dataset_url_that_answers_a_web_page_is_refused_before_druid_reads_it(
+    content_type: str, refused: bool
+) -> None:
+    # A DRUID_DATA_BASE_URL with a path outside /api reaches the web app's index.html (200).
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", "1")
+            self.end_headers()
+            self.wfile.write(b"<")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = urls.sign(f"http://127.0.0.1:{server.server_port}/app", "druid/s/t.json.gz", SECRET, 60)
+    try:
+        if refused:
+            with pytest.raises(druid_phase.DruidFailed) as failed:
+                await druid_phase.check_readable(HttpLocation((url,)), timeout=5)
+            assert "web page" in failed.value.message
+            assert "signature=REDACTED" in failed.value.message
+        else:
+            await druid_phase.check_readable(HttpLocation((url,)), timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
