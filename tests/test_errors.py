@@ -4,10 +4,12 @@ request succeeds once the database is free: never a 500 (seen under load before 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.engine import make_url
 
@@ -15,17 +17,31 @@ from tests.conftest import Backend, app_for
 from tests.factories import sales_csv, wait_for_task
 
 
-@contextmanager
-def write_lock_held(database_url: str) -> Iterator[None]:
-    """Another program holds the SQLite database's write lock."""
+@asynccontextmanager
+async def write_lock_held(database_url: str) -> AsyncIterator[None]:
+    """Another program holds the SQLite database's write lock.
+
+    Taken without blocking the event loop: the app under test runs on this loop, and a write
+    transaction of its own (a worker's heartbeat) can only commit, and let go of the lock, when
+    the loop turns. Waiting on the loop's thread deadlocked until SQLite gave up (seen in CI).
+    """
     path = make_url(database_url).database
     assert path
-    other = sqlite3.connect(path, isolation_level=None)
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    deadline = time.monotonic() + 30
     try:
-        other.execute("BEGIN EXCLUSIVE")
+        while True:
+            try:
+                other.execute("BEGIN EXCLUSIVE")
+                break
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.01)
         yield
     finally:
-        other.execute("ROLLBACK")
+        if other.in_transaction:
+            other.execute("ROLLBACK")
         other.close()
 
 
@@ -35,7 +51,7 @@ async def test_a_busy_database_is_answered_503_and_the_request_can_be_sent_again
     settings = embedded.settings.model_copy(update={"database_wait_seconds": 0.3})
     async with app_for(dataclasses.replace(embedded, settings=settings)) as app:
         upload = {"file": ("busy.csv", sales_csv(rows=20, seed=41))}
-        with write_lock_held(settings.database_url):
+        async with write_lock_held(settings.database_url):
             refused = await app.client.post(
                 "/api/ingest/upload", files=upload, data={"datasource_name": "sales"}
             )
