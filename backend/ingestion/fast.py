@@ -31,8 +31,8 @@ from typing import cast
 import polars as pl
 
 from backend.ingestion.sources import csv as csv_source
-from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, SourceInfo, check_header
-from backend.ingestion.sources.csv import read_head, read_header, sniff_delimiter
+from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, check_header
+from backend.ingestion.sources.csv import csv_info, read_head, read_header, sniff_delimiter
 from backend.ingestion.validation import reserved
 from backend.ingestion.validation.expressions import schema_checks, strictly_checked
 from backend.ingestion.validation.report import Report
@@ -194,7 +194,7 @@ def load_clean_csv(
     *,
     uploaded_at: dt.datetime,
     on_rows: Callable[[int], None] | None = None,
-    loaded_keys: Callable[[DatasetSchema], Callable[[], pl.Series | None]] | None = None,
+    loaded_keys: Callable[[DatasetSchema], pl.Series | None] = lambda schema: None,
 ) -> Clean | None:
     """The file loaded in one pass, or None when the batch path must look at it.
 
@@ -253,7 +253,7 @@ def load_clean_csv(
     written = scratch / "dataset.parquet"
     try:
         stream.sink_parquet(written, compression="zstd", compression_level=1)
-        if not gate.rows or gate.repeats(loaded_keys(schema) if loaded_keys else lambda: None):
+        if not gate.rows or gate.repeats(lambda: loaded_keys(schema)):
             return None
         target = written.rename(workdir / "dataset.parquet")
     except (pl.exceptions.PolarsError, RowFailed):
@@ -266,17 +266,8 @@ def load_clean_csv(
 
 def _report(schema: DatasetSchema, delimiter: str, rows: int, present: dict[str, int]) -> Report:
     """What the batch path reports for a file whose every row is valid."""
-    info = SourceInfo(
-        format="csv",
-        encoding="utf-8",
-        delimiter={"\t": "tab"}.get(delimiter, delimiter),
-        sheet=None,
-        row_label="line",
-    )
-    report = Report(info, rows_read=rows, rows_valid=rows)
-    report.columns = [c.as_dict() for c in schema.columns]
-    report.time = schema.time.describe()
-    report.schema.extra_ignored = schema.ignore_extra
+    report = Report(csv_info("utf-8", delimiter), rows_read=rows, rows_valid=rows)
+    report.describe_schema(schema)
     report.add_counts(
         {c.name: present.get(c.name, rows) for c in schema.columns},
         {c.name: 0 for c in schema.columns},

@@ -198,11 +198,9 @@ def normalize(
             return Outcome(report, failure=NO_ROWS)
         schema = _schema_for(datasource, known_schema, source.header, lambda: first, options)
         reserved.check_time(source.header, schema)
-        report.columns = [c.as_dict() for c in schema.columns]
-        report.time = schema.time.describe()
+        report.describe_schema(schema)
         match = match_columns(source.header, schema)
         report.schema.missing, report.schema.extra = match.missing, match.extra
-        report.schema.extra_ignored = schema.ignore_extra
         if report.schema.fatal():
             return Outcome(report, schema=schema, failure=_schema_failure(report))
         keys = _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
@@ -239,8 +237,8 @@ def _one_pass(
         if progress is not None:
             progress.rows = rows
 
-    def loaded_keys(schema: DatasetSchema) -> Callable[[], pl.Series | None]:
-        return lambda: _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
+    def loaded_keys(schema: DatasetSchema) -> pl.Series | None:
+        return _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
 
     clean = load_clean_csv(
         path, workdir, schema_for, uploaded_at=uploaded_at, on_rows=on_rows, loaded_keys=loaded_keys

@@ -305,18 +305,22 @@ class CsvSource:
         return batch.with_columns(row_number, problem.alias(PROBLEM)).filter(~pl.lit(is_blank))
 
 
-def open_csv(path: Path, workdir: Path) -> CsvSource:
-    prepared = prepare(path, workdir)
-    delimiter = sniff_delimiter(read_head(prepared.path))
-    header = check_header(read_header(prepared.path, delimiter))
-    info = SourceInfo(
+def csv_info(encoding: str, delimiter: str) -> SourceInfo:
+    """What the report says about a CSV file it read."""
+    return SourceInfo(
         format="csv",
-        encoding=prepared.encoding,
+        encoding=encoding,
         delimiter={"\t": "tab"}.get(delimiter, delimiter),
         sheet=None,
         row_label="line",
     )
-    source = CsvSource(info, header, prepared, delimiter)
+
+
+def open_csv(path: Path, workdir: Path) -> CsvSource:
+    prepared = prepare(path, workdir)
+    delimiter = sniff_delimiter(read_head(prepared.path))
+    header = check_header(read_header(prepared.path, delimiter))
+    source = CsvSource(csv_info(prepared.encoding, delimiter), header, prepared, delimiter)
     if prepared.scan.has_quotes or not _every_line_has_width(prepared.path, delimiter, len(header)):
         source._line_counts()  # quoted fields, or some line of another width: count exactly
     return source

@@ -10,6 +10,7 @@ import polars as pl
 
 from backend.ingestion.sources.base import ROW, SourceInfo
 from backend.ingestion.validation.sales import CROSS_CHECKS
+from backend.ingestion.validation.schema import DatasetSchema
 
 SAMPLES = 20
 
@@ -87,6 +88,12 @@ class Report:
     outcome: str | None = None
     present: dict[str, int] = field(default_factory=dict)
     type_failures: dict[str, int] = field(default_factory=dict)
+
+    def describe_schema(self, schema: DatasetSchema) -> None:
+        """The schema the rows were checked against: its columns and how __time is made."""
+        self.columns = [c.as_dict() for c in schema.columns]
+        self.time = schema.time.describe()
+        self.schema.extra_ignored = schema.ignore_extra
 
     def add_failures(self, failures: pl.DataFrame) -> None:
         if failures.is_empty():
