@@ -135,12 +135,34 @@ async def session_scope(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
     async with sessions() as session:
         try:
             yield session
-            await session.commit()
         except BaseException:
-            await session.rollback()
-            for undo in session.info.pop(ON_ROLLBACK, []):
-                await undo()
+            await _roll_back(session)
             raise
-        session.info.pop(ON_ROLLBACK, None)
-        for callback in session.info.pop(AFTER_COMMIT, []):
-            callback()
+        await _commit(session)
+
+
+async def end_session(session: AsyncSession, *, failed: bool) -> None:
+    """session_scope's ending, for a session opened on first use (a GraphQL request's): commits
+    (or rolls back when the work `failed`), runs the callbacks for the outcome, closes it."""
+    async with session:
+        if failed:
+            await _roll_back(session)
+        else:
+            await _commit(session)
+
+
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except BaseException:
+        await _roll_back(session)
+        raise
+    session.info.pop(ON_ROLLBACK, None)
+    for callback in session.info.pop(AFTER_COMMIT, []):
+        callback()
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    await session.rollback()
+    for undo in session.info.pop(ON_ROLLBACK, []):
+        await undo()

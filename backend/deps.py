@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 from backend.auth.principal import Principal, anonymous
 from backend.auth.roles import Role
 from backend.config import Settings
-from backend.db import session_scope
+from backend.db import end_session, session_scope
 from backend.errors import Forbidden, Unauthorized
 from backend.ingestion.service import WAKE_WORKERS
 from backend.monitoring import audit
@@ -47,6 +47,14 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         runtime.wake_workers()
 
 
+async def end_request_session(runtime: Runtime, session: AsyncSession, *, failed: bool) -> None:
+    """get_session's ending for a session opened on first use (GraphQL's context)."""
+    wake = session.info.pop(WAKE_WORKERS, False)
+    await end_session(session, failed=failed)
+    if wake and not failed:
+        runtime.wake_workers()
+
+
 def client_address(request: HTTPConnection) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -71,6 +79,11 @@ async def get_principal(
     runtime: RuntimeDep,
     _documented: Annotated[None, Security(_BEARER)] = None,
 ) -> Principal:
+    """Who is calling (`principal_of`), as a dependency of REST routes."""
+    return await principal_of(request, runtime)
+
+
+async def principal_of(request: HTTPConnection, runtime: Runtime) -> Principal:
     """Who is calling: a bearer token (ours, or an OpenID Connect JWT when configured), or
     anonymous with AUTH_ANONYMOUS_ROLE. Every caller's requests are counted against the rate
     limit (anonymous ones by address)."""

@@ -67,13 +67,13 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.metrics = application.Metrics()
     app.add_middleware(app.state.metrics.middleware)
     application.install_log_buffer()
+    app.include_router(graphql_router(settings))  # first: routes are tried in order
     app.include_router(ingest.router)
     app.include_router(datasources.router)
     app.include_router(status.router)
     app.include_router(sigma.router)
     app.include_router(performance.router)
     app.include_router(druid_files.router)
-    app.include_router(graphql_router(settings))
     graphiql.mount(app)
     docs.mount(app)
     app.include_router(frontend.router)  # last: its catch-all serves client-side routes

@@ -251,13 +251,15 @@ def _finish(frame: pl.LazyFrame, query: Query, keys: list[pl.Expr]) -> Result:
 def _rows(frame: pl.LazyFrame, query: Query, names: list[str]) -> Result:
     """No measures: the rows themselves (a page of them), in time order unless told otherwise."""
     columns = list(query.dimensions) or names
-    frame = frame.with_row_index("__position")
     order = [o.name for o in query.order] or ([TIME] if TIME in names else [])
-    frame = frame.sort(
-        [*order, "__position"],
-        descending=[o.descending for o in query.order]
-        + [False] * (len(order) - len(query.order) + 1),
-    )
+    if order:
+        # A stable sort: ties keep the datasets' own order. Polars turns a stable sort followed
+        # by a slice into a top-k, where a sort on (order, row index) sorted every row (1.5x).
+        frame = frame.sort(
+            order,
+            descending=[o.descending for o in query.order] or [False] * len(order),
+            maintain_order=True,
+        )
     collected = frame.slice(query.offset, query.limit).select(columns).collect()
     return Result(collected.columns, collected.rows())
 
