@@ -203,7 +203,9 @@ _OPENAPI: dict[str, dict[str, Any]] = {
         },
     },
 }
-_SECURITY = [{"_DocumentedBearer": []}]  # FastAPI adds {} (none: AUTH_ANONYMOUS_ROLE)
+_SECURITY: list[dict[str, list[str]]] = [
+    {"_DocumentedBearer": []}
+]  # FastAPI adds {} (none: AUTH_ANONYMOUS_ROLE)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Not a GraphQL request: the error says why"},
     413: {"description": "The upload is larger than the limit"},
