@@ -116,7 +116,7 @@ _READ_AS: dict[ColumnType, pl.DataType] = {
     ColumnType.FLOAT: pl.Float64(),
     ColumnType.INTEGER: pl.Int64(),
 }
-MISS = "__miss:"  # a value present in the file that did not convert
+TEXT = "__text:"  # a converted column's text, as read
 LAST = "__last"  # the file's last field is empty (or missing: a short row)
 
 
@@ -148,19 +148,19 @@ def _plan(schema: DatasetSchema, source_of: dict[str, str], last: str) -> _Plan 
         if spec.type is ColumnType.STRING or spec.type in _READ_AS:
             columns.append(raw.alias(spec.name))
         else:
+            # Converted once; the text is kept beside it (dropped before writing) to tell a value
+            # that did not convert from an empty one.
             converted = convert_fast(raw, pl.String(), spec.type, spec.formats)
-            columns.append(converted.alias(spec.name))
-            columns.append((raw.is_not_null() & converted.is_null()).alias(MISS + spec.name))
-            checks.append(pl.col(MISS + spec.name).not_())
+            columns += [converted.alias(spec.name), raw.alias(TEXT + spec.name)]
+            checks.append(pl.col(spec.name).is_not_null() | pl.col(TEXT + spec.name).is_null())
         if spec.required:
             checks.append(pl.col(spec.name).is_not_null())
         if spec.type is ColumnType.STRING and spec.name not in strict:
             # The batch path trims text and refuses NUL bytes; a check against a fixed set of
             # plain values refuses both already, other text must have neither.
-            text = pl.col(spec.name)
-            plain = text.str.strip_chars().str.len_bytes() == text.str.len_bytes()
-            no_nul = text.str.contains("\x00", literal=True).not_()
-            checks.append((plain & no_nul).fill_null(True))
+            # (\s is Unicode's White_Space, what strip_chars() strips)
+            odd = pl.col(spec.name).str.contains(r"^\s|\s$|\x00")
+            checks.append(odd.not_().fill_null(True))
         if spec.type is ColumnType.FLOAT:
             checks.append(pl.col(spec.name).is_finite().fill_null(True))
     # A short row's missing fields are empty too: a file whose last field is ever empty is left
