@@ -176,17 +176,46 @@ class RollupMemory:
 
 
 def scan(paths: list[Path], hidden: tuple[tuple[str, ...], ...] = ()) -> pl.LazyFrame:
-    """The datasource's rows: every dataset, less the intervals later uploads replaced."""
+    """The datasource's rows: every dataset, less the intervals later uploads replaced. Datasets
+    written before the schema evolved read as the latest: a column added since is empty
+    (null) in them, an integer column widened since reads as float."""
+    union = _union_schema(paths)
+    options: dict[str, Any] = {}
+    if union is not None:
+        options = {"schema": union, "missing_columns": "insert", "cast_options": _WIDENING}
     if not hidden:
-        return pl.scan_parquet(paths)
+        return pl.scan_parquet(paths, **options)
     frames = []
     for path, intervals in zip(paths, hidden, strict=True):
-        frame = pl.scan_parquet(path)
+        frame = pl.scan_parquet(path, **options)
         for interval in intervals:
             start, end = parse_interval(interval)
             frame = frame.filter((pl.col(TIME) < start) | (pl.col(TIME) >= end))
         frames.append(frame)
     return pl.concat(frames, how="vertical")
+
+
+_WIDENING = pl.ScanCastOptions(integer_cast="allow-float")
+
+
+@functools.lru_cache(maxsize=8192)
+def _file_schema(path: str) -> tuple[tuple[str, pl.DataType], ...]:
+    """A dataset's columns (read from its footer once: datasets never change once written)."""
+    return tuple(pl.read_parquet_schema(path).items())
+
+
+def _union_schema(paths: list[Path]) -> dict[str, pl.DataType] | None:
+    """Every column of the datasets, widest type first seen; None when they all agree."""
+    schemas = [_file_schema(str(path)) for path in paths]
+    if all(schema == schemas[0] for schema in schemas[1:]):
+        return None
+    union: dict[str, pl.DataType] = {}
+    for schema in schemas:
+        for name, dtype in schema:
+            known = union.get(name)
+            if known is None or (known.is_integer() and dtype.is_float()):
+                union[name] = dtype
+    return union
 
 
 def _schema(frame: pl.LazyFrame) -> dict[str, str]:

@@ -157,7 +157,7 @@ def answer(
         else:
             other = [k for k, n in zip(keys, names, strict=True) if n != histogram]
             parts.append(_counts(frame, rollup.spec, histogram, other, target[histogram]))
-    combined = pl.concat(parts, how="vertical")
+    combined = pl.concat(parts, how="vertical_relaxed")  # a widened measure: int and float
     if histogram is None:
         spec = rollups[0].spec
         aggregates = [_aggregate(m, spec) for m in query.measures]

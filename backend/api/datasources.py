@@ -1,4 +1,5 @@
-"""REST for datasources: list them with their contract, look at one, drop one (admin)."""
+"""REST for datasources: list them with their contract, look at one, create one, evolve its
+schema, drop one (admin)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,28 @@ Name = Annotated[str, Path(pattern=DATASOURCE_PATTERN.pattern, description="The 
 _ERROR: dict[str, Any] = {"model": ErrorBody}
 
 
+class SchemaVersionChangeOut(BaseModel):
+    column: str
+    kind: str = Field(description="add_column or widen")
+    type: str = Field(description="the column's type after the change")
+
+
+class SchemaVersionOut(BaseModel):
+    version: int
+    at: str = Field(description="ISO-8601 UTC")
+    by: str
+    changes: list[SchemaVersionChangeOut]
+
+
 class DatasourceOut(BaseModel):
     name: str
-    contract: str = Field(description="sales (every check of the sales schema) or inferred")
+    contract: str = Field(
+        description="sales (every check of the sales schema), declared or inferred"
+    )
+    schema_version: int = Field(default=1, description="one more with each change to its schema")
+    schema_versions: list[SchemaVersionOut] = Field(
+        default_factory=list, description="each change to the schema after version 1"
+    )
     row_count: int
     columns: dict[str, str]
     time_start: dt.datetime | None
@@ -64,10 +84,44 @@ class DropOut(BaseModel):
     druid_error: str | None
 
 
-def _out(info: DatasourceInfo, contracts: dict[str, str]) -> DatasourceOut:
+class AddedColumnIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    name: str = Field(min_length=1, max_length=128)
+    type: Annotated[ColumnType, Field(strict=False)]
+    allowed: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="declared contracts, strings"
+    )
+    minimum: float | None = Field(default=None, description="declared contracts, numbers")
+    maximum: float | None = Field(default=None, description="declared contracts, numbers")
+
+
+class ContractChangeIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    add_columns: list[AddedColumnIn] = Field(
+        default_factory=list, max_length=200, description="columns that may be empty"
+    )
+    widen: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=200, description="integer columns to make float"
+    )
+
+
+class ContractOut(BaseModel):
+    name: str
+    contract: str
+    schema_version: int
+    changes: list[SchemaVersionChangeOut]
+    columns: dict[str, str] = Field(description="the contract's columns and types")
+
+
+def _out(info: DatasourceInfo, records: dict[str, datasources.Record]) -> DatasourceOut:
+    record = records.get(info.name, datasources.Record())
     return DatasourceOut(
         name=info.name,
-        contract=contracts.get(info.name, "inferred"),
+        contract=record.contract,
+        schema_version=record.version,
+        schema_versions=[SchemaVersionOut.model_validate(v) for v in record.versions],
         row_count=info.rows,
         columns=info.columns,
         time_start=info.time_start,
@@ -80,8 +134,8 @@ def _out(info: DatasourceInfo, contracts: dict[str, str]) -> DatasourceOut:
 async def list_datasources(
     runtime: RuntimeDep, session: SessionDep, principal: Viewer
 ) -> list[DatasourceOut]:
-    contracts = await datasources.contracts(session)
-    return [_out(info, contracts) for info in await runtime.analytics.datasources()]
+    records = await datasources.records(session)
+    return [_out(info, records) for info in await runtime.analytics.datasources()]
 
 
 @router.post(
@@ -123,8 +177,36 @@ async def get_datasource(
     name: Name, runtime: RuntimeDep, session: SessionDep, principal: Viewer
 ) -> DatasourceOut:
     name = validate_datasource_name(name)
-    contracts = await datasources.contracts(session)
-    return _out(await runtime.analytics.describe(name), contracts)
+    records = await datasources.records(session)
+    return _out(await runtime.analytics.describe(name), records)
+
+
+@router.patch(
+    "/{name}",
+    responses={404: _ERROR, 409: _ERROR, 422: _ERROR},
+    summary="Evolve a datasource's schema: add columns that may be empty, widen integer "
+    "columns to float (anything else refused with the reason; audited)",
+)
+async def update_contract(
+    name: Name, body: ContractChangeIn, runtime: RuntimeDep, principal: Uploader
+) -> ContractOut:
+    added = [
+        DeclaredColumn(c.name, c.type, False, tuple(c.allowed), c.minimum, c.maximum)
+        for c in body.add_columns
+    ]
+    update = await datasources.update_contract_now(
+        runtime, name, added, list(body.widen), principal
+    )
+    return ContractOut(
+        name=update.name,
+        contract=update.record.contract,
+        schema_version=update.record.version,
+        changes=[
+            SchemaVersionChangeOut(column=c.column, kind=c.kind, type=c.type.value)
+            for c in update.changes
+        ],
+        columns={str(c["name"]): str(c["type"]) for c in update.record.columns},
+    )
 
 
 @router.delete(

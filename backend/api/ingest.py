@@ -66,6 +66,11 @@ _UPLOAD_FORM: dict[str, Any] = {
                             "type": "string",
                             "description": "new datasources: the column __time is made from (default: detected)",
                         },
+                        "evolve": {
+                            "type": "string",
+                            "enum": ["add_columns", "widen", "add_columns,widen"],
+                            "description": "inferred datasources: let this file change the schema: add_columns adds the file's new columns (empty for rows already loaded), widen makes integer columns with decimals float",
+                        },
                         "mode": {
                             "type": "string",
                             "enum": ["append", "replace"],
@@ -172,6 +177,7 @@ async def upload(
             sheet=fields.get("sheet"),
             time_column=fields.get("time_column"),
             mode=fields.get("mode"),
+            evolve=fields.get("evolve"),
         )
     except InvalidInput:
         await form.file.discard()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +24,16 @@ from backend.ingestion.models import (
     TaskStatus,
 )
 from backend.ingestion.service import validate_datasource_name
-from backend.ingestion.validation.declared import DECLARED, Declaration
+from backend.ingestion.validation import evolution
+from backend.ingestion.validation.declared import (
+    DECLARED,
+    Declaration,
+    DeclaredColumn,
+    check_column,
+)
+from backend.ingestion.validation.evolution import Change
 from backend.ingestion.validation.sales import SALES, sales_schema
+from backend.ingestion.validation.schema import INFERRED, ColumnSpec
 from backend.ingestion.validation.types import POLARS_TYPES
 from backend.monitoring import audit
 from backend.redaction import scrub
@@ -35,15 +43,111 @@ if TYPE_CHECKING:
     from backend.runtime import Runtime
 
 log = logging.getLogger(__name__)
+MAX_CHANGES = 200
 BUSY = tuple(s.value for s in ACTIVE_STATUSES | {TaskStatus.QUEUED})
 
 
-async def contracts(session: AsyncSession) -> dict[str, str]:
-    """Each recorded datasource's contract: sales or inferred (`sales` itself is always sales)."""
+@dataclass(frozen=True)
+class Record:
+    """A datasource's contract and its schema's versions (each change: when, by whom, what)."""
+
+    contract: str = INFERRED
+    version: int = 1
+    versions: tuple[dict[str, Any], ...] = ()
+    columns: tuple[dict[str, Any], ...] = ()  # as the contract declares them
+
+
+async def records(session: AsyncSession) -> dict[str, Record]:
+    """Each recorded datasource's contract and schema versions (`sales` is always sales)."""
     rows = await session.execute(select(DatasourceSchema.datasource, DatasourceSchema.definition))
-    found = {name: str(definition.get("contract", "inferred")) for name, definition in rows}
-    found[SALES] = SALES
+    found = {name: record_of(definition) for name, definition in rows}
+    found.setdefault(SALES, Record(SALES))
     return found
+
+
+def record_of(definition: dict[str, Any]) -> Record:
+    return Record(
+        str(definition.get("contract", INFERRED)),
+        evolution.version_of(definition),
+        tuple(definition.get("versions") or ()),
+        tuple(definition.get("columns") or ()),
+    )
+
+
+@dataclass(frozen=True)
+class ContractUpdate:
+    name: str
+    record: Record
+    changes: list[Change]
+
+
+async def update_contract(
+    session: AsyncSession,
+    name: str,
+    added: list[DeclaredColumn],
+    widened: list[str],
+    actor: Principal,
+) -> ContractUpdate:
+    """Evolves a datasource's schema: columns added (they may be empty: rows already loaded
+    have no value for them) and integer columns widened to float; anything else is refused with
+    the reason. A new schema version, audited; uploads from now on are checked against it."""
+    name = validate_datasource_name(name)
+    if len(added) + len(widened) > MAX_CHANGES:
+        raise InvalidInput(f"at most {MAX_CHANGES} changes at once", "Send them in parts.")
+    stored = await session.get(DatasourceSchema, name, with_for_update=True)
+    if stored is None:
+        raise NotFound(
+            f"datasource {name!r} has no schema yet",
+            "Create it (createDatasource) or upload its first file; then change its contract.",
+        )
+    contract = str(stored.definition.get("contract", INFERRED))
+    if contract == SALES or name == SALES:
+        raise Conflict(
+            f"datasource {name!r} has the sales contract, which is fixed",
+            "Declare a datasource of your own (createDatasource with contract DECLARED).",
+        )
+    present = {str(c["name"]).strip().casefold() for c in stored.definition.get("columns", [])}
+    for column in added:
+        check_column(column)
+        if column.name.strip().casefold() in present:
+            raise Conflict(f"column {column.name[:128]!r} exists already", "Choose another name.")
+        if contract != DECLARED and (
+            column.allowed or column.minimum is not None or column.maximum is not None
+        ):
+            raise InvalidInput(
+                f"column {column.name[:128]!r}: an inferred contract checks types only",
+                "Leave out allowed values and bounds, or declare a datasource of your own.",
+            )
+    columns = [
+        c.as_dict() if contract == DECLARED else ColumnSpec(c.name, c.type).as_dict() for c in added
+    ]
+    definition, changes = evolution.apply(
+        stored.definition, columns, widened, by=actor.name[:128], at=utcnow().isoformat()
+    )
+    if not changes:
+        raise InvalidInput(
+            "nothing to change: the columns to widen are float already",
+            "Send columns to add (addColumns) or integer columns to widen (widen).",
+        )
+    stored.definition = definition
+    audit.record(
+        session,
+        actor.label,
+        "update_datasource_contract",
+        name,
+        {"version": evolution.version_of(definition), "changes": [c.as_dict() for c in changes]},
+    )
+    return ContractUpdate(name, record_of(definition), changes)
+
+
+async def update_contract_now(
+    runtime: Runtime, name: str, added: list[DeclaredColumn], widened: list[str], actor: Principal
+) -> ContractUpdate:
+    """update_contract() committed before the caller answers."""
+    async with session_scope(runtime.sessions) as session:
+        update = await update_contract(session, name, added, widened, actor)
+    runtime.analytics.landed(name)
+    return update
 
 
 @dataclass(frozen=True)

@@ -220,10 +220,12 @@ def load_clean_csv(
     if match.missing or match.extra:
         return None
     source_of = {target: raw_header[header.index(src)] for src, target in match.mapping.items()}
+    source_of.update({name: name for name in match.absent})  # read as empty: see below
     plan = _plan(schema, source_of, raw_header[-1])
     if plan is None:
         return None
     read_as = {source_of[c.name]: _READ_AS.get(c.type, pl.String()) for c in schema.columns}
+    absent = [pl.lit(None, read_as[name]).alias(name) for name in match.absent]
     gate = _Gate(on_rows, [c.name for c in schema.columns if not c.required])
     watched = [pl.col(OK), pl.col(TIME), *[pl.col(c) for c in gate.nullable]]
     if schema.unique is not None:
@@ -238,6 +240,7 @@ def load_clean_csv(
             infer_schema=False,
             empty_string_is_null=True,
         )
+        .with_columns(absent)
         .select(plan.columns)
         .with_columns(
             pl.all_horizontal(plan.checks).fill_null(False).alias(OK),

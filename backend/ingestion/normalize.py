@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import enum
+import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,16 +18,18 @@ import polars as pl
 
 from backend.ingestion.fast import SchemaFor, load_clean_csv
 from backend.ingestion.readers import FileFormat
-from backend.ingestion.sources.base import ReadError, Source
+from backend.ingestion.sources.base import PROBLEM, ReadError, Source
 from backend.ingestion.sources.csv import open_csv
 from backend.ingestion.sources.excel import open_excel
 from backend.ingestion.sources.parquet import open_parquet
-from backend.ingestion.validation import reserved
-from backend.ingestion.validation.inference import infer_schema
+from backend.ingestion.validation import evolution, reserved
+from backend.ingestion.validation.evolution import WIDER, Evolve
+from backend.ingestion.validation.inference import infer_column, infer_schema
 from backend.ingestion.validation.rejected import write_rejected
 from backend.ingestion.validation.report import Report
 from backend.ingestion.validation.sales import SALES, sales_schema
-from backend.ingestion.validation.schema import TIME, DatasetSchema, match_columns
+from backend.ingestion.validation.schema import INFERRED, TIME, DatasetSchema, match_columns
+from backend.ingestion.validation.types import ColumnType
 from backend.ingestion.validation.validator import BatchValidator
 
 DEFAULT_MAX_INVALID_RATIO = 0.1
@@ -52,6 +55,8 @@ class UploadOptions:
     # "sales": the rows must pass the sales contract whatever the datasource is named (GraphQL's
     # uploadSalesData); None: the datasource's own contract.
     contract: str | None = None
+    # Changes an inferred datasource's schema may take from this file (validation.evolution).
+    evolve: tuple[Evolve, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +66,7 @@ class UploadOptions:
             "time_column": self.time_column,
             "mode": self.mode.value,
             "contract": self.contract,
+            "evolve": [e.value for e in self.evolve],
         }
 
     @classmethod
@@ -72,6 +78,7 @@ class UploadOptions:
             time_column=data.get("time_column"),
             mode=LoadMode(data.get("mode", LoadMode.APPEND.value)),
             contract=data.get("contract"),
+            evolve=tuple(Evolve(e) for e in data.get("evolve") or ()),
         )
 
 
@@ -121,6 +128,8 @@ def _schema_for(
 ) -> DatasetSchema:
     """The datasource's schema, or one inferred from `first()` (the first batch of the file)."""
     fixed = _fixed_schema(datasource, known, options)
+    if fixed is not None and fixed.contract == INFERRED and options.evolve:
+        return _evolved(fixed, header, first, options.evolve)
     if fixed is not None:
         return fixed
     if options.time_column is not None and options.time_column not in header:
@@ -139,6 +148,37 @@ def _schema_for(
         raise ReadError(str(exc), "Name a column with dates or timestamps as time_column.") from exc
 
 
+def _evolved(
+    known: DatasetSchema,
+    header: list[str],
+    first: Callable[[], pl.DataFrame],
+    evolve: tuple[Evolve, ...],
+) -> DatasetSchema:
+    """`known` with the changes `evolve` allows and the file shows: its columns the datasource
+    lacks, added as columns that may be empty, with the types the first batch shows; integer
+    columns the first batch has decimals in, widened to float."""
+    match = match_columns(header, known)
+    adding = Evolve.ADD_COLUMNS in evolve and bool(match.extra)
+    narrow = [c.name for c in known.columns if c.type in WIDER] if Evolve.WIDEN in evolve else []
+    if not adding and not narrow:
+        return known
+    rows = first().filter(pl.col(PROBLEM).is_null())
+    source_of = {target: source for source, target in match.mapping.items()}
+    added = [infer_column(name, rows[name]).as_dict() for name in match.extra] if adding else []
+    widened = [
+        name
+        for name in narrow
+        if name in source_of
+        and infer_column(name, rows[source_of[name]]).type is WIDER[ColumnType.INTEGER]
+    ]
+    definition, changes = evolution.apply(known.as_dict(), added, widened, by="", at="")
+    if not changes:
+        return known
+    evolved = DatasetSchema.from_dict(definition)
+    evolved.changes = tuple(changes)
+    return evolved
+
+
 def _fixed_schema(
     datasource: str, known: DatasetSchema | None, options: UploadOptions
 ) -> DatasetSchema | None:
@@ -148,9 +188,26 @@ def _fixed_schema(
             f"datasource {datasource!r} has the {known.contract} contract, not {options.contract}",
             contract_hint(options.contract),
         )
+    sales = datasource == SALES or options.contract == SALES
+    contract = known.contract if known is not None else SALES if sales else INFERRED
+    if options.evolve and contract != INFERRED:
+        raise ReadError(
+            f"datasource {datasource!r} has the {contract} contract: evolve applies to "
+            "inferred datasources",
+            evolve_hint(contract),
+        )
     if datasource == SALES or options.contract == SALES or (known and known.contract == SALES):
         return sales_schema()
     return known
+
+
+def evolve_hint(contract: str) -> str:
+    if contract == SALES:
+        return "The sales contract is fixed: upload without evolve."
+    return (
+        "Change a declared contract with updateDatasourceContract (GraphQL) or PATCH "
+        "/api/datasources/{name}, then upload without evolve."
+    )
 
 
 def contract_hint(contract: str) -> str:
@@ -180,6 +237,28 @@ def normalize(
     unique per datasource, so a row whose key one of them holds is invalid (append mode; with
     mode=replace the rows of the upload's interval are replaced, so their keys may come again).
     """
+    outcome = _normalize(
+        path, file_format, workdir, datasource, known_schema, options, uploaded_at, progress, loaded
+    )
+    if outcome.report is not None and outcome.schema is not None:
+        outcome.report.schema.changes[:0] = [
+            {"column": c.column, "kind": c.kind, "applied": True, "resolution": None}
+            for c in outcome.schema.changes
+        ]
+    return outcome
+
+
+def _normalize(
+    path: Path,
+    file_format: FileFormat,
+    workdir: Path,
+    datasource: str,
+    known_schema: DatasetSchema | None,
+    options: UploadOptions,
+    uploaded_at: dt.datetime,
+    progress: Progress | None,
+    loaded: Sequence[Path],
+) -> Outcome:
     with _polars_errors_as_read_errors(file_format):
         if file_format is FileFormat.CSV:
 
@@ -201,12 +280,21 @@ def normalize(
         report.describe_schema(schema)
         match = match_columns(source.header, schema)
         report.schema.missing, report.schema.extra = match.missing, match.extra
+        if schema.contract == INFERRED and not schema.ignore_extra:
+            report.schema.changes += [_offer(name, "add_column") for name in match.extra]
         if report.schema.fatal():
             return Outcome(report, schema=schema, failure=_schema_failure(report))
         keys = _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
+        match.mapping.update({name: name for name in match.absent})
         validator = BatchValidator(schema, match, uploaded_at, loaded_keys=keys)
         outcome = _run(
-            validator, _chain(first, batches), report, schema, workdir, options, progress
+            validator,
+            _with_absent(_chain(first, batches), match.absent),
+            report,
+            schema,
+            workdir,
+            options,
+            progress,
         )
         if not validator.repeats_across_batches():
             return outcome
@@ -219,7 +307,14 @@ def normalize(
             leftover.unlink(missing_ok=True)
         report = _fresh_report(report)
         eager = BatchValidator(schema, match, uploaded_at, eager_unique=True, loaded_keys=keys)
-        return _run(eager, source.batches(), report, schema, workdir, options, progress)
+        again = _with_absent(source.batches(), match.absent)
+        return _run(eager, again, report, schema, workdir, options, progress)
+
+
+def _with_absent(batches: Iterator[pl.DataFrame], absent: list[str]) -> Iterator[pl.DataFrame]:
+    """Columns a later schema version added and the file leaves out, as empty text columns."""
+    for batch in batches:
+        yield batch.with_columns([pl.lit(None, pl.String).alias(name) for name in absent])
 
 
 def _one_pass(
@@ -358,6 +453,8 @@ def _run(
         if rejected_file is not None:
             rejected_file.close()
     report.find_wrong_types({c.name: c.type.value for c in schema.columns})
+    if schema.contract == INFERRED:
+        report.schema.changes += [_offer(name, "widen") for name in _with_decimals(report, schema)]
     outcome = Outcome(
         report, rejected=rejected_path if report.rows_rejected else None, schema=schema
     )
@@ -385,6 +482,52 @@ def _time_range(dataset: Path) -> tuple[dt.datetime, dt.datetime]:
     return low, high
 
 
+_RESOLUTIONS = {
+    "add_column": "re-send with evolve=add_columns (the column is added, empty for rows already "
+    "loaded)",
+    "widen": "re-send with evolve=widen (the column becomes float; integers already loaded are "
+    "kept)",
+}
+
+
+def _offer(column: str, kind: str) -> dict[str, Any]:
+    return {"column": column, "kind": kind, "applied": False, "resolution": _RESOLUTIONS[kind]}
+
+
+def _with_decimals(report: Report, schema: DatasetSchema) -> list[str]:
+    """Integer columns whose refused values include numbers with decimals."""
+    found = []
+    for spec in schema.columns:
+        summary = report.checks.get((spec.name, f"type:{ColumnType.INTEGER.value}"))
+        if spec.type is ColumnType.INTEGER and summary is not None:
+            if any(_is_number(sample.get("value")) for sample in summary.samples):
+                found.append(spec.name)
+    return found
+
+
+def _is_number(value: object) -> bool:
+    try:
+        return isinstance(value, str) and math.isfinite(float(value.strip()))
+    except ValueError:
+        return False
+
+
+def _offered(report: Report) -> str:
+    """What the report offers, as one sentence for a failure's hint ("" when nothing)."""
+    offers = [c for c in report.schema.changes if not c["applied"]]
+    said = {
+        kind: ", ".join(repr(c["column"]) for c in offers if c["kind"] == kind)
+        for kind in _RESOLUTIONS
+    }
+    parts = [
+        f"{'new column(s)' if kind == 'add_column' else 'decimals in integer column(s)'} "
+        f"{names}: {_RESOLUTIONS[kind]}"
+        for kind, names in said.items()
+        if names
+    ]
+    return " ".join(f"For {part}." for part in parts)
+
+
 def _schema_failure(report: Report) -> Failure:
     problems = report.schema
     said = []
@@ -400,12 +543,21 @@ def _schema_failure(report: Report) -> Failure:
     return Failure(
         "schema_mismatch",
         "the file's columns do not match the datasource: " + "; ".join(said),
-        "Rename or add the columns listed (names are matched ignoring case and surrounding spaces), "
-        "or upload to a new datasource.",
+        _offered(report)
+        or "Rename or add the columns listed (names are matched ignoring case and surrounding "
+        "spaces), or upload to a new datasource.",
     )
 
 
 def _policy_failure(report: Report, options: UploadOptions) -> Failure | None:
+    failure = _failure_of(report, options)
+    offered = _offered(report)
+    if failure is None or not offered or failure.hint.startswith(offered):
+        return failure
+    return Failure(failure.code, failure.message, f"{offered} {failure.hint}")
+
+
+def _failure_of(report: Report, options: UploadOptions) -> Failure | None:
     if report.schema.fatal():
         return _schema_failure(report)
     if report.rows_read == 0:

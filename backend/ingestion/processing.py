@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
+from backend.db import utcnow
 from backend.druid.spec import (
     InputFormat,
     LocalLocation,
@@ -23,6 +24,7 @@ from backend.druid.spec import (
 from backend.ingestion import druid_phase, normalize
 from backend.ingestion.models import DatasourceSchema, IngestionTask
 from backend.ingestion.readers import FileFormat
+from backend.ingestion.validation import evolution
 from backend.ingestion.validation.declared import DECLARED, Declaration
 from backend.ingestion.validation.sales import SALES, sales_schema
 from backend.ingestion.validation.schema import DatasetSchema
@@ -107,6 +109,19 @@ async def known_schema(session: AsyncSession, datasource: str) -> DatasetSchema 
     if stored.definition.get("contract") == DECLARED:
         return Declaration.from_definition(stored.definition).schema()
     return DatasetSchema.from_dict(stored.definition)
+
+
+def evolve_stored(stored: DatasourceSchema, evolved: DatasetSchema, by: str) -> None:
+    """Applies `evolved.changes` (an upload's evolve=...) to the stored schema record, as
+    validation.evolution does for updateDatasourceContract: a new version when anything changed."""
+    columns = {c.name: c for c in evolved.columns}
+    added = [columns[c.column].as_dict() for c in evolved.changes if c.kind == "add_column"]
+    widened = [c.column for c in evolved.changes if c.kind == "widen"]
+    definition, changes = evolution.apply(
+        stored.definition, added, widened, by=by, at=utcnow().isoformat()
+    )
+    if changes:
+        stored.definition = definition  # a new dict: the JSON column is written
 
 
 async def process(

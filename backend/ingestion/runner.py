@@ -202,8 +202,10 @@ class TaskRunner:
                 )
         if self.settings.worker_debug_pause_seconds:
             await asyncio.sleep(self.settings.worker_debug_pause_seconds)
-        # The first upload fixes the datasource's contract (and an inferred one's columns).
-        new_schema = outcome.schema if schema is None else None
+        # The first upload fixes the datasource's contract (and an inferred one's columns); a
+        # later one may evolve them (evolve=...).
+        evolved = outcome.schema is not None and bool(outcome.schema.changes)
+        new_schema = outcome.schema if schema is None or evolved else None
         if druid is None:
             await self._stored(task, TaskStatus.SUCCEEDED, done.counts, new_schema)
             return
@@ -224,10 +226,10 @@ class TaskRunner:
         key = processing.dataset_key(task.datasource, task.id)
 
         async def remember_schema(session: AsyncSession) -> None:
-            if (
-                new_schema is not None
-                and await session.get(DatasourceSchema, task.datasource) is None
-            ):
+            if new_schema is None:
+                return
+            stored = await session.get(DatasourceSchema, task.datasource, with_for_update=True)
+            if stored is None:
                 session.add(
                     DatasourceSchema(
                         datasource=task.datasource,
@@ -236,6 +238,9 @@ class TaskRunner:
                         created_at=utcnow(),
                     )
                 )
+            elif new_schema.changes:
+                # Applied to the stored definition (locked): uploads evolving it at once agree.
+                processing.evolve_stored(stored, new_schema, f"upload {task.id}")
 
         values: dict[str, Any] = {"dataset_key": key}
         if status is TaskStatus.SUCCEEDED:

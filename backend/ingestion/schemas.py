@@ -37,11 +37,19 @@ class WrongType(BaseModel):
     expected: str
 
 
+class SchemaChange(BaseModel):
+    column: str
+    kind: str = Field(description="add_column (a new column, may be empty) or widen (to float)")
+    applied: bool = Field(description="made by this upload (evolve=...), or only offered")
+    resolution: str | None = Field(description="what to do to load the file, when not applied")
+
+
 class SchemaProblemsOut(BaseModel):
     missing: list[str]
     extra: list[str]
     extra_ignored: bool
     wrong_type: list[WrongType]
+    changes: list[SchemaChange] = []
 
 
 class ColumnOut(BaseModel):

@@ -43,9 +43,13 @@ from backend.ingestion.normalize import (
     OnInvalid,
     UploadOptions,
     contract_hint,
+    evolve_hint,
 )
 from backend.ingestion.processing import known_schema, rejected_key
 from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.ingestion.validation.evolution import parse_evolve
+from backend.ingestion.validation.sales import SALES
+from backend.ingestion.validation.schema import INFERRED
 from backend.monitoring import audit
 from backend.paging import check_page
 from backend.storage import ObjectStore, ObjectWriter
@@ -241,6 +245,7 @@ def upload_options(
     sheet: str | None = None,
     time_column: str | None = None,
     mode: str | None = None,
+    evolve: str | None = None,
 ) -> UploadOptions:
     """Per-upload processing options, checked at upload time (422 with what to change)."""
     policy = (on_invalid or OnInvalid.REJECT.value).strip().lower()
@@ -263,6 +268,7 @@ def upload_options(
         sheet=(sheet or "").strip() or None,
         time_column=(time_column or "").strip() or None,
         mode=LoadMode(load_mode),
+        evolve=parse_evolve(evolve),
     )
 
 
@@ -295,6 +301,8 @@ async def accept(
         name = validate_datasource_name(datasource)
         if options is not None and options.contract is not None:
             await require_contract(session, name, options.contract)
+        if options is not None and options.evolve:
+            await require_evolvable(session, name)
         await _lock_content(session, name, staged.sha256)
         if not force and (existing := await _find_duplicate(session, name, staged.sha256)):
             await staged.discard()
@@ -316,6 +324,19 @@ async def accept(
         raise
     session.info[WAKE_WORKERS] = True
     return Accepted(task=task, created=True)
+
+
+async def require_evolvable(session: AsyncSession, datasource: str) -> None:
+    """evolve=... only changes inferred datasources (the sales contract is fixed; a declared one
+    changes by updateDatasourceContract)."""
+    known = await known_schema(session, datasource)
+    contract = known.contract if known is not None else SALES if datasource == SALES else None
+    if contract is not None and contract != INFERRED:
+        raise Conflict(
+            f"datasource {datasource!r} has the {contract} contract: evolve applies to inferred "
+            "datasources",
+            evolve_hint(contract),
+        )
 
 
 async def require_contract(session: AsyncSession, datasource: str, contract: str) -> None:

@@ -68,10 +68,10 @@ class SalesFilterInput:
         )
 
 
-async def _contracts(runtime: Runtime) -> dict[str, str]:
+async def _records(runtime: Runtime) -> dict[str, datasources.Record]:
     # a session of its own: root fields of one query are resolved concurrently
     async with session_scope(runtime.reading()) as session:
-        return await datasources.contracts(session)
+        return await datasources.records(session)
 
 
 def _sales(filter: SalesFilterInput | None) -> SalesFilter:
@@ -197,6 +197,35 @@ class DatasourceColumn:
     type: str
 
 
+@strawberry.type(description="One change in a schema version")
+class SchemaVersionChange:
+    column: str
+    kind: str = strawberry.field(description="add_column or widen")
+    type: str = strawberry.field(description="the column's type after the change")
+
+
+@strawberry.type(description="A version of a datasource's schema: when, by whom, what changed")
+class SchemaVersion:
+    version: int
+    at: str = strawberry.field(description="ISO-8601 UTC")
+    by: str = strawberry.field(description="who changed it: a token's name, or 'upload <task>'")
+    changes: list[SchemaVersionChange]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> SchemaVersion:
+        return cls(
+            version=int(data.get("version", 0)),
+            at=str(data.get("at", "")),
+            by=str(data.get("by", "")),
+            changes=[
+                SchemaVersionChange(
+                    column=str(c["column"]), kind=str(c["kind"]), type=str(c["type"])
+                )
+                for c in data.get("changes", [])
+            ],
+        )
+
+
 @strawberry.type
 class Datasource:
     name: str
@@ -207,13 +236,22 @@ class Datasource:
     last_ingestion: dt.datetime | None
     data_as_of: dt.datetime | None = strawberry.field(description="the latest __time in the data")
     contract: str = strawberry.field(
-        description="sales (every check of the sales schema) or inferred"
+        description="sales (every check of the sales schema), declared or inferred"
+    )
+    schema_version: int = strawberry.field(
+        default=1, description="1 when created; one more with each change to its schema"
+    )
+    schema_versions: list[SchemaVersion] = strawberry.field(
+        default_factory=list, description="each change to the schema after version 1"
     )
 
     @classmethod
-    def of(cls, info: DatasourceInfo, contracts: dict[str, str]) -> Datasource:
+    def of(cls, info: DatasourceInfo, records: dict[str, datasources.Record]) -> Datasource:
+        record = records.get(info.name, datasources.Record())
         return cls(
-            contract=contracts.get(info.name, "inferred"),
+            contract=record.contract,
+            schema_version=record.version,
+            schema_versions=[SchemaVersion.of(v) for v in record.versions],
             name=info.name,
             row_count=Long(info.rows),
             columns=[DatasourceColumn(name=n, type=t) for n, t in info.columns.items()],
@@ -400,13 +438,13 @@ class AnalyticsQuery:
     @strawberry.field(permission_classes=[IsViewer])
     async def datasources(self, info: Info) -> list[Datasource]:
         runtime = info.context.runtime
-        contracts = await _contracts(runtime)
-        return [Datasource.of(d, contracts) for d in await runtime.analytics.datasources()]
+        records = await _records(runtime)
+        return [Datasource.of(d, records) for d in await runtime.analytics.datasources()]
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasource(self, info: Info, name: str) -> Datasource:
         runtime = info.context.runtime
-        return Datasource.of(await runtime.analytics.describe(name), await _contracts(runtime))
+        return Datasource.of(await runtime.analytics.describe(name), await _records(runtime))
 
     @strawberry.field(
         permission_classes=[IsViewer],

@@ -13,7 +13,7 @@ from backend.ingestion.validation.declared import (
     declare,
 )
 from backend.ingestion.validation.types import ColumnType
-from backend.schema.analytics import Datasource, DatasourceColumn
+from backend.schema.analytics import Datasource, DatasourceColumn, SchemaVersionChange
 from backend.schema.context import Info
 from backend.schema.permissions import IsAdmin, IsUploader
 from backend.schema.scalars import Long
@@ -51,8 +51,66 @@ class DeclaredColumnInput:
     maximum: float | None = strawberry.field(default=None, description="numbers: inclusive")
 
 
+@strawberry.input(description="A column added to a datasource's contract: it may be empty")
+class AddedColumnInput:
+    name: str
+    type: ColumnType
+    allowed: list[str] | None = strawberry.field(
+        default=None, description="declared contracts, strings: the only values accepted"
+    )
+    minimum: float | None = strawberry.field(default=None, description="declared, numbers")
+    maximum: float | None = strawberry.field(default=None, description="declared, numbers")
+
+
+@strawberry.type(description="A datasource's contract after a change")
+class DatasourceContractUpdate:
+    name: str
+    contract: str
+    schema_version: int
+    changes: list[SchemaVersionChange]
+    columns: list[DatasourceColumn] = strawberry.field(
+        description="the contract's columns and types (the data gains a new column with the "
+        "first upload that has it)"
+    )
+
+
 @strawberry.type
 class DatasourceMutation:
+    @strawberry.mutation(
+        permission_classes=[IsUploader],
+        description="Evolve a datasource's schema (declared or inferred contracts): add columns "
+        "that may be empty, widen integer columns to float. Anything else is refused with the "
+        "reason; rows already loaded stay valid and read as the new version (audited)",
+    )
+    async def update_datasource_contract(
+        self,
+        info: Info,
+        name: str,
+        add_columns: list[AddedColumnInput] | None = None,
+        widen: list[str] | None = None,
+    ) -> DatasourceContractUpdate:
+        context = info.context
+        added = [
+            DeclaredColumn(c.name, c.type, False, tuple(c.allowed or ()), c.minimum, c.maximum)
+            for c in add_columns or []
+        ]
+        update = await datasources.update_contract_now(
+            context.runtime, name, added, list(widen or []), context.principal
+        )
+        return DatasourceContractUpdate(
+            name=update.name,
+            contract=update.record.contract,
+            schema_version=update.record.version,
+            changes=[
+                SchemaVersionChange(column=c.column, kind=c.kind, type=c.type.value)
+                for c in update.changes
+            ],
+            columns=[
+                DatasourceColumn(name=str(c["name"]), type=str(c["type"]))
+                for c in update.record.columns
+            ],
+        )
+
     @strawberry.mutation(
         permission_classes=[IsUploader],
         description="Create a datasource ahead of its first upload: the sales contract, or a "

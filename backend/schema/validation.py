@@ -32,12 +32,21 @@ class WrongTypeColumn:
     expected: str
 
 
+@strawberry.type(description="A change to the datasource's schema: made by the upload, or offered")
+class SchemaChange:
+    column: str
+    kind: str = strawberry.field(description="add_column (may be empty) or widen (to float)")
+    applied: bool
+    resolution: str | None = strawberry.field(description="how to load the file, if not applied")
+
+
 @strawberry.type
 class SchemaProblems:
     missing: list[str]
     extra: list[str]
     extra_ignored: bool
     wrong_type: list[WrongTypeColumn]
+    changes: list[SchemaChange]
 
 
 @strawberry.type
@@ -83,6 +92,12 @@ class ValidationReport:
                 wrong_type=[
                     WrongTypeColumn(column=w.column, expected=w.expected)
                     for w in problems.wrong_type
+                ],
+                changes=[
+                    SchemaChange(
+                        column=c.column, kind=c.kind, applied=c.applied, resolution=c.resolution
+                    )
+                    for c in problems.changes
                 ],
             ),
             checks=[

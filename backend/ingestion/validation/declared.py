@@ -31,10 +31,11 @@ class DeclaredColumn:
     allowed: tuple[str, ...] = ()  # strings: the only values accepted
     minimum: float | None = None  # numbers: inclusive bounds
     maximum: float | None = None
+    added_in: int | None = None  # the schema version that added it (a file may leave it out)
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            **ColumnSpec(self.name, self.type, required=self.required).as_dict(),
+            **self.spec().as_dict(),
             "allowed": list(self.allowed),
             "minimum": self.minimum,
             "maximum": self.maximum,
@@ -49,7 +50,11 @@ class DeclaredColumn:
             tuple(str(v) for v in data.get("allowed") or ()),
             data.get("minimum"),
             data.get("maximum"),
+            data.get("added_in"),
         )
+
+    def spec(self) -> ColumnSpec:
+        return ColumnSpec(self.name, self.type, required=self.required, added_in=self.added_in)
 
     def checks(self) -> list[pa.Check]:
         found = []
@@ -87,7 +92,7 @@ class Declaration:
 
     def schema(self) -> DatasetSchema:
         return DatasetSchema(
-            columns=[ColumnSpec(c.name, c.type, required=c.required) for c in self.columns],
+            columns=[c.spec() for c in self.columns],
             time=TimeSpec(self.time_column),
             unique=self.unique,
             checks=_pandera(self),
@@ -106,7 +111,7 @@ def declare(
         )
     names = [c.name for c in columns]
     for column in columns:
-        _check_column(column)
+        check_column(column)
     folded = [n.strip().casefold() for n in names]
     if len(set(folded)) != len(folded):
         raise InvalidInput(
@@ -130,7 +135,7 @@ def declare(
     return Declaration(tuple(columns), time_column, unique)
 
 
-def _check_column(column: DeclaredColumn) -> None:
+def check_column(column: DeclaredColumn) -> None:
     where = f"column {column.name[:MAX_NAME]!r}"
     if not column.name.strip() or len(column.name) > MAX_NAME or column.name.startswith("__"):
         raise InvalidInput(

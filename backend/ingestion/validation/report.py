@@ -61,6 +61,9 @@ class SchemaProblems:
     extra: list[str] = field(default_factory=list)
     wrong_type: list[dict[str, Any]] = field(default_factory=list)
     extra_ignored: bool = False
+    # Schema changes the upload made (applied) or that would let it load (with the option to
+    # re-send it with): {"column", "kind": add_column|widen, "applied", "resolution"}.
+    changes: list[dict[str, Any]] = field(default_factory=list)
 
     def fatal(self) -> bool:
         return bool(self.missing or (self.extra and not self.extra_ignored) or self.wrong_type)
@@ -71,6 +74,7 @@ class SchemaProblems:
             "extra": self.extra,
             "extra_ignored": self.extra_ignored,
             "wrong_type": self.wrong_type,
+            "changes": self.changes,
         }
 
 

@@ -9,9 +9,11 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
+from backend.ingestion.validation.evolution import Change
 from backend.ingestion.validation.types import ColumnType
 
 TIME = "__time"
+INFERRED = "inferred"  # the contract of a datasource whose first upload fixed its columns
 
 
 @dataclass(frozen=True)
@@ -20,14 +22,19 @@ class ColumnSpec:
     type: ColumnType
     formats: tuple[str, ...] = ()
     required: bool = False  # nulls are rejected
+    # Added to the schema after rows were loaded (its version): a file may leave it out.
+    added_in: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "name": self.name,
             "type": self.type.value,
             "formats": list(self.formats),
             "required": self.required,
         }
+        if self.added_in is not None:
+            found["added_in"] = self.added_in
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
@@ -36,6 +43,7 @@ class ColumnSpec:
             ColumnType(data["type"]),
             tuple(data.get("formats", ())),
             data.get("required", False),
+            data.get("added_in"),
         )
 
 
@@ -68,6 +76,8 @@ class DatasetSchema:
     # The datasource's contract: "sales" (backend.ingestion.validation.sales, every check) or
     # "inferred" (columns and types fixed by the first upload).
     contract: str = "inferred"
+    # Made to the datasource's stored schema by this upload (evolve=...); recorded when it lands.
+    changes: tuple[Change, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -97,6 +107,8 @@ class ColumnMatch:
     mapping: dict[str, str]  # file column -> schema column
     missing: list[str]
     extra: list[str]
+    # Columns added by a later schema version that the file leaves out: read as empty.
+    absent: list[str] = field(default_factory=list)
 
 
 def match_columns(header: list[str], schema: DatasetSchema) -> ColumnMatch:
@@ -110,5 +122,7 @@ def match_columns(header: list[str], schema: DatasetSchema) -> ColumnMatch:
         else:
             extra.append(name)
     found = set(mapping.values())
-    missing = [c.name for c in schema.columns if c.name not in found]
-    return ColumnMatch(mapping, missing, extra)
+    left_out = [c for c in schema.columns if c.name not in found]
+    missing = [c.name for c in left_out if c.added_in is None or c.required]
+    absent = [c.name for c in left_out if c.added_in is not None and not c.required]
+    return ColumnMatch(mapping, missing, extra, absent)
