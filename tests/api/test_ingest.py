@@ -381,3 +381,35 @@ async def test_resending_loaded_rows_explains_itself_and_force_cannot_double_the
     assert (await wait_for_task(app.client, replaced.json()["task_id"]))["status"] == "succeeded"
     count = await app.client.post("/graphql", json={"query": "{ rowCount }"})
     assert count.json()["data"]["rowCount"] == 10  # replaced, not doubled
+
+
+async def test_a_replace_is_seen_whole_or_not_at_all_by_readers(app: App) -> None:
+    """mode=replace swaps the rows of its interval in one commit: a reader polling while the
+    upload runs sees the old count or the new one, never a mix of both (or neither)."""
+    header, *rows = sales_csv(rows=3000, seed=41).decode().splitlines()
+    at = header.split(",").index("Date")  # m/d/Y
+    dates = sorted({row.split(",")[at] for row in rows}, key=lambda d: d[6:] + d[:5])
+    dropped_day = dates[len(dates) // 2]  # neither the first nor the last: same interval
+    kept = [row for row in rows if row.split(",")[at] != dropped_day]
+    first = await upload(app.client, content="\n".join([header, *rows]).encode())
+    assert (await wait_for_task(app.client, first.json()["task_id"]))["status"] == "succeeded"
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def read() -> None:
+        while not done.is_set():
+            answer = await app.client.post("/graphql", json={"query": "{ rowCount }"})
+            seen.append(answer.json()["data"]["rowCount"])
+
+    reader = asyncio.create_task(read())
+    replaced = await upload(
+        app.client, content="\n".join([header, *kept]).encode(), extra={"mode": "replace"}
+    )
+    status = (await wait_for_task(app.client, replaced.json()["task_id"]))["status"]
+    await asyncio.sleep(0.2)
+    done.set()
+    await reader
+
+    assert status == "succeeded"
+    assert len(kept) < len(rows) and set(seen) <= {len(rows), len(kept)}, set(seen)
+    assert seen[-1] == len(kept) and seen[0] == len(rows)
