@@ -141,6 +141,7 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
             ("max_invalid_ratio", args.max_invalid_ratio),
             ("sheet", args.sheet),
             ("time_column", args.time_column),
+            ("evolve", ",".join(args.evolve) if args.evolve else None),
         )
         if v is not None
     }
@@ -260,6 +261,10 @@ def problems(report: dict[str, Any] | None) -> list[str]:
     for kind in ("missing", "extra"):
         if schema.get(kind):
             found.append(f"{kind} column(s): {', '.join(schema[kind])}")
+    for change in schema.get("changes") or []:
+        what = "new column" if change["kind"] == "add_column" else "decimals, integer column"
+        how = "applied" if change["applied"] else change.get("resolution")
+        found.append(f"{change['column']}: {what}: {how}")
     for check in report.get("checks") or []:
         samples = ", ".join(
             f"{label} {s['row']}" + (f" ({s['value']!r})" if s.get("value") is not None else "")
@@ -386,6 +391,13 @@ def add_client_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     send.add_argument("--max-invalid-ratio", type=float)
     send.add_argument("--sheet", help="Excel: the sheet to read")
     send.add_argument("--time-column")
+    send.add_argument(
+        "--evolve",
+        action="append",
+        choices=("add_columns", "widen"),
+        help="inferred datasources: let this file add columns / widen integers to float "
+        "(repeat for both)",
+    )
     send.add_argument("--force", action="store_true", help="load even if already uploaded")
     send.add_argument("--rejected", type=Path, help="write the rejected rows (CSV) here")
     send.set_defaults(run=upload)

@@ -123,6 +123,28 @@ def test_a_bad_file_exits_1_with_line_numbers_and_the_rejected_rows(
     assert len(written) == 2 and "_reason" in written[0]  # header and the one bad row
 
 
+def test_a_file_with_a_new_column_is_told_how_and_loads_with_evolve(
+    served: tuple[str, str, dict[str, str]], tmp_path: Path
+) -> None:
+    url, token, _ = served
+    first, wider = tmp_path / "first.csv", tmp_path / "wider.csv"
+    first.write_text("day,amount\n2024-01-01,1\n")
+    wider.write_text("day,amount,discount\n2024-01-02,2.5,0.5\n")
+    base = ("--datasource", "readings", "--url", url, "--token", token)
+    assert sales_ingest("upload", str(first), *base).returncode == 0
+
+    told = sales_ingest("upload", str(wider), *base)
+
+    assert told.returncode == 1
+    assert "discount: new column: re-send with evolve=add_columns" in told.stdout, told.stdout
+    loaded = sales_ingest(
+        "upload", str(wider), *base, "--evolve", "add_columns", "--evolve", "widen"
+    )
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert "discount: new column: applied" in loaded.stdout
+    assert "amount: decimals, integer column: applied" in loaded.stdout
+
+
 def test_usage_access_and_connection_problems_exit_2(
     served: tuple[str, str, dict[str, str]], tmp_path: Path
 ) -> None:
