@@ -11,9 +11,11 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.analytics.service import DatasourceInfo
+from backend.config import Settings
 from backend.deps import Admin, RuntimeDep, SessionDep, Uploader, Viewer
 from backend.errors import ErrorBody
 from backend.ingestion import datasources
+from backend.ingestion.druid_phase import druid_datasource
 from backend.ingestion.service import DATASOURCE_PATTERN, validate_datasource_name
 from backend.ingestion.validation.declared import DeclaredColumn, declare
 from backend.ingestion.validation.types import ColumnType
@@ -44,6 +46,15 @@ class DatasourceOut(BaseModel):
     schema_version: int = Field(default=1, description="one more with each change to its schema")
     schema_versions: list[SchemaVersionOut] = Field(
         default_factory=list, description="each change to the schema after version 1"
+    )
+    created_at: dt.datetime | None = Field(
+        default=None, description="when its first upload (or the create call) recorded it"
+    )
+    storage_prefix: str = Field(
+        default="", description="where its datasets are kept, as a key in the service's storage"
+    )
+    druid_datasource: str | None = Field(
+        default=None, description="its name in Druid; null without Druid configured"
     )
     row_count: int
     columns: dict[str, str]
@@ -115,10 +126,15 @@ class ContractOut(BaseModel):
     columns: dict[str, str] = Field(description="the contract's columns and types")
 
 
-def _out(info: DatasourceInfo, records: dict[str, datasources.Record]) -> DatasourceOut:
+def _out(
+    info: DatasourceInfo, records: dict[str, datasources.Record], settings: Settings
+) -> DatasourceOut:
     record = records.get(info.name, datasources.Record())
     return DatasourceOut(
         name=info.name,
+        created_at=record.created_at,
+        storage_prefix=datasources.storage_prefix(info.name),
+        druid_datasource=druid_datasource(settings, info.name) if settings.druid_url else None,
         contract=record.contract,
         schema_version=record.version,
         schema_versions=[SchemaVersionOut.model_validate(v) for v in record.versions],
@@ -135,7 +151,7 @@ async def list_datasources(
     runtime: RuntimeDep, session: SessionDep, principal: Viewer
 ) -> list[DatasourceOut]:
     records = await datasources.records(session)
-    return [_out(info, records) for info in await runtime.analytics.datasources()]
+    return [_out(info, records, runtime.settings) for info in await runtime.analytics.datasources()]
 
 
 @router.post(
@@ -178,7 +194,7 @@ async def get_datasource(
 ) -> DatasourceOut:
     name = validate_datasource_name(name)
     records = await datasources.records(session)
-    return _out(await runtime.analytics.describe(name), records)
+    return _out(await runtime.analytics.describe(name), records, runtime.settings)
 
 
 @router.patch(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,23 +56,34 @@ class Record:
     version: int = 1
     versions: tuple[dict[str, Any], ...] = ()
     columns: tuple[dict[str, Any], ...] = ()  # as the contract declares them
+    created_at: dt.datetime | None = None  # by its first upload, or by createDatasource
 
 
 async def records(session: AsyncSession) -> dict[str, Record]:
     """Each recorded datasource's contract and schema versions (`sales` is always sales)."""
-    rows = await session.execute(select(DatasourceSchema.datasource, DatasourceSchema.definition))
-    found = {name: record_of(definition) for name, definition in rows}
+    rows = await session.execute(
+        select(
+            DatasourceSchema.datasource, DatasourceSchema.definition, DatasourceSchema.created_at
+        )
+    )
+    found = {name: record_of(definition, created) for name, definition, created in rows}
     found.setdefault(SALES, Record(SALES))
     return found
 
 
-def record_of(definition: dict[str, Any]) -> Record:
+def record_of(definition: dict[str, Any], created_at: dt.datetime | None = None) -> Record:
     return Record(
         str(definition.get("contract", INFERRED)),
         evolution.version_of(definition),
         tuple(definition.get("versions") or ()),
         tuple(definition.get("columns") or ()),
+        created_at,
     )
+
+
+def storage_prefix(name: str) -> str:
+    """Where its datasets are kept, as a key in the service's storage (not a server path)."""
+    return f"datasets/{name}/"
 
 
 @dataclass(frozen=True)
@@ -137,7 +149,7 @@ async def update_contract(
         name,
         {"version": evolution.version_of(definition), "changes": [c.as_dict() for c in changes]},
     )
-    return ContractUpdate(name, record_of(definition), changes)
+    return ContractUpdate(name, record_of(definition, stored.created_at), changes)
 
 
 async def update_contract_now(
@@ -192,7 +204,7 @@ async def remove_stored(store: ObjectStore, dropped: Dropped) -> int:
     rows) once its records are gone; the number of objects removed. A failure here leaves
     unreferenced objects, never records pointing at missing data."""
     prefixes = [
-        f"datasets/{dropped.name}/",
+        storage_prefix(dropped.name),
         rollup_key(f"datasets/{dropped.name}/"),
         f"druid/{dropped.name}/",
         *(f"raw/{task_id}/" for task_id in dropped.task_ids),

@@ -18,9 +18,12 @@ from backend.analytics.query import Aggregate, FilterKind, Granularity
 from backend.analytics.service import DatasourceInfo
 from backend.db import session_scope
 from backend.ingestion import datasources
-from backend.paging import MAX_OFFSET
+from backend.ingestion import service as ingestion_service
+from backend.ingestion.druid_phase import druid_datasource
+from backend.paging import MAX_OFFSET, check_page
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info
+from backend.schema.ingestion import IngestionTaskStatus
 from backend.schema.permissions import IsViewer
 from backend.schema.scalars import Long
 
@@ -245,10 +248,37 @@ class Datasource:
         default_factory=list, description="each change to the schema after version 1"
     )
 
+    created_at: dt.datetime | None = strawberry.field(
+        default=None, description="when its first upload (or createDatasource) recorded it"
+    )
+    storage_prefix: str = strawberry.field(
+        default="", description="where its datasets are kept, as a key in the service's storage"
+    )
+    druid_datasource: str | None = strawberry.field(
+        default=None, description="its name in Druid; null without Druid configured"
+    )
+
+    @strawberry.field(
+        permission_classes=[IsViewer], description="Its latest upload tasks, newest first"
+    )
+    async def recent_tasks(self, info: Info, first: int = 5) -> list[IngestionTaskStatus]:
+        check_page(first, 0, 50)
+        async with session_scope(info.context.runtime.reading()) as session:
+            page = await ingestion_service.list_tasks(session, datasource=self.name, limit=first)
+        return [IngestionTaskStatus.of(t, info) for t in page.items]
+
     @classmethod
-    def of(cls, info: DatasourceInfo, records: dict[str, datasources.Record]) -> Datasource:
+    def of(
+        cls, info: DatasourceInfo, records: dict[str, datasources.Record], runtime: Runtime
+    ) -> Datasource:
         record = records.get(info.name, datasources.Record())
+        settings = runtime.settings
         return cls(
+            created_at=record.created_at,
+            storage_prefix=datasources.storage_prefix(info.name),
+            druid_datasource=(
+                druid_datasource(settings, info.name) if settings.druid_url else None
+            ),
             contract=record.contract,
             schema_version=record.version,
             schema_versions=[SchemaVersion.of(v) for v in record.versions],
@@ -439,12 +469,13 @@ class AnalyticsQuery:
     async def datasources(self, info: Info) -> list[Datasource]:
         runtime = info.context.runtime
         records = await _records(runtime)
-        return [Datasource.of(d, records) for d in await runtime.analytics.datasources()]
+        return [Datasource.of(d, records, runtime) for d in await runtime.analytics.datasources()]
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasource(self, info: Info, name: str) -> Datasource:
         runtime = info.context.runtime
-        return Datasource.of(await runtime.analytics.describe(name), await _records(runtime))
+        described = await runtime.analytics.describe(name)
+        return Datasource.of(described, await _records(runtime), runtime)
 
     @strawberry.field(
         permission_classes=[IsViewer],

@@ -22,6 +22,8 @@ async def test_datasources_are_listed_with_their_contract(app: App) -> None:
     assert listed["sales"]["contract"] == "sales"
     one = await app.client.get("/api/datasources/readings")
     assert one.status_code == 200 and set(one.json()["columns"]) >= {"day", "amount", "label"}
+    assert one.json()["storage_prefix"] == "datasets/readings/" and one.json()["created_at"]
+    assert one.json()["druid_datasource"] is None and one.json()["schema_version"] == 1
     missing = await app.client.get("/api/datasources/nothing_here")
     assert missing.status_code == 404, missing.text
     graphql = await app.client.post(
@@ -30,6 +32,23 @@ async def test_datasources_are_listed_with_their_contract(app: App) -> None:
     assert {"name": "readings", "contract": "inferred", "rowCount": 2} in graphql.json()["data"][
         "datasources"
     ]
+    detail = await app.client.post(
+        "/graphql",
+        json={
+            "query": '{ datasource(name: "readings") { schemaVersion createdAt storagePrefix '
+            "druidDatasource recentTasks(first: 2) { datasource status rowsValid } } }"
+        },
+    )
+    shown = detail.json()["data"]["datasource"]
+    assert shown["recentTasks"] == [
+        {"datasource": "readings", "status": "succeeded", "rowsValid": 2}
+    ]
+    assert shown["storagePrefix"] == "datasets/readings/" and shown["createdAt"]
+    too_many = await app.client.post(
+        "/graphql",
+        json={"query": '{ datasource(name: "readings") { recentTasks(first: 5000) { status } } }'},
+    )
+    assert too_many.json()["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 
 
 async def test_dropping_a_datasource_removes_it_everywhere_and_it_can_start_again(
