@@ -293,20 +293,46 @@ class DruidPhase:
         deadline = self.clock() + self.settings.druid_load_timeout_seconds
         while True:
             percent = await self.client.load_percent(task.druid_datasource, interval)
+            unlisted: list[str] = []
             if percent is not None and percent >= 100.0:
                 counted = await self._count(task.druid_datasource, task.id)
                 if expected is None or counted >= int(expected):
-                    report["rows_queryable"] = counted
-                    return percent
+                    # Its columns too: the broker's SQL schema learns a column that is new to the
+                    # datasource (an evolved schema) some seconds after the segment is served.
+                    unlisted = await self._unlisted(task.druid_datasource, task.druid_spec)
+                    if not unlisted:
+                        report["rows_queryable"] = counted
+                        return percent
             if self.clock() > deadline:
+                waiting = (
+                    f"; columns not in its SQL schema: {', '.join(unlisted)}" if unlisted else ""
+                )
                 raise DruidFailed(
                     f"Druid loaded the data but its segments were not served within "
-                    f"{self.settings.druid_load_timeout_seconds:.0f} s (load {percent or 0:.0f}%)",
+                    f"{self.settings.druid_load_timeout_seconds:.0f} s (load {percent or 0:.0f}%"
+                    f"{waiting})",
                     "Check the historicals' free space (druid.server.maxSize) and the "
                     "coordinator's load rules, then retry.",
                     report,
                 )
             await asyncio.sleep(self.settings.druid_poll_seconds)
+
+    async def _unlisted(self, datasource: str, spec: dict[str, Any]) -> list[str]:
+        """The spec's columns the broker's SQL schema does not list yet."""
+        wanted = [
+            str(d["name"]) if isinstance(d, dict) else str(d)
+            for d in spec["spec"]["dataSchema"]["dimensionsSpec"]["dimensions"]
+        ]
+        try:
+            result = await self.client.sql(
+                "SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS "
+                "WHERE TABLE_SCHEMA = 'druid' AND TABLE_NAME = ?",
+                [{"type": "VARCHAR", "value": datasource}],
+            )
+        except DruidRequestError:
+            return wanted
+        listed = {str(row[0]) for row in result.rows}
+        return [name for name in wanted if name not in listed]
 
     async def _count(self, datasource: str, task_id: str) -> int:
         """The task's rows the broker answers for; 0 while it does not know the datasource yet

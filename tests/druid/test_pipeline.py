@@ -334,3 +334,26 @@ async def test_dropping_a_datasource_drops_its_druid_segments(
                 break
             assert asyncio.get_running_loop().time() < deadline, answer.text
             await asyncio.sleep(2)
+
+
+async def test_an_evolved_schema_loads_into_druid_and_both_engines_agree(
+    embedded: Backend, druid: LocalDruid
+) -> None:
+    """A column added and an integer column widened by evolve=...: Druid takes the new
+    version's rows beside the old ones, and its answers equal the embedded engine's."""
+    first = b"day,amount,label\n2024-01-01,1,x\n2024-01-02,2,y\n"
+    evolved = b"day,amount,label,discount\n2024-01-03,3.5,z,0.5\n2024-01-04,4,w,1.5\n"
+    query = """{ analytics(query: {datasource: "readings", measures: [{aggregate: COUNT},
+        {aggregate: SUM, column: "amount"}, {aggregate: SUM, column: "discount"},
+        {aggregate: COUNT, column: "discount"}]}) { rows } }"""
+    async with druid_app(embedded.settings, druid.url) as app:
+        for content, evolve in ((first, ""), (evolved, "add_columns,widen")):
+            accepted = await upload(
+                app.client, content=content, datasource="readings", extra={"evolve": evolve}
+            )
+            await wait_for(app, accepted.json()["task_id"], {"succeeded"})
+        standalone = await graphql(app, query)
+        assert standalone["analytics"]["rows"] == [[4, 10.5, 2.0, 2]]
+        await app.client.post("/api/sigma/toggle-mode", json={"mode": "warehouse"})
+        warehouse = await graphql(app, query)
+        assert warehouse == standalone
