@@ -33,8 +33,12 @@ from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
 
 
-def dataset_key(datasource: str, task_id: str) -> str:
-    return f"datasets/{datasource}/{task_id}.parquet"
+def dataset_key(datasource: str, task_id: str, run: str | None = None) -> str:
+    """Where a task's dataset is stored. A task processed again (retried, or taken over) while
+    an earlier run of it may still be winding down writes under a key of its own (`run`): the
+    earlier run removes its own output when it finds it lost the task."""
+    suffix = f"-{run}" if run else ""
+    return f"datasets/{datasource}/{task_id}{suffix}.parquet"
 
 
 def rejected_key(task_id: str) -> str:
@@ -49,7 +53,11 @@ class BuiltSpec:
 
 
 def druid_spec(
-    settings: Settings, store: ObjectStore, task: IngestionTask, outcome: normalize.Outcome
+    settings: Settings,
+    store: ObjectStore,
+    task: IngestionTask,
+    outcome: normalize.Outcome,
+    key: str | None = None,
 ) -> BuiltSpec | None:
     """The Druid ingestion spec for the stored dataset (kept on every task, Druid or not).
 
@@ -59,7 +67,7 @@ def druid_spec(
     """
     if outcome.schema is None or outcome.time_range is None:
         return None
-    key = dataset_key(task.datasource, task.id)
+    key = key or dataset_key(task.datasource, task.id)
     location: Location
     kind = InputFormat.PARQUET
     datasource = task.datasource

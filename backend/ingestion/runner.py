@@ -13,12 +13,13 @@ import contextlib
 import datetime as dt
 import logging
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -169,6 +170,19 @@ class TaskRunner:
     async def _process(self, task: IngestionTask) -> None:
         async with session_scope(self.sessions) as session:
             schema = await processing.known_schema(session, task.datasource)
+            runs = await session.scalar(
+                select(func.count())
+                .select_from(TaskEvent)
+                .where(
+                    TaskEvent.task_id == task.id,
+                    TaskEvent.status == TaskStatus.VALIDATING.value,
+                )
+            )
+        # Each run records one "validating" event as it starts. After the first, an earlier run
+        # may still be winding down (cancelled then retried, or its lease taken over): this run
+        # stores under a key of its own, so that the earlier one's clean-up cannot remove it.
+        later_run = uuid.uuid4().hex[:12] if (runs or 0) > 1 else None
+        key = processing.dataset_key(task.datasource, task.id, later_run)
         self._progress = normalize.Progress()
         druid = self.druid
         loaded = await self._loaded(task, schema)
@@ -183,7 +197,7 @@ class TaskRunner:
                 )
                 await self._fail(task.id, failure, report=done.report, **done.counts)
                 return
-            spec = processing.druid_spec(self.settings, self.store, task, outcome)
+            spec = processing.druid_spec(self.settings, self.store, task, outcome, key)
             await self._transition(
                 task.id,
                 TaskStatus.LOADING,
@@ -194,7 +208,6 @@ class TaskRunner:
                 replace_interval=spec.replace_interval if spec else None,
                 **done.counts,
             )
-            key = processing.dataset_key(task.datasource, task.id)
             await self.store.put_file(key, outcome.dataset)
             if druid is not None:
                 await druid_phase.write_copy(
@@ -207,9 +220,9 @@ class TaskRunner:
         evolved = outcome.schema is not None and bool(outcome.schema.changes)
         new_schema = outcome.schema if schema is None or evolved else None
         if druid is None:
-            await self._stored(task, TaskStatus.SUCCEEDED, done.counts, new_schema)
+            await self._stored(task, TaskStatus.SUCCEEDED, done.counts, new_schema, key)
             return
-        await self._stored(task, TaskStatus.DRUID_SUBMITTING, done.counts, new_schema)
+        await self._stored(task, TaskStatus.DRUID_SUBMITTING, done.counts, new_schema, key)
         task.dataset_key = key
         task.druid_spec = spec.spec if spec else None
         task.druid_datasource = druid_phase.druid_datasource(self.settings, task.datasource)
@@ -221,9 +234,9 @@ class TaskRunner:
         status: TaskStatus,
         counts: dict[str, Any],
         new_schema: DatasetSchema | None,
+        key: str,
     ) -> None:
-        """The dataset is stored: the embedded engine serves it from now on."""
-        key = processing.dataset_key(task.datasource, task.id)
+        """The dataset is stored under `key`: the embedded engine serves it from now on."""
 
         async def remember_schema(session: AsyncSession) -> None:
             if new_schema is None:

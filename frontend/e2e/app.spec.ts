@@ -13,12 +13,19 @@ test("without a token the server's 401 asks for one, kept for the session", asyn
   expect(await page.evaluate(() => window.sessionStorage.getItem("sales-ingest.token"))).toBe(TOKEN);
 });
 
-test("uploading data.csv through the page reaches succeeded", async ({ signedIn: page }) => {
+test("uploading data.csv through the page reaches succeeded, followed live", async ({ signedIn: page }) => {
   await page.goto("/upload");
   await page.getByLabel("Choose a file").setInputFiles(DATA_CSV);
   await page.getByLabel("Datasource").fill("sales");
+  // The task is followed over the GraphQL websocket (graphql-transport-ws), not by polling.
+  const socket = page.waitForEvent("websocket", (ws) => ws.url().endsWith("/graphql"));
   await page.getByRole("button", { name: "Upload" }).click();
   await expect(page.getByText(/Sent .* \(100/)).toBeVisible();
+  const updates = await socket;
+  await updates.waitForEvent("framereceived", {
+    predicate: (frame) => String(frame.payload).includes('"final":true'),
+    timeout: 60_000,
+  });
   await expect(page.locator("[data-task-status]")).toHaveAttribute("data-task-status", "succeeded", { timeout: 60_000 });
   await expect(page.getByRole("region", { name: "Timeline" }).getByText("succeeded").first()).toBeVisible();
   await screenshot(page, "upload");
@@ -70,6 +77,16 @@ test("changing a filter changes the figures and the URL", async ({ signedIn: pag
   await expect(tile).toHaveAttribute("data-value", String(salesSummary.totalSales));
   await page.reload(); // the view is in the URL: a bookmark shows the same figures
   await expect(tile).toHaveAttribute("data-value", String(salesSummary.totalSales));
+});
+
+test("the profitability breakdown is kept in the URL", async ({ signedIn: page }) => {
+  await page.goto("/");
+  const widget = page.getByRole("region", { name: "Profitability" });
+  await widget.getByLabel("Profitability by").selectOption("BRANCH");
+  await expect(page).toHaveURL(/[?&]profit=branch/);
+  await page.reload();
+  await expect(widget.getByLabel("Profitability by")).toHaveValue("BRANCH");
+  await expect(widget.getByRole("cell", { name: "A", exact: true }).first()).toBeAttached();
 });
 
 test("the status page shows healthy components", async ({ signedIn: page }) => {

@@ -1,7 +1,8 @@
 """The React app's own suites, run from `make test`: Vitest component tests, then Playwright
 driving Debian's Chromium against a real uvicorn on a fresh SQLite database that only an admin
-token opens (frontend/e2e: upload data.csv to succeeded, dashboard figures equal the API's, filters
-in the URL, status, the Sigma refusal, a bad file's line numbers, axe-core, 390 px).
+token opens (frontend/e2e: upload data.csv to succeeded followed over the websocket, dashboard
+figures equal the API's, filters and view settings in the URL, status, the Sigma refusal, a bad
+file's line numbers, cancel and retry from a task's page, axe-core, 390 px).
 Screenshots of every page are left in frontend/test-results/screenshots."""
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def test_playwright_suite_passes_against_a_real_server(embedded: Backend, tmp_pa
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is missing: apt-get install chromium (Playwright drives it)")
     ensure_built(npm_path)
-    env = process_env(embedded.env, AUTH_ANONYMOUS_ROLE="none")  # every call needs the token
+    # Every call needs the token. The worker waits 2 s before recording each upload's success,
+    # so that the suite can cancel a running upload from its page (frontend/e2e/actions.spec.ts).
+    env = process_env(embedded.env, AUTH_ANONYMOUS_ROLE="none", WORKER_DEBUG_PAUSE_SECONDS="2")
     token_file = tmp_path / "admin-token"
     cli_admin_token(env, token_file)
     with uvicorn_server(env, tmp_path / "server.log") as url:

@@ -117,6 +117,33 @@ async def test_cancel_while_loading_stops_the_worker_and_removes_its_output(
     assert not await runtime.store.exists(key)
 
 
+async def test_a_retry_while_the_cancelled_run_still_winds_down_keeps_its_own_dataset(
+    runtime: Runtime,
+) -> None:
+    """Cancelled between storing and success, then retried at once: the cancelled run removes
+    its output when it wakes, which must not be the output of the run that replaced it (the
+    browser suite saw `datasources` fail on a missing dataset file)."""
+    runtime.settings.worker_debug_pause_seconds = 1.0
+    task_id = await queue_task(runtime)
+    assert await claim(runtime, "first") == task_id
+    first = TaskRunner(runtime.settings, runtime.sessions, runtime.store, "first")
+    cancelled = asyncio.create_task(first.run(task_id))
+    while not await runtime.store.exists(dataset_key("sales", task_id)):
+        await asyncio.sleep(0.02)
+    async with session_scope(runtime.sessions) as session:
+        await ingestion_service.cancel(session, task_id)
+    async with session_scope(runtime.sessions) as session:
+        await ingestion_service.retry(session, task_id)
+    assert await claim(runtime, "second") == task_id
+    second = TaskRunner(runtime.settings, runtime.sessions, runtime.store, "second")
+
+    await asyncio.gather(cancelled, second.run(task_id))
+
+    task = await load(runtime, task_id)
+    assert task.status == "succeeded" and task.dataset_key is not None
+    assert await runtime.store.exists(task.dataset_key)
+
+
 async def test_a_task_whose_worker_keeps_dying_fails_with_a_reason(runtime: Runtime) -> None:
     task_id = await queue_task(runtime)
     for attempt in range(runtime.settings.worker_max_attempts):

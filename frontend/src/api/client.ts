@@ -1,14 +1,19 @@
 // The GraphQL client (urql): a document cache keyed by query and variables is all these pages
 // need. Every request carries the session's token; errors in our REST shape (a 401 before the
 // GraphQL layer, a 413...) are turned into GraphQL errors with extensions.code so every widget
-// reads one kind of error. The server offers no subscriptions yet: pages poll (usePolling).
+// reads one kind of error. Subscriptions (live task progress) go over a websocket with the
+// graphql-transport-ws protocol (graphql-ws: the protocol's reference client), the token in the
+// connection's first message (browsers cannot set headers on websockets); pages fall back to
+// polling when the socket cannot be used.
 import {
   Client,
   cacheExchange,
   fetchExchange,
   mapExchange,
+  subscriptionExchange,
   type CombinedError,
 } from "@urql/core";
+import { createClient as createSocketClient } from "graphql-ws";
 
 import { authHeaders, requireSignIn } from "./auth";
 import { describeError, isUnauthorized } from "./errors";
@@ -48,6 +53,30 @@ async function fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Prom
   });
 }
 
+function socketUrl(): string {
+  const { protocol, host } = window.location;
+  return `${protocol === "https:" ? "wss" : "ws"}://${host}${GRAPHQL_PATH}`;
+}
+
+function socketExchange() {
+  const sockets = createSocketClient({
+    url: socketUrl(),
+    lazy: true, // opened by the first subscription, closed after the last
+    retryAttempts: 3,
+    connectionParams: () => authHeaders(),
+  });
+  return subscriptionExchange({
+    forwardSubscription(request) {
+      const operation = { ...request, query: request.query ?? "" };
+      return {
+        subscribe(sink) {
+          return { unsubscribe: sockets.subscribe(operation, sink) };
+        },
+      };
+    },
+  });
+}
+
 export function makeClient(): Client {
   return new Client({
     url: GRAPHQL_PATH,
@@ -63,6 +92,7 @@ export function makeClient(): Client {
       }),
       cacheExchange,
       fetchExchange,
+      socketExchange(),
     ],
   });
 }

@@ -8,8 +8,8 @@ import { ErrorMessage } from "../components/ErrorMessage";
 import { graphql } from "../gql";
 import { formatBytes, formatPercent } from "../format";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
-import { usePolling } from "../hooks/usePolling";
-import { TaskQuery, TERMINAL } from "./tasks/queries";
+import { useTaskUpdates } from "../hooks/useLiveUpdates";
+import { TaskQuery, TERMINAL, withProgress } from "./tasks/queries";
 import { TaskDetails } from "./tasks/TaskDetails";
 
 const DatasourceNamesQuery = graphql(`
@@ -24,7 +24,8 @@ function LiveTask({ taskId }: { taskId: string }) {
   const [result, refetch] = useQuery({ query: TaskQuery, variables: { taskId } });
   const task = result.data?.ingestionTask;
   const done = task ? TERMINAL.has(task.status.toLowerCase()) : false;
-  usePolling(() => refetch({ requestPolicy: "network-only" }), 1000, !done);
+  const reload = () => refetch({ requestPolicy: "network-only" });
+  const update = useTaskUpdates(taskId, !done, reload);
   if (result.error && !task) return <ErrorMessage error={result.error} what="The task could not be loaded" />;
   if (!task) return <p role="status">Loading the task…</p>;
   return (
@@ -32,7 +33,7 @@ function LiveTask({ taskId }: { taskId: string }) {
       <p>
         Task <Link to={`/tasks/${task.taskId}`}>{task.taskId}</Link>
       </p>
-      <TaskDetails task={task} onChanged={() => refetch({ requestPolicy: "network-only" })} />
+      <TaskDetails task={withProgress(task, done ? null : update)} onChanged={reload} />
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import { useId, useMemo, useState } from "react";
+import { useId, useMemo } from "react";
 import { useSearchParams } from "react-router";
 
 import { DataDetails } from "../../components/DataTable";
@@ -9,7 +9,16 @@ import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 import { Donut, HeatLegend, Heatmap, HorizontalBars, ProfitChart, RatingChart, TrendChart } from "./charts";
 import { FilterBar } from "./FilterBar";
-import { filtersFromParams, filtersToParams, granularityFromParams, GRANULARITIES, toSalesFilter } from "./filters";
+import {
+  filtersFromParams,
+  filtersToParams,
+  granularityFromParams,
+  GRANULARITIES,
+  PROFITABILITY_BY,
+  profitabilityFromParams,
+  toSalesFilter,
+  withSetting,
+} from "./filters";
 import { DetailsQuery, OverviewQuery, ProfitabilityQuery, TrendQuery } from "./queries";
 
 type Figure = "totalSales" | "grossIncome" | "transactions" | "unitsSold" | "averageBasket" | "averageRating";
@@ -104,18 +113,15 @@ function Breakdown({ title, field, donut, filter }: { title: string; field: Brea
   );
 }
 
-function Profitability({ filter }: { filter: SalesFilter }) {
+function Profitability({ filter, by, onBy }: { filter: SalesFilter; by: ProfitabilityBy; onBy: (by: ProfitabilityBy) => void }) {
   const id = useId();
-  const [by, setBy] = useState<ProfitabilityBy>("PRODUCT_LINE");
   const q = useWidgetQuery(ProfitabilityQuery, { filter, by });
   const rows = q.data?.profitability ?? [];
   const select = (
     <>
       <label htmlFor={id} className="visually-hidden">Profitability by</label>
-      <select id={id} value={by} onChange={(e) => setBy(e.target.value as ProfitabilityBy)}>
-        <option value="PRODUCT_LINE">Product line</option>
-        <option value="BRANCH">Branch</option>
-        <option value="MONTH">Month</option>
+      <select id={id} value={by} onChange={(e) => onBy(e.target.value as ProfitabilityBy)}>
+        {PROFITABILITY_BY.map((p) => <option key={p.value} value={p.value}>{p.label}</option>)}
       </select>
     </>
   );
@@ -196,16 +202,15 @@ export default function DashboardPage() {
       <Trend
         filter={filter}
         granularity={granularity}
-        onGranularity={(g) => {
-          const next = new URLSearchParams(params);
-          if (g === "DAY") next.delete("g");
-          else next.set("g", g.toLowerCase());
-          setParams(next);
-        }}
+        onGranularity={(g) => setParams(withSetting(params, "g", g, "DAY"))}
       />
       <div className="grid">
         {BREAKDOWNS.map((b) => <Breakdown key={b.title} title={b.title} field={b.field} donut={b.donut} filter={filter} />)}
-        <Profitability filter={filter} />
+        <Profitability
+          filter={filter}
+          by={profitabilityFromParams(params)}
+          onBy={(by) => setParams(withSetting(params, "profit", by, "PRODUCT_LINE"))}
+        />
         <TopProducts filter={filter} />
         <Ratings filter={filter} />
         <HeatmapWidget filter={filter} />

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { filtersFromParams, filtersToParams, granularityFromParams, toSalesFilter } from "./filters";
+import { filtersFromParams, filtersToParams, granularityFromParams, profitabilityFromParams, toSalesFilter, withSetting } from "./filters";
 
 describe("dashboard filters in the URL", () => {
   it("round-trips through the query string and keeps parameters it does not own", () => {
@@ -24,5 +24,13 @@ describe("dashboard filters in the URL", () => {
   it("reads the granularity, defaulting to days", () => {
     expect(granularityFromParams(new URLSearchParams("g=week"))).toBe("WEEK");
     expect(granularityFromParams(new URLSearchParams("g=fortnight"))).toBe("DAY");
+  });
+
+  it("keeps the profitability breakdown in the URL, product line by default", () => {
+    expect(profitabilityFromParams(new URLSearchParams("profit=branch"))).toBe("BRANCH");
+    expect(profitabilityFromParams(new URLSearchParams("profit=planet"))).toBe("PRODUCT_LINE");
+    const shared = withSetting(new URLSearchParams("branch=A"), "profit", "MONTH", "PRODUCT_LINE");
+    expect(shared.toString()).toBe("branch=A&profit=month");
+    expect(withSetting(shared, "profit", "PRODUCT_LINE", "PRODUCT_LINE").toString()).toBe("branch=A");
   });
 });

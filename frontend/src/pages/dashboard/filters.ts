@@ -1,6 +1,6 @@
 // The dashboard's selection lives in the URL (?ds=sales&from=2019-01-01&branch=A&branch=B...),
 // so a view can be bookmarked and shared.
-import type { Granularity, SalesFilter } from "../../gql/graphql";
+import type { Granularity, ProfitabilityBy, SalesFilter } from "../../gql/graphql";
 
 export interface DashboardFilters {
   datasource: string;
@@ -94,4 +94,24 @@ export const GRANULARITIES: { value: Granularity; label: string }[] = [
 export function granularityFromParams(params: URLSearchParams): Granularity {
   const value = (params.get("g") ?? "").toUpperCase();
   return GRANULARITIES.some((g) => g.value === value) ? (value as Granularity) : "DAY";
+}
+
+export const PROFITABILITY_BY: { value: ProfitabilityBy; label: string }[] = [
+  { value: "PRODUCT_LINE", label: "Product line" },
+  { value: "BRANCH", label: "Branch" },
+  { value: "MONTH", label: "Month" },
+];
+
+/** The profitability breakdown in the URL (`profit=branch`); product line when absent. */
+export function profitabilityFromParams(params: URLSearchParams): ProfitabilityBy {
+  const value = (params.get("profit") ?? "").toUpperCase();
+  return PROFITABILITY_BY.some((p) => p.value === value) ? (value as ProfitabilityBy) : "PRODUCT_LINE";
+}
+
+/** `params` with one view setting changed: its default value leaves the URL. */
+export function withSetting(params: URLSearchParams, key: string, value: string, fallback: string): URLSearchParams {
+  const next = new URLSearchParams(params);
+  if (value === fallback) next.delete(key);
+  else next.set(key, value.toLowerCase());
+  return next;
 }

@@ -4,6 +4,7 @@ import { Client, Provider } from "urql";
 import { describe, expect, it } from "vitest";
 
 import type { TaskFieldsFragment } from "../../gql/graphql";
+import { withProgress } from "./queries";
 import { TaskDetails } from "./TaskDetails";
 
 // No exchange: the actions fire no request in this test (nothing is clicked).
@@ -67,5 +68,19 @@ describe("TaskDetails", () => {
     expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
     expect(screen.getByRole("alert")).toHaveTextContent("2 of 4 rows are invalid");
+  });
+});
+
+describe("withProgress", () => {
+  it("shows a running task's rows as the latest progress tick has them", () => {
+    const running = { ...task, status: "validating", progress: 0.1, rowsRead: 100 };
+    const shown = withProgress(running, { progress: 0.4, rowsRead: 250_000, rowsValid: null, rowsRejected: 0 });
+    expect([shown.progress, shown.rowsRead, shown.rowsValid, shown.rowsRejected]).toEqual([0.4, 250_000, 2, 0]);
+  });
+
+  it("never goes back to an older tick than the task as read", () => {
+    const read = { ...task, progress: 0.7, rowsRead: 900 };
+    expect(withProgress(read, { progress: 0.2, rowsRead: 10 })).toBe(read);
+    expect(withProgress(read, null)).toBe(read);
   });
 });

@@ -7,7 +7,7 @@ import { Widget } from "../../components/Widget";
 import type { TaskStatus } from "../../gql/graphql";
 import { formatBytes, formatDateTime, formatInteger } from "../../format";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
-import { usePolling } from "../../hooks/usePolling";
+import { useTaskListUpdates } from "../../hooks/useLiveUpdates";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 import { TasksQuery } from "./queries";
 import { TaskActions } from "./TaskDetails";
@@ -24,7 +24,7 @@ export default function TasksPage() {
   const status = STATUSES.includes(statusParam as TaskStatus) ? (statusParam as TaskStatus) : null;
   const page = Math.max(0, Number.parseInt(params.get("page") ?? "0", 10) || 0);
   const q = useWidgetQuery(TasksQuery, { datasource, status, limit: PAGE + 1, offset: page * PAGE });
-  usePolling(q.refetch, 3000);
+  useTaskListUpdates(datasource, q.refetch);
   const all = q.data?.ingestionTasks ?? [];
   const rows = all.slice(0, PAGE);
   const set = (key: string, value: string | null) => {

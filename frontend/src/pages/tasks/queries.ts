@@ -1,4 +1,5 @@
 import { graphql } from "../../gql";
+import type { TaskFieldsFragment } from "../../gql/graphql";
 
 graphql(`
   fragment TaskFields on IngestionTaskStatus {
@@ -106,3 +107,18 @@ export const CancelTaskMutation = graphql(`
 `);
 
 export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+/** The task with the live figures of its latest progress tick (rows read so far, percent). */
+export function withProgress(
+  task: TaskFieldsFragment,
+  update: { progress: number; rowsRead?: number | null; rowsValid?: number | null; rowsRejected?: number | null } | null,
+): TaskFieldsFragment {
+  if (!update || update.progress < task.progress) return task;
+  return {
+    ...task,
+    progress: update.progress,
+    rowsRead: update.rowsRead ?? task.rowsRead,
+    rowsValid: update.rowsValid ?? task.rowsValid,
+    rowsRejected: update.rowsRejected ?? task.rowsRejected,
+  };
+}

@@ -1,0 +1,88 @@
+import { useEffect, useRef, useState } from "react";
+import { useSubscription } from "urql";
+
+import { graphql } from "../gql";
+import type { TaskUpdatesSubscription as TaskUpdate } from "../gql/graphql";
+import { usePolling } from "./usePolling";
+
+const TaskUpdatesSubscription = graphql(`
+  subscription TaskUpdates($taskId: ID!) {
+    ingestionTaskUpdates(taskId: $taskId) {
+      id
+      kind
+      status
+      progress
+      rowsRead
+      rowsValid
+      rowsRejected
+      final
+    }
+  }
+`);
+
+const TaskListUpdatesSubscription = graphql(`
+  subscription TaskListUpdates($datasource: String) {
+    ingestionTasksUpdates(datasource: $datasource) {
+      taskId
+      status
+      updatedAt
+    }
+  }
+`);
+
+export type LiveTaskUpdate = TaskUpdate["ingestionTaskUpdates"];
+
+/**
+ * A task's state changes and progress ticks as the server records them (GraphQL subscription).
+ * `refresh` runs on every state change and at the end (the page re-reads the whole task: its
+ * timeline and report); progress ticks only update the returned figures. When the socket cannot
+ * be used, `refresh` runs every `fallbackMs` instead, as long as `active`.
+ */
+export function useTaskUpdates(
+  taskId: string,
+  active: boolean,
+  refresh: () => void,
+  fallbackMs = 1000,
+): LiveTaskUpdate | null {
+  const [result] = useSubscription({ query: TaskUpdatesSubscription, variables: { taskId }, pause: !active });
+  const update = result.data?.ingestionTaskUpdates ?? null;
+  const latest = useRef(refresh);
+  latest.current = refresh;
+  const changed = update !== null && (update.kind === "event" || update.final);
+  useEffect(() => {
+    if (changed) latest.current();
+  }, [changed, update?.id]);
+  usePolling(refresh, fallbackMs, active && result.error !== undefined);
+  return update;
+}
+
+/**
+ * Runs `refresh` when any task (of `datasource`, or any) changes, at most once per `everyMs`
+ * (a running upload ticks often); every `fallbackMs` instead when the socket cannot be used.
+ */
+export function useTaskListUpdates(
+  datasource: string | null,
+  refresh: () => void,
+  everyMs = 1000,
+  fallbackMs = 3000,
+): boolean {
+  const [result] = useSubscription({ query: TaskListUpdatesSubscription, variables: { datasource } });
+  const update = result.data?.ingestionTasksUpdates;
+  const latest = useRef(refresh);
+  latest.current = refresh;
+  const last = useRef(0);
+  const [pending, setPending] = useState(0);
+  useEffect(() => {
+    if (!update) return undefined;
+    const wait = last.current + everyMs - Date.now();
+    if (wait <= 0) {
+      last.current = Date.now();
+      latest.current();
+      return undefined;
+    }
+    const timer = window.setTimeout(() => setPending((n) => n + 1), wait); // trailing refresh
+    return () => window.clearTimeout(timer);
+  }, [update?.taskId, update?.status, update?.updatedAt, everyMs, pending]); // eslint-disable-line react-hooks/exhaustive-deps
+  usePolling(refresh, fallbackMs, result.error !== undefined);
+  return result.error === undefined;
+}
