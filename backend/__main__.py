@@ -10,6 +10,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from prometheus_client import start_http_server
 from sqlalchemy import select
 
 from backend import migrations
@@ -29,8 +30,21 @@ log = logging.getLogger("backend")
 
 
 async def run_worker() -> None:
-    runtime = Runtime.build(get_settings())
+    settings = get_settings()
+    runtime = Runtime.build(settings)
     await runtime.start(with_workers=True)
+    if settings.worker_metrics_port:
+        # This process's own metrics (the API's /metrics has the API process's), for Prometheus.
+        start_http_server(
+            settings.worker_metrics_port,
+            settings.worker_metrics_host,
+            registry=runtime.metrics.registry.registry,
+        )
+        log.info(
+            "worker metrics on http://%s:%d/metrics",
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

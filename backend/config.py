@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     janitor_interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
     staged_upload_max_age_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
     worker_concurrency: Annotated[int, Field(ge=0)] = 2
+    # `python -m backend worker` serves its own Prometheus metrics here (0: not at all).
+    worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
+    worker_metrics_host: str = "127.0.0.1"
     worker_lease_seconds: Annotated[float, Field(gt=0)] = 30.0
     worker_poll_seconds: Annotated[float, Field(gt=0)] = 1.0
     worker_max_attempts: Annotated[int, Field(ge=1)] = 3

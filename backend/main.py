@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime.build(settings)
+        runtime = Runtime.build(settings, app.state.metrics)
         await runtime.start(with_workers=run_workers)
         app.state.runtime = runtime
         settle_heap()

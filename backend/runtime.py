@@ -29,6 +29,7 @@ from backend.errors import ServiceUnavailable
 from backend.ingestion import live
 from backend.ingestion.runner import DruidAccess
 from backend.ingestion.worker import WorkerPool
+from backend.monitoring.application import Metrics
 from backend.monitoring.models import SigmaSetting
 from backend.storage import ObjectStore, create_store
 from backend.storage.space import SpaceGuard
@@ -54,10 +55,12 @@ class Runtime:
     wakeups: live.Wakeups = field(default_factory=live.Wakeups)
     listener: live.Listener | None = None
     workers: WorkerPool | None = None
+    metrics: Metrics = field(default_factory=Metrics)  # this process's (backend.monitoring)
     _started: bool = field(default=False, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, metrics: Metrics | None = None) -> Runtime:
+        metrics = metrics or Metrics()
         wait = settings.database_wait_seconds
         engine = create_engine(settings.database_url, wait_seconds=wait)
         sessions = create_sessionmaker(engine)
@@ -70,7 +73,11 @@ class Runtime:
         files = DatasetFiles(store, Path(settings.cache_dir) / "datasets")
         cache = QueryCache(settings.analytics_cache_entries, settings.analytics_cache_ttl_seconds)
         druid = (
-            DruidClient(settings.druid_url, timeout=settings.druid_request_timeout_seconds)
+            DruidClient(
+                settings.druid_url,
+                timeout=settings.druid_request_timeout_seconds,
+                metrics=metrics.registry,
+            )
             if settings.druid_url
             else None
         )
@@ -82,6 +89,7 @@ class Runtime:
             cache,
             warehouse=warehouse,
             read_mode=serving_engine,
+            metrics=metrics.registry,
         )
         return cls(
             settings=settings,
@@ -95,6 +103,7 @@ class Runtime:
             space=SpaceGuard(store, settings.min_free_disk_bytes),
             limits=Limits(settings.rate_limit_per_minute, settings.uploads_in_flight),
             oidc=OidcVerifier(settings.oidc) if settings.oidc else None,
+            metrics=metrics,
         )
 
     async def start(self, *, with_workers: bool) -> None:
@@ -111,7 +120,12 @@ class Runtime:
         if with_workers and self.settings.worker_concurrency > 0:
             druid = DruidAccess(self.druid, self.signing_key) if self.druid else None
             self.workers = WorkerPool(
-                self.settings, self.sessions, self.store, self.analytics.landed, druid
+                self.settings,
+                self.sessions,
+                self.store,
+                self.analytics.landed,
+                druid,
+                metrics=self.metrics.registry,
             )
             await self.workers.start()
         if self.listener is None:

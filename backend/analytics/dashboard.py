@@ -136,13 +136,15 @@ class Summary:
 class Dashboard:
     analytics: Analytics
     trace: CacheTrace = field(default_factory=CacheTrace)
+    asked_by: str = "analytics"  # the GraphQL field being answered (one Dashboard per field)
 
     async def _run(self, query: Query) -> Result:
-        return await self.analytics.run(query, self.trace)
+        return await self.analytics.run(query, self.trace, self.asked_by)
 
     async def _prepare(self, sales: SalesFilter, field: str, needs: tuple[str, ...]) -> SalesFilter:
         """Check the datasource has the columns this field and the filter need, and match the
         filter's values to the column's known values ignoring case (unknown ones: a warning)."""
+        self.asked_by = field
         columns = await self.analytics.columns(sales.datasource)
         if not columns:
             return sales  # no data yet: every figure is zero or empty

@@ -20,6 +20,7 @@ from backend.analytics.query import Aggregate, Measure, Query, Result
 from backend.db import SessionMaker, session_scope
 from backend.ingestion.models import STORED_STATUSES, DatasourceSchema, TaskStatus
 from backend.ingestion.validation.sales import SALES
+from backend.monitoring.metrics import Registry
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,10 @@ class Analytics:
         *,
         warehouse: Engine | None = None,
         read_mode: ModeReader | None = None,
+        metrics: Registry | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics
         self.embedded = engine
         self.warehouse = warehouse
         self.read_mode = read_mode
@@ -172,7 +175,10 @@ class Analytics:
             return DatasourceVersion(name, (), 0, None)  # known, no data yet
         raise UnknownDatasource(name, sorted(self._declared | set(self._versions)))
 
-    async def run(self, query: Query, trace: CacheTrace | None = None) -> Result:
+    async def run(
+        self, query: Query, trace: CacheTrace | None = None, field: str = "analytics"
+    ) -> Result:
+        """`field`: the GraphQL field asking (a label of the engine's latency metric)."""
         source = await self.source(query.datasource)
         engine = self.engine
         key = f"{engine.name}:{source.version}:{query.key()}"
@@ -181,15 +187,22 @@ class Analytics:
             trace.hits += found
             trace.misses += not found
             trace.keys.append(key)
+        if self.metrics is not None:
+            self.metrics.cache.labels("hit" if found else "miss").inc()
         budget = trace.budget if trace is not None else None
         if found:
             assert isinstance(value, Result)
             result = value
         else:
+            started = time.perf_counter()
             if budget is not None:
                 result = await budget.run(lambda: engine.run(query, source))
             else:
                 result = await engine.run(query, source)
+            if self.metrics is not None:
+                self.metrics.queries.labels(engine.name, field).observe(
+                    time.perf_counter() - started
+                )
             self.cache.put(key, query.datasource, result)
         if budget is not None:
             budget.spend(len(result.rows) * max(1, len(result.columns)))

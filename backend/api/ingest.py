@@ -189,6 +189,7 @@ async def upload(
         force=force,
         options=options,
         actor=principal,
+        metrics=runtime.metrics.registry,
     )
     if not accepted.created:
         response.status_code = 200

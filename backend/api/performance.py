@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from backend.deps import Admin, RuntimeDep
+from backend.ingestion.service import queue_state
 from backend.monitoring import application, performance
+from backend.monitoring.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["status"])
 
@@ -44,7 +46,9 @@ async def application_metrics(request: Request, principal: Admin) -> dict[str, A
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus text format")
-async def metrics(request: Request, principal: Admin) -> PlainTextResponse:
-    return PlainTextResponse(
-        application.prometheus(request.app.state.metrics), media_type="text/plain; version=0.0.4"
-    )
+async def metrics(request: Request, runtime: RuntimeDep, principal: Admin) -> Response:
+    measured: application.Metrics = request.app.state.metrics
+    depth, oldest = await queue_state(runtime.reading())
+    measured.registry.queue_depth.set(depth)
+    measured.registry.queue_oldest.set(oldest)
+    return Response(application.prometheus(measured), media_type=CONTENT_TYPE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 
 from backend.druid.urls import redact
+from backend.monitoring.metrics import Registry
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,10 @@ class DruidClient:
         timeout: float = 30.0,
         attempts: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
+        metrics: Registry | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.metrics = metrics
         # What messages show: the URL without credentials (basic auth in DRUID_URL is sent, never
         # shown).
         self.display_url = str(httpx.URL(self.base_url).copy_with(username=None, password=None))
@@ -101,12 +105,35 @@ class DruidClient:
 
     async def _request(
         self,
+        operation: str,
         method: str,
         path: str,
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
         expect: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        """One call, retried on transient failures; timed as `operation` (a method's name, never
+        the path: paths hold task ids and datasource names)."""
+        started = time.perf_counter()
+        try:
+            return await self._attempts(method, path, json=json, params=params, expect=expect)
+        except DruidError:
+            if self.metrics is not None:
+                self.metrics.druid_failures.labels(operation).inc()
+            raise
+        finally:
+            if self.metrics is not None:
+                self.metrics.druid.labels(operation).observe(time.perf_counter() - started)
+
+    async def _attempts(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: dict[str, str] | None,
+        expect: tuple[int, ...],
     ) -> httpx.Response:
         delay = 0.5
         for attempt in range(1, self.attempts + 1):
@@ -134,13 +161,13 @@ class DruidClient:
         raise DruidUnavailable(failure)
 
     async def healthy(self) -> bool:
-        response = await self._request("GET", "/status/health")
+        response = await self._request("healthy", "GET", "/status/health")
         return response.json() is True
 
     async def submit(self, spec: dict[str, Any]) -> str:
         """Submit a task; a spec whose `id` Druid already has counts as submitted (idempotent)."""
         try:
-            response = await self._request("POST", "/druid/indexer/v1/task", json=spec)
+            response = await self._request("submit", "POST", "/druid/indexer/v1/task", json=spec)
         except DruidRequestError as exc:
             task_id = spec.get("id")
             if task_id and exc.status_code == 400 and "already exists" in exc.message:
@@ -152,7 +179,7 @@ class DruidClient:
         """The task's state, or None when Druid has never heard of it."""
         path = f"/druid/indexer/v1/task/{urllib.parse.quote(task_id, safe='')}/status"
         try:
-            response = await self._request("GET", path)
+            response = await self._request("task_state", "GET", path)
         except DruidRequestError as exc:
             if exc.status_code == 404:
                 return None
@@ -169,7 +196,7 @@ class DruidClient:
     async def task_reports(self, task_id: str) -> dict[str, Any] | None:
         path = f"/druid/indexer/v1/task/{urllib.parse.quote(task_id, safe='')}/reports"
         try:
-            response = await self._request("GET", path)
+            response = await self._request("task_reports", "GET", path)
         except DruidRequestError as exc:
             if exc.status_code == 404:
                 return None
@@ -180,7 +207,7 @@ class DruidClient:
     async def shutdown_task(self, task_id: str) -> None:
         path = f"/druid/indexer/v1/task/{urllib.parse.quote(task_id, safe='')}/shutdown"
         try:
-            await self._request("POST", path)
+            await self._request("shutdown_task", "POST", path)
         except DruidRequestError as exc:
             if exc.status_code != 404:
                 raise
@@ -190,7 +217,7 @@ class DruidClient:
         tasks may then delete them); the number marked, 0 when Druid has none."""
         path = f"/druid/coordinator/v1/datasources/{urllib.parse.quote(datasource, safe='')}"
         try:
-            response = await self._request("DELETE", path)
+            response = await self._request("drop_datasource", "DELETE", path)
         except DruidRequestError as exc:
             if exc.status_code == 404:
                 return 0
@@ -203,6 +230,7 @@ class DruidClient:
         None when Druid has no used segment there (yet)."""
         path = f"/druid/coordinator/v1/datasources/{urllib.parse.quote(datasource)}/loadstatus"
         response = await self._request(
+            "load_percent",
             "GET",
             path,
             params={"forceMetadataRefresh": "true", "interval": interval},
@@ -232,7 +260,7 @@ class DruidClient:
             "sqlTypesHeader": True,
             "context": {"sqlTimeZone": "Etc/UTC", **(context or {})},
         }
-        response = await self._request("POST", "/druid/v2/sql", json=body)
+        response = await self._request("sql", "POST", "/druid/v2/sql", json=body)
         rows = response.json()
         if not isinstance(rows, list) or len(rows) < 2:
             raise DruidRequestError(f"unexpected Druid SQL answer: {str(rows)[:200]}", 502)
@@ -240,7 +268,7 @@ class DruidClient:
 
     async def running_tasks(self) -> list[dict[str, Any]]:
         response = await self._request(
-            "GET", "/druid/indexer/v1/tasks", params={"state": "running"}
+            "running_tasks", "GET", "/druid/indexer/v1/tasks", params={"state": "running"}
         )
         found = response.json()
         return found if isinstance(found, list) else []
@@ -248,7 +276,7 @@ class DruidClient:
     async def datasource_segments(self) -> dict[str, dict[str, Any]]:
         """Per datasource: segment count and size (from the Coordinator's used segments)."""
         response = await self._request(
-            "GET", "/druid/coordinator/v1/datasources", params={"simple": ""}
+            "datasource_segments", "GET", "/druid/coordinator/v1/datasources", params={"simple": ""}
         )
         found: dict[str, dict[str, Any]] = {}
         for item in response.json():
@@ -260,7 +288,7 @@ class DruidClient:
         return found
 
     async def load_status_all(self) -> dict[str, float]:
-        response = await self._request("GET", "/druid/coordinator/v1/loadstatus")
+        response = await self._request("load_status_all", "GET", "/druid/coordinator/v1/loadstatus")
         body = response.json()
         return {str(k): float(v) for k, v in body.items()} if isinstance(body, dict) else {}
 

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from backend.ingestion.normalize import Failure
 from backend.ingestion.sources.base import ReadError
 from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import DatasetSchema
+from backend.monitoring.metrics import Registry
 from backend.redaction import scrub
 from backend.storage import ObjectStore
 
@@ -77,6 +79,8 @@ class TaskRunner:
         owner: str,
         on_data_landed: DataLanded | None = None,
         druid: DruidAccess | None = None,
+        *,
+        metrics: Registry | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -84,7 +88,25 @@ class TaskRunner:
         self.owner = owner
         self.on_data_landed = on_data_landed
         self.druid = druid
+        self.metrics = metrics
         self._progress: normalize.Progress | None = None
+        self._stage: tuple[str, float] | None = None  # the task's state here, and since when
+
+    def _measure(self, status: TaskStatus, values: dict[str, Any]) -> None:
+        """Stage durations, rows and outcomes, for Prometheus (this process's registry)."""
+        if self.metrics is None:
+            return
+        now = time.monotonic()
+        if self._stage is not None and self._stage[0] != status.value:
+            self.metrics.stages.labels(self._stage[0]).observe(now - self._stage[1])
+        if self._stage is None or self._stage[0] != status.value:
+            self._stage = (status.value, now)
+        for outcome in ("valid", "rejected"):
+            if values.get(f"rows_{outcome}"):
+                self.metrics.rows.labels(outcome).inc(values[f"rows_{outcome}"])
+        if status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED):
+            self.metrics.tasks.labels(status.value).inc()
+            self._stage = None
 
     async def run(self, task_id: str) -> None:
         helpers = [
@@ -273,6 +295,8 @@ class TaskRunner:
         message = f"{counts['rows_valid']} rows stored as {key}"
         if status is not TaskStatus.SUCCEEDED:
             message += "; loading them into Druid"
+        if key != processing.dataset_key(task.datasource, task.id):
+            await self._remove_earlier_runs(task, key)
         try:
             await self._transition(task.id, status, message, also=remember_schema, **values)
             self._landed(task.datasource)
@@ -280,6 +304,21 @@ class TaskRunner:
             # Cancelled while loading: the data must not stay behind.
             await self.store.delete(key)
             raise
+
+    async def _remove_earlier_runs(self, task: IngestionTask, key: str) -> None:
+        """Datasets an earlier run of this task wrote and never recorded (a worker that died
+        between storing and success). An earlier run still alive removes its own output when
+        it finds it lost the task, so whatever it writes after this goes too."""
+        first = processing.dataset_key(task.datasource, task.id)
+        folder, _, name = first.rpartition("/")
+        run_prefix = name.removesuffix(".parquet") + "-"
+        try:
+            for found in await self.store.list_prefix(folder):
+                other = found.key.rpartition("/")[2]
+                if found.key != key and (other == name or other.startswith(run_prefix)):
+                    await self.store.delete(found.key)
+        except Exception:  # storage unavailable: the leftovers are unreferenced, never served
+            log.warning("task %s: an earlier run's dataset could not be removed", task.id)
 
     def _landed(self, datasource: str) -> None:
         if self.on_data_landed is not None:
@@ -402,6 +441,7 @@ class TaskRunner:
             session.add(TaskEvent(task_id=task_id, at=now, status=status.value, message=message))
             if also is not None:
                 await also(session)
+        self._measure(status, values)
 
     def _record(
         self,
@@ -414,6 +454,7 @@ class TaskRunner:
         error: dict[str, Any] | None = None,
     ) -> None:
         now = utcnow()
+        self._measure(status, {})
         task.status = status.value
         task.updated_at = now
         if progress is not None:

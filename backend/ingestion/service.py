@@ -6,6 +6,7 @@ Services flush; the caller's scope (request or worker) commits.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 import unicodedata
@@ -21,7 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from backend.auth.principal import SYSTEM, Principal
 from backend.auth.roles import Role
-from backend.db import on_rollback, utcnow
+from backend.db import SessionMaker, after_commit, on_rollback, session_scope, utcnow
 from backend.errors import (
     Conflict,
     Forbidden,
@@ -51,6 +52,7 @@ from backend.ingestion.validation.evolution import parse_evolve
 from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import INFERRED
 from backend.monitoring import audit
+from backend.monitoring.metrics import Registry
 from backend.paging import check_page
 from backend.storage import ObjectStore, ObjectWriter
 from backend.storage.space import SpaceGuard
@@ -295,8 +297,10 @@ async def accept(
     force: bool = False,
     options: UploadOptions | None = None,
     actor: Principal = SYSTEM,
+    metrics: Registry | None = None,
 ) -> Accepted:
-    """Record a staged upload as a queued task, or return the task that already has these bytes."""
+    """Record a staged upload as a queued task, or return the task that already has these bytes
+    (`metrics` counts the bytes of each one accepted, once recorded)."""
     try:
         name = validate_datasource_name(datasource)
         if options is not None and options.contract is not None:
@@ -311,6 +315,8 @@ async def accept(
         task.created_by = actor.id
         session.add(task)
         on_rollback(session, staged.discard)  # a failed commit must not leave the bytes behind
+        if metrics is not None:
+            after_commit(session, lambda: metrics.upload_bytes.inc(staged.size))
         audit.record(
             session,
             actor.label,
@@ -533,3 +539,20 @@ async def rejected_rows(session: AsyncSession, task_id: str) -> str:
             "Rejected rows exist once a task has finished validating and found invalid rows.",
         )
     return rejected_key(task.id)
+
+
+async def queue_state(sessions: SessionMaker) -> tuple[int, float]:
+    """Tasks waiting for a worker, and how long the oldest has waited (seconds; 0 when none)."""
+    async with session_scope(sessions) as session:
+        depth, oldest = (
+            await session.execute(
+                select(func.count(), func.min(IngestionTask.created_at)).where(
+                    IngestionTask.status == TaskStatus.QUEUED.value
+                )
+            )
+        ).one()
+    if not depth or oldest is None:
+        return 0, 0.0
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    return int(depth), max(0.0, (utcnow() - oldest).total_seconds())

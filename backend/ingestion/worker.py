@@ -30,6 +30,7 @@ from backend.ingestion.models import (
     WorkerHeartbeat,
 )
 from backend.ingestion.runner import DataLanded, DruidAccess, TaskRunner
+from backend.monitoring.metrics import Registry
 from backend.storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -114,12 +115,15 @@ class WorkerPool:
         store: ObjectStore,
         on_data_landed: DataLanded | None = None,
         druid: DruidAccess | None = None,
+        *,
+        metrics: Registry | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.store = store
         self.on_data_landed = on_data_landed
         self.druid = druid
+        self.metrics = metrics
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -197,7 +201,13 @@ class WorkerPool:
 
     async def _loop(self, owner: str) -> None:
         runner = TaskRunner(
-            self.settings, self.sessions, self.store, owner, self.on_data_landed, self.druid
+            self.settings,
+            self.sessions,
+            self.store,
+            owner,
+            self.on_data_landed,
+            self.druid,
+            metrics=self.metrics,
         )
         while not self._stopping.is_set():
             try:
@@ -208,6 +218,8 @@ class WorkerPool:
             if task_id is None:
                 await self._idle()
                 continue
+            if self.metrics is not None:
+                self.metrics.worker_slots.inc()
             try:
                 await runner.run(task_id)
             except Exception:
@@ -215,6 +227,9 @@ class WorkerPool:
                 log.exception(
                     "worker %s stopped on task %s; it will be picked up again", owner, task_id
                 )
+            finally:
+                if self.metrics is not None:
+                    self.metrics.worker_slots.dec()
 
     async def _claim(self, owner: str) -> str | None:
         async with session_scope(self.sessions) as session:

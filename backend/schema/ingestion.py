@@ -224,6 +224,7 @@ class IngestionMutation:
             force=force,
             options=options,
             actor=context.principal,
+            metrics=context.runtime.metrics.registry,
         )
         task = accepted.task
         request = context.http_request

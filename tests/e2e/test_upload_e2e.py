@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from backend.storage import create_store
 from tests.conftest import Backend
@@ -116,6 +118,42 @@ def test_worker_killed_mid_task_is_replaced_and_the_task_completes_once(
     assert done["status"] == "succeeded", done
     assert done["attempts"] == 2
     assert any("resumed" in str(e["message"]) for e in done["events"])  # type: ignore[attr-defined]
+    # One dataset: the rescuer's (under a key of its own); the killed run's is removed.
     datasets = asyncio.run(store.list_prefix("datasets/sales"))
-    assert [d.key for d in datasets] == [key]
-    assert asyncio.run(read_dataset(store, key)).height == 1000
+    assert len(datasets) == 1 and datasets[0].key.startswith(f"datasets/sales/{task_id}-")
+    assert asyncio.run(read_dataset(store, datasets[0].key)).height == 1000
+
+
+def test_a_separate_worker_serves_its_own_metrics(backend: Backend, tmp_path: Path) -> None:
+    """The API's /metrics counts what the API does (uploads accepted); a `python -m backend
+    worker` process serves what it does (tasks, rows, stages) on WORKER_METRICS_PORT."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api_env = process_env(backend.env, WORKER_CONCURRENCY="0")
+    worker_env = process_env(backend.env, WORKER_CONCURRENCY="1", WORKER_METRICS_PORT=str(port))
+    with uvicorn_server(api_env, tmp_path / "server.log") as url:
+        worker = start_worker(worker_env, tmp_path / "worker.log")
+        try:
+            accepted = curl_upload(url, DATA_CSV)
+            done = wait_for_status(url, str(accepted["task_id"]), {"succeeded", "failed"})
+            assert done["status"] == "succeeded", done
+            worker_text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            api_text = httpx.get(f"{url}/metrics", timeout=10).text
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+
+    def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    at_worker, at_api = samples(worker_text), samples(api_text)
+    assert at_worker[("ingest_tasks_total", (("status", "succeeded"),))] == 1
+    assert at_worker[("ingest_rows_total", (("outcome", "valid"),))] == 1000
+    assert ("ingest_tasks_total", (("status", "succeeded"),)) not in at_api
+    assert at_api[("ingest_upload_bytes_total", ())] == DATA_CSV.stat().st_size
+    assert at_worker[("process_resident_memory_bytes", ())] > 0

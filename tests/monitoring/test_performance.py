@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import App
 from tests.factories import sales_csv, upload, wait_for_task
@@ -83,9 +84,56 @@ async def test_application_metrics_and_prometheus_text(app: App) -> None:
     assert route["requests"] == 1 and route["errors"] == 0 and route["latency_ms"]["p50"] > 0
     assert stats["process"]["rss_bytes"] > 0 and stats["process"]["cpu_user_seconds"] >= 0
     assert any("ready" in r["message"] for r in stats["recent_logs"])
-    metrics = (await app.client.get("/metrics")).text
-    assert 'http_requests_total{route="POST /api/ingest/upload"} 1' in metrics
-    assert "process_resident_memory_bytes" in metrics
+    exported = await app.client.get("/metrics")
+    assert exported.headers["content-type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(exported.text)}
+    uploads = [
+        s
+        for s in families["http_server_request_duration_seconds"].samples
+        if s.name.endswith("_count") and s.labels["http_route"] == "/api/ingest/upload"
+    ]
+    assert [(s.labels["http_response_status_code"], s.value) for s in uploads] == [("202", 1.0)]
+    # the page and Prometheus read one registry: the same count
+    assert route["requests"] == sum(s.value for s in uploads)
+    assert families["process_resident_memory_bytes"].samples[0].value > 0
+    assert families["ingest_upload_bytes"].samples[0].value == len(sales_csv(rows=2))
+
+
+async def test_metrics_labels_never_take_a_raw_path_or_an_id(app: App) -> None:
+    """Label values come from fixed sets: route templates, methods, status codes, states,
+    stages, fields. A task id, a datasource name or an unknown path never becomes one."""
+    accepted = (await upload(app.client, content=sales_csv(rows=3, seed=5))).json()
+    task_id = accepted["task_id"]
+    await wait_for_task(app.client, task_id)
+    await app.client.get(f"/api/ingest/status/{task_id}")
+    await app.client.get("/api/no-such-route/8d1f0c2a9b")
+    await app.client.request("BREW", "/api/ingest/tasks")
+    await app.client.post("/graphql", json={"query": "{ salesSummary { totalSales } }"})
+    await app.client.post("/graphql", json={"query": "{ salesSummary { totalSales } }"})
+
+    text = (await app.client.get("/metrics")).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+
+    values = {v for f in families.values() for s in f.samples for v in s.labels.values()}
+    assert not [v for v in values if task_id in v or "8d1f0c2a9b" in v or "no-such" in v]
+    routes = {
+        s.labels["http_route"] for s in families["http_server_request_duration_seconds"].samples
+    }
+    assert {"/api/ingest/status/{task_id}", "/graphql"} <= routes  # templates only
+    methods = {
+        s.labels["http_request_method"]
+        for s in families["http_server_request_duration_seconds"].samples
+    }
+    assert "BREW" not in methods and "OTHER" in methods
+    tasks = {s.labels["status"]: s.value for s in families["ingest_tasks"].samples}
+    assert tasks.get("succeeded") == 1.0
+    stages = {s.labels["stage"] for s in families["ingest_stage_duration_seconds"].samples}
+    assert {"validating", "loading"} <= stages
+    cache = {s.labels["result"]: s.value for s in families["analytics_cache_requests"].samples}
+    assert cache.get("hit", 0) >= 1 and cache.get("miss", 0) >= 1
+    fields = {s.labels["field"] for s in families["analytics_query_duration_seconds"].samples}
+    assert "salesSummary" in fields
+    assert families["ingest_queue_depth"].samples[0].value == 0
 
 
 async def test_a_long_query_shows_in_active_queries_on_postgresql(app: App) -> None:
