@@ -237,28 +237,6 @@ def normalize(
     unique per datasource, so a row whose key one of them holds is invalid (append mode; with
     mode=replace the rows of the upload's interval are replaced, so their keys may come again).
     """
-    outcome = _normalize(
-        path, file_format, workdir, datasource, known_schema, options, uploaded_at, progress, loaded
-    )
-    if outcome.report is not None and outcome.schema is not None:
-        outcome.report.schema.changes[:0] = [
-            {"column": c.column, "kind": c.kind, "applied": True, "resolution": None}
-            for c in outcome.schema.changes
-        ]
-    return outcome
-
-
-def _normalize(
-    path: Path,
-    file_format: FileFormat,
-    workdir: Path,
-    datasource: str,
-    known_schema: DatasetSchema | None,
-    options: UploadOptions,
-    uploaded_at: dt.datetime,
-    progress: Progress | None,
-    loaded: Sequence[Path],
-) -> Outcome:
     with _polars_errors_as_read_errors(file_format):
         if file_format is FileFormat.CSV:
 

@@ -98,6 +98,10 @@ class Report:
         self.columns = [c.as_dict() for c in schema.columns]
         self.time = schema.time.describe()
         self.schema.extra_ignored = schema.ignore_extra
+        self.schema.changes = [  # made by this upload (evolve=...)
+            {"column": c.column, "kind": c.kind, "applied": True, "resolution": None}
+            for c in schema.changes
+        ]
 
     def add_failures(self, failures: pl.DataFrame) -> None:
         if failures.is_empty():
