@@ -26,6 +26,7 @@ from backend.errors import BadRequest, Busy, UnsupportedMediaType, as_app_error,
 from backend.schema import graphiql
 from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import Context, get_context
+from backend.schema.context import end as end_context
 from backend.schema.datasources import DatasourceMutation
 from backend.schema.extensions import is_request_error, schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
@@ -98,10 +99,18 @@ class Router(GraphQLRouter[object, None]):
         self, request: Request | WebSocket, context: object = UNSET, root_value: None = UNSET
     ) -> Response | WebSocket:
         # Strawberry answers the HTTP errors it finds in plain text; ours are JSON in one shape.
+        # The request's transaction ends here, before the answer is sent (a websocket's when
+        # it closes).
         try:
-            return await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
         except HTTPException as exc:
+            await end_context(context, failed=True)
             raise for_status(exc.status_code, exc.reason) from exc
+        except BaseException:
+            await end_context(context, failed=True)
+            raise
+        await end_context(context, failed=False)
+        return response
 
     def decode_json(self, data: str | bytes) -> object:
         try:

@@ -3,7 +3,6 @@ functions as REST routes' dependencies."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import cast
 
 from fastapi import Request
@@ -55,21 +54,22 @@ class Context(BaseContext):
 Info = StrawberryInfo[Context, None]
 
 
-async def get_context(request: HTTPConnection) -> AsyncIterator[Context]:
+async def get_context(request: HTTPConnection) -> Context:
     """One dependency for the whole context (each FastAPI dependency costs a GraphQL request
-    about 30 us to solve): who is calling, the multipart guard, and a transaction opened on
-    first use, committed or rolled back here as `get_session` does for REST routes."""
+    about 30 us to solve): who is calling and the multipart guard. Its transaction, opened on
+    first use, is ended by `end` when the request has its answer, before the answer is sent (a
+    yield dependency here would commit after the response went out)."""
     runtime: Runtime = request.app.state.runtime
     guard_multipart(request, runtime)
-    context = Context(runtime, await principal_of(request, runtime))
-    try:
-        yield context
-    except BaseException:
-        if context.opened is not None:
-            await end_request_session(runtime, context.opened, failed=True)
-        raise
-    if context.opened is not None:
-        await end_request_session(runtime, context.opened, failed=False)
+    return Context(runtime, await principal_of(request, runtime))
+
+
+async def end(context: object, *, failed: bool) -> None:
+    """Commits (or rolls back) the request's transaction if a field opened one, as
+    `get_session` does for REST routes; a failed commit raises, so the client gets an error."""
+    if isinstance(context, Context) and context.opened is not None:
+        opened, context.opened = context.opened, None
+        await end_request_session(context.runtime, opened, failed=failed)
 
 
 def guard_multipart(request: HTTPConnection, runtime: Runtime) -> None:
