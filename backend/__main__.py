@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     if hasattr(args, "run"):  # a client command: talks to a running service over HTTP
         raise SystemExit(client_cli.run_command(args))
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "worker":
         asyncio.run(run_worker())
     elif args.command == "migrate":

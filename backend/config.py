@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     graphql_max_aliases: Annotated[int, Field(ge=1)] = 30
     graphql_max_tokens: Annotated[int, Field(ge=100)] = 4000
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text for a terminal; json: one object per line with the request or task id",
+    )
     auto_migrate: bool = Field(
         default=True, description="Run alembic migrations at start-up (API and worker)"
     )

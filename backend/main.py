@@ -23,7 +23,7 @@ from backend.api.limits import BodyLimit, ConcurrencyLimit
 from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
-from backend.logging_setup import configure_logging
+from backend.logging_setup import RequestIds, configure_logging
 from backend.monitoring import application
 from backend.runtime import Runtime
 from backend.schema import graphiql, graphql_router
@@ -31,7 +31,7 @@ from backend.schema import graphiql, graphql_router
 
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         )
     app.state.metrics = application.Metrics()
     app.add_middleware(app.state.metrics.middleware)
+    app.add_middleware(RequestIds)  # outermost: every line of a request carries its id
     application.install_log_buffer()
     app.include_router(graphql_router(settings))  # first: routes are tried in order
     app.include_router(ingest.router)

@@ -43,6 +43,7 @@ from backend.ingestion.normalize import Failure
 from backend.ingestion.sources.base import ReadError
 from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import DatasetSchema
+from backend.logging_setup import TASK_ID
 from backend.monitoring.metrics import Registry
 from backend.redaction import scrub
 from backend.storage import ObjectStore
@@ -109,6 +110,14 @@ class TaskRunner:
             self._stage = None
 
     async def run(self, task_id: str) -> None:
+        token = TASK_ID.set(task_id)  # this task's log records say so
+        self._stage = None
+        try:
+            await self._run_task(task_id)
+        finally:
+            TASK_ID.reset(token)
+
+    async def _run_task(self, task_id: str) -> None:
         helpers = [
             asyncio.create_task(self._heartbeat(task_id)),
             asyncio.create_task(self._ticks(task_id)),
@@ -442,6 +451,8 @@ class TaskRunner:
             if also is not None:
                 await also(session)
         self._measure(status, values)
+        if status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED):
+            log.info("task %s %s: %s", task_id, status.value, scrub(message)[:300])
 
     def _record(
         self,

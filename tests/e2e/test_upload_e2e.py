@@ -20,7 +20,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from backend.storage import create_store
 from tests.conftest import Backend
-from tests.e2e.processes import ROOT, process_env, start_worker, uvicorn_server, wait_for_status
+from tests.e2e.processes import (
+    ROOT,
+    cli_admin_token,
+    process_env,
+    start_worker,
+    uvicorn_server,
+    wait_for_status,
+)
 from tests.factories import read_dataset
 
 pytestmark = pytest.mark.slow
@@ -157,3 +164,41 @@ def test_a_separate_worker_serves_its_own_metrics(backend: Backend, tmp_path: Pa
     assert ("ingest_tasks_total", (("status", "succeeded"),)) not in at_api
     assert at_api[("ingest_upload_bytes_total", ())] == DATA_CSV.stat().st_size
     assert at_worker[("process_resident_memory_bytes", ())] > 0
+
+
+def test_json_logs_carry_the_request_and_task_ids_and_no_token(
+    embedded: Backend, tmp_path: Path
+) -> None:
+    """LOG_FORMAT=json: every line the server writes (uvicorn's included) is one JSON object; a
+    request's lines carry its id (the caller's X-Request-ID, echoed back), the worker's lines the
+    task id; the bearer token appears nowhere."""
+    env = process_env(embedded.env, LOG_FORMAT="json", AUTH_ANONYMOUS_ROLE="none")
+    token = cli_admin_token(env, tmp_path / "admin-token")
+    log = tmp_path / "server.log"
+    with uvicorn_server(env, log) as url:
+        headers = {"Authorization": f"Bearer {token}", "X-Request-ID": "trace-me-42"}
+        with DATA_CSV.open("rb") as handle:
+            response = httpx.post(
+                f"{url}/api/ingest/upload",
+                files={"file": ("data.csv", handle)},
+                data={"datasource_name": "sales"},
+                headers=headers,
+            )
+        assert response.headers["x-request-id"] == "trace-me-42"
+        task_id = response.json()["task_id"]
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{url}/api/ingest/status/{task_id}", headers=headers).json()[
+            "status"
+        ] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        odd = "x" * 65  # not taken as an id: too long (header values are the caller's)
+        made_up = httpx.get(f"{url}/healthz", headers={"X-Request-ID": odd})
+        assert made_up.headers["x-request-id"] not in ("", odd)
+
+    text = log.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert lines and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    assert any(line.get("request_id") == "trace-me-42" for line in lines)
+    assert any(line.get("task_id") == task_id for line in lines)
+    assert token not in text
