@@ -188,7 +188,7 @@ class Analytics:
             trace.misses += not found
             trace.keys.append(key)
         if self.metrics is not None:
-            self.metrics.cache.labels("hit" if found else "miss").inc()
+            self.metrics.cache_results[found].inc()
         budget = trace.budget if trace is not None else None
         if found:
             assert isinstance(value, Result)

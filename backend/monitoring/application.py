@@ -91,8 +91,7 @@ def process_usage(metrics: Metrics) -> dict[str, Any]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     collected = {
         sample.name: sample.value
-        for family in metrics.registry.registry.collect()
-        if family.name.startswith("process_")
+        for family in metrics.registry.process.collect()
         for sample in family.samples
     }
     rss = collected.get("process_resident_memory_bytes")
