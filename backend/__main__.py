@@ -23,6 +23,7 @@ from backend.errors import AppError
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.logging_setup import configure_logging
+from backend.monitoring import tracing
 from backend.runtime import Runtime
 from backend.schema import graphiql
 
@@ -31,6 +32,7 @@ log = logging.getLogger("backend")
 
 async def run_worker() -> None:
     settings = get_settings()
+    tracing.configure(settings.otel_exporter_otlp_endpoint, settings.otel_service_name, "worker")
     runtime = Runtime.build(settings)
     await runtime.start(with_workers=True)
     if settings.worker_metrics_port:

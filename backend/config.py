@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     # `python -m backend worker` serves its own Prometheus metrics here (0: not at all).
     worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
     worker_metrics_host: str = "127.0.0.1"
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        max_length=2048,
+        pattern=r"^https?://[^\s]+$",
+        description="OpenTelemetry collector's OTLP/HTTP base URL (traces go to …/v1/traces); "
+        "unset: no traces",
+    )
+    otel_service_name: str = Field(
+        default="sales-ingest",
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="service.name of the traces, with -api or -worker added",
+    )
     worker_lease_seconds: Annotated[float, Field(gt=0)] = 30.0
     worker_poll_seconds: Annotated[float, Field(gt=0)] = 1.0
     worker_max_attempts: Annotated[int, Field(ge=1)] = 3

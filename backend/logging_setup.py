@@ -1,5 +1,6 @@
 """Process-wide logging from LOG_LEVEL and LOG_FORMAT (text, or one JSON object per line); every
-record carries the request id or task id it was written for, and no URL signature or credential."""
+record carries the request id or task id it was written for (and the trace's id when traces are
+on), and no URL signature or credential."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.druid.urls import redact
+from backend.monitoring import tracing
 
 _base_factory = logging.getLogRecordFactory()
 
@@ -28,10 +30,15 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     signatures redacted before any handler sees it, and the request or task it belongs to."""
     record = _base_factory(*args, **kwargs)
     request_id, task_id = REQUEST_ID.get(), TASK_ID.get()
+    trace_id = tracing.current_trace_id()
     ids = [f"request={request_id}"] if request_id else []
     ids += [f"task={task_id}"] if task_id else []
+    ids += [f"trace={trace_id}"] if trace_id else []
     record.__dict__.update(
-        request_id=request_id, task_id=task_id, ids=f" [{' '.join(ids)}]" if ids else ""
+        request_id=request_id,
+        task_id=task_id,
+        trace_id=trace_id,
+        ids=f" [{' '.join(ids)}]" if ids else "",
     )
     if isinstance(record.msg, str):
         record.msg = redact(record.msg)
@@ -44,8 +51,8 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per record: time (UTC), level, logger, message, request_id / task_id
-    when set, and the exception's traceback when there is one."""
+    """One JSON object per record: time (UTC), level, logger, message, request_id / task_id /
+    trace_id when set, and the exception's traceback when there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -54,7 +61,7 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name in ("request_id", "task_id"):
+        for name in ("request_id", "task_id", "trace_id"):
             if getattr(record, name, None):
                 line[name] = getattr(record, name)
         if record.exc_info:

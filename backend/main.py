@@ -24,7 +24,7 @@ from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
 from backend.logging_setup import RequestIds, configure_logging
-from backend.monitoring import application
+from backend.monitoring import application, tracing
 from backend.runtime import Runtime
 from backend.schema import graphiql, graphql_router
 
@@ -32,6 +32,7 @@ from backend.schema import graphiql, graphql_router
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    tracing.configure(settings.otel_exporter_otlp_endpoint, settings.otel_service_name, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         # Served by backend.api.docs from local files: FastAPI's own pages load them from a CDN.
         docs_url=None,
         redoc_url=None,
+        # Traced by FastAPI itself once backend.monitoring.tracing has configured a provider.
+        telemetry={"exclude": tracing.untraced},
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import os
 import sys
@@ -53,4 +54,7 @@ async def run_heavy(function: Callable[..., T], /, *args: Any, **kwargs: Any) ->
     """Run blocking, CPU-heavy work (validation, file conversion) off the event loop, at the
     lower priority."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_HEAVY, functools.partial(function, *args, **kwargs))
+    # In the caller's context, as asyncio.to_thread runs: its log ids and trace span go along.
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, function, *args, **kwargs)
+    return await loop.run_in_executor(_HEAVY, call)

@@ -29,6 +29,7 @@ from backend.errors import ServiceUnavailable
 from backend.ingestion import live
 from backend.ingestion.runner import DruidAccess
 from backend.ingestion.worker import WorkerPool
+from backend.monitoring import tracing
 from backend.monitoring.application import Metrics
 from backend.monitoring.models import SigmaSetting
 from backend.storage import ObjectStore, create_store
@@ -69,6 +70,7 @@ class Runtime:
             if settings.is_sqlite
             else engine
         )
+        tracing.instrument_database([engine, reader])
         store = create_store(settings)
         files = DatasetFiles(store, Path(settings.cache_dir) / "datasets")
         cache = QueryCache(settings.analytics_cache_entries, settings.analytics_cache_ttl_seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import functools
 import logging
@@ -65,7 +66,9 @@ class EmbeddedEngine:
         self._failed: dict[str, float] = {}  # dataset key -> when its rollup last failed
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        # In the caller's context (its request id in log records), as asyncio.to_thread runs.
+        call = functools.partial(contextvars.copy_context().run, function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     def close(self) -> None:
         for task in self._building.values():

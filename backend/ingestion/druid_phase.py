@@ -31,6 +31,7 @@ from backend.druid.client import DruidClient, DruidRequestError, DruidUnavailabl
 from backend.druid.spec import TASK_COLUMN, HttpLocation, InputFormat, S3Location, input_source
 from backend.druid.sql import quote
 from backend.ingestion.models import IngestionTask, TaskStatus
+from backend.monitoring import tracing
 from backend.priority import run_heavy
 from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
@@ -219,14 +220,16 @@ class DruidPhase:
         druid_task = task.druid_task_id
         state = await self.client.task_state(druid_task) if druid_task else None
         if state is None:
-            druid_task = await self._submit(task, workdir)
+            with tracing.span("Druid submit"):
+                druid_task = await self._submit(task, workdir)
             state = await self.client.task_state(druid_task)
         assert druid_task is not None
         if state is None or not state.finished:
             await self.step(
                 task.id, TaskStatus.DRUID_INDEXING, f"Druid task {druid_task} is running"
             )
-            state = await self._until_finished(druid_task)
+            with tracing.span("Druid indexing", **{"druid.task_id": druid_task}):
+                state = await self._until_finished(druid_task)
         report.update(row_stats(await self.client.task_reports(druid_task)))
         report["druid_status"] = state.status
         if state.status != "SUCCESS":
@@ -242,7 +245,8 @@ class DruidPhase:
             f"Druid task {druid_task} succeeded; waiting until its segments are served",
             druid_report=report,
         )
-        report["load_percent"] = await self._until_loaded(task, report)
+        with tracing.span("Druid loading until queryable"):
+            report["load_percent"] = await self._until_loaded(task, report)
         report["druid_task_id"] = druid_task
         return report
 

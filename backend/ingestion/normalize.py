@@ -31,6 +31,7 @@ from backend.ingestion.validation.sales import SALES, sales_schema
 from backend.ingestion.validation.schema import INFERRED, TIME, DatasetSchema, match_columns
 from backend.ingestion.validation.types import ColumnType
 from backend.ingestion.validation.validator import BatchValidator
+from backend.monitoring import tracing
 
 DEFAULT_MAX_INVALID_RATIO = 0.1
 
@@ -243,7 +244,9 @@ def normalize(
             def schema_for(header: list[str], sample: Callable[[], pl.DataFrame]) -> DatasetSchema:
                 return _schema_for(datasource, known_schema, header, sample, options)
 
-            clean = _one_pass(path, workdir, schema_for, options, uploaded_at, progress, loaded)
+            with tracing.span("one pass: read, validate, write Parquet") as span:
+                clean = _one_pass(path, workdir, schema_for, options, uploaded_at, progress, loaded)
+                span.set_attribute("ingest.clean", clean is not None)
             if clean is not None:
                 return clean
         source = open_source(path, file_format, workdir, options)
@@ -400,8 +403,11 @@ def _run(
     rejected_path = workdir / "rejected.csv"
     rejected_file: IO[bytes] | None = None
     try:  # PolarsError from a later batch reaches normalize() and becomes a ReadError
-        for batch in batches:
-            result = validator.validate(batch)
+        for index, batch in enumerate(batches):
+            with tracing.span(
+                "validate batch", **{"ingest.batch": index, "ingest.rows": batch.height}
+            ):
+                result = validator.validate(batch)
             report.rows_read += result.rows
             report.rows_valid += result.valid.height
             report.rows_rejected += result.rejected.height
@@ -446,7 +452,8 @@ def _run(
 
 def _merge(parts: list[Path], target: Path) -> Path:
     # zstd level 1: within 10% of the default size, a quarter faster to write.
-    pl.scan_ipc(parts).sink_parquet(target, compression="zstd", compression_level=1)
+    with tracing.span("write Parquet", **{"ingest.parts": len(parts)}):
+        pl.scan_ipc(parts).sink_parquet(target, compression="zstd", compression_level=1)
     for part in parts:
         part.unlink()
     return target

@@ -28,6 +28,7 @@ from backend.ingestion.validation import evolution
 from backend.ingestion.validation.declared import DECLARED, Declaration
 from backend.ingestion.validation.sales import SALES, sales_schema
 from backend.ingestion.validation.schema import DatasetSchema
+from backend.monitoring import tracing
 from backend.priority import run_heavy
 from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
@@ -144,18 +145,19 @@ async def process(
     if source is None:
         source = workdir / "source"
         await store.get_file(task.storage_key, source)
-    outcome = await run_heavy(
-        normalize.normalize,
-        source,
-        FileFormat(task.file_format),
-        workdir,
-        datasource=task.datasource,
-        known_schema=schema,
-        options=normalize.UploadOptions.from_dict(task.options),
-        uploaded_at=task.created_at,
-        progress=progress,
-        loaded=loaded or [],
-    )
+    with tracing.span("read and validate", **{"ingest.format": task.file_format}):
+        outcome = await run_heavy(
+            normalize.normalize,
+            source,
+            FileFormat(task.file_format),
+            workdir,
+            datasource=task.datasource,
+            known_schema=schema,
+            options=normalize.UploadOptions.from_dict(task.options),
+            uploaded_at=task.created_at,
+            progress=progress,
+            loaded=loaded or [],
+        )
     report = outcome.report.as_dict() if outcome.report else None
     if outcome.rejected is not None and report is not None:
         key = rejected_key(task.id)

@@ -44,6 +44,7 @@ from backend.ingestion.sources.base import ReadError
 from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import DatasetSchema
 from backend.logging_setup import TASK_ID
+from backend.monitoring import tracing
 from backend.monitoring.metrics import Registry
 from backend.redaction import scrub
 from backend.storage import ObjectStore
@@ -136,8 +137,34 @@ class TaskRunner:
         task = await self._start(task_id)
         if task is None:
             return
+        druid_only = TaskStatus(task.status) in DRUID_STATUSES and task.dataset_key is not None
+        # This run continues the upload's trace (a new one for a task accepted untraced).
+        with tracing.continued(
+            task.trace_context,
+            "ingest task",
+            **{
+                "ingest.task_id": task.id,
+                "ingest.datasource": task.datasource,
+                "ingest.attempt": task.attempts,
+                "ingest.phase": "druid" if druid_only else "process",
+            },
+        ):
+            if task.trace_context is None and (kept := tracing.carrier()):
+                await self._keep_trace(task.id, kept)
+            await self._run_traced(task, druid_only)
+
+    async def _keep_trace(self, task_id: str, context: dict[str, str]) -> None:
+        async with session_scope(self.sessions) as session:
+            await session.execute(
+                update(IngestionTask)
+                .where(IngestionTask.id == task_id)
+                .values(trace_context=context)
+            )
+
+    async def _run_traced(self, task: IngestionTask, druid_only: bool) -> None:
+        task_id = task.id
         try:
-            if TaskStatus(task.status) in DRUID_STATUSES and task.dataset_key is not None:
+            if druid_only:
                 await self._load_into_druid(task)
             else:
                 await self._process(task)
@@ -239,11 +266,12 @@ class TaskRunner:
                 replace_interval=spec.replace_interval if spec else None,
                 **done.counts,
             )
-            await self.store.put_file(key, outcome.dataset)
-            if druid is not None:
-                await druid_phase.write_copy(
-                    self.settings, self.store, task, outcome.dataset, Path(tmp)
-                )
+            with tracing.span("store dataset", **{"ingest.bytes": outcome.dataset.stat().st_size}):
+                await self.store.put_file(key, outcome.dataset)
+                if druid is not None:
+                    await druid_phase.write_copy(
+                        self.settings, self.store, task, outcome.dataset, Path(tmp)
+                    )
         if self.settings.worker_debug_pause_seconds:
             await asyncio.sleep(self.settings.worker_debug_pause_seconds)
         # The first upload fixes the datasource's contract (and an inferred one's columns); a
@@ -412,6 +440,7 @@ class TaskRunner:
         """Fail the task; `values` are further columns to set (report, counts, druid_report).
         The message is shown to users: no server path, credential or signature in it."""
         message, hint = scrub(failure.message), scrub(failure.hint)
+        tracing.failed(failure.code)
         await self._transition(
             task_id,
             TaskStatus.FAILED,

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from backend.ingestion.models import IngestionTask, TaskEvent
+from backend.monitoring import tracing
 
 
 class TaskError(BaseModel):
@@ -134,6 +135,10 @@ class TaskStatusOut(BaseModel):
     updated_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    trace_id: str | None = Field(
+        description="the OpenTelemetry trace of the upload and its processing (32 hex digits); "
+        "null when traces were off (OTEL_EXPORTER_OTLP_ENDPOINT unset)"
+    )
     events: list[TaskEventOut]
 
     @classmethod
@@ -164,6 +169,7 @@ class TaskStatusOut(BaseModel):
             updated_at=task.updated_at,
             started_at=task.started_at,
             finished_at=task.finished_at,
+            trace_id=tracing.trace_id(task.trace_context),
             events=[TaskEventOut.of(e) for e in task.events],
         )
 

@@ -51,7 +51,7 @@ from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedConte
 from backend.ingestion.validation.evolution import parse_evolve
 from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import INFERRED
-from backend.monitoring import audit
+from backend.monitoring import audit, tracing
 from backend.monitoring.metrics import Registry
 from backend.paging import check_page
 from backend.storage import ObjectStore, ObjectWriter
@@ -375,6 +375,7 @@ def _new_task(
         attempts=0,
         created_at=now,
         updated_at=now,
+        trace_context=tracing.carrier(),  # the worker continues the upload's trace
     )
     task.events = [
         TaskEvent(

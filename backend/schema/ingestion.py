@@ -19,6 +19,7 @@ from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.normalize import LoadMode, OnInvalid
 from backend.ingestion.schemas import ValidationReport as ReportModel
 from backend.ingestion.validation.sales import SALES
+from backend.monitoring import tracing
 from backend.schema.context import Info
 from backend.schema.permissions import IsUploader, IsViewer
 from backend.schema.scalars import Long
@@ -74,6 +75,10 @@ class IngestionTaskStatus:
     updated_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    trace_id: str | None = strawberry.field(
+        description="the OpenTelemetry trace of the upload and its processing (32 hex digits); "
+        "null when traces were off (OTEL_EXPORTER_OTLP_ENDPOINT unset)"
+    )
     events: list[TaskEvent]
 
     @classmethod
@@ -108,6 +113,7 @@ class IngestionTaskStatus:
             updated_at=task.updated_at,
             started_at=task.started_at,
             finished_at=task.finished_at,
+            trace_id=tracing.trace_id(task.trace_context),
             events=[
                 TaskEvent(at=e.at, status=e.status, message=e.message, detail=cast(JSON, e.detail))
                 for e in task.events

@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from boto3.s3.transfer import TransferConfig
+from boto3.s3.transfer import S3Transfer, TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from s3transfer.manager import TransferManager
 
 from backend.storage.base import ObjectInfo, ObjectWriter, check_key
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 _TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, max_concurrency=4)
+
+
+class _InCallersContext(ThreadPoolExecutor):
+    """The transfer's threads run each request in the context it was submitted from, so the
+    parts of an upload are spans of its task's trace and their log records carry the task id."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+def _transfer(client: S3Client) -> S3Transfer:
+    """What client.upload_file / download_file use, with threads that keep the context."""
+    return S3Transfer(manager=TransferManager(client, _TRANSFER, executor_cls=_InCallersContext))
 
 
 class StorageUnavailable(RuntimeError):
@@ -145,19 +163,20 @@ class S3ObjectStore:
         return None
 
     async def put_file(self, key: str, path: Path) -> None:
-        await asyncio.to_thread(
-            self.client.upload_file, str(path), self.bucket, self.object_key(key), Config=_TRANSFER
-        )
+        def upload() -> None:
+            with _transfer(self.client) as transfer:
+                transfer.upload_file(str(path), self.bucket, self.object_key(key))
+
+        await asyncio.to_thread(upload)
 
     async def get_file(self, key: str, path: Path) -> None:
         try:
-            await asyncio.to_thread(
-                self.client.download_file,
-                self.bucket,
-                self.object_key(key),
-                str(path),
-                Config=_TRANSFER,
-            )
+
+            def download() -> None:
+                with _transfer(self.client) as transfer:
+                    transfer.download_file(self.bucket, self.object_key(key), str(path))
+
+            await asyncio.to_thread(download)
         except ClientError as exc:
             if _is_missing(exc):
                 raise FileNotFoundError(self.uri(key)) from exc

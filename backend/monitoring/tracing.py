@@ -1,0 +1,221 @@
+"""OpenTelemetry traces, exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set and off
+otherwise (the API's tracer is then a no-op: nothing is recorded, nothing is patched).
+
+One trace per upload, across processes: the upload's HTTP request is traced by FastAPI itself
+(its native OpenTelemetry support); the task keeps that trace's context (`carrier`, stored on the
+task when it is accepted) and the worker that runs it continues the trace (`continued`), so the
+trace shows the request, each run of the task with its validation, Parquet write and storage
+calls (botocore), and the Druid submission and polls (httpx). Database statements are spans too
+(SQLAlchemy).
+
+Only HTTP requests and task runs start traces (`RequestsAndTasks`): the worker's queue polls,
+heartbeats and the scrapes' database reads are not traced on their own."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode, TraceState
+from opentelemetry.util.types import Attributes
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.druid.urls import redact
+
+log = logging.getLogger(__name__)
+
+TRACER = trace.get_tracer("backend")  # a proxy: records only once a provider is configured
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+# Scraped every few seconds: a trace each would drown the uploads.
+UNTRACED_PATHS = frozenset({"/metrics", "/healthz", "/readyz", "/api/health"})
+
+_configured: list[str] = []  # the process's role, once configured
+
+
+def configure(endpoint: str | None, service: str, role: str) -> bool:
+    """Traces for this process (`role`: api or worker) to `endpoint` (an OTLP/HTTP base URL;
+    /v1/traces is added). Nothing when `endpoint` is None. Once per process; True when on."""
+    if _configured:
+        return True
+    if not endpoint:
+        return False
+    # Imported here: a process without an endpoint never loads the SDK.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBased
+
+    resource = Resource.create(
+        {
+            "service.name": f"{service}-{role}",
+            "service.namespace": service,
+            "service.instance.id": f"{os.uname().nodename}:{os.getpid()}",
+        }
+    )
+    provider = TracerProvider(resource=resource, sampler=ParentBased(root=RequestsAndTasks()))
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")
+    provider.add_span_processor(BatchSpanProcessor(Scrubbed(exporter)))
+    trace.set_tracer_provider(provider)
+    HTTPXClientInstrumentor().instrument()
+    BotocoreInstrumentor().instrument()  # type: ignore[no-untyped-call]
+    _configured.append(role)
+    log.info("traces exported over OTLP/HTTP (%s)", role)
+    return True
+
+
+def enabled() -> bool:
+    return bool(_configured)
+
+
+def instrument_database(engines: Sequence[AsyncEngine]) -> None:
+    """Database statements as spans (once per process, for the engines it serves with)."""
+    if not enabled():
+        return
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    instrumentor = SQLAlchemyInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        # Its declared range (sqlalchemy < 2.1) lags the release: the engine events it listens
+        # to are unchanged in 2.1 (tests/monitoring/test_tracing.py sees the statements' spans).
+        instrumentor.instrument(
+            engines=[e.sync_engine for e in dict.fromkeys(engines)], skip_dep_check=True
+        )
+
+
+def untraced(scope: Mapping[str, Any]) -> bool:
+    """FastAPI's filter: health checks and scrapes start no trace."""
+    return scope.get("path") in UNTRACED_PATHS
+
+
+def shutdown() -> None:
+    """Export what is buffered (process exit)."""
+    provider = trace.get_tracer_provider()
+    flush = getattr(provider, "shutdown", None)
+    if enabled() and callable(flush):
+        flush()
+
+
+def carrier() -> dict[str, str] | None:
+    """The current trace's context as W3C headers (traceparent), to store on a task; None when
+    nothing is traced."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    return headers or None
+
+
+def trace_id(stored: Mapping[str, Any] | None) -> str | None:
+    """The trace id (32 hex digits) of a stored context, None when the task was not traced."""
+    parent = (stored or {}).get("traceparent")
+    match = _TRACEPARENT.fullmatch(parent) if isinstance(parent, str) else None
+    return match.group(1) if match else None
+
+
+def current_trace_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+@contextmanager
+def continued(stored: Mapping[str, Any] | None, name: str, **attributes: Any) -> Iterator[Span]:
+    """A span continuing the trace whose context was stored (a new trace when none was)."""
+    parent = propagate.extract(dict(stored or {})) if stored else otel_context.Context()
+    with TRACER.start_as_current_span(
+        name, context=parent, kind=SpanKind.CONSUMER, attributes=attributes
+    ) as span:
+        yield span
+
+
+def span(name: str, **attributes: Any) -> AbstractContextManager[Span]:
+    """A child span of the current one (a no-op when traces are off)."""
+    return TRACER.start_as_current_span(name, attributes=attributes)
+
+
+def failed(code: str) -> None:
+    """The current span ended in a failure a user is told about (`code`: the task's error code)."""
+    current = trace.get_current_span()
+    current.set_attribute("error.type", code)
+    current.set_status(StatusCode.ERROR, code)
+
+
+class Scrubbed(SpanExporter):
+    """What leaves the process: no signed URL's signature (httpx records the URLs it fetches) and
+    no file path of an SQLite database (SQLAlchemy names spans after the database), only its
+    file name."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.exporter = exporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.exporter.export([scrub(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
+
+
+def scrub(span: ReadableSpan) -> ReadableSpan:
+    attributes = dict(span.attributes or {})
+    database = attributes.get("db.name") if attributes.get("db.system") == "sqlite" else None
+
+    def clean(text: str) -> str:
+        if isinstance(database, str) and "/" in database:
+            text = text.replace(database, database.rsplit("/", 1)[-1])
+        return redact(text)
+
+    cleaned = {k: clean(v) if isinstance(v, str) else v for k, v in attributes.items()}
+    name = clean(span.name)
+    if name == span.name and cleaned == attributes:
+        return span
+    return ReadableSpan(
+        name=name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=cleaned,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class RequestsAndTasks(Sampler):
+    """Root sampler: a trace starts at an HTTP request (a SERVER span) or a task run (CONSUMER);
+    a database statement or outgoing call with no parent (a queue poll, a heartbeat) is dropped."""
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        keep = kind in (SpanKind.SERVER, SpanKind.CONSUMER)
+        return SamplingResult(
+            Decision.RECORD_AND_SAMPLE if keep else Decision.DROP, attributes if keep else None
+        )
+
+    def get_description(self) -> str:
+        return "RequestsAndTasks"
