@@ -251,9 +251,12 @@ async def retry_task(
 
 @router.post("/tasks/{task_id}/cancel", responses={404: _ERROR, 409: _ERROR})
 async def cancel_task(
-    request: Request, task_id: str, session: SessionDep, principal: Uploader
+    request: Request, task_id: str, session: SessionDep, principal: Uploader, runtime: RuntimeDep
 ) -> TaskStatusOut:
-    return task_out(request, await ingestion_service.cancel(session, task_id, principal))
+    cancelled = await ingestion_service.cancel(
+        session, task_id, principal, runtime.metrics.registry
+    )
+    return task_out(request, cancelled)
 
 
 @router.get(

@@ -508,7 +508,14 @@ async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) 
     return task
 
 
-async def cancel(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) -> IngestionTask:
+async def cancel(
+    session: AsyncSession,
+    task_id: str,
+    actor: Principal = SYSTEM,
+    metrics: Registry | None = None,
+) -> IngestionTask:
+    """Cancel a queued or running task (`metrics` counts it among final states, once committed:
+    the worker running it only sees its lease go)."""
     task = await get_task(session, task_id)
     _check_owner(task, actor, "cancel")
     status = TaskStatus(task.status)
@@ -527,6 +534,8 @@ async def cancel(session: AsyncSession, task_id: str, actor: Principal = SYSTEM)
         TaskStatus.CANCELLED,
         "cancelled while running; the worker stops at its next step" if running else "cancelled",
     )
+    if metrics is not None:
+        after_commit(session, metrics.tasks.labels(TaskStatus.CANCELLED.value).inc)
     await session.flush()
     return task
 

@@ -262,7 +262,10 @@ class IngestionMutation:
     ) -> IngestionTaskStatus:
         return IngestionTaskStatus.of(
             await ingestion_service.cancel(
-                info.context.session, str(task_id), info.context.principal
+                info.context.session,
+                str(task_id),
+                info.context.principal,
+                info.context.runtime.metrics.registry,
             ),
             info,
         )

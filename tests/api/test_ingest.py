@@ -209,6 +209,14 @@ async def test_cancel_a_queued_task(app: App) -> None:
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     again = await app.client.post(f"/api/ingest/tasks/{accepted['task_id']}/cancel")
     assert again.status_code == 409
+    # Counted among final states where it happened (the API), once; GraphQL's cancel as well.
+    other = (await upload(app.client, content=sales_csv(rows=3, seed=1))).json()["task_id"]
+    mutation = f'mutation {{ cancelIngestionTask(taskId: "{other}") {{ status }} }}'
+    assert (await app.client.post("/graphql", json={"query": mutation})).json() == {
+        "data": {"cancelIngestionTask": {"status": "cancelled"}}
+    }
+    exported = (await app.client.get("/metrics")).text
+    assert 'ingest_tasks_total{status="cancelled"} 2.0' in exported
 
 
 async def test_task_list_filters_and_pages(app: App) -> None:
