@@ -51,11 +51,6 @@ class Change:
     kind: str  # "add_column" or "widen"
     type: ColumnType  # the column's type after the change
 
-    def describe(self) -> str:
-        if self.kind == "add_column":
-            return f"column {self.column!r} added ({self.type.value}, may be empty)"
-        return f"column {self.column!r} widened to {self.type.value}"
-
     def as_dict(self) -> dict[str, Any]:
         return {"column": self.column, "kind": self.kind, "type": self.type.value}
 

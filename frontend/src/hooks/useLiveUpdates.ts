@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 import { useSubscription } from "urql";
 
 import { graphql } from "../gql";
@@ -65,24 +65,24 @@ export function useTaskListUpdates(
   refresh: () => void,
   everyMs = 1000,
   fallbackMs = 3000,
-): boolean {
+): void {
   const [result] = useSubscription({ query: TaskListUpdatesSubscription, variables: { datasource } });
   const update = result.data?.ingestionTasksUpdates;
   const latest = useRef(refresh);
   latest.current = refresh;
   const last = useRef(0);
-  const [pending, setPending] = useState(0);
+  const trailing = useRef<number | undefined>(undefined);
   useEffect(() => {
-    if (!update) return undefined;
-    const wait = last.current + everyMs - Date.now();
-    if (wait <= 0) {
+    if (!update || trailing.current !== undefined) return; // a refresh is already due
+    const run = () => {
+      trailing.current = undefined;
       last.current = Date.now();
       latest.current();
-      return undefined;
-    }
-    const timer = window.setTimeout(() => setPending((n) => n + 1), wait); // trailing refresh
-    return () => window.clearTimeout(timer);
-  }, [update?.taskId, update?.status, update?.updatedAt, everyMs, pending]); // eslint-disable-line react-hooks/exhaustive-deps
+    };
+    const wait = last.current + everyMs - Date.now();
+    if (wait <= 0) run();
+    else trailing.current = window.setTimeout(run, wait); // the changes since, in one refresh
+  }, [update?.taskId, update?.status, update?.updatedAt, everyMs]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => () => window.clearTimeout(trailing.current), []);
   usePolling(refresh, fallbackMs, result.error !== undefined);
-  return result.error === undefined;
 }
