@@ -32,7 +32,7 @@ log = logging.getLogger("backend")
 
 async def run_worker() -> None:
     settings = get_settings()
-    tracing.configure(settings.otel_exporter_otlp_endpoint, settings.otel_service_name, "worker")
+    tracing.configure(settings, "worker")
     runtime = Runtime.build(settings)
     await runtime.start(with_workers=True)
     if settings.worker_metrics_port:

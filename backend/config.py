@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]+$",
         description="service.name of the traces, with -api or -worker added",
     )
+    otel_sdk_disabled: bool = Field(
+        default=False, description="OpenTelemetry's switch: true turns traces off whatever is set"
+    )
     worker_lease_seconds: Annotated[float, Field(gt=0)] = 30.0
     worker_poll_seconds: Annotated[float, Field(gt=0)] = 1.0
     worker_max_attempts: Annotated[int, Field(ge=1)] = 3

@@ -32,7 +32,7 @@ from backend.schema import graphiql, graphql_router
 def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    tracing.configure(settings.otel_exporter_otlp_endpoint, settings.otel_service_name, "api")
+    tracing.configure(settings, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

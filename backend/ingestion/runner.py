@@ -148,10 +148,14 @@ class TaskRunner:
                 "ingest.attempt": task.attempts,
                 "ingest.phase": "druid" if druid_only else "process",
             },
-        ):
+        ) as span:
             if task.trace_context is None and (kept := tracing.carrier()):
                 await self._keep_trace(task.id, kept)
-            await self._run_traced(task, druid_only)
+            try:
+                await self._run_traced(task, druid_only)
+            except LeaseLost:
+                span.set_attribute("ingest.stopped", "lease lost: cancelled or taken over")
+                raise
 
     async def _keep_trace(self, task_id: str, context: dict[str, str]) -> None:
         async with session_scope(self.sessions) as session:

@@ -29,6 +29,7 @@ from opentelemetry.trace import Link, Span, SpanKind, StatusCode, TraceState
 from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.config import Settings
 from backend.druid.urls import redact
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,16 @@ UNTRACED_PATHS = frozenset({"/metrics", "/healthz", "/readyz", "/api/health"})
 _configured: list[str] = []  # the process's role, once configured
 
 
-def configure(endpoint: str | None, service: str, role: str) -> bool:
-    """Traces for this process (`role`: api or worker) to `endpoint` (an OTLP/HTTP base URL;
-    /v1/traces is added). Nothing when `endpoint` is None. Once per process; True when on."""
+def configure(settings: Settings, role: str) -> bool:
+    """Traces for this process (`role`: api or worker) to OTEL_EXPORTER_OTLP_ENDPOINT (an
+    OTLP/HTTP base URL; /v1/traces is added). Nothing when it is unset or OTEL_SDK_DISABLED is
+    true. Once per process; True when on."""
     if _configured:
         return True
-    if not endpoint:
+    endpoint, service = settings.otel_exporter_otlp_endpoint, settings.otel_service_name
+    if not endpoint or settings.otel_sdk_disabled:
         return False
-    # Imported here: a process without an endpoint never loads the SDK.
+    # Imported here: a process without an endpoint loads no exporter and patches no library.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -131,10 +134,17 @@ def current_trace_id() -> str | None:
 
 @contextmanager
 def continued(stored: Mapping[str, Any] | None, name: str, **attributes: Any) -> Iterator[Span]:
-    """A span continuing the trace whose context was stored (a new trace when none was)."""
+    """A span continuing the trace whose context was stored (a new trace when none was). Its
+    status is the caller's to set (`failed`): a run that stops because its task was cancelled
+    did not fail."""
     parent = propagate.extract(dict(stored or {})) if stored else otel_context.Context()
     with TRACER.start_as_current_span(
-        name, context=parent, kind=SpanKind.CONSUMER, attributes=attributes
+        name,
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
     ) as span:
         yield span
 

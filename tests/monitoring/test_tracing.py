@@ -122,6 +122,25 @@ def test_a_failed_task_ends_its_trace_in_error(embedded: Backend, tmp_path: Path
     assert run.attributes["error.type"] == (done["error"] or {})["code"]  # type: ignore[index]
 
 
+def test_a_cancelled_run_is_not_an_error(embedded: Backend, tmp_path: Path) -> None:
+    with otlp_collector() as collector:
+        env = process_env(
+            embedded.env,
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
+            OTEL_BSP_SCHEDULE_DELAY="100",
+            WORKER_DEBUG_PAUSE_SECONDS="3",  # the run waits after storing: time to cancel it
+        )
+        with uvicorn_server(env, tmp_path / "server.log") as url:
+            task_id = upload(url, "data.csv", DATA_CSV.read_bytes())
+            wait_for_status(url, task_id, {"loading"})
+            cancelled = httpx.post(f"{url}/api/ingest/tasks/{task_id}/cancel", timeout=10)
+            assert cancelled.json()["status"] == "cancelled", cancelled.text
+            spans = collector.wait_for(lambda got: any(s.name == "ingest task" for s in got))
+    run = next(s for s in spans if s.name == "ingest task")
+    assert run.status != STATUS_ERROR
+    assert run.attributes["ingest.stopped"].startswith("lease lost")
+
+
 async def test_without_an_endpoint_tasks_carry_no_trace(embedded: Backend) -> None:
     """Traces are off by default: nothing is recorded, and the task says so with a null."""
     async with app_for(embedded) as app:
