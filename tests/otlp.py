@@ -18,6 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from tests.e2e.processes import process_env
+
 # opentelemetry.proto.trace.v1.Span.SpanKind
 KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 STATUS_ERROR = 2
@@ -70,6 +72,16 @@ class Collector:
         with self._lock:
             self.spans.extend(received)
             self.requests += 1
+
+    def process_env(self, settings_env: dict[str, str], **extra: str) -> dict[str, str]:
+        """A server's or worker's environment (tests.e2e.processes) exporting here, each span
+        within a tenth of a second."""
+        return process_env(
+            settings_env,
+            OTEL_EXPORTER_OTLP_ENDPOINT=self.endpoint,
+            OTEL_BSP_SCHEDULE_DELAY="100",
+            **extra,
+        )
 
     def wait_for(
         self, found: Callable[[list[ReceivedSpan]], bool], timeout: float = 30

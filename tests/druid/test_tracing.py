@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Backend
 from tests.druid_local import LocalDruid
-from tests.e2e.processes import ROOT, process_env, start_worker, uvicorn_server, wait_for_status
+from tests.e2e.processes import ROOT, start_worker, uvicorn_server, wait_for_status
 from tests.otlp import ReceivedSpan, otlp_collector
 from tests.services import free_port
 
@@ -24,10 +24,8 @@ def test_an_upload_loaded_into_druid_is_one_trace(
 ) -> None:
     port = free_port()
     with otlp_collector() as collector:
-        env = process_env(
+        env = collector.process_env(
             embedded.env,
-            OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
-            OTEL_BSP_SCHEDULE_DELAY="100",
             DRUID_URL=druid.url,
             DRUID_DATASOURCE_PREFIX=f"t{uuid.uuid4().hex[:10]}_",
             DRUID_DATA_BASE_URL=f"http://127.0.0.1:{port}",

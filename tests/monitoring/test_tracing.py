@@ -13,7 +13,6 @@ import pytest
 from tests.conftest import Backend, app_for
 from tests.e2e.processes import (
     ROOT,
-    process_env,
     start_worker,
     uvicorn_server,
     wait_for_status,
@@ -37,13 +36,8 @@ def upload(url: str, name: str, content: bytes) -> str:
 
 def test_an_upload_through_a_separate_worker_is_one_trace(backend: Backend, tmp_path: Path) -> None:
     with otlp_collector() as collector:
-        traced = {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
-            "OTEL_BSP_SCHEDULE_DELAY": "100",  # export within a tenth of a second
-            "LOG_FORMAT": "json",
-        }
-        api_env = process_env(backend.env, WORKER_CONCURRENCY="0", **traced)
-        worker_env = process_env(backend.env, WORKER_CONCURRENCY="1", **traced)
+        api_env = collector.process_env(backend.env, WORKER_CONCURRENCY="0", LOG_FORMAT="json")
+        worker_env = collector.process_env(backend.env, WORKER_CONCURRENCY="1", LOG_FORMAT="json")
         with uvicorn_server(api_env, tmp_path / "server.log") as url:
             worker = start_worker(worker_env, tmp_path / "worker.log")
             try:
@@ -106,11 +100,7 @@ def test_an_upload_through_a_separate_worker_is_one_trace(backend: Backend, tmp_
 
 def test_a_failed_task_ends_its_trace_in_error(embedded: Backend, tmp_path: Path) -> None:
     with otlp_collector() as collector:
-        env = process_env(
-            embedded.env,
-            OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
-            OTEL_BSP_SCHEDULE_DELAY="100",
-        )
+        env = collector.process_env(embedded.env)
         with uvicorn_server(env, tmp_path / "server.log") as url:
             task_id = upload(url, "bad.csv", b"Invoice ID,Branch\n1,A\n")
             done = wait_for_status(url, task_id, {"succeeded", "failed"})
@@ -124,12 +114,8 @@ def test_a_failed_task_ends_its_trace_in_error(embedded: Backend, tmp_path: Path
 
 def test_a_cancelled_run_is_not_an_error(embedded: Backend, tmp_path: Path) -> None:
     with otlp_collector() as collector:
-        env = process_env(
-            embedded.env,
-            OTEL_EXPORTER_OTLP_ENDPOINT=collector.endpoint,
-            OTEL_BSP_SCHEDULE_DELAY="100",
-            WORKER_DEBUG_PAUSE_SECONDS="3",  # the run waits after storing: time to cancel it
-        )
+        # The run waits after storing: time to cancel it.
+        env = collector.process_env(embedded.env, WORKER_DEBUG_PAUSE_SECONDS="3")
         with uvicorn_server(env, tmp_path / "server.log") as url:
             task_id = upload(url, "data.csv", DATA_CSV.read_bytes())
             wait_for_status(url, task_id, {"loading"})
