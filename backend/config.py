@@ -55,17 +55,20 @@ class Settings(BaseSettings):
     # `python -m backend worker` serves its own Prometheus metrics here (0: not at all).
     worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0
     worker_metrics_host: str = "127.0.0.1"
+    # OpenTelemetry's own variables, often set for a whole cluster: a value this service cannot
+    # use turns its traces off with a warning (backend.monitoring.tracing) rather than stopping it.
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
         max_length=2048,
-        pattern=r"^https?://[^\s]+$",
         description="OpenTelemetry collector's OTLP/HTTP base URL (traces go to …/v1/traces); "
         "unset: no traces",
     )
+    otel_exporter_otlp_protocol: str = Field(
+        default="http/protobuf", max_length=32, description="only http/protobuf is supported"
+    )
     otel_service_name: str = Field(
         default="sales-ingest",
-        max_length=64,
-        pattern=r"^[A-Za-z0-9._-]+$",
+        max_length=128,
         description="service.name of the traces, with -api or -worker added",
     )
     otel_sdk_disabled: bool = Field(

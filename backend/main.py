@@ -54,7 +54,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         docs_url=None,
         redoc_url=None,
         # Traced by FastAPI itself once backend.monitoring.tracing has configured a provider.
-        telemetry={"exclude": tracing.untraced},
+        # Its own exporter set-up (FASTAPI_OTEL_AUTO_CONFIGURE) stays off: spans leave through
+        # ours, scrubbed.
+        telemetry={"exclude": tracing.untraced, "auto_configure": False},
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)

@@ -66,7 +66,7 @@ class DruidAccess:
     signing_key: bytes
 
 
-class LeaseLost(Exception):
+class LeaseLost(tracing.Stop):
     """The task was cancelled or taken over; this worker must stop touching it."""
 
 
@@ -126,7 +126,7 @@ class TaskRunner:
         try:
             await self._run(task_id)
         except LeaseLost:
-            log.info("task %s: lease lost (cancelled or taken over); stopping", task_id)
+            pass  # said in _run, within the task's trace
         finally:
             for helper in helpers:
                 helper.cancel()
@@ -155,6 +155,7 @@ class TaskRunner:
                 await self._run_traced(task, druid_only)
             except LeaseLost:
                 span.set_attribute("ingest.stopped", "lease lost: cancelled or taken over")
+                log.info("task %s: lease lost (cancelled or taken over); stopping", task_id)
                 raise
 
     async def _keep_trace(self, task_id: str, context: dict[str, str]) -> None:
@@ -444,7 +445,6 @@ class TaskRunner:
         """Fail the task; `values` are further columns to set (report, counts, druid_report).
         The message is shown to users: no server path, credential or signature in it."""
         message, hint = scrub(failure.message), scrub(failure.hint)
-        tracing.failed(failure.code)
         await self._transition(
             task_id,
             TaskStatus.FAILED,
@@ -455,6 +455,7 @@ class TaskRunner:
             lease_expires_at=None,
             **values,
         )
+        tracing.failed(failure.code)  # recorded (a cancel meanwhile raised LeaseLost instead)
 
     async def _transition(
         self,

@@ -17,15 +17,17 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry import trace
+from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, Span, SpanKind, StatusCode, TraceState
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace.status import Status
 from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,6 +40,10 @@ TRACER = trace.get_tracer("backend")  # a proxy: records only once a provider is
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
 # Scraped every few seconds: a trace each would drown the uploads.
 UNTRACED_PATHS = frozenset({"/metrics", "/healthz", "/readyz", "/api/health"})
+_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+_STREAM = re.compile(r"/api/ingest/tasks/[^/]+/events")  # server-sent events
+# The task keeps the trace's context only: a caller's baggage is not stored nor sent on.
+_CONTEXT = TraceContextTextMapPropagator()
 
 _configured: list[str] = []  # the process's role, once configured
 
@@ -50,6 +56,13 @@ def configure(settings: Settings, role: str) -> bool:
         return True
     endpoint, service = settings.otel_exporter_otlp_endpoint, settings.otel_service_name
     if not endpoint or settings.otel_sdk_disabled:
+        return False
+    if not _URL.fullmatch(endpoint) or settings.otel_exporter_otlp_protocol != "http/protobuf":
+        log.warning(
+            "traces are off: they are sent over OTLP/HTTP (OTEL_EXPORTER_OTLP_PROTOCOL="
+            "http/protobuf, usually port 4318) to an http:// or https:// URL; got protocol %r",
+            settings.otel_exporter_otlp_protocol,
+        )
         return False
     # Imported here: a process without an endpoint loads no exporter and patches no library.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -98,25 +111,21 @@ def instrument_database(engines: Sequence[AsyncEngine]) -> None:
 
 
 def untraced(scope: Mapping[str, Any]) -> bool:
-    """FastAPI's filter: health checks and scrapes start no trace."""
-    return scope.get("path") in UNTRACED_PATHS
-
-
-def shutdown() -> None:
-    """Export what is buffered (process exit)."""
-    provider = trace.get_tracer_provider()
-    flush = getattr(provider, "shutdown", None)
-    if enabled() and callable(flush):
-        flush()
+    """FastAPI's filter: health checks and scrapes start no trace, nor do live streams (a
+    websocket's subscriptions, server-sent events), which poll for as long as a page is open."""
+    path = str(scope.get("path", ""))
+    return (
+        scope.get("type") == "websocket" or path in UNTRACED_PATHS or bool(_STREAM.fullmatch(path))
+    )
 
 
 def carrier() -> dict[str, str] | None:
-    """The current trace's context as W3C headers (traceparent), to store on a task; None when
-    nothing is traced."""
-    if not trace.get_current_span().get_span_context().is_valid:
+    """The current trace's context as W3C headers (traceparent, tracestate), to store on a task;
+    None when nothing is recorded."""
+    if not trace.get_current_span().get_span_context().trace_flags.sampled:
         return None
     headers: dict[str, str] = {}
-    propagate.inject(headers)
+    _CONTEXT.inject(headers)
     return headers or None
 
 
@@ -137,7 +146,7 @@ def continued(stored: Mapping[str, Any] | None, name: str, **attributes: Any) ->
     """A span continuing the trace whose context was stored (a new trace when none was). Its
     status is the caller's to set (`failed`): a run that stops because its task was cancelled
     did not fail."""
-    parent = propagate.extract(dict(stored or {})) if stored else otel_context.Context()
+    parent = _CONTEXT.extract(dict(stored or {})) if stored else otel_context.Context()
     with TRACER.start_as_current_span(
         name,
         context=parent,
@@ -149,9 +158,26 @@ def continued(stored: Mapping[str, Any] | None, name: str, **attributes: Any) ->
         yield span
 
 
-def span(name: str, **attributes: Any) -> AbstractContextManager[Span]:
-    """A child span of the current one (a no-op when traces are off)."""
-    return TRACER.start_as_current_span(name, attributes=attributes)
+class Stop(Exception):
+    """Work stopped without failing (its task was cancelled or taken over): a span it ends is
+    not an error."""
+
+
+@contextmanager
+def span(name: str, **attributes: Any) -> Iterator[Span]:
+    """A child span of the current one (a no-op when traces are off). An exception ends it in
+    error with the exception's type only: its message may hold a file's values or a path, and
+    the log line of the same trace says it (redacted)."""
+    with TRACER.start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as current:
+        try:
+            yield current
+        except Exception as exc:
+            if not isinstance(exc, Stop):
+                current.set_attribute("error.type", type(exc).__name__)
+                current.set_status(StatusCode.ERROR, type(exc).__name__)
+            raise
 
 
 def failed(code: str) -> None:
@@ -162,9 +188,10 @@ def failed(code: str) -> None:
 
 
 class Scrubbed(SpanExporter):
-    """What leaves the process: no signed URL's signature (httpx records the URLs it fetches) and
-    no file path of an SQLite database (SQLAlchemy names spans after the database), only its
-    file name."""
+    """What leaves the process: no signed URL's signature (httpx records the URLs it fetches), no
+    file path of an SQLite database (SQLAlchemy names spans after the database), only its file
+    name, and of an exception (the instrumentations record them) its type, not its message or
+    traceback, which may hold a file's values, a path or a database's detail."""
 
     def __init__(self, exporter: SpanExporter) -> None:
         self.exporter = exporter
@@ -179,18 +206,41 @@ class Scrubbed(SpanExporter):
         return self.exporter.force_flush(timeout_millis)
 
 
+_DATABASE_NAMES = ("db.name", "db.namespace")  # older and stable semantic conventions
+_DATABASE_SYSTEMS = ("db.system", "db.system.name")
+_EXCEPTION_KEPT = ("exception.type", "exception.escaped")
+
+
 def scrub(span: ReadableSpan) -> ReadableSpan:
     attributes = dict(span.attributes or {})
-    database = attributes.get("db.name") if attributes.get("db.system") == "sqlite" else None
+    sqlite = any(attributes.get(key) == "sqlite" for key in _DATABASE_SYSTEMS)
+    paths = [
+        path
+        for key in _DATABASE_NAMES
+        if sqlite and isinstance(path := attributes.get(key), str) and "/" in path
+    ]
 
     def clean(text: str) -> str:
-        if isinstance(database, str) and "/" in database:
-            text = text.replace(database, database.rsplit("/", 1)[-1])
+        for path in paths:
+            text = text.replace(path, path.rsplit("/", 1)[-1])
         return redact(text)
 
     cleaned = {k: clean(v) if isinstance(v, str) else v for k, v in attributes.items()}
     name = clean(span.name)
-    if name == span.name and cleaned == attributes:
+    events = [
+        Event(
+            e.name,
+            {k: v for k, v in (e.attributes or {}).items() if k in _EXCEPTION_KEPT},
+            e.timestamp,
+        )
+        if e.name == "exception"
+        else e
+        for e in span.events
+    ]
+    status = span.status
+    if status.description:  # an exception's "Type: message"
+        status = Status(status.status_code, status.description.split(":", 1)[0])
+    if (name, cleaned, events, status) == (span.name, attributes, list(span.events), span.status):
         return span
     return ReadableSpan(
         name=name,
@@ -198,10 +248,10 @@ def scrub(span: ReadableSpan) -> ReadableSpan:
         parent=span.parent,
         resource=span.resource,
         attributes=cleaned,
-        events=span.events,
+        events=events,
         links=span.links,
         kind=span.kind,
-        status=span.status,
+        status=status,
         start_time=span.start_time,
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,

@@ -115,7 +115,7 @@ def test_a_failed_task_ends_its_trace_in_error(embedded: Backend, tmp_path: Path
 def test_a_cancelled_run_is_not_an_error(embedded: Backend, tmp_path: Path) -> None:
     with otlp_collector() as collector:
         # The run waits after storing: time to cancel it.
-        env = collector.process_env(embedded.env, WORKER_DEBUG_PAUSE_SECONDS="3")
+        env = collector.process_env(embedded.env, WORKER_DEBUG_PAUSE_SECONDS="5")
         with uvicorn_server(env, tmp_path / "server.log") as url:
             task_id = upload(url, "data.csv", DATA_CSV.read_bytes())
             wait_for_status(url, task_id, {"loading"})
@@ -142,3 +142,65 @@ async def test_without_an_endpoint_tasks_carry_no_trace(embedded: Backend) -> No
         graphql = await app.client.post("/graphql", json={"query": query})
     assert status.json()["trace_id"] is None
     assert graphql.json() == {"data": {"ingestionTask": {"traceId": None}}}
+
+
+def test_spans_leave_without_signatures_paths_or_exception_messages() -> None:
+    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.trace import Status, StatusCode
+
+    from backend.monitoring.tracing import scrub
+
+    database = "/srv/data/var/metadata.db"
+    span = ReadableSpan(
+        name=f"SELECT {database}",
+        attributes={
+            "db.system.name": "sqlite",
+            "db.namespace": database,
+            "url.full": "http://api:8000/api/druid/files/k.parquet?expires=1&signature=abc123",
+        },
+        events=[
+            Event(
+                "exception",
+                {
+                    "exception.type": "ReadError",
+                    "exception.message": "bad value 'Jane Doe' in /srv/data/raw/x.csv",
+                    "exception.stacktrace": "Traceback ... /srv/data/raw/x.csv",
+                },
+            )
+        ],
+        status=Status(StatusCode.ERROR, "ReadError: bad value 'Jane Doe' in /srv/data/raw/x.csv"),
+    )
+    sent = scrub(span)
+    assert sent.name == "SELECT metadata.db"
+    assert sent.attributes is not None and sent.attributes["db.namespace"] == "metadata.db"
+    assert sent.attributes["url.full"].endswith("expires=1&signature=REDACTED")
+    assert [dict(e.attributes or {}) for e in sent.events] == [{"exception.type": "ReadError"}]
+    assert sent.status.description == "ReadError"
+    assert "/srv/data" not in repr((sent.name, sent.attributes, sent.status.description))
+
+
+def test_live_streams_health_checks_and_scrapes_start_no_trace() -> None:
+    from backend.monitoring.tracing import untraced
+
+    assert untraced({"type": "websocket", "path": "/graphql"})
+    assert untraced({"type": "http", "path": "/api/ingest/tasks/abc/events"})
+    assert untraced({"type": "http", "path": "/metrics"})
+    assert not untraced({"type": "http", "path": "/api/ingest/upload"})
+    assert not untraced({"type": "http", "path": "/graphql"})
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "protocol"),
+    [("otel-collector:4318", "http/protobuf"), ("http://otel-collector:4317", "grpc")],
+)
+def test_an_endpoint_it_cannot_use_turns_traces_off_with_a_warning(
+    embedded: Backend, endpoint: str, protocol: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from backend.monitoring import tracing
+
+    settings = embedded.settings.model_copy(
+        update={"otel_exporter_otlp_endpoint": endpoint, "otel_exporter_otlp_protocol": protocol}
+    )
+    assert tracing.configure(settings, "api") is False
+    assert not tracing.enabled()
+    assert "traces are off" in caplog.text

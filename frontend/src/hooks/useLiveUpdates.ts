@@ -83,6 +83,12 @@ export function useTaskListUpdates(
     if (wait <= 0) run();
     else trailing.current = window.setTimeout(run, wait); // the changes since, in one refresh
   }, [update?.taskId, update?.status, update?.updatedAt, everyMs]); // eslint-disable-line react-hooks/exhaustive-deps
-  useEffect(() => () => window.clearTimeout(trailing.current), []);
+  useEffect(
+    () => () => {
+      window.clearTimeout(trailing.current);
+      trailing.current = undefined; // effects may run again without a remount
+    },
+    [],
+  );
   usePolling(refresh, fallbackMs, result.error !== undefined);
 }
