@@ -242,6 +242,8 @@ def summarize(task: dict[str, Any], out: Console) -> None:
     if task.get("druid_datasource"):
         druid = task.get("druid_report") or {}
         out.print(f"druid: {task['druid_datasource']} {druid.get('status') or task['status']}")
+    if task.get("trace_id"):
+        out.print(f"trace: {task['trace_id']}")
     error = task.get("error")
     if error:
         out.print(f"error: {error['message']}")

@@ -205,3 +205,25 @@ def test_on_a_terminal_the_upload_and_processing_show_progress_bars(
     assert "upload" in text and "100%" in text, text[-2000:]
     assert "━" in text  # rich's bar
     assert "20,000 rows read" in text, text[-2000:]
+
+
+def test_a_traced_task_says_its_trace() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from backend.client.cli import summarize
+
+    task = {
+        "status": "succeeded",
+        "filename": "data.csv",
+        "datasource": "sales",
+        "task_id": "t1",
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+    }
+    shown = StringIO()
+    summarize(task, Console(file=shown, width=200))
+    assert "trace: 4bf92f3577b34da6a3ce929d0e0e4736" in shown.getvalue()
+    untraced = StringIO()
+    summarize({**task, "trace_id": None}, Console(file=untraced, width=200))
+    assert "trace" not in untraced.getvalue()

@@ -30,6 +30,7 @@ const task: TaskFieldsFragment = {
   druidTaskId: null,
   druidDatasource: null,
   druidReport: null,
+  traceId: null,
   options: {},
   error: { code: "too_many_invalid", message: "2 of 4 rows are invalid", detail: "See the report." },
   report: {
@@ -68,6 +69,19 @@ describe("TaskDetails", () => {
     expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
     expect(screen.getByRole("alert")).toHaveTextContent("2 of 4 rows are invalid");
+    expect(screen.queryByText("Trace")).toBeNull(); // traces off: nothing to look up
+  });
+
+  it("gives the trace id to look the task up in a tracing tool", () => {
+    const traced = { ...task, traceId: "4bf92f3577b34da6a3ce929d0e0e4736" };
+    render(
+      <Provider value={client}>
+        <MemoryRouter>
+          <TaskDetails task={traced} onChanged={() => undefined} />
+        </MemoryRouter>
+      </Provider>,
+    );
+    expect(screen.getByText("Trace").nextElementSibling).toHaveTextContent("4bf92f3577b34da6a3ce929d0e0e4736");
   });
 });
 

@@ -127,6 +127,14 @@ export function TaskDetails({ task, onChanged }: { task: TaskFieldsFragment; onC
           <dd>{formatInteger(task.attempts)}</dd>
           <dt>Data as of</dt>
           <dd>{formatDateTime(task.dataAsOf)}</dd>
+          {task.traceId ? (
+            <>
+              <dt>Trace</dt>
+              <dd>
+                <code title="OpenTelemetry trace id: look it up in your tracing tool">{task.traceId}</code>
+              </dd>
+            </>
+          ) : null}
         </dl>
         {task.error ? (
           <div className="problem" role="alert">

@@ -22,6 +22,7 @@ graphql(`
     druidTaskId
     druidDatasource
     druidReport
+    traceId
     options
     error {
       code
