@@ -420,12 +420,13 @@ def _with_events(query: Select[IngestionTask]) -> Select[IngestionTask]:
     return query.options(selectinload(IngestionTask.events))
 
 
-async def get_task(session: AsyncSession, task_id: str) -> IngestionTask:
-    task = (
-        await session.scalars(
-            _with_events(select(IngestionTask)).where(IngestionTask.id == task_id)
-        )
-    ).first()
+async def get_task(session: AsyncSession, task_id: str, *, lock: bool = False) -> IngestionTask:
+    """`lock`: held until the transaction ends (PostgreSQL row lock; SQLite's write
+    transactions are serialised already), for a change that depends on the task's state."""
+    query = _with_events(select(IngestionTask)).where(IngestionTask.id == task_id)
+    if lock:
+        query = query.with_for_update(of=IngestionTask)
+    task = (await session.scalars(query)).first()
     if task is None:
         raise NotFound(
             f"no ingestion task with id {task_id[:64]!r}",
@@ -480,7 +481,7 @@ def _check_owner(task: IngestionTask, actor: Principal, action: str) -> None:
 
 
 async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) -> IngestionTask:
-    task = await get_task(session, task_id)
+    task = await get_task(session, task_id, lock=True)
     _check_owner(task, actor, "retry")
     if task.status not in (TaskStatus.FAILED.value, TaskStatus.CANCELLED.value):
         raise Conflict(
@@ -515,8 +516,9 @@ async def cancel(
     metrics: Registry | None = None,
 ) -> IngestionTask:
     """Cancel a queued or running task (`metrics` counts it among final states, once committed:
-    the worker running it only sees its lease go)."""
-    task = await get_task(session, task_id)
+    the worker running it only sees its lease go). The task is locked while its state is checked:
+    a worker recording its end meanwhile makes this a 409, not an overwrite."""
+    task = await get_task(session, task_id, lock=True)
     _check_owner(task, actor, "cancel")
     status = TaskStatus(task.status)
     if status in TERMINAL_STATUSES:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import update
 
 from backend.auth.roles import Role
 from backend.db import session_scope
 from backend.ingestion import service as ingestion_service
+from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.service import StagedUpload
-from tests.conftest import App
+from tests.conftest import App, app_for, make_backend
 from tests.factories import (
     read_dataset,
     sales_csv,
@@ -421,3 +423,29 @@ async def test_a_replace_is_seen_whole_or_not_at_all_by_readers(app: App) -> Non
     assert status == "succeeded"
     assert len(kept) < len(rows) and set(seen) <= {len(rows), len(kept)}, set(seen)
     assert seen[-1] == len(kept) and seen[0] == len(rows)
+
+
+async def test_a_cancel_racing_the_workers_success_does_not_undo_it(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """PostgreSQL: the worker's transaction has recorded success and not yet committed when a
+    cancel arrives; the cancel must wait and then refuse, not mark the loaded data cancelled (a
+    cancelled task's data is not served). SQLite serialises writers: no race there."""
+    backend = await make_backend("postgres_s3", request, tmp_path)
+    async with app_for(backend) as app:
+        assert app.runtime.workers is not None
+        await app.runtime.workers.stop()
+        task_id = (await upload(app.client, content=sales_csv(rows=3))).json()["task_id"]
+        async with app.runtime.sessions() as worker:
+            await worker.execute(
+                update(IngestionTask)
+                .where(IngestionTask.id == task_id)
+                .values(status=TaskStatus.SUCCEEDED.value)
+            )
+            cancel = asyncio.create_task(app.client.post(f"/api/ingest/tasks/{task_id}/cancel"))
+            await asyncio.sleep(0.5)  # the cancel reads the task meanwhile
+            await worker.commit()
+        answer = await cancel
+        final = (await app.client.get(f"/api/ingest/status/{task_id}")).json()
+    assert answer.status_code == 409, answer.text
+    assert final["status"] == "succeeded"
