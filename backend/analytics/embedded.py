@@ -304,7 +304,7 @@ def _aggregate(measure: Measure) -> pl.Expr:
     expr = {
         Aggregate.SUM: column.sum(),
         Aggregate.AVG: column.mean(),
-        Aggregate.COUNT_DISTINCT: column.n_unique().cast(pl.Int64),
+        Aggregate.COUNT_DISTINCT: column.drop_nulls().n_unique().cast(pl.Int64),  # as SQL
         Aggregate.MIN: column.min(),
         Aggregate.MAX: column.max(),
     }[measure.aggregate]

@@ -108,7 +108,7 @@ def _aggregate(measure: Measure, spec: Spec) -> pl.Expr:
         mean = pl.col(stat("sum", column)).sum() / count
         return pl.when(count > 0).then(mean).alias(measure.name)
     if kind is Aggregate.COUNT_DISTINCT:
-        return pl.col(column).n_unique().cast(pl.Int64).alias(measure.name)
+        return pl.col(column).drop_nulls().n_unique().cast(pl.Int64).alias(measure.name)
     if column == TIME:
         source = pl.col(TIME_MIN if kind is Aggregate.MIN else TIME_MAX)
     elif column in spec.measures:

@@ -35,7 +35,7 @@ class FilterKind(enum.StrEnum):
     DATE_RANGE = "date_range"  # on a timestamp: start <= value < end (either bound may be open)
 
 
-Scalar = str | int | float | bool | dt.datetime | None
+Scalar = str | int | float | bool | dt.datetime | dt.date | dt.time | None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from backend.analytics.errors import BadRange, UnknownColumn
 from backend.analytics.query import (
+    PERIOD,
     Aggregate,
     Filter,
     FilterKind,
@@ -31,7 +32,8 @@ class MeasureInput:
 
 
 @strawberry.input(
-    description="values: EQUALS one value, IN several, RANGE and DATE_RANGE [low, high] (null for open)"
+    description="values: EQUALS one value, IN several, RANGE [low, high], DATE_RANGE [from, to) on "
+    "a date or timestamp column, where a date-only `to` includes that whole day (null: open)"
 )
 class FilterInput:
     kind: FilterKind
@@ -63,13 +65,28 @@ class AnalyticsResult:
     rows: JSON = strawberry.field(description="one array of values per row, in column order")
 
 
-def _typed(value: str | None, dtype: str, column: str, kind: FilterKind) -> Scalar:
+_NUMERIC = ("Int", "UInt", "Float", "Decimal")
+_TEMPORAL = ("Datetime", "Date")
+_NEEDS_NUMBERS = (Aggregate.SUM, Aggregate.AVG)
+
+
+def _typed(
+    value: str | None, dtype: str, column: str, kind: FilterKind, end: bool = False
+) -> Scalar:
+    """`value` as the column's type; `end`: the upper bound of a DATE_RANGE, where a date
+    without a time means the end of that day."""
     if value is None:
         return None
     try:
         if kind is FilterKind.DATE_RANGE or dtype.startswith("Datetime"):
             moment = dt.datetime.fromisoformat(value)
+            if end and len(value.strip()) == 10:  # YYYY-MM-DD: through that day
+                moment += dt.timedelta(days=1)
             return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        if dtype == "Date":
+            return dt.date.fromisoformat(value)
+        if dtype == "Time":
+            return dt.time.fromisoformat(value)
         if dtype.startswith(("Int", "UInt")):
             return int(value)
         if dtype.startswith("Float"):
@@ -90,7 +107,7 @@ def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
             raise UnknownColumn(name, data.datasource, list(columns))
         return name
 
-    if not 0 <= data.offset and (data.limit is None or 1 <= data.limit <= 100_000):
+    if not (0 <= data.offset and (data.limit is None or 1 <= data.limit <= 100_000)):
         raise BadRange("limit must be 1..100000 and offset >= 0", "Page through large results.")
     filters = []
     if len(data.filters or []) > 50 or len(data.measures) > 50 or len(data.dimensions or []) > 20:
@@ -112,29 +129,54 @@ def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
             raise BadRange(
                 f"{item.kind.value} on {item.column} takes {expected} value(s)", "See FilterInput."
             )
-        filters.append(
-            Filter(
-                item.kind,
-                item.column,
-                tuple(_typed(v, dtype, item.column, item.kind) for v in item.values),
+        if item.kind is FilterKind.DATE_RANGE and not dtype.startswith(_TEMPORAL):
+            raise BadRange(
+                f"date_range needs a date or timestamp column; {item.column} is {dtype}",
+                "Use range for numbers, equals or in for text.",
             )
+        values = tuple(
+            _typed(v, dtype, item.column, item.kind, end=index == 1)
+            for index, v in enumerate(item.values)
         )
+        filters.append(Filter(item.kind, item.column, values))
     measures = [
         Measure(m.aggregate, known(m.column) if m.column else None, m.alias or "")
         for m in data.measures
     ]
     if any(m.column is None and m.aggregate is not Aggregate.COUNT for m in measures):
         raise BadRange("only count can be used without a column", "Name the column to aggregate.")
+    for m in measures:
+        if m.aggregate in _NEEDS_NUMBERS and not columns[m.column or ""].startswith(_NUMERIC):
+            raise BadRange(
+                f"{m.aggregate.value} needs a numeric column; {m.column} is "
+                f"{columns[m.column or '']}",
+                "Use count, count_distinct, min or max on it.",
+            )
+    dimensions = tuple(known(d) for d in data.dimensions or [])
+    _require_distinct_names(data.granularity, dimensions, measures)
     return Query(
         datasource=data.datasource,
         measures=tuple(measures),
-        dimensions=tuple(known(d) for d in data.dimensions or []),
+        dimensions=dimensions,
         granularity=data.granularity,
         filters=tuple(filters),
         order=tuple(Order(o.name, o.descending) for o in data.order or []),
         limit=data.limit,
         offset=data.offset,
     )
+
+
+def _require_distinct_names(
+    granularity: Granularity | None, dimensions: tuple[str, ...], measures: list[Measure]
+) -> None:
+    """Each column of the answer has a name of its own."""
+    names = ([PERIOD] if granularity else []) + list(dimensions) + [m.name for m in measures]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise BadRange(
+            f"the answer would have more than one column named {', '.join(map(repr, repeated))}",
+            "List each dimension once and give measures aliases of their own.",
+        )
 
 
 async def run_analytics(

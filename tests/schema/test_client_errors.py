@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import App
+from tests.factories import sales_csv, upload, wait_for_task
 
 HUGE = "9223372036854775808"
 
@@ -94,3 +95,98 @@ async def test_bad_variables_get_the_same_clear_answer_as_inline_mistakes(
     )
     assert codes(body) == {"BAD_REQUEST"}
     assert "$f" in body["errors"][0]["message"]
+
+
+ANALYTICS = "query($q: AnalyticsQueryInput!) { analytics(query: $q) { columns rows } }"
+COUNT = {"aggregate": "COUNT"}
+
+
+async def analytics(app: App, **query: Any) -> dict[str, Any]:
+    return await gql(app, ANALYTICS, {"q": {"datasource": "sales", **query}})
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"measures": [{"aggregate": "SUM", "column": "Branch"}]},
+        {"measures": [{"aggregate": "AVG", "column": "Date"}]},
+        {"measures": [{"aggregate": "SUM", "column": "__time"}]},
+        {"measures": [COUNT], "dimensions": ["Branch", "Branch"]},
+        {"measures": [{**COUNT, "alias": "Branch"}], "dimensions": ["Branch"]},
+        {
+            "measures": [
+                {**COUNT, "alias": "x"},
+                {"aggregate": "MAX", "column": "Total", "alias": "x"},
+            ]
+        },
+        {"measures": [{**COUNT, "alias": "__period"}], "granularity": "MONTH"},
+        {"measures": [COUNT], "limit": -1},
+        {
+            "measures": [COUNT],
+            "filters": [{"kind": "DATE_RANGE", "column": "Total", "values": ["2019-01-01", None]}],
+        },
+        {
+            "measures": [COUNT],
+            "filters": [{"kind": "EQUALS", "column": "Date", "values": ["5 Jan"]}],
+        },
+        {
+            "measures": [COUNT],
+            "filters": [{"kind": "EQUALS", "column": "Time", "values": ["noon"]}],
+        },
+    ],
+)
+async def test_analytics_queries_that_cannot_be_answered_say_why(
+    app: App, query: dict[str, Any]
+) -> None:
+    task = await upload(app.client, content=sales_csv(rows=30))
+    assert (await wait_for_task(app.client, task.json()["task_id"]))["status"] == "succeeded"
+    assert codes(await analytics(app, **query)) == {"BAD_RANGE"}
+
+
+async def test_analytics_filters_on_dates_and_times_take_their_values(app: App) -> None:
+    task = await upload(app.client, content=sales_csv(rows=60))
+    assert (await wait_for_task(app.client, task.json()["task_id"]))["status"] == "succeeded"
+    by_day = await analytics(app, measures=[COUNT], dimensions=["Date"], limit=1)
+    day, rows = by_day["data"]["analytics"]["rows"][0]
+    at = (await analytics(app, measures=[COUNT], dimensions=["Time"], limit=1))["data"]
+    clock, at_clock = at["analytics"]["rows"][0]
+
+    async def counted(*filters: dict[str, Any]) -> int:
+        body = await analytics(app, measures=[COUNT], filters=list(filters))
+        assert "errors" not in body, body
+        return int(body["data"]["analytics"]["rows"][0][0])
+
+    assert await counted({"kind": "EQUALS", "column": "Date", "values": [day]}) == rows
+    assert await counted({"kind": "IN", "column": "Date", "values": [day]}) == rows
+    assert await counted({"kind": "RANGE", "column": "Date", "values": [day, day]}) == rows
+    # [from, to]: a date-only `to` takes that whole day, on the date and on the timestamp
+    assert await counted({"kind": "DATE_RANGE", "column": "Date", "values": [day, day]}) == rows
+    assert await counted({"kind": "DATE_RANGE", "column": "__time", "values": [day, day]}) == rows
+    filtered = await gql(app, f'{{ rowCount(filter: {{dateFrom: "{day}", dateTo: "{day}"}}) }}')
+    assert int(filtered["data"]["rowCount"]) == rows
+    assert await counted({"kind": "EQUALS", "column": "Time", "values": [clock]}) == at_clock
+
+
+async def test_count_distinct_leaves_out_empty_values_as_sql_does(app: App) -> None:
+    rows = b"k,amount\na,10\nb,20\nc,\n"
+    task = await upload(app.client, content=rows, datasource="odd")
+    assert (await wait_for_task(app.client, task.json()["task_id"]))["status"] == "succeeded"
+    measures = [
+        {"aggregate": "COUNT", "column": "amount"},
+        {"aggregate": "COUNT_DISTINCT", "column": "amount"},
+    ]
+    body = await gql(app, ANALYTICS, {"q": {"datasource": "odd", "measures": measures}})
+    assert body["data"]["analytics"]["rows"] == [[2, 2]], body
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_subscription_sent_over_http_is_told_to_use_the_websocket(
+    app: App, method: str
+) -> None:
+    query = 'subscription { ingestionTaskUpdates(taskId: "nope") { id } }'
+    if method == "POST":
+        response = await app.client.post("/graphql", json={"query": query})
+    else:
+        response = await app.client.get("/graphql", params={"query": query})
+    assert response.status_code == 400, response.text
+    assert "subscription" in response.text.lower()
