@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.analytics.service import DatasourceInfo
 from backend.config import Settings
+from backend.db import session_scope
 from backend.deps import Admin, RuntimeDep, SessionDep, Uploader, Viewer
 from backend.errors import ErrorBody
 from backend.ingestion import datasources
@@ -57,7 +58,10 @@ class DatasourceOut(BaseModel):
         default=None, description="its name in Druid; null without Druid configured"
     )
     row_count: int
-    columns: dict[str, str]
+    columns: dict[str, str] = Field(
+        description="the columns its data has, then those its contract declares that no file "
+        "has brought yet (queryable once data has them)"
+    )
     time_start: dt.datetime | None
     time_end: dt.datetime | None = Field(description="the latest __time in the data")
     last_ingestion: dt.datetime | None
@@ -139,7 +143,7 @@ def _out(
         schema_version=record.version,
         schema_versions=[SchemaVersionOut.model_validate(v) for v in record.versions],
         row_count=info.rows,
-        columns=info.columns,
+        columns=datasources.listed_columns(record, info.columns),
         time_start=info.time_start,
         time_end=info.time_end,
         last_ingestion=info.last_ingestion,
@@ -177,15 +181,10 @@ async def create_datasource(
         else None
     )
     await datasources.create_now(runtime, body.name, body.contract, declaration, principal)
-    return DatasourceOut(
-        name=body.name,
-        contract=body.contract,
-        row_count=0,
-        columns=datasources.declared_columns(body.contract, declaration),
-        time_start=None,
-        time_end=None,
-        last_ingestion=None,
-    )
+    # What GET answers from now on (its record: created, storage, versions).
+    async with session_scope(runtime.reading()) as session:
+        records = await datasources.records(session)
+    return _out(await runtime.analytics.describe(body.name), records, runtime.settings)
 
 
 @router.get("/{name}", responses={404: _ERROR, 422: _ERROR}, summary="One datasource")

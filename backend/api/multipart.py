@@ -183,6 +183,11 @@ async def _read_parts(
         if parts > MAX_PARTS:
             raise InvalidInput("too many form fields", f"Send at most {MAX_PARTS} fields.")
         part: Part = event[1]
+        if part.name in form.fields:
+            raise InvalidInput(
+                f"the form field {part.name[:64]!r} was sent more than once",
+                "Send each field once.",
+            )
         if part.name != file_field:
             form.fields[part.name] = await events.part_text(part.name)
         elif form.file is not None:

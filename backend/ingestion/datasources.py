@@ -35,7 +35,7 @@ from backend.ingestion.validation.declared import (
 from backend.ingestion.validation.evolution import Change
 from backend.ingestion.validation.sales import SALES, sales_schema
 from backend.ingestion.validation.schema import INFERRED, ColumnSpec
-from backend.ingestion.validation.types import POLARS_TYPES
+from backend.ingestion.validation.types import POLARS_TYPES, ColumnType
 from backend.monitoring import audit
 from backend.redaction import scrub
 from backend.storage import ObjectStore
@@ -79,6 +79,21 @@ def record_of(definition: dict[str, Any], created_at: dt.datetime | None = None)
         tuple(definition.get("columns") or ()),
         created_at,
     )
+
+
+_TYPE_NAMES = {t.value for t in ColumnType}
+
+
+def listed_columns(record: Record, served: dict[str, str]) -> dict[str, str]:
+    """What a datasource lists: the columns its data has (as the engine types them), then the
+    ones its contract declares that no file has brought yet (a datasource created ahead, a
+    column added by a contract change)."""
+    declared = {
+        str(c["name"]): str(POLARS_TYPES[ColumnType(c["type"])])
+        for c in record.columns
+        if c.get("name") not in served and c.get("type") in _TYPE_NAMES
+    }
+    return {**served, **declared}
 
 
 def storage_prefix(name: str) -> str:
@@ -285,12 +300,6 @@ async def create(
         )
     )
     audit.record(session, actor.label, "create_datasource", name, {"contract": contract})
-
-
-def declared_columns(contract: str, declaration: Declaration | None) -> dict[str, str]:
-    """The column types a new datasource will have, as the engine names them."""
-    schema = sales_schema() if contract == SALES else declaration.schema() if declaration else None
-    return {} if schema is None else {c.name: str(POLARS_TYPES[c.type]) for c in schema.columns}
 
 
 async def create_now(

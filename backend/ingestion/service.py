@@ -484,9 +484,23 @@ async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) 
     task = await get_task(session, task_id, lock=True)
     _check_owner(task, actor, "retry")
     if task.status not in (TaskStatus.FAILED.value, TaskStatus.CANCELLED.value):
+        finished = task.status == TaskStatus.SUCCEEDED.value
         raise Conflict(
             f"task {task_id} is {task.status} and cannot be retried",
-            "Only failed or cancelled tasks can be retried; wait for this one to finish.",
+            "Only failed or cancelled tasks can be retried; its data is loaded already."
+            if finished
+            else "Only failed or cancelled tasks can be retried; wait for this one to finish.",
+        )
+    # The same bytes may have been loaded since (sent again, e.g. with evolve=...): a retry
+    # would load them twice, which an upload of the same bytes is refused for too.
+    await _lock_content(session, task.datasource, task.sha256)
+    other = await _find_duplicate(session, task.datasource, task.sha256)
+    if other is not None and not task.options.get("force"):
+        raise Conflict(
+            f"task {other.id} has the same file for datasource {task.datasource!r} and is "
+            f"{other.status}: retrying {task_id} would load it twice",
+            "Follow that task instead; to load the bytes a second time on purpose, upload "
+            "them with force=true.",
         )
     task.attempts = 0
     task.error = None

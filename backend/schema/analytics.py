@@ -233,7 +233,10 @@ class SchemaVersion:
 class Datasource:
     name: str
     row_count: Long
-    columns: list[DatasourceColumn]
+    columns: list[DatasourceColumn] = strawberry.field(
+        description="the columns its data has, then those its contract declares that no file "
+        "has brought yet (queryable once data has them)"
+    )
     time_start: dt.datetime | None
     time_end: dt.datetime | None
     last_ingestion: dt.datetime | None
@@ -284,7 +287,10 @@ class Datasource:
             schema_versions=[SchemaVersion.of(v) for v in record.versions],
             name=info.name,
             row_count=Long(info.rows),
-            columns=[DatasourceColumn(name=n, type=t) for n, t in info.columns.items()],
+            columns=[
+                DatasourceColumn(name=n, type=t)
+                for n, t in datasources.listed_columns(record, info.columns).items()
+            ],
             time_start=info.time_start,
             time_end=info.time_end,
             last_ingestion=info.last_ingestion,
@@ -473,9 +479,7 @@ class AnalyticsQuery:
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasource(self, info: Info, name: str) -> Datasource:
-        runtime = info.context.runtime
-        described = await runtime.analytics.describe(name)
-        return Datasource.of(described, await _records(runtime), runtime)
+        return await described(info.context.runtime, name)
 
     @strawberry.field(
         permission_classes=[IsViewer],
@@ -483,6 +487,10 @@ class AnalyticsQuery:
     )
     async def analytics(self, info: Info, query: AnalyticsQueryInput) -> AnalyticsResult:
         return await run_analytics(info.context.runtime.analytics, query, info.context.cache_trace)
+
+
+async def described(runtime: Runtime, name: str) -> Datasource:
+    return Datasource.of(await runtime.analytics.describe(name), await _records(runtime), runtime)
 
 
 def _json_row(record: dict[str, Any]) -> dict[str, Any]:

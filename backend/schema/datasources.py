@@ -13,10 +13,9 @@ from backend.ingestion.validation.declared import (
     declare,
 )
 from backend.ingestion.validation.types import ColumnType
-from backend.schema.analytics import Datasource, DatasourceColumn, SchemaVersionChange
+from backend.schema.analytics import Datasource, DatasourceColumn, SchemaVersionChange, described
 from backend.schema.context import Info
 from backend.schema.permissions import IsAdmin, IsUploader
-from backend.schema.scalars import Long
 
 
 @strawberry.type(description="What dropping a datasource removed")
@@ -142,19 +141,8 @@ class DatasourceMutation:
         await datasources.create_now(
             context.runtime, name, contract.value, declaration, context.principal
         )
-        return Datasource(
-            name=name,
-            contract=contract.value,
-            row_count=Long(0),
-            columns=[
-                DatasourceColumn(name=n, type=t)
-                for n, t in datasources.declared_columns(contract.value, declaration).items()
-            ],
-            time_start=None,
-            time_end=None,
-            last_ingestion=None,
-            data_as_of=None,
-        )
+        # What `datasource(name)` answers from now on (its record: created, storage, versions).
+        return await described(context.runtime, name)
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],

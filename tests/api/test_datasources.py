@@ -204,3 +204,18 @@ async def test_create_datasource_over_graphql(app: App) -> None:
     }
     listed = await app.client.post("/graphql", json={"query": "{ datasources { name contract } }"})
     assert {"name": "visits", "contract": "declared"} in listed.json()["data"]["datasources"]
+
+
+async def test_a_created_datasource_is_answered_as_it_is_read_afterwards(app: App) -> None:
+    fields = "name contract storagePrefix createdAt schemaVersion columns { name type }"
+    create = f'mutation {{ createDatasource(name: "eu", contract: SALES) {{ {fields} }} }}'
+    created = (await app.client.post("/graphql", json={"query": create})).json()
+    read = f'{{ datasource(name: "eu") {{ {fields} }} }}'
+    again = (await app.client.post("/graphql", json={"query": read})).json()
+    assert created["data"]["createDatasource"] == again["data"]["datasource"], created
+    assert created["data"]["createDatasource"]["storagePrefix"]
+    assert created["data"]["createDatasource"]["createdAt"]
+    rest = await app.client.post("/api/datasources", json={"name": "asia", "contract": "sales"})
+    assert rest.status_code == 201, rest.text
+    assert rest.json() == (await app.client.get("/api/datasources/asia")).json()
+    assert rest.json()["storage_prefix"] and rest.json()["created_at"]

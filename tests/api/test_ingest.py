@@ -200,6 +200,7 @@ async def test_a_file_that_cannot_be_read_fails_with_a_reason_and_can_be_retried
     done = await wait_for_task(app.client, succeeded.json()["task_id"])
     conflict = await app.client.post(f"/api/ingest/tasks/{done['task_id']}/retry")
     assert conflict.status_code == 409 and "cannot be retried" in conflict.json()["error"]
+    assert "loaded already" in conflict.json()["detail"]  # not "wait for it to finish"
 
 
 async def test_cancel_a_queued_task(app: App) -> None:
@@ -449,3 +450,14 @@ async def test_a_cancel_racing_the_workers_success_does_not_undo_it(
         final = (await app.client.get(f"/api/ingest/status/{task_id}")).json()
     assert answer.status_code == 409, answer.text
     assert final["status"] == "succeeded"
+
+
+async def test_a_form_field_sent_twice_is_refused(app: App) -> None:
+    response = await app.client.post(
+        "/api/ingest/upload",
+        files={"file": ("data.csv", sales_csv(rows=2))},
+        data={"datasource_name": ["a", "b"]},
+    )
+    assert response.status_code == 422, response.text
+    assert "datasource_name" in response.json()["error"]
+    assert await task_count(app.client) == 0

@@ -70,6 +70,11 @@ async def test_a_new_column_is_named_with_the_resolution_then_added_by_evolve(ap
     (version,) = one["schema_versions"]
     assert version["version"] == 2 and version["by"] == f"upload {evolved['task_id']}"
     assert version["changes"] == [{"column": "discount", "kind": "add_column", "type": "float"}]
+    # Retrying the upload that failed would load the same bytes a second time: refused.
+    retried = await app.client.post(f"/api/ingest/tasks/{drifted['task_id']}/retry")
+    assert retried.status_code == 409, retried.text
+    assert evolved["task_id"] in retried.json()["error"]
+    assert await _table(app, "{aggregate: COUNT}") == [4]
     # the next file with that column loads without evolve, and so does one without it
     assert (await _load(app, WITH_DISCOUNT.replace(b"2024-01-0", b"2024-02-0")))[
         "status"
@@ -208,3 +213,14 @@ async def test_changes_that_would_break_loaded_rows_are_refused_with_the_reason(
     ok = await app.client.patch("/api/datasources/readings", json={"widen": ["amount"]})
     assert ok.status_code == 200, ok.text
     assert ok.json()["schema_version"] == 2 and ok.json()["columns"]["amount"] == "float"
+
+
+async def test_a_column_added_ahead_is_listed_before_any_file_has_it(app: App) -> None:
+    assert (await _load(app, FIRST))["status"] == "succeeded"
+    patched = await app.client.patch(
+        "/api/datasources/readings", json={"add_columns": [{"name": "note", "type": "string"}]}
+    )
+    assert patched.status_code == 200, patched.text
+    listed = (await app.client.get("/api/datasources/readings")).json()
+    assert listed["schema_version"] == 2
+    assert list(listed["columns"])[-1] == "note" and listed["columns"]["note"] == "String"
