@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +278,32 @@ def test_parquet_with_nested_columns_is_refused_by_name(tmp_path: Path) -> None:
     pl.DataFrame({"id": [1], "tags": [["a"]], "meta": [{"k": 1}]}).write_parquet(buffer)
     with pytest.raises(ReadError, match="nested columns are not supported: tags"):
         run(tmp_path, buffer.getvalue(), datasource="nested")
+
+
+@pytest.mark.parametrize(
+    ("column", "named"),
+    [
+        (pl.Series("blob", [b"\x00\x01"], pl.Binary), "blob (Binary)"),
+        (pl.Series("took", [dt.timedelta(seconds=3)], pl.Duration("ms")), "took (Duration"),
+    ],
+)
+def test_parquet_columns_of_types_that_cannot_load_are_refused_by_name(
+    tmp_path: Path, column: pl.Series, named: str
+) -> None:
+    buffer = io.BytesIO()
+    pl.DataFrame({"id": [1]}).with_columns(column).write_parquet(buffer)
+    with pytest.raises(ReadError, match=re.escape(f"type that cannot be loaded: {named}")):
+        run(tmp_path, buffer.getvalue(), datasource="odd_types")
+
+
+def test_parquet_unsigned_values_beyond_int64_load_as_floats_as_a_csvs_do(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    big = pl.Series("u64", [2**64 - 1, 0], pl.UInt64)
+    pl.DataFrame({"id": [1, 2]}).with_columns(big).write_parquet(buffer)
+    outcome = run(tmp_path, buffer.getvalue(), datasource="p_u64")
+    assert outcome.failure is None, outcome.failure
+    assert outcome.dataset is not None
+    assert pl.read_parquet(outcome.dataset)["u64"].to_list() == [float(2**64 - 1), 0.0]
 
 
 def test_the_same_rows_come_out_of_csv_xlsx_and_parquet(tmp_path: Path) -> None:

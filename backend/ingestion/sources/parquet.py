@@ -12,6 +12,9 @@ from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, SourceInfo, 
 
 BATCH_ROWS = 250_000
 _NESTED = (pl.List, pl.Array, pl.Struct, pl.Object)
+# Types no column of ours can hold: bytes, and durations (Polars cannot even read them as text).
+_UNSUPPORTED = (pl.Binary, pl.Duration)
+_INT64_MAX = 2**63 - 1
 
 
 @dataclass
@@ -19,9 +22,14 @@ class ParquetSource:
     info: SourceInfo
     header: list[str]
     _path: Path
+    # Unsigned 64-bit columns holding values above Int64's range, read as floats (as a CSV's
+    # numbers that large are inferred).
+    _as_float: tuple[str, ...] = ()
 
     def batches(self) -> Iterator[pl.DataFrame]:
         scan = pl.scan_parquet(self._path).with_row_index(ROW, offset=1)
+        if self._as_float:
+            scan = scan.with_columns(pl.col(name).cast(pl.Float64) for name in self._as_float)
         try:
             for batch in scan.collect_batches(chunk_size=BATCH_ROWS):
                 yield batch.with_columns(
@@ -49,6 +57,26 @@ def open_parquet(path: Path) -> ParquetSource:
             f"nested columns are not supported: {', '.join(nested[:10])}",
             "Flatten lists and structs into plain columns before uploading.",
         )
+    unsupported = [
+        f"{name} ({dtype})" for name, dtype in schema.items() if isinstance(dtype, _UNSUPPORTED)
+    ]
+    if unsupported:
+        raise ReadError(
+            f"columns of a type that cannot be loaded: {', '.join(unsupported[:10])}",
+            "Store bytes as text (e.g. base64) and durations as numbers (e.g. seconds) before "
+            "uploading.",
+        )
     header = check_header(list(schema))
     info = SourceInfo(format="parquet", encoding=None, delimiter=None, sheet=None, row_label="row")
-    return ParquetSource(info, header, path)
+    return ParquetSource(info, header, path, _beyond_int64(path, schema))
+
+
+def _beyond_int64(path: Path, schema: dict[str, pl.DataType]) -> tuple[str, ...]:
+    unsigned = [name for name, dtype in schema.items() if dtype == pl.UInt64]
+    if not unsigned:
+        return ()
+    try:
+        highest = pl.scan_parquet(path).select(pl.col(unsigned).max()).collect().row(0)
+    except pl.exceptions.PolarsError as exc:
+        raise _damaged(exc) from exc
+    return tuple(n for n, top in zip(unsigned, highest, strict=True) if (top or 0) > _INT64_MAX)
