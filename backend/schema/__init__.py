@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any, cast
@@ -11,7 +12,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from fastapi import Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
@@ -56,7 +57,12 @@ class Schema(strawberry.Schema):
         # Subscriptions run over the websocket (`subscribe`); sent over HTTP, Strawberry would
         # run one as a query and fail on the stream it gets (a 500). Refused with a 400 instead.
         allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
-        return await super().execute(
+        if operation_name is None and query and _operations(query) > 1:
+            # The spec's rule; Strawberry would run the first one.
+            return _refused(
+                "the document has several operations: say which to run in operationName"
+            )
+        result = await super().execute(
             query,
             variable_values,
             context_value,
@@ -65,6 +71,10 @@ class Schema(strawberry.Schema):
             allowed - {OperationType.SUBSCRIPTION},
             operation_extensions,
         )
+        for error in result.errors or []:  # a syntax error (or the token limit) ends before the
+            if not (error.extensions or {}).get("code"):  # extensions that add codes run
+                error.extensions = {**(error.extensions or {}), **_REQUEST_ERROR}
+        return result
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -94,6 +104,34 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         extensions=schema_extensions(settings or Settings()),
         config=StrawberryConfig(scalar_map=SCALARS),
+    )
+
+
+_REQUEST_ERROR = {
+    "code": "BAD_REQUEST",
+    "status": 400,
+    "detail": "Fix the query as the message says (the schema is in GraphiQL at /graphql).",
+}
+
+
+_MAX_TOKENS = 10_000  # this count only; GRAPHQL_MAX_TOKENS is applied by the schema
+
+
+@functools.lru_cache(maxsize=256)
+def _operations(query: str) -> int:
+    """How many operations a document defines (0 when it does not parse: Strawberry says why)."""
+    if sum(query.count(word) for word in ("query", "mutation", "subscription")) < 2:
+        return 1  # one keyword at most: one operation (or an anonymous one)
+    try:
+        document = parse(query, max_tokens=_MAX_TOKENS)
+    except GraphQLError:
+        return 0
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
+def _refused(message: str) -> ExecutionResult:
+    return ExecutionResult(
+        data=None, errors=[GraphQLError(message, extensions=dict(_REQUEST_ERROR))]
     )
 
 

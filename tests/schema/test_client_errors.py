@@ -190,3 +190,21 @@ async def test_a_subscription_sent_over_http_is_told_to_use_the_websocket(
         response = await app.client.get("/graphql", params={"query": query})
     assert response.status_code == 400, response.text
     assert "subscription" in response.text.lower()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{",
+        "{ " + "a: __typename " * 3000 + "}",  # over GRAPHQL_MAX_TOKENS
+        "query A { a: __typename } query B { b: __typename }",  # which one? (operationName)
+    ],
+)
+async def test_documents_that_cannot_run_are_coded(app: App, query: str) -> None:
+    assert codes(await gql(app, query)) == {"BAD_REQUEST"}
+
+
+async def test_the_operation_named_is_the_one_that_runs(app: App) -> None:
+    both = "query A { a: __typename } query B { b: __typename }"
+    response = await app.client.post("/graphql", json={"query": both, "operationName": "B"})
+    assert response.json() == {"data": {"b": "Query"}}
