@@ -71,8 +71,9 @@ class Schema(strawberry.Schema):
             allowed - {OperationType.SUBSCRIPTION},
             operation_extensions,
         )
-        for error in result.errors or []:  # a syntax error (or the token limit) ends before the
-            if not (error.extensions or {}).get("code"):  # extensions that add codes run
+        # A syntax error (or the token limit) ends before the extensions that add codes run.
+        for error in result.errors or []:
+            if is_request_error(error) and not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), **_REQUEST_ERROR}
         return result
 

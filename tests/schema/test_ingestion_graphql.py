@@ -122,6 +122,7 @@ async def test_unexpected_errors_are_masked(app: App) -> None:
 
     error = response.json()["errors"][0]
     assert error["message"] == "Unexpected error."
+    assert "code" not in (error.get("extensions") or {})  # not the client's mistake
     assert "ingestion_task_events" not in response.text
 
 
