@@ -51,4 +51,4 @@ async def metrics(request: Request, runtime: RuntimeDep, principal: Admin) -> Re
     depth, oldest = await queue_state(runtime.reading())
     measured.registry.queue_depth.set(depth)
     measured.registry.queue_oldest.set(oldest)
-    return Response(application.prometheus(measured), media_type=CONTENT_TYPE)
+    return Response(measured.registry.exposition(), media_type=CONTENT_TYPE)

@@ -121,16 +121,11 @@ def summary(metrics: Metrics, logs: RingBuffer) -> dict[str, Any]:
     }
 
 
-def prometheus(metrics: Metrics) -> bytes:
-    return metrics.registry.exposition()
-
-
 __all__ = [
     "LOG_BUFFER",
     "Metrics",
     "RingBuffer",
     "install_log_buffer",
-    "prometheus",
     "process_usage",
     "summary",
 ]
