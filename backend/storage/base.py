@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-# Writes go to the backend in blocks of this size, off the event loop.
+# Writes go to the backend in blocks of this size, off the event loop (S3's parts; the local folder
+# uses smaller blocks, which stay in the CPU's cache).
 WRITE_BLOCK_BYTES = 8 * 1024 * 1024
+LOCAL_WRITE_BLOCK_BYTES = 1024 * 1024
 _KEY_PART = re.compile(r"^[^/\\\x00]+$")
 
 
@@ -41,20 +43,37 @@ class ObjectInfo:
 
 class ObjectWriter(ABC):
     """Streams bytes into one object: counts size and sha256 as it goes, writes in blocks off the
-    event loop (one block in flight while the next is received), and either commits or aborts."""
+    event loop (one block in flight while the next is received), and either commits or aborts.
+
+    Blocks are two buffers reused for the whole object, not a new one per block: allocating and
+    freeing megabytes per block made the kernel map, fault and unmap fresh pages for every block
+    (with the worker threads, each unmap interrupts the other CPU), which cost more than receiving
+    and writing the bytes (measured in bench/RESULTS.md, "Upload phase").
+    """
+
+    # Subclasses pick the block size their backend wants (S3 parts must be >= 5 MiB).
+    block_bytes = WRITE_BLOCK_BYTES
 
     def __init__(self, key: str) -> None:
         self.key = check_key(key)
         self.size = 0
         self._hash = hashlib.sha256()
-        self._buffer = bytearray()
+        self._blocks: list[bytearray] = []  # allocated on first use, at most two
+        self._current = 0  # the block being filled
+        self._filled = 0
         self._pending: asyncio.Future[None] | None = None
 
     async def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
-        self._buffer += chunk
-        if len(self._buffer) >= WRITE_BLOCK_BYTES:
-            await self._flush_block(final=False)
+        view = memoryview(chunk)
+        while view:
+            block = self._block()
+            take = min(len(block) - self._filled, len(view))
+            block[self._filled : self._filled + take] = view[:take]
+            self._filled += take
+            view = view[take:]
+            if self._filled == len(block):
+                await self._flush_block(final=False)
 
     async def commit(self) -> StoredObject:
         await self._flush_block(final=True)
@@ -69,25 +88,31 @@ class ObjectWriter(ABC):
             pass
         await asyncio.to_thread(self._discard)
 
+    def _block(self) -> bytearray:
+        while len(self._blocks) <= self._current:
+            self._blocks.append(bytearray(self.block_bytes))
+        return self._blocks[self._current]
+
     async def _flush_block(self, *, final: bool) -> None:
-        await self._drain()
-        if not self._buffer and not final:
+        await self._drain()  # the other block is free again once the write in flight is done
+        if not self._filled and not final:
             return
-        block = bytes(self._buffer)
-        self._buffer.clear()
-        self._pending = asyncio.ensure_future(asyncio.to_thread(self._hash_and_write, block, final))
+        data = memoryview(self._block())[: self._filled]
+        self._current, self._filled = 1 - self._current, 0
+        self._pending = asyncio.ensure_future(asyncio.to_thread(self._hash_and_write, data, final))
 
     async def _drain(self) -> None:
         if self._pending is not None:
             pending, self._pending = self._pending, None
             await pending
 
-    def _hash_and_write(self, block: bytes, final: bool) -> None:
+    def _hash_and_write(self, block: memoryview, final: bool) -> None:
         self._hash.update(block)  # hashlib releases the GIL for large blocks
         self._write_block(block, final)
 
     @abstractmethod
-    def _write_block(self, block: bytes, final: bool) -> None: ...
+    def _write_block(self, block: memoryview, final: bool) -> None:
+        """Write one block; it is reused after this returns, so keep a copy to hold on to it."""
 
     @abstractmethod
     def _finish(self) -> None: ...

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from backend.storage.base import ObjectInfo, ObjectWriter, check_key
+from backend.storage.base import LOCAL_WRITE_BLOCK_BYTES, ObjectInfo, ObjectWriter, check_key
 
 READ_CHUNK_BYTES = 1024 * 1024
 
@@ -29,6 +29,8 @@ def _prune_empty_parents(path: Path, root: Path) -> None:
 
 
 class _LocalWriter(ObjectWriter):
+    block_bytes = LOCAL_WRITE_BLOCK_BYTES
+
     def __init__(self, key: str, target: Path, root: Path) -> None:
         super().__init__(key)
         self._target = target
@@ -36,7 +38,7 @@ class _LocalWriter(ObjectWriter):
         self._tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
         self._handle: BinaryIO | None = None
 
-    def _write_block(self, block: bytes, final: bool) -> None:
+    def _write_block(self, block: memoryview, final: bool) -> None:
         if self._handle is None:
             self._target.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self._tmp.open("wb")
@@ -44,7 +46,7 @@ class _LocalWriter(ObjectWriter):
 
     def _finish(self) -> None:
         if self._handle is None:
-            self._write_block(b"", True)
+            self._write_block(memoryview(b""), True)
         assert self._handle is not None
         self._handle.close()
         os.replace(self._tmp, self._target)

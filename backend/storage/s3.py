@@ -78,9 +78,9 @@ class _S3Writer(ObjectWriter):
         self._parts: list[dict[str, Any]] = []
         self._single: bytes | None = None
 
-    def _write_block(self, block: bytes, final: bool) -> None:
+    def _write_block(self, block: memoryview, final: bool) -> None:
         if final and self._upload_id is None:
-            self._single = block
+            self._single = bytes(block)  # the block is reused once this returns
             return
         if self._upload_id is None:
             created = self._client.create_multipart_upload(
@@ -95,7 +95,7 @@ class _S3Writer(ObjectWriter):
             Key=self._object_key,
             UploadId=self._upload_id,
             PartNumber=number,
-            Body=block,
+            Body=bytes(block),  # botocore may read it again on a retry
         )
         self._parts.append({"PartNumber": number, "ETag": part["ETag"]})
 

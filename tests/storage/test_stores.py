@@ -45,6 +45,33 @@ async def test_streamed_object_is_stored_whole_with_its_size_and_sha256(
     assert [(o.key, o.size) for o in await store.list_prefix("raw")] == [("raw/t1/file.csv", size)]
 
 
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        # in blocks of the writer: chunks that end exactly on a block, straddle one, span several
+        [1.0, 1.0, 0.5],
+        [0.75, 0.5, 0.75, 0.25, 2.5, 0.001],
+        [3.2],
+        [0.999, 0.002, 0.999],
+    ],
+)
+async def test_chunks_of_any_size_are_stored_in_order(
+    store: ObjectStore, sizes: list[float]
+) -> None:
+    # The writer reuses two block buffers: a block still being written must never be refilled.
+    writer = store.writer("raw/t3/chunks.bin")
+    chunks = [
+        bytes([n]) * max(1, int(fraction * writer.block_bytes)) for n, fraction in enumerate(sizes)
+    ]
+    for chunk in chunks:
+        await writer.write(chunk)
+    stored = await writer.commit()
+
+    data = b"".join(chunks)
+    assert (stored.size, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert await read_all(store, "raw/t3/chunks.bin") == data
+
+
 async def test_aborted_writer_leaves_nothing(store: ObjectStore) -> None:
     writer = store.writer("raw/t2/big.csv")
     await writer.write(b"x" * (WRITE_BLOCK_BYTES + 1))  # a multipart upload is under way on S3
