@@ -142,7 +142,10 @@ class ObjectStore(Protocol):
     def local_path(self, key: str) -> Path | None:
         """The object's path when the store is a local folder (lets readers skip a copy)."""
 
-    async def put_file(self, key: str, path: Path) -> None: ...
+    async def put_file(self, key: str, path: Path) -> None:
+        """Store a finished file. A local folder may keep that very file (a hard link): the
+        caller may read or delete `path` afterwards, never change it."""
+        ...
 
     async def get_file(self, key: str, path: Path) -> None: ...
 

@@ -94,7 +94,12 @@ class LocalObjectStore:
     def _put_file(target: Path, source: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
-        shutil.copyfile(source, tmp)
+        try:
+            # The file is the caller's finished scratch file: keep it, not a copy of its bytes
+            # (a copy wrote the whole dataset again). Another file system: copy.
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
         os.replace(tmp, target)
 
     async def get_file(self, key: str, path: Path) -> None:

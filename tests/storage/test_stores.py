@@ -90,9 +90,11 @@ async def test_files_round_trip_and_prefixes_are_deleted(
     await store.put_file("datasets/sales/a.parquet", source)
     await store.put_file("datasets/sales/b.parquet", source)
     await store.put_file("datasets/salesx/c.parquet", source)
+    source.unlink()  # the caller's scratch file goes; what was stored stays
 
     await store.get_file("datasets/sales/a.parquet", tmp_path / "out.bin")
     assert (tmp_path / "out.bin").read_bytes() == b"parquet bytes"
+    assert await read_all(store, "datasets/salesx/c.parquet") == b"parquet bytes"
     assert await store.delete_prefix("datasets/sales") == 2
     assert [o.key for o in await store.list_prefix("datasets")] == ["datasets/salesx/c.parquet"]
     with pytest.raises(FileNotFoundError):
