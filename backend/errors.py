@@ -12,11 +12,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from polars.exceptions import PanicException
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
+
+
+# What a safety net catches: every error, and Polars' panics, which derive from BaseException (so
+# `except Exception` lets one end a worker's loop or a request's connection).
+UNEXPECTED: tuple[type[BaseException], ...] = (Exception, PanicException)
+
+
+class EnginePanic(RuntimeError):
+    """Polars (or another native library) panicked: an internal fault, not the caller's input."""
 
 
 class AppError(Exception):
@@ -237,7 +247,7 @@ class CatchUnexpected:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except UNEXPECTED:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 return  # the answer was under way: the connection just ends

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from backend.errors import EnginePanic
+
 T = TypeVar("T")
 NICE = 10
 
@@ -56,5 +58,14 @@ async def run_heavy(function: Callable[..., T], /, *args: Any, **kwargs: Any) ->
     loop = asyncio.get_running_loop()
     # In the caller's context, as asyncio.to_thread runs: its log ids and trace span go along.
     context = contextvars.copy_context()
-    call = functools.partial(context.run, function, *args, **kwargs)
+    call = functools.partial(context.run, unpanicked, function, *args, **kwargs)
     return await loop.run_in_executor(_HEAVY, call)
+
+
+def unpanicked(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Call `function`; a Polars panic comes out as EnginePanic, an ordinary exception that every
+    handler of unexpected errors catches (a panic derives from BaseException)."""
+    try:
+        return function(*args, **kwargs)
+    except pl.exceptions.PanicException as exc:
+        raise EnginePanic(f"the data engine failed: {str(exc)[:200]}") from None

@@ -33,7 +33,7 @@ from backend.analytics.query import (
 from backend.analytics.rollup import Rollup, rollup_key
 from backend.analytics.rollup import build as build_rollup
 from backend.analytics.rollup import load as load_rollup
-from backend.priority import heavy_executor
+from backend.priority import heavy_executor, unpanicked
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class EmbeddedEngine:
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         # In the caller's context (its request id in log records), as asyncio.to_thread runs.
-        call = functools.partial(contextvars.copy_context().run, function, *args)
+        call = functools.partial(contextvars.copy_context().run, unpanicked, function, *args)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.druid.client import DruidClient, DruidError, DruidUnavailable
 from backend.druid.urls import redact
+from backend.errors import UNEXPECTED
 from backend.ingestion import druid_phase, normalize, processing
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
@@ -177,7 +178,7 @@ class TaskRunner:
             await self._fail(task_id, Failure("read_error", exc.message, exc.hint))
         except LeaseLost:
             raise
-        except Exception as exc:
+        except UNEXPECTED as exc:
             log.exception("task %s failed unexpectedly", task_id)
             message = f"processing stopped on an unexpected error: {type(exc).__name__}: {exc}"
             hint = "Retry the task; if it fails again, report it with this task id."

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 
 from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
+from backend.errors import UNEXPECTED
 from backend.ingestion import janitor
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
@@ -212,7 +213,7 @@ class WorkerPool:
         while not self._stopping.is_set():
             try:
                 task_id = await self._claim(owner)
-            except Exception:
+            except UNEXPECTED:
                 log.exception("worker %s could not claim a task; retrying", owner)
                 task_id = None
             if task_id is None:
@@ -222,7 +223,7 @@ class WorkerPool:
                 self.metrics.worker_slots.inc()
             try:
                 await runner.run(task_id)
-            except Exception:
+            except UNEXPECTED:
                 # The lease runs out and the task is claimed again; nothing is lost.
                 log.exception(
                     "worker %s stopped on task %s; it will be picked up again", owner, task_id

@@ -332,3 +332,23 @@ def test_unknown_bytes_in_utf8_fall_back_to_a_single_byte_encoding(tmp_path: Pat
 def test_format_is_taken_from_the_bytes(tmp_path: Path) -> None:
     assert normalize_module.open_source  # the worker's entry point is the one tested above
     assert FileFormat.CSV is sniff_format(b"a,b\n1,2\n")
+
+
+def test_bad_values_after_a_quoted_line_break_are_reported_not_a_crash(tmp_path: Path) -> None:
+    # Found by a hostile test: Polars panicked (a BaseException) building the report's reasons
+    # from the failures of such a file, and the panic ended the worker's loop.
+    rows = [list(row) for row in sales_rows(700, 3)]
+    quantity, product_line = HEADER.index("Quantity"), HEADER.index("Product line")
+    rows[350][product_line] = '"Multi\nline"'
+    rows[70][quantity] = rows[699][quantity] = "x"
+    content = "\n".join([",".join(HEADER), *[",".join(row) for row in rows]]) + "\n"
+    first = run(tmp_path, ("\n".join(sales_lines(50)) + "\n").encode(), datasource="inferred")
+    assert first.failure is None and first.schema is not None
+
+    outcome = run(tmp_path, content.encode(), datasource="inferred", known=first.schema)
+
+    assert outcome.failure is not None and outcome.failure.code == "invalid_rows"
+    bad = checks(outcome)[("Quantity", "type:integer")]
+    # line 1 is the header; the quoted line break makes every later row one line further down
+    assert [s["row"] for s in bad["samples"]] == [72, 702]
+    assert bad["failed"] == 2

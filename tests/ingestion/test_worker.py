@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
+import polars as pl
 import pytest
 from sqlalchemy import update
 
 from backend.db import session_scope, utcnow
+from backend.ingestion import normalize as normalize_module
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask
 from backend.ingestion.processing import dataset_key
 from backend.ingestion.runner import TaskRunner
 from backend.ingestion.worker import claim_next
 from backend.runtime import Runtime
-from tests.conftest import Backend
-from tests.factories import sales_csv
+from tests.conftest import App, Backend
+from tests.factories import sales_csv, upload, wait_for_task
 
 
 @pytest.fixture
@@ -157,3 +160,32 @@ async def test_a_task_whose_worker_keeps_dying_fails_with_a_reason(runtime: Runt
     assert task.error is not None and task.error["code"] == "worker_died"
     assert "split" in task.error["detail"]
     assert await claim(runtime, "again") is None
+
+
+async def test_a_panic_in_the_data_engine_fails_its_task_and_the_workers_carry_on(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Polars' panics derive from BaseException: one ended a worker's loop for good (found by a
+    # hostile test), so two such files left every later upload queued forever.
+    real = normalize_module.normalize
+
+    def normalize(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["datasource"].startswith("boom"):
+            raise pl.exceptions.PanicException("assertion failed: i < self.len()")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(normalize_module, "normalize", normalize)
+    booms = [
+        (await upload(app.client, content=sales_csv(rows=5, seed=i), datasource=f"boom{i}")).json()
+        for i in range(2)  # one per worker slot
+    ]
+    for accepted in booms:
+        failed = await wait_for_task(app.client, accepted["task_id"])
+        assert failed["status"] == "failed"
+        assert failed["error"]["code"] == "internal_error"
+        assert "the data engine failed" in failed["error"]["message"]
+
+    accepted = (await upload(app.client, content=sales_csv(rows=5, seed=9))).json()
+    assert (await wait_for_task(app.client, accepted["task_id"], timeout=30))[
+        "status"
+    ] == "succeeded"

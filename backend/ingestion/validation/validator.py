@@ -241,6 +241,9 @@ class BatchValidator:
         reason_name = _free_name(REJECTED_REASON, [*raw_names, row_name])
         valid = converted.filter(~pl.col(IDX).is_in(bad.implode())).drop(IDX)
         valid = valid.with_columns(time_of(self.schema, self.uploaded_at).alias(TIME))
+        # One chunk: Polars 2.1 panics evaluating the reason's when/then string expressions over
+        # failures concatenated from several parts when a value holds a line break.
+        failures = failures.rechunk()
         reasons = (
             failures.with_columns(_reason_text().alias("reason"))
             .group_by(IDX)
