@@ -190,6 +190,24 @@ class Router(GraphQLRouter[object, None]):
             await self._check_post(request)
         return await super().parse_http_body(request)
 
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        form = await request.get_form_data()  # read once: Starlette keeps it for the request
+        files_map = form.form.get("map", "{}")
+        mapped = self.parse_json(files_map) if isinstance(files_map, bytes | str) else files_map
+        if not isinstance(mapped, dict) or not all(
+            isinstance(paths, list) for paths in mapped.values()
+        ):
+            raise BadRequest("The multipart map is a JSON object of lists of paths", _HOW_TO_POST)
+        if any(len(paths) > 1 for paths in mapped.values()):
+            # Each file part is one stream: a second variable would read it already consumed
+            # (and the first upload's answer would be lost with the second's error).
+            raise BadRequest(
+                "A file part is mapped to more than one variable",
+                "Map each file part to one variable; to send the same file twice, send it as "
+                "two parts.",
+            )
+        return await super().parse_multipart(request)
+
     async def _check_post(self, request: AsyncHTTPRequestAdapter) -> None:
         """Refused before Strawberry reads the body: it answers any media type it does not read
         with a 400, JSON that is not an object with a 500 (it calls .get on it), and runs a

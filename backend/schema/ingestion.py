@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 
 from backend import filenames
 from backend.db import session_scope
+from backend.errors import InvalidInput
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.normalize import LoadMode, OnInvalid
@@ -206,6 +207,12 @@ class IngestionMutation:
         mode: LoadMode = LoadMode.APPEND,
     ) -> UploadResult:
         context = info.context
+        if not isinstance(file, UploadFile):  # e.g. a string sent as the variable's value
+            raise InvalidInput(
+                "the file variable holds no uploaded file",
+                "Send a GraphQL multipart request with the file's part mapped to variables.file "
+                '(curl -F operations=... -F map=\'{"0": ["variables.file"]}\' -F 0=@data.csv).',
+            )
         ingestion_service.validate_datasource_name(data_source_name)
         options = ingestion_service.upload_options(
             on_invalid=on_invalid.value,

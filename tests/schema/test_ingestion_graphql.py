@@ -218,3 +218,37 @@ async def test_upload_sales_data_to_a_datasource_with_another_contract_is_refuse
     assert "inferred contract" in error["message"] and "sales contract" in error["message"]
     tasks = (await app.client.get("/api/ingest/tasks?datasource=sensor_readings")).json()
     assert len(tasks["items"]) == 1  # nothing queued, nothing staged
+
+
+async def test_a_file_variable_without_a_file_or_a_file_mapped_twice_is_refused(app: App) -> None:
+    # Found by a hostile test: a string as the file was a masked internal error, and one file
+    # part mapped to two uploads left the second reading a consumed stream ("the file is empty")
+    # while the first one's task was created and its answer lost.
+    as_text = (
+        await app.client.post(
+            "/graphql", json={"query": UPLOAD, "variables": {"file": "abc", "name": "sales"}}
+        )
+    ).json()
+    assert as_text["data"] is None
+    assert as_text["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert "no uploaded file" in as_text["errors"][0]["message"]
+
+    twice = """
+    mutation Two($a: Upload!, $b: Upload!) {
+      one: uploadSalesData(file: $a, dataSourceName: "sales") { taskId }
+      two: uploadSalesData(file: $b, dataSourceName: "sales_b") { taskId }
+    }
+    """
+    operations = {"query": twice, "variables": {"a": None, "b": None}}
+    response = await app.client.post(
+        "/graphql",
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.a", "variables.b"]}),
+        },
+        files={"0": ("sales.csv", sales_csv(rows=3), "text/csv")},
+        headers={"GraphQL-Preflight": "1"},
+    )
+    assert response.status_code == 400, response.text
+    assert "more than one variable" in response.json()["error"]
+    assert await task_count(app.client) == 0
