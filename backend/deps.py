@@ -98,6 +98,9 @@ async def principal_of(request: HTTPConnection, runtime: Runtime) -> Principal:
         token = credentials.strip()
         known = await runtime.authenticate(token) if scheme.lower() == "bearer" and token else None
         if known is None:
+            # Refused credentials count against their address's limit too, before the refusal
+            # is written to the audit log: guessing tokens, or flooding that log, is throttled.
+            await runtime.limits.request(f"refused@{client_address(request) or 'unknown'}")
             await record_refusal(runtime, None, request, "invalid credentials")
             raise Unauthorized(
                 "the bearer token is not valid (unknown, revoked or expired)",
@@ -108,6 +111,23 @@ async def principal_of(request: HTTPConnection, runtime: Runtime) -> Principal:
     await runtime.limits.request(principal.id)
     request.state.principal = principal
     return principal
+
+
+def bearer_of(connection: HTTPConnection) -> str | None:
+    """The bearer token a request (or websocket upgrade) carries, if any."""
+    scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def still_allowed(runtime: Runtime, token: str | None, needed: Role) -> bool:
+    """Whether a long-lived stream's caller may still see it: the token it began with still
+    verifies (not revoked, not expired; checked as every request is, within the token cache's
+    30 seconds) with a role that allows `needed`. Without a token the caller is anonymous, whose
+    role is fixed by the settings."""
+    if token is None:
+        return True
+    principal = await runtime.authenticate(token)
+    return principal is not None and principal.allows(needed)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -11,7 +11,8 @@ from fastapi.responses import StreamingResponse
 
 from backend import filenames
 from backend.api import multipart
-from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer
+from backend.auth.roles import Role
+from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer, bearer_of, still_allowed
 from backend.errors import InvalidInput
 from backend.ingestion import live
 from backend.ingestion import service as ingestion_service
@@ -295,6 +296,7 @@ _SSE_ANSWER: dict[int | str, dict[str, Any]] = {
 
 @router.get("/tasks/{task_id}/events", responses=_SSE_ANSWER, response_class=StreamingResponse)
 async def task_events(
+    request: Request,
     task_id: str,
     runtime: RuntimeDep,
     _who: Viewer,
@@ -311,6 +313,7 @@ async def task_events(
     after = live.parse_last_id(last_event_id)
     stream = live.updates(runtime.reading(), runtime.wakeups, task_id, after)
     first = await anext(stream)  # an unknown task is a 404 before the stream starts
+    token = bearer_of(request)
 
     async def body() -> AsyncIterator[bytes]:
         update: live.Update | None = first
@@ -318,6 +321,8 @@ async def task_events(
             while True:
                 if update is None:
                     yield b": keep-alive\n\n"
+                elif not await still_allowed(runtime, token, Role.VIEWER):
+                    return  # revoked or expired since the stream began: reconnecting gets the 401
                 else:
                     data = json.dumps(update.payload(), separators=(",", ":"))
                     yield f"id: {update.id}\nevent: {update.kind}\ndata: {data}\n\n".encode()

@@ -155,6 +155,7 @@ class Router(GraphQLRouter[object, None]):
             await record_refusal(context.runtime, None, context.http_request, "invalid credentials")
             raise ConnectionRejectionError()
         context.principal = principal
+        context.token = token
         return _ACK
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:

@@ -14,7 +14,7 @@ from strawberry.types import Info as StrawberryInfo
 from backend.analytics.budget import Budget
 from backend.analytics.service import CacheTrace
 from backend.auth.principal import Principal
-from backend.deps import end_request_session, principal_of
+from backend.deps import bearer_of, end_request_session, principal_of
 from backend.errors import BadRequest
 from backend.ingestion import service as ingestion_service
 from backend.runtime import Runtime
@@ -31,6 +31,7 @@ class Context(BaseContext):
         self.principal = principal
         self.opened: AsyncSession | None = session
         self.connection_params: object = None  # graphql-transport-ws connection_init payload
+        self.token: str | None = None  # the bearer token the caller authenticated with
         settings = runtime.settings
         self.cache_trace = CacheTrace(
             budget=Budget(
@@ -61,7 +62,9 @@ async def get_context(request: HTTPConnection) -> Context:
     yield dependency here would commit after the response went out)."""
     runtime: Runtime = request.app.state.runtime
     guard_multipart(request, runtime)
-    return Context(runtime, await principal_of(request, runtime))
+    context = Context(runtime, await principal_of(request, runtime))
+    context.token = bearer_of(request)
+    return context
 
 
 async def end(context: object, *, failed: bool) -> None:

@@ -6,6 +6,9 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from backend.auth.roles import Role
+from backend.deps import still_allowed
+from backend.errors import Unauthorized
 from backend.ingestion import live
 from backend.ingestion.service import validate_datasource_name
 from backend.schema.context import Info
@@ -84,6 +87,18 @@ class TaskListUpdate:
         )
 
 
+async def _still_allowed(info: Info) -> None:
+    """A subscription lives as long as its socket: before each update it checks that the token
+    it began with is still valid (a revoked or expired one ends it with UNAUTHORIZED)."""
+    context = info.context
+    if not await still_allowed(context.runtime, context.token, Role.VIEWER):
+        raise Unauthorized(
+            "the token of this subscription is no longer valid (revoked or expired, or its role "
+            "changed)",
+            "Connect again with a valid token.",
+        )
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -102,6 +117,7 @@ class Subscription:
             async for update in stream:
                 if update is None:
                     continue
+                await _still_allowed(info)
                 yield TaskUpdate.of(update)
                 if update.final:
                     return
@@ -123,6 +139,7 @@ class Subscription:
         stream = live.task_changes(runtime.reading(), runtime.wakeups, datasource)
         try:
             async for change in stream:
+                await _still_allowed(info)
                 yield TaskListUpdate.of(change)
         finally:
             await stream.aclose()

@@ -47,6 +47,20 @@ async def test_anonymous_callers_are_limited_by_address(embedded: Backend) -> No
     assert codes == [200, 200, 200, 429]
 
 
+async def test_refused_tokens_are_limited_by_address_before_they_reach_the_audit_log(
+    embedded: Backend,
+) -> None:
+    # Found by a hostile test: bad tokens were never throttled and each wrote an audit row.
+    async with app_for(configured(embedded, rate_limit_per_minute=3)) as app:
+        codes = [
+            (await app.client_as(f"guess{n}").get("/api/ingest/tasks")).status_code
+            for n in range(6)
+        ]
+        logs = await app.client.get("/api/access-logs", params={"action": "denied"})
+    assert codes == [401, 401, 401, 429, 429, 429]
+    assert logs.json()["data"]["total"] == 3
+
+
 async def test_concurrent_uploads_per_principal_are_bounded() -> None:
     limits = Limits(per_minute=0, uploads_in_flight=2)
     async with limits.upload("alice"), limits.upload("alice"):

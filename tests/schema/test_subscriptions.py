@@ -3,6 +3,7 @@ the token given in connection_init, refusals as the protocol says."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -11,7 +12,9 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
+from backend.auth import service as auth_service
 from backend.auth.roles import Role
+from backend.db import session_scope
 from backend.main import create_app
 from tests.conftest import Backend, make_token
 from tests.factories import sales_csv
@@ -173,3 +176,43 @@ def test_a_task_list_subscription_sees_new_uploads_of_its_datasource_to_the_end(
         assert statuses == sorted(statuses, key=order.index), statuses
         assert [u["rowsValid"] for u in seen if u["taskId"] == mine][-1] == 40
         assert all(u["taskId"] in (mine, earlier) for u in seen)
+
+
+def test_a_subscription_ends_when_its_token_expires(embedded: Backend) -> None:
+    # Found by a hostile test: a revoked or expired token kept receiving every task's updates
+    # for as long as its socket stayed open.
+    with TestClient(create_app(embedded.settings)) as client:
+        admin = {"Authorization": f"Bearer {token(client, Role.ADMIN)}"}
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        assert client.portal is not None
+        short = client.portal.call(short_lived_viewer, runtime)
+        with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"token": short}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(
+                {"id": "l", "type": "subscribe", "payload": {"query": LIST, "variables": {}}}
+            )
+            time.sleep(3.5)  # the token has expired
+            accepted = client.post(
+                "/api/ingest/upload",
+                headers=admin,
+                data={"datasource_name": "sales"},
+                files={"file": ("secret-plan.csv", sales_csv(rows=5), "text/csv")},
+            )
+            assert accepted.status_code == 202, accepted.text
+            message = ws.receive_json()
+        assert "secret-plan" not in str(message)
+        assert "no longer valid" in str(message), message
+        assert message["type"] in ("error", "next")
+
+
+async def short_lived_viewer(runtime: Any) -> str:
+    async with session_scope(runtime.sessions) as session:
+        created = await auth_service.create(
+            session,
+            name="short-lived",
+            role=Role.VIEWER,
+            created_by="tests",
+            expires_in=dt.timedelta(seconds=2),
+        )
+    return created.token
