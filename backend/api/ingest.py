@@ -113,7 +113,8 @@ def rejected_url(request: Request, task_id: str) -> str:
 
 
 def task_out(request: Request, task: IngestionTask) -> TaskStatusOut:
-    return TaskStatusOut.of(task, rejected_url(request, task.id))
+    principal = getattr(request.state, "principal", None)  # set by the route's role check
+    return TaskStatusOut.of(task, rejected_url(request, task.id), principal)
 
 
 @router.post(

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from backend.auth.principal import Principal
+from backend.auth.roles import Role
 from backend.ingestion.models import IngestionTask, TaskEvent
 from backend.monitoring import tracing
 
@@ -119,7 +121,9 @@ class TaskStatusOut(BaseModel):
     )
     options: dict[str, Any]
     druid_spec: dict[str, Any] | None = Field(
-        description="the Druid ingestion spec for the dataset (URL signatures redacted)"
+        description="the Druid ingestion spec for the dataset (URL signatures redacted); for "
+        "admins only (it names where the data is stored: a server path, or a bucket and its "
+        "endpoint), null for other roles"
     )
     druid_task_id: str | None
     druid_datasource: str | None
@@ -142,7 +146,12 @@ class TaskStatusOut(BaseModel):
     events: list[TaskEventOut]
 
     @classmethod
-    def of(cls, task: IngestionTask, rejected_rows_url: str | None = None) -> TaskStatusOut:
+    def of(
+        cls,
+        task: IngestionTask,
+        rejected_rows_url: str | None = None,
+        principal: Principal | None = None,
+    ) -> TaskStatusOut:
         return cls(
             task_id=task.id,
             status=task.status,
@@ -159,7 +168,7 @@ class TaskStatusOut(BaseModel):
             report=ValidationReport.parse(task.report),
             rejected_rows_url=rejected_rows_url if task.rows_rejected else None,
             options=task.options,
-            druid_spec=task.druid_spec,
+            druid_spec=spec_for(task, principal),
             druid_task_id=task.druid_task_id,
             druid_datasource=task.druid_datasource,
             druid_report=task.druid_report,
@@ -195,3 +204,9 @@ class TaskPageOut(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+
+
+def spec_for(task: IngestionTask, principal: Principal | None) -> dict[str, Any] | None:
+    """A task's Druid spec as `principal` may see it: it names where the data is stored (a
+    server path for the local folder, a bucket and its endpoint for S3), so admins only."""
+    return task.druid_spec if principal is not None and principal.allows(Role.ADMIN) else None

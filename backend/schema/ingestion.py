@@ -19,6 +19,7 @@ from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.normalize import LoadMode, OnInvalid
 from backend.ingestion.schemas import ValidationReport as ReportModel
+from backend.ingestion.schemas import spec_for
 from backend.ingestion.validation.sales import SALES
 from backend.monitoring import tracing
 from backend.schema.context import Info
@@ -61,7 +62,10 @@ class IngestionTaskStatus:
     report: ValidationReport | None
     rejected_rows_url: str | None
     options: JSON
-    druid_spec: JSON | None
+    druid_spec: JSON | None = strawberry.field(
+        description="the Druid ingestion spec for the dataset (URL signatures redacted); for "
+        "admins only (it names where the data is stored), null for other roles"
+    )
     druid_task_id: str | None
     druid_datasource: str | None
     druid_report: JSON | None = strawberry.field(
@@ -104,7 +108,7 @@ class IngestionTaskStatus:
             if task.rows_rejected
             else None,
             options=cast(JSON, task.options),
-            druid_spec=cast(JSON, task.druid_spec),
+            druid_spec=cast(JSON, spec_for(task, info.context.principal)),
             druid_task_id=task.druid_task_id,
             druid_datasource=task.druid_datasource,
             druid_report=cast(JSON, task.druid_report),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from backend.auth.roles import Role
 from backend.druid.spec import (
     HttpLocation,
     InputFormat,
@@ -148,6 +149,23 @@ async def test_every_task_keeps_the_spec_for_its_stored_dataset(app: App) -> Non
         assert source["clientConfig"]["enablePathStyleAccess"] is True
         assert source["endpointConfig"]["url"] == app.backend.settings.s3_endpoint_url
     assert spec["spec"]["dataSchema"]["dataSource"] == "sales"
+
+    # It names where the data is stored: others than admins do not see it (found by a hostile
+    # test: viewers read the server's storage path, or the S3 endpoint and bucket).
+    for role in (Role.VIEWER, Role.UPLOADER):
+        other = app.client_as(await app.token(role))
+        rest = (await other.get(f"/api/ingest/status/{accepted['task_id']}")).json()
+        listed = (await other.get("/api/ingest/tasks")).json()
+        query = "query($id: ID!) { ingestionTask(taskId: $id) { druidSpec datasource } }"
+        graphql = (
+            await other.post(
+                "/graphql", json={"query": query, "variables": {"id": accepted["task_id"]}}
+            )
+        ).json()
+        assert rest["druid_spec"] is None and listed["items"][0]["druid_spec"] is None
+        assert graphql["data"]["ingestionTask"] == {"druidSpec": None, "datasource": "sales"}
+        answers = json.dumps([rest, listed, graphql])
+        assert str(app.runtime.store.local_path("datasets") or "s3://") not in answers
 
 
 def test_a_task_id_that_could_break_out_of_the_transform_expression_is_refused() -> None:
