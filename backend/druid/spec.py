@@ -104,9 +104,16 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def replaced(time_min: dt.datetime, time_max: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The interval [start, end) whose earlier rows an upload spanning these times replaces
+    (mode=replace): whole segment periods, as Druid replaces them."""
+    granularity = segment_granularity(time_min, time_max)
+    return _floor(time_min, granularity), _after(time_max, granularity)
+
+
 def interval(spec: SpecInput) -> str:
-    granularity = segment_granularity(spec.time_min, spec.time_max)
-    return f"{_iso(_floor(spec.time_min, granularity))}/{_iso(_after(spec.time_max, granularity))}"
+    start, end = replaced(spec.time_min, spec.time_max)
+    return f"{_iso(start)}/{_iso(end)}"
 
 
 def input_source(location: Location) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import polars as pl
 
+from backend.druid.spec import replaced
 from backend.ingestion.fast import SchemaFor, load_clean_csv
 from backend.ingestion.readers import FileFormat
 from backend.ingestion.sources.base import PROBLEM, ReadError, Source
@@ -235,9 +236,76 @@ def normalize(
     """Blocking (Polars, file I/O): run it in a thread. ReadError means the file cannot be read.
 
     `loaded`: the datasource's datasets so far; a schema's unique key (the sales Invoice ID) is
-    unique per datasource, so a row whose key one of them holds is invalid (append mode; with
-    mode=replace the rows of the upload's interval are replaced, so their keys may come again).
+    unique per datasource, so a row whose key one of them holds is invalid. With mode=replace the
+    rows of the upload's interval are replaced, so their keys may come again; a key loaded
+    outside that interval may not (known once the upload's own times are: checked after).
     """
+    outcome = _normalize(
+        path, file_format, workdir, datasource, known_schema, options, uploaded_at, progress, loaded
+    )
+    if options.mode is not LoadMode.REPLACE or outcome.dataset is None or outcome.schema is None:
+        return outcome
+    outside = _keys_outside(outcome, loaded)
+    if outside is None:
+        return outcome
+    # Some of its keys are loaded outside the interval it replaces: read it again with those.
+    _clear(workdir)
+    if progress is not None:
+        progress.rows = 0
+    return _normalize(
+        path,
+        file_format,
+        workdir,
+        datasource,
+        known_schema,
+        options,
+        uploaded_at,
+        progress,
+        loaded,
+        replace_keys=outside,
+    )
+
+
+def _keys_outside(outcome: Outcome, loaded: Sequence[Path]) -> pl.Series | None:
+    """The keys of rows loaded outside the interval a replace upload replaces, when some of the
+    upload's valid rows hold one of them (else None)."""
+    schema, dataset = outcome.schema, outcome.dataset
+    if schema is None or dataset is None or schema.unique is None or not loaded:
+        return None
+    if outcome.time_range is None:
+        return None
+    start, end = replaced(*outcome.time_range)
+    encode = pl.col(schema.unique) if schema.unique_encoding is None else schema.unique_encoding
+    kept = (pl.col(TIME) < start) | (pl.col(TIME) >= end)
+    outside = pl.concat(
+        [pl.scan_parquet(p).filter(kept).select(encode.alias("key")) for p in loaded]
+    ).collect()["key"]
+    mine = pl.scan_parquet(dataset).select(encode.alias("key")).collect()["key"]
+    return outside if bool(mine.is_in(outside.implode()).any()) else None
+
+
+def _clear(workdir: Path) -> None:
+    """Remove what a run left in `workdir` before the next one writes there."""
+    for leftover in (
+        *workdir.glob("part-*.arrow"),
+        workdir / "dataset.parquet",
+        workdir / "rejected.csv",
+    ):
+        leftover.unlink(missing_ok=True)
+
+
+def _normalize(
+    path: Path,
+    file_format: FileFormat,
+    workdir: Path,
+    datasource: str,
+    known_schema: DatasetSchema | None,
+    options: UploadOptions,
+    uploaded_at: dt.datetime,
+    progress: Progress | None,
+    loaded: Sequence[Path],
+    replace_keys: pl.Series | None = None,
+) -> Outcome:
     with _polars_errors_as_read_errors(file_format):
         if file_format is FileFormat.CSV:
 
@@ -245,7 +313,9 @@ def normalize(
                 return _schema_for(datasource, known_schema, header, sample, options)
 
             with tracing.span("one pass: read, validate, write Parquet") as span:
-                clean = _one_pass(path, workdir, schema_for, options, uploaded_at, progress, loaded)
+                clean = _one_pass(
+                    path, workdir, schema_for, options, uploaded_at, progress, loaded, replace_keys
+                )
                 span.set_attribute("ingest.clean", clean is not None)
             if clean is not None:
                 return clean
@@ -265,7 +335,7 @@ def normalize(
             report.schema.changes += [_offer(name, "add_column") for name in match.extra]
         if report.schema.fatal():
             return Outcome(report, schema=schema, failure=_schema_failure(report))
-        keys = _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
+        keys = _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else replace_keys
         match.mapping.update({name: name for name in match.absent})
         validator = BatchValidator(schema, match, uploaded_at, loaded_keys=keys)
         outcome = _run(
@@ -280,12 +350,7 @@ def normalize(
         if not validator.repeats_across_batches():
             return outcome
         # A key repeats across batches: check again, comparing every batch with all earlier keys.
-        for leftover in (
-            *workdir.glob("part-*.arrow"),
-            workdir / "dataset.parquet",
-            workdir / "rejected.csv",
-        ):
-            leftover.unlink(missing_ok=True)
+        _clear(workdir)
         report = _fresh_report(report)
         eager = BatchValidator(schema, match, uploaded_at, eager_unique=True, loaded_keys=keys)
         again = _with_absent(source.batches(), match.absent)
@@ -306,6 +371,7 @@ def _one_pass(
     uploaded_at: dt.datetime,
     progress: Progress | None,
     loaded: Sequence[Path],
+    replace_keys: pl.Series | None,
 ) -> Outcome | None:
     """A clean CSV in one streaming pass (backend.ingestion.fast), or None: read it in batches."""
 
@@ -314,7 +380,7 @@ def _one_pass(
             progress.rows = rows
 
     def loaded_keys(schema: DatasetSchema) -> pl.Series | None:
-        return _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else None
+        return _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else replace_keys
 
     clean = load_clean_csv(
         path, workdir, schema_for, uploaded_at=uploaded_at, on_rows=on_rows, loaded_keys=loaded_keys

@@ -242,6 +242,30 @@ def test_keys_already_loaded_in_the_datasource_leave_the_file_to_the_batch_path(
     assert one[1]["failure"] is None and one[1]["report"]["rows_valid"] == 5
 
 
+def test_replace_refuses_keys_loaded_outside_the_interval_it_replaces(tmp_path: Path) -> None:
+    # Found by hostile tests: mode=replace skipped the key check altogether, so an Invoice ID
+    # loaded on 5 January could be loaded again on 30 March, and the datasource held it twice.
+    first = tmp_path / "first.csv"
+    first.write_bytes(sales_csv(list(sales_rows(ROWS))))
+    outcome, _ = run(first, one_pass=True)
+    assert outcome.dataset is not None
+    moved = [list(row) for row in list(sales_rows(ROWS))[:2]]
+    for row in moved:
+        row[HEADER.index("Date")] = "12/31/2019"  # after every loaded row: outside the interval
+    again = tmp_path / "moved.csv"
+    again.write_bytes(sales_csv(moved))
+    replace = UploadOptions(mode=LoadMode.REPLACE)
+
+    one = run(again, one_pass=True, options=replace, loaded=[outcome.dataset])
+    batch = run(again, one_pass=False, options=replace, loaded=[outcome.dataset])
+
+    assert_same(one[1], batch[1])
+    assert one[1]["failure"].code == "no_valid_rows"
+    (check,) = one[1]["report"]["checks"]
+    assert check["check"] == "already_loaded"
+    assert [s["row"] for s in check["samples"]] == [2, 3]
+
+
 def test_a_declared_contract_whose_columns_are_all_required_takes_one_pass(tmp_path: Path) -> None:
     declaration = Declaration(
         (
