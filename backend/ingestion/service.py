@@ -103,7 +103,8 @@ class Accepted:
             f"these bytes were already uploaded to datasource {task.datasource!r} as task "
             f"{task.id} ({task.status}): nothing new was queued. To load the same file again "
             "send force=true (rows whose unique key, such as a sales Invoice ID, is already "
-            "loaded are refused), or mode=replace to replace the rows of its time interval."
+            "loaded are refused), or mode=replace to replace the rows of its time interval "
+            "with the file's (the same bytes are then loaded again)."
         )
 
 
@@ -308,7 +309,12 @@ async def accept(
         if options is not None and options.evolve:
             await require_evolvable(session, name)
         await _lock_content(session, name, staged.sha256)
-        if not force and (existing := await _find_duplicate(session, name, staged.sha256)):
+        chosen = options or UploadOptions()
+        if (
+            not force
+            and chosen.mode is LoadMode.APPEND
+            and (existing := await _find_duplicate(session, name, staged.sha256, chosen.sheet))
+        ):
             await staged.discard()
             return Accepted(task=existing, created=False)
         task = _new_task(staged, name, force, options or UploadOptions())
@@ -400,9 +406,11 @@ async def _lock_content(session: AsyncSession, datasource: str, sha256: str) -> 
 
 
 async def _find_duplicate(
-    session: AsyncSession, datasource: str, sha256: str
+    session: AsyncSession, datasource: str, sha256: str, sheet: str | None
 ) -> IngestionTask | None:
-    # A failed or cancelled upload does not block sending the same bytes again.
+    """The task that loads (or will load) the same rows: the same bytes to the same datasource,
+    of the same sheet for a workbook (another sheet holds other rows). A failed or cancelled
+    upload does not block sending the same bytes again."""
     query = (
         _with_events(select(IngestionTask))
         .where(
@@ -411,9 +419,17 @@ async def _find_duplicate(
             IngestionTask.status.not_in([TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]),
         )
         .order_by(IngestionTask.created_at.desc())
-        .limit(1)
+        .limit(100)
     )
-    return (await session.scalars(query)).first()
+    for task in (await session.scalars(query)).all():
+        if _sheet(task.options.get("sheet")) == _sheet(sheet):
+            return task
+    return None
+
+
+def _sheet(sheet: str | None) -> str:
+    """A workbook's sheet as chosen: none is the first."""
+    return (sheet or "1").strip().casefold()
 
 
 def _with_events(query: Select[IngestionTask]) -> Select[IngestionTask]:
@@ -494,8 +510,9 @@ async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) 
     # The same bytes may have been loaded since (sent again, e.g. with evolve=...): a retry
     # would load them twice, which an upload of the same bytes is refused for too.
     await _lock_content(session, task.datasource, task.sha256)
-    other = await _find_duplicate(session, task.datasource, task.sha256)
-    if other is not None and not task.options.get("force"):
+    other = await _find_duplicate(session, task.datasource, task.sha256, task.options.get("sheet"))
+    replacing = task.options.get("mode") == LoadMode.REPLACE.value
+    if other is not None and not task.options.get("force") and not replacing:
         raise Conflict(
             f"task {other.id} has the same file for datasource {task.datasource!r} and is "
             f"{other.status}: retrying {task_id} would load it twice",

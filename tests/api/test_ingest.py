@@ -461,3 +461,35 @@ async def test_a_form_field_sent_twice_is_refused(app: App) -> None:
     assert response.status_code == 422, response.text
     assert "datasource_name" in response.json()["error"]
     assert await task_count(app.client) == 0
+
+
+async def test_the_same_bytes_with_another_sheet_or_to_replace_are_not_duplicates(app: App) -> None:
+    # Found by a hostile test: another sheet of the same workbook, or the same file sent with
+    # mode=replace (which the duplicate answer itself advises), were answered as duplicates and
+    # nothing was queued.
+    workbook = xlsx_bytes(rows=[["day", "amount"], ["2024-01-01", "1"], ["2024-01-02", "2"]])
+    first = await upload(app.client, content=workbook, filename="w.xlsx", datasource="book")
+    assert (await wait_for_task(app.client, first.json()["task_id"]))["status"] == "succeeded"
+
+    same_sheet = await upload(
+        app.client, content=workbook, filename="w.xlsx", datasource="book", extra={"sheet": "1"}
+    )
+    assert same_sheet.status_code == 200 and same_sheet.json()["duplicate"] is True
+    other_sheet = await upload(
+        app.client, content=workbook, filename="w.xlsx", datasource="book", extra={"sheet": "2"}
+    )
+    assert other_sheet.status_code == 202 and other_sheet.json()["duplicate"] is False
+    done = await wait_for_task(app.client, other_sheet.json()["task_id"])
+    assert done["status"] == "failed" and "sheet" in done["error"]["message"]
+
+    content = sales_csv(rows=6)
+    loaded = (await upload(app.client, content=content)).json()
+    await wait_for_task(app.client, loaded["task_id"])
+    assert "mode=replace" in (await upload(app.client, content=content)).json()["message"]
+    replace = await upload(app.client, content=content, extra={"mode": "replace"})
+    assert replace.status_code == 202 and replace.json()["duplicate"] is False
+    assert (await wait_for_task(app.client, replace.json()["task_id"]))["status"] == "succeeded"
+    summary = await app.client.post(
+        "/graphql", json={"query": '{ rowCount(filter: {datasource: "sales"}) }'}
+    )
+    assert summary.json()["data"]["rowCount"] == 6  # replaced, not doubled
