@@ -51,7 +51,16 @@ async def load_versions(
                 IngestionTask.status.in_([s.value for s in statuses]),
                 IngestionTask.dataset_key.is_not(None),
             )
-            .order_by(IngestionTask.datasource, IngestionTask.created_at, IngestionTask.id)
+            # In the order the datasets landed (a replace hides the rows of those before it):
+            # a task retried after a later upload's replace lands after it. Not finished yet
+            # (on its way into Druid): last, in the order they were sent.
+            .order_by(
+                IngestionTask.datasource,
+                IngestionTask.finished_at.is_(None),
+                IngestionTask.finished_at,
+                IngestionTask.created_at,
+                IngestionTask.id,
+            )
         )
     ).all()
     grouped: dict[str, list[tuple[str, int, dt.datetime | None, str | None]]] = {}
