@@ -352,3 +352,13 @@ def test_bad_values_after_a_quoted_line_break_are_reported_not_a_crash(tmp_path:
     # line 1 is the header; the quoted line break makes every later row one line further down
     assert [s["row"] for s in bad["samples"]] == [72, 702]
     assert bad["failed"] == 2
+
+
+def test_lines_ending_in_a_carriage_return_alone_are_refused_with_what_to_do(
+    tmp_path: Path,
+) -> None:
+    # Found by a hostile test: the error was Polars' own, advising a Polars argument.
+    with pytest.raises(ReadError) as refused:
+        run(tmp_path, b"day,amount\r2024-01-01,1\r2024-01-02,2\r", datasource="old_mac")
+    assert "carriage return" in refused.value.message
+    assert "CRLF" in refused.value.hint

@@ -170,6 +170,14 @@ def sniff_delimiter(head: str) -> str:
 
 
 def read_header(path: Path, delimiter: str) -> list[str]:
+    head = read_head(path)
+    if "\r" in head and "\n" not in head:
+        # The reader splits lines at LF (CRLF too): lines ending in CR alone are one long line.
+        raise ReadError(
+            "the lines end with a carriage return alone (the old Mac OS line ending), which is "
+            "not read",
+            "Save the file again as CSV with Windows (CRLF) or Unix (LF) line endings.",
+        )
     previous = csv.field_size_limit()
     csv.field_size_limit(64 * 1024 * 1024)
     try:
