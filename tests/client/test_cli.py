@@ -9,8 +9,10 @@ import pty
 import select
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -227,3 +229,254 @@ def test_a_traced_task_says_its_trace() -> None:
     untraced = StringIO()
     summarize({**task, "trace_id": None}, Console(file=untraced, width=200))
     assert "trace" not in untraced.getvalue()
+
+
+# Bad input, in process (no service needed): a clean `error:` and exit 2, never a traceback.
+
+NOWHERE = "http://127.0.0.1:9"  # nothing listens: a request that is made fails to connect
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No token or URL from the environment, and no var/admin-token in the current folder."""
+    monkeypatch.delenv("SALES_INGEST_TOKEN", raising=False)
+    monkeypatch.delenv("SALES_INGEST_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Exit code and stderr of `sales-ingest ARGS` run in this process."""
+    from backend.client.cli import main
+
+    try:
+        code: int | str | None = main(list(args))
+    except SystemExit as exit_:  # argparse's usage errors
+        code = exit_.code
+    assert isinstance(code, int)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://[::1", "is not a valid URL (Invalid port"),
+        ("ftp://127.0.0.1:9", "must start with http:// or https://"),
+        ("localhost:8000", "must start with http:// or https://"),
+        ("http://", "has no host name"),
+        ("http://127.0.0.1:99999", "the port must be from 1 to 65535"),
+        ("http://127.0.0.1:9/?page=2", "must not have a ?query or #fragment"),
+        ("http://" + "a" * 300, "the host name is not valid"),
+        ("   ", "--url is empty"),
+    ],
+)
+def test_a_bad_url_is_refused_with_a_message(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], url: str, said: str
+) -> None:
+    code, err = run_cli(capsys, "tasks", "--url", url, "--token", "sit_x")
+    assert code == 2 and err.startswith("error: --url") and said in err, err
+
+
+def test_a_bad_url_from_the_environment_names_the_variable(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SALES_INGEST_URL", "http://[::1")
+    code, err = run_cli(capsys, "tasks", "--token", "sit_x")
+    assert code == 2 and "$SALES_INGEST_URL is not a valid URL" in err, err
+
+
+def test_a_url_with_user_info_is_refused_not_sent_instead_of_the_token(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run_cli(capsys, "tasks", "--url", "http://admin:s3cret@127.0.0.1:9", "--token", "t")
+    assert code == 2 and "user name or password" in err and "--token" in err, err
+    assert "s3cret" not in err  # not repeated
+    code, err = run_cli(capsys, "tasks", "--url", "http://admin@127.0.0.1:9", "--token", "t")
+    assert code == 2 and "user name or password" in err, err
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("-1", "more than 0"),
+        ("0", "more than 0"),
+        ("nan", "more than 0"),
+        ("inf", "more than 0"),
+        ("1e300", "at most 86,400 seconds"),
+        ("soon", "'soon' is not a number of seconds"),
+    ],
+)
+def test_the_timeout_must_be_a_positive_number_of_seconds(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], value: str, said: str
+) -> None:
+    code, err = run_cli(capsys, "tasks", "--url", NOWHERE, "--token", "t", "--timeout", value)
+    assert code == 2 and "argument --timeout" in err and said in err, err
+    assert "cannot reach" not in err
+
+
+@pytest.mark.parametrize("token", ["é", "sit_abc déf", "two words", "a\nb", "tab\tbed"])
+def test_a_token_that_is_not_printable_ascii_is_refused(
+    clean_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    token: str,
+) -> None:
+    code, err = run_cli(capsys, "tasks", "--url", NOWHERE, "--token", token)
+    assert code == 2 and "the token in --token is not valid" in err, err
+    assert "printable ASCII without spaces" in err and token not in err
+    monkeypatch.setenv("SALES_INGEST_TOKEN", token)
+    code, err = run_cli(capsys, "tasks", "--url", NOWHERE)
+    assert code == 2 and "the token in $SALES_INGEST_TOKEN is not valid" in err, err
+
+
+def test_a_token_file_that_is_not_text_is_refused(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (clean_env / "var").mkdir()
+    (clean_env / "var" / "admin-token").write_bytes(b"\xff\xfe\x00")
+    code, err = run_cli(capsys, "tasks", "--url", NOWHERE)
+    assert code == 2 and "the token in var/admin-token is not valid" in err, err
+    code, err = run_cli(capsys, "tasks", "--url", NOWHERE, "--token", " ")
+    assert code == 2 and "the token in --token is empty" in err, err
+
+
+def test_uploading_a_directory_or_a_device_says_so(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ("--datasource", "sales", "--url", NOWHERE, "--token", "t")
+    code, err = run_cli(capsys, "upload", str(clean_env), *base)
+    assert code == 2 and f"{clean_env} is a directory" in err and "no such file" not in err, err
+    code, err = run_cli(capsys, "upload", os.devnull, *base)
+    assert code == 2 and "is not a regular file" in err, err
+
+
+def test_a_rejected_target_that_cannot_be_written_is_refused_before_uploading(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = clean_env / "data.csv"
+    data.write_bytes(sales_csv(rows=2, seed=24))
+    base = ("upload", str(data), "--datasource", "sales", "--url", NOWHERE, "--token", "t")
+    code, err = run_cli(capsys, *base, "--rejected", str(clean_env))
+    assert code == 2 and "--rejected" in err and "is a directory" in err, err
+    code, err = run_cli(capsys, *base, "--rejected", str(clean_env / "no" / "r.csv"))
+    assert code == 2 and "there is no folder" in err, err
+    assert "cannot reach" not in err  # refused before anything was sent
+
+
+def test_a_task_id_cannot_change_the_request_path(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for bad in ("../tasks", "a?b=1", "x/y", ""):
+        code, err = run_cli(capsys, "status", bad, "--url", NOWHERE, "--token", "t")
+        assert code == 2 and "is not a task id" in err, (bad, err)
+
+
+def test_the_invalid_ratio_must_be_from_0_to_1(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = clean_env / "data.csv"
+    data.write_bytes(sales_csv(rows=2, seed=25))
+    for bad in ("2", "-0.1", "nan", "half"):
+        code, err = run_cli(
+            capsys,
+            *("upload", str(data), "--datasource", "sales", "--url", NOWHERE, "--token", "t"),
+            *("--on-invalid", "skip", "--max-invalid-ratio", bad),
+        )
+        assert code == 2 and "--max-invalid-ratio: must be a number from 0 to 1" in err, err
+
+
+def test_an_option_that_is_not_utf8_is_refused(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = clean_env / "data.csv"
+    data.write_bytes(sales_csv(rows=2, seed=26))
+    not_utf8 = os.fsdecode(b"sales\xff")  # what Python makes of such bytes in argv
+    code, err = run_cli(
+        capsys, "upload", str(data), "--datasource", not_utf8, "--url", NOWHERE, "--token", "t"
+    )
+    assert code == 2 and "--datasource is not valid text" in err, err
+
+
+class NotTheService(BaseHTTPRequestHandler):
+    """Answers like other web servers do: /html/… a web page, /moved/… a redirect, /empty/… and
+    /list/… JSON that is not what the service sends."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        kind = self.path.split("/")[1]
+        status, headers, body = {
+            "html": (200, {"Content-Type": "text/html"}, b"<html>hello</html>"),
+            "moved": (301, {"Location": "https://elsewhere.example/"}, b""),
+            "empty": (200, {"Content-Type": "application/json"}, b"{}"),
+            "list": (200, {"Content-Type": "application/json"}, b"[]"),
+        }[kind]
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's
+        pass
+
+
+@pytest.fixture
+def not_the_service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotTheService)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("html", "did not answer /api/ingest/tasks with a JSON object (HTTP 200, text/html)"),
+        ("list", "did not answer /api/ingest/tasks with a JSON object"),
+        ("moved", "301: http://127.0.0.1:"),
+        ("empty", "has no 'items'; is --url the service's address?"),
+    ],
+)
+def test_a_url_that_is_not_the_service_is_told(
+    clean_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    not_the_service: str,
+    kind: str,
+    said: str,
+) -> None:
+    code, err = run_cli(capsys, "tasks", "--url", f"{not_the_service}/{kind}", "--token", "t")
+    assert code == 2 and err.startswith("error: ") and said in err, err
+    if kind == "moved":
+        assert "redirects to https://elsewhere.example/" in err
+
+
+def test_a_refused_token_is_told_apart_from_a_missing_one(
+    served: tuple[str, str, dict[str, str]],
+    clean_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, token, _ = served
+    code, err = run_cli(capsys, "tasks", "--url", url, "--token", "sit_" + "x" * 38)
+    assert code == 2 and "401" in err, err
+    assert "The token from --token was refused: it is wrong, revoked or expired" in err
+    assert "Pass --token" not in err
+    monkeypatch.setenv("SALES_INGEST_TOKEN", "sit_" + "y" * 38)
+    code, err = run_cli(capsys, "tasks", "--url", url)
+    assert code == 2 and "The token from $SALES_INGEST_TOKEN was refused" in err, err
+    monkeypatch.delenv("SALES_INGEST_TOKEN")
+    code, err = run_cli(capsys, "tasks", "--url", url)  # no token anywhere
+    assert code == 2 and "Pass --token, or set SALES_INGEST_TOKEN" in err, err
+    assert "was refused" not in err
+
+    # A file whose name is not UTF-8 (possible on POSIX) uploads, its name with U+FFFD.
+    odd = clean_env / os.fsdecode(b"sales-\xff.csv")
+    odd.write_bytes(sales_csv(rows=3, seed=27))
+    from backend.client.cli import main
+
+    assert main(["upload", str(odd), "--datasource", "sales", "--url", url, "--token", token]) == 0
+    assert "succeeded: sales-\ufffd.csv -> sales" in capsys.readouterr().out
