@@ -193,15 +193,23 @@ class Dashboard:
         return tuple(dict.fromkeys(matched))
 
     async def _bounds(self, sales: SalesFilter) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """The period asked for; a bound left out is taken from the data's first or last day.
+        When the data lie wholly on the far side of the one bound given, the period is empty
+        (that bound to itself): the figures are zero, as with an explicit far bound."""
         start, end = _midnight(sales.date_from), _midnight(sales.date_to, days=1)
         if start and end:
             return start, end
         info = await self.analytics.describe(sales.datasource)
         if info.time_start is None or info.time_end is None:
             return start, end
-        return start or _midnight(info.time_start.date()), end or _midnight(
-            info.time_end.date(), days=1
-        )
+        first = _midnight(info.time_start.date())
+        last = _midnight(info.time_end.date(), days=1)
+        assert first is not None and last is not None
+        if start is not None:
+            return start, max(start, last)
+        if end is not None:
+            return min(first, end), end
+        return first, last
 
     async def figures(
         self, sales: SalesFilter, start: dt.datetime | None, end: dt.datetime | None

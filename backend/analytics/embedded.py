@@ -28,6 +28,7 @@ from backend.analytics.query import (
     Measure,
     Query,
     Result,
+    check_order,
     empty_result,
 )
 from backend.analytics.rollup import Rollup, rollup_key
@@ -245,6 +246,7 @@ def _run(
 ) -> Result:
     names = frame.collect_schema().names()
     check_columns(query, dict.fromkeys(names, ""))
+    check_order(query, names)
     predicates = [_predicate(item) for item in query.filters]
     for predicate in predicates:
         frame = frame.filter(predicate)
@@ -313,10 +315,16 @@ def _aggregate(measure: Measure) -> pl.Expr:
 
 def _predicate(item: Filter) -> pl.Expr:
     column = pl.col(item.column)
-    if item.kind is FilterKind.EQUALS:
-        return column == item.values[0]
-    if item.kind is FilterKind.IN:
-        return column.is_in(list(item.values))
+    if item.kind in (FilterKind.EQUALS, FilterKind.IN):
+        # A null among the values matches missing values, as in Druid (`IS NULL`).
+        values = [v for v in item.values if v is not None]
+        parts = []
+        if values:
+            parts.append(
+                column == values[0] if item.kind is FilterKind.EQUALS else column.is_in(values)
+            )
+        parts += [column.is_null()] if len(values) < len(item.values) else []
+        return pl.any_horizontal(parts) if parts else pl.lit(False)
     low, high = (item.values + (None, None))[:2]
     if low is not None and high is not None and low > high:  # type: ignore[operator]
         raise BadRange(f"the range on {item.column} starts after it ends", "Swap the bounds.")

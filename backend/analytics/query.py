@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+from backend.analytics.errors import BadRange, UnknownColumn
+from backend.errors import InvalidInput
 
 TIME = "__time"
 
@@ -108,13 +112,58 @@ class Result:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
-def empty_result(query: Query) -> Result:
-    """What a query answers over no data: no groups, or one row of zero counts and sums."""
-    names = (
+def answer_names(query: Query) -> list[str]:
+    """The columns of an aggregating query's answer, in order."""
+    return (
         ([PERIOD] if query.granularity else [])
         + list(query.dimensions)
         + [m.name for m in query.measures]
     )
+
+
+class UnknownOrder(UnknownColumn):
+    """An order on a name the answer of an aggregating query does not have."""
+
+    def __init__(self, name: str, known: list[str], columns: Collection[str]) -> None:
+        hint = (
+            f" {name[:80]!r} is a column of the data: add it to the dimensions to order by it."
+            if name in columns
+            else ""
+        )
+        InvalidInput.__init__(
+            self,
+            f"the answer has no column {name[:80]!r} to order by",
+            f"Order by one of: {', '.join(known[:60])}.{hint}",
+        )
+
+
+def check_order(query: Query, columns: Collection[str]) -> None:
+    """Every name `query` orders by is one it can order by: a column of the datasource
+    (`columns`) for raw rows (no measures), else a column of the answer (`__period` only with a
+    granularity)."""
+    names = answer_names(query) if query.measures else list(columns)
+    for order in query.order:
+        if order.name in names:
+            continue
+        if order.name == PERIOD and not query.measures:
+            raise BadRange(
+                "raw rows have no __period to order by",
+                "Order the rows by __time, or add a measure and a granularity to group them "
+                "by period.",
+            )
+        if order.name == PERIOD:
+            raise BadRange(
+                "ordering by __period needs a granularity",
+                "Give a granularity (HOUR ... YEAR), or order by a dimension or a measure.",
+            )
+        if not query.measures:
+            raise UnknownColumn(order.name, query.datasource, names)
+        raise UnknownOrder(order.name, names, columns)
+
+
+def empty_result(query: Query) -> Result:
+    """What a query answers over no data: no groups, or one row of zero counts and sums."""
+    names = answer_names(query)
     if query.dimensions or query.granularity or not query.measures:
         return Result(names, [])
     values = [

@@ -4,6 +4,7 @@ datasource's columns (the allow-list)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, cast
 
 import strawberry
@@ -20,6 +21,7 @@ from backend.analytics.query import (
     Order,
     Query,
     Scalar,
+    check_order,
 )
 from backend.analytics.service import Analytics, CacheTrace
 
@@ -33,7 +35,9 @@ class MeasureInput:
 
 @strawberry.input(
     description="values: EQUALS one value, IN several, RANGE [low, high], DATE_RANGE [from, to) on "
-    "a date or timestamp column, where a date-only `to` includes that whole day (null: open)"
+    "a date or timestamp column, where a date-only `to` includes that whole day (null: open; "
+    "among EQUALS or IN values: missing). Values are written as text of the column's type; a "
+    "Boolean column takes true or false (or 1 or 0), in any case"
 )
 class FilterInput:
     kind: FilterKind
@@ -70,35 +74,71 @@ _TEMPORAL = ("Datetime", "Date")
 _NEEDS_NUMBERS = (Aggregate.SUM, Aggregate.AVG)
 
 
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
+_BOUNDED = (FilterKind.RANGE, FilterKind.DATE_RANGE)
+# A date-only upper bound on a timestamp takes in that whole day: up to the next midnight,
+# which DATE_RANGE excludes and RANGE (inclusive) must not reach.
+_THROUGH_THE_DAY = {
+    FilterKind.DATE_RANGE: dt.timedelta(days=1),
+    FilterKind.RANGE: dt.timedelta(days=1, microseconds=-1),
+}
+
+
 def _typed(
     value: str | None, dtype: str, column: str, kind: FilterKind, end: bool = False
 ) -> Scalar:
-    """`value` as the column's type; `end`: the upper bound of a DATE_RANGE, where a date
-    without a time means the end of that day."""
+    """`value` as the column's type; `end`: the upper bound of a RANGE or DATE_RANGE, where a
+    date without a time (in any form the parser takes) means the end of that day."""
     if value is None:
         return None
+    text = value.strip()
     try:
         if kind is FilterKind.DATE_RANGE or dtype.startswith("Datetime"):
-            moment = dt.datetime.fromisoformat(value)
-            if end and len(value.strip()) == 10:  # YYYY-MM-DD: through that day
-                moment += dt.timedelta(days=1)
+            moment = dt.datetime.fromisoformat(text)
+            if end and kind in _BOUNDED and _date_only(text):  # through that day
+                moment += _THROUGH_THE_DAY[kind]
             return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
         if dtype == "Date":
-            return dt.date.fromisoformat(value)
+            return dt.date.fromisoformat(text)
         if dtype == "Time":
-            return dt.time.fromisoformat(value)
+            return dt.time.fromisoformat(text)
         if dtype.startswith(("Int", "UInt")):
-            return int(value)
+            return int(_digits(text))
         if dtype.startswith("Float"):
-            return float(value)
+            number = float(_digits(text))
+            if math.isnan(number):
+                raise ValueError(text)
+            return number
         if dtype == "Boolean":
-            return value.lower() in ("true", "1", "yes")
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError(text)
     except ValueError as exc:
         raise BadRange(
             f"{value[:40]!r} is not a valid value for {column} ({dtype})",
-            "Give a value of the column's type.",
+            "Give a value of the column's type"
+            + (": true or false (or 1 or 0)." if dtype == "Boolean" else "."),
         ) from exc
     return value
+
+
+def _date_only(text: str) -> bool:
+    """A date without a time of day, in any form the parser takes (2019-02-28, 20190228,
+    2019-W09-4...)."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _digits(text: str) -> str:
+    """Python's int() and float() take 1_000; a filter value does not (nor does ingestion)."""
+    if "_" in text:
+        raise ValueError(text)
+    return text
 
 
 def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
@@ -138,6 +178,8 @@ def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
             _typed(v, dtype, item.column, item.kind, end=index == 1)
             for index, v in enumerate(item.values)
         )
+        if item.kind in _BOUNDED:
+            _require_ordered(item, dtype)
         filters.append(Filter(item.kind, item.column, values))
     measures = [
         Measure(m.aggregate, known(m.column) if m.column else None, m.alias or "")
@@ -154,7 +196,7 @@ def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
             )
     dimensions = tuple(known(d) for d in data.dimensions or [])
     _require_distinct_names(data.granularity, dimensions, measures)
-    return Query(
+    query = Query(
         datasource=data.datasource,
         measures=tuple(measures),
         dimensions=dimensions,
@@ -164,6 +206,20 @@ def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
         limit=data.limit,
         offset=data.offset,
     )
+    check_order(query, columns)
+    return query
+
+
+def _require_ordered(item: FilterInput, dtype: str) -> None:
+    """The bounds of a range as given: a date-only `to` the day before `from` is reversed too,
+    though it reaches `from` once taken through its day."""
+    low, high = (_typed(v, dtype, item.column, item.kind) for v in item.values)
+    if low is not None and high is not None and low > high:  # type: ignore[operator]
+        raise BadRange(
+            f"the range on {item.column} starts after it ends ({item.values[0]!s:.40} > "
+            f"{item.values[1]!s:.40})",
+            "Swap the bounds.",
+        )
 
 
 def _require_distinct_names(
@@ -184,10 +240,6 @@ async def run_analytics(
 ) -> AnalyticsResult:
     columns = await analytics.columns(data.datasource)
     query = build_query(data, columns)
-    names = {m.name for m in query.measures} | set(query.dimensions) | {"__period"}
-    for order in query.order:
-        if order.name not in names:
-            raise UnknownColumn(order.name, data.datasource, sorted(names))
     result = await analytics.run(query, trace)
     rows: list[list[Any]] = [
         [v.isoformat() if isinstance(v, dt.date | dt.datetime | dt.time) else v for v in row]

@@ -376,3 +376,197 @@ async def test_a_datasource_without_sales_columns_says_what_each_field_needs(app
     )
     assert served["rowCount"] == served["rows"]["totalCount"] == 2
     assert {e["node"]["city"] for e in served["rows"]["edges"]} == {"Oslo", "Bergen"}
+
+
+ALL_FIELDS = """query($f: SalesFilter) {
+    salesSummary(filter: $f) { totalSales transactions averageBasket periodStart periodEnd
+      previous { transactions } changePercent { totalSales } }
+    salesTrend(filter: $f, granularity: DAY) { totalSales transactions }
+    salesByBranch(filter: $f) { key } salesByCity(filter: $f) { key }
+    salesByProductLine(filter: $f) { key } salesByPayment(filter: $f) { key }
+    salesByCustomerType(filter: $f) { key } salesByGender(filter: $f) { key }
+    profitability(by: MONTH, filter: $f) { key } topProductLines(filter: $f) { productLine }
+    ratingDistribution(filter: $f) { count } salesHeatmap(filter: $f) { transactions }
+    rows(filter: $f) { totalCount } rowCount(filter: $f) }"""
+
+
+@pytest.mark.parametrize("outside", [{"dateFrom": "2020-01-01"}, {"dateTo": "2018-06-01"}])
+async def test_a_one_sided_date_filter_outside_the_data_gives_zeros_on_every_field(
+    loaded: App, outside: dict[str, str]
+) -> None:
+    result = await data(loaded, ALL_FIELDS, f=outside)
+    summary = result["salesSummary"]
+    assert (summary["totalSales"], summary["transactions"], summary["averageBasket"]) == (
+        0.0,
+        0,
+        None,
+    )
+    assert summary["previous"]["transactions"] == 0
+    assert summary["changePercent"]["totalSales"] is None
+    assert summary["periodStart"] == summary["periodEnd"]  # an empty period at the given bound
+    assert result["salesTrend"] == []
+    for field in ("salesByBranch", "salesByCity", "salesByProductLine", "salesByPayment"):
+        assert result[field] == [], field
+    assert result["salesByCustomerType"] == result["salesByGender"] == []
+    assert result["profitability"] == result["topProductLines"] == []
+    assert {b["count"] for b in result["ratingDistribution"]} == {0}
+    assert {c["transactions"] for c in result["salesHeatmap"]} == {0}
+    assert result["rows"]["totalCount"] == result["rowCount"] == 0
+
+    far = {"dateFrom": "2020-01-01", "dateTo": "2020-01-31"} | outside
+    if "dateTo" in outside:
+        far = {"dateFrom": "2018-01-01", "dateTo": "2018-06-01"}
+    explicit = await data(loaded, ALL_FIELDS, f=far)
+    for field, value in explicit.items():
+        if field not in ("salesSummary", "salesTrend"):  # their periods are the ones given
+            assert result[field] == value, field
+
+
+async def test_a_one_sided_date_filter_inside_the_data_runs_to_its_first_or_last_day(
+    loaded: App,
+) -> None:
+    result = await data(
+        loaded,
+        """query($from: SalesFilter, $to: SalesFilter) {
+             late: salesTrend(filter: $from, granularity: DAY) { period transactions }
+             early: salesSummary(filter: $to) { transactions periodStart periodEnd } }""",
+        **{"from": {"dateFrom": "2019-03-30"}, "to": {"dateTo": "2019-01-01"}},
+    )
+    late = result["late"]
+    assert [p["period"][:10] for p in late] == ["2019-03-30", "2019-03-31"]
+    march_end = ex.select(DATA, dt.datetime(2019, 3, 30, tzinfo=UTC))
+    assert sum(p["transactions"] for p in late) == len(march_end)
+    early = result["early"]
+    assert early["periodStart"][:10] == "2019-01-01" and early["periodEnd"][:10] == "2019-01-02"
+    new_year = ex.select(DATA, end=dt.datetime(2019, 1, 2, tzinfo=UTC))
+    assert early["transactions"] == len(new_year)
+
+
+ANALYTICS = "query($q: AnalyticsQueryInput!) { analytics(query: $q) { columns rows } }"
+
+
+@pytest.mark.parametrize("dimensions", [[], ["Branch"]])
+async def test_ordering_by_period_needs_a_granularity(loaded: App, dimensions: list[str]) -> None:
+    query = {
+        "datasource": "sales",
+        "measures": [{"aggregate": "COUNT"}],
+        "dimensions": dimensions,
+        "order": [{"name": "__period", "descending": True}],
+    }
+    (error,) = (await gql(loaded, ANALYTICS, q=query))["errors"]
+    assert error["extensions"]["code"] == "BAD_RANGE"
+    assert "__period needs a granularity" in error["message"]
+
+    by_month = (await data(loaded, ANALYTICS, q=query | {"granularity": "MONTH"}))["analytics"]
+    months = [row[0][:7] for row in by_month["rows"]]
+    assert months[0] == "2019-03" and months == sorted(months, reverse=True)
+
+    raw = await gql(loaded, ANALYTICS, q=query | {"measures": []})
+    assert raw["errors"][0]["extensions"]["code"] == "BAD_RANGE"
+    assert "raw rows have no __period" in raw["errors"][0]["message"]
+
+
+async def test_raw_rows_are_ordered_by_any_column_of_the_datasource(loaded: App) -> None:
+    query: dict[str, Any] = {
+        "datasource": "sales",
+        "measures": [],
+        "limit": 2,
+        "order": [{"name": "Total", "descending": True}],
+    }
+    table = (await data(loaded, ANALYTICS, q=query))["analytics"]
+    total = table["columns"].index("Total")
+    best = sorted((r["Total"] for r in DATA), reverse=True)[:2]
+    assert [row[total] for row in table["rows"]] == pytest.approx(best)
+
+    picked = (await data(loaded, ANALYTICS, q=query | {"dimensions": ["Invoice ID"]}))["analytics"]
+    top = sorted(DATA, key=lambda r: -r["Total"])[:2]
+    assert picked == {"columns": ["Invoice ID"], "rows": [[r["Invoice ID"]] for r in top]}
+
+    unknown = await gql(loaded, ANALYTICS, q=query | {"order": [{"name": "Totals"}]})
+    (error,) = unknown["errors"]
+    assert error["extensions"]["code"] == "UNKNOWN_COLUMN"
+    assert error["message"] == "datasource 'sales' has no column 'Totals'"
+    assert "Total" in error["extensions"]["detail"]
+
+
+async def test_an_aggregate_is_ordered_by_a_column_of_its_answer_only(loaded: App) -> None:
+    query = {
+        "datasource": "sales",
+        "measures": [{"aggregate": "SUM", "column": "Total", "alias": "revenue"}],
+        "dimensions": ["Branch"],
+        "order": [{"name": "Total"}],
+    }
+    (error,) = (await gql(loaded, ANALYTICS, q=query))["errors"]
+    assert error["extensions"]["code"] == "UNKNOWN_COLUMN"
+    assert error["message"] == "the answer has no column 'Total' to order by"
+    assert "Branch, revenue" in error["extensions"]["detail"]
+    assert "add it to the dimensions" in error["extensions"]["detail"]
+
+
+FLAGS = (
+    b"when,member,amount\n"
+    b"2024-01-01T00:00:00,true,3\n"
+    b"2024-01-02T00:00:00,false,4\n"
+    b"2024-01-02T12:00:00,,5\n"
+)
+
+
+async def _count(app: App, datasource: str, *filters: dict[str, Any]) -> Any:
+    query = {
+        "datasource": datasource,
+        "measures": [{"aggregate": "COUNT", "alias": "n"}],
+        "filters": list(filters),
+    }
+    return await gql(app, ANALYTICS, q=query)
+
+
+@pytest.fixture
+async def flags(app: App) -> App:
+    accepted = await upload(app.client, content=FLAGS, filename="flags.csv", datasource="flags")
+    assert (await wait_for_task(app.client, accepted.json()["task_id"]))["status"] == "succeeded"
+    return app
+
+
+def _equals(value: str | None) -> dict[str, Any]:
+    return {"kind": "EQUALS", "column": "member", "values": [value]}
+
+
+async def test_boolean_and_number_filter_values_are_parsed_strictly(flags: App) -> None:
+    for value in ("true", "TRUE", "1", "False", "0", " false "):
+        body = await _count(flags, "flags", _equals(value))
+        assert body["data"]["analytics"]["rows"] == [[1]], (value, body)
+    for value in ("maybe", "yes", "2", ""):
+        (error,) = (await _count(flags, "flags", _equals(value)))["errors"]
+        assert error["extensions"]["code"] == "BAD_RANGE", value
+        assert "true or false" in error["extensions"]["detail"]
+    for value in ("1_0", "nan"):
+        bounds = {"kind": "RANGE", "column": "amount", "values": [value, None]}
+        (error,) = (await _count(flags, "flags", bounds))["errors"]
+        assert error["extensions"]["code"] == "BAD_RANGE", value
+
+
+async def test_a_null_equals_or_in_value_matches_missing_values_as_on_druid(flags: App) -> None:
+    missing = await _count(flags, "flags", _equals(None))
+    assert missing["data"]["analytics"]["rows"] == [[1]]
+    either = {"kind": "IN", "column": "member", "values": [None, "true"]}
+    assert (await _count(flags, "flags", either))["data"]["analytics"]["rows"] == [[2]]
+
+
+def _on_time(kind: str, *values: str) -> dict[str, Any]:
+    return {"kind": kind, "column": "__time", "values": list(values)}
+
+
+async def test_a_date_only_end_takes_in_its_day_in_every_form_the_parser_takes(
+    flags: App,
+) -> None:
+    for to in ("2024-01-01", "20240101", "2024-W01-1", " 2024-01-01 "):
+        body = await _count(flags, "flags", _on_time("DATE_RANGE", "2024-01-01", to))
+        assert body["data"]["analytics"]["rows"] == [[1]], to  # the whole of 1 January
+        body = await _count(flags, "flags", _on_time("RANGE", "2024-01-01", to))
+        assert body["data"]["analytics"]["rows"] == [[1]], to  # not 2 January's midnight
+    two_days = await _count(flags, "flags", _on_time("IN", "2024-01-01", "20240102"))
+    assert two_days["data"]["analytics"]["rows"] == [[2]]  # the midnights, neither extended
+    backwards = _on_time("DATE_RANGE", "2024-01-02", "20240101")
+    (error,) = (await _count(flags, "flags", backwards))["errors"]
+    assert error["extensions"]["code"] == "BAD_RANGE"
+    assert "starts after it ends" in error["message"]

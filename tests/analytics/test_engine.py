@@ -7,9 +7,11 @@ import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from backend.analytics.catalog import DatasourceVersion
+from backend.analytics.embedded import _run
 from backend.analytics.errors import BadRange, UnknownColumn, UnknownDatasource
 from backend.analytics.query import (
     PERIOD,
@@ -22,6 +24,7 @@ from backend.analytics.query import (
     Order,
     Query,
     Result,
+    UnknownOrder,
 )
 from backend.druid.client import DruidClient
 from backend.druid.engine import DruidEngine
@@ -162,3 +165,17 @@ async def test_bad_queries_are_refused(run: Run) -> None:
                 Measure(Aggregate.COUNT), filters=(Filter(FilterKind.RANGE, "Rating", (9.0, 1.0)),)
             )
         )
+
+
+def test_the_embedded_engine_refuses_an_order_it_cannot_follow_with_a_coded_error() -> None:
+    """Not a Polars error (a masked "Unexpected error."), whoever built the query."""
+    frame = pl.LazyFrame({"Branch": ["A", "B", "A"], "Total": [1.0, 5.0, 3.0]})
+    count = (Measure(Aggregate.COUNT),)
+    with pytest.raises(BadRange, match="__period needs a granularity"):
+        _run(Query("t", count, dimensions=("Branch",), order=(Order(PERIOD),)), frame)
+    with pytest.raises(UnknownOrder, match="the answer has no column 'Total'"):
+        _run(Query("t", count, order=(Order("Total"),)), frame)
+    with pytest.raises(UnknownColumn, match="no column 'Totals'"):
+        _run(Query("t", (), order=(Order("Totals"),)), frame)
+    rows = _run(Query("t", (), dimensions=("Branch",), order=(Order("Total", True),)), frame)
+    assert rows.rows == [("B",), ("A",), ("A",)]
