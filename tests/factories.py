@@ -85,12 +85,15 @@ async def task_count(client: httpx.AsyncClient) -> int:
 
 
 def xlsx_bytes(*, rows: list[list[str]]) -> bytes:
-    """A minimal valid .xlsx (inline strings, numbers as numbers) built with zipfile, so tests can
-    also craft broken workbooks byte by byte."""
+    """A minimal valid .xlsx (inline strings, numbers as numbers, "time:0.5" a time-of-day cell:
+    a fraction of a day formatted h:mm:ss) built with zipfile, so tests can also craft broken
+    workbooks byte by byte."""
     import zipfile
     from xml.sax.saxutils import escape
 
     def cell(ref: str, value: str) -> str:
+        if value.startswith("time:"):
+            return f'<c r="{ref}" s="1"><v>{value.removeprefix("time:")}</v></c>'
         try:
             float(value)
             return f'<c r="{ref}"><v>{value}</v></c>'
@@ -120,13 +123,18 @@ def xlsx_bytes(*, rows: list[list[str]]) -> bytes:
         '<Default Extension="xml" ContentType="application/xml"/>'
         '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
         '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
         "</Types>",
         "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{pkg}/relationships">'
         f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
         "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{main}" xmlns:r="{rel}">'
         '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
         "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{pkg}/relationships">'
-        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/styles" Target="styles.xml"/></Relationships>',
+        "xl/styles.xml": f'<?xml version="1.0"?><styleSheet xmlns="{main}">'
+        '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="21" applyNumberFormat="1"/></cellXfs>'
+        "</styleSheet>",
         "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet xmlns="{main}">'
         f"<sheetData>{sheet_rows}</sheetData></worksheet>",
     }

@@ -413,12 +413,14 @@ async def test_a_replace_is_seen_whole_or_not_at_all_by_readers(app: App) -> Non
             seen.append(answer.json()["data"]["rowCount"])
 
     reader = asyncio.create_task(read())
-    replaced = await upload(
-        app.client, content="\n".join([header, *kept]).encode(), extra={"mode": "replace"}
-    )
-    status = (await wait_for_task(app.client, replaced.json()["task_id"]))["status"]
-    await asyncio.sleep(0.2)
-    done.set()
+    try:
+        replaced = await upload(
+            app.client, content="\n".join([header, *kept]).encode(), extra={"mode": "replace"}
+        )
+        status = (await wait_for_task(app.client, replaced.json()["task_id"]))["status"]
+        await asyncio.sleep(0.2)
+    finally:  # the reader stops whatever happened (a test that failed left it polling)
+        done.set()
     await reader
 
     assert status == "succeeded"

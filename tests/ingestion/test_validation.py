@@ -362,3 +362,27 @@ def test_lines_ending_in_a_carriage_return_alone_are_refused_with_what_to_do(
         run(tmp_path, b"day,amount\r2024-01-01,1\r2024-01-02,2\r", datasource="old_mac")
     assert "carriage return" in refused.value.message
     assert "CRLF" in refused.value.hint
+
+
+def test_time_of_day_cells_of_a_workbook_are_read_as_times(tmp_path: Path) -> None:
+    # Found by a hostile test: a workbook's time cells were read as "1899-12-31 12:24:00", so
+    # every sales row was refused, and an inferred column became a datetime in 1899.
+    rows = [list(row) for row in sales_rows(3, 5)]
+    time = HEADER.index("Time")
+    for row, fraction in zip(rows, ("0.5166666666666667", "0.25", "0.75"), strict=True):
+        row[time] = f"time:{fraction}"
+    sales = run(tmp_path, xlsx_bytes(rows=[list(HEADER), *rows]))
+    assert sales.failure is None and sales.dataset is not None
+    assert pl.read_parquet(sales.dataset)["Time"].to_list() == [
+        dt.time(12, 24),
+        dt.time(6, 0),
+        dt.time(18, 0),
+    ]
+
+    shifts = [["shift", "at"], ["early", "time:0.25"], ["late", "time:0.75"]]
+    inferred = run(tmp_path, xlsx_bytes(rows=shifts), datasource="shifts")
+    assert inferred.schema is not None
+    assert [(c.name, c.type.value) for c in inferred.schema.columns] == [
+        ("shift", "string"),
+        ("at", "time"),
+    ]

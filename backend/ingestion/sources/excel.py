@@ -30,6 +30,7 @@ from backend.ingestion.sources.excel_child import read_grid
 MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
 MAX_PARTS = 10_000  # a workbook has tens of parts; many more is a crafted archive
 GRID_FILE = "excel-grid.arrow"
+_DAY_ZERO_TIME = r"^1899-12-3[01][ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$"
 _STORED, _DEFLATED = 0, 8
 _METHODS = {9: "deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "xz", 99: "AES"}
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
@@ -158,6 +159,13 @@ def open_excel(path: Path, file_format: str, sheet: str | None, workdir: Path) -
     header = check_header(["" if v is None else _cell_text(v) for v in grid.row(0)])
     data = grid.slice(1)
     data.columns = header
+    data = data.with_columns(
+        # A time-of-day cell is a fraction of a day, which the reader places on the sheet's day
+        # zero: keep the time ("12:24:00"), not "1899-12-31 12:24:00".
+        pl.col(h).str.replace(_DAY_ZERO_TIME, "$1")
+        for h in header
+        if data.schema[h] == pl.String
+    )
     frame = data.with_columns(
         (pl.int_range(0, data.height, dtype=pl.Int64) + start + 1).alias(ROW),
         pl.lit(None, dtype=pl.String).alias(PROBLEM),
