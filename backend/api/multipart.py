@@ -192,6 +192,11 @@ async def _read_parts(
             form.fields[part.name] = await events.part_text(part.name)
         elif form.file is not None:
             raise InvalidInput("more than one file was sent", "Send one file per upload.")
+        elif part.filename is None:  # curl -F file=data.csv: the text "data.csv", not the file
+            raise InvalidInput(
+                f"the form field {file_field!r} holds text, not a file",
+                f"Send the file itself: curl -F {file_field}=@data.csv (with the @).",
+            )
         else:
             chunks = events.part_bytes()
             form.file = await on_file(part, dict(form.fields), chunks)

@@ -465,6 +465,19 @@ async def test_a_form_field_sent_twice_is_refused(app: App) -> None:
     assert await task_count(app.client) == 0
 
 
+async def test_a_file_field_holding_text_is_refused_not_stored_as_a_file(app: App) -> None:
+    # Found by a hostile test: curl -F file=data.csv (no @) sends the text "data.csv"; it was
+    # accepted as a 8-byte file named "upload".
+    response = await app.client.post(
+        "/api/ingest/upload",  # parts without a file name, as curl -F name=value sends them
+        files={"file": (None, "data.csv"), "datasource_name": (None, "sales")},
+    )
+    assert response.status_code == 422, response.text
+    assert "holds text, not a file" in response.json()["error"]
+    assert "file=@" in response.json()["detail"]
+    assert await task_count(app.client) == 0
+
+
 async def test_the_same_bytes_with_another_sheet_or_to_replace_are_not_duplicates(app: App) -> None:
     # Found by a hostile test: another sheet of the same workbook, or the same file sent with
     # mode=replace (which the duplicate answer itself advises), were answered as duplicates and
