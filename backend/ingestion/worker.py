@@ -129,14 +129,34 @@ class WorkerPool:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
+        self._slots: list[asyncio.Task[None]] = []  # the loops that take tasks
+
+    def live_slots(self) -> int:
+        """Slot loops still running: the heartbeat reports these, not the configured number."""
+        return sum(1 for slot in self._slots if not slot.done())
+
+    def _slot_ended(self, slot: asyncio.Task[None]) -> None:
+        if self._stopping.is_set() or slot.cancelled():
+            return
+        log.error(
+            "worker slot %s ended unexpectedly (%s); %d of %d slots remain",
+            slot.get_name(),
+            type(slot.exception()).__name__ if slot.exception() else "returned",
+            self.live_slots(),
+            len(self._slots),
+        )
 
     async def start(self) -> None:
         """Starts the loops once the first heartbeat is recorded: health never reports a pool
         that has just started as missing."""
         started = utcnow()
         await self._record_beat(started)
-        for slot in range(self.settings.worker_concurrency):
-            self._loops.append(asyncio.create_task(self._loop(f"{self.name}/{slot}")))
+        for number in range(self.settings.worker_concurrency):
+            owner = f"{self.name}/{number}"
+            slot = asyncio.create_task(self._loop(owner), name=owner)
+            slot.add_done_callback(self._slot_ended)
+            self._slots.append(slot)
+            self._loops.append(slot)
         self._loops.append(asyncio.create_task(self._beat(started)))
         self._loops.append(asyncio.create_task(self._janitor()))
 
@@ -171,6 +191,7 @@ class WorkerPool:
                     )
                 else:
                     beat.last_seen = utcnow()
+                    beat.concurrency = self.live_slots()
         except Exception:
             log.exception("worker heartbeat could not be recorded")
 
@@ -194,6 +215,7 @@ class WorkerPool:
             loop.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         self._loops.clear()
+        self._slots.clear()
         with contextlib.suppress(Exception):  # a clean stop is not a dead worker
             async with session_scope(self.sessions) as session:
                 await session.execute(

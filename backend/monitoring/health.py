@@ -126,6 +126,9 @@ async def check_workers(runtime: Runtime) -> Check:
         "oldest_queued_age_seconds": oldest_age,
     }
     status, detail = Status.HEALTHY, None
+    if alive and not data["slots"]:
+        status = Status.DEGRADED
+        detail = "the worker processes report no running slot: uploads are not processed"
     if not alive:
         status = Status.DEGRADED
         detail = "no worker has reported in the last 30 s: uploads are accepted but not processed"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
+from backend.db import utcnow
 from backend.storage.local import LocalObjectStore
 from backend.storage.s3 import S3ObjectStore
 from tests.conftest import App
@@ -61,3 +63,22 @@ async def test_queued_work_without_workers_is_degraded(app: App) -> None:
     assert workers["data"]["alive"] == 0 and workers["data"]["queue_depth"] == 1
     assert workers["data"]["oldest_queued_age_seconds"] >= 0
     assert "not processed" in workers["detail"]
+
+
+async def test_a_worker_whose_slots_have_ended_is_reported_degraded(app: App) -> None:
+    # Found by a hostile test: with every worker loop dead, health still said healthy (it counted
+    # heartbeats, which another loop keeps writing, and the configured slots).
+    workers = app.runtime.workers
+    assert workers is not None
+    before = (await app.client.get("/api/health")).json()
+    assert next(c for c in before["checks"] if c["name"] == "workers")["data"]["slots"] == 2
+    for slot in workers._slots:  # what an escaped error does to a loop
+        slot.cancel()
+    await asyncio.gather(*workers._slots, return_exceptions=True)
+    await workers._record_beat(utcnow())  # the next heartbeat
+
+    body = (await app.client.get("/api/health")).json()
+    check = next(c for c in body["checks"] if c["name"] == "workers")
+    assert body["status"] == "degraded"
+    assert check["data"]["alive"] == 1 and check["data"]["slots"] == 0
+    assert "no running slot" in check["detail"]
