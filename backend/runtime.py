@@ -195,8 +195,9 @@ class Runtime:
             self.workers = None
         if self.druid is not None:
             await self.druid.close()
+        await self.analytics.stop_preparing()
         if isinstance(self.analytics.embedded, EmbeddedEngine):
-            self.analytics.embedded.close()
+            await self.analytics.embedded.aclose()
         await self.engine.dispose()
         if self.reader is not None and self.reader is not self.engine:
             await self.reader.dispose()

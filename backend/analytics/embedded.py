@@ -76,6 +76,13 @@ class EmbeddedEngine:
             task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    async def aclose(self) -> None:
+        """close(), then wait until the rollups being loaded or written have stopped (they use
+        the database and storage, which are closed next)."""
+        building = list(self._building.values())
+        self.close()
+        await asyncio.gather(*building, return_exceptions=True)
+
     async def _scan(self, source: DatasourceVersion) -> pl.LazyFrame | None:
         paths = await self.files.paths(source)
         return scan(paths, source.hidden) if paths else None

@@ -147,6 +147,14 @@ class Analytics:
             self._preparing.add(task)
             task.add_done_callback(self._preparing.discard)
 
+    async def stop_preparing(self) -> None:
+        """Cancel the rollups being prepared and wait until they have stopped: before the
+        database goes away, or one left mid-query would wait on a closed connection forever."""
+        preparing = list(self._preparing)
+        for task in preparing:
+            task.cancel()
+        await asyncio.gather(*preparing, return_exceptions=True)
+
     async def _prepare(self, datasource: str) -> None:
         """Write the rollups of a datasource's new data (the embedded engine answers from them)."""
         engine = self.embedded

@@ -60,3 +60,15 @@ async def test_a_dataset_landing_after_a_replace_is_not_hidden_by_it(runtime: Ru
     order = [key.rsplit("/", 1)[1] for key in version.dataset_keys]
     assert order == ["base.parquet", "replace.parquet", "retried.parquet"]
     assert version.hidden == ((interval,), (), ())  # only the dataset that landed before
+
+
+async def test_stopping_waits_for_the_rollups_being_prepared(runtime: Runtime) -> None:
+    # A CI run hung at the end of a test: rollups being prepared after an upload were left
+    # running when the app stopped, and one waited forever on the closed database.
+    runtime.analytics.landed("sales")
+    preparing = list(runtime.analytics._preparing)
+    assert preparing
+
+    await runtime.stop()
+
+    assert all(task.done() for task in preparing)
