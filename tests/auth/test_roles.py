@@ -310,6 +310,8 @@ async def test_a_refused_field_after_a_write_in_one_request_neither_waits_nor_fa
     """On SQLite a request's write transaction holds the database's write lock: the refusal of a
     later field is audited in that same transaction, not a second one waiting for the lock."""
     async with app_for(embedded) as app:
+        assert app.runtime.workers is not None
+        await app.runtime.workers.stop()  # the task stays queued: the cancel is a write that works
         uploader = app.client_as(await app.token(Role.UPLOADER, "mixer"))
         upload = await uploader.post(
             "/api/ingest/upload",
