@@ -411,6 +411,9 @@ async def test_a_replace_is_seen_whole_or_not_at_all_by_readers(app: App) -> Non
         while not done.is_set():
             answer = await app.client.post("/graphql", json={"query": "{ rowCount }"})
             seen.append(answer.json()["data"]["rowCount"])
+            # A reader polling without a pause kept SQLite's lock busy enough, on a loaded CI
+            # machine, for the worker's next step to time out waiting for it.
+            await asyncio.sleep(0.02)
 
     reader = asyncio.create_task(read())
     try:
