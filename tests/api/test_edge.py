@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from backend.api import edge
 from backend.config import Settings
 from backend.druid import urls
 from backend.ingestion.sources.base import ReadError
@@ -129,3 +130,28 @@ def test_a_sheet_number_in_other_digits_is_an_unknown_sheet() -> None:
         with pytest.raises(ReadError, match="no sheet named"):
             sheet_index(["Sales", "Notes"], sheet)
     assert sheet_index(["Sales", "Notes"], "2") == 1
+
+
+def test_the_client_address_comes_through_trusted_proxies_only() -> None:
+    proxies = edge.networks(["10.0.0.0/8", "::1"])
+    # No proxy configured: the peer, whatever the header says.
+    assert edge.client_of("203.0.113.7", ["198.51.100.1"], ()) == "203.0.113.7"
+    # uvicorn's default already replaced the peer with the header's address: not believed.
+    assert edge.client_of("198.51.100.1", ["198.51.100.1"], ()) == edge.UNVERIFIED
+    # Through two trusted proxies, the last address that is not one of them.
+    chain = ["192.0.2.1", "198.51.100.9", "10.0.0.3"]
+    assert edge.client_of("10.0.0.2", chain, proxies) == "198.51.100.9"
+    # A peer that is no proxy of ours is the client, even when it forwards.
+    assert edge.client_of("203.0.113.7", chain, proxies) == "203.0.113.7"
+    assert edge.client_of("::1", ["10.0.0.9"], proxies) == "10.0.0.9"  # all trusted: the first
+
+
+async def test_a_trusted_proxy_says_the_scheme_of_links(embedded: Backend) -> None:
+    settings = configured(embedded, trusted_proxies=["127.0.0.1"])  # httpx's ASGI peer
+    async with app_for(settings) as app:
+        headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.4"}
+        accepted = await upload(app.client, content=sales_csv(rows=3))
+        assert accepted.json()["status_url"].startswith("http://testserver/")
+        app.client.headers.update(headers)
+        again = await upload(app.client, content=sales_csv(rows=4))
+        assert again.json()["status_url"].startswith("https://testserver/"), again.text
