@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# No `server: uvicorn` header; X-Forwarded-For is believed by the app only from TRUSTED_PROXIES
+# (uvicorn's own default believes it from loopback). Dockerfile and docker-compose.yml agree.
+UVICORN_FLAGS := --no-server-header --no-proxy-headers
 # Installed versions are pinned in constraints.txt so every machine gets the same set.
 # pip shows each package as it installs (a fresh install takes a couple of minutes).
 PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check --progress-bar off -c constraints.txt
@@ -50,7 +53,7 @@ seed: migrate
 run: seed
 	$(call STEP,"making sure an admin API token exists (var/admin-token)",$(BIN)/python -m backend tokens ensure-admin --file var/admin-token)
 	@echo "==> serving on http://$(HOST):$(PORT) (Ctrl-C stops)"
-	$(BIN)/uvicorn backend.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn backend.main:app --host $(HOST) --port $(PORT) $(UVICORN_FLAGS)
 
 worker: migrate
 	$(BIN)/python -m backend worker

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -146,6 +148,25 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins allowed to call the API from a browser, comma-separated",
     )
+    # The HTTP edge (backend.api.edge, backend.api.limits): see README, Operating the service.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1", "api", "testserver"],
+        description="Host names the service answers to, comma-separated (* for any); "
+        "PUBLIC_URL's and DRUID_DATA_BASE_URL's hosts are added. Others get 400 (DNS rebinding)",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For is "
+        "believed, comma-separated; empty: the connection's own address is the client's",
+    )
+    body_read_timeout_s: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=30.0,
+        description="Seconds a request body may take to arrive, plus its size at "
+        "BODY_MIN_KB_PER_S; a body that trickles slower is answered 408",
+    )
+    body_min_kb_per_s: Annotated[int, Field(ge=1)] = Field(
+        default=64, description="The slowest upload rate (KiB/s) kept past BODY_READ_TIMEOUT_S"
+    )
     graphql_introspection: bool = True
     graphql_max_depth: Annotated[int, Field(ge=2)] = 12
     graphql_max_aliases: Annotated[int, Field(ge=1)] = 30
@@ -167,6 +188,26 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_hosts", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES holds {entry[:64]!r}, not an address or network "
+                    "(10.0.0.5, 10.0.0.0/8)"
+                ) from None
         return value
 
     @model_validator(mode="after")
@@ -211,6 +252,12 @@ class Settings(BaseSettings):
     @property
     def data_base_url(self) -> str:
         return (self.druid_data_base_url or self.public_url or "http://127.0.0.1:8000").rstrip("/")
+
+    @property
+    def host_names(self) -> list[str]:
+        """ALLOWED_HOSTS and the hosts of the service's own configured URLs."""
+        urls = (self.public_url, self.druid_data_base_url)
+        return [*self.allowed_hosts, *(urlsplit(u).hostname or "" for u in urls if u)]
 
     @property
     def is_sqlite(self) -> bool:

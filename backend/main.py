@@ -13,13 +13,16 @@ from backend.api import (
     datasources,
     docs,
     druid_files,
+    edge,
     frontend,
     ingest,
     performance,
     sigma,
     status,
 )
-from backend.api.limits import BodyLimit, ConcurrencyLimit
+from backend.api.early_auth import AuthBeforeBody
+from backend.api.edge import ClientAddress, HostGuard, SecurityHeaders
+from backend.api.limits import BodyDeadline, BodyLimit, ConcurrencyLimit
 from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
@@ -58,8 +61,12 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         # ours, scrubbed.
         telemetry={"exclude": tracing.untraced, "auto_configure": False},
     )
+    # Innermost first: the caller is known before a body is read, and BodyLimit closes the
+    # connection after any refusal sent while the body is unread.
+    app.add_middleware(AuthBeforeBody)
+    deadline = BodyDeadline(settings.body_read_timeout_s, settings.body_min_kb_per_s * 1024)
+    app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes, deadline=deadline)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)
     app.add_middleware(ConcurrencyLimit, path="/graphql", slots=settings.graphql_max_concurrent)
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.cors_origins)
     if settings.cors_origins:  # the React frontend served from elsewhere, by configuration only
@@ -71,6 +78,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         )
     app.state.metrics = application.Metrics()
     app.add_middleware(app.state.metrics.middleware)
+    app.add_middleware(ClientAddress, trusted=edge.networks(settings.trusted_proxies))
+    app.add_middleware(HostGuard, allowed=settings.host_names)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestIds)  # outermost: every line of a request carries its id
     application.install_log_buffer()
     app.include_router(graphql_router(settings))  # first: routes are tried in order

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend import npm_assets
 from backend.npm_assets import Package
+from backend.page_policy import policy_for
 
 ASSETS_DIR = npm_assets.STATIC_DIR / "docs"
 URL_PREFIX = "/docs-assets"
@@ -42,18 +43,6 @@ PACKAGES = (
 )
 REQUIRED = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "redoc.standalone.js")
 
-# The pages may only load from this server: ReDoc's sidebar has a logo on a CDN (an error
-# hides it), and nothing new in a later Swagger UI or ReDoc can reach out either.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "worker-src 'self' blob:",
-    )
-)
-
 router = APIRouter(include_in_schema=False)
 
 _MISSING = """<!doctype html><html><body style="font-family: sans-serif; margin: 2em">
@@ -76,13 +65,15 @@ def _url(request: Request, path: str) -> str:
 
 
 def _local_only(page: HTMLResponse) -> HTMLResponse:
-    page.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    """The page may load only from this server (ReDoc's sidebar has a logo on a CDN: an error
+    hides it), run only its own inline script, and is never framed."""
+    page.headers["Content-Security-Policy"] = policy_for(bytes(page.body).decode())
     return page
 
 
 def _missing(request: Request) -> HTMLResponse:
     openapi = _url(request, request.app.openapi_url)
-    return HTMLResponse(_MISSING.format(openapi=openapi), status_code=503)
+    return _local_only(HTMLResponse(_MISSING.format(openapi=openapi), status_code=503))
 
 
 @router.get("/docs")

@@ -31,7 +31,7 @@ SERVED_PREFIXES = ("druid/", "datasets/")
 async def signed_file(
     runtime: RuntimeDep,
     key: Annotated[str, Path(max_length=512)],
-    expires: Annotated[str | None, Query(max_length=12)] = None,
+    expires: Annotated[str | None, Query(max_length=64)] = None,
     signature: Annotated[str | None, Query(max_length=128)] = None,
 ) -> StreamingResponse:
     refused = Forbidden(

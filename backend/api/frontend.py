@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.errors import FALLBACK_ROUTE, NotFound, allowed_methods
+from backend.page_policy import policy_for
 
 DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 # Vite names what it puts under assets/ after a hash of the content: a new build, a new name.
@@ -23,6 +24,9 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # Paths the app's own routes own: an unknown one is a 404 in the API's shape, never index.html.
 RESERVED = ("api/", "graphql", "docs", "redoc", "openapi.json", "healthz", "readyz", "metrics")
+
+# Vite's build loads its scripts from files (no inline script), so none is allowed.
+APP_POLICY = policy_for("")
 
 _MISSING = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Frontend not built</title></head>
@@ -53,8 +57,16 @@ def build_router(dist: Path = DIST) -> APIRouter:
     async def index() -> Response:
         page = dist / "index.html"
         if not await _is_file(page):
-            return HTMLResponse(_MISSING, status_code=503, headers={"Cache-Control": "no-store"})
-        return FileResponse(page, media_type="text/html", headers={"Cache-Control": REVALIDATE})
+            return HTMLResponse(
+                _MISSING,
+                status_code=503,
+                headers={"Cache-Control": "no-store", "Content-Security-Policy": APP_POLICY},
+            )
+        return FileResponse(
+            page,
+            media_type="text/html",
+            headers={"Cache-Control": REVALIDATE, "Content-Security-Policy": APP_POLICY},
+        )
 
     @router.api_route("/", methods=["GET", "HEAD"], summary="The React app")
     async def app_root() -> Response:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,19 +17,11 @@ log = logging.getLogger(__name__)
 FORM_OVERHEAD = 65_536
 
 
-def _refusal(limit: int) -> tuple[Message, Message]:
-    limit_mb = limit // (1024 * 1024)
-    body = json.dumps(
-        {
-            "error": f"the request is larger than the limit of {limit_mb} MB",
-            "detail": f"Split the file into parts under {limit_mb} MB, or raise MAX_UPLOAD_MB "
-            "on the server.",
-            "code": "payload_too_large",
-        }
-    ).encode()
+def _answer(status: int, error: str, detail: str, code: str) -> tuple[Message, Message]:
+    body = json.dumps({"error": error, "detail": detail, "code": code}).encode()
     start: Message = {
         "type": "http.response.start",
-        "status": 413,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
@@ -36,6 +29,39 @@ def _refusal(limit: int) -> tuple[Message, Message]:
         ],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+def _refusal(limit: int) -> tuple[Message, Message]:
+    limit_mb = limit // (1024 * 1024)
+    return _answer(
+        413,
+        f"the request is larger than the limit of {limit_mb} MB",
+        f"Split the file into parts under {limit_mb} MB, or raise MAX_UPLOAD_MB on the server.",
+        "payload_too_large",
+    )
+
+
+def _too_slow(timeout: float, min_rate: int) -> tuple[Message, Message]:
+    return _answer(
+        408,
+        "the request body arrived too slowly",
+        f"Send the whole body within {timeout:g} seconds plus one second per {min_rate // 1024} "
+        "KiB; on a slow link, raise BODY_READ_TIMEOUT_S or lower BODY_MIN_KB_PER_S on the server.",
+        "request_timeout",
+    )
+
+
+@dataclass(frozen=True)
+class BodyDeadline:
+    """A body must arrive within `timeout` seconds plus its size at `min_rate` bytes a second:
+    a client that sends a few bytes and waits holds nothing for long, a slow but live upload
+    goes on."""
+
+    timeout: float
+    min_rate: int
+
+    def left(self, started: float, received: int, now: float) -> float:
+        return started + self.timeout + received / self.min_rate - now
 
 
 # After a 413 the rest of the body is read and thrown away for at most this long (or this
@@ -67,68 +93,118 @@ async def linger(receive: Receive) -> None:
 
 
 class BodyLimit:
-    """Refuses a request body past `limit()` bytes with 413 the moment it gets there, and closes
-    the connection after any 413 instead of reading (draining) the rest of the body."""
+    """Refuses a request body past `limit()` bytes with 413 the moment it gets there, or one
+    that arrives slower than `deadline` with 408, and closes the connection after any refusal
+    sent while the body is unread (a 401 before an upload is read, a 413) instead of reading
+    (draining) the rest of the body."""
 
-    def __init__(self, app: ASGIApp, limit: Callable[[], int]) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: Callable[[], int], deadline: BodyDeadline | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.deadline = deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit() + FORM_OVERHEAD
-        received = 0
-        started = refused = too_large = body_done = held = False
+        await _BodyGuard(self, receive, send).run(scope)
 
-        async def send_held(message: Message) -> None:
-            """Sends a 413's last body message as not-yet-last (see LINGER_SECONDS)."""
-            nonlocal held
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                if not body_done:
-                    held = True
-                    message = {**message, "more_body": True}
-            await send(message)
 
-        async def limited_receive() -> Message:
-            nonlocal received, refused, body_done
-            if refused:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                body_done = not message.get("more_body", False)
-                if received > limit and not started:
-                    refused = True
-                    for part in _refusal(self.limit()):
-                        await send_held(part)
-                    return {"type": "http.disconnect"}  # the app stops reading here
-            return message
+class _BodyGuard:
+    """One request's body under BodyLimit."""
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal started, too_large
-            if refused:
-                return  # our 413 went out; whatever the app answers after it is dropped
-            if message["type"] == "http.response.start":
-                started = True
-                if message["status"] == 413:
-                    too_large = True
-                    message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
-            if too_large:
-                await send_held(message)
-            else:
-                await send(message)
+    def __init__(self, owner: BodyLimit, receive: Receive, send: Send) -> None:
+        self.owner, self.receive, self.send = owner, receive, send
+        self.limit = owner.limit() + FORM_OVERHEAD
+        self.received = 0
+        self.began: float | None = None
+        self.started = self.refused = self.closing = self.held = self.left_early = False
+        self.body_done = False
 
+    def expects_body(self, scope: Scope) -> bool:
+        headers = dict(scope["headers"])
+        return b"transfer-encoding" in headers or headers.get(b"content-length", b"0") != b"0"
+
+    async def run(self, scope: Scope) -> None:
+        self.body_done = not self.expects_body(scope)
         try:
-            await self.app(scope, limited_receive, guarded_send)
+            await self.owner.app(scope, self.limited_receive, self.guarded_send)
         except Exception:
-            if not refused:
+            if self.left_early:  # what the app raised on it (ClientDisconnect) is no fault
+                return
+            if not self.refused:
                 raise
-            log.info("a request body over %d bytes was refused", limit)
-        if held:
-            await linger(receive)
-            await send(_END)
+            log.info("a request body was refused (too large or too slow)")
+        if self.held:
+            await linger(self.receive)
+            await self.send(_END)
+
+    async def send_held(self, message: Message) -> None:
+        """Sends a refusal's last body message as not-yet-last (see LINGER_SECONDS)."""
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            if not self.body_done:
+                self.held = True
+                message = {**message, "more_body": True}
+        await self.send(message)
+
+    async def refuse(self, answer: tuple[Message, Message]) -> Message:
+        self.refused = True
+        if not self.started:
+            for part in answer:
+                await self.send_held(part)
+        return {"type": "http.disconnect"}  # the app stops reading here
+
+    async def next_message(self) -> Message | None:
+        """The next message, or None when the body's deadline passed first."""
+        deadline = self.owner.deadline
+        if deadline is None or self.body_done:
+            return await self.receive()
+        loop = asyncio.get_running_loop()
+        self.began = self.began if self.began is not None else loop.time()
+        left = deadline.left(self.began, self.received, loop.time())
+        try:
+            return await asyncio.wait_for(self.receive(), max(left, 0.0))
+        except TimeoutError:
+            return None
+
+    async def limited_receive(self) -> Message:
+        if self.refused:
+            return {"type": "http.disconnect"}
+        message = await self.next_message()
+        if message is None:
+            deadline = self.owner.deadline
+            assert deadline is not None
+            log.info("a request body arrived too slowly (%d bytes); answered 408", self.received)
+            return await self.refuse(_too_slow(deadline.timeout, deadline.min_rate))
+        if message["type"] == "http.disconnect" and not self.body_done:
+            if not self.left_early:
+                log.info(
+                    "the client left after sending %d bytes of the request body; the request "
+                    "was abandoned",
+                    self.received,
+                )
+            self.left_early = True
+        elif message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            self.body_done = not message.get("more_body", False)
+            if self.received > self.limit and not self.started:
+                return await self.refuse(_refusal(self.owner.limit()))
+        return message
+
+    async def guarded_send(self, message: Message) -> None:
+        if self.refused:
+            return  # our refusal went out; whatever the app answers after it is dropped
+        if message["type"] == "http.response.start":
+            self.started = True
+            if message["status"] >= 400 and not self.body_done:
+                self.closing = True
+                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+        if self.closing:
+            await self.send_held(message)
+        else:
+            await self.send(message)
 
 
 class ConcurrencyLimit:

@@ -14,6 +14,8 @@ import re
 import time
 import urllib.parse
 
+from backend.digits import ascii_count
+
 SIGNED_PREFIX = "/api/druid/files/"
 # Shown in a stored spec where the signature of a URL goes (added when the task is submitted).
 SIGNED_LATER = "signature=REDACTED"
@@ -29,12 +31,19 @@ _SECRET_PARAMS = (
 _SECRET_VALUE = re.compile(
     r"(?i)\b(" + "|".join(re.escape(p) for p in _SECRET_PARAMS) + r")=([^&\s\"'<>\\]+)"
 )
+# Any query parameter whose name says it holds a credential (?access_token=, &api_key=,
+# ?password=, ...): a client may put its token in a URL, and the access log writes URLs.
+_CREDENTIAL_PARAM = re.compile(
+    r"(?i)([?&;][\w.\-]*(?:token|key|secret|passw|pwd|signature|credential|auth|session|jwt)"
+    r"[\w.\-]*)=([^&;#\s\"'<>\\]+)"
+)
 REDACTED = "REDACTED"
 
 
 def redact(text: str) -> str:
     """The text with the value of every URL signature or credential parameter replaced."""
-    return _SECRET_VALUE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    return _CREDENTIAL_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
 
 
 def _mac(secret: bytes, key: str, expires: int) -> str:
@@ -57,8 +66,9 @@ def verify(
     key: str, expires: str | None, signature: str | None, secret: bytes, now: float | None = None
 ) -> bool:
     """True when the signature is ours for this key and expiry, and the expiry has not passed."""
-    if not expires or not signature or not expires.isdigit() or len(expires) > 12:
+    moment = ascii_count(expires, max_digits=12)
+    if moment is None or not signature:
         return False
-    expected = _mac(secret, key, int(expires))
+    expected = _mac(secret, key, moment)
     valid = hmac.compare_digest(expected.encode(), signature.encode()[:128])
-    return valid and int(expires) >= (now if now is not None else time.time())
+    return valid and moment >= (now if now is not None else time.time())

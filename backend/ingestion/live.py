@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db import SessionMaker, session_scope
+from backend.digits import ascii_count
 from backend.errors import InvalidInput, NotFound
 from backend.ingestion.models import TERMINAL_STATUSES, IngestionTask, TaskEvent, TaskStatus
 
@@ -81,13 +82,13 @@ def parse_last_id(value: str | None) -> int:
     """The event id a client has seen ("42" or "42.3"), 0 for none."""
     if not value:
         return 0
-    head = value.strip().split(".", 1)[0]
-    if not head.isdigit() or len(head) > 18:
+    head = ascii_count(value.strip().split(".", 1)[0])
+    if head is None:
         raise InvalidInput(
             f"not an event id: {value[:40]!r}",
             "Send back an id this stream gave you (Last-Event-ID), or none to start over.",
         )
-    return int(head)
+    return head
 
 
 @dataclass

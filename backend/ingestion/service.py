@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from backend.auth.principal import SYSTEM, Principal
 from backend.auth.roles import Role
 from backend.db import SessionMaker, after_commit, on_rollback, session_scope, utcnow
+from backend.digits import ascii_count
 from backend.errors import (
     Conflict,
     Forbidden,
@@ -234,7 +235,7 @@ def check_declared_size(
 ) -> None:
     """Refuse at once when the declared request size cannot fit (64 KiB allowed for form
     overhead), or would not leave the disk's reserve free."""
-    declared = int(content_length) if content_length and content_length.isdigit() else 0
+    declared = ascii_count(content_length) or 0
     if declared > max_bytes + 65_536:
         raise _too_large(max_bytes)
     if space is not None:

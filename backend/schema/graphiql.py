@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend import npm_assets
 from backend.npm_assets import Package
+from backend.page_policy import policy_for
 
 ASSETS_DIR = npm_assets.STATIC_DIR / "graphiql"
 URL_PREFIX = "/graphiql-assets"
@@ -86,6 +87,9 @@ _PAGE = """<!doctype html>
 </html>
 """
 
+_PAGE_HTML = _PAGE.format(prefix=URL_PREFIX)
+_PAGE_POLICY = policy_for(_PAGE_HTML)  # its one inline script, by hash
+
 _MISSING = """<!doctype html><html><body style="font-family: sans-serif; margin: 2em">
 <h1>GraphiQL's files are not installed</h1>
 <p>This server serves GraphiQL itself (it never loads it from a CDN). Fetch its files once with
@@ -95,8 +99,8 @@ _MISSING = """<!doctype html><html><body style="font-family: sans-serif; margin:
 
 def page() -> HTMLResponse:
     if not assets_present():
-        return HTMLResponse(_MISSING)
-    return HTMLResponse(_PAGE.format(prefix=URL_PREFIX))
+        return HTMLResponse(_MISSING, headers={"Content-Security-Policy": policy_for(_MISSING)})
+    return HTMLResponse(_PAGE_HTML, headers={"Content-Security-Policy": _PAGE_POLICY})
 
 
 def mount(app: FastAPI) -> None:

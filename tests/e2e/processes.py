@@ -35,8 +35,18 @@ def process_env(settings_env: dict[str, str], **extra: str) -> dict[str, str]:
     return env
 
 
+# As `make run`, the Dockerfile and docker-compose.yml start it.
+UVICORN_FLAGS = ("--no-server-header", "--no-proxy-headers")
+
+
 @contextmanager
-def uvicorn_server(env: dict[str, str], log: Path, port: int | None = None) -> Iterator[str]:
+def uvicorn_server(
+    env: dict[str, str],
+    log: Path,
+    port: int | None = None,
+    flags: tuple[str, ...] = UVICORN_FLAGS,
+) -> Iterator[str]:
+    """uvicorn serving the app, started with `flags` (pass () for uvicorn's defaults)."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
@@ -50,6 +60,7 @@ def uvicorn_server(env: dict[str, str], log: Path, port: int | None = None) -> I
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *flags,
             ],
             cwd=ROOT,
             env=env,

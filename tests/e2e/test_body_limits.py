@@ -1,18 +1,21 @@
 """Request bodies are bounded while they stream, on a real uvicorn: a chunked GraphQL upload
-(no Content-Length) is refused with 413 as soon as it passes the limit, and a 413 closes the
-connection instead of reading the rest of the body."""
+(no Content-Length) is refused with 413 as soon as it passes the limit, an upload without a
+valid uploader's token is refused before its body is read, and a refusal closes the connection
+instead of reading the rest of the body."""
 
 from __future__ import annotations
 
 import select
 import socket
+import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Backend
-from tests.e2e.processes import process_env, uvicorn_server
+from tests.e2e.processes import ROOT, process_env, uvicorn_server
 
 pytestmark = pytest.mark.slow
 BOUNDARY = "bound4ry"
@@ -41,15 +44,16 @@ def multipart_head(path: str) -> bytes:
     return "".join(parts).encode()
 
 
-def send_chunked(url: str, path: str) -> tuple[bytes, int, bool]:
+def send_chunked(url: str, path: str, token: str | None = None) -> tuple[bytes, int, bool]:
     """Send a chunked multipart upload until the server answers; returns (what it answered,
     bytes sent, whether the server closed the connection)."""
     where = urllib.parse.urlsplit(url)
     sock = socket.create_connection((where.hostname or "127.0.0.1", where.port or 80), timeout=10)
+    authorization = f"Authorization: Bearer {token}\r\n" if token else ""
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
         f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-        "GraphQL-Preflight: 1\r\n\r\n"
+        f"GraphQL-Preflight: 1\r\n{authorization}\r\n"
     ).encode()
     sock.sendall(head)
     body, sent, answer = multipart_head(path), 0, b""
@@ -87,3 +91,32 @@ def test_a_chunked_upload_past_the_limit_is_refused_at_once(
     assert b"payload_too_large" in answer
     assert sent < 8 * 1024 * 1024, f"the server read {sent} bytes before refusing"
     assert closed, "the connection stays open after a 413: the rest of the body would be read"
+
+
+def viewer_token(env: dict[str, str]) -> str:
+    made = subprocess.run(
+        [sys.executable, "-m", "backend", "tokens", "create", "--name", "v", "--role", "viewer"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return made.stdout.splitlines()[0].strip()
+
+
+def test_an_upload_without_an_uploaders_token_is_refused_before_its_body_is_read(
+    embedded: Backend, tmp_path: Path
+) -> None:
+    """A 64 MB upload (under the default 500 MB limit) from an anonymous caller, a refused
+    token or a viewer is answered 401/403 after at most a few MB, and the connection closed."""
+    env = process_env(embedded.env, AUTH_ANONYMOUS_ROLE="none", WORKER_CONCURRENCY="0")
+    with uvicorn_server(env, tmp_path / "server.log") as url:
+        viewer = viewer_token(env)
+        for path in ["/graphql", "/api/ingest/upload"]:
+            for token, status in [(None, b"401"), ("not-a-token", b"401"), (viewer, b"403")]:
+                answer, sent, closed = send_chunked(url, path, token)
+                assert answer.startswith(b"HTTP/1.1 " + status), (path, answer[:300])
+                assert sent < 8 * 1024 * 1024, f"{path}: the server read {sent} bytes first"
+                assert closed, f"{path}: the connection stayed open: the body would be read"

@@ -63,7 +63,7 @@ async def test_a_mode_change_is_persisted_across_restarts_and_audited(app: App) 
     async with restarted.router.lifespan_context(restarted):
         transport = httpx.ASGITransport(app=restarted)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://test", headers=app.client.headers
+            transport=transport, base_url="http://testserver", headers=app.client.headers
         ) as client:
             status = (await client.get("/api/sigma/status")).json()["data"]
     assert status["last_change"]["changed_at"] is not None

@@ -28,6 +28,7 @@ from typing import Any
 import fastexcel
 import polars as pl
 
+from backend.digits import ascii_count
 from backend.ingestion.sources.base import ReadError
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,9 @@ def sheet_index(names: list[str], sheet: str | None) -> int:
         return 0
     if sheet in names:
         return names.index(sheet)
-    if sheet.isdigit() and 1 <= int(sheet) <= len(names):
-        return int(sheet) - 1
+    number = ascii_count(sheet, max_digits=6)
+    if number is not None and 1 <= number <= len(names):
+        return number - 1
     raise ReadError(
         f"the workbook has no sheet named {sheet!r}",
         f"Choose one of: {', '.join(repr(n) for n in names[:20])} (or a sheet number from 1).",
