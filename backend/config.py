@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     graphql_max_depth: Annotated[int, Field(ge=2)] = 12
     graphql_max_aliases: Annotated[int, Field(ge=1)] = 30
     graphql_max_tokens: Annotated[int, Field(ge=100)] = 4000
+    # Fields a document selects, each fragment counted every time it is spread: fragments that
+    # spread the previous one twice select 2^n fields from a few hundred bytes.
+    graphql_max_fields: Annotated[int, Field(ge=10)] = 1000
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(
         default="text",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterable
 from typing import Any, cast
@@ -12,7 +11,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from fastapi import Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
@@ -57,11 +56,6 @@ class Schema(strawberry.Schema):
         # Subscriptions run over the websocket (`subscribe`); sent over HTTP, Strawberry would
         # run one as a query and fail on the stream it gets (a 500). Refused with a 400 instead.
         allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
-        if operation_name is None and query and _operations(query) > 1:
-            # The spec's rule; Strawberry would run the first one.
-            return _refused(
-                "the document has several operations: say which to run in operationName"
-            )
         result = await super().execute(
             query,
             variable_values,
@@ -113,27 +107,6 @@ _REQUEST_ERROR = {
     "status": 400,
     "detail": "Fix the query as the message says (the schema is in GraphiQL at /graphql).",
 }
-
-
-_MAX_TOKENS = 10_000  # this count only; GRAPHQL_MAX_TOKENS is applied by the schema
-
-
-@functools.lru_cache(maxsize=256)
-def _operations(query: str) -> int:
-    """How many operations a document defines (0 when it does not parse: Strawberry says why)."""
-    if sum(query.count(word) for word in ("query", "mutation", "subscription")) < 2:
-        return 1  # one keyword at most: one operation (or an anonymous one)
-    try:
-        document = parse(query, max_tokens=_MAX_TOKENS)
-    except GraphQLError:
-        return 0
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-
-
-def _refused(message: str) -> ExecutionResult:
-    return ExecutionResult(
-        data=None, errors=[GraphQLError(message, extensions=dict(_REQUEST_ERROR))]
-    )
 
 
 _ACK = cast(UnsetType, UNSET)  # a plain connection_ack
