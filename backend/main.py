@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,8 @@ from backend.api import (
     sigma,
     status,
 )
-from backend.api.limits import BodyLimit, ConcurrencyLimit
+from backend.api.graphql_limits import GraphQLGate
+from backend.api.limits import BodyLimit
 from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
@@ -59,8 +61,15 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         telemetry={"exclude": tracing.untraced, "auto_configure": False},
     )
     install_error_handlers(app)
+    # GraphQL's concurrency slots, shared by HTTP requests (taken once their body is in) and
+    # the websocket's operations. The gate reads bodies through BodyLimit (added after it:
+    # outside), which closes the connection after the gate's 413.
+    graphql_slots = asyncio.Semaphore(settings.graphql_max_concurrent)
+    app.state.graphql_slots = graphql_slots
+    app.add_middleware(
+        GraphQLGate, path="/graphql", slots=graphql_slots, max_body=settings.graphql_max_body
+    )
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)
-    app.add_middleware(ConcurrencyLimit, path="/graphql", slots=settings.graphql_max_concurrent)
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.cors_origins)
     if settings.cors_origins:  # the React frontend served from elsewhere, by configuration only
         app.add_middleware(
@@ -73,7 +82,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.add_middleware(app.state.metrics.middleware)
     app.add_middleware(RequestIds)  # outermost: every line of a request carries its id
     application.install_log_buffer()
-    app.include_router(graphql_router(settings))  # first: routes are tried in order
+    app.include_router(graphql_router(settings, graphql_slots))  # first: routes are tried in order
     app.include_router(ingest.router)
     app.include_router(datasources.router)
     app.include_router(status.router)

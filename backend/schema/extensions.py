@@ -4,6 +4,7 @@ Unexpected errors are masked so internals never leak."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from strawberry.extensions import (
 from backend.config import Settings
 from backend.errors import as_app_error
 from backend.schema.documents import DocumentCache, DocumentLimits, Documents
+from backend.schema.socket import SocketSlots
 
 
 class AppErrorExtensions(SchemaExtension):
@@ -103,6 +105,12 @@ def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
 
 
 def schema_extensions(
-    settings: Settings,
+    settings: Settings, slots: asyncio.Semaphore
 ) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
-    return [*limits(settings), AppErrorExtensions, _mask_errors, CacheExtensions]
+    return [
+        lambda: SocketSlots(slots),  # first: the slot is held around the others' work
+        *limits(settings),
+        AppErrorExtensions,
+        _mask_errors,
+        CacheExtensions,
+    ]
