@@ -171,6 +171,12 @@ class Settings(BaseSettings):
     graphql_max_depth: Annotated[int, Field(ge=2)] = 12
     graphql_max_aliases: Annotated[int, Field(ge=1)] = 30
     graphql_max_tokens: Annotated[int, Field(ge=100)] = 4000
+    # Fields a document selects, each fragment counted every time it is spread: fragments that
+    # spread the previous one twice select 2^n fields from a few hundred bytes.
+    graphql_max_fields: Annotated[int, Field(ge=10)] = 1000
+    # A GraphQL request's body, query string and websocket messages (multipart uploads: their
+    # `operations` and `map` fields; their files have MAX_UPLOAD_MB), refused before parsing.
+    graphql_max_body_kb: Annotated[int, Field(ge=1, le=1024 * 1024)] = 1024
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(
         default="text",
@@ -232,6 +238,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def graphql_max_body(self) -> int:
+        return self.graphql_max_body_kb * 1024
 
     @property
     def anonymous_role(self) -> Role | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,8 @@ from backend.api import (
 )
 from backend.api.early_auth import AuthBeforeBody
 from backend.api.edge import ClientAddress, HostGuard, SecurityHeaders
-from backend.api.limits import BodyDeadline, BodyLimit, ConcurrencyLimit
+from backend.api.graphql_limits import GraphQLGate
+from backend.api.limits import BodyDeadline, BodyLimit
 from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
 from backend.errors import install_error_handlers
@@ -61,13 +63,20 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         # ours, scrubbed.
         telemetry={"exclude": tracing.untraced, "auto_configure": False},
     )
-    # Innermost first: the caller is known before a body is read, and BodyLimit closes the
-    # connection after any refusal sent while the body is unread.
+    install_error_handlers(app)
+    # Innermost first. GraphQL's concurrency slots are shared by HTTP requests (taken once their
+    # body is in) and the websocket's operations; the gate reads bodies through the middlewares
+    # outside it. The caller is known before a body is read (AuthBeforeBody), and BodyLimit
+    # times out trickling bodies and closes the connection after any refusal sent while the
+    # body is unread (the gate's 413 too).
+    graphql_slots = asyncio.Semaphore(settings.graphql_max_concurrent)
+    app.state.graphql_slots = graphql_slots
+    app.add_middleware(
+        GraphQLGate, path="/graphql", slots=graphql_slots, max_body=settings.graphql_max_body
+    )
     app.add_middleware(AuthBeforeBody)
     deadline = BodyDeadline(settings.body_read_timeout_s, settings.body_min_kb_per_s * 1024)
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes, deadline=deadline)
-    install_error_handlers(app)
-    app.add_middleware(ConcurrencyLimit, path="/graphql", slots=settings.graphql_max_concurrent)
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.cors_origins)
     if settings.cors_origins:  # the React frontend served from elsewhere, by configuration only
         app.add_middleware(
@@ -83,7 +92,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestIds)  # outermost: every line of a request carries its id
     application.install_log_buffer()
-    app.include_router(graphql_router(settings))  # first: routes are tried in order
+    app.include_router(graphql_router(settings, graphql_slots))  # first: routes are tried in order
     app.include_router(ingest.router)
     app.include_router(datasources.router)
     app.include_router(status.router)

@@ -206,19 +206,3 @@ class _BodyGuard:
         else:
             await self.send(message)
 
-
-class ConcurrencyLimit:
-    """At most `slots` requests to `path` run at once; the others wait, suspended (no CPU), so a
-    crowd of clients cannot fill the event loop's queue ahead of /healthz and the rest."""
-
-    def __init__(self, app: ASGIApp, path: str, slots: int) -> None:
-        self.app = app
-        self.path = path
-        self.slots = asyncio.Semaphore(slots)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.path:
-            async with self.slots:
-                await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any, cast
@@ -12,22 +13,30 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from fastapi import Request, WebSocket
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, StreamResult
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from backend.config import Settings
 from backend.deps import record_refusal
-from backend.errors import BadRequest, Busy, UnsupportedMediaType, as_app_error, for_status
-from backend.schema import graphiql
+from backend.errors import (
+    BadRequest,
+    Busy,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    as_app_error,
+    for_status,
+)
+from backend.schema import graphiql, socket
 from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import Context, get_context
 from backend.schema.context import end as end_context
@@ -37,6 +46,7 @@ from backend.schema.ingestion import IngestionMutation, IngestionQuery
 from backend.schema.live import Subscription
 from backend.schema.monitoring import MonitoringMutation, MonitoringQuery, PerformanceQuery
 from backend.schema.scalars import SCALARS
+from backend.schema.suggestions import hidden_for, without_suggestions
 
 log = logging.getLogger(__name__)
 Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery))
@@ -44,6 +54,8 @@ Mutation = merge_types("Mutation", (IngestionMutation, MonitoringMutation, Datas
 
 
 class Schema(strawberry.Schema):
+    introspection = True  # set by build_schema from GRAPHQL_INTROSPECTION
+
     async def execute(  # noqa: PLR0917 (Strawberry's signature)
         self,
         query: str | None,
@@ -57,11 +69,6 @@ class Schema(strawberry.Schema):
         # Subscriptions run over the websocket (`subscribe`); sent over HTTP, Strawberry would
         # run one as a query and fail on the stream it gets (a 500). Refused with a 400 instead.
         allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
-        if operation_name is None and query and _operations(query) > 1:
-            # The spec's rule; Strawberry would run the first one.
-            return _refused(
-                "the document has several operations: say which to run in operationName"
-            )
         result = await super().execute(
             query,
             variable_values,
@@ -75,6 +82,50 @@ class Schema(strawberry.Schema):
         for error in result.errors or []:
             if is_request_error(error) and not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), **_REQUEST_ERROR}
+        return self.scrubbed(result, context_value)
+
+    async def stream(  # noqa: PLR0917 (Strawberry's signature)
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """Operations on the websocket: each one checked and counted as an HTTP request is
+        (backend.schema.socket), their results scrubbed as execute's are."""
+        if isinstance(context_value, Context):
+            refused = await socket.refusal(context_value)
+            if refused is not None:
+                return _only(PreExecutionError(data=None, errors=[refused]))
+        results = await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        return self._scrubbed_stream(results, context_value)
+
+    async def _scrubbed_stream(self, results: StreamResult, context: object) -> StreamResult:
+        async with contextlib.aclosing(results):
+            async for result in results:
+                yield (
+                    self.scrubbed(result, context)
+                    if isinstance(result, ExecutionResult)
+                    else result
+                )
+
+    def scrubbed(self, result: ExecutionResult, context: object) -> ExecutionResult:
+        """The result as this caller may see it: without suggestions when they would reveal
+        names (backend.schema.suggestions)."""
+        principal = context.principal if isinstance(context, Context) else None
+        if result.errors and hidden_for(principal, self.introspection):
+            result.errors = without_suggestions(result.errors)
         return result
 
     def process_errors(
@@ -98,14 +149,21 @@ class Schema(strawberry.Schema):
         super().process_errors(unexpected, execution_context)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    return Schema(
+def build_schema(
+    settings: Settings | None = None, slots: asyncio.Semaphore | None = None
+) -> strawberry.Schema:
+    """`slots`: the GRAPHQL_MAX_CONCURRENT slots shared with the HTTP middleware (main.py)."""
+    settings = settings or Settings()
+    slots = slots or asyncio.Semaphore(settings.graphql_max_concurrent)
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=schema_extensions(settings or Settings()),
+        extensions=schema_extensions(settings, slots),
         config=StrawberryConfig(scalar_map=SCALARS),
     )
+    schema.introspection = settings.graphql_introspection
+    return schema
 
 
 _REQUEST_ERROR = {
@@ -115,31 +173,17 @@ _REQUEST_ERROR = {
 }
 
 
-_MAX_TOKENS = 10_000  # this count only; GRAPHQL_MAX_TOKENS is applied by the schema
-
-
-@functools.lru_cache(maxsize=256)
-def _operations(query: str) -> int:
-    """How many operations a document defines (0 when it does not parse: Strawberry says why)."""
-    if sum(query.count(word) for word in ("query", "mutation", "subscription")) < 2:
-        return 1  # one keyword at most: one operation (or an anonymous one)
-    try:
-        document = parse(query, max_tokens=_MAX_TOKENS)
-    except GraphQLError:
-        return 0
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-
-
-def _refused(message: str) -> ExecutionResult:
-    return ExecutionResult(
-        data=None, errors=[GraphQLError(message, extensions=dict(_REQUEST_ERROR))]
-    )
+async def _only(result: PreExecutionError) -> StreamResult:
+    yield result
 
 
 _ACK = cast(UnsetType, UNSET)  # a plain connection_ack
 
 
 class Router(GraphQLRouter[object, None]):
+    websocket_adapter_class = socket.BoundedSocket
+    max_body = 1024 * 1024  # GRAPHQL_MAX_BODY_KB: websocket messages, multipart fields
+
     async def on_ws_connect(self, context: object) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: the token may come in `connection_init`'s payload
         (`{"Authorization": "Bearer <token>"}` or `{"token": "<token>"}`), since browsers cannot
@@ -193,6 +237,15 @@ class Router(GraphQLRouter[object, None]):
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         form = await request.get_form_data()  # read once: Starlette keeps it for the request
+        for field in ("operations", "map"):
+            value = form.form.get(field)
+            if isinstance(value, str | bytes) and len(value) > self.max_body:
+                raise PayloadTooLarge(
+                    f"the upload's '{field}' field is larger than the limit of "
+                    f"{self.max_body // 1024} kB",
+                    "Send a smaller query or fewer variables (the file goes in its own part), "
+                    "or raise GRAPHQL_MAX_BODY_KB on the server.",
+                )
         files_map = form.form.get("map", "{}")
         mapped = self.parse_json(files_map) if isinstance(files_map, bytes | str) else files_map
         if not isinstance(mapped, dict) or not all(
@@ -319,13 +372,16 @@ def _document(router: Router) -> None:
             route.responses.update(_ERRORS if post else {400: _ERRORS[400]})
 
 
-def graphql_router(settings: Settings) -> GraphQLRouter[object, None]:
+def graphql_router(
+    settings: Settings, slots: asyncio.Semaphore | None = None
+) -> GraphQLRouter[object, None]:
     router = Router(
-        build_schema(settings),
+        build_schema(settings, slots),
         path="/graphql",
         context_getter=get_context,
         multipart_uploads_enabled=True,
         tags=["graphql"],
     )
+    router.max_body = settings.graphql_max_body
     _document(router)
     return router

@@ -1,26 +1,25 @@
-"""Schema extensions: typed expected errors, masking of unexpected ones, cache reporting, bounded
-parser and validation caches. Unexpected errors are masked so internals never leak."""
+"""Schema extensions: typed expected errors, masking of unexpected ones, cache reporting, the
+document limits with one bounded parse and validation cache (backend.schema.documents).
+Unexpected errors are masked so internals never leak."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import (
-    AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 
 from backend.config import Settings
 from backend.errors import as_app_error
+from backend.schema.documents import DocumentCache, DocumentLimits, Documents
+from backend.schema.socket import SocketSlots
 
 
 class AppErrorExtensions(SchemaExtension):
@@ -86,22 +85,19 @@ def _mask_errors() -> MaskErrors:
 
 
 def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    """How big a request may be: its depth, its aliases and its tokens (before anything runs;
-    refusals are GraphQL errors with BAD_REQUEST); introspection can be turned off."""
-    depth, aliases, tokens = (
-        settings.graphql_max_depth,
-        settings.graphql_max_aliases,
-        settings.graphql_max_tokens,
+    """How big a request may be: its tokens, its depth, its aliases and its fields, fragments
+    counted each time they are spread (before any validation walk; refusals are GraphQL errors
+    with BAD_REQUEST); introspection can be turned off."""
+    tokens = settings.graphql_max_tokens
+    documents = DocumentLimits(
+        depth=settings.graphql_max_depth,
+        aliases=settings.graphql_max_aliases,
+        fields=settings.graphql_max_fields,
     )
-    # The rules are made once: a limiter made per request makes new rule classes, and the
-    # validation cache (keyed by the rules too) then never hits.
-    rules = (
-        QueryDepthLimiter(max_depth=depth).validation_rules
-        + MaxAliasesLimiter(max_alias_count=aliases).validation_rules
-    )
+    cache = DocumentCache()  # one per schema, shared by its requests
     found: list[Callable[[], SchemaExtension]] = [
-        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=tokens),
+        lambda: Documents(cache, documents),
     ]
     if not settings.graphql_introspection:
         found.append(DisableIntrospection)
@@ -109,13 +105,12 @@ def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
 
 
 def schema_extensions(
-    settings: Settings,
+    settings: Settings, slots: asyncio.Semaphore
 ) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
     return [
+        lambda: SocketSlots(slots),  # first: the slot is held around the others' work
         *limits(settings),
         AppErrorExtensions,
         _mask_errors,
         CacheExtensions,
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
     ]
