@@ -94,8 +94,16 @@ def make_client(
 class _S3Writer(ObjectWriter):
     """Small objects are one PUT; larger ones a multipart upload of WRITE_BLOCK_BYTES parts."""
 
-    def __init__(self, key: str, client: S3Client, bucket: str, object_key: str) -> None:
+    def __init__(
+        self,
+        key: str,
+        client: S3Client,
+        bucket: str,
+        object_key: str,
+        unaborted: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(key)
+        self._unaborted = unaborted if unaborted is not None else []
         self._client = client
         self._bucket = bucket
         self._object_key = object_key
@@ -139,9 +147,15 @@ class _S3Writer(ObjectWriter):
 
     def _discard(self) -> None:
         if self._upload_id is not None:
-            self._client.abort_multipart_upload(
-                Bucket=self._bucket, Key=self._object_key, UploadId=self._upload_id
-            )
+            try:
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=self._object_key, UploadId=self._upload_id
+                )
+            except Exception:
+                # S3 is down (the reason the write failed): the janitor aborts it once S3 is back,
+                # not only when it is STAGED_UPLOAD_MAX_AGE_SECONDS old (its parts are billed).
+                self._unaborted.append((self._object_key, self._upload_id))
+                raise
         else:
             self._client.delete_object(Bucket=self._bucket, Key=self._object_key)
 
@@ -162,6 +176,8 @@ class S3ObjectStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url
+        # Multipart uploads whose abort failed (key, upload id): aborted by the next janitor run.
+        self.unaborted: list[tuple[str, str]] = []
 
     @property
     def kind(self) -> str:
@@ -189,7 +205,7 @@ class S3ObjectStore:
             ) from exc
 
     def writer(self, key: str) -> ObjectWriter:
-        return _S3Writer(key, self.client, self.bucket, self.object_key(key))
+        return _S3Writer(key, self.client, self.bucket, self.object_key(key), self.unaborted)
 
     def local_path(self, key: str) -> Path | None:
         return None
@@ -278,8 +294,9 @@ class S3ObjectStore:
         return await run_storage(STORED, self._abort_stale_uploads, older_than)
 
     def _abort_stale_uploads(self, older_than: dt.datetime) -> int:
-        """Multipart uploads never completed (their parts are stored, and billed, until then)."""
-        removed = 0
+        """Multipart uploads never completed (their parts are stored, and billed, until then):
+        first those whose abort failed in this process, whatever their age, then old ones."""
+        removed = self._abort_unaborted()
         paginator = self.client.get_paginator("list_multipart_uploads")
         prefix = f"{self.prefix}/" if self.prefix else ""
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
@@ -289,6 +306,19 @@ class S3ObjectStore:
                         Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                     )
                     removed += 1
+        return removed
+
+    def _abort_unaborted(self) -> int:
+        removed = 0
+        while self.unaborted:
+            key, upload_id = self.unaborted[0]
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            except ClientError as exc:
+                if not _is_missing(exc) and "NoSuchUpload" not in str(exc):
+                    raise  # still failing: kept for the next run
+            self.unaborted.pop(0)
+            removed += 1
         return removed
 
     def free_bytes(self) -> int | None:

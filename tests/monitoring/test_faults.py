@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import tempfile
 import time
@@ -17,11 +18,15 @@ import httpx
 import pytest
 
 from backend.config import Settings
+from backend.errors import StorageOutage
 from backend.ingestion.worker import WorkerPool
-from backend.storage.s3 import make_client
+from backend.storage import create_store
+from backend.storage.base import WRITE_BLOCK_BYTES
+from backend.storage.s3 import S3ObjectStore, make_client
 from tests.conftest import AWS_TEST_CREDENTIALS, App, Backend, app_for
 from tests.factories import sales_csv, upload, wait_for_task
 from tests.monitoring.faults import (
+    CuttableLink,
     StallableS3,
     StoppablePostgres,
     fill,
@@ -268,3 +273,37 @@ async def test_a_full_disk_says_which_folder_is_full_and_what_to_do(
             assert "temporary folder is full" in done["error"]["message"]
             assert "Retry the task later" in done["error"]["detail"]
             assert str(tmp) not in json.dumps(done["error"])
+
+
+async def test_a_multipart_upload_cut_by_an_outage_is_aborted_once_s3_is_back(
+    stoppable_postgres: StoppablePostgres, stallable_s3: StallableS3
+) -> None:
+    # Found by a fault-injection run: a put cut by an outage left its multipart upload open (its
+    # abort failed too), and the janitor aborted only uploads older than 6 hours.
+    link = CuttableLink(int(stallable_s3.endpoint_url.rsplit(":", 1)[1]))
+    quick = {
+        "s3_read_timeout_seconds": 2.0,
+        "s3_connect_timeout_seconds": 2.0,
+        "s3_max_attempts": 1,
+    }
+    settings = fault_backend(stoppable_postgres, stallable_s3, **quick).settings
+    store = create_store(settings.model_copy(update={"s3_endpoint_url": link.url}))
+    assert isinstance(store, S3ObjectStore)
+    writer = store.writer("raw/cut/big.csv")
+    await writer.write(b"a" * (2 * WRITE_BLOCK_BYTES))  # two parts sent
+    link.cut()
+    try:
+        with pytest.raises(StorageOutage):
+            await writer.commit()
+        await writer.abort()  # fails as well: S3 cannot be reached
+    finally:
+        link.restore()
+    uploads = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", [])
+    assert len(uploads) == 1, uploads
+
+    # The janitor's next run, with a cutoff older than any upload (moto says every multipart
+    # upload was initiated in 2010, so a cutoff of a day ago would take this one by its age).
+    long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    assert await store.abort_stale_writes(long_ago) == 1
+    assert not store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads")
+    link.cut()
