@@ -188,6 +188,32 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL used in links such as status_url; default: request URL"
     )
+    # Dependencies that stall or fail (issue 22): bounded waits, separate thread pools, retries.
+    # A stalled S3 holds a storage thread at most connect + read timeout per attempt.
+    s3_connect_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=5.0, description="How long a connection to S3 may take before the call fails"
+    )
+    s3_read_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=20.0, description="How long S3 may stay silent within one call before it fails"
+    )
+    s3_max_attempts: Annotated[int, Field(ge=1, le=10)] = Field(
+        default=3, description="Attempts per S3 call (1: no retry) before it fails"
+    )
+    storage_threads: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=16,
+        description="Threads for storage calls (boto3, the local store's files): a stalled store "
+        "holds only these, never the threads other work needs",
+    )
+    storage_retry_max_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="A task whose storage is unreachable waits and retries, its wait doubling up "
+        "to this",
+    )
+    liveness_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        default=2.0,
+        description="/healthz answers 503 when the event loop lags, or a thread pool cannot run "
+        "a call, for longer than this",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

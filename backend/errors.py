@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -100,17 +102,75 @@ class ServiceUnavailable(AppError):
 
 class Busy(ServiceUnavailable):
     code = "busy"
+    retry_after_seconds = 2
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": "2"}
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class DependencyUnavailable(Busy):
+    """A service we depend on (the metadata database, the object storage) does not answer: the
+    client may retry (Retry-After); the message names the part by role, never its address."""
+
+    code = "service_unavailable"
+    retry_after_seconds = 5
+
+
+class InsufficientStorage(AppError):
+    """A disk the service writes to is full (or would be past MIN_FREE_DISK_MB)."""
+
+    status_code = 507
+    code = "insufficient_storage"
+
+
+def database_unavailable() -> DependencyUnavailable:
+    return DependencyUnavailable(
+        "The metadata database cannot be reached right now",
+        "Try again in a moment (Retry-After says when); an upload sent again is recognised, "
+        "not loaded twice. Operators: /api/health says which part is down.",
+    )
+
+
+class StorageOutage(DependencyUnavailable):
+    """The object storage did not answer (or said to come back later): a worker waits for it."""
+
+
+def storage_unavailable() -> StorageOutage:
+    return StorageOutage(
+        "The file storage cannot be reached right now",
+        "Try again in a moment (Retry-After says when): nothing of this request was kept. "
+        "Operators: /api/health says which part is down.",
+    )
+
+
+# What each folder the service writes to is called for a reader, and the setting that moves it.
+DISK_ROLES = {
+    "temporary folder": "TMPDIR",
+    "storage folder": "STORAGE_URL",
+    "cache folder": "CACHE_DIR",
+}
+
+
+def disk_full(place: str) -> InsufficientStorage:
+    """ENOSPC where the service writes: which folder (by its role, never its path) and what to do."""
+    setting = DISK_ROLES.get(place, "MIN_FREE_DISK_MB")
+    return InsufficientStorage(
+        f"The server's {place} is full",
+        f"Try again later. Operators: free disk space where the {place} is, or point {setting} "
+        "at a larger disk.",
+    )
+
+
+def is_disk_full(error: BaseException | None) -> bool:
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def as_app_error(error: BaseException | None) -> AppError | None:
     """The error a client is shown for `error`: our own as they are; the metadata database
     overloaded or unreachable (no pooled connection within DATABASE_WAIT_SECONDS, SQLite's write
-    lock held too long, the connection lost) as a 503 the client can retry; None for a fault of
-    ours (a missing table is an OperationalError too, and stays a masked 500)."""
+    lock held too long, the connection lost or refused) as a 503 the client can retry; None for
+    a fault of ours (a missing table is an OperationalError too, and stays a masked 500)."""
     if isinstance(error, AppError):
         return error
     if _database_busy(error):
@@ -118,6 +178,8 @@ def as_app_error(error: BaseException | None) -> AppError | None:
             "The service is busy: the metadata database did not answer in time",
             "Try again in a moment; an upload sent again is recognised, not loaded twice.",
         )
+    if _database_unreachable(error):
+        return database_unavailable()
     return None
 
 
@@ -138,6 +200,43 @@ def _database_busy(error: BaseException | None) -> bool:
     if sqlstate and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         return True
     return isinstance(error, sqlalchemy.exc.OperationalError) and str(error.orig) in _SQLITE_BUSY
+
+
+# The database drivers and SQLAlchemy: an OSError raised in their code is the connection to the
+# database failing (asyncpg raises ConnectionRefusedError, or an OSError naming every address it
+# tried, without wrapping it in a DB-API error).
+_DATABASE_MODULES = ("asyncpg", "sqlalchemy", "aiosqlite")
+
+
+def _database_unreachable(error: BaseException | None) -> bool:
+    if isinstance(error, sqlalchemy.exc.InterfaceError):
+        return True  # asyncpg: the connection was closed (the server went away)
+    if isinstance(error, sqlalchemy.exc.OperationalError) and _connection_failed(error.orig):
+        return True
+    if not isinstance(error, OSError) or getattr(error, "errno", None) == errno.ENOSPC:
+        return False
+    return _connection_failed(error) and _raised_in(error, _DATABASE_MODULES)
+
+
+def _connection_failed(error: BaseException | None) -> bool:
+    return isinstance(error, (ConnectionError, TimeoutError, socket.gaierror)) or (
+        isinstance(error, OSError) and (error.errno is None or error.errno in _NETWORK_ERRNOS)
+    )
+
+
+_NETWORK_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
+)
+
+
+def _raised_in(error: BaseException, modules: tuple[str, ...]) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        module = str(traceback.tb_frame.f_globals.get("__name__", ""))
+        if module.split(".")[0] in modules:
+            return True
+        traceback = traceback.tb_next
+    return False
 
 
 _BY_STATUS = {
@@ -247,7 +346,11 @@ class CatchUnexpected:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except UNEXPECTED:
+        except UNEXPECTED as exc:
+            known = as_app_error(exc)
+            if known is not None and not started:
+                await _known_failure(scope, known, exc)(scope, receive, send)
+                return
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 return  # the answer was under way: the connection just ends
@@ -255,6 +358,20 @@ class CatchUnexpected:
                 500, "Internal server error", "The error was logged; please report it.", "internal"
             )
             await response(scope, receive, send)
+
+
+def _known_failure(scope: Scope, error: AppError, cause: BaseException) -> JSONResponse:
+    """An error raised past the route's handlers (a dependency's commit, a body being read)
+    that is one a client can act on: a dependency down (503) or a full disk (507)."""
+    log.warning(
+        "%s %s answered %d: %s (%s)",
+        scope.get("method"),
+        scope.get("path"),
+        error.status_code,
+        error.message,
+        type(cause).__name__,
+    )
+    return _json(error.status_code, error.message, error.detail, error.code, error.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -7,11 +7,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from backend import migrations, priority
+from backend import migrations, priority, threads
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasetFiles
 from backend.analytics.embedded import EmbeddedEngine
@@ -25,17 +26,20 @@ from backend.config import Settings
 from backend.db import SessionMaker, create_engine, create_sessionmaker, session_scope
 from backend.druid.client import DruidClient
 from backend.druid.engine import DruidEngine
-from backend.errors import ServiceUnavailable
+from backend.errors import DependencyUnavailable
 from backend.ingestion import live
 from backend.ingestion.runner import DruidAccess
 from backend.ingestion.worker import WorkerPool
 from backend.monitoring import tracing
 from backend.monitoring.application import Metrics
+from backend.monitoring.liveness import LoopLag
 from backend.monitoring.models import SigmaSetting
+from backend.monitoring.single_flight import SingleFlight
 from backend.storage import ObjectStore, create_store
 from backend.storage.space import SpaceGuard
 
 log = logging.getLogger(__name__)
+PROBE_KEEP = 2.0  # seconds a storage probe's result answers health calls
 
 
 @dataclass
@@ -57,11 +61,15 @@ class Runtime:
     listener: live.Listener | None = None
     workers: WorkerPool | None = None
     metrics: Metrics = field(default_factory=Metrics)  # this process's (backend.monitoring)
+    # Health's storage probe: one in flight at a time, its result kept for a moment.
+    storage_probe: SingleFlight[Any] = field(default_factory=lambda: SingleFlight(PROBE_KEEP))
+    loop_lag: LoopLag = field(default_factory=LoopLag)
     _started: bool = field(default=False, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, metrics: Metrics | None = None) -> Runtime:
         metrics = metrics or Metrics()
+        threads.STORAGE.resize(settings.storage_threads)
         wait = settings.database_wait_seconds
         engine = create_engine(settings.database_url, wait_seconds=wait)
         sessions = create_sessionmaker(engine)
@@ -110,6 +118,7 @@ class Runtime:
 
     async def start(self, *, with_workers: bool) -> None:
         priority.lower_polars_pool()
+        self.loop_lag.start()
         if self.settings.auto_migrate:
             await asyncio.to_thread(migrations.upgrade, self.settings.database_url)
         await self.store.check()
@@ -162,9 +171,10 @@ class Runtime:
                 found = await auth_service.lookup(session, token)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("a token could not be checked: %s", type(exc).__name__)
-            raise ServiceUnavailable(
+            raise DependencyUnavailable(
                 "credentials cannot be checked: the metadata database does not answer",
-                "Try again shortly; /readyz says when the service is ready again.",
+                "Try again shortly (Retry-After says when); /readyz says when the service is "
+                "ready again.",
             ) from exc
         if found is None:
             return None
@@ -187,6 +197,7 @@ class Runtime:
             self.workers.wake()
 
     async def stop(self) -> None:
+        await self.loop_lag.stop()
         if self.listener is not None:
             await self.listener.stop()
             self.listener = None

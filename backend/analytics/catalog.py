@@ -6,15 +6,20 @@ import asyncio
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import threads
+from backend.errors import InsufficientStorage, disk_full, is_disk_full
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.storage import ObjectStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,19 @@ def parse_interval(interval: str) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
+CACHE_FOLDER = "cache folder"
+
+
+async def _in_cache(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """File work in the cache folder, on the files pool; a full disk says which folder is full."""
+    try:
+        return await threads.FILES.run(function, *args, **kwargs)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full(CACHE_FOLDER) from exc
+        raise
+
+
 class DatasetFiles:
     """Local paths of a datasource's Parquet files: the files themselves for a local store, a
     local cache of them for S3 (datasets are immutable once written, so a copy never goes stale)."""
@@ -115,10 +133,14 @@ class DatasetFiles:
             return target
         async with self._locks.setdefault(key, asyncio.Lock()):
             if not target.exists():
-                await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+                await _in_cache(target.parent.mkdir, parents=True, exist_ok=True)
                 partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
-                await self.store.get_file(key, partial)
-                await asyncio.to_thread(partial.replace, target)
+                try:
+                    await self.store.get_file(key, partial)
+                except InsufficientStorage as exc:  # the copy goes to the cache folder
+                    await _in_cache(partial.unlink, True)
+                    raise disk_full(CACHE_FOLDER) from exc
+                await _in_cache(partial.replace, target)
         return target
 
     async def path(self, key: str) -> Path:
@@ -129,9 +151,9 @@ class DatasetFiles:
         """The local path of a derived object (a rollup) when it exists, else None."""
         local = self.store.local_path(key)
         if local is not None:
-            return local if await asyncio.to_thread(local.is_file) else None
+            return local if await _in_cache(local.is_file) else None
         target = self.cache_dir / key
-        if await asyncio.to_thread(target.is_file):
+        if await _in_cache(target.is_file):
             return target
         if not await self.store.exists(key):
             return None
@@ -142,10 +164,10 @@ class DatasetFiles:
         await self.store.put_file(key, path)
         if self.store.local_path(key) is None:  # S3: keep the copy as the local cache
             target = self.cache_dir / key
-            await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
-            await asyncio.to_thread(path.replace, target)
+            await _in_cache(target.parent.mkdir, parents=True, exist_ok=True)
+            await _in_cache(path.replace, target)
         else:
-            await asyncio.to_thread(path.unlink, True)
+            await _in_cache(path.unlink, True)
 
     def scratch(self) -> Path:
         """A fresh path for a file being written (in the cache folder, so a rename is cheap)."""

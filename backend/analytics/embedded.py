@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from backend import threads
 from backend.analytics import from_rollup
 from backend.analytics.catalog import DatasetFiles, DatasourceVersion, parse_interval
 from backend.analytics.errors import BadRange, UnknownColumn
@@ -151,12 +152,12 @@ class EmbeddedEngine:
             if path is None:
                 dataset = await self.files.path(key)
                 scratch = self.files.scratch()
-                await asyncio.to_thread(scratch.parent.mkdir, parents=True, exist_ok=True)
+                await threads.FILES.run(scratch.parent.mkdir, parents=True, exist_ok=True)
                 try:
                     await self._call(build_rollup, dataset, scratch, datasource)
                     await self.files.save(rollup_key(key), scratch)
                 finally:
-                    await asyncio.to_thread(scratch.unlink, True)
+                    await threads.FILES.run(scratch.unlink, True)
                 path = await self.files.stored_path(rollup_key(key))
             if path is not None:
                 self._rollups.put(key, await self._call(load_rollup, path))

@@ -7,13 +7,13 @@ them as public). Included last: every API route, the docs and GraphiQL win over 
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend import threads
 from backend.errors import FALLBACK_ROUTE, NotFound, allowed_methods
 from backend.page_policy import policy_for
 
@@ -41,7 +41,7 @@ Build it with <code>make install</code> (it needs <code>npm</code>; on Debian
 
 
 async def _is_file(path: Path) -> bool:
-    return await asyncio.to_thread(path.is_file)
+    return await threads.FILES.run(path.is_file)
 
 
 def _inside(dist: Path, relative: str) -> Path | None:

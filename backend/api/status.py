@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +12,10 @@ from fastapi.responses import JSONResponse
 
 from backend.deps import RuntimeDep, Viewer
 from backend.monitoring import health as health_service
+from backend.monitoring import liveness as liveness_check
 
 router = APIRouter(tags=["status"])
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -69,9 +72,25 @@ async def database_health(runtime: RuntimeDep, principal: Viewer) -> JSONRespons
     return JSONResponse(dataclasses.asdict(check), status_code=status)
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
-async def liveness() -> dict[str, str]:
-    return {"status": "alive"}
+@dataclass
+class Alive:
+    """Open to anyone: alive, or stalled with why (no path, no address)."""
+
+    status: str
+    reason: str | None = None
+
+
+@router.get(
+    "/healthz",
+    summary="Liveness: the event loop turns on time and the shared thread pools run calls",
+    responses=_answers(Alive, "Alive", "Stalled: the process cannot serve; restart it"),
+)
+async def liveness(runtime: RuntimeDep) -> JSONResponse:
+    found = await liveness_check.check(runtime.loop_lag, runtime.settings.liveness_timeout_seconds)
+    if found.alive:
+        return JSONResponse({"status": "alive"})
+    log.error("liveness failed: %s", found.reason)
+    return JSONResponse({"status": "stalled", "reason": found.reason}, status_code=503)
 
 
 @router.get(

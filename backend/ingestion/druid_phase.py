@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from backend import threads
 from backend.config import Settings
 from backend.druid import copy as druid_copy
 from backend.druid import urls
@@ -255,7 +256,7 @@ class DruidPhase:
             raise DruidFailed("the task has no Druid spec", "Retry the task.")
         await ensure_copy(self.settings, self.store, task, workdir)
         key = source_key(self.settings, task)
-        location = await asyncio.to_thread(
+        location = await threads.STORAGE.run(
             signed_location, self.settings, self.store, key, self.signing_key
         )
         await check_readable(location, self.settings.druid_request_timeout_seconds)

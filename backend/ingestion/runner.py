@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +31,13 @@ from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.druid.client import DruidClient, DruidError, DruidUnavailable
 from backend.druid.urls import redact
-from backend.errors import UNEXPECTED
+from backend.errors import (
+    UNEXPECTED,
+    InsufficientStorage,
+    StorageOutage,
+    disk_full,
+    is_disk_full,
+)
 from backend.ingestion import druid_phase, normalize, processing
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
@@ -55,6 +63,35 @@ PROGRESS_TICK_SECONDS = 0.5
 log = logging.getLogger(__name__)
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
+STORAGE_WAIT = "The file storage cannot be reached right now"
+RETRY_LATER = (
+    "Retry the task later (POST /api/ingest/tasks/<id>/retry or retryIngestionTask); if it "
+    "fails again, ask an operator to free disk space."
+)
+_DISK_FULL_WORDS = ("no space left on device", "os error 28")
+
+
+def _public(error: BaseException) -> str:
+    """What a user may read of an unexpected error: the storage's own errors name its address,
+    bucket, keys and upload ids, so only their kind and code are told."""
+    if isinstance(error, (BotoCoreError, ClientError, Boto3Error)):
+        code = (
+            error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
+        )
+        return f"the file storage refused the request ({code or type(error).__name__})"
+    return f"{type(error).__name__}: {error}"
+
+
+def disk_full_in(error: BaseException) -> InsufficientStorage | None:
+    """A full disk met while processing: ours (InsufficientStorage, naming the folder), an
+    OSError, or Polars saying so in its message (it writes in the temporary folder)."""
+    if isinstance(error, InsufficientStorage):
+        return error
+    if is_disk_full(error) or any(w in str(error).lower() for w in _DISK_FULL_WORDS):
+        return disk_full("temporary folder")
+    return None
+
+
 # Called with the datasource's name right after new data for it is committed (cache invalidation).
 DataLanded = Callable[[str], None]
 
@@ -175,12 +212,20 @@ class TaskRunner:
             else:
                 await self._process(task)
         except ReadError as exc:
+            if (full := disk_full_in(exc)) is not None:  # Polars failed writing its parts
+                await self._fail(task_id, Failure("disk_full", full.message, RETRY_LATER))
+                return
             await self._fail(task_id, Failure("read_error", exc.message, exc.hint))
         except LeaseLost:
             raise
+        except StorageOutage:
+            await self._wait_for_storage(task_id)
         except UNEXPECTED as exc:
+            if (full := disk_full_in(exc)) is not None:
+                await self._fail(task_id, Failure("disk_full", full.message, RETRY_LATER))
+                return
             log.exception("task %s failed unexpectedly", task_id)
-            message = f"processing stopped on an unexpected error: {type(exc).__name__}: {exc}"
+            message = f"processing stopped on an unexpected error: {_public(exc)}"
             hint = "Retry the task; if it fails again, report it with this task id."
             await self._fail(task_id, Failure("internal_error", redact(message), hint))
 
@@ -383,6 +428,9 @@ class TaskRunner:
         except DruidUnavailable as exc:
             await self._wait_for_druid(task, exc.message)
             return
+        except StorageOutage:
+            await self._wait_for_druid(task, "the file storage cannot be reached")
+            return
         except druid_phase.DruidFailed as exc:
             await self._fail(
                 task.id,
@@ -438,6 +486,29 @@ class TaskRunner:
             "and already served by the embedded engine.",
             druid_report=report,
             next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+
+    async def _wait_for_storage(self, task_id: str) -> None:
+        """The storage did not answer: the task goes back to the queue, claimed again once its
+        backoff has passed (doubling up to STORAGE_RETRY_MAX_SECONDS). The wait is not a failed
+        attempt; the upload is safe in storage, and processing starts over when it is back."""
+        async with session_scope(self.sessions) as session:
+            waits = await session.scalar(
+                select(func.count())
+                .select_from(TaskEvent)
+                .where(TaskEvent.task_id == task_id, TaskEvent.message.startswith(STORAGE_WAIT))
+            )
+        delay = min(2.0 ** (waits or 0), self.settings.storage_retry_max_seconds)
+        log.warning("task %s: the storage does not answer; retried in %.0f s", task_id, delay)
+        await self._transition(
+            task_id,
+            TaskStatus.QUEUED,
+            f"{STORAGE_WAIT}; the task tries again in {delay:.0f} s (nothing is lost).",
+            next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
+            attempts=IngestionTask.attempts - 1,
+            progress=0.0,
             lease_owner=None,
             lease_expires_at=None,
         )

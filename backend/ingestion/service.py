@@ -5,7 +5,6 @@ Services flush; the caller's scope (request or worker) commits.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import re
@@ -20,6 +19,7 @@ from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from backend import threads
 from backend.auth.principal import SYSTEM, Principal
 from backend.auth.roles import Role
 from backend.db import SessionMaker, after_commit, on_rollback, session_scope, utcnow
@@ -192,13 +192,13 @@ async def _stream_into(
     file_format: FileFormat | None = None
     checked = 0
     if space is not None:
-        await asyncio.to_thread(space.check)
+        await threads.FILES.run(space.check)
     async for chunk in chunks:
         if writer.size + len(chunk) > max_bytes:
             raise _too_large(max_bytes)
         if space is not None and writer.size - checked >= SPACE_CHECK_BYTES:
             checked = writer.size
-            await asyncio.to_thread(space.check)
+            await threads.FILES.run(space.check)
         if file_format is None:
             head += chunk[: SNIFF_BYTES - len(head)]
             if len(head) >= SNIFF_BYTES:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
-from backend.errors import UNEXPECTED
+from backend.errors import UNEXPECTED, as_app_error
 from backend.ingestion import janitor
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
@@ -67,13 +67,12 @@ async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) ->
         )
         .correlate(IngestionTask)
     )
+    due = or_(IngestionTask.next_attempt_at.is_(None), IngestionTask.next_attempt_at <= now)
     runnable = or_(
-        and_(IngestionTask.status == TaskStatus.QUEUED.value, ~datasource_busy),
+        # A queued task may wait out a storage outage (next_attempt_at, set by the runner).
+        and_(IngestionTask.status == TaskStatus.QUEUED.value, ~datasource_busy, due),
         and_(IngestionTask.status.in_(_ACTIVE), IngestionTask.lease_expires_at < now),
-        and_(
-            waiting,
-            or_(IngestionTask.next_attempt_at.is_(None), IngestionTask.next_attempt_at <= now),
-        ),
+        and_(waiting, due),
     )
     candidate = (
         select(IngestionTask.id)
@@ -235,8 +234,12 @@ class WorkerPool:
         while not self._stopping.is_set():
             try:
                 task_id = await self._claim(owner)
-            except UNEXPECTED:
-                log.exception("worker %s could not claim a task; retrying", owner)
+            except UNEXPECTED as exc:
+                if as_app_error(exc) is None:
+                    log.exception("worker %s could not claim a task; retrying", owner)
+                else:  # the database is down or busy: said once a poll, without a traceback
+                    reason = type(exc).__name__
+                    log.warning("worker %s: no task claimed (%s); retrying", owner, reason)
                 task_id = None
             if task_id is None:
                 await self._idle()

@@ -4,22 +4,28 @@ configured) Druid. Each check has a status, its latency and, when not ok, why.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import enum
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 
+from backend import threads
 from backend.db import session_scope, utcnow
 from backend.ingestion.models import ACTIVE_STATUSES, IngestionTask, TaskStatus, WorkerHeartbeat
 from backend.redaction import scrub
 from backend.runtime import Runtime
 
 CHECK_TIMEOUT_SECONDS = 5.0
+MB = 1024 * 1024
 # A worker whose heartbeat is older than this is considered gone.
 WORKER_STALE_SECONDS = 30.0
 
@@ -73,23 +79,66 @@ async def check_database(runtime: Runtime) -> Check:
 
 
 async def check_storage(runtime: Runtime) -> Check:
-    """Write, read back and delete a small probe object."""
+    """Write, read back and delete a small probe object. One probe runs at a time, its result
+    kept a moment (Runtime.storage_probe), and its calls are bounded by CHECK_TIMEOUT_SECONDS:
+    a stalled store never holds more than one probe's thread."""
+    store = runtime.store.for_probe(CHECK_TIMEOUT_SECONDS)
 
     async def probe() -> dict[str, Any]:
         key = f"_health/{uuid.uuid4().hex}"
         payload = b"health probe"
-        writer = runtime.store.writer(key)
-        await writer.write(payload)
-        await writer.commit()
+        writer = store.writer(key)
         try:
-            read = b"".join([chunk async for chunk in runtime.store.read_chunks(key)])
+            await writer.write(payload)
+            await writer.commit()
+        except Exception:  # not on a timeout: the probe must end at its deadline
+            await writer.abort()
+            raise
+        try:
+            read = b"".join([chunk async for chunk in store.read_chunks(key)])
         finally:
-            await runtime.store.delete(key)
+            await store.delete(key)
         if read != payload:
             raise RuntimeError("the probe object read back differs from what was written")
         return {"store": runtime.store.kind}
 
-    return await _timed("storage", probe)
+    checked: Check = await runtime.storage_probe.run(lambda: _timed("storage", probe))
+    # The storage threads now: all running and calls waiting means the store is stalling work.
+    return dataclasses.replace(
+        checked, data={**checked.data, "threads": threads.snapshot()["storage"]}
+    )
+
+
+def _free_mb(path: Path) -> int:
+    path.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(path).free // MB
+
+
+async def check_disk(runtime: Runtime) -> Check:
+    """Free space where this process writes: the temporary folder (uploads being processed),
+    the storage folder (a local store) and the cache folder, against MIN_FREE_DISK_MB."""
+    started = time.perf_counter()
+    folders = {
+        "temporary folder": Path(tempfile.gettempdir()),
+        "cache folder": Path(runtime.settings.cache_dir),
+    }
+    local = runtime.store.local_path("_health")
+    if local is not None:
+        folders["storage folder"] = local.parent
+    try:
+        free = {place: await threads.FILES.run(_free_mb, path) for place, path in folders.items()}
+    except OSError as exc:
+        return Check("disk", Status.DEGRADED, _ms(started), f"free space unknown: {exc.strerror}")
+    least = runtime.settings.min_free_disk_mb
+    low = [f"the {place} has {mb:,} MB free" for place, mb in free.items() if mb < least]
+    data = {"free_mb": free, "min_free_mb": least}
+    if not low:
+        return Check("disk", Status.HEALTHY, _ms(started), None, data)
+    detail = (
+        f"{'; '.join(low)}, below MIN_FREE_DISK_MB ({least:,} MB): uploads are refused (507) "
+        "until disk space is freed"
+    )
+    return Check("disk", Status.DEGRADED, _ms(started), detail, data)
 
 
 async def check_workers(runtime: Runtime) -> Check:
@@ -177,6 +226,7 @@ async def health(runtime: Runtime) -> Health:
         await check_database(runtime),
         await check_storage(runtime),
         await check_workers(runtime),
+        await check_disk(runtime),
     ]
     druid = await check_druid(runtime)
     if druid is not None:

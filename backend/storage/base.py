@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
+from botocore.exceptions import ClientError, HTTPClientError, IncompleteReadError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from backend import threads
+from backend.errors import disk_full, is_disk_full, storage_unavailable
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 # Writes go to the backend in blocks of this size, off the event loop (S3's parts; the local folder
 # uses smaller blocks, which stay in the CPU's cache).
 WRITE_BLOCK_BYTES = 8 * 1024 * 1024
@@ -25,6 +34,41 @@ def check_key(key: str) -> str:
     if not key or any(p in ("", ".", "..") or not _KEY_PART.match(p) for p in parts):
         raise ValueError(f"invalid storage key: {key!r}")
     return key
+
+
+# S3 answers that mean "not now": throttled, overloaded, or an error of its own.
+_TRANSIENT_CODES = frozenset({"SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError"})
+
+
+def is_outage(error: BaseException | None) -> bool:
+    """The store did not answer (refused, timed out, cut off) or said to come back later; also
+    when such an error is the cause of another (boto3's transfer wraps what it met)."""
+    for _ in range(8):
+        if error is None:
+            return False
+        if isinstance(error, (BotoConnectionError, HTTPClientError, IncompleteReadError)):
+            return True
+        if isinstance(error, ClientError):
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            return status >= 500 or code in _TRANSIENT_CODES
+        # boto3's transfer gives up with RetriesExceededError, holding what it met.
+        error = getattr(error, "last_exception", None) or error.__cause__ or error.__context__
+    return False
+
+
+async def run_storage(place: str, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a blocking storage call on the storage pool (backend.threads), so a stalled store
+    holds only threads of its own. An outage comes out as a 503 the caller may retry, a full
+    disk as a 507 naming `place`: never the store's address, bucket or keys."""
+    try:
+        return await threads.STORAGE.run(function, *args, **kwargs)
+    except Exception as exc:
+        if is_disk_full(exc):
+            raise disk_full(place) from exc
+        if is_outage(exc):
+            raise storage_unavailable() from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -53,6 +97,8 @@ class ObjectWriter(ABC):
 
     # Subclasses pick the block size their backend wants (S3 parts must be >= 5 MiB).
     block_bytes = WRITE_BLOCK_BYTES
+    # What a full disk is called in the answer (the local store's folder).
+    place = "storage folder"
 
     def __init__(self, key: str) -> None:
         self.key = check_key(key)
@@ -78,15 +124,24 @@ class ObjectWriter(ABC):
     async def commit(self) -> StoredObject:
         await self._flush_block(final=True)
         await self._drain()
-        await asyncio.to_thread(self._finish)
+        await run_storage(self.place, self._finish)
         return StoredObject(key=self.key, size=self.size, sha256=self._hash.hexdigest())
 
     async def abort(self) -> None:
+        """Remove what was written (an open multipart upload is aborted). Best effort: when the
+        store is down this fails too, and the janitor's abort_stale_writes removes it later;
+        the error that made the caller abort is the one to report."""
         try:
             await self._drain()
         except Exception:  # noqa: BLE001 - aborting anyway; the cleanup below still runs
             pass
-        await asyncio.to_thread(self._discard)
+        try:
+            await run_storage(self.place, self._discard)
+        except Exception as exc:  # noqa: BLE001 - see above
+            log.warning(
+                "an unfinished write was not removed (%s); the janitor removes it later",
+                type(exc).__name__,
+            )
 
     def _block(self) -> bytearray:
         while len(self._blocks) <= self._current:
@@ -99,7 +154,9 @@ class ObjectWriter(ABC):
             return
         data = memoryview(self._block())[: self._filled]
         self._current, self._filled = 1 - self._current, 0
-        self._pending = asyncio.ensure_future(asyncio.to_thread(self._hash_and_write, data, final))
+        self._pending = asyncio.ensure_future(
+            run_storage(self.place, self._hash_and_write, data, final)
+        )
 
     async def _drain(self) -> None:
         if self._pending is not None:
@@ -168,4 +225,9 @@ class ObjectStore(Protocol):
 
     def free_bytes(self) -> int | None:
         """Free space where objects are written, or None when the store has no such limit."""
+        ...
+
+    def for_probe(self, timeout: float) -> ObjectStore:
+        """The same store, its calls bounded by `timeout` (connect, read, no retry), for a
+        health probe that must not hold a thread past its own deadline."""
         ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -12,7 +11,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
-from backend.storage.base import LOCAL_WRITE_BLOCK_BYTES, ObjectInfo, ObjectWriter, check_key
+from backend.storage.base import (
+    LOCAL_WRITE_BLOCK_BYTES,
+    ObjectInfo,
+    ObjectStore,
+    ObjectWriter,
+    check_key,
+    run_storage,
+)
+
+STORED = "storage folder"
+TEMPORARY = "temporary folder"
 
 READ_CHUNK_BYTES = 1024 * 1024
 
@@ -58,6 +67,10 @@ class _LocalWriter(ObjectWriter):
         _prune_empty_parents(self._tmp, self._root)
 
 
+def _open_binary(path: Path) -> BinaryIO:
+    return path.open("rb")
+
+
 def _info(key: str, path: Path) -> ObjectInfo:
     stat = path.stat()
     return ObjectInfo(key, stat.st_size, dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC))
@@ -79,7 +92,7 @@ class LocalObjectStore:
         return self.root / check_key(key)
 
     async def check(self) -> None:
-        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        await run_storage(STORED, self.root.mkdir, parents=True, exist_ok=True)
 
     def writer(self, key: str) -> ObjectWriter:
         return _LocalWriter(key, self._path(key), self.root)
@@ -88,7 +101,7 @@ class LocalObjectStore:
         return self._path(key)
 
     async def put_file(self, key: str, path: Path) -> None:
-        await asyncio.to_thread(self._put_file, self._path(key), path)
+        await run_storage(STORED, self._put_file, self._path(key), path)
 
     @staticmethod
     def _put_file(target: Path, source: Path) -> None:
@@ -103,28 +116,28 @@ class LocalObjectStore:
         os.replace(tmp, target)
 
     async def get_file(self, key: str, path: Path) -> None:
-        await asyncio.to_thread(shutil.copyfile, self._path(key), path)
+        await run_storage(TEMPORARY, shutil.copyfile, self._path(key), path)
 
     async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
-        handle = await asyncio.to_thread(self._path(key).open, "rb")
+        handle = await run_storage(STORED, _open_binary, self._path(key))
         try:
-            while chunk := await asyncio.to_thread(handle.read, READ_CHUNK_BYTES):
+            while chunk := await run_storage(STORED, handle.read, READ_CHUNK_BYTES):
                 yield chunk
         finally:
             handle.close()
 
     async def exists(self, key: str) -> bool:
-        return await asyncio.to_thread(self._path(key).is_file)
+        return await run_storage(STORED, self._path(key).is_file)
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._delete, self._path(key))
+        await run_storage(STORED, self._delete, self._path(key))
 
     def _delete(self, path: Path) -> None:
         path.unlink(missing_ok=True)
         _prune_empty_parents(path, self.root)
 
     async def delete_prefix(self, prefix: str) -> int:
-        return await asyncio.to_thread(self._delete_tree, self._path(prefix.rstrip("/")))
+        return await run_storage(STORED, self._delete_tree, self._path(prefix.rstrip("/")))
 
     @staticmethod
     def _delete_tree(path: Path) -> int:
@@ -138,7 +151,7 @@ class LocalObjectStore:
         return count
 
     async def list_prefix(self, prefix: str) -> list[ObjectInfo]:
-        return await asyncio.to_thread(self._list, prefix)
+        return await run_storage(STORED, self._list, prefix)
 
     def _list(self, prefix: str) -> list[ObjectInfo]:
         base = self._path(prefix.rstrip("/"))
@@ -153,7 +166,7 @@ class LocalObjectStore:
         return found
 
     async def abort_stale_writes(self, older_than: dt.datetime) -> int:
-        return await asyncio.to_thread(self._remove_stale_parts, older_than.timestamp())
+        return await run_storage(STORED, self._remove_stale_parts, older_than.timestamp())
 
     def _remove_stale_parts(self, before: float) -> int:
         removed = 0
@@ -168,3 +181,6 @@ class LocalObjectStore:
     def free_bytes(self) -> int | None:
         self.root.mkdir(parents=True, exist_ok=True)
         return shutil.disk_usage(self.root).free
+
+    def for_probe(self, timeout: float) -> ObjectStore:
+        return self  # a local folder has no network timeouts to shorten

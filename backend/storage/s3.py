@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,7 +16,11 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from s3transfer.manager import TransferManager
 
-from backend.storage.base import ObjectInfo, ObjectWriter, check_key
+from backend import threads
+from backend.storage.base import ObjectInfo, ObjectStore, ObjectWriter, check_key, run_storage
+
+STORED = "storage folder"  # never full on S3; named for the protocol
+TEMPORARY = "temporary folder"  # where get_file downloads to
 
 T = TypeVar("T")
 
@@ -24,7 +28,11 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
-_TRANSFER = TransferConfig(multipart_threshold=16 * 1024 * 1024, max_concurrency=4)
+# Downloads are retried twice at most on top of botocore's own retries (S3_MAX_ATTEMPTS): five,
+# the default, held a stalled download for minutes.
+_TRANSFER = TransferConfig(
+    multipart_threshold=16 * 1024 * 1024, max_concurrency=4, num_download_attempts=2
+)
 
 
 class _InCallersContext(ThreadPoolExecutor):
@@ -44,33 +52,58 @@ class StorageUnavailable(RuntimeError):
     """The store cannot be used as configured; the message says what to fix."""
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """How long one S3 call may take: connect and read timeouts per attempt, and attempts.
+    botocore's defaults (60 s, and more attempts) held a thread for minutes on a stalled S3."""
+
+    connect: float = 5.0
+    read: float = 20.0
+    attempts: int = 3
+
+
 def make_client(
-    endpoint_url: str | None, region: str, key_id: str | None, secret: str | None
+    endpoint_url: str | None,
+    region: str,
+    key_id: str | None,
+    secret: str | None,
+    timeouts: Timeouts | None = None,
 ) -> S3Client:
+    timeouts = timeouts or Timeouts()
     config = Config(
         region_name=region,
         # Path-style addressing and checksums only when required: what S3-compatible servers accept.
         s3={"addressing_style": "path"},
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        retries={"max_attempts": 5, "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=120,
+        retries={"total_max_attempts": timeouts.attempts, "mode": "standard"},
+        connect_timeout=timeouts.connect,
+        read_timeout=timeouts.read,
     )
-    return boto3.client(
+    client = boto3.client(
         "s3",
         endpoint_url=endpoint_url,
         aws_access_key_id=key_id,
         aws_secret_access_key=secret,
         config=config,
     )
+    client.meta.events  # noqa: B018 - created now, not concurrently by the first calls
+    return client
 
 
 class _S3Writer(ObjectWriter):
     """Small objects are one PUT; larger ones a multipart upload of WRITE_BLOCK_BYTES parts."""
 
-    def __init__(self, key: str, client: S3Client, bucket: str, object_key: str) -> None:
+    def __init__(
+        self,
+        key: str,
+        client: S3Client,
+        bucket: str,
+        object_key: str,
+        unaborted: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(key)
+        self._unaborted = unaborted if unaborted is not None else []
         self._client = client
         self._bucket = bucket
         self._object_key = object_key
@@ -114,22 +147,37 @@ class _S3Writer(ObjectWriter):
 
     def _discard(self) -> None:
         if self._upload_id is not None:
-            self._client.abort_multipart_upload(
-                Bucket=self._bucket, Key=self._object_key, UploadId=self._upload_id
-            )
+            try:
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=self._object_key, UploadId=self._upload_id
+                )
+            except Exception:
+                # S3 is down (the reason the write failed): the janitor aborts it once S3 is back,
+                # not only when it is STAGED_UPLOAD_MAX_AGE_SECONDS old (its parts are billed).
+                self._unaborted.append((self._object_key, self._upload_id))
+                raise
         else:
             self._client.delete_object(Bucket=self._bucket, Key=self._object_key)
 
 
 class S3ObjectStore:
     def __init__(
-        self, client: S3Client, bucket: str, prefix: str, endpoint_url: str | None, region: str
+        self,
+        client: S3Client,
+        bucket: str,
+        prefix: str,
+        endpoint_url: str | None,
+        region: str,
+        probe_client: Callable[[float], S3Client] | None = None,
     ) -> None:
         self.client = client
+        self._probe_client = probe_client
         self.region = region
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.endpoint_url = endpoint_url
+        # Multipart uploads whose abort failed (key, upload id): aborted by the next janitor run.
+        self.unaborted: list[tuple[str, str]] = []
 
     @property
     def kind(self) -> str:
@@ -149,7 +197,7 @@ class S3ObjectStore:
 
     async def check(self) -> None:
         try:
-            await asyncio.to_thread(self.client.head_bucket, Bucket=self.bucket)
+            await threads.STORAGE.run(self.client.head_bucket, Bucket=self.bucket)
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(
                 f"S3 bucket {self.bucket!r} is not usable at {self.endpoint_url or 'AWS'}: {exc}. "
@@ -157,7 +205,7 @@ class S3ObjectStore:
             ) from exc
 
     def writer(self, key: str) -> ObjectWriter:
-        return _S3Writer(key, self.client, self.bucket, self.object_key(key))
+        return _S3Writer(key, self.client, self.bucket, self.object_key(key), self.unaborted)
 
     def local_path(self, key: str) -> Path | None:
         return None
@@ -167,7 +215,7 @@ class S3ObjectStore:
             with _transfer(self.client) as transfer:
                 transfer.upload_file(str(path), self.bucket, self.object_key(key))
 
-        await asyncio.to_thread(upload)
+        await run_storage(STORED, upload)
 
     async def get_file(self, key: str, path: Path) -> None:
         try:
@@ -176,7 +224,7 @@ class S3ObjectStore:
                 with _transfer(self.client) as transfer:
                     transfer.download_file(self.bucket, self.object_key(key), str(path))
 
-            await asyncio.to_thread(download)
+            await run_storage(TEMPORARY, download)
         except ClientError as exc:
             if _is_missing(exc):
                 raise FileNotFoundError(self.uri(key)) from exc
@@ -184,8 +232,8 @@ class S3ObjectStore:
 
     async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
         try:
-            response = await asyncio.to_thread(
-                self.client.get_object, Bucket=self.bucket, Key=self.object_key(key)
+            response = await run_storage(
+                STORED, self.client.get_object, Bucket=self.bucket, Key=self.object_key(key)
             )
         except ClientError as exc:
             if _is_missing(exc):
@@ -193,15 +241,15 @@ class S3ObjectStore:
             raise
         body = response["Body"]
         try:
-            while chunk := await asyncio.to_thread(body.read, 1024 * 1024):
+            while chunk := await run_storage(STORED, body.read, 1024 * 1024):
                 yield chunk
         finally:
             body.close()
 
     async def exists(self, key: str) -> bool:
         try:
-            await asyncio.to_thread(
-                self.client.head_object, Bucket=self.bucket, Key=self.object_key(key)
+            await run_storage(
+                STORED, self.client.head_object, Bucket=self.bucket, Key=self.object_key(key)
             )
         except ClientError as exc:
             if _is_missing(exc):
@@ -210,8 +258,8 @@ class S3ObjectStore:
         return True
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(
-            self.client.delete_object, Bucket=self.bucket, Key=self.object_key(key)
+        await run_storage(
+            STORED, self.client.delete_object, Bucket=self.bucket, Key=self.object_key(key)
         )
 
     async def delete_prefix(self, prefix: str) -> int:
@@ -219,7 +267,8 @@ class S3ObjectStore:
         keys = [self.object_key(info.key) for info in found]
         for start in range(0, len(keys), 1000):
             batch: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys[start : start + 1000]]
-            await asyncio.to_thread(
+            await run_storage(
+                STORED,
                 self.client.delete_objects,
                 Bucket=self.bucket,
                 Delete={"Objects": batch, "Quiet": True},
@@ -227,7 +276,7 @@ class S3ObjectStore:
         return len(keys)
 
     async def list_prefix(self, prefix: str) -> list[ObjectInfo]:
-        return await asyncio.to_thread(self._list, prefix)
+        return await run_storage(STORED, self._list, prefix)
 
     def _list(self, prefix: str) -> list[ObjectInfo]:
         full = self.object_key(prefix.rstrip("/"))
@@ -242,11 +291,12 @@ class S3ObjectStore:
         return sorted(found, key=lambda info: info.key)
 
     async def abort_stale_writes(self, older_than: dt.datetime) -> int:
-        return await asyncio.to_thread(self._abort_stale_uploads, older_than)
+        return await run_storage(STORED, self._abort_stale_uploads, older_than)
 
     def _abort_stale_uploads(self, older_than: dt.datetime) -> int:
-        """Multipart uploads never completed (their parts are stored, and billed, until then)."""
-        removed = 0
+        """Multipart uploads never completed (their parts are stored, and billed, until then):
+        first those whose abort failed in this process, whatever their age, then old ones."""
+        removed = self._abort_unaborted()
         paginator = self.client.get_paginator("list_multipart_uploads")
         prefix = f"{self.prefix}/" if self.prefix else ""
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
@@ -258,8 +308,27 @@ class S3ObjectStore:
                     removed += 1
         return removed
 
+    def _abort_unaborted(self) -> int:
+        removed = 0
+        while self.unaborted:
+            key, upload_id = self.unaborted[0]
+            try:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            except ClientError as exc:
+                if not _is_missing(exc) and "NoSuchUpload" not in str(exc):
+                    raise  # still failing: kept for the next run
+            self.unaborted.pop(0)
+            removed += 1
+        return removed
+
     def free_bytes(self) -> int | None:
         return None  # an object store has no free-space figure to guard
+
+    def for_probe(self, timeout: float) -> ObjectStore:
+        if self._probe_client is None:
+            return self
+        client = self._probe_client(timeout)
+        return S3ObjectStore(client, self.bucket, self.prefix, self.endpoint_url, self.region)
 
 
 def _is_missing(exc: ClientError) -> bool:

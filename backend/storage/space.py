@@ -6,15 +6,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-from backend.errors import AppError
+from backend.errors import InsufficientStorage
 from backend.storage.base import ObjectStore
 
 MB = 1024 * 1024
-
-
-class InsufficientStorage(AppError):
-    status_code = 507
-    code = "insufficient_storage"
+__all__ = ["MB", "InsufficientStorage", "SpaceGuard"]
 
 
 class SpaceGuard:

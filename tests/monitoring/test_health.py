@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 
 from backend.db import utcnow
 from backend.storage.local import LocalObjectStore
 from backend.storage.s3 import S3ObjectStore
-from tests.conftest import App
+from tests.conftest import App, Backend, app_for
 from tests.factories import sales_csv, upload
 
 
@@ -18,7 +19,7 @@ async def test_everything_healthy_is_reported_with_latencies(app: App) -> None:
 
     assert response.status_code == 200 and body["status"] == "healthy", body
     checks = {c["name"]: c for c in body["checks"]}
-    assert set(checks) == {"database", "storage", "workers"}  # no Druid configured
+    assert set(checks) == {"database", "storage", "workers", "disk"}  # no Druid configured
     assert all(c["latency_ms"] is not None and c["latency_ms"] >= 0 for c in checks.values())
     assert checks["workers"]["data"]["alive"] >= 1 and checks["workers"]["data"]["slots"] == 2
     assert checks["database"]["data"]["backend"] == (
@@ -82,3 +83,30 @@ async def test_a_worker_whose_slots_have_ended_is_reported_degraded(app: App) ->
     assert body["status"] == "degraded"
     assert check["data"]["alive"] == 1 and check["data"]["slots"] == 0
     assert "no running slot" in check["detail"]
+
+
+async def test_liveness_fails_while_the_default_thread_pool_is_saturated(embedded: Backend) -> None:
+    # Found by a fault-injection run: with every thread of the loop's default pool held (by
+    # storage probes of a stalled S3), routes that needed one timed out and /healthz said 200.
+    async with app_for(embedded) as app:
+        loop = asyncio.get_running_loop()
+        release = threading.Event()
+        held = [loop.run_in_executor(None, release.wait) for _ in range(64)]
+        try:
+            stalled = await app.client.get("/healthz")
+        finally:
+            release.set()
+            await asyncio.gather(*held)
+        assert stalled.status_code == 503, stalled.text
+        assert "default thread pool is saturated" in stalled.json()["reason"]
+        assert (await app.client.get("/healthz")).json() == {"status": "alive"}
+
+
+async def test_disk_below_the_reserve_is_reported_degraded(app: App) -> None:
+    app.runtime.settings.min_free_disk_mb = 1 << 40  # more than any disk here has free
+    body = (await app.client.get("/api/health")).json()
+    disk = next(c for c in body["checks"] if c["name"] == "disk")
+    assert body["status"] == "degraded" and disk["status"] == "degraded"
+    assert "temporary folder" in disk["detail"] and "MIN_FREE_DISK_MB" in disk["detail"]
+    assert any(reason.startswith("disk: ") for reason in body["reasons"])
+    assert "/" not in disk["detail"].replace("MIN_FREE_DISK_MB", "")  # no path

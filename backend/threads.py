@@ -1,0 +1,88 @@
+"""Bounded thread pools for blocking I/O, one per kind of dependency, so one that stalls cannot
+starve the others: `STORAGE` (the object store: boto3 calls, the local store's files), `FILES`
+(this process's own files: the web app, the dataset cache, free-space checks). CPU-heavy work
+(validation, Polars) runs in backend.priority's and the embedded engine's pools; the event loop's
+default pool is left to libraries (a stalled S3 once held all of its threads, and every route
+that read a file waited behind it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Pool:
+    """A thread pool of `workers` threads; calls run in the caller's context (its log ids and
+    trace span go along, as with asyncio.to_thread)."""
+
+    def __init__(self, name: str, workers: int) -> None:
+        self.name = name
+        self.workers = workers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._lock = threading.Lock()
+        self._running = 0
+        self._waiting = 0
+
+    def resize(self, workers: int) -> None:
+        """Set the pool's size (at start-up, from Settings): calls made later use the new pool."""
+        if workers != self.workers:
+            old, self._executor = self._executor, ThreadPoolExecutor(workers, self.name)
+            self.workers = workers
+            old.shutdown(wait=False)
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @property
+    def waiting(self) -> int:
+        """Calls queued for a thread: every thread is busy."""
+        return self._waiting
+
+    async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        context = contextvars.copy_context()
+        started = threading.Event()
+        call = functools.partial(context.run, self._counted, started, function, *args, **kwargs)
+        with self._lock:
+            self._waiting += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        finally:
+            with self._lock:
+                if not started.is_set():  # cancelled while it waited for a thread
+                    started.set()
+                    self._waiting -= 1
+
+    def _counted(
+        self, started: threading.Event, function: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> T:
+        with self._lock:
+            if started.is_set():  # its caller gave up waiting: nothing to run
+                raise asyncio.CancelledError
+            started.set()
+            self._waiting -= 1
+            self._running += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+
+STORAGE = Pool("storage", 16)
+FILES = Pool("files", 8)
+
+
+def snapshot() -> dict[str, dict[str, int]]:
+    """Each pool's size, threads busy and calls waiting, for health and metrics."""
+    return {
+        pool.name: {"threads": pool.workers, "running": pool.running, "waiting": pool.waiting}
+        for pool in (STORAGE, FILES)
+    }
