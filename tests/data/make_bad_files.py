@@ -341,7 +341,37 @@ def build() -> list[dict[str, Any]]:
         "line 42 is never closed",
     )
     long_line = edited(10, "Product line", "x" * (10 * 1024 * 1024))
-    add("one_10mb_line.csv", long_line, "failed:invalid_rows", "1 of 40 rows are invalid")
+    add("one_10mb_line.csv", long_line, "failed:read_error", "line 12 is longer than 4 MB")
+    # Column names that every answer listing columns would repeat.
+    long_name = "Product line " + "x" * 300
+    add(
+        "long_column_name.csv",
+        text.replace("Product line", long_name, 1),
+        "failed:read_error",
+        "is 313 characters long; at most 256",
+        "names",
+    )
+    add(
+        "huge_header.csv",
+        "when," + "A" * 100_000 + "," + "B" * 100_000 + "\n2024-01-01,1,2\n",
+        "failed:read_error",
+        "the header (the first line) is longer than 64 KB",
+        "names",
+    )
+    add(
+        "long_column_name.parquet",
+        parquet_bytes(sales_frame().rename({"Product line": long_name})),
+        "failed:read_error",
+        "is 313 characters long; at most 256",
+        "names",
+    )
+    add(
+        "long_column_name.xlsx",
+        xlsx_bytes(rows=[["when", long_name], ["2024-01-01", "1"]]),
+        "failed:read_error",
+        "is 313 characters long; at most 256",
+        "names",
+    )
     # Encodings and bytes inside the text.
     add(
         "invalid_utf8.csv",

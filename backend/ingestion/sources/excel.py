@@ -24,7 +24,15 @@ from typing import BinaryIO
 
 import polars as pl
 
-from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, SourceInfo, check_header
+from backend.ingestion.sources.base import (
+    DEFAULT_LIMITS,
+    PROBLEM,
+    ROW,
+    InputLimits,
+    ReadError,
+    SourceInfo,
+    check_header,
+)
 from backend.ingestion.sources.excel_child import read_grid
 
 MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
@@ -145,7 +153,13 @@ class ExcelSource:
         yield self._frame
 
 
-def open_excel(path: Path, file_format: str, sheet: str | None, workdir: Path) -> ExcelSource:
+def open_excel(
+    path: Path,
+    file_format: str,
+    sheet: str | None,
+    workdir: Path,
+    limits: InputLimits = DEFAULT_LIMITS,
+) -> ExcelSource:
     """Blocking: the sheet is read in a child process, its grid kept in `workdir`."""
     if file_format == "xlsx":
         check_expansion(path)
@@ -156,7 +170,8 @@ def open_excel(path: Path, file_format: str, sheet: str | None, workdir: Path) -
             f"sheet {name!r} is empty", "Put the column names in the first row and data below."
         )
     start = first_used_row(path, index) if file_format == "xlsx" else 1
-    header = check_header(["" if v is None else _cell_text(v) for v in grid.row(0)])
+    names = ["" if v is None else _cell_text(v) for v in grid.row(0)]
+    header = check_header(names, limits.column_name_chars)
     data = grid.slice(1)
     data.columns = header
     data = data.with_columns(

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import polars as pl
 
-from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, SourceInfo, check_header
+from backend.ingestion.sources.base import (
+    DEFAULT_LIMITS,
+    PROBLEM,
+    ROW,
+    InputLimits,
+    ReadError,
+    SourceInfo,
+    check_header,
+    check_name_lengths,
+)
 
 BATCH_ROWS = 250_000
 _NESTED = (pl.List, pl.Array, pl.Struct, pl.Object)
@@ -46,11 +55,13 @@ def _damaged(exc: Exception) -> ReadError:
     )
 
 
-def open_parquet(path: Path) -> ParquetSource:
+def open_parquet(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> ParquetSource:
     try:
         schema = pl.read_parquet_schema(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _damaged(exc) from exc
+    # Before any message names a column.
+    check_name_lengths([name.strip() for name in schema], limits.column_name_chars)
     nested = [f"{name} ({dtype})" for name, dtype in schema.items() if isinstance(dtype, _NESTED)]
     if nested:
         raise ReadError(
@@ -66,7 +77,7 @@ def open_parquet(path: Path) -> ParquetSource:
             "Store bytes as text (e.g. base64) and durations as numbers (e.g. seconds) before "
             "uploading.",
         )
-    header = check_header(list(schema))
+    header = check_header(list(schema), limits.column_name_chars)
     info = SourceInfo(format="parquet", encoding=None, delimiter=None, sheet=None, row_label="row")
     return ParquetSource(info, header, path, _beyond_int64(path, schema))
 
