@@ -36,13 +36,18 @@ class ParquetSource:
     _as_float: tuple[str, ...] = ()
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        scan = pl.scan_parquet(self._path).with_row_index(ROW, offset=1)
-        if self._as_float:
-            scan = scan.with_columns(pl.col(name).cast(pl.Float64) for name in self._as_float)
+        """Row ranges read one at a time: a batch of the whole scan would hold a whole row group
+        decoded, whatever its size (a file written as one row group of 6M rows took 2 GB)."""
         try:
-            for batch in scan.collect_batches(chunk_size=BATCH_ROWS):
-                yield batch.with_columns(
-                    pl.col(ROW).cast(pl.Int64), pl.lit(None, dtype=pl.String).alias(PROBLEM)
+            total = pl.scan_parquet(self._path).select(pl.len()).collect().item()
+            for offset in range(0, total, BATCH_ROWS):
+                scan = pl.scan_parquet(self._path).slice(offset, BATCH_ROWS)
+                if self._as_float:
+                    scan = scan.with_columns(pl.col(n).cast(pl.Float64) for n in self._as_float)
+                batch = scan.collect()
+                row = pl.int_range(offset + 1, offset + 1 + batch.height, dtype=pl.Int64)
+                yield batch.select(
+                    row.alias(ROW), pl.all(), pl.lit(None, dtype=pl.String).alias(PROBLEM)
                 )
         except pl.exceptions.PolarsError as exc:
             raise _damaged(exc) from exc
