@@ -303,6 +303,15 @@ def build() -> list[dict[str, Any]]:
         "failed:read_error",
         "needs more memory",
     )
+    # What Excel saves with a password: the workbook encrypted, in an OLE2 file. Made once with
+    # msoffcrypto-tool (OOXMLFile(xlsx_bytes(...)).encrypt("secret", out)), kept as it came.
+    add(
+        "password_protected.xlsx",
+        (Path(__file__).resolve().parent / "encrypted_workbook.bin").read_bytes(),
+        "failed:read_error",
+        "password-protected",
+        "sheets",
+    )
     # CSV structure.
     add("header_only.csv", ",".join(HEADER) + "\n", "failed:no_rows", "no data rows")
     add("bom_only.csv", b"\xef\xbb\xbf", "failed:read_error", "header")
