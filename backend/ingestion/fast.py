@@ -30,6 +30,7 @@ from typing import cast
 
 import polars as pl
 
+from backend.ingestion.readers import SNIFF_BYTES, utf16_without_bom
 from backend.ingestion.sources import csv as csv_source
 from backend.ingestion.sources.base import (
     DEFAULT_LIMITS,
@@ -217,8 +218,9 @@ def load_clean_csv(
     So does a file over `limits`: the batch path refuses it, saying which limit.
     """
     with path.open("rb") as handle:
-        if handle.read(4).startswith(_BOMS):
-            return None
+        head = handle.read(SNIFF_BYTES)
+    if head.startswith(_BOMS) or utf16_without_bom(head) is not None:
+        return None  # transcoded by the batch path
     try:
         delimiter = sniff_delimiter(read_head(path))
         raw_header = read_header(path, delimiter, limits.header_bytes)

@@ -275,7 +275,7 @@ def build() -> list[dict[str, Any]]:
     )
     add("gzip_named.csv", zlib.compress(text.encode())[:2] + b"\x08\x00" + text.encode(), "415", "")
     add("nul_bytes_at_start.csv", text.encode().replace(b",", b"\x00", 5), "415", "binary")
-    add("utf16_without_bom.csv", text.encode("utf-16-le"), "415", "binary")
+    add("utf16_without_bom.csv", text.encode("utf-16-le"), "succeeded", "")  # read as UTF-16
     add("control_characters.csv", b"\x01\x02\x03\x04" * 2000, "415", "binary")
     add(
         "random_bytes.xls",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from backend.ingestion.readers import SNIFF_BYTES, utf16_without_bom
 from backend.ingestion.sources.base import (
     DEFAULT_LIMITS,
     PROBLEM,
@@ -134,6 +135,10 @@ def prepare(path: Path, workdir: Path) -> _Prepared:
                 "Save the file again as UTF-8 or UTF-16.",
             ) from exc
         return _Prepared(target, "utf-16", _decode_check(target, "utf-8"))
+    with path.open("rb") as handle:
+        utf16 = utf16_without_bom(handle.read(SNIFF_BYTES))
+    if utf16 is not None:
+        return _from_utf16(path, target, utf16)
     scan = _decode_check(path, "utf-8")
     if scan.decodes and not head.startswith(codecs.BOM_UTF8):
         return _Prepared(path, "utf-8", scan)
@@ -142,6 +147,20 @@ def prepare(path: Path, workdir: Path) -> _Prepared:
         return _Prepared(target, "utf-8-sig", scan)
     encoding = "cp1252" if _decode_check(path, "cp1252").decodes else "latin-1"
     _transcode(path, target, encoding, 0)
+    return _Prepared(target, encoding, _decode_check(target, "utf-8"))
+
+
+def _from_utf16(path: Path, target: Path, encoding: str) -> _Prepared:
+    """UTF-16 without a byte order mark (recognised by its NUL bytes), transcoded to UTF-8: as
+    cheap as the BOM case, and safe since the whole file must decode."""
+    try:
+        _transcode(path, target, encoding, 0)
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"the file looks like UTF-16 text without a byte order mark, but is not valid "
+            f"UTF-16: {exc.reason} at byte {exc.start}",
+            "Save the file again as UTF-8 (CSV UTF-8 in Excel).",
+        ) from exc
     return _Prepared(target, encoding, _decode_check(target, "utf-8"))
 
 
