@@ -215,6 +215,15 @@ class Settings(BaseSettings):
         "a call, for longer than this",
     )
 
+    # Inputs that would cost many times their size (issue 22, item 9), checked on the file's bytes
+    # before a reader takes it; past one, the task fails saying which line or column and the
+    # limit. A column name is repeated in every answer listing columns (datasources, tasks).
+    max_column_name_chars: Annotated[int, Field(ge=16, le=65536)] = 256
+    # The CSV header line; a reader takes a header line whole.
+    max_header_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 64 * 1024
+    # Any CSV line: Polars holds several times a line's size while reading it.
+    max_line_bytes: Annotated[int, Field(ge=64 * 1024, le=256 * 1024 * 1024)] = 4 * 1024 * 1024
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

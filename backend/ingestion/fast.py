@@ -30,9 +30,23 @@ from typing import cast
 
 import polars as pl
 
+from backend.ingestion.readers import SNIFF_BYTES, utf16_without_bom
 from backend.ingestion.sources import csv as csv_source
-from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, check_header
-from backend.ingestion.sources.csv import csv_info, read_head, read_header, sniff_delimiter
+from backend.ingestion.sources.base import (
+    DEFAULT_LIMITS,
+    PROBLEM,
+    ROW,
+    InputLimits,
+    ReadError,
+    check_header,
+)
+from backend.ingestion.sources.csv import (
+    check_line_lengths,
+    csv_info,
+    read_head,
+    read_header,
+    sniff_delimiter,
+)
 from backend.ingestion.validation import reserved
 from backend.ingestion.validation.expressions import schema_checks, strictly_checked
 from backend.ingestion.validation.report import Report
@@ -195,19 +209,23 @@ def load_clean_csv(
     uploaded_at: dt.datetime,
     on_rows: Callable[[int], None] | None = None,
     loaded_keys: Callable[[DatasetSchema], pl.Series | None] = lambda schema: None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Clean | None:
     """The file loaded in one pass, or None when the batch path must look at it.
 
     `schema_for(header, sample)`: the schema for the file's header (`sample()` gives the rows
     the batch path would infer it from); a ReadError there also leaves the file to the batch path.
+    So does a file over `limits`: the batch path refuses it, saying which limit.
     """
     with path.open("rb") as handle:
-        if handle.read(4).startswith(_BOMS):
-            return None
+        head = handle.read(SNIFF_BYTES)
+    if head.startswith(_BOMS) or utf16_without_bom(head) is not None:
+        return None  # transcoded by the batch path
     try:
         delimiter = sniff_delimiter(read_head(path))
-        raw_header = read_header(path, delimiter)
-        header = check_header(raw_header)
+        raw_header = read_header(path, delimiter, limits.header_bytes)
+        header = check_header(raw_header, limits.column_name_chars)
+        check_line_lengths(path, limits.line_bytes)
         reserved.check_internal(header)
         if isinstance(schema_for, DatasetSchema):
             schema = schema_for

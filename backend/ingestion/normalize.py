@@ -19,7 +19,7 @@ import polars as pl
 from backend.druid.spec import replaced
 from backend.ingestion.fast import SchemaFor, load_clean_csv
 from backend.ingestion.readers import FileFormat
-from backend.ingestion.sources.base import PROBLEM, ReadError, Source
+from backend.ingestion.sources.base import DEFAULT_LIMITS, PROBLEM, InputLimits, ReadError, Source
 from backend.ingestion.sources.csv import open_csv
 from backend.ingestion.sources.excel import open_excel
 from backend.ingestion.sources.parquet import open_parquet
@@ -112,13 +112,17 @@ class Progress:
 
 
 def open_source(
-    path: Path, file_format: FileFormat, workdir: Path, options: UploadOptions
+    path: Path,
+    file_format: FileFormat,
+    workdir: Path,
+    options: UploadOptions,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Source:
     if file_format is FileFormat.CSV:
-        return open_csv(path, workdir)
+        return open_csv(path, workdir, limits)
     if file_format is FileFormat.PARQUET:
-        return open_parquet(path)
-    return open_excel(path, file_format.value, options.sheet, workdir)
+        return open_parquet(path, limits)
+    return open_excel(path, file_format.value, options.sheet, workdir, limits)
 
 
 def _schema_for(
@@ -232,6 +236,7 @@ def normalize(
     uploaded_at: dt.datetime,
     progress: Progress | None = None,
     loaded: Sequence[Path] = (),
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Outcome:
     """Blocking (Polars, file I/O): run it in a thread. ReadError means the file cannot be read.
 
@@ -241,7 +246,16 @@ def normalize(
     outside that interval may not (known once the upload's own times are: checked after).
     """
     outcome = _normalize(
-        path, file_format, workdir, datasource, known_schema, options, uploaded_at, progress, loaded
+        path,
+        file_format,
+        workdir,
+        datasource,
+        known_schema,
+        options,
+        uploaded_at,
+        progress,
+        loaded,
+        limits=limits,
     )
     if options.mode is not LoadMode.REPLACE or outcome.dataset is None or outcome.schema is None:
         return outcome
@@ -263,6 +277,7 @@ def normalize(
         progress,
         loaded,
         replace_keys=outside,
+        limits=limits,
     )
 
 
@@ -305,6 +320,7 @@ def _normalize(
     progress: Progress | None,
     loaded: Sequence[Path],
     replace_keys: pl.Series | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Outcome:
     with _polars_errors_as_read_errors(file_format):
         if file_format is FileFormat.CSV:
@@ -314,12 +330,20 @@ def _normalize(
 
             with tracing.span("one pass: read, validate, write Parquet") as span:
                 clean = _one_pass(
-                    path, workdir, schema_for, options, uploaded_at, progress, loaded, replace_keys
+                    path,
+                    workdir,
+                    schema_for,
+                    options,
+                    uploaded_at,
+                    progress,
+                    loaded,
+                    replace_keys,
+                    limits,
                 )
                 span.set_attribute("ingest.clean", clean is not None)
             if clean is not None:
                 return clean
-        source = open_source(path, file_format, workdir, options)
+        source = open_source(path, file_format, workdir, options, limits)
         reserved.check_internal(source.header)
         report = Report(source.info)
         batches = source.batches()
@@ -372,6 +396,7 @@ def _one_pass(
     progress: Progress | None,
     loaded: Sequence[Path],
     replace_keys: pl.Series | None,
+    limits: InputLimits,
 ) -> Outcome | None:
     """A clean CSV in one streaming pass (backend.ingestion.fast), or None: read it in batches."""
 
@@ -383,7 +408,13 @@ def _one_pass(
         return _loaded_keys(schema, loaded) if options.mode is LoadMode.APPEND else replace_keys
 
     clean = load_clean_csv(
-        path, workdir, schema_for, uploaded_at=uploaded_at, on_rows=on_rows, loaded_keys=loaded_keys
+        path,
+        workdir,
+        schema_for,
+        uploaded_at=uploaded_at,
+        on_rows=on_rows,
+        loaded_keys=loaded_keys,
+        limits=limits,
     )
     if clean is None:
         if progress is not None:

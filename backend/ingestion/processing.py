@@ -24,6 +24,7 @@ from backend.druid.spec import (
 from backend.ingestion import druid_phase, normalize
 from backend.ingestion.models import DatasourceSchema, IngestionTask
 from backend.ingestion.readers import FileFormat
+from backend.ingestion.sources.base import DEFAULT_LIMITS, InputLimits
 from backend.ingestion.validation import evolution
 from backend.ingestion.validation.declared import DECLARED, Declaration
 from backend.ingestion.validation.sales import SALES, sales_schema
@@ -133,6 +134,14 @@ def evolve_stored(stored: DatasourceSchema, evolved: DatasetSchema, by: str) -> 
         stored.definition = definition  # a new dict: the JSON column is written
 
 
+def input_limits(settings: Settings) -> InputLimits:
+    return InputLimits(
+        column_name_chars=settings.max_column_name_chars,
+        header_bytes=settings.max_header_bytes,
+        line_bytes=settings.max_line_bytes,
+    )
+
+
 async def process(
     store: ObjectStore,
     task: IngestionTask,
@@ -140,6 +149,7 @@ async def process(
     workdir: Path,
     progress: normalize.Progress,
     loaded: list[Path] | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Processed:
     source = store.local_path(task.storage_key)
     if source is None:
@@ -157,6 +167,7 @@ async def process(
             uploaded_at=task.created_at,
             progress=progress,
             loaded=loaded or [],
+            limits=limits,
         )
     report = outcome.report.as_dict() if outcome.report else None
     if outcome.rejected is not None and report is not None:

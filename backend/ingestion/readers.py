@@ -55,8 +55,29 @@ def sniff_format(head: bytes) -> FileFormat:
     raise UnrecognisedContent("binary data")
 
 
+def utf16_without_bom(head: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" when the first bytes are UTF-16 text without a byte order mark
+    (every character of the first 256 code points has a NUL byte: at odd positions in little
+    endian, at even ones in big endian), else None."""
+    sample = head[: len(head) // 2 * 2]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for encoding, nuls, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nuls >= 0.9 * pairs and others == 0:
+            try:
+                text = sample.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return encoding if _looks_like_text(text.encode("utf-8")) else None
+    return None
+
+
 def _looks_like_text(head: bytes) -> bool:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    if utf16_without_bom(head) is not None:
         return True
     if b"\x00" in head:
         return False

@@ -296,8 +296,9 @@ class TaskRunner:
         druid = self.druid
         loaded = await self._loaded(task, schema)
         with tempfile.TemporaryDirectory(prefix=f"ingest-{task.id}-") as tmp:
+            limits = processing.input_limits(self.settings)
             done = await processing.process(
-                self.store, task, schema, Path(tmp), self._progress, loaded
+                self.store, task, schema, Path(tmp), self._progress, loaded, limits
             )
             outcome = done.outcome
             if outcome.failure is not None or outcome.dataset is None:

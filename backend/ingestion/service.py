@@ -49,6 +49,7 @@ from backend.ingestion.normalize import (
 )
 from backend.ingestion.processing import known_schema, rejected_key
 from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.ingestion.sources.base import DEFAULT_LIMITS
 from backend.ingestion.validation.evolution import parse_evolve
 from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import INFERRED
@@ -269,11 +270,24 @@ def upload_options(
     return UploadOptions(
         on_invalid=OnInvalid(policy),
         max_invalid_ratio=ratio,
-        sheet=(sheet or "").strip() or None,
-        time_column=(time_column or "").strip() or None,
+        sheet=_name_option("sheet", sheet),
+        time_column=_name_option("time_column", time_column),
         mode=LoadMode(load_mode),
         evolve=parse_evolve(evolve),
     )
+
+
+def _name_option(option: str, value: str | None) -> str | None:
+    """A column or sheet name given with the upload; kept on the task, so bounded as a file's
+    column names are (MAX_COLUMN_NAME_CHARS, default)."""
+    name = (value or "").strip() or None
+    limit = DEFAULT_LIMITS.column_name_chars
+    if name is not None and len(name) > limit:
+        raise InvalidInput(
+            f"{option} is {len(name):,} characters long; a name has at most {limit}",
+            f"Send {option} as the file names it (a column of the header, or a sheet).",
+        )
+    return name
 
 
 def _ratio(value: str | float | None) -> float:

@@ -275,7 +275,7 @@ def build() -> list[dict[str, Any]]:
     )
     add("gzip_named.csv", zlib.compress(text.encode())[:2] + b"\x08\x00" + text.encode(), "415", "")
     add("nul_bytes_at_start.csv", text.encode().replace(b",", b"\x00", 5), "415", "binary")
-    add("utf16_without_bom.csv", text.encode("utf-16-le"), "415", "binary")
+    add("utf16_without_bom.csv", text.encode("utf-16-le"), "succeeded", "")  # read as UTF-16
     add("control_characters.csv", b"\x01\x02\x03\x04" * 2000, "415", "binary")
     add(
         "random_bytes.xls",
@@ -302,6 +302,15 @@ def build() -> list[dict[str, Any]]:
         xls_bytes(["a", "1"], far_cell=True),
         "failed:read_error",
         "needs more memory",
+    )
+    # What Excel saves with a password: the workbook encrypted, in an OLE2 file. Made once with
+    # msoffcrypto-tool (OOXMLFile(xlsx_bytes(...)).encrypt("secret", out)), kept as it came.
+    add(
+        "password_protected.xlsx",
+        (Path(__file__).resolve().parent / "encrypted_workbook.bin").read_bytes(),
+        "failed:read_error",
+        "password-protected",
+        "sheets",
     )
     # CSV structure.
     add("header_only.csv", ",".join(HEADER) + "\n", "failed:no_rows", "no data rows")
@@ -341,7 +350,37 @@ def build() -> list[dict[str, Any]]:
         "line 42 is never closed",
     )
     long_line = edited(10, "Product line", "x" * (10 * 1024 * 1024))
-    add("one_10mb_line.csv", long_line, "failed:invalid_rows", "1 of 40 rows are invalid")
+    add("one_10mb_line.csv", long_line, "failed:read_error", "line 12 is longer than 4 MB")
+    # Column names that every answer listing columns would repeat.
+    long_name = "Product line " + "x" * 300
+    add(
+        "long_column_name.csv",
+        text.replace("Product line", long_name, 1),
+        "failed:read_error",
+        "is 313 characters long; at most 256",
+        "names",
+    )
+    add(
+        "huge_header.csv",
+        "when," + "A" * 100_000 + "," + "B" * 100_000 + "\n2024-01-01,1,2\n",
+        "failed:read_error",
+        "the header (the first line) is longer than 64 KB",
+        "names",
+    )
+    add(
+        "long_column_name.parquet",
+        parquet_bytes(sales_frame().rename({"Product line": long_name})),
+        "failed:read_error",
+        "is 313 characters long; at most 256",
+        "names",
+    )
+    add(
+        "long_column_name.xlsx",
+        xlsx_bytes(rows=[["when", long_name], ["2024-01-01", "1"]]),
+        "failed:read_error",
+        "is 313 characters long; at most 256",
+        "names",
+    )
     # Encodings and bytes inside the text.
     add(
         "invalid_utf8.csv",

@@ -20,9 +20,12 @@ from pathlib import Path
 
 import polars as pl
 
+from backend.ingestion.readers import SNIFF_BYTES, utf16_without_bom
 from backend.ingestion.sources.base import (
+    DEFAULT_LIMITS,
     PROBLEM,
     ROW,
+    InputLimits,
     ReadError,
     SourceInfo,
     check_header,
@@ -36,6 +39,7 @@ BATCH_ROWS = 250_000
 _LINE_SEPARATORS = ("\x1f", "\x1e", "\x1d", "\x1c", "\x07")
 # A quoted field, with "" as an escaped quote inside it.
 _QUOTED = r'"(?:[^"]|"")*"'
+_SENTINEL = "\ue000\n"  # a private-use character: never in a header
 
 
 @dataclass
@@ -131,6 +135,10 @@ def prepare(path: Path, workdir: Path) -> _Prepared:
                 "Save the file again as UTF-8 or UTF-16.",
             ) from exc
         return _Prepared(target, "utf-16", _decode_check(target, "utf-8"))
+    with path.open("rb") as handle:
+        utf16 = utf16_without_bom(handle.read(SNIFF_BYTES))
+    if utf16 is not None:
+        return _from_utf16(path, target, utf16)
     scan = _decode_check(path, "utf-8")
     if scan.decodes and not head.startswith(codecs.BOM_UTF8):
         return _Prepared(path, "utf-8", scan)
@@ -139,6 +147,20 @@ def prepare(path: Path, workdir: Path) -> _Prepared:
         return _Prepared(target, "utf-8-sig", scan)
     encoding = "cp1252" if _decode_check(path, "cp1252").decodes else "latin-1"
     _transcode(path, target, encoding, 0)
+    return _Prepared(target, encoding, _decode_check(target, "utf-8"))
+
+
+def _from_utf16(path: Path, target: Path, encoding: str) -> _Prepared:
+    """UTF-16 without a byte order mark (recognised by its NUL bytes), transcoded to UTF-8: as
+    cheap as the BOM case, and safe since the whole file must decode."""
+    try:
+        _transcode(path, target, encoding, 0)
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"the file looks like UTF-16 text without a byte order mark, but is not valid "
+            f"UTF-16: {exc.reason} at byte {exc.start}",
+            "Save the file again as UTF-8 (CSV UTF-8 in Excel).",
+        ) from exc
     return _Prepared(target, encoding, _decode_check(target, "utf-8"))
 
 
@@ -169,31 +191,93 @@ def sniff_delimiter(head: str) -> str:
     return best
 
 
-def read_header(path: Path, delimiter: str) -> list[str]:
+def read_header(
+    path: Path, delimiter: str, max_bytes: int = DEFAULT_LIMITS.header_bytes
+) -> list[str]:
+    """The first record's fields, read from at most `max_bytes` bytes of the file."""
     head = read_head(path)
     if "\r" in head and "\n" not in head:
         # The reader splits lines at LF (CRLF too): lines ending in CR alone are one long line.
-        raise ReadError(
-            "the lines end with a carriage return alone (the old Mac OS line ending), which is "
-            "not read",
-            "Save the file again as CSV with Windows (CRLF) or Unix (LF) line endings.",
-        )
-    previous = csv.field_size_limit()
-    csv.field_size_limit(64 * 1024 * 1024)
+        raise _lone_cr()
+    with path.open("rb") as handle:
+        raw = handle.read(max_bytes + 1)
+    cut = len(raw) > max_bytes
+    if cut:  # only whole lines, so that a character is not cut in two
+        raw = raw[: raw.rfind(b"\n", 0, max_bytes + 1) + 1]
     try:
-        with path.open("r", encoding="utf-8", newline="") as handle:
-            header = next(csv.reader(handle, delimiter=delimiter), None)
+        # After a cut, a sentinel line: a header record that does not end within the bytes read
+        # takes it into its last field.
+        text = raw.decode("utf-8") + (_SENTINEL if cut else "")
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), None)
     except csv.Error as exc:
         raise ReadError(
             f"the header row cannot be read: {exc}", "Check the first line of the file."
         ) from exc
-    finally:
-        csv.field_size_limit(previous)
+    if cut and (header is None or _SENTINEL.strip() in header[-1]):
+        raise ReadError(
+            f"the header (the first line) is longer than {_size(max_bytes)}",
+            "Check that the first line holds the column names and ends with a line break; "
+            f"the limit is the MAX_HEADER_BYTES setting ({max_bytes:,} bytes).",
+        )
     if not header or not any(h.strip() for h in header):
         raise ReadError(
             "the first line (the header) is empty", "Put the column names on the first line."
         )
     return header
+
+
+def _lone_cr() -> ReadError:
+    return ReadError(
+        "the lines end with a carriage return alone (the old Mac OS line ending), which is "
+        "not read",
+        "Save the file again as CSV with Windows (CRLF) or Unix (LF) line endings.",
+    )
+
+
+def _size(count: int) -> str:
+    if count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MB"
+    if count % 1024 == 0:
+        return f"{count // 1024} KB"
+    return f"{count:,} bytes"
+
+
+def check_line_lengths(path: Path, max_bytes: int = DEFAULT_LIMITS.line_bytes) -> None:
+    """Refuses a file with a physical line longer than `max_bytes` (line break excluded), in one
+    bounded read of its bytes. From the start of each line, the next max_bytes + 1 bytes must hold
+    a line break; the search jumps to the last one among them, so a file of short lines costs
+    about one memrchr per `max_bytes`, not one step per line."""
+    carry = 0  # bytes of the current line in earlier blocks
+    offset = 0  # of the block in the file
+    with path.open("rb") as handle:
+        while block := handle.read(BLOCK_BYTES):
+            start = 0
+            while True:
+                end = start + (max_bytes - carry) + 1
+                found = block.rfind(b"\n", start, end)
+                if found >= 0:
+                    carry, start = 0, found + 1
+                    continue
+                if end <= len(block):
+                    raise _line_too_long(path, offset + start - carry, max_bytes)
+                carry += len(block) - start
+                break
+            offset += len(block)
+
+
+def _line_too_long(path: Path, line_start: int, max_bytes: int) -> ReadError:
+    line = 1
+    with path.open("rb") as handle:
+        while line_start > 0:
+            block = handle.read(min(BLOCK_BYTES, line_start))
+            line += block.count(b"\n")
+            line_start -= len(block)
+    return ReadError(
+        f"line {line} is longer than {_size(max_bytes)}, the most a line may hold",
+        "Check that the file's lines end with line breaks, and shorten the long values (or "
+        "leave them out); the limit is the MAX_LINE_BYTES setting "
+        f"({max_bytes:,} bytes).",
+    )
 
 
 def line_field_counts(path: Path, delimiter: str, separator: str) -> pl.DataFrame:
@@ -324,10 +408,12 @@ def csv_info(encoding: str, delimiter: str) -> SourceInfo:
     )
 
 
-def open_csv(path: Path, workdir: Path) -> CsvSource:
+def open_csv(path: Path, workdir: Path, limits: InputLimits = DEFAULT_LIMITS) -> CsvSource:
     prepared = prepare(path, workdir)
     delimiter = sniff_delimiter(read_head(prepared.path))
-    header = check_header(read_header(prepared.path, delimiter))
+    raw_header = read_header(prepared.path, delimiter, limits.header_bytes)
+    header = check_header(raw_header, limits.column_name_chars)
+    check_line_lengths(prepared.path, limits.line_bytes)
     source = CsvSource(csv_info(prepared.encoding, delimiter), header, prepared, delimiter)
     if prepared.scan.has_quotes or not _every_line_has_width(prepared.path, delimiter, len(header)):
         source._line_counts()  # quoted fields, or some line of another width: count exactly

@@ -24,8 +24,16 @@ from typing import BinaryIO
 
 import polars as pl
 
-from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, SourceInfo, check_header
-from backend.ingestion.sources.excel_child import read_grid
+from backend.ingestion.sources.base import (
+    DEFAULT_LIMITS,
+    PROBLEM,
+    ROW,
+    InputLimits,
+    ReadError,
+    SourceInfo,
+    check_header,
+)
+from backend.ingestion.sources.excel_child import Grid, read_grid
 
 MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
 MAX_PARTS = 10_000  # a workbook has tens of parts; many more is a crafted archive
@@ -38,6 +46,8 @@ _LOCAL_SIGNATURE = 0x04034B50
 _READ_CHUNK = 64 * 1024
 _INFLATE_CHUNK = 1024 * 1024
 _SAVE_AGAIN = "Open it in Excel and save it again as .xlsx, or export it as CSV."
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_ENTRY = "EncryptedPackage\0".encode("utf-16-le")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*\br="([A-Z]+)(\d+)"[^>]*?(/?)>')
 
 
@@ -145,18 +155,25 @@ class ExcelSource:
         yield self._frame
 
 
-def open_excel(path: Path, file_format: str, sheet: str | None, workdir: Path) -> ExcelSource:
+def open_excel(
+    path: Path,
+    file_format: str,
+    sheet: str | None,
+    workdir: Path,
+    limits: InputLimits = DEFAULT_LIMITS,
+) -> ExcelSource:
     """Blocking: the sheet is read in a child process, its grid kept in `workdir`."""
     if file_format == "xlsx":
         check_expansion(path)
-    loaded = read_grid(path, sheet, workdir / GRID_FILE)
+    loaded = _read_grid(path, file_format, sheet, workdir)
     grid, index, name = loaded.frame, loaded.index, loaded.sheet
     if grid.height == 0:
         raise ReadError(
             f"sheet {name!r} is empty", "Put the column names in the first row and data below."
         )
     start = first_used_row(path, index) if file_format == "xlsx" else 1
-    header = check_header(["" if v is None else _cell_text(v) for v in grid.row(0)])
+    names = ["" if v is None else _cell_text(v) for v in grid.row(0)]
+    header = check_header(names, limits.column_name_chars)
     data = grid.slice(1)
     data.columns = header
     data = data.with_columns(
@@ -182,6 +199,48 @@ def open_excel(path: Path, file_format: str, sheet: str | None, workdir: Path) -
         format=file_format, encoding=None, delimiter=None, sheet=name, row_label="row"
     )
     return ExcelSource(info, header, frame)
+
+
+def _read_grid(path: Path, file_format: str, sheet: str | None, workdir: Path) -> Grid:
+    # calamine picks its reader by the file's extension; the stored upload has none (without,
+    # it says "Cannot detect file format" for anything it cannot read).
+    named = workdir / f"workbook.{file_format}"
+    named.unlink(missing_ok=True)
+    named.symlink_to(path.resolve())
+    try:
+        return read_grid(named, sheet, workdir / GRID_FILE)
+    except ReadError as exc:
+        if "password" in exc.message.casefold() or is_encrypted(path):
+            raise ReadError(
+                "the workbook is password-protected (encrypted), so it cannot be read",
+                "Remove the password in Excel (File > Info > Protect Workbook > Encrypt with "
+                "Password: clear it), save and upload again; or export the sheet as CSV.",
+            ) from exc
+        raise
+    finally:
+        named.unlink(missing_ok=True)
+
+
+def is_encrypted(path: Path) -> bool:
+    """Whether an OLE2 compound file holds an EncryptedPackage stream: how Excel stores a
+    workbook saved with a password (the .xlsx inside is encrypted). A directory entry starts on
+    a 128-byte boundary with its UTF-16 name."""
+    with path.open("rb") as handle:
+        if handle.read(len(_OLE2)) != _OLE2:
+            return False
+        handle.seek(0)
+        offset, tail = 0, b""
+        while block := handle.read(_INFLATE_CHUNK):
+            data = tail + block
+            start = offset - len(tail)
+            found = data.find(_ENCRYPTED_ENTRY)
+            while found >= 0:
+                if (start + found) % 128 == 0:
+                    return True
+                found = data.find(_ENCRYPTED_ENTRY, found + 1)
+            tail = data[-len(_ENCRYPTED_ENTRY) :]
+            offset += len(block)
+    return False
 
 
 def _cell_text(value: object) -> str:

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import polars as pl
 
-from backend.ingestion.sources.base import PROBLEM, ROW, ReadError, SourceInfo, check_header
+from backend.ingestion.sources.base import (
+    DEFAULT_LIMITS,
+    PROBLEM,
+    ROW,
+    InputLimits,
+    ReadError,
+    SourceInfo,
+    check_header,
+    check_name_lengths,
+)
 
 BATCH_ROWS = 250_000
 _NESTED = (pl.List, pl.Array, pl.Struct, pl.Object)
@@ -27,13 +36,18 @@ class ParquetSource:
     _as_float: tuple[str, ...] = ()
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        scan = pl.scan_parquet(self._path).with_row_index(ROW, offset=1)
-        if self._as_float:
-            scan = scan.with_columns(pl.col(name).cast(pl.Float64) for name in self._as_float)
+        """Row ranges read one at a time: a batch of the whole scan would hold a whole row group
+        decoded, whatever its size (a file written as one row group of 6M rows took 2 GB)."""
         try:
-            for batch in scan.collect_batches(chunk_size=BATCH_ROWS):
-                yield batch.with_columns(
-                    pl.col(ROW).cast(pl.Int64), pl.lit(None, dtype=pl.String).alias(PROBLEM)
+            total = pl.scan_parquet(self._path).select(pl.len()).collect().item()
+            for offset in range(0, total, BATCH_ROWS):
+                scan = pl.scan_parquet(self._path).slice(offset, BATCH_ROWS)
+                if self._as_float:
+                    scan = scan.with_columns(pl.col(n).cast(pl.Float64) for n in self._as_float)
+                batch = scan.collect()
+                row = pl.int_range(offset + 1, offset + 1 + batch.height, dtype=pl.Int64)
+                yield batch.select(
+                    row.alias(ROW), pl.all(), pl.lit(None, dtype=pl.String).alias(PROBLEM)
                 )
         except pl.exceptions.PolarsError as exc:
             raise _damaged(exc) from exc
@@ -46,11 +60,13 @@ def _damaged(exc: Exception) -> ReadError:
     )
 
 
-def open_parquet(path: Path) -> ParquetSource:
+def open_parquet(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> ParquetSource:
     try:
         schema = pl.read_parquet_schema(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise _damaged(exc) from exc
+    # Before any message names a column.
+    check_name_lengths([name.strip() for name in schema], limits.column_name_chars)
     nested = [f"{name} ({dtype})" for name, dtype in schema.items() if isinstance(dtype, _NESTED)]
     if nested:
         raise ReadError(
@@ -66,7 +82,7 @@ def open_parquet(path: Path) -> ParquetSource:
             "Store bytes as text (e.g. base64) and durations as numbers (e.g. seconds) before "
             "uploading.",
         )
-    header = check_header(list(schema))
+    header = check_header(list(schema), limits.column_name_chars)
     info = SourceInfo(format="parquet", encoding=None, delimiter=None, sheet=None, row_label="row")
     return ParquetSource(info, header, path, _beyond_int64(path, schema))
 

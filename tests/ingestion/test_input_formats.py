@@ -1,0 +1,115 @@
+"""Formats read in bounded memory and refused with what to do: a Parquet file's row groups,
+password-protected workbooks, UTF-16 without a byte order mark, lines ending in a lone CR."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from backend.ingestion.normalize import UploadOptions, normalize
+from backend.ingestion.readers import FileFormat, sniff_format
+from backend.ingestion.sources.base import ReadError
+
+ROOT = Path(__file__).resolve().parents[2]
+# Reads every batch of a Parquet source in a fresh interpreter; prints how far its peak RSS rose
+# (VmHWM: ru_maxrss would count the pytest process the child was forked from).
+_READ_ALL = """
+import json, re, sys
+from pathlib import Path
+from backend.ingestion.sources.parquet import open_parquet
+
+def kib(field):
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(field + r":\\s+(\\d+)", status).group(1))
+
+before = kib("VmRSS")
+rows = [0, 0]
+for batch in open_parquet(Path(sys.argv[1])).batches():
+    rows = [rows[0] + batch.height, int(batch["__row"][-1])]
+print(json.dumps({"growth_kib": kib("VmHWM") - before, "rows": rows}))
+"""
+
+
+def read_all(path: Path) -> tuple[float, list[int]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_ALL, str(path)],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+        check=True,
+    )
+    answer = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return answer["growth_kib"] / 1024, answer["rows"]
+
+
+def one_row_group(path: Path, rows: int) -> Path:
+    index = pl.int_range(0, rows)
+    frame = pl.select(
+        when=(pl.date(2020, 1, 1) + pl.duration(days=index % 1500)).cast(pl.String),
+        amount=index.cast(pl.Float64) / 7,
+        **{f"text{i}": pl.format(f"value {i} of row {{}}", index) for i in range(8)},
+    )
+    frame.write_parquet(path, row_group_size=rows)
+    return path
+
+
+def test_a_parquet_file_of_one_huge_row_group_is_read_in_bounded_batches(tmp_path: Path) -> None:
+    # Each batch decoded the whole row group first: 2M rows took 1.05 GB, 6M 2.1 GB.
+    small, (rows, last) = read_all(one_row_group(tmp_path / "small.parquet", 500_000))
+    assert rows == last == 500_000
+    large, (rows, last) = read_all(one_row_group(tmp_path / "large.parquet", 4_000_000))
+    assert rows == last == 4_000_000
+
+    assert large < 1.5 * small + 50, (
+        f"peak RSS rose {small:.0f} MiB for 0.5M rows, {large:.0f} for 4M"
+    )
+
+
+def load_csv(tmp_path: Path, content: bytes) -> pl.DataFrame:
+    path = tmp_path / "upload"
+    path.write_bytes(content)
+    (tmp_path / "work").mkdir(exist_ok=True)
+    outcome = normalize(
+        path,
+        sniff_format(content[:65536]),
+        tmp_path / "work",
+        datasource="things",
+        known_schema=None,
+        options=UploadOptions(),
+        uploaded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    assert outcome.failure is None and outcome.dataset is not None, outcome.failure
+    return pl.read_parquet(outcome.dataset)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    # Was refused at upload as "binary data" (415): Excel's "Unicode text" has a BOM, other
+    # tools write none.
+    text = "when,city,amount\n2024-01-01,Montréal,12.5\n2024-01-02,Zürich,3\n"
+    frame = load_csv(tmp_path, text.encode(encoding))
+    assert frame["city"].to_list() == ["Montréal", "Zürich"]
+    assert frame["amount"].to_list() == [12.5, 3.0]
+
+
+def test_bytes_that_only_look_like_utf16_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    # Valid in the first 64 KB (what is sniffed at upload), then a lone surrogate.
+    lines = "when,amount\n" + "2024-01-01,1\n" * 5000
+    content = lines.encode("utf-16-le") + b"\x00\xd8" + b"a\x00" * 8
+    assert sniff_format(content[:65536]) is FileFormat.CSV
+    with pytest.raises(ReadError, match="not valid UTF-16") as caught:
+        load_csv(tmp_path, content)
+    assert "as UTF-8" in caught.value.hint
+
+
+def test_utf16_is_told_from_binary_data() -> None:
+    assert sniff_format(codecs.BOM_UTF8 + b"a,b\n1,2\n") is FileFormat.CSV
+    with pytest.raises(ValueError, match="binary"):
+        sniff_format(bytes(range(256)) * 40)
