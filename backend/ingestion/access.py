@@ -96,10 +96,6 @@ def refused(name: str, action: str) -> Forbidden:
     )
 
 
-async def ownership(session: AsyncSession, name: str) -> Ownership:
-    return Ownership.of(await session.get(DatasourceAccess, name))
-
-
 async def _exists(session: AsyncSession, name: str) -> bool:
     """Known as data or a record (so not free to be claimed by a first upload; `sales` is
     claimed like any other name, by `make run`'s seed for the service itself)."""
