@@ -1,5 +1,5 @@
-"""REST for datasources: list them with their contract, look at one, create one, evolve its
-schema, drop one (admin)."""
+"""REST for datasources: list them with their contract and owner, look at one, create one,
+evolve its schema, grant others the right to write to it, drop one (admin)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.analytics.service import DatasourceInfo
+from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.db import session_scope
 from backend.deps import Admin, RuntimeDep, SessionDep, Uploader, Viewer
 from backend.errors import ErrorBody
-from backend.ingestion import datasources
+from backend.ingestion import access, datasources
 from backend.ingestion.druid_phase import druid_datasource
 from backend.ingestion.service import DATASOURCE_PATTERN, validate_datasource_name
 from backend.ingestion.validation.declared import DeclaredColumn, declare
 from backend.ingestion.validation.types import ColumnType
+from backend.runtime import Runtime
 
 router = APIRouter(prefix="/api/datasources", tags=["datasources"])
 Name = Annotated[str, Path(pattern=DATASOURCE_PATTERN.pattern, description="The datasource's name")]
@@ -65,6 +67,15 @@ class DatasourceOut(BaseModel):
     time_start: dt.datetime | None
     time_end: dt.datetime | None = Field(description="the latest __time in the data")
     last_ingestion: dt.datetime | None
+    owner: str | None = Field(
+        default=None,
+        description="who created it and may write to it (with the principal's id for admins); "
+        "null: admins only",
+    )
+    grants: list[str] = Field(
+        default_factory=list,
+        description="who else may write to it: principals' names, or role:<role>",
+    )
 
 
 class ColumnIn(BaseModel):
@@ -131,10 +142,15 @@ class ContractOut(BaseModel):
 
 
 def _out(
-    info: DatasourceInfo, records: dict[str, datasources.Record], settings: Settings
+    info: DatasourceInfo,
+    records: dict[str, datasources.Record],
+    settings: Settings,
+    viewer: Principal,
 ) -> DatasourceOut:
     record = records.get(info.name, datasources.Record())
     return DatasourceOut(
+        owner=access.owner_shown(record.ownership, viewer),
+        grants=list(record.ownership.grants),
         name=info.name,
         created_at=record.created_at,
         storage_prefix=datasources.storage_prefix(info.name),
@@ -155,7 +171,10 @@ async def list_datasources(
     runtime: RuntimeDep, session: SessionDep, principal: Viewer
 ) -> list[DatasourceOut]:
     records = await datasources.records(session)
-    return [_out(info, records, runtime.settings) for info in await runtime.analytics.datasources()]
+    return [
+        _out(info, records, runtime.settings, principal)
+        for info in await runtime.analytics.datasources()
+    ]
 
 
 @router.post(
@@ -184,7 +203,7 @@ async def create_datasource(
     # What GET answers from now on (its record: created, storage, versions).
     async with session_scope(runtime.reading()) as session:
         records = await datasources.records(session)
-    return _out(await runtime.analytics.describe(body.name), records, runtime.settings)
+    return _out(await runtime.analytics.describe(body.name), records, runtime.settings, principal)
 
 
 @router.get("/{name}", responses={404: _ERROR, 422: _ERROR}, summary="One datasource")
@@ -193,7 +212,7 @@ async def get_datasource(
 ) -> DatasourceOut:
     name = validate_datasource_name(name)
     records = await datasources.records(session)
-    return _out(await runtime.analytics.describe(name), records, runtime.settings)
+    return _out(await runtime.analytics.describe(name), records, runtime.settings, principal)
 
 
 @router.patch(
@@ -232,3 +251,45 @@ async def update_contract(
 async def drop_datasource(name: Name, runtime: RuntimeDep, principal: Admin) -> DropOut:
     report = await datasources.drop_everywhere(runtime, name, principal)
     return DropOut(**dataclasses.asdict(report))
+
+
+Grantee = Annotated[
+    str,
+    Path(
+        pattern=access.GRANTEE.pattern,
+        description="a principal's name (a token's name, a user's name or email), or "
+        "role:<role> (role:uploader: every uploader)",
+    ),
+]
+
+
+@router.put(
+    "/{name}/grants/{grantee}",
+    responses={403: _ERROR, 404: _ERROR, 422: _ERROR},
+    summary="Let a principal (by name) or a role write to a datasource: upload, replace, "
+    "evolve, change its contract (its owner and admins; audited)",
+)
+async def put_grant(
+    name: Name, grantee: Grantee, runtime: RuntimeDep, principal: Uploader
+) -> DatasourceOut:
+    await datasources.grant_now(runtime, name, grantee, principal)
+    return await _described(runtime, name, principal)
+
+
+@router.delete(
+    "/{name}/grants/{grantee}",
+    responses={403: _ERROR, 404: _ERROR, 422: _ERROR},
+    summary="Take a grant back (its owner and admins; audited)",
+)
+async def delete_grant(
+    name: Name, grantee: Grantee, runtime: RuntimeDep, principal: Uploader
+) -> DatasourceOut:
+    await datasources.revoke_now(runtime, name, grantee, principal)
+    return await _described(runtime, name, principal)
+
+
+async def _described(runtime: Runtime, name: str, viewer: Principal) -> DatasourceOut:
+    """What GET answers from now on (a fresh read, after the change committed)."""
+    async with session_scope(runtime.reading()) as session:
+        records = await datasources.records(session)
+    return _out(await runtime.analytics.describe(name), records, runtime.settings, viewer)

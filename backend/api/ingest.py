@@ -271,7 +271,7 @@ async def cancel_task(
 async def rejected_rows(
     task_id: str, session: SessionDep, runtime: RuntimeDep, principal: Viewer
 ) -> StreamingResponse:
-    key = await ingestion_service.rejected_rows(session, task_id)
+    key = await ingestion_service.rejected_rows(session, task_id, principal)
     task = await ingestion_service.get_task(session, task_id)
     # Named after the upload (any characters: see filenames.attachment), e.g. 売上-rejected.csv.
     stem = task.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or task.id
@@ -300,7 +300,7 @@ async def task_events(
     request: Request,
     task_id: str,
     runtime: RuntimeDep,
-    _who: Viewer,
+    who: Viewer,
     last_event_id: Annotated[
         str,
         Header(
@@ -312,7 +312,7 @@ async def task_events(
 ) -> StreamingResponse:
     """The task's updates as Server-Sent Events, live, until it is final."""
     after = live.parse_last_id(last_event_id)
-    stream = live.updates(runtime.reading(), runtime.wakeups, task_id, after)
+    stream = live.updates(runtime.reading(), runtime.wakeups, task_id, after, viewer=who)
     first = await anext(stream)  # an unknown task is a 404 before the stream starts
     token = bearer_of(request)
 

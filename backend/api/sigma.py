@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 
+from backend.auth import visibility
 from backend.deps import Admin, RuntimeDep, SessionDep, Viewer
 from backend.monitoring import audit, sigma
 from backend.paging import MAX_OFFSET
@@ -31,7 +32,12 @@ def _plain(value: Any) -> Any:
 
 @router.get("/api/sigma/status")
 async def sigma_status(runtime: RuntimeDep, principal: Viewer) -> dict[str, Any]:
-    return _success(_plain(await sigma.status(runtime)))
+    found = await sigma.status(runtime)
+    change = found.last_change
+    shown = dataclasses.replace(
+        change, changed_by=visibility.actor_shown(change.changed_by, principal)
+    )
+    return _success(_plain(dataclasses.replace(found, last_change=shown)))
 
 
 @router.get("/api/sigma/capabilities")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import service
+from backend.auth.models import ApiToken
 from backend.auth.roles import Role
 from backend.config import Settings
 from backend.db import session_scope
+from backend.errors import ServiceUnavailable
 from backend.runtime import Runtime
 
 ADMIN_TOKEN_FILE = Path("var") / "admin-token"
@@ -34,56 +38,85 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Runs the action in one transaction; what it prints (a new token above all) is printed,
+    and the admin token file written, only once that transaction has committed: a token that
+    was never stored is never shown."""
     runtime = Runtime.build(settings)
     await runtime.start(with_workers=False)
     try:
-        async with session_scope(runtime.sessions) as session:
-            if args.action == "create":
-                expires = service.parse_duration(args.expires) if args.expires else None
-                created = await service.create(
-                    session,
-                    name=args.name,
-                    role=Role(args.role),
-                    created_by="cli",
-                    expires_in=expires,
-                )
-                print(created.token)
-                print(
-                    f"# {created.record.role} token {created.record.name!r} (id "
-                    f"{created.record.id}); shown once, keep it secret",
-                    flush=True,
-                )
-            elif args.action == "list":
-                for record in await service.listed(session):
-                    state = "revoked" if record.revoked_at else "active"
-                    until = record.expires_at.isoformat() if record.expires_at else "never"
-                    used = record.last_used_at.isoformat() if record.last_used_at else "never"
-                    print(
-                        f"{record.id}  {record.name:<24} {record.role:<9} {record.hint}  "
-                        f"{state}, expires {until}, last used {used}"
-                    )
-            elif args.action == "revoke":
-                for record in await service.revoke(session, args.token):
-                    print(f"revoked {record.name} ({record.id})")
-            else:
-                await ensure_admin(session, args.file)
+        try:
+            async with session_scope(runtime.sessions) as session:
+                done = await _act(session, args)
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable(
+                f"the metadata database did not store the change ({type(exc).__name__}); "
+                "nothing was created or changed",
+                "Check that the database answers (python -m backend migrate), then run the "
+                "command again.",
+            ) from None
     finally:
         await runtime.stop()
+    done()
     return 0
 
 
-async def ensure_admin(session: AsyncSession, path: Path) -> None:
+Done = Callable[[], None]
+
+
+async def _act(session: AsyncSession, args: argparse.Namespace) -> Done:
+    """Does the action in `session`; returns what to show once it has committed."""
+    if args.action == "create":
+        expires = service.parse_duration(args.expires) if args.expires else None
+        created = await service.create(
+            session, name=args.name, role=Role(args.role), created_by="cli", expires_in=expires
+        )
+        return lambda: _print_created(created)
+    if args.action == "list":
+        lines = [_listed(record) for record in await service.listed(session)]
+    elif args.action == "revoke":
+        revoked = await service.revoke(session, args.token)
+        lines = [f"revoked {record.name} ({record.id})" for record in revoked]
+    else:
+        return await ensure_admin(session, args.file)
+    return lambda: print("\n".join(lines)) if lines else None
+
+
+def _print_created(created: service.Created) -> None:
+    print(created.token)
+    print(
+        f"# {created.record.role} token {created.record.name!r} (id "
+        f"{created.record.id}); shown once, keep it secret",
+        flush=True,
+    )
+
+
+def _listed(record: ApiToken) -> str:
+    state = "revoked" if record.revoked_at else "active"
+    until = record.expires_at.isoformat() if record.expires_at else "never"
+    used = record.last_used_at.isoformat() if record.last_used_at else "never"
+    return (
+        f"{record.id}  {record.name:<24} {record.role:<9} {record.hint}  "
+        f"{state}, expires {until}, last used {used}"
+    )
+
+
+async def ensure_admin(session: AsyncSession, path: Path) -> Done:
+    """Creates an admin token when none is usable; the file is written after the commit."""
     if await service.count_usable(session, Role.ADMIN):
         if path.exists():
-            print(f"an admin token exists; yours is in {path}")
-        else:
-            print("an admin token exists (create more with: python -m backend tokens create)")
-        return
+            return lambda: print(f"an admin token exists; yours is in {path}")
+        return lambda: print(
+            "an admin token exists (create more with: python -m backend tokens create)"
+        )
     created = await service.create(session, name="admin", role=Role.ADMIN, created_by="first run")
+    return lambda: _write_admin_token(path, created.token)
+
+
+def _write_admin_token(path: Path, token: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(created.token + "\n")
+        handle.write(token + "\n")
     os.chmod(path, 0o600)
     print(
         f"created an admin token in {path} (readable by you only); use it as "

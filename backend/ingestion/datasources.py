@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from backend.auth.principal import Principal
 from backend.db import session_scope, utcnow
 from backend.druid.client import DruidError
 from backend.errors import Conflict, InvalidInput, NotFound
+from backend.ingestion import access
 from backend.ingestion.druid_phase import druid_datasource
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
+    DatasourceAccess,
     DatasourceSchema,
     IngestionTask,
     TaskEvent,
@@ -57,10 +60,12 @@ class Record:
     versions: tuple[dict[str, Any], ...] = ()
     columns: tuple[dict[str, Any], ...] = ()  # as the contract declares them
     created_at: dt.datetime | None = None  # by its first upload, or by createDatasource
+    ownership: access.Ownership = access.Ownership()  # who may write to it
 
 
 async def records(session: AsyncSession) -> dict[str, Record]:
-    """Each recorded datasource's contract and schema versions (`sales` is always sales)."""
+    """Each recorded datasource's contract, schema versions and ownership (`sales` is always
+    sales)."""
     rows = await session.execute(
         select(
             DatasourceSchema.datasource, DatasourceSchema.definition, DatasourceSchema.created_at
@@ -68,6 +73,9 @@ async def records(session: AsyncSession) -> dict[str, Record]:
     )
     found = {name: record_of(definition, created) for name, definition, created in rows}
     found.setdefault(SALES, Record(SALES))
+    for row in await session.scalars(select(DatasourceAccess)):
+        known = found.get(row.datasource, Record())
+        found[row.datasource] = dataclasses.replace(known, ownership=access.Ownership.of(row))
     return found
 
 
@@ -127,6 +135,7 @@ async def update_contract(
             f"datasource {name!r} has no schema yet",
             "Create it (createDatasource) or upload its first file; then change its contract.",
         )
+    await access.require_write(session, name, actor, "change its contract")
     contract = str(stored.definition.get("contract", INFERRED))
     if contract == SALES or name == SALES:
         raise Conflict(
@@ -187,8 +196,10 @@ class Dropped:
 
 
 async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
-    """Removes the datasource's tasks, events and schema record in the caller's transaction
-    (audited). Refused while one of its uploads is queued or running: cancel it first."""
+    """Removes the datasource's tasks, events, schema record and ownership in the caller's
+    transaction (audited). Refused while one of its uploads is queued or running: cancel it
+    first."""
+    await access.require_write(session, name, actor, "drop it")
     task_ids = list(
         await session.scalars(select(IngestionTask.id).where(IngestionTask.datasource == name))
     )
@@ -210,6 +221,7 @@ async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
         await session.execute(delete(IngestionTask).where(IngestionTask.id.in_(task_ids)))
     if known is not None:
         await session.delete(known)
+    await access.forget(session, name)
     audit.record(session, actor.label, "drop_datasource", name, {"tasks": len(task_ids)})
     return Dropped(name, len(task_ids), task_ids)
 
@@ -294,6 +306,7 @@ async def create(
             "An inferred datasource is created by its first upload over REST; create sales or "
             "declared ones here.",
         )
+    await access.require_write(session, name, actor, "create it", claim_new=True)
     session.add(
         DatasourceSchema(
             datasource=name, definition=definition, source_task_id="", created_at=utcnow()
@@ -314,3 +327,18 @@ async def create_now(
     async with session_scope(runtime.sessions) as session:
         await create(session, name, contract, declaration, actor)
     runtime.analytics.landed(name)
+
+
+async def grant_now(runtime: Runtime, name: str, grantee: str, actor: Principal) -> None:
+    """access.grant() committed before the caller answers."""
+    name = validate_datasource_name(name)
+    served = name in {d.name for d in await runtime.analytics.datasources()}
+    async with session_scope(runtime.sessions) as session:
+        await access.grant(session, name, grantee, actor, known=served)
+
+
+async def revoke_now(runtime: Runtime, name: str, grantee: str, actor: Principal) -> None:
+    """access.revoke() committed before the caller answers."""
+    name = validate_datasource_name(name)
+    async with session_scope(runtime.sessions) as session:
+        await access.revoke(session, name, grantee, actor)

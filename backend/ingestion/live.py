@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.auth import visibility
+from backend.auth.principal import Principal
 from backend.db import SessionMaker, session_scope
 from backend.digits import ascii_count
 from backend.errors import InvalidInput, NotFound
@@ -172,9 +174,11 @@ async def updates(
     task_id: str,
     after: int = 0,
     keepalive: float = 15.0,
+    viewer: Principal | None = None,
 ) -> AsyncGenerator[Update | None, None]:
-    """The task's updates after event `after`, ending with the final one. Yields None when
-    nothing happened for `keepalive` seconds (an SSE comment keeps proxies from closing)."""
+    """The task's updates after event `after`, ending with the final one, as `viewer` may see
+    them (a worker's name for admins only). Yields None when nothing happened for `keepalive`
+    seconds (an SSE comment keeps proxies from closing)."""
     with wakeups.watching(task_id) as news:
         last_event, tick, sent, quiet = after, 0, None, 0.0
         while True:
@@ -204,7 +208,7 @@ async def updates(
                     now,
                     at=event.at.isoformat(),
                     status=event.status,
-                    message=event.message,
+                    message=visibility.worker_text(event.message, viewer),
                     final=final and index == len(events) - 1,
                 )
             if events:

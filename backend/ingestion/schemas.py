@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from backend.auth import visibility
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
+from backend.ingestion import access
 from backend.ingestion.models import IngestionTask, TaskEvent
 from backend.monitoring import tracing
 
@@ -23,7 +25,10 @@ class Sample(BaseModel):
     row: int = Field(
         description="line number in a CSV (the header is line 1), sheet row in Excel, row in Parquet"
     )
-    value: str | None
+    value: str | None = Field(
+        description="the value as read; null when empty, and for others than the task's "
+        "uploader and admins (raw values never loaded)"
+    )
 
 
 class CheckOut(BaseModel):
@@ -94,8 +99,14 @@ class TaskEventOut(BaseModel):
     detail: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, event: TaskEvent) -> TaskEventOut:
-        return cls(at=event.at, status=event.status, message=event.message, detail=event.detail)
+    def of(cls, event: TaskEvent, viewer: Principal | None = None) -> TaskEventOut:
+        """As `viewer` may see it: the worker that wrote it is named to admins only."""
+        return cls(
+            at=event.at,
+            status=event.status,
+            message=visibility.worker_text(event.message, viewer),
+            detail=visibility.worker_detail(event.detail, viewer),
+        )
 
 
 class TaskStatusOut(BaseModel):
@@ -165,8 +176,8 @@ class TaskStatusOut(BaseModel):
             rows_valid=task.rows_valid,
             rows_rejected=task.rows_rejected,
             error=TaskError.model_validate(task.error) if task.error else None,
-            report=ValidationReport.parse(task.report),
-            rejected_rows_url=rejected_rows_url if task.rows_rejected else None,
+            report=report_for(task, principal),
+            rejected_rows_url=rejected_rows_url if shows_rejected(task, principal) else None,
             options=task.options,
             druid_spec=spec_for(task, principal),
             druid_task_id=task.druid_task_id,
@@ -179,7 +190,7 @@ class TaskStatusOut(BaseModel):
             started_at=task.started_at,
             finished_at=task.finished_at,
             trace_id=tracing.trace_id(task.trace_context),
-            events=[TaskEventOut.of(e) for e in task.events],
+            events=[TaskEventOut.of(e, principal) for e in task.events],
         )
 
 
@@ -210,3 +221,27 @@ def spec_for(task: IngestionTask, principal: Principal | None) -> dict[str, Any]
     """A task's Druid spec as `principal` may see it: it names where the data is stored (a
     server path for the local folder, a bucket and its endpoint for S3), so admins only."""
     return task.druid_spec if principal is not None and principal.allows(Role.ADMIN) else None
+
+
+def shows_rejected(task: IngestionTask, principal: Principal | None) -> bool:
+    """The task has rejected rows and `principal` may read them (its uploader, admins)."""
+    return bool(task.rows_rejected) and (
+        principal is not None and access.may_read_rejected(task.created_by, principal)
+    )
+
+
+def report_for(task: IngestionTask, principal: Principal | None) -> ValidationReport | None:
+    """A task's report as `principal` may see it: the sample values of failed checks are raw
+    values never loaded, shown to the task's uploader and admins only (null for others)."""
+    report = ValidationReport.parse(task.report)
+    if report is None or (
+        principal is not None and access.may_read_rejected(task.created_by, principal)
+    ):
+        return report
+    checks = [
+        check.model_copy(
+            update={"samples": [s.model_copy(update={"value": None}) for s in check.samples]}
+        )
+        for check in report.checks
+    ]
+    return report.model_copy(update={"checks": checks})

@@ -32,6 +32,7 @@ from backend.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from backend.ingestion import access
 from backend.ingestion.models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
@@ -319,6 +320,7 @@ async def accept(
     (`metrics` counts the bytes of each one accepted, once recorded)."""
     try:
         name = validate_datasource_name(datasource)
+        await access.require_write(session, name, actor, "upload to it", claim_new=True)
         if options is not None and options.contract is not None:
             await require_contract(session, name, options.contract)
         if options is not None and options.evolve:
@@ -514,6 +516,7 @@ def _check_owner(task: IngestionTask, actor: Principal, action: str) -> None:
 async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) -> IngestionTask:
     task = await get_task(session, task_id, lock=True)
     _check_owner(task, actor, "retry")
+    await access.require_write(session, task.datasource, actor, "load into it")
     if task.status not in (TaskStatus.FAILED.value, TaskStatus.CANCELLED.value):
         finished = task.status == TaskStatus.SUCCEEDED.value
         raise Conflict(
@@ -588,9 +591,15 @@ async def cancel(
     return task
 
 
-async def rejected_rows(session: AsyncSession, task_id: str) -> str:
-    """The storage key of a task's rejected rows CSV."""
+async def rejected_rows(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) -> str:
+    """The storage key of a task's rejected rows CSV: raw values never loaded, for the task's
+    uploader and admins only."""
     task = await get_task(session, task_id)
+    if not access.may_read_rejected(task.created_by, actor):
+        raise Forbidden(
+            f"the rejected rows of task {task.id} are readable by its uploader and admins only",
+            "Ask the uploader or an admin; the task's report says which checks failed.",
+        )
     if not task.rows_rejected or not task.report or not task.report.get("rejected_rows_key"):
         raise NotFound(
             f"task {task_id} has no rejected rows",

@@ -17,7 +17,7 @@ from backend.analytics.errors import BadRange
 from backend.analytics.query import Aggregate, FilterKind, Granularity
 from backend.analytics.service import DatasourceInfo
 from backend.db import session_scope
-from backend.ingestion import datasources
+from backend.ingestion import access, datasources
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.druid_phase import druid_datasource
 from backend.paging import MAX_OFFSET, check_page
@@ -260,6 +260,18 @@ class Datasource:
     druid_datasource: str | None = strawberry.field(
         default=None, description="its name in Druid; null without Druid configured"
     )
+    grants: list[str] = strawberry.field(
+        default_factory=list,
+        description="who else may write to it: principals' names, or role:<role>",
+    )
+    ownership: strawberry.Private[access.Ownership] = access.Ownership()
+
+    @strawberry.field(
+        description="who created it and may write to it (with the principal's id for admins); "
+        "null: admins only"
+    )
+    def owner(self, info: Info) -> str | None:
+        return access.owner_shown(self.ownership, info.context.principal)
 
     @strawberry.field(
         permission_classes=[IsViewer], description="Its latest upload tasks, newest first"
@@ -277,6 +289,8 @@ class Datasource:
         record = records.get(info.name, datasources.Record())
         settings = runtime.settings
         return cls(
+            ownership=record.ownership,
+            grants=list(record.ownership.grants),
             created_at=record.created_at,
             storage_prefix=datasources.storage_prefix(info.name),
             druid_datasource=(

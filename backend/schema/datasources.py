@@ -1,4 +1,5 @@
-"""GraphQL mutations on datasources (their listing is in backend.schema.analytics)."""
+"""GraphQL mutations on datasources (their listing is in backend.schema.analytics): create,
+evolve, grant and revoke the right to write, drop."""
 
 from __future__ import annotations
 
@@ -154,3 +155,24 @@ class DatasourceMutation:
         context = info.context
         report = await datasources.drop_everywhere(context.runtime, name, context.principal)
         return DatasourceDrop(**dataclasses.asdict(report))
+
+    @strawberry.mutation(
+        permission_classes=[IsUploader],
+        description="Let a principal (by name: a token's name, a user's name or email) or a role "
+        "(role:uploader: every uploader) write to a datasource: upload, replace, evolve, change "
+        "its contract. Its owner and admins only (audited)",
+    )
+    async def grant_datasource_access(self, info: Info, name: str, grantee: str) -> Datasource:
+        context = info.context
+        await datasources.grant_now(context.runtime, name, grantee, context.principal)
+        return await described(context.runtime, name)
+
+    @strawberry.mutation(
+        permission_classes=[IsUploader],
+        description="Take back a grant to write to a datasource. Its owner and admins only "
+        "(audited)",
+    )
+    async def revoke_datasource_access(self, info: Info, name: str, grantee: str) -> Datasource:
+        context = info.context
+        await datasources.revoke_now(context.runtime, name, grantee, context.principal)
+        return await described(context.runtime, name)

@@ -18,8 +18,7 @@ from backend.errors import InvalidInput
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.normalize import LoadMode, OnInvalid
-from backend.ingestion.schemas import ValidationReport as ReportModel
-from backend.ingestion.schemas import spec_for
+from backend.ingestion.schemas import TaskEventOut, report_for, shows_rejected, spec_for
 from backend.ingestion.validation.sales import SALES
 from backend.monitoring import tracing
 from backend.schema.context import Info
@@ -88,7 +87,8 @@ class IngestionTaskStatus:
 
     @classmethod
     def of(cls, task: IngestionTask, info: Info) -> IngestionTaskStatus:
-        report = ReportModel.parse(task.report)
+        viewer = info.context.principal
+        report = report_for(task, viewer)
         request = info.context.http_request
         return cls(
             task_id=strawberry.ID(task.id),
@@ -105,7 +105,7 @@ class IngestionTaskStatus:
             error=TaskError(**task.error) if task.error else None,
             report=ValidationReport.of(report) if report else None,
             rejected_rows_url=str(request.url_for("ingest_rejected", task_id=task.id))
-            if task.rows_rejected
+            if shows_rejected(task, viewer)
             else None,
             options=cast(JSON, task.options),
             druid_spec=cast(JSON, spec_for(task, info.context.principal)),
@@ -121,7 +121,7 @@ class IngestionTaskStatus:
             trace_id=tracing.trace_id(task.trace_context),
             events=[
                 TaskEvent(at=e.at, status=e.status, message=e.message, detail=cast(JSON, e.detail))
-                for e in task.events
+                for e in (TaskEventOut.of(event, viewer) for event in task.events)
             ],
         )
 

@@ -111,7 +111,11 @@ class Subscription:
     ) -> AsyncGenerator[TaskUpdate, None]:
         runtime = info.context.runtime
         stream = live.updates(
-            runtime.reading(), runtime.wakeups, str(task_id), live.parse_last_id(after)
+            runtime.reading(),
+            runtime.wakeups,
+            str(task_id),
+            live.parse_last_id(after),
+            viewer=info.context.principal,
         )
         try:
             async for update in stream:

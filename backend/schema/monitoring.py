@@ -8,6 +8,8 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from backend.auth import visibility
+from backend.auth.principal import Principal
 from backend.db import session_scope
 from backend.monitoring import application, audit, performance, sigma
 from backend.monitoring import health as health_service
@@ -25,8 +27,13 @@ class SigmaModeChange:
     changed_by: str | None
 
     @classmethod
-    def of(cls, state: sigma.ModeState) -> SigmaModeChange:
-        return cls(mode=state.mode, changed_at=state.changed_at, changed_by=state.changed_by)
+    def of(cls, state: sigma.ModeState, viewer: Principal | None) -> SigmaModeChange:
+        """Who changed it: with the principal's id for admins, the name for others."""
+        return cls(
+            mode=state.mode,
+            changed_at=state.changed_at,
+            changed_by=visibility.actor_shown(state.changed_by, viewer),
+        )
 
 
 @strawberry.type
@@ -127,7 +134,7 @@ class MonitoringQuery:
         return SigmaStatus(
             **values,
             rows_served=float(found.rows_served),
-            last_change=SigmaModeChange.of(found.last_change),
+            last_change=SigmaModeChange.of(found.last_change, info.context.principal),
         )
 
     @strawberry.field(
@@ -213,5 +220,6 @@ class MonitoringMutation:
     async def set_sigma_mode(self, info: Info, mode: sigma.Mode) -> SigmaModeChange:
         context = info.context
         return SigmaModeChange.of(
-            await sigma.set_mode(context.session, context.runtime, mode, context.principal.label)
+            await sigma.set_mode(context.session, context.runtime, mode, context.principal.label),
+            context.principal,
         )

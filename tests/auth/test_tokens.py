@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from backend.auth import tokens
 from backend.auth.models import ApiToken
@@ -180,3 +182,37 @@ async def test_a_token_first_seen_while_the_database_is_down_gets_a_coded_503(
         )
         assert graphql.status_code == 503, graphql.text
         database.rmdir()
+
+
+REFUSE_AT_COMMIT = [
+    "CREATE FUNCTION refuse_token() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$",
+    "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON api_tokens "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_token()",
+]
+
+
+@pytest.mark.parametrize("backend", ["postgres_s3"], indirect=True)
+async def test_a_token_whose_commit_fails_is_never_printed(backend: Backend) -> None:
+    """PostgreSQL checks a deferred constraint at COMMIT: the INSERT goes through, the commit
+    is refused (a real database's fault at the one moment that matters)."""
+    engine = create_async_engine(backend.settings.database_url)
+    async with engine.begin() as connection:
+        for statement in REFUSE_AT_COMMIT:
+            await connection.execute(text(statement))
+    args = ["create", "--name", "never-stored", "--role", "uploader"]
+    done = subprocess.run(
+        [sys.executable, "-m", "backend", "tokens", *args],
+        cwd=ROOT,
+        env=process_env(backend.env, AUTH_ANONYMOUS_ROLE="none"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "sit_" not in done.stdout + done.stderr and done.stdout == ""
+    assert "did not store" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    async with engine.connect() as connection:
+        stored = await connection.scalar(text("SELECT count(*) FROM api_tokens"))
+    await engine.dispose()
+    assert stored == 0
