@@ -63,7 +63,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         # ours, scrubbed.
         telemetry={"exclude": tracing.untraced, "auto_configure": False},
     )
-    install_error_handlers(app)
     # Innermost first. GraphQL's concurrency slots are shared by HTTP requests (taken once their
     # body is in) and the websocket's operations; the gate reads bodies through the middlewares
     # outside it. The caller is known before a body is read (AuthBeforeBody), and BodyLimit
@@ -77,6 +76,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.add_middleware(AuthBeforeBody)
     deadline = BodyDeadline(settings.body_read_timeout_s, settings.body_min_kb_per_s * 1024)
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes, deadline=deadline)
+    install_error_handlers(app)  # its catch-all middleware sits outside the body's guards
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.cors_origins)
     if settings.cors_origins:  # the React frontend served from elsewhere, by configuration only
         app.add_middleware(

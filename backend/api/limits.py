@@ -205,4 +205,3 @@ class _BodyGuard:
             await self.send_held(message)
         else:
             await self.send(message)
-
