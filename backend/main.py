@@ -61,13 +61,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         telemetry={"exclude": tracing.untraced, "auto_configure": False},
     )
     install_error_handlers(app)
-    # GraphQL's concurrency slots, shared by HTTP requests (taken once their body is in) and
-    # the websocket's operations. The gate reads bodies through BodyLimit (added after it:
-    # outside), which closes the connection after the gate's 413.
-    graphql_slots = asyncio.Semaphore(settings.graphql_max_concurrent)
-    app.state.graphql_slots = graphql_slots
+    # GraphQL's slots, for HTTP requests and websocket operations; BodyLimit is outside the gate.
+    app.state.graphql_slots = slots = asyncio.Semaphore(settings.graphql_max_concurrent)
     app.add_middleware(
-        GraphQLGate, path="/graphql", slots=graphql_slots, max_body=settings.graphql_max_body
+        GraphQLGate, path="/graphql", slots=slots, max_body=settings.graphql_max_body
     )
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes)
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.cors_origins)
@@ -82,7 +79,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.add_middleware(app.state.metrics.middleware)
     app.add_middleware(RequestIds)  # outermost: every line of a request carries its id
     application.install_log_buffer()
-    app.include_router(graphql_router(settings, graphql_slots))  # first: routes are tried in order
+    app.include_router(graphql_router(settings, slots))  # first: routes are tried in order
     app.include_router(ingest.router)
     app.include_router(datasources.router)
     app.include_router(status.router)
