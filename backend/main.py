@@ -68,10 +68,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     # outside it. The caller is known before a body is read (AuthBeforeBody), and BodyLimit
     # times out trickling bodies and closes the connection after any refusal sent while the
     # body is unread (the gate's 413 too).
-    graphql_slots = asyncio.Semaphore(settings.graphql_max_concurrent)
-    app.state.graphql_slots = graphql_slots
+    app.state.graphql_slots = slots = asyncio.Semaphore(settings.graphql_max_concurrent)
     app.add_middleware(
-        GraphQLGate, path="/graphql", slots=graphql_slots, max_body=settings.graphql_max_body
+        GraphQLGate, path="/graphql", slots=slots, max_body=settings.graphql_max_body
     )
     app.add_middleware(AuthBeforeBody)
     deadline = BodyDeadline(settings.body_read_timeout_s, settings.body_min_kb_per_s * 1024)
@@ -92,7 +91,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestIds)  # outermost: every line of a request carries its id
     application.install_log_buffer()
-    app.include_router(graphql_router(settings, graphql_slots))  # first: routes are tried in order
+    app.include_router(graphql_router(settings, slots))  # first: routes are tried in order
     app.include_router(ingest.router)
     app.include_router(datasources.router)
     app.include_router(status.router)

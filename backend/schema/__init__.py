@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from graphql import GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import SchemaExtension
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
@@ -119,6 +120,12 @@ class Schema(strawberry.Schema):
                     if isinstance(result, ExecutionResult)
                     else result
                 )
+
+    def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
+        found = super().get_extensions(sync)
+        # execute_sync (introspect(), the schema export) runs no websocket operation, and
+        # Strawberry refuses async hooks there.
+        return [e for e in found if not isinstance(e, socket.SocketSlots)] if sync else found
 
     def scrubbed(self, result: ExecutionResult, context: object) -> ExecutionResult:
         """The result as this caller may see it: without suggestions when they would reveal
@@ -354,7 +361,8 @@ _SECURITY: list[dict[str, list[str]]] = [
 ]  # FastAPI adds {} (none: AUTH_ANONYMOUS_ROLE)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Not a GraphQL request: the error says why"},
-    413: {"description": "The upload is larger than the limit"},
+    413: {"description": "The request (or an upload) is larger than its limit"},
+    414: {"description": "The query string is longer than GRAPHQL_MAX_BODY_KB"},
     415: {"description": "Not application/json (or multipart/form-data)"},
 }
 
@@ -369,7 +377,11 @@ def _document(router: Router) -> None:
                 **_OPENAPI["POST" if post else "GET"],
                 "security": [dict(s) for s in _SECURITY],
             }
-            route.responses.update(_ERRORS if post else {400: _ERRORS[400]})
+            route.responses.update(
+                {k: v for k, v in _ERRORS.items() if k != 414}
+                if post
+                else {400: _ERRORS[400], 414: _ERRORS[414]}
+            )
 
 
 def graphql_router(
