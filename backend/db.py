@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -166,3 +169,41 @@ async def _roll_back(session: AsyncSession) -> None:
     await session.rollback()
     for undo in session.info.pop(ON_ROLLBACK, []):
         await undo()
+
+
+# The database drivers and SQLAlchemy: an OSError raised in their code is the connection to the
+# database failing (asyncpg raises ConnectionRefusedError, or an OSError naming every address it
+# tried, without wrapping it in a DB-API error).
+_DATABASE_MODULES = ("asyncpg", "sqlalchemy", "aiosqlite")
+
+
+def database_unreachable(error: BaseException | None) -> bool:
+    """The metadata database cannot be reached: refused, reset, timed out, closed under us."""
+    if isinstance(error, sqlalchemy.exc.InterfaceError):
+        return True  # asyncpg: the connection was closed (the server went away)
+    if isinstance(error, sqlalchemy.exc.OperationalError) and _connection_failed(error.orig):
+        return True
+    if not isinstance(error, OSError) or getattr(error, "errno", None) == errno.ENOSPC:
+        return False
+    return _connection_failed(error) and _raised_in(error, _DATABASE_MODULES)
+
+
+def _connection_failed(error: BaseException | None) -> bool:
+    return isinstance(error, (ConnectionError, TimeoutError, socket.gaierror)) or (
+        isinstance(error, OSError) and (error.errno is None or error.errno in _NETWORK_ERRNOS)
+    )
+
+
+_NETWORK_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
+)
+
+
+def _raised_in(error: BaseException, modules: tuple[str, ...]) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        module = str(traceback.tb_frame.f_globals.get("__name__", ""))
+        if module.split(".")[0] in modules:
+            return True
+        traceback = traceback.tb_next
+    return False

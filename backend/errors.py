@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +17,8 @@ from polars.exceptions import PanicException
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.db import database_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def as_app_error(error: BaseException | None) -> AppError | None:
             "The service is busy: the metadata database did not answer in time",
             "Try again in a moment; an upload sent again is recognised, not loaded twice.",
         )
-    if _database_unreachable(error):
+    if database_unreachable(error):
         return database_unavailable()
     return None
 
@@ -200,43 +201,6 @@ def _database_busy(error: BaseException | None) -> bool:
     if sqlstate and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         return True
     return isinstance(error, sqlalchemy.exc.OperationalError) and str(error.orig) in _SQLITE_BUSY
-
-
-# The database drivers and SQLAlchemy: an OSError raised in their code is the connection to the
-# database failing (asyncpg raises ConnectionRefusedError, or an OSError naming every address it
-# tried, without wrapping it in a DB-API error).
-_DATABASE_MODULES = ("asyncpg", "sqlalchemy", "aiosqlite")
-
-
-def _database_unreachable(error: BaseException | None) -> bool:
-    if isinstance(error, sqlalchemy.exc.InterfaceError):
-        return True  # asyncpg: the connection was closed (the server went away)
-    if isinstance(error, sqlalchemy.exc.OperationalError) and _connection_failed(error.orig):
-        return True
-    if not isinstance(error, OSError) or getattr(error, "errno", None) == errno.ENOSPC:
-        return False
-    return _connection_failed(error) and _raised_in(error, _DATABASE_MODULES)
-
-
-def _connection_failed(error: BaseException | None) -> bool:
-    return isinstance(error, (ConnectionError, TimeoutError, socket.gaierror)) or (
-        isinstance(error, OSError) and (error.errno is None or error.errno in _NETWORK_ERRNOS)
-    )
-
-
-_NETWORK_ERRNOS = frozenset(
-    {errno.ECONNREFUSED, errno.ECONNRESET, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT}
-)
-
-
-def _raised_in(error: BaseException, modules: tuple[str, ...]) -> bool:
-    traceback = error.__traceback__
-    while traceback is not None:
-        module = str(traceback.tb_frame.f_globals.get("__name__", ""))
-        if module.split(".")[0] in modules:
-            return True
-        traceback = traceback.tb_next
-    return False
 
 
 _BY_STATUS = {

@@ -307,3 +307,55 @@ async def test_a_multipart_upload_cut_by_an_outage_is_aborted_once_s3_is_back(
     assert await store.abort_stale_writes(long_ago) == 1
     assert not store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads")
     link.cut()
+
+
+async def chunked(content: bytes) -> AsyncIterator[bytes]:
+    """A body without Content-Length (as `curl -T -` or a browser stream sends), so the door's
+    free-space check cannot know its size and the write itself meets the full disk."""
+    yield content
+
+
+async def test_a_full_disk_on_the_embedded_default(
+    embedded: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with full_folder(tmp_path, "storage") as storage, full_folder(tmp_path, "tmp") as tmp:
+        update = {"storage_url": str(storage), "min_free_disk_mb": 0, "worker_concurrency": 0}
+        settings = embedded.settings.model_copy(update=update)
+        async with app_for(Backend("embedded", settings, {})) as app:
+            fill(storage)
+            boundary = "faultsboundary"
+            body = (
+                (
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="datasource_name"\r\n\r\n'
+                    f'sales\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                    f'filename="data.csv"\r\nContent-Type: text/csv\r\n\r\n'
+                ).encode()
+                + sales_csv(rows=200)
+                + f"\r\n--{boundary}--\r\n".encode()
+            )
+            refused = await app.client.post(
+                "/api/ingest/upload",
+                content=chunked(body),
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            )
+            assert refused.status_code == 507, refused.text
+            assert "storage folder is full" in refused.json()["error"]
+            assert "STORAGE_URL" in refused.json()["detail"]
+            assert str(storage) not in refused.text
+
+            for filler in storage.glob(".filler*"):
+                filler.unlink()
+            task = (await upload(app.client, content=sales_csv(rows=3000, seed=7))).json()
+            monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+            fill(tmp)
+            runtime = app.runtime
+            one = runtime.settings.model_copy(update={"worker_concurrency": 1})
+            workers = WorkerPool(one, runtime.sessions, runtime.store)
+            await workers.start()
+            try:
+                done = await wait_for_task(app.client, task["task_id"])
+            finally:
+                await workers.stop()
+            assert done["status"] == "failed", done
+            assert done["error"]["code"] == "disk_full", done["error"]
+            assert "temporary folder is full" in done["error"]["message"]
