@@ -14,7 +14,7 @@ from backend.api import multipart
 from backend.auth.roles import Role
 from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer, bearer_of, still_allowed
 from backend.errors import InvalidInput
-from backend.ingestion import live
+from backend.ingestion import access, live
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
@@ -153,7 +153,8 @@ async def upload(
 
     async def on_file(part: multipart.Part, fields: dict[str, str], chunks: Any) -> StagedUpload:
         if "datasource_name" in fields:  # fail before storing anything when we already can
-            ingestion_service.validate_datasource_name(fields["datasource_name"])
+            name = ingestion_service.validate_datasource_name(fields["datasource_name"])
+            await access.refuse_early(runtime.reading(), name, principal)
         return await ingestion_service.stage_upload(
             runtime.store, chunks, part.filename, max_bytes, runtime.space
         )

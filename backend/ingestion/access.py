@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth import visibility
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
-from backend.db import utcnow
+from backend.db import SessionMaker, session_scope, utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.ingestion.models import DatasourceAccess, DatasourceSchema, IngestionTask
 from backend.ingestion.validation.sales import SALES
@@ -94,6 +94,18 @@ def refused(name: str, action: str) -> Forbidden:
         f"Ask its owner or an admin to grant you access (PUT /api/datasources/{name}/grants/"
         "<your name>), or use a datasource of your own.",
     )
+
+
+async def refuse_early(sessions: SessionMaker, name: str, actor: Principal) -> None:
+    """Before an upload's bytes are read: refuses a datasource that belongs to others, so a
+    refused upload costs no transfer and no storage. Reads only (the check that counts runs
+    again, and claims a new name, when the task is recorded)."""
+    if actor.allows(Role.ADMIN):
+        return
+    async with session_scope(sessions) as session:
+        row = await session.get(DatasourceAccess, name)
+    if row is not None and not may_write(Ownership.of(row), actor):
+        raise refused(name, "upload to it")
 
 
 async def _exists(session: AsyncSession, name: str) -> bool:

@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from backend import filenames
 from backend.db import session_scope
 from backend.errors import InvalidInput
+from backend.ingestion import access
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.normalize import LoadMode, OnInvalid
@@ -217,7 +218,8 @@ class IngestionMutation:
                 "Send a GraphQL multipart request with the file's part mapped to variables.file "
                 '(curl -F operations=... -F map=\'{"0": ["variables.file"]}\' -F 0=@data.csv).',
             )
-        ingestion_service.validate_datasource_name(data_source_name)
+        name = ingestion_service.validate_datasource_name(data_source_name)
+        await access.refuse_early(context.runtime.reading(), name, context.principal)
         options = ingestion_service.upload_options(
             on_invalid=on_invalid.value,
             max_invalid_ratio=max_invalid_ratio,

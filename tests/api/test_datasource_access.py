@@ -4,7 +4,9 @@ drop; REST and GraphQL) is for its owner, those it is granted to and admins; eve
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,3 +252,40 @@ async def rejected_rows_for_the_uploader_and_admins(app: App) -> None:
         shown = (await gql(client, query, id=task["task_id"]))["data"]["ingestionTask"]
         assert (shown["rejectedRowsUrl"] is not None) is allowed, caller
         assert ("SECRET-VALUE" in json.dumps(shown)) is allowed, caller
+
+
+def stalled_form(boundary: str, datasource: str, started: asyncio.Event) -> Any:
+    """A multipart body naming the datasource first, then 1 MB of a file, then nothing more:
+    a client still sending (or one that never finishes)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="datasource_name"\r\n\r\n'
+            f'{datasource}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        ).encode()
+        yield sales_csv(rows=1).splitlines(keepends=True)[0] + b"x" * 1_000_000
+        started.set()
+        await asyncio.Event().wait()  # the rest never comes
+
+    return body()
+
+
+async def test_an_upload_to_someone_elses_datasource_is_refused_before_its_body(app: App) -> None:
+    """The refusal comes after the datasource's name, not after the whole file (which could be
+    gigabytes): here the body never ends, and the 403 still comes."""
+    olga = app.client_as(await app.token(Role.UPLOADER, "olga"))
+    otto = app.client_as(await app.token(Role.UPLOADER, "otto"))
+    created = await olga.post("/api/datasources", json={"name": "olgas", "contract": "sales"})
+    assert created.status_code == 201, created.text
+    started = asyncio.Event()
+    answer = await asyncio.wait_for(
+        otto.post(
+            "/api/ingest/upload",
+            content=stalled_form("b0undary", "olgas", started),
+            headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+        ),
+        timeout=20,
+    )
+    assert answer.status_code == 403, answer.text
+    assert "belongs to someone else" in answer.json()["error"]
