@@ -155,3 +155,24 @@ async def test_a_trusted_proxy_says_the_scheme_of_links(embedded: Backend) -> No
         app.client.headers.update(headers)
         again = await upload(app.client, content=sales_csv(rows=4))
         assert again.json()["status_url"].startswith("https://testserver/"), again.text
+
+
+def test_spans_and_log_lines_carry_no_query_string_credential() -> None:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    from backend.monitoring.tracing import scrub
+
+    span = ReadableSpan(
+        name="GET /api/ingest/tasks",
+        attributes={
+            "url.query": "access_token=s3cr3t&limit=5",
+            "url.full": "http://127.0.0.1:8000/api/ingest/tasks?limit=5&apiKey=s3cr3t",
+            "http.target": "/graphql?query=%7Bx%7D&password=s3cr3t",
+        },
+    )
+    sent = scrub(span).attributes or {}
+    assert "s3cr3t" not in repr(dict(sent))
+    assert sent["url.query"] == "access_token=REDACTED&limit=5"
+    assert urls.redact('"GET /x?token=a;session_id=b&sheet=2 HTTP/1.1" 200') == (
+        '"GET /x?token=REDACTED;session_id=REDACTED&sheet=2 HTTP/1.1" 200'
+    )
