@@ -176,3 +176,38 @@ def test_spans_and_log_lines_carry_no_query_string_credential() -> None:
     assert urls.redact('"GET /x?token=a;session_id=b&sheet=2 HTTP/1.1" 200') == (
         '"GET /x?token=REDACTED;session_id=REDACTED&sheet=2 HTTP/1.1" 200'
     )
+
+
+async def test_a_websocket_on_another_host_is_closed_before_the_app_sees_it() -> None:
+    reached: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["type"])
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "websocket.connect"}
+
+    guard = edge.HostGuard(inner, ["localhost"])
+    for host in [b"evil.example", b"localhost:8000"]:
+        scope = {"type": "websocket", "path": "/graphql", "headers": [(b"host", host)]}
+        await guard(scope, receive, send)
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+    assert reached == ["websocket"]  # only the allowed one
+
+
+async def test_a_server_header_set_by_the_app_is_dropped() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"server", b"x")]})
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await edge.SecurityHeaders(inner)({"type": "http", "headers": []}, None, send)  # type: ignore[arg-type]
+    names = [name for name, _ in sent[0]["headers"]]
+    assert b"server" not in names and b"x-frame-options" in names
