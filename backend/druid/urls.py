@@ -33,9 +33,10 @@ _SECRET_VALUE = re.compile(
 )
 # Any query parameter whose name says it holds a credential (?access_token=, &api_key=,
 # ?password=, ...): a client may put its token in a URL, and the access log writes URLs.
+# A query string alone (a span's url.query) starts with a parameter.
 _CREDENTIAL_PARAM = re.compile(
-    r"(?i)([?&;][\w.\-]*(?:token|key|secret|passw|pwd|signature|credential|auth|session|jwt)"
-    r"[\w.\-]*)=([^&;#\s\"'<>\\]+)"
+    r"(?i)((?:^|[?&;])[\w.\-]*(?:token|key|secret|passw|pwd|signature|credential|auth|session"
+    r"|jwt)[\w.\-]*)=([^&;#\s\"'<>\\]+)"
 )
 REDACTED = "REDACTED"
 

@@ -155,3 +155,59 @@ async def test_a_trusted_proxy_says_the_scheme_of_links(embedded: Backend) -> No
         app.client.headers.update(headers)
         again = await upload(app.client, content=sales_csv(rows=4))
         assert again.json()["status_url"].startswith("https://testserver/"), again.text
+
+
+def test_spans_and_log_lines_carry_no_query_string_credential() -> None:
+    from opentelemetry.sdk.trace import ReadableSpan
+
+    from backend.monitoring.tracing import scrub
+
+    span = ReadableSpan(
+        name="GET /api/ingest/tasks",
+        attributes={
+            "url.query": "access_token=s3cr3t&limit=5",
+            "url.full": "http://127.0.0.1:8000/api/ingest/tasks?limit=5&apiKey=s3cr3t",
+            "http.target": "/graphql?query=%7Bx%7D&password=s3cr3t",
+        },
+    )
+    sent = scrub(span).attributes or {}
+    assert "s3cr3t" not in repr(dict(sent))
+    assert sent["url.query"] == "access_token=REDACTED&limit=5"
+    assert urls.redact('"GET /x?token=a;session_id=b&sheet=2 HTTP/1.1" 200') == (
+        '"GET /x?token=REDACTED;session_id=REDACTED&sheet=2 HTTP/1.1" 200'
+    )
+
+
+async def test_a_websocket_on_another_host_is_closed_before_the_app_sees_it() -> None:
+    reached: list[str] = []
+    sent: list[dict[str, Any]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["type"])
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "websocket.connect"}
+
+    guard = edge.HostGuard(inner, ["localhost"])
+    for host in [b"evil.example", b"localhost:8000"]:
+        scope = {"type": "websocket", "path": "/graphql", "headers": [(b"host", host)]}
+        await guard(scope, receive, send)
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+    assert reached == ["websocket"]  # only the allowed one
+
+
+async def test_a_server_header_set_by_the_app_is_dropped() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"server", b"x")]})
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await edge.SecurityHeaders(inner)({"type": "http", "headers": []}, None, send)  # type: ignore[arg-type]
+    names = [name for name, _ in sent[0]["headers"]]
+    assert b"server" not in names and b"x-frame-options" in names
