@@ -40,8 +40,8 @@ from backend.ingestion.sources.base import (
     ReadError,
     check_header,
 )
+from backend.ingestion.sources.bounds import check_line_lengths
 from backend.ingestion.sources.csv import (
-    check_line_lengths,
     csv_info,
     read_head,
     read_header,

@@ -15,7 +15,7 @@ import pytest
 from backend.ingestion.normalize import UploadOptions, normalize
 from backend.ingestion.readers import FileFormat
 from backend.ingestion.sources.base import DEFAULT_LIMITS, InputLimits, ReadError
-from backend.ingestion.sources.csv import check_line_lengths
+from backend.ingestion.sources.bounds import check_line_lengths
 from tests.conftest import App
 from tests.data.make_bad_files import HEADER, csv_text, rows
 from tests.factories import upload, wait_for_task

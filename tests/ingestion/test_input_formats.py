@@ -16,6 +16,7 @@ import pytest
 from backend.ingestion.normalize import UploadOptions, normalize
 from backend.ingestion.readers import FileFormat, sniff_format
 from backend.ingestion.sources.base import ReadError
+from backend.ingestion.sources.bounds import BLOCK_BYTES, check_line_lengths
 
 ROOT = Path(__file__).resolve().parents[2]
 # Reads every batch of a Parquet source in a fresh interpreter; prints how far its peak RSS rose
@@ -113,3 +114,56 @@ def test_utf16_is_told_from_binary_data() -> None:
     assert sniff_format(codecs.BOM_UTF8 + b"a,b\n1,2\n") is FileFormat.CSV
     with pytest.raises(ValueError, match="binary"):
         sniff_format(bytes(range(256)) * 40)
+
+
+MAC_EXPORT = (  # Excel for Mac's "CSV (Macintosh)": records end in CR, a cell's breaks are LF
+    'when,product,amount\r2024-01-01,"Soap\nlavender",2\r2024-01-02,Towel,3\r'
+    + "".join(f"2024-02-{d:02d},Cup,{d}\r" for d in range(1, 20))
+)
+MIXED = (  # two exports joined: CRLF lines, then CR lines
+    "when,amount\r\n"
+    + "".join(f"2024-01-{d:02d},{d}\r\n" for d in range(1, 29))
+    + "".join(f"2024-02-{d:02d},{d}\r" for d in range(1, 29))
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "line"), [(MAC_EXPORT, 1), (MIXED, 30)], ids=["mac-export", "crlf-then-cr"]
+)
+def test_lines_ending_in_a_lone_cr_are_refused_wherever_they_start(
+    tmp_path: Path, content: str, line: int
+) -> None:
+    # The first check looked for a file without any LF: a quoted cell's LF (Mac export) or CRLF
+    # lines first let these through, and their CR lines were merged into one record.
+    path = tmp_path / "upload"
+    path.write_bytes(content.encode())
+    (tmp_path / "work").mkdir()
+    with pytest.raises(ReadError, match=f"^line {line} ends with a carriage return alone") as err:
+        normalize(
+            path,
+            FileFormat.CSV,
+            tmp_path / "work",
+            datasource="things",
+            known_schema=None,
+            options=UploadOptions(),
+            uploaded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        )
+    assert "(CRLF) or Unix (LF)" in err.value.hint
+
+
+def test_a_carriage_return_inside_a_quoted_value_is_data(tmp_path: Path) -> None:
+    rows = "".join(f'2024-01-{d:02d},"line one\rline two",{d}\r\n' for d in range(1, 3))
+    body = "".join(f"2024-02-{d:02d},plain,{d}\r\n" for d in range(1, 29))
+    frame = load_csv(tmp_path, ("when,note,amount\r\n" + rows + body).encode())
+    assert frame["note"].to_list()[:2] == ["line one\rline two"] * 2
+
+
+def test_a_crlf_split_between_two_blocks_is_one_line_ending(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    head = b"a,b\r\n" + b"1,2\r\n" * ((BLOCK_BYTES - 5) // 5)
+    head += b"x" * (BLOCK_BYTES - 1 - len(head))  # the next CR is the block's last byte
+    path.write_bytes(head + b"\r\n1,2\r\n")
+    check_line_lengths(path)
+    path.write_bytes(head + b"\r1,2\r\n")
+    with pytest.raises(ReadError, match=r"^line 1677722 ends with a carriage return alone"):
+        check_line_lengths(path)

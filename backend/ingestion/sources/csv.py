@@ -30,6 +30,7 @@ from backend.ingestion.sources.base import (
     SourceInfo,
     check_header,
 )
+from backend.ingestion.sources.bounds import check_line_lengths, size_text
 
 BLOCK_BYTES = 8 * 1024 * 1024
 SNIFF_CHARS = 256 * 1024
@@ -215,7 +216,7 @@ def read_header(
         ) from exc
     if cut and (header is None or _SENTINEL.strip() in header[-1]):
         raise ReadError(
-            f"the header (the first line) is longer than {_size(max_bytes)}",
+            f"the header (the first line) is longer than {size_text(max_bytes)}",
             "Check that the first line holds the column names and ends with a line break; "
             f"the limit is the MAX_HEADER_BYTES setting ({max_bytes:,} bytes).",
         )
@@ -231,52 +232,6 @@ def _lone_cr() -> ReadError:
         "the lines end with a carriage return alone (the old Mac OS line ending), which is "
         "not read",
         "Save the file again as CSV with Windows (CRLF) or Unix (LF) line endings.",
-    )
-
-
-def _size(count: int) -> str:
-    if count % (1024 * 1024) == 0:
-        return f"{count // (1024 * 1024)} MB"
-    if count % 1024 == 0:
-        return f"{count // 1024} KB"
-    return f"{count:,} bytes"
-
-
-def check_line_lengths(path: Path, max_bytes: int = DEFAULT_LIMITS.line_bytes) -> None:
-    """Refuses a file with a physical line longer than `max_bytes` (line break excluded), in one
-    bounded read of its bytes. From the start of each line, the next max_bytes + 1 bytes must hold
-    a line break; the search jumps to the last one among them, so a file of short lines costs
-    about one memrchr per `max_bytes`, not one step per line."""
-    carry = 0  # bytes of the current line in earlier blocks
-    offset = 0  # of the block in the file
-    with path.open("rb") as handle:
-        while block := handle.read(BLOCK_BYTES):
-            start = 0
-            while True:
-                end = start + (max_bytes - carry) + 1
-                found = block.rfind(b"\n", start, end)
-                if found >= 0:
-                    carry, start = 0, found + 1
-                    continue
-                if end <= len(block):
-                    raise _line_too_long(path, offset + start - carry, max_bytes)
-                carry += len(block) - start
-                break
-            offset += len(block)
-
-
-def _line_too_long(path: Path, line_start: int, max_bytes: int) -> ReadError:
-    line = 1
-    with path.open("rb") as handle:
-        while line_start > 0:
-            block = handle.read(min(BLOCK_BYTES, line_start))
-            line += block.count(b"\n")
-            line_start -= len(block)
-    return ReadError(
-        f"line {line} is longer than {_size(max_bytes)}, the most a line may hold",
-        "Check that the file's lines end with line breaks, and shorten the long values (or "
-        "leave them out); the limit is the MAX_LINE_BYTES setting "
-        f"({max_bytes:,} bytes).",
     )
 
 
