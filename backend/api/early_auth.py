@@ -72,6 +72,19 @@ def _needed(scope: Scope) -> list[tuple[Role, str]]:
     return needed
 
 
+def _answer(scope: Scope, error: AppError) -> dict[str, Any]:
+    """The refusal in the shape the door's clients read: GraphQL's `errors` with a code (as a
+    field's refusal carries it) at /graphql, the JSON error everywhere else."""
+    if scope["path"] in ANSWERS_ANONYMOUS:
+        extensions = {
+            "code": error.code.upper(),
+            "status": error.status_code,
+            "detail": error.detail,
+        }
+        return {"data": None, "errors": [{"message": error.message, "extensions": extensions}]}
+    return error.body()
+
+
 class AuthBeforeBody:
     """Resolves and checks the caller of every request that carries a body before the app
     reads it (see the module's docstring)."""
@@ -89,8 +102,9 @@ class AuthBeforeBody:
             error = exc if isinstance(exc, AppError) else as_app_error(exc)
             if error is None:
                 raise
-            body = {"error": error.message, "detail": error.detail, "code": error.code}
-            response = JSONResponse(body, error.status_code, headers=error.headers or None)
+            response = JSONResponse(
+                _answer(scope, error), error.status_code, headers=error.headers or None
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -274,7 +274,8 @@ async def test_a_graphql_upload_needs_the_uploader_role(embedded: Backend) -> No
         ' { taskId } }", "variables": {"f": null}}'
     )
     async with app_for(embedded) as app:
-        # Refused before the file is read (backend.api.early_auth): an HTTP 401/403.
+        # Refused before the file is read (backend.api.early_auth): an HTTP 401/403 whose body
+        # is a GraphQL answer with the field refusals' codes.
         for caller, code in [
             (None, 401),
             (Role.VIEWER, 403),
@@ -292,7 +293,11 @@ async def test_a_graphql_upload_needs_the_uploader_role(embedded: Backend) -> No
                 assert body["data"]["uploadSalesData"]["taskId"], body
             else:
                 assert answer.status_code == code, body
-                assert "role" in body["error"], body
+                error = body["errors"][0]
+                assert "role" in error["message"], body
+                assert error["extensions"]["code"] == (
+                    "UNAUTHORIZED" if code == 401 else "FORBIDDEN"
+                )
                 assert (await app.client.get("/api/ingest/tasks")).json()["total"] == 0
 
 
