@@ -33,9 +33,8 @@ from backend.ingestion.sources.base import (
     SourceInfo,
     check_header,
 )
-from backend.ingestion.sources.excel_child import Grid, read_grid
+from backend.ingestion.sources.excel_child import MAX_EXPANDED_BYTES, Grid, read_grid
 
-MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
 MAX_PARTS = 10_000  # a workbook has tens of parts; many more is a crafted archive
 GRID_FILE = "excel-grid.arrow"
 _DAY_ZERO_TIME = r"^1899-12-3[01][ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$"
