@@ -14,6 +14,7 @@ a zip, and a zip can be read differently by another parser.
 from __future__ import annotations
 
 import re
+import shutil
 import struct
 import zipfile
 import zlib
@@ -205,7 +206,10 @@ def _read_grid(path: Path, file_format: str, sheet: str | None, workdir: Path) -
     # it says "Cannot detect file format" for anything it cannot read).
     named = workdir / f"workbook.{file_format}"
     named.unlink(missing_ok=True)
-    named.symlink_to(path.resolve())
+    try:
+        named.symlink_to(path.resolve())
+    except OSError:  # a file system without links: a copy (the task's own folder)
+        shutil.copyfile(path, named)
     try:
         return read_grid(named, sheet, workdir / GRID_FILE)
     except ReadError as exc:
