@@ -14,6 +14,7 @@ a zip, and a zip can be read differently by another parser.
 from __future__ import annotations
 
 import re
+import shutil
 import struct
 import zipfile
 import zlib
@@ -33,9 +34,8 @@ from backend.ingestion.sources.base import (
     SourceInfo,
     check_header,
 )
-from backend.ingestion.sources.excel_child import Grid, read_grid
+from backend.ingestion.sources.excel_child import MAX_EXPANDED_BYTES, Grid, read_grid
 
-MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
 MAX_PARTS = 10_000  # a workbook has tens of parts; many more is a crafted archive
 GRID_FILE = "excel-grid.arrow"
 _DAY_ZERO_TIME = r"^1899-12-3[01][ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$"
@@ -206,7 +206,10 @@ def _read_grid(path: Path, file_format: str, sheet: str | None, workdir: Path) -
     # it says "Cannot detect file format" for anything it cannot read).
     named = workdir / f"workbook.{file_format}"
     named.unlink(missing_ok=True)
-    named.symlink_to(path.resolve())
+    try:
+        named.symlink_to(path.resolve())
+    except OSError:  # a file system without links: a copy (the task's own folder)
+        shutil.copyfile(path, named)
     try:
         return read_grid(named, sheet, workdir / GRID_FILE)
     except ReadError as exc:

@@ -33,9 +33,14 @@ from backend.ingestion.sources.base import ReadError
 
 log = logging.getLogger(__name__)
 
-# What the read may map on top of the interpreter and its libraries. A sheet read by calamine
-# takes about twice its unpacked XML at peak, so this matches the 1 GiB expansion guard in excel.py.
-READ_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
+# The most an .xlsx may unpack to (counted in excel.py before the read).
+MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
+# What the read may map on top of the interpreter and its libraries, derived from that bound so
+# that a workbook within it can be read. calamine maps about 3 times the sheet's unpacked XML at
+# peak (measured: a 1M-row, 17-column sales sheet of 750 MiB failed at 2 GiB and was read at
+# 2.5 GiB, peak RSS 1.5 GB; one of 150k rows, 111 MiB, failed at 2x and was read at 4x).
+MEMORY_PER_EXPANDED_BYTE = 4
+READ_MEMORY_BYTES = MEMORY_PER_EXPANDED_BYTE * MAX_EXPANDED_BYTES
 MEMORY_EXIT = 3  # the child's exit status when the read ran out of memory
 READ_SECONDS: float = 600  # far more than a sheet within the limits takes (a 150 MB sheet: 4 s)
 # The child parses untrusted bytes with native code: it gets no credentials, only these.
