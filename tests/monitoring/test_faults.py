@@ -35,8 +35,6 @@ from tests.monitoring.faults import (
     private_s3,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
 
 @pytest.fixture(scope="module")
 def stoppable_postgres() -> Iterator[StoppablePostgres]:
