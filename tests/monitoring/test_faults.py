@@ -125,6 +125,9 @@ async def test_postgres_down_answers_503_with_retry_after(
             }
             for response in answers.values():
                 assert_unavailable(response, "127.0.0.1", port)
+            health = await app.client.get("/api/health")
+            assert health.status_code == 503 and health.json()["status"] == "down"
+            assert "127.0.0.1" not in health.text and port not in health.text, health.text
             graphql = await app.client.post(
                 "/graphql",
                 json={"query": READS.replace("TASK", queued)},
