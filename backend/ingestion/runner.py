@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from boto3.exceptions import Boto3Error
-from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,10 +31,7 @@ from backend.druid.client import DruidClient, DruidError, DruidUnavailable
 from backend.druid.urls import redact
 from backend.errors import (
     UNEXPECTED,
-    InsufficientStorage,
     StorageOutage,
-    disk_full,
-    is_disk_full,
 )
 from backend.ingestion import druid_phase, normalize, processing
 from backend.ingestion.models import (
@@ -49,6 +44,7 @@ from backend.ingestion.models import (
     TaskStatus,
 )
 from backend.ingestion.normalize import Failure
+from backend.ingestion.outages import RETRY_LATER, STORAGE_WAIT, disk_full_in, public_message
 from backend.ingestion.sources.base import ReadError
 from backend.ingestion.validation.sales import SALES
 from backend.ingestion.validation.schema import DatasetSchema
@@ -63,33 +59,6 @@ PROGRESS_TICK_SECONDS = 0.5
 log = logging.getLogger(__name__)
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
-STORAGE_WAIT = "The file storage cannot be reached right now"
-RETRY_LATER = (
-    "Retry the task later (POST /api/ingest/tasks/<id>/retry or retryIngestionTask); if it "
-    "fails again, ask an operator to free disk space."
-)
-_DISK_FULL_WORDS = ("no space left on device", "os error 28")
-
-
-def _public(error: BaseException) -> str:
-    """What a user may read of an unexpected error: the storage's own errors name its address,
-    bucket, keys and upload ids, so only their kind and code are told."""
-    if isinstance(error, (BotoCoreError, ClientError, Boto3Error)):
-        code = (
-            error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else None
-        )
-        return f"the file storage refused the request ({code or type(error).__name__})"
-    return f"{type(error).__name__}: {error}"
-
-
-def disk_full_in(error: BaseException) -> InsufficientStorage | None:
-    """A full disk met while processing: ours (InsufficientStorage, naming the folder), an
-    OSError, or Polars saying so in its message (it writes in the temporary folder)."""
-    if isinstance(error, InsufficientStorage):
-        return error
-    if is_disk_full(error) or any(w in str(error).lower() for w in _DISK_FULL_WORDS):
-        return disk_full("temporary folder")
-    return None
 
 
 # Called with the datasource's name right after new data for it is committed (cache invalidation).
@@ -225,7 +194,7 @@ class TaskRunner:
                 await self._fail(task_id, Failure("disk_full", full.message, RETRY_LATER))
                 return
             log.exception("task %s failed unexpectedly", task_id)
-            message = f"processing stopped on an unexpected error: {_public(exc)}"
+            message = f"processing stopped on an unexpected error: {public_message(exc)}"
             hint = "Retry the task; if it fails again, report it with this task id."
             await self._fail(task_id, Failure("internal_error", redact(message), hint))
 

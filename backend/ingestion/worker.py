@@ -16,7 +16,7 @@ import os
 import socket
 import uuid
 
-from sqlalchemy import and_, case, delete, exists, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -41,19 +41,9 @@ _VALIDATING = [TaskStatus.VALIDATING.value, TaskStatus.LOADING.value]
 CLAIM_LOCK = 7_301_442_019  # the advisory lock that serialises claims on PostgreSQL
 
 
-async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) -> str | None:
-    """Atomically take the oldest runnable task: queued, or active with an expired lease.
-
-    The same statement moves it on (queued to `validating`, waiting for Druid to
-    `druid_submitting`; a taken-over task keeps its state) and sets the lease, so no other worker
-    sees it as runnable until the lease expires. A task waiting for Druid is runnable once its
-    backoff has passed.
-    """
-    now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        # One claim at a time, so the check below sees the claims of other workers.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
-    waiting = IngestionTask.status == TaskStatus.WAITING_FOR_DRUID.value
+def _runnable(now: dt.datetime, waiting: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Queued (and due: a task waiting out a storage outage has a next_attempt_at), active with
+    an expired lease, or waiting for Druid once its backoff has passed."""
     other = aliased(IngestionTask)
     # One task per datasource reads and validates at a time: a datasource's unique key is
     # checked against what is stored before it, and uploads land in the order they came.
@@ -68,12 +58,27 @@ async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) ->
         .correlate(IngestionTask)
     )
     due = or_(IngestionTask.next_attempt_at.is_(None), IngestionTask.next_attempt_at <= now)
-    runnable = or_(
-        # A queued task may wait out a storage outage (next_attempt_at, set by the runner).
+    return or_(
         and_(IngestionTask.status == TaskStatus.QUEUED.value, ~datasource_busy, due),
         and_(IngestionTask.status.in_(_ACTIVE), IngestionTask.lease_expires_at < now),
         and_(waiting, due),
     )
+
+
+async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) -> str | None:
+    """Atomically take the oldest runnable task: queued, or active with an expired lease.
+
+    The same statement moves it on (queued to `validating`, waiting for Druid to
+    `druid_submitting`; a taken-over task keeps its state) and sets the lease, so no other worker
+    sees it as runnable until the lease expires. A task waiting for Druid is runnable once its
+    backoff has passed.
+    """
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # One claim at a time, so the check below sees the claims of other workers.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+    waiting = IngestionTask.status == TaskStatus.WAITING_FOR_DRUID.value
+    runnable = _runnable(now, waiting)
     candidate = (
         select(IngestionTask.id)
         .where(runnable)

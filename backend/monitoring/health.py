@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 
 from backend import threads
 from backend.db import session_scope, utcnow
+from backend.errors import as_app_error
 from backend.ingestion.models import ACTIVE_STATUSES, IngestionTask, TaskStatus, WorkerHeartbeat
 from backend.redaction import scrub
 from backend.runtime import Runtime
@@ -60,9 +61,17 @@ async def _timed(name: str, probe: Callable[[], Awaitable[dict[str, Any]]]) -> C
     except TimeoutError:
         return Check(name, Status.DOWN, None, f"no answer within {CHECK_TIMEOUT_SECONDS:.0f} s")
     except Exception as exc:  # a failed probe is the finding, whatever raised it
-        reason = f"{type(exc).__name__}: {scrub(str(exc))}"[:300]
-        return Check(name, Status.DOWN, _ms(started), reason)
+        return Check(name, Status.DOWN, _ms(started), _reason(exc))
     return Check(name, Status.HEALTHY, _ms(started), None, data)
+
+
+def _reason(error: BaseException, prefix: str = "") -> str:
+    """Why a probe failed, for viewers: a dependency down in our own words (a driver's message
+    names the host and port it tried); other errors scrubbed of paths and credentials."""
+    known = as_app_error(error)
+    if known is not None:
+        return f"{prefix}{known.message} ({type(error).__name__})"
+    return f"{prefix}{type(error).__name__}: {scrub(str(error))}"[:300]
 
 
 def _ms(started: float) -> float:
@@ -160,7 +169,7 @@ async def check_workers(runtime: Runtime) -> Check:
                 )
             )
     except Exception as exc:  # the database check reports the cause; here the figures are unknown
-        reason = f"cannot read worker state: {scrub(str(exc))}"[:300]
+        reason = _reason(exc, "cannot read worker state: ")
         return Check("workers", Status.DOWN, _ms(started), reason)
     alive = [b for b in beats if (now - b.last_seen).total_seconds() <= WORKER_STALE_SECONDS]
     oldest_age = (now - oldest).total_seconds() if oldest is not None else None

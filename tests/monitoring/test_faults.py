@@ -34,8 +34,7 @@ from tests.monitoring.faults import (
     private_postgres,
     private_s3,
 )
-
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+from tests.schema.test_ingestion_graphql import graphql_upload
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +96,13 @@ def assert_unavailable(response: httpx.Response, *hidden: str) -> None:
         assert secret not in response.text
 
 
+def assert_graphql_unavailable(answer: httpx.Response, *hidden: str) -> None:
+    errors = answer.json()["errors"]
+    assert errors and all(e["extensions"]["code"] == "SERVICE_UNAVAILABLE" for e in errors), errors
+    for secret in hidden:
+        assert secret not in answer.text
+
+
 READS = (
     '{ ingestionTasks { taskId } ingestionTask(taskId: "TASK") { taskId } datasources { name } }'
 )
@@ -119,20 +125,20 @@ async def test_postgres_down_answers_503_with_retry_after(
             }
             for response in answers.values():
                 assert_unavailable(response, "127.0.0.1", port)
+            health = await app.client.get("/api/health")
+            assert health.status_code == 503 and health.json()["status"] == "down"
+            assert "127.0.0.1" not in health.text and port not in health.text, health.text
             graphql = await app.client.post(
                 "/graphql",
                 json={"query": READS.replace("TASK", queued)},
             )
+            by_graphql = await graphql_upload(app.client, sales_csv(rows=4, seed=3), "sales")
             cancel = await app.client.post(
                 "/graphql",
                 json={"query": CANCEL.replace("TASK", queued)},
             )
-        for answer in (graphql, cancel):
-            errors = answer.json()["errors"]
-            assert errors and all(
-                e["extensions"]["code"] == "SERVICE_UNAVAILABLE" for e in errors
-            ), errors
-            assert "127.0.0.1" not in answer.text and port not in answer.text
+        for answer in (graphql, cancel, by_graphql):
+            assert_graphql_unavailable(answer, "127.0.0.1", port)
         # Back up: the same calls answer again.
         assert (await app.client.get("/api/ingest/tasks")).status_code == 200
 
@@ -188,6 +194,8 @@ async def test_stalled_s3_neither_starves_other_routes_nor_loses_a_task(
             # The upload is refused, not half-stored: nothing of it is kept, send it again.
             refused = await upload(app.client, content=sales_csv(rows=3, seed=3))
             assert_unavailable(refused, "faults-", "ingest/raw", "127.0.0.1")
+            by_graphql = await graphql_upload(app.client, sales_csv(rows=3, seed=6), "sales")
+            assert_graphql_unavailable(by_graphql, "faults-", "ingest/raw", "127.0.0.1")
 
         # A task accepted before the outage waits for the storage instead of failing for good.
         assert app.runtime.workers is not None
