@@ -113,7 +113,7 @@ def test_swagger_ui_and_redoc_render_from_local_files_only(
         browser.call("POST", "/url", {"url": f"{server}/redoc"})
         redoc_text = browser.wait_for(
             "const t = document.body.innerText; "
-            "return t.includes('Liveness: the process answers') ? t : null"
+            "return t.includes('Liveness: the event loop turns on time') ? t : null"
         )
         redoc_requests = browser.requested_urls()
 
