@@ -62,6 +62,7 @@ def private_postgres() -> StoppablePostgres:
 class StallableS3:
     endpoint_url: str
     process: subprocess.Popen[bytes]
+    workdir: Path  # pytest's temporary folder for this module: its log, the tests' caches
 
     @contextlib.contextmanager
     def stalled(self) -> Iterator[None]:
@@ -93,7 +94,7 @@ def private_s3(workdir: Path) -> StallableS3:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    server = StallableS3(f"http://127.0.0.1:{port}", process)
+    server = StallableS3(f"http://127.0.0.1:{port}", process, workdir)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

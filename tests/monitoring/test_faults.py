@@ -72,7 +72,7 @@ def fault_backend(postgres: StoppablePostgres, s3: StallableS3, **extra: Any) ->
         "rate_limit_per_minute": 0,
         "uploads_in_flight": 0,
         "database_wait_seconds": 5.0,
-        "cache_dir": tempfile.mkdtemp(prefix="faults-cache-"),
+        "cache_dir": tempfile.mkdtemp(prefix="cache-", dir=s3.workdir),
         **AWS_TEST_CREDENTIALS,
         **extra,
     }
