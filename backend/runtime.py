@@ -212,6 +212,7 @@ class Runtime:
         await self.engine.dispose()
         if self.reader is not None and self.reader is not self.engine:
             await self.reader.dispose()
+        await threads.drain()  # last: the steps above may still use the storage threads
 
 
 async def serving_engine(session: AsyncSession) -> str:

@@ -37,6 +37,15 @@ class Pool:
             self.workers = workers
             old.shutdown(wait=False)
 
+    async def drain(self) -> None:
+        """Wait for the calls this pool has started (later calls go to a fresh pool). Its
+        threads must be done before the interpreter exits: at exit, concurrent.futures stops
+        every pool's idle threads and then joins all threads, so a storage call still waiting
+        for boto3's own transfer threads (stopped first) waited forever, and a worker
+        process told to stop with SIGTERM never exited."""
+        old, self._executor = self._executor, ThreadPoolExecutor(self.workers, self.name)
+        await asyncio.to_thread(old.shutdown, wait=True, cancel_futures=True)
+
     @property
     def running(self) -> int:
         return self._running
@@ -78,6 +87,11 @@ class Pool:
 
 STORAGE = Pool("storage", 16)
 FILES = Pool("files", 8)
+
+
+async def drain() -> None:
+    """Every pool's started calls finished (at a runtime's stop)."""
+    await asyncio.gather(*(pool.drain() for pool in (STORAGE, FILES)))
 
 
 def snapshot() -> dict[str, dict[str, int]]:
