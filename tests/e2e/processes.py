@@ -36,7 +36,7 @@ def process_env(settings_env: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 # As `make run`, the Dockerfile and docker-compose.yml start it.
-UVICORN_FLAGS = ("--no-server-header", "--no-proxy-headers")
+UVICORN_FLAGS = ("--no-server-header", "--no-proxy-headers", "--ws-max-size", "1048576")
 
 
 @contextmanager
