@@ -5,10 +5,11 @@ headers every answer carries (no `server`, no framing, no sniffing)."""
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.api.limits import json_answer
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # The client address of a request whose X-Forwarded-For the server (uvicorn started with its
@@ -24,20 +25,6 @@ def host_name(header: str) -> str:
         return value[1 : value.find("]")] if "]" in value else value
     name, _, _ = value.partition(":") if value.count(":") == 1 else (value, "", "")
     return name.rstrip(".")
-
-
-def _refusal(status: int, error: str, detail: str) -> tuple[Message, Message]:
-    body = json.dumps({"error": error, "detail": detail, "code": "bad_request"}).encode()
-    start: Message = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ],
-    }
-    return start, {"type": "http.response.body", "body": body}
 
 
 PROBES = ("/healthz", "/readyz")
@@ -67,11 +54,12 @@ class HostGuard:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        for message in _refusal(
+        for message in json_answer(
             400,
             "this server does not answer to the host name in the request",
             "Call the service by one of its configured names; an operator adds a name to "
             "ALLOWED_HOSTS on the server.",
+            "bad_request",
         ):
             await send(message)
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.api.limits import json_answer
 
 
 class GraphQLGate:
@@ -98,24 +99,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 async def _refuse(send: Send, status: int, what: str, limit: int) -> None:
     """413 for a body, 414 for a query string; BodyLimit (outside) closes the connection after
     a 413 without reading the rest."""
-    body = json.dumps(
-        {
-            "error": f"the GraphQL {what} is larger than the limit of {limit // 1024} kB",
-            "detail": "Send a smaller query or fewer variables (files go in a multipart upload), "
-            "or raise GRAPHQL_MAX_BODY_KB on the server.",
-            "code": "payload_too_large" if status == 413 else "uri_too_long",
-        }
-    ).encode()
+    answer = json_answer(
+        status,
+        f"the GraphQL {what} is larger than the limit of {limit // 1024} kB",
+        "Send a smaller query or fewer variables (files go in a multipart upload), or raise "
+        "GRAPHQL_MAX_BODY_KB on the server.",
+        "payload_too_large" if status == 413 else "uri_too_long",
+    )
     with contextlib.suppress(OSError):
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        for message in answer:
+            await send(message)

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 FORM_OVERHEAD = 65_536
 
 
-def _answer(status: int, error: str, detail: str, code: str) -> tuple[Message, Message]:
+def json_answer(status: int, error: str, detail: str, code: str) -> tuple[Message, Message]:
+    """A refusal sent from the ASGI level, in the one error shape, closing the connection."""
     body = json.dumps({"error": error, "detail": detail, "code": code}).encode()
     start: Message = {
         "type": "http.response.start",
@@ -33,7 +34,7 @@ def _answer(status: int, error: str, detail: str, code: str) -> tuple[Message, M
 
 def _refusal(limit: int) -> tuple[Message, Message]:
     limit_mb = limit // (1024 * 1024)
-    return _answer(
+    return json_answer(
         413,
         f"the request is larger than the limit of {limit_mb} MB",
         f"Split the file into parts under {limit_mb} MB, or raise MAX_UPLOAD_MB on the server.",
@@ -42,7 +43,7 @@ def _refusal(limit: int) -> tuple[Message, Message]:
 
 
 def _too_slow(timeout: float, min_rate: int) -> tuple[Message, Message]:
-    return _answer(
+    return json_answer(
         408,
         "the request body arrived too slowly",
         f"Send the whole body within {timeout:g} seconds plus one second per {min_rate // 1024} "

@@ -88,7 +88,7 @@ class _LineEndings:
 
     def error(self) -> ReadError:
         return ReadError(
-            f"line {_line_at(self.path, self.first)} ends with a carriage return alone (the old "
+            f"line {line_at(self.path, self.first)} ends with a carriage return alone (the old "
             "Mac OS line ending), which would merge it with the next line",
             "Save the file again as CSV with Windows (CRLF) or Unix (LF) line endings.",
         )
@@ -104,7 +104,7 @@ def _quotes_before(path: Path, position: int) -> int:
     return quotes
 
 
-def _line_at(path: Path, position: int) -> int:
+def line_at(path: Path, position: int) -> int:
     """The 1-based line holding the byte at `position`."""
     line = 1
     with path.open("rb") as handle:
@@ -117,7 +117,7 @@ def _line_at(path: Path, position: int) -> int:
 
 def _line_too_long(path: Path, line_start: int, max_bytes: int) -> ReadError:
     return ReadError(
-        f"line {_line_at(path, line_start)} is longer than {size_text(max_bytes)}, the most a line "
+        f"line {line_at(path, line_start)} is longer than {size_text(max_bytes)}, the most a line "
         "may hold",
         "Check that the file's lines end with line breaks, and shorten the long values (or "
         "leave them out); the limit is the MAX_LINE_BYTES setting "

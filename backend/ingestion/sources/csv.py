@@ -30,7 +30,7 @@ from backend.ingestion.sources.base import (
     SourceInfo,
     check_header,
 )
-from backend.ingestion.sources.bounds import check_line_lengths, size_text
+from backend.ingestion.sources.bounds import check_line_lengths, line_at, size_text
 
 BLOCK_BYTES = 8 * 1024 * 1024
 SNIFF_CHARS = 256 * 1024
@@ -81,14 +81,8 @@ def _decode_check(path: Path, encoding: str) -> _Scan:
 
 
 def _refuse_nul(path: Path, position: int) -> None:
-    line = 1
-    with path.open("rb") as handle:
-        while position > 0:
-            block = handle.read(min(BLOCK_BYTES, position))
-            line += block.count(b"\n")
-            position -= len(block)
     raise ReadError(
-        f"the file contains a NUL byte on line {line}: it looks like binary data, not text",
+        f"the file contains a NUL byte on line {line_at(path, position)}: it looks like binary data, not text",
         "Export the data again as a plain-text CSV.",
     )
 
