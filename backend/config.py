@@ -173,7 +173,10 @@ class Settings(BaseSettings):
     graphql_max_tokens: Annotated[int, Field(ge=100)] = 4000
     # Fields a document selects, each fragment counted every time it is spread: fragments that
     # spread the previous one twice select 2^n fields from a few hundred bytes.
-    graphql_max_fields: Annotated[int, Field(ge=10)] = 1000
+    graphql_max_fields: Annotated[int, Field(ge=10)] = 500
+    # Times one field (one response key) may be selected at one level: validation compares every
+    # two copies, so 490 copies of one small field took 2 s of the event loop.
+    graphql_max_repeats: Annotated[int, Field(ge=2, le=1000)] = 10
     # A GraphQL request's body, query string and websocket messages (multipart uploads: their
     # `operations` and `map` fields; their files have MAX_UPLOAD_MB), refused before parsing.
     graphql_max_body_kb: Annotated[int, Field(ge=1, le=1024 * 1024)] = 1024

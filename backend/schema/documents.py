@@ -14,7 +14,7 @@ from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from backend.schema.cost import FragmentCycle, document_cost
+from backend.schema.cost import FragmentCycle, document_cost, most_repeated
 
 # A parsed document takes about 80 times its query's size (measured: 12.7 kB -> 1.07 MB), and
 # documents of the same query text are shared: the cache holds at most this much query text
@@ -28,6 +28,7 @@ class DocumentLimits:
     depth: int
     aliases: int
     fields: int
+    repeats: int
 
 
 @dataclass
@@ -101,6 +102,14 @@ def refusal_of(document: DocumentNode, limits: DocumentLimits) -> GraphQLError |
             f"The query selects {_count(cost.fields)} fields (each fragment counted every time "
             f"it is spread), more than the limit of {limits.fields}. Select fewer fields, or "
             "spread fragments fewer times."
+        )
+    # Last: within the limits above, counting the keys of a level costs little.
+    repeats = most_repeated(document, limits.repeats)
+    if repeats > limits.repeats:
+        return GraphQLError(
+            f"The query selects one field {_count(repeats)} times side by side (each fragment "
+            f"counted every time it is spread), more than the limit of {limits.repeats}. Select "
+            "each field once per level, or give the copies different arguments under aliases."
         )
     return None
 

@@ -93,6 +93,7 @@ def limits(settings: Settings) -> list[Callable[[], SchemaExtension]]:
         depth=settings.graphql_max_depth,
         aliases=settings.graphql_max_aliases,
         fields=settings.graphql_max_fields,
+        repeats=settings.graphql_max_repeats,
     )
     cache = DocumentCache()  # one per schema, shared by its requests
     found: list[Callable[[], SchemaExtension]] = [

@@ -97,6 +97,12 @@ HEALTH = "fragment H on Query { health { checks { name } } }"
         (fan_out(40, leaf="rowCount"), "more than a billion fields"),
         ("{ ...A } fragment A on Query { ...B } fragment B on Query { rowCount ...A }", "cycle"),
         (f"{{ ...H ...H }} {HEALTH}", None),  # a fragment spread twice is fine
+        # One field side by side: validation compared every two copies (490: 2 s of the loop; 240 here, within the field limit).
+        ("{" + " health { status }" * 240 + "}", "one field 240 times side by side"),
+        ("{ health { " + " checks { name }" * 11 + " } }", "11 times side by side"),
+        ("{ ...R ...R } fragment R on Query { health { checks { name } } }", None),
+        ("{" + " ...R" * 11 + " } fragment R on Query { health { status } }", "11 times"),
+        ("{" + " health { checks { name } }" * 10 + "}", None),  # at the limit
     ],
 )
 async def test_costly_documents_are_refused_and_cheap_ones_run(
