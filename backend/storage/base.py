@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError, HTTPClientError, IncompleteReadErro
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from backend import threads
-from backend.errors import disk_full, is_disk_full, storage_unavailable
+from backend.errors import StorageOutage, disk_full, is_disk_full, storage_unavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -108,6 +108,14 @@ class ObjectWriter(ABC):
         self._current = 0  # the block being filled
         self._filled = 0
         self._pending: asyncio.Future[None] | None = None
+        self.outage = False  # a call of this write found the store not answering
+
+    async def _store(self, function: Callable[..., None], /, *args: Any) -> None:
+        try:
+            await run_storage(self.place, function, *args)
+        except StorageOutage:
+            self.outage = True
+            raise
 
     async def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -124,7 +132,7 @@ class ObjectWriter(ABC):
     async def commit(self) -> StoredObject:
         await self._flush_block(final=True)
         await self._drain()
-        await run_storage(self.place, self._finish)
+        await self._store(self._finish)
         return StoredObject(key=self.key, size=self.size, sha256=self._hash.hexdigest())
 
     async def abort(self) -> None:
@@ -135,8 +143,13 @@ class ObjectWriter(ABC):
             await self._drain()
         except Exception:  # noqa: BLE001 - aborting anyway; the cleanup below still runs
             pass
+        if self.outage:
+            # Asking a store that does not answer to clean up would hold the caller (an upload
+            # at the door: its 503) for as long again; the janitor cleans up once it answers.
+            self._leave_to_janitor()
+            return
         try:
-            await run_storage(self.place, self._discard)
+            await self._store(self._discard)
         except Exception as exc:  # noqa: BLE001 - see above
             log.warning(
                 "an unfinished write was not removed (%s); the janitor removes it later",
@@ -154,9 +167,7 @@ class ObjectWriter(ABC):
             return
         data = memoryview(self._block())[: self._filled]
         self._current, self._filled = 1 - self._current, 0
-        self._pending = asyncio.ensure_future(
-            run_storage(self.place, self._hash_and_write, data, final)
-        )
+        self._pending = asyncio.ensure_future(self._store(self._hash_and_write, data, final))
 
     async def _drain(self) -> None:
         if self._pending is not None:
@@ -176,6 +187,9 @@ class ObjectWriter(ABC):
 
     @abstractmethod
     def _discard(self) -> None: ...
+
+    def _leave_to_janitor(self) -> None:  # noqa: B027 - most writers leave nothing behind
+        """What the janitor must remove of this write once the store answers again."""
 
 
 class ObjectStore(Protocol):

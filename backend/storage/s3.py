@@ -110,6 +110,7 @@ class _S3Writer(ObjectWriter):
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self._single: bytes | None = None
+        self._stored = False  # the single PUT went through
 
     def _write_block(self, block: memoryview, final: bool) -> None:
         if final and self._upload_id is None:
@@ -137,6 +138,7 @@ class _S3Writer(ObjectWriter):
             self._client.put_object(
                 Bucket=self._bucket, Key=self._object_key, Body=self._single or b""
             )
+            self._stored = True
             return
         self._client.complete_multipart_upload(
             Bucket=self._bucket,
@@ -156,8 +158,13 @@ class _S3Writer(ObjectWriter):
                 # not only when it is STAGED_UPLOAD_MAX_AGE_SECONDS old (its parts are billed).
                 self._unaborted.append((self._object_key, self._upload_id))
                 raise
-        else:
+        elif self._stored:  # a PUT that failed left no object (one that timed out may have:
+            # the janitor removes stored uploads no task refers to)
             self._client.delete_object(Bucket=self._bucket, Key=self._object_key)
+
+    def _leave_to_janitor(self) -> None:
+        if self._upload_id is not None:
+            self._unaborted.append((self._object_key, self._upload_id))
 
 
 class S3ObjectStore:

@@ -192,8 +192,11 @@ async def test_stalled_s3_neither_starves_other_routes_nor_loses_a_task(
             assert others["dashboard"][0].json()["data"]["rowCount"] == rows
 
             # The upload is refused, not half-stored: nothing of it is kept, send it again.
-            refused = await upload(app.client, content=sales_csv(rows=3, seed=3))
+            # One store call's bound (2 s here), not two: the failed PUT was followed by a
+            # DELETE of what it never stored, waiting as long again (123 s with the defaults).
+            refused, took = await timed(upload(app.client, content=sales_csv(rows=3, seed=3)))
             assert_unavailable(refused, "faults-", "ingest/raw", "127.0.0.1")
+            assert took < 3.5, took
             by_graphql = await graphql_upload(app.client, sales_csv(rows=3, seed=6), "sales")
             assert_graphql_unavailable(by_graphql, "faults-", "ingest/raw", "127.0.0.1")
 
