@@ -10,4 +10,4 @@ RUN pip install --no-cache-dir -c constraints.txt . \
     && python -m backend assets
 EXPOSE 8000
 # No `server: uvicorn` header; X-Forwarded-For only through TRUSTED_PROXIES (see README).
-CMD ["uvicorn", "backend.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-server-header", "--no-proxy-headers", "--ws-max-size", "1048576"]
+CMD ["uvicorn", "backend.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-server-header", "--no-proxy-headers", "--ws-max-size", "1048576", "--http", "h11", "--h11-max-incomplete-event-size", "65536"]

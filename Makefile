@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # No `server: uvicorn` header; X-Forwarded-For is believed by the app only from TRUSTED_PROXIES
 # (uvicorn's own default believes it from loopback). Dockerfile and docker-compose.yml agree.
-UVICORN_FLAGS := --no-server-header --no-proxy-headers --ws-max-size 1048576
+UVICORN_FLAGS := --no-server-header --no-proxy-headers --ws-max-size 1048576 --http h11 --h11-max-incomplete-event-size 65536
 # Installed versions are pinned in constraints.txt so every machine gets the same set.
 # pip shows each package as it installs (a fresh install takes a couple of minutes).
 PIP_INSTALL := $(BIN)/pip install --disable-pip-version-check --progress-bar off -c constraints.txt

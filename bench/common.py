@@ -75,7 +75,7 @@ def start_server(
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1"]
-    command += ["--no-proxy-headers", "--no-server-header"]  # as `make run` serves it
+    command += ["--no-proxy-headers", "--no-server-header", "--http", "h11"]  # as `make run`
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "--port", str(port)],

@@ -36,7 +36,16 @@ def process_env(settings_env: dict[str, str], **extra: str) -> dict[str, str]:
 
 
 # As `make run`, the Dockerfile and docker-compose.yml start it.
-UVICORN_FLAGS = ("--no-server-header", "--no-proxy-headers", "--ws-max-size", "1048576")
+UVICORN_FLAGS = (
+    "--no-server-header",
+    "--no-proxy-headers",
+    "--ws-max-size",
+    "1048576",
+    "--http",
+    "h11",
+    "--h11-max-incomplete-event-size",
+    "65536",
+)
 
 
 @contextmanager

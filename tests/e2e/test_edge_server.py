@@ -187,3 +187,27 @@ def test_a_client_leaving_mid_upload_is_one_line_and_leaves_nothing_stored(
     assert written.count("the client left after sending") == 1, written
     assert tasks["total"] == 0
     assert stored(backend) == []
+
+
+def test_request_headers_are_bounded_before_anyone_is_known(
+    embedded: Backend, tmp_path: Path
+) -> None:
+    """Header lines that never end were all held in memory (uvicorn's httptools parser has no
+    bound: three connections sending 48 MB each grew the server by 118 MB); the server is
+    started with h11 and a 64 KB bound on an unfinished request head, so the head is refused
+    (400) and the connection closed after about that much."""
+    with uvicorn_server(process_env(embedded.env), tmp_path / "server.log") as url:
+        sock = connect(url)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        sent = 0
+        try:
+            while sent < 8 * 1024 * 1024:
+                sock.sendall(b"X-Pad: " + b"a" * 8192 + b"\r\n")
+                sent += 8201
+        except OSError:
+            pass  # the server closed the connection: refused before the rest was read
+        answer = answer_within(sock, 5)
+        sock.close()
+    # Refused: the connection closed before 8 MB went out, or the 400 is there.
+    assert sent < 8 * 1024 * 1024 or answer.startswith(b"HTTP/1.1 400"), (sent, answer[:80])
+    assert answer in (b"",) or answer.startswith(b"HTTP/1.1 400"), answer[:80]
