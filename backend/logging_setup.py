@@ -112,7 +112,8 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
-        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex[:16]
+        plain = _REQUEST_ID.fullmatch(given) and redact(given) == given  # never a credential
+        request_id = given if plain else uuid.uuid4().hex[:16]
         token = REQUEST_ID.set(request_id)
 
         async def send_with_id(message: Message) -> None:

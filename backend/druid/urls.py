@@ -35,16 +35,20 @@ _SECRET_VALUE = re.compile(
 # ?password=, ...): a client may put its token in a URL, and the access log writes URLs.
 # A query string alone (a span's url.query) starts with a parameter.
 _CREDENTIAL_PARAM = re.compile(
-    r"(?i)((?:^|[?&;])[\w.\-]*(?:token|key|secret|passw|pwd|signature|credential|auth|session"
-    r"|jwt)[\w.\-]*)=([^&;#\s\"'<>\\]+)"
+    r"(?i)((?:^|[?&;])[\w.\-%]*(?:token|key|secret|passw|pwd|signature|sig(?![a-z])|credential|auth|session"
+    r"|jwt|bearer)[\w.\-%]*)=([^&;#\s\"'<>\\]+)"
 )
+# Credentials by their shape, wherever they stand (a path, an unnamed parameter, a header
+# echoed into a line): our API tokens (`sit_` + 38 letters and digits) and JWTs.
+_CREDENTIAL_SHAPE = re.compile(r"\bsit_[A-Za-z0-9]{30,}|\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
 REDACTED = "REDACTED"
 
 
 def redact(text: str) -> str:
     """The text with the value of every URL signature or credential parameter replaced."""
     text = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    return _CREDENTIAL_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = _CREDENTIAL_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    return _CREDENTIAL_SHAPE.sub(REDACTED, text)
 
 
 def _mac(secret: bytes, key: str, expires: int) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.auth import tokens
 from backend.storage.s3 import make_client
 from tests.conftest import Backend
 from tests.e2e.processes import process_env, uvicorn_server
@@ -145,6 +146,16 @@ def test_query_string_credentials_never_reach_the_log_and_no_server_header(
             httpx.get(f"{url}/api/ingest/tasks?limit=5&api_key={secrets[1]}"),
             httpx.get(f"{url}/graphql?query=%7B__typename%7D&password={secrets[2]}"),
             httpx.get(f"{url}/api/nothing?X-Amz-Signature={secrets[3]}"),
+        ]
+        # A token by its shape, wherever it stands: an encoded name, an unnamed parameter, a
+        # path, the request id (all were written as sent).
+        token = tokens.new_token()
+        secrets.append(token)
+        answers += [
+            httpx.get(f"{url}/api/ingest/tasks?access%5Ftoken={token}"),
+            httpx.get(f"{url}/api/ingest/tasks?t={token}"),
+            httpx.get(f"{url}/api/datasources/{token}"),
+            httpx.get(f"{url}/healthz", headers={"X-Request-ID": token}),
         ]
         time.sleep(0.5)  # the access log is written after each answer
     for answer in answers:
