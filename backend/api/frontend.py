@@ -93,7 +93,8 @@ def build_router(dist: Path = DIST) -> APIRouter:
         if route.startswith(RESERVED):
             if allowed_methods(request):  # an API path, another method: 405 with its Allow
                 raise StarletteHTTPException(405)
-            raise NotFound(f"no route /{route}", "See /docs for the REST API and /graphql.")
+            shown = route if len(route) <= 120 else f"{route[:120]}…"  # the path is the caller's
+            raise NotFound(f"no route /{shown}", "See /docs for the REST API and /graphql.")
         path = _inside(dist, route)
         if path is not None and await _is_file(path):  # favicon.svg and the like: not hashed
             return FileResponse(path, headers={"Cache-Control": REVALIDATE})

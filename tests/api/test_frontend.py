@@ -106,6 +106,9 @@ async def test_the_api_docs_and_probes_still_answer_in_the_real_app(embedded: Ba
             answer = await client.get(unknown)
             assert answer.status_code == 404, unknown
             assert answer.json()["code"] == "not_found"
+        # A long unknown path is not echoed whole (60 kB of it came back in the message).
+        long = await client.get("/api/ingest/tasks/" + "a" * 60_000)
+        assert long.status_code == 404 and len(long.content) < 1000, len(long.content)
         # Unknown writes keep the API's answer (405 from the GET-only catch-all, never the app).
         assert (await client.post("/api/no-such-route")).status_code in (404, 405)
         root = await client.get("/", headers={"Authorization": ""})
