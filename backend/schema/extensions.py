@@ -42,6 +42,9 @@ class AppErrorExtensions(SchemaExtension):
                     "status": original.status_code,
                     "detail": original.detail,
                 }
+                retry_after = original.headers.get("Retry-After", "")
+                if retry_after.isdigit():  # a 503 or 429: what HTTP says in Retry-After
+                    error.extensions["retryAfter"] = int(retry_after)
             elif is_request_error(error):
                 error.extensions = {
                     **(error.extensions or {}),

@@ -99,6 +99,8 @@ def assert_unavailable(response: httpx.Response, *hidden: str) -> None:
 def assert_graphql_unavailable(answer: httpx.Response, *hidden: str) -> None:
     errors = answer.json()["errors"]
     assert errors and all(e["extensions"]["code"] == "SERVICE_UNAVAILABLE" for e in errors), errors
+    # When to come back, as HTTP's Retry-After says it (GraphQL answers 200).
+    assert all(e["extensions"]["retryAfter"] > 0 for e in errors), errors
     for secret in hidden:
         assert secret not in answer.text
 
