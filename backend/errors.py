@@ -96,6 +96,17 @@ class BadRequest(AppError):
     code = "bad_request"
 
 
+class NestsTooDeeply(BadRequest):
+    """JSON nested past what the decoder recurses into (it raises RecursionError: was a 500)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The JSON nests too deeply",
+            "Send variables nested a few levels, not hundreds (arrays and objects inside one "
+            "another).",
+        )
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
     code = "service_unavailable"

@@ -196,6 +196,15 @@ async def make_token(runtime: Runtime, role: Role, name: str | None = None) -> s
     return created.token
 
 
+async def fresh_token(runtime: Runtime, role: Role, name: str) -> str:
+    """A token named `name`, revoking one of that name a previous app on this backend made
+    (an active token's name is taken)."""
+    async with session_scope(runtime.sessions) as session:
+        if await auth_service.active_named(session, name):
+            await auth_service.revoke(session, name)
+    return await make_token(runtime, role, name)
+
+
 @pytest.fixture
 async def app(backend: Backend) -> AsyncIterator[App]:
     """The real app (lifespan, workers) over ASGI; see tests/e2e for a real uvicorn."""
@@ -209,7 +218,7 @@ async def app_for(backend: Backend) -> AsyncIterator[App]:
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         runtime = application.state.runtime
-        admin = await make_token(runtime, Role.ADMIN, "test-admin")
+        admin = await fresh_token(runtime, Role.ADMIN, "test-admin")
         async with httpx.AsyncClient(
             transport=transport,
             base_url="http://testserver",

@@ -32,6 +32,11 @@ def json_answer(status: int, error: str, detail: str, code: str) -> tuple[Messag
     return start, {"type": "http.response.body", "body": body}
 
 
+def _closing(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers with one `connection: close` (an answer built by json_answer has it)."""
+    return [(k, v) for k, v in headers if k.lower() != b"connection"] + [(b"connection", b"close")]
+
+
 def _refusal(limit: int) -> tuple[Message, Message]:
     limit_mb = limit // (1024 * 1024)
     return json_answer(
@@ -201,7 +206,7 @@ class _BodyGuard:
             self.started = True
             if message["status"] >= 400 and not self.body_done:
                 self.closing = True
-                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+                message["headers"] = _closing(message.get("headers", []))
         if self.closing:
             await self.send_held(message)
         else:

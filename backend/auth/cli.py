@@ -14,7 +14,7 @@ from backend.auth import service
 from backend.auth.models import ApiToken
 from backend.auth.roles import Role
 from backend.config import Settings
-from backend.db import session_scope
+from backend.db import session_scope, utcnow
 from backend.errors import ServiceUnavailable
 from backend.runtime import Runtime
 
@@ -108,7 +108,10 @@ async def ensure_admin(session: AsyncSession, path: Path) -> Done:
         return lambda: print(
             "an admin token exists (create more with: python -m backend tokens create)"
         )
-    created = await service.create(session, name="admin", role=Role.ADMIN, created_by="first run")
+    name = "admin"
+    if await service.active_named(session, name):  # a token of another role took the name
+        name = f"admin-{utcnow():%Y%m%d%H%M%S}"
+    created = await service.create(session, name=name, role=Role.ADMIN, created_by="first run")
     return lambda: _write_admin_token(path, created.token)
 
 

@@ -7,7 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import tokens
@@ -15,7 +15,7 @@ from backend.auth.models import ApiToken
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.db import utcnow
-from backend.errors import InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 # last_used_at is written at most this often per token (not on every request).
@@ -55,6 +55,14 @@ async def create(
             f"invalid token name {name[:70]!r}",
             "Up to 64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit.",
         )
+    if await active_named(session, name):
+        # Grants name a principal (backend/ingestion/access.py): a second token of the same
+        # name would write wherever the first may.
+        raise Conflict(
+            f"a token named {name!r} is active",
+            f"Choose another name, or revoke that token first (python -m backend tokens revoke "
+            f"{name}).",
+        )
     token = tokens.new_token()
     now = utcnow()
     record = ApiToken(
@@ -72,17 +80,25 @@ async def create(
     return Created(record, token)
 
 
+async def active_named(session: AsyncSession, name: str) -> bool:
+    """Whether a usable (not revoked, not expired) token has this name."""
+    return bool(await session.scalar(_usable().where(ApiToken.name == name)))
+
+
+def _usable() -> Select[int]:
+    return select(func.count()).where(
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+    )
+
+
 async def listed(session: AsyncSession) -> list[ApiToken]:
     found = await session.scalars(select(ApiToken).order_by(ApiToken.created_at))
     return list(found.all())
 
 
 async def count_usable(session: AsyncSession, role: Role | None = None) -> int:
-    now = utcnow()
-    query = select(func.count()).where(
-        ApiToken.revoked_at.is_(None),
-        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
-    )
+    query = _usable()
     if role is not None:
         query = query.where(ApiToken.role == role.value)
     return int(await session.scalar(query) or 0)

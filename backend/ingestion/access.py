@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth import service as auth_service
 from backend.auth import visibility
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
@@ -164,6 +165,16 @@ def check_grantee(grantee: str) -> str:
     return grantee
 
 
+async def _check_token_named(session: AsyncSession, grantee: str) -> None:
+    if not await auth_service.active_named(session, grantee):
+        raise InvalidInput(
+            f"no active token is named {grantee!r}",
+            "Grant to a token's name (python -m backend tokens list shows them; create the "
+            "token first) or to role:uploader. With OpenID Connect configured, a user's name or "
+            "email is accepted too.",
+        )
+
+
 async def _managed(
     session: AsyncSession, name: str, actor: Principal, known: bool
 ) -> DatasourceAccess:
@@ -182,11 +193,20 @@ async def _managed(
 
 
 async def grant(
-    session: AsyncSession, name: str, grantee: str, actor: Principal, *, known: bool = False
+    session: AsyncSession,
+    name: str,
+    grantee: str,
+    actor: Principal,
+    *,
+    known: bool = False,
+    users: bool = False,
 ) -> Ownership:
     """Lets `grantee` write to the datasource (idempotent; audited). `known`: the caller has
-    seen the datasource exist (sales, or one the engine serves)."""
+    seen the datasource exist (sales, or one the engine serves). `users`: OpenID Connect is on,
+    so a name may be a user's who has not signed in yet; without it a name is a token's."""
     grantee = check_grantee(grantee)
+    if not (users or grantee.startswith(ROLE_PREFIX)):
+        await _check_token_named(session, grantee)
     row = await _managed(session, name, actor, known or name == SALES)
     grants = list(row.grants or ())
     if grantee not in grants:

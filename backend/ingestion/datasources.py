@@ -334,7 +334,8 @@ async def grant_now(runtime: Runtime, name: str, grantee: str, actor: Principal)
     name = validate_datasource_name(name)
     served = name in {d.name for d in await runtime.analytics.datasources()}
     async with session_scope(runtime.sessions) as session:
-        await access.grant(session, name, grantee, actor, known=served)
+        users = runtime.settings.oidc is not None  # a name may be a user's, not a token's
+        await access.grant(session, name, grantee, actor, known=served, users=users)
 
 
 async def revoke_now(runtime: Runtime, name: str, grantee: str, actor: Principal) -> None:

@@ -32,6 +32,7 @@ from backend.deps import record_refusal
 from backend.errors import (
     BadRequest,
     Busy,
+    NestsTooDeeply,
     PayloadTooLarge,
     UnsupportedMediaType,
     as_app_error,
@@ -234,6 +235,11 @@ class Router(GraphQLRouter[object, None]):
             return super().decode_json(data)
         except UnicodeDecodeError as exc:  # Strawberry only expects JSONDecodeError: a 500
             raise BadRequest("The request body is not UTF-8 JSON", _HOW_TO_POST) from exc
+        except RecursionError as exc:  # the body, a multipart's operations, a socket's message
+            log.info(
+                "a GraphQL request's JSON nested too deeply; refused (400, or 4400 on a socket)"
+            )
+            raise NestsTooDeeply() from exc
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

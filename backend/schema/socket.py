@@ -18,7 +18,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 
 from backend.auth.limits import TooManyRequests
-from backend.errors import AppError, Unauthorized
+from backend.errors import AppError, NestsTooDeeply, Unauthorized
 from backend.schema.context import Context
 
 
@@ -95,10 +95,15 @@ class BoundedSocket(ASGIWebSocketAdapter):
                     if limit is not None and len(text) > limit:
                         await self.ws.close(code=1009, reason=_too_big(limit))
                         return
-                    yield self.view.decode_json(text)
+                    message = self.view.decode_json(text)
+                except NestsTooDeeply:
+                    await self.ws.close(code=4400, reason="the message nests too deeply")
+                    return
                 except JSONDecodeError as exc:
                     if not ignore_parsing_errors:
                         raise NonJsonMessageReceived from exc
+                else:
+                    yield message
         except KeyError as exc:
             raise NonTextMessageReceived from exc
         except WebSocketDisconnect:

@@ -5,6 +5,7 @@ drop; REST and GraphQL) is for its owner, those it is granted to and admins; eve
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -110,6 +111,9 @@ async def owned_datasources(app: App, who: Callers) -> str:
 async def test_every_write_door_is_for_the_owner_the_granted_and_admins(app: App) -> None:
     who = await callers(app)
     gina_failed = await owned_datasources(app, who)
+    for caller, _ in who.each():  # a grant names a token (or, with OIDC, a user)
+        for friend in (f"friend_of_{caller}", f"pal_of_{caller}"):
+            await app.token(Role.VIEWER, friend)
     outcomes: dict[tuple[str, str], bool] = {}
     for seed, (caller, client) in enumerate(who.each(), start=1):
         content = sales_csv(rows=3, seed=900 + seed)
@@ -290,3 +294,37 @@ async def test_an_upload_to_someone_elses_datasource_is_refused_before_its_body(
     )
     assert answer.status_code == 403, answer.text
     assert "belongs to someone else" in answer.json()["error"]
+
+
+def configured(backend: Backend, **settings: Any) -> Backend:
+    return dataclasses.replace(backend, settings=backend.settings.model_copy(update=settings))
+
+
+async def test_a_grant_names_an_active_token_unless_users_sign_in_with_oidc(
+    backend: Backend,
+) -> None:
+    # Found by a hostile probe: a grant to a name nobody had was accepted (200), and the first
+    # token later created with that name could write.
+    async with app_for(backend) as app:
+        olga = app.client_as(await app.token(Role.UPLOADER, "olga"))
+        assert (
+            await olga.post("/api/datasources", json={"name": "olgas", "contract": "sales"})
+        ).status_code == 201
+        nobody = await olga.put("/api/datasources/olgas/grants/nobody_yet")
+        assert nobody.status_code == 422, nobody.text
+        assert "no active token is named 'nobody_yet'" in nobody.json()["error"]
+        assert "tokens list" in nobody.json()["detail"]
+        await app.token(Role.UPLOADER, "nobody_yet")
+        assert (await olga.put("/api/datasources/olgas/grants/nobody_yet")).status_code == 200
+    oidc = {
+        "oidc_issuer": "https://id.example.test/",
+        "oidc_audience": "sales-ingest",
+        "oidc_jwks_url": "https://id.example.test/jwks.json",
+    }
+    async with app_for(configured(backend, **oidc)) as app:
+        olga = app.client_as(await app.token(Role.UPLOADER, "olga2"))
+        assert (
+            await olga.post("/api/datasources", json={"name": "olgas2", "contract": "sales"})
+        ).status_code == 201
+        user = await olga.put("/api/datasources/olgas2/grants/grace@example.test")
+        assert user.status_code == 200, user.text  # a user who has not signed in yet

@@ -211,3 +211,13 @@ async def test_a_server_header_set_by_the_app_is_dropped() -> None:
     await edge.SecurityHeaders(inner)({"type": "http", "headers": []}, None, send)  # type: ignore[arg-type]
     names = [name for name, _ in sent[0]["headers"]]
     assert b"server" not in names and b"x-frame-options" in names
+
+
+async def test_a_refusal_before_the_body_says_connection_close_once(app: App) -> None:
+    # Found by a hostile probe: GraphQL's 413 carried `connection: close` twice (its own answer
+    # had it, and the body limit added it again for an answer sent before the body was read).
+    big = b'{"query": "{ __typename }", "variables": {"v": "' + b"x" * (3 * 1024 * 1024) + b'"}}'
+    kinds = {"Content-Type": "application/json"}
+    answer = await app.client.post("/graphql", content=big, headers=kinds)
+    assert answer.status_code == 413, answer.text[:300]
+    assert answer.headers.get_list("connection") == ["close"], answer.headers

@@ -216,3 +216,24 @@ async def test_a_token_whose_commit_fails_is_never_printed(backend: Backend) -> 
         stored = await connection.scalar(text("SELECT count(*) FROM api_tokens"))
     await engine.dispose()
     assert stored == 0
+
+
+def test_a_token_name_is_taken_while_a_token_of_that_name_is_active(embedded: Backend) -> None:
+    # Found by a hostile probe: a second "up2" was created, and grants name principals, so it
+    # could write wherever the first "up2" may.
+    cli(embedded, "create", "--name", "up2", "--role", "uploader")
+    args = ["create", "--name", "up2", "--role", "uploader"]
+    done = subprocess.run(
+        [sys.executable, "-m", "backend", "tokens", *args],
+        cwd=ROOT,
+        env=process_env(embedded.env, AUTH_ANONYMOUS_ROLE="none"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and done.stdout == "", done.stdout
+    assert "a token named 'up2' is active" in done.stderr, done.stderr
+    assert "tokens revoke up2" in done.stderr and "Traceback" not in done.stderr
+    assert sum(" up2 " in line for line in cli(embedded, "list").splitlines()) == 1
+    cli(embedded, "revoke", "up2")
+    assert cli(embedded, "create", "--name", "up2", "--role", "uploader").startswith("sit_")

@@ -285,6 +285,9 @@ async def test_a_full_disk_says_which_folder_is_full_and_what_to_do(
             assert done["error"]["code"] == "disk_full", done["error"]
             assert "temporary folder is full" in done["error"]["message"]
             assert "Retry the task later" in done["error"]["detail"]
+            # read whole: the scrubber once made it "POST <path><id>/retry"
+            assert "POST /api/ingest/tasks/ID/retry" in done["error"]["detail"]
+            assert "<path>" not in done["error"]["detail"]
             assert str(tmp) not in json.dumps(done["error"])
 
 
