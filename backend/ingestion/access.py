@@ -167,7 +167,7 @@ def check_grantee(grantee: str) -> str:
 
 async def _check_token_named(session: AsyncSession, grantee: str) -> None:
     if not await auth_service.active_named(session, grantee):
-        raise InvalidInput(
+        raise NotFound(
             f"no active token is named {grantee!r}",
             "Grant to a token's name (python -m backend tokens list shows them; create the "
             "token first) or to role:uploader. With OpenID Connect configured, a user's name or "

@@ -114,7 +114,9 @@ async def test_unknown_task_is_a_not_found_error_and_tasks_list_filters(app: App
 
 
 async def test_unexpected_errors_are_masked(app: App) -> None:
-    await graphql_upload(app.client, sales_csv(rows=2), "sales")
+    uploaded = await graphql_upload(app.client, sales_csv(rows=2), "sales")
+    # The task done first: a DROP TABLE racing the worker's writes deadlocked on PostgreSQL.
+    await wait_for_task(app.client, uploaded.json()["data"]["uploadSalesData"]["taskId"])
     async with app.runtime.engine.begin() as connection:  # a real database failure, not a mock
         await connection.execute(text("DROP TABLE ingestion_task_events"))
 
