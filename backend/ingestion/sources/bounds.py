@@ -73,7 +73,7 @@ class _LineEndings:
         if self._quotes is None:
             if b"\r" not in block or _LONE_CR.search(block) is None:
                 return
-            self._quotes = _quotes_before(self.path, offset)
+            self._quotes = _count_before(self.path, offset, b'"')
         position, quotes = 0, self._quotes
         for found in _LONE_CR.finditer(block):
             quotes += block.count(b'"', position, found.start())
@@ -94,25 +94,20 @@ class _LineEndings:
         )
 
 
-def _quotes_before(path: Path, position: int) -> int:
-    quotes = 0
+def _count_before(path: Path, position: int, byte: bytes) -> int:
+    """How many times `byte` stands in the file before `position`, read in bounded blocks."""
+    count = 0
     with path.open("rb") as handle:
         while position > 0:
             block = handle.read(min(BLOCK_BYTES, position))
-            quotes += block.count(b'"')
+            count += block.count(byte)
             position -= len(block)
-    return quotes
+    return count
 
 
 def line_at(path: Path, position: int) -> int:
     """The 1-based line holding the byte at `position`."""
-    line = 1
-    with path.open("rb") as handle:
-        while position > 0:
-            block = handle.read(min(BLOCK_BYTES, position))
-            line += block.count(b"\n")
-            position -= len(block)
-    return line
+    return 1 + _count_before(path, position, b"\n")
 
 
 def _line_too_long(path: Path, line_start: int, max_bytes: int) -> ReadError:
