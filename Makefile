@@ -65,6 +65,7 @@ lint: install
 	$(BIN)/ruff check backend tests bench alembic
 	$(BIN)/ruff format --check backend tests bench alembic
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format backend tests bench alembic

@@ -15,17 +15,17 @@ from sqlalchemy import select
 
 from backend import migrations
 from backend.api import docs
-from backend.auth import cli as auth_cli
 from backend.client import cli as client_cli
+from backend.commands import tokens as auth_cli
 from backend.config import get_settings
 from backend.db import session_scope
 from backend.errors import AppError
 from backend.ingestion import service as ingestion_service
-from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.logging_setup import configure_logging
 from backend.monitoring import tracing
 from backend.runtime import Runtime
 from backend.schema import graphiql
+from backend.tasks.models import IngestionTask, TaskStatus
 
 log = logging.getLogger("backend")
 

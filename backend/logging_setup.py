@@ -14,8 +14,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.druid.urls import redact
 from backend.monitoring import tracing
+from backend.redaction import redact
 
 _base_factory = logging.getLogRecordFactory()
 

@@ -23,11 +23,11 @@ from backend.api import (
 )
 from backend.api.early_auth import AuthBeforeBody
 from backend.api.edge import ClientAddress, HostGuard, SecurityHeaders
+from backend.api.errors import install_error_handlers
 from backend.api.graphql_limits import GraphQLGate
 from backend.api.limits import BodyDeadline, BodyLimit
 from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
-from backend.errors import install_error_handlers
 from backend.logging_setup import RequestIds, configure_logging
 from backend.monitoring import application, tracing
 from backend.runtime import Runtime

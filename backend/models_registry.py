@@ -1,7 +1,9 @@
 """Imports every model module so Base.metadata knows all tables (used by alembic)."""
 
 from backend.auth import models as auth_models
+from backend.contracts import stored as contract_models
 from backend.ingestion import models as ingestion_models
 from backend.monitoring import models as monitoring_models
+from backend.tasks import models as task_models
 
-__all__ = ["auth_models", "ingestion_models", "monitoring_models"]
+__all__ = ["auth_models", "contract_models", "ingestion_models", "monitoring_models", "task_models"]

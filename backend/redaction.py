@@ -6,7 +6,37 @@ from __future__ import annotations
 
 import re
 
-from backend.druid.urls import redact
+# Query parameters that make a URL usable: ours, and those of S3's SigV2/SigV4 presigned URLs.
+_SECRET_PARAMS = (
+    "signature",
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "Signature",
+    "AWSAccessKeyId",
+)
+_SECRET_VALUE = re.compile(
+    r"(?i)\b(" + "|".join(re.escape(p) for p in _SECRET_PARAMS) + r")=([^&\s\"'<>\\]+)"
+)
+# Any query parameter whose name says it holds a credential (?access_token=, &api_key=,
+# ?password=, ...): a client may put its token in a URL, and the access log writes URLs.
+# A query string alone (a span's url.query) starts with a parameter.
+_CREDENTIAL_PARAM = re.compile(
+    r"(?i)((?:^|[?&;])[\w.\-%]*(?:token|key|secret|passw|pwd|signature|sig(?![a-z])|credential|auth|session"
+    r"|jwt|bearer)[\w.\-%]*)=([^&;#\s\"'<>\\]+)"
+)
+# Credentials by their shape, wherever they stand (a path, an unnamed parameter, a header
+# echoed into a line): our API tokens (`sit_` + 38 letters and digits) and JWTs.
+_CREDENTIAL_SHAPE = re.compile(r"\bsit_[A-Za-z0-9]{30,}|\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
+REDACTED = "REDACTED"
+
+
+def redact(text: str) -> str:
+    """The text with the value of every URL signature or credential parameter replaced."""
+    text = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = _CREDENTIAL_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    return _CREDENTIAL_SHAPE.sub(REDACTED, text)
+
 
 # An absolute path of two or more parts (/var/lib/x, /tmp/ingest-1/source), not inside a URL
 # (the part after a host is preceded by a word character or ':' and is left alone).

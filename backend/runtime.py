@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend import migrations, priority, threads
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasetFiles
+from backend.analytics.druid_engine import DruidEngine
 from backend.analytics.embedded import EmbeddedEngine
 from backend.analytics.service import Analytics
 from backend.auth import secrets, tokens
@@ -25,11 +26,7 @@ from backend.auth.principal import Principal
 from backend.config import Settings
 from backend.db import SessionMaker, create_engine, create_sessionmaker, session_scope
 from backend.druid.client import DruidClient
-from backend.druid.engine import DruidEngine
 from backend.errors import DependencyUnavailable
-from backend.ingestion import live
-from backend.ingestion.runner import DruidAccess
-from backend.ingestion.worker import WorkerPool
 from backend.monitoring import tracing
 from backend.monitoring.application import Metrics
 from backend.monitoring.liveness import LoopLag
@@ -37,6 +34,9 @@ from backend.monitoring.models import SigmaSetting
 from backend.monitoring.single_flight import SingleFlight
 from backend.storage import ObjectStore, create_store
 from backend.storage.space import SpaceGuard
+from backend.tasks import live
+from backend.worker.pool import WorkerPool
+from backend.worker.runner import DruidAccess
 
 log = logging.getLogger(__name__)
 PROBE_KEEP = 2.0  # seconds a storage probe's result answers health calls

@@ -49,8 +49,8 @@ print(time.perf_counter() - started)
 ONE_PASS = """
 import datetime as dt, sys, tempfile, time
 from pathlib import Path
-from backend.ingestion.normalize import UploadOptions, normalize
-from backend.ingestion.readers import FileFormat
+from backend.pipeline.normalize import UploadOptions, normalize
+from backend.pipeline.sniff import FileFormat
 workdir = Path(tempfile.mkdtemp(dir=sys.argv[3]))
 sys.stdin.readline()
 started = time.perf_counter()

@@ -11,14 +11,14 @@ Needs pandas and pyarrow in the venv for the baseline (they are not project depe
 The input is ``var/bench/sales_<rows>.csv``, generated with ``bench/generate_sales.py`` when
 missing. Three contenders, each in a fresh Python process per run (so each peak RSS is its own):
 
-- ``ours``: ``backend.ingestion.normalize.normalize(path, FileFormat.CSV, workdir,
+- ``ours``: ``backend.pipeline.normalize.normalize(path, FileFormat.CSV, workdir,
   datasource="sales", ...)``: batched read, type conversion, the sales Pandera (polars) schema,
   Invoice ID uniqueness, typed Parquet parts merged into ``dataset.parquet``. Must succeed with
   every row valid.
 - ``polars``: ``pl.read_csv(path)`` (eager, inferred types), nothing else.
 - ``pandas``: the whole-file stack Superset-style uploaders use: ``pd.read_csv(path)``, Date and
   Time parsed (``%m/%d/%Y``, ``%H:%M``, the latter as a timedelta), a pandera (pandas backend)
-  ``DataFrameSchema`` with the same checks as ``backend/ingestion/validation/sales.py`` validated
+  ``DataFrameSchema`` with the same checks as ``backend/contracts/sales.py`` validated
   with ``lazy=True``, then ``df.to_parquet(..., compression="zstd")`` with ``__time`` added.
 
 Seconds are measured inside the child around the work (imports excluded). Peak RSS is the
@@ -62,7 +62,7 @@ DESCRIPTION = {
 SPEEDUP_TARGET = 4.0  # ours at least 4x faster than pandas + pandera
 RSS_SHARE_TARGET = 0.25  # ours at most a quarter of its peak RSS
 POLARS_TIME_TARGET = 2.0  # ours within 2x of raw Polars read time
-# Same values as backend/ingestion/validation/sales.py (copied: the pandas child must not import
+# Same values as backend/contracts/sales.py (copied: the pandas child must not import
 # Polars or the backend, which would add to its peak RSS).
 BRANCH_CITY = {"A": "Yangon", "B": "Mandalay", "C": "Naypyitaw"}
 PRODUCT_LINES = [
@@ -87,8 +87,8 @@ def _vm(field: str) -> float:
 
 
 def child_ours(path: Path, workdir: Path) -> dict[str, Any]:
-    from backend.ingestion.normalize import UploadOptions, normalize
-    from backend.ingestion.readers import FileFormat
+    from backend.pipeline.normalize import UploadOptions, normalize
+    from backend.pipeline.sniff import FileFormat
 
     rss_before = _vm("VmRSS")
     start = time.perf_counter()

@@ -15,7 +15,7 @@ down_revision: str | None = "20261123_0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CHANNEL = "ingest_task_updates"  # backend.ingestion.live.CHANNEL
+CHANNEL = "ingest_task_updates"  # backend.tasks.live.CHANNEL
 
 
 def upgrade() -> None:

@@ -1,1 +1,2 @@
-"""Analytics over uploaded data: a query model, engines (embedded Polars; Druid later), a cache."""
+"""Analytics over uploaded data: a query model, two engines (embedded Polars over the stored
+Parquet copies, and Druid SQL), rollups, a result cache and the dashboards built on them."""

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import threads
 from backend.errors import InsufficientStorage, disk_full, is_disk_full
-from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.storage import ObjectStore
+from backend.tasks.models import IngestionTask, TaskStatus
 
 T = TypeVar("T")
 

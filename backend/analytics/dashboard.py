@@ -11,7 +11,6 @@ from typing import Any
 
 from backend.analytics.errors import BadRange, MissingColumns
 from backend.analytics.query import (
-    PERIOD,
     TIME,
     Aggregate,
     Filter,
@@ -23,7 +22,8 @@ from backend.analytics.query import (
     Result,
 )
 from backend.analytics.service import Analytics, CacheTrace
-from backend.ingestion.validation.sales import SALES
+from backend.contracts.sales import SALES
+from backend.contracts.schema import PERIOD
 
 TOTAL, GROSS_INCOME, QUANTITY, RATING, COGS = "Total", "gross income", "Quantity", "Rating", "cogs"
 

@@ -20,7 +20,6 @@ from backend.analytics import from_rollup
 from backend.analytics.catalog import DatasetFiles, DatasourceVersion, parse_interval
 from backend.analytics.errors import BadRange, UnknownColumn
 from backend.analytics.query import (
-    PERIOD,
     TIME,
     Aggregate,
     Filter,
@@ -35,6 +34,7 @@ from backend.analytics.query import (
 from backend.analytics.rollup import Rollup, rollup_key
 from backend.analytics.rollup import build as build_rollup
 from backend.analytics.rollup import load as load_rollup
+from backend.contracts.schema import PERIOD
 from backend.priority import heavy_executor, unpanicked
 
 T = TypeVar("T")

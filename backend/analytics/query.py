@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.analytics.errors import BadRange, UnknownColumn
+from backend.contracts.schema import PERIOD
 from backend.errors import InvalidInput
 
 TIME = "__time"
@@ -98,9 +99,6 @@ class Query:
     def columns(self) -> set[str]:
         used = {m.column for m in self.measures if m.column} | set(self.dimensions)
         return used | {f.column for f in self.filters}
-
-
-PERIOD = "__period"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from backend.analytics.query import TIME
-from backend.ingestion.validation.sales import SALES
+from backend.contracts.sales import SALES
 
 VERSION = 1
 SALES_DIMENSIONS = ("Branch", "City", "Product line", "Customer type", "Gender", "Payment")

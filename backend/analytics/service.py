@@ -17,10 +17,11 @@ from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasourceVersion, load_versions
 from backend.analytics.errors import UnknownDatasource
 from backend.analytics.query import Aggregate, Measure, Query, Result
+from backend.contracts.sales import SALES
+from backend.contracts.stored import DatasourceSchema
 from backend.db import SessionMaker, session_scope
-from backend.ingestion.models import STORED_STATUSES, DatasourceSchema, TaskStatus
-from backend.ingestion.validation.sales import SALES
 from backend.monitoring.metrics import Registry
+from backend.tasks.models import STORED_STATUSES, TaskStatus
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,16 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.analytics.service import DatasourceInfo
+from backend.api.errors import ErrorBody
 from backend.auth.principal import Principal
 from backend.config import Settings
+from backend.contracts.declared import DeclaredColumn, declare
+from backend.contracts.types import ColumnType
 from backend.db import session_scope
 from backend.deps import Admin, RuntimeDep, SessionDep, Uploader, Viewer
-from backend.errors import ErrorBody
+from backend.druid_load import druid_datasource
 from backend.ingestion import access, datasources
-from backend.ingestion.druid_phase import druid_datasource
 from backend.ingestion.service import DATASOURCE_PATTERN, validate_datasource_name
-from backend.ingestion.validation.declared import DeclaredColumn, declare
-from backend.ingestion.validation.types import ColumnType
 from backend.runtime import Runtime
 
 router = APIRouter(prefix="/api/datasources", tags=["datasources"])

@@ -14,7 +14,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend import threads
-from backend.errors import FALLBACK_ROUTE, NotFound, allowed_methods
+from backend.api.errors import FALLBACK_ROUTE, allowed_methods
+from backend.errors import NotFound
 from backend.page_policy import policy_for
 
 DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"

@@ -14,12 +14,13 @@ from backend.api import multipart
 from backend.auth.roles import Role
 from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer, bearer_of, still_allowed
 from backend.errors import InvalidInput
-from backend.ingestion import access, live
+from backend.ingestion import access
 from backend.ingestion import service as ingestion_service
-from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
 from backend.ingestion.service import StagedUpload
 from backend.paging import MAX_OFFSET
+from backend.tasks import live
+from backend.tasks.models import IngestionTask, TaskStatus
 
 router = APIRouter(prefix="/api/ingest", tags=["ingestion"])
 

@@ -10,8 +10,9 @@ from fastapi.responses import PlainTextResponse, Response
 
 from backend.deps import Admin, RuntimeDep
 from backend.ingestion.service import queue_state
-from backend.monitoring import application, performance
+from backend.monitoring import application
 from backend.monitoring.metrics import CONTENT_TYPE
+from backend.status import performance
 
 router = APIRouter(tags=["status"])
 

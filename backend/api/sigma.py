@@ -10,8 +10,9 @@ from fastapi import APIRouter, Body, Query
 
 from backend.auth import visibility
 from backend.deps import Admin, RuntimeDep, SessionDep, Viewer
-from backend.monitoring import audit, sigma
+from backend.monitoring import audit
 from backend.paging import MAX_OFFSET
+from backend.status import sigma
 
 router = APIRouter(tags=["status"])
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from backend.deps import RuntimeDep, Viewer
-from backend.monitoring import health as health_service
 from backend.monitoring import liveness as liveness_check
+from backend.status import health as health_service
 
 router = APIRouter(tags=["status"])
 log = logging.getLogger(__name__)

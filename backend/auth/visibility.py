@@ -16,7 +16,7 @@ from backend.auth.roles import Role
 A_WORKER = "a worker"
 # Principal.label: "name (id)", the id being token:<hex>, jwt:<sub> or anonymous@<address>.
 _LABEL_ID = re.compile(r" \((?:token:|jwt:|anonymous@)[^()]*\)$")
-# A worker's name (backend.ingestion.worker): host:pid:6 hex digits, then /slot for a slot loop.
+# A worker's name (backend.worker.pool): host:pid:6 hex digits, then /slot for a slot loop.
 WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*:\d+:[0-9a-f]{6}(?:/\d+)?")
 # Keys of an event's detail that name a worker.
 _WORKER_KEYS = frozenset({"worker", "owner", "lease_owner"})

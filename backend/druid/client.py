@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from backend.druid.urls import redact
 from backend.monitoring.metrics import Registry
+from backend.redaction import redact
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,15 @@
-"""Short-lived signed URLs through which Druid reads our dataset copies, and their redaction.
+"""Short-lived signed URLs through which Druid reads our dataset copies.
 
 A local-folder store serves its files itself: the URL carries an expiry and an HMAC-SHA256 over
 the object key and that expiry, checked in constant time. S3 stores hand out presigned GETs. In
 both cases Druid needs no credentials of its own. Signatures never reach users or logs: every
-text shown passes through `redact`.
+text shown passes through `backend.redaction.redact`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import time
 import urllib.parse
 
@@ -19,36 +18,6 @@ from backend.digits import ascii_count
 SIGNED_PREFIX = "/api/druid/files/"
 # Shown in a stored spec where the signature of a URL goes (added when the task is submitted).
 SIGNED_LATER = "signature=REDACTED"
-# Query parameters that make a URL usable: ours, and those of S3's SigV2/SigV4 presigned URLs.
-_SECRET_PARAMS = (
-    "signature",
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "Signature",
-    "AWSAccessKeyId",
-)
-_SECRET_VALUE = re.compile(
-    r"(?i)\b(" + "|".join(re.escape(p) for p in _SECRET_PARAMS) + r")=([^&\s\"'<>\\]+)"
-)
-# Any query parameter whose name says it holds a credential (?access_token=, &api_key=,
-# ?password=, ...): a client may put its token in a URL, and the access log writes URLs.
-# A query string alone (a span's url.query) starts with a parameter.
-_CREDENTIAL_PARAM = re.compile(
-    r"(?i)((?:^|[?&;])[\w.\-%]*(?:token|key|secret|passw|pwd|signature|sig(?![a-z])|credential|auth|session"
-    r"|jwt|bearer)[\w.\-%]*)=([^&;#\s\"'<>\\]+)"
-)
-# Credentials by their shape, wherever they stand (a path, an unnamed parameter, a header
-# echoed into a line): our API tokens (`sit_` + 38 letters and digits) and JWTs.
-_CREDENTIAL_SHAPE = re.compile(r"\bsit_[A-Za-z0-9]{30,}|\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
-REDACTED = "REDACTED"
-
-
-def redact(text: str) -> str:
-    """The text with the value of every URL signature or credential parameter replaced."""
-    text = _SECRET_VALUE.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    text = _CREDENTIAL_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    return _CREDENTIAL_SHAPE.sub(REDACTED, text)
 
 
 def _mac(secret: bytes, key: str, expires: int) -> str:

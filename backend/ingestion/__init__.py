@@ -1,1 +1,3 @@
-"""Ingestion: accept uploads, track tasks, and process them in durable background workers."""
+"""Ingestion as users meet it: accepting an upload (intake), datasources and their contracts,
+owners and grants. The file pipeline, the task records and the worker live in `backend.pipeline`,
+`backend.tasks` and `backend.worker`."""

@@ -20,11 +20,13 @@ from backend.auth import service as auth_service
 from backend.auth import visibility
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
+from backend.contracts.sales import SALES
+from backend.contracts.stored import DatasourceSchema
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound
-from backend.ingestion.models import DatasourceAccess, DatasourceSchema, IngestionTask
-from backend.ingestion.validation.sales import SALES
+from backend.ingestion.models import DatasourceAccess
 from backend.monitoring import audit
+from backend.tasks.models import IngestionTask
 
 MAX_GRANTS = 100
 ROLE_PREFIX = "role:"

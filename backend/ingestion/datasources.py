@@ -7,44 +7,64 @@ import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics.rollup import rollup_key
+from backend.analytics.service import Analytics
 from backend.auth.principal import Principal
-from backend.db import session_scope, utcnow
-from backend.druid.client import DruidError
-from backend.errors import Conflict, InvalidInput, NotFound
-from backend.ingestion import access
-from backend.ingestion.druid_phase import druid_datasource
-from backend.ingestion.models import (
-    ACTIVE_STATUSES,
-    DatasourceAccess,
-    DatasourceSchema,
-    IngestionTask,
-    TaskEvent,
-    TaskStatus,
-)
-from backend.ingestion.service import validate_datasource_name
-from backend.ingestion.validation import evolution
-from backend.ingestion.validation.declared import (
+from backend.config import Settings
+from backend.contracts import evolution
+from backend.contracts.declared import (
     DECLARED,
     Declaration,
     DeclaredColumn,
     check_column,
 )
-from backend.ingestion.validation.evolution import Change
-from backend.ingestion.validation.sales import SALES, sales_schema
-from backend.ingestion.validation.schema import INFERRED, ColumnSpec
-from backend.ingestion.validation.types import POLARS_TYPES, ColumnType
+from backend.contracts.evolution import Change
+from backend.contracts.sales import SALES, sales_schema
+from backend.contracts.schema import INFERRED, ColumnSpec
+from backend.contracts.stored import DatasourceSchema
+from backend.contracts.types import POLARS_TYPES, ColumnType
+from backend.db import SessionMaker, session_scope, utcnow
+from backend.druid.client import DruidClient, DruidError
+from backend.druid_load import druid_datasource
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.ingestion import access
+from backend.ingestion.models import DatasourceAccess
+from backend.ingestion.service import validate_datasource_name
 from backend.monitoring import audit
 from backend.redaction import scrub
 from backend.storage import ObjectStore
+from backend.tasks.models import (
+    ACTIVE_STATUSES,
+    IngestionTask,
+    TaskEvent,
+    TaskStatus,
+)
 
-if TYPE_CHECKING:
-    from backend.runtime import Runtime
+
+class Services(Protocol):
+    """What dropping, evolving and granting a datasource use of the running service (the
+    composition root, `backend.runtime.Runtime`, has each), handed in by the API and GraphQL."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def sessions(self) -> SessionMaker: ...
+
+    @property
+    def store(self) -> ObjectStore: ...
+
+    @property
+    def druid(self) -> DruidClient | None: ...
+
+    @property
+    def analytics(self) -> Analytics: ...
+
 
 log = logging.getLogger(__name__)
 MAX_CHANGES = 200
@@ -177,7 +197,7 @@ async def update_contract(
 
 
 async def update_contract_now(
-    runtime: Runtime, name: str, added: list[DeclaredColumn], widened: list[str], actor: Principal
+    runtime: Services, name: str, added: list[DeclaredColumn], widened: list[str], actor: Principal
 ) -> ContractUpdate:
     """update_contract() committed before the caller answers."""
     async with session_scope(runtime.sessions) as session:
@@ -258,7 +278,7 @@ class DropReport:
     druid_error: str | None
 
 
-async def drop_everywhere(runtime: Runtime, name: str, actor: Principal) -> DropReport:
+async def drop_everywhere(runtime: Services, name: str, actor: Principal) -> DropReport:
     """Drops the datasource: its records (one audited transaction), then its stored objects,
     the embedded engine's cached answers, and its segments in Druid."""
     name = validate_datasource_name(name)
@@ -316,7 +336,7 @@ async def create(
 
 
 async def create_now(
-    runtime: Runtime,
+    runtime: Services,
     name: str,
     contract: str,
     declaration: Declaration | None,
@@ -329,7 +349,7 @@ async def create_now(
     runtime.analytics.landed(name)
 
 
-async def grant_now(runtime: Runtime, name: str, grantee: str, actor: Principal) -> None:
+async def grant_now(runtime: Services, name: str, grantee: str, actor: Principal) -> None:
     """access.grant() committed before the caller answers."""
     name = validate_datasource_name(name)
     served = name in {d.name for d in await runtime.analytics.datasources()}
@@ -338,7 +358,7 @@ async def grant_now(runtime: Runtime, name: str, grantee: str, actor: Principal)
         await access.grant(session, name, grantee, actor, known=served, users=users)
 
 
-async def revoke_now(runtime: Runtime, name: str, grantee: str, actor: Principal) -> None:
+async def revoke_now(runtime: Services, name: str, grantee: str, actor: Principal) -> None:
     """access.revoke() committed before the caller answers."""
     name = validate_datasource_name(name)
     async with session_scope(runtime.sessions) as session:

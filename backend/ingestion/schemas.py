@@ -11,8 +11,8 @@ from backend.auth import visibility
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.ingestion import access
-from backend.ingestion.models import IngestionTask, TaskEvent
 from backend.monitoring import tracing
+from backend.tasks.models import IngestionTask, TaskEvent
 
 
 class TaskError(BaseModel):

@@ -22,6 +22,10 @@ from sqlalchemy.orm import selectinload
 from backend import threads
 from backend.auth.principal import SYSTEM, Principal
 from backend.auth.roles import Role
+from backend.contracts.evolution import parse_evolve
+from backend.contracts.sales import SALES
+from backend.contracts.schema import INFERRED
+from backend.contracts.stored import known_schema
 from backend.db import SessionMaker, after_commit, on_rollback, session_scope, utcnow
 from backend.digits import ascii_count
 from backend.errors import (
@@ -33,14 +37,10 @@ from backend.errors import (
     UnsupportedMediaType,
 )
 from backend.ingestion import access
-from backend.ingestion.models import (
-    ACTIVE_STATUSES,
-    TERMINAL_STATUSES,
-    IngestionTask,
-    TaskEvent,
-    TaskStatus,
-)
-from backend.ingestion.normalize import (
+from backend.monitoring import audit, tracing
+from backend.monitoring.metrics import Registry
+from backend.paging import check_page
+from backend.pipeline.normalize import (
     DEFAULT_MAX_INVALID_RATIO,
     LoadMode,
     OnInvalid,
@@ -48,17 +48,18 @@ from backend.ingestion.normalize import (
     contract_hint,
     evolve_hint,
 )
-from backend.ingestion.processing import known_schema, rejected_key
-from backend.ingestion.readers import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
-from backend.ingestion.sources.base import DEFAULT_LIMITS
-from backend.ingestion.validation.evolution import parse_evolve
-from backend.ingestion.validation.sales import SALES
-from backend.ingestion.validation.schema import INFERRED
-from backend.monitoring import audit, tracing
-from backend.monitoring.metrics import Registry
-from backend.paging import check_page
+from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.pipeline.sources.base import DEFAULT_LIMITS
 from backend.storage import ObjectStore, ObjectWriter
 from backend.storage.space import SpaceGuard
+from backend.tasks.models import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    IngestionTask,
+    TaskEvent,
+    TaskStatus,
+)
+from backend.worker.processing import rejected_key
 
 log = logging.getLogger(__name__)
 

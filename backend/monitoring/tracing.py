@@ -32,7 +32,7 @@ from opentelemetry.util.types import Attributes
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.config import Settings
-from backend.druid.urls import redact
+from backend.redaction import redact
 
 log = logging.getLogger(__name__)
 

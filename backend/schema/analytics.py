@@ -17,9 +17,9 @@ from backend.analytics.errors import BadRange
 from backend.analytics.query import Aggregate, FilterKind, Granularity
 from backend.analytics.service import DatasourceInfo
 from backend.db import session_scope
+from backend.druid_load import druid_datasource
 from backend.ingestion import access, datasources
 from backend.ingestion import service as ingestion_service
-from backend.ingestion.druid_phase import druid_datasource
 from backend.paging import MAX_OFFSET, check_page
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info

@@ -12,7 +12,6 @@ from strawberry.scalars import JSON
 
 from backend.analytics.errors import BadRange, UnknownColumn
 from backend.analytics.query import (
-    PERIOD,
     Aggregate,
     Filter,
     FilterKind,
@@ -24,6 +23,7 @@ from backend.analytics.query import (
     check_order,
 )
 from backend.analytics.service import Analytics, CacheTrace
+from backend.contracts.schema import PERIOD
 
 
 @strawberry.input

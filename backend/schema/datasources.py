@@ -8,12 +8,12 @@ import enum
 
 import strawberry
 
-from backend.ingestion import datasources
-from backend.ingestion.validation.declared import (
+from backend.contracts.declared import (
     DeclaredColumn,
     declare,
 )
-from backend.ingestion.validation.types import ColumnType
+from backend.contracts.types import ColumnType
+from backend.ingestion import datasources
 from backend.schema.analytics import Datasource, DatasourceColumn, SchemaVersionChange, described
 from backend.schema.context import Info
 from backend.schema.permissions import IsAdmin, IsUploader

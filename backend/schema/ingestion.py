@@ -13,19 +13,19 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
 from backend import filenames
+from backend.contracts.sales import SALES
 from backend.db import session_scope
 from backend.errors import InvalidInput
 from backend.ingestion import access
 from backend.ingestion import service as ingestion_service
-from backend.ingestion.models import IngestionTask, TaskStatus
-from backend.ingestion.normalize import LoadMode, OnInvalid
 from backend.ingestion.schemas import TaskEventOut, report_for, shows_rejected, spec_for
-from backend.ingestion.validation.sales import SALES
 from backend.monitoring import tracing
+from backend.pipeline.normalize import LoadMode, OnInvalid
 from backend.schema.context import Info
 from backend.schema.permissions import IsUploader, IsViewer
 from backend.schema.scalars import Long
 from backend.schema.validation import ValidationReport
+from backend.tasks.models import IngestionTask, TaskStatus
 
 READ_CHUNK_BYTES = 1024 * 1024
 

@@ -9,10 +9,10 @@ import strawberry
 from backend.auth.roles import Role
 from backend.deps import still_allowed
 from backend.errors import Unauthorized
-from backend.ingestion import live
 from backend.ingestion.service import validate_datasource_name
 from backend.schema.context import Info
 from backend.schema.permissions import IsViewer
+from backend.tasks import live
 
 
 @strawberry.type(description="A recorded state change of a task")

@@ -11,10 +11,11 @@ from strawberry.scalars import JSON
 from backend.auth import visibility
 from backend.auth.principal import Principal
 from backend.db import session_scope
-from backend.monitoring import application, audit, performance, sigma
-from backend.monitoring import health as health_service
+from backend.monitoring import application, audit
 from backend.schema.context import Info
 from backend.schema.permissions import IsAdmin, IsViewer
+from backend.status import health as health_service
+from backend.status import performance, sigma
 
 strawberry.enum(health_service.Status, name="HealthStatus")
 strawberry.enum(sigma.Mode, name="SigmaMode")

@@ -9,8 +9,8 @@ import pytest
 
 from backend.analytics.catalog import load_versions
 from backend.db import session_scope
-from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.runtime import Runtime
+from backend.tasks.models import IngestionTask, TaskStatus
 from tests.conftest import Backend
 
 DAY = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from backend.analytics.catalog import DatasourceVersion
+from backend.analytics.druid_engine import DruidEngine
 from backend.analytics.embedded import _run
 from backend.analytics.errors import BadRange, UnknownColumn, UnknownDatasource
 from backend.analytics.query import (
@@ -27,7 +28,6 @@ from backend.analytics.query import (
     UnknownOrder,
 )
 from backend.druid.client import DruidClient
-from backend.druid.engine import DruidEngine
 from tests.analytics import expected as ex
 from tests.conftest import DruidSales, app_for, make_backend
 from tests.factories import upload, wait_for_task

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
+from backend import redaction
 from backend.api import edge
 from backend.config import Settings
 from backend.druid import urls
-from backend.ingestion.sources.base import ReadError
-from backend.ingestion.sources.excel_child import sheet_index
+from backend.pipeline.sources.base import ReadError
+from backend.pipeline.sources.excel_child import sheet_index
 from backend.schema import graphiql
 from tests.conftest import App, Backend, app_for
 from tests.factories import sales_csv, upload
@@ -173,7 +174,7 @@ def test_spans_and_log_lines_carry_no_query_string_credential() -> None:
     sent = scrub(span).attributes or {}
     assert "s3cr3t" not in repr(dict(sent))
     assert sent["url.query"] == "access_token=REDACTED&limit=5"
-    assert urls.redact('"GET /x?token=a;session_id=b&sheet=2 HTTP/1.1" 200') == (
+    assert redaction.redact('"GET /x?token=a;session_id=b&sheet=2 HTTP/1.1" 200') == (
         '"GET /x?token=REDACTED;session_id=REDACTED&sheet=2 HTTP/1.1" 200'
     )
 

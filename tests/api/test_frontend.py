@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from backend.api.errors import install_error_handlers
 from backend.api.frontend import IMMUTABLE, build_router
-from backend.errors import install_error_handlers
 from tests.conftest import Backend, app_for
 
 INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head></html>'

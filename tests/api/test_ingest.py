@@ -15,8 +15,8 @@ from sqlalchemy import update
 from backend.auth.roles import Role
 from backend.db import session_scope
 from backend.ingestion import service as ingestion_service
-from backend.ingestion.models import IngestionTask, TaskStatus
 from backend.ingestion.service import StagedUpload
+from backend.tasks.models import IngestionTask, TaskStatus
 from tests.conftest import App, app_for, make_backend
 from tests.factories import (
     read_dataset,

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.ingestion.runner import DruidAccess
-from backend.ingestion.worker import WorkerPool
+from backend.worker.pool import WorkerPool
+from backend.worker.runner import DruidAccess
 from bench.generate_sales import HEADER, sales_rows
 from tests.conftest import Backend
 from tests.druid.fixtures import DruidApp, Proxy, druid_app

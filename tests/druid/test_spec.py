@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from backend.auth.roles import Role
+from backend.contracts.sales import SALES_COLUMNS
 from backend.druid.spec import (
     HttpLocation,
     InputFormat,
@@ -23,7 +24,6 @@ from backend.druid.spec import (
     build_spec,
     segment_granularity,
 )
-from backend.ingestion.validation.sales import SALES_COLUMNS
 from tests.conftest import App
 from tests.factories import sales_csv, upload, wait_for_task
 

@@ -10,10 +10,11 @@ import urllib.parse
 
 import pytest
 
+from backend import druid_load as druid_phase
+from backend import redaction
 from backend.druid import urls
 from backend.druid.client import DruidError
 from backend.druid.spec import HttpLocation
-from backend.ingestion import druid_phase
 from tests.conftest import App
 
 SECRET = b"k" * 32
@@ -39,7 +40,7 @@ def test_signatures_and_credentials_are_redacted_wherever_they_appear() -> None:
         "&X-Amz-Signature=abcdef0123"
     )
     message = f'Druid failed: cannot read [{ours}] nor "{presigned}"'
-    shown = urls.redact(message)
+    shown = redaction.redact(message)
     signature = urllib.parse.parse_qs(urllib.parse.urlsplit(ours).query)["signature"][0]
     assert signature not in shown and "abcdef0123" not in shown and "AKIA" not in shown
     assert shown.count("REDACTED") == 3 and "X-Amz-Expires=900" in shown

@@ -19,10 +19,10 @@ import pytest
 
 from backend.config import Settings
 from backend.errors import StorageOutage
-from backend.ingestion.worker import WorkerPool
 from backend.storage import create_store
 from backend.storage.base import WRITE_BLOCK_BYTES
 from backend.storage.s3 import S3ObjectStore, make_client
+from backend.worker.pool import WorkerPool
 from tests.conftest import AWS_TEST_CREDENTIALS, App, Backend, app_for
 from tests.factories import sales_csv, upload, wait_for_task
 from tests.monitoring.faults import (

@@ -1,0 +1,129 @@
+"""The `sales` datasource: its columns and the Pandera checks (polars backend) its rows must pass."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandera.polars as pa
+import polars as pl
+
+from backend.contracts.expressions import row_check
+from backend.contracts.schema import ColumnSpec, DatasetSchema, TimeSpec
+from backend.contracts.types import ColumnType
+
+SALES = "sales"
+BRANCH_CITY = {"A": "Yangon", "B": "Mandalay", "C": "Naypyitaw"}
+PRODUCT_LINES = (
+    "Health and beauty",
+    "Electronic accessories",
+    "Home and lifestyle",
+    "Sports and travel",
+    "Food and beverages",
+    "Fashion accessories",
+)
+# Money figures are rounded in the files (2 to 4 decimals); allow a cent of rounding.
+TOLERANCE = 0.011
+
+_S, _F, _I = ColumnType.STRING, ColumnType.FLOAT, ColumnType.INTEGER
+SALES_COLUMNS = [
+    ColumnSpec("Invoice ID", _S, required=True),
+    ColumnSpec("Branch", _S, required=True),
+    ColumnSpec("City", _S, required=True),
+    ColumnSpec("Customer type", _S, required=True),
+    ColumnSpec("Gender", _S, required=True),
+    ColumnSpec("Product line", _S, required=True),
+    ColumnSpec("Unit price", _F, required=True),
+    ColumnSpec("Quantity", _I, required=True),
+    ColumnSpec("Tax 5%", _F, required=True),
+    ColumnSpec("Total", _F, required=True),
+    # M/D/YYYY or ISO; Excel date cells arrive as ISO with a midnight time.
+    ColumnSpec(
+        "Date", ColumnType.DATE, ("%m/%d/%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"), required=True
+    ),
+    ColumnSpec("Time", ColumnType.TIME, ("%H:%M", "%H:%M:%S"), required=True),
+    ColumnSpec("Payment", _S, required=True),
+    ColumnSpec("cogs", _F, required=True),
+    ColumnSpec("gross margin percentage", _F, required=True),
+    ColumnSpec("gross income", _F, required=True),
+    ColumnSpec("Rating", _F, required=True),
+]
+
+# Row-level checks that involve several columns: name -> (column reported, what is expected).
+CROSS_CHECKS: dict[str, tuple[str, str]] = {
+    "city_matches_branch": ("City", "A: Yangon, B: Mandalay, C: Naypyitaw"),
+    "cogs_is_unit_price_x_quantity": ("cogs", "Unit price x Quantity"),
+    "tax_is_5_percent": ("Tax 5%", "5% of Unit price x Quantity"),
+    "total_is_cogs_plus_tax": ("Total", "Unit price x Quantity + Tax 5%"),
+    "gross_income_is_tax": ("gross income", "Total - cogs"),
+    "gross_margin_matches": ("gross margin percentage", "gross income / Total x 100"),
+}
+
+
+def _close(value: pl.Expr, expected: pl.Expr) -> pl.Expr:
+    return ((value - expected).abs() <= TOLERANCE).fill_null(True)
+
+
+def _row_checks() -> list[pa.Check]:
+    price, qty = pl.col("Unit price"), pl.col("Quantity")
+    cogs = price * qty
+    # A when/then chain rather than replace_strict: the same answer, but it streams (a
+    # replace_strict made the one-pass plan hold the whole column: +1 GB on 5M rows).
+    city_ok: pl.Expr = pl.lit(None, pl.Boolean)
+    for branch, city in BRANCH_CITY.items():
+        city_ok = (
+            pl.when(pl.col("Branch") == branch).then(pl.col("City") == city).otherwise(city_ok)
+        )
+    margin = pl.col("gross income") / pl.col("Total") * 100
+    return [
+        row_check("city_matches_branch", city_ok.fill_null(True)),
+        row_check("cogs_is_unit_price_x_quantity", _close(pl.col("cogs"), cogs)),
+        row_check("tax_is_5_percent", _close(pl.col("Tax 5%"), cogs * 0.05)),
+        row_check("total_is_cogs_plus_tax", _close(pl.col("Total"), cogs + pl.col("Tax 5%"))),
+        row_check(
+            "gross_income_is_tax", _close(pl.col("gross income"), pl.col("Total") - pl.col("cogs"))
+        ),
+        row_check("gross_margin_matches", _close(pl.col("gross margin percentage"), margin)),
+    ]
+
+
+@lru_cache
+def pandera_schema() -> pa.DataFrameSchema:
+    def column(dtype: type[pl.DataType], *checks: pa.Check) -> pa.Column:
+        return pa.Column(dtype, checks=list(checks), nullable=False)
+
+    return pa.DataFrameSchema(
+        {
+            "Invoice ID": column(pl.String, pa.Check.str_matches(r"^\d{3}-\d{2}-\d{4}$")),
+            "Branch": column(pl.String, pa.Check.isin(sorted(BRANCH_CITY))),
+            "City": column(pl.String, pa.Check.isin(sorted(BRANCH_CITY.values()))),
+            "Customer type": column(pl.String, pa.Check.isin(["Member", "Normal"])),
+            "Gender": column(pl.String, pa.Check.isin(["Female", "Male"])),
+            "Product line": column(pl.String, pa.Check.isin(list(PRODUCT_LINES))),
+            "Unit price": column(pl.Float64, pa.Check.gt(0)),
+            "Quantity": column(pl.Int64, pa.Check.ge(1)),
+            "Tax 5%": column(pl.Float64, pa.Check.ge(0)),
+            "Total": column(pl.Float64, pa.Check.ge(0)),
+            "Date": column(pl.Date),
+            "Time": column(pl.Time),
+            "Payment": column(pl.String, pa.Check.isin(["Ewallet", "Cash", "Credit card"])),
+            "cogs": column(pl.Float64, pa.Check.ge(0)),
+            "gross margin percentage": column(pl.Float64, pa.Check.in_range(0, 100)),
+            "gross income": column(pl.Float64, pa.Check.ge(0)),
+            "Rating": column(pl.Float64, pa.Check.in_range(0, 10)),
+        },
+        checks=_row_checks(),
+        strict=True,
+    )
+
+
+def sales_schema() -> DatasetSchema:
+    return DatasetSchema(
+        columns=SALES_COLUMNS,
+        time=TimeSpec("Date", "Time"),
+        unique="Invoice ID",
+        # ddd-dd-dddd (checked before uniqueness) maps one to one onto a 9-digit integer.
+        unique_encoding=pl.col("Invoice ID").str.replace_all("-", "", literal=True).cast(pl.UInt64),
+        checks=pandera_schema,
+        ignore_extra=True,
+        contract=SALES,
+    )

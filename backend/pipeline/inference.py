@@ -1,0 +1,157 @@
+"""Inferring the schema of a new datasource from the first rows of its first upload."""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import polars as pl
+
+from backend.contracts.schema import ColumnSpec, DatasetSchema, TimeSpec
+from backend.contracts.types import (
+    DATE_FORMATS,
+    DATETIME_FORMATS,
+    TIME_FORMATS,
+    ColumnType,
+    convert,
+    present,
+)
+from backend.pipeline.sources.base import PROBLEM, ROW
+
+_TIME_NAME = re.compile(
+    r"(^|_|\b)(timestamp|datetime|time|date|ts|created|updated|day|epoch)", re.IGNORECASE
+)
+# Integers in these ranges, in a column named like a time, are epoch seconds / milliseconds.
+_EPOCH_S = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01
+_EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
+
+
+PROBE_ROWS = 1000  # most candidate types fail within the first values: try those first
+
+
+def _refused(values: pl.Series, target: ColumnType, formats: tuple[str, ...]) -> bool | None:
+    """Whether some value present does not convert; None when no value is present."""
+    has = present(pl.col("v"), values.dtype)
+    converted = convert(pl.col("v"), values.dtype, target, formats)
+    found = values.to_frame("v").select(
+        has.any().alias("has"), (has & converted.is_null()).any().alias("refused")
+    )
+    if not found["has"].item():
+        return None
+    return bool(found["refused"].item())
+
+
+def _all_convert(values: pl.Series, target: ColumnType, formats: tuple[str, ...] = ()) -> bool:
+    """Every value present converts (and there is one). A value the first rows refuse settles
+    it without converting the whole sample."""
+    if len(values) > PROBE_ROWS and _refused(values.head(PROBE_ROWS), target, formats):
+        return False
+    return _refused(values, target, formats) is False
+
+
+def _has_leading_zero_ids(values: pl.Series) -> bool:
+    text = values.cast(pl.String).str.strip_chars()
+    return bool(text.str.contains(r"^0\d+$").any())
+
+
+def _first_format(
+    values: pl.Series, target: ColumnType, candidates: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    for fmt in candidates:
+        if _all_convert(values, target, (fmt,)):
+            return (fmt,)
+    return None
+
+
+def infer_column(name: str, values: pl.Series) -> ColumnSpec:
+    dtype = values.dtype
+    if dtype != pl.String:
+        return ColumnSpec(name, _from_polars(dtype))
+    if _has_leading_zero_ids(values):
+        return ColumnSpec(name, ColumnType.STRING)  # identifiers such as 00123 stay text
+    for target in (ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.BOOLEAN):
+        if _all_convert(values, target):
+            return ColumnSpec(name, target)
+    for target, candidates in (
+        (ColumnType.DATE, DATE_FORMATS),
+        (ColumnType.DATETIME, DATETIME_FORMATS),
+        (ColumnType.TIME, TIME_FORMATS),
+    ):
+        formats = _first_format(values, target, candidates)
+        if formats:
+            return ColumnSpec(name, target, formats)
+    if _all_convert(values, ColumnType.DATETIME):  # mixed ISO forms
+        return ColumnSpec(name, ColumnType.DATETIME)
+    return ColumnSpec(name, ColumnType.STRING)
+
+
+def _from_polars(dtype: pl.DataType) -> ColumnType:
+    if dtype.is_integer():
+        return ColumnType.INTEGER
+    if dtype.is_float() or dtype.is_decimal():
+        return ColumnType.FLOAT
+    if dtype == pl.Boolean:
+        return ColumnType.BOOLEAN
+    if dtype == pl.Date:
+        return ColumnType.DATE
+    if dtype == pl.Time:
+        return ColumnType.TIME
+    if isinstance(dtype, pl.Datetime):
+        return ColumnType.DATETIME
+    return ColumnType.STRING
+
+
+def _epoch_unit(values: pl.Series) -> str | None:
+    numbers = values.cast(pl.Int64, strict=False).drop_nulls()
+    if numbers.is_empty():
+        return None
+    low, high = numbers.min(), numbers.max()
+    assert isinstance(low, int) and isinstance(high, int)
+    if _EPOCH_S[0] <= low and high <= _EPOCH_S[1]:
+        return "epoch_s"
+    if _EPOCH_MS[0] <= low and high <= _EPOCH_MS[1]:
+        return "epoch_ms"
+    return None
+
+
+def _time_column(
+    columns: list[ColumnSpec], sample: pl.DataFrame, named: str | None
+) -> tuple[list[ColumnSpec], TimeSpec]:
+    temporal = {ColumnType.DATETIME, ColumnType.DATE}
+    if named is not None:
+        spec = next(c for c in columns if c.name == named)
+        if spec.type in temporal:
+            return columns, TimeSpec(named)
+        unit = _epoch_unit(sample[named]) if spec.type is ColumnType.INTEGER else None
+        if unit is None:
+            raise ValueError(
+                f"column {named!r} does not hold timestamps (ISO dates or times, common date "
+                "formats, or epoch seconds or milliseconds)"
+            )
+        return _as_epoch(columns, named, unit), TimeSpec(named)
+    by_name = [c for c in columns if _TIME_NAME.search(c.name)]
+    for spec in sorted(columns, key=lambda c: (c not in by_name, columns.index(c))):
+        if spec.type in temporal:
+            return columns, TimeSpec(spec.name)
+    for spec in by_name:
+        if spec.type is ColumnType.INTEGER and (unit := _epoch_unit(sample[spec.name])):
+            return _as_epoch(columns, spec.name, unit), TimeSpec(spec.name)
+    return columns, TimeSpec(None)
+
+
+def _as_epoch(columns: list[ColumnSpec], name: str, unit: str) -> list[ColumnSpec]:
+    return [
+        ColumnSpec(c.name, ColumnType.DATETIME, (unit,)) if c.name == name else c for c in columns
+    ]
+
+
+def infer_schema(sample: pl.DataFrame, header: list[str], time_column: str | None) -> DatasetSchema:
+    """Raises ValueError (with a message for the user) when the named time column is unusable."""
+    rows = sample.filter(pl.col(PROBLEM).is_null()).drop(ROW, PROBLEM)
+    # Columns side by side: Polars releases the GIL while it converts (0.40 -> 0.20 s for the
+    # 17 columns of a 250,000-row sales sample on 2 cores).
+    with ThreadPoolExecutor(max(1, min(len(header), os.cpu_count() or 1))) as pool:
+        columns = list(pool.map(lambda name: infer_column(name, rows[name]), header))
+    columns, time = _time_column(columns, rows, time_column)
+    return DatasetSchema(columns=columns, time=time, inferred=True)

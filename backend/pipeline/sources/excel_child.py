@@ -1,0 +1,185 @@
+"""Reading one sheet with calamine (fastexcel) in a child process whose address space is bounded.
+
+calamine holds a whole sheet in memory, and how much a workbook needs is only known once it is
+read (a zip whose headers lie about its sizes, a huge shared-strings table in an .xls). Read in a
+child with RLIMIT_AS set, a workbook that needs too much memory ends the child, never the worker.
+The grid comes back as an Arrow IPC file in the task's workdir; the answer is one JSON line.
+
+    python -m backend.pipeline.sources.excel_child '{"path": ..., "sheet": ..., "target": ...,
+                                                      "memory_bytes": ...}'
+
+A fresh interpreter (not a fork: the worker runs threads and an event loop) costs about half a
+second per workbook, most of it importing Polars.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import resource
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fastexcel
+import polars as pl
+
+from backend.digits import ascii_count
+from backend.pipeline.sources.base import ReadError
+
+log = logging.getLogger(__name__)
+
+# The most an .xlsx may unpack to (counted in excel.py before the read).
+MAX_EXPANDED_BYTES = 1024 * 1024 * 1024
+# What the read may map on top of the interpreter and its libraries, derived from that bound so
+# that a workbook within it can be read. calamine maps about 3 times the sheet's unpacked XML at
+# peak (measured: a 1M-row, 17-column sales sheet of 750 MiB failed at 2 GiB and was read at
+# 2.5 GiB, peak RSS 1.5 GB; one of 150k rows, 111 MiB, failed at 2x and was read at 4x).
+MEMORY_PER_EXPANDED_BYTE = 4
+READ_MEMORY_BYTES = MEMORY_PER_EXPANDED_BYTE * MAX_EXPANDED_BYTES
+MEMORY_EXIT = 3  # the child's exit status when the read ran out of memory
+READ_SECONDS: float = 600  # far more than a sheet within the limits takes (a 150 MB sheet: 4 s)
+# The child parses untrusted bytes with native code: it gets no credentials, only these.
+_INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH")
+_MODULE = "backend.pipeline.sources.excel_child"
+_DAMAGED_HINT = "Open it in Excel and save it again as .xlsx, or export the sheet as CSV."
+_SPLIT_HINT = (
+    "Export the sheet as CSV (read in batches, with no such limit), or split the workbook "
+    "into smaller ones."
+)
+
+
+@dataclass(frozen=True)
+class Grid:
+    frame: pl.DataFrame  # every cell of the sheet, header row included; no header applied
+    index: int  # of the sheet, from 0
+    sheet: str
+
+
+def read_grid(path: Path, sheet: str | None, target: Path) -> Grid:
+    """Read the sheet in a child process (blocking); ReadError for anything it cannot read."""
+    request = {
+        "path": str(path),
+        "sheet": sheet,
+        "target": str(target),
+        "memory_bytes": READ_MEMORY_BYTES,
+    }
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-P", "-m", _MODULE, json.dumps(request)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=_child_environment(),
+            timeout=READ_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:  # run() has killed the child
+        raise ReadError(
+            f"the workbook took more than {READ_SECONDS:g} seconds to read", _SPLIT_HINT
+        ) from None
+    answer = completed.stdout.decode().strip().splitlines()
+    if completed.returncode != 0 or not answer:
+        raise _reader_failed(completed.returncode, completed.stderr)
+    result: dict[str, Any] = json.loads(answer[-1])
+    if "error" in result:
+        raise ReadError(result["error"], result["hint"])
+    return Grid(pl.read_ipc(target), int(result["index"]), str(result["sheet"]))
+
+
+def _child_environment() -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if k in _INHERITED}
+    root = str(Path(__file__).resolve().parents[3])  # where the backend package is
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (root, environment.get("PYTHONPATH")) if p
+    )
+    # Every thread reserves address space (its stack, a malloc arena): with one Polars thread
+    # and two arenas the child maps about 300 MB before reading, whatever the machine's cores.
+    environment["POLARS_MAX_THREADS"] = "1"
+    environment["MALLOC_ARENA_MAX"] = "2"
+    environment["RUST_BACKTRACE"] = "0"  # an allocation failure says enough in one line
+    return environment
+
+
+def _reader_failed(status: int, stderr: bytes) -> ReadError:
+    detail = stderr.decode("utf-8", "replace").strip()[:2000]
+    log.warning("the Excel reader process ended with status %s: %s", status, detail)
+    if status < 0 or status == MEMORY_EXIT or "MemoryError" in detail:
+        return ReadError(
+            "the workbook needs more memory to read than allowed "
+            f"({READ_MEMORY_BYTES // (1024 * 1024)} MB)",
+            _SPLIT_HINT,
+        )
+    return ReadError(
+        f"the workbook cannot be read (the reader stopped with status {status})", _DAMAGED_HINT
+    )
+
+
+def sheet_index(names: list[str], sheet: str | None) -> int:
+    if not names:
+        raise ReadError("the workbook has no sheets", "Upload a workbook with at least one sheet.")
+    if sheet is None:
+        return 0
+    if sheet in names:
+        return names.index(sheet)
+    number = ascii_count(sheet, max_digits=6)
+    if number is not None and 1 <= number <= len(names):
+        return number - 1
+    raise ReadError(
+        f"the workbook has no sheet named {sheet!r}",
+        f"Choose one of: {', '.join(repr(n) for n in names[:20])} (or a sheet number from 1).",
+    )
+
+
+def _read(path: Path, sheet: str | None, target: Path) -> dict[str, Any]:
+    try:
+        reader = fastexcel.read_excel(path)
+        names = [str(n) for n in reader.sheet_names]
+        index = sheet_index(names, sheet)
+        grid = reader.load_sheet(index, header_row=None, dtype_coercion="coerce").to_polars()
+    except (ReadError, MemoryError):
+        raise
+    except Exception as exc:  # fastexcel raises its own error types for damaged files
+        raise ReadError(f"the workbook cannot be read: {exc}", _DAMAGED_HINT) from exc
+    grid.write_ipc(target, compression="uncompressed")
+    return {"index": index, "sheet": names[index]}
+
+
+def _mapped_bytes() -> int | None:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^VmSize:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) * 1024 if found else None
+
+
+def limit_address_space(extra: int) -> None:
+    """Let the process map at most `extra` bytes more than it maps now (Linux; elsewhere the
+    read is not bounded)."""
+    mapped = _mapped_bytes()
+    if mapped is None:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = mapped + extra if hard == resource.RLIM_INFINITY else min(mapped + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def main(argv: list[str]) -> int:
+    request = json.loads(argv[1])
+    limit_address_space(int(request["memory_bytes"]))
+    try:
+        answer = _read(Path(request["path"]), request["sheet"], Path(request["target"]))
+    except MemoryError:
+        return MEMORY_EXIT
+    except ReadError as exc:
+        answer = {"error": exc.message, "hint": exc.hint}
+    print(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,42 @@
+"""Cleans up what crashes leave behind: uploads stored under raw/<task id>/ whose task was never
+recorded (the process died between streaming and the commit), and writes never committed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from backend.db import SessionMaker, session_scope, utcnow
+from backend.storage import ObjectStore
+from backend.tasks.models import IngestionTask
+
+log = logging.getLogger(__name__)
+
+
+async def remove_orphans(sessions: SessionMaker, store: ObjectStore, older_than: float) -> int:
+    """Delete staged uploads older than `older_than` seconds that no task refers to, and stale
+    partial writes; returns how many objects went. Uploads still streaming are younger."""
+    cutoff = utcnow() - dt.timedelta(seconds=older_than)
+    removed = await store.abort_stale_writes(cutoff)
+    staged: dict[str, list[str]] = {}
+    for info in await store.list_prefix("raw"):
+        parts = info.key.split("/")
+        if len(parts) >= 3 and info.modified is not None and info.modified < cutoff:
+            staged.setdefault(parts[1], []).append(info.key)
+    ids = list(staged)
+    known: set[str] = set()
+    for start in range(0, len(ids), 500):
+        async with session_scope(sessions) as session:
+            found = await session.scalars(
+                select(IngestionTask.id).where(IngestionTask.id.in_(ids[start : start + 500]))
+            )
+            known.update(found.all())
+    for task_id in set(ids) - known:
+        for key in staged[task_id]:
+            await store.delete(key)
+            removed += 1
+    if removed:
+        log.info("removed %d orphaned upload object(s) older than %.0f s", removed, older_than)
+    return removed

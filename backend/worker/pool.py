@@ -1,0 +1,272 @@
+"""Durable background workers: claim queued tasks from the database with a lease, process them
+(backend.worker.runner), and pick up tasks whose worker died once its lease has expired.
+
+Every state change is a short transaction guarded by `lease_owner`, so a worker that lost its
+lease (cancelled task, or a lease taken over after a stall) can never overwrite the task.
+Processing writes to keys derived from the task id, so running a task twice leaves one copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+
+from sqlalchemy import ColumnElement, and_, case, delete, exists, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from backend.config import Settings
+from backend.db import SessionMaker, session_scope, utcnow
+from backend.errors import UNEXPECTED, as_app_error
+from backend.monitoring.metrics import Registry
+from backend.storage import ObjectStore
+from backend.tasks.models import (
+    ACTIVE_STATUSES,
+    IngestionTask,
+    TaskStatus,
+    WorkerHeartbeat,
+)
+from backend.worker import janitor
+from backend.worker.runner import DataLanded, DruidAccess, TaskRunner
+
+log = logging.getLogger(__name__)
+
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+_VALIDATING = [TaskStatus.VALIDATING.value, TaskStatus.LOADING.value]
+CLAIM_LOCK = 7_301_442_019  # the advisory lock that serialises claims on PostgreSQL
+
+
+def _runnable(now: dt.datetime, waiting: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Queued (and due: a task waiting out a storage outage has a next_attempt_at), active with
+    an expired lease, or waiting for Druid once its backoff has passed."""
+    other = aliased(IngestionTask)
+    # One task per datasource reads and validates at a time: a datasource's unique key is
+    # checked against what is stored before it, and uploads land in the order they came.
+    datasource_busy = (
+        exists()
+        .where(
+            other.datasource == IngestionTask.datasource,
+            other.id != IngestionTask.id,
+            other.status.in_(_VALIDATING),
+            other.lease_expires_at >= now,
+        )
+        .correlate(IngestionTask)
+    )
+    due = or_(IngestionTask.next_attempt_at.is_(None), IngestionTask.next_attempt_at <= now)
+    return or_(
+        and_(IngestionTask.status == TaskStatus.QUEUED.value, ~datasource_busy, due),
+        and_(IngestionTask.status.in_(_ACTIVE), IngestionTask.lease_expires_at < now),
+        and_(waiting, due),
+    )
+
+
+async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) -> str | None:
+    """Atomically take the oldest runnable task: queued, or active with an expired lease.
+
+    The same statement moves it on (queued to `validating`, waiting for Druid to
+    `druid_submitting`; a taken-over task keeps its state) and sets the lease, so no other worker
+    sees it as runnable until the lease expires. A task waiting for Druid is runnable once its
+    backoff has passed.
+    """
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        # One claim at a time, so the check below sees the claims of other workers.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+    waiting = IngestionTask.status == TaskStatus.WAITING_FOR_DRUID.value
+    runnable = _runnable(now, waiting)
+    candidate = (
+        select(IngestionTask.id)
+        .where(runnable)
+        .order_by(IngestionTask.created_at, IngestionTask.id)
+        .limit(1)
+        .with_for_update(
+            skip_locked=True
+        )  # PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers
+        .scalar_subquery()
+    )
+    claimed = await session.execute(
+        update(IngestionTask)
+        .where(IngestionTask.id == candidate, runnable)
+        .values(
+            lease_owner=owner,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            # Waiting out a Druid outage is not a failed attempt.
+            attempts=IngestionTask.attempts + case((waiting, 0), else_=1),
+            status=case(
+                (IngestionTask.status == TaskStatus.QUEUED.value, TaskStatus.VALIDATING.value),
+                (waiting, TaskStatus.DRUID_SUBMITTING.value),
+                else_=IngestionTask.status,
+            ),
+            next_attempt_at=None,
+            updated_at=now,
+        )
+        .returning(IngestionTask.id)
+    )
+    return claimed.scalar_one_or_none()
+
+
+class WorkerPool:
+    """N asyncio workers in this process, polling the database and woken early on new uploads."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionMaker,
+        store: ObjectStore,
+        on_data_landed: DataLanded | None = None,
+        druid: DruidAccess | None = None,
+        *,
+        metrics: Registry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = store
+        self.on_data_landed = on_data_landed
+        self.druid = druid
+        self.metrics = metrics
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._slots: list[asyncio.Task[None]] = []  # the loops that take tasks
+
+    def live_slots(self) -> int:
+        """Slot loops still running: the heartbeat reports these, not the configured number."""
+        return sum(1 for slot in self._slots if not slot.done())
+
+    def _slot_ended(self, slot: asyncio.Task[None]) -> None:
+        if self._stopping.is_set() or slot.cancelled():
+            return
+        log.error(
+            "worker slot %s ended unexpectedly (%s); %d of %d slots remain",
+            slot.get_name(),
+            type(slot.exception()).__name__ if slot.exception() else "returned",
+            self.live_slots(),
+            len(self._slots),
+        )
+
+    async def start(self) -> None:
+        """Starts the loops once the first heartbeat is recorded: health never reports a pool
+        that has just started as missing."""
+        started = utcnow()
+        await self._record_beat(started)
+        for number in range(self.settings.worker_concurrency):
+            owner = f"{self.name}/{number}"
+            slot = asyncio.create_task(self._loop(owner), name=owner)
+            slot.add_done_callback(self._slot_ended)
+            self._slots.append(slot)
+            self._loops.append(slot)
+        self._loops.append(asyncio.create_task(self._beat(started)))
+        self._loops.append(asyncio.create_task(self._janitor()))
+
+    async def _janitor(self) -> None:
+        """Now and then, remove what crashed uploads left in storage."""
+        interval = self.settings.janitor_interval_seconds
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), min(60.0, interval))
+                return
+            try:
+                await janitor.remove_orphans(
+                    self.sessions, self.store, self.settings.staged_upload_max_age_seconds
+                )
+            except Exception:
+                log.exception("the storage janitor failed; it runs again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
+
+    async def _record_beat(self, started: dt.datetime) -> None:
+        try:
+            async with session_scope(self.sessions) as session:
+                beat = await session.get(WorkerHeartbeat, self.name)
+                if beat is None:
+                    session.add(
+                        WorkerHeartbeat(
+                            worker=self.name,
+                            concurrency=self.settings.worker_concurrency,
+                            started_at=started,
+                            last_seen=utcnow(),
+                        )
+                    )
+                else:
+                    beat.last_seen = utcnow()
+                    beat.concurrency = self.live_slots()
+        except Exception:
+            log.exception("worker heartbeat could not be recorded")
+
+    async def _beat(self, started: dt.datetime) -> None:
+        """Record that this process's workers are alive, every poll interval (at most 5 s)."""
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), min(5.0, self.settings.worker_poll_seconds * 5)
+                )
+                return
+            await self._record_beat(started)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops.clear()
+        self._slots.clear()
+        with contextlib.suppress(Exception):  # a clean stop is not a dead worker
+            async with session_scope(self.sessions) as session:
+                await session.execute(
+                    delete(WorkerHeartbeat).where(WorkerHeartbeat.worker == self.name)
+                )
+
+    async def _loop(self, owner: str) -> None:
+        runner = TaskRunner(
+            self.settings,
+            self.sessions,
+            self.store,
+            owner,
+            self.on_data_landed,
+            self.druid,
+            metrics=self.metrics,
+        )
+        while not self._stopping.is_set():
+            try:
+                task_id = await self._claim(owner)
+            except UNEXPECTED as exc:
+                if as_app_error(exc) is None:
+                    log.exception("worker %s could not claim a task; retrying", owner)
+                else:  # the database is down or busy: said once a poll, without a traceback
+                    reason = type(exc).__name__
+                    log.warning("worker %s: no task claimed (%s); retrying", owner, reason)
+                task_id = None
+            if task_id is None:
+                await self._idle()
+                continue
+            if self.metrics is not None:
+                self.metrics.worker_slots.inc()
+            try:
+                await runner.run(task_id)
+            except UNEXPECTED:
+                # The lease runs out and the task is claimed again; nothing is lost.
+                log.exception(
+                    "worker %s stopped on task %s; it will be picked up again", owner, task_id
+                )
+            finally:
+                if self.metrics is not None:
+                    self.metrics.worker_slots.dec()
+
+    async def _claim(self, owner: str) -> str | None:
+        async with session_scope(self.sessions) as session:
+            return await claim_next(session, owner, self.settings.worker_lease_seconds)
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
+        self._wake.clear()
