@@ -1,5 +1,5 @@
 """REST: the performance page's paths, in the `{"status": "success", "data": ...}` envelope, and
-Prometheus text at /metrics (thin: calls backend.monitoring)."""
+Prometheus text at /metrics (thin: calls backend.status.performance and backend.monitoring)."""
 
 from __future__ import annotations
 

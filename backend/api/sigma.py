@@ -1,5 +1,5 @@
-"""REST: the Sigma mode and the audit log, in the `{"status": "success", "data": ...}` envelope the
-existing frontend reads (thin: calls backend.monitoring)."""
+"""REST: the Sigma mode and the audit log, in a `{"status": "success", "data": ...}` envelope
+(thin: calls backend.status.sigma and backend.monitoring.audit)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""REST: health for operators and load balancers (thin: calls backend.monitoring)."""
+"""REST: health for operators and load balancers (thin: calls backend.status.health)."""
 
 from __future__ import annotations
 
