@@ -3,7 +3,7 @@ Polars plan, with every Pandera check evaluated as an expression inside it.
 
 A clean file (the common case) pays only for that pass. The first row that fails any check, any
 value that does not convert, a ragged line, a byte that is not UTF-8, or a repeated key stops the
-pass; the caller then takes the batch path (`normalize._run`), which reads the file again and
+pass; the caller then takes the batch path (`batches.run_batches`), which reads the file again and
 reports every problem with its line number and value. So reports are those of the batch path
 whenever there is something to report, and a file the batch path would load in full is loaded
 here with the same rows, types and report.
