@@ -74,6 +74,27 @@ def apply(
     change that would not leave every loaded row valid."""
     columns = [dict(c) for c in definition.get("columns", [])]
     by_name = {str(c["name"]).strip().casefold(): c for c in columns}
+    changes = [*_widen(by_name, widened), *_add(columns, by_name, added)]
+    if not changes:
+        return definition, []
+    version = version_of(definition) + 1
+    for change in changes:
+        if change.kind == "add_column":
+            by_name[change.column.strip().casefold()]["added_in"] = version
+    history = list(definition.get("versions") or [])
+    history.append(
+        {
+            "version": version,
+            "at": at,
+            "by": by,
+            "changes": [c.as_dict() for c in changes],
+        }
+    )
+    return {**definition, "columns": columns, "version": version, "versions": history}, changes
+
+
+def _widen(by_name: dict[str, dict[str, Any]], widened: Sequence[str]) -> list[Change]:
+    """Widen the columns named `widened` in place (in `by_name`, by folded name)."""
     changes: list[Change] = []
     for name in widened:
         column = by_name.get(name.strip().casefold())
@@ -91,6 +112,16 @@ def apply(
             )
         column["type"] = wider.value
         changes.append(Change(str(column["name"]), "widen", wider))
+    return changes
+
+
+def _add(
+    columns: list[dict[str, Any]],
+    by_name: dict[str, dict[str, Any]],
+    added: Sequence[dict[str, Any]],
+) -> list[Change]:
+    """Append the columns `added` the schema lacks to `columns` (and `by_name`), as nullable."""
+    changes: list[Change] = []
     for new in added:
         name = str(new["name"])
         if name.strip().casefold() in by_name:
@@ -105,22 +136,7 @@ def apply(
         columns.append(column)
         by_name[name.strip().casefold()] = column
         changes.append(Change(name, "add_column", ColumnType(column["type"])))
-    if not changes:
-        return definition, []
-    version = version_of(definition) + 1
-    for change in changes:
-        if change.kind == "add_column":
-            by_name[change.column.strip().casefold()]["added_in"] = version
-    history = list(definition.get("versions") or [])
-    history.append(
-        {
-            "version": version,
-            "at": at,
-            "by": by,
-            "changes": [c.as_dict() for c in changes],
-        }
-    )
-    return {**definition, "columns": columns, "version": version, "versions": history}, changes
+    return changes
 
 
 _LIST_THEM = (

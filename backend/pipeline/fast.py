@@ -3,7 +3,7 @@ Polars plan, with every Pandera check evaluated as an expression inside it.
 
 A clean file (the common case) pays only for that pass. The first row that fails any check, any
 value that does not convert, a ragged line, a byte that is not UTF-8, or a repeated key stops the
-pass; the caller then takes the batch path (`normalize._run`), which reads the file again and
+pass; the caller then takes the batch path (`batches.run_batches`), which reads the file again and
 reports every problem with its line number and value. So reports are those of the batch path
 whenever there is something to report, and a file the batch path would load in full is loaded
 here with the same rows, types and report.
@@ -217,6 +217,36 @@ def load_clean_csv(
     the batch path would infer it from); a ReadError there also leaves the file to the batch path.
     So does a file over `limits`: the batch path refuses it, saying which limit.
     """
+    head = _read_head(path, schema_for, limits)
+    if head is None:
+        return None
+    built = _stream(path, head, uploaded_at, on_rows)
+    if built is None:
+        return None
+    stream, gate = built
+    target = _sink(stream, gate, workdir, lambda: loaded_keys(head.schema))
+    if target is None:
+        return None
+    report = _report(head.schema, head.delimiter, gate.rows, gate.present())
+    return Clean(target, report, head.schema, gate.time_range())
+
+
+@dataclass(frozen=True)
+class _Head:
+    """What the one pass knows before its plan: the file's delimiter, its header as written and
+    as checked, and the schema its rows must have."""
+
+    delimiter: str
+    raw_header: list[str]
+    header: list[str]
+    schema: DatasetSchema
+
+
+def _read_head(
+    path: Path, schema_for: SchemaFor | DatasetSchema, limits: InputLimits
+) -> _Head | None:
+    """The file's head and schema, or None when the batch path must read it (a BOM or UTF-16 to
+    transcode, a header or line over `limits`, a schema that cannot be chosen)."""
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if head.startswith(_BOMS) or utf16_without_bom(head) is not None:
@@ -234,10 +264,24 @@ def load_clean_csv(
         reserved.check_time(header, schema)
     except (ReadError, UnicodeDecodeError, pl.exceptions.PolarsError):
         return None
-    match = match_columns(header, schema)
+    return _Head(delimiter, raw_header, header, schema)
+
+
+def _stream(
+    path: Path,
+    head: _Head,
+    uploaded_at: dt.datetime,
+    on_rows: Callable[[int], None] | None,
+) -> tuple[pl.LazyFrame, _Gate] | None:
+    """The streaming plan (read, convert, check, gate) and its gate; None when the file's
+    columns are not exactly the schema's or a check cannot be evaluated in the plan."""
+    schema, raw_header = head.schema, head.raw_header
+    match = match_columns(head.header, schema)
     if match.missing or match.extra:
         return None
-    source_of = {target: raw_header[header.index(src)] for src, target in match.mapping.items()}
+    source_of = {
+        target: raw_header[head.header.index(src)] for src, target in match.mapping.items()
+    }
     source_of.update({name: name for name in match.absent})  # read as empty: see below
     plan = _plan(schema, source_of, raw_header[-1])
     if plan is None:
@@ -253,7 +297,7 @@ def load_clean_csv(
         pl.scan_csv(
             path,
             has_header=True,
-            separator=delimiter,
+            separator=head.delimiter,
             schema={name: read_as[name] for name in raw_header},
             infer_schema=False,
             empty_string_is_null=True,
@@ -267,6 +311,17 @@ def load_clean_csv(
         .filter(pl.struct(watched).map_batches(gate, return_dtype=pl.Boolean, is_elementwise=True))
         .select([*schema.names, TIME])
     )
+    return stream, gate
+
+
+def _sink(
+    stream: pl.LazyFrame,
+    gate: _Gate,
+    workdir: Path,
+    loaded_keys: Callable[[], pl.Series | None],
+) -> Path | None:
+    """Run the plan into `workdir`'s dataset.parquet; None when it stopped, read no row, or a
+    key repeats (nothing is left behind then)."""
     # A folder of its own: when the plan stops, Polars' writer may still create its file just
     # after the error is raised; removing the folder keeps that file out of the batch path's way.
     scratch = workdir / "one-pass"
@@ -274,15 +329,13 @@ def load_clean_csv(
     written = scratch / "dataset.parquet"
     try:
         stream.sink_parquet(written, compression="zstd", compression_level=1)
-        if not gate.rows or gate.repeats(lambda: loaded_keys(schema)):
+        if not gate.rows or gate.repeats(loaded_keys):
             return None
-        target = written.rename(workdir / "dataset.parquet")
+        return written.rename(workdir / "dataset.parquet")
     except (pl.exceptions.PolarsError, RowFailed):
         return None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    report = _report(schema, delimiter, gate.rows, gate.present())
-    return Clean(target, report, schema, gate.time_range())
 
 
 def _report(schema: DatasetSchema, delimiter: str, rows: int, present: dict[str, int]) -> Report:
