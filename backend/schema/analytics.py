@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from backend.analytics.dashboard import Dashboard, SalesFilter, TopMetric
+from backend.analytics.dashboard import Dashboard, TopMetric
 from backend.analytics.errors import BadRange
 from backend.analytics.query import Aggregate, FilterKind, Granularity
+from backend.analytics.sales_filter import SalesFilter
 from backend.analytics.service import DatasourceInfo
 from backend.db import session_scope
 from backend.ingestion import access, datasources
