@@ -14,8 +14,13 @@ from backend.ingestion.validation.declared import (
     declare,
 )
 from backend.ingestion.validation.types import ColumnType
-from backend.schema.analytics import Datasource, DatasourceColumn, SchemaVersionChange, described
 from backend.schema.context import Info
+from backend.schema.datasource_types import (
+    Datasource,
+    DatasourceColumn,
+    SchemaVersionChange,
+    described,
+)
 from backend.schema.permissions import IsAdmin, IsUploader
 
 
