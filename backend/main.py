@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -38,6 +38,18 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     tracing.configure(settings, "api")
+    app = _fastapi_app(_lifespan(settings, run_workers))
+    slots = _add_middlewares(app, settings)
+    application.install_log_buffer()
+    _include_routes(app, settings, slots)
+    return app
+
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _lifespan(settings: Settings, run_workers: bool) -> Lifespan:
+    """Builds the runtime at start-up (with the metrics the middleware records) and stops it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,7 +62,11 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    return lifespan
+
+
+def _fastapi_app(lifespan: Lifespan) -> FastAPI:
+    return FastAPI(
         title="Sales ingestion and analytics",
         version="0.1.0",
         summary="Upload CSV, Excel and Parquet sales data; validate, store, load into Druid; query.",
@@ -63,6 +79,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         # ours, scrubbed.
         telemetry={"exclude": tracing.untraced, "auto_configure": False},
     )
+
+
+def _add_middlewares(app: FastAPI, settings: Settings) -> asyncio.Semaphore:
+    """The middlewares, in their order; returns GraphQL's concurrency slots."""
     # Innermost first. GraphQL's concurrency slots are shared by HTTP requests (taken once their
     # body is in) and the websocket's operations; the gate reads bodies through the middlewares
     # outside it. The caller is known before a body is read (AuthBeforeBody), and BodyLimit
@@ -90,7 +110,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.add_middleware(HostGuard, allowed=settings.host_names)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestIds)  # outermost: every line of a request carries its id
-    application.install_log_buffer()
+    return slots
+
+
+def _include_routes(app: FastAPI, settings: Settings, slots: asyncio.Semaphore) -> None:
     app.include_router(graphql_router(settings, slots))  # first: routes are tried in order
     app.include_router(ingest.router)
     app.include_router(datasources.router)
@@ -101,7 +124,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     graphiql.mount(app)
     docs.mount(app)
     app.include_router(frontend.router)  # last: its catch-all serves client-side routes
-    return app
 
 
 def settle_heap() -> None:

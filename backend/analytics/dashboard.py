@@ -5,110 +5,28 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from backend.analytics.errors import BadRange, MissingColumns
+from backend.analytics.periods import periods
 from backend.analytics.query import (
-    TIME,
     Aggregate,
-    Filter,
-    FilterKind,
     Granularity,
     Measure,
     Order,
     Query,
     Result,
 )
+from backend.analytics.sales_filter import FILTER_COLUMNS, SalesFilter, midnight
 from backend.analytics.service import Analytics, CacheTrace
-from backend.contracts.sales import SALES
 from backend.contracts.schema import PERIOD
 
 TOTAL, GROSS_INCOME, QUANTITY, RATING, COGS = "Total", "gross income", "Quantity", "Rating", "cogs"
-
-
-# SalesFilter attribute -> the column it filters.
-FILTER_COLUMNS = {
-    "branches": "Branch",
-    "cities": "City",
-    "product_lines": "Product line",
-    "customer_types": "Customer type",
-    "genders": "Gender",
-    "payments": "Payment",
-}
 TOTALS = (TOTAL, GROSS_INCOME, QUANTITY)
-FILTER_MAX_VALUES = 100
 # Known values of a column are looked up (to match filter values ignoring case) up to this many.
 MAX_KNOWN_VALUES = 10_000
-
-# Filters take days in this range: wide enough for any sales data, narrow enough that the
-# previous period and the day after `dateTo` are still dates.
-FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
-
-
-@dataclass(frozen=True)
-class SalesFilter:
-    datasource: str = SALES
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None  # inclusive
-    branches: tuple[str, ...] = ()
-    cities: tuple[str, ...] = ()
-    product_lines: tuple[str, ...] = ()
-    customer_types: tuple[str, ...] = ()
-    genders: tuple[str, ...] = ()
-    payments: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for attribute in FILTER_COLUMNS:
-            values: tuple[str, ...] = getattr(self, attribute)
-            if len(values) > FILTER_MAX_VALUES or any(len(v) > 200 for v in values):
-                raise BadRange(
-                    f"{attribute} takes at most {FILTER_MAX_VALUES} values of up to 200 "
-                    f"characters (got {len(values)})",
-                    "Filter on fewer values, or leave the filter out to take them all.",
-                )
-        for name, day in (("dateFrom", self.date_from), ("dateTo", self.date_to)):
-            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-                raise BadRange(
-                    f"{name} {day} is outside the dates this service covers",
-                    f"Give a day from {FIRST_DAY} to {LAST_DAY}.",
-                )
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise BadRange(
-                f"dateFrom {self.date_from} is after dateTo {self.date_to}",
-                "Give a dateFrom on or before dateTo (both days are included).",
-            )
-
-    def dimension_values(self) -> dict[str, tuple[str, ...]]:
-        """The filtered columns and their wanted values (columns with no values left out)."""
-        return {
-            column: tuple(getattr(self, attribute))
-            for attribute, column in FILTER_COLUMNS.items()
-            if getattr(self, attribute)
-        }
-
-    def dimension_filters(self) -> list[Filter]:
-        return [
-            Filter(FilterKind.IN, column, values)
-            for column, values in self.dimension_values().items()
-        ]
-
-    def filters(
-        self, start: dt.datetime | None = None, end: dt.datetime | None = None
-    ) -> tuple[Filter, ...]:
-        start = start or _midnight(self.date_from)
-        end = end or _midnight(self.date_to, days=1)
-        found = self.dimension_filters()
-        if start or end:
-            found.append(Filter(FilterKind.DATE_RANGE, TIME, (start, end)))
-        return tuple(found)
-
-
-def _midnight(day: dt.date | None, days: int = 0) -> dt.datetime | None:
-    if day is None:
-        return None
-    return dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
 
 
 @dataclass
@@ -196,14 +114,14 @@ class Dashboard:
         """The period asked for; a bound left out is taken from the data's first or last day.
         When the data lie wholly on the far side of the one bound given, the period is empty
         (that bound to itself): the figures are zero, as with an explicit far bound."""
-        start, end = _midnight(sales.date_from), _midnight(sales.date_to, days=1)
+        start, end = midnight(sales.date_from), midnight(sales.date_to, days=1)
         if start and end:
             return start, end
         info = await self.analytics.describe(sales.datasource)
         if info.time_start is None or info.time_end is None:
             return start, end
-        first = _midnight(info.time_start.date())
-        last = _midnight(info.time_end.date(), days=1)
+        first = midnight(info.time_start.date())
+        last = midnight(info.time_end.date(), days=1)
         assert first is not None and last is not None
         if start is not None:
             return start, max(start, last)
@@ -416,46 +334,3 @@ def _changes(current: Figures, previous: Figures) -> dict[str, float | None]:
         "average_rating",
     )
     return {n: change(getattr(current, n), getattr(previous, n)) for n in names}
-
-
-_STEP: dict[Granularity, Callable[[dt.datetime], dt.datetime]] = {
-    Granularity.HOUR: lambda t: t + dt.timedelta(hours=1),
-    Granularity.DAY: lambda t: t + dt.timedelta(days=1),
-    Granularity.WEEK: lambda t: t + dt.timedelta(weeks=1),
-    Granularity.MONTH: lambda t: _add_months(t, 1),
-    Granularity.QUARTER: lambda t: _add_months(t, 3),
-    Granularity.YEAR: lambda t: _add_months(t, 12),
-}
-
-
-def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    index = moment.month - 1 + months
-    return moment.replace(year=moment.year + index // 12, month=index % 12 + 1, day=1)
-
-
-def truncate(moment: dt.datetime, granularity: Granularity) -> dt.datetime:
-    base = moment.replace(minute=0, second=0, microsecond=0)
-    if granularity is Granularity.HOUR:
-        return base
-    base = base.replace(hour=0)
-    if granularity is Granularity.DAY:
-        return base
-    if granularity is Granularity.WEEK:
-        return base - dt.timedelta(days=base.weekday())
-    month = {Granularity.MONTH: base.month, Granularity.QUARTER: (base.month - 1) // 3 * 3 + 1}.get(
-        granularity, 1
-    )
-    return base.replace(month=month, day=1)
-
-
-def periods(start: dt.datetime, end: dt.datetime, granularity: Granularity) -> list[dt.datetime]:
-    """Every period start from the one holding `start` up to (not including) `end`."""
-    found, moment = [], truncate(start, granularity)
-    while moment < end:
-        found.append(moment)
-        moment = _STEP[granularity](moment)
-        if len(found) > 100_000:
-            raise BadRange(
-                "the period is too long for this granularity", "Choose a coarser granularity."
-            )
-    return found

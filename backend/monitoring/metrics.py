@@ -30,7 +30,12 @@ class Registry:
         self.registry = CollectorRegistry()
         # process_cpu_seconds_total, process_resident_memory_bytes, open fds
         self.process = ProcessCollector(registry=self.registry)
-        r = self.registry
+        self._add_http(self.registry)
+        self._add_ingest(self.registry)
+        self._add_analytics(self.registry)
+        self._add_druid(self.registry)
+
+    def _add_http(self, r: CollectorRegistry) -> None:
         self.http = Histogram(
             "http_server_request_duration_seconds",
             "HTTP requests by method, route template and status code",
@@ -38,6 +43,9 @@ class Registry:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def _add_ingest(self, r: CollectorRegistry) -> None:
+        """Uploads, rows and tasks, the time in each stage, the queue and the workers."""
         self.upload_bytes = Counter(
             "ingest_upload_bytes", "Bytes of uploads accepted (202)", registry=r
         )
@@ -68,6 +76,9 @@ class Registry:
         self.worker_slots = Gauge(
             "ingest_worker_slots_in_use", "Tasks this process's workers are running", registry=r
         )
+
+    def _add_analytics(self, r: CollectorRegistry) -> None:
+        """The answer cache and the engine's queries."""
         self.cache = Counter(
             "analytics_cache_requests",
             "Dashboard and analytics answers, by whether the cache had them",
@@ -83,6 +94,8 @@ class Registry:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def _add_druid(self, r: CollectorRegistry) -> None:
         self.druid = Histogram(
             "druid_request_duration_seconds",
             "Calls to Druid, by operation",

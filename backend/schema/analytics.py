@@ -5,311 +5,42 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import enum
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
-from backend.analytics.dashboard import Dashboard, SalesFilter, TopMetric
+from backend.analytics.dashboard import Dashboard, TopMetric
 from backend.analytics.errors import BadRange
-from backend.analytics.query import Aggregate, FilterKind, Granularity
-from backend.analytics.service import DatasourceInfo
-from backend.db import session_scope
-from backend.druid_load import druid_datasource
-from backend.ingestion import access, datasources
-from backend.ingestion import service as ingestion_service
-from backend.paging import MAX_OFFSET, check_page
+from backend.analytics.query import Granularity
+from backend.analytics.sales_filter import SalesFilter
+from backend.paging import MAX_OFFSET
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info
-from backend.schema.ingestion import IngestionTaskStatus
+from backend.schema.dashboard_types import (
+    HeatmapCell,
+    PageInfo,
+    ProfitabilityBy,
+    ProfitabilityRow,
+    RatingBin,
+    RowConnection,
+    RowEdge,
+    SalesBreakdown,
+    SalesChange,
+    SalesFigures,
+    SalesFilterInput,
+    SalesSummary,
+    TopProductLine,
+    TrendPoint,
+)
+from backend.schema.datasource_types import Datasource, datasource_records, described
 from backend.schema.permissions import IsViewer
 from backend.schema.scalars import Long
-
-if TYPE_CHECKING:
-    from backend.runtime import Runtime
-
-strawberry.enum(Granularity, name="Granularity")
-strawberry.enum(Aggregate, name="Aggregate")
-strawberry.enum(FilterKind, name="FilterKind")
-strawberry.enum(TopMetric, name="TopMetric")
-
-
-@strawberry.enum
-class ProfitabilityBy(enum.Enum):
-    BRANCH = "Branch"
-    PRODUCT_LINE = "Product line"
-    MONTH = "month"
-
-
-@strawberry.input(
-    name="SalesFilter", description="Applies to every dashboard field; dates are inclusive"
-)
-class SalesFilterInput:
-    datasource: str = "sales"
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    branches: list[str] | None = None
-    cities: list[str] | None = None
-    product_lines: list[str] | None = None
-    customer_types: list[str] | None = None
-    genders: list[str] | None = None
-    payments: list[str] | None = None
-
-    def value(self) -> SalesFilter:
-        return SalesFilter(
-            datasource=self.datasource,
-            date_from=self.date_from,
-            date_to=self.date_to,
-            branches=tuple(self.branches or ()),
-            cities=tuple(self.cities or ()),
-            product_lines=tuple(self.product_lines or ()),
-            customer_types=tuple(self.customer_types or ()),
-            genders=tuple(self.genders or ()),
-            payments=tuple(self.payments or ()),
-        )
-
-
-async def _records(runtime: Runtime) -> dict[str, datasources.Record]:
-    # a session of its own: root fields of one query are resolved concurrently
-    async with session_scope(runtime.reading()) as session:
-        return await datasources.records(session)
 
 
 def _sales(filter: SalesFilterInput | None) -> SalesFilter:
     return (filter or SalesFilterInput()).value()
-
-
-@strawberry.type
-class SalesFigures:
-    total_sales: float
-    gross_income: float
-    transactions: Long
-    units_sold: Long
-    average_basket: float | None
-    average_rating: float | None
-
-
-@strawberry.type(
-    description="Change from the previous period in percent; null when the previous figure is 0 or missing"
-)
-class SalesChange:
-    total_sales: float | None
-    gross_income: float | None
-    transactions: float | None
-    units_sold: float | None
-    average_basket: float | None
-    average_rating: float | None
-
-
-@strawberry.type
-class SalesSummary:
-    total_sales: float
-    gross_income: float
-    transactions: Long
-    units_sold: Long
-    average_basket: float | None
-    average_rating: float | None
-    previous: SalesFigures
-    change_percent: SalesChange
-    period_start: dt.datetime | None
-    period_end: dt.datetime | None = strawberry.field(description="exclusive")
-    previous_start: dt.datetime | None
-    previous_end: dt.datetime | None
-
-
-@strawberry.type
-class TrendPoint:
-    period: dt.datetime
-    total_sales: float
-    gross_income: float
-    transactions: Long
-    units_sold: Long
-
-
-@strawberry.type
-class SalesBreakdown:
-    key: str
-    total_sales: float
-    gross_income: float
-    transactions: Long
-    units_sold: Long
-    share: float | None = strawberry.field(
-        description="percent of the total sales of the selection"
-    )
-
-
-@strawberry.type
-class ProfitabilityRow:
-    key: str
-    revenue: float
-    cogs: float
-    gross_income: float
-    margin: float | None = strawberry.field(description="gross income / revenue, in percent")
-
-
-@strawberry.type
-class TopProductLine:
-    product_line: str
-    value: float | None
-    total_sales: float
-    gross_income: float
-    transactions: Long
-    units_sold: Long
-    average_rating: float | None
-
-
-@strawberry.type
-class RatingBin:
-    lower: float
-    upper: float
-    count: Long
-
-
-@strawberry.type
-class HeatmapCell:
-    day_of_week: int = strawberry.field(description="1 = Monday ... 7 = Sunday")
-    hour: int
-    total_sales: float
-    transactions: Long
-
-
-@strawberry.type
-class RowEdge:
-    cursor: str
-    node: JSON
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class RowConnection:
-    edges: list[RowEdge]
-    page_info: PageInfo
-    total_count: Long
-
-
-@strawberry.type
-class DatasourceColumn:
-    name: str
-    type: str
-
-
-@strawberry.type(description="One change in a schema version")
-class SchemaVersionChange:
-    column: str
-    kind: str = strawberry.field(description="add_column or widen")
-    type: str = strawberry.field(description="the column's type after the change")
-
-
-@strawberry.type(description="A version of a datasource's schema: when, by whom, what changed")
-class SchemaVersion:
-    version: int
-    at: str = strawberry.field(description="ISO-8601 UTC")
-    by: str = strawberry.field(description="who changed it: a token's name, or 'upload <task>'")
-    changes: list[SchemaVersionChange]
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> SchemaVersion:
-        return cls(
-            version=int(data.get("version", 0)),
-            at=str(data.get("at", "")),
-            by=str(data.get("by", "")),
-            changes=[
-                SchemaVersionChange(
-                    column=str(c["column"]), kind=str(c["kind"]), type=str(c["type"])
-                )
-                for c in data.get("changes", [])
-            ],
-        )
-
-
-@strawberry.type
-class Datasource:
-    name: str
-    row_count: Long
-    columns: list[DatasourceColumn] = strawberry.field(
-        description="the columns its data has, then those its contract declares that no file "
-        "has brought yet (queryable once data has them)"
-    )
-    time_start: dt.datetime | None
-    time_end: dt.datetime | None
-    last_ingestion: dt.datetime | None
-    data_as_of: dt.datetime | None = strawberry.field(description="the latest __time in the data")
-    contract: str = strawberry.field(
-        description="sales (every check of the sales schema), declared or inferred"
-    )
-    schema_version: int = strawberry.field(
-        default=1, description="1 when created; one more with each change to its schema"
-    )
-    schema_versions: list[SchemaVersion] = strawberry.field(
-        default_factory=list, description="each change to the schema after version 1"
-    )
-
-    created_at: dt.datetime | None = strawberry.field(
-        default=None, description="when its first upload (or createDatasource) recorded it"
-    )
-    storage_prefix: str = strawberry.field(
-        default="", description="where its datasets are kept, as a key in the service's storage"
-    )
-    druid_datasource: str | None = strawberry.field(
-        default=None, description="its name in Druid; null without Druid configured"
-    )
-    grants: list[str] = strawberry.field(
-        default_factory=list,
-        description="who else may write to it: principals' names, or role:<role>",
-    )
-    ownership: strawberry.Private[access.Ownership] = access.Ownership()
-
-    @strawberry.field(
-        description="who created it and may write to it (with the principal's id for admins); "
-        "null: admins only"
-    )
-    def owner(self, info: Info) -> str | None:
-        return access.owner_shown(self.ownership, info.context.principal)
-
-    @strawberry.field(
-        permission_classes=[IsViewer], description="Its latest upload tasks, newest first"
-    )
-    async def recent_tasks(self, info: Info, first: int = 5) -> list[IngestionTaskStatus]:
-        check_page(first, 0, 50)
-        async with session_scope(info.context.runtime.reading()) as session:
-            page = await ingestion_service.list_tasks(session, datasource=self.name, limit=first)
-        return [IngestionTaskStatus.of(t, info) for t in page.items]
-
-    @classmethod
-    def of(
-        cls, info: DatasourceInfo, records: dict[str, datasources.Record], runtime: Runtime
-    ) -> Datasource:
-        record = records.get(info.name, datasources.Record())
-        settings = runtime.settings
-        return cls(
-            ownership=record.ownership,
-            grants=list(record.ownership.grants),
-            created_at=record.created_at,
-            storage_prefix=datasources.storage_prefix(info.name),
-            druid_datasource=(
-                druid_datasource(settings, info.name) if settings.druid_url else None
-            ),
-            contract=record.contract,
-            schema_version=record.version,
-            schema_versions=[SchemaVersion.of(v) for v in record.versions],
-            name=info.name,
-            row_count=Long(info.rows),
-            columns=[
-                DatasourceColumn(name=n, type=t)
-                for n, t in datasources.listed_columns(record, info.columns).items()
-            ],
-            time_start=info.time_start,
-            time_end=info.time_end,
-            last_ingestion=info.last_ingestion,
-            data_as_of=info.time_end,
-        )
 
 
 def _make(kind: type[Any], rows: list[dict[str, Any]]) -> list[Any]:
@@ -488,7 +219,7 @@ class AnalyticsQuery:
     @strawberry.field(permission_classes=[IsViewer])
     async def datasources(self, info: Info) -> list[Datasource]:
         runtime = info.context.runtime
-        records = await _records(runtime)
+        records = await datasource_records(runtime)
         return [Datasource.of(d, records, runtime) for d in await runtime.analytics.datasources()]
 
     @strawberry.field(permission_classes=[IsViewer])
@@ -501,10 +232,6 @@ class AnalyticsQuery:
     )
     async def analytics(self, info: Info, query: AnalyticsQueryInput) -> AnalyticsResult:
         return await run_analytics(info.context.runtime.analytics, query, info.context.cache_trace)
-
-
-async def described(runtime: Runtime, name: str) -> Datasource:
-    return Datasource.of(await runtime.analytics.describe(name), await _records(runtime), runtime)
 
 
 def _json_row(record: dict[str, Any]) -> dict[str, Any]:

@@ -142,59 +142,10 @@ def _digits(text: str) -> str:
 
 
 def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
-    def known(name: str) -> str:
-        if name not in columns:
-            raise UnknownColumn(name, data.datasource, list(columns))
-        return name
-
-    if not (0 <= data.offset and (data.limit is None or 1 <= data.limit <= 100_000)):
-        raise BadRange("limit must be 1..100000 and offset >= 0", "Page through large results.")
-    filters = []
-    if len(data.filters or []) > 50 or len(data.measures) > 50 or len(data.dimensions or []) > 20:
-        raise BadRange(
-            "a query takes at most 50 filters, 50 measures and 20 dimensions",
-            "Split it into smaller queries.",
-        )
-    for item in data.filters or []:
-        if len(item.values) > 1000:
-            raise BadRange(
-                f"a filter takes at most 1000 values (got {len(item.values)} on {item.column})",
-                "Filter on fewer values.",
-            )
-        dtype = columns[known(item.column)]
-        expected = {FilterKind.EQUALS: 1, FilterKind.RANGE: 2, FilterKind.DATE_RANGE: 2}.get(
-            item.kind
-        )
-        if expected is not None and len(item.values) != expected:
-            raise BadRange(
-                f"{item.kind.value} on {item.column} takes {expected} value(s)", "See FilterInput."
-            )
-        if item.kind is FilterKind.DATE_RANGE and not dtype.startswith(_TEMPORAL):
-            raise BadRange(
-                f"date_range needs a date or timestamp column; {item.column} is {dtype}",
-                "Use range for numbers, equals or in for text.",
-            )
-        values = tuple(
-            _typed(v, dtype, item.column, item.kind, end=index == 1)
-            for index, v in enumerate(item.values)
-        )
-        if item.kind in _BOUNDED:
-            _require_ordered(item, dtype)
-        filters.append(Filter(item.kind, item.column, values))
-    measures = [
-        Measure(m.aggregate, known(m.column) if m.column else None, m.alias or "")
-        for m in data.measures
-    ]
-    if any(m.column is None and m.aggregate is not Aggregate.COUNT for m in measures):
-        raise BadRange("only count can be used without a column", "Name the column to aggregate.")
-    for m in measures:
-        if m.aggregate in _NEEDS_NUMBERS and not columns[m.column or ""].startswith(_NUMERIC):
-            raise BadRange(
-                f"{m.aggregate.value} needs a numeric column; {m.column} is "
-                f"{columns[m.column or '']}",
-                "Use count, count_distinct, min or max on it.",
-            )
-    dimensions = tuple(known(d) for d in data.dimensions or [])
+    _check_size(data)
+    filters = [_filter(item, data.datasource, columns) for item in data.filters or []]
+    measures = _measures(data, columns)
+    dimensions = tuple(_known(d, data.datasource, columns) for d in data.dimensions or [])
     _require_distinct_names(data.granularity, dimensions, measures)
     query = Query(
         datasource=data.datasource,
@@ -208,6 +159,73 @@ def build_query(data: AnalyticsQueryInput, columns: dict[str, str]) -> Query:
     )
     check_order(query, columns)
     return query
+
+
+def _known(name: str, datasource: str, columns: dict[str, str]) -> str:
+    """`name`, when the datasource has that column."""
+    if name not in columns:
+        raise UnknownColumn(name, datasource, list(columns))
+    return name
+
+
+def _check_size(data: AnalyticsQueryInput) -> None:
+    """The page asked for, and the number of filters, measures and dimensions, are bounded."""
+    if not (0 <= data.offset and (data.limit is None or 1 <= data.limit <= 100_000)):
+        raise BadRange("limit must be 1..100000 and offset >= 0", "Page through large results.")
+    if len(data.filters or []) > 50 or len(data.measures) > 50 or len(data.dimensions or []) > 20:
+        raise BadRange(
+            "a query takes at most 50 filters, 50 measures and 20 dimensions",
+            "Split it into smaller queries.",
+        )
+
+
+def _filter(item: FilterInput, datasource: str, columns: dict[str, str]) -> Filter:
+    """One filter, its values typed by its column (and their number checked for its kind)."""
+    if len(item.values) > 1000:
+        raise BadRange(
+            f"a filter takes at most 1000 values (got {len(item.values)} on {item.column})",
+            "Filter on fewer values.",
+        )
+    dtype = columns[_known(item.column, datasource, columns)]
+    expected = {FilterKind.EQUALS: 1, FilterKind.RANGE: 2, FilterKind.DATE_RANGE: 2}.get(item.kind)
+    if expected is not None and len(item.values) != expected:
+        raise BadRange(
+            f"{item.kind.value} on {item.column} takes {expected} value(s)", "See FilterInput."
+        )
+    if item.kind is FilterKind.DATE_RANGE and not dtype.startswith(_TEMPORAL):
+        raise BadRange(
+            f"date_range needs a date or timestamp column; {item.column} is {dtype}",
+            "Use range for numbers, equals or in for text.",
+        )
+    values = tuple(
+        _typed(v, dtype, item.column, item.kind, end=index == 1)
+        for index, v in enumerate(item.values)
+    )
+    if item.kind in _BOUNDED:
+        _require_ordered(item, dtype)
+    return Filter(item.kind, item.column, values)
+
+
+def _measures(data: AnalyticsQueryInput, columns: dict[str, str]) -> list[Measure]:
+    """The measures, on known columns: only count goes without one, sum and avg need numbers."""
+    measures = [
+        Measure(
+            m.aggregate,
+            _known(m.column, data.datasource, columns) if m.column else None,
+            m.alias or "",
+        )
+        for m in data.measures
+    ]
+    if any(m.column is None and m.aggregate is not Aggregate.COUNT for m in measures):
+        raise BadRange("only count can be used without a column", "Name the column to aggregate.")
+    for m in measures:
+        if m.aggregate in _NEEDS_NUMBERS and not columns[m.column or ""].startswith(_NUMERIC):
+            raise BadRange(
+                f"{m.aggregate.value} needs a numeric column; {m.column} is "
+                f"{columns[m.column or '']}",
+                "Use count, count_distinct, min or max on it.",
+            )
+    return measures
 
 
 def _require_ordered(item: FilterInput, dtype: str) -> None:

@@ -14,8 +14,13 @@ from backend.contracts.declared import (
 )
 from backend.contracts.types import ColumnType
 from backend.ingestion import datasources
-from backend.schema.analytics import Datasource, DatasourceColumn, SchemaVersionChange, described
 from backend.schema.context import Info
+from backend.schema.datasource_types import (
+    Datasource,
+    DatasourceColumn,
+    SchemaVersionChange,
+    described,
+)
 from backend.schema.permissions import IsAdmin, IsUploader
 
 

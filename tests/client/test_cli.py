@@ -214,7 +214,7 @@ def test_a_traced_task_says_its_trace() -> None:
 
     from rich.console import Console
 
-    from backend.client.cli import summarize
+    from backend.client.output import summarize
 
     task = {
         "status": "succeeded",

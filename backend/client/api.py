@@ -1,0 +1,105 @@
+"""The client's side of HTTP: the service's answers as JSON, its refusals as a Stop carrying
+the exit code and the message to print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+OK, FAILED, USAGE = 0, 1, 2
+TOKEN_ADVICE = "an admin creates tokens with `python -m backend tokens create`"
+
+
+class Stop(Exception):
+    """Ends the command with `code` after printing `message` (to stderr)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    source: str  # where it came from, for messages: --token, $SALES_INGEST_TOKEN or the file
+
+
+class Api:
+    def __init__(self, url: str, token: Token | None, timeout: float) -> None:
+        headers = {"Authorization": f"Bearer {token.value}"} if token else {}
+        self.client = httpx.Client(base_url=url, headers=headers, timeout=timeout)
+        self.url = url
+        self.token = token
+
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise Stop(USAGE, f"cannot reach {self.url}: {exc}") from exc
+        self.check(response)
+        return response
+
+    def json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """The answer's JSON object; a Stop when it is none (--url is not the service)."""
+        response = self.call(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            kind = response.headers.get("content-type") or "no content type"
+            raise Stop(
+                USAGE,
+                f"{self.url} did not answer {path} with a JSON object (HTTP "
+                f"{response.status_code}, {kind}); is --url the service's address?",
+            )
+        return body
+
+    def check(self, response: httpx.Response) -> None:
+        check(response, self.token)
+
+    def graphql(self, query: str) -> dict[str, Any]:
+        body = self.json("POST", "/graphql", json={"query": query})
+        if body.get("errors"):
+            raise Stop(USAGE, f"the service refused the query: {body['errors'][0]['message']}")
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+def check(response: httpx.Response, token: Token | None) -> None:
+    """An error answer becomes a Stop with the service's own message and advice (a redirect
+    too: the client does not follow them, so --url should be the address redirected to)."""
+    if response.status_code < 300:
+        return
+    if response.status_code < 400:
+        where = response.headers.get("location") or "elsewhere"
+        raise Stop(
+            USAGE,
+            f"{response.status_code}: {response.url} redirects to {where}; "
+            "pass the service's own address as --url",
+        )
+    try:
+        body = response.json()
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+        said = body.get("error") or str(body)
+        detail = body.get("detail")
+    except ValueError:
+        said, detail = response.text[:200] or response.reason_phrase, None
+    message = f"{response.status_code}: {said}" + (f" ({detail})" if detail else "")
+    if response.status_code == 401:
+        message += "\n" + refused(token)
+    raise Stop(USAGE, message)
+
+
+def refused(token: Token | None) -> str:
+    """Advice for a 401: no token was sent, or the one sent was not accepted."""
+    if token is None:
+        return f"Pass --token, or set SALES_INGEST_TOKEN ({TOKEN_ADVICE})."
+    return (
+        f"The token from {token.source} was refused: it is wrong, revoked or expired. "
+        f"Check it, or use a new one ({TOKEN_ADVICE})."
+    )
