@@ -6,6 +6,7 @@ frontend/node_modules and /usr/bin/chromium):
 
     .venv/bin/python bench/frontend_budget.py            # 5 first loads
     .venv/bin/python bench/frontend_budget.py --runs 10
+    .venv/bin/python bench/frontend_budget.py --quick    # one first load
 
 1. Starts `uvicorn backend.main:app` (the flags of `make run`) on a fresh temporary SQLite database and storage folder,
    creates an admin token, uploads data.csv and waits for the task to succeed.
@@ -129,7 +130,10 @@ def measure(runs: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="first loads to time (default 5)")
+    parser.add_argument("--quick", action="store_true", help="one first load")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs = 1
     missing = [
         what
         for what, ok in (

@@ -7,7 +7,7 @@ deliberately heavy query runs, and a prober timing /healthz throughout.
 
 Without --url it starts ``uvicorn backend.main:app`` (the flags of ``make run``) on a fresh
 SQLite database and storage folder, with data.csv loaded, as tests/e2e/test_load.py does.
-Reports request counts and latency percentiles per kind, 5xx answers, the slowest /healthz, and
+Prints request counts and latency percentiles per kind, 5xx answers, the slowest /healthz, and
 what became of every upload the server accepted (all must end `succeeded`: none lost). The test
 suite runs the same load (tests/e2e/test_load.py) and asserts the outcomes; timings are recorded
 in bench/RESULTS.md, not asserted there except the liveness bound. The figures are written to
@@ -288,6 +288,26 @@ def load_own_server(clients: int, uploaders: int, seconds: float) -> LoadReport:
             )
 
 
+def print_table(summary: dict[str, Any]) -> None:
+    """Latency per kind of request, then what the server answered and what became of uploads."""
+    print(f"{'request':<14}{'count':>8}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
+    for kind, figures in summary["requests"].items():
+        print(
+            f"{kind:<14}{figures['n']:>8,}{figures['p50']:>10.1f}{figures['p95']:>10.1f}"
+            f"{figures['p99']:>10.1f}"
+        )
+    statuses = ", ".join(f"{code}: {n}" for code, n in sorted(summary["statuses"].items()))
+    print(f"answers by status: {statuses}")
+    print(
+        f"uploads accepted: {summary['uploads_accepted']}, by outcome: "
+        f"{summary['uploads_by_outcome']}; slowest /healthz {summary['healthz_worst_ms']} ms; "
+        f"heavy queries {summary['heavy_queries']}, refused {len(summary['heavy_refused'])}; "
+        f"reads retried {summary['reads_retried']}"
+    )
+    for error in summary["server_errors"]:
+        print(f"server error: {error}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=None, help="a running server (default: start one)")
@@ -308,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         report = load_own_server(clients, uploaders, seconds)
     summary = report.summary()
-    print(json.dumps(summary, indent=2))
+    print_table(summary)
     run = {"clients": clients, "uploaders": uploaders, "seconds": seconds, "url": args.url}
     record = {"date": started.isoformat(), **run, **summary, "machine": machine("httpx", "uvicorn")}
     write_results("load", record, started)

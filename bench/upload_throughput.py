@@ -3,7 +3,8 @@
 Run it from the repository root (``make bench`` runs ``python bench/upload_throughput.py``):
 
     .venv/bin/python bench/upload_throughput.py                 # 5,000,000 rows (~670 MB) and 2x
-    .venv/bin/python bench/upload_throughput.py --rows 200000   # quick check, a few seconds
+    .venv/bin/python bench/upload_throughput.py --rows 200000   # a few seconds
+    .venv/bin/python bench/upload_throughput.py --quick         # 20,000 rows, one run
 
 One run does all of this:
 
@@ -77,6 +78,8 @@ from bench.harness import (  # noqa: E402
 )
 
 DEFAULT_ROWS = 5_000_000
+# The sizes of a run: the default, and --quick (a check that the script works, in seconds).
+SIZES = {"full": {"rows": DEFAULT_ROWS, "repeat": 3}, "quick": {"rows": 20_000, "repeat": 1}}
 # The files measured: a label and the size as a multiple of --rows.
 SCENARIOS = {"1x": 1, "2x": 2}
 RATIO_TARGET = 0.6  # issue "Speed": >= 0.6 of raw Polars
@@ -611,12 +614,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--rows",
-        type=int,
-        default=DEFAULT_ROWS,
-        help=f"rows in the 1x file (default {DEFAULT_ROWS:,})",
-    )
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, one run")
+    parser.add_argument("--rows", type=int, help=f"rows in the 1x file (default {DEFAULT_ROWS:,})")
     parser.add_argument(
         "--data-dir", type=Path, default=DATA_DIR, help="where the CSVs are kept (var/bench)"
     )
@@ -632,10 +631,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--poll-interval", type=float, default=0.1, help="status poll, seconds")
     parser.add_argument("--task-timeout", type=float, default=1800, help="seconds per task")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of each measurement; medians are reported"
+        "--repeat", type=int, help="runs of each measurement; medians are reported (default 3)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary server folders")
     args = parser.parse_args(argv)
+    for name, value in SIZES["quick" if args.quick else "full"].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.rows < 1 or args.repeat < 1:
         parser.error("--rows and --repeat must be positive")
     return args
