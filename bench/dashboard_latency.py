@@ -120,6 +120,33 @@ class Field:
         return f"{{ {call} {self.selection} }}"
 
 
+Scan = Callable[..., pl.LazyFrame]
+TOTALS = [
+    pl.col("Total").sum().alias("total_sales"),
+    pl.col("gross income").sum(),
+    pl.len().alias("transactions"),
+    pl.col("Quantity").sum(),
+]
+SQL_TOTALS = 'sum(Total) AS total_sales, sum("gross income"), count(*), sum(Quantity)'
+MONEY = [pl.col("Total").sum(), pl.col("cogs").sum(), pl.col("gross income").sum()]
+SQL_MONEY = 'sum(Total), sum(cogs), sum("gross income")'
+# The breakdown fields: (GraphQL root, column).
+BREAKDOWNS = [
+    ("salesByBranch", "Branch"),
+    ("salesByCity", "City"),
+    ("salesByProductLine", "Product line"),
+    ("salesByPayment", "Payment"),
+    ("salesByCustomerType", "Customer type"),
+    ("salesByGender", "Gender"),
+]
+# The profitability fields: (argument, Polars key, SQL key).
+PROFITS = [
+    ("BRANCH", pl.col("Branch"), '"Branch"'),
+    ("PRODUCT_LINE", pl.col("Product line"), '"Product line"'),
+    ("MONTH", pl.col(TIME).dt.truncate("1mo").alias("period"), f"date_trunc('month', {LOCAL})"),
+]
+
+
 def build_fields(path: Path) -> list[Field]:
     def scan(start: dt.datetime = START, end: dt.datetime = END) -> pl.LazyFrame:
         time_col, branch = pl.col(TIME), pl.col("Branch")
@@ -127,49 +154,25 @@ def build_fields(path: Path) -> list[Field]:
             (time_col >= start) & (time_col < end) & branch.is_in(BRANCHES)
         )
 
-    totals = [
-        pl.col("Total").sum().alias("total_sales"),
-        pl.col("gross income").sum(),
-        pl.len().alias("transactions"),
-        pl.col("Quantity").sum(),
+    return [
+        *summary_fields(scan),
+        *[breakdown_field(scan, root, column) for root, column in BREAKDOWNS],
+        *[profit_field(scan, *profit) for profit in PROFITS],
+        *ranking_fields(scan),
+        *row_fields(scan, path),
     ]
-    sql_totals = 'sum(Total) AS total_sales, sum("gross income"), count(*), sum(Quantity)'
-    money = [pl.col("Total").sum(), pl.col("cogs").sum(), pl.col("gross income").sum()]
-    sql_money = 'sum(Total), sum(cogs), sum("gross income")'
+
+
+def summary_fields(scan: Scan) -> list[Field]:
+    totals, sql_totals = TOTALS, SQL_TOTALS
 
     def summary() -> Any:
         figures = [*totals, pl.col("Rating").mean()]
         return scan().select(figures).collect(), scan(PREVIOUS, START).select(figures).collect()
 
-    def by(column: str) -> Callable[[], Any]:
-        return lambda: (
-            scan()
-            .group_by(column)
-            .agg(totals)
-            .sort(["total_sales", column], descending=[True, False])
-            .collect()
-        )
-
-    def sql_by(column: str) -> list[str]:
-        return [
-            f'SELECT "{column}", {sql_totals} FROM {{src}} WHERE {{where}} '
-            f"GROUP BY 1 ORDER BY total_sales DESC, 1"
-        ]
-
-    def profit(key: pl.Expr) -> Callable[[], Any]:
-        return lambda: scan().group_by(key).agg(money).sort(key.meta.output_name()).collect()
-
-    def sql_profit(key: str) -> list[str]:
-        return [
-            f"SELECT {key} AS k, {sql_money} FROM {{src}} WHERE {{where}} GROUP BY 1 ORDER BY 1"
-        ]
-
     day = pl.col(TIME).dt.truncate("1d").alias("period")
-    month = pl.col(TIME).dt.truncate("1mo").alias("period")
-    bucket = (pl.col("Rating") / 1.0).floor().clip(upper_bound=9).alias("bin")
     summary_sql = "SELECT {t}, avg(Rating) FROM {{src}} WHERE {w}".format
-    breakdown = "{ key totalSales transactions share }"
-    fields = [
+    return [
         Field(
             "salesSummary",
             "salesSummary",
@@ -194,31 +197,43 @@ def build_fields(path: Path) -> list[Field]:
             ],
         ),
     ]
-    for root, column in [
-        ("salesByBranch", "Branch"),
-        ("salesByCity", "City"),
-        ("salesByProductLine", "Product line"),
-        ("salesByPayment", "Payment"),
-        ("salesByCustomerType", "Customer type"),
-        ("salesByGender", "Gender"),
-    ]:
-        fields.append(Field(root, root, "", breakdown, by(column), sql_by(column)))
-    for arg, key, sql_key in [
-        ("BRANCH", pl.col("Branch"), '"Branch"'),
-        ("PRODUCT_LINE", pl.col("Product line"), '"Product line"'),
-        ("MONTH", month, f"date_trunc('month', {LOCAL})"),
-    ]:
-        fields.append(
-            Field(
-                f"profitability({arg})",
-                "profitability",
-                f"by: {arg}",
-                "{ key revenue cogs grossIncome margin }",
-                profit(key),
-                sql_profit(sql_key),
-            )
-        )
-    fields += [
+
+
+def breakdown_field(scan: Scan, root: str, column: str) -> Field:
+    return Field(
+        root,
+        root,
+        "",
+        "{ key totalSales transactions share }",
+        lambda: (
+            scan()
+            .group_by(column)
+            .agg(TOTALS)
+            .sort(["total_sales", column], descending=[True, False])
+            .collect()
+        ),
+        [
+            f'SELECT "{column}", {SQL_TOTALS} FROM {{src}} WHERE {{where}} '
+            f"GROUP BY 1 ORDER BY total_sales DESC, 1"
+        ],
+    )
+
+
+def profit_field(scan: Scan, arg: str, key: pl.Expr, sql_key: str) -> Field:
+    return Field(
+        f"profitability({arg})",
+        "profitability",
+        f"by: {arg}",
+        "{ key revenue cogs grossIncome margin }",
+        lambda: scan().group_by(key).agg(MONEY).sort(key.meta.output_name()).collect(),
+        [f"SELECT {sql_key} AS k, {SQL_MONEY} FROM {{src}} WHERE {{where}} GROUP BY 1 ORDER BY 1"],
+    )
+
+
+def ranking_fields(scan: Scan) -> list[Field]:
+    totals, sql_totals = TOTALS, SQL_TOTALS
+    bucket = (pl.col("Rating") / 1.0).floor().clip(upper_bound=9).alias("bin")
+    return [
         Field(
             "topProductLines(5)",
             "topProductLines",
@@ -264,6 +279,11 @@ def build_fields(path: Path) -> list[Field]:
                 "WHERE {where} GROUP BY 1, 2"
             ],
         ),
+    ]
+
+
+def row_fields(scan: Scan, path: Path) -> list[Field]:
+    return [
         Field(
             "rows(50)",
             "rows",
@@ -300,7 +320,6 @@ def build_fields(path: Path) -> list[Field]:
             filtered=False,
         ),
     ]
-    return fields
 
 
 def sql_where(start: dt.datetime, end: dt.datetime) -> str:

@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -459,6 +460,73 @@ def _ratio(baseline: Baseline | None, run: ServiceRun) -> float | None:
     return baseline.seconds / run.end_to_end_seconds
 
 
+@dataclass
+class Figures:
+    """What the report's table reads: the files, and the combined and single runs per label."""
+
+    sizes: dict[str, InputFile]
+    baselines: dict[str, Baseline]
+    runs: dict[str, ServiceRun]
+    samples: dict[str, tuple[list[Baseline], list[ServiceRun]]]
+
+    def base(self, label: str) -> Baseline | None:
+        return self.baselines.get(label)
+
+    def srv(self, label: str) -> ServiceRun:
+        return self.runs.get(label) or ServiceRun(label)
+
+
+# The report's rows: a name and the cell of a file's label.
+TABLE: list[tuple[str, Callable[[Figures, str], str]]] = [
+    ("file size (MB)", lambda f, k: _fmt(f.sizes[k].size_bytes / MB)),
+    ("rows", lambda f, k: _fmt(f.sizes[k].rows)),
+    ("raw Polars seconds", lambda f, k: _fmt(b.seconds if (b := f.base(k)) else None, 2)),
+    (
+        "  min-max over runs",
+        lambda f, k: spread([b.seconds for b in f.samples.get(k, ([], []))[0]]),
+    ),
+    ("raw Polars MB/s", lambda f, k: _fmt(b.mb_per_s if (b := f.base(k)) else None)),
+    ("raw Polars peak RSS (MiB)", lambda f, k: _fmt(b.peak_rss_mib if (b := f.base(k)) else None)),
+    ("raw Polars CPU seconds", lambda f, k: _fmt(b.cpu_seconds if (b := f.base(k)) else None, 2)),
+    ("service end-to-end seconds", lambda f, k: _fmt(f.srv(k).end_to_end_seconds, 2)),
+    (
+        "  min-max over runs",
+        lambda f, k: spread(
+            [t for r in f.samples.get(k, ([], []))[1] if (t := r.end_to_end_seconds)]
+        ),
+    ),
+    ("service end-to-end MB/s", lambda f, k: _fmt(f.srv(k).end_to_end_mb_per_s)),
+    ("  upload only (until 202) seconds", lambda f, k: _fmt(f.srv(k).upload_seconds, 2)),
+    ("  upload only MB/s", lambda f, k: _fmt(f.srv(k).upload_mb_per_s)),
+    ("  queued (created -> started) seconds", lambda f, k: _fmt(f.srv(k).queue_seconds, 2)),
+    (
+        "  processing (started -> finished) seconds",
+        lambda f, k: _fmt(f.srv(k).processing_seconds, 2),
+    ),
+    ("    CSV -> Parquet (until loading) seconds", lambda f, k: _fmt(f.srv(k).convert_seconds, 2)),
+    ("    storing the Parquet seconds", lambda f, k: _fmt(f.srv(k).store_seconds, 2)),
+    ("  server CPU seconds: upload", lambda f, k: _fmt(f.srv(k).cpu_upload_seconds, 2)),
+    ("  server CPU seconds: processing", lambda f, k: _fmt(f.srv(k).cpu_processing_seconds, 2)),
+    (
+        f"ratio service/raw throughput (target >= {RATIO_TARGET})",
+        lambda f, k: _fmt(_ratio(f.base(k), f.srv(k)), 2),
+    ),
+    ("server RSS idle (MiB)", lambda f, k: _fmt(f.srv(k).idle_rss_mib)),
+    (
+        f"server peak RSS sampled (MiB, target < {RSS_TARGET_MIB:.0f})",
+        lambda f, k: _fmt(f.srv(k).peak_rss_mib),
+    ),
+    ("  peak during upload (MiB)", lambda f, k: _fmt(f.srv(k).peak_rss_upload_mib)),
+    ("  peak during processing (MiB)", lambda f, k: _fmt(f.srv(k).peak_rss_processing_mib)),
+    ("server VmHWM, kernel peak (MiB)", lambda f, k: _fmt(f.srv(k).vm_hwm_mib)),
+    ("parquet written (MB)", lambda f, k: _fmt((f.srv(k).parquet_bytes or 0) / MB or None)),
+    (
+        "result",
+        lambda f, k: ("ok" if r.ok else "FAILED") if (r := f.runs.get(k)) else "not run",
+    ),
+]
+
+
 def print_report(
     inputs: list[InputFile],
     baselines: dict[str, Baseline],
@@ -472,75 +540,13 @@ def print_report(
     def row(name: str, values: list[str]) -> str:
         return f"{name:<46}" + "".join(f"{v:>16}" for v in values)
 
-    def metric(name: str, get: Any) -> str:
-        return row(name, [get(label) for label in labels])
-
-    def base(label: str) -> Baseline | None:
-        return baselines.get(label)
-
-    def srv(label: str) -> ServiceRun:
-        return runs.get(label) or ServiceRun(label)
-
-    sizes = {f.label: f for f in inputs}
+    figures = Figures({f.label: f for f in inputs}, baselines, runs, samples)
     lines = [
         "",
         f"Upload + processing throughput: median of {repeats} run(s), peaks are the maximum "
         "(MB = 10^6 bytes, MiB = 2^20 bytes)",
         row("", labels),
-        metric("file size (MB)", lambda k: _fmt(sizes[k].size_bytes / MB)),
-        metric("rows", lambda k: _fmt(sizes[k].rows)),
-        metric("raw Polars seconds", lambda k: _fmt(b.seconds if (b := base(k)) else None, 2)),
-        metric(
-            "  min-max over runs",
-            lambda k: spread([b.seconds for b in samples.get(k, ([], []))[0]]),
-        ),
-        metric("raw Polars MB/s", lambda k: _fmt(b.mb_per_s if (b := base(k)) else None)),
-        metric(
-            "raw Polars peak RSS (MiB)", lambda k: _fmt(b.peak_rss_mib if (b := base(k)) else None)
-        ),
-        metric(
-            "raw Polars CPU seconds", lambda k: _fmt(b.cpu_seconds if (b := base(k)) else None, 2)
-        ),
-        metric("service end-to-end seconds", lambda k: _fmt(srv(k).end_to_end_seconds, 2)),
-        metric(
-            "  min-max over runs",
-            lambda k: spread(
-                [t for r in samples.get(k, ([], []))[1] if (t := r.end_to_end_seconds)]
-            ),
-        ),
-        metric("service end-to-end MB/s", lambda k: _fmt(srv(k).end_to_end_mb_per_s)),
-        metric("  upload only (until 202) seconds", lambda k: _fmt(srv(k).upload_seconds, 2)),
-        metric("  upload only MB/s", lambda k: _fmt(srv(k).upload_mb_per_s)),
-        metric("  queued (created -> started) seconds", lambda k: _fmt(srv(k).queue_seconds, 2)),
-        metric(
-            "  processing (started -> finished) seconds",
-            lambda k: _fmt(srv(k).processing_seconds, 2),
-        ),
-        metric(
-            "    CSV -> Parquet (until loading) seconds", lambda k: _fmt(srv(k).convert_seconds, 2)
-        ),
-        metric("    storing the Parquet seconds", lambda k: _fmt(srv(k).store_seconds, 2)),
-        metric("  server CPU seconds: upload", lambda k: _fmt(srv(k).cpu_upload_seconds, 2)),
-        metric(
-            "  server CPU seconds: processing", lambda k: _fmt(srv(k).cpu_processing_seconds, 2)
-        ),
-        metric(
-            f"ratio service/raw throughput (target >= {RATIO_TARGET})",
-            lambda k: _fmt(_ratio(base(k), srv(k)), 2),
-        ),
-        metric("server RSS idle (MiB)", lambda k: _fmt(srv(k).idle_rss_mib)),
-        metric(
-            f"server peak RSS sampled (MiB, target < {RSS_TARGET_MIB:.0f})",
-            lambda k: _fmt(srv(k).peak_rss_mib),
-        ),
-        metric("  peak during upload (MiB)", lambda k: _fmt(srv(k).peak_rss_upload_mib)),
-        metric("  peak during processing (MiB)", lambda k: _fmt(srv(k).peak_rss_processing_mib)),
-        metric("server VmHWM, kernel peak (MiB)", lambda k: _fmt(srv(k).vm_hwm_mib)),
-        metric("parquet written (MB)", lambda k: _fmt((srv(k).parquet_bytes or 0) / MB or None)),
-        metric(
-            "result",
-            lambda k: ("ok" if r.ok else "FAILED") if (r := runs.get(k)) else "not run",
-        ),
+        *(row(name, [cell(figures, k) for k in labels]) for name, cell in TABLE),
     ]
     targets = _targets(labels, baselines, runs)
     lines += ["", "Targets (reported, never a failure):"]
