@@ -3,7 +3,8 @@
 Run it from the repository root (needs ``.venv/bin/pip install duckdb``, bench-only):
 
     .venv/bin/python bench/dashboard_latency.py                 # 5,000,000 rows
-    .venv/bin/python bench/dashboard_latency.py --rows 200000   # quick check
+    .venv/bin/python bench/dashboard_latency.py --rows 200000   # a quicker check
+    .venv/bin/python bench/dashboard_latency.py --quick         # seconds: 20,000 rows, few requests
     .venv/bin/python bench/dashboard_latency.py --server-repo ../main   # another checkout's server
 
 The server runs with ``AUTH_ANONYMOUS_ROLE=admin`` (requests carry no token). With rollups (issue
@@ -11,7 +12,7 @@ The server runs with ``AUTH_ANONYMOUS_ROLE=admin`` (requests carry no token). Wi
 
 One run does all of this:
 
-1. Starts ``uvicorn backend.main:app`` on a fresh temporary SQLite database, storage and cache
+1. Starts ``uvicorn backend.main:app`` (the flags of ``make run``) on a fresh temporary SQLite database, storage and cache
    folder, uploads ``var/bench/sales_<rows>.csv`` (generated when missing) with curl and waits
    for the task to succeed. The dataset's Parquet file is then used by the raw engines too.
 2. For each dashboard field, sequential requests on one keep-alive ``httpx.Client``:
@@ -30,7 +31,7 @@ One run does all of this:
    (or ``--max-requests``): requests/s, latency, server and client CPU.
 4. Prints a table with the ratio of each field's uncached p50 to raw Polars' p50 measured in the
    same run, the targets (issue 12: uncached p50 / raw Polars p50 <= 1.0; cached p50 <= 2 ms),
-   the machine and a final JSON line.
+   and the machine, and writes every figure to ``bench/results/dashboard_latency-<UTC time>.json``.
 
 Exit status is non-zero only when something failed (server, upload, a field returning errors,
 a cache check that did not hold, a crash); a missed target is reported, not a failure. The
@@ -44,19 +45,14 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
-import shlex
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +60,28 @@ import duckdb
 import httpx
 import polars as pl
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "var" / "bench"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import (  # noqa: E402
+    DATA_DIR,
+    REPO_ROOT,
+    BenchError,
+    Server,
+    command_line,
+    cpu_seconds,
+    ensure_csv,
+    load_average,
+    log_problems,
+    machine,
+    machine_line,
+    ms,
+    server_env,
+    time_calls,
+    upload_and_wait,
+    utc_now,
+    uvicorn_server,
+    write_results,
+)
+
 TIME = "__time"
 # DuckDB: bucketing the TIMESTAMPTZ column goes through ICU; as a plain TIMESTAMP (the session
 # time zone is UTC, so the same instants) it was ~20% faster.
@@ -77,12 +93,6 @@ PREVIOUS = START - (END - START)  # the service's previous period for salesSumma
 FIRST_UNCACHED_DAY = dt.date(2019, 4, 1)
 CACHED_TARGET_MS = 2.0
 UNCACHED_TARGET_RATIO = 1.0  # uncached p50 / raw Polars p50
-
-
-def ms(seconds: list[float]) -> dict[str, float]:
-    values = sorted(s * 1000 for s in seconds)
-    p95 = statistics.quantiles(values, n=100, method="inclusive")[94] if len(values) > 1 else 0
-    return {"p50": statistics.median(values), "p95": p95 or values[-1], "n": len(values)}
 
 
 # --- the fields and their raw equivalents ----------------------------------------------------------
@@ -110,6 +120,33 @@ class Field:
         return f"{{ {call} {self.selection} }}"
 
 
+Scan = Callable[..., pl.LazyFrame]
+TOTALS = [
+    pl.col("Total").sum().alias("total_sales"),
+    pl.col("gross income").sum(),
+    pl.len().alias("transactions"),
+    pl.col("Quantity").sum(),
+]
+SQL_TOTALS = 'sum(Total) AS total_sales, sum("gross income"), count(*), sum(Quantity)'
+MONEY = [pl.col("Total").sum(), pl.col("cogs").sum(), pl.col("gross income").sum()]
+SQL_MONEY = 'sum(Total), sum(cogs), sum("gross income")'
+# The breakdown fields: (GraphQL root, column).
+BREAKDOWNS = [
+    ("salesByBranch", "Branch"),
+    ("salesByCity", "City"),
+    ("salesByProductLine", "Product line"),
+    ("salesByPayment", "Payment"),
+    ("salesByCustomerType", "Customer type"),
+    ("salesByGender", "Gender"),
+]
+# The profitability fields: (argument, Polars key, SQL key).
+PROFITS = [
+    ("BRANCH", pl.col("Branch"), '"Branch"'),
+    ("PRODUCT_LINE", pl.col("Product line"), '"Product line"'),
+    ("MONTH", pl.col(TIME).dt.truncate("1mo").alias("period"), f"date_trunc('month', {LOCAL})"),
+]
+
+
 def build_fields(path: Path) -> list[Field]:
     def scan(start: dt.datetime = START, end: dt.datetime = END) -> pl.LazyFrame:
         time_col, branch = pl.col(TIME), pl.col("Branch")
@@ -117,49 +154,25 @@ def build_fields(path: Path) -> list[Field]:
             (time_col >= start) & (time_col < end) & branch.is_in(BRANCHES)
         )
 
-    totals = [
-        pl.col("Total").sum().alias("total_sales"),
-        pl.col("gross income").sum(),
-        pl.len().alias("transactions"),
-        pl.col("Quantity").sum(),
+    return [
+        *summary_fields(scan),
+        *[breakdown_field(scan, root, column) for root, column in BREAKDOWNS],
+        *[profit_field(scan, *profit) for profit in PROFITS],
+        *ranking_fields(scan),
+        *row_fields(scan, path),
     ]
-    sql_totals = 'sum(Total) AS total_sales, sum("gross income"), count(*), sum(Quantity)'
-    money = [pl.col("Total").sum(), pl.col("cogs").sum(), pl.col("gross income").sum()]
-    sql_money = 'sum(Total), sum(cogs), sum("gross income")'
+
+
+def summary_fields(scan: Scan) -> list[Field]:
+    totals, sql_totals = TOTALS, SQL_TOTALS
 
     def summary() -> Any:
         figures = [*totals, pl.col("Rating").mean()]
         return scan().select(figures).collect(), scan(PREVIOUS, START).select(figures).collect()
 
-    def by(column: str) -> Callable[[], Any]:
-        return lambda: (
-            scan()
-            .group_by(column)
-            .agg(totals)
-            .sort(["total_sales", column], descending=[True, False])
-            .collect()
-        )
-
-    def sql_by(column: str) -> list[str]:
-        return [
-            f'SELECT "{column}", {sql_totals} FROM {{src}} WHERE {{where}} '
-            f"GROUP BY 1 ORDER BY total_sales DESC, 1"
-        ]
-
-    def profit(key: pl.Expr) -> Callable[[], Any]:
-        return lambda: scan().group_by(key).agg(money).sort(key.meta.output_name()).collect()
-
-    def sql_profit(key: str) -> list[str]:
-        return [
-            f"SELECT {key} AS k, {sql_money} FROM {{src}} WHERE {{where}} GROUP BY 1 ORDER BY 1"
-        ]
-
     day = pl.col(TIME).dt.truncate("1d").alias("period")
-    month = pl.col(TIME).dt.truncate("1mo").alias("period")
-    bucket = (pl.col("Rating") / 1.0).floor().clip(upper_bound=9).alias("bin")
     summary_sql = "SELECT {t}, avg(Rating) FROM {{src}} WHERE {w}".format
-    breakdown = "{ key totalSales transactions share }"
-    fields = [
+    return [
         Field(
             "salesSummary",
             "salesSummary",
@@ -184,31 +197,43 @@ def build_fields(path: Path) -> list[Field]:
             ],
         ),
     ]
-    for root, column in [
-        ("salesByBranch", "Branch"),
-        ("salesByCity", "City"),
-        ("salesByProductLine", "Product line"),
-        ("salesByPayment", "Payment"),
-        ("salesByCustomerType", "Customer type"),
-        ("salesByGender", "Gender"),
-    ]:
-        fields.append(Field(root, root, "", breakdown, by(column), sql_by(column)))
-    for arg, key, sql_key in [
-        ("BRANCH", pl.col("Branch"), '"Branch"'),
-        ("PRODUCT_LINE", pl.col("Product line"), '"Product line"'),
-        ("MONTH", month, f"date_trunc('month', {LOCAL})"),
-    ]:
-        fields.append(
-            Field(
-                f"profitability({arg})",
-                "profitability",
-                f"by: {arg}",
-                "{ key revenue cogs grossIncome margin }",
-                profit(key),
-                sql_profit(sql_key),
-            )
-        )
-    fields += [
+
+
+def breakdown_field(scan: Scan, root: str, column: str) -> Field:
+    return Field(
+        root,
+        root,
+        "",
+        "{ key totalSales transactions share }",
+        lambda: (
+            scan()
+            .group_by(column)
+            .agg(TOTALS)
+            .sort(["total_sales", column], descending=[True, False])
+            .collect()
+        ),
+        [
+            f'SELECT "{column}", {SQL_TOTALS} FROM {{src}} WHERE {{where}} '
+            f"GROUP BY 1 ORDER BY total_sales DESC, 1"
+        ],
+    )
+
+
+def profit_field(scan: Scan, arg: str, key: pl.Expr, sql_key: str) -> Field:
+    return Field(
+        f"profitability({arg})",
+        "profitability",
+        f"by: {arg}",
+        "{ key revenue cogs grossIncome margin }",
+        lambda: scan().group_by(key).agg(MONEY).sort(key.meta.output_name()).collect(),
+        [f"SELECT {sql_key} AS k, {SQL_MONEY} FROM {{src}} WHERE {{where}} GROUP BY 1 ORDER BY 1"],
+    )
+
+
+def ranking_fields(scan: Scan) -> list[Field]:
+    totals, sql_totals = TOTALS, SQL_TOTALS
+    bucket = (pl.col("Rating") / 1.0).floor().clip(upper_bound=9).alias("bin")
+    return [
         Field(
             "topProductLines(5)",
             "topProductLines",
@@ -254,6 +279,11 @@ def build_fields(path: Path) -> list[Field]:
                 "WHERE {where} GROUP BY 1, 2"
             ],
         ),
+    ]
+
+
+def row_fields(scan: Scan, path: Path) -> list[Field]:
+    return [
         Field(
             "rows(50)",
             "rows",
@@ -290,7 +320,6 @@ def build_fields(path: Path) -> list[Field]:
             filtered=False,
         ),
     ]
-    return fields
 
 
 def sql_where(start: dt.datetime, end: dt.datetime) -> str:
@@ -324,12 +353,7 @@ class RawEngines:
             if engine == "duckdb" and not self.with_duckdb:
                 timings[engine] = {"p50": float("nan"), "p95": float("nan"), "n": 0}
                 continue
-            samples = []
-            for i in range(reps + 2):  # 2 warm-ups
-                start = time.perf_counter()
-                run()
-                if i >= 2:
-                    samples.append(time.perf_counter() - start)
+            samples = time_calls(run, reps, warmups=2)
             timings[engine] = ms(samples)
         return timings
 
@@ -337,76 +361,32 @@ class RawEngines:
 # --- the server ------------------------------------------------------------------------------------
 
 
-class BenchError(Exception):
-    pass
+# The server's settings besides its folders: the cache on, big uploads allowed.
+SETTINGS = {
+    "MAX_UPLOAD_MB": "4096",
+    "ANALYTICS_CACHE_TTL_SECONDS": "3600",
+    # The load test's 50 clients share one address: the per-client limit would refuse them.
+    "RATE_LIMIT_PER_MINUTE": "0",
+}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(
-    workdir: Path, log: Path, repo: Path = REPO_ROOT
-) -> tuple[subprocess.Popen[bytes], str]:
-    env = {
-        **os.environ,
+def settings(workdir: Path) -> dict[str, str]:
+    return {
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'metadata.db'}",
         "STORAGE_URL": str(workdir / "storage"),
         "CACHE_DIR": str(workdir / "cache"),
-        "MAX_UPLOAD_MB": "4096",
-        "ANALYTICS_CACHE_TTL_SECONDS": "3600",
-        "PYTHONUNBUFFERED": "1",
-        "AUTH_ANONYMOUS_ROLE": "admin",
-        # The load test's 50 clients share one address: the per-client limit would refuse them.
-        "RATE_LIMIT_PER_MINUTE": "0",
+        **SETTINGS,
     }
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1"]
-    command += ["--no-proxy-headers", "--no-server-header", "--http", "h11"]  # as `make run`
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], cwd=repo, env=env, stdout=out, stderr=out
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/api/ingest/tasks", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.terminate()
-    raise BenchError("server did not answer within 60 s")
 
 
 def upload(url: str, csv: Path, storage: Path) -> tuple[Path, float]:
     started = time.perf_counter()
-    result = subprocess.run(
-        ["curl", "-sS", "-F", f"file=@{csv}", "-F", "datasource_name=sales"]
-        + [f"{url}/api/ingest/upload"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    task_id = json.loads(result.stdout)["task_id"]
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        status = httpx.get(f"{url}/api/ingest/status/{task_id}", timeout=10).json()
-        if status["status"] == "succeeded":
-            path = storage / "datasets" / "sales" / f"{task_id}.parquet"
-            if not path.is_file():
-                raise BenchError(f"no dataset at {path}")
-            wait_for_rollup(path)
-            return path, time.perf_counter() - started
-        if status["status"] in ("failed", "cancelled"):
-            raise BenchError(f"upload {status['status']}: {status.get('error')}")
-        time.sleep(0.2)
-    raise BenchError("upload did not finish within 600 s")
+    task_id = upload_and_wait(url, csv, "sales")
+    path = storage / "datasets" / "sales" / f"{task_id}.parquet"
+    if not path.is_file():
+        raise BenchError(f"no dataset at {path}")
+    wait_for_rollup(path)
+    return path, time.perf_counter() - started
 
 
 def wait_for_rollup(dataset: Path, seconds: float = 120) -> None:
@@ -423,11 +403,6 @@ def wait_for_rollup(dataset: Path, seconds: float = 120) -> None:
             time.sleep(1)  # loaded into memory right after it is written
             return
         time.sleep(0.2)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- measurements ----------------------------------------------------------------------------------
@@ -486,7 +461,9 @@ def time_field(
     return result
 
 
-async def load_test(url: str, query: str, clients: int, duration: float, limit: int) -> dict:
+async def load_test(
+    url: str, query: str, clients: int, duration: float, limit: int
+) -> dict[str, Any]:
     """`clients` keep-alive connections, each sending the request again as soon as it has the
     answer. A minimal HTTP/1.1 client on asyncio streams: httpx.AsyncClient with 50 connections
     used a whole core itself and capped the rate at ~200 req/s (server 0.4 cores busy)."""
@@ -539,49 +516,24 @@ async def load_test(url: str, query: str, clients: int, duration: float, limit: 
     }
 
 
-def machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    kib = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
-    versions = {p: metadata.version(p) for p in ("polars", "duckdb", "httpx", "uvicorn")}
-    versions["strawberry"] = metadata.version("strawberry-graphql")
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "memory_gib": round(kib / 1024**2, 1),
-        "cpu": cpu,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        **versions,
-    }
+# The sizes of a run: the defaults, and --quick (a check that the script works, in seconds).
+SIZES: dict[str, dict[str, Any]] = {
+    "full": {"rows": 5_000_000, "uncached": 20, "cached": 50, "raw": 20, "duration": 10.0},
+    "quick": {"rows": 20_000, "uncached": 3, "cached": 5, "raw": 3, "duration": 2.0},
+}
 
 
-def ensure_csv(rows: int) -> Path:
-    path = DATA_DIR / f"sales_{rows}.csv"
-    if not path.is_file():
-        sys.path.insert(0, str(REPO_ROOT))
-        from bench.generate_sales import write_csv
-
-        print(f"generating {path} ...", flush=True)
-        write_csv(path, rows, seed=20190101)
-    return path
-
-
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--uncached", type=int, default=20, help="uncached requests per field")
-    parser.add_argument("--cached", type=int, default=50, help="cached requests per field")
-    parser.add_argument("--raw", type=int, default=20, help="raw engine runs per field")
+    parser.add_argument("--quick", action="store_true", help="a small file and few requests")
+    parser.add_argument("--rows", type=int)
+    parser.add_argument("--uncached", type=int, help="uncached requests per field")
+    parser.add_argument("--cached", type=int, help="cached requests per field")
+    parser.add_argument("--raw", type=int, help="raw engine runs per field")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=10.0, help="load test seconds")
+    parser.add_argument("--duration", type=float, help="load test seconds")
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument(
         "--no-duckdb", action="store_true", help="time raw Polars only (DuckDB is slower here)"
@@ -593,101 +545,90 @@ def main(argv: list[str] | None = None) -> int:
         help="checkout whose backend the server runs (a 'before' run: another branch's)",
     )
     args = parser.parse_args(argv)
-    os.environ["BENCH_SERVER_REPO"] = str(args.server_repo.resolve())
+    for name, value in SIZES["quick" if args.quick else "full"].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
 
-    csv = ensure_csv(args.rows)
-    info = machine()
-    load_before = os.getloadavg()
-    started = dt.datetime.now(dt.UTC)
-    print(f"date: {started:%Y-%m-%dT%H:%M:%SZ}")
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(
-        f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gib']} GiB RAM, Linux "
-        f"{info['kernel']}, load average {' '.join(f'{x:.2f}' for x in load_before)}"
-    )
-    print("versions: " + ", ".join(f"{k} {info[k]}" for k in list(info)[4:]))
-    print(f"input: {csv} ({args.rows:,} rows)", flush=True)
-    print(f"server code: {args.server_repo.resolve()}", flush=True)
 
-    workdir = Path(tempfile.mkdtemp(prefix="dashboard_", dir=DATA_DIR))
-    log = DATA_DIR / f"dashboard_server_{args.rows}.log"
-    process, url = start_server(workdir, log, args.server_repo.resolve())
-    errors: list[str] = []
+@dataclass
+class Measured:
+    fields: list[Field]
+    results: dict[str, dict[str, Any]]
+    load: dict[str, Any]
+    upload_s: float
+
+
+def time_fields(
+    url: str, fields: list[Field], engines: RawEngines, args: argparse.Namespace, errors: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Every field over HTTP and in the raw engines; a field that fails is left out."""
     results: dict[str, dict[str, Any]] = {}
-    try:
-        parquet, upload_s = upload(url, csv, workdir / "storage")
-        print(f"uploaded and processed in {upload_s:.1f} s: {parquet.stat().st_size / 1e6:.1f} MB")
-        fields = build_fields(parquet)
-        engines = RawEngines(parquet, with_duckdb=not args.no_duckdb)
-        with httpx.Client(base_url=url, timeout=120) as client:
-            for field in fields:
-                # rows asks for the same count as rowCount: keep their dateTo values apart
-                offset = args.uncached + 2 if field.name == "rowCount" else 0
-                try:
-                    results[field.name] = time_field(
-                        client, field, args.uncached, args.cached, offset
-                    )
-                except BenchError as exc:
-                    errors.append(str(exc))
-                    print(f"ERROR {exc}", flush=True)
-                    continue
-                r = results[field.name]
-                r["raw"] = x = engines.time(field, args.raw)
-                errors += [f"{field.name}: {p}" for p in r["problems"]]
-                print(
-                    f"  {field.name}: uncached p50 {r['uncached']['p50']:.1f} ms, cached "
-                    f"{r['cached']['p50']:.1f} ms, polars {x['polars']['p50']:.1f} ms, duckdb "
-                    f"{x['duckdb']['p50']:.1f} ms",
-                    flush=True,
-                )
-            # sanity: service and raw engines agree on the totals
-            body = post(client, fields[0].query(END.date() - dt.timedelta(days=1)))[1]
-        service_total = body["data"]["salesSummary"]["totalSales"]
-        polars_total = fields[0].polars()[0]["total_sales"][0]
-        if abs(service_total - polars_total) > 1e-6 * max(1.0, abs(polars_total)):
-            errors.append(f"salesSummary totalSales {service_total} != Polars {polars_total}")
-        summary = next(f for f in fields if f.name == "salesSummary")
-        cpu_before, clock = cpu_seconds(process.pid), time.perf_counter()
-        load = asyncio.run(
-            load_test(
-                url,
-                summary.query(END.date() - dt.timedelta(days=1)),
-                args.clients,
-                args.duration,
-                args.max_requests,
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for field in fields:
+            # rows asks for the same count as rowCount: keep their dateTo values apart
+            offset = args.uncached + 2 if field.name == "rowCount" else 0
+            try:
+                r = time_field(client, field, args.uncached, args.cached, offset)
+            except BenchError as exc:
+                errors.append(str(exc))
+                print(f"ERROR {exc}", flush=True)
+                continue
+            results[field.name] = r
+            r["raw"] = x = engines.time(field, args.raw)
+            errors += [f"{field.name}: {p}" for p in r["problems"]]
+            print(
+                f"  {field.name}: uncached p50 {r['uncached']['p50']:.1f} ms, cached "
+                f"{r['cached']['p50']:.1f} ms, polars {x['polars']['p50']:.1f} ms, duckdb "
+                f"{x['duckdb']['p50']:.1f} ms",
+                flush=True,
             )
-        )
-        load["server_cpu_share"] = (cpu_seconds(process.pid) - cpu_before) / (
-            time.perf_counter() - clock
-        )
-        if load["failures"]:
-            errors.append(f"load test: {load['failures']} failed or uncached responses")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = process.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
-    problems = [
-        line
-        for line in log.read_text(errors="replace").splitlines()
-        if "Traceback" in line or "ERROR" in line or "CRITICAL" in line
-    ]
-    if code not in (0, -signal.SIGTERM):
-        errors.append(f"server exit status {code}")
+        # sanity: service and raw engines agree on the totals
+        body = post(client, fields[0].query(END.date() - dt.timedelta(days=1)))[1]
+    service_total = body["data"]["salesSummary"]["totalSales"]
+    polars_total = fields[0].polars()[0]["total_sales"][0]
+    if abs(service_total - polars_total) > 1e-6 * max(1.0, abs(polars_total)):
+        errors.append(f"salesSummary totalSales {service_total} != Polars {polars_total}")
+    return results
 
-    rows_out = []
+
+def load_phase(server: Server, fields: list[Field], args: argparse.Namespace) -> dict[str, Any]:
+    """The cached salesSummary from `--clients` clients at once, with the server's CPU share."""
+    summary = next(f for f in fields if f.name == "salesSummary")
+    pid = server.process.pid
+    cpu_before, clock = cpu_seconds(pid), time.perf_counter()
+    query = summary.query(END.date() - dt.timedelta(days=1))
+    load = asyncio.run(load_test(server.url, query, args.clients, args.duration, args.max_requests))
+    load["server_cpu_share"] = (cpu_seconds(pid) - cpu_before) / (time.perf_counter() - clock)
+    return load
+
+
+def measure(
+    server: Server, csv: Path, workdir: Path, args: argparse.Namespace, errors: list[str]
+) -> Measured:
+    parquet, upload_s = upload(server.url, csv, workdir / "storage")
+    print(f"uploaded and processed in {upload_s:.1f} s: {parquet.stat().st_size / 1e6:.1f} MB")
+    fields = build_fields(parquet)
+    engines = RawEngines(parquet, with_duckdb=not args.no_duckdb)
+    results = time_fields(server.url, fields, engines, args, errors)
+    load = load_phase(server, fields, args)
+    if load["failures"]:
+        errors.append(f"load test: {load['failures']} failed or uncached responses")
+    return Measured(fields, results, load, upload_s)
+
+
+def print_fields(measured: Measured) -> list[str]:
+    """The table of fields, with each field's targets; returns the fields it has figures for."""
     header = (
         f"{'field':<28}{'uncached p50/p95':>18}{'cached p50/p95':>16}{'no-filter':>10}"
         f"{'polars p50/p95':>16}{'duckdb p50/p95':>16}{'/polars':>8}  uncached  cached"
     )
     print(f"\n{header}\n" + "-" * len(header))
-    for field in fields:
-        if field.name not in results:
+    shown = []
+    for field in measured.fields:
+        if field.name not in measured.results:
             continue
-        r = results[field.name]
+        r = measured.results[field.name]
         x = r["raw"]
         ratio = r["uncached"]["p50"] / x["polars"]["p50"]
         r["uncached_ratio_to_polars"] = ratio
@@ -700,7 +641,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{ratio:>8.2f}  {'met' if r['uncached_met'] else 'NOT met':<8}  "
             f"{'met' if r['cached_met'] else 'NOT met'}"
         )
-        rows_out.append(field.name)
+        shown.append(field.name)
+    return shown
+
+
+def print_summary(measured: Measured, shown: list[str]) -> None:
+    load, results = measured.load, measured.results
     print(
         f"\nload: {load['clients']} clients, cached salesSummary, {load['requests']:,} requests "
         f"in {load['seconds']:.1f} s = {load['rps']:.0f} req/s, latency p50 "
@@ -709,25 +655,64 @@ def main(argv: list[str] | None = None) -> int:
         f"{load['server_cpu_share']:.2f} cores, client CPU {load['client_cpu_share']:.2f} cores, "
         f"failures {load['failures']}"
     )
-    met_u = sum(results[n]["uncached_met"] for n in rows_out)
-    met_c = sum(results[n]["cached_met"] for n in rows_out)
+    met_u = sum(results[n]["uncached_met"] for n in shown)
+    met_c = sum(results[n]["cached_met"] for n in shown)
     print(
         f"targets (uncached p50 / polars p50 <= {UNCACHED_TARGET_RATIO}, cached p50 <= "
-        f"{CACHED_TARGET_MS} ms): uncached met for {met_u}/{len(rows_out)} fields, cached "
-        f"{met_c}/{len(rows_out)}"
+        f"{CACHED_TARGET_MS} ms): uncached met for {met_u}/{len(shown)} fields, cached "
+        f"{met_c}/{len(shown)}"
     )
-    if rows_out:
-        uncached = [results[n]["uncached"]["p50"] for n in rows_out]
-        raw = [results[n]["raw"]["polars"]["p50"] for n in rows_out]
-        cached = [results[n]["cached"]["p50"] for n in rows_out]
+    if shown:
+        uncached = [results[n]["uncached"]["p50"] for n in shown]
+        raw = [results[n]["raw"]["polars"]["p50"] for n in shown]
+        cached = [results[n]["cached"]["p50"] for n in shown]
         print(
             f"all fields: uncached p50 sum {sum(uncached):.1f} ms / polars p50 sum {sum(raw):.1f} ms "
             f"= {sum(uncached) / sum(raw):.2f}; worst field ratio "
             f"{max(u / p for u, p in zip(uncached, raw, strict=True)):.2f}; cached p50 median "
             f"{statistics.median(cached):.2f} ms, max {max(cached):.2f} ms"
         )
-    load_after = os.getloadavg()
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
+
+
+def print_header(
+    args: argparse.Namespace, csv: Path, info: dict[str, Any], started: dt.datetime
+) -> None:
+    print(f"date: {started:%Y-%m-%dT%H:%M:%SZ}")
+    print(f"command: {command_line()}")
+    print(machine_line(info))
+    print("versions: " + ", ".join(f"{k} {info[k]}" for k in VERSIONS))
+    print(f"input: {csv} ({args.rows:,} rows)", flush=True)
+    print(f"server code: {args.server_repo.resolve()}", flush=True)
+
+
+VERSIONS = ("python", "polars", "duckdb", "httpx", "uvicorn", "strawberry-graphql")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ["BENCH_SERVER_REPO"] = str(args.server_repo.resolve())
+    csv = ensure_csv(args.rows).path
+    info = machine(*VERSIONS[1:])
+    started = utc_now()
+    print_header(args, csv, info, started)
+    workdir = Path(tempfile.mkdtemp(prefix="dashboard_", dir=DATA_DIR))
+    log = DATA_DIR / f"dashboard_server_{args.rows}.log"
+    errors: list[str] = []
+    env = server_env(settings(workdir))
+    try:
+        cwd = args.server_repo.resolve()
+        with uvicorn_server(env, log, cwd=cwd, grace=30) as server:
+            measured = measure(server, csv, workdir, args, errors)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    code = server.process.returncode
+    problems = log_problems(log)
+    if code not in (0, -signal.SIGTERM):
+        errors.append(f"server exit status {code}")
+    shown = print_fields(measured)
+    print_summary(measured, shown)
+    info["load_after"] = load_average()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in info['load_after'])}")
     print(f"server log: {log.relative_to(REPO_ROOT)}, error lines: {len(problems)}")
     for line in problems[:10]:
         print(f"  {line}")
@@ -737,15 +722,15 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "dashboard_latency",
         "date": f"{started:%Y-%m-%dT%H:%M:%SZ}",
         "rows": args.rows,
-        "machine": {**info, "load_before": load_before, "load_after": load_after},
-        "upload_s": upload_s,
-        "fields": results,
-        "load": load,
+        "machine": info,
+        "upload_s": measured.upload_s,
+        "fields": measured.results,
+        "load": measured.load,
         "server_log_problems": problems,
         "errors": errors,
     }
-    print(json.dumps(record))
-    return 1 if errors or len(rows_out) != len(fields) else 0
+    write_results("dashboard_latency", record, started)
+    return 1 if errors or len(shown) != len(measured.fields) else 0
 
 
 if __name__ == "__main__":

@@ -4,10 +4,11 @@ embedded engine, in one run.
 Run it from the repository root with a Druid running (`make druid` prints its URL):
 
     DRUID_URL=http://127.0.0.1:8888 .venv/bin/python bench/druid_pipeline.py
-    DRUID_URL=... .venv/bin/python bench/druid_pipeline.py --rows 200000 --repeat 5   # quick
+    DRUID_URL=... .venv/bin/python bench/druid_pipeline.py --rows 200000 --repeat 5
+    DRUID_URL=... .venv/bin/python bench/druid_pipeline.py --quick   # 20,000 rows, 3 requests
 
 One run:
-1. Starts `uvicorn backend.main:app` on a fresh SQLite database and storage folder, with
+1. Starts `uvicorn backend.main:app` (the flags of `make run`) on a fresh SQLite database and storage folder, with
    DRUID_URL set, a Druid datasource prefix of its own and the result cache off.
 2. Uploads data.csv, then a generated file of --rows rows (1,000,000 by default), each with curl,
    and reads the phases from the task's events: upload (the HTTP request), validate (validating
@@ -16,17 +17,16 @@ One run:
 3. For every dashboard field, --repeat uncached requests in standalone mode (embedded engine)
    and the same in warehouse mode (Druid), over the large file's rows: p50 and p95 each, and the
    ratio Druid / embedded.
-Prints a table and a final JSON line; exits non-zero only when something failed.
+Prints a table and writes every figure to bench/results/druid_pipeline-<UTC time>.json; exits
+non-zero only when something failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +37,23 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import REPO_ROOT, BenchError, ensure_csv, free_port, machine, ms, start_server
+from bench.harness import (  # noqa: E402
+    REPO_ROOT,
+    BenchError,
+    curl_upload,
+    ensure_csv,
+    free_port,
+    machine,
+    ms,
+    server_env,
+    utc_now,
+    uvicorn_server,
+    wait_for_task,
+    write_results,
+)
+
+# The sizes of a run: the default, and --quick (a check that the script works).
+SIZES = {"full": {"rows": 1_000_000, "repeat": 15}, "quick": {"rows": 20_000, "repeat": 3}}
 
 FIELDS = {
     "salesSummary": "salesSummary(filter: $f) { totalSales transactions }",
@@ -62,24 +78,14 @@ PHASES = [
 
 def upload(url: str, path: Path) -> dict[str, Any]:
     started = time.perf_counter()
-    sent = subprocess.run(
-        ["curl", "-sS", "-F", f"file=@{path}", "-F", "datasource_name=sales"]
-        + [f"{url}/api/ingest/upload"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    code, body = curl_upload(url, path, "sales")
     upload_seconds = time.perf_counter() - started
-    task_id = json.loads(sent.stdout)["task_id"]
-    deadline = time.monotonic() + 1800
-    while time.monotonic() < deadline:
-        task: dict[str, Any] = httpx.get(f"{url}/api/ingest/status/{task_id}", timeout=30).json()
-        if task["status"] == "succeeded":
-            return {"upload": upload_seconds, **phases(task), "task": task}
-        if task["status"] in ("failed", "cancelled"):
-            raise BenchError(f"{path.name}: {task['status']}: {task.get('error')}")
-        time.sleep(0.2)
-    raise BenchError(f"{path.name} did not finish within 30 minutes")
+    if code != 202:
+        raise BenchError(f"{path.name}: the upload answered {code}: {body}")
+    task = wait_for_task(url, str(body["task_id"]), timeout=1800)
+    if task["status"] != "succeeded":
+        raise BenchError(f"{path.name}: {task['status']}: {task.get('error')}")
+    return {"upload": upload_seconds, **phases(task), "task": task}
 
 
 def phases(task: dict[str, Any]) -> dict[str, float | None]:
@@ -96,7 +102,7 @@ def phases(task: dict[str, Any]) -> dict[str, float | None]:
 
 def field_latency(client: httpx.Client, field: str, repeat: int) -> dict[str, float]:
     query = f"query($f: SalesFilter) {{ {field} }}"
-    samples = []
+    samples: list[float] = []
     for i in range(repeat):
         # A different (all-covering) dateTo each time: a cache miss on every request.
         day = (dt.date(2019, 4, 1) + dt.timedelta(days=i)).isoformat()
@@ -119,17 +125,21 @@ def set_mode(url: str, mode: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--druid-url", default=None, help="default: $DRUID_URL")
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, 3 requests per field")
+    parser.add_argument("--rows", type=int, help="rows of the large file (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, help="requests per field and mode (default 15)")
     args = parser.parse_args(argv)
+    for name, value in SIZES["quick" if args.quick else "full"].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     druid_url = args.druid_url or os.environ.get("DRUID_URL")
     if not druid_url:
         print("set DRUID_URL (make druid prints it) or pass --druid-url", file=sys.stderr)
         return 2
-    big = ensure_csv(args.rows)
+    big = ensure_csv(args.rows).path
     workdir = Path(tempfile.mkdtemp(prefix="bench-druid-"))
     port = free_port()
-    env = {
+    settings = {
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'metadata.db'}",
         "STORAGE_URL": str(workdir / "storage"),
         "CACHE_DIR": str(workdir / "cache"),
@@ -140,25 +150,33 @@ def main(argv: list[str] | None = None) -> int:
         "DRUID_DATA_BASE_URL": f"http://127.0.0.1:{port}",
         "DRUID_POLL_SECONDS": "0.5",
     }
-    process, url = start_server(env, workdir / "server.log", port)
     try:
-        loads = {
-            "data.csv (1,000 rows)": upload(url, REPO_ROOT / "data.csv"),
-            f"{args.rows:,} rows": upload(url, big),
-        }
-        latency: dict[str, dict[str, dict[str, float]]] = {}
-        with httpx.Client(base_url=url, timeout=120) as client:
-            for mode in ("standalone", "warehouse"):
-                set_mode(url, mode)
-                for name, field in FIELDS.items():
-                    field_latency(client, field, 2)  # warm both engines' first-query costs
-                    latency.setdefault(name, {})[mode] = field_latency(client, field, args.repeat)
+        log = workdir / "server.log"
+        with uvicorn_server(server_env(settings), log, port=port, grace=30) as server:
+            loads, latency = measure(server.url, big, args)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
     report(loads, latency, args)
     return 0
+
+
+Latency = dict[str, dict[str, dict[str, float]]]
+
+
+def measure(url: str, big: Path, args: argparse.Namespace) -> tuple[dict[str, Any], Latency]:
+    """Both uploads, then every field in both modes."""
+    loads = {
+        "data.csv (1,000 rows)": upload(url, REPO_ROOT / "data.csv"),
+        f"{args.rows:,} rows": upload(url, big),
+    }
+    latency: Latency = {}
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for mode in ("standalone", "warehouse"):
+            set_mode(url, mode)
+            for name, field in FIELDS.items():
+                field_latency(client, field, 2)  # warm both engines' first-query costs
+                latency.setdefault(name, {})[mode] = field_latency(client, field, args.repeat)
+    return loads, latency
 
 
 def report(
@@ -184,14 +202,15 @@ def report(
             f"| {name} | {embedded['p50']:.1f} | {embedded['p95']:.1f} | {druid['p50']:.1f} | "
             f"{druid['p95']:.1f} | {druid['p50'] / embedded['p50']:.2f} |"
         )
+    started = utc_now()
     summary = {
         "machine": machine("polars", "httpx", "uvicorn"),
-        "date": dt.date.today().isoformat(),
+        "date": started.isoformat(),
         "loads": {k: {n: v for n, v in load.items() if n != "task"} for k, load in loads.items()},
         "druid_rows": {k: load["task"]["druid_report"] for k, load in loads.items()},
         "latency_ms": latency,
     }
-    print(json.dumps(summary))
+    write_results("druid_pipeline", summary, started)
 
 
 if __name__ == "__main__":

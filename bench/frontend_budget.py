@@ -6,15 +6,17 @@ frontend/node_modules and /usr/bin/chromium):
 
     .venv/bin/python bench/frontend_budget.py            # 5 first loads
     .venv/bin/python bench/frontend_budget.py --runs 10
+    .venv/bin/python bench/frontend_budget.py --quick    # one first load
 
-1. Starts `uvicorn backend.main:app` on a fresh temporary SQLite database and storage folder,
+1. Starts `uvicorn backend.main:app` (the flags of `make run`) on a fresh temporary SQLite database and storage folder,
    creates an admin token, uploads data.csv and waits for the task to succeed.
 2. frontend/scripts/budget.mjs opens / in headless Chromium `--runs` times, each in a fresh
    browser context (empty cache), and reads `performance.now()` (milliseconds since navigation
    started) when all 12 widgets are ready and every chart has drawn; it also lists the scripts
    the browser fetched for that first load.
 3. Those scripts, read from frontend/dist and gzipped (level 6, what a server's gzip would send),
-   are the initial JavaScript. Prints a table and a final JSON line. A missed budget is reported,
+   are the initial JavaScript. Prints a table and writes the figures to
+   bench/results/frontend_budget-<UTC time>.json. A missed budget is reported,
    not an error; the exit status is non-zero only when something failed.
 """
 
@@ -29,14 +31,21 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import REPO_ROOT, BenchError, machine, start_server  # noqa: E402
+from bench.harness import (  # noqa: E402
+    REPO_ROOT,
+    BenchError,
+    machine,
+    server_env,
+    uvicorn_server,
+    wait_for_task,
+    write_results,
+)
 
 FRONTEND = REPO_ROOT / "frontend"
 DIST = FRONTEND / "dist"
@@ -61,16 +70,9 @@ def load_data_csv(url: str, token: str) -> None:
         )
     if answer.status_code not in (200, 202):
         raise BenchError(f"upload answered {answer.status_code}: {answer.text}")
-    task_id = answer.json()["task_id"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = httpx.get(f"{url}/api/ingest/status/{task_id}", headers=headers, timeout=10)
-        if status.json()["status"] == "succeeded":
-            return
-        if status.json()["status"] in ("failed", "cancelled"):
-            raise BenchError(f"data.csv did not load: {status.text}")
-        time.sleep(0.2)
-    raise BenchError("data.csv did not load within 120 s")
+    task = wait_for_task(url, answer.json()["task_id"], timeout=120, headers=headers)
+    if task["status"] != "succeeded":
+        raise BenchError(f"data.csv did not load: {task}")
 
 
 def first_loads(url: str, token: str, runs: int) -> list[dict[str, Any]]:
@@ -98,7 +100,7 @@ def measure(runs: int) -> dict[str, Any]:
             "AUTH_ANONYMOUS_ROLE": "none",
             "RATE_LIMIT_PER_MINUTE": "0",
         }
-        full_env = {**os.environ, **env}
+        full_env = server_env(env)
         python = [sys.executable, "-m", "backend"]
         subprocess.run([*python, "migrate"], cwd=REPO_ROOT, env=full_env, check=True)
         token_file = Path(work) / "admin-token"
@@ -110,13 +112,9 @@ def measure(runs: int) -> dict[str, Any]:
             capture_output=True,
         )
         token = token_file.read_text(encoding="utf-8").strip()
-        process, url = start_server(env, Path(work) / "server.log")
-        try:
-            load_data_csv(url, token)
-            loads = first_loads(url, token, runs)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        with uvicorn_server(full_env, Path(work) / "server.log") as server:
+            load_data_csv(server.url, token)
+            loads = first_loads(server.url, token, runs)
     scripts = sorted({s for load in loads for s in load["scripts"]})
     sizes = {s: gzipped_kb(DIST / s.lstrip("/")) for s in scripts}
     rendered = [float(load["renderedMs"]) for load in loads]
@@ -132,7 +130,10 @@ def measure(runs: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="first loads to time (default 5)")
+    parser.add_argument("--quick", action="store_true", help="one first load")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs = 1
     missing = [
         what
         for what, ok in (
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['rendered_ms']} (budget < {RENDER_BUDGET_MS:.0f} ms): "
         f"{'met' if render_ok else 'MISSED'}"
     )
-    print(json.dumps({**result, "machine": machine()}))
+    write_results("frontend_budget", {**result, "machine": machine("uvicorn")})
     return 0
 
 

@@ -1,12 +1,17 @@
 """Load on loopback: many concurrent clients reading dashboards and uploading files while one
 deliberately heavy query runs, and a prober timing /healthz throughout.
 
-    .venv/bin/python bench/load.py --url http://127.0.0.1:8000 --clients 200 --seconds 30
+    .venv/bin/python bench/load.py --clients 200 --seconds 30    # a throwaway server of its own
+    .venv/bin/python bench/load.py --quick                       # 20 clients for 5 s
+    .venv/bin/python bench/load.py --url http://127.0.0.1:8000   # a server already running
 
-Reports request counts and latency percentiles per kind, 5xx answers, the slowest /healthz, and
+Without --url it starts ``uvicorn backend.main:app`` (the flags of ``make run``) on a fresh
+SQLite database and storage folder, with data.csv loaded, as tests/e2e/test_load.py does.
+Prints request counts and latency percentiles per kind, 5xx answers, the slowest /healthz, and
 what became of every upload the server accepted (all must end `succeeded`: none lost). The test
 suite runs the same load (tests/e2e/test_load.py) and asserts the outcomes; timings are recorded
-in bench/RESULTS.md, not asserted there except the liveness bound.
+in bench/RESULTS.md, not asserted there except the liveness bound. The figures are written to
+bench/results/load-<UTC time>.json.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import functools
 import json
 import random
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -27,8 +33,17 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ms
-from bench.generate_sales import HEADER, invoice_id, sales_rows
+from bench.generate_sales import HEADER, invoice_id, sales_rows  # noqa: E402
+from bench.harness import (  # noqa: E402
+    REPO_ROOT,
+    machine,
+    ms,
+    server_env,
+    upload_and_wait,
+    utc_now,
+    uvicorn_server,
+    write_results,
+)
 
 READS = [
     "query($f: SalesFilter) { salesSummary(filter: $f) { totalSales transactions } }",
@@ -250,17 +265,73 @@ async def run_load(
     return report
 
 
+# The sizes of a run: the default, and --quick (a check that the script works, in seconds).
+SIZES = {
+    "full": {"clients": 200, "uploaders": 20, "seconds": 30.0},
+    "quick": {"clients": 20, "uploaders": 4, "seconds": 5.0},
+}
+
+
+def load_own_server(clients: int, uploaders: int, seconds: float) -> LoadReport:
+    """run_load against a throwaway server with data.csv loaded."""
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as work:
+        settings = {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{work}/metadata.db",
+            "STORAGE_URL": f"{work}/storage",
+            "RATE_LIMIT_PER_MINUTE": "0",  # every client has the same address
+            "UPLOADS_IN_FLIGHT": "0",
+        }
+        with uvicorn_server(server_env(settings), Path(work) / "server.log") as server:
+            upload_and_wait(server.url, REPO_ROOT / "data.csv")
+            return asyncio.run(
+                run_load(server.url, clients=clients, uploaders=uploaders, seconds=seconds)
+            )
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    """Latency per kind of request, then what the server answered and what became of uploads."""
+    print(f"{'request':<14}{'count':>8}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
+    for kind, figures in summary["requests"].items():
+        print(
+            f"{kind:<14}{figures['n']:>8,}{figures['p50']:>10.1f}{figures['p95']:>10.1f}"
+            f"{figures['p99']:>10.1f}"
+        )
+    statuses = ", ".join(f"{code}: {n}" for code, n in sorted(summary["statuses"].items()))
+    print(f"answers by status: {statuses}")
+    print(
+        f"uploads accepted: {summary['uploads_accepted']}, by outcome: "
+        f"{summary['uploads_by_outcome']}; slowest /healthz {summary['healthz_worst_ms']} ms; "
+        f"heavy queries {summary['heavy_queries']}, refused {len(summary['heavy_refused'])}; "
+        f"reads retried {summary['reads_retried']}"
+    )
+    for error in summary["server_errors"]:
+        print(f"server error: {error}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--uploaders", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--url", default=None, help="a running server (default: start one)")
+    parser.add_argument("--quick", action="store_true", help="20 clients for 5 s")
+    parser.add_argument("--clients", type=int)
+    parser.add_argument("--uploaders", type=int)
+    parser.add_argument("--seconds", type=float)
     args = parser.parse_args(argv)
-    report = asyncio.run(
-        run_load(args.url, clients=args.clients, uploaders=args.uploaders, seconds=args.seconds)
-    )
-    print(json.dumps(report.summary(), indent=2))
+    size = SIZES["quick" if args.quick else "full"]
+    clients = int(args.clients or size["clients"])
+    uploaders = int(args.uploaders or size["uploaders"])
+    seconds = float(args.seconds or size["seconds"])
+    started = utc_now()
+    if args.url:
+        report = asyncio.run(
+            run_load(args.url, clients=clients, uploaders=uploaders, seconds=seconds)
+        )
+    else:
+        report = load_own_server(clients, uploaders, seconds)
+    summary = report.summary()
+    print_table(summary)
+    run = {"clients": clients, "uploaders": uploaders, "seconds": seconds, "url": args.url}
+    record = {"date": started.isoformat(), **run, **summary, "machine": machine("httpx", "uvicorn")}
+    write_results("load", record, started)
     return 0
 
 

@@ -5,7 +5,7 @@ after the other. Parsing while the upload streams in would run them at the same 
 measures both arrangements of the same work, side by side in one run:
 
 - **raw**: raw Polars ``scan_csv -> sink_parquet`` of the file (the upload benchmark's baseline);
-- **alone**: the upload alone (curl to a real ``uvicorn backend.main:app`` whose worker is off,
+- **alone**: the upload alone (curl to a real ``uvicorn backend.main:app`` (the flags of ``make run``) whose worker is off,
   until the 202), then the one pass alone (``normalize()`` in a fresh process on the same file, a
   new inferred datasource, as the upload benchmark's), timed one after the other;
 - **together**: the same upload and the same one pass started at the same moment; timed until
@@ -18,6 +18,9 @@ reach. Run from the repository root:
 
     .venv/bin/python bench/overlap_ceiling.py             # 5,000,000 rows, 3 rounds
     .venv/bin/python bench/overlap_ceiling.py --rows 1000000 --repeat 1
+    .venv/bin/python bench/overlap_ceiling.py --quick   # 20,000 rows, one round
+
+Every figure is written to ``bench/results/overlap_ceiling-<UTC time>.json``.
 
 Linux only; needs curl. Exits non-zero only when something failed.
 """
@@ -25,7 +28,6 @@ Linux only; needs curl. Exits non-zero only when something failed.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import subprocess
@@ -35,7 +37,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import REPO_ROOT, BenchError, ensure_csv, machine, start_server  # noqa: E402
+from bench.harness import (  # noqa: E402
+    REPO_ROOT,
+    BenchError,
+    ensure_csv,
+    machine,
+    server_env,
+    utc_now,
+    uvicorn_server,
+    write_results,
+)
+
+# The sizes of a run: the default, and --quick (a check that the script works).
+SIZES = {"full": {"rows": 5_000_000, "repeat": 3}, "quick": {"rows": 20_000, "repeat": 1}}
 
 RAW = """
 import sys, time
@@ -131,31 +145,34 @@ def round_of(path: Path, number: int, scratch: Path) -> dict[str, float]:
         "WORKER_CONCURRENCY": "0",  # the upload only: the pass runs beside it, measured
         "AUTH_ANONYMOUS_ROLE": "admin",  # a throwaway server on loopback
     }
-    server, url = start_server(env, folder / "server.log")
     try:
-        child = one_pass(path, f"alone_{number}", scratch)
-        started = time.perf_counter()
-        accepted(upload(url, path, f"alone_{number}"))
-        upload_alone = time.perf_counter() - started
-        time.sleep(1)
-        start(child)
-        pass_alone = finish(child)
-
-        child = one_pass(path, f"together_{number}", scratch)
-        time.sleep(3)  # its imports are done
-        started = time.perf_counter()
-        sending = upload(url, path, f"together_{number}")
-        start(child)
-        accepted(sending)
-        upload_together = time.perf_counter() - started
-        finish(child)
-        together = time.perf_counter() - started
+        with uvicorn_server(server_env(env), folder / "server.log", grace=30) as server:
+            timings = both_arrangements(server.url, path, number, scratch)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
+    return {"raw": raw, **timings}
+
+
+def both_arrangements(url: str, path: Path, number: int, scratch: Path) -> dict[str, float]:
+    """The upload and the one pass one after the other, then at the same moment."""
+    child = one_pass(path, f"alone_{number}", scratch)
+    started = time.perf_counter()
+    accepted(upload(url, path, f"alone_{number}"))
+    upload_alone = time.perf_counter() - started
+    time.sleep(1)
+    start(child)
+    pass_alone = finish(child)
+
+    child = one_pass(path, f"together_{number}", scratch)
+    time.sleep(3)  # its imports are done
+    started = time.perf_counter()
+    sending = upload(url, path, f"together_{number}")
+    start(child)
+    accepted(sending)
+    upload_together = time.perf_counter() - started
+    finish(child)
+    together = time.perf_counter() - started
     return {
-        "raw": raw,
         "upload_alone": upload_alone,
         "pass_alone": pass_alone,
         "alone": upload_alone + pass_alone,
@@ -164,17 +181,21 @@ def round_of(path: Path, number: int, scratch: Path) -> dict[str, float]:
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, one round")
+    parser.add_argument("--rows", type=int, help="rows in the file (default 5,000,000)")
+    parser.add_argument("--repeat", type=int, help="rounds (default 3)")
+    args = parser.parse_args(argv)
+    size = SIZES["quick" if args.quick else "full"]
+    rows, repeat = args.rows or size["rows"], args.repeat or size["repeat"]
     if shutil.which("curl") is None:
         raise BenchError("curl is needed")
-    path = ensure_csv(args.rows)
+    path = ensure_csv(rows).path
+    started = utc_now()
     rounds = []
     with tempfile.TemporaryDirectory(prefix="overlap-") as scratch:
-        for number in range(args.repeat):
+        for number in range(repeat):
             found = round_of(path, number, Path(scratch))
             rounds.append(found)
             print(
@@ -184,12 +205,23 @@ def main() -> int:
                 f"both done {found['together']:.2f} s",
                 flush=True,
             )
-    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-    ratios = {
+    report(rounds, rows, path)
+    record = {"rows": rows, "machine": machine("polars", "uvicorn"), "rounds": rounds}
+    write_results("overlap_ceiling", {**record, "ratios": ratios_of(rounds)}, started)
+    return 0
+
+
+def ratios_of(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return {
         "alone": statistics.median(r["raw"] / r["alone"] for r in rounds),
         "together": statistics.median(r["raw"] / r["together"] for r in rounds),
     }
-    print(f"\n{args.rows:,} rows, {path.stat().st_size / 1e6:,.1f} MB, medians of {args.repeat}")
+
+
+def report(rounds: list[dict[str, float]], rows: int, path: Path) -> None:
+    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    ratios = ratios_of(rounds)
+    print(f"\n{rows:,} rows, {path.stat().st_size / 1e6:,.1f} MB, medians of {len(rounds)}")
     print(f"  raw Polars scan->sink                       {median['raw']:6.2f} s")
     print(
         f"  upload, then one pass (one after the other) {median['alone']:6.2f} s"
@@ -199,12 +231,6 @@ def main() -> int:
         f"  upload and one pass at once                 {median['together']:6.2f} s"
         f"   raw / this = {ratios['together']:.2f}"
     )
-    print(
-        json.dumps(
-            {"rows": args.rows, "machine": machine("polars"), "rounds": rounds, "ratios": ratios}
-        )
-    )
-    return 0
 
 
 if __name__ == "__main__":

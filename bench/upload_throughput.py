@@ -3,7 +3,8 @@
 Run it from the repository root (``make bench`` runs ``python bench/upload_throughput.py``):
 
     .venv/bin/python bench/upload_throughput.py                 # 5,000,000 rows (~670 MB) and 2x
-    .venv/bin/python bench/upload_throughput.py --rows 200000   # quick check, a few seconds
+    .venv/bin/python bench/upload_throughput.py --rows 200000   # a few seconds
+    .venv/bin/python bench/upload_throughput.py --quick         # 20,000 rows, one run
 
 One run does all of this:
 
@@ -12,7 +13,7 @@ One run does all of this:
 2. Baseline: times ``pl.scan_csv(path, infer_schema_length=10000).sink_parquet(out,
    compression="zstd")`` on each file in a fresh Python subprocess (timed inside the child, so
    interpreter start-up is not counted) and records the child's peak RSS.
-3. For each file, starts a fresh ``uvicorn backend.main:app`` with a temporary SQLite database and
+3. For each file, starts a fresh ``uvicorn backend.main:app`` (the flags of ``make run``) with a temporary SQLite database and
    storage folder, uploads the file with curl (streamed from disk), polls the task until it has
    succeeded, and measures the upload (until the 202) and end to end (until ``succeeded``). A
    thread samples the server's RSS (the process and any children, /proc VmRSS) every 50 ms; the
@@ -21,7 +22,8 @@ One run does all of this:
    small shared machine is noisy); the table shows medians with the min-max spread, and the
    worst peak RSS.
 4. Prints a table, the targets (service throughput >= 60% of raw Polars; server peak RSS under
-   600 MiB and flat from 1x to 2x), the machine, and a final JSON line for scripts.
+   600 MiB and flat from 1x to 2x) and the machine, and writes every figure to
+   ``bench/results/upload_throughput-<UTC time>.json``.
 
 The exit status is non-zero only when something failed (generation, baseline, upload, a failed
 task, a server that crashed); a missed target is reported, not treated as a failure.
@@ -31,23 +33,19 @@ Linux only (/proc).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import hashlib
 import json
 import math
 import os
-import platform
-import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -55,18 +53,40 @@ from typing import Any
 import httpx
 import polars as pl
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-GENERATOR = REPO_ROOT / "bench" / "generate_sales.py"
-DEFAULT_DATA_DIR = REPO_ROOT / "var" / "bench"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.harness import (  # noqa: E402
+    DATA_DIR,
+    MB,
+    MIB,
+    REPO_ROOT,
+    BenchError,
+    Server,
+    command_line,
+    cpu_seconds,
+    curl_upload,
+    ensure_csv,
+    json_or_text,
+    load_average,
+    log_problems,
+    machine,
+    process_tree,
+    server_env,
+    spread,
+    status_kib,
+    utc_now,
+    uvicorn_server,
+    write_results,
+)
+
 DEFAULT_ROWS = 5_000_000
-SEED = 20190101
-MB = 1_000_000  # throughput is in MB/s (10**6 bytes); memory in MiB
-MIB = 1024 * 1024
+# The sizes of a run: the default, and --quick (a check that the script works, in seconds).
+SIZES = {"full": {"rows": DEFAULT_ROWS, "repeat": 3}, "quick": {"rows": 20_000, "repeat": 1}}
+# The files measured: a label and the size as a multiple of --rows.
+SCENARIOS = {"1x": 1, "2x": 2}
 RATIO_TARGET = 0.6  # issue "Speed": >= 0.6 of raw Polars
 RSS_TARGET_MIB = 600.0  # and <= 600 MB, flat from 1x to 2x
 # "Flat" from 1x to 2x: the 2x peak is at most this much above the 1x peak.
 FLAT_TOLERANCE = 0.25
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Runs in a fresh interpreter: argv = source, target. Prints one JSON object.
 _BASELINE_CHILD = """
@@ -88,10 +108,6 @@ print(json.dumps({
 """
 
 
-class BenchError(Exception):
-    """Something failed (not a missed target): the run exits non-zero."""
-
-
 # --- input files ---------------------------------------------------------------------------------
 
 
@@ -104,36 +120,9 @@ class InputFile:
     generated_seconds: float | None  # None: reused from an earlier run
 
 
-def _generator_digest() -> str:
-    return hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:16]
-
-
 def ensure_input(label: str, data_dir: Path, rows: int) -> InputFile:
-    """Reuse var/bench/sales_<rows>.csv when its sidecar says it is complete and current."""
-    path = data_dir / f"sales_{rows}.csv"
-    meta_path = path.with_name(path.name + ".meta.json")
-    wanted = {"rows": rows, "seed": SEED, "generator": _generator_digest()}
-    if path.is_file() and meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-        except ValueError:
-            meta = {}
-        size = path.stat().st_size
-        if all(meta.get(k) == v for k, v in wanted.items()) and meta.get("size_bytes") == size:
-            return InputFile(label, path, rows, size, None)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    print(f"generating {rows:,} rows -> {path} ...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    command = [sys.executable, str(GENERATOR), "--rows", str(rows), "--seed", str(SEED)]
-    result = subprocess.run(
-        [*command, "--out", str(path)], cwd=REPO_ROOT, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise BenchError(f"generating {path} failed ({result.returncode}): {result.stderr.strip()}")
-    seconds = time.perf_counter() - start
-    size = path.stat().st_size
-    meta_path.write_text(json.dumps({**wanted, "size_bytes": size}) + "\n")
-    return InputFile(label, path, rows, size, seconds)
+    found = ensure_csv(rows, data_dir)
+    return InputFile(label, found.path, rows, found.size_bytes, found.generated_seconds)
 
 
 # --- raw Polars baseline -------------------------------------------------------------------------
@@ -173,53 +162,17 @@ def run_baseline(source: InputFile, workdir: Path) -> Baseline:
 # --- /proc: memory and CPU of the server process tree --------------------------------------------
 
 
-def _process_tree(pid: int) -> list[int]:
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        try:
-            tasks = os.listdir(f"/proc/{current}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                children = Path(f"/proc/{current}/task/{tid}/children").read_text().split()
-            except OSError:
-                continue
-            pending.extend(int(child) for child in children)
-    return found
-
-
-def _status_kib(pid: int, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
 def tree_rss_bytes(pid: int) -> int:
-    return sum(_status_kib(p, "VmRSS") for p in _process_tree(pid)) * 1024
+    return sum(status_kib(p, "VmRSS") for p in process_tree(pid)) * 1024
 
 
 def tree_hwm_bytes(pid: int) -> int:
     """The kernel's peak RSS of each process in the tree, summed (an upper bound for several)."""
-    return sum(_status_kib(p, "VmHWM") for p in _process_tree(pid)) * 1024
+    return sum(status_kib(p, "VmHWM") for p in process_tree(pid)) * 1024
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    ticks = 0
-    for p in _process_tree(pid):
-        try:
-            stat = Path(f"/proc/{p}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / CLOCK_TICKS
+    return sum(cpu_seconds(p) for p in process_tree(pid))
 
 
 class RssSampler(threading.Thread):
@@ -253,148 +206,18 @@ class RssSampler(threading.Thread):
 # --- the service ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-    storage: Path
-
-
-def start_server(workdir: Path, max_upload_mb: int, worker_concurrency: int | None) -> Server:
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "STORAGE_", "WORKER_", "MAX_UPLOAD_"))
-    }
-    env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'metadata.db'}",
-        STORAGE_URL=str(workdir / "storage"),
-        MAX_UPLOAD_MB=str(max_upload_mb),
-        PYTHONUNBUFFERED="1",
-        # A throwaway server on loopback: requests carry no token.
-        AUTH_ANONYMOUS_ROLE="admin",
-    )
-    if worker_concurrency is not None:
-        env["WORKER_CONCURRENCY"] = str(worker_concurrency)
-    port = free_port()
-    log = workdir / "server.log"
-    command = [sys.executable, "-m", "uvicorn", "backend.main:app"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log, workdir / "storage")
-    try:
-        _wait_until_serving(server, timeout=60)
-    except BaseException:
-        stop_server(server)
-        raise
-    return server
-
-
-def _wait_until_serving(server: Server, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise BenchError(
-                f"server exited with {server.process.returncode} at start-up:\n{log_tail(server)}"
-            )
-        try:
-            if httpx.get(f"{server.url}/api/ingest/tasks", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise BenchError(f"server did not answer within {timeout:.0f}s:\n{log_tail(server)}")
-
-
-def stop_server(server: Server) -> int:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    return server.process.returncode
-
-
-def log_tail(server: Server, lines: int = 40) -> str:
-    try:
-        text = server.log.read_text(errors="replace")
-    except OSError:
-        return "(no server log)"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def log_problems(server: Server) -> list[str]:
-    try:
-        text = server.log.read_text(errors="replace")
-    except OSError:
-        return []
-    return [
-        line
-        for line in text.splitlines()
-        if "Traceback" in line or "ERROR" in line or "CRITICAL" in line
-    ]
-
-
 def upload(url: str, path: Path, datasource: str, client: str) -> tuple[int, dict[str, Any]]:
     """POST the file as multipart, streamed from disk. Returns the status code and JSON body."""
-    endpoint = f"{url}/api/ingest/upload"
     if client == "curl":
-        result = subprocess.run(
-            [
-                "curl",
-                "-sS",
-                "-H",
-                "Expect:",  # no 100-continue round trip
-                "-o",
-                "-",
-                "-w",
-                "\n%{http_code}",
-                "-F",
-                f"datasource_name={datasource}",
-                "-F",
-                f'file=@"{path}";type=text/csv',
-                endpoint,
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise BenchError(f"curl failed ({result.returncode}): {result.stderr.strip()}")
-        body, _, code = result.stdout.rpartition("\n")
-        return int(code), _json_or_text(body)
+        return curl_upload(url, path, datasource)
     with path.open("rb") as handle:
         response = httpx.post(
-            endpoint,
+            f"{url}/api/ingest/upload",
             data={"datasource_name": datasource},
             files={"file": (path.name, handle, "text/csv")},
             timeout=httpx.Timeout(30, write=None, read=600),
         )
-    return response.status_code, _json_or_text(response.text)
-
-
-def _json_or_text(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {"raw": text[:2000]}
-    return value if isinstance(value, dict) else {"raw": value}
+    return response.status_code, json_or_text(response.text)
 
 
 def _seconds_between(body: dict[str, Any], start: str, end: str) -> float | None:
@@ -447,9 +270,67 @@ def run_service(
     poll_interval: float,
     task_timeout: float,
 ) -> ServiceRun:
+    """One fresh server, one upload of `source`, measured; the server stopped after it."""
     run = ServiceRun(source.label)
-    server = start_server(workdir, max_upload_mb, worker_concurrency)
-    run.server_log = str(server.log)
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'metadata.db'}",
+        "STORAGE_URL": str(workdir / "storage"),
+        "MAX_UPLOAD_MB": str(max_upload_mb),
+    }
+    if worker_concurrency is not None:
+        settings["WORKER_CONCURRENCY"] = str(worker_concurrency)
+    env = server_env(settings, drop=("DATABASE_", "STORAGE_", "WORKER_", "MAX_UPLOAD_"))
+    log = workdir / "server.log"
+    run.server_log = str(log)
+    crashed = False
+    server: Server | None = None
+    try:
+        with uvicorn_server(env, log, grace=30) as server:
+            try:
+                measure(
+                    run, server, source, workdir / "storage", client, poll_interval, task_timeout
+                )
+            finally:
+                crashed = server.process.poll() is not None
+    except BenchError as exc:
+        run.error = str(exc)
+    if server is not None:
+        run.server_exit_code = server.process.returncode
+    run.server_log_problems = log_problems(log)
+    _judge_shutdown(run, crashed)
+    if not run.ok:
+        run.error = (run.error or "failed").strip() + f"\nserver log tail:\n{_tail(log)}"
+    return run
+
+
+def _judge_shutdown(run: ServiceRun, crashed: bool) -> None:
+    if crashed:
+        run.ok = False
+        run.error = (run.error or "") + f" server exited during the run with {run.server_exit_code}"
+    elif run.server_exit_code not in (None, 0, -signal.SIGTERM):
+        # uvicorn re-raises the SIGTERM it handled, so -15 is a clean shutdown.
+        run.ok = False
+        run.error = (run.error or "") + f" server shutdown exit code {run.server_exit_code}"
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
+def measure(
+    run: ServiceRun,
+    server: Server,
+    source: InputFile,
+    storage: Path,
+    client: str,
+    poll_interval: float,
+    task_timeout: float,
+) -> None:
+    """Uploads `source`, waits for its task, and fills `run` (raises BenchError on a failure)."""
     pid = server.process.pid
     sampler = RssSampler(pid)
     sampler.start()
@@ -469,53 +350,39 @@ def run_service(
         run.task_id = str(accepted["task_id"])
         body = _poll(server, run.task_id, poll_interval, task_timeout)
         t_end = time.monotonic()
-        cpu2 = tree_cpu_seconds(pid)
-        run.vm_hwm_mib = tree_hwm_bytes(pid) / MIB
-        run.final_status = str(body["status"])
-        run.rows_read = body.get("rows_read")
-        run.queue_seconds = _seconds_between(body, "created_at", "started_at")
-        run.processing_seconds = _seconds_between(body, "started_at", "finished_at")
-        loading = next((e["at"] for e in body.get("events", []) if e["status"] == "loading"), None)
-        timeline = {**body, "loading_at": loading}
-        run.convert_seconds = _seconds_between(timeline, "started_at", "loading_at")
-        run.store_seconds = _seconds_between(timeline, "loading_at", "finished_at")
         run.cpu_upload_seconds = cpu1 - cpu0
-        run.cpu_processing_seconds = cpu2 - cpu1
+        run.cpu_processing_seconds = tree_cpu_seconds(pid) - cpu1
+        run.vm_hwm_mib = tree_hwm_bytes(pid) / MIB
+        _read_task(run, body)
         time.sleep(0.2)
-        sampler.stop()
-        run.peak_rss_mib = sampler.peak_mib(t0, t_end)
-        run.peak_rss_upload_mib = sampler.peak_mib(t0, t_upload)
-        run.peak_rss_processing_mib = sampler.peak_mib(t_upload, t_end)
-        if run.final_status != "succeeded":
-            raise BenchError(f"task {run.task_id} ended {run.final_status}: {body.get('error')}")
-        run.end_to_end_seconds = t_end - t0
-        run.end_to_end_mb_per_s = source.size_bytes / MB / run.end_to_end_seconds
-        if run.rows_read != source.rows:
-            raise BenchError(f"the service read {run.rows_read} rows, the file has {source.rows}")
-        dataset = server.storage / "datasets" / datasource / f"{run.task_id}.parquet"
-        if not dataset.is_file():
-            raise BenchError(f"the dataset {dataset} is missing")
-        run.parquet_bytes = dataset.stat().st_size
-        run.ok = True
-    except BenchError as exc:
-        run.error = str(exc)
     finally:
         sampler.stop()
-        crashed = server.process.poll() is not None
-        run.server_exit_code = stop_server(server)
-        run.server_log_problems = log_problems(server)
-        if crashed:
-            run.ok = False
-            run.error = (run.error or "") + (
-                f" server exited during the run with {run.server_exit_code}"
-            )
-        elif run.server_exit_code not in (0, -signal.SIGTERM):
-            # uvicorn re-raises the SIGTERM it handled, so -15 is a clean shutdown.
-            run.ok = False
-            run.error = (run.error or "") + f" server shutdown exit code {run.server_exit_code}"
-        if not run.ok:
-            run.error = (run.error or "failed").strip() + f"\nserver log tail:\n{log_tail(server)}"
-    return run
+    run.peak_rss_mib = sampler.peak_mib(t0, t_end)
+    run.peak_rss_upload_mib = sampler.peak_mib(t0, t_upload)
+    run.peak_rss_processing_mib = sampler.peak_mib(t_upload, t_end)
+    if run.final_status != "succeeded":
+        raise BenchError(f"task {run.task_id} ended {run.final_status}: {body.get('error')}")
+    run.end_to_end_seconds = t_end - t0
+    run.end_to_end_mb_per_s = source.size_bytes / MB / run.end_to_end_seconds
+    if run.rows_read != source.rows:
+        raise BenchError(f"the service read {run.rows_read} rows, the file has {source.rows}")
+    dataset = storage / "datasets" / datasource / f"{run.task_id}.parquet"
+    if not dataset.is_file():
+        raise BenchError(f"the dataset {dataset} is missing")
+    run.parquet_bytes = dataset.stat().st_size
+    run.ok = True
+
+
+def _read_task(run: ServiceRun, body: dict[str, Any]) -> None:
+    """The task's status, rows and phases from its own timestamps."""
+    run.final_status = str(body["status"])
+    run.rows_read = body.get("rows_read")
+    run.queue_seconds = _seconds_between(body, "created_at", "started_at")
+    run.processing_seconds = _seconds_between(body, "started_at", "finished_at")
+    loading = next((e["at"] for e in body.get("events", []) if e["status"] == "loading"), None)
+    timeline = {**body, "loading_at": loading}
+    run.convert_seconds = _seconds_between(timeline, "started_at", "loading_at")
+    run.store_seconds = _seconds_between(timeline, "loading_at", "finished_at")
 
 
 def _poll(server: Server, task_id: str, interval: float, timeout: float) -> dict[str, Any]:
@@ -576,35 +443,7 @@ def combine_runs(source: InputFile, samples: list[ServiceRun]) -> ServiceRun:
     return combined
 
 
-def _spread(values: list[float]) -> str:
-    if not values:
-        return "-"
-    return f"{min(values):.2f}-{max(values):.2f}"
-
-
 # --- report --------------------------------------------------------------------------------------
-
-
-def machine_info() -> dict[str, Any]:
-    model = "unknown"
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "cpu_count": os.cpu_count(),
-        "cpu_model": model,
-        "mem_total_gib": round(mem_kib / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def _fmt(value: float | int | None, digits: int = 1) -> str:
@@ -621,6 +460,73 @@ def _ratio(baseline: Baseline | None, run: ServiceRun) -> float | None:
     return baseline.seconds / run.end_to_end_seconds
 
 
+@dataclass
+class Figures:
+    """What the report's table reads: the files, and the combined and single runs per label."""
+
+    sizes: dict[str, InputFile]
+    baselines: dict[str, Baseline]
+    runs: dict[str, ServiceRun]
+    samples: dict[str, tuple[list[Baseline], list[ServiceRun]]]
+
+    def base(self, label: str) -> Baseline | None:
+        return self.baselines.get(label)
+
+    def srv(self, label: str) -> ServiceRun:
+        return self.runs.get(label) or ServiceRun(label)
+
+
+# The report's rows: a name and the cell of a file's label.
+TABLE: list[tuple[str, Callable[[Figures, str], str]]] = [
+    ("file size (MB)", lambda f, k: _fmt(f.sizes[k].size_bytes / MB)),
+    ("rows", lambda f, k: _fmt(f.sizes[k].rows)),
+    ("raw Polars seconds", lambda f, k: _fmt(b.seconds if (b := f.base(k)) else None, 2)),
+    (
+        "  min-max over runs",
+        lambda f, k: spread([b.seconds for b in f.samples.get(k, ([], []))[0]]),
+    ),
+    ("raw Polars MB/s", lambda f, k: _fmt(b.mb_per_s if (b := f.base(k)) else None)),
+    ("raw Polars peak RSS (MiB)", lambda f, k: _fmt(b.peak_rss_mib if (b := f.base(k)) else None)),
+    ("raw Polars CPU seconds", lambda f, k: _fmt(b.cpu_seconds if (b := f.base(k)) else None, 2)),
+    ("service end-to-end seconds", lambda f, k: _fmt(f.srv(k).end_to_end_seconds, 2)),
+    (
+        "  min-max over runs",
+        lambda f, k: spread(
+            [t for r in f.samples.get(k, ([], []))[1] if (t := r.end_to_end_seconds)]
+        ),
+    ),
+    ("service end-to-end MB/s", lambda f, k: _fmt(f.srv(k).end_to_end_mb_per_s)),
+    ("  upload only (until 202) seconds", lambda f, k: _fmt(f.srv(k).upload_seconds, 2)),
+    ("  upload only MB/s", lambda f, k: _fmt(f.srv(k).upload_mb_per_s)),
+    ("  queued (created -> started) seconds", lambda f, k: _fmt(f.srv(k).queue_seconds, 2)),
+    (
+        "  processing (started -> finished) seconds",
+        lambda f, k: _fmt(f.srv(k).processing_seconds, 2),
+    ),
+    ("    CSV -> Parquet (until loading) seconds", lambda f, k: _fmt(f.srv(k).convert_seconds, 2)),
+    ("    storing the Parquet seconds", lambda f, k: _fmt(f.srv(k).store_seconds, 2)),
+    ("  server CPU seconds: upload", lambda f, k: _fmt(f.srv(k).cpu_upload_seconds, 2)),
+    ("  server CPU seconds: processing", lambda f, k: _fmt(f.srv(k).cpu_processing_seconds, 2)),
+    (
+        f"ratio service/raw throughput (target >= {RATIO_TARGET})",
+        lambda f, k: _fmt(_ratio(f.base(k), f.srv(k)), 2),
+    ),
+    ("server RSS idle (MiB)", lambda f, k: _fmt(f.srv(k).idle_rss_mib)),
+    (
+        f"server peak RSS sampled (MiB, target < {RSS_TARGET_MIB:.0f})",
+        lambda f, k: _fmt(f.srv(k).peak_rss_mib),
+    ),
+    ("  peak during upload (MiB)", lambda f, k: _fmt(f.srv(k).peak_rss_upload_mib)),
+    ("  peak during processing (MiB)", lambda f, k: _fmt(f.srv(k).peak_rss_processing_mib)),
+    ("server VmHWM, kernel peak (MiB)", lambda f, k: _fmt(f.srv(k).vm_hwm_mib)),
+    ("parquet written (MB)", lambda f, k: _fmt((f.srv(k).parquet_bytes or 0) / MB or None)),
+    (
+        "result",
+        lambda f, k: ("ok" if r.ok else "FAILED") if (r := f.runs.get(k)) else "not run",
+    ),
+]
+
+
 def print_report(
     inputs: list[InputFile],
     baselines: dict[str, Baseline],
@@ -634,85 +540,23 @@ def print_report(
     def row(name: str, values: list[str]) -> str:
         return f"{name:<46}" + "".join(f"{v:>16}" for v in values)
 
-    def metric(name: str, get: Any) -> str:
-        return row(name, [get(label) for label in labels])
-
-    def base(label: str) -> Baseline | None:
-        return baselines.get(label)
-
-    def srv(label: str) -> ServiceRun:
-        return runs.get(label) or ServiceRun(label)
-
-    sizes = {f.label: f for f in inputs}
+    figures = Figures({f.label: f for f in inputs}, baselines, runs, samples)
     lines = [
         "",
         f"Upload + processing throughput: median of {repeats} run(s), peaks are the maximum "
         "(MB = 10^6 bytes, MiB = 2^20 bytes)",
         row("", labels),
-        metric("file size (MB)", lambda k: _fmt(sizes[k].size_bytes / MB)),
-        metric("rows", lambda k: _fmt(sizes[k].rows)),
-        metric("raw Polars seconds", lambda k: _fmt(b.seconds if (b := base(k)) else None, 2)),
-        metric(
-            "  min-max over runs",
-            lambda k: _spread([b.seconds for b in samples.get(k, ([], []))[0]]),
-        ),
-        metric("raw Polars MB/s", lambda k: _fmt(b.mb_per_s if (b := base(k)) else None)),
-        metric(
-            "raw Polars peak RSS (MiB)", lambda k: _fmt(b.peak_rss_mib if (b := base(k)) else None)
-        ),
-        metric(
-            "raw Polars CPU seconds", lambda k: _fmt(b.cpu_seconds if (b := base(k)) else None, 2)
-        ),
-        metric("service end-to-end seconds", lambda k: _fmt(srv(k).end_to_end_seconds, 2)),
-        metric(
-            "  min-max over runs",
-            lambda k: _spread(
-                [t for r in samples.get(k, ([], []))[1] if (t := r.end_to_end_seconds)]
-            ),
-        ),
-        metric("service end-to-end MB/s", lambda k: _fmt(srv(k).end_to_end_mb_per_s)),
-        metric("  upload only (until 202) seconds", lambda k: _fmt(srv(k).upload_seconds, 2)),
-        metric("  upload only MB/s", lambda k: _fmt(srv(k).upload_mb_per_s)),
-        metric("  queued (created -> started) seconds", lambda k: _fmt(srv(k).queue_seconds, 2)),
-        metric(
-            "  processing (started -> finished) seconds",
-            lambda k: _fmt(srv(k).processing_seconds, 2),
-        ),
-        metric(
-            "    CSV -> Parquet (until loading) seconds", lambda k: _fmt(srv(k).convert_seconds, 2)
-        ),
-        metric("    storing the Parquet seconds", lambda k: _fmt(srv(k).store_seconds, 2)),
-        metric("  server CPU seconds: upload", lambda k: _fmt(srv(k).cpu_upload_seconds, 2)),
-        metric(
-            "  server CPU seconds: processing", lambda k: _fmt(srv(k).cpu_processing_seconds, 2)
-        ),
-        metric(
-            f"ratio service/raw throughput (target >= {RATIO_TARGET})",
-            lambda k: _fmt(_ratio(base(k), srv(k)), 2),
-        ),
-        metric("server RSS idle (MiB)", lambda k: _fmt(srv(k).idle_rss_mib)),
-        metric(
-            f"server peak RSS sampled (MiB, target < {RSS_TARGET_MIB:.0f})",
-            lambda k: _fmt(srv(k).peak_rss_mib),
-        ),
-        metric("  peak during upload (MiB)", lambda k: _fmt(srv(k).peak_rss_upload_mib)),
-        metric("  peak during processing (MiB)", lambda k: _fmt(srv(k).peak_rss_processing_mib)),
-        metric("server VmHWM, kernel peak (MiB)", lambda k: _fmt(srv(k).vm_hwm_mib)),
-        metric("parquet written (MB)", lambda k: _fmt((srv(k).parquet_bytes or 0) / MB or None)),
-        metric(
-            "result",
-            lambda k: ("ok" if r.ok else "FAILED") if (r := runs.get(k)) else "not run",
-        ),
+        *(row(name, [cell(figures, k) for k in labels]) for name, cell in TABLE),
     ]
     targets = _targets(labels, baselines, runs)
     lines += ["", "Targets (reported, never a failure):"]
     lines += [f"  {t['name']}: {t['verdict']} ({t['detail']})" for t in targets]
     lines += [
         "",
-        f"machine: {meta['machine']['nproc']} CPUs ({meta['machine']['cpu_model']}), "
-        f"{meta['machine']['mem_total_gib']} GiB RAM, Linux {meta['machine']['kernel']}; "
-        f"load average {meta['machine']['loadavg_start']} at start, "
-        f"{meta['machine']['loadavg_end']} at end",
+        f"machine: {meta['machine']['nproc']} CPUs ({meta['machine']['cpu']}), "
+        f"{meta['machine']['memory_gib']} GiB RAM, Linux {meta['machine']['kernel']}; "
+        f"load average {meta['machine']['load_before']} at start, "
+        f"{meta['machine']['load_after']} at end",
         f"date: {meta['date']}",
         f"python {meta['python']}, polars {meta['polars']}, upload client {meta['client']}, "
         f"WORKER_CONCURRENCY {meta['worker_concurrency']}, repeats {meta['repeat']} "
@@ -772,21 +616,14 @@ def _targets(
 # --- main ----------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, one run")
+    parser.add_argument("--rows", type=int, help=f"rows in the 1x file (default {DEFAULT_ROWS:,})")
     parser.add_argument(
-        "--rows",
-        type=int,
-        default=DEFAULT_ROWS,
-        help=f"rows in the 1x file (default {DEFAULT_ROWS:,})",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=DEFAULT_DATA_DIR,
-        help="where the CSVs are kept (var/bench)",
+        "--data-dir", type=Path, default=DATA_DIR, help="where the CSVs are kept (var/bench)"
     )
     parser.add_argument(
         "--client",
@@ -800,60 +637,94 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-interval", type=float, default=0.1, help="status poll, seconds")
     parser.add_argument("--task-timeout", type=float, default=1800, help="seconds per task")
     parser.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        help="runs of each measurement; medians are reported (default 3)",
+        "--repeat", type=int, help="runs of each measurement; medians are reported (default 3)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary server folders")
     args = parser.parse_args(argv)
+    for name, value in SIZES["quick" if args.quick else "full"].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.rows < 1 or args.repeat < 1:
         parser.error("--rows and --repeat must be positive")
+    return args
 
+
+Samples = dict[str, tuple[list[Baseline], list[ServiceRun]]]
+
+
+def run_all(
+    args: argparse.Namespace, inputs: list[InputFile], workroot: Path, samples: Samples
+) -> None:
+    """Raw Polars and the service, alternating per file, `--repeat` times, into `samples`;
+    raises BenchError when a service run failed (what was measured stays in `samples`)."""
+    max_upload_mb = max(4096, math.ceil(max(f.size_bytes for f in inputs) / MIB) + 64)
+    for attempt in range(1, args.repeat + 1):
+        for source in inputs:
+            step = f"{source.label} ({source.path.name}), run {attempt}/{args.repeat}"
+            print(f"raw Polars on {step} ...", file=sys.stderr, flush=True)
+            samples[source.label][0].append(run_baseline(source, workroot))
+            print(f"service on {step} ...", file=sys.stderr, flush=True)
+            workdir = workroot / f"server_{source.label}_{attempt}"
+            run = run_service(
+                source,
+                workdir,
+                client=args.client,
+                max_upload_mb=max_upload_mb,
+                worker_concurrency=args.worker_concurrency,
+                poll_interval=args.poll_interval,
+                task_timeout=args.task_timeout,
+            )
+            samples[source.label][1].append(run)
+            if not args.keep:
+                shutil.rmtree(workdir / "storage", ignore_errors=True)
+            if not run.ok:
+                raise BenchError(f"service {source.label} run {attempt} failed; stopping")
+
+
+def _service_fields(run: ServiceRun) -> dict[str, Any]:
+    return {k: v for k, v in asdict(run).items() if k not in ("server_log", "error")}
+
+
+def file_record(
+    f: InputFile, baselines: dict[str, Baseline], runs: dict[str, ServiceRun], samples: Samples
+) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in asdict(f).items() if k != "path"},
+        "path": str(f.path),
+        "size_mb": f.size_bytes / MB,
+        "raw_polars": asdict(baselines[f.label]) if f.label in baselines else None,
+        "service": _service_fields(runs[f.label]) if f.label in runs else None,
+        "ratio_service_to_raw": _ratio(
+            baselines.get(f.label), runs.get(f.label) or ServiceRun(f.label)
+        ),
+        "raw_polars_runs": [asdict(b) for b in samples.get(f.label, ([], []))[0]],
+        "service_runs": [_service_fields(r) for r in samples.get(f.label, ([], []))[1]],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = utc_now()
     meta: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
-        "python": platform.python_version(),
+        "date": started.isoformat(),
+        "command": command_line(),
+        "python": sys.version.split()[0],
         "polars": pl.__version__,
         "client": args.client,
         "repeat": args.repeat,
         "worker_concurrency": args.worker_concurrency
         if args.worker_concurrency is not None
         else os.environ.get("WORKER_CONCURRENCY", "default (2)"),
-        "machine": machine_info(),
+        "machine": machine("polars", "uvicorn"),
     }
     failures: list[str] = []
     inputs: list[InputFile] = []
-    samples: dict[str, tuple[list[Baseline], list[ServiceRun]]] = {}
+    samples: Samples = {}
     workroot = Path(tempfile.mkdtemp(prefix="upload-bench-"))
     try:
-        inputs = [
-            ensure_input("1x", args.data_dir, args.rows),
-            ensure_input("2x", args.data_dir, 2 * args.rows),
-        ]
-        max_upload_mb = max(4096, math.ceil(max(f.size_bytes for f in inputs) / MIB) + 64)
+        inputs = [ensure_input(k, args.data_dir, n * args.rows) for k, n in SCENARIOS.items()]
         samples = {f.label: ([], []) for f in inputs}
-        for attempt in range(1, args.repeat + 1):
-            for source in inputs:
-                step = f"{source.label} ({source.path.name}), run {attempt}/{args.repeat}"
-                print(f"raw Polars on {step} ...", file=sys.stderr, flush=True)
-                samples[source.label][0].append(run_baseline(source, workroot))
-                print(f"service on {step} ...", file=sys.stderr, flush=True)
-                workdir = workroot / f"server_{source.label}_{attempt}"
-                run = run_service(
-                    source,
-                    workdir,
-                    client=args.client,
-                    max_upload_mb=max_upload_mb,
-                    worker_concurrency=args.worker_concurrency,
-                    poll_interval=args.poll_interval,
-                    task_timeout=args.task_timeout,
-                )
-                samples[source.label][1].append(run)
-                if not args.keep:
-                    shutil.rmtree(workdir / "storage", ignore_errors=True)
-                if not run.ok:
-                    raise BenchError(f"service {source.label} run {attempt} failed; stopping")
+        run_all(args, inputs, workroot, samples)
     except BenchError as exc:
         failures.append(str(exc))
     finally:
@@ -861,44 +732,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {workroot}", file=sys.stderr)
         else:
             shutil.rmtree(workroot, ignore_errors=True)
-    meta["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    meta["machine"]["load_after"] = load_average()
 
     baselines = {f.label: combine_baselines(f, b) for f in inputs if (b := samples[f.label][0])}
     runs = {f.label: combine_runs(f, r) for f in inputs if (r := samples[f.label][1])}
     summary = print_report(inputs, baselines, runs, samples, meta)
     for failure in failures:
         print(f"FAILED: {failure}", flush=True)
-    result = {
-        **meta,
-        "ok": not failures,
-        "failures": failures,
-        "files": [
-            {
-                **{k: v for k, v in asdict(f).items() if k != "path"},
-                "path": str(f.path),
-                "size_mb": f.size_bytes / MB,
-                "raw_polars": asdict(baselines[f.label]) if f.label in baselines else None,
-                "service": {
-                    k: v
-                    for k, v in asdict(runs[f.label]).items()
-                    if k not in ("server_log", "error")
-                }
-                if f.label in runs
-                else None,
-                "ratio_service_to_raw": _ratio(
-                    baselines.get(f.label), runs.get(f.label) or ServiceRun(f.label)
-                ),
-                "raw_polars_runs": [asdict(b) for b in samples.get(f.label, ([], []))[0]],
-                "service_runs": [
-                    {k: v for k, v in asdict(r).items() if k not in ("server_log", "error")}
-                    for r in samples.get(f.label, ([], []))[1]
-                ],
-            }
-            for f in inputs
-        ],
-        **summary,
-    }
-    print(json.dumps(result, default=str), flush=True)
+    files = [file_record(f, baselines, runs, samples) for f in inputs]
+    record = {**meta, "ok": not failures, "failures": failures, "files": files, **summary}
+    write_results("upload_throughput", record, started)
     return 1 if failures else 0
 
 

@@ -3,10 +3,12 @@
 Run it from the repository root:
 
     .venv/bin/python bench/validation_throughput.py                          # 5,000,000 rows, 3x
-    .venv/bin/python bench/validation_throughput.py --rows 200000 --repeat 1 # quick check
+    .venv/bin/python bench/validation_throughput.py --rows 200000 --repeat 1 # quicker
+    .venv/bin/python bench/validation_throughput.py --quick                  # 20,000 rows, once
 
 Needs pandas and pyarrow in the venv for the baseline (they are not project dependencies):
-``.venv/bin/pip install pandas pyarrow``.
+``.venv/bin/pip install -c constraints.txt -e '.[bench]'``. Every figure is written to
+``bench/results/validation_throughput-<UTC time>.json``.
 
 The input is ``var/bench/sales_<rows>.csv``, generated with ``bench/generate_sales.py`` when
 missing. Three contenders, each in a fresh Python process per run (so each peak RSS is its own):
@@ -32,26 +34,34 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
-import platform
-import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO_ROOT / "var" / "bench"
-DEFAULT_ROWS = 5_000_000
-SEED = 20190101
-MIB = 1024 * 1024
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The harness imports only the standard library: the children's peak RSS stays their own.
+from bench.harness import (  # noqa: E402
+    DATA_DIR,
+    MIB,
+    REPO_ROOT,
+    command_line,
+    ensure_csv,
+    load_average,
+    machine,
+    machine_line,
+    utc_now,
+    write_results,
+)
+
+# The sizes of a run: the default, and --quick (a check that the script works).
+SIZES = {"full": {"rows": 5_000_000, "repeat": 3}, "quick": {"rows": 20_000, "repeat": 1}}
 CONTENDERS = ("ours", "polars", "pandas")
 DESCRIPTION = {
     "ours": "normalize(): read + validate + Parquet",
@@ -223,25 +233,6 @@ CHILDREN = {"ours": child_ours, "polars": child_polars, "pandas": child_pandas}
 # --- parent ----------------------------------------------------------------------------------------
 
 
-def ensure_input(rows: int) -> Path:
-    path = DATA_DIR / f"sales_{rows}.csv"
-    meta = path.with_name(path.name + ".meta.json")
-    if path.is_file() and meta.is_file():
-        info = json.loads(meta.read_text())
-        if info.get("rows") == rows and info.get("size_bytes") == path.stat().st_size:
-            return path
-    print(f"generating {rows:,} rows -> {path} ...", file=sys.stderr, flush=True)
-    sys.path.insert(0, str(REPO_ROOT / "bench"))
-    from generate_sales import write_csv
-
-    write_csv(path, rows, SEED)
-    digest = hashlib.sha256((REPO_ROOT / "bench" / "generate_sales.py").read_bytes()).hexdigest()
-    # Same sidecar as bench/upload_throughput.py writes, so either script reuses the file.
-    info = {"rows": rows, "seed": SEED, "generator": digest[:16], "size_bytes": path.stat().st_size}
-    meta.write_text(json.dumps(info) + "\n")
-    return path
-
-
 def run_child(name: str, path: Path) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix=f"validation_{name}_", dir=DATA_DIR))
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -268,36 +259,6 @@ def run_child(name: str, path: Path) -> dict[str, Any]:
     return result
 
 
-def machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    mem_kib = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
-    )
-    versions = {}
-    for package in ("polars", "pandas", "pandera", "pyarrow", "numpy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return {
-        "nproc": len(os.sched_getaffinity(0)),
-        "memory_gib": round(mem_kib / MIB, 1),
-        "cpu": cpu,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        **versions,
-    }
-
-
 def summarize(runs: list[dict[str, Any]], rows: int) -> dict[str, Any]:
     seconds = [r["seconds"] for r in runs]
     median = statistics.median(seconds)
@@ -317,44 +278,29 @@ def summarize(runs: list[dict[str, Any]], rows: int) -> dict[str, Any]:
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows in the input file")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (default 3)")
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, one run each")
+    parser.add_argument("--rows", type=int, help="rows in the input file (default 5,000,000)")
+    parser.add_argument("--repeat", type=int, help="runs per contender (default 3)")
     parser.add_argument(
         "--child", nargs=3, metavar=("NAME", "PATH", "WORKDIR"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
-    if args.child:
-        name, path, workdir = args.child
-        print(json.dumps(CHILDREN[name](Path(path), Path(workdir))))
-        return 0
+    for name, value in SIZES["quick" if args.quick else "full"].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
 
-    path = ensure_input(args.rows)
-    size = path.stat().st_size
-    with path.open("rb") as handle:  # warm the page cache so no contender pays the first read
-        while handle.read(16 * MIB):
-            pass
-    info = machine()
-    load_before = os.getloadavg()
-    started = dt.datetime.now(dt.UTC)
-    print(f"date: {started:%Y-%m-%dT%H:%M:%SZ}")
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
-    print(
-        f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gib']} GiB RAM, "
-        f"Linux {info['kernel']}, load average {' '.join(f'{x:.2f}' for x in load_before)}"
-    )
-    print(
-        "versions: "
-        + ", ".join(f"{k} {info[k]}" for k in ("python", "polars", "pandas", "pandera", "pyarrow"))
-    )
-    print(f"input: {path.relative_to(REPO_ROOT)} ({args.rows:,} rows, {size / 1e6:.1f} MB)\n")
 
+def run_rounds(path: Path, repeat: int, rows: int) -> tuple[dict[str, list[dict[str, Any]]], bool]:
+    """Each contender `repeat` times, the order reversed every other round; the runs and
+    whether one crashed."""
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CONTENDERS}
     crashed = False
-    for round_ in range(args.repeat):
+    for round_ in range(repeat):
         order = CONTENDERS if round_ % 2 == 0 else tuple(reversed(CONTENDERS))
         for name in order:
             result = run_child(name, path)
@@ -369,10 +315,10 @@ def main(argv: list[str] | None = None) -> int:
                 + (f", FAILED: {result.get('failure')}" if not result["ok"] else ""),
                 flush=True,
             )
-    load_after = os.getloadavg()
-    ours_ok = bool(runs["ours"]) and all(r["ok"] and r["rows"] == args.rows for r in runs["ours"])
-    summary = {name: summarize(r, args.rows) for name, r in runs.items() if r}
+    return runs, crashed
 
+
+def print_table(summary: dict[str, dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) -> None:
     print(f"\n{'contender':<42} {'seconds (min-max)':>20} {'rows/s':>12} {'peak RSS MiB':>13}")
     for name, s in summary.items():
         spread = f"{s['median_s']:.2f} ({s['min_s']:.2f}-{s['max_s']:.2f})"
@@ -392,57 +338,87 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{n} {s['rss_before_mib']:.0f}" for n, s in summary.items())
     )
 
+
+# The ratios judged: (name, numerator, denominator, figure, target text, is it met).
+RATIOS: list[tuple[str, str, str, str, str, Any]] = [
+    ("speedup_vs_pandas", "pandas", "ours", "median_s", ">= 4", lambda v: v >= SPEEDUP_TARGET),
+    (
+        "rss_share_of_pandas",
+        "ours",
+        "pandas",
+        "peak_rss_mib",
+        "<= 0.25",
+        lambda v: v <= RSS_SHARE_TARGET,
+    ),
+    ("time_vs_raw_polars", "ours", "polars", "median_s", "<= 2", lambda v: v <= POLARS_TIME_TARGET),
+]
+RATIO_LABELS = {
+    "speedup_vs_pandas": "ours speed vs pandas + pandera (pandas time / ours time)",
+    "rss_share_of_pandas": "ours peak RSS / pandas + pandera peak RSS",
+    "time_vs_raw_polars": "ours time / raw Polars read time",
+}
+
+
+def judge(summary: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     ratios: dict[str, dict[str, Any]] = {}
-    if {"ours", "pandas"} <= summary.keys():
-        ours, pandas = summary["ours"], summary["pandas"]
-        speedup = pandas["median_s"] / ours["median_s"]
-        share = ours["peak_rss_mib"] / pandas["peak_rss_mib"]
-        ratios["speedup_vs_pandas"] = {
-            "value": speedup,
-            "target": ">= 4",
-            "met": speedup >= SPEEDUP_TARGET,
-        }
-        ratios["rss_share_of_pandas"] = {
-            "value": share,
-            "target": "<= 0.25",
-            "met": share <= RSS_SHARE_TARGET,
-        }
-    if {"ours", "polars"} <= summary.keys():
-        slow = summary["ours"]["median_s"] / summary["polars"]["median_s"]
-        ratios["time_vs_raw_polars"] = {
-            "value": slow,
-            "target": "<= 2",
-            "met": slow <= POLARS_TIME_TARGET,
-        }
+    for key, top, bottom, figure, target, met in RATIOS:
+        if {top, bottom} <= summary.keys():
+            value = summary[top][figure] / summary[bottom][figure]
+            ratios[key] = {"value": value, "target": target, "met": met(value)}
     print()
-    labels = {
-        "speedup_vs_pandas": "ours speed vs pandas + pandera (pandas time / ours time)",
-        "rss_share_of_pandas": "ours peak RSS / pandas + pandera peak RSS",
-        "time_vs_raw_polars": "ours time / raw Polars read time",
-    }
     for key, ratio in ratios.items():
         verdict = "met" if ratio["met"] else "NOT met"
-        print(f"{labels[key]:<58} {ratio['value']:6.2f}  target {ratio['target']:<7} {verdict}")
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}")
+        print(
+            f"{RATIO_LABELS[key]:<58} {ratio['value']:6.2f}  target {ratio['target']:<7} {verdict}"
+        )
+    return ratios
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        name, path, workdir = args.child
+        print(json.dumps(CHILDREN[name](Path(path), Path(workdir))))
+        return 0
+
+    found = ensure_csv(args.rows)
+    path, size = found.path, found.size_bytes
+    with path.open("rb") as handle:  # warm the page cache so no contender pays the first read
+        while handle.read(16 * MIB):
+            pass
+    info = machine("polars", "pandas", "pandera", "pyarrow", "numpy")
+    started = utc_now()
+    print(f"date: {started:%Y-%m-%dT%H:%M:%SZ}")
+    print(f"command: {command_line()}")
+    print(machine_line(info))
+    print(
+        "versions: "
+        + ", ".join(f"{k} {info[k]}" for k in ("python", "polars", "pandas", "pandera", "pyarrow"))
+    )
+    print(f"input: {path.relative_to(REPO_ROOT)} ({args.rows:,} rows, {size / 1e6:.1f} MB)\n")
+
+    runs, crashed = run_rounds(path, args.repeat, args.rows)
+    info["load_after"] = load_average()
+    ours_ok = bool(runs["ours"]) and all(r["ok"] and r["rows"] == args.rows for r in runs["ours"])
+    summary = {name: summarize(r, args.rows) for name, r in runs.items() if r}
+    print_table(summary, runs)
+    ratios = judge(summary)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in info['load_after'])}")
     if not ours_ok:
         print("ERROR: ours did not load every row of the clean file")
-
-    print(
-        json.dumps(
-            {
-                "bench": "validation_throughput",
-                "date": f"{started:%Y-%m-%dT%H:%M:%SZ}",
-                "rows": args.rows,
-                "size_bytes": size,
-                "repeat": args.repeat,
-                "machine": {**info, "load_before": load_before, "load_after": load_after},
-                "contenders": summary,
-                "ratios": ratios,
-                "ours_ok": ours_ok,
-                "crashed": crashed,
-            }
-        )
-    )
+    record = {
+        "bench": "validation_throughput",
+        "date": f"{started:%Y-%m-%dT%H:%M:%SZ}",
+        "rows": args.rows,
+        "size_bytes": size,
+        "repeat": args.repeat,
+        "machine": info,
+        "contenders": summary,
+        "ratios": ratios,
+        "ours_ok": ours_ok,
+        "crashed": crashed,
+    }
+    write_results("validation_throughput", record, started)
     return 1 if crashed or not ours_ok else 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.services import free_port
+from bench import harness
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,17 +35,9 @@ def process_env(settings_env: dict[str, str], **extra: str) -> dict[str, str]:
     return env
 
 
-# As `make run`, the Dockerfile and docker-compose.yml start it.
-UVICORN_FLAGS = (
-    "--no-server-header",
-    "--no-proxy-headers",
-    "--ws-max-size",
-    "1048576",
-    "--http",
-    "h11",
-    "--h11-max-incomplete-event-size",
-    "65536",
-)
+# As `make run`, the Dockerfile and docker-compose.yml start it: the Makefile's UVICORN_FLAGS,
+# read by the launcher the benchmarks use too (bench/harness.py), so the two cannot drift.
+UVICORN_FLAGS = harness.uvicorn_flags()
 
 
 @contextmanager
@@ -56,51 +48,10 @@ def uvicorn_server(
     flags: tuple[str, ...] = UVICORN_FLAGS,
 ) -> Iterator[str]:
     """uvicorn serving the app, started with `flags` (pass () for uvicorn's defaults)."""
-    port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "backend.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *flags,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_serving(url, process, log)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def wait_until_serving(
-    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"server did not start in {timeout}s:\n{log.read_text()}")
+    with harness.uvicorn_server(
+        env, log, port=port, flags=flags, cwd=ROOT, error=AssertionError
+    ) as server:
+        yield server.url
 
 
 def cli_admin_token(env: dict[str, str], path: Path) -> str:
