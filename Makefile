@@ -65,6 +65,7 @@ lint: install
 	$(BIN)/ruff check backend tests bench alembic
 	$(BIN)/ruff format --check backend tests bench alembic
 	$(BIN)/mypy
+	@if command -v npm >/dev/null 2>&1; then cd frontend && npm run --silent lint; else echo "==> skipping the frontend's lint: npm is not installed"; fi
 
 format: install
 	$(BIN)/ruff format backend tests bench alembic

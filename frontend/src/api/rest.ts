@@ -75,7 +75,7 @@ export function uploadFile(
       onProgress(event.loaded, event.lengthComputable ? event.total : options.file.size);
     };
     xhr.onload = () => {
-      let body: unknown = null;
+      let body: unknown;
       try {
         body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
       } catch {
