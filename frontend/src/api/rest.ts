@@ -56,10 +56,7 @@ export interface UploadHandle {
   abort: () => void;
 }
 
-export function uploadFile(
-  options: UploadOptions,
-  onProgress: (sent: number, total: number) => void,
-): UploadHandle {
+export function uploadFile(options: UploadOptions, onProgress: (sent: number, total: number) => void): UploadHandle {
   const form = new FormData();
   form.append("datasource_name", options.datasource);
   form.append("on_invalid", options.onInvalid);
