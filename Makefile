@@ -37,7 +37,7 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	$(call STEP,"installing the frontend's packages (npm ci)",cd frontend && npm ci --no-audit --no-fund --loglevel=error)
 	touch $@
 
-frontend/dist/index.html: frontend/node_modules/.installed frontend/schema.graphql frontend/index.html frontend/vite.config.ts frontend/codegen.ts $(FRONTEND_SOURCES)
+frontend/dist/index.html: frontend/node_modules/.installed frontend/schema.graphql frontend/openapi.json frontend/index.html frontend/vite.config.ts frontend/codegen.ts $(FRONTEND_SOURCES)
 	$(call STEP,"building the frontend (frontend/dist)",cd frontend && npm run --silent build)
 
 # Vite's dev server on http://127.0.0.1:5173, proxying /graphql and /api to the service on :8000.
@@ -66,6 +66,7 @@ lint: install
 	$(BIN)/ruff format --check backend tests bench alembic
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	@if command -v npm >/dev/null 2>&1; then cd frontend && npm run --silent lint; else echo "==> skipping the frontend's lint: npm is not installed"; fi
 
 format: install
 	$(BIN)/ruff format backend tests bench alembic

@@ -1,10 +1,11 @@
-"""Command line: `python -m backend worker | migrate | seed FILE | assets | tokens ...`, and the
+"""Command line: `python -m backend worker | migrate | seed FILE | assets | openapi | tokens ...`, and the
 client of a running service: `upload | tasks | status | datasources` (also `sales-ingest`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from backend import migrations
 from backend.api import docs
 from backend.client import cli as client_cli
 from backend.commands import tokens as auth_cli
-from backend.config import get_settings
+from backend.config import Settings, get_settings
 from backend.db import session_scope
 from backend.errors import AppError
 from backend.ingestion import service as ingestion_service
@@ -94,6 +95,15 @@ async def seed(path: Path, datasource: str) -> None:
         await runtime.stop()
 
 
+def openapi_json(settings: Settings) -> str:
+    """The OpenAPI document the app serves, for the frontend's REST types (frontend/openapi.json;
+    tests/schema/test_openapi_export.py fails while the committed file differs)."""
+    from backend.main import create_app  # imported here: it builds an app on import
+
+    document = create_app(settings, run_workers=False).openapi()
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +112,10 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "assets",
         help="fetch GraphiQL's, Swagger UI's and ReDoc's files from the npm registry (once)",
+    )
+    openapi_cmd = commands.add_parser("openapi", help="write the OpenAPI document (JSON)")
+    openapi_cmd.add_argument(
+        "--out", type=Path, help="the file to write (default: standard output)"
     )
     seed_cmd = commands.add_parser("seed", help="queue a file for a datasource when it has no data")
     seed_cmd.add_argument("file", type=Path)
@@ -120,6 +134,12 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "assets":
         graphiql.fetch_assets()
         docs.fetch_assets()
+    elif args.command == "openapi":
+        document = openapi_json(settings)
+        if args.out is None:
+            print(document, end="")
+        else:
+            args.out.write_text(document, encoding="utf-8")
     elif args.command == "tokens":
         try:
             asyncio.run(auth_cli.run(settings, args))

@@ -12,6 +12,7 @@ from backend.auth import visibility
 from backend.auth.principal import Principal
 from backend.db import session_scope
 from backend.monitoring import application, audit
+from backend.schema import performance as types
 from backend.schema.context import Info
 from backend.schema.permissions import IsAdmin, IsViewer
 from backend.status import health as health_service
@@ -179,37 +180,40 @@ class PerformanceQuery:
         permission_classes=[IsAdmin],
         description="Each backing system: status, version, uptime, size, connections, response times",
     )
-    async def data_sources(self, info: Info) -> JSON:
-        return cast(JSON, await performance.data_sources(info.context.runtime))
+    async def data_sources(self, info: Info) -> list[types.BackingSystem]:
+        found = await performance.data_sources(info.context.runtime)
+        return [types.backing_system(entry) for entry in found]
 
     @strawberry.field(
         permission_classes=[IsAdmin],
         description="Running queries of a data source (PostgreSQL: pg_stat_activity)",
     )
-    async def active_queries(self, info: Info, of: SourceArgument = "metadata") -> JSON:
-        return cast(JSON, await performance.active_queries(info.context.runtime, of))
+    async def active_queries(
+        self, info: Info, of: SourceArgument = "metadata"
+    ) -> types.ActiveQueries:
+        return types.active_queries(await performance.active_queries(info.context.runtime, of))
 
     @strawberry.field(
         permission_classes=[IsAdmin],
         description="Slowest statements (PostgreSQL pg_stat_statements), with recommendations",
     )
-    async def slow_queries(self, info: Info, of: SourceArgument = "metadata") -> JSON:
-        return cast(JSON, await performance.slow_queries(info.context.runtime, of))
+    async def slow_queries(self, info: Info, of: SourceArgument = "metadata") -> types.SlowQueries:
+        return types.slow_queries(await performance.slow_queries(info.context.runtime, of))
 
     @strawberry.field(
         permission_classes=[IsAdmin],
         description="Per datasource: its ingestion runs from the task history",
     )
-    async def pipelines(self, info: Info) -> JSON:
-        return cast(JSON, await performance.pipelines(info.context.runtime))
+    async def pipelines(self, info: Info) -> list[types.Pipeline]:
+        return [types.pipeline(p) for p in await performance.pipelines(info.context.runtime)]
 
     @strawberry.field(
         permission_classes=[IsAdmin],
         description="Uptime, requests, errors and latency per route, CPU, memory, recent logs",
     )
-    async def application(self, info: Info) -> JSON:
+    async def application(self, info: Info) -> types.ApplicationSummary:
         metrics = info.context.http_request.app.state.metrics
-        return cast(JSON, application.summary(metrics, application.LOG_BUFFER))
+        return types.application_summary(application.summary(metrics, application.LOG_BUFFER))
 
 
 @strawberry.type

@@ -4,7 +4,9 @@ test("a running upload is cancelled from its page, then retried to success", asy
   // New bytes each run (a duplicate would answer with the earlier task).
   const csv = `day,amount\n2024-02-01,${Date.now()}\n`;
   await page.goto("/upload");
-  await page.getByLabel("Choose a file").setInputFiles({ name: "slow.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await page
+    .getByLabel("Choose a file")
+    .setInputFiles({ name: "slow.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
   await page.getByLabel("Datasource").fill("scratch");
   await page.getByRole("button", { name: "Upload" }).click();
   const task = page.locator("[data-task-status]");

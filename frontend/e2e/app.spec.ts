@@ -26,7 +26,9 @@ test("uploading data.csv through the page reaches succeeded, followed live", asy
     predicate: (frame) => String(frame.payload).includes('"final":true'),
     timeout: 60_000,
   });
-  await expect(page.locator("[data-task-status]")).toHaveAttribute("data-task-status", "succeeded", { timeout: 60_000 });
+  await expect(page.locator("[data-task-status]")).toHaveAttribute("data-task-status", "succeeded", {
+    timeout: 60_000,
+  });
   await expect(page.getByRole("region", { name: "Timeline" }).getByText("succeeded").first()).toBeVisible();
   await screenshot(page, "upload");
   await expectAccessible(page);
@@ -52,7 +54,9 @@ test("the dashboard's total sales equals salesSummary from the API", async ({ si
   const tile = page.locator('[data-kpi="totalSales"] .kpi-value');
   await expect(tile).toHaveAttribute("data-value", String(salesSummary.totalSales));
   const shown = await tile.textContent();
-  const expected = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(salesSummary.totalSales);
+  const expected = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(
+    salesSummary.totalSales,
+  );
   expect(shown).toBe(expected);
   await expect(page.locator('[data-state="loading"]')).toHaveCount(0);
   await screenshot(page, "dashboard");

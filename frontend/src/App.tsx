@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo } from "react";
+import { lazy, Suspense, useState } from "react";
 import { NavLink, Route, Routes } from "react-router";
 import { Provider } from "urql";
 
@@ -27,7 +27,10 @@ const NAV = [
 export function App() {
   const { generation, token } = useAuth();
   // A new client (and an empty cache) after each sign-in or sign-out: every widget asks again.
-  const client = useMemo(() => makeClient(), [generation]); // eslint-disable-line react-hooks/exhaustive-deps
+  // Kept in state, not useMemo, which React may recompute (a new client) whenever it likes.
+  const [session, setSession] = useState(() => ({ generation, client: makeClient() }));
+  if (session.generation !== generation) setSession({ generation, client: makeClient() });
+  const client = session.client; // React renders again at once with the new one
   return (
     <Provider value={client}>
       <a className="skip-link" href="#main">

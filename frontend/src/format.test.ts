@@ -12,6 +12,8 @@ describe("format", () => {
 
   it("names quarters and weekdays (1 = Monday)", () => {
     expect(formatPeriod("2019-04-01T00:00:00Z", "QUARTER")).toBe("Q2 2019");
-    expect(weekdayName(1)).toBe(new Intl.DateTimeFormat(undefined, { weekday: "short", timeZone: "UTC" }).format(new Date(Date.UTC(2024, 0, 1))));
+    expect(weekdayName(1)).toBe(
+      new Intl.DateTimeFormat(undefined, { weekday: "short", timeZone: "UTC" }).format(new Date(Date.UTC(2024, 0, 1))),
+    );
   });
 });

@@ -345,7 +345,7 @@ async def test_reads_beside_each_other_in_one_query_do_not_wait_for_locks(
 ) -> None:
     query = (
         "{ ingestionTasks { status } accessLogs { total } health { status } "
-        "sigmaStatus { mode } sigmaCapabilities { name } pipelines }"
+        "sigmaStatus { mode } sigmaCapabilities { name } pipelines { runs } }"
     )
     async with app_for(embedded) as app:
         started = asyncio.get_running_loop().time()

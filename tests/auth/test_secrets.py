@@ -33,9 +33,10 @@ STATUS_QUERY = """{
 }"""
 ADMIN_QUERY = """{
   accessLogs { items { actor action target detail } }
-  dataSources
-  pipelines
-  application
+  dataSources { id status reason description version uptimeReason sizeReason connectionsReason
+                services { server tier } datasources { name } datasourcesReason }
+  pipelines { datasource recent { filename status } }
+  application { routes { route } process { rssReason } recentLogs { logger message } }
 }"""
 
 

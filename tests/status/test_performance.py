@@ -190,7 +190,8 @@ async def test_the_same_figures_through_graphql(app: App) -> None:
     response = await app.client.post(
         "/graphql",
         json={
-            "query": '{ dataSources pipelines application activeQueries slowQueries(source: "storage") }'
+            "query": "{ dataSources { id } pipelines { runs } application { requests } "
+            'activeQueries { available } slowQueries(source: "storage") { available } }'
         },
     )
     result = response.json()["data"]
@@ -198,3 +199,49 @@ async def test_the_same_figures_through_graphql(app: App) -> None:
     assert result["pipelines"][0]["runs"] == 1
     assert result["application"]["requests"] >= 1
     assert result["slowQueries"]["available"] is False
+
+
+TYPED_QUERY = """{
+  dataSources { id type status reason sizeBytes uptimeSeconds uptimeReason
+                connections { total active max } connectionsReason responseTimes { checks } }
+  pipelines { datasource runs byStatus { status count } successRate rowsLoaded
+              recent { taskId status durationSeconds stages { stage seconds } rowsValid } }
+  application { requests errors routes { route requests latencyMs { p50 } }
+                process { cpuUserSeconds rssBytes rssReason } }
+  activeQueries { available reason queries { __typename } }
+  slowQueries { available reason queries { query calls meanMs recommendations } }
+}"""
+
+
+async def test_graphql_gives_the_figures_as_typed_fields_with_their_reasons(app: App) -> None:
+    task_id = (await upload(app.client, content=sales_csv(rows=4))).json()["task_id"]
+    await wait_for_task(app.client, task_id)
+    answer = (await app.client.post("/graphql", json={"query": TYPED_QUERY})).json()
+    assert "errors" not in answer, answer
+    result = answer["data"]
+    found = {d["id"]: d for d in result["dataSources"]}
+    metadata, druid = found["metadata"], found["druid"]
+    assert metadata["status"] == "up" and metadata["responseTimes"]["checks"] >= 1
+    if app.backend.name == "embedded":
+        assert metadata["connections"] is None and metadata["connectionsReason"]
+        assert metadata["uptimeSeconds"] is None and metadata["uptimeReason"]
+        assert result["activeQueries"] == {
+            "available": False,
+            "reason": "the metadata database is SQLite, which has no view of running queries",
+            "queries": [],
+        }
+        assert result["slowQueries"]["available"] is False and result["slowQueries"]["reason"]
+    else:
+        assert metadata["connections"]["total"] >= 1 and metadata["connectionsReason"] is None
+        assert result["activeQueries"]["available"] is True
+    assert druid["status"] == "not_configured" and druid["reason"] == "DRUID_URL is not set"
+    (sales,) = result["pipelines"]
+    assert sales["runs"] == 1 and sales["byStatus"] == [{"status": "succeeded", "count": 1}]
+    assert sales["successRate"] == 1 and sales["rowsLoaded"] == 4
+    (run,) = sales["recent"]
+    assert run["taskId"] == task_id and run["rowsValid"] == 4 and run["durationSeconds"] >= 0
+    stages = {s["stage"]: s["seconds"] for s in run["stages"]}
+    assert stages["loading"] is not None and stages["druid_loading"] is None
+    application = result["application"]
+    assert application["requests"] >= 1 and application["process"]["cpuUserSeconds"] >= 0
+    assert any(r["route"] == "POST /api/ingest/upload" for r in application["routes"])

@@ -25,7 +25,7 @@ async function fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Prom
   for (const [name, value] of Object.entries(authHeaders())) headers.set(name, value);
   const response = await fetch(input, { ...init, headers });
   if (response.ok) return response;
-  let body: unknown = null;
+  let body: unknown;
   try {
     body = await response.clone().json();
   } catch {

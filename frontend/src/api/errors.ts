@@ -2,6 +2,8 @@
 // REST answers {"error", "detail", "code"}; GraphQL errors carry extensions.code and .detail.
 import type { CombinedError } from "@urql/core";
 
+import type { components } from "./openapi";
+
 export interface Problem {
   message: string;
   detail?: string | undefined;
@@ -24,11 +26,9 @@ export class ApiError extends Error {
   }
 }
 
-interface ErrorBody {
-  error?: unknown;
-  detail?: unknown;
-  code?: unknown;
-}
+/** The service's error body (generated from its OpenAPI document), each value unchecked: a proxy
+ * in front of it may answer with something else. */
+type ErrorBody = Partial<Record<keyof components["schemas"]["ErrorBody"], unknown>>;
 
 function text(value: unknown): string | undefined {
   if (typeof value === "string") return value;

@@ -1,7 +1,9 @@
 // REST calls with the session's token: JSON requests, the upload (XMLHttpRequest, for its upload
-// progress events) and downloads of protected files (a plain link would not send the token).
+// progress events) and downloads of protected files (a plain link would not send the token). Their
+// types come from the service's OpenAPI document (openapi.json -> openapi.ts, `npm run codegen`).
 import { authHeaders, requireSignIn } from "./auth";
 import { ApiError, apiErrorFromBody } from "./errors";
+import type { operations } from "./openapi";
 
 async function parseBody(response: Response): Promise<unknown> {
   const body = await response.text();
@@ -29,26 +31,20 @@ export async function requestJson<T>(path: string, init: RequestInit = {}): Prom
   return body as T;
 }
 
+type Upload = operations["upload_api_ingest_upload_post"];
+/** The upload's form fields, as the OpenAPI document names and types them. */
+type UploadForm = Upload["requestBody"]["content"]["multipart/form-data"];
+
 /** What POST /api/ingest/upload answers (202 new task, 200 duplicate). */
-export interface UploadAccepted {
-  task_id: string;
-  status: string;
-  status_url: string;
-  duplicate: boolean;
-  message: string;
-  datasource: string;
-  filename: string;
-  file_format: string;
-  size_bytes: number;
-  sha256: string;
-}
+export type UploadAccepted =
+  Upload["responses"][202]["content"]["application/json"] | Upload["responses"][200]["content"]["application/json"];
 
 export interface UploadOptions {
   file: File;
-  datasource: string;
-  onInvalid: "reject" | "skip";
-  mode: "append" | "replace";
-  force?: boolean;
+  datasource: UploadForm["datasource_name"];
+  onInvalid: NonNullable<UploadForm["on_invalid"]>;
+  mode: NonNullable<UploadForm["mode"]>;
+  force?: UploadForm["force"];
 }
 
 export interface UploadHandle {
@@ -56,16 +52,14 @@ export interface UploadHandle {
   abort: () => void;
 }
 
-export function uploadFile(
-  options: UploadOptions,
-  onProgress: (sent: number, total: number) => void,
-): UploadHandle {
+export function uploadFile(options: UploadOptions, onProgress: (sent: number, total: number) => void): UploadHandle {
   const form = new FormData();
-  form.append("datasource_name", options.datasource);
-  form.append("on_invalid", options.onInvalid);
-  form.append("mode", options.mode);
-  if (options.force) form.append("force", "true");
-  form.append("file", options.file, options.file.name);
+  const field = (name: keyof UploadForm, value: string) => form.append(name, value);
+  field("datasource_name", options.datasource);
+  field("on_invalid", options.onInvalid);
+  field("mode", options.mode);
+  if (options.force) field("force", "true");
+  form.append("file" satisfies keyof UploadForm, options.file, options.file.name);
   const xhr = new XMLHttpRequest();
   const promise = new Promise<UploadAccepted>((resolve, reject) => {
     xhr.open("POST", "/api/ingest/upload");
@@ -75,7 +69,7 @@ export function uploadFile(
       onProgress(event.loaded, event.lengthComputable ? event.total : options.file.size);
     };
     xhr.onload = () => {
-      let body: unknown = null;
+      let body: unknown;
       try {
         body = xhr.responseText ? JSON.parse(xhr.responseText) : null;
       } catch {

@@ -39,8 +39,8 @@ export function SignIn() {
         <p id={hintId}>
           {token ? "The server refused the token of this session" : "The server asks for an API token"}
           {signInReason ? `: ${signInReason}` : "."} An administrator creates one with{" "}
-          <code>python -m backend tokens create --name NAME --role viewer|uploader|admin</code>. It is kept
-          in this browser tab only, until you close it.
+          <code>python -m backend tokens create --name NAME --role viewer|uploader|admin</code>. It is kept in this
+          browser tab only, until you close it.
         </p>
         <label htmlFor={inputId}>API token</label>
         <input

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useEffectEvent, useRef } from "react";
 import { useSubscription } from "urql";
 
 import { graphql } from "../gql";
@@ -46,11 +46,10 @@ export function useTaskUpdates(
 ): LiveTaskUpdate | null {
   const [result] = useSubscription({ query: TaskUpdatesSubscription, variables: { taskId }, pause: !active });
   const update = result.data?.ingestionTaskUpdates ?? null;
-  const latest = useRef(refresh);
-  latest.current = refresh;
+  const onChange = useEffectEvent(refresh);
   const changed = update !== null && (update.kind === "event" || update.final);
   useEffect(() => {
-    if (changed) latest.current();
+    if (changed) onChange();
   }, [changed, update?.id]);
   usePolling(refresh, fallbackMs, active && result.error !== undefined);
   return update;
@@ -68,21 +67,22 @@ export function useTaskListUpdates(
 ): void {
   const [result] = useSubscription({ query: TaskListUpdatesSubscription, variables: { datasource } });
   const update = result.data?.ingestionTasksUpdates;
-  const latest = useRef(refresh);
-  latest.current = refresh;
+  const onChange = useEffectEvent(refresh);
+  // A new answer object with the same figures is not a change.
+  const changeKey = update ? JSON.stringify([update.taskId, update.status, update.updatedAt]) : null;
   const last = useRef(0);
   const trailing = useRef<number | undefined>(undefined);
   useEffect(() => {
-    if (!update || trailing.current !== undefined) return; // a refresh is already due
+    if (changeKey === null || trailing.current !== undefined) return; // a refresh is already due
     const run = () => {
       trailing.current = undefined;
       last.current = Date.now();
-      latest.current();
+      onChange();
     };
     const wait = last.current + everyMs - Date.now();
     if (wait <= 0) run();
     else trailing.current = window.setTimeout(run, wait); // the changes since, in one refresh
-  }, [update?.taskId, update?.status, update?.updatedAt, everyMs]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [changeKey, everyMs]);
   useEffect(
     () => () => {
       window.clearTimeout(trailing.current);

@@ -74,13 +74,25 @@ export default function StatusPage() {
             <p>
               Overall: <StatusBadge status={health.status} /> checked {formatDateTime(health.checkedAt)}
             </p>
-            {health.reasons.length > 0 ? <ul>{health.reasons.map((r) => <li key={r}>{r}</li>)}</ul> : null}
-            <DataTable visibleCaption caption="Components" rows={health.checks} rowKey={(c) => c.name} columns={[
-              { header: "Component", cell: (c) => c.name },
-              { header: "Status", cell: (c) => <StatusBadge status={c.status} /> },
-              { header: "Latency", cell: (c) => formatMs(c.latencyMs), numeric: true },
-              { header: "Detail", cell: (c) => c.detail ?? "" },
-            ]} />
+            {health.reasons.length > 0 ? (
+              <ul>
+                {health.reasons.map((r) => (
+                  <li key={r}>{r}</li>
+                ))}
+              </ul>
+            ) : null}
+            <DataTable
+              visibleCaption
+              caption="Components"
+              rows={health.checks}
+              rowKey={(c) => c.name}
+              columns={[
+                { header: "Component", cell: (c) => c.name },
+                { header: "Status", cell: (c) => <StatusBadge status={c.status} /> },
+                { header: "Latency", cell: (c) => formatMs(c.latencyMs), numeric: true },
+                { header: "Detail", cell: (c) => c.detail ?? "" },
+              ]}
+            />
           </>
         ) : null}
       </Widget>
@@ -88,8 +100,13 @@ export default function StatusPage() {
         {sigma ? (
           <>
             <p>
-              Dashboards are served by <strong>{sigma.engine}</strong> in <strong data-testid="sigma-mode">{sigma.mode.toLowerCase()}</strong> mode ({sigma.operational ? "working" : "not working"}: {sigma.engineStatus}
-              {sigma.engineLatencyMs !== null && sigma.engineLatencyMs !== undefined ? `, ${formatMs(sigma.engineLatencyMs)}` : ""}).
+              Dashboards are served by <strong>{sigma.engine}</strong> in{" "}
+              <strong data-testid="sigma-mode">{sigma.mode.toLowerCase()}</strong> mode (
+              {sigma.operational ? "working" : "not working"}: {sigma.engineStatus}
+              {sigma.engineLatencyMs !== null && sigma.engineLatencyMs !== undefined
+                ? `, ${formatMs(sigma.engineLatencyMs)}`
+                : ""}
+              ).
             </p>
             {sigma.engineDetail ? <p>{sigma.engineDetail}</p> : null}
             <p>
@@ -98,19 +115,43 @@ export default function StatusPage() {
             </p>
             <fieldset>
               <legend>Switch the engine</legend>
-              <button type="button" disabled={change.fetching || sigma.mode === "STANDALONE"} onClick={() => switchTo("STANDALONE")}>Standalone (embedded)</button>{" "}
-              <button type="button" disabled={change.fetching || sigma.mode === "WAREHOUSE"} onClick={() => switchTo("WAREHOUSE")}>Warehouse (Druid)</button>
+              <button
+                type="button"
+                disabled={change.fetching || sigma.mode === "STANDALONE"}
+                onClick={() => switchTo("STANDALONE")}
+              >
+                Standalone (embedded)
+              </button>{" "}
+              <button
+                type="button"
+                disabled={change.fetching || sigma.mode === "WAREHOUSE"}
+                onClick={() => switchTo("WAREHOUSE")}
+              >
+                Warehouse (Druid)
+              </button>
             </fieldset>
             {change.error ? <ErrorMessage error={change.error} what="The mode was not changed" /> : null}
           </>
         ) : null}
       </Widget>
-      <Widget title="Capabilities" fetching={q.fetching} error={q.error} hasData={q.hasData} empty={(q.data?.sigmaCapabilities ?? []).length === 0} onRetry={q.refetch}>
-        <DataTable caption="Capabilities" rows={q.data?.sigmaCapabilities ?? []} rowKey={(c) => c.name} columns={[
-          { header: "Capability", cell: (c) => c.name },
-          { header: "Available", cell: (c) => <StatusBadge status={c.available ? "available" : "unavailable"} /> },
-          { header: "Reason", cell: (c) => c.reason },
-        ]} />
+      <Widget
+        title="Capabilities"
+        fetching={q.fetching}
+        error={q.error}
+        hasData={q.hasData}
+        empty={(q.data?.sigmaCapabilities ?? []).length === 0}
+        onRetry={q.refetch}
+      >
+        <DataTable
+          caption="Capabilities"
+          rows={q.data?.sigmaCapabilities ?? []}
+          rowKey={(c) => c.name}
+          columns={[
+            { header: "Capability", cell: (c) => c.name },
+            { header: "Available", cell: (c) => <StatusBadge status={c.available ? "available" : "unavailable"} /> },
+            { header: "Reason", cell: (c) => c.reason },
+          ]}
+        />
       </Widget>
     </>
   );

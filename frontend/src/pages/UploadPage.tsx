@@ -78,26 +78,52 @@ export default function UploadPage() {
       <form onSubmit={submit} aria-label="Upload">
         <div
           className={`dropzone${over ? " over" : ""}`}
-          onDragOver={(e) => { e.preventDefault(); setOver(true); }}
+          onDragOver={(e) => {
+            e.preventDefault();
+            setOver(true);
+          }}
           onDragLeave={() => setOver(false)}
           onDrop={drop}
         >
           <p>Drop a CSV, Excel or Parquet file here, or</p>
           <label htmlFor={`${id}-file`}>Choose a file</label>{" "}
-          <input id={`${id}-file`} ref={input} type="file" accept=".csv,.txt,.xlsx,.xls,.parquet" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
-          {file ? <p data-testid="chosen-file">{file.name} ({formatBytes(file.size)})</p> : null}
+          <input
+            id={`${id}-file`}
+            ref={input}
+            type="file"
+            accept=".csv,.txt,.xlsx,.xls,.parquet"
+            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+          />
+          {file ? (
+            <p data-testid="chosen-file">
+              {file.name} ({formatBytes(file.size)})
+            </p>
+          ) : null}
         </div>
         <div className="form-grid">
           <div className="field">
             <label htmlFor={`${id}-ds`}>Datasource</label>
-            <input id={`${id}-ds`} list={`${id}-names`} value={datasource} required pattern="[A-Za-z0-9_\-]+" onChange={(e) => setDatasource(e.target.value)} />
+            <input
+              id={`${id}-ds`}
+              list={`${id}-names`}
+              value={datasource}
+              required
+              pattern="[A-Za-z0-9_\-]+"
+              onChange={(e) => setDatasource(e.target.value)}
+            />
             <datalist id={`${id}-names`}>
-              {(names.data?.datasources ?? []).map((d) => <option key={d.name} value={d.name} />)}
+              {(names.data?.datasources ?? []).map((d) => (
+                <option key={d.name} value={d.name} />
+              ))}
             </datalist>
           </div>
           <div className="field">
             <label htmlFor={`${id}-inv`}>Invalid rows</label>
-            <select id={`${id}-inv`} value={onInvalid} onChange={(e) => setOnInvalid(e.target.value as "reject" | "skip")}>
+            <select
+              id={`${id}-inv`}
+              value={onInvalid}
+              onChange={(e) => setOnInvalid(e.target.value as "reject" | "skip")}
+            >
               <option value="reject">reject the file</option>
               <option value="skip">skip them, load the rest</option>
             </select>
@@ -109,8 +135,14 @@ export default function UploadPage() {
               <option value="replace">replace the period it covers</option>
             </select>
           </div>
-          <button type="submit" className="primary" disabled={!file || handle !== null}>Upload</button>
-          {handle ? <button type="button" onClick={() => handle.abort()}>Stop</button> : null}
+          <button type="submit" className="primary" disabled={!file || handle !== null}>
+            Upload
+          </button>
+          {handle ? (
+            <button type="button" onClick={() => handle.abort()}>
+              Stop
+            </button>
+          ) : null}
         </div>
       </form>
       {sent ? (
@@ -122,7 +154,10 @@ export default function UploadPage() {
         </div>
       ) : null}
       {error ? (
-        <ErrorMessage error={error} what={describeError(error).status === 413 ? "The file is too large" : "The upload failed"} />
+        <ErrorMessage
+          error={error}
+          what={describeError(error).status === 413 ? "The file is too large" : "The upload failed"}
+        />
       ) : null}
       {accepted?.duplicate ? (
         <p className="notice" role="status" data-testid="duplicate">

@@ -53,8 +53,24 @@ export function TrendChart({ data, label }: { data: TrendDatum[]; label: string 
         <YAxis tick={AXIS} tickFormatter={formatCompact} width={56} />
         <Tooltip formatter={(value) => formatNumber(Number(value))} />
         <Legend />
-        <Line type="monotone" dataKey="totalSales" name="Total sales" stroke={PALETTE[0]} strokeWidth={2} dot={false} isAnimationActive={false} />
-        <Line type="monotone" dataKey="grossIncome" name="Gross income" stroke={PALETTE[1]} strokeWidth={2} dot={false} isAnimationActive={false} />
+        <Line
+          type="monotone"
+          dataKey="totalSales"
+          name="Total sales"
+          stroke={PALETTE[0]}
+          strokeWidth={2}
+          dot={false}
+          isAnimationActive={false}
+        />
+        <Line
+          type="monotone"
+          dataKey="grossIncome"
+          name="Gross income"
+          stroke={PALETTE[1]}
+          strokeWidth={2}
+          dot={false}
+          isAnimationActive={false}
+        />
       </LineChart>
     </ChartFrame>
   );
@@ -69,7 +85,12 @@ export function HorizontalBars({ data, label, valueName }: { data: BarDatum[]; l
   const height = Math.max(140, data.length * 36 + 40);
   return (
     <ChartFrame label={label} height={height}>
-      <BarChart data={data} layout="vertical" margin={{ top: 4, right: 16, bottom: 4, left: 4 }} accessibilityLayer={false}>
+      <BarChart
+        data={data}
+        layout="vertical"
+        margin={{ top: 4, right: 16, bottom: 4, left: 4 }}
+        accessibilityLayer={false}
+      >
         <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" horizontal={false} />
         <XAxis type="number" tick={AXIS} tickFormatter={formatCompact} />
         <YAxis type="category" dataKey="key" tick={AXIS} width={130} />
@@ -108,7 +129,14 @@ export function ProfitChart({ data, label }: { data: ProfitDatum[]; label: strin
     <ChartFrame label={label} height={280}>
       <BarChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 24 }} accessibilityLayer={false}>
         <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
-        <XAxis dataKey="key" tick={AXIS} interval={0} angle={data.length > 4 ? -20 : 0} textAnchor={data.length > 4 ? "end" : "middle"} height={data.length > 4 ? 60 : 30} />
+        <XAxis
+          dataKey="key"
+          tick={AXIS}
+          interval={0}
+          angle={data.length > 4 ? -20 : 0}
+          textAnchor={data.length > 4 ? "end" : "middle"}
+          height={data.length > 4 ? 60 : 30}
+        />
         <YAxis tick={AXIS} tickFormatter={formatCompact} width={56} />
         <Tooltip formatter={(value) => formatNumber(Number(value))} />
         <Legend />
@@ -172,7 +200,12 @@ export function Heatmap({ cells, label }: { cells: HeatCell[]; label: string }) 
   });
   return (
     <ChartFrame label={label} height={260}>
-      <BarChart data={rows} barCategoryGap={1} margin={{ top: 4, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
+      <BarChart
+        data={rows}
+        barCategoryGap={1}
+        margin={{ top: 4, right: 8, bottom: 0, left: 0 }}
+        accessibilityLayer={false}
+      >
         <XAxis dataKey="hour" tick={AXIS} tickFormatter={(h: number) => hourLabel(h)} interval={2} />
         <YAxis
           type="number"

@@ -1,12 +1,25 @@
 import { describe, expect, it } from "vitest";
 
-import { filtersFromParams, filtersToParams, granularityFromParams, profitabilityFromParams, toSalesFilter, withSetting } from "./filters";
+import {
+  filtersFromParams,
+  filtersToParams,
+  granularityFromParams,
+  profitabilityFromParams,
+  toSalesFilter,
+  withSetting,
+} from "./filters";
 
 describe("dashboard filters in the URL", () => {
   it("round-trips through the query string and keeps parameters it does not own", () => {
     const params = new URLSearchParams("ds=shop&from=2019-01-01&to=2019-02-01&branch=A&branch=B&payment=Cash&g=month");
     const filters = filtersFromParams(params);
-    expect(filters).toMatchObject({ datasource: "shop", dateFrom: "2019-01-01", dateTo: "2019-02-01", branches: ["A", "B"], payments: ["Cash"] });
+    expect(filters).toMatchObject({
+      datasource: "shop",
+      dateFrom: "2019-01-01",
+      dateTo: "2019-02-01",
+      branches: ["A", "B"],
+      payments: ["Cash"],
+    });
     const back = filtersToParams(filters, params);
     expect(back.get("g")).toBe("month");
     expect(back.getAll("branch")).toEqual(["A", "B"]);

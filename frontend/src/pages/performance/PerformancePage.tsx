@@ -5,18 +5,103 @@ import { DataTable } from "../../components/DataTable";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Widget } from "../../components/Widget";
 import { graphql } from "../../gql";
-import { formatBytes, formatDateTime, formatDuration, formatInteger, formatMs, formatNumber, formatPercent } from "../../format";
+import type { PerformanceQuery as PerformanceQueryResult } from "../../gql/graphql";
+import {
+  formatBytes,
+  formatDateTime,
+  formatDuration,
+  formatInteger,
+  formatMs,
+  formatNumber,
+  formatPercent,
+} from "../../format";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { usePolling } from "../../hooks/usePolling";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 
 const PerformanceQuery = graphql(`
   query Performance {
-    dataSources
-    activeQueries
-    slowQueries
-    pipelines
-    application
+    dataSources {
+      id
+      type
+      status
+      version
+      sizeBytes
+      sizeReason
+      connections {
+        total
+        active
+        max
+      }
+      connectionsReason
+    }
+    activeQueries {
+      available
+      reason
+      queries {
+        __typename
+        ... on DatabaseQuery {
+          pid
+          state
+          durationSeconds
+          query
+        }
+        ... on DruidTask {
+          taskId
+          datasource
+          state
+          durationSeconds
+        }
+      }
+    }
+    slowQueries {
+      available
+      reason
+      queries {
+        query
+        calls
+        meanMs
+        recommendations
+      }
+    }
+    pipelines {
+      datasource
+      runs
+      successRate
+      rowsLoaded
+      rowsRejected
+      recent {
+        taskId
+        status
+        filename
+        durationSeconds
+        stages {
+          stage
+          seconds
+        }
+      }
+    }
+    application {
+      uptimeSeconds
+      requests
+      errors
+      routes {
+        route
+        requests
+        errors
+        latencyMs {
+          p50
+          p95
+          p99
+        }
+      }
+      process {
+        cpuUserSeconds
+        cpuSystemSeconds
+        rssBytes
+        rssReason
+      }
+    }
   }
 `);
 
@@ -35,29 +120,73 @@ const AccessLogsQuery = graphql(`
   }
 `);
 
-type Json = Record<string, unknown>;
-const obj = (value: unknown): Json => (value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : {});
-const list = (value: unknown): Json[] => (Array.isArray(value) ? value.map(obj) : []);
-const num = (value: unknown): number | null => (typeof value === "number" ? value : null);
-const perMinute = (count: number | null, seconds: number | null): string =>
-  count === null || !seconds ? "–" : formatNumber((count * 60) / seconds, 1);
-const str = (value: unknown): string => (value === null || value === undefined ? "–" : String(value));
+type Performance = PerformanceQueryResult;
+type Connections = NonNullable<Performance["dataSources"][number]["connections"]>;
+type ActiveQuery = Performance["activeQueries"]["queries"][number];
 
-function Queries({ title, data }: { title: string; data: unknown }) {
-  const d = obj(data);
-  const queries = list(d.queries);
+const perMinute = (count: number, seconds: number): string =>
+  seconds > 0 ? formatNumber((count * 60) / seconds, 1) : "–";
+const connections = (c: Connections): string =>
+  `${formatInteger(c.total)} of ${formatInteger(c.max)}, ${formatInteger(c.active)} active`;
+
+/** Whether a source's queries can be seen: the reason when not, a sentence when there are none. */
+function Availability({ found }: { found: { available: boolean; reason: string | null; queries: unknown[] } }) {
+  if (!found.available) return <p>Not available: {found.reason ?? "–"}</p>;
+  return found.queries.length === 0 ? <p>None right now.</p> : null;
+}
+
+function ActiveQueries({ found }: { found: Performance["activeQueries"] | undefined }) {
+  const title = "Active queries";
   return (
     <>
       <h3>{title}</h3>
-      {d.available === false ? <p>Not available: {str(d.reason)}</p> : null}
-      {d.available !== false && queries.length === 0 ? <p>None right now.</p> : null}
-      {queries.length > 0 ? (
-        <DataTable caption={title} rows={queries} rowKey={(_, i) => String(i)} columns={[
-          { header: "Query", cell: (r) => <code>{str(r.query)}</code> },
-          { header: "Calls / state", cell: (r) => str(r.calls ?? r.state) },
-          { header: "Time", cell: (r) => formatMs(num(r.mean_ms ?? r.mean_exec_time) ?? (num(r.seconds) ?? 0) * 1000), numeric: true },
-          { header: "Recommendation", cell: (r) => str(r.recommendation ?? "") },
-        ]} />
+      {found ? <Availability found={found} /> : null}
+      {found && found.queries.length > 0 ? (
+        <DataTable<ActiveQuery>
+          caption={title}
+          rows={found.queries}
+          rowKey={(r, i) => (r.__typename === "DatabaseQuery" ? String(r.pid) : (r.taskId ?? String(i)))}
+          columns={[
+            {
+              header: "Query",
+              cell: (r) =>
+                r.__typename === "DatabaseQuery" ? (
+                  <code>{r.query}</code>
+                ) : (
+                  `${r.taskId ?? "–"} (${r.datasource ?? "–"})`
+                ),
+            },
+            { header: "State", cell: (r) => r.state ?? "–" },
+            {
+              header: "Running for",
+              cell: (r) => formatMs(r.durationSeconds === null ? null : r.durationSeconds * 1000),
+              numeric: true,
+            },
+          ]}
+        />
+      ) : null}
+    </>
+  );
+}
+
+function SlowQueries({ found }: { found: Performance["slowQueries"] | undefined }) {
+  const title = "Slow queries";
+  return (
+    <>
+      <h3>{title}</h3>
+      {found ? <Availability found={found} /> : null}
+      {found && found.queries.length > 0 ? (
+        <DataTable
+          caption={title}
+          rows={found.queries}
+          rowKey={(_, i) => String(i)}
+          columns={[
+            { header: "Query", cell: (r) => <code>{r.query}</code> },
+            { header: "Calls", cell: (r) => formatInteger(r.calls), numeric: true },
+            { header: "Mean time", cell: (r) => formatMs(r.meanMs), numeric: true },
+            { header: "Recommendations", cell: (r) => r.recommendations.join(" ") },
+          ]}
+        />
       ) : null}
     </>
   );
@@ -76,14 +205,27 @@ function AccessLogs({ paused }: { paused: boolean }) {
     </>
   );
   return (
-    <Widget title="Access logs" actions={filter} fetching={q.fetching} error={q.error} hasData={q.hasData} empty={(page?.items.length ?? 0) === 0} onRetry={q.refetch}>
+    <Widget
+      title="Access logs"
+      actions={filter}
+      fetching={q.fetching}
+      error={q.error}
+      hasData={q.hasData}
+      empty={(page?.items.length ?? 0) === 0}
+      onRetry={q.refetch}
+    >
       {page ? <p>{formatInteger(page.total)} entries; the newest 20:</p> : null}
-      <DataTable caption="Access logs" rows={page?.items ?? []} rowKey={(r) => r.id} columns={[
-        { header: "At", cell: (r) => formatDateTime(r.at) },
-        { header: "Who", cell: (r) => r.actor },
-        { header: "Action", cell: (r) => r.action },
-        { header: "Target", cell: (r) => r.target ?? "" },
-      ]} />
+      <DataTable
+        caption="Access logs"
+        rows={page?.items ?? []}
+        rowKey={(r) => r.id}
+        columns={[
+          { header: "At", cell: (r) => formatDateTime(r.at) },
+          { header: "Who", cell: (r) => r.actor },
+          { header: "Action", cell: (r) => r.action },
+          { header: "Target", cell: (r) => r.target ?? "" },
+        ]}
+      />
     </Widget>
   );
 }
@@ -107,11 +249,11 @@ export default function PerformancePage() {
   const q = useWidgetQuery(PerformanceQuery, {});
   usePolling(q.refetch, 5000, !paused);
   const d = q.data;
-  const app = obj(d?.application);
-  const proc = obj(app.process);
-  const routes = Object.entries(obj(app.routes)).map(([route, v]) => ({ route, requests: obj(v).requests, errors: obj(v).errors, latency: obj(obj(v).latency_ms) }));
-  const pipelines = list(d?.pipelines);
-  const cpu = useCpuPercent((num(proc.cpu_user_seconds) ?? 0) + (num(proc.cpu_system_seconds) ?? 0), num(app.uptime_seconds));
+  const app = d?.application;
+  const cpuSeconds = app ? app.process.cpuUserSeconds + app.process.cpuSystemSeconds : 0;
+  const cpu = useCpuPercent(cpuSeconds, app?.uptimeSeconds ?? null);
+  const dataSources = d?.dataSources ?? [];
+  const pipelines = d?.pipelines ?? [];
   const common = { fetching: q.fetching, error: q.error, hasData: q.hasData, onRetry: q.refetch };
   return (
     <>
@@ -123,57 +265,92 @@ export default function PerformancePage() {
         <span role="status">{paused ? "Auto-refresh paused." : "Refreshing every 5 seconds."}</span>
       </p>
       <div className="grid">
-        <Widget title="Data sources" {...common} empty={list(d?.dataSources).length === 0}>
-          <DataTable caption="Data sources" rows={list(d?.dataSources)} rowKey={(r, i) => str(r.id ?? i)} columns={[
-            { header: "Source", cell: (r) => `${str(r.id)} (${str(r.type)})` },
-            { header: "Status", cell: (r) => <StatusBadge status={str(r.status)} /> },
-            { header: "Version", cell: (r) => str(r.version) },
-            { header: "Size", cell: (r) => (num(r.size_bytes) !== null ? formatBytes(num(r.size_bytes)) : str(r.size_reason)) },
-            { header: "Connections", cell: (r) => (num(r.connections) !== null ? formatInteger(num(r.connections)) : str(r.connections_reason)) },
-          ]} />
+        <Widget title="Data sources" {...common} empty={dataSources.length === 0}>
+          <DataTable
+            caption="Data sources"
+            rows={dataSources}
+            rowKey={(r) => r.id}
+            columns={[
+              { header: "Source", cell: (r) => `${r.id} (${r.type})` },
+              { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+              { header: "Version", cell: (r) => r.version ?? "–" },
+              {
+                header: "Size",
+                cell: (r) => (r.sizeBytes !== null ? formatBytes(r.sizeBytes) : (r.sizeReason ?? "–")),
+              },
+              {
+                header: "Connections",
+                cell: (r) => (r.connections ? connections(r.connections) : (r.connectionsReason ?? "–")),
+              },
+            ]}
+          />
         </Widget>
         <Widget title="Queries" {...common}>
-          <Queries title="Active queries" data={d?.activeQueries} />
-          <Queries title="Slow queries" data={d?.slowQueries} />
+          <ActiveQueries found={d?.activeQueries} />
+          <SlowQueries found={d?.slowQueries} />
         </Widget>
         <Widget title="Pipelines" {...common} empty={pipelines.length === 0} emptyText="No ingestion has run yet.">
           {pipelines.map((p) => (
-            <div key={str(p.datasource)} data-pipeline={str(p.datasource)}>
-              <h3>{str(p.datasource)}</h3>
+            <div key={p.datasource} data-pipeline={p.datasource}>
+              <h3>{p.datasource}</h3>
               <p>
-                {formatInteger(num(p.runs))} runs, success rate {formatPercent(num(p.success_rate) === null ? null : (num(p.success_rate) ?? 0) * 100)}, {formatInteger(num(p.rows_loaded))} rows loaded, {formatInteger(num(p.rows_rejected))} rejected
+                {formatInteger(p.runs)} runs, success rate{" "}
+                {formatPercent(p.successRate === null ? null : p.successRate * 100)}, {formatInteger(p.rowsLoaded)} rows
+                loaded, {formatInteger(p.rowsRejected)} rejected
               </p>
-              <DataTable caption={`Recent runs of ${str(p.datasource)}`} rows={list(p.recent)} rowKey={(r) => str(r.task_id)} columns={[
-                { header: "Task", cell: (r) => <Link to={`/tasks/${str(r.task_id)}`}>{str(r.filename)}</Link> },
-                { header: "Status", cell: (r) => <StatusBadge status={str(r.status)} /> },
-                { header: "Duration", cell: (r) => formatDuration(num(r.duration_seconds)), numeric: true },
-                { header: "Stages", cell: (r) => Object.entries(obj(r.stages_seconds)).map(([k, v]) => `${k} ${formatDuration(num(v))}`).join(", ") },
-              ]} />
+              <DataTable
+                caption={`Recent runs of ${p.datasource}`}
+                rows={p.recent}
+                rowKey={(r) => r.taskId}
+                columns={[
+                  { header: "Task", cell: (r) => <Link to={`/tasks/${r.taskId}`}>{r.filename}</Link> },
+                  { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+                  { header: "Duration", cell: (r) => formatDuration(r.durationSeconds), numeric: true },
+                  {
+                    header: "Stages",
+                    cell: (r) => r.stages.map((s) => `${s.stage} ${formatDuration(s.seconds)}`).join(", "),
+                  },
+                ]}
+              />
             </div>
           ))}
         </Widget>
         <Widget title="Application" {...common}>
-          <dl className="facts">
-            <dt>Up for</dt><dd>{formatDuration(num(app.uptime_seconds))}</dd>
-            <dt>Requests</dt>
-            <dd>
-              {formatInteger(num(app.requests))} ({formatInteger(num(app.errors))} errors), {perMinute(num(app.requests), num(app.uptime_seconds))} per minute since start
-            </dd>
-            <dt>CPU</dt>
-            <dd>
-              {formatDuration((num(proc.cpu_user_seconds) ?? 0) + (num(proc.cpu_system_seconds) ?? 0))} used
-              {cpu === null ? " (the share appears after the next refresh)" : `, ${formatPercent(cpu)} of one core since the last refresh`}
-            </dd>
-            <dt>Memory</dt><dd>{num(proc.rss_bytes) !== null ? formatBytes(num(proc.rss_bytes)) : str(proc.rss_reason)}</dd>
-          </dl>
-          <DataTable caption="Requests per route" rows={routes} rowKey={(r) => r.route} columns={[
-            { header: "Route", cell: (r) => r.route },
-            { header: "Requests", cell: (r) => formatInteger(num(r.requests)), numeric: true },
-            { header: "Errors", cell: (r) => formatInteger(num(r.errors)), numeric: true },
-            { header: "p50", cell: (r) => formatMs(num(r.latency.p50)), numeric: true },
-            { header: "p95", cell: (r) => formatMs(num(r.latency.p95)), numeric: true },
-            { header: "p99", cell: (r) => formatMs(num(r.latency.p99)), numeric: true },
-          ]} />
+          {app ? (
+            <dl className="facts">
+              <dt>Up for</dt>
+              <dd>{formatDuration(app.uptimeSeconds)}</dd>
+              <dt>Requests</dt>
+              <dd>
+                {formatInteger(app.requests)} ({formatInteger(app.errors)} errors),{" "}
+                {perMinute(app.requests, app.uptimeSeconds)} per minute since start
+              </dd>
+              <dt>CPU</dt>
+              <dd>
+                {formatDuration(cpuSeconds)} used
+                {cpu === null
+                  ? " (the share appears after the next refresh)"
+                  : `, ${formatPercent(cpu)} of one core since the last refresh`}
+              </dd>
+              <dt>Memory</dt>
+              <dd>
+                {app.process.rssBytes !== null ? formatBytes(app.process.rssBytes) : (app.process.rssReason ?? "–")}
+              </dd>
+            </dl>
+          ) : null}
+          <DataTable
+            caption="Requests per route"
+            rows={app?.routes ?? []}
+            rowKey={(r) => r.route}
+            columns={[
+              { header: "Route", cell: (r) => r.route },
+              { header: "Requests", cell: (r) => formatInteger(r.requests), numeric: true },
+              { header: "Errors", cell: (r) => formatInteger(r.errors), numeric: true },
+              { header: "p50", cell: (r) => formatMs(r.latencyMs.p50), numeric: true },
+              { header: "p95", cell: (r) => formatMs(r.latencyMs.p95), numeric: true },
+              { header: "p99", cell: (r) => formatMs(r.latencyMs.p99), numeric: true },
+            ]}
+          />
         </Widget>
       </div>
       <AccessLogs paused={paused} />

@@ -42,8 +42,22 @@ const task: TaskFieldsFragment = {
     outcome: "failed",
     schemaProblems: { missing: [], extra: [], wrongType: [] },
     checks: [
-      { column: "Rating", check: "in_range", message: "fails in_range(0, 10)", failed: 1, truncated: false, samples: [{ row: 5, value: "15.5" }] },
-      { column: "Quantity", check: "integer", message: "not a whole number", failed: 1, truncated: false, samples: [{ row: 3, value: "many" }] },
+      {
+        column: "Rating",
+        check: "in_range",
+        message: "fails in_range(0, 10)",
+        failed: 1,
+        truncated: false,
+        samples: [{ row: 5, value: "15.5" }],
+      },
+      {
+        column: "Quantity",
+        check: "integer",
+        message: "not a whole number",
+        failed: 1,
+        truncated: false,
+        samples: [{ row: 3, value: "many" }],
+      },
     ],
   },
   events: [
@@ -65,7 +79,10 @@ describe("TaskDetails", () => {
     const rows = within(table).getAllByRole("row").slice(1);
     expect(rows.map((row) => within(row).getAllByRole("cell")[0]?.textContent)).toEqual(["3", "5"]);
     expect(rows[0]).toHaveTextContent("not a whole number");
-    expect(screen.getByRole("link", { name: /rejected rows/ })).toHaveAttribute("href", "/api/ingest/tasks/t1/rejected");
+    expect(screen.getByRole("link", { name: /rejected rows/ })).toHaveAttribute(
+      "href",
+      "/api/ingest/tasks/t1/rejected",
+    );
     expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
     expect(screen.getByRole("alert")).toHaveTextContent("2 of 4 rows are invalid");

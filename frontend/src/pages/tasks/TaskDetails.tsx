@@ -22,7 +22,13 @@ export function reportRows(task: TaskFieldsFragment): SampleRow[] {
   const rows: SampleRow[] = [];
   for (const [i, check] of (task.report?.checks ?? []).entries()) {
     for (const [j, sample] of check.samples.entries()) {
-      rows.push({ key: `${i}:${j}`, row: sample.row, column: check.column ?? "", value: sample.value ?? "", reason: check.message });
+      rows.push({
+        key: `${i}:${j}`,
+        row: sample.row,
+        column: check.column ?? "",
+        value: sample.value ?? "",
+        reason: check.message,
+      });
     }
   }
   return rows.sort((a, b) => a.row - b.row);
@@ -38,21 +44,34 @@ export function ValidationTable({ task }: { task: TaskFieldsFragment }) {
     <section aria-label="Validation report" className="widget" data-testid="validation-report">
       <h2>Validation report</h2>
       <p>
-        {formatInteger(report.rowsRead)} rows read, {formatInteger(report.rowsValid)} valid, {formatInteger(report.rowsRejected)} rejected
+        {formatInteger(report.rowsRead)} rows read, {formatInteger(report.rowsValid)} valid,{" "}
+        {formatInteger(report.rowsRejected)} rejected
         {report.outcome ? ` (${report.outcome})` : ""}.
       </p>
       {problems.missing.length > 0 ? <p>Missing columns: {problems.missing.join(", ")}</p> : null}
       {problems.extra.length > 0 ? <p>Extra columns: {problems.extra.join(", ")}</p> : null}
-      {problems.wrongType.map((w) => <p key={w.column}>Column {w.column} should be {w.expected}</p>)}
+      {problems.wrongType.map((w) => (
+        <p key={w.column}>
+          Column {w.column} should be {w.expected}
+        </p>
+      ))}
       {rows.length > 0 ? (
-        <DataTable visibleCaption caption={`Rejected values (${label} numbers as in the file)`} rows={rows} rowKey={(r) => r.key} columns={[
-          { header: label[0]?.toUpperCase() + label.slice(1), cell: (r) => formatInteger(r.row), numeric: true },
-          { header: "Column", cell: (r) => r.column },
-          { header: "Value", cell: (r) => <code>{r.value}</code> },
-          { header: "Reason", cell: (r) => r.reason },
-        ]} />
+        <DataTable
+          visibleCaption
+          caption={`Rejected values (${label} numbers as in the file)`}
+          rows={rows}
+          rowKey={(r) => r.key}
+          columns={[
+            { header: label[0]?.toUpperCase() + label.slice(1), cell: (r) => formatInteger(r.row), numeric: true },
+            { header: "Column", cell: (r) => r.column },
+            { header: "Value", cell: (r) => <code>{r.value}</code> },
+            { header: "Reason", cell: (r) => r.reason },
+          ]}
+        />
       ) : null}
-      {task.report?.checks.some((c) => c.truncated) ? <p>Only the first samples of each check are shown; the rejected rows file has them all.</p> : null}
+      {task.report?.checks.some((c) => c.truncated) ? (
+        <p>Only the first samples of each check are shown; the rejected rows file has them all.</p>
+      ) : null}
       {task.rejectedRowsUrl && (task.rowsRejected ?? 0) > 0 ? <RejectedLink task={task} /> : null}
     </section>
   );
@@ -86,12 +105,20 @@ export function TaskActions({ task, onChanged }: { task: { taskId: string; statu
   return (
     <span className="task-actions">
       {status === "failed" || status === "cancelled" ? (
-        <button type="button" disabled={retry.fetching} onClick={() => void doRetry({ taskId: task.taskId }).then(onChanged)}>
+        <button
+          type="button"
+          disabled={retry.fetching}
+          onClick={() => void doRetry({ taskId: task.taskId }).then(onChanged)}
+        >
           Retry
         </button>
       ) : null}
       {!TERMINAL.has(status) ? (
-        <button type="button" disabled={cancel.fetching} onClick={() => void doCancel({ taskId: task.taskId }).then(onChanged)}>
+        <button
+          type="button"
+          disabled={cancel.fetching}
+          onClick={() => void doCancel({ taskId: task.taskId }).then(onChanged)}
+        >
           Cancel
         </button>
       ) : null}
@@ -112,12 +139,15 @@ export function TaskDetails({ task, onChanged }: { task: TaskFieldsFragment; onC
         </progress>
         <dl className="facts">
           <dt>File</dt>
-          <dd>{task.filename} ({task.fileFormat}, {formatBytes(task.sizeBytes)})</dd>
+          <dd>
+            {task.filename} ({task.fileFormat}, {formatBytes(task.sizeBytes)})
+          </dd>
           <dt>Datasource</dt>
           <dd>{task.datasource}</dd>
           <dt>Rows</dt>
           <dd>
-            {formatInteger(task.rowsRead)} read, {formatInteger(task.rowsValid)} valid, {formatInteger(task.rowsRejected)} rejected
+            {formatInteger(task.rowsRead)} read, {formatInteger(task.rowsValid)} valid,{" "}
+            {formatInteger(task.rowsRejected)} rejected
           </dd>
           <dt>Created</dt>
           <dd>{formatDateTime(task.createdAt)}</dd>
@@ -146,7 +176,9 @@ export function TaskDetails({ task, onChanged }: { task: TaskFieldsFragment; onC
       <ValidationTable task={task} />
       <section className="widget" aria-label="Timeline">
         <h2>Timeline</h2>
-        {task.events.length === 0 ? <p>No events yet.</p> : (
+        {task.events.length === 0 ? (
+          <p>No events yet.</p>
+        ) : (
           <ol className="timeline">
             {task.events.map((event, index) => (
               <li key={index}>

@@ -16,7 +16,9 @@ export default function TaskPage() {
   const update = useTaskUpdates(taskId, running, q.refetch, 1500);
   return (
     <>
-      <p><Link to="/tasks">All tasks</Link></p>
+      <p>
+        <Link to="/tasks">All tasks</Link>
+      </p>
       <h1>Task {taskId}</h1>
       <Widget title="Task" fetching={q.fetching} error={q.error} hasData={q.hasData} onRetry={q.refetch}>
         {task ? <TaskDetails task={withProgress(task, running ? update : null)} onChanged={q.refetch} /> : null}

@@ -12,7 +12,18 @@ import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 import { TasksQuery } from "./queries";
 import { TaskActions } from "./TaskDetails";
 
-const STATUSES: TaskStatus[] = ["QUEUED", "VALIDATING", "LOADING", "WAITING_FOR_DRUID", "DRUID_SUBMITTING", "DRUID_INDEXING", "DRUID_LOADING", "SUCCEEDED", "FAILED", "CANCELLED"];
+const STATUSES: TaskStatus[] = [
+  "QUEUED",
+  "VALIDATING",
+  "LOADING",
+  "WAITING_FOR_DRUID",
+  "DRUID_SUBMITTING",
+  "DRUID_INDEXING",
+  "DRUID_LOADING",
+  "SUCCEEDED",
+  "FAILED",
+  "CANCELLED",
+];
 const PAGE = 20;
 
 export default function TasksPage() {
@@ -40,32 +51,64 @@ export default function TasksPage() {
       <form className="toolbar" aria-label="Task filters" onSubmit={(e) => e.preventDefault()}>
         <div className="field">
           <label htmlFor={`${id}-ds`}>Datasource</label>
-          <input id={`${id}-ds`} defaultValue={datasource ?? ""} onBlur={(e) => set("ds", e.target.value.trim() || null)} onKeyDown={(e) => { if (e.key === "Enter") set("ds", e.currentTarget.value.trim() || null); }} />
+          <input
+            id={`${id}-ds`}
+            defaultValue={datasource ?? ""}
+            onBlur={(e) => set("ds", e.target.value.trim() || null)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") set("ds", e.currentTarget.value.trim() || null);
+            }}
+          />
         </div>
         <div className="field">
           <label htmlFor={`${id}-st`}>Status</label>
-          <select id={`${id}-st`} value={status ?? ""} onChange={(e) => set("status", e.target.value.toLowerCase() || null)}>
+          <select
+            id={`${id}-st`}
+            value={status ?? ""}
+            onChange={(e) => set("status", e.target.value.toLowerCase() || null)}
+          >
             <option value="">any</option>
-            {STATUSES.map((s) => <option key={s} value={s}>{s.toLowerCase().replaceAll("_", " ")}</option>)}
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.toLowerCase().replaceAll("_", " ")}
+              </option>
+            ))}
           </select>
         </div>
       </form>
-      <Widget title="Tasks" fetching={q.fetching} error={q.error} hasData={q.hasData} empty={rows.length === 0} emptyText="No task matches these filters." onRetry={q.refetch}>
-        <DataTable caption="Ingestion tasks, newest first" rows={rows} rowKey={(r) => r.taskId} columns={[
-          { header: "File", cell: (r) => <Link to={`/tasks/${r.taskId}`}>{r.filename}</Link> },
-          { header: "Datasource", cell: (r) => r.datasource },
-          { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
-          { header: "Size", cell: (r) => formatBytes(r.sizeBytes), numeric: true },
-          { header: "Rows valid", cell: (r) => formatInteger(r.rowsValid), numeric: true },
-          { header: "Rejected", cell: (r) => formatInteger(r.rowsRejected), numeric: true },
-          { header: "Created", cell: (r) => formatDateTime(r.createdAt) },
-          { header: "Actions", cell: (r) => <TaskActions task={r} onChanged={q.refetch} /> },
-        ]} />
+      <Widget
+        title="Tasks"
+        fetching={q.fetching}
+        error={q.error}
+        hasData={q.hasData}
+        empty={rows.length === 0}
+        emptyText="No task matches these filters."
+        onRetry={q.refetch}
+      >
+        <DataTable
+          caption="Ingestion tasks, newest first"
+          rows={rows}
+          rowKey={(r) => r.taskId}
+          columns={[
+            { header: "File", cell: (r) => <Link to={`/tasks/${r.taskId}`}>{r.filename}</Link> },
+            { header: "Datasource", cell: (r) => r.datasource },
+            { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+            { header: "Size", cell: (r) => formatBytes(r.sizeBytes), numeric: true },
+            { header: "Rows valid", cell: (r) => formatInteger(r.rowsValid), numeric: true },
+            { header: "Rejected", cell: (r) => formatInteger(r.rowsRejected), numeric: true },
+            { header: "Created", cell: (r) => formatDateTime(r.createdAt) },
+            { header: "Actions", cell: (r) => <TaskActions task={r} onChanged={q.refetch} /> },
+          ]}
+        />
       </Widget>
       <nav className="toolbar" aria-label="Pages of tasks">
-        <button type="button" disabled={page === 0} onClick={() => set("page", page > 1 ? String(page - 1) : null)}>Previous</button>
+        <button type="button" disabled={page === 0} onClick={() => set("page", page > 1 ? String(page - 1) : null)}>
+          Previous
+        </button>
         <span>Page {formatInteger(page + 1)}</span>
-        <button type="button" disabled={all.length <= PAGE} onClick={() => set("page", String(page + 1))}>Next</button>
+        <button type="button" disabled={all.length <= PAGE} onClick={() => set("page", String(page + 1))}>
+          Next
+        </button>
       </nav>
     </>
   );

@@ -112,7 +112,12 @@ export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 /** The task with the live figures of its latest progress tick (rows read so far, percent). */
 export function withProgress(
   task: TaskFieldsFragment,
-  update: { progress: number; rowsRead?: number | null; rowsValid?: number | null; rowsRejected?: number | null } | null,
+  update: {
+    progress: number;
+    rowsRead?: number | null;
+    rowsValid?: number | null;
+    rowsRejected?: number | null;
+  } | null,
 ): TaskFieldsFragment {
   if (!update || update.progress < task.progress) return task;
   return {
