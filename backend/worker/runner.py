@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from backend import druid_load as druid_phase
 from backend.analytics.catalog import DatasetFiles, load_versions
 from backend.config import Settings
@@ -182,7 +184,7 @@ class TaskRunner:
             task.started_at = task.started_at or utcnow()
             return task
 
-    def _give_up(self, session: Any, task: IngestionTask) -> None:
+    def _give_up(self, session: AsyncSession, task: IngestionTask) -> None:
         lifecycle.move(
             session,
             task,
