@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from prometheus_client import start_http_server
-from sqlalchemy import select
 
 from backend import migrations
 from backend.api import docs
@@ -26,7 +25,7 @@ from backend.logging_setup import configure_logging
 from backend.monitoring import tracing
 from backend.runtime import Runtime
 from backend.schema import graphiql
-from backend.tasks.models import IngestionTask, TaskStatus
+from backend.tasks import repository
 
 log = logging.getLogger("backend")
 
@@ -71,16 +70,7 @@ async def seed(path: Path, datasource: str) -> None:
     await runtime.start(with_workers=False)
     try:
         async with session_scope(runtime.sessions) as session:
-            existing = await session.scalar(
-                select(IngestionTask.id)
-                .where(
-                    IngestionTask.datasource == datasource,
-                    IngestionTask.status.not_in(
-                        [TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]
-                    ),
-                )
-                .limit(1)
-            )
+            existing = await repository.pending_for(session, datasource)
             if existing:
                 log.info(
                     "datasource %s already has data (task %s); not seeding", datasource, existing

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import threads
 from backend.errors import InsufficientStorage, disk_full, is_disk_full
 from backend.storage import ObjectStore
-from backend.tasks.models import IngestionTask, TaskStatus
+from backend.tasks import repository
+from backend.tasks.models import TaskStatus
 
 T = TypeVar("T")
 
@@ -43,31 +43,7 @@ async def load_versions(
     session: AsyncSession, statuses: Iterable[TaskStatus] = (TaskStatus.SUCCEEDED,)
 ) -> dict[str, DatasourceVersion]:
     """Each datasource's datasets from tasks in `statuses` (those an engine can serve)."""
-    rows = (
-        await session.execute(
-            select(
-                IngestionTask.datasource,
-                IngestionTask.dataset_key,
-                IngestionTask.rows_valid,
-                IngestionTask.finished_at,
-                IngestionTask.replace_interval,
-            )
-            .where(
-                IngestionTask.status.in_([s.value for s in statuses]),
-                IngestionTask.dataset_key.is_not(None),
-            )
-            # In the order the datasets landed (a replace hides the rows of those before it):
-            # a task retried after a later upload's replace lands after it. Not finished yet
-            # (on its way into Druid): last, in the order they were sent.
-            .order_by(
-                IngestionTask.datasource,
-                IngestionTask.finished_at.is_(None),
-                IngestionTask.finished_at,
-                IngestionTask.created_at,
-                IngestionTask.id,
-            )
-        )
-    ).all()
+    rows = await repository.stored_datasets(session, statuses)
     grouped: dict[str, list[tuple[str, int, dt.datetime | None, str | None]]] = {}
     for datasource, key, count, finished, replaced in rows:
         grouped.setdefault(datasource, []).append((str(key), count or 0, finished, replaced))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +25,7 @@ from backend.db import SessionMaker, session_scope, utcnow
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.ingestion.models import DatasourceAccess
 from backend.monitoring import audit
-from backend.tasks.models import IngestionTask
+from backend.tasks import repository
 
 MAX_GRANTS = 100
 ROLE_PREFIX = "role:"
@@ -116,10 +115,7 @@ async def _exists(session: AsyncSession, name: str) -> bool:
     claimed like any other name, by `make run`'s seed for the service itself)."""
     if await session.get(DatasourceSchema, name) is not None:
         return True
-    tasks = await session.scalar(
-        select(func.count()).select_from(IngestionTask).where(IngestionTask.datasource == name)
-    )
-    return bool(tasks)
+    return bool(await repository.count_for(session, name))
 
 
 async def claim(session: AsyncSession, name: str, actor: Principal) -> None:

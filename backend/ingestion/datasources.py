@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics.rollup import rollup_key
@@ -38,10 +38,9 @@ from backend.ingestion.service import validate_datasource_name
 from backend.monitoring import audit
 from backend.redaction import scrub
 from backend.storage import ObjectStore
+from backend.tasks import repository
 from backend.tasks.models import (
     ACTIVE_STATUSES,
-    IngestionTask,
-    TaskEvent,
     TaskStatus,
 )
 
@@ -220,25 +219,18 @@ async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
     transaction (audited). Refused while one of its uploads is queued or running: cancel it
     first."""
     await access.require_write(session, name, actor, "drop it")
-    task_ids = list(
-        await session.scalars(select(IngestionTask.id).where(IngestionTask.datasource == name))
-    )
+    task_ids = await repository.ids_for(session, name)
     known = await session.get(DatasourceSchema, name)
     if not task_ids and known is None:
         raise NotFound(f"no datasource {name!r}", "GraphQL's datasources lists them.")
-    busy = await session.scalar(
-        select(func.count())
-        .select_from(IngestionTask)
-        .where(IngestionTask.datasource == name, IngestionTask.status.in_(BUSY))
-    )
+    busy = await repository.count_for(session, name, BUSY)
     if busy:
         raise Conflict(
             f"datasource {name!r} has {busy} upload(s) queued or in progress",
             "Cancel them (or wait until they end), then drop the datasource.",
         )
     if task_ids:
-        await session.execute(delete(TaskEvent).where(TaskEvent.task_id.in_(task_ids)))
-        await session.execute(delete(IngestionTask).where(IngestionTask.id.in_(task_ids)))
+        await repository.delete_tasks(session, task_ids)
     if known is not None:
         await session.delete(known)
     await access.forget(session, name)
@@ -306,8 +298,8 @@ async def create(
 ) -> None:
     """Records a datasource before its first upload: the sales contract, or a declared one."""
     name = validate_datasource_name(name)
-    taken = await session.get(DatasourceSchema, name) is not None or await session.scalar(
-        select(func.count()).select_from(IngestionTask).where(IngestionTask.datasource == name)
+    taken = await session.get(DatasourceSchema, name) is not None or await repository.count_for(
+        session, name
     )
     if taken or name == SALES:
         raise Conflict(

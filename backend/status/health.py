@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from backend import threads
 from backend.db import session_scope, utcnow
 from backend.errors import as_app_error
 from backend.redaction import scrub
 from backend.status.services import Services
-from backend.tasks.models import ACTIVE_STATUSES, IngestionTask, TaskStatus, WorkerHeartbeat
+from backend.tasks import repository
+from backend.tasks.models import WorkerHeartbeat
 
 CHECK_TIMEOUT_SECONDS = 5.0
 MB = 1024 * 1024
@@ -156,18 +157,8 @@ async def check_workers(runtime: Services) -> Check:
     try:
         async with session_scope(runtime.reading()) as session:
             beats = (await session.scalars(select(WorkerHeartbeat))).all()
-            queued, oldest = (
-                await session.execute(
-                    select(func.count(), func.min(IngestionTask.created_at)).where(
-                        IngestionTask.status == TaskStatus.QUEUED.value
-                    )
-                )
-            ).one()
-            running = await session.scalar(
-                select(func.count()).where(
-                    IngestionTask.status.in_([s.value for s in ACTIVE_STATUSES])
-                )
-            )
+            queued, oldest = await repository.queued(session)
+            running = await repository.count_active(session)
     except Exception as exc:  # the database check reports the cause; here the figures are unknown
         reason = _reason(exc, "cannot read worker state: ")
         return Check("workers", Status.DOWN, _ms(started), reason)

@@ -9,15 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from backend.db import session_scope
 from backend.druid.client import DruidClient, DruidError, parse_timestamp
 from backend.status import health as health_service
 from backend.status.services import Services
+from backend.tasks import repository
 from backend.tasks.models import IngestionTask, TaskStatus
 
 RECENT_CHECKS = 50
@@ -257,13 +257,7 @@ def _stage_durations(task: IngestionTask) -> dict[str, float | None]:
 
 async def pipelines(runtime: Services) -> list[dict[str, Any]]:
     async with session_scope(runtime.reading()) as session:
-        tasks = (
-            await session.scalars(
-                select(IngestionTask)
-                .options(selectinload(IngestionTask.events))
-                .order_by(IngestionTask.created_at.desc())
-            )
-        ).all()
+        tasks = await repository.all_with_events(session)
     grouped: dict[str, list[IngestionTask]] = collections.defaultdict(list)
     for task in tasks:
         grouped[task.datasource].append(task)

@@ -21,7 +21,6 @@ from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth import visibility
@@ -29,7 +28,8 @@ from backend.auth.principal import Principal
 from backend.db import SessionMaker, session_scope
 from backend.digits import ascii_count
 from backend.errors import InvalidInput, NotFound
-from backend.tasks.models import TERMINAL_STATUSES, IngestionTask, TaskEvent, TaskStatus
+from backend.tasks import repository
+from backend.tasks.models import TERMINAL_STATUSES, IngestionTask, TaskStatus
 
 log = logging.getLogger(__name__)
 CHANNEL = "ingest_task_updates"
@@ -184,16 +184,11 @@ async def updates(
         while True:
             news.clear()
             async with session_scope(sessions) as session:
-                task = await session.get(IngestionTask, task_id)
+                task = await repository.find(session, task_id, events=False)
                 if task is None:
                     raise NotFound(f"no task {task_id[:64]!r}", "Check the task id.")
-                events = list(
-                    await session.scalars(
-                        select(TaskEvent)
-                        .where(TaskEvent.task_id == task_id, TaskEvent.id > last_event)
-                        .order_by(TaskEvent.id)
-                        .limit(MAX_EVENTS_PER_READ)
-                    )
+                events = await repository.events_after(
+                    session, task_id, last_event, MAX_EVENTS_PER_READ
                 )
             now = Progress.of(task)
             final = (
@@ -245,26 +240,16 @@ async def task_changes(
     """Every change of a task (of `datasource`, or any) from now on: status, progress and rows,
     from any process, as it is recorded. Runs until the client leaves."""
     async with session_scope(sessions) as session:
-        since = await session.scalar(select(func.max(IngestionTask.updated_at)))
-        latest = await session.scalars(
-            select(IngestionTask).where(IngestionTask.updated_at == since)
-        )
+        since, latest = await repository.latest_changed(session)
         # what the client has already (the list it loaded): only later changes are sent
-        seen: dict[str, tuple[Any, ...]] = {
-            t.id: (Progress.of(t), t.updated_at) for t in latest.all()
-        }
+        seen: dict[str, tuple[Any, ...]] = {t.id: (Progress.of(t), t.updated_at) for t in latest}
     with wakeups.watching(ANY_TASK) as news:
         while True:
             news.clear()
-            query = (
-                select(IngestionTask).order_by(IngestionTask.updated_at).limit(MAX_CHANGES_PER_READ)
-            )
-            if since is not None:
-                query = query.where(IngestionTask.updated_at >= since)
-            if datasource is not None:
-                query = query.where(IngestionTask.datasource == datasource)
             async with session_scope(sessions) as session:
-                tasks = list(await session.scalars(query))
+                tasks = await repository.changed_since(
+                    session, since, datasource, MAX_CHANGES_PER_READ
+                )
             for task in tasks:
                 state = Progress.of(task)
                 if seen.get(task.id) == (state, task.updated_at):

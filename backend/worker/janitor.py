@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
-
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.storage import ObjectStore
-from backend.tasks.models import IngestionTask
+from backend.tasks import repository
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +27,7 @@ async def remove_orphans(sessions: SessionMaker, store: ObjectStore, older_than:
     known: set[str] = set()
     for start in range(0, len(ids), 500):
         async with session_scope(sessions) as session:
-            found = await session.scalars(
-                select(IngestionTask.id).where(IngestionTask.id.in_(ids[start : start + 500]))
-            )
-            known.update(found.all())
+            known.update(await repository.existing(session, ids[start : start + 500]))
     for task_id in set(ids) - known:
         for key in staged[task_id]:
             await store.delete(key)

@@ -16,98 +16,19 @@ import os
 import socket
 import uuid
 
-from sqlalchemy import ColumnElement, and_, case, delete, exists, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete
 
 from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.errors import UNEXPECTED, as_app_error
 from backend.monitoring.metrics import Registry
 from backend.storage import ObjectStore
-from backend.tasks.models import (
-    ACTIVE_STATUSES,
-    IngestionTask,
-    TaskStatus,
-    WorkerHeartbeat,
-)
+from backend.tasks.models import WorkerHeartbeat
+from backend.tasks.repository import claim_next
 from backend.worker import janitor
 from backend.worker.runner import DataLanded, DruidAccess, TaskRunner
 
 log = logging.getLogger(__name__)
-
-_ACTIVE = [s.value for s in ACTIVE_STATUSES]
-_VALIDATING = [TaskStatus.VALIDATING.value, TaskStatus.LOADING.value]
-CLAIM_LOCK = 7_301_442_019  # the advisory lock that serialises claims on PostgreSQL
-
-
-def _runnable(now: dt.datetime, waiting: ColumnElement[bool]) -> ColumnElement[bool]:
-    """Queued (and due: a task waiting out a storage outage has a next_attempt_at), active with
-    an expired lease, or waiting for Druid once its backoff has passed."""
-    other = aliased(IngestionTask)
-    # One task per datasource reads and validates at a time: a datasource's unique key is
-    # checked against what is stored before it, and uploads land in the order they came.
-    datasource_busy = (
-        exists()
-        .where(
-            other.datasource == IngestionTask.datasource,
-            other.id != IngestionTask.id,
-            other.status.in_(_VALIDATING),
-            other.lease_expires_at >= now,
-        )
-        .correlate(IngestionTask)
-    )
-    due = or_(IngestionTask.next_attempt_at.is_(None), IngestionTask.next_attempt_at <= now)
-    return or_(
-        and_(IngestionTask.status == TaskStatus.QUEUED.value, ~datasource_busy, due),
-        and_(IngestionTask.status.in_(_ACTIVE), IngestionTask.lease_expires_at < now),
-        and_(waiting, due),
-    )
-
-
-async def claim_next(session: AsyncSession, owner: str, lease_seconds: float) -> str | None:
-    """Atomically take the oldest runnable task: queued, or active with an expired lease.
-
-    The same statement moves it on (queued to `validating`, waiting for Druid to
-    `druid_submitting`; a taken-over task keeps its state) and sets the lease, so no other worker
-    sees it as runnable until the lease expires. A task waiting for Druid is runnable once its
-    backoff has passed.
-    """
-    now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        # One claim at a time, so the check below sees the claims of other workers.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
-    waiting = IngestionTask.status == TaskStatus.WAITING_FOR_DRUID.value
-    runnable = _runnable(now, waiting)
-    candidate = (
-        select(IngestionTask.id)
-        .where(runnable)
-        .order_by(IngestionTask.created_at, IngestionTask.id)
-        .limit(1)
-        .with_for_update(
-            skip_locked=True
-        )  # PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers
-        .scalar_subquery()
-    )
-    claimed = await session.execute(
-        update(IngestionTask)
-        .where(IngestionTask.id == candidate, runnable)
-        .values(
-            lease_owner=owner,
-            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-            # Waiting out a Druid outage is not a failed attempt.
-            attempts=IngestionTask.attempts + case((waiting, 0), else_=1),
-            status=case(
-                (IngestionTask.status == TaskStatus.QUEUED.value, TaskStatus.VALIDATING.value),
-                (waiting, TaskStatus.DRUID_SUBMITTING.value),
-                else_=IngestionTask.status,
-            ),
-            next_attempt_at=None,
-            updated_at=now,
-        )
-        .returning(IngestionTask.id)
-    )
-    return claimed.scalar_one_or_none()
 
 
 class WorkerPool:

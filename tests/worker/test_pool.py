@@ -16,7 +16,7 @@ from backend.ingestion import service as ingestion_service
 from backend.pipeline import normalize as normalize_module
 from backend.runtime import Runtime
 from backend.tasks.models import IngestionTask
-from backend.worker.pool import claim_next
+from backend.tasks.repository import claim_next
 from backend.worker.processing import dataset_key
 from backend.worker.runner import TaskRunner
 from tests.conftest import App, Backend

@@ -1,0 +1,109 @@
+"""The end of a task's validation: its dataset is stored and recorded (with the datasource's
+schema, when this upload fixes or evolves it), and what earlier runs left is removed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import druid_load as druid_phase
+from backend.config import Settings
+from backend.contracts.schema import DatasetSchema
+from backend.contracts.stored import DatasourceSchema, evolve_stored
+from backend.db import utcnow
+from backend.storage import ObjectStore
+from backend.tasks.lifecycle import LeaseLost
+from backend.tasks.models import IngestionTask, TaskStatus
+from backend.worker import processing
+from backend.worker.leases import Holder
+
+log = logging.getLogger(__name__)
+
+
+async def _remember_schema(
+    session: AsyncSession, task: IngestionTask, new_schema: DatasetSchema | None
+) -> None:
+    if new_schema is None:
+        return
+    stored = await session.get(DatasourceSchema, task.datasource, with_for_update=True)
+    if stored is None:
+        session.add(
+            DatasourceSchema(
+                datasource=task.datasource,
+                definition=new_schema.as_dict(),
+                source_task_id=task.id,
+                created_at=utcnow(),
+            )
+        )
+    elif new_schema.changes:
+        # Applied to the stored definition (locked): uploads evolving it at once agree.
+        evolve_stored(stored, new_schema, f"upload {task.id}")
+
+
+def _columns(
+    settings: Settings, task: IngestionTask, status: TaskStatus, key: str
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"dataset_key": key}
+    if status is TaskStatus.SUCCEEDED:
+        now = utcnow()
+        values.update(
+            progress=1.0,
+            finished_at=now,
+            data_as_of=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    else:
+        values.update(
+            progress=0.8,
+            druid_datasource=druid_phase.druid_datasource(settings, task.datasource),
+        )
+    return values
+
+
+async def record_stored(
+    holder: Holder,
+    settings: Settings,
+    store: ObjectStore,
+    task: IngestionTask,
+    status: TaskStatus,
+    counts: dict[str, Any],
+    new_schema: DatasetSchema | None,
+    key: str,
+) -> None:
+    """The dataset is stored under `key`: the embedded engine serves it from now on (the caller
+    says so to the caches at once, before it awaits again)."""
+
+    async def remember_schema(session: AsyncSession) -> None:
+        await _remember_schema(session, task, new_schema)
+
+    message = f"{counts['rows_valid']} rows stored as {key}"
+    if status is not TaskStatus.SUCCEEDED:
+        message += "; loading them into Druid"
+    if key != processing.dataset_key(task.datasource, task.id):
+        await _remove_earlier_runs(store, task, key)
+    values = _columns(settings, task, status, key)
+    try:
+        await holder.move(task.id, status, message, also=remember_schema, **values)
+    except LeaseLost:
+        # Cancelled while loading: the data must not stay behind.
+        await store.delete(key)
+        raise
+
+
+async def _remove_earlier_runs(store: ObjectStore, task: IngestionTask, key: str) -> None:
+    """Datasets an earlier run of this task wrote and never recorded (a worker that died
+    between storing and success). An earlier run still alive removes its own output when
+    it finds it lost the task, so whatever it writes after this goes too."""
+    first = processing.dataset_key(task.datasource, task.id)
+    folder, _, name = first.rpartition("/")
+    run_prefix = name.removesuffix(".parquet") + "-"
+    try:
+        for found in await store.list_prefix(folder):
+            other = found.key.rpartition("/")[2]
+            if found.key != key and (other == name or other.startswith(run_prefix)):
+                await store.delete(found.key)
+    except Exception:  # storage unavailable: the leftovers are unreferenced, never served
+        log.warning("task %s: an earlier run's dataset could not be removed", task.id)
