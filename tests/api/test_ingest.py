@@ -216,7 +216,7 @@ async def test_cancel_a_queued_task(app: App) -> None:
     other = (await upload(app.client, content=sales_csv(rows=3, seed=1))).json()["task_id"]
     mutation = f'mutation {{ cancelIngestionTask(taskId: "{other}") {{ status }} }}'
     assert (await app.client.post("/graphql", json={"query": mutation})).json() == {
-        "data": {"cancelIngestionTask": {"status": "cancelled"}}
+        "data": {"cancelIngestionTask": {"status": "CANCELLED"}}
     }
     exported = (await app.client.get("/metrics")).text
     assert 'ingest_tasks_total{status="cancelled"} 2.0' in exported
