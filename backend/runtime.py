@@ -92,13 +92,13 @@ class Runtime:
             if settings.druid_url
             else None
         )
-        warehouse = DruidEngine(druid, settings.druid_datasource_prefix) if druid else None
+        druid_engine = DruidEngine(druid, settings.druid_datasource_prefix) if druid else None
         read_sessions = create_sessionmaker(reader)
         analytics = Analytics(
             read_sessions,
             EmbeddedEngine(files, settings.analytics_threads),
             cache,
-            warehouse=warehouse,
+            druid=druid_engine,
             read_mode=serving_engine,
             metrics=metrics.registry,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -138,7 +138,7 @@ class IngestionMutation:
         self,
         info: Info,
         file: Upload,
-        data_source_name: str,
+        datasource: Annotated[str, strawberry.argument(name="dataSourceName")],
         force: bool = False,
         on_invalid: OnInvalid = OnInvalid.REJECT,
         max_invalid_ratio: float | None = None,
@@ -153,9 +153,7 @@ class IngestionMutation:
                 "Send a GraphQL multipart request with the file's part mapped to variables.file "
                 '(curl -F operations=... -F map=\'{"0": ["variables.file"]}\' -F 0=@data.csv).',
             )
-        name = await intake.refuse_early(
-            context.runtime.reading(), data_source_name, context.principal
-        )
+        name = await intake.refuse_early(context.runtime.reading(), datasource, context.principal)
         options = ingestion_service.upload_options(
             on_invalid=on_invalid.value,
             max_invalid_ratio=max_invalid_ratio,

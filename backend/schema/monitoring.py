@@ -180,7 +180,7 @@ class PerformanceQuery:
         description="Each backing system: status, version, uptime, size, connections, response times",
     )
     async def data_sources(self, info: Info) -> JSON:
-        return cast(JSON, await performance.data_sources(info.context.runtime))
+        return cast(JSON, await performance.dependencies(info.context.runtime))
 
     @strawberry.field(
         permission_classes=[IsAdmin],
