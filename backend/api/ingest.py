@@ -14,7 +14,7 @@ from backend.api import multipart
 from backend.auth.roles import Role
 from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer, bearer_of, still_allowed
 from backend.errors import InvalidInput
-from backend.ingestion import intake as intake_flow
+from backend.ingestion import intake
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
 from backend.ingestion.service import StagedUpload
@@ -147,15 +147,15 @@ async def upload(
     principal: Uploader,
     force: Annotated[bool, Query(description="Same as the form field force")] = False,
 ) -> UploadAccepted:
-    intake = runtime.intake()
-    intake.check_declared_size(request.headers.get("content-length"))
+    uploads = runtime.intake()
+    uploads.check_declared_size(request.headers.get("content-length"))
 
     async def on_file(part: multipart.Part, fields: dict[str, str], chunks: Any) -> StagedUpload:
         if "datasource_name" in fields:  # fail before storing anything when we already can
-            await intake_flow.refuse_early(runtime.reading(), fields["datasource_name"], principal)
-        return await intake.stage(chunks, part.filename)
+            await intake.refuse_early(runtime.reading(), fields["datasource_name"], principal)
+        return await uploads.stage(chunks, part.filename)
 
-    async with intake.in_flight(principal):  # UPLOADS_IN_FLIGHT per principal
+    async with uploads.in_flight(principal):  # UPLOADS_IN_FLIGHT per principal
         form = await multipart.read_form(
             request.stream(),
             request.headers.get("content-type"),
@@ -181,7 +181,7 @@ async def upload(
     except InvalidInput:
         await form.file.discard()
         raise
-    accepted = await intake.accept(
+    accepted = await uploads.accept(
         session,
         form.file,
         fields.get("datasource_name"),
@@ -191,7 +191,7 @@ async def upload(
     )
     if not accepted.created:
         response.status_code = 200
-    return intake_flow.answer(accepted, status_url(request, accepted.task.id))
+    return intake.answer(accepted, status_url(request, accepted.task.id))
 
 
 @router.get("/status/{task_id}", name="ingest_status", responses={404: _ERROR})

@@ -357,10 +357,7 @@ async def test_the_duplicate_check_and_the_insert_are_atomic(app: App) -> None:
         yield content
 
     runtime = app.runtime
-    staged = [
-        await ingestion_service.stage_upload(runtime.store, chunks(), "same.csv", 10_000_000)
-        for _ in range(2)
-    ]
+    staged = [await runtime.intake().stage(chunks(), "same.csv") for _ in range(2)]
 
     async def accept(upload: StagedUpload) -> bool:
         async with session_scope(runtime.sessions) as session:
