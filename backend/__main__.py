@@ -20,7 +20,6 @@ from backend.commands import tokens as auth_cli
 from backend.config import Settings, get_settings
 from backend.db import session_scope
 from backend.errors import AppError
-from backend.ingestion import service as ingestion_service
 from backend.logging_setup import configure_logging
 from backend.monitoring import tracing
 from backend.runtime import Runtime
@@ -76,10 +75,9 @@ async def seed(path: Path, datasource: str) -> None:
                     "datasource %s already has data (task %s); not seeding", datasource, existing
                 )
                 return
-            staged = await ingestion_service.stage_upload(
-                runtime.store, _file_chunks(path), path.name, runtime.settings.max_upload_bytes
+            accepted = await runtime.intake().upload(
+                session, _file_chunks(path), path.name, datasource
             )
-            accepted = await ingestion_service.accept(session, staged, datasource)
             log.info("queued %s for datasource %s as task %s", path, datasource, accepted.task.id)
     finally:
         await runtime.stop()

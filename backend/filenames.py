@@ -1,9 +1,11 @@
-"""File names in HTTP, both ways, for REST and GraphQL uploads alike.
+"""File names, the one module for them: in HTTP both ways (REST and GraphQL uploads alike), and
+as the last part of an upload's storage key.
 
 In: what curl and browsers send (RFC 7578: the name as raw UTF-8 in `filename="..."`, with `"`
 written `%22` as the HTML standard says), and RFC 5987/2231 `filename*=UTF-8''<percent-encoded>`,
 which wins when both are there. Out: `attachment()` makes a Content-Disposition for a download
-(RFC 6266): an ASCII `filename` and the name itself in `filename*`.
+(RFC 6266): an ASCII `filename` and the name itself in `filename*`. Stored: `storage_name()`
+makes the name safe in a storage key; the task keeps the name as it was sent.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ _PARAMETER = re.compile(r"\s*([^\s=;]+)\s*=\s*")
 _ESCAPED_QUOTE = re.compile("%22", re.IGNORECASE)
 _WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:\\|\\\\)")
 _UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._%-]+")
+_CUT_ESCAPE = re.compile(r"%[0-9A-F]?$")  # an escape cut in two by the length limit
 _CHARSETS = ("utf-8", "iso-8859-1")
 
 
@@ -105,11 +109,27 @@ def attachment(filename: str, fallback: str) -> str:
     name as percent-encoded UTF-8; `filename`, for clients that only read that, is the name with
     accents removed and other characters made "_", or `fallback` (ASCII) when letters would be
     lost."""
-    folded = "".join(
-        c for c in unicodedata.normalize("NFKD", filename) if not unicodedata.combining(c)
-    )
+    folded = _without_accents(filename)
     ascii_name = _UNSAFE_ASCII.sub("_", folded).strip("_") if folded.isascii() else ""
     return (
         f'attachment; filename="{ascii_name or fallback}"; '
         f"filename*=UTF-8''{quote(filename, safe='')}"
     )
+
+
+def storage_name(filename: str | None) -> str:
+    """The upload's name as the last part of its storage key: ASCII, no path, no leading "." or
+    "_", at most 200 characters. Accents are dropped (données.csv -> donnees.csv); other
+    non-ASCII characters are percent-encoded as UTF-8, so any URL decoder shows them again
+    (売上.csv -> %E5%A3%B2%E4%B8%8A.csv); other ASCII characters become "_"."""
+    base = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    escaped = "".join(
+        c if c.isascii() and c != "%" else quote(c, safe="") for c in _without_accents(base)
+    )
+    cleaned = _UNSAFE_KEY_CHARS.sub("_", escaped)[:200]
+    return _CUT_ESCAPE.sub("", cleaned).strip("._") or "upload"
+
+
+def _without_accents(text: str) -> str:
+    """`text` with its accents removed (é -> e); other characters as they are."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))

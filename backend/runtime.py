@@ -27,6 +27,7 @@ from backend.config import Settings
 from backend.db import SessionMaker, create_engine, create_sessionmaker, session_scope
 from backend.druid.client import DruidClient
 from backend.errors import DependencyUnavailable
+from backend.ingestion.intake import Intake
 from backend.monitoring import tracing
 from backend.monitoring.application import Metrics
 from backend.monitoring.liveness import LoopLag
@@ -91,13 +92,13 @@ class Runtime:
             if settings.druid_url
             else None
         )
-        warehouse = DruidEngine(druid, settings.druid_datasource_prefix) if druid else None
+        druid_engine = DruidEngine(druid, settings.druid_datasource_prefix) if druid else None
         read_sessions = create_sessionmaker(reader)
         analytics = Analytics(
             read_sessions,
             EmbeddedEngine(files, settings.analytics_threads),
             cache,
-            warehouse=warehouse,
+            druid=druid_engine,
             read_mode=serving_engine,
             metrics=metrics.registry,
         )
@@ -148,6 +149,16 @@ class Runtime:
             self.engine.url.render_as_string(hide_password=True),
             self.store.description,
             self.settings.worker_concurrency if self.workers else 0,
+        )
+
+    def intake(self) -> Intake:
+        """Where uploads go and their bounds, for each door that takes them."""
+        return Intake(
+            self.store,
+            self.settings.max_upload_bytes,
+            self.space,
+            self.limits,
+            self.metrics.registry,
         )
 
     def reading(self) -> SessionMaker:

@@ -92,14 +92,14 @@ class Analytics:
         cache: QueryCache,
         version_ttl: float = 1.0,
         *,
-        warehouse: Engine | None = None,
+        druid: Engine | None = None,  # serves dashboards in the warehouse Sigma mode
         read_mode: ModeReader | None = None,
         metrics: Registry | None = None,
     ) -> None:
         self.sessions = sessions
         self.metrics = metrics
         self.embedded = engine
-        self.warehouse = warehouse
+        self.druid = druid
         self.read_mode = read_mode
         self.engine = engine  # the one serving now (the Sigma mode), refreshed with the versions
         self.cache = cache
@@ -125,9 +125,9 @@ class Analytics:
     async def _load(self) -> None:
         async with session_scope(self.sessions) as session:
             engine = self.embedded
-            if self.warehouse is not None and self.read_mode is not None:
-                if await self.read_mode(session) == self.warehouse.name:
-                    engine = self.warehouse
+            if self.druid is not None and self.read_mode is not None:
+                if await self.read_mode(session) == self.druid.name:
+                    engine = self.druid
             self._versions = await load_versions(session, SERVED.get(engine.name, SERVED["druid"]))
             self.engine = engine
             declared = await session.scalars(

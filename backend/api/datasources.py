@@ -4,78 +4,29 @@ evolve its schema, grant others the right to write to it, drop one (admin)."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.analytics.service import DatasourceInfo
 from backend.api.errors import ErrorBody
 from backend.auth.principal import Principal
-from backend.config import Settings
 from backend.contracts.declared import DeclaredColumn, declare
 from backend.contracts.types import ColumnType
 from backend.db import session_scope
 from backend.deps import Admin, RuntimeDep, SessionDep, Uploader, Viewer
-from backend.druid_load import druid_datasource
 from backend.ingestion import access, datasources
+from backend.ingestion.schemas import (
+    DatasourceOut,
+    DropOut,
+    SchemaVersionChangeOut,
+)
 from backend.ingestion.service import DATASOURCE_PATTERN, validate_datasource_name
 from backend.runtime import Runtime
 
 router = APIRouter(prefix="/api/datasources", tags=["datasources"])
 Name = Annotated[str, Path(pattern=DATASOURCE_PATTERN.pattern, description="The datasource's name")]
 _ERROR: dict[str, Any] = {"model": ErrorBody}
-
-
-class SchemaVersionChangeOut(BaseModel):
-    column: str
-    kind: str = Field(description="add_column or widen")
-    type: str = Field(description="the column's type after the change")
-
-
-class SchemaVersionOut(BaseModel):
-    version: int
-    at: str = Field(description="ISO-8601 UTC")
-    by: str
-    changes: list[SchemaVersionChangeOut]
-
-
-class DatasourceOut(BaseModel):
-    name: str
-    contract: str = Field(
-        description="sales (every check of the sales schema), declared or inferred"
-    )
-    schema_version: int = Field(default=1, description="one more with each change to its schema")
-    schema_versions: list[SchemaVersionOut] = Field(
-        default_factory=list, description="each change to the schema after version 1"
-    )
-    created_at: dt.datetime | None = Field(
-        default=None, description="when its first upload (or the create call) recorded it"
-    )
-    storage_prefix: str = Field(
-        default="", description="where its datasets are kept, as a key in the service's storage"
-    )
-    druid_datasource: str | None = Field(
-        default=None, description="its name in Druid; null without Druid configured"
-    )
-    row_count: int
-    columns: dict[str, str] = Field(
-        description="the columns its data has, then those its contract declares that no file "
-        "has brought yet (queryable once data has them)"
-    )
-    time_start: dt.datetime | None
-    time_end: dt.datetime | None = Field(description="the latest __time in the data")
-    last_ingestion: dt.datetime | None
-    owner: str | None = Field(
-        default=None,
-        description="who created it and may write to it (with the principal's id for admins); "
-        "null: admins only",
-    )
-    grants: list[str] = Field(
-        default_factory=list,
-        description="who else may write to it: principals' names, or role:<role>",
-    )
 
 
 class ColumnIn(BaseModel):
@@ -98,16 +49,6 @@ class DatasourceIn(BaseModel):
     columns: list[ColumnIn] = Field(default_factory=list, max_length=200)
     time_column: str | None = Field(default=None, max_length=128)
     unique_key: str | None = Field(default=None, max_length=128)
-
-
-class DropOut(BaseModel):
-    name: str
-    tasks_removed: int
-    objects_removed: int
-    druid_segments_dropped: int | None = Field(
-        description="segments Druid marked unused; null without Druid or when it did not answer"
-    )
-    druid_error: str | None
 
 
 class AddedColumnIn(BaseModel):
@@ -141,38 +82,13 @@ class ContractOut(BaseModel):
     columns: dict[str, str] = Field(description="the contract's columns and types")
 
 
-def _out(
-    info: DatasourceInfo,
-    records: dict[str, datasources.Record],
-    settings: Settings,
-    viewer: Principal,
-) -> DatasourceOut:
-    record = records.get(info.name, datasources.Record())
-    return DatasourceOut(
-        owner=access.owner_shown(record.ownership, viewer),
-        grants=list(record.ownership.grants),
-        name=info.name,
-        created_at=record.created_at,
-        storage_prefix=datasources.storage_prefix(info.name),
-        druid_datasource=druid_datasource(settings, info.name) if settings.druid_url else None,
-        contract=record.contract,
-        schema_version=record.version,
-        schema_versions=[SchemaVersionOut.model_validate(v) for v in record.versions],
-        row_count=info.rows,
-        columns=datasources.listed_columns(record, info.columns),
-        time_start=info.time_start,
-        time_end=info.time_end,
-        last_ingestion=info.last_ingestion,
-    )
-
-
 @router.get("", summary="Every datasource with its contract, rows and time range")
 async def list_datasources(
     runtime: RuntimeDep, session: SessionDep, principal: Viewer
 ) -> list[DatasourceOut]:
     records = await datasources.records(session)
     return [
-        _out(info, records, runtime.settings, principal)
+        DatasourceOut.of(info, records, runtime.settings, principal)
         for info in await runtime.analytics.datasources()
     ]
 
@@ -203,7 +119,8 @@ async def create_datasource(
     # What GET answers from now on (its record: created, storage, versions).
     async with session_scope(runtime.reading()) as session:
         records = await datasources.records(session)
-    return _out(await runtime.analytics.describe(body.name), records, runtime.settings, principal)
+    info = await runtime.analytics.describe(body.name)
+    return DatasourceOut.of(info, records, runtime.settings, principal)
 
 
 @router.get("/{name}", responses={404: _ERROR, 422: _ERROR}, summary="One datasource")
@@ -212,7 +129,8 @@ async def get_datasource(
 ) -> DatasourceOut:
     name = validate_datasource_name(name)
     records = await datasources.records(session)
-    return _out(await runtime.analytics.describe(name), records, runtime.settings, principal)
+    info = await runtime.analytics.describe(name)
+    return DatasourceOut.of(info, records, runtime.settings, principal)
 
 
 @router.patch(
@@ -292,4 +210,5 @@ async def _described(runtime: Runtime, name: str, viewer: Principal) -> Datasour
     """What GET answers from now on (a fresh read, after the change committed)."""
     async with session_scope(runtime.reading()) as session:
         records = await datasources.records(session)
-    return _out(await runtime.analytics.describe(name), records, runtime.settings, viewer)
+    info = await runtime.analytics.describe(name)
+    return DatasourceOut.of(info, records, runtime.settings, viewer)

@@ -14,7 +14,7 @@ from backend.api import multipart
 from backend.auth.roles import Role
 from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer, bearer_of, still_allowed
 from backend.errors import InvalidInput
-from backend.ingestion import access
+from backend.ingestion import intake
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
 from backend.ingestion.service import StagedUpload
@@ -147,20 +147,15 @@ async def upload(
     principal: Uploader,
     force: Annotated[bool, Query(description="Same as the form field force")] = False,
 ) -> UploadAccepted:
-    max_bytes = runtime.settings.max_upload_bytes
-    ingestion_service.check_declared_size(
-        request.headers.get("content-length"), max_bytes, runtime.space
-    )
+    uploads = runtime.intake()
+    uploads.check_declared_size(request.headers.get("content-length"))
 
     async def on_file(part: multipart.Part, fields: dict[str, str], chunks: Any) -> StagedUpload:
         if "datasource_name" in fields:  # fail before storing anything when we already can
-            name = ingestion_service.validate_datasource_name(fields["datasource_name"])
-            await access.refuse_early(runtime.reading(), name, principal)
-        return await ingestion_service.stage_upload(
-            runtime.store, chunks, part.filename, max_bytes, runtime.space
-        )
+            await intake.refuse_early(runtime.reading(), fields["datasource_name"], principal)
+        return await uploads.stage(chunks, part.filename)
 
-    async with runtime.limits.upload(principal.id):  # UPLOADS_IN_FLIGHT per principal
+    async with uploads.in_flight(principal):  # UPLOADS_IN_FLIGHT per principal
         form = await multipart.read_form(
             request.stream(),
             request.headers.get("content-type"),
@@ -186,34 +181,17 @@ async def upload(
     except InvalidInput:
         await form.file.discard()
         raise
-    accepted = await ingestion_service.accept(
+    accepted = await uploads.accept(
         session,
         form.file,
         fields.get("datasource_name"),
         force=force,
         options=options,
         actor=principal,
-        metrics=runtime.metrics.registry,
     )
     if not accepted.created:
         response.status_code = 200
-    return _accepted(request, accepted)
-
-
-def _accepted(request: Request, accepted: ingestion_service.Accepted) -> UploadAccepted:
-    task = accepted.task
-    return UploadAccepted(
-        task_id=task.id,
-        status=task.status,
-        status_url=status_url(request, task.id),
-        duplicate=not accepted.created,
-        message=accepted.message,
-        datasource=task.datasource,
-        filename=task.filename,
-        file_format=task.file_format,
-        size_bytes=task.size_bytes,
-        sha256=task.sha256,
-    )
+    return intake.answer(accepted, status_url(request, accepted.task.id))
 
 
 @router.get("/status/{task_id}", name="ingest_status", responses={404: _ERROR})

@@ -23,7 +23,7 @@ def _success(data: Any) -> dict[str, Any]:
 
 @router.get("/api/performance/data-sources")
 async def data_sources(runtime: RuntimeDep, principal: Admin) -> dict[str, Any]:
-    return _success(await performance.data_sources(runtime))
+    return _success(await performance.dependencies(runtime))
 
 
 @router.get("/api/performance/data-sources/{source_id}/active-queries")

@@ -1,157 +1,196 @@
-"""Recording an upload as a task: the datasource's owner, contract and schema checks, the
-duplicate lookup, and the new task (queued) with its audit entry.
+"""The one way an upload comes in, whichever door it uses (REST, GraphQL, `python -m backend
+seed`): its bytes are read into storage up to the size limit while their format is recognised
+from the first bytes, then recorded as a task by the service (or found to be a duplicate of
+one), then answered.
 
-Services flush; the caller's scope (request or worker) commits.
+Each door reads its own request (a multipart form, a GraphQL Upload, a file on disk) into an
+async iterator of chunks and calls this module; nothing else stores an upload's bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import filenames, threads
+from backend.auth.limits import Limits
 from backend.auth.principal import SYSTEM, Principal
-from backend.contracts.sales import SALES
-from backend.contracts.schema import INFERRED
-from backend.contracts.stored import known_schema
-from backend.db import after_commit, on_rollback
-from backend.errors import Conflict
-from backend.ingestion import access
-from backend.ingestion.uploads import StagedUpload, validate_datasource_name
-from backend.monitoring import tracing
+from backend.db import SessionMaker
+from backend.digits import ascii_count
+from backend.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from backend.ingestion import acceptance, access, uploads
+from backend.ingestion.acceptance import Accepted
+from backend.ingestion.schemas import UploadAccepted
+from backend.ingestion.uploads import StagedUpload
 from backend.monitoring.metrics import Registry
-from backend.pipeline.normalize import LoadMode, UploadOptions, contract_hint, evolve_hint
-from backend.tasks import lifecycle, repository
-from backend.tasks.models import IngestionTask
+from backend.pipeline.normalize import UploadOptions
+from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.storage import ObjectStore, ObjectWriter
+from backend.storage.space import SpaceGuard
+from backend.tasks.models import TaskStatus
 
-# Set on a session when it queued work, so its owner can wake the workers after commit.
-WAKE_WORKERS = "wake_workers"
+# While an upload streams in, free space is checked again after every this many bytes.
+SPACE_CHECK_BYTES = 64 * 1024 * 1024
+# Form fields and part headers around the file: allowed on top of the limit on the file.
+FORM_OVERHEAD_BYTES = 65_536
 
 
 @dataclass(frozen=True)
-class Accepted:
-    task: IngestionTask
-    created: bool  # False: the same bytes were already uploaded to this datasource
+class Intake:
+    """What an upload needs from the running service: where its bytes go and its bounds."""
 
-    @property
-    def message(self) -> str:
-        """What happened, in words, for the upload's answer."""
-        task = self.task
-        if self.created:
-            return f"queued as task {task.id}; follow its status until succeeded or failed"
-        return (
-            f"these bytes were already uploaded to datasource {task.datasource!r} as task "
-            f"{task.id} ({task.status}): nothing new was queued. To load the same file again "
-            "send force=true (rows whose unique key, such as a sales Invoice ID, is already "
-            "loaded are refused), or mode=replace to replace the rows of its time interval "
-            "with the file's (the same bytes are then loaded again)."
+    store: ObjectStore
+    max_bytes: int
+    space: SpaceGuard | None = None  # keeps the disk's reserve free
+    limits: Limits | None = None  # uploads in flight per principal
+    metrics: Registry | None = None  # counts the bytes of each upload accepted
+
+    def check_declared_size(self, content_length: str | None) -> None:
+        """Refuse at once a request whose declared size cannot fit, or would not leave the
+        disk's reserve free."""
+        declared = ascii_count(content_length) or 0
+        if declared > self.max_bytes + FORM_OVERHEAD_BYTES:
+            raise too_large(self.max_bytes)
+        if self.space is not None:
+            self.space.check(declared)
+
+    def in_flight(self, actor: Principal) -> contextlib.AbstractAsyncContextManager[None]:
+        """One of `actor`'s upload slots, held while its bytes stream in."""
+        if self.limits is None:
+            return contextlib.nullcontext()
+        return self.limits.upload(actor.id)
+
+    async def stage(self, chunks: AsyncIterator[bytes], filename: str | None) -> StagedUpload:
+        """Stream an upload into storage (under raw/<task id>/) while counting its size and
+        sha256. Refuses, and deletes what was written, when it is empty, too large or not a
+        supported format: the format is decided from the first bytes, before the rest is
+        stored."""
+        task_id = uuid.uuid4().hex
+        name = filenames.storage_name(filename)
+        writer = self.store.writer(f"raw/{task_id}/{name}")
+        try:
+            file_format = await self._stream_into(writer, chunks)
+            stored = await writer.commit()
+        except BaseException:
+            await writer.abort()
+            raise
+        return StagedUpload(
+            task_id=task_id,
+            filename=(filename or name)[:255],
+            key=stored.key,
+            size=stored.size,
+            sha256=stored.sha256,
+            file_format=file_format,
+            store=self.store,
+        )
+
+    async def _stream_into(self, writer: ObjectWriter, chunks: AsyncIterator[bytes]) -> FileFormat:
+        head = bytearray()
+        file_format: FileFormat | None = None
+        checked = 0
+        if self.space is not None:
+            await threads.FILES.run(self.space.check)
+        async for chunk in chunks:
+            if writer.size + len(chunk) > self.max_bytes:
+                raise too_large(self.max_bytes)
+            if self.space is not None and writer.size - checked >= SPACE_CHECK_BYTES:
+                checked = writer.size
+                await threads.FILES.run(self.space.check)
+            if file_format is None:
+                head += chunk[: SNIFF_BYTES - len(head)]
+                if len(head) >= SNIFF_BYTES:
+                    file_format = _sniff(bytes(head))
+            await writer.write(chunk)
+        if writer.size == 0:
+            raise InvalidInput(
+                "the uploaded file is empty", "Choose a file with a header row and data."
+            )
+        return file_format or _sniff(bytes(head))
+
+    async def accept(
+        self,
+        session: AsyncSession,
+        staged: StagedUpload,
+        datasource: str | None,
+        *,
+        force: bool = False,
+        options: UploadOptions | None = None,
+        actor: Principal = SYSTEM,
+    ) -> Accepted:
+        """Record a staged upload as a queued task, or find the task that has these bytes."""
+        return await acceptance.accept(
+            session,
+            staged,
+            datasource,
+            force=force,
+            options=options,
+            actor=actor,
+            metrics=self.metrics,
+        )
+
+    async def upload(
+        self,
+        session: AsyncSession,
+        chunks: AsyncIterator[bytes],
+        filename: str | None,
+        datasource: str,
+        *,
+        force: bool = False,
+        options: UploadOptions | None = None,
+        actor: Principal = SYSTEM,
+    ) -> Accepted:
+        """The whole flow for a door that has the datasource's name before the bytes: store
+        them within one of the actor's slots, then record the task."""
+        async with self.in_flight(actor):
+            staged = await self.stage(chunks, filename)
+        return await self.accept(
+            session, staged, datasource, force=force, options=options, actor=actor
         )
 
 
-async def accept(
-    session: AsyncSession,
-    staged: StagedUpload,
-    datasource: str | None,
-    *,
-    force: bool = False,
-    options: UploadOptions | None = None,
-    actor: Principal = SYSTEM,
-    metrics: Registry | None = None,
-) -> Accepted:
-    """Record a staged upload as a queued task, or return the task that already has these bytes
-    (`metrics` counts the bytes of each one accepted, once recorded)."""
-    try:
-        name = validate_datasource_name(datasource)
-        await access.require_write(session, name, actor, "upload to it", claim_new=True)
-        if options is not None and options.contract is not None:
-            await require_contract(session, name, options.contract)
-        if options is not None and options.evolve:
-            await require_evolvable(session, name)
-        await repository.lock_content(session, name, staged.sha256)
-        chosen = options or UploadOptions()
-        if (
-            not force
-            and chosen.mode is LoadMode.APPEND
-            and (existing := await find_duplicate(session, name, staged.sha256, chosen.sheet))
-        ):
-            await staged.discard()
-            return Accepted(task=existing, created=False)
-        task = _new_task(session, staged, name, force, chosen, actor)
-        on_rollback(session, staged.discard)  # a failed commit must not leave the bytes behind
-        if metrics is not None:
-            after_commit(session, lambda: metrics.upload_bytes.inc(staged.size))
-        await session.flush()
-    except BaseException:
-        await staged.discard()
-        raise
-    session.info[WAKE_WORKERS] = True
-    return Accepted(task=task, created=True)
+async def refuse_early(sessions: SessionMaker, datasource: str | None, actor: Principal) -> str:
+    """The datasource's name, checked before any byte is stored: a name that is not valid, or a
+    datasource the actor may not write to, fails at once."""
+    name = uploads.validate_datasource_name(datasource)
+    await access.refuse_early(sessions, name, actor)
+    return name
 
 
-async def require_evolvable(session: AsyncSession, datasource: str) -> None:
-    """evolve=... only changes inferred datasources (the sales contract is fixed; a declared one
-    changes by updateDatasourceContract)."""
-    known = await known_schema(session, datasource)
-    contract = known.contract if known is not None else SALES if datasource == SALES else None
-    if contract is not None and contract != INFERRED:
-        raise Conflict(
-            f"datasource {datasource!r} has the {contract} contract: evolve applies to inferred "
-            "datasources",
-            evolve_hint(contract),
-        )
-
-
-async def require_contract(session: AsyncSession, datasource: str, contract: str) -> None:
-    """Refuses an upload that must pass `contract` to a datasource that has another one (the
-    worker checks again: two first uploads may race)."""
-    known = await known_schema(session, datasource)
-    if known is not None and known.contract != contract:
-        raise Conflict(
-            f"datasource {datasource!r} has the {known.contract} contract; this upload must "
-            f"pass the {contract} contract",
-            contract_hint(contract),
-        )
-
-
-def _new_task(
-    session: AsyncSession,
-    staged: StagedUpload,
-    datasource: str,
-    force: bool,
-    options: UploadOptions,
-    actor: Principal,
-) -> IngestionTask:
-    detail = {"datasource": datasource, "filename": staged.filename, "bytes": staged.size}
-    return lifecycle.create(
-        session,
-        f"upload received: {staged.size} bytes, {staged.file_format.value}",
-        detail={"sha256": staged.sha256, "storage_key": staged.key},
-        record=lifecycle.Audit(actor.label, "upload", detail),
-        id=staged.task_id,
-        datasource=datasource,
-        filename=staged.filename,
-        file_format=staged.file_format.value,
-        size_bytes=staged.size,
-        sha256=staged.sha256,
-        storage_key=staged.key,
-        options={"force": force, **options.as_dict()},
-        created_by=actor.id,
-        trace_context=tracing.carrier(),  # the worker continues the upload's trace
+def answer(accepted: Accepted, status_url: str) -> UploadAccepted:
+    """The upload's answer: the task, where to follow it, and whether it was a duplicate."""
+    task = accepted.task
+    return UploadAccepted(
+        task_id=task.id,
+        status=TaskStatus(task.status),
+        status_url=status_url,
+        duplicate=not accepted.created,
+        message=accepted.message,
+        datasource=task.datasource,
+        filename=task.filename,
+        file_format=task.file_format,
+        size_bytes=task.size_bytes,
+        sha256=task.sha256,
     )
 
 
-async def find_duplicate(
-    session: AsyncSession, datasource: str, sha256: str, sheet: str | None
-) -> IngestionTask | None:
-    """The task that loads (or will load) the same rows: the same bytes to the same datasource,
-    of the same sheet for a workbook (another sheet holds other rows). A failed or cancelled
-    upload does not block sending the same bytes again."""
-    for task in await repository.same_content(session, datasource, sha256):
-        if _sheet(task.options.get("sheet")) == _sheet(sheet):
-            return task
-    return None
+def too_large(max_bytes: int) -> PayloadTooLarge:
+    limit_mb = max_bytes // (1024 * 1024)
+    return PayloadTooLarge(
+        f"the upload is larger than the limit of {limit_mb} MB",
+        f"Split the file into parts under {limit_mb} MB, or raise MAX_UPLOAD_MB on the server.",
+    )
 
 
-def _sheet(sheet: str | None) -> str:
-    """A workbook's sheet as chosen: none is the first."""
-    return (sheet or "1").strip().casefold()
+def _sniff(head: bytes) -> FileFormat:
+    try:
+        return sniff_format(head)
+    except UnrecognisedContent as exc:
+        raise UnsupportedMediaType(
+            f"unsupported file content: the upload looks like {exc}",
+            "Upload a CSV (or TSV) text file, an Excel workbook (.xlsx, .xls) or a Parquet file. "
+            "The format is recognised from the file's bytes, not its name.",
+        ) from exc

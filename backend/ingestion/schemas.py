@@ -1,4 +1,7 @@
-"""Pydantic views of ingestion tasks, shared by the REST responses (and their OpenAPI docs)."""
+"""Pydantic views of tasks, their reports and datasources: the one definition of each shape a
+client sees. REST answers with these models (and documents them in OpenAPI); the GraphQL types
+are derived from them (backend/schema, Strawberry's Pydantic integration), so a field is added
+here once."""
 
 from __future__ import annotations
 
@@ -7,12 +10,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from backend.analytics.service import DatasourceInfo
 from backend.auth import visibility
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
-from backend.ingestion import access
+from backend.config import Settings
+from backend.druid_load import druid_datasource
+from backend.ingestion import access, datasources
 from backend.monitoring import tracing
-from backend.tasks.models import IngestionTask, TaskEvent
+from backend.tasks.models import IngestionTask, TaskEvent, TaskStatus
 
 
 class TaskError(BaseModel):
@@ -94,7 +100,7 @@ class ValidationReport(BaseModel):
 
 class TaskEventOut(BaseModel):
     at: dt.datetime
-    status: str
+    status: TaskStatus
     message: str
     detail: dict[str, Any] | None = None
 
@@ -103,7 +109,7 @@ class TaskEventOut(BaseModel):
         """As `viewer` may see it: the worker that wrote it is named to admins only."""
         return cls(
             at=event.at,
-            status=event.status,
+            status=TaskStatus(event.status),
             message=visibility.worker_text(event.message, viewer),
             detail=visibility.worker_detail(event.detail, viewer),
         )
@@ -111,7 +117,7 @@ class TaskEventOut(BaseModel):
 
 class TaskStatusOut(BaseModel):
     task_id: str
-    status: str = Field(
+    status: TaskStatus = Field(
         description="queued, validating, loading, then with Druid configured druid_submitting, "
         "druid_indexing, druid_loading (or waiting_for_druid during an outage); finally "
         "succeeded, failed or cancelled"
@@ -165,7 +171,7 @@ class TaskStatusOut(BaseModel):
     ) -> TaskStatusOut:
         return cls(
             task_id=task.id,
-            status=task.status,
+            status=TaskStatus(task.status),
             datasource=task.datasource,
             filename=task.filename,
             file_format=task.file_format,
@@ -196,7 +202,7 @@ class TaskStatusOut(BaseModel):
 
 class UploadAccepted(BaseModel):
     task_id: str
-    status: str
+    status: TaskStatus
     status_url: str
     duplicate: bool = Field(
         description="true when these bytes were already uploaded to the datasource"
@@ -215,6 +221,95 @@ class TaskPageOut(BaseModel):
     limit: int
     offset: int
     next_offset: int | None
+
+
+class SchemaVersionChangeOut(BaseModel):
+    column: str
+    kind: str = Field(description="add_column or widen")
+    type: str = Field(description="the column's type after the change")
+
+
+class SchemaVersionOut(BaseModel):
+    version: int
+    at: str = Field(description="ISO-8601 UTC")
+    by: str = Field(description="who changed it: a token's name, or 'upload <task>'")
+    changes: list[SchemaVersionChangeOut]
+
+
+class DatasourceOut(BaseModel):
+    name: str
+    row_count: int
+    columns: dict[str, str] = Field(
+        description="the columns its data has, then those its contract declares that no file "
+        "has brought yet (queryable once data has them)"
+    )
+    time_start: dt.datetime | None
+    time_end: dt.datetime | None = Field(description="the latest __time in the data")
+    last_ingestion: dt.datetime | None
+    contract: str = Field(
+        description="sales (every check of the sales schema), declared or inferred"
+    )
+    schema_version: int = Field(
+        default=1, description="1 when created; one more with each change to its schema"
+    )
+    schema_versions: list[SchemaVersionOut] = Field(
+        default_factory=list, description="each change to the schema after version 1"
+    )
+    created_at: dt.datetime | None = Field(
+        default=None, description="when its first upload (or its creation ahead of one) recorded it"
+    )
+    storage_prefix: str = Field(
+        default="", description="where its datasets are kept, as a key in the service's storage"
+    )
+    druid_datasource: str | None = Field(
+        default=None, description="its name in Druid; null without Druid configured"
+    )
+    grants: list[str] = Field(
+        default_factory=list,
+        description="who else may write to it: principals' names, or role:<role>",
+    )
+    owner: str | None = Field(
+        default=None,
+        description="who created it and may write to it (with the principal's id for admins); "
+        "null: admins only",
+    )
+
+    @classmethod
+    def of(
+        cls,
+        info: DatasourceInfo,
+        records: dict[str, datasources.Record],
+        settings: Settings,
+        viewer: Principal | None,
+    ) -> DatasourceOut:
+        """A datasource as the engine serves it and as its record describes it, for `viewer`."""
+        record = records.get(info.name, datasources.Record())
+        return cls(
+            owner=access.owner_shown(record.ownership, viewer),
+            grants=list(record.ownership.grants),
+            name=info.name,
+            created_at=record.created_at,
+            storage_prefix=datasources.storage_prefix(info.name),
+            druid_datasource=druid_datasource(settings, info.name) if settings.druid_url else None,
+            contract=record.contract,
+            schema_version=record.version,
+            schema_versions=[SchemaVersionOut.model_validate(v) for v in record.versions],
+            row_count=info.rows,
+            columns=datasources.listed_columns(record, info.columns),
+            time_start=info.time_start,
+            time_end=info.time_end,
+            last_ingestion=info.last_ingestion,
+        )
+
+
+class DropOut(BaseModel):
+    name: str
+    tasks_removed: int
+    objects_removed: int
+    druid_segments_dropped: int | None = Field(
+        description="segments Druid marked unused; null without Druid or when it did not answer"
+    )
+    druid_error: str | None
 
 
 def spec_for(task: IngestionTask, principal: Principal | None) -> dict[str, Any] | None:

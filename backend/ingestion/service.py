@@ -1,6 +1,6 @@
 """Managing ingestion tasks: the task views, cancel and retry, which both REST and GraphQL call.
-Uploads arrive through backend.ingestion.uploads and become tasks in backend.ingestion.intake
-(their names are importable from here too).
+Uploads arrive through backend.ingestion.intake (one flow for REST, GraphQL and seed) and
+become tasks in backend.ingestion.acceptance (their names are importable from here too).
 
 Services flush; the caller's scope (request or worker) commits.
 """
@@ -19,7 +19,7 @@ from backend.auth.roles import Role
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.ingestion import access
-from backend.ingestion.intake import (
+from backend.ingestion.acceptance import (
     WAKE_WORKERS,
     Accepted,
     accept,
@@ -29,11 +29,7 @@ from backend.ingestion.intake import (
 )
 from backend.ingestion.uploads import (
     DATASOURCE_PATTERN,
-    SPACE_CHECK_BYTES,
     StagedUpload,
-    check_declared_size,
-    safe_filename,
-    stage_upload,
     upload_options,
     validate_datasource_name,
 )
@@ -47,14 +43,12 @@ from backend.worker.processing import rejected_key
 __all__ = [
     "DATASOURCE_PATTERN",
     "MAX_TASKS_PAGE",
-    "SPACE_CHECK_BYTES",
     "WAKE_WORKERS",
     "Accepted",
     "StagedUpload",
     "TaskPage",
     "accept",
     "cancel",
-    "check_declared_size",
     "get_task",
     "list_tasks",
     "queue_state",
@@ -62,8 +56,6 @@ __all__ = [
     "require_contract",
     "require_evolvable",
     "retry",
-    "safe_filename",
-    "stage_upload",
     "upload_options",
     "validate_datasource_name",
 ]

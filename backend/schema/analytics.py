@@ -15,6 +15,7 @@ from backend.analytics.dashboard import Dashboard, TopMetric
 from backend.analytics.errors import BadRange
 from backend.analytics.query import Granularity
 from backend.analytics.sales_filter import SalesFilter
+from backend.ingestion.schemas import DatasourceOut
 from backend.paging import MAX_OFFSET
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info
@@ -34,7 +35,12 @@ from backend.schema.dashboard_types import (
     TopProductLine,
     TrendPoint,
 )
-from backend.schema.datasource_types import Datasource, datasource_records, described
+from backend.schema.datasources import (
+    Datasource,
+    datasource_records,
+    datasource_view,
+    described,
+)
 from backend.schema.permissions import IsViewer
 from backend.schema.scalars import Long
 
@@ -220,11 +226,14 @@ class AnalyticsQuery:
     async def datasources(self, info: Info) -> list[Datasource]:
         runtime = info.context.runtime
         records = await datasource_records(runtime)
-        return [Datasource.of(d, records, runtime) for d in await runtime.analytics.datasources()]
+        return [
+            datasource_view(DatasourceOut.of(d, records, runtime.settings, info.context.principal))
+            for d in await runtime.analytics.datasources()
+        ]
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasource(self, info: Info, name: str) -> Datasource:
-        return await described(info.context.runtime, name)
+        return await described(info.context.runtime, name, info.context.principal)
 
     @strawberry.field(
         permission_classes=[IsViewer],

@@ -16,7 +16,6 @@ from backend.analytics.service import CacheTrace
 from backend.auth.principal import Principal
 from backend.deps import bearer_of, end_request_session, principal_of
 from backend.errors import BadRequest
-from backend.ingestion import service as ingestion_service
 from backend.runtime import Runtime
 
 PREFLIGHT_HEADERS = ("graphql-preflight", "apollo-require-preflight")
@@ -85,6 +84,4 @@ def guard_multipart(request: HTTPConnection, runtime: Runtime) -> None:
             "multipart GraphQL requests need a CSRF preflight header",
             "Add the header 'GraphQL-Preflight: 1' (or 'Apollo-Require-Preflight: true') to uploads.",
         )
-    ingestion_service.check_declared_size(
-        request.headers.get("content-length"), runtime.settings.max_upload_bytes, runtime.space
-    )
+    runtime.intake().check_declared_size(request.headers.get("content-length"))

@@ -1,38 +1,106 @@
-"""GraphQL mutations on datasources (their listing is in backend.schema.analytics): create,
-evolve, grant and revoke the right to write, drop."""
+"""GraphQL: a datasource as REST shows it (types derived from backend.ingestion.schemas), and
+the mutations on datasources: create, evolve, grant and revoke the right to write, drop. Their
+listing is in backend.schema.analytics."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 import strawberry
+from strawberry.experimental import pydantic
 
+from backend.auth.principal import Principal
 from backend.contracts.declared import (
     DeclaredColumn,
     declare,
 )
 from backend.contracts.types import ColumnType
-from backend.ingestion import datasources
+from backend.db import session_scope
+from backend.ingestion import datasources, schemas
+from backend.ingestion import service as ingestion_service
+from backend.paging import check_page
 from backend.schema.context import Info
-from backend.schema.datasource_types import (
-    Datasource,
-    DatasourceColumn,
-    SchemaVersionChange,
-    described,
-)
-from backend.schema.permissions import IsAdmin, IsUploader
+from backend.schema.ingestion import IngestionTaskStatus, task_status
+from backend.schema.permissions import IsAdmin, IsUploader, IsViewer
+from backend.schema.scalars import Long
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
 
 
-@strawberry.type(description="What dropping a datasource removed")
-class DatasourceDrop:
+@strawberry.type
+class DatasourceColumn:
     name: str
-    tasks_removed: int
-    objects_removed: int
-    druid_segments_dropped: int | None = strawberry.field(
-        description="segments Druid marked unused; null without Druid or when it did not answer"
+    type: str
+
+
+@pydantic.type(
+    model=schemas.SchemaVersionChangeOut,
+    all_fields=True,
+    description="One change in a schema version",
+)
+class SchemaVersionChange:
+    pass
+
+
+@pydantic.type(
+    model=schemas.SchemaVersionOut,
+    all_fields=True,
+    description="A version of a datasource's schema: when, by whom, what changed",
+)
+class SchemaVersion:
+    pass
+
+
+@pydantic.type(model=schemas.DatasourceOut, all_fields=True)
+class Datasource:
+    name: str  # named for mypy, which reads the fields listed here only (as the two below)
+    time_end: dt.datetime | None
+    row_count: Long
+    columns: list[DatasourceColumn]
+
+    @strawberry.field(description="the latest __time in the data")
+    def data_as_of(self) -> dt.datetime | None:
+        return self.time_end
+
+    @strawberry.field(
+        permission_classes=[IsViewer], description="Its latest upload tasks, newest first"
     )
-    druid_error: str | None
+    async def recent_tasks(self, info: Info, first: int = 5) -> list[IngestionTaskStatus]:
+        check_page(first, 0, 50)
+        async with session_scope(info.context.runtime.reading()) as session:
+            page = await ingestion_service.list_tasks(session, datasource=self.name, limit=first)
+        return [task_status(t, info) for t in page.items]
+
+
+def datasource_view(out: schemas.DatasourceOut) -> Datasource:
+    """REST's view of a datasource, typed for GraphQL (its columns as a list)."""
+    fields = dict(out)
+    fields["columns"] = [DatasourceColumn(name=n, type=t) for n, t in out.columns.items()]
+    fields["schema_versions"] = [SchemaVersion.from_pydantic(v) for v in out.schema_versions]
+    return Datasource(**fields)
+
+
+async def datasource_records(runtime: Runtime) -> dict[str, datasources.Record]:
+    # a session of its own: root fields of one query are resolved concurrently
+    async with session_scope(runtime.reading()) as session:
+        return await datasources.records(session)
+
+
+async def described(runtime: Runtime, name: str, viewer: Principal) -> Datasource:
+    info = await runtime.analytics.describe(name)
+    records = await datasource_records(runtime)
+    return datasource_view(schemas.DatasourceOut.of(info, records, runtime.settings, viewer))
+
+
+@pydantic.type(
+    model=schemas.DropOut, all_fields=True, description="What dropping a datasource removed"
+)
+class DatasourceDrop:
+    pass
 
 
 ColumnTypeEnum = strawberry.enum(ColumnType, name="ColumnType")
@@ -148,7 +216,7 @@ class DatasourceMutation:
             context.runtime, name, contract.value, declaration, context.principal
         )
         # What `datasource(name)` answers from now on (its record: created, storage, versions).
-        return await described(context.runtime, name)
+        return await described(context.runtime, name, context.principal)
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
@@ -159,7 +227,7 @@ class DatasourceMutation:
     async def drop_datasource(self, info: Info, name: str) -> DatasourceDrop:
         context = info.context
         report = await datasources.drop_everywhere(context.runtime, name, context.principal)
-        return DatasourceDrop(**dataclasses.asdict(report))
+        return DatasourceDrop.from_pydantic(schemas.DropOut(**dataclasses.asdict(report)))
 
     @strawberry.mutation(
         permission_classes=[IsUploader],
@@ -170,7 +238,7 @@ class DatasourceMutation:
     async def grant_datasource_access(self, info: Info, name: str, grantee: str) -> Datasource:
         context = info.context
         await datasources.grant_now(context.runtime, name, grantee, context.principal)
-        return await described(context.runtime, name)
+        return await described(context.runtime, name, context.principal)
 
     @strawberry.mutation(
         permission_classes=[IsUploader],
@@ -180,4 +248,4 @@ class DatasourceMutation:
     async def revoke_datasource_access(self, info: Info, name: str, grantee: str) -> Datasource:
         context = info.context
         await datasources.revoke_now(context.runtime, name, grantee, context.principal)
-        return await described(context.runtime, name)
+        return await described(context.runtime, name, context.principal)

@@ -13,12 +13,13 @@ from backend.ingestion.service import validate_datasource_name
 from backend.schema.context import Info
 from backend.schema.permissions import IsViewer
 from backend.tasks import live
+from backend.tasks.models import TaskStatus
 
 
 @strawberry.type(description="A recorded state change of a task")
 class TaskUpdateEvent:
     at: str
-    status: str
+    status: TaskStatus
     message: str
 
 
@@ -27,7 +28,7 @@ class TaskUpdate:
     id: str = strawberry.field(description="Resume after it by passing it as `after`")
     kind: str = strawberry.field(description="event or progress")
     task_id: strawberry.ID
-    status: str
+    status: TaskStatus
     progress: float
     rows_read: int | None
     rows_valid: int | None
@@ -40,16 +41,16 @@ class TaskUpdate:
         state = update.progress
         event = (
             TaskUpdateEvent(
-                at=update.at or "", status=update.status or "", message=update.message or ""
+                at=update.at or "", status=TaskStatus(update.status), message=update.message or ""
             )
-            if update.kind == "event"
+            if update.kind == "event" and update.status is not None
             else None
         )
         return cls(
             id=update.id,
             kind=update.kind,
             task_id=strawberry.ID(update.task_id),
-            status=state.status,
+            status=TaskStatus(state.status),
             progress=state.progress,
             rows_read=state.rows_read,
             rows_valid=state.rows_valid,
@@ -64,7 +65,7 @@ class TaskListUpdate:
     task_id: strawberry.ID
     datasource: str
     filename: str
-    status: str
+    status: TaskStatus
     progress: float
     rows_read: int | None
     rows_valid: int | None
@@ -78,7 +79,7 @@ class TaskListUpdate:
             task_id=strawberry.ID(change.task_id),
             datasource=change.datasource,
             filename=change.filename,
-            status=state.status,
+            status=TaskStatus(state.status),
             progress=state.progress,
             rows_read=state.rows_read,
             rows_valid=state.rows_valid,

@@ -181,7 +181,7 @@ class PerformanceQuery:
         description="Each backing system: status, version, uptime, size, connections, response times",
     )
     async def data_sources(self, info: Info) -> list[types.BackingSystem]:
-        found = await performance.data_sources(info.context.runtime)
+        found = await performance.dependencies(info.context.runtime)
         return [types.backing_system(entry) for entry in found]
 
     @strawberry.field(

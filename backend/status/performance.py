@@ -343,7 +343,9 @@ async def _druid_datasources(client: DruidClient) -> dict[str, Any]:
     }
 
 
-async def data_sources(runtime: Services) -> list[dict[str, Any]]:
+async def dependencies(runtime: Services) -> list[dict[str, Any]]:
+    """The service's dependencies (the database, the object storage, Druid when configured), as
+    the status API lists them under its public name `dataSources` (not a user's datasource)."""
     found = [await database(runtime), await storage(runtime)]
     if runtime.druid is not None:
         druid = await health_service.check_druid(runtime)

@@ -39,7 +39,7 @@ def dataset_key(datasource: str, task_id: str, run: str | None = None) -> str:
 
 
 def rejected_key(task_id: str) -> str:
-    # A leading "_" never comes from an upload's name (safe_filename strips it).
+    # A leading "_" never comes from an upload's name (filenames.storage_name strips it).
     return f"raw/{task_id}/_rejected.csv"
 
 

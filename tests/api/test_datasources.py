@@ -41,7 +41,7 @@ async def test_datasources_are_listed_with_their_contract(app: App) -> None:
     )
     shown = detail.json()["data"]["datasource"]
     assert shown["recentTasks"] == [
-        {"datasource": "readings", "status": "succeeded", "rowsValid": 2}
+        {"datasource": "readings", "status": "SUCCEEDED", "rowsValid": 2}
     ]
     assert shown["storagePrefix"] == "datasets/readings/" and shown["createdAt"]
     too_many = await app.client.post(

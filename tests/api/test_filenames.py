@@ -15,8 +15,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from backend.filenames import attachment, filename_of, parse_disposition
-from backend.ingestion.service import safe_filename
+from backend.filenames import attachment, filename_of, parse_disposition, storage_name
 from backend.storage import create_store
 from tests.conftest import App, Backend
 from tests.e2e.processes import process_env, uvicorn_server, wait_for_status
@@ -194,7 +193,7 @@ def test_file_names_are_read_from_every_form_clients_send(header: str, name: str
     ],
 )
 def test_storage_keys_are_ascii_readable_and_have_no_path(name: str, key: str) -> None:
-    assert safe_filename(name) == key
+    assert storage_name(name) == key
 
 
 @pytest.mark.parametrize(

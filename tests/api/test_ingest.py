@@ -216,7 +216,7 @@ async def test_cancel_a_queued_task(app: App) -> None:
     other = (await upload(app.client, content=sales_csv(rows=3, seed=1))).json()["task_id"]
     mutation = f'mutation {{ cancelIngestionTask(taskId: "{other}") {{ status }} }}'
     assert (await app.client.post("/graphql", json={"query": mutation})).json() == {
-        "data": {"cancelIngestionTask": {"status": "cancelled"}}
+        "data": {"cancelIngestionTask": {"status": "CANCELLED"}}
     }
     exported = (await app.client.get("/metrics")).text
     assert 'ingest_tasks_total{status="cancelled"} 2.0' in exported
@@ -357,10 +357,7 @@ async def test_the_duplicate_check_and_the_insert_are_atomic(app: App) -> None:
         yield content
 
     runtime = app.runtime
-    staged = [
-        await ingestion_service.stage_upload(runtime.store, chunks(), "same.csv", 10_000_000)
-        for _ in range(2)
-    ]
+    staged = [await runtime.intake().stage(chunks(), "same.csv") for _ in range(2)]
 
     async def accept(upload: StagedUpload) -> bool:
         async with session_scope(runtime.sessions) as session:

@@ -51,7 +51,7 @@ async def test_upload_mutation_queues_a_task_that_the_query_follows_to_success(a
     response = await graphql_upload(app.client, sales_csv(rows=25), "sales")
     assert response.status_code == 200, response.text
     result = response.json()["data"]["uploadSalesData"]
-    assert result["status"] == "queued" and result["duplicate"] is False
+    assert result["status"] == "QUEUED" and result["duplicate"] is False
     assert result["task"] == {
         "datasource": "sales",
         "filename": "sales.csv",
@@ -60,10 +60,10 @@ async def test_upload_mutation_queues_a_task_that_the_query_follows_to_success(a
 
     await wait_for_task(app.client, result["taskId"])
     task = (await query(app.client, TASK, id=result["taskId"]))["data"]["ingestionTask"]
-    assert task["status"] == "succeeded"
+    assert task["status"] == "SUCCEEDED"
     assert (task["rowsRead"], task["rowsValid"], task["rowsRejected"]) == (25, 25, 0)
     assert task["error"] is None
-    assert [e["status"] for e in task["events"]][-1] == "succeeded"
+    assert [e["status"] for e in task["events"]][-1] == "SUCCEEDED"
 
 
 async def test_apollo_preflight_header_is_accepted_too(app: App) -> None:
@@ -110,7 +110,7 @@ async def test_unknown_task_is_a_not_found_error_and_tasks_list_filters(app: App
         "query($ds: String) { ingestionTasks(datasource: $ds, status: SUCCEEDED) { datasource status } }",
         ds="returns",
     )
-    assert listed["data"]["ingestionTasks"] == [{"datasource": "returns", "status": "succeeded"}]
+    assert listed["data"]["ingestionTasks"] == [{"datasource": "returns", "status": "SUCCEEDED"}]
 
 
 async def test_unexpected_errors_are_masked(app: App) -> None:
@@ -154,7 +154,7 @@ async def test_report_is_typed_in_graphql(app: App) -> None:
     )
     task = result["data"]["ingestionTask"]
     report = task["report"]
-    assert task["status"] == "succeeded" and task["rejectedRowsUrl"].endswith(
+    assert task["status"] == "SUCCEEDED" and task["rejectedRowsUrl"].endswith(
         f"/{task_id}/rejected"
     )
     assert (report["format"], report["encoding"], report["delimiter"], report["rowLabel"]) == (

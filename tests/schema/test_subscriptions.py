@@ -67,13 +67,15 @@ def test_a_subscription_follows_a_task_to_the_end(embedded: Backend) -> None:
             assert ws.receive_json()["type"] == "connection_ack"
             payloads = subscribe(ws, {"id": task_id})
             updates = [p["data"]["ingestionTaskUpdates"] for p in payloads]
-            assert updates[-1]["final"] and updates[-1]["status"] == "succeeded"
+            assert updates[-1]["final"] and updates[-1]["status"] == "SUCCEEDED"
             assert updates[-1]["rowsValid"] == 50
             events = [u for u in updates if u["kind"] == "event"]
             task = client.get(
                 f"/api/ingest/status/{task_id}", headers={"Authorization": f"Bearer {admin}"}
             ).json()
-            assert [u["event"]["status"] for u in events] == [e["status"] for e in task["events"]]
+            assert [u["event"]["status"] for u in events] == [
+                e["status"].upper() for e in task["events"]
+            ]
             # resuming after the second event gives the rest only
             rest = subscribe(ws, {"id": task_id, "after": events[1]["id"]})
             assert [
@@ -163,7 +165,7 @@ def test_a_task_list_subscription_sees_new_uploads_of_its_datasource_to_the_end(
             other = send("not_sales", b"day,amount\n2024-01-01,1\n")
             mine = send("sales", sales_csv(rows=40, seed=61))
             seen: list[dict[str, Any]] = []
-            while not any(u["taskId"] == mine and u["status"] == "succeeded" for u in seen):
+            while not any(u["taskId"] == mine and u["status"] == "SUCCEEDED" for u in seen):
                 message = ws.receive_json()
                 assert message["type"] == "next", message
                 seen.append(message["payload"]["data"]["ingestionTasksUpdates"])
@@ -172,7 +174,7 @@ def test_a_task_list_subscription_sees_new_uploads_of_its_datasource_to_the_end(
         assert other not in {u["taskId"] for u in seen}
         # the latest state of each changed task (states passed within one read are coalesced)
         statuses = [u["status"] for u in seen if u["taskId"] == mine]
-        order = ["queued", "validating", "loading", "succeeded"]
+        order = ["QUEUED", "VALIDATING", "LOADING", "SUCCEEDED"]
         assert statuses == sorted(statuses, key=order.index), statuses
         assert [u["rowsValid"] for u in seen if u["taskId"] == mine][-1] == 40
         assert all(u["taskId"] in (mine, earlier) for u in seen)

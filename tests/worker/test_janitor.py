@@ -9,6 +9,7 @@ import pytest
 
 from backend.db import session_scope
 from backend.ingestion import service as ingestion_service
+from backend.ingestion.intake import Intake
 from backend.worker import janitor
 from tests.conftest import App, Backend, app_for
 from tests.factories import sales_csv, stored_keys, upload, wait_for_task
@@ -20,9 +21,7 @@ async def chunks(content: bytes) -> AsyncIterator[bytes]:
 
 async def test_a_failed_commit_removes_the_staged_upload(app: App) -> None:
     runtime = app.runtime
-    staged = await ingestion_service.stage_upload(
-        runtime.store, chunks(sales_csv(rows=5)), "data.csv", 10_000_000
-    )
+    staged = await Intake(runtime.store, 10_000_000).stage(chunks(sales_csv(rows=5)), "data.csv")
     assert await runtime.store.exists(staged.key)
     with pytest.raises(RuntimeError, match="commit failed"):
         async with session_scope(runtime.sessions) as session:
@@ -35,8 +34,8 @@ async def test_the_janitor_removes_uploads_no_task_refers_to(app: App) -> None:
     runtime = app.runtime
     kept = (await upload(app.client, content=sales_csv(rows=5))).json()["task_id"]
     await wait_for_task(app.client, kept)
-    orphan = await ingestion_service.stage_upload(
-        runtime.store, chunks(sales_csv(rows=6, seed=3)), "lost.csv", 10_000_000
+    orphan = await Intake(runtime.store, 10_000_000).stage(
+        chunks(sales_csv(rows=6, seed=3)), "lost.csv"
     )
     young = await janitor.remove_orphans(runtime.sessions, runtime.store, older_than=3600)
     assert young == 0 and await runtime.store.exists(orphan.key)  # maybe still streaming

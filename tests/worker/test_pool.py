@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from backend.db import session_scope, utcnow
 from backend.ingestion import service as ingestion_service
+from backend.ingestion.intake import Intake
 from backend.pipeline import normalize as normalize_module
 from backend.runtime import Runtime
 from backend.tasks.models import IngestionTask
@@ -41,8 +42,8 @@ async def queue_task(
     runtime: Runtime, *, rows: int = 10, seed: int = 1, datasource: str = "sales"
 ) -> str:
     async with session_scope(runtime.sessions) as session:
-        staged = await ingestion_service.stage_upload(
-            runtime.store, _one_chunk(sales_csv(rows=rows, seed=seed)), "s.csv", 10**8
+        staged = await Intake(runtime.store, 10**8).stage(
+            _one_chunk(sales_csv(rows=rows, seed=seed)), "s.csv"
         )
         accepted = await ingestion_service.accept(session, staged, datasource)
         return accepted.task.id

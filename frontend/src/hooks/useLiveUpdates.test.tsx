@@ -12,7 +12,7 @@ const { useTaskListUpdates } = await import("./useLiveUpdates");
 
 function change(second: number) {
   const updatedAt = `2026-12-02T06:00:${String(second).padStart(2, "0")}Z`;
-  return { data: { ingestionTasksUpdates: { taskId: "t1", status: "validating", updatedAt } } };
+  return { data: { ingestionTasksUpdates: { taskId: "t1", status: "VALIDATING", updatedAt } } };
 }
 
 describe("useTaskListUpdates", () => {

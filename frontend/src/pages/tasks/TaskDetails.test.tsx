@@ -12,7 +12,7 @@ const client = new Client({ url: "/graphql", exchanges: [] });
 
 const task: TaskFieldsFragment = {
   taskId: "t1",
-  status: "failed",
+  status: "FAILED",
   datasource: "sales",
   filename: "bad.csv",
   fileFormat: "csv",
@@ -61,8 +61,8 @@ const task: TaskFieldsFragment = {
     ],
   },
   events: [
-    { at: "2026-11-23T21:57:29Z", status: "queued", message: "upload received" },
-    { at: "2026-11-23T21:57:30Z", status: "failed", message: "2 of 4 rows are invalid" },
+    { at: "2026-11-23T21:57:29Z", status: "QUEUED", message: "upload received" },
+    { at: "2026-11-23T21:57:30Z", status: "FAILED", message: "2 of 4 rows are invalid" },
   ],
 };
 
@@ -104,7 +104,7 @@ describe("TaskDetails", () => {
 
 describe("withProgress", () => {
   it("shows a running task's rows as the latest progress tick has them", () => {
-    const running = { ...task, status: "validating", progress: 0.1, rowsRead: 100 };
+    const running = { ...task, status: "VALIDATING" as const, progress: 0.1, rowsRead: 100 };
     const shown = withProgress(running, { progress: 0.4, rowsRead: 250_000, rowsValid: null, rowsRejected: 0 });
     expect([shown.progress, shown.rowsRead, shown.rowsValid, shown.rowsRejected]).toEqual([0.4, 250_000, 2, 0]);
   });
