@@ -44,10 +44,10 @@ log = logging.getLogger(__name__)
 class DruidFailed(Exception):
     """Druid refused or failed the work: the task fails with this message (already redacted)."""
 
-    def __init__(self, message: str, hint: str, report: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, detail: str, report: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = redact(message)
-        self.hint = hint
+        self.detail = detail
         self.report = report
 
 

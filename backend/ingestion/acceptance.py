@@ -20,7 +20,7 @@ from backend.ingestion import access
 from backend.ingestion.uploads import StagedUpload, validate_datasource_name
 from backend.monitoring import tracing
 from backend.monitoring.metrics import Registry
-from backend.pipeline.normalize import LoadMode, UploadOptions, contract_hint, evolve_hint
+from backend.pipeline.normalize import LoadMode, UploadOptions, contract_detail, evolve_detail
 from backend.tasks import lifecycle, repository
 from backend.tasks.models import IngestionTask
 
@@ -97,7 +97,7 @@ async def require_evolvable(session: AsyncSession, datasource: str) -> None:
         raise Conflict(
             f"datasource {datasource!r} has the {contract} contract: evolve applies to inferred "
             "datasources",
-            evolve_hint(contract),
+            evolve_detail(contract),
         )
 
 
@@ -109,7 +109,7 @@ async def require_contract(session: AsyncSession, datasource: str, contract: str
         raise Conflict(
             f"datasource {datasource!r} has the {known.contract} contract; this upload must "
             f"pass the {contract} contract",
-            contract_hint(contract),
+            contract_detail(contract),
         )
 
 

@@ -32,7 +32,7 @@ from backend.pipeline.keys import keys_outside, loaded_keys
 from backend.pipeline.options import DEFAULT_MAX_INVALID_RATIO, LoadMode, OnInvalid, UploadOptions
 from backend.pipeline.outcome import NO_ROWS, Failure, Outcome, Progress, offer, schema_failure
 from backend.pipeline.report import Report
-from backend.pipeline.schema_choice import contract_hint, evolve_hint, schema_for
+from backend.pipeline.schema_choice import contract_detail, evolve_detail, schema_for
 from backend.pipeline.sniff import FileFormat
 from backend.pipeline.sources.base import DEFAULT_LIMITS, InputLimits, ReadError, Source
 from backend.pipeline.sources.csv import open_csv
@@ -224,8 +224,8 @@ __all__ = [
     "Outcome",
     "Progress",
     "UploadOptions",
-    "contract_hint",
-    "evolve_hint",
+    "contract_detail",
+    "evolve_detail",
     "normalize",
     "open_source",
 ]

@@ -20,7 +20,7 @@ from backend.pipeline.report import Report
 class Failure:
     code: str
     message: str
-    hint: str
+    detail: str
 
 
 NO_ROWS = Failure("no_rows", "the file has no data rows", "Add rows below the header.")
@@ -75,7 +75,7 @@ def _is_number(value: object) -> bool:
 
 
 def _offered(report: Report) -> str:
-    """What the report offers, as one sentence for a failure's hint ("" when nothing)."""
+    """What the report offers, as one sentence for a failure's detail ("" when nothing)."""
     offers = [c for c in report.schema.changes if not c["applied"]]
     said = {
         kind: ", ".join(repr(c["column"]) for c in offers if c["kind"] == kind)
@@ -115,9 +115,9 @@ def policy_failure(report: Report, options: UploadOptions) -> Failure | None:
     """Why nothing is loaded once every batch is read (None: the valid rows are loaded)."""
     failure = _failure_of(report, options)
     offered = _offered(report)
-    if failure is None or not offered or failure.hint.startswith(offered):
+    if failure is None or not offered or failure.detail.startswith(offered):
         return failure
-    return Failure(failure.code, failure.message, f"{offered} {failure.hint}")
+    return Failure(failure.code, failure.message, f"{offered} {failure.detail}")
 
 
 def _failure_of(report: Report, options: UploadOptions) -> Failure | None:

@@ -85,7 +85,7 @@ def _fixed_schema(
     if known is not None and options.contract is not None and known.contract != options.contract:
         raise ReadError(
             f"datasource {datasource!r} has the {known.contract} contract, not {options.contract}",
-            contract_hint(options.contract),
+            contract_detail(options.contract),
         )
     sales = datasource == SALES or options.contract == SALES
     contract = known.contract if known is not None else SALES if sales else INFERRED
@@ -93,14 +93,14 @@ def _fixed_schema(
         raise ReadError(
             f"datasource {datasource!r} has the {contract} contract: evolve applies to "
             "inferred datasources",
-            evolve_hint(contract),
+            evolve_detail(contract),
         )
     if datasource == SALES or options.contract == SALES or (known and known.contract == SALES):
         return sales_schema()
     return known
 
 
-def evolve_hint(contract: str) -> str:
+def evolve_detail(contract: str) -> str:
     if contract == SALES:
         return "The sales contract is fixed: upload without evolve."
     return (
@@ -109,7 +109,7 @@ def evolve_hint(contract: str) -> str:
     )
 
 
-def contract_hint(contract: str) -> str:
+def contract_detail(contract: str) -> str:
     return (
         f"Upload to a datasource that has the {contract} contract, or to a new name (it gets "
         "that contract on its first upload); GraphQL's datasources lists them."

@@ -143,7 +143,7 @@ class TaskRunner:
             if (full := disk_full_in(exc)) is not None:  # Polars failed writing its parts
                 await self._fail(task_id, Failure("disk_full", full.message, RETRY_LATER))
                 return
-            await self._fail(task_id, Failure("read_error", exc.message, exc.hint))
+            await self._fail(task_id, Failure("read_error", exc.message, exc.detail))
         except LeaseLost:
             raise
         except StorageOutage:
@@ -154,8 +154,8 @@ class TaskRunner:
                 return
             log.exception("task %s failed unexpectedly", task_id)
             message = f"processing stopped on an unexpected error: {public_message(exc)}"
-            hint = "Retry the task; if it fails again, report it with this task id."
-            await self._fail(task_id, Failure("internal_error", redact(message), hint))
+            detail = "Retry the task; if it fails again, report it with this task id."
+            await self._fail(task_id, Failure("internal_error", redact(message), detail))
 
     async def _start(self, task_id: str) -> IngestionTask | None:
         """The claimed task, its run recorded as started (or resumed); None when it is not this
@@ -315,7 +315,7 @@ class TaskRunner:
         except druid_phase.DruidFailed as exc:
             await self._fail(
                 task.id,
-                Failure("druid_failed", exc.message, exc.hint),
+                Failure("druid_failed", exc.message, exc.detail),
                 druid_report=exc.report or task.druid_report,
             )
             return

@@ -24,12 +24,12 @@ log = logging.getLogger(__name__)
 async def fail(holder: Holder, task_id: str, failure: Failure, **values: Any) -> None:
     """Fail the task; `values` are further columns to set (report, counts, druid_report).
     The message is shown to users: no server path, credential or signature in it."""
-    message, hint = scrub(failure.message), scrub(failure.hint)
+    message, detail = scrub(failure.message), scrub(failure.detail)
     await holder.move(
         task_id,
         TaskStatus.FAILED,
         message,
-        error={"code": failure.code, "message": message, "detail": hint},
+        error={"code": failure.code, "message": message, "detail": detail},
         finished_at=utcnow(),
         lease_owner=None,
         lease_expires_at=None,

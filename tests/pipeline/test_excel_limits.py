@@ -148,7 +148,7 @@ def test_a_small_workbook_that_needs_too_much_memory_fails_with_a_clear_message(
     assert len(content) < 8192
     with pytest.raises(ReadError, match="needs more memory to read than allowed") as refused:
         read(tmp_path, content, file_format)
-    assert "CSV" in refused.value.hint and "split" in refused.value.hint
+    assert "CSV" in refused.value.detail and "split" in refused.value.detail
 
 
 def test_the_memory_allowance_is_what_the_reader_may_add(

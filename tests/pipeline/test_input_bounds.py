@@ -122,13 +122,13 @@ def test_the_bounds_follow_their_settings(tmp_path: Path) -> None:
     read(path)
     with pytest.raises(ReadError, match="^line 2 is longer than 1,000 bytes") as line:
         read(path, InputLimits(line_bytes=1000))
-    assert "MAX_LINE_BYTES setting" in line.value.hint
+    assert "MAX_LINE_BYTES setting" in line.value.detail
     path.write_text("when," + "a" * 40 + "\n2024-01-01,1\n")
     with pytest.raises(ReadError, match="the name of column 2 .* is 40 characters long; at most"):
         read(path, InputLimits(column_name_chars=30))
     with pytest.raises(ReadError, match="^the header .* longer than 40 bytes") as header:
         read(path, InputLimits(header_bytes=40))
-    assert "MAX_HEADER_BYTES setting" in header.value.hint
+    assert "MAX_HEADER_BYTES setting" in header.value.detail
 
 
 def test_a_quoted_header_name_with_a_line_break_is_read_within_the_bound(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ def test_bytes_that_only_look_like_utf16_are_refused_with_what_to_do(tmp_path: P
     assert sniff_format(content[:65536]) is FileFormat.CSV
     with pytest.raises(ReadError, match="not valid UTF-16") as caught:
         load_csv(tmp_path, content)
-    assert "as UTF-8" in caught.value.hint
+    assert "as UTF-8" in caught.value.detail
 
 
 def test_utf16_is_told_from_binary_data() -> None:
@@ -154,7 +154,7 @@ def test_lines_ending_in_a_lone_cr_are_refused_wherever_they_start(
             options=UploadOptions(),
             uploaded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         )
-    assert "(CRLF) or Unix (LF)" in err.value.hint
+    assert "(CRLF) or Unix (LF)" in err.value.detail
 
 
 def test_a_carriage_return_inside_a_quoted_value_is_data(tmp_path: Path) -> None:

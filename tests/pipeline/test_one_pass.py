@@ -52,7 +52,7 @@ def run(
                 **kwargs,
             )
         except ReadError as exc:  # the file cannot be read: the same message either way
-            return Outcome(None), {"error": (exc.message, exc.hint)}
+            return Outcome(None), {"error": (exc.message, exc.detail)}
     finally:
         normalize_module.load_clean_csv = original
     seen = {

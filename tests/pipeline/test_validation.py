@@ -361,7 +361,7 @@ def test_lines_ending_in_a_carriage_return_alone_are_refused_with_what_to_do(
     with pytest.raises(ReadError) as refused:
         run(tmp_path, b"day,amount\r2024-01-01,1\r2024-01-02,2\r", datasource="old_mac")
     assert "carriage return" in refused.value.message
-    assert "CRLF" in refused.value.hint
+    assert "CRLF" in refused.value.detail
 
 
 def test_time_of_day_cells_of_a_workbook_are_read_as_times(tmp_path: Path) -> None:

@@ -31,12 +31,12 @@ DEFAULT_LIMITS = InputLimits()
 
 
 class ReadError(ValueError):
-    """The file cannot be read as its format; `hint` says what to change."""
+    """The file cannot be read as its format; `detail` says what to change."""
 
-    def __init__(self, message: str, hint: str) -> None:
+    def __init__(self, message: str, detail: str) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.detail = detail
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def read_grid(path: Path, sheet: str | None, target: Path) -> Grid:
         raise _reader_failed(completed.returncode, completed.stderr)
     result: dict[str, Any] = json.loads(answer[-1])
     if "error" in result:
-        raise ReadError(result["error"], result["hint"])
+        raise ReadError(result["error"], result["detail"])
     return Grid(pl.read_ipc(target), int(result["index"]), str(result["sheet"]))
 
 
@@ -176,7 +176,7 @@ def main(argv: list[str]) -> int:
     except MemoryError:
         return MEMORY_EXIT
     except ReadError as exc:
-        answer = {"error": exc.message, "hint": exc.hint}
+        answer = {"error": exc.message, "detail": exc.detail}
     print(json.dumps(answer))
     return 0
 
