@@ -1,7 +1,7 @@
 """The one way an upload comes in, whichever door it uses (REST, GraphQL, `python -m backend
 seed`): its bytes are read into storage up to the size limit while their format is recognised
-from the first bytes, then recorded as a task by the service (or found to be a duplicate of
-one), then answered.
+from the first bytes, then recorded as a task by `backend.ingestion.acceptance` (or found to be a
+duplicate of one), then answered.
 
 Each door reads its own request (a multipart form, a GraphQL Upload, a file on disk) into an
 async iterator of chunks and calls this module; nothing else stores an upload's bytes.

@@ -1,4 +1,5 @@
-"""Managing ingestion tasks: the task views, cancel and retry, which both REST and GraphQL call.
+"""Managing ingestion tasks: reading and listing them, cancel and retry, which both REST and
+GraphQL call (their views are `backend.ingestion.schemas`).
 Uploads arrive through backend.ingestion.intake (one flow for REST, GraphQL and seed) and
 become tasks in backend.ingestion.acceptance (their names are importable from here too).
 

@@ -1,5 +1,5 @@
-"""An upload as it arrives: its options checked, its bytes streamed into storage (size, digest
-and format found on the way) before it is recorded as a task."""
+"""An upload as it arrives: the staged file (`StagedUpload`), the datasource's name checked and
+the upload's options read. Its bytes are streamed into storage by `backend.ingestion.intake`."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Monitoring: health of every part of the chain (database, storage, workers, Druid), measured."""
+"""Monitoring primitives used by every part: Prometheus metrics, traces, the audit log, event-loop
+liveness and single-flight probes. The status pages built on them are `backend.status`."""

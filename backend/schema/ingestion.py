@@ -1,4 +1,5 @@
-"""GraphQL: uploads and ingestion tasks (thin: calls backend.ingestion.service)."""
+"""GraphQL: uploads and ingestion tasks (thin: calls backend.ingestion.intake and
+backend.ingestion.service)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""GraphQL: health of the whole chain (thin: calls backend.monitoring)."""
+"""GraphQL: health of the whole chain, Sigma mode and the performance pages (thin: calls
+backend.status and backend.monitoring)."""
 
 from __future__ import annotations
 

@@ -1,2 +1,3 @@
-"""The durable worker: claims queued tasks, runs the file pipeline on them, stages the clean
-data, hands it to Druid when configured, and cleans up after tasks that ended."""
+"""The durable worker: takes tasks (claimed through `backend.tasks.repository`, under a lease),
+runs the file pipeline on them, stores the clean data, hands it to Druid when configured, and
+removes uploads no task was ever recorded for (the janitor)."""

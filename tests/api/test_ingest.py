@@ -258,7 +258,8 @@ async def test_twenty_concurrent_uploads_are_all_recorded_and_completed(app: App
     """Twenty clients, each with its own token (one principal may stream UPLOADS_IN_FLIGHT at
     once: tests/auth)."""
     clients = [app.client_as(await app.token(Role.UPLOADER)) for _ in range(20)]
-    # sales belongs to its first uploader otherwise: the others would get 403 (tests/access)
+    # sales belongs to its first uploader otherwise: the others would get 403
+    # (tests/api/test_datasource_access.py)
     granted = await app.client.put("/api/datasources/sales/grants/role:uploader")
     assert granted.status_code == 200, granted.text
     responses = await asyncio.gather(
