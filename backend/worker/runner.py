@@ -46,7 +46,7 @@ from backend.worker.leases import Holder
 from backend.worker.outages import RETRY_LATER, disk_full_in, public_message
 from backend.worker.storing import record_stored
 
-__all__ = ["DataLanded", "DruidAccess", "LeaseLost", "TaskRunner"]
+__all__ = ["DataLanded", "DruidAccess", "TaskRunner"]
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict
+from backend.ingestion import acceptance
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.intake import Intake
 from backend.pipeline import normalize as normalize_module
@@ -48,7 +49,7 @@ async def queue_task(
         staged = await Intake(runtime.store, 10**8).stage(
             _one_chunk(sales_csv(rows=rows, seed=seed)), "s.csv"
         )
-        accepted = await ingestion_service.accept(session, staged, datasource)
+        accepted = await acceptance.accept(session, staged, datasource)
         return accepted.task.id
 
 
