@@ -148,19 +148,51 @@ def test_domain_code_never_imports_the_doors_or_the_composition_root() -> None:
     assert not wrong, "domain modules reaching doors or runtime:\n" + "\n".join(wrong)
 
 
+_ROWS = ("IngestionTask", "TaskEvent")
+_MODELS = "backend.tasks.models"
+_SET_STATUS = re.compile(r"\bset\s+status\b", re.IGNORECASE)  # raw SQL's UPDATE ... SET status
+
+
 def _task_models(tree: ast.Module) -> set[str]:
-    """The names this module imported from the task models (its own types may share a name)."""
-    return {
-        alias.asname or alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module == "backend.tasks.models"
-        for alias in node.names
-    }
+    """The names this module calls the task models' rows by: imported from the models (its own
+    types may share a name), or reached through the models' module (`models.IngestionTask`)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == _MODELS:
+            names |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "backend.tasks":
+            modules = [alias.asname or alias.name for alias in node.names if alias.name == "models"]
+            names |= {f"{module}.{row}" for module in modules for row in _ROWS}
+        elif isinstance(node, ast.Import):
+            modules = [alias.asname or alias.name for alias in node.names if alias.name == _MODELS]
+            names |= {f"{module}.{row}" for module in modules for row in _ROWS}
+    return names
+
+
+def _names_status(node: ast.expr) -> bool:
+    """A dict literal with a "status" key: .values({"status": ...}) or .values(**{...})."""
+    return isinstance(node, ast.Dict) and any(
+        isinstance(key, ast.Constant) and key.value == "status" for key in node.keys
+    )
+
+
+def _call_changes_status(node: ast.Call, models: set[str]) -> bool:
+    called = ast.unparse(node.func)
+    if called == "setattr":  # setattr(task, "status", ...)
+        name = node.args[1] if len(node.args) > 1 else None
+        return isinstance(name, ast.Constant) and name.value == "status"
+    rows = {name for name in models if name.rsplit(".", 1)[-1] in _ROWS}
+    if not (called.endswith(".values") or called in rows):
+        return False
+    keywords = any(
+        k.arg == "status" or (k.arg is None and _names_status(k.value)) for k in node.keywords
+    )
+    return keywords or any(_names_status(arg) for arg in node.args)
 
 
 def _changes_status(node: ast.AST, models: set[str]) -> bool:
-    """An assignment to a task's status, a status written by an UPDATE's values(), or a task or
-    event row created with a status."""
+    """An assignment to a task's status, a status written by an UPDATE's values() or by raw SQL
+    (SET status), or a task or event row created with a status."""
     if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
@@ -169,11 +201,37 @@ def _changes_status(node: ast.AST, models: set[str]) -> bool:
                 value = ast.unparse(node.value) if node.value is not None else ""
                 if "task" in owner.lower() or "TaskStatus" in value:
                     return True
-    if isinstance(node, ast.Call):
-        called = ast.unparse(node.func)
-        writes = called.endswith(".values") or called in models & {"IngestionTask", "TaskEvent"}
-        return writes and any(k.arg == "status" for k in node.keywords)
-    return False
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(_SET_STATUS.search(node.value))
+    return isinstance(node, ast.Call) and _call_changes_status(node, models)
+
+
+def _caught(snippet: str) -> bool:
+    tree = ast.parse(snippet)
+    models = _task_models(tree)
+    return any(_changes_status(node, models) for node in ast.walk(tree))
+
+
+def test_the_status_check_catches_each_way_of_writing_a_status() -> None:
+    imports = "from backend.tasks.models import IngestionTask, TaskEvent, TaskStatus\n"
+    writes = [
+        "task.status = TaskStatus.FAILED.value",
+        "row.status = TaskStatus.FAILED",
+        'setattr(task, "status", "failed")',
+        'update(IngestionTask).values(status="failed")',
+        'update(IngestionTask).values({"status": "failed"})',
+        'update(IngestionTask).values(**{"status": "failed"})',
+        'IngestionTask(id="t", status="queued")',
+        'TaskEvent(task_id="t", status="queued")',
+        'from backend.tasks import models\nmodels.IngestionTask(status="queued")',
+        'import backend.tasks.models as m\nm.TaskEvent(status="queued")',
+        "session.execute(text(\"UPDATE ingestion_tasks SET status = 'failed'\"))",
+        'session.execute(text("update ingestion_tasks set  status=:s"))',
+    ]
+    missed = [write for write in writes if not _caught(imports + write)]
+    assert not missed, f"status writes the check does not see: {missed}"
+    health = "from backend.monitoring.health import Status\ncheck.status = Status.DEGRADED\n"
+    assert not _caught(health), "a health check's status is not a task's"
 
 
 def test_exactly_one_module_changes_a_tasks_status() -> None:

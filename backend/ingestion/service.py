@@ -1,7 +1,7 @@
 """Managing ingestion tasks: reading and listing them, cancel and retry, which both REST and
 GraphQL call (their views are `backend.ingestion.schemas`).
 Uploads arrive through backend.ingestion.intake (one flow for REST, GraphQL and seed) and
-become tasks in backend.ingestion.acceptance (their names are importable from here too).
+become tasks in backend.ingestion.acceptance.
 
 Services flush; the caller's scope (request or worker) commits.
 """
@@ -20,14 +20,7 @@ from backend.auth.roles import Role
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.ingestion import access
-from backend.ingestion.acceptance import (
-    WAKE_WORKERS,
-    Accepted,
-    accept,
-    find_duplicate,
-    require_contract,
-    require_evolvable,
-)
+from backend.ingestion.acceptance import WAKE_WORKERS, find_duplicate
 from backend.ingestion.uploads import (
     DATASOURCE_PATTERN,
     StagedUpload,
@@ -45,17 +38,13 @@ __all__ = [
     "DATASOURCE_PATTERN",
     "MAX_TASKS_PAGE",
     "WAKE_WORKERS",
-    "Accepted",
     "StagedUpload",
     "TaskPage",
-    "accept",
     "cancel",
     "get_task",
     "list_tasks",
     "queue_state",
     "rejected_rows",
-    "require_contract",
-    "require_evolvable",
     "retry",
     "upload_options",
     "validate_datasource_name",

@@ -243,6 +243,12 @@ async def advance(
     _after(session, stages, to, columns)
 
 
+def not_an_attempt() -> ColumnElement[int]:
+    """The attempts column less the run that holds the task, for advance(): a run that ends by
+    waiting out an outage was not a failed attempt (its claim counted one)."""
+    return IngestionTask.attempts - 1
+
+
 async def _refused(session: AsyncSession, task_id: str, to: TaskStatus, owner: str) -> None:
     """Why a worker's move changed nothing: the lease is gone, or the move is not allowed."""
     held = (

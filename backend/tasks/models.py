@@ -55,7 +55,7 @@ class IngestionTask(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(512))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(32), default=TaskStatus.QUEUED.value)
+    status: Mapped[str] = mapped_column(String(32))  # set by lifecycle.create, and its moves
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     rows_read: Mapped[int | None] = mapped_column(BigInteger)
     rows_valid: Mapped[int | None] = mapped_column(BigInteger)

@@ -46,7 +46,7 @@ from backend.worker.leases import Holder
 from backend.worker.outages import RETRY_LATER, disk_full_in, public_message
 from backend.worker.storing import record_stored
 
-__all__ = ["DataLanded", "DruidAccess", "LeaseLost", "TaskRunner"]
+__all__ = ["DataLanded", "DruidAccess", "TaskRunner"]
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,9 @@ class TaskRunner:
         """The claimed task, its run recorded as started (or resumed); None when it is not this
         worker's, or has been tried too often."""
         async with session_scope(self.sessions) as session:
-            task = await repository.find(session, task_id, events=False)
+            # Locked until the start commits: a cancel meanwhile waits, then wins (unlocked, the
+            # start would overwrite it and leave the task active without a lease).
+            task = await repository.find(session, task_id, lock=True, events=False)
             if task is None or task.lease_owner != self.owner:
                 return None
             if task.attempts > self.settings.worker_max_attempts:

@@ -13,8 +13,8 @@ from backend.druid.client import DruidClient, DruidError
 from backend.monitoring import tracing
 from backend.pipeline.normalize import Failure
 from backend.redaction import scrub
-from backend.tasks import repository
-from backend.tasks.models import IngestionTask, TaskStatus
+from backend.tasks import lifecycle, repository
+from backend.tasks.models import TaskStatus
 from backend.worker.leases import Holder
 from backend.worker.outages import STORAGE_WAIT
 
@@ -71,7 +71,7 @@ async def wait_for_storage(holder: Holder, settings: Settings, task_id: str) -> 
         TaskStatus.QUEUED,
         f"{STORAGE_WAIT}; the task tries again in {delay:.0f} s (nothing is lost).",
         next_attempt_at=utcnow() + dt.timedelta(seconds=delay),
-        attempts=IngestionTask.attempts - 1,
+        attempts=lifecycle.not_an_attempt(),
         progress=0.0,
         lease_owner=None,
         lease_expires_at=None,

@@ -14,7 +14,7 @@ from sqlalchemy import update
 
 from backend.auth.roles import Role
 from backend.db import session_scope
-from backend.ingestion import service as ingestion_service
+from backend.ingestion import acceptance
 from backend.ingestion.service import StagedUpload
 from backend.tasks.models import IngestionTask, TaskStatus
 from tests.conftest import App, app_for, make_backend
@@ -362,7 +362,7 @@ async def test_the_duplicate_check_and_the_insert_are_atomic(app: App) -> None:
 
     async def accept(upload: StagedUpload) -> bool:
         async with session_scope(runtime.sessions) as session:
-            return (await ingestion_service.accept(session, upload, "sales")).created
+            return (await acceptance.accept(session, upload, "sales")).created
 
     created = await asyncio.gather(*(accept(s) for s in staged))
     assert sorted(created) == [False, True]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from backend.db import session_scope
-from backend.ingestion import service as ingestion_service
+from backend.ingestion import acceptance
 from backend.ingestion.intake import Intake
 from backend.worker import janitor
 from tests.conftest import App, Backend, app_for
@@ -25,7 +25,7 @@ async def test_a_failed_commit_removes_the_staged_upload(app: App) -> None:
     assert await runtime.store.exists(staged.key)
     with pytest.raises(RuntimeError, match="commit failed"):
         async with session_scope(runtime.sessions) as session:
-            await ingestion_service.accept(session, staged, "sales")
+            await acceptance.accept(session, staged, "sales")
             raise RuntimeError("the commit failed")  # whatever ends the transaction unsaved
     assert not await runtime.store.exists(staged.key)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -12,15 +13,18 @@ import pytest
 from sqlalchemy import update
 
 from backend.db import session_scope, utcnow
+from backend.errors import Conflict
+from backend.ingestion import acceptance
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.intake import Intake
 from backend.pipeline import normalize as normalize_module
 from backend.runtime import Runtime
-from backend.tasks.models import IngestionTask
+from backend.tasks import repository
+from backend.tasks.models import ACTIVE_STATUSES, IngestionTask
 from backend.tasks.repository import claim_next
 from backend.worker.processing import dataset_key
 from backend.worker.runner import TaskRunner
-from tests.conftest import App, Backend
+from tests.conftest import App, Backend, make_backend
 from tests.factories import sales_csv, upload, wait_for_task
 
 
@@ -45,7 +49,7 @@ async def queue_task(
         staged = await Intake(runtime.store, 10**8).stage(
             _one_chunk(sales_csv(rows=rows, seed=seed)), "s.csv"
         )
-        accepted = await ingestion_service.accept(session, staged, datasource)
+        accepted = await acceptance.accept(session, staged, datasource)
         return accepted.task.id
 
 
@@ -119,6 +123,67 @@ async def test_cancel_while_loading_stops_the_worker_and_removes_its_output(
     assert task.status == "cancelled"
     assert task.dataset_key is None
     assert not await runtime.store.exists(key)
+
+
+async def _taken_over(runtime: Runtime, *, attempts: int) -> str:
+    """A task whose first worker stopped while loading, taken over by "rescuer"; `attempts`: the
+    runs it had before the take-over."""
+    task_id = await queue_task(runtime)
+    assert await claim(runtime, "dead-worker") == task_id
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(
+            update(IngestionTask).values(
+                status="loading",
+                attempts=attempts,
+                lease_expires_at=utcnow() - dt.timedelta(seconds=1),
+            )
+        )
+    assert await claim(runtime, "rescuer") == task_id
+    return task_id
+
+
+@pytest.mark.parametrize("attempts", [1, 3], ids=["resumed", "given-up"])
+async def test_a_cancel_while_a_run_starts_is_not_overwritten(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    attempts: int,
+) -> None:
+    """PostgreSQL: a cancel that arrives between the run's read of its task and the commit of its
+    start must not be overwritten (a resumed task went back to `validating` without a lease, and
+    no worker claimed it again). The run's read locks the task: the cancel waits for the start,
+    then cancels the run (or is refused once the run gave up). SQLite serialises writers."""
+    runtime = Runtime.build((await make_backend("postgres_s3", request, tmp_path)).settings)
+    await runtime.start(with_workers=False)
+    try:
+        task_id = await _taken_over(runtime, attempts=attempts)
+        cancels: list[asyncio.Task[IngestionTask]] = []
+
+        async def cancel() -> IngestionTask:
+            async with session_scope(runtime.sessions) as session:
+                return await ingestion_service.cancel(session, task_id)
+
+        real_find = repository.find
+
+        async def find(session: Any, wanted: str, **options: Any) -> IngestionTask | None:
+            task = await real_find(session, wanted, **options)
+            if not cancels:  # the run's read: a cancel comes in right after it
+                cancels.append(asyncio.create_task(cancel()))
+                await asyncio.wait(cancels, timeout=1.0)
+            return task
+
+        monkeypatch.setattr(repository, "find", find)
+        await TaskRunner(runtime.settings, runtime.sessions, runtime.store, "rescuer").run(task_id)
+        cancelled = await asyncio.gather(cancels[0], return_exceptions=True)
+        task = await load(runtime, task_id)
+    finally:
+        await runtime.stop()
+    moves = [(e.status, e.message) for e in task.events]
+    assert task.status not in ACTIVE_STATUSES and task.lease_owner is None, moves
+    if attempts == 1:
+        assert task.status == "cancelled", moves
+    else:  # the run gave up first; the cancel that waited for it is refused, not overwritten
+        assert task.status == "failed" and isinstance(cancelled[0], Conflict), (moves, cancelled)
 
 
 async def test_a_retry_while_the_cancelled_run_still_winds_down_keeps_its_own_dataset(
