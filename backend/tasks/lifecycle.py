@@ -3,9 +3,10 @@ makes them.
 
 Every change of a task's status goes through this module: a new task (queued, with its first
 event), a claim by a worker, the worker's steps while it holds the lease, and a user's cancel or
-retry. Each move is checked against TRANSITIONS; a move that is not there raises
-IllegalTransition and writes nothing. Each move records its TaskEvent, and counts its metrics
-and writes its audit entry where the caller asks for them.
+retry. Each move is checked against TRANSITIONS (a claim's moves, CLAIMS, when this module
+loads); a move that is not there raises IllegalTransition and writes nothing. Each move records
+its TaskEvent (a claim's is written when its run starts), and counts its metrics and writes its
+audit entry where the caller asks for them.
 """
 
 from __future__ import annotations
