@@ -5,7 +5,8 @@ In: what curl and browsers send (RFC 7578: the name as raw UTF-8 in `filename=".
 written `%22` as the HTML standard says), and RFC 5987/2231 `filename*=UTF-8''<percent-encoded>`,
 which wins when both are there. Out: `attachment()` makes a Content-Disposition for a download
 (RFC 6266): an ASCII `filename` and the name itself in `filename*`. Stored: `storage_name()`
-makes the name safe in a storage key; the task keeps the name as it was sent.
+makes the name safe in a storage key; the task keeps the name as it was sent. `stem()` is the
+name without its extension, to name a file made from it.
 """
 
 from __future__ import annotations
@@ -115,6 +116,12 @@ def attachment(filename: str, fallback: str) -> str:
         f'attachment; filename="{ascii_name or fallback}"; '
         f"filename*=UTF-8''{quote(filename, safe='')}"
     )
+
+
+def stem(filename: str) -> str:
+    """The name without its folder and its last extension (sales.2024.csv -> sales.2024); ""
+    when nothing is left (".csv")."""
+    return filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
 def storage_name(filename: str | None) -> str:

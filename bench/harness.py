@@ -42,6 +42,10 @@ class BenchError(RuntimeError):
     """Something the benchmark needs did not work (as opposed to a missed target)."""
 
 
+class TaskTimeout(BenchError):
+    """A task had not ended when the benchmark stopped waiting for it."""
+
+
 # --- the server ----------------------------------------------------------------------------------
 
 
@@ -191,13 +195,17 @@ def wait_for_task(
     timeout: float = 600,
     interval: float = 0.2,
     headers: Mapping[str, str] | None = None,
+    server: subprocess.Popen[bytes] | None = None,
 ) -> dict[str, Any]:
-    """Polls the task until it has ended (succeeded, failed or cancelled); returns its status."""
+    """Polls the task until it has ended (succeeded, failed or cancelled); returns its status.
+    With `server`, the process serving `url`, fails as soon as it has exited."""
     import httpx
 
     deadline = time.monotonic() + timeout
     with httpx.Client(base_url=url, timeout=30, headers=headers) as client:
         while True:
+            if server is not None and server.poll() is not None:
+                raise BenchError(f"server exited with {server.returncode} while processing")
             response = client.get(f"/api/ingest/status/{task_id}")
             if response.status_code != 200:
                 raise BenchError(f"status answered {response.status_code}: {response.text[:500]}")
@@ -205,7 +213,7 @@ def wait_for_task(
             if body["status"] in TERMINAL_STATUSES:
                 return body
             if time.monotonic() > deadline:
-                raise BenchError(f"task {task_id} still {body['status']} after {timeout:.0f}s")
+                raise TaskTimeout(f"task {task_id} still {body['status']} after {timeout:.0f}s")
             time.sleep(interval)
 
 

@@ -36,12 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.generate_sales import HEADER, invoice_id, sales_rows  # noqa: E402
 from bench.harness import (  # noqa: E402
     REPO_ROOT,
+    TaskTimeout,
     machine,
     ms,
     server_env,
     upload_and_wait,
     utc_now,
     uvicorn_server,
+    wait_for_task,
     write_results,
 )
 
@@ -231,23 +233,17 @@ async def prober(url: str, report: LoadReport, seconds: float) -> None:
         report.server_errors.append(f"healthz: {found['failures']} probe(s) failed")
 
 
-async def settle(client: httpx.AsyncClient, report: LoadReport, timeout: float) -> None:
+async def settle(url: str, report: LoadReport, timeout: float) -> None:
     """Wait until every accepted upload has ended; record how each ended."""
     deadline = time.monotonic() + timeout
-    pending = list(report.accepted)
-    while pending and time.monotonic() < deadline:
-        still = []
-        for task_id in pending:
-            task = (await client.get(f"/api/ingest/status/{task_id}")).json()
-            if task["status"] in ("succeeded", "failed", "cancelled"):
-                report.outcomes[task_id] = task["status"]
-            else:
-                still.append(task_id)
-        pending = still
-        if pending:
-            await asyncio.sleep(0.5)
-    for task_id in pending:
-        report.outcomes[task_id] = "not finished"
+    for task_id in report.accepted:
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            task = await asyncio.to_thread(wait_for_task, url, task_id, left, 0.5)
+        except TaskTimeout:
+            report.outcomes[task_id] = "not finished"
+        else:
+            report.outcomes[task_id] = str(task["status"])
 
 
 async def run_load(
@@ -261,7 +257,7 @@ async def run_load(
         jobs += [uploader(client, report, stop, i) for i in range(uploaders)]
         jobs += [reader(client, report, stop, i) for i in range(clients - uploaders)]
         await asyncio.gather(*jobs)
-        await settle(client, report, timeout=300)
+        await settle(url, report, timeout=300)
     return report
 
 

@@ -75,6 +75,7 @@ from bench.harness import (  # noqa: E402
     status_kib,
     utc_now,
     uvicorn_server,
+    wait_for_task,
     write_results,
 )
 
@@ -348,7 +349,9 @@ def measure(
         if run.http_status != 202:
             raise BenchError(f"upload answered {run.http_status}, not 202: {accepted}")
         run.task_id = str(accepted["task_id"])
-        body = _poll(server, run.task_id, poll_interval, task_timeout)
+        body = wait_for_task(
+            server.url, run.task_id, task_timeout, poll_interval, server=server.process
+        )
         t_end = time.monotonic()
         run.cpu_upload_seconds = cpu1 - cpu0
         run.cpu_processing_seconds = tree_cpu_seconds(pid) - cpu1
@@ -383,23 +386,6 @@ def _read_task(run: ServiceRun, body: dict[str, Any]) -> None:
     timeline = {**body, "loading_at": loading}
     run.convert_seconds = _seconds_between(timeline, "started_at", "loading_at")
     run.store_seconds = _seconds_between(timeline, "loading_at", "finished_at")
-
-
-def _poll(server: Server, task_id: str, interval: float, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        while True:
-            if server.process.poll() is not None:
-                raise BenchError(f"server exited with {server.process.returncode} while processing")
-            response = http.get(f"/api/ingest/status/{task_id}")
-            if response.status_code != 200:
-                raise BenchError(f"status answered {response.status_code}: {response.text[:500]}")
-            body: dict[str, Any] = response.json()
-            if body["status"] in ("succeeded", "failed", "cancelled"):
-                return body
-            if time.monotonic() > deadline:
-                raise BenchError(f"task {task_id} still {body['status']} after {timeout:.0f}s")
-            time.sleep(interval)
 
 
 # --- repeats -------------------------------------------------------------------------------------

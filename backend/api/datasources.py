@@ -10,11 +10,9 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api.errors import ErrorBody
-from backend.auth.principal import Principal
 from backend.contracts.declared import DeclaredColumn, declare
 from backend.contracts.types import ColumnType
-from backend.db import session_scope
-from backend.deps import Admin, RuntimeDep, SessionDep, Uploader, Viewer
+from backend.deps import Admin, RuntimeDep, Uploader, Viewer
 from backend.ingestion import access, datasources
 from backend.ingestion.schemas import (
     DatasourceOut,
@@ -22,7 +20,6 @@ from backend.ingestion.schemas import (
     SchemaVersionChangeOut,
 )
 from backend.ingestion.service import DATASOURCE_PATTERN, validate_datasource_name
-from backend.runtime import Runtime
 
 router = APIRouter(prefix="/api/datasources", tags=["datasources"])
 Name = Annotated[str, Path(pattern=DATASOURCE_PATTERN.pattern, description="The datasource's name")]
@@ -83,14 +80,8 @@ class ContractOut(BaseModel):
 
 
 @router.get("", summary="Every datasource with its contract, rows and time range")
-async def list_datasources(
-    runtime: RuntimeDep, session: SessionDep, principal: Viewer
-) -> list[DatasourceOut]:
-    records = await datasources.records(session)
-    return [
-        DatasourceOut.of(info, records, runtime.settings, principal)
-        for info in await runtime.analytics.datasources()
-    ]
+async def list_datasources(runtime: RuntimeDep, principal: Viewer) -> list[DatasourceOut]:
+    return await datasources.views(runtime, principal)
 
 
 @router.post(
@@ -117,20 +108,13 @@ async def create_datasource(
     )
     await datasources.create_now(runtime, body.name, body.contract, declaration, principal)
     # What GET answers from now on (its record: created, storage, versions).
-    async with session_scope(runtime.reading()) as session:
-        records = await datasources.records(session)
-    info = await runtime.analytics.describe(body.name)
-    return DatasourceOut.of(info, records, runtime.settings, principal)
+    return await datasources.view(runtime, body.name, principal)
 
 
 @router.get("/{name}", responses={404: _ERROR, 422: _ERROR}, summary="One datasource")
-async def get_datasource(
-    name: Name, runtime: RuntimeDep, session: SessionDep, principal: Viewer
-) -> DatasourceOut:
+async def get_datasource(name: Name, runtime: RuntimeDep, principal: Viewer) -> DatasourceOut:
     name = validate_datasource_name(name)
-    records = await datasources.records(session)
-    info = await runtime.analytics.describe(name)
-    return DatasourceOut.of(info, records, runtime.settings, principal)
+    return await datasources.view(runtime, name, principal)
 
 
 @router.patch(
@@ -191,7 +175,7 @@ async def put_grant(
     name: Name, grantee: Grantee, runtime: RuntimeDep, principal: Uploader
 ) -> DatasourceOut:
     await datasources.grant_now(runtime, name, grantee, principal)
-    return await _described(runtime, name, principal)
+    return await datasources.view(runtime, name, principal)
 
 
 @router.delete(
@@ -203,12 +187,4 @@ async def delete_grant(
     name: Name, grantee: Grantee, runtime: RuntimeDep, principal: Uploader
 ) -> DatasourceOut:
     await datasources.revoke_now(runtime, name, grantee, principal)
-    return await _described(runtime, name, principal)
-
-
-async def _described(runtime: Runtime, name: str, viewer: Principal) -> DatasourceOut:
-    """What GET answers from now on (a fresh read, after the change committed)."""
-    async with session_scope(runtime.reading()) as session:
-        records = await datasources.records(session)
-    info = await runtime.analytics.describe(name)
-    return DatasourceOut.of(info, records, runtime.settings, viewer)
+    return await datasources.view(runtime, name, principal)

@@ -254,7 +254,7 @@ async def rejected_rows(
     key = await ingestion_service.rejected_rows(session, task_id, principal)
     task = await ingestion_service.get_task(session, task_id)
     # Named after the upload (any characters: see filenames.attachment), e.g. 売上-rejected.csv.
-    stem = task.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or task.id
+    stem = filenames.stem(task.filename) or task.id
     disposition = filenames.attachment(f"{stem}-rejected.csv", f"{task.id}-rejected.csv")
     return StreamingResponse(
         runtime.store.read_chunks(key),

@@ -15,7 +15,7 @@ from backend.analytics.dashboard import Dashboard, TopMetric
 from backend.analytics.errors import BadRange
 from backend.analytics.query import Granularity
 from backend.analytics.sales_filter import SalesFilter
-from backend.ingestion.schemas import DatasourceOut
+from backend.ingestion import datasources as ingestion_datasources
 from backend.paging import MAX_OFFSET
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info
@@ -37,7 +37,6 @@ from backend.schema.dashboard_types import (
 )
 from backend.schema.datasources import (
     Datasource,
-    datasource_records,
     datasource_view,
     described,
 )
@@ -224,12 +223,8 @@ class AnalyticsQuery:
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasources(self, info: Info) -> list[Datasource]:
-        runtime = info.context.runtime
-        records = await datasource_records(runtime)
-        return [
-            datasource_view(DatasourceOut.of(d, records, runtime.settings, info.context.principal))
-            for d in await runtime.analytics.datasources()
-        ]
+        found = await ingestion_datasources.views(info.context.runtime, info.context.principal)
+        return [datasource_view(d) for d in found]
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasource(self, info: Info, name: str) -> Datasource:

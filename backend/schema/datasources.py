@@ -84,16 +84,8 @@ def datasource_view(out: schemas.DatasourceOut) -> Datasource:
     return Datasource(**fields)
 
 
-async def datasource_records(runtime: Runtime) -> dict[str, datasources.Record]:
-    # a session of its own: root fields of one query are resolved concurrently
-    async with session_scope(runtime.reading()) as session:
-        return await datasources.records(session)
-
-
 async def described(runtime: Runtime, name: str, viewer: Principal) -> Datasource:
-    info = await runtime.analytics.describe(name)
-    records = await datasource_records(runtime)
-    return datasource_view(schemas.DatasourceOut.of(info, records, runtime.settings, viewer))
+    return datasource_view(await datasources.view(runtime, name, viewer))
 
 
 @pydantic.type(

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import strawberry
 
 from backend.schema.scalars import Long
+from backend.tasks.models import TaskStatus
 
 
 def _int(value: Any) -> int | None:
@@ -245,7 +246,7 @@ def slow_queries(found: dict[str, Any]) -> SlowQueries:
 
 @strawberry.type(description="How many of a datasource's tasks are in a status")
 class StatusCount:
-    status: str
+    status: TaskStatus
     count: int
 
 
@@ -258,7 +259,7 @@ class StageDuration:
 @strawberry.type(description="One ingestion run of a datasource")
 class PipelineRun:
     task_id: str
-    status: str
+    status: TaskStatus
     filename: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
@@ -284,7 +285,7 @@ class Pipeline:
 def _pipeline_run(found: dict[str, Any]) -> PipelineRun:
     return PipelineRun(
         task_id=str(found["task_id"]),
-        status=str(found["status"]),
+        status=TaskStatus(found["status"]),
         filename=str(found["filename"]),
         created_at=dt.datetime.fromisoformat(str(found["created_at"])),
         finished_at=_time(found.get("finished_at")),
@@ -303,7 +304,9 @@ def pipeline(found: dict[str, Any]) -> Pipeline:
     return Pipeline(
         datasource=str(found["datasource"]),
         runs=int(found["runs"]),
-        by_status=[StatusCount(status=str(s), count=int(n)) for s, n in found["by_status"].items()],
+        by_status=[
+            StatusCount(status=TaskStatus(s), count=int(n)) for s, n in found["by_status"].items()
+        ],
         success_rate=_float(found.get("success_rate")),
         rows_loaded=Long(int(found["rows_loaded"])),
         rows_rejected=Long(int(found["rows_rejected"])),

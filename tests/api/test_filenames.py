@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from backend.filenames import attachment, filename_of, parse_disposition, storage_name
+from backend.filenames import attachment, filename_of, parse_disposition, stem, storage_name
 from backend.storage import create_store
 from tests.conftest import App, Backend
 from tests.e2e.processes import process_env, uvicorn_server, wait_for_status
@@ -194,6 +194,20 @@ def test_file_names_are_read_from_every_form_clients_send(header: str, name: str
 )
 def test_storage_keys_are_ascii_readable_and_have_no_path(name: str, key: str) -> None:
     assert storage_name(name) == key
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("売上.csv", "売上"),
+        ("sales.2024.csv", "sales.2024"),
+        ("a/b.csv", "b"),
+        ("data", "data"),
+        (".csv", ""),
+    ],
+)
+def test_a_download_made_from_a_file_is_named_after_its_stem(name: str, expected: str) -> None:
+    assert stem(name) == expected
 
 
 @pytest.mark.parametrize(

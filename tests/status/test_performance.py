@@ -236,7 +236,7 @@ async def test_graphql_gives_the_figures_as_typed_fields_with_their_reasons(app:
         assert result["activeQueries"]["available"] is True
     assert druid["status"] == "not_configured" and druid["reason"] == "DRUID_URL is not set"
     (sales,) = result["pipelines"]
-    assert sales["runs"] == 1 and sales["byStatus"] == [{"status": "succeeded", "count": 1}]
+    assert sales["runs"] == 1 and sales["byStatus"] == [{"status": "SUCCEEDED", "count": 1}]
     assert sales["successRate"] == 1 and sales["rowsLoaded"] == 4
     (run,) = sales["recent"]
     assert run["taskId"] == task_id and run["rowsValid"] == 4 and run["durationSeconds"] >= 0
