@@ -138,6 +138,30 @@ def test_no_import_cycle_between_the_parts_of_backend() -> None:
     assert not cycles, "import cycles between parts of backend/:\n" + "\n".join(shown)
 
 
+def _module_imports() -> dict[str, set[str]]:
+    """Module -> the backend modules it imports (`from package import submodule` is an import of
+    the submodule)."""
+    modules = {_module(rel) for rel, _, _ in _sources()}
+    edges: dict[str, set[str]] = defaultdict(set)
+    for rel, tree, _ in _sources():
+        here = _module(rel)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            base, *names = _imported(rel, node)
+            submodules = {name for name in names if name in modules}
+            targets = submodules or {base} if isinstance(node, ast.ImportFrom) else {base}
+            if isinstance(node, ast.ImportFrom) and len(submodules) < len(names):
+                targets = targets | {base}
+            edges[here] |= {target for target in targets if target in modules} - {here}
+    return edges
+
+
+def test_no_import_cycle_between_modules() -> None:
+    cycles = _cycles(_module_imports())
+    assert not cycles, f"modules that import each other (directly or around a loop): {cycles}"
+
+
 def test_domain_code_never_imports_the_doors_or_the_composition_root() -> None:
     wrong = [
         f"{where}: {a} imports {b}"

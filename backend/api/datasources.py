@@ -13,7 +13,7 @@ from backend.api.errors import ErrorBody
 from backend.contracts.declared import DeclaredColumn, declare
 from backend.contracts.types import ColumnType
 from backend.deps import Admin, RuntimeDep, Uploader, Viewer
-from backend.ingestion import access, datasources
+from backend.ingestion import access, datasources, views
 from backend.ingestion.schemas import (
     DatasourceOut,
     DropOut,
@@ -81,7 +81,7 @@ class ContractOut(BaseModel):
 
 @router.get("", summary="Every datasource with its contract, rows and time range")
 async def list_datasources(runtime: RuntimeDep, principal: Viewer) -> list[DatasourceOut]:
-    return await datasources.views(runtime, principal)
+    return await views.views(runtime, principal)
 
 
 @router.post(
@@ -108,13 +108,13 @@ async def create_datasource(
     )
     await datasources.create_now(runtime, body.name, body.contract, declaration, principal)
     # What GET answers from now on (its record: created, storage, versions).
-    return await datasources.view(runtime, body.name, principal)
+    return await views.view(runtime, body.name, principal)
 
 
 @router.get("/{name}", responses={404: _ERROR, 422: _ERROR}, summary="One datasource")
 async def get_datasource(name: Name, runtime: RuntimeDep, principal: Viewer) -> DatasourceOut:
     name = validate_datasource_name(name)
-    return await datasources.view(runtime, name, principal)
+    return await views.view(runtime, name, principal)
 
 
 @router.patch(
@@ -175,7 +175,7 @@ async def put_grant(
     name: Name, grantee: Grantee, runtime: RuntimeDep, principal: Uploader
 ) -> DatasourceOut:
     await datasources.grant_now(runtime, name, grantee, principal)
-    return await datasources.view(runtime, name, principal)
+    return await views.view(runtime, name, principal)
 
 
 @router.delete(
@@ -187,4 +187,4 @@ async def delete_grant(
     name: Name, grantee: Grantee, runtime: RuntimeDep, principal: Uploader
 ) -> DatasourceOut:
     await datasources.revoke_now(runtime, name, grantee, principal)
-    return await datasources.view(runtime, name, principal)
+    return await views.view(runtime, name, principal)

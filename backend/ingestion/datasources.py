@@ -32,7 +32,7 @@ from backend.db import SessionMaker, session_scope, utcnow
 from backend.druid.client import DruidClient, DruidError
 from backend.druid_load import druid_datasource
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.ingestion import access, schemas
+from backend.ingestion import access
 from backend.ingestion.models import DatasourceAccess
 from backend.ingestion.service import validate_datasource_name
 from backend.monitoring import audit
@@ -124,29 +124,6 @@ def listed_columns(record: Record, served: dict[str, str]) -> dict[str, str]:
         if c.get("name") not in served and c.get("type") in _TYPE_NAMES
     }
     return {**served, **declared}
-
-
-async def view(runtime: Services, name: str, viewer: Principal) -> schemas.DatasourceOut:
-    """One datasource as REST and GraphQL show it to `viewer`: as the engine serves it and as
-    its record describes it (read fresh, so an answer after a change shows the change)."""
-    found = await _records(runtime)
-    info = await runtime.analytics.describe(name)
-    return schemas.DatasourceOut.of(info, found, runtime.settings, viewer)
-
-
-async def views(runtime: Services, viewer: Principal) -> list[schemas.DatasourceOut]:
-    """Every datasource the engine serves, as view() shows each."""
-    found = await _records(runtime)
-    return [
-        schemas.DatasourceOut.of(info, found, runtime.settings, viewer)
-        for info in await runtime.analytics.datasources()
-    ]
-
-
-async def _records(runtime: Services) -> dict[str, Record]:
-    # A session of its own, for reads: GraphQL resolves a query's root fields concurrently.
-    async with session_scope(runtime.reading()) as session:
-        return await records(session)
 
 
 def storage_prefix(name: str) -> str:

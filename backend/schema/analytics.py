@@ -15,7 +15,7 @@ from backend.analytics.dashboard import Dashboard, TopMetric
 from backend.analytics.errors import BadRange
 from backend.analytics.query import Granularity
 from backend.analytics.sales_filter import SalesFilter
-from backend.ingestion import datasources as ingestion_datasources
+from backend.ingestion import views
 from backend.paging import MAX_OFFSET
 from backend.schema.analytics_query import AnalyticsQueryInput, AnalyticsResult, run_analytics
 from backend.schema.context import Info
@@ -223,7 +223,7 @@ class AnalyticsQuery:
 
     @strawberry.field(permission_classes=[IsViewer])
     async def datasources(self, info: Info) -> list[Datasource]:
-        found = await ingestion_datasources.views(info.context.runtime, info.context.principal)
+        found = await views.views(info.context.runtime, info.context.principal)
         return [datasource_view(d) for d in found]
 
     @strawberry.field(permission_classes=[IsViewer])

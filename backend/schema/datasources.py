@@ -19,7 +19,7 @@ from backend.contracts.declared import (
 )
 from backend.contracts.types import ColumnType
 from backend.db import session_scope
-from backend.ingestion import datasources, schemas
+from backend.ingestion import datasources, schemas, views
 from backend.ingestion import service as ingestion_service
 from backend.paging import check_page
 from backend.schema.context import Info
@@ -85,7 +85,7 @@ def datasource_view(out: schemas.DatasourceOut) -> Datasource:
 
 
 async def described(runtime: Runtime, name: str, viewer: Principal) -> Datasource:
-    return datasource_view(await datasources.view(runtime, name, viewer))
+    return datasource_view(await views.view(runtime, name, viewer))
 
 
 @pydantic.type(
