@@ -1,4 +1,4 @@
-"""Command line: `python -m backend worker | migrate | seed FILE | assets | openapi | tokens ...`, and the
+"""Command line: `python -m backend worker | migrate | seed FILE | assets | openapi | tokens | users ...`, and the
 client of a running service: `upload | tasks | status | datasources` (also `sales-ingest`)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from backend import migrations
 from backend.api import docs
 from backend.client import cli as client_cli
 from backend.commands import tokens as auth_cli
+from backend.commands import users as users_cli
 from backend.config import Settings, get_settings
 from backend.db import session_scope
 from backend.errors import AppError
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     seed_cmd.add_argument("file", type=Path)
     seed_cmd.add_argument("--datasource", default="sales")
     auth_cli.add_commands(commands)
+    users_cli.add_commands(commands)
     client_cli.add_client_commands(commands, client_cli.common_options())
     args = parser.parse_args(argv)
     if hasattr(args, "run"):  # a client command: talks to a running service over HTTP
@@ -128,9 +130,10 @@ def main(argv: list[str] | None = None) -> None:
             print(document, end="")
         else:
             args.out.write_text(document, encoding="utf-8")
-    elif args.command == "tokens":
+    elif args.command in ("tokens", "users"):
+        command = auth_cli.run if args.command == "tokens" else users_cli.run
         try:
-            asyncio.run(auth_cli.run(settings, args))
+            asyncio.run(command(settings, args))
         except AppError as exc:
             raise SystemExit(f"{exc.message}. {exc.detail or ''}".strip()) from None
     else:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import migrations, priority, threads
@@ -18,7 +18,7 @@ from backend.analytics.catalog import DatasetFiles
 from backend.analytics.druid_engine import DruidEngine
 from backend.analytics.embedded import EmbeddedEngine
 from backend.analytics.service import Analytics
-from backend.auth import secrets, tokens
+from backend.auth import secrets, tokens, users
 from backend.auth import service as auth_service
 from backend.auth.limits import Limits
 from backend.auth.oidc import OidcVerifier, looks_like_jwt
@@ -169,17 +169,15 @@ class Runtime:
     async def authenticate(self, token: str) -> Principal | None:
         """The principal of a bearer token: a JWT from the configured identity provider, or one
         of our API tokens; None when it is neither valid one."""
-        if self.oidc is not None and looks_like_jwt(token):
-            return await self.oidc.principal(token)
-        if not tokens.well_formed(token):
+        is_jwt = self.oidc is not None and looks_like_jwt(token)
+        if not is_jwt and not tokens.well_formed(token):
             return None
         digest, now = tokens.digest(token), time.monotonic()
         cached = self.token_cache.get(digest, now)
         if cached is not None:
             return cached
         try:
-            async with session_scope(self.reading()) as session:
-                found = await auth_service.lookup(session, token)
+            found = await (self._jwt_user(token) if is_jwt else self._lookup(token))
         except (SQLAlchemyError, OSError) as exc:
             log.warning("a token could not be checked: %s", type(exc).__name__)
             raise DependencyUnavailable(
@@ -193,6 +191,38 @@ class Runtime:
             await self._touch(found.token_id)
         self.token_cache.put(digest, found, now)
         return found.principal
+
+    async def _lookup(self, token: str) -> auth_service.Found | None:
+        async with session_scope(self.reading()) as session:
+            return await auth_service.lookup(session, token)
+
+    async def _jwt_user(self, token: str) -> auth_service.Found | None:
+        """A verified JWT's principal: its subject's user (created the first time it signs
+        in), refused while that user is disabled."""
+        assert self.oidc is not None
+        identity = await self.oidc.identity(token)
+        if identity is None:
+            return None
+        try:
+            async with session_scope(self.sessions) as session:
+                user = await users.for_subject(
+                    session, identity.subject, identity.username, identity.role
+                )
+        except IntegrityError:  # its first two requests raced: the other one created it
+            async with session_scope(self.sessions) as session:
+                user = await users.for_subject(
+                    session, identity.subject, identity.username, identity.role
+                )
+        if user.disabled_at is not None:
+            return None
+        principal = Principal(
+            id=f"jwt:{identity.subject}",
+            name=user.name,
+            role=identity.role,
+            kind="jwt",
+            user=user.id,
+        )
+        return auth_service.Found(principal, "", identity.expires_at, stale=False)
 
     async def _touch(self, token_id: str) -> None:
         """Records when a token was last used: best effort, a busy database does not refuse the

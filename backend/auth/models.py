@@ -1,10 +1,11 @@
-"""Secrets the service generates for itself, shared by every process through the database."""
+"""People (users), their API tokens, and the secrets the service generates for itself (shared by
+every process through the database)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
@@ -18,6 +19,25 @@ class ServiceSecret(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class User(Base):
+    """A person: a unique handle (`name`, the rules of token names), a role, a profile. Every API
+    token belongs to one; an OpenID Connect subject becomes one the first time it signs in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(16))  # None: an OIDC subject without one
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    default_datasource: Mapped[str | None] = mapped_column(String(64))
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA name; None: UTC
+    default_dashboard: Mapped[str | None] = mapped_column(Text)
+
+
 class ApiToken(Base):
     """An API token: only its SHA-256 is kept; the token is shown once when created."""
 
@@ -26,6 +46,7 @@ class ApiToken(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,12 +10,12 @@ known role wins); a token without a known role gets none.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
-from backend.auth.principal import Principal
 from backend.auth.roles import Role
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "PS384", "PS512"]
@@ -48,20 +48,32 @@ class OidcVerifier:
         )
         return claims
 
-    async def principal(self, token: str) -> Principal | None:
-        """The principal of a valid JWT, or None when the token does not verify."""
+    async def identity(self, token: str) -> Identity | None:
+        """Who a valid JWT speaks for, or None when the token does not verify."""
         try:
             claims = await asyncio.to_thread(self._verify, token)
         except (jwt.PyJWTError, ValueError):
             return None
-        return Principal(
-            id=f"jwt:{str(claims['sub'])[:100]}",
-            name=str(claims.get("preferred_username") or claims.get("email") or claims["sub"])[
-                :100
-            ],
+        subject = str(claims["sub"])[:100]
+        expires = claims.get("exp")
+        return Identity(
+            subject=subject,
+            username=str(claims.get("preferred_username") or subject)[:100],
             role=role_of(claims.get(self.config.role_claim)),
-            kind="jwt",
+            expires_at=dt.datetime.fromtimestamp(expires, dt.UTC)
+            if isinstance(expires, int | float)
+            else None,
         )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A verified JWT: its subject, the handle it asks for, its role, when it expires."""
+
+    subject: str
+    username: str
+    role: Role | None
+    expires_at: dt.datetime | None
 
 
 def looks_like_jwt(token: str) -> bool:

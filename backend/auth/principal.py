@@ -10,12 +10,14 @@ from backend.auth.roles import Role
 @dataclass(frozen=True)
 class Principal:
     """`id` is stable and recorded on what the caller creates (tasks) and does (audit log);
-    `name` is what people read. `role` None: known to no one (anonymous, no role granted)."""
+    `name` is what people read: for tokens and JWTs their user's handle, which owners and
+    grants record. `role` None: known to no one (anonymous, no role granted)."""
 
     id: str
     name: str
     role: Role | None
     kind: str  # "token", "jwt" or "anonymous"
+    user: str | None = None  # the id of the user it stands for (tokens and JWTs)
 
     def allows(self, needed: Role) -> bool:
         return self.role is not None and self.role.allows(needed)

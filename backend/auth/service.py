@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth import tokens
-from backend.auth.models import ApiToken
+from backend.auth import tokens, users
+from backend.auth.models import ApiToken, User
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.db import utcnow
@@ -45,11 +45,17 @@ def parse_duration(text: str) -> dt.timedelta:
 async def create(
     session: AsyncSession,
     *,
-    name: str,
-    role: Role,
+    name: str | None,
+    role: Role | None,
     created_by: str,
     expires_in: dt.timedelta | None = None,
+    user: str | None = None,
 ) -> Created:
+    """A token for the user called `user` (its role at most theirs, theirs when not given), or
+    without one for the user of the token's name (created when missing)."""
+    owner = await _owner(session, name, role, user)
+    name = name or f"{owner.name[:55]}-{uuid.uuid4().hex[:8]}"
+    role = role or Role(owner.role or Role.VIEWER.value)
     if not NAME.match(name):
         raise InvalidInput(
             f"invalid token name {name[:70]!r}",
@@ -63,12 +69,46 @@ async def create(
             f"Choose another name, or revoke that token first (python -m backend tokens revoke "
             f"{name}).",
         )
+    return await _store(session, name, role, created_by, expires_in, owner)
+
+
+async def _owner(
+    session: AsyncSession, name: str | None, role: Role | None, user: str | None
+) -> User:
+    if user is None:
+        if name is None or role is None:
+            raise InvalidInput("a token needs a name and a role, or a user", "Give --user NAME.")
+        if not NAME.match(name):
+            users.check_name(name)
+        return await users.for_token(session, name, role)
+    owner = await users.named(session, user)
+    if owner.disabled_at is not None:
+        raise Conflict(
+            f"the user {owner.name!r} is disabled", "Tokens of a disabled user do not work."
+        )
+    if role is not None and (owner.role is None or not Role(owner.role).allows(role)):
+        raise InvalidInput(
+            f"the user {owner.name!r} has the role {owner.role or 'none'}; a token cannot have more",
+            "Give a lower --role, or leave it out to use the user's.",
+        )
+    return owner
+
+
+async def _store(
+    session: AsyncSession,
+    name: str,
+    role: Role,
+    created_by: str,
+    expires_in: dt.timedelta | None,
+    owner: User,
+) -> Created:
     token = tokens.new_token()
     now = utcnow()
     record = ApiToken(
         id=uuid.uuid4().hex,
         name=name,
         role=role.value,
+        user_id=owner.id,
         digest=tokens.digest(token),
         hint=tokens.hint(token),
         created_at=now,
@@ -138,17 +178,37 @@ async def lookup(session: AsyncSession, token: str) -> Found | None:
     only: `touch` records the use."""
     if not tokens.well_formed(token):
         return None
-    record = await session.scalar(select(ApiToken).where(ApiToken.digest == tokens.digest(token)))
+    row = (
+        await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.digest == tokens.digest(token))
+        )
+    ).first()
     now = utcnow()
-    if record is None or record.revoked_at is not None:
+    if row is None:
+        return None
+    record, user = row
+    if record.revoked_at is not None or user.disabled_at is not None:
         return None
     if record.expires_at is not None and record.expires_at <= now:
         return None
     principal = Principal(
-        id=f"token:{record.id}", name=record.name, role=Role(record.role), kind="token"
+        id=f"token:{record.id}",
+        name=user.name,
+        role=_lower(Role(record.role), user.role),
+        kind="token",
+        user=user.id,
     )
     stale = record.last_used_at is None or now - record.last_used_at > TOUCH_EVERY
     return Found(principal, record.id, record.expires_at, stale)
+
+
+def _lower(token_role: Role, user_role: str | None) -> Role | None:
+    """A token never does more than its user may (an admin may lower a user's role)."""
+    if user_role is None:
+        return None
+    return min(token_role, Role(user_role), key=lambda r: r.rank)
 
 
 async def touch(session: AsyncSession, token_id: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,14 +19,18 @@ from backend.errors import ServiceUnavailable
 from backend.runtime import Runtime
 
 ADMIN_TOKEN_FILE = Path("var") / "admin-token"
+Done = Callable[[], None]
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tokens = commands.add_parser("tokens", help="API tokens: create, list, revoke")
     actions = tokens.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a token (printed once)")
-    create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", help="the token's name (default with --user: USER-<random>)")
+    create.add_argument("--user", help="the user it belongs to (default: the user of its name)")
+    create.add_argument(
+        "--role", choices=[r.value for r in Role], help="its role (default with --user: theirs)"
+    )
     create.add_argument("--expires", help="lifetime such as 90d, 12h, 30m (default: none)")
     actions.add_parser("list", help="list tokens (never the tokens themselves)")
     revoke = actions.add_parser("revoke", help="revoke a token by id or name")
@@ -38,6 +42,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    return await in_transaction(settings, lambda session: _act(session, args))
+
+
+async def in_transaction(settings: Settings, act: Callable[[AsyncSession], Awaitable[Done]]) -> int:
     """Runs the action in one transaction; what it prints (a new token above all) is printed,
     and the admin token file written, only once that transaction has committed: a token that
     was never stored is never shown."""
@@ -46,7 +54,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         try:
             async with session_scope(runtime.sessions) as session:
-                done = await _act(session, args)
+                done = await act(session)
         except SQLAlchemyError as exc:
             raise ServiceUnavailable(
                 f"the metadata database did not store the change ({type(exc).__name__}); "
@@ -60,15 +68,17 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-Done = Callable[[], None]
-
-
 async def _act(session: AsyncSession, args: argparse.Namespace) -> Done:
     """Does the action in `session`; returns what to show once it has committed."""
     if args.action == "create":
         expires = service.parse_duration(args.expires) if args.expires else None
         created = await service.create(
-            session, name=args.name, role=Role(args.role), created_by="cli", expires_in=expires
+            session,
+            name=args.name,
+            role=Role(args.role) if args.role else None,
+            created_by="cli",
+            expires_in=expires,
+            user=args.user,
         )
         return lambda: _print_created(created)
     if args.action == "list":

@@ -1,0 +1,64 @@
+"""The shapes of people that clients see, defined once: REST serves them and the GraphQL types
+are derived from them (backend/schema/users.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DATASOURCE_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"  # the rule of datasource names (glossary)
+
+
+class PublicUserOut(BaseModel):
+    """What anyone signed in may see of a person."""
+
+    name: str = Field(description="the unique handle")
+    display_name: str
+    role: str | None = Field(description="viewer, uploader or admin; null: no role")
+    created_at: dt.datetime
+
+
+class UserOut(PublicUserOut):
+    """A person's own view of themselves: the public profile and their settings."""
+
+    last_seen_at: dt.datetime | None
+    default_datasource: str | None
+    time_zone: str = Field(description="an IANA time zone name, UTC unless set")
+    default_dashboard: str | None
+
+
+class RawUserOut(UserOut):
+    """What an admin sees of a person: never a token, a token's digest or a password."""
+
+    id: str
+    disabled_at: dt.datetime | None
+    signs_in_with_oidc: bool = Field(description="an OpenID Connect subject is linked")
+    active_tokens: int = Field(description="how many usable API tokens the person has")
+
+
+class UserPageOut(BaseModel):
+    items: list[RawUserOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class UserCountOut(BaseModel):
+    users: int = Field(description="people whose account is not disabled")
+
+
+class ProfileIn(BaseModel):
+    """A change to one's own profile: a field left out stays as it is; null clears it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=128)
+    default_datasource: str | None = Field(default=None, pattern=DATASOURCE_NAME)
+    time_zone: str | None = Field(
+        default=None, min_length=1, max_length=64, description="an IANA name such as Europe/Paris"
+    )
+    default_dashboard: str | None = Field(
+        default=None, max_length=2000, description="the dashboard to open first (for now a URL)"
+    )

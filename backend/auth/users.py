@@ -1,0 +1,243 @@
+"""People: create, list, disable, their profiles, and the user an API token or an OpenID Connect
+subject stands for. REST (backend/api/users.py), GraphQL (backend/schema/users.py) and the CLI
+(backend/commands/users.py) are thin doors over these functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.models import ApiToken, User
+from backend.auth.roles import Role
+from backend.auth.schemas import ProfileIn, PublicUserOut, RawUserOut, UserOut
+from backend.db import utcnow
+from backend.errors import Conflict, InvalidInput, NotFound
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")  # as token names
+RESERVED = frozenset({"me"})  # /api/users/me is one's own profile
+# last_seen_at is written at most this often per user (not on every request).
+SEEN_EVERY = dt.timedelta(minutes=1)
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name) or name in RESERVED:
+        raise InvalidInput(
+            f"invalid user name {name[:70]!r}",
+            "Up to 64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit "
+            "('me' is reserved).",
+        )
+    return name
+
+
+async def by_name(session: AsyncSession, name: str) -> User | None:
+    return await session.scalar(select(User).where(User.name == name))
+
+
+async def named(session: AsyncSession, name: str) -> User:
+    """The user called `name`, or NotFound."""
+    found = await by_name(session, name[:64]) if NAME.match(name) else None
+    if found is None:
+        raise NotFound(f"no user named {name[:70]!r}", "Check the name (it is case-sensitive).")
+    return found
+
+
+async def by_id(session: AsyncSession, user_id: str) -> User:
+    found = await session.get(User, user_id)
+    if found is None:
+        raise NotFound("your user no longer exists", "Ask an admin to create it again.")
+    return found
+
+
+async def create(
+    session: AsyncSession, name: str, role: Role | None, display_name: str | None = None
+) -> User:
+    check_name(name)
+    if await by_name(session, name) is not None:
+        raise Conflict(f"a user named {name!r} exists", "Choose another name.")
+    user = User(
+        id=uuid.uuid4().hex,
+        name=name,
+        display_name=_display(display_name or name),
+        role=role.value if role else None,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+def _display(text: str) -> str:
+    text = text.strip()
+    if not 1 <= len(text) <= 128:
+        raise InvalidInput("a display name has 1 to 128 characters", "Give a shorter name.")
+    return text
+
+
+async def for_token(session: AsyncSession, name: str, role: Role) -> User:
+    """The user a token created without `--user` belongs to: the user of the token's name,
+    created when missing; its role becomes the token's (a user's role is its newest token's,
+    as the migration that introduced users set it)."""
+    user = await by_name(session, name)
+    if user is None:
+        return await create(session, name, role)
+    user.role = role.value
+    return user
+
+
+async def disable(session: AsyncSession, name: str) -> User:
+    user = await named(session, name)
+    if user.disabled_at is None:
+        user.disabled_at = utcnow()
+        await session.flush()
+    return user
+
+
+async def count_enabled(session: AsyncSession) -> int:
+    query = select(func.count()).select_from(User).where(User.disabled_at.is_(None))
+    return int(await session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class UserPage:
+    items: list[RawUserOut]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def next_offset(self) -> int | None:
+        more = self.offset + len(self.items) < self.total
+        return self.offset + len(self.items) if more else None
+
+
+async def page(session: AsyncSession, limit: int, offset: int) -> UserPage:
+    """Users by name, each with how many usable tokens they have (never the tokens)."""
+    total = int(await session.scalar(select(func.count()).select_from(User)) or 0)
+    found = list(
+        (await session.scalars(select(User).order_by(User.name).limit(limit).offset(offset))).all()
+    )
+    counts = await _usable_tokens(session, [u.id for u in found])
+    items = [raw(u, counts.get(u.id, 0)) for u in found]
+    return UserPage(items, total, limit, offset)
+
+
+async def _usable_tokens(session: AsyncSession, user_ids: list[str]) -> dict[str, int]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(ApiToken.user_id, func.count())
+        .where(
+            ApiToken.user_id.in_(user_ids),
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()),
+        )
+        .group_by(ApiToken.user_id)
+    )
+    return {user_id: int(count) for user_id, count in rows.tuples()}
+
+
+def public(user: User) -> PublicUserOut:
+    return PublicUserOut(
+        name=user.name, display_name=user.display_name, role=user.role, created_at=user.created_at
+    )
+
+
+def own(user: User) -> UserOut:
+    return UserOut(
+        **public(user).model_dump(),
+        last_seen_at=user.last_seen_at,
+        default_datasource=user.default_datasource,
+        time_zone=user.time_zone or "UTC",
+        default_dashboard=user.default_dashboard,
+    )
+
+
+def raw(user: User, active_tokens: int) -> RawUserOut:
+    return RawUserOut(
+        **own(user).model_dump(),
+        id=user.id,
+        disabled_at=user.disabled_at,
+        signs_in_with_oidc=user.oidc_subject is not None,
+        active_tokens=active_tokens,
+    )
+
+
+async def update_profile(session: AsyncSession, user_id: str, change: ProfileIn) -> User:
+    """Applies the fields `change` carries (a null clears a setting; a display name cannot be
+    cleared)."""
+    user = await by_id(session, user_id)
+    given = change.model_fields_set
+    if "display_name" in given:
+        if change.display_name is None:
+            raise InvalidInput("a display name cannot be empty", "Give one, or leave it out.")
+        user.display_name = _display(change.display_name)
+    if "time_zone" in given:
+        user.time_zone = check_time_zone(change.time_zone) if change.time_zone else None
+    if "default_datasource" in given:
+        user.default_datasource = change.default_datasource
+    if "default_dashboard" in given:
+        user.default_dashboard = change.default_dashboard
+    await session.flush()
+    return user
+
+
+def check_time_zone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidInput(
+            f"unknown time zone {name[:70]!r}",
+            "Give an IANA time zone name such as Europe/Paris, America/New_York or UTC.",
+        ) from None
+    return name
+
+
+def seen_stale(user: User, now: dt.datetime) -> bool:
+    return user.last_seen_at is None or now - user.last_seen_at > SEEN_EVERY
+
+
+async def for_subject(
+    session: AsyncSession, subject: str, wanted_name: str, role: Role | None
+) -> User:
+    """The user of an OpenID Connect subject, created the first time it signs in (its name from
+    `wanted_name`, made valid and unique); its role follows the identity provider's claim, and
+    last_seen_at is written at most once a minute."""
+    user = await session.scalar(select(User).where(User.oidc_subject == subject))
+    now = utcnow()
+    if user is None:
+        user = User(
+            id=uuid.uuid4().hex,
+            name=await _free_name(session, wanted_name),
+            display_name=wanted_name.strip()[:128] or subject[:128],
+            role=role.value if role else None,
+            created_at=now,
+            oidc_subject=subject,
+            last_seen_at=now,
+        )
+        session.add(user)
+        await session.flush()
+        return user
+    if user.disabled_at is None:
+        if (role.value if role else None) != user.role:
+            user.role = role.value if role else None
+        if seen_stale(user, now):
+            user.last_seen_at = now
+    return user
+
+
+async def _free_name(session: AsyncSession, wanted: str) -> str:
+    """`wanted` as a valid handle, with -2, -3... when another user has it."""
+    base = re.sub(r"[^A-Za-z0-9_.@-]", "-", wanted.strip())[:56].lstrip("_.@-") or "user"
+    if base in RESERVED:
+        base = f"{base}-user"
+    for number in range(1, 20):
+        name = base if number == 1 else f"{base}-{number}"
+        if await by_name(session, name) is None:
+            return name
+    return f"{base[:40]}-{uuid.uuid4().hex[:12]}"
