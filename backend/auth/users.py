@@ -14,15 +14,18 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.models import ApiToken, User
+from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.auth.schemas import ProfileIn, PublicUserOut, RawUserOut, UserOut
 from backend.db import utcnow
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from backend.paging import check_page
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")  # as token names
 RESERVED = frozenset({"me"})  # /api/users/me is one's own profile
 # last_seen_at is written at most this often per user (not on every request).
 SEEN_EVERY = dt.timedelta(minutes=1)
+MAX_PAGE = 200  # users per page of the admins' list
 
 
 def check_name(name: str) -> str:
@@ -118,6 +121,7 @@ class UserPage:
 
 async def page(session: AsyncSession, limit: int, offset: int) -> UserPage:
     """Users by name, each with how many usable tokens they have (never the tokens)."""
+    check_page(limit, offset, MAX_PAGE)
     total = int(await session.scalar(select(func.count()).select_from(User)) or 0)
     found = list(
         (await session.scalars(select(User).order_by(User.name).limit(limit).offset(offset))).all()
@@ -241,3 +245,14 @@ async def _free_name(session: AsyncSession, wanted: str) -> str:
         if await by_name(session, name) is None:
             return name
     return f"{base[:40]}-{uuid.uuid4().hex[:12]}"
+
+
+def own_id(principal: Principal) -> str:
+    """The caller's user id; a caller without one (anonymous, the service) has no profile."""
+    if principal.user is None:
+        raise Unauthorized(
+            "only a signed-in user has a profile",
+            "Send 'Authorization: Bearer <token>' with a token of your user (python -m backend "
+            "tokens create --user NAME).",
+        )
+    return principal.user

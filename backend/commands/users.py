@@ -12,8 +12,6 @@ from backend.commands.tokens import Done, in_transaction
 from backend.config import Settings
 from backend.monitoring import audit
 
-PAGE = 1000
-
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     people = commands.add_parser("users", help="people: create, list, disable")
@@ -49,7 +47,7 @@ async def _listing(session: AsyncSession) -> list[str]:
     lines: list[str] = []
     offset = 0
     while True:
-        page = await users.page(session, PAGE, offset)
+        page = await users.page(session, users.MAX_PAGE, offset)
         for user in page.items:
             state = f"disabled {user.disabled_at:%Y-%m-%d}" if user.disabled_at else "enabled"
             seen = user.last_seen_at.isoformat() if user.last_seen_at else "never"

@@ -49,10 +49,15 @@ from backend.schema.live import Subscription
 from backend.schema.monitoring import MonitoringMutation, MonitoringQuery, PerformanceQuery
 from backend.schema.scalars import SCALARS
 from backend.schema.suggestions import hidden_for, without_suggestions
+from backend.schema.users import UsersMutation, UsersQuery
 
 log = logging.getLogger(__name__)
-Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery))
-Mutation = merge_types("Mutation", (IngestionMutation, MonitoringMutation, DatasourceMutation))
+Query = merge_types(
+    "Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery, UsersQuery)
+)
+Mutation = merge_types(
+    "Mutation", (IngestionMutation, MonitoringMutation, DatasourceMutation, UsersMutation)
+)
 
 
 class Schema(strawberry.Schema):

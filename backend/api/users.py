@@ -1,0 +1,65 @@
+"""REST for people: one's own profile (read, change), anyone's public profile, the user count,
+and the admins' paged list of users (never a token)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from backend.api.errors import ErrorBody
+from backend.auth import users
+from backend.auth.schemas import ProfileIn, PublicUserOut, UserCountOut, UserOut, UserPageOut
+from backend.deps import Admin, SessionDep, Viewer
+from backend.paging import MAX_OFFSET
+
+router = APIRouter(prefix="/api", tags=["users"])
+_ERROR: dict[str, Any] = {"model": ErrorBody}
+Name = Annotated[str, Path(pattern=users.NAME.pattern, description="The user's handle")]
+
+
+@router.get("/users/me", responses={401: _ERROR}, summary="Your own profile and settings")
+async def get_me(session: SessionDep, principal: Viewer) -> UserOut:
+    return users.own(await users.by_id(session, users.own_id(principal)))
+
+
+@router.patch(
+    "/users/me",
+    responses={401: _ERROR, 422: _ERROR},
+    summary="Change your display name, default datasource, time zone or default dashboard "
+    "(a field left out stays; null clears it)",
+)
+async def update_me(body: ProfileIn, session: SessionDep, principal: Viewer) -> UserOut:
+    return users.own(await users.update_profile(session, users.own_id(principal), body))
+
+
+@router.get("/users/{name}", responses={404: _ERROR}, summary="A user's public profile")
+async def get_user(name: Name, session: SessionDep, principal: Viewer) -> PublicUserOut:
+    return users.public(await users.named(session, name))
+
+
+@router.get("/user-count", summary="How many users are enabled")
+async def user_count(session: SessionDep, principal: Viewer) -> UserCountOut:
+    return UserCountOut(users=await users.count_enabled(session))
+
+
+@router.get(
+    "/raw-user-data",
+    responses={422: _ERROR},
+    summary="Every user, paged by name, with their settings and how many usable tokens they "
+    "have (never a token) (admin)",
+)
+async def raw_user_data(
+    session: SessionDep,
+    principal: Admin,
+    limit: Annotated[int, Query(ge=1, le=users.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> UserPageOut:
+    page = await users.page(session, limit, offset)
+    return UserPageOut(
+        items=page.items,
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        next_offset=page.next_offset,
+    )
