@@ -143,7 +143,7 @@ async def _usable_tokens(session: AsyncSession, user_ids: list[str]) -> dict[str
         )
         .group_by(ApiToken.user_id)
     )
-    return {user_id: int(count) for user_id, count in rows.tuples()}
+    return {user_id: int(count) for user_id, count in rows}
 
 
 def public(user: User) -> PublicUserOut:
