@@ -256,3 +256,9 @@ def own_id(principal: Principal) -> str:
             "tokens create --user NAME).",
         )
     return principal.user
+
+
+async def enabled_named(session: AsyncSession, name: str) -> bool:
+    """Whether an enabled user has this handle (what grants and owners name)."""
+    user = await by_name(session, name[:64])
+    return user is not None and user.disabled_at is None

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import service as auth_service
-from backend.auth import visibility
+from backend.auth import users, visibility
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.contracts.sales import SALES
@@ -164,7 +164,10 @@ def check_grantee(grantee: str) -> str:
 
 
 async def _check_token_named(session: AsyncSession, grantee: str) -> None:
-    if not await auth_service.active_named(session, grantee):
+    # A principal's name is its user's handle: an enabled user, or an active token's name.
+    if not await users.enabled_named(session, grantee) and not await auth_service.active_named(
+        session, grantee
+    ):
         raise NotFound(
             f"no active token is named {grantee!r}",
             "Grant to a token's name (python -m backend tokens list shows them; create the "

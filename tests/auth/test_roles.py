@@ -51,8 +51,15 @@ PUBLIC = {
     ("GET", "/{route:path}"),
 }
 # What the issue asks for by name: these must stay admin-only whatever the code says.
-ADMIN_REST = ("/api/access-logs", "/api/performance/", "/metrics", "/api/sigma/toggle-mode")
+ADMIN_REST = (
+    "/api/access-logs",
+    "/api/performance/",
+    "/metrics",
+    "/api/sigma/toggle-mode",
+    "/api/raw-user-data",
+)
 ADMIN_GRAPHQL = {
+    "users",
     "accessLogs",
     "dataSources",
     "activeQueries",
@@ -62,6 +69,8 @@ ADMIN_GRAPHQL = {
     "setSigmaMode",
 }
 UPLOADER_GRAPHQL = {"uploadSalesData", "retryIngestionTask", "cancelIngestionTask"}
+# Writes to the caller's own profile only: every viewer may make them.
+OWN_GRAPHQL = {"updateMe"}
 CALLERS: list[Role | None] = [None, Role.VIEWER, Role.UPLOADER, Role.ADMIN]
 
 
@@ -139,6 +148,8 @@ def test_every_graphql_root_field_states_its_role() -> None:
             assert role is Role.ADMIN, f"{name} must be admin-only, it allows {role}"
         elif name in UPLOADER_GRAPHQL:
             assert role is Role.UPLOADER, name
+        elif name in OWN_GRAPHQL:
+            assert role is Role.VIEWER, name
         elif operation == "Mutation":
             assert role.rank >= Role.UPLOADER.rank, f"mutation {name}: a viewer must not write"
         else:

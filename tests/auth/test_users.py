@@ -167,7 +167,9 @@ async def test_graphql_serves_the_same_people(app: App) -> None:
     refused = await graphql(app, token, "{ users(limit: 5) { total } }")
     assert refused["errors"] and refused["data"] is None
     admin = await make_token(app.runtime, Role.ADMIN)
-    listed = await graphql(app, admin, "{ users(limit: 200) { total items { name activeTokens } } }")
+    listed = await graphql(
+        app, admin, "{ users(limit: 200) { total items { name activeTokens } } }"
+    )
     names = {u["name"]: u["activeTokens"] for u in listed["data"]["users"]["items"]}
     assert names["ivo"] == 1
 

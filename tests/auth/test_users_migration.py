@@ -63,7 +63,8 @@ async def test_every_token_name_becomes_a_user(
                 text("SELECT id, name, role, display_name FROM users")
             )
         }
-        owners = {i: u for i, u in await db.execute(text("SELECT id, user_id FROM api_tokens"))}
+        rows = await db.execute(text("SELECT id, user_id FROM api_tokens"))
+        owners = dict(rows.tuples().all())
     await engine.dispose()
     assert {n: (r, d) for n, (_, r, d) in people.items()} == {
         "bob": ("viewer", "bob"),
