@@ -38,7 +38,8 @@ Columns = Callable[[str], Awaitable[dict[str, str]]]
 
 async def check_document(document: Document, columns: Columns) -> None:
     """The datasource exists and every widget's query is one the analytics query model takes
-    (the same checks as GraphQL's `analytics`)."""
+    (the same checks as GraphQL's `analytics`, against the columns of the widget's datasource
+    when it has data)."""
     known: dict[str, dict[str, str]] = {}
 
     async def columns_of(name: str, where: str) -> dict[str, str]:
@@ -53,6 +54,8 @@ async def check_document(document: Document, columns: Columns) -> None:
     for number, widget in enumerate(document.widgets, start=1):
         where = f"widget {number} ({widget.title[:40] or widget.kind})"
         found = await columns_of(widget.query.datasource, where)
+        if not found:  # declared, no data yet: its columns are checked once it has some
+            continue
         try:
             build_query(widget.query, found)
         except InvalidInput as exc:
