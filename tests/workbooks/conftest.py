@@ -46,7 +46,11 @@ def widget(kind: str = "kpi", **query: Any) -> dict[str, Any]:
     return {
         "kind": kind,
         "title": f"a {kind}",
-        "query": {"datasource": "orders", "measures": [{"aggregate": "sum", "column": "qty"}], **query},
+        "query": {
+            "datasource": "orders",
+            "measures": [{"aggregate": "sum", "column": "qty"}],
+            **query,
+        },
         "size": {"width": 6, "height": 4},
     }
 
