@@ -43,6 +43,12 @@ CONFIG: dict[str, Any] = {
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]}},
         },
         {
+            # A workbook's datasource must exist and its widgets' queries must be ones the
+            # datasource's columns answer (backend/workbooks/service.py): 422 with the reason.
+            "include-name-regex": "^(POST|PATCH) /api/workbooks",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]}},
+        },
+        {
             # What the OpenAPI schema cannot say about a GraphQL request (a document that is
             # not one, a mutation sent with GET, an upload without its CSRF header) answers 400;
             # the GraphQL test below covers GraphQL itself.

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from backend.api.errors import ErrorBody
 from backend.deps import RuntimeDep, SessionDep, Viewer
@@ -26,29 +27,64 @@ from backend.workbooks.documents import (
 )
 from backend.workbooks.listing import Criteria, Sort
 
+
+class _WorkbookId(Convertor[str]):
+    """A workbook's id (32 hex digits) in a route's path, so that /api/workbooks/feed is no
+    workbook's path (nor does a 405's Allow list a workbook's methods for it)."""
+
+    regex = "[0-9a-f]{32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("workbook_id", _WorkbookId())
+
+
+def _single_values(request: Request) -> None:
+    """A query parameter that takes one value is given once (tags may repeat)."""
+    seen = [key for key, _ in request.query_params.multi_items() if key != "tags"]
+    repeated = sorted({key for key in seen if seen.count(key) > 1})
+    if repeated:
+        raise InvalidInput(
+            f"the query parameter {repeated[0][:40]!r} is given more than once",
+            "Give it once.",
+        )
+
+
 router = APIRouter(prefix="/api", tags=["workbooks"])
 _ERROR: dict[str, Any] = {"model": ErrorBody}
 _MISSING: dict[int | str, dict[str, Any]] = {404: _ERROR, 422: _ERROR}
-Id = Annotated[str, Path(min_length=1, max_length=64, description="The workbook's id")]
+Id = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="The workbook's id")]
 Number = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version's number")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
-def _tags(value: str | None) -> tuple[str, ...]:
-    names = tuple(sorted({t.strip() for t in (value or "").split(",") if t.strip()}))
+def _tags(values: list[str] | None) -> tuple[str, ...]:
+    names = {t.strip() for value in values or [] for t in value.split(",") if t.strip()}
     if len(names) > MAX_TAGS:
         raise InvalidInput(
             f"filter by at most {MAX_TAGS} tags (got {len(names)})", "Name fewer tags."
         )
-    return names
+    return tuple(sorted(names))
 
 
-@router.get("/workbooks", summary="The workbooks you may see: filtered, searched, sorted, paged")
+@router.get(
+    "/workbooks",
+    dependencies=[Depends(_single_values)],
+    summary="The workbooks you may see: filtered, searched, sorted, paged",
+)
 async def list_workbooks(
     session: SessionDep,
     principal: Viewer,
-    tags: Annotated[str | None, Query(max_length=900, description="a,b: carries all")] = None,
+    tags: Annotated[
+        list[Annotated[str, Query(max_length=900)]] | None,
+        Query(max_length=MAX_TAGS, description="a,b (or repeated): carries all of them"),
+    ] = None,
     author: Annotated[str | None, Query(max_length=128, description="an owner's handle")] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="words in title, description, tags")
@@ -89,13 +125,13 @@ async def list_tags(
     return await listing.tags(session, principal, limit)
 
 
-@router.get("/workbooks/{workbook_id}", responses=_MISSING, summary="One workbook")
+@router.get("/workbooks/{workbook_id:workbook_id}", responses=_MISSING, summary="One workbook")
 async def get_workbook(workbook_id: Id, session: SessionDep, principal: Viewer) -> WorkbookOut:
     return await service.get(session, principal, workbook_id)
 
 
 @router.patch(
-    "/workbooks/{workbook_id}",
+    "/workbooks/{workbook_id:workbook_id}",
     responses={403: _ERROR, 409: _ERROR, **_MISSING},
     summary="Change a workbook from the version you read (a stale version is a 409 that names "
     "what changed since); its owner or an admin",
@@ -111,7 +147,7 @@ async def update_workbook(
 
 
 @router.delete(
-    "/workbooks/{workbook_id}",
+    "/workbooks/{workbook_id:workbook_id}",
     status_code=204,
     responses={403: _ERROR, **_MISSING},
     summary="Delete a workbook; its owner or an admin",
@@ -122,7 +158,7 @@ async def delete_workbook(workbook_id: Id, session: SessionDep, principal: Viewe
 
 
 @router.get(
-    "/workbooks/{workbook_id}/versions",
+    "/workbooks/{workbook_id:workbook_id}/versions",
     responses=_MISSING,
     summary="A workbook's saves, newest first",
 )
@@ -133,7 +169,7 @@ async def list_versions(
 
 
 @router.get(
-    "/workbooks/{workbook_id}/versions/{number}",
+    "/workbooks/{workbook_id:workbook_id}/versions/{number}",
     responses=_MISSING,
     summary="One version of a workbook, its whole document",
 )
@@ -144,7 +180,7 @@ async def get_version(
 
 
 @router.post(
-    "/workbooks/{workbook_id}/versions/{number}/restore",
+    "/workbooks/{workbook_id:workbook_id}/versions/{number}/restore",
     responses={403: _ERROR, **_MISSING},
     summary="Save an older version again, as a new version; its owner or an admin",
 )
@@ -154,20 +190,26 @@ async def restore_version(
     return await service.restore(session, runtime.analytics.columns, principal, workbook_id, number)
 
 
-@router.post("/workbooks/{workbook_id}/favorite", responses=_MISSING, summary="Favorite a workbook")
+@router.post(
+    "/workbooks/{workbook_id:workbook_id}/favorite",
+    responses=_MISSING,
+    summary="Favorite a workbook",
+)
 async def add_favorite(workbook_id: Id, session: SessionDep, principal: Viewer) -> WorkbookOut:
     return await listing.favorite(session, principal, workbook_id, True)
 
 
 @router.delete(
-    "/workbooks/{workbook_id}/favorite", responses=_MISSING, summary="Unfavorite a workbook"
+    "/workbooks/{workbook_id:workbook_id}/favorite",
+    responses=_MISSING,
+    summary="Unfavorite a workbook",
 )
 async def remove_favorite(workbook_id: Id, session: SessionDep, principal: Viewer) -> WorkbookOut:
     return await listing.favorite(session, principal, workbook_id, False)
 
 
 @router.post(
-    "/workbooks/{workbook_id}/view",
+    "/workbooks/{workbook_id:workbook_id}/view",
     responses=_MISSING,
     summary="Count a view (at most one per person per minute)",
 )
