@@ -26,6 +26,7 @@ from backend.workbooks.documents import (
     WorkbookPatch,
 )
 from backend.workbooks.listing import Criteria, Sort
+from backend.workbooks.rules import not_found
 
 
 class _WorkbookId(Convertor[str]):
@@ -41,7 +42,20 @@ class _WorkbookId(Convertor[str]):
         return value
 
 
+class _NotWorkbook(Convertor[str]):
+    """Any other path under /api/workbooks/ (not a workbook id, not the feed)."""
+
+    regex = "(?![0-9a-f]{32}(?:/|$))(?!feed$).+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 register_url_convertor("workbook_id", _WorkbookId())
+register_url_convertor("not_workbook", _NotWorkbook())
 
 
 def _single_values(request: Request) -> None:
@@ -215,3 +229,13 @@ async def remove_favorite(workbook_id: Id, session: SessionDep, principal: Viewe
 )
 async def view_workbook(workbook_id: Id, session: SessionDep, principal: Viewer) -> ViewOut:
     return await listing.view(session, principal, workbook_id)
+
+
+@router.api_route(
+    "/workbooks/{rest:not_workbook}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+async def no_such_workbook(rest: str, principal: Viewer) -> Response:
+    """A path that names no workbook: 404 whatever the method (as an unknown id is)."""
+    raise not_found(rest.partition("/")[0])

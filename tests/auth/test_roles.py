@@ -69,6 +69,7 @@ VIEWER_POSTS = {
     "/api/workbooks/{workbook_id:workbook_id}/favorite",
     "/api/workbooks/{workbook_id:workbook_id}/view",
     "/api/workbooks/{workbook_id:workbook_id}/versions/{number}/restore",
+    "/api/workbooks/{rest:not_workbook}",  # answers 404: no workbook there
 }
 CALLERS: list[Role | None] = [None, Role.VIEWER, Role.UPLOADER, Role.ADMIN]
 

@@ -48,6 +48,9 @@ async def test_a_private_workbook_is_its_owners_alone(people: People) -> None:
     assert mine["id"] in await _listed(people.alice, {"q": "quarterly", "tags": "secret"})
     assert mine["id"] in await _in_feed(people.alice)
     assert (await people.admin.get(f"/api/workbooks/{mine['id']}")).status_code == 200
+    for method in ("GET", "PATCH", "DELETE", "POST"):
+        for path in ("/api/workbooks/nope", "/api/workbooks/nope/favorite"):
+            assert (await people.alice.request(method, path)).status_code == 404
     unknown = await people.alice.get("/api/workbooks/" + "0" * 32)
     assert unknown.status_code == 404
     assert unknown.json()["error"] == (await people.bob.get(f"/api/workbooks/{mine['id']}")).json()[
