@@ -49,10 +49,16 @@ from backend.schema.live import Subscription
 from backend.schema.monitoring import MonitoringMutation, MonitoringQuery, PerformanceQuery
 from backend.schema.scalars import SCALARS
 from backend.schema.suggestions import hidden_for, without_suggestions
+from backend.schema.workbooks import WorkbookMutation, WorkbookQuery
 
 log = logging.getLogger(__name__)
-Query = merge_types("Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery))
-Mutation = merge_types("Mutation", (IngestionMutation, MonitoringMutation, DatasourceMutation))
+Query = merge_types(
+    "Query",
+    (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery, WorkbookQuery),
+)
+Mutation = merge_types(
+    "Mutation", (IngestionMutation, MonitoringMutation, DatasourceMutation, WorkbookMutation)
+)
 
 
 class Schema(strawberry.Schema):
