@@ -58,9 +58,13 @@ register_url_convertor("workbook_id", _WorkbookId())
 register_url_convertor("not_workbook", _NotWorkbook())
 
 
-def _single_values(request: Request) -> None:
-    """A query parameter that takes one value is given once (tags may repeat)."""
-    seen = [key for key, _ in request.query_params.multi_items() if key != "tags"]
+def _plain_query(request: Request) -> None:
+    """A query parameter that takes one value is given once (tags may repeat), and no value
+    holds a NUL character (PostgreSQL's text cannot)."""
+    items = request.query_params.multi_items()
+    if any("\x00" in value for _, value in items):
+        raise InvalidInput("a query parameter holds the NUL character", "Send printable text.")
+    seen = [key for key, _ in items if key != "tags"]
     repeated = sorted({key for key in seen if seen.count(key) > 1})
     if repeated:
         raise InvalidInput(
@@ -89,7 +93,7 @@ def _tags(values: list[str] | None) -> tuple[str, ...]:
 
 @router.get(
     "/workbooks",
-    dependencies=[Depends(_single_values)],
+    dependencies=[Depends(_plain_query)],
     summary="The workbooks you may see: filtered, searched, sorted, paged",
 )
 async def list_workbooks(

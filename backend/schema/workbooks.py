@@ -4,6 +4,7 @@ REST body's shape and checked by the same models."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar, cast
 
 import strawberry
@@ -17,8 +18,10 @@ from backend.schema.context import Info
 from backend.schema.permissions import IsViewer
 from backend.workbooks import documents, listing, service
 from backend.workbooks.listing import Criteria, Sort
+from backend.workbooks.rules import not_found
 
 Model = TypeVar("Model", bound=BaseModel)
+_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @pydantic.type(model=documents.WorkbookOut, all_fields=True, description="A saved dashboard")
@@ -77,6 +80,14 @@ def _checked(model: type[Model], value: JSON) -> Model:
         raise InvalidInput("The workbook is not valid", problems) from exc
 
 
+def _id(value: strawberry.ID) -> str:
+    """A workbook's id (32 hex digits); anything else names no workbook."""
+    text = str(value)
+    if not _ID.fullmatch(text):
+        raise not_found(text[:40].replace("\x00", ""))
+    return text
+
+
 def _one(found: documents.WorkbookOut) -> Workbook:
     """The workbook, its widgets as JSON."""
     workbook = Workbook.from_pydantic(found)
@@ -108,8 +119,11 @@ class WorkbookQuery:
                 "sort is recent, popular or title, and at most 20 tags filter",
                 "Change the arguments.",
             )
+        texts = [q or "", author or "", datasource or "", *(tags or [])]
         if len(q or "") > 200 or len(author or "") > 128 or len(datasource or "") > 64:
             raise InvalidInput("q, author or datasource is too long", "Send shorter text.")
+        if any("\x00" in text for text in texts):
+            raise InvalidInput("an argument holds the NUL character", "Send printable text.")
         chosen: Sort = sort  # type: ignore[assignment]
         criteria = Criteria(tuple(tags or ()), author, q, favorites, datasource, chosen)
         async with session_scope(info.context.runtime.reading()) as session:
@@ -120,16 +134,14 @@ class WorkbookQuery:
     @strawberry.field(permission_classes=[IsViewer], description="One workbook")
     async def workbook(self, info: Info, id: strawberry.ID) -> Workbook:
         async with session_scope(info.context.runtime.reading()) as session:
-            return _one(await service.get(session, info.context.principal, str(id)[:64]))
+            return _one(await service.get(session, info.context.principal, _id(id)))
 
     @strawberry.field(permission_classes=[IsViewer], description="A workbook's saves")
     async def workbook_versions(
         self, info: Info, id: strawberry.ID, limit: int = 50, offset: int = 0
     ) -> list[WorkbookVersion]:
         async with session_scope(info.context.runtime.reading()) as session:
-            page = await service.versions(
-                session, info.context.principal, str(id)[:64], limit, offset
-            )
+            page = await service.versions(session, info.context.principal, _id(id), limit, offset)
         return [WorkbookVersion.from_pydantic(v) for v in page.items]
 
     @strawberry.field(permission_classes=[IsViewer], description="One version, its document")
@@ -137,7 +149,7 @@ class WorkbookQuery:
         self, info: Info, id: strawberry.ID, version: int
     ) -> WorkbookVersionDocument:
         async with session_scope(info.context.runtime.reading()) as session:
-            found = await service.version(session, info.context.principal, str(id)[:64], version)
+            found = await service.version(session, info.context.principal, _id(id), version)
         return WorkbookVersionDocument(
             **found.model_dump(exclude={"document"}),
             document=found.document.model_dump(mode="json"),
@@ -182,14 +194,12 @@ class WorkbookMutation:
         patch = _checked(documents.WorkbookPatch, edit)
         context = info.context
         columns = context.runtime.analytics.columns
-        found = await service.update(
-            context.session, columns, context.principal, str(id)[:64], patch
-        )
+        found = await service.update(context.session, columns, context.principal, _id(id), patch)
         return _one(found)
 
     @strawberry.mutation(permission_classes=[IsViewer], description="Delete a workbook")
     async def delete_workbook(self, info: Info, id: strawberry.ID) -> bool:
-        await service.delete(info.context.session, info.context.principal, str(id)[:64])
+        await service.delete(info.context.session, info.context.principal, _id(id))
         return True
 
     @strawberry.mutation(permission_classes=[IsViewer], description="Restore an older version")
@@ -201,7 +211,7 @@ class WorkbookMutation:
             context.session,
             context.runtime.analytics.columns,
             context.principal,
-            str(id)[:64],
+            _id(id),
             version,
         )
         return _one(found)
@@ -211,15 +221,13 @@ class WorkbookMutation:
         self, info: Info, id: strawberry.ID, favorite: bool = True
     ) -> Workbook:
         context = info.context
-        return _one(
-            await listing.favorite(context.session, context.principal, str(id)[:64], favorite)
-        )
+        return _one(await listing.favorite(context.session, context.principal, _id(id), favorite))
 
     @strawberry.mutation(permission_classes=[IsViewer], description="Count a view")
     async def view_workbook(self, info: Info, id: strawberry.ID) -> WorkbookView:
         context = info.context
         return WorkbookView.from_pydantic(
-            await listing.view(context.session, context.principal, str(id)[:64])
+            await listing.view(context.session, context.principal, _id(id))
         )
 
 

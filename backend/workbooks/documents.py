@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.analytics.query import Aggregate, FilterKind, Granularity
 
@@ -86,6 +86,16 @@ def _check_filters(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class WorkbookFields(BaseModel):
     """The document's fields, each optional (a PATCH changes what it names)."""
 
@@ -105,6 +115,13 @@ class WorkbookFields(BaseModel):
     )
 
     _filters = field_validator("filters")(_check_filters)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> WorkbookFields:
+        """PostgreSQL's text holds no NUL character; neither does a workbook, on any backend."""
+        if _has_nul(self.model_dump()):
+            raise ValueError("Text in a workbook may not contain the NUL character.")
+        return self
 
 
 class WorkbookIn(WorkbookFields):

@@ -63,3 +63,13 @@ async def test_graphql_saves_finds_and_hides_like_rest(people: People) -> None:
         id=shared["id"],
     )
     assert old["data"]["workbookVersion"]["document"]["title"] == "Sales review"
+
+
+async def test_graphql_refuses_what_postgresql_cannot_hold(people: People) -> None:
+    for query in (
+        '{ workbook(id: "x\\u0000") { id } }',
+        '{ workbooks(author: "a\\u0000") { total } }',
+        '{ workbooks(tags: ["t\\u0000"]) { total } }',
+    ):
+        answer = await _ask(people.alice, query)
+        assert answer["errors"][0]["extensions"]["code"] in ("NOT_FOUND", "INVALID_INPUT"), answer

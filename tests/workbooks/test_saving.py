@@ -109,3 +109,11 @@ async def test_every_input_is_bounded(people: People, fields: dict[str, Any], wh
     answer = await people.alice.post("/api/workbooks", json=workbook(**fields))
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"].startswith(where)
+
+
+async def test_no_nul_character_reaches_the_database(people: People) -> None:
+    refused = await people.alice.post("/api/workbooks", json=workbook(title="a\x00b"))
+    assert refused.status_code == 422 and "NUL" in refused.json()["detail"]
+    for params in ({"author": "a\x00"}, {"datasource": "\x00"}, {"tags": "x\x00"}, {"q": "\x00"}):
+        listed = await people.alice.get("/api/workbooks", params=params)
+        assert listed.status_code in (200, 422), listed.text
