@@ -21,6 +21,7 @@ from backend.api import (
     sigma,
     status,
     users,
+    workbooks,
 )
 from backend.api.early_auth import AuthBeforeBody
 from backend.api.edge import ClientAddress, HostGuard, SecurityHeaders
@@ -123,6 +124,7 @@ def _include_routes(app: FastAPI, settings: Settings, slots: asyncio.Semaphore) 
     app.include_router(performance.router)
     app.include_router(druid_files.router)
     app.include_router(users.router)
+    app.include_router(workbooks.router)
     graphiql.mount(app)
     docs.mount(app)
     app.include_router(frontend.router)  # last: its catch-all serves client-side routes

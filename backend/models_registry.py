@@ -5,5 +5,13 @@ from backend.contracts import stored as contract_models
 from backend.ingestion import models as ingestion_models
 from backend.monitoring import models as monitoring_models
 from backend.tasks import models as task_models
+from backend.workbooks import models as workbook_models
 
-__all__ = ["auth_models", "contract_models", "ingestion_models", "monitoring_models", "task_models"]
+__all__ = [
+    "auth_models",
+    "contract_models",
+    "ingestion_models",
+    "monitoring_models",
+    "task_models",
+    "workbook_models",
+]

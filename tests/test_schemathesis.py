@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import graphql as gql
 import pytest
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
@@ -40,6 +42,12 @@ CONFIG: dict[str, Any] = {
             # contract needs columns, the time column must be a declared date column, the unique
             # key a declared column, minimum <= maximum): 422 with the reason.
             "include-name": "POST /api/datasources",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]}},
+        },
+        {
+            # A workbook's datasource must exist and its widgets' queries must be ones the
+            # datasource's columns answer (backend/workbooks/service.py): 422 with the reason.
+            "include-name-regex": "^(POST|PATCH) /api/workbooks",
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]}},
         },
         {
@@ -78,6 +86,32 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     token = cli_admin_token(env, work / "admin-token")
     with uvicorn_server(env, work / "server.log") as url:
         yield Server(url, {"Authorization": f"Bearer {token}"})
+
+
+def _json_values() -> st.SearchStrategy[gql.ValueNode]:
+    """JSON arguments (a workbook, an edit): text, or an object with a workbook's fields."""
+    text = st.text(max_size=30).map(lambda v: gql.StringValueNode(value=v))
+    version = st.integers(0, 5).map(lambda v: gql.IntValueNode(value=str(v)))
+
+    def field(name: str, value: gql.ValueNode) -> gql.ObjectFieldNode:
+        return gql.ObjectFieldNode(name=gql.NameNode(value=name), value=value)
+
+    objects = st.builds(
+        lambda title, datasource, number: gql.ObjectValueNode(
+            fields=(
+                field("title", title),
+                field("datasource", datasource),
+                field("version", number),
+            )
+        ),
+        text,
+        text,
+        version,
+    )
+    return st.one_of(text, objects)
+
+
+schemathesis.graphql.scalar("JSON", _json_values())
 
 
 # The documents the app serves (GET /openapi.json, GraphQL introspection), taken from the app at

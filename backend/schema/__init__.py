@@ -50,13 +50,23 @@ from backend.schema.monitoring import MonitoringMutation, MonitoringQuery, Perfo
 from backend.schema.scalars import SCALARS
 from backend.schema.suggestions import hidden_for, without_suggestions
 from backend.schema.users import UsersMutation, UsersQuery
+from backend.schema.workbooks import WorkbookMutation, WorkbookQuery
 
 log = logging.getLogger(__name__)
 Query = merge_types(
-    "Query", (IngestionQuery, AnalyticsQuery, MonitoringQuery, PerformanceQuery, UsersQuery)
+    "Query",
+    (
+        IngestionQuery,
+        AnalyticsQuery,
+        MonitoringQuery,
+        PerformanceQuery,
+        UsersQuery,
+        WorkbookQuery,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (IngestionMutation, MonitoringMutation, DatasourceMutation, UsersMutation)
+    "Mutation",
+    (IngestionMutation, MonitoringMutation, DatasourceMutation, UsersMutation, WorkbookMutation),
 )
 
 

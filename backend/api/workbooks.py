@@ -1,0 +1,245 @@
+"""REST for workbooks (saved dashboards): list, search, feed, tags, save, change from a version,
+versions and restore, favorites and views. Thin: the rules live in backend.workbooks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.convertors import Convertor, register_url_convertor
+
+from backend.api.errors import ErrorBody
+from backend.deps import RuntimeDep, SessionDep, Viewer
+from backend.errors import InvalidInput
+from backend.paging import MAX_OFFSET
+from backend.workbooks import listing, service
+from backend.workbooks.documents import (
+    MAX_TAGS,
+    FeedOut,
+    TagOut,
+    VersionDocumentOut,
+    VersionPageOut,
+    ViewOut,
+    WorkbookIn,
+    WorkbookOut,
+    WorkbookPageOut,
+    WorkbookPatch,
+)
+from backend.workbooks.listing import Criteria, Sort
+from backend.workbooks.rules import not_found
+
+
+class _WorkbookId(Convertor[str]):
+    """A workbook's id (32 hex digits) in a route's path, so that /api/workbooks/feed is no
+    workbook's path (nor does a 405's Allow list a workbook's methods for it)."""
+
+    regex = "[0-9a-f]{32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _NotWorkbook(Convertor[str]):
+    """Any other path under /api/workbooks/ (not a workbook id, not the feed)."""
+
+    regex = "(?![0-9a-f]{32}(?:/|$))(?!feed$).+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("workbook_id", _WorkbookId())
+register_url_convertor("not_workbook", _NotWorkbook())
+
+
+def _plain_query(request: Request) -> None:
+    """A query parameter that takes one value is given once (tags may repeat), and no value
+    holds a NUL character (PostgreSQL's text cannot)."""
+    items = request.query_params.multi_items()
+    if any("\x00" in value for _, value in items):
+        raise InvalidInput("a query parameter holds the NUL character", "Send printable text.")
+    seen = [key for key, _ in items if key != "tags"]
+    repeated = sorted({key for key in seen if seen.count(key) > 1})
+    if repeated:
+        raise InvalidInput(
+            f"the query parameter {repeated[0][:40]!r} is given more than once",
+            "Give it once.",
+        )
+
+
+router = APIRouter(prefix="/api", tags=["workbooks"])
+_ERROR: dict[str, Any] = {"model": ErrorBody}
+_MISSING: dict[int | str, dict[str, Any]] = {404: _ERROR, 422: _ERROR}
+Id = Annotated[str, Path(pattern="^[0-9a-f]{32}$", description="The workbook's id")]
+Number = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version's number")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
+
+def _tags(values: list[str] | None) -> tuple[str, ...]:
+    names = {t.strip() for value in values or [] for t in value.split(",") if t.strip()}
+    if len(names) > MAX_TAGS:
+        raise InvalidInput(
+            f"filter by at most {MAX_TAGS} tags (got {len(names)})", "Name fewer tags."
+        )
+    return tuple(sorted(names))
+
+
+@router.get(
+    "/workbooks",
+    dependencies=[Depends(_plain_query)],
+    summary="The workbooks you may see: filtered, searched, sorted, paged",
+)
+async def list_workbooks(
+    session: SessionDep,
+    principal: Viewer,
+    tags: Annotated[
+        list[Annotated[str, Query(max_length=900)]] | None,
+        Query(max_length=MAX_TAGS, description="a,b (or repeated): carries all of them"),
+    ] = None,
+    author: Annotated[str | None, Query(max_length=128, description="an owner's handle")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="words in title, description, tags")
+    ] = None,
+    favorites: Annotated[bool, Query(description="only your favorites")] = False,
+    datasource: Annotated[str | None, Query(max_length=64)] = None,
+    sort: Annotated[Sort, Query(description="popular: views over the last 30 days")] = "recent",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> WorkbookPageOut:
+    criteria = Criteria(_tags(tags), author, q, favorites, datasource, sort)
+    return await listing.page(session, principal, criteria, limit, offset)
+
+
+@router.post(
+    "/workbooks",
+    status_code=201,
+    responses={403: _ERROR, 422: _ERROR},
+    summary="Save a workbook (sharing it needs the uploader role)",
+)
+async def create_workbook(
+    body: WorkbookIn, session: SessionDep, runtime: RuntimeDep, principal: Viewer
+) -> WorkbookOut:
+    return await service.create(session, runtime.analytics.columns, principal, body)
+
+
+@router.get(
+    "/workbooks/feed", summary="Your home feed: recent, favorites, popular, shared with you"
+)
+async def workbook_feed(session: SessionDep, principal: Viewer) -> FeedOut:
+    return await listing.feed(session, principal)
+
+
+@router.get("/tags", summary="The most used tags on the workbooks you may see")
+async def list_tags(
+    session: SessionDep, principal: Viewer, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[TagOut]:
+    return await listing.tags(session, principal, limit)
+
+
+@router.get("/workbooks/{workbook_id:workbook_id}", responses=_MISSING, summary="One workbook")
+async def get_workbook(workbook_id: Id, session: SessionDep, principal: Viewer) -> WorkbookOut:
+    return await service.get(session, principal, workbook_id)
+
+
+@router.patch(
+    "/workbooks/{workbook_id:workbook_id}",
+    responses={403: _ERROR, 409: _ERROR, **_MISSING},
+    summary="Change a workbook from the version you read (a stale version is a 409 that names "
+    "what changed since); its owner or an admin",
+)
+async def update_workbook(
+    workbook_id: Id,
+    body: WorkbookPatch,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Viewer,
+) -> WorkbookOut:
+    return await service.update(session, runtime.analytics.columns, principal, workbook_id, body)
+
+
+@router.delete(
+    "/workbooks/{workbook_id:workbook_id}",
+    status_code=204,
+    responses={403: _ERROR, **_MISSING},
+    summary="Delete a workbook; its owner or an admin",
+)
+async def delete_workbook(workbook_id: Id, session: SessionDep, principal: Viewer) -> Response:
+    await service.delete(session, principal, workbook_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/workbooks/{workbook_id:workbook_id}/versions",
+    responses=_MISSING,
+    summary="A workbook's saves, newest first",
+)
+async def list_versions(
+    workbook_id: Id, session: SessionDep, principal: Viewer, limit: Limit = 50, offset: Offset = 0
+) -> VersionPageOut:
+    return await service.versions(session, principal, workbook_id, limit, offset)
+
+
+@router.get(
+    "/workbooks/{workbook_id:workbook_id}/versions/{number}",
+    responses=_MISSING,
+    summary="One version of a workbook, its whole document",
+)
+async def get_version(
+    workbook_id: Id, number: Number, session: SessionDep, principal: Viewer
+) -> VersionDocumentOut:
+    return await service.version(session, principal, workbook_id, number)
+
+
+@router.post(
+    "/workbooks/{workbook_id:workbook_id}/versions/{number}/restore",
+    responses={403: _ERROR, **_MISSING},
+    summary="Save an older version again, as a new version; its owner or an admin",
+)
+async def restore_version(
+    workbook_id: Id, number: Number, session: SessionDep, runtime: RuntimeDep, principal: Viewer
+) -> WorkbookOut:
+    return await service.restore(session, runtime.analytics.columns, principal, workbook_id, number)
+
+
+@router.post(
+    "/workbooks/{workbook_id:workbook_id}/favorite",
+    responses=_MISSING,
+    summary="Favorite a workbook",
+)
+async def add_favorite(workbook_id: Id, session: SessionDep, principal: Viewer) -> WorkbookOut:
+    return await listing.favorite(session, principal, workbook_id, True)
+
+
+@router.delete(
+    "/workbooks/{workbook_id:workbook_id}/favorite",
+    responses=_MISSING,
+    summary="Unfavorite a workbook",
+)
+async def remove_favorite(workbook_id: Id, session: SessionDep, principal: Viewer) -> WorkbookOut:
+    return await listing.favorite(session, principal, workbook_id, False)
+
+
+@router.post(
+    "/workbooks/{workbook_id:workbook_id}/view",
+    responses=_MISSING,
+    summary="Count a view (at most one per person per minute)",
+)
+async def view_workbook(workbook_id: Id, session: SessionDep, principal: Viewer) -> ViewOut:
+    return await listing.view(session, principal, workbook_id)
+
+
+@router.api_route(
+    "/workbooks/{rest:not_workbook}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+async def no_such_workbook(rest: str, principal: Viewer) -> Response:
+    """A path that names no workbook: 404 whatever the method (as an unknown id is)."""
+    raise not_found(rest.partition("/")[0])

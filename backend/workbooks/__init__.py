@@ -1,0 +1,2 @@
+"""Workbooks: saved dashboards (datasource, filters, widgets) that people keep, version, share,
+tag, favorite and find."""
