@@ -51,6 +51,12 @@ CONFIG: dict[str, Any] = {
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]}},
         },
         {
+            # A profile's time zone must be one the IANA database knows (Europe/Paris), and a
+            # default datasource a valid name (backend/auth/users.py): 422 with the reason.
+            "include-name": "PATCH /api/users/me",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]}},
+        },
+        {
             # What the OpenAPI schema cannot say about a GraphQL request (a document that is
             # not one, a mutation sent with GET, an upload without its CSRF header) answers 400;
             # the GraphQL test below covers GraphQL itself.
