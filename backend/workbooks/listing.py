@@ -12,10 +12,20 @@ from sqlalchemy import ColumnElement, Select, String, exists, func, literal_colu
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.auth.schemas import PublicUserOut
 from backend.db import utcnow
 from backend.paging import check_page
 from backend.workbooks import store
-from backend.workbooks.documents import FeedOut, TagOut, ViewOut, WorkbookOut, WorkbookPageOut
+from backend.workbooks.documents import (
+    PROFILE_WORKBOOKS,
+    FeedOut,
+    PublicProfileOut,
+    TagOut,
+    ViewOut,
+    WorkbookOut,
+    WorkbookPageOut,
+    WorkbookSummaryOut,
+)
 from backend.workbooks.models import (
     Workbook,
     WorkbookFavorite,
@@ -23,7 +33,7 @@ from backend.workbooks.models import (
     WorkbookViewer,
     WorkbookViewEvent,
 )
-from backend.workbooks.rules import visible_clause
+from backend.workbooks.rules import seen_as_person, visible_clause
 
 Sort = Literal["recent", "popular", "title"]
 POPULAR_DAYS = 30
@@ -156,6 +166,26 @@ async def tags(session: AsyncSession, principal: Principal, limit: int) -> list[
         .limit(limit)
     )
     return [TagOut(name=name, count=count) for name, count in rows]
+
+
+async def profile(
+    session: AsyncSession, principal: Principal, person: PublicUserOut
+) -> PublicProfileOut:
+    """`person`'s public profile with their most recently changed workbooks that the caller
+    sees as a person (never another person's private ones, whatever the caller's role)."""
+    where = (Workbook.owner == person.name, seen_as_person(principal))
+    count = await session.execute(select(func.count(Workbook.id)).where(*where))
+    rows = await session.execute(
+        select(Workbook.id, Workbook.title, Workbook.updated_at)
+        .where(*where)
+        .order_by(Workbook.updated_at.desc(), Workbook.id)
+        .limit(PROFILE_WORKBOOKS)
+    )
+    return PublicProfileOut(
+        **person.model_dump(),
+        workbooks=[WorkbookSummaryOut(id=i, title=t, updated_at=u) for i, t, u in rows],
+        workbook_count=count.scalar_one(),
+    )
 
 
 async def favorite(

@@ -70,3 +70,61 @@ async def test_graphql_refuses_unknown_handles_as_rest_does(people: People) -> N
         e={"version": 1, "shared_with": ["bob", "zed"]},
     )
     assert "No user is called 'zed'." in edited["errors"][0]["message"]
+
+
+async def _profile(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
+    answer = await client.get(f"/api/users/{name}")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def test_a_profile_lists_the_workbooks_the_caller_may_see(people: People) -> None:
+    private = await save(people.alice, title="Private")
+    shared = await save(people.alice, title="Shared", visibility="shared")
+    named = await save(people.alice, title="For vic", visibility="users", shared_with=["vic"])
+    await save(people.bob, title="Bob's", visibility="shared")
+    seen = {
+        who: [w["title"] for w in (await _profile(client, "alice"))["workbooks"]]
+        for who, client in (
+            ("alice", people.alice),
+            ("bob", people.bob),
+            ("vic", people.vic),
+            ("admin", people.admin),
+        )
+    }
+    assert seen == {
+        "alice": ["For vic", "Shared", "Private"],  # the most recently changed first
+        "bob": ["Shared"],
+        "vic": ["For vic", "Shared"],
+        "admin": ["Shared"],  # an admin may open any workbook; a profile shows none private
+    }
+    mine = await _profile(people.alice, "alice")
+    assert mine["name"] == "alice" and mine["workbook_count"] == 3
+    assert [w["id"] for w in mine["workbooks"]] == [named["id"], shared["id"], private["id"]]
+    assert set(mine["workbooks"][0]) == {"id", "title", "updated_at"}
+    assert (await _profile(people.vic, "vic"))["workbooks"] == []
+    assert (await people.vic.get("/api/users/nobody")).status_code == 404
+
+
+async def test_a_profile_lists_the_twenty_most_recent(people: People) -> None:
+    for number in range(22):
+        await save(people.bob, title=f"Report {number}", visibility="shared")
+    profile = await _profile(people.vic, "bob")
+    assert profile["workbook_count"] == 22
+    assert [w["title"] for w in profile["workbooks"]] == [f"Report {n}" for n in range(21, 1, -1)]
+
+
+async def test_graphql_profiles_hide_what_rest_hides(people: People) -> None:
+    await save(people.alice, title="Private")
+    shared = await save(people.alice, title="Shared", visibility="shared")
+    query = "query($n: String!) { user(name: $n) { name workbookCount workbooks { id title } } }"
+    for client in (people.bob, people.admin):
+        found = (await _ask(client, query, n="alice"))["data"]["user"]
+        assert found == {
+            "name": "alice",
+            "workbookCount": 1,
+            "workbooks": [{"id": shared["id"], "title": "Shared"}],
+        }
+    owned = (await _ask(people.alice, query, n="alice"))["data"]["user"]
+    assert owned["workbookCount"] == 2
