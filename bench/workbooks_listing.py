@@ -108,10 +108,9 @@ def _workbook_rows(count: int, rng: random.Random) -> dict[str, list[dict[str, A
         )
         rows["tag"] += [{"workbook_id": wid, "tag": t} for t in tags]
         if visibility == "users":
-            for handle in rng.sample(range(USERS), 3):
-                rows["share"].append(
-                    {"workbook_id": wid, "handle": f"user-{handle:03d}", "created_at": now}
-                )
+            for number_of_user in rng.sample(range(USERS), 3):
+                handle = f"user-{number_of_user:03d}"
+                rows["share"].append({"workbook_id": wid, "handle": handle, "created_at": now})
         for _ in range(rng.randint(0, 6)):
             when = now - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 29))
             handle = f"user-{rng.randrange(USERS):03d}"
