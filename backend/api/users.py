@@ -9,9 +9,11 @@ from fastapi import APIRouter, Path, Query
 
 from backend.api.errors import ErrorBody
 from backend.auth import users
-from backend.auth.schemas import ProfileIn, PublicUserOut, UserCountOut, UserOut, UserPageOut
+from backend.auth.schemas import ProfileIn, UserCountOut, UserOut, UserPageOut
 from backend.deps import Admin, SessionDep, Viewer
 from backend.paging import MAX_OFFSET
+from backend.workbooks import listing
+from backend.workbooks.documents import PublicProfileOut
 
 router = APIRouter(prefix="/api", tags=["users"])
 _ERROR: dict[str, Any] = {"model": ErrorBody}
@@ -33,9 +35,14 @@ async def update_me(body: ProfileIn, session: SessionDep, principal: Viewer) -> 
     return users.own(await users.update_profile(session, users.own_id(principal), body))
 
 
-@router.get("/users/{name}", responses={404: _ERROR}, summary="A user's public profile")
-async def get_user(name: Name, session: SessionDep, principal: Viewer) -> PublicUserOut:
-    return users.public(await users.named(session, name))
+@router.get(
+    "/users/{name}",
+    responses={404: _ERROR},
+    summary="A user's public profile, with their most recent workbooks you may see",
+)
+async def get_user(name: Name, session: SessionDep, principal: Viewer) -> PublicProfileOut:
+    person = users.public(await users.named(session, name))
+    return await listing.profile(session, principal, person)
 
 
 @router.get("/user-count", summary="How many users are enabled")

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import uuid
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -262,3 +263,26 @@ async def enabled_named(session: AsyncSession, name: str) -> bool:
     """Whether an enabled user has this handle (what grants and owners name)."""
     user = await by_name(session, name[:64])
     return user is not None and user.disabled_at is None
+
+
+async def require_enabled(session: AsyncSession, names: Iterable[str]) -> None:
+    """Every handle in `names` is an enabled user's (what a workbook is shared with); else an
+    InvalidInput that names the first one that is not."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return
+    rows = await session.execute(
+        select(User.name, User.disabled_at).where(User.name.in_([n[:64] for n in wanted]))
+    )
+    disabled = {name: at is not None for name, at in rows}
+    for name in wanted:
+        if name not in disabled:
+            raise InvalidInput(
+                f"No user is called {name[:70]!r}.",
+                "Name users by their handle (it is case-sensitive); python -m backend users "
+                "list shows them.",
+            )
+        if disabled[name]:
+            raise InvalidInput(
+                f"The user {name!r} is disabled.", "Share it with users who can sign in."
+            )

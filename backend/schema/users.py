@@ -15,11 +15,23 @@ from backend.db import session_scope
 from backend.errors import InvalidInput
 from backend.schema.context import Info
 from backend.schema.permissions import IsAdmin, IsViewer
+from backend.workbooks import documents, listing
 
 
-@pydantic.type(model=schemas.PublicUserOut, all_fields=True, description="A user's public profile")
+@pydantic.type(
+    model=documents.WorkbookSummaryOut, all_fields=True, description="A workbook on a profile"
+)
+class WorkbookSummary:
+    id: strawberry.ID
+
+
+@pydantic.type(
+    model=documents.PublicProfileOut,
+    all_fields=True,
+    description="A user's public profile, with their most recent workbooks you may see",
+)
 class PublicUser:
-    pass
+    workbooks: list[WorkbookSummary]
 
 
 @pydantic.type(model=schemas.UserOut, all_fields=True, description="Your profile and settings")
@@ -77,8 +89,9 @@ class UsersQuery:
     @strawberry.field(permission_classes=[IsViewer], description="A user's public profile")
     async def user(self, info: Info, name: str) -> PublicUser:
         async with session_scope(info.context.runtime.reading()) as session:
-            found = await users.named(session, name)
-        return PublicUser.from_pydantic(users.public(found))
+            person = users.public(await users.named(session, name))
+            found = await listing.profile(session, info.context.principal, person)
+        return PublicUser.from_pydantic(found)
 
     @strawberry.field(permission_classes=[IsViewer], description="How many users are enabled")
     async def user_count(self, info: Info) -> int:

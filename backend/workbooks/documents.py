@@ -9,11 +9,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.analytics.query import Aggregate, FilterKind, Granularity
+from backend.auth.schemas import PublicUserOut
 
 MAX_WIDGETS = 50
 MAX_TAGS = 20
 MAX_SHARED = 100
 MAX_FILTERS = 50
+PROFILE_WORKBOOKS = 20  # the workbooks a public profile lists
 TAG_PATTERN = r"^[a-z0-9-]{1,40}$"
 HANDLE = Annotated[str, Field(min_length=1, max_length=128)]
 DATASOURCE = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
@@ -203,3 +205,22 @@ class FeedOut(BaseModel):
 class TagOut(BaseModel):
     name: str
     count: int = Field(description="workbooks the caller may see that carry it")
+
+
+class WorkbookSummaryOut(BaseModel):
+    """A workbook as a profile lists it."""
+
+    id: str
+    title: str
+    updated_at: dt.datetime
+
+
+class PublicProfileOut(PublicUserOut):
+    """A user's public profile and their workbooks the caller may see (never another person's
+    private ones), the most recently changed first."""
+
+    workbooks: list[WorkbookSummaryOut] = Field(
+        description=f"the {PROFILE_WORKBOOKS} most recently changed; GET /api/workbooks?author= "
+        "lists them all"
+    )
+    workbook_count: int = Field(description="how many of their workbooks the caller may see")

@@ -12,10 +12,20 @@ from sqlalchemy import ColumnElement, Select, String, exists, func, literal_colu
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
+from backend.auth.schemas import PublicUserOut
 from backend.db import utcnow
 from backend.paging import check_page
 from backend.workbooks import store
-from backend.workbooks.documents import FeedOut, TagOut, ViewOut, WorkbookOut, WorkbookPageOut
+from backend.workbooks.documents import (
+    PROFILE_WORKBOOKS,
+    FeedOut,
+    PublicProfileOut,
+    TagOut,
+    ViewOut,
+    WorkbookOut,
+    WorkbookPageOut,
+    WorkbookSummaryOut,
+)
 from backend.workbooks.models import (
     Workbook,
     WorkbookFavorite,
@@ -23,7 +33,7 @@ from backend.workbooks.models import (
     WorkbookViewer,
     WorkbookViewEvent,
 )
-from backend.workbooks.rules import visible_clause
+from backend.workbooks.rules import seen_as_person, visible_clause
 
 Sort = Literal["recent", "popular", "title"]
 POPULAR_DAYS = 30
@@ -69,7 +79,9 @@ def _conditions(
 ) -> list[ColumnElement[bool]]:
     where = [visible_clause(principal)]
     for tag in criteria.tags:
-        where.append(exists().where(WorkbookTag.workbook_id == Workbook.id, WorkbookTag.tag == tag))
+        # IN, not a correlated EXISTS: the tag's index finds its few workbooks (an EXISTS was
+        # checked on every visible workbook, in the sort's order).
+        where.append(Workbook.id.in_(select(WorkbookTag.workbook_id).where(WorkbookTag.tag == tag)))
     if criteria.author is not None:
         where.append(Workbook.owner == criteria.author)
     if criteria.others_only:
@@ -113,7 +125,9 @@ async def page(
     """The workbooks the caller may see that meet `criteria`, sorted, one page."""
     check_page(limit, offset, 200)
     where = _conditions(session, principal, criteria)
-    counted = _sorted(select(func.count(Workbook.id)).where(*where), criteria).order_by(None)
+    counted = select(func.count(Workbook.id)).where(*where)
+    if criteria.viewed_only:  # only then does the sort's join change which rows there are
+        counted = _sorted(counted, criteria).order_by(None)
     total = (await session.execute(counted)).scalar_one()
     rows = await session.execute(
         _sorted(select(Workbook).where(*where), criteria).limit(limit).offset(offset)
@@ -156,6 +170,26 @@ async def tags(session: AsyncSession, principal: Principal, limit: int) -> list[
         .limit(limit)
     )
     return [TagOut(name=name, count=count) for name, count in rows]
+
+
+async def profile(
+    session: AsyncSession, principal: Principal, person: PublicUserOut
+) -> PublicProfileOut:
+    """`person`'s public profile with their most recently changed workbooks that the caller
+    sees as a person (never another person's private ones, whatever the caller's role)."""
+    where = (Workbook.owner == person.name, seen_as_person(principal))
+    count = await session.execute(select(func.count(Workbook.id)).where(*where))
+    rows = await session.execute(
+        select(Workbook.id, Workbook.title, Workbook.updated_at)
+        .where(*where)
+        .order_by(Workbook.updated_at.desc(), Workbook.id)
+        .limit(PROFILE_WORKBOOKS)
+    )
+    return PublicProfileOut(
+        **person.model_dump(),
+        workbooks=[WorkbookSummaryOut(id=i, title=t, updated_at=u) for i, t, u in rows],
+        workbook_count=count.scalar_one(),
+    )
 
 
 async def favorite(

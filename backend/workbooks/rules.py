@@ -29,8 +29,13 @@ def can_see(principal: Principal, workbook: Workbook, shared_with: list[str]) ->
 
 def visible_clause(principal: Principal) -> ColumnElement[bool]:
     """The same rule as `can_see`, as a WHERE clause over `workbooks`."""
-    if is_admin(principal):
-        return true()
+    return true() if is_admin(principal) else seen_as_person(principal)
+
+
+def seen_as_person(principal: Principal) -> ColumnElement[bool]:
+    """What the caller sees as a person, whatever their role: their own workbooks, shared ones,
+    and those shared with them by name (a public profile lists these, never another person's
+    private ones, even to an admin)."""
     shared_with_me = exists(
         select(WorkbookShare.workbook_id).where(
             WorkbookShare.workbook_id == Workbook.id, WorkbookShare.handle == principal.name

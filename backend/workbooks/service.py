@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.analytics.errors import UnknownDatasource
 from backend.analytics.query_input import build_query
+from backend.auth import users
 from backend.auth.principal import Principal
 from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -76,6 +77,10 @@ async def _save(
     when it changes nothing (unless `force`). The fields changed."""
     require_may_share(principal, document.visibility)
     await check_document(document, columns)
+    # Only the handles this save adds: an edit that keeps a share with a user disabled since
+    # still saves.
+    kept = set(before.shared_with) if before else set()
+    await users.require_enabled(session, set(document.shared_with) - kept)
     changed = document.changes_from(before) if before else ["created"]
     if not changed and not force:
         return changed

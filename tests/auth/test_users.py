@@ -108,7 +108,8 @@ async def test_public_profiles_and_the_count(app: App) -> None:
     viewer = await make_token(app.runtime, Role.VIEWER, "gil")
     async with app.client_as(viewer) as gil:
         fay = (await gil.get("/api/users/fay")).json()
-        assert set(fay) == {"name", "display_name", "role", "created_at"}
+        public = {"name", "display_name", "role", "created_at"}
+        assert set(fay) == public | {"workbooks", "workbook_count"}  # her workbooks gil sees
         missing = await gil.get("/api/users/nobody")
         assert missing.status_code == 404 and missing.json()["error"]
         assert (await gil.get("/api/user-count")).json()["users"] >= 3
