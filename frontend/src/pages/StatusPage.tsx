@@ -10,6 +10,7 @@ import { formatDateTime, formatInteger, formatMs } from "../format";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { usePolling } from "../hooks/usePolling";
 import { useWidgetQuery } from "../hooks/useWidgetQuery";
+import { StatusUsers } from "./StatusUsers";
 
 const StatusQuery = graphql(`
   query Status {
@@ -153,6 +154,7 @@ export default function StatusPage() {
           ]}
         />
       </Widget>
+      <StatusUsers />
     </>
   );
 }
