@@ -101,6 +101,7 @@ test("the status page shows healthy components", async ({ signedIn: page }) => {
   for (const name of ["database", "storage"]) {
     await expect(table.getByRole("row").filter({ hasText: name }).locator('[data-status="healthy"]')).toBeVisible();
   }
+  await expect(page.getByTestId("user-count")).toHaveText(/^\d[\d,]* users? (is|are) enabled\.$/);
   await screenshot(page, "status");
   await expectAccessible(page);
 });
