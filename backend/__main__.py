@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -19,7 +20,7 @@ from backend.client import cli as client_cli
 from backend.commands import tokens as auth_cli
 from backend.commands import users as users_cli
 from backend.config import Settings, get_settings
-from backend.db import session_scope
+from backend.db import SessionMaker, session_scope
 from backend.errors import AppError
 from backend.logging_setup import configure_logging
 from backend.monitoring import tracing
@@ -84,6 +85,17 @@ async def seed(path: Path, datasource: str) -> None:
         await runtime.stop()
 
 
+@contextlib.asynccontextmanager
+async def _service_sessions(settings: Settings) -> AsyncIterator[SessionMaker]:
+    """The service's metadata sessions (migrated, no workers) for one operator command."""
+    runtime = Runtime.build(settings)
+    await runtime.start(with_workers=False)
+    try:
+        yield runtime.sessions
+    finally:
+        await runtime.stop()
+
+
 def openapi_json(settings: Settings) -> str:
     """The OpenAPI document the app serves, for the frontend's REST types (frontend/openapi.json;
     tests/schema/test_openapi_export.py fails while the committed file differs)."""
@@ -133,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command in ("tokens", "users"):
         command = auth_cli.run if args.command == "tokens" else users_cli.run
         try:
-            asyncio.run(command(settings, args))
+            asyncio.run(command(lambda: _service_sessions(settings), args))
         except AppError as exc:
             raise SystemExit(f"{exc.message}. {exc.detail or ''}".strip()) from None
     else:

@@ -18,8 +18,9 @@ MAX_FUNCTION_LINES = 60
 # Where a task's status may change: the transition table and the one function that applies it.
 LIFECYCLE = "backend/tasks/lifecycle.py"
 # The doors and the composition root: domain code receives what it needs as arguments.
-DOORS = {"runtime", "api", "schema", "main", "__main__", "deps", "commands"}
+DOORS = {"runtime", "api", "schema", "main", "__main__", "deps"}
 DOMAIN = {
+    "commands",
     "ingestion",
     "status",
     "worker",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth import service
 from backend.auth.models import ApiToken
 from backend.auth.roles import Role
-from backend.config import Settings
-from backend.db import session_scope, utcnow
+from backend.db import SessionMaker, session_scope, utcnow
 from backend.errors import ServiceUnavailable
-from backend.runtime import Runtime
 
 ADMIN_TOKEN_FILE = Path("var") / "admin-token"
 Done = Callable[[], None]
+# Opens the metadata database for one command (the service's sessions, migrated) and closes it.
+Sessions = Callable[[], AbstractAsyncContextManager[SessionMaker]]
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,19 +42,17 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     ensure.add_argument("--file", type=Path, default=ADMIN_TOKEN_FILE)
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
-    return await in_transaction(settings, lambda session: _act(session, args))
+async def run(sessions: Sessions, args: argparse.Namespace) -> int:
+    return await in_transaction(sessions, lambda session: _act(session, args))
 
 
-async def in_transaction(settings: Settings, act: Callable[[AsyncSession], Awaitable[Done]]) -> int:
+async def in_transaction(sessions: Sessions, act: Callable[[AsyncSession], Awaitable[Done]]) -> int:
     """Runs the action in one transaction; what it prints (a new token above all) is printed,
     and the admin token file written, only once that transaction has committed: a token that
     was never stored is never shown."""
-    runtime = Runtime.build(settings)
-    await runtime.start(with_workers=False)
-    try:
+    async with sessions() as maker:
         try:
-            async with session_scope(runtime.sessions) as session:
+            async with session_scope(maker) as session:
                 done = await act(session)
         except SQLAlchemyError as exc:
             raise ServiceUnavailable(
@@ -62,8 +61,6 @@ async def in_transaction(settings: Settings, act: Callable[[AsyncSession], Await
                 "Check that the database answers (python -m backend migrate), then run the "
                 "command again.",
             ) from None
-    finally:
-        await runtime.stop()
     done()
     return 0
 

@@ -8,8 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import users
 from backend.auth.roles import Role
-from backend.commands.tokens import Done, in_transaction
-from backend.config import Settings
+from backend.commands.tokens import Done, Sessions, in_transaction
 from backend.monitoring import audit
 
 
@@ -25,8 +24,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     disable.add_argument("name")
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
-    return await in_transaction(settings, lambda session: _act(session, args))
+async def run(sessions: Sessions, args: argparse.Namespace) -> int:
+    return await in_transaction(sessions, lambda session: _act(session, args))
 
 
 async def _act(session: AsyncSession, args: argparse.Namespace) -> Done:
