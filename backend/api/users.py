@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from backend.api.errors import ErrorBody
 from backend.auth import users
-from backend.auth.schemas import ProfileIn, UserCountOut, UserOut, UserPageOut
+from backend.auth.schemas import MeOut, ProfileIn, UserCountOut, UserPageOut
 from backend.deps import Admin, SessionDep, Viewer
 from backend.paging import MAX_OFFSET
 from backend.workbooks import listing
@@ -21,8 +21,9 @@ Name = Annotated[str, Path(pattern=users.NAME.pattern, description="The user's h
 
 
 @router.get("/users/me", responses={401: _ERROR}, summary="Your own profile and settings")
-async def get_me(session: SessionDep, principal: Viewer) -> UserOut:
-    return users.own(await users.by_id(session, users.own_id(principal)))
+async def get_me(session: SessionDep, principal: Viewer) -> MeOut:
+    profile = users.own(await users.by_id(session, users.own_id(principal)))
+    return MeOut.of(profile, principal.role)
 
 
 @router.patch(
@@ -31,8 +32,9 @@ async def get_me(session: SessionDep, principal: Viewer) -> UserOut:
     summary="Change your display name, default datasource, time zone or default dashboard "
     "(a field left out stays; null clears it)",
 )
-async def update_me(body: ProfileIn, session: SessionDep, principal: Viewer) -> UserOut:
-    return users.own(await users.update_profile(session, users.own_id(principal), body))
+async def update_me(body: ProfileIn, session: SessionDep, principal: Viewer) -> MeOut:
+    profile = users.own(await users.update_profile(session, users.own_id(principal), body))
+    return MeOut.of(profile, principal.role)
 
 
 @router.get(

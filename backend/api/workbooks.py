@@ -3,19 +3,27 @@ versions and restore, favorites and views. Thin: the rules live in backend.workb
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.convertors import Convertor, register_url_convertor
 
+from backend import filenames
 from backend.api.errors import ErrorBody
 from backend.deps import RuntimeDep, SessionDep, Viewer
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, PayloadTooLarge
 from backend.paging import MAX_OFFSET
-from backend.workbooks import listing, service
+from backend.workbooks import listing, service, starter, transfer, widget_data
 from backend.workbooks.documents import (
     MAX_TAGS,
+    CopyIn,
+    Document,
+    ExportOut,
     FeedOut,
+    ImportIn,
+    ImportOut,
     TagOut,
     VersionDocumentOut,
     VersionPageOut,
@@ -43,9 +51,10 @@ class _WorkbookId(Convertor[str]):
 
 
 class _NotWorkbook(Convertor[str]):
-    """Any other path under /api/workbooks/ (not a workbook id, not the feed)."""
+    """Any other path under /api/workbooks/ (not a workbook id, the feed, the starter or the
+    import)."""
 
-    regex = "(?![0-9a-f]{32}(?:/|$))(?!feed$).+"
+    regex = "(?![0-9a-f]{32}(?:/|$))(?!(?:feed|starter|import)$).+"
 
     def convert(self, value: str) -> str:
         return value
@@ -233,6 +242,121 @@ async def remove_favorite(workbook_id: Id, session: SessionDep, principal: Viewe
 )
 async def view_workbook(workbook_id: Id, session: SessionDep, principal: Viewer) -> ViewOut:
     return await listing.view(session, principal, workbook_id)
+
+
+@router.get(
+    "/workbooks/starter",
+    responses=_MISSING,
+    summary="The default sales dashboard over a datasource, as an unsaved workbook document "
+    "(POST it to /api/workbooks to save a copy)",
+)
+async def starter_workbook(
+    runtime: RuntimeDep,
+    principal: Viewer,
+    datasource: Annotated[str, Query(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")] = "sales",
+) -> Document:
+    starter.require_sales_columns(datasource, await runtime.analytics.columns(datasource))
+    return starter.document(datasource)
+
+
+@router.post(
+    "/workbooks/{workbook_id:workbook_id}/copy",
+    status_code=201,
+    responses=_MISSING,
+    summary="Save a private copy of a workbook you may see, as your own",
+)
+async def copy_workbook(
+    workbook_id: Id,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Viewer,
+    body: Annotated[CopyIn | None, Body()] = None,
+) -> WorkbookOut:
+    title = body.title if body else None
+    columns = runtime.analytics.columns
+    return await transfer.copy(session, columns, principal, workbook_id, title)
+
+
+@router.get(
+    "/workbooks/{workbook_id:workbook_id}/export",
+    response_model=ExportOut,
+    responses=_MISSING,
+    summary="A workbook as a JSON document that imports on another installation (a download)",
+)
+async def export_workbook(workbook_id: Id, session: SessionDep, principal: Viewer) -> Response:
+    found = await transfer.export(session, principal, workbook_id)
+    name = f"{found.workbook.title}.workbook.json"
+    disposition = filenames.attachment(name, f"workbook-{workbook_id}.json")
+    return JSONResponse(found.model_dump(mode="json"), headers={"Content-Disposition": disposition})
+
+
+MAX_IMPORT_BYTES = 4 * 1024 * 1024
+
+
+async def _import_body(request: Request) -> ImportIn:
+    """The body, read up to MAX_IMPORT_BYTES (the workbook inside is bounded as a saved one)."""
+    read = bytearray()
+    async for chunk in request.stream():
+        read += chunk
+        if len(read) > MAX_IMPORT_BYTES:
+            raise PayloadTooLarge(
+                f"a workbook export is at most {MAX_IMPORT_BYTES // (1024 * 1024)} MiB",
+                "Send the document GET /api/workbooks/{id}/export answers.",
+            )
+    try:
+        return ImportIn.model_validate(json.loads(read))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            "the body is not a workbook export",
+            "Send the JSON document GET /api/workbooks/{id}/export answers, with format, "
+            "version and workbook.",
+        ) from exc
+
+
+@router.post(
+    "/workbooks/import",
+    status_code=201,
+    responses={413: _ERROR, 422: _ERROR},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ImportIn.model_json_schema()}},
+        }
+    },
+    summary="Import an exported workbook as a private workbook of your own; warnings name the "
+    "widgets whose datasource this installation does not have yet",
+)
+async def import_workbook(
+    request: Request, session: SessionDep, runtime: RuntimeDep, principal: Viewer
+) -> ImportOut:
+    body = await _import_body(request)
+    return await transfer.import_(session, runtime.analytics.columns, principal, body)
+
+
+@router.get(
+    "/workbooks/{workbook_id:workbook_id}/widgets/{index}/data.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, **_MISSING},
+    summary="A widget's data as CSV: its query with the workbook's filters added, at most its "
+    "limit (and 100,000) rows",
+)
+async def widget_csv(
+    workbook_id: Id,
+    index: Annotated[int, Path(ge=0, le=1000, description="the widget's position, from 0")],
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Viewer,
+) -> StreamingResponse:
+    document = await service.get(session, principal, workbook_id)
+    widget, result = await widget_data.run_widget(runtime.analytics, document, index)
+    name = f"{widget.title or widget.kind}.csv"
+    return StreamingResponse(
+        widget_data.csv_chunks(result),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": filenames.attachment(name, f"widget-{index}.csv"),
+        },
+    )
 
 
 @router.api_route(

@@ -7,6 +7,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.auth.roles import Role
+
 DATASOURCE_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"  # the rule of datasource names (glossary)
 
 
@@ -26,6 +28,19 @@ class UserOut(PublicUserOut):
     default_datasource: str | None
     time_zone: str = Field(description="an IANA time zone name, UTC unless set")
     default_dashboard: str | None
+
+
+class MeOut(UserOut):
+    """One's own profile as this request sees it."""
+
+    effective_role: str | None = Field(
+        description="the role this request acts with: its token's, which may be lower than "
+        "the user's role; null: no role"
+    )
+
+    @classmethod
+    def of(cls, profile: UserOut, role: Role | None) -> MeOut:
+        return cls(**profile.model_dump(), effective_role=role.value if role else None)
 
 
 class RawUserOut(UserOut):

@@ -34,7 +34,7 @@ class PublicUser:
     workbooks: list[WorkbookSummary]
 
 
-@pydantic.type(model=schemas.UserOut, all_fields=True, description="Your profile and settings")
+@pydantic.type(model=schemas.MeOut, all_fields=True, description="Your profile and settings")
 class User:
     pass
 
@@ -84,7 +84,7 @@ class UsersQuery:
         context = info.context
         async with session_scope(context.runtime.reading()) as session:
             user = await users.by_id(session, users.own_id(context.principal))
-        return User.from_pydantic(users.own(user))
+        return User.from_pydantic(schemas.MeOut.of(users.own(user), context.principal.role))
 
     @strawberry.field(permission_classes=[IsViewer], description="A user's public profile")
     async def user(self, info: Info, name: str) -> PublicUser:
@@ -123,4 +123,4 @@ class UsersMutation:
         context = info.context
         change = _profile(input)
         user = await users.update_profile(context.session, users.own_id(context.principal), change)
-        return User.from_pydantic(users.own(user))
+        return User.from_pydantic(schemas.MeOut.of(users.own(user), context.principal.role))

@@ -16,7 +16,7 @@ from backend.db import session_scope
 from backend.errors import InvalidInput
 from backend.schema.context import Info
 from backend.schema.permissions import IsViewer
-from backend.workbooks import documents, listing, service
+from backend.workbooks import documents, listing, service, starter, transfer
 from backend.workbooks.listing import Criteria, Sort
 from backend.workbooks.rules import not_found
 
@@ -67,6 +67,14 @@ class WorkbookTag:
 @pydantic.type(model=documents.ViewOut, all_fields=True)
 class WorkbookView:
     pass
+
+
+@strawberry.type(description="An imported workbook, and what this installation lacks for it")
+class ImportedWorkbook:
+    workbook: Workbook
+    warnings: list[str] = strawberry.field(
+        description="widgets whose datasource this installation does not have yet"
+    )
 
 
 def _checked(model: type[Model], value: JSON) -> Model:
@@ -166,6 +174,25 @@ class WorkbookQuery:
             shared_with_me=_many(feed.shared_with_me),
         )
 
+    @strawberry.field(
+        permission_classes=[IsViewer],
+        description="The default sales dashboard over a datasource, as an unsaved workbook "
+        "document (give it to createWorkbook to save a copy)",
+    )
+    async def starter_workbook(self, info: Info, datasource: str = "sales") -> JSON:
+        found = await info.context.runtime.analytics.columns(datasource[:64])
+        starter.require_sales_columns(datasource, found)
+        return cast(JSON, starter.document(datasource).model_dump(mode="json"))
+
+    @strawberry.field(
+        permission_classes=[IsViewer],
+        description="A workbook as the JSON document that imports on another installation",
+    )
+    async def export_workbook(self, info: Info, id: strawberry.ID) -> JSON:
+        async with session_scope(info.context.runtime.reading()) as session:
+            found = await transfer.export(session, info.context.principal, _id(id))
+        return cast(JSON, found.model_dump(mode="json"))
+
     @strawberry.field(permission_classes=[IsViewer], description="The most used tags")
     async def workbook_tags(self, info: Info, limit: int = 20) -> list[WorkbookTag]:
         async with session_scope(info.context.runtime.reading()) as session:
@@ -215,6 +242,33 @@ class WorkbookMutation:
             version,
         )
         return _one(found)
+
+    @strawberry.mutation(
+        permission_classes=[IsViewer],
+        description="Save a private copy of a workbook you may see, as your own",
+    )
+    async def copy_workbook(
+        self, info: Info, id: strawberry.ID, title: str | None = None
+    ) -> Workbook:
+        given = _checked(documents.CopyIn, cast(JSON, {"title": title}))
+        context = info.context
+        columns = context.runtime.analytics.columns
+        found = await transfer.copy(
+            context.session, columns, context.principal, _id(id), given.title
+        )
+        return _one(found)
+
+    @strawberry.mutation(
+        permission_classes=[IsViewer],
+        description="Import an exported workbook (exportWorkbook's document) as a private "
+        "workbook of your own",
+    )
+    async def import_workbook(self, info: Info, document: JSON) -> ImportedWorkbook:
+        given = _checked(documents.ImportIn, document)
+        context = info.context
+        columns = context.runtime.analytics.columns
+        found = await transfer.import_(context.session, columns, context.principal, given)
+        return ImportedWorkbook(workbook=_one(found.workbook), warnings=found.warnings)
 
     @strawberry.mutation(permission_classes=[IsViewer], description="Favorite it, or not")
     async def favorite_workbook(

@@ -224,3 +224,67 @@ class PublicProfileOut(PublicUserOut):
         "lists them all"
     )
     workbook_count: int = Field(description="how many of their workbooks the caller may see")
+
+
+EXPORT_FORMAT = "sales-ingest.workbook"
+EXPORT_VERSION = 1
+
+
+class PortableWorkbook(BaseModel):
+    """A workbook as it travels between installations: no id, owner, shares or visibility; the
+    datasource named, not embedded."""
+
+    title: str
+    description: str = ""
+    datasource: str
+    filters: dict[str, Any] = Field(default_factory=dict)
+    widgets: list[Widget] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+class ExportOut(BaseModel):
+    format: str = Field(default=EXPORT_FORMAT, description=f"always {EXPORT_FORMAT!r}")
+    version: int = Field(default=EXPORT_VERSION, description="the export format's version")
+    workbook: PortableWorkbook
+
+
+class PortableIn(WorkbookFields):
+    """An exported workbook, bounded as a saved one is; it is imported private."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    datasource: DATASOURCE
+
+    @model_validator(mode="after")
+    def _not_shared(self) -> PortableIn:
+        if self.visibility not in (None, "private") or self.shared_with:
+            raise ValueError(
+                "An imported workbook is private: leave out visibility and shared_with, and "
+                "share it once imported."
+            )
+        return self
+
+
+class ImportIn(BaseModel):
+    """What GET /api/workbooks/{id}/export answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Annotated[str, Field(max_length=100)]
+    version: int
+    workbook: dict[str, Any] = Field(description="read once format and version are known")
+
+
+class ImportOut(BaseModel):
+    workbook: WorkbookOut
+    warnings: list[str] = Field(
+        description="widgets (or the workbook) whose datasource this installation does not have "
+        "yet: they show no data until one of that name is uploaded"
+    )
+
+
+class CopyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="the copy's title; the original's with (copy) when left out"
+    )

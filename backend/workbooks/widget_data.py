@@ -1,0 +1,112 @@
+"""A widget's data, as the app shows it: the widget's query with the workbook's filters applied,
+run by the analytics service, and written as CSV.
+
+"Applied" means added to the widget query's own filters (both hold). The workbook's filters are
+the dashboard's selection, named as GraphQL's SalesFilter names them: `dateFrom` and `dateTo`
+(days, both included) bound `__time`; `branches`, `cities`, `productLines`, `customerTypes`,
+`genders` and `payments` keep the rows whose column has one of the values (an empty list keeps
+all). A key that is a column of the widget's datasource keeps the rows with that value (or one
+of those values). A filter on a column the widget's datasource does not have is left out for
+that widget; other keys (view settings) are not filters."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from backend.analytics.query import TIME, FilterKind, Query, Result
+from backend.analytics.query_input import build_query
+from backend.errors import NotFound
+from backend.workbooks.documents import Document, FilterIn, Widget
+
+MAX_ROWS = 100_000
+_LISTS = {
+    "branches": "Branch",
+    "cities": "City",
+    "productLines": "Product line",
+    "customerTypes": "Customer type",
+    "genders": "Gender",
+    "payments": "Payment",
+}
+_DAYS = ("dateFrom", "dateTo")
+_CHUNK = 1000  # rows per piece of the streamed answer
+
+
+class Runs(Protocol):
+    """What of the analytics service this needs (backend.analytics.service.Analytics)."""
+
+    async def columns(self, name: str) -> dict[str, str]: ...
+
+    async def run(self, query: Query) -> Result: ...
+
+
+def widget_at(document: Document, index: int) -> Widget:
+    if not 0 <= index < len(document.widgets):
+        raise NotFound(
+            f"the workbook has no widget {index} (it has {len(document.widgets)}, numbered from 0)",
+            "Give the widget's position in the workbook's widgets, from 0.",
+        )
+    return document.widgets[index]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def workbook_filters(filters: dict[str, Any], columns: dict[str, str]) -> list[FilterIn]:
+    """The workbook's filters as the query model's, on the columns the datasource has."""
+    found: list[FilterIn] = []
+    day_from, day_to = (filters.get(key) for key in _DAYS)
+    if TIME in columns and (day_from or day_to):
+        values = [_text(day_from) or None, _text(day_to) or None]
+        found.append(FilterIn(kind=FilterKind.DATE_RANGE, column=TIME, values=values))
+    for key, value in filters.items():
+        column = _LISTS.get(key, key)
+        if key in _DAYS or column not in columns or value is None or value == []:
+            continue
+        if isinstance(value, list):
+            found.append(FilterIn(kind=FilterKind.IN, column=column, values=value))
+        else:
+            found.append(FilterIn(kind=FilterKind.EQUALS, column=column, values=[_text(value)]))
+    return found
+
+
+async def run_widget(analytics: Runs, document: Document, index: int) -> tuple[Widget, Result]:
+    """The widget at `index` and its rows (at most its query's limit, and 100,000)."""
+    widget = widget_at(document, index)
+    given = widget.query
+    columns = await analytics.columns(given.datasource)
+    added = workbook_filters(document.filters, columns)
+    query = given.model_copy(
+        update={
+            "filters": [*(given.filters or []), *added] or None,
+            "limit": min(given.limit or MAX_ROWS, MAX_ROWS),
+        }
+    )
+    return widget, await analytics.run(build_query(query, columns))
+
+
+def _cell(value: Any) -> Any:
+    """Numbers as they are, times in ISO 8601, nothing for a null."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "" if value is None else value
+
+
+def csv_chunks(result: Result) -> Iterator[str]:
+    """The result as CSV, a header of its column names first, in pieces of 1000 rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(result.columns)
+    for start in range(0, len(result.rows), _CHUNK):
+        writer.writerows([_cell(v) for v in row] for row in result.rows[start : start + _CHUNK])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.getvalue():
+        yield buffer.getvalue()
