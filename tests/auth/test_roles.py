@@ -80,6 +80,8 @@ VIEWER_MUTATIONS = {
     "restoreWorkbookVersion",
     "favoriteWorkbook",
     "viewWorkbook",
+    "copyWorkbook",  # a private copy of one the caller may see
+    "importWorkbook",  # a private workbook of the caller's
 }
 # Writes a viewer makes to what is theirs: a private workbook (sharing one needs an uploader,
 # which backend/workbooks/rules.py checks and tests/workbooks tests), a favorite, a view.
@@ -89,6 +91,8 @@ VIEWER_POSTS = {
     "/api/workbooks/{workbook_id:workbook_id}/view",
     "/api/workbooks/{workbook_id:workbook_id}/versions/{number}/restore",
     "/api/workbooks/{rest:not_workbook}",  # answers 404: no workbook there
+    "/api/workbooks/{workbook_id:workbook_id}/copy",  # a private copy, the caller's
+    "/api/workbooks/import",  # a private workbook, the caller's
 }
 CALLERS: list[Role | None] = [None, Role.VIEWER, Role.UPLOADER, Role.ADMIN]
 

@@ -137,11 +137,11 @@ async def test_graphql_copies_exports_and_imports(people: People) -> None:
         return body["data"]
 
     copied = await gql(
-        "mutation($id: ID!) { copyWorkbook(id: $id, title: \"Mine\") { owner visibility title } }",
+        'mutation($id: ID!) { copyWorkbook(id: $id, title: "Mine") { owner visibility title } }',
         id=shared["id"],
     )
     assert copied["copyWorkbook"] == {"owner": "vic", "visibility": "private", "title": "Mine"}
-    exported = (await gql("query($id: ID!) { exportWorkbook(id: $id) }", id=shared["id"]))
+    exported = await gql("query($id: ID!) { exportWorkbook(id: $id) }", id=shared["id"])
     document = exported["exportWorkbook"]
     assert document == await _export(people.alice, shared["id"])
     imported = await gql(
