@@ -52,6 +52,7 @@ seed: migrate
 
 run: seed
 	$(call STEP,"making sure an admin API token exists (var/admin-token)",$(BIN)/python -m backend tokens ensure-admin --file var/admin-token)
+	@$(BIN)/python -m backend users ensure-admin-link --base-url http://$(HOST):$(PORT)
 	@echo "==> serving on http://$(HOST):$(PORT) (Ctrl-C stops)"
 	$(BIN)/uvicorn backend.main:app --host $(HOST) --port $(PORT) $(UVICORN_FLAGS)
 

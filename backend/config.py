@@ -138,6 +138,35 @@ class Settings(BaseSettings):
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
     oidc_role_claim: str = "role"
+    # Sign-in for people (README: signing in): browser sessions and single sign-on.
+    session_hours: Annotated[float, Field(gt=0, le=24 * 90)] = Field(
+        default=12.0, description="How long a browser stays signed in"
+    )
+    session_cookie_secure: bool = Field(
+        default=False,
+        description="Mark the session cookie Secure even when requests arrive over http (behind "
+        "a proxy that ends TLS); https requests always get it",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="Single sign-on: this service's client id at the provider"
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Single sign-on: the client secret (unset: a public client)"
+    )
+    oidc_authorize_url: str | None = Field(
+        default=None, description="Single sign-on: unset, read from OIDC_ISSUER's discovery"
+    )
+    oidc_token_url: str | None = Field(
+        default=None, description="Single sign-on: unset, read from OIDC_ISSUER's discovery"
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="Single sign-on: the callback URL the provider knows; default: "
+        "/api/auth/oidc/callback on the request's own host",
+    )
+    oidc_provider_name: str = Field(
+        default="single sign-on", max_length=64, description="Shown as 'Sign in with <name>'"
+    )
     rate_limit_per_minute: Annotated[int, Field(ge=0)] = Field(
         default=1200, description="Requests per minute per principal (0: no limit), per process"
     )
@@ -257,10 +286,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:
         parts = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url)
-        if any(parts) and not all(parts):
+        signs_in = self.oidc_client_id and self.oidc_issuer and not any(parts[1:])
+        if any(parts) and not all(parts) and not signs_in:
             raise ValueError(
-                "OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL go together: set all three or none"
+                "OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL go together: set all three or none "
+                "(single sign-on alone needs OIDC_ISSUER and OIDC_CLIENT_ID)"
             )
+        if self.oidc_client_id and not self.oidc_issuer:
+            raise ValueError("OIDC_CLIENT_ID needs OIDC_ISSUER (the provider's issuer URL)")
         return self
 
     @field_validator("log_level")

@@ -16,6 +16,8 @@ from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from backend.auth import web_sessions
+from backend.auth.csrf import SAFE_METHODS, cross_site
 from backend.auth.principal import Principal, anonymous
 from backend.auth.roles import Role
 from backend.config import Settings
@@ -84,15 +86,17 @@ async def get_principal(
 
 
 async def principal_of(request: HTTPConnection, runtime: Runtime) -> Principal:
-    """Who is calling: a bearer token (ours, or an OpenID Connect JWT when configured), or
-    anonymous with AUTH_ANONYMOUS_ROLE. Every caller's requests are counted against the rate
-    limit (anonymous ones by address)."""
+    """Who is calling: a bearer token (ours, or an OpenID Connect JWT when configured), else a
+    browser session's cookie, or anonymous with AUTH_ANONYMOUS_ROLE. Every caller's requests are
+    counted against the rate limit (anonymous ones by address)."""
     found = getattr(request.state, "principal", None)
     if isinstance(found, Principal):
         return found
     header = request.headers.get("authorization")
     if header is None:
-        principal = anonymous(runtime.settings.anonymous_role, client_address(request))
+        principal = await session_principal(request, runtime) or anonymous(
+            runtime.settings.anonymous_role, client_address(request)
+        )
     else:
         scheme, _, credentials = header.partition(" ")
         token = credentials.strip()
@@ -113,20 +117,57 @@ async def principal_of(request: HTTPConnection, runtime: Runtime) -> Principal:
     return principal
 
 
+# Requests that never read the session cookie: signing in works whatever an old cookie holds.
+COOKIE_IGNORED = frozenset({"/api/auth/login"})
+_SESSION_MARK = "session-cookie:"  # how bearer_of names a session cookie's credential
+
+
+async def session_principal(request: HTTPConnection, runtime: Runtime) -> Principal | None:
+    """The principal of the request's session cookie, when it holds a live session and the
+    request comes from this site (a websocket: its Origin is this host). A write must carry the
+    session's X-CSRF-Token (403 otherwise)."""
+    token = request.cookies.get(web_sessions.COOKIE)
+    if not token or request.url.path in COOKIE_IGNORED:
+        return None
+    websocket = request.scope["type"] == "websocket"
+    if cross_site(request.headers, runtime.settings.cors_origins) or (
+        websocket and not request.headers.get("origin")
+    ):
+        return None
+    principal = await web_sessions.authenticate(
+        runtime.reading(), runtime.token_cache, token, touch=runtime.sessions
+    )
+    if principal is None:
+        return None
+    if not websocket and request.scope.get("method", "GET") not in SAFE_METHODS:
+        web_sessions.check_csrf(token, request.headers.get(web_sessions.CSRF_HEADER))
+    request.state.credential = _SESSION_MARK + token
+    return principal
+
+
 def bearer_of(connection: HTTPConnection) -> str | None:
-    """The bearer token a request (or websocket upgrade) carries, if any."""
+    """The credential a request (or websocket upgrade) was let in with, for streams to check
+    again later: its bearer token, or its session cookie (marked as such), or None."""
     scheme, _, credentials = connection.headers.get("authorization", "").partition(" ")
-    return credentials.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() == "bearer":
+        return credentials.strip() or None
+    credential = getattr(connection.state, "credential", None)
+    return credential if isinstance(credential, str) else None
 
 
 async def still_allowed(runtime: Runtime, token: str | None, needed: Role) -> bool:
-    """Whether a long-lived stream's caller may still see it: the token it began with still
-    verifies (not revoked, not expired; checked as every request is, within the token cache's
-    30 seconds) with a role that allows `needed`. Without a token the caller is anonymous, whose
-    role is fixed by the settings."""
+    """Whether a long-lived stream's caller may still see it: the token or session it began
+    with still verifies (not revoked, ended or expired; checked as every request is, within the
+    token cache's 30 seconds) with a role that allows `needed`. Without either the caller is
+    anonymous, whose role is fixed by the settings."""
     if token is None:
         return True
-    principal = await runtime.authenticate(token)
+    if token.startswith(_SESSION_MARK):
+        principal = await web_sessions.authenticate(
+            runtime.reading(), runtime.token_cache, token.removeprefix(_SESSION_MARK)
+        )
+    else:
+        principal = await runtime.authenticate(token)
     return principal is not None and principal.allows(needed)
 
 

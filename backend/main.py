@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from backend.api import (
+    auth,
     datasources,
     docs,
     druid_files,
@@ -123,6 +124,7 @@ def _include_routes(app: FastAPI, settings: Settings, slots: asyncio.Semaphore) 
     app.include_router(sigma.router)
     app.include_router(performance.router)
     app.include_router(druid_files.router)
+    app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(workbooks.router)
     graphiql.mount(app)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from backend.api.errors import ErrorBody
-from backend.auth import users
-from backend.auth.schemas import MeOut, ProfileIn, UserCountOut, UserPageOut
+from backend.auth import sign_in, users
+from backend.auth.schemas import MeOut, PasswordChangeIn, ProfileIn, UserCountOut, UserPageOut
 from backend.deps import Admin, SessionDep, Viewer
 from backend.paging import MAX_OFFSET
 from backend.workbooks import listing
@@ -35,6 +35,21 @@ async def get_me(session: SessionDep, principal: Viewer) -> MeOut:
 async def update_me(body: ProfileIn, session: SessionDep, principal: Viewer) -> MeOut:
     profile = users.own(await users.update_profile(session, users.own_id(principal), body))
     return MeOut.of(profile, principal.role)
+
+
+@router.post(
+    "/users/me/password",
+    status_code=204,
+    responses={401: _ERROR, 422: _ERROR},
+    summary="Set or change your password (the current one is required when one is set); your "
+    "other browser sessions end",
+)
+async def change_password(
+    body: PasswordChangeIn, session: SessionDep, principal: Viewer
+) -> Response:
+    keep = principal.id.removeprefix("session:") if principal.kind == "session" else None
+    await sign_in.change_password(session, users.own_id(principal), body.current, body.new, keep)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -7,11 +7,26 @@ this server nor one of CORS_ORIGINS) is refused before it reaches a route."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_site(headers: Headers, allowed_origins: Iterable[str]) -> bool:
+    """Whether the browser says the request comes from another site's page: Sec-Fetch-Site
+    says cross-site, or an Origin that is neither this server nor one of `allowed_origins`."""
+    origin = (headers.get("origin") or "").rstrip("/").lower()
+    if origin and origin in {o.rstrip("/").lower() for o in allowed_origins}:
+        return False
+    if headers.get("sec-fetch-site", "").lower() == "cross-site":
+        return True
+    if not origin or origin == "null":
+        return origin == "null"  # sandboxed documents and data: URLs send "null"
+    host = headers.get("host", "").lower()
+    return origin.split("://", 1)[-1] != host
 
 
 class CrossSiteGuard:
@@ -20,16 +35,7 @@ class CrossSiteGuard:
         self.allowed = {o.rstrip("/").lower() for o in allowed_origins}
 
     def _cross_site(self, scope: Scope) -> bool:
-        headers = Headers(scope=scope)
-        origin = (headers.get("origin") or "").rstrip("/").lower()
-        if origin and origin in self.allowed:
-            return False
-        if headers.get("sec-fetch-site", "").lower() == "cross-site":
-            return True
-        if not origin or origin == "null":
-            return origin == "null"  # sandboxed documents and data: URLs send "null"
-        host = headers.get("host", "").lower()
-        return origin.split("://", 1)[-1] != host
+        return cross_site(Headers(scope=scope), self.allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (

@@ -32,8 +32,15 @@ class TooManyRequests(AppError):
 
 
 class Limits:
+    # Sign-in attempts per minute, per name and per client address, whatever REQUESTS_PER_MINUTE
+    # says: guessing passwords is slowed down for one person and from one place.
+    SIGN_IN_PER_NAME = 5
+    SIGN_IN_PER_ADDRESS = 20
+
     def __init__(self, per_minute: int, uploads_in_flight: int) -> None:
         self.per_minute = per_minute
+        self._sign_in_name = RateLimitItemPerMinute(self.SIGN_IN_PER_NAME)
+        self._sign_in_address = RateLimitItemPerMinute(self.SIGN_IN_PER_ADDRESS)
         self.uploads_in_flight = uploads_in_flight
         self._window = RateLimitItemPerMinute(per_minute) if per_minute else None
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -52,6 +59,20 @@ class Limits:
             "Slow down; the Retry-After header says when to try again.",
             math.ceil(stats.reset_time - time.time()),
         )
+
+    async def sign_in(self, name: str, address: str) -> None:
+        """Count one sign-in attempt for `name` and from `address`; refuse past either limit."""
+        for item, key in (
+            (self._sign_in_address, f"sign-in-address@{address}"),
+            (self._sign_in_name, f"sign-in-name@{name[:64]}"),
+        ):
+            if not await self._limiter.hit(item, key):
+                stats = await self._limiter.get_window_stats(item, key)
+                raise TooManyRequests(
+                    "too many sign-in attempts",
+                    "Wait a minute before you try again; the Retry-After header says when.",
+                    math.ceil(stats.reset_time - time.time()),
+                )
 
     @contextlib.asynccontextmanager
     async def upload(self, who: str) -> AsyncIterator[None]:

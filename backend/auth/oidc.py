@@ -48,11 +48,14 @@ class OidcVerifier:
         )
         return claims
 
-    async def identity(self, token: str) -> Identity | None:
-        """Who a valid JWT speaks for, or None when the token does not verify."""
+    async def identity(self, token: str, nonce: str | None = None) -> Identity | None:
+        """Who a valid JWT speaks for, or None when the token does not verify (an ID token of
+        the sign-in flow: also when its nonce is not the one the flow sent)."""
         try:
             claims = await asyncio.to_thread(self._verify, token)
         except (jwt.PyJWTError, ValueError):
+            return None
+        if nonce is not None and claims.get("nonce") != nonce:
             return None
         subject = str(claims["sub"])[:100]
         expires = claims.get("exp")

@@ -16,8 +16,8 @@ class Principal:
     id: str
     name: str
     role: Role | None
-    kind: str  # "token", "jwt" or "anonymous"
-    user: str | None = None  # the id of the user it stands for (tokens and JWTs)
+    kind: str  # "token", "jwt", "session" (a browser's cookie) or "anonymous"
+    user: str | None = None  # the id of the user it stands for (tokens, JWTs, sessions)
 
     def allows(self, needed: Role) -> bool:
         return self.role is not None and self.role.allows(needed)

@@ -77,3 +77,43 @@ class ProfileIn(BaseModel):
     default_dashboard: str | None = Field(
         default=None, max_length=2000, description="the dashboard to open first (for now a URL)"
     )
+
+
+class SessionUserOut(BaseModel):
+    name: str
+    display_name: str
+    role: str | None
+
+
+class SessionOut(BaseModel):
+    """A live browser session: who is signed in, the CSRF token its writes send, its end."""
+
+    user: SessionUserOut
+    csrf_token: str = Field(description="send it as X-CSRF-Token on every write")
+    expires_at: dt.datetime
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class OidcMethodOut(BaseModel):
+    label: str = Field(description="the button's words, such as 'Sign in with Keycloak'")
+    start: str = Field(description="where the button goes")
+
+
+class MethodsOut(BaseModel):
+    password: bool
+    oidc: OidcMethodOut | None
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current: str | None = Field(
+        default=None, max_length=200, description="required when a password is set"
+    )
+    new: str = Field(min_length=10, max_length=200)

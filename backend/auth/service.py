@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Select, func, or_, select, update
@@ -226,8 +228,9 @@ class TokenCache:
     CACHE_SECONDS = 30.0
     MAX_ENTRIES = 10_000
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._entries: dict[str, tuple[Principal, float]] = {}
+        self.clock = clock  # what session lookups read the time from (tests move it on)
 
     def get(self, digest: str, now: float) -> Principal | None:
         entry = self._entries.get(digest)
@@ -245,3 +248,8 @@ class TokenCache:
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.pop(next(iter(self._entries)))
         self._entries[digest] = (found.principal, until)
+
+    def forget_user(self, user_id: str) -> None:
+        """Drops this process's cached principals of a user (they signed out everywhere)."""
+        for key in [k for k, (p, _) in self._entries.items() if p.user == user_id]:
+            del self._entries[key]

@@ -102,6 +102,21 @@ async def disable(session: AsyncSession, name: str) -> User:
     return user
 
 
+async def enable(session: AsyncSession, name: str) -> User:
+    user = await named(session, name)
+    user.disabled_at = None
+    await session.flush()
+    return user
+
+
+async def set_role(session: AsyncSession, name: str, role: Role) -> User:
+    """A user's role; their tokens never do more than it (backend/auth/service.py)."""
+    user = await named(session, name)
+    user.role = role.value
+    await session.flush()
+    return user
+
+
 async def count_enabled(session: AsyncSession) -> int:
     query = select(func.count()).select_from(User).where(User.disabled_at.is_(None))
     return int(await session.scalar(query) or 0)

@@ -45,6 +45,14 @@ PUBLIC = {
     ("GET", "/graphql"),
     ("POST", "/graphql"),
     ("GET", "/api/druid/files/{key:path}"),
+    # Signing in (backend/api/auth.py): each route checks the credential it is about itself.
+    ("GET", "/api/auth/methods"),
+    ("GET", "/api/auth/session"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/auth/link/{token}"),
+    ("GET", "/api/auth/oidc/start"),
+    ("GET", "/api/auth/oidc/callback"),
     # The React app's static files (backend/api/frontend.py): its data comes from /graphql and /api.
     ("GET", "/"),
     ("GET", "/assets/{name:path}"),
@@ -86,6 +94,7 @@ VIEWER_MUTATIONS = {
 # Writes a viewer makes to what is theirs: a private workbook (sharing one needs an uploader,
 # which backend/workbooks/rules.py checks and tests/workbooks tests), a favorite, a view.
 VIEWER_POSTS = {
+    "/api/users/me/password",  # one's own password
     "/api/workbooks",
     "/api/workbooks/{workbook_id:workbook_id}/favorite",
     "/api/workbooks/{workbook_id:workbook_id}/view",
