@@ -13,10 +13,18 @@ import hmac
 import json
 import secrets
 import time
+import warnings
 from dataclasses import dataclass
 
+import authlib.deprecate  # noqa: F401  (it installs its own "always" filter on import)
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+with warnings.catch_warnings():
+    # Authlib 1.9.10 warns on import that it would rather use the `httpx2` fork than httpx, which
+    # this service already depends on and which it still supports; without this, every command
+    # of `python -m backend` would print that warning.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from backend.auth.oidc import Identity, OidcConfig, OidcVerifier
 

@@ -30,3 +30,20 @@ def test_committed_openapi_document_matches_the_served_one(embedded: Backend) ->
             f"Regenerate it with `{REGENERATE}`, then rebuild the frontend "
             f"(`npm run build` in frontend/) and fix what its types report.\n{diff[:4000]}"
         )
+
+
+def test_the_command_line_prints_no_library_warnings(tmp_path: Path) -> None:
+    """An operator's command writes only what it means to: Authlib warns on import about its
+    httpx support, which every `python -m backend ...` used to print."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "backend", "openapi", "--out", str(tmp_path / "o.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=COMMITTED.parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
