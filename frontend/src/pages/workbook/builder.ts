@@ -46,7 +46,12 @@ export function buildWidget(choice: WidgetChoice): WidgetDoc {
   }
   const by = kind === "kpi" || kind === "trend" || !dimension ? "" : ` by ${dimension}`;
   const title = choice.title?.trim() || `${kindLabel(kind)}: ${measureLabel(m)}${by}`;
-  return { kind, title: title.slice(0, 200), query, size: { width: choice.width ?? DEFAULT_WIDTH[kind], height: 4 } };
+  return {
+    kind,
+    title: title.slice(0, 200),
+    query,
+    size: { width: choice.width ?? DEFAULT_WIDTH[kind], height: kind === "kpi" ? 2 : 4 },
+  };
 }
 
 const sum = (column: string): MeasureDoc => ({ aggregate: "sum", column });
@@ -57,7 +62,7 @@ export function dashboardWidgets(datasource: string): WidgetDoc[] {
     kind,
     title,
     query: { datasource, ...query },
-    size: { width, height: 4 },
+    size: { width, height: kind === "kpi" ? 2 : 4 },
   });
   const breakdown = (column: string) =>
     w(
