@@ -14,6 +14,7 @@ const TasksPage = lazy(() => import("./pages/tasks/TasksPage"));
 const TaskPage = lazy(() => import("./pages/tasks/TaskPage"));
 const StatusPage = lazy(() => import("./pages/StatusPage"));
 const PerformancePage = lazy(() => import("./pages/performance/PerformancePage"));
+const WorkbookPage = lazy(() => import("./pages/workbook/WorkbookPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 const NAV = [
@@ -70,6 +71,7 @@ export function App() {
             <Route path="/tasks/:taskId" element={<TaskPage />} />
             <Route path="/status" element={<StatusPage />} />
             <Route path="/performance" element={<PerformancePage />} />
+            <Route path="/workbooks/:id" element={<WorkbookPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Routes>
         </Suspense>

@@ -28,6 +28,7 @@ import {
   withSetting,
 } from "./filters";
 import { DetailsQuery, OverviewQuery, ProfitabilityQuery, TrendQuery } from "./queries";
+import { SaveDashboardButton } from "../workbook/SaveDashboardButton";
 
 type Figure = "totalSales" | "grossIncome" | "transactions" | "unitsSold" | "averageBasket" | "averageRating";
 
@@ -336,7 +337,10 @@ export default function DashboardPage() {
   const filter = useMemo(() => toSalesFilter(filters), [filters]);
   return (
     <>
-      <h1>Sales dashboard</h1>
+      <div className="page-title">
+        <h1>Sales dashboard</h1>
+        <SaveDashboardButton filters={filters} />
+      </div>
       <FilterBar filters={filters} onChange={(next) => setParams(filtersToParams(next, params))} />
       <Kpis filter={filter} />
       <Trend

@@ -1,0 +1,146 @@
+import { render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter, Route, Routes } from "react-router";
+import { Client, Provider, fetchExchange } from "urql";
+import { describe, expect, it } from "vitest";
+
+import { ConflictDialog } from "./ConflictDialog";
+import WorkbookPage from "./WorkbookPage";
+
+const workbook = {
+  id: "wb1",
+  title: "Branch review",
+  description: "",
+  datasource: "sales",
+  filters: { branch: ["A"] },
+  widgets: [
+    {
+      kind: "kpi",
+      title: "Total sales",
+      query: { datasource: "sales", measures: [{ aggregate: "sum", column: "Total" }] },
+      size: { width: 6, height: 2 },
+    },
+    {
+      kind: "table",
+      title: "By city",
+      query: { datasource: "sales", measures: [{ aggregate: "count" }], dimensions: ["City"] },
+      size: { width: 6, height: 4 },
+    },
+  ],
+  tags: ["review"],
+  visibility: "shared",
+  sharedWith: [],
+  owner: "alice",
+  version: 3,
+  updatedAt: "2026-11-01T08:00:00Z",
+  views: 4,
+  favorites: 0,
+  favorited: false,
+};
+
+const conflict = {
+  message: "the workbook is at version 4, not 3; since then widgets changed",
+  extensions: {
+    code: "CONFLICT",
+    detail: "Read it again, apply your edit to the current version and send that version.",
+  },
+};
+
+/** A server answering each operation by its name; the variables of each are recorded. */
+function clientFor(me: { name: string; role: string }) {
+  const sent: { operationName: string; variables: Record<string, unknown> }[] = [];
+  const fetch = (_input: RequestInfo | URL, init?: RequestInit) => {
+    const request = JSON.parse(String(init?.body)) as (typeof sent)[number];
+    sent.push(request);
+    const answers: Record<string, unknown> = {
+      WorkbookPage: { data: { workbook: { __typename: "Workbook", ...workbook }, me } },
+      ViewWorkbook: { data: { viewWorkbook: { counted: true, views: 5 } } },
+      WorkbookWidget: { data: { analytics: { columns: ["sum_Total"], rows: [[1234.5]] } } },
+      FilterOptions: { data: null, errors: [{ message: "not needed here" }] },
+      UpdateWorkbook: { data: null, errors: [conflict] },
+    };
+    const body = JSON.stringify(answers[request.operationName] ?? { data: null });
+    return Promise.resolve(new Response(body, { headers: { "Content-Type": "application/json" } }));
+  };
+  return { client: new Client({ url: "/graphql", fetch, preferGetMethod: false, exchanges: [fetchExchange] }), sent };
+}
+
+function renderPage(me: { name: string; role: string }) {
+  const { client, sent } = clientFor(me);
+  render(
+    <Provider value={client}>
+      <MemoryRouter initialEntries={["/workbooks/wb1"]}>
+        <Routes>
+          <Route path="/workbooks/:id" element={<WorkbookPage />} />
+        </Routes>
+      </MemoryRouter>
+    </Provider>,
+  );
+  return sent;
+}
+
+describe("WorkbookPage", () => {
+  it("shows a viewer who does not own it the workbook, and no edit control", async () => {
+    const sent = renderPage({ name: "bob", role: "viewer" });
+    expect(await screen.findByRole("heading", { level: 1, name: "Branch review" })).toBeInTheDocument();
+    expect(screen.getByTestId("workbook-owner")).toHaveTextContent("alice");
+    expect(await screen.findByTestId("workbook-views")).toHaveTextContent("5 views");
+    expect(screen.getByRole("button", { name: /Favorite/ })).toHaveAttribute("aria-pressed", "false");
+    expect(screen.getAllByTestId("workbook-widget")).toHaveLength(2);
+    expect(screen.queryByRole("button", { name: "Edit layout" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Share" })).toBeNull();
+    expect(screen.queryByRole("group", { name: /Layout of/ })).toBeNull();
+    expect(sent.map((s) => s.operationName)).toContain("ViewWorkbook");
+    // The workbook's filters reach each widget's query.
+    const widgetQuery = sent.find((s) => s.operationName === "WorkbookWidget");
+    const query = widgetQuery?.variables.query as { filters: unknown[] };
+    expect(query.filters).toEqual([{ kind: "IN", column: "Branch", values: ["A"] }]);
+  });
+
+  it("lets the owner reorder, then shows the conflict when someone else saved first", async () => {
+    const sent = renderPage({ name: "alice", role: "viewer" });
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Edit layout" }));
+    await user.click(screen.getByRole("button", { name: "Move By city up" }));
+    expect(screen.getByRole("button", { name: "Move By city down" })).toHaveFocus();
+    const cells = screen.getAllByTestId("workbook-widget");
+    expect(within(cells[0]!).getByRole("heading", { name: "By city" })).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Someone else saved this workbook" });
+    expect(dialog).toHaveTextContent("since then widgets changed");
+    expect(within(dialog).getByRole("button", { name: "Reload their version" })).toBeInTheDocument();
+    expect(within(dialog).getByRole("button", { name: "Save as a copy" })).toBeInTheDocument();
+    const update = sent.find((s) => s.operationName === "UpdateWorkbook");
+    const edit = update?.variables.edit as { version: number; widgets: { title: string }[] };
+    expect(edit.version).toBe(3);
+    expect(edit.widgets.map((w) => w.title)).toEqual(["By city", "Total sales"]);
+  });
+});
+
+describe("ConflictDialog", () => {
+  it("says what changed and offers to reload or save a copy", async () => {
+    const calls: string[] = [];
+    const error = new (await import("../../api/errors")).ApiError(
+      409,
+      conflict.message,
+      conflict.extensions.detail,
+      "conflict",
+    );
+    render(
+      <ConflictDialog
+        error={error}
+        onReload={() => calls.push("reload")}
+        onSaveCopy={() => calls.push("copy")}
+        onClose={() => calls.push("close")}
+      />,
+    );
+    const dialog = screen.getByRole("alertdialog");
+    expect(dialog).toHaveTextContent("Someone else saved this workbook after you opened it");
+    expect(dialog).toHaveTextContent("What changed: the workbook is at version 4, not 3; since then widgets changed.");
+    expect(dialog).toHaveTextContent("Read it again");
+    expect(within(dialog).getByRole("button", { name: "Reload their version" })).toHaveFocus();
+    await userEvent.click(within(dialog).getByRole("button", { name: "Reload their version" }));
+    await userEvent.click(within(dialog).getByRole("button", { name: "Save as a copy" }));
+    expect(calls).toEqual(["reload", "copy"]);
+  });
+});
