@@ -2,10 +2,9 @@
 run by the analytics service, and written as CSV.
 
 "Applied" means added to the widget query's own filters (both hold). The workbook's filters are
-the dashboard's selection, named as GraphQL's SalesFilter names them: `dateFrom` and `dateTo`
-(days, both included) bound `__time`; `branches`, `cities`, `productLines`, `customerTypes`,
-`genders` and `payments` keep the rows whose column has one of the values (an empty list keeps
-all). A key that is a column of the widget's datasource keeps the rows with that value (or one
+the dashboard's selection as its URL holds it (the web app saves them so): `from` and `to`
+(days, both included) bound `__time`; `branch`, `city`, `product`, `customer`, `gender` and
+`payment` keep the rows whose column has one of the values (an empty list keeps all). A key that is a column of the widget's datasource keeps the rows with that value (or one
 of those values). A filter on a column the widget's datasource does not have is left out for
 that widget; other keys (view settings) are not filters."""
 
@@ -24,14 +23,14 @@ from backend.workbooks.documents import Document, FilterIn, Widget
 
 MAX_ROWS = 100_000
 _LISTS = {
-    "branches": "Branch",
-    "cities": "City",
-    "productLines": "Product line",
-    "customerTypes": "Customer type",
-    "genders": "Gender",
-    "payments": "Payment",
+    "branch": "Branch",
+    "city": "City",
+    "product": "Product line",
+    "customer": "Customer type",
+    "gender": "Gender",
+    "payment": "Payment",
 }
-_DAYS = ("dateFrom", "dateTo")
+_DAYS = ("from", "to")
 _CHUNK = 1000  # rows per piece of the streamed answer
 
 

@@ -97,7 +97,7 @@ async def _saved_starter(app: App, filters: dict[str, Any]) -> dict[str, Any]:
 async def test_a_widgets_csv_is_the_analytics_result_with_the_workbooks_filters(
     loaded: App,
 ) -> None:
-    filters = {"dateFrom": "2019-01-01", "dateTo": "2019-01-31", "branches": ["A", "B"]}
+    filters = {"from": "2019-01-01", "to": "2019-01-31", "branch": ["A", "B"]}
     saved = await _saved_starter(loaded, filters)
     index = next(i for i, w in enumerate(saved["widgets"]) if w["title"] == "Sales by city")
     answer = await loaded.client.get(f"/api/workbooks/{saved['id']}/widgets/{index}/data.csv")
