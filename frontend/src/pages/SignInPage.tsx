@@ -85,7 +85,7 @@ function PasswordForm() {
   }
 
   return (
-    <form className="sign-in-form" onSubmit={(event) => void submit(event)} aria-label="Sign in with a password">
+    <form className="sign-in-form" onSubmit={(event) => void submit(event)}>
       {problem ? (
         <div className="problem" role="alert">
           <p>{problem.message}</p>
