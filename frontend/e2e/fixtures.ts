@@ -4,6 +4,10 @@ import { expect, test as base, type Page } from "@playwright/test";
 export const TOKEN = process.env.ADMIN_TOKEN ?? "";
 export const DATA_CSV = process.env.DATA_CSV ?? "../data.csv";
 export const BAD_CSV = process.env.BAD_CSV ?? "";
+/** A person with a password (tests/e2e/test_frontend_browser.py makes them with the CLI); empty
+ * when that checkout's CLI cannot set passwords yet. */
+export const USER_NAME = process.env.USER_NAME ?? "";
+export const USER_PASSWORD = process.env.USER_PASSWORD ?? "";
 
 /** A page whose browser session already holds the admin token (as after a sign-in). */
 export const test = base.extend<{ signedIn: Page }>({

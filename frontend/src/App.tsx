@@ -1,11 +1,12 @@
-import { lazy, Suspense, useState } from "react";
+import { lazy, useState } from "react";
 import { NavLink, Route, Routes } from "react-router";
 import { Provider } from "urql";
 
-import { signOut } from "./api/auth";
 import { makeClient } from "./api/client";
 import { SignIn } from "./components/SignIn";
-import { useAuth } from "./hooks/useAuth";
+import { SignInAccount } from "./components/SignInAccount";
+import { SignInGate } from "./components/SignInGate";
+import { useAuth, useSignInGate } from "./hooks/useAuth";
 
 // Each page is its own chunk: the first load fetches the shell and the page it opens.
 const DashboardPage = lazy(() => import("./pages/dashboard/DashboardPage"));
@@ -26,7 +27,8 @@ const NAV = [
 ];
 
 export function App() {
-  const { generation, token } = useAuth();
+  const { generation } = useAuth();
+  const gate = useSignInGate(); // "app" once signed in (or on a service without sign-in)
   // A new client (and an empty cache) after each sign-in or sign-out: every widget asks again.
   // Kept in state, not useMemo, which React may recompute (a new client) whenever it likes.
   const [session, setSession] = useState(() => ({ generation, client: makeClient() }));
@@ -39,7 +41,7 @@ export function App() {
       </a>
       <header className="app-header">
         <span className="brand">Sales ingestion</span>
-        <nav aria-label="Pages">
+        <nav aria-label="Pages" hidden={gate !== "app"}>
           <ul>
             {NAV.map((item) => (
               <li key={item.to}>
@@ -50,14 +52,10 @@ export function App() {
             ))}
           </ul>
         </nav>
-        {token ? (
-          <button type="button" className="sign-out" onClick={() => signOut()}>
-            Sign out
-          </button>
-        ) : null}
+        <SignInAccount />
       </header>
       <main id="main" tabIndex={-1}>
-        <Suspense
+        <SignInGate
           fallback={
             <p role="status" className="page-loading">
               Loading the page…
@@ -74,7 +72,7 @@ export function App() {
             <Route path="/workbooks/:id" element={<WorkbookPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Routes>
-        </Suspense>
+        </SignInGate>
       </main>
       <SignIn />
     </Provider>

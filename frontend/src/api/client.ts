@@ -1,5 +1,6 @@
 // The GraphQL client (urql): a document cache keyed by query and variables is all these pages
-// need. Every request carries the session's token; errors in our REST shape (a 401 before the
+// need. Every request carries the browser's credentials (auth.ts: the bearer token, or in session
+// mode the cookie plus the CSRF token, GraphQL's POSTs being writes to the server); errors in our REST shape (a 401 before the
 // GraphQL layer, a 413...) are turned into GraphQL errors with extensions.code so every widget
 // reads one kind of error. Subscriptions (live task progress) go over a websocket with the
 // graphql-transport-ws protocol (graphql-ws: the protocol's reference client), the token in the
@@ -15,15 +16,15 @@ import {
 } from "@urql/core";
 import { createClient as createSocketClient } from "graphql-ws";
 
-import { authHeaders, requireSignIn } from "./auth";
+import { authHeaders, CREDENTIALS, getAuthState, requireSignIn } from "./auth";
 import { describeError, isUnauthorized } from "./errors";
 
 export const GRAPHQL_PATH = "/graphql";
 
 async function fetchWithAuth(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const headers = new Headers(init?.headers);
-  for (const [name, value] of Object.entries(authHeaders())) headers.set(name, value);
-  const response = await fetch(input, { ...init, headers });
+  for (const [name, value] of Object.entries(authHeaders(init?.method ?? "GET"))) headers.set(name, value);
+  const response = await fetch(input, { ...init, headers, credentials: CREDENTIALS });
   if (response.ok) return response;
   let body: unknown;
   try {
@@ -63,7 +64,7 @@ function socketExchange() {
     url: socketUrl(),
     lazy: true, // opened by the first subscription, closed after the last
     retryAttempts: 3,
-    connectionParams: () => authHeaders(),
+    connectionParams: () => (getAuthState().status === "token" ? authHeaders() : {}),
   });
   return subscriptionExchange({
     forwardSubscription(request) {

@@ -1,7 +1,8 @@
-// REST calls with the session's token: JSON requests, the upload (XMLHttpRequest, for its upload
-// progress events) and downloads of protected files (a plain link would not send the token). Their
+// REST calls with the browser's credentials (auth.ts: a bearer token, or the session cookie with
+// the CSRF token on writes): JSON requests, the upload (XMLHttpRequest, for its upload
+// progress events) and downloads of protected files (a plain link would not send a token). Their
 // types come from the service's OpenAPI document (openapi.json -> openapi.ts, `npm run codegen`).
-import { authHeaders, requireSignIn } from "./auth";
+import { authHeaders, CREDENTIALS, requireSignIn } from "./auth";
 import { ApiError, apiErrorFromBody } from "./errors";
 import type { operations } from "./openapi";
 
@@ -23,9 +24,9 @@ function failed(status: number, statusText: string, body: unknown): ApiError {
 
 export async function requestJson<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
-  for (const [name, value] of Object.entries(authHeaders())) headers.set(name, value);
+  for (const [name, value] of Object.entries(authHeaders(init.method ?? "GET"))) headers.set(name, value);
   headers.set("Accept", "application/json");
-  const response = await fetch(path, { ...init, headers });
+  const response = await fetch(path, { ...init, headers, credentials: CREDENTIALS });
   const body = await parseBody(response);
   if (!response.ok) throw failed(response.status, response.statusText, body);
   return body as T;
@@ -64,7 +65,8 @@ export function uploadFile(options: UploadOptions, onProgress: (sent: number, to
   const promise = new Promise<UploadAccepted>((resolve, reject) => {
     xhr.open("POST", "/api/ingest/upload");
     xhr.setRequestHeader("Accept", "application/json");
-    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+    // same origin: the browser sends the session cookie with it (withCredentials is for other sites)
+    for (const [name, value] of Object.entries(authHeaders("POST"))) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => {
       onProgress(event.loaded, event.lengthComputable ? event.total : options.file.size);
     };
@@ -88,7 +90,7 @@ export function uploadFile(options: UploadOptions, onProgress: (sent: number, to
 
 /** Download a file the API protects, then hand it to the browser as a download. */
 export async function downloadFile(url: string, filename: string): Promise<void> {
-  const response = await fetch(url, { headers: authHeaders() });
+  const response = await fetch(url, { headers: authHeaders("GET"), credentials: CREDENTIALS });
   if (!response.ok) throw failed(response.status, response.statusText, await parseBody(response));
   const blob = await response.blob();
   const objectUrl = URL.createObjectURL(blob);

@@ -3,9 +3,11 @@ import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { dismissSignIn, signIn } from "../api/auth";
 import { useAuth } from "../hooks/useAuth";
 
-/** Asks for an API token whenever the server answered 401; kept for this browser session. */
+/** Asks for an API token whenever the server answered 401 (token mode, or a service without
+ * sign-in sessions), or when the sign-in page's "Use an API token instead" was chosen; the token
+ * is kept for this browser session. */
 export function SignIn() {
-  const { signInReason, token } = useAuth();
+  const { signInReason, token, status } = useAuth();
   const dialog = useRef<HTMLDialogElement>(null);
   const [value, setValue] = useState("");
   const inputId = useId();
@@ -37,8 +39,15 @@ export function SignIn() {
       <form onSubmit={submit}>
         <h2 id={`${inputId}-title`}>Sign in</h2>
         <p id={hintId}>
-          {token ? "The server refused the token of this session" : "The server asks for an API token"}
-          {signInReason ? `: ${signInReason}` : "."} An administrator creates one with{" "}
+          {status === "signed-out" ? (
+            "Sign in with an API token instead of a name and password."
+          ) : (
+            <>
+              {token ? "The server refused the token of this session" : "The server asks for an API token"}
+              {signInReason ? `: ${signInReason}` : "."}
+            </>
+          )}{" "}
+          An administrator creates one with{" "}
           <code>python -m backend tokens create --name NAME --role viewer|uploader|admin</code>. It is kept in this
           browser tab only, until you close it.
         </p>
