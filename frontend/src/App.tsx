@@ -4,8 +4,10 @@ import { Provider } from "urql";
 
 import { signOut } from "./api/auth";
 import { makeClient } from "./api/client";
+import { NotificationsMenu } from "./components/NotificationsMenu";
 import { SignIn } from "./components/SignIn";
 import { useAuth } from "./hooks/useAuth";
+import { HeaderMe } from "./pages/profile/HeaderMe";
 
 // Each page is its own chunk: the first load fetches the shell and the page it opens.
 const DashboardPage = lazy(() => import("./pages/dashboard/DashboardPage"));
@@ -14,10 +16,14 @@ const TasksPage = lazy(() => import("./pages/tasks/TasksPage"));
 const TaskPage = lazy(() => import("./pages/tasks/TaskPage"));
 const StatusPage = lazy(() => import("./pages/StatusPage"));
 const PerformancePage = lazy(() => import("./pages/performance/PerformancePage"));
+const WorkbooksPage = lazy(() => import("./pages/workbooks/WorkbooksPage"));
+const UserPage = lazy(() => import("./pages/profile/UserPage"));
+const MePage = lazy(() => import("./pages/profile/MePage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 const NAV = [
   { to: "/", label: "Dashboard" },
+  { to: "/workbooks", label: "Workbooks" },
   { to: "/upload", label: "Upload" },
   { to: "/tasks", label: "Tasks" },
   { to: "/status", label: "Status" },
@@ -49,6 +55,8 @@ export function App() {
             ))}
           </ul>
         </nav>
+        {token ? <NotificationsMenu /> : null}
+        {token ? <HeaderMe /> : null}
         {token ? (
           <button type="button" className="sign-out" onClick={() => signOut()}>
             Sign out
@@ -70,6 +78,9 @@ export function App() {
             <Route path="/tasks/:taskId" element={<TaskPage />} />
             <Route path="/status" element={<StatusPage />} />
             <Route path="/performance" element={<PerformancePage />} />
+            <Route path="/workbooks" element={<WorkbooksPage />} />
+            <Route path="/users/:name" element={<UserPage />} />
+            <Route path="/me" element={<MePage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Routes>
         </Suspense>
