@@ -68,7 +68,11 @@ function useNotifications(open: boolean) {
     variables: { first: SHOWN },
     pause: !open,
   });
-  const [live] = useSubscription<NewNotificationData>({ query: NewNotificationsSubscription });
+  // Subscribed once the count came back: a server without notifications opens no socket for them.
+  const [live] = useSubscription<NewNotificationData>({
+    query: NewNotificationsSubscription,
+    pause: count.data === undefined,
+  });
   const refresh = () => {
     refetchCount({ requestPolicy: "network-only" });
     if (open) refetchList({ requestPolicy: "network-only" });
