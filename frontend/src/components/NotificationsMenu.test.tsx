@@ -30,9 +30,10 @@ interface Sent {
 }
 
 /** A notifications server in memory: what it holds, what it was asked, and a way to push one live. */
-function fakeServer(initial: NotificationItem[]) {
+function fakeServer(initial: NotificationItem[], withNotifications = true) {
   let items = [...initial];
   const sent: Sent[] = [];
+  const subscribed: string[] = [];
   let push: ((item: NotificationItem) => void) | null = null;
   const unread = () => items.filter((item) => item.readAt === null).length;
   const answer = ({ operationName, variables }: Sent): unknown => {
@@ -50,12 +51,15 @@ function fakeServer(initial: NotificationItem[]) {
     const body = JSON.parse(String(init?.body)) as Sent;
     body.variables ??= {};
     sent.push(body);
-    const data = answer(body);
-    return Promise.resolve(new Response(JSON.stringify({ data }), { headers: { "Content-Type": "application/json" } }));
+    const reply = withNotifications
+      ? { data: answer(body) }
+      : { data: null, errors: [{ message: "Cannot query field 'unreadNotificationCount' on type 'Query'." }] };
+    return Promise.resolve(new Response(JSON.stringify(reply), { headers: { "Content-Type": "application/json" } }));
   };
   const live = subscriptionExchange({
     forwardSubscription: () => ({
       subscribe(sink) {
+        subscribed.push("notifications");
         push = (item) => sink.next({ data: { notifications: item } });
         return { unsubscribe: () => (push = null) };
       },
@@ -65,6 +69,7 @@ function fakeServer(initial: NotificationItem[]) {
   return {
     client,
     sent,
+    subscribed,
     arrive(item: NotificationItem) {
       items = [item, ...items];
       push?.(item);
@@ -121,5 +126,14 @@ describe("NotificationsMenu", () => {
     await userEvent.keyboard("{Escape}");
     expect(bell).toHaveAttribute("aria-expanded", "false");
     expect(bell).toHaveFocus();
+  });
+
+  it("is a plain bell, with no socket opened, on a server without notifications", async () => {
+    const server = fakeServer([], false);
+    renderMenu(server.client);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(screen.getByRole("button", { name: "Notifications" })).toBeVisible();
+    expect(server.sent.map((s) => s.operationName)).toEqual(["UnreadNotificationCount"]);
+    expect(server.subscribed).toEqual([]);
   });
 });

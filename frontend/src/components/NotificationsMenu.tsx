@@ -71,7 +71,7 @@ function useNotifications(open: boolean) {
   // Subscribed once the count came back: a server without notifications opens no socket for them.
   const [live] = useSubscription<NewNotificationData>({
     query: NewNotificationsSubscription,
-    pause: count.data === undefined,
+    pause: typeof count.data?.unreadNotificationCount !== "number",
   });
   const refresh = () => {
     refetchCount({ requestPolicy: "network-only" });
