@@ -140,7 +140,12 @@ export function NotificationsMenu() {
         aria-controls={`${id}-popover`}
         onClick={() => setOpen((was) => !was)}
       >
-        <span aria-hidden="true">🔔</span>
+        <svg className="bell-icon" viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
+          <path
+            fill="currentColor"
+            d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
+          />
+        </svg>
         {unread ? (
           <span className="bell-count" aria-hidden="true">
             {unread > 99 ? "99+" : formatInteger(unread)}

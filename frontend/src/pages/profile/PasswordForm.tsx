@@ -34,7 +34,7 @@ export function PasswordForm() {
     }
   };
   return (
-    <form className="settings-form" aria-labelledby={`${id}-title`} onSubmit={(e) => void submit(e)}>
+    <form className="widget settings-form" aria-labelledby={`${id}-title`} onSubmit={(e) => void submit(e)}>
       <h2 id={`${id}-title`}>Change password</h2>
       <div className="field">
         <label htmlFor={`${id}-current`}>Current password</label>
