@@ -18,11 +18,12 @@ test("without a token the server's 401 asks for one, kept for the session", asyn
 });
 
 test("uploading data.csv through the page reaches succeeded, followed live", async ({ signedIn: page }) => {
+  // The task is followed over the GraphQL websocket (graphql-transport-ws), not by polling. The
+  // socket may open with the page (the header's notifications use it too): listen from the start.
+  const socket = page.waitForEvent("websocket", (ws) => ws.url().endsWith("/graphql"));
   await page.goto("/upload");
   await page.getByLabel("Choose a file").setInputFiles(DATA_CSV);
   await page.getByLabel("Datasource").fill("sales");
-  // The task is followed over the GraphQL websocket (graphql-transport-ws), not by polling.
-  const socket = page.waitForEvent("websocket", (ws) => ws.url().endsWith("/graphql"));
   await page.getByRole("button", { name: "Upload" }).click();
   await expect(page.getByText(/Sent .* \(100/)).toBeVisible();
   const updates = await socket;

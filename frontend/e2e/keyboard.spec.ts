@@ -8,6 +8,8 @@ test("the pages and the filters work from the keyboard", async ({ signedIn: page
   await page.keyboard.press("Tab");
   await expect(page.getByRole("link", { name: "Dashboard" })).toBeFocused();
   await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Workbooks" })).toBeFocused();
+  await page.keyboard.press("Tab");
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/upload$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Upload sales data");

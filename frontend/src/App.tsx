@@ -3,10 +3,12 @@ import { NavLink, Route, Routes } from "react-router";
 import { Provider } from "urql";
 
 import { makeClient } from "./api/client";
+import { NotificationsMenu } from "./components/NotificationsMenu";
 import { SignIn } from "./components/SignIn";
 import { SignInAccount } from "./components/SignInAccount";
 import { SignInGate } from "./components/SignInGate";
 import { useAuth, useSignInGate } from "./hooks/useAuth";
+import { HeaderMe } from "./pages/profile/HeaderMe";
 
 // Each page is its own chunk: the first load fetches the shell and the page it opens.
 const DashboardPage = lazy(() => import("./pages/dashboard/DashboardPage"));
@@ -16,10 +18,14 @@ const TaskPage = lazy(() => import("./pages/tasks/TaskPage"));
 const StatusPage = lazy(() => import("./pages/StatusPage"));
 const PerformancePage = lazy(() => import("./pages/performance/PerformancePage"));
 const WorkbookPage = lazy(() => import("./pages/workbook/WorkbookPage"));
+const WorkbooksPage = lazy(() => import("./pages/workbooks/WorkbooksPage"));
+const UserPage = lazy(() => import("./pages/profile/UserPage"));
+const MePage = lazy(() => import("./pages/profile/MePage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 const NAV = [
   { to: "/", label: "Dashboard" },
+  { to: "/workbooks", label: "Workbooks" },
   { to: "/upload", label: "Upload" },
   { to: "/tasks", label: "Tasks" },
   { to: "/status", label: "Status" },
@@ -27,7 +33,8 @@ const NAV = [
 ];
 
 export function App() {
-  const { generation } = useAuth();
+  const { generation, status } = useAuth();
+  const signedIn = status === "session" || status === "token";
   const gate = useSignInGate(); // "app" once signed in (or on a service without sign-in)
   // A new client (and an empty cache) after each sign-in or sign-out: every widget asks again.
   // Kept in state, not useMemo, which React may recompute (a new client) whenever it likes.
@@ -52,6 +59,8 @@ export function App() {
             ))}
           </ul>
         </nav>
+        {signedIn ? <NotificationsMenu /> : null}
+        {status === "token" ? <HeaderMe /> : null}
         <SignInAccount />
       </header>
       <main id="main" tabIndex={-1}>
@@ -69,7 +78,10 @@ export function App() {
             <Route path="/tasks/:taskId" element={<TaskPage />} />
             <Route path="/status" element={<StatusPage />} />
             <Route path="/performance" element={<PerformancePage />} />
+            <Route path="/workbooks" element={<WorkbooksPage />} />
             <Route path="/workbooks/:id" element={<WorkbookPage />} />
+            <Route path="/users/:name" element={<UserPage />} />
+            <Route path="/me" element={<MePage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Routes>
         </SignInGate>

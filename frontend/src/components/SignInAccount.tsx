@@ -1,5 +1,7 @@
 import { useEffect, useId, useRef, useState } from "react";
 
+import { NavLink } from "react-router";
+
 import { signOut, type SessionUser } from "../api/auth";
 import { describeError } from "../api/errors";
 import { useAuth } from "../hooks/useAuth";
@@ -70,7 +72,12 @@ function AccountMenu({ user }: { user: SessionUser }) {
         {user.display_name || user.name}
       </button>
       <div id={menuId} className="account-menu" hidden={!open}>
-        <ul aria-label="Sign out">
+        <ul aria-label="Your account">
+          <li>
+            <NavLink to="/me" onClick={() => setOpen(false)}>
+              Your profile and settings
+            </NavLink>
+          </li>
           <li>
             <button type="button" disabled={busy} onClick={() => void leave(false)}>
               Sign out
