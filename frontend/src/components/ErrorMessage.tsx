@@ -16,7 +16,7 @@ export function ErrorMessage({ error, what, onRetry }: Props) {
         <p className="problem-title">Sign-in needed</p>
         <p>{problem.message}</p>
         <button type="button" onClick={() => requireSignIn(problem.message)}>
-          Sign in with an API token
+          Sign in
         </button>
       </div>
     );
