@@ -4,6 +4,8 @@ password is hashed."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from backend.auth import passwords
@@ -80,3 +82,19 @@ async def test_sign_in_bodies_are_bounded_before_any_hashing(
         ok = await client.post("/api/auth/login", json={"name": "bea", "password": PASSWORD})
         assert ok.status_code == 200, ok.text
         assert checks == [len(PASSWORD)]
+
+
+async def test_the_sign_in_limits_are_settings(embedded: Backend) -> None:
+    settings = embedded.settings.model_copy(
+        update={"sign_in_attempts_per_name": 2, "sign_in_attempts_per_address": 4}
+    )
+    async with app_for(dataclasses.replace(embedded, settings=settings)) as app:
+        await make_person(app.runtime, "lim")
+        client = app.client_as(None)
+
+        async def attempt(name: str) -> int:
+            body = {"name": name, "password": "wrong" * 3}
+            return (await client.post("/api/auth/login", json=body)).status_code
+
+        assert [await attempt("lim") for _ in range(3)] == [401, 401, 429]  # per name
+        assert [await attempt("other") for _ in range(2)] == [401, 429]  # per address: 4 in all
