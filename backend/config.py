@@ -142,6 +142,16 @@ class Settings(BaseSettings):
     session_hours: Annotated[float, Field(gt=0, le=24 * 90)] = Field(
         default=12.0, description="How long a browser stays signed in"
     )
+    sign_in_attempts_per_name: Annotated[int, Field(ge=1)] = Field(
+        default=5,
+        description="Password sign-in attempts per minute for one name, whatever "
+        "RATE_LIMIT_PER_MINUTE says (past it 429), per process",
+    )
+    sign_in_attempts_per_address: Annotated[int, Field(ge=1)] = Field(
+        default=20,
+        description="Password sign-in attempts per minute from one client address (past it "
+        "429), per process",
+    )
     session_cookie_secure: bool = Field(
         default=False,
         description="Mark the session cookie Secure even when requests arrive over http (behind "

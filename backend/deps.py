@@ -155,6 +155,16 @@ def bearer_of(connection: HTTPConnection) -> str | None:
     return credential if isinstance(credential, str) else None
 
 
+async def reauthenticate(runtime: Runtime, credential: str) -> Principal | None:
+    """The principal a credential `bearer_of` gave still stands for (a bearer token, or a
+    session cookie), checked as every request's is (within the token cache's 30 seconds)."""
+    if credential.startswith(_SESSION_MARK):
+        return await web_sessions.authenticate(
+            runtime.reading(), runtime.token_cache, credential.removeprefix(_SESSION_MARK)
+        )
+    return await runtime.authenticate(credential)
+
+
 async def still_allowed(runtime: Runtime, token: str | None, needed: Role) -> bool:
     """Whether a long-lived stream's caller may still see it: the token or session it began
     with still verifies (not revoked, ended or expired; checked as every request is, within the
@@ -162,12 +172,7 @@ async def still_allowed(runtime: Runtime, token: str | None, needed: Role) -> bo
     anonymous, whose role is fixed by the settings."""
     if token is None:
         return True
-    if token.startswith(_SESSION_MARK):
-        principal = await web_sessions.authenticate(
-            runtime.reading(), runtime.token_cache, token.removeprefix(_SESSION_MARK)
-        )
-    else:
-        principal = await runtime.authenticate(token)
+    principal = await reauthenticate(runtime, token)
     return principal is not None and principal.allows(needed)
 
 

@@ -112,7 +112,12 @@ class Runtime:
             read_sessions=read_sessions,
             druid=druid,
             space=SpaceGuard(store, settings.min_free_disk_bytes),
-            limits=Limits(settings.rate_limit_per_minute, settings.uploads_in_flight),
+            limits=Limits(
+                settings.rate_limit_per_minute,
+                settings.uploads_in_flight,
+                settings.sign_in_attempts_per_name,
+                settings.sign_in_attempts_per_address,
+            ),
             oidc=OidcVerifier(settings.oidc) if settings.oidc else None,
             metrics=metrics,
         )

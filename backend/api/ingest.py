@@ -300,10 +300,12 @@ async def task_events(
         update: live.Update | None = first
         try:
             while True:
+                if not await still_allowed(runtime, token, Role.VIEWER):
+                    # Revoked, expired or signed out since the stream began (checked on
+                    # keep-alives too): reconnecting gets the 401.
+                    return
                 if update is None:
                     yield b": keep-alive\n\n"
-                elif not await still_allowed(runtime, token, Role.VIEWER):
-                    return  # revoked or expired since the stream began: reconnecting gets the 401
                 else:
                     data = json.dumps(update.payload(), separators=(",", ":"))
                     yield f"id: {update.id}\nevent: {update.kind}\ndata: {data}\n\n".encode()

@@ -32,15 +32,22 @@ class TooManyRequests(AppError):
 
 
 class Limits:
-    # Sign-in attempts per minute, per name and per client address, whatever REQUESTS_PER_MINUTE
-    # says: guessing passwords is slowed down for one person and from one place.
+    # Sign-in attempts per minute, per name and per client address (SIGN_IN_ATTEMPTS_PER_NAME,
+    # SIGN_IN_ATTEMPTS_PER_ADDRESS), whatever RATE_LIMIT_PER_MINUTE says: guessing passwords is
+    # slowed down for one person and from one place.
     SIGN_IN_PER_NAME = 5
     SIGN_IN_PER_ADDRESS = 20
 
-    def __init__(self, per_minute: int, uploads_in_flight: int) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        uploads_in_flight: int,
+        sign_in_per_name: int = SIGN_IN_PER_NAME,
+        sign_in_per_address: int = SIGN_IN_PER_ADDRESS,
+    ) -> None:
         self.per_minute = per_minute
-        self._sign_in_name = RateLimitItemPerMinute(self.SIGN_IN_PER_NAME)
-        self._sign_in_address = RateLimitItemPerMinute(self.SIGN_IN_PER_ADDRESS)
+        self._sign_in_name = RateLimitItemPerMinute(sign_in_per_name)
+        self._sign_in_address = RateLimitItemPerMinute(sign_in_per_address)
         self.uploads_in_flight = uploads_in_flight
         self._window = RateLimitItemPerMinute(per_minute) if per_minute else None
         self._limiter = MovingWindowRateLimiter(MemoryStorage())

@@ -18,6 +18,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
 
 from backend.auth.limits import TooManyRequests
+from backend.deps import reauthenticate
 from backend.errors import AppError, NestsTooDeeply, Unauthorized
 from backend.schema.context import Context
 
@@ -28,7 +29,7 @@ async def refusal(context: Context) -> GraphQLError | None:
     runtime = context.runtime
     try:
         if context.token is not None:
-            principal = await runtime.authenticate(context.token)
+            principal = await reauthenticate(runtime, context.token)
             if principal is None:
                 raise Unauthorized(
                     "the token of this connection is no longer valid (revoked or expired)",
