@@ -120,9 +120,9 @@ class Subscription:
         )
         try:
             async for update in stream:
+                await _still_allowed(info)  # on quiet ticks too: a queued task may wait long
                 if update is None:
                     continue
-                await _still_allowed(info)
                 yield TaskUpdate.of(update)
                 if update.final:
                     return

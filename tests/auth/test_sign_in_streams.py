@@ -24,6 +24,7 @@ from backend.auth.roles import Role
 from backend.auth.service import TokenCache
 from backend.main import create_app
 from backend.runtime import Runtime
+from backend.schema import live as schema_live
 from backend.tasks import live
 from bench.harness import free_port
 from tests.auth.test_sign_in import PASSWORD, make_person
@@ -143,7 +144,9 @@ async def test_the_websocket_takes_the_cookie_only_from_this_sites_pages(
 @pytest.fixture
 def quick_keepalive(monkeypatch: pytest.MonkeyPatch) -> None:
     """Task streams say they are alive every half second rather than every 15."""
-    monkeypatch.setattr(ingest.live, "updates", functools.partial(live.updates, keepalive=0.5))
+    quick = functools.partial(live.updates, keepalive=0.5)
+    monkeypatch.setattr(ingest.live, "updates", quick)
+    monkeypatch.setattr(schema_live.live, "updates", quick)
 
 
 async def upload_queued(server: Served, seed: int = 0) -> str:
@@ -207,4 +210,23 @@ async def test_a_subscription_ends_once_its_session_is_signed_out_elsewhere(
             secret = await upload_queued(other, seed=1)
             ended = await receive(ws)
             assert secret not in str(ended)
+            assert "no longer valid" in errors_of(ended), ended
+
+
+async def test_a_task_subscription_ends_once_its_session_is_signed_out_even_while_quiet(
+    backend: Backend, quick_keepalive: None
+) -> None:
+    """A queued task changes nothing for a while: its subscription is checked on its quiet
+    ticks too, not only when the task next changes."""
+    async with served(backend) as server, served(backend) as other:
+        cookie, csrf = await sign_in(server, "sal")
+        task_id = await upload_queued(server)
+        query = f'subscription {{ ingestionTaskUpdates(taskId: "{task_id}") {{ status }} }}'
+        async with socket(server, cookie, origin=server.url) as ws:
+            await ws.send(json.dumps({"id": "q", "type": "subscribe", "payload": {"query": query}}))
+            first = await receive(ws)
+            assert first["payload"]["data"]["ingestionTaskUpdates"]["status"] == "QUEUED", first
+            await sign_out_everywhere(other, cookie, csrf)
+            server.move_clock()
+            ended = await receive(ws, timeout=10)
             assert "no longer valid" in errors_of(ended), ended
