@@ -25,6 +25,7 @@ let ben: Page;
 let sharedId = "";
 let savedVersion = 0;
 let anaKpi = "";
+let dashboardKpi = "";
 let viewsBefore = 0;
 let privateId = "";
 
@@ -68,7 +69,9 @@ async function views(id: string): Promise<number> {
 test("ana saves the filtered dashboard as a shared, tagged workbook and reorders it", async () => {
   await ana.goto("/?branch=A&from=2019-02-01");
   await expect(ana.getByRole("heading", { level: 1, name: "Sales dashboard" })).toBeVisible();
-  await expect(ana.locator('[data-kpi="totalSales"] .kpi-value')).not.toHaveAttribute("data-value", "");
+  const dashboardTotal = ana.locator('[data-kpi="totalSales"] .kpi-value');
+  await expect(dashboardTotal).not.toHaveAttribute("data-value", "");
+  dashboardKpi = (await dashboardTotal.getAttribute("data-value")) ?? "";
   await expectAccessible(ana);
   await ana.getByRole("button", { name: "Save as workbook" }).click();
   const dialog = ana.getByRole("dialog", { name: "Save the dashboard as a workbook" });
@@ -99,6 +102,9 @@ test("ana saves the filtered dashboard as a shared, tagged workbook and reorders
   await expect(ana.getByRole("heading", { level: 1, name: SHARED })).toBeVisible();
   await expect.poll(() => widgetOrder(ana)).toEqual(reordered);
   anaKpi = await kpiValue(ana);
+  // the workbook's total sales is the dashboard's under the same filters
+  const workbookTotal = await ana.locator(`[data-widget="${KPI}"] .kpi-value`).getAttribute("data-value");
+  expect(Number(workbookTotal)).toBeCloseTo(Number(dashboardKpi), 2);
   await expectAccessible(ana);
   await screenshot(ana, "two-users-ana-workbook");
 
