@@ -338,7 +338,7 @@ test("ben's bell counts a workbook ana shares with him by name, live", async () 
   // without a reload of ben's page
   await expect(bell).toHaveAttribute("aria-label", "Notifications, 1 unread");
   await bell.click();
-  await expect(ben.locator(`a[href="/workbooks/${privateId}"]`)).toBeVisible();
+  await expect(ben.locator(`a[href="/workbooks/${privateId}"]`)).toContainText(PRIVATE);
   await expectAccessible(ben);
   await screenshot(ben, "two-users-notification");
 });
