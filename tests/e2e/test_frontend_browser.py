@@ -2,7 +2,8 @@
 driving Debian's Chromium against a real uvicorn on a fresh SQLite database that only an admin
 token opens (frontend/e2e: upload data.csv to succeeded followed over the websocket, dashboard
 figures equal the API's, filters and view settings in the URL, status, the Sigma refusal, a bad
-file's line numbers, cancel and retry from a task's page, axe-core, 390 px).
+file's line numbers, cancel and retry from a task's page, axe-core, 390 px; an uploader and a
+viewer, a token each, sharing a workbook in two-users.spec.ts).
 Screenshots of every page are left in frontend/test-results/screenshots."""
 
 from __future__ import annotations
@@ -127,7 +128,10 @@ def two_users(env: dict[str, str]) -> dict[str, str]:
     (the token is the first line `tokens create` prints)."""
     out: dict[str, str] = {}
     for key, (name, role) in TWO_USERS.items():
-        for args in (["users", "create", name, "--role", role], ["tokens", "create", "--user", name]):
+        for args in (
+            ["users", "create", name, "--role", role],
+            ["tokens", "create", "--user", name],
+        ):
             done = backend_cli(args, env)
             assert done.returncode == 0, f"`{' '.join(args)}` failed: {done.stdout}{done.stderr}"
         out[f"{key}_TOKEN"] = done.stdout.splitlines()[0].strip()
