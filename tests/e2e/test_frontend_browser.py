@@ -2,7 +2,8 @@
 driving Debian's Chromium against a real uvicorn on a fresh SQLite database that only an admin
 token opens (frontend/e2e: upload data.csv to succeeded followed over the websocket, dashboard
 figures equal the API's, filters and view settings in the URL, status, the Sigma refusal, a bad
-file's line numbers, cancel and retry from a task's page, axe-core, 390 px).
+file's line numbers, cancel and retry from a task's page, axe-core, 390 px; an uploader and a
+viewer, a token each, sharing a workbook in two-users.spec.ts).
 Screenshots of every page are left in frontend/test-results/screenshots."""
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ TIMEOUT = 900  # seconds, for each npm step on a slow CI machine
 # The person frontend/e2e/signin.spec.ts signs in as (a password of 10..200 characters).
 USER_NAME = "pat"
 USER_PASSWORD = "a long enough e2e password"
+# The two people of frontend/e2e/two-users.spec.ts: an uploader who shares, a viewer who reads.
+TWO_USERS = {"UPLOADER": ("ana", "uploader"), "VIEWER": ("ben", "viewer")}
 
 
 def npm() -> str:
@@ -119,6 +122,23 @@ def password_user(env: dict[str, str]) -> dict[str, str]:
     return {"USER_NAME": USER_NAME, "USER_PASSWORD": USER_PASSWORD}
 
 
+def two_users(env: dict[str, str]) -> dict[str, str]:
+    """`users create NAME --role ROLE`, then `tokens create --user NAME`, for each of TWO_USERS:
+    their tokens as UPLOADER_TOKEN and VIEWER_TOKEN, their names as UPLOADER_NAME and VIEWER_NAME
+    (the token is the first line `tokens create` prints)."""
+    out: dict[str, str] = {}
+    for key, (name, role) in TWO_USERS.items():
+        for args in (
+            ["users", "create", name, "--role", role],
+            ["tokens", "create", "--user", name],
+        ):
+            done = backend_cli(args, env)
+            assert done.returncode == 0, f"`{' '.join(args)}` failed: {done.stdout}{done.stderr}"
+        out[f"{key}_TOKEN"] = done.stdout.splitlines()[0].strip()
+        out[f"{key}_NAME"] = name
+    return out
+
+
 def test_vitest_component_tests_pass() -> None:
     npm_path = npm()
     ensure_built(npm_path)
@@ -136,6 +156,7 @@ def test_playwright_suite_passes_against_a_real_server(embedded: Backend, tmp_pa
     token_file = tmp_path / "admin-token"
     cli_admin_token(env, token_file)
     person = password_user(env)
+    people = two_users(env)
     with uvicorn_server(env, tmp_path / "server.log") as url:
         suite_env = {
             **os.environ,
@@ -146,6 +167,7 @@ def test_playwright_suite_passes_against_a_real_server(embedded: Backend, tmp_pa
             "BAD_CSV": str(bad_csv(tmp_path / "bad.csv")),
             "CHROMIUM": str(CHROMIUM),
             **person,
+            **people,
         }
         try:
             run([npm_path, "exec", "--", "playwright", "test"], env=suite_env)

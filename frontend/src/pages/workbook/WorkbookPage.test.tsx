@@ -47,7 +47,7 @@ const conflict = {
 };
 
 /** A server answering each operation by its name; the variables of each are recorded. */
-function clientFor(me: { name: string; role: string }) {
+function clientFor(me: { name: string; role: string }, updated?: unknown) {
   const sent: { operationName: string; variables: Record<string, unknown> }[] = [];
   const fetch = (_input: RequestInfo | URL, init?: RequestInit) => {
     const request = JSON.parse(String(init?.body)) as (typeof sent)[number];
@@ -57,7 +57,7 @@ function clientFor(me: { name: string; role: string }) {
       ViewWorkbook: { data: { viewWorkbook: { counted: true, views: 5 } } },
       WorkbookWidget: { data: { analytics: { columns: ["sum_Total"], rows: [[1234.5]] } } },
       FilterOptions: { data: null, errors: [{ message: "not needed here" }] },
-      UpdateWorkbook: { data: null, errors: [conflict] },
+      UpdateWorkbook: updated ? { data: { updateWorkbook: updated } } : { data: null, errors: [conflict] },
     };
     const body = JSON.stringify(answers[request.operationName] ?? { data: null });
     return Promise.resolve(new Response(body, { headers: { "Content-Type": "application/json" } }));
@@ -65,8 +65,8 @@ function clientFor(me: { name: string; role: string }) {
   return { client: new Client({ url: "/graphql", fetch, preferGetMethod: false, exchanges: [fetchExchange] }), sent };
 }
 
-function renderPage(me: { name: string; role: string }) {
-  const { client, sent } = clientFor(me);
+function renderPage(me: { name: string; role: string }, updated?: unknown) {
+  const { client, sent } = clientFor(me, updated);
   render(
     <Provider value={client}>
       <MemoryRouter initialEntries={["/workbooks/wb1"]}>
@@ -114,6 +114,24 @@ describe("WorkbookPage", () => {
     const edit = update?.variables.edit as { version: number; widgets: { title: string }[] };
     expect(edit.version).toBe(3);
     expect(edit.widgets.map((w) => w.title)).toEqual(["By city", "Total sales"]);
+  });
+
+  it("shows the saved layout as soon as the save answers, and saves next from its version", async () => {
+    // the client here has no cache: the page is not read again, as while its refetch is on its way
+    const saved = { __typename: "Workbook", ...workbook, widgets: [...workbook.widgets].reverse(), version: 4 };
+    const sent = renderPage({ name: "alice", role: "viewer" }, saved);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Edit layout" }));
+    await user.click(screen.getByRole("button", { name: "Move By city up" }));
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    expect(await screen.findByRole("button", { name: "Edit layout" })).toBeInTheDocument();
+    const titles = () =>
+      screen.getAllByTestId("workbook-widget").map((c) => within(c).getByRole("heading").textContent);
+    expect(titles()).toEqual(["By city", "Total sales"]);
+    await user.click(screen.getByRole("button", { name: "Edit layout" }));
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    const versions = sent.filter((s) => s.operationName === "UpdateWorkbook").map((s) => s.variables.edit);
+    expect(versions).toMatchObject([{ version: 3 }, { version: 4 }]);
   });
 });
 

@@ -58,10 +58,12 @@ interface ViewProps {
   me: Me | null;
   views: number;
   onReload: () => void;
+  /** What the server answered a save with (shown at once, before the page is read again). */
+  onSaved: (workbook: LoadedWorkbook) => void;
 }
 
 /** A loaded workbook: its header, its filters and its widgets; edit mode for its owner or an admin. */
-export function WorkbookView({ workbook, me, views, onReload }: ViewProps) {
+export function WorkbookView({ workbook, me, views, onReload, onSaved }: ViewProps) {
   const navigate = useNavigate();
   const canEdit = mayEdit(workbook, me);
   const saved = useMemo(() => parseWidgets(workbook.widgets), [workbook.widgets]);
@@ -100,6 +102,7 @@ export function WorkbookView({ workbook, me, views, onReload }: ViewProps) {
     setBusy(false);
     if (!result.error) {
       setEditing(false);
+      if (result.data) onSaved(result.data.updateWorkbook);
       return;
     }
     setSaveError(result.error);
@@ -129,8 +132,9 @@ export function WorkbookView({ workbook, me, views, onReload }: ViewProps) {
     const edits = { version: workbook.version, visibility: details.visibility, shared_with: details.shared_with };
     const result = await update({ id: workbook.id, edit: edits });
     setBusy(false);
-    if (result.error) setDialogError(result.error);
-    else setDialog(null);
+    if (result.error) return setDialogError(result.error);
+    setDialog(null);
+    if (result.data) onSaved(result.data.updateWorkbook);
   }
 
   const closeDialog = () => {
@@ -307,7 +311,10 @@ export default function WorkbookPage() {
   const [result, reexecute] = useQuery({ query: WorkbookQuery, variables: { id } });
   const [viewed, recordView] = useMutation(ViewWorkbookMutation);
   const recorded = useRef<string | null>(null);
-  const workbook = result.data?.workbook;
+  // The last save's answer, until the page read again is at least as new.
+  const [saved, setSaved] = useState<LoadedWorkbook | null>(null);
+  const loaded = result.data?.workbook;
+  const workbook = saved && loaded && saved.id === loaded.id && saved.version > loaded.version ? saved : loaded;
   useDocumentTitle(workbook?.title ?? "Workbook");
   useEffect(() => {
     if (recorded.current === id) return;
@@ -337,6 +344,7 @@ export default function WorkbookPage() {
       me={result.data?.me ?? null}
       views={views}
       onReload={() => reexecute({ requestPolicy: "network-only" })}
+      onSaved={setSaved}
     />
   );
 }
