@@ -80,6 +80,7 @@ VIEWER_MUTATIONS = {
     "restoreWorkbookVersion",
     "favoriteWorkbook",
     "viewWorkbook",
+    "markNotificationsRead",  # one's own notifications (tests/notifications)
 }
 # Writes a viewer makes to what is theirs: a private workbook (sharing one needs an uploader,
 # which backend/workbooks/rules.py checks and tests/workbooks tests), a favorite, a view.
@@ -89,6 +90,7 @@ VIEWER_POSTS = {
     "/api/workbooks/{workbook_id:workbook_id}/view",
     "/api/workbooks/{workbook_id:workbook_id}/versions/{number}/restore",
     "/api/workbooks/{rest:not_workbook}",  # answers 404: no workbook there
+    "/api/notifications/read",  # one's own notifications (tests/notifications)
 }
 CALLERS: list[Role | None] = [None, Role.VIEWER, Role.UPLOADER, Role.ADMIN]
 
