@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.notifications.models import Notification
 
@@ -46,15 +46,9 @@ class UnreadOut(BaseModel):
 
 
 class MarkReadIn(BaseModel):
-    """Either `ids` (yours; others and unknown ones are ignored) or `all`."""
+    """`ids` (yours; others and unknown ones are ignored), or `all`; neither marks nothing."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     ids: list[str] | None = Field(default=None, max_length=MAX_IDS)
     all: bool = False
-
-    @model_validator(mode="after")
-    def _one_of(self) -> MarkReadIn:
-        if not self.all and self.ids is None:
-            raise ValueError("send the ids to mark read, or all: true")
-        return self
