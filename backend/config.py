@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     )
     janitor_interval_seconds: Annotated[float, Field(gt=0)] = 3600.0
     staged_upload_max_age_seconds: Annotated[float, Field(gt=0)] = 6 * 3600.0
+    notifications_keep_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        default=30, description="Notifications older than this are deleted by the janitor"
+    )
     worker_concurrency: Annotated[int, Field(ge=0)] = 2
     # `python -m backend worker` serves its own Prometheus metrics here (0: not at all).
     worker_metrics_port: Annotated[int, Field(ge=0, le=65535)] = 0

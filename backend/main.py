@@ -18,6 +18,7 @@ from backend.api import (
     edge,
     frontend,
     ingest,
+    notifications,
     performance,
     sigma,
     status,
@@ -127,6 +128,7 @@ def _include_routes(app: FastAPI, settings: Settings, slots: asyncio.Semaphore) 
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(workbooks.router)
+    app.include_router(notifications.router)
     graphiql.mount(app)
     docs.mount(app)
     app.include_router(frontend.router)  # last: its catch-all serves client-side routes

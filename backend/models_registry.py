@@ -4,6 +4,7 @@ from backend.auth import models as auth_models
 from backend.contracts import stored as contract_models
 from backend.ingestion import models as ingestion_models
 from backend.monitoring import models as monitoring_models
+from backend.notifications import models as notification_models
 from backend.tasks import models as task_models
 from backend.workbooks import models as workbook_models
 
@@ -12,6 +13,7 @@ __all__ = [
     "contract_models",
     "ingestion_models",
     "monitoring_models",
+    "notification_models",
     "task_models",
     "workbook_models",
 ]

@@ -27,6 +27,7 @@ DOMAIN = {
     "druid_load",
     "analytics",
     "tasks",
+    "notifications",
     "pipeline",
     "contracts",
     "storage",

@@ -136,6 +136,7 @@ def _new_task(
         storage_key=staged.key,
         options={"force": force, **options.as_dict()},
         created_by=actor.id,
+        created_by_user=actor.user,
         trace_context=tracing.carrier(),  # the worker continues the upload's trace
     )
 

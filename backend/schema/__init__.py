@@ -45,8 +45,13 @@ from backend.schema.context import end as end_context
 from backend.schema.datasources import DatasourceMutation
 from backend.schema.extensions import is_request_error, schema_extensions
 from backend.schema.ingestion import IngestionMutation, IngestionQuery
-from backend.schema.live import Subscription
+from backend.schema.live import Subscription as LiveSubscription
 from backend.schema.monitoring import MonitoringMutation, MonitoringQuery, PerformanceQuery
+from backend.schema.notifications import (
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from backend.schema.scalars import SCALARS
 from backend.schema.suggestions import hidden_for, without_suggestions
 from backend.schema.users import UsersMutation, UsersQuery
@@ -62,12 +67,21 @@ Query = merge_types(
         PerformanceQuery,
         UsersQuery,
         WorkbookQuery,
+        NotificationQuery,
     ),
 )
 Mutation = merge_types(
     "Mutation",
-    (IngestionMutation, MonitoringMutation, DatasourceMutation, UsersMutation, WorkbookMutation),
+    (
+        IngestionMutation,
+        MonitoringMutation,
+        DatasourceMutation,
+        UsersMutation,
+        WorkbookMutation,
+        NotificationMutation,
+    ),
 )
+Subscription = merge_types("Subscription", (LiveSubscription, NotificationSubscription))
 
 
 class Schema(strawberry.Schema):

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db import after_commit, utcnow
 from backend.monitoring import audit, tracing
 from backend.monitoring.metrics import Registry
+from backend.notifications import service as notifications
 from backend.tasks.models import (
     ACTIVE_STATUSES,
     DRUID_STATUSES,
@@ -80,6 +81,9 @@ def _check_table() -> None:
 
 
 _check_table()
+# The ends that notify the uploader (a cancel is their own doing), and what the notice says.
+NOTIFIED = frozenset({S.SUCCEEDED, S.FAILED})
+_ENDED = ("id", "filename", "datasource", "rows_valid", "rows_rejected", "error")
 _VALUES = frozenset(s.value for s in TaskStatus)
 ACTIVE_VALUES = frozenset(s.value for s in ACTIVE_STATUSES)
 
@@ -209,6 +213,9 @@ def move(
     else:
         task.events.append(event)
     _after(session, stages, to, columns)
+    if to in NOTIFIED:
+        ended = {name: getattr(task, name) for name in _ENDED}
+        notifications.task_finished(session, task.created_by_user, ended, to is S.SUCCEEDED)
 
 
 async def advance(
@@ -236,12 +243,17 @@ async def advance(
             IngestionTask.status.in_(before),
         )
         .values(status=to.value, updated_at=now, **columns)
-        .returning(IngestionTask.id)
+        .returning(IngestionTask.created_by_user, *(getattr(IngestionTask, n) for n in _ENDED))
     )
-    if result.scalar_one_or_none() is None:
+    moved = result.one_or_none()
+    if moved is None:
         await _refused(session, task_id, to, owner)
+        return
     session.add(TaskEvent(task_id=task_id, at=now, status=to.value, message=message))
     _after(session, stages, to, columns)
+    if to in NOTIFIED:
+        ended = dict(zip(_ENDED, moved[1:], strict=True))
+        notifications.task_finished(session, moved[0], ended, to is S.SUCCEEDED)
 
 
 def not_an_attempt() -> ColumnElement[int]:

@@ -76,6 +76,8 @@ class IngestionTask(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Who uploaded it (a principal's id): an uploader may retry or cancel only its own tasks.
     created_by: Mapped[str | None] = mapped_column(String(128))
+    # The user it stands for (None: anonymous or the service): its end notifies them.
+    created_by_user: Mapped[str | None] = mapped_column(String(32))
     # The upload's trace (W3C headers: traceparent, tracestate), continued by the worker.
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON)
     lease_owner: Mapped[str | None] = mapped_column(String(128))

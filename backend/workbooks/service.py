@@ -19,7 +19,7 @@ from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.monitoring import audit
 from backend.paging import check_page
-from backend.workbooks import store
+from backend.workbooks import notices, store
 from backend.workbooks.documents import (
     Document,
     VersionDocumentOut,
@@ -97,6 +97,7 @@ async def _save(
             created_at=row.updated_at,
         )
     )
+    await notices.saved(session, principal, row, before, document, changed)
     return changed
 
 

@@ -1,5 +1,6 @@
 """Cleans up what crashes leave behind: uploads stored under raw/<task id>/ whose task was never
-recorded (the process died between streaming and the commit), and writes never committed."""
+recorded (the process died between streaming and the commit), and writes never committed; and
+what is kept only for a while (notifications older than NOTIFICATIONS_KEEP_DAYS)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 import logging
 
 from backend.db import SessionMaker, session_scope, utcnow
+from backend.notifications import service as notifications
 from backend.storage import ObjectStore
 from backend.tasks import repository
 
@@ -34,4 +36,13 @@ async def remove_orphans(sessions: SessionMaker, store: ObjectStore, older_than:
             removed += 1
     if removed:
         log.info("removed %d orphaned upload object(s) older than %.0f s", removed, older_than)
+    return removed
+
+
+async def purge_notifications(sessions: SessionMaker, keep_days: int) -> int:
+    """Delete notifications older than `keep_days` days; returns how many went."""
+    async with session_scope(sessions) as session:
+        removed = await notifications.purge(session, keep_days)
+    if removed:
+        log.info("removed %d notification(s) older than %d days", removed, keep_days)
     return removed

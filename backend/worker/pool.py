@@ -86,7 +86,7 @@ class WorkerPool:
         self._loops.append(asyncio.create_task(self._janitor()))
 
     async def _janitor(self) -> None:
-        """Now and then, remove what crashed uploads left in storage."""
+        """Now and then, remove what crashed uploads left in storage, and old notifications."""
         interval = self.settings.janitor_interval_seconds
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
@@ -98,6 +98,12 @@ class WorkerPool:
                 )
             except Exception:
                 log.exception("the storage janitor failed; it runs again later")
+            try:
+                await janitor.purge_notifications(
+                    self.sessions, self.settings.notifications_keep_days
+                )
+            except Exception:
+                log.exception("purging old notifications failed; it runs again later")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), interval)
 
