@@ -29,6 +29,7 @@ import {
 } from "./filters";
 import { DetailsQuery, OverviewQuery, ProfitabilityQuery, TrendQuery } from "./queries";
 import { SaveDashboardButton } from "../workbook/SaveDashboardButton";
+import { useHomeChoice } from "./useHomeChoice";
 
 type Figure = "totalSales" | "grossIncome" | "transactions" | "unitsSold" | "averageBasket" | "averageRating";
 
@@ -335,6 +336,13 @@ export default function DashboardPage() {
   const filters = useMemo(() => filtersFromParams(params), [params]);
   const granularity = granularityFromParams(params);
   const filter = useMemo(() => toSalesFilter(filters), [filters]);
+  if (useHomeChoice()) {
+    return (
+      <p role="status" className="page-loading">
+        Opening your default dashboard…
+      </p>
+    );
+  }
   return (
     <>
       <div className="page-title">
