@@ -1,4 +1,4 @@
-import { lazy, useState } from "react";
+import { Fragment, lazy, useState, type ReactNode } from "react";
 import { NavLink, Route, Routes } from "react-router";
 import { Provider } from "urql";
 
@@ -9,6 +9,13 @@ import { SignInAccount } from "./components/SignInAccount";
 import { SignInGate } from "./components/SignInGate";
 import { useAuth, useSignInGate } from "./hooks/useAuth";
 import { HeaderMe } from "./pages/profile/HeaderMe";
+import { useProfileTimeZone } from "./pages/profile/useProfileTimeZone";
+
+/** The pages, rendered again when the profile's time zone arrives or changes. */
+function ProfileZone({ signedIn, children }: { signedIn: boolean; children: ReactNode }) {
+  const zone = useProfileTimeZone(signedIn);
+  return <Fragment key={zone}>{children}</Fragment>;
+}
 
 // Each page is its own chunk: the first load fetches the shell and the page it opens.
 const DashboardPage = lazy(() => import("./pages/dashboard/DashboardPage"));
@@ -71,19 +78,21 @@ export function App() {
             </p>
           }
         >
-          <Routes>
-            <Route path="/" element={<DashboardPage />} />
-            <Route path="/upload" element={<UploadPage />} />
-            <Route path="/tasks" element={<TasksPage />} />
-            <Route path="/tasks/:taskId" element={<TaskPage />} />
-            <Route path="/status" element={<StatusPage />} />
-            <Route path="/performance" element={<PerformancePage />} />
-            <Route path="/workbooks" element={<WorkbooksPage />} />
-            <Route path="/workbooks/:id" element={<WorkbookPage />} />
-            <Route path="/users/:name" element={<UserPage />} />
-            <Route path="/me" element={<MePage />} />
-            <Route path="*" element={<NotFoundPage />} />
-          </Routes>
+          <ProfileZone signedIn={signedIn}>
+            <Routes>
+              <Route path="/" element={<DashboardPage />} />
+              <Route path="/upload" element={<UploadPage />} />
+              <Route path="/tasks" element={<TasksPage />} />
+              <Route path="/tasks/:taskId" element={<TaskPage />} />
+              <Route path="/status" element={<StatusPage />} />
+              <Route path="/performance" element={<PerformancePage />} />
+              <Route path="/workbooks" element={<WorkbooksPage />} />
+              <Route path="/workbooks/:id" element={<WorkbookPage />} />
+              <Route path="/users/:name" element={<UserPage />} />
+              <Route path="/me" element={<MePage />} />
+              <Route path="*" element={<NotFoundPage />} />
+            </Routes>
+          </ProfileZone>
         </SignInGate>
       </main>
       <SignIn />

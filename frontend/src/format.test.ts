@@ -17,3 +17,18 @@ describe("format", () => {
     );
   });
 });
+
+describe("moments in the profile's time zone", () => {
+  it("shows a moment in the zone the person chose, and back in the browser's", async () => {
+    const { formatDateTime, setDisplayTimeZone } = await import("./format");
+    const moment = "2026-12-05T23:30:00Z";
+    setDisplayTimeZone("Asia/Tokyo");
+    expect(formatDateTime(moment)).toContain("2026"); // Dec 6 in Tokyo
+    expect(formatDateTime(moment)).toMatch(/Dec 6|6 Dec|12\/6/);
+    setDisplayTimeZone("America/Los_Angeles");
+    expect(formatDateTime(moment)).toMatch(/Dec 5|5 Dec|12\/5/);
+    setDisplayTimeZone("Not/AZone");
+    expect(formatDateTime(moment)).toMatch(/Dec 5|5 Dec|12\/5/); // unknown: unchanged
+    setDisplayTimeZone(null);
+  });
+});

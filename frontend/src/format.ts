@@ -89,8 +89,25 @@ export function formatMs(ms: number | null | undefined): string {
   return numberFormat({ style: "unit", unit: "millisecond", maximumFractionDigits: ms < 10 ? 1 : 0 }).format(ms);
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+// Moments (when a task ran, a workbook changed) are shown in the time zone of the person's
+// profile (/me), or the browser's until it is known; the data's own days stay UTC (below).
+let dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+let dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
+/** Show moments in this IANA time zone (null: the browser's). An unknown zone changes nothing. */
+let displayZone: string | null = null;
+
+export function setDisplayTimeZone(timeZone: string | null): void {
+  if (timeZone === displayZone) return;
+  try {
+    const zone = timeZone ?? undefined;
+    dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium", timeZone: zone });
+    dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: zone });
+    displayZone = timeZone;
+  } catch {
+    /* a zone this browser does not know: keep the current one */
+  }
+}
 const dateOnlyUtc = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone: "UTC" });
 
 function toDate(value: string | Date | null | undefined): Date | null {

@@ -61,6 +61,7 @@ export const HeaderMeQuery = graphql(`
     me {
       name
       displayName
+      timeZone
     }
   }
 `);
