@@ -163,14 +163,14 @@ test("a workbook is exported, imported back as a private copy, and opened", asyn
   await expectAccessible(page);
 
   // The same document naming a datasource this installation lacks: imported, with a warning.
-  const elsewhere = { ...exported, workbook: { ...exported.workbook, datasource: `nowhere-${run}` } };
+  const elsewhere = { ...exported, workbook: { ...exported.workbook, datasource: `nowhere_${run}` } };
   await page.getByLabel("Workbook file (JSON)").setInputFiles({
     name: "elsewhere.workbook.json",
     mimeType: "application/json",
     buffer: Buffer.from(JSON.stringify(elsewhere)),
   });
   await expect(page.getByRole("list", { name: "Warnings about the import" })).toContainText(
-    `This installation has no datasource 'nowhere-${run}' yet`,
+    `This installation has no datasource 'nowhere_${run}' yet`,
   );
   await expectAccessible(page);
 

@@ -36,7 +36,7 @@ function Outcome({ imported }: { imported: Imported }) {
 }
 
 /** A file input that imports a workbook export as a private workbook, then links to it. */
-export function ImportWorkbook() {
+export function ImportWorkbook({ onImported }: { onImported?: () => void }) {
   const id = useId();
   const [busy, setBusy] = useState(false);
   const [imported, setImported] = useState<Imported | null>(null);
@@ -51,6 +51,7 @@ export function ImportWorkbook() {
     setError(null);
     try {
       setImported(await importWorkbook(file));
+      onImported?.();
     } catch (caught) {
       setError(readable(caught));
     } finally {

@@ -184,36 +184,42 @@ describe("importing a workbook", () => {
     });
 
   async function chooseFile(file: File) {
-    const { client } = clientFor();
+    const { client, sent } = clientFor();
     renderAt("/workbooks", client);
+    await screen.findByRole("heading", { name: "Popular in the last 30 days" });
     const user = userEvent.setup();
     await user.click(screen.getByText("Import a workbook"));
     await user.upload(screen.getByLabelText("Workbook file (JSON)"), file);
+    return sent;
   }
 
   it("sends the file with the credentials, then links to the new workbook and says what it lacks", async () => {
     signIn("tok-1");
     const warning =
       "This installation has no datasource 'north' yet: upload one of that name for the workbook to show data.";
-    const { sent } = fakeServer({
+    const { sent: rest } = fakeServer({
       "POST /api/workbooks/import": json(201, {
         workbook: { ...northWorkbook, id: "wb9", title: "North branch margins (imported)" },
         warnings: [warning],
       }),
     });
     const file = exported();
-    await chooseFile(file);
+    const sent = await chooseFile(file);
     const link = await screen.findByRole("link", { name: "North branch margins (imported)" });
     expect(link).toHaveAttribute("href", "/workbooks/wb9");
     const said = "The workbook North branch margins (imported) is imported as a private workbook of yours.";
     expect(screen.getByText((_, element) => element?.tagName === "P" && element.textContent === said)).toBeVisible();
     const warnings = screen.getByRole("list", { name: "Warnings about the import" });
     expect(within(warnings).getByRole("listitem")).toHaveTextContent(warning);
-    const request = sent.find((s) => s.path === "/api/workbooks/import");
+    const request = rest.find((s) => s.path === "/api/workbooks/import");
     expect(request?.method).toBe("POST");
     expect(request?.headers.get("Authorization")).toBe("Bearer tok-1");
     expect(request?.headers.get("Content-Type")).toBe("application/json");
     expect(request?.body).toBe(file);
+    // The list and the feed are asked again, so the new workbook shows in them.
+    await settle();
+    expect(sent.filter((s) => s.operationName === "Workbooks")).toHaveLength(2);
+    expect(sent.filter((s) => s.operationName === "WorkbookFeed")).toHaveLength(2);
   });
 
   it("shows the server's refusal as sentences, with a hint for people instead of an API path", async () => {

@@ -131,16 +131,22 @@ export default function WorkbooksPage() {
   const toggleTag = (tag: string) =>
     update({ tags: filters.tags.includes(tag) ? filters.tags.filter((t) => t !== tag) : [...filters.tags, tag] });
   const q = useWidgetQuery(WorkbooksQuery, toVariables(filters));
+  const [imports, setImports] = useState(0);
   const page = q.data?.workbooks;
   const items = page?.items ?? [];
   const first = filters.page * PAGE_SIZE;
   return (
     <>
       <h1>Workbooks</h1>
-      <ImportWorkbook />
+      <ImportWorkbook
+        onImported={() => {
+          setImports((n) => n + 1);
+          q.refetch();
+        }}
+      />
       <Filters filters={filters} update={update} />
       <TagChips selected={filters.tags} onToggle={toggleTag} />
-      {!isFiltered(filters) && filters.page === 0 ? <WorkbookFeed /> : null}
+      {!isFiltered(filters) && filters.page === 0 ? <WorkbookFeed generation={imports} /> : null}
       <Widget
         title={isFiltered(filters) ? "Matching workbooks" : "All workbooks"}
         fetching={q.fetching}
