@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+
 import type { Page } from "@playwright/test";
 
 import { expect, expectAccessible, graphql, screenshot, test, TOKEN } from "./fixtures";
@@ -77,7 +79,9 @@ test("workbooks are found by tag chip and by search, favorited, and lead to thei
       return workbook.favorited;
     })
     .toBe(true);
-  await page.getByLabel("Favorites only").check();
+  // A click, then the state: the box follows the URL, which the router changes a moment later.
+  await page.getByLabel("Favorites only").click();
+  await expect(page.getByLabel("Favorites only")).toBeChecked();
   await expect(card).toBeVisible();
   await expectAccessible(page);
 
@@ -114,4 +118,85 @@ test("the notifications bell sits in the header for a signed-in person", async (
   await page.keyboard.press("Escape");
   await expect(bell).toHaveAttribute("aria-expanded", "false");
   await expect(bell).toBeFocused();
+});
+
+test("a workbook is exported, imported back as a private copy, and opened", async ({ signedIn: page }) => {
+  const run = Date.now().toString(36);
+  const title = `Export round trip ${run}`;
+  const original = await createWorkbook(page, {
+    title,
+    description: "Sales by city, to take elsewhere.",
+    datasource: "sales",
+    widgets: [
+      {
+        kind: "breakdown",
+        title: "Sales by city",
+        query: { datasource: "sales", measures: [{ aggregate: "sum", column: "Total" }], dimensions: ["City"] },
+        size: { width: 6, height: 3 },
+      },
+    ],
+    tags: [`e2e-export-${run}`],
+    visibility: "shared",
+  });
+
+  // Export: the file is the server's JSON document, named after the workbook.
+  await page.goto(`/workbooks/${original.id}`);
+  await expect(page.getByRole("heading", { level: 1, name: title })).toBeVisible();
+  const exportButton = page.getByRole("button", { name: "Export" });
+  await exportButton.focus();
+  const downloading = page.waitForEvent("download");
+  await page.keyboard.press("Enter");
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe(`${title}.workbook.json`);
+  const file = await download.path();
+  const exported = JSON.parse(await readFile(file, "utf8")) as { format: string; workbook: { title: string } };
+  expect(exported.format).toBe("sales-ingest.workbook");
+  expect(exported.workbook.title).toBe(title);
+
+  // Import it back: a link to the new workbook, no warnings (this installation has "sales").
+  await page.goto("/workbooks");
+  const importer = page.locator("details.import-workbook");
+  await importer.locator("summary").focus();
+  await page.keyboard.press("Enter");
+  await page.getByLabel("Workbook file (JSON)").setInputFiles(file);
+  const imported = importer.getByRole("link", { name: title, exact: true });
+  await expect(page.getByText("is imported as a private workbook of yours.")).toBeVisible();
+  await expect(page.getByRole("list", { name: "Warnings about the import" })).toBeHidden();
+  await expectAccessible(page);
+
+  // The same document naming a datasource this installation lacks: imported, with a warning.
+  const elsewhere = { ...exported, workbook: { ...exported.workbook, datasource: `nowhere_${run}` } };
+  await page.getByLabel("Workbook file (JSON)").setInputFiles({
+    name: "elsewhere.workbook.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify(elsewhere)),
+  });
+  await expect(page.getByRole("list", { name: "Warnings about the import" })).toContainText(
+    `This installation has no datasource 'nowhere_${run}' yet`,
+  );
+  await expectAccessible(page);
+
+  // Not an export: the server's sentence, and how to get a file that is one.
+  await page.getByLabel("Workbook file (JSON)").setInputFiles({
+    name: "other.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify({ format: "something-else", version: 1, workbook: {} })),
+  });
+  const refusal = page.getByRole("alert");
+  await expect(refusal).toContainText("The workbook could not be imported");
+  await expect(refusal).toContainText("Choose a JSON file that Export on a workbook downloaded.");
+  await expectAccessible(page);
+
+  // Back to the first import: it opens, private, with the same widget.
+  await page.getByLabel("Workbook file (JSON)").setInputFiles(file);
+  await expect(imported).toBeVisible();
+  const href = await imported.getAttribute("href");
+  expect(href).not.toBe(`/workbooks/${original.id}`);
+  await imported.click();
+  await expect(page).toHaveURL(href ?? "");
+  await expect(page.getByRole("heading", { level: 1, name: title })).toBeVisible();
+  await expect(page.locator(".wb-meta")).toContainText("private");
+  await expect(page.getByTestId("workbook-widget")).toHaveCount(1);
+  await expect(page.getByRole("heading", { name: "Sales by city" })).toBeVisible();
+  await expectAccessible(page);
 });

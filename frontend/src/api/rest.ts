@@ -88,15 +88,16 @@ export function uploadFile(options: UploadOptions, onProgress: (sent: number, to
   return { promise, abort: () => xhr.abort() };
 }
 
-/** Download a file the API protects, then hand it to the browser as a download. */
-export async function downloadFile(url: string, filename: string): Promise<void> {
+/** Download a file the API protects, then hand it to the browser as a download; `filename` may
+ * read it from the answer (its Content-Disposition). */
+export async function downloadFile(url: string, filename: string | ((response: Response) => string)): Promise<void> {
   const response = await fetch(url, { headers: authHeaders("GET"), credentials: CREDENTIALS });
   if (!response.ok) throw failed(response.status, response.statusText, await parseBody(response));
   const blob = await response.blob();
   const objectUrl = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = objectUrl;
-  link.download = filename;
+  link.download = typeof filename === "string" ? filename : filename(response);
   document.body.append(link);
   link.click();
   link.remove();

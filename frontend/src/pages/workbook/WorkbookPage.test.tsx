@@ -2,8 +2,11 @@ import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter, Route, Routes } from "react-router";
 import { Client, Provider, fetchExchange } from "urql";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 
+import { resetAuthForTests, signIn } from "../../api/auth";
+import { fakeServer } from "../../test/fakeServer";
+import { filenameFromDisposition } from "./api";
 import { ConflictDialog } from "./ConflictDialog";
 import WorkbookPage from "./WorkbookPage";
 
@@ -132,6 +135,58 @@ describe("WorkbookPage", () => {
     await user.click(screen.getByRole("button", { name: "Save" }));
     const versions = sent.filter((s) => s.operationName === "UpdateWorkbook").map((s) => s.variables.edit);
     expect(versions).toMatchObject([{ version: 3 }, { version: 4 }]);
+  });
+});
+
+describe("exporting a workbook", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.restoreAllMocks();
+    resetAuthForTests();
+  });
+
+  it("downloads the export with the credentials and saves it under the server's file name", async () => {
+    signIn("tok-1");
+    const document = '{"format":"sales-ingest.workbook","version":1,"workbook":{"title":"Branch review"}}';
+    const disposition =
+      "attachment; filename=\"Branch_review.workbook.json\"; filename*=UTF-8''Branch%20review.workbook.json";
+    const { sent } = fakeServer({
+      "GET /api/workbooks/wb1/export": new Response(document, {
+        headers: { "Content-Type": "application/json", "Content-Disposition": disposition },
+      }),
+    });
+    const blobs: Blob[] = [];
+    const createObjectURL = URL.createObjectURL;
+    URL.createObjectURL = (blob: Blob) => (blobs.push(blob), "blob:wb1");
+    onTestFinished(() => {
+      URL.createObjectURL = createObjectURL;
+    });
+    const saved: { name: string; href: string }[] = [];
+    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push({ name: this.download, href: this.href });
+    });
+    renderPage({ name: "bob", role: "viewer" });
+    await userEvent.click(await screen.findByRole("button", { name: "Export" }));
+    await vi.waitFor(() => expect(saved).toEqual([{ name: "Branch review.workbook.json", href: "blob:wb1" }]));
+    const request = sent.find((s) => s.path === "/api/workbooks/wb1/export");
+    expect(request?.headers.get("Authorization")).toBe("Bearer tok-1");
+    expect(await blobs[0]!.text()).toBe(document);
+  });
+
+  it("says why when the export is refused", async () => {
+    fakeServer({});
+    renderPage({ name: "bob", role: "viewer" });
+    await userEvent.click(await screen.findByRole("button", { name: "Export" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("The workbook could not be exported");
+  });
+
+  it("reads the file name from Content-Disposition", () => {
+    expect(filenameFromDisposition("attachment; filename=\"a_b.json\"; filename*=UTF-8''a%2Fb%C3%A9.json", "x")).toBe(
+      "a-bé.json",
+    );
+    expect(filenameFromDisposition('attachment; filename="plain.json"', "x")).toBe("plain.json");
+    expect(filenameFromDisposition("attachment; filename*=UTF-8''%E0%A4%A.json", "x")).toBe("x");
+    expect(filenameFromDisposition(null, "workbook-wb1.json")).toBe("workbook-wb1.json");
   });
 });
 

@@ -12,6 +12,7 @@ import { copyWorkbook } from "./api";
 import { ConflictDialog, isConflict } from "./ConflictDialog";
 import { DetailsDialog, type Details } from "./DetailsDialog";
 import { EditBar } from "./EditBar";
+import { ExportButton } from "./ExportButton";
 import { editReducer, initialEdit, widgetsOf } from "./editReducer";
 import { dashboardFilters, documentFilters, filterDocs } from "./filters";
 import {
@@ -77,6 +78,7 @@ export function WorkbookView({ workbook, me, views, onReload, onSaved }: ViewPro
   const [dialog, setDialog] = useState<Dialog>(null);
   const [saveError, setSaveError] = useState<unknown>(null);
   const [dialogError, setDialogError] = useState<unknown>(null);
+  const [exportError, setExportError] = useState<unknown>(null);
   const [, update] = useMutation(UpdateWorkbookMutation);
   const [, create] = useMutation(CreateWorkbookMutation);
   const [favorite, setFavorite] = useMutation(FavoriteWorkbookMutation);
@@ -178,6 +180,7 @@ export function WorkbookView({ workbook, me, views, onReload, onSaved }: ViewPro
           <button type="button" onClick={() => setDialog("saveAs")}>
             Save as
           </button>
+          <ExportButton workbookId={workbook.id} onError={setExportError} />
           {canEdit && !editing ? (
             <>
               <button type="button" onClick={() => setDialog("share")}>
@@ -212,6 +215,7 @@ export function WorkbookView({ workbook, me, views, onReload, onSaved }: ViewPro
           ) : null}
         </div>
         {favorite.error ? <ErrorMessage error={favorite.error} what="The favorite could not be changed" /> : null}
+        {exportError ? <ErrorMessage error={exportError} what="The workbook could not be exported" /> : null}
         {saveError && !isConflict(saveError) ? (
           <ErrorMessage error={saveError} what="The workbook could not be saved" />
         ) : null}

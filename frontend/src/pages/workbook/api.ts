@@ -1,5 +1,5 @@
 // REST paths of workbooks that openapi.json does not describe yet (the starter document, a copy,
-// a widget's data as CSV), typed here by hand in one place.
+// a widget's data as CSV), typed here by hand in one place; and the download of an export.
 import { downloadFile, requestJson } from "../../api/rest";
 import { ApiError } from "../../api/errors";
 import type { WorkbookDocument } from "./types";
@@ -42,4 +42,36 @@ export function widgetCsvPath(id: string, index: number): string {
 export function downloadWidgetCsv(id: string, index: number, title: string): Promise<void> {
   const name = (title || `widget-${index + 1}`).replace(/[^\w.-]+/g, "-").replace(/^-+|-+$/g, "") || "widget";
   return downloadFile(widgetCsvPath(id, index), `${name}.csv`);
+}
+
+/** The file name a Content-Disposition header gives (RFC 6266: `filename*` first, then
+ * `filename`), without folder separators; `fallback` when it gives none. */
+export function filenameFromDisposition(header: string | null, fallback: string): string {
+  if (!header) return fallback;
+  let name: string | null = null;
+  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header);
+  if (extended?.[1]) {
+    try {
+      name = decodeURIComponent(extended[1].trim());
+    } catch {
+      name = null; // not percent-encoded as it should be: try the plain name
+    }
+  }
+  if (!name)
+    name = /filename\s*=\s*"([^"]*)"/i.exec(header)?.[1] ?? /filename\s*=\s*([^;]+)/i.exec(header)?.[1] ?? null;
+  // eslint-disable-next-line no-control-regex
+  const safe = (name ?? "").replace(/[\\/\u0000-\u001f]+/g, "-").trim();
+  return safe || fallback;
+}
+
+export function exportPath(id: string): string {
+  return `/api/workbooks/${encodeURIComponent(id)}/export`;
+}
+
+/** The workbook as the JSON document that imports on another installation, saved under the name
+ * the server gives it (the request carries the session's credentials). */
+export function downloadWorkbookExport(id: string): Promise<void> {
+  return downloadFile(exportPath(id), (response) =>
+    filenameFromDisposition(response.headers.get("Content-Disposition"), `workbook-${id}.json`),
+  );
 }

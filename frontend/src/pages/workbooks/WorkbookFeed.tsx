@@ -1,4 +1,4 @@
-import { useId } from "react";
+import { useEffect, useId, useRef } from "react";
 import { Link } from "react-router";
 
 import { formatDate } from "../../format";
@@ -37,9 +37,17 @@ function FeedList({ title, empty, items }: { title: string; empty: string; items
   );
 }
 
-/** The home feed above the list when nothing narrows it. */
-export function WorkbookFeed() {
+/** The home feed above the list when nothing narrows it; asked again when `generation` changes
+ * (a workbook was imported). */
+export function WorkbookFeed({ generation = 0 }: { generation?: number }) {
   const q = useWidgetQuery(WorkbookFeedQuery, {});
+  const { refetch } = q;
+  const seen = useRef(generation);
+  useEffect(() => {
+    if (seen.current === generation) return;
+    seen.current = generation;
+    refetch();
+  }, [generation, refetch]);
   const feed = q.data?.workbookFeed;
   return (
     <Widget

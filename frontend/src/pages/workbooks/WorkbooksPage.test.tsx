@@ -2,10 +2,12 @@ import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router";
 import { Client, Provider, fetchExchange } from "urql";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
+import { resetAuthForTests, signIn } from "../../api/auth";
+import { fakeServer, json } from "../../test/fakeServer";
 import { readFilters, toVariables } from "./params";
-import WorkbooksPage from "./WorkbooksPage";
+import WorkbooksPage, { showingText } from "./WorkbooksPage";
 
 const northWorkbook = {
   __typename: "Workbook",
@@ -158,5 +160,91 @@ describe("WorkbooksPage", () => {
     });
     renderAt("/workbooks?sort=title", client);
     expect(await screen.findByText("No workbooks yet. Open the dashboard and choose Save as workbook.")).toBeVisible();
+  });
+});
+
+describe("the paging sentence", () => {
+  it("speaks of one workbook in the singular", () => {
+    expect(showingText(0, 1, 1)).toBe("Showing 1 workbook.");
+    expect(showingText(0, 3, 3)).toBe("Showing all 3 workbooks.");
+    expect(showingText(24, 1, 25)).toBe("Showing workbook 25 of 25.");
+    expect(showingText(24, 24, 60)).toBe("Showing 25 to 48 of 60 workbooks.");
+  });
+});
+
+describe("importing a workbook", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    resetAuthForTests();
+  });
+
+  const exported = () =>
+    new File([JSON.stringify({ format: "sales-ingest.workbook", version: 1, workbook: {} })], "margins.workbook.json", {
+      type: "application/json",
+    });
+
+  async function chooseFile(file: File) {
+    const { client, sent } = clientFor();
+    renderAt("/workbooks", client);
+    await screen.findByRole("heading", { name: "Popular in the last 30 days" });
+    const user = userEvent.setup();
+    await user.click(screen.getByText("Import a workbook"));
+    await user.upload(screen.getByLabelText("Workbook file (JSON)"), file);
+    return sent;
+  }
+
+  it("sends the file with the credentials, then links to the new workbook and says what it lacks", async () => {
+    signIn("tok-1");
+    const warning =
+      "This installation has no datasource 'north' yet: upload one of that name for the workbook to show data.";
+    const { sent: rest } = fakeServer({
+      "POST /api/workbooks/import": json(201, {
+        workbook: { ...northWorkbook, id: "wb9", title: "North branch margins (imported)" },
+        warnings: [warning],
+      }),
+    });
+    const file = exported();
+    const sent = await chooseFile(file);
+    const link = await screen.findByRole("link", { name: "North branch margins (imported)" });
+    expect(link).toHaveAttribute("href", "/workbooks/wb9");
+    const said = "The workbook North branch margins (imported) is imported as a private workbook of yours.";
+    expect(screen.getByText((_, element) => element?.tagName === "P" && element.textContent === said)).toBeVisible();
+    const warnings = screen.getByRole("list", { name: "Warnings about the import" });
+    expect(within(warnings).getByRole("listitem")).toHaveTextContent(warning);
+    const request = rest.find((s) => s.path === "/api/workbooks/import");
+    expect(request?.method).toBe("POST");
+    expect(request?.headers.get("Authorization")).toBe("Bearer tok-1");
+    expect(request?.headers.get("Content-Type")).toBe("application/json");
+    expect(request?.body).toBe(file);
+    // The list and the feed are asked again, so the new workbook shows in them.
+    await settle();
+    expect(sent.filter((s) => s.operationName === "Workbooks")).toHaveLength(2);
+    expect(sent.filter((s) => s.operationName === "WorkbookFeed")).toHaveLength(2);
+  });
+
+  it("shows the server's refusal as sentences, with a hint for people instead of an API path", async () => {
+    fakeServer({
+      "POST /api/workbooks/import": json(422, {
+        error: "this is not a workbook export: its format is 'csv', not 'sales-ingest.workbook'",
+        detail: "Send the document GET /api/workbooks/{id}/export answers.",
+      }),
+    });
+    await chooseFile(exported());
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("The workbook could not be imported");
+    expect(alert).toHaveTextContent("This is not a workbook export: its format is 'csv', not 'sales-ingest.workbook'.");
+    expect(alert).toHaveTextContent("Choose a JSON file that Export on a workbook downloaded.");
+    expect(alert).not.toHaveTextContent("/api/");
+  });
+
+  it("says when the file is too large", async () => {
+    fakeServer({
+      "POST /api/workbooks/import": json(413, {
+        error: "a workbook export is at most 4 MiB",
+        detail: "Send the document GET /api/workbooks/{id}/export answers.",
+      }),
+    });
+    await chooseFile(exported());
+    expect(await screen.findByRole("alert")).toHaveTextContent("A workbook export is at most 4 MiB.");
   });
 });

@@ -8,6 +8,7 @@ import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 import { isFiltered, PAGE_SIZE, readFilters, SORTS, toVariables, writeFilters, type WorkbookFilters } from "./params";
 import { WorkbookTagsQuery, WorkbooksQuery } from "./queries";
+import { ImportWorkbook } from "./ImportWorkbook";
 import { WorkbookCard } from "./WorkbookCard";
 import { WorkbookFeed } from "./WorkbookFeed";
 
@@ -59,6 +60,13 @@ function TagChips({ selected, onToggle }: { selected: string[]; onToggle: (tag: 
       ))}
     </ul>
   );
+}
+
+/** "Showing 1 to 24 of 30 workbooks.", in the singular when there is one. */
+export function showingText(first: number, count: number, total: number): string {
+  if (count === total) return total === 1 ? "Showing 1 workbook." : `Showing all ${formatInteger(total)} workbooks.`;
+  if (count === 1) return `Showing workbook ${formatInteger(first + 1)} of ${formatInteger(total)}.`;
+  return `Showing ${formatInteger(first + 1)} to ${formatInteger(first + count)} of ${formatInteger(total)} workbooks.`;
 }
 
 function emptyText(filters: WorkbookFilters): string {
@@ -123,15 +131,22 @@ export default function WorkbooksPage() {
   const toggleTag = (tag: string) =>
     update({ tags: filters.tags.includes(tag) ? filters.tags.filter((t) => t !== tag) : [...filters.tags, tag] });
   const q = useWidgetQuery(WorkbooksQuery, toVariables(filters));
+  const [imports, setImports] = useState(0);
   const page = q.data?.workbooks;
   const items = page?.items ?? [];
   const first = filters.page * PAGE_SIZE;
   return (
     <>
       <h1>Workbooks</h1>
+      <ImportWorkbook
+        onImported={() => {
+          setImports((n) => n + 1);
+          q.refetch();
+        }}
+      />
       <Filters filters={filters} update={update} />
       <TagChips selected={filters.tags} onToggle={toggleTag} />
-      {!isFiltered(filters) && filters.page === 0 ? <WorkbookFeed /> : null}
+      {!isFiltered(filters) && filters.page === 0 ? <WorkbookFeed generation={imports} /> : null}
       <Widget
         title={isFiltered(filters) ? "Matching workbooks" : "All workbooks"}
         fetching={q.fetching}
@@ -142,8 +157,7 @@ export default function WorkbooksPage() {
         onRetry={q.refetch}
       >
         <p className="muted" role="status">
-          Showing {formatInteger(first + 1)} to {formatInteger(first + items.length)} of{" "}
-          {formatInteger(page?.total ?? 0)} workbooks.
+          {showingText(first, items.length, page?.total ?? 0)}
         </p>
         <div className="workbook-grid">
           {items.map((workbook) => (
