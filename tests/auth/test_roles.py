@@ -106,8 +106,26 @@ VIEWER_POSTS = {
     "/api/notifications/read",  # one's own notifications (tests/notifications)
 }
 CALLERS: list[Role | None] = [None, Role.VIEWER, Role.UPLOADER, Role.ADMIN]
-# Streams that end only when their client leaves (ASGI tests wait for a whole answer).
+
+
+def endless(route: BaseRoute) -> bool:
+    """A route that streams until its client leaves (Server-Sent Events): an ASGI test client
+    waits for a whole answer, so a test that reads every route must not read these whole."""
+    answers = getattr(route, "responses", None) or {}
+    return any("text/event-stream" in (a.get("content") or {}) for a in answers.values())
+
+
+# Streams that end only when their client leaves, with no path parameter to fill in.
 ENDLESS = {"/api/notifications/stream"}
+
+
+def test_every_endless_stream_is_known_to_the_role_matrix(embedded: Backend) -> None:
+    found = {
+        route.path
+        for route in routes(create_app(embedded.settings, run_workers=False))
+        if endless(route) and "{" not in route.path
+    }
+    assert found == ENDLESS
 
 
 def routes(app: FastAPI) -> Iterator[BaseRoute]:
