@@ -114,3 +114,25 @@ async def test_without_a_role_nothing_is_seen(people: People) -> None:
     async with anonymous:
         assert (await anonymous.get("/api/workbooks")).status_code == 401
         assert (await anonymous.post("/api/workbooks", json={})).status_code == 401
+
+
+async def test_an_admins_feed_and_tags_hold_no_other_persons_private_workbook(
+    people: People,
+) -> None:
+    private = await save(people.alice, tags=["secret-tag-zebra"])
+    path = f"/api/workbooks/{private['id']}"
+    assert (await people.admin.post(f"{path}/view")).status_code == 200  # popular with views
+    assert private["id"] not in await _in_feed(people.admin)
+    tags = (await people.admin.get("/api/tags")).json()
+    assert "secret-tag-zebra" not in {t["name"] for t in tags}
+    query = "{ workbookFeed { sharedWithMe { id } popular { id } } workbookTags { name } }"
+    data = (await people.admin.post("/graphql", json={"query": query})).json()["data"]
+    assert data["workbookFeed"] == {"sharedWithMe": [], "popular": []}
+    assert "secret-tag-zebra" not in {t["name"] for t in data["workbookTags"]}
+    # an admin still opens it by id and finds it in a list, as before
+    assert (await people.admin.get(path)).status_code == 200
+    assert private["id"] in await _listed(people.admin, {"tags": "secret-tag-zebra"})
+    # shared, it is in the admin's feed and chips like anyone's
+    shared = await save(people.bob, visibility="shared", tags=["open-tag"])
+    assert shared["id"] in await _in_feed(people.admin)
+    assert "open-tag" in {t["name"] for t in (await people.admin.get("/api/tags")).json()}
