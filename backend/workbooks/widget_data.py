@@ -90,7 +90,7 @@ async def run_widget(analytics: Runs, document: Document, index: int) -> tuple[W
 
 def _cell(value: Any) -> Any:
     """Whole numbers as they are, other numbers to 15 significant digits (as a person reads
-    them: 116077.374, not the binary float's 116077.37399999998), times in ISO 8601, nothing
+    them: 116077.374, not the binary float's 116077.37400000001), times in ISO 8601, nothing
     for a null."""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
