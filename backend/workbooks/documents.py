@@ -182,7 +182,10 @@ class Document(BaseModel):
 
 class WorkbookOut(Document):
     id: str
-    owner: str
+    owner: str = Field(description="the owner's handle")
+    owner_display_name: str = Field(
+        description="the owner's display name (their handle when no user has it)"
+    )
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
