@@ -128,9 +128,7 @@ async def test_no_nul_character_reaches_the_database(people: People) -> None:
         ("Sales\treview", "control characters"),
     ],
 )
-async def test_a_title_shows_something_on_one_line(
-    people: People, title: str, words: str
-) -> None:
+async def test_a_title_shows_something_on_one_line(people: People, title: str, words: str) -> None:
     created = await people.alice.post("/api/workbooks", json=workbook(title=title))
     assert created.status_code == 422, created.text
     assert words in created.json()["detail"]

@@ -151,7 +151,12 @@ async def test_shared_with_goes_only_with_visibility_users_and_needs_the_uploade
         assert "visibility is users" in refused.json()["error"]
     by_viewer = await people.vic.post(
         "/api/workbooks",
-        json={"title": "t", "datasource": "orders", "visibility": "private", "shared_with": ["bob"]},
+        json={
+            "title": "t",
+            "datasource": "orders",
+            "visibility": "private",
+            "shared_with": ["bob"],
+        },
     )
     assert by_viewer.status_code == 403, by_viewer.text
     assert "uploader" in by_viewer.json()["error"]
