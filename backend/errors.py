@@ -86,12 +86,12 @@ class BadRequest(AppError):
 class NestsTooDeeply(BadRequest):
     """JSON nested past what the decoder recurses into (it raises RecursionError: was a 500)."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "The JSON nests too deeply",
-            "Send variables nested a few levels, not hundreds (arrays and objects inside one "
-            "another).",
-        )
+    def __init__(
+        self,
+        detail: str = "Send variables nested a few levels, not hundreds (arrays and objects "
+        "inside one another).",
+    ) -> None:
+        super().__init__("The JSON nests too deeply", detail)
 
 
 class ServiceUnavailable(AppError):

@@ -13,7 +13,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from backend import filenames
 from backend.api.errors import ErrorBody
 from backend.deps import RuntimeDep, SessionDep, Viewer
-from backend.errors import InvalidInput, PayloadTooLarge
+from backend.errors import InvalidInput, NestsTooDeeply, PayloadTooLarge
 from backend.paging import MAX_OFFSET
 from backend.workbooks import listing, service, starter, transfer, widget_data
 from backend.workbooks.documents import (
@@ -305,6 +305,11 @@ async def _import_body(request: Request) -> ImportIn:
             )
     try:
         return ImportIn.model_validate(json.loads(read))
+    except RecursionError as exc:  # the decoder recurses per level: was a 500
+        raise NestsTooDeeply(
+            "Send the document GET /api/workbooks/{id}/export answers: it nests a few levels, "
+            "not hundreds."
+        ) from exc
     except (ValueError, TypeError) as exc:
         raise InvalidInput(
             "the body is not a workbook export",

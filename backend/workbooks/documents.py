@@ -4,9 +4,10 @@ versions and pages. One definition for REST (and for GraphQL's types, derived fr
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.analytics.query import Aggregate, FilterKind, Granularity
 from backend.auth.schemas import PublicUserOut
@@ -17,6 +18,33 @@ MAX_SHARED = 100
 MAX_FILTERS = 50
 PROFILE_WORKBOOKS = 20  # the workbooks a public profile lists
 TAG_PATTERN = r"^[a-z0-9-]{1,40}$"
+
+
+def _no_control(value: str) -> str:
+    """A title is one line of text: no line breaks, tabs or other control characters."""
+    if "\x00" in value:  # said as for any other text of a workbook
+        raise ValueError("Text in a workbook may not contain the NUL character.")
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("A title may not contain line breaks, tabs or other control characters.")
+    return value
+
+
+def _visible(value: str) -> str:
+    """A title shows something: not only spaces (nor invisible formatting characters)."""
+    if not any(unicodedata.category(c)[0] not in "ZC" for c in value):
+        raise ValueError("A title needs at least one visible character.")
+    return value
+
+
+def one_line(value: str) -> str:
+    """`value` with each control character (a line break, a tab) as a space: a title saved
+    before titles were checked, made one a save takes."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in value)
+
+
+TITLE = Annotated[
+    str, Field(min_length=1, max_length=200), AfterValidator(_no_control), AfterValidator(_visible)
+]
 HANDLE = Annotated[str, Field(min_length=1, max_length=128)]
 DATASOURCE = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
 COLUMN = Annotated[str, Field(min_length=1, max_length=128)]
@@ -103,7 +131,7 @@ class WorkbookFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    title: TITLE | None = None
     description: Annotated[str, Field(max_length=2000)] | None = None
     datasource: DATASOURCE | None = None
     filters: dict[Annotated[str, Field(min_length=1, max_length=64)], FilterValue] | None = None
@@ -127,7 +155,7 @@ class WorkbookFields(BaseModel):
 
 
 class WorkbookIn(WorkbookFields):
-    title: Annotated[str, Field(min_length=1, max_length=200)]
+    title: TITLE
     datasource: DATASOURCE
 
 
@@ -154,7 +182,10 @@ class Document(BaseModel):
 
 class WorkbookOut(Document):
     id: str
-    owner: str
+    owner: str = Field(description="the owner's handle")
+    owner_display_name: str = Field(
+        description="the owner's display name (their handle when no user has it)"
+    )
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -251,7 +282,7 @@ class ExportOut(BaseModel):
 class PortableIn(WorkbookFields):
     """An exported workbook, bounded as a saved one is; it is imported private."""
 
-    title: Annotated[str, Field(min_length=1, max_length=200)]
+    title: TITLE
     datasource: DATASOURCE
 
     @model_validator(mode="after")
@@ -285,6 +316,6 @@ class ImportOut(BaseModel):
 class CopyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+    title: TITLE | None = Field(
         default=None, description="the copy's title; the original's with (copy) when left out"
     )

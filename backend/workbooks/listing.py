@@ -52,6 +52,7 @@ class Criteria:
     sort: Sort = "recent"
     others_only: bool = False  # not the caller's own
     viewed_only: bool = False  # viewed in the last POPULAR_DAYS days
+    as_person: bool = False  # never another person's private ones, even to an admin
 
 
 def _search(session: AsyncSession, q: str) -> ColumnElement[bool] | None:
@@ -77,7 +78,7 @@ def _since() -> dt.datetime:
 def _conditions(
     session: AsyncSession, principal: Principal, criteria: Criteria
 ) -> list[ColumnElement[bool]]:
-    where = [visible_clause(principal)]
+    where = [seen_as_person(principal) if criteria.as_person else visible_clause(principal)]
     for tag in criteria.tags:
         # IN, not a correlated EXISTS: the tag's index finds its few workbooks (an EXISTS was
         # checked on every visible workbook, in the sort's order).
@@ -144,27 +145,30 @@ async def page(
 
 
 async def feed(session: AsyncSession, principal: Principal) -> FeedOut:
-    """My recent workbooks, my favorites, popular ones, and others' I may see, newest first."""
+    """My recent workbooks, my favorites, popular ones, and others' I may see, newest first:
+    each what the caller sees as a person (an admin's feed holds no other person's private
+    workbook, as a profile does not)."""
 
     async def first(criteria: Criteria) -> list[WorkbookOut]:
         return (await page(session, principal, criteria, FEED_SIZE, 0)).items
 
     return FeedOut(
-        recent=await first(Criteria(author=principal.name)),
-        favorites=await first(Criteria(favorites=True)),
-        popular=await first(Criteria(sort="popular", viewed_only=True)),
-        shared_with_me=await first(Criteria(others_only=True)),
+        recent=await first(Criteria(author=principal.name, as_person=True)),
+        favorites=await first(Criteria(favorites=True, as_person=True)),
+        popular=await first(Criteria(sort="popular", viewed_only=True, as_person=True)),
+        shared_with_me=await first(Criteria(others_only=True, as_person=True)),
     )
 
 
 async def tags(session: AsyncSession, principal: Principal, limit: int) -> list[TagOut]:
-    """The most used tags on the workbooks the caller may see."""
+    """The most used tags on the workbooks the caller sees as a person (an admin's chips count
+    no other person's private workbook, nor name its tags)."""
     check_page(limit, 0, 100)
     used = func.count(WorkbookTag.workbook_id)
     rows = await session.execute(
         select(WorkbookTag.tag, used)
         .join(Workbook, Workbook.id == WorkbookTag.workbook_id)
-        .where(visible_clause(principal))
+        .where(seen_as_person(principal))
         .group_by(WorkbookTag.tag)
         .order_by(used.desc(), WorkbookTag.tag)
         .limit(limit)

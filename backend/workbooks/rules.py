@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, exists, or_, select, true
 
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
-from backend.errors import Forbidden, NotFound
+from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.workbooks.models import Workbook, WorkbookShare
 
 
@@ -64,11 +64,23 @@ def require_editor(principal: Principal, workbook: Workbook) -> None:
         )
 
 
-def require_may_share(principal: Principal, visibility: str) -> None:
-    """Viewers may keep private workbooks; sharing one needs the uploader role."""
-    if visibility != "private" and not principal.allows(Role.UPLOADER):
+def require_may_share(principal: Principal, visibility: str, shared_with: list[str]) -> None:
+    """Viewers may keep private workbooks; sharing one (a visibility other than private, or
+    handles to share it with) needs the uploader role."""
+    if (visibility != "private" or shared_with) and not principal.allows(Role.UPLOADER):
+        what = f"visibility {visibility}" if visibility != "private" else "shared_with"
         raise Forbidden(
-            f"sharing a workbook (visibility {visibility}) needs the uploader role; this token "
+            f"sharing a workbook ({what}) needs the uploader role; this token "
             f"has {principal.role.value if principal.role else 'no role'}",
             "Save it as private, or ask an admin for an uploader token.",
+        )
+
+
+def require_shares_fit(visibility: str, shared_with: list[str]) -> None:
+    """Handles to share with belong to a workbook shared with named users, and to no other."""
+    if shared_with and visibility != "users":
+        raise InvalidInput(
+            f"shared_with names the people of a workbook whose visibility is users, not "
+            f"{visibility}",
+            'Set visibility to "users" to share it with them, or leave shared_with out.',
         )

@@ -30,7 +30,7 @@ from backend.workbooks.documents import (
     WorkbookPatch,
 )
 from backend.workbooks.models import Workbook, WorkbookVersion
-from backend.workbooks.rules import require_editor, require_may_share
+from backend.workbooks.rules import require_editor, require_may_share, require_shares_fit
 
 # The columns of a datasource and their types (Analytics.columns): what widget queries are
 # checked against.
@@ -75,7 +75,8 @@ async def _save(
 ) -> list[str]:
     """`document` as the workbook's next version (its first when `before` is None); nothing
     when it changes nothing (unless `force`). The fields changed."""
-    require_may_share(principal, document.visibility)
+    require_may_share(principal, document.visibility, document.shared_with)
+    require_shares_fit(document.visibility, document.shared_with)
     await check_document(document, columns)
     # Only the handles this save adds: an edit that keeps a share with a user disabled since
     # still saves.
@@ -150,6 +151,8 @@ async def update(
         name: getattr(patch, name) for name in patch.model_fields_set if name != "version"
     }
     after = Document.model_validate({**before.model_dump(), **_dumped(edits)})
+    if after.visibility != "users" and "shared_with" not in edits:
+        after.shared_with = []  # no longer shared with named users: their names go too
     changed = await _save(session, columns, principal, row, after, before=before)
     if changed:
         audit.record(session, principal.label, "update_workbook", row.id, {"changed": changed})
@@ -231,6 +234,9 @@ async def restore(
     row = await store.visible(session, principal, workbook_id, lock=True)
     require_editor(principal, row)
     before = await store.document_of(session, row)
-    await _save(session, columns, principal, row, old.document, before=before, force=True)
+    document = old.document
+    if document.visibility != "users":  # a version saved before shares needed "users"
+        document = document.model_copy(update={"shared_with": []})
+    await _save(session, columns, principal, row, document, before=before, force=True)
     audit.record(session, principal.label, "restore_workbook", row.id, {"version": number})
     return (await store.answers(session, [row], principal))[0]

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.models import User
 from backend.auth.principal import Principal
 from backend.workbooks.documents import Document, WorkbookOut
 from backend.workbooks.models import (
@@ -138,6 +139,15 @@ async def _counts(
     return {workbook_id: int(value or 0) for workbook_id, value in rows}
 
 
+async def display_names(session: AsyncSession, handles: set[str]) -> dict[str, str]:
+    """The display names of the users with these handles, in one query (a handle with no user,
+    a workbook saved by a token from before users existed, is left out)."""
+    rows = await session.execute(
+        select(User.name, User.display_name).where(User.name.in_(sorted(handles)))
+    )
+    return {str(name): str(display) for name, display in rows.tuples()}
+
+
 async def answers(
     session: AsyncSession, rows: Sequence[Workbook], principal: Principal
 ) -> list[WorkbookOut]:
@@ -146,6 +156,7 @@ async def answers(
     if not ids:
         return []
     tags, shares = await tags_of(session, ids), await shares_of(session, ids)
+    names = await display_names(session, {row.owner for row in rows})
     views = await _counts(session, WorkbookViewer, func.sum(WorkbookViewer.count), ids)
     favorites = await _counts(session, WorkbookFavorite, func.count(WorkbookFavorite.handle), ids)
     mine = set(
@@ -162,6 +173,7 @@ async def answers(
             **_document(row, tags.get(row.id, []), shares.get(row.id, [])).model_dump(),
             id=row.id,
             owner=row.owner,
+            owner_display_name=names.get(row.owner, row.owner),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,

@@ -26,6 +26,7 @@ from backend.workbooks.documents import (
     PortableWorkbook,
     WorkbookIn,
     WorkbookOut,
+    one_line,
 )
 from backend.workbooks.service import Columns
 
@@ -47,7 +48,7 @@ async def copy(
     """A private copy, owned by the caller, of a workbook they may see: its first version."""
     original = await _document(session, principal, workbook_id)
     fields = original.model_dump(include=set(_PORTABLE))
-    fields["title"] = title or f"{original.title[:193]} (copy)"
+    fields["title"] = title or f"{one_line(original.title)[:193]} (copy)"
     data = WorkbookIn.model_validate(fields)
     return await service.create(session, _lenient(columns, set()), principal, data)
 

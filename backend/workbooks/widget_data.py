@@ -89,11 +89,15 @@ async def run_widget(analytics: Runs, document: Document, index: int) -> tuple[W
 
 
 def _cell(value: Any) -> Any:
-    """Numbers as they are, times in ISO 8601, nothing for a null."""
+    """Whole numbers as they are, other numbers to 15 significant digits (as a person reads
+    them: 116077.374, not the binary float's 116077.37400000001), times in ISO 8601, nothing
+    for a null."""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, float):
+        return format(value, ".15g")
     return "" if value is None else value
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from backend.auth import users
 from backend.db import session_scope
@@ -128,3 +129,48 @@ async def test_graphql_profiles_hide_what_rest_hides(people: People) -> None:
         }
     owned = (await _ask(people.alice, query, n="alice"))["data"]["user"]
     assert owned["workbookCount"] == 2
+
+
+async def _statements_to_list(people: People, client: httpx.AsyncClient) -> tuple[list[str], Any]:
+    """The SQL statements on workbooks and users one GET /api/workbooks runs, and its answer."""
+    runtime = people.app.runtime
+    engines = {id(e): e for e in (runtime.engine, runtime.reader) if e is not None}.values()
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        statement = str(args[2])
+        if "workbook" in statement or "FROM users" in statement:  # not the workers' own
+            seen.append(statement)
+
+    for engine in engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        answer = await client.get("/api/workbooks")
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert answer.status_code == 200, answer.text
+    return seen, answer.json()
+
+
+async def test_workbooks_name_their_owners_display_name_in_one_lookup_per_page(
+    people: People,
+) -> None:
+    renamed = await people.alice.patch("/api/users/me", json={"display_name": "Alice Liddell"})
+    assert renamed.status_code == 200, renamed.text
+    await save(people.alice, visibility="shared")
+    await save(people.bob, visibility="shared")
+    await _statements_to_list(people, people.vic)  # a first request fills the caches
+    few, answer = await _statements_to_list(people, people.vic)
+    names = {w["owner"]: w["owner_display_name"] for w in answer["items"]}
+    assert names == {"alice": "Alice Liddell", "bob": "bob"}
+    for client in (people.alice, people.bob, people.admin) * 2:
+        await save(client, visibility="shared")
+    many, answer = await _statements_to_list(people, people.vic)
+    assert len(answer["items"]) == 8
+    assert len(many) == len(few), (many, few)  # not a query per workbook (nor per owner)
+    feed = (await people.vic.get("/api/workbooks/feed")).json()
+    assert {w["owner_display_name"] for w in feed["shared_with_me"]} >= {"Alice Liddell", "bob"}
+    query = '{ workbooks(author: "alice") { items { owner ownerDisplayName } } }'
+    listed = (await _ask(people.vic, query))["data"]["workbooks"]["items"]
+    assert {(w["owner"], w["ownerDisplayName"]) for w in listed} == {("alice", "Alice Liddell")}

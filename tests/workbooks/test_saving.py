@@ -117,3 +117,36 @@ async def test_no_nul_character_reaches_the_database(people: People) -> None:
     for params in ({"author": "a\x00"}, {"datasource": "\x00"}, {"tags": "x\x00"}, {"q": "\x00"}):
         listed = await people.alice.get("/api/workbooks", params=params)
         assert listed.status_code in (200, 422), listed.text
+
+
+@pytest.mark.parametrize(
+    ("title", "words"),
+    [
+        ("   ", "visible character"),
+        ("\u200b\u00a0", "visible character"),
+        ("Sales\r\nreview", "control characters"),
+        ("Sales\treview", "control characters"),
+    ],
+)
+async def test_a_title_shows_something_on_one_line(people: People, title: str, words: str) -> None:
+    created = await people.alice.post("/api/workbooks", json=workbook(title=title))
+    assert created.status_code == 422, created.text
+    assert words in created.json()["detail"]
+    saved = await save(people.alice)
+    path = f"/api/workbooks/{saved['id']}"
+    patched = await people.alice.patch(path, json={"version": 1, "title": title})
+    assert patched.status_code == 422 and words in patched.json()["detail"]
+    copied = await people.alice.post(f"{path}/copy", json={"title": title})
+    assert copied.status_code == 422 and words in copied.json()["detail"]
+    exported = (await people.alice.get(f"{path}/export")).json()
+    exported["workbook"]["title"] = title
+    imported = await people.alice.post("/api/workbooks/import", json=exported)
+    assert imported.status_code == 422 and words in imported.json()["detail"]
+    query = "mutation($w: JSON!) { createWorkbook(workbook: $w) { id } }"
+    answer = await people.alice.post(
+        "/graphql", json={"query": query, "variables": {"w": workbook(title=title)}}
+    )
+    assert words in answer.json()["errors"][0]["message"] + str(answer.json()), answer.text
+    unchanged = (await people.alice.get(path)).json()
+    assert unchanged["title"] == "Sales review" and unchanged["version"] == 1
+    assert (await people.alice.get("/api/workbooks")).json()["total"] == 1

@@ -115,7 +115,22 @@ async def test_a_widgets_csv_is_the_analytics_result_with_the_workbooks_filters(
         january.group_by("City").len().rows()
     )
     _, result = await run_widget(loaded.runtime.analytics, Document(**saved), index)
-    assert [list(r.values()) for r in rows] == [[str(v) for v in row] for row in result.rows]
+    assert [list(r.values()) for r in rows] == [
+        [format(v, ".15g") if isinstance(v, float) else str(v) for v in row] for row in result.rows
+    ]
+
+
+async def test_a_widgets_csv_is_the_readmes_example_with_numbers_as_people_read_them(
+    loaded: App,
+) -> None:
+    saved = await _saved_starter(loaded, {})
+    answer = await loaded.client.get(f"/api/workbooks/{saved['id']}/widgets/2/data.csv")
+    assert answer.status_code == 200, answer.text
+    readme = Path("README.md").read_text()
+    example = readme.split("/widgets/2/data.csv\n", 1)[1].split("# …", 1)[0]
+    lines = [line.removeprefix("# ") for line in example.splitlines()]
+    assert lines == answer.text.splitlines()[: len(lines)], answer.text[:300]
+    assert "99999" not in answer.text and "00000000" not in answer.text
 
 
 async def test_a_trend_csv_writes_periods_in_iso_and_numbers_unformatted(loaded: App) -> None:

@@ -115,6 +115,16 @@ async def test_an_import_in_another_format_or_version_is_refused_with_a_sentence
     assert huge.status_code == 413, huge.text
 
 
+async def test_an_import_nested_too_deeply_is_a_400_that_says_so(people: People) -> None:
+    deep = b'{"format": "sales-ingest.workbook", "version": 1, "workbook": ' + b"[" * 100_000
+    answer = await people.vic.post(
+        "/api/workbooks/import", content=deep, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "The JSON nests too deeply"
+    assert "export" in answer.json()["detail"]
+
+
 async def test_an_import_without_its_datasource_succeeds_with_warnings(people: People) -> None:
     exported = await _export(people.alice, (await save(people.alice))["id"])
     elsewhere = json.loads(json.dumps(exported).replace('"orders"', '"returns"'))

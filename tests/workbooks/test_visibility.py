@@ -114,3 +114,66 @@ async def test_without_a_role_nothing_is_seen(people: People) -> None:
     async with anonymous:
         assert (await anonymous.get("/api/workbooks")).status_code == 401
         assert (await anonymous.post("/api/workbooks", json={})).status_code == 401
+
+
+async def test_an_admins_feed_and_tags_hold_no_other_persons_private_workbook(
+    people: People,
+) -> None:
+    private = await save(people.alice, tags=["secret-tag-zebra"])
+    path = f"/api/workbooks/{private['id']}"
+    assert (await people.admin.post(f"{path}/view")).status_code == 200  # popular with views
+    assert private["id"] not in await _in_feed(people.admin)
+    tags = (await people.admin.get("/api/tags")).json()
+    assert "secret-tag-zebra" not in {t["name"] for t in tags}
+    query = "{ workbookFeed { sharedWithMe { id } popular { id } } workbookTags { name } }"
+    data = (await people.admin.post("/graphql", json={"query": query})).json()["data"]
+    assert data["workbookFeed"] == {"sharedWithMe": [], "popular": []}
+    assert "secret-tag-zebra" not in {t["name"] for t in data["workbookTags"]}
+    # an admin still opens it by id and finds it in a list, as before
+    assert (await people.admin.get(path)).status_code == 200
+    assert private["id"] in await _listed(people.admin, {"tags": "secret-tag-zebra"})
+    # shared, it is in the admin's feed and chips like anyone's
+    shared = await save(people.bob, visibility="shared", tags=["open-tag"])
+    assert shared["id"] in await _in_feed(people.admin)
+    assert "open-tag" in {t["name"] for t in (await people.admin.get("/api/tags")).json()}
+
+
+async def test_shared_with_goes_only_with_visibility_users_and_needs_the_uploader_role(
+    people: People,
+) -> None:
+    for visibility in ("private", "shared"):
+        refused = await people.alice.post(
+            "/api/workbooks",
+            json={"title": "t", "datasource": "orders", "visibility": visibility,
+                  "shared_with": ["vic"]},
+        )  # fmt: skip
+        assert refused.status_code == 422, refused.text
+        assert "visibility is users" in refused.json()["error"]
+    by_viewer = await people.vic.post(
+        "/api/workbooks",
+        json={
+            "title": "t",
+            "datasource": "orders",
+            "visibility": "private",
+            "shared_with": ["bob"],
+        },
+    )
+    assert by_viewer.status_code == 403, by_viewer.text
+    assert "uploader" in by_viewer.json()["error"]
+    own = await save(people.vic)
+    path = f"/api/workbooks/{own['id']}"
+    patched = await people.vic.patch(path, json={"version": 1, "shared_with": ["bob"]})
+    assert patched.status_code == 403, patched.text
+    private = await save(people.alice)
+    path = f"/api/workbooks/{private['id']}"
+    patched = await people.alice.patch(path, json={"version": 1, "shared_with": ["vic"]})
+    assert patched.status_code == 422 and "visibility is users" in patched.json()["error"]
+    # leaving "users" drops the names (they would mean nothing); they come back with a restore
+    named = await save(people.alice, visibility="users", shared_with=["vic"])
+    path = f"/api/workbooks/{named['id']}"
+    unshared = await people.alice.patch(path, json={"version": 1, "visibility": "private"})
+    assert unshared.status_code == 200, unshared.text
+    assert unshared.json()["shared_with"] == []
+    assert (await people.vic.get(path)).status_code == 404
+    restored = await people.alice.post(f"{path}/versions/1/restore")
+    assert restored.json()["shared_with"] == ["vic"] and restored.json()["visibility"] == "users"
