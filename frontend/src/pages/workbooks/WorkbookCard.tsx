@@ -20,8 +20,10 @@ export function WorkbookCard({ workbook }: { workbook: WorkbookCardData }) {
       </header>
       {workbook.description ? <p className="workbook-description">{workbook.description}</p> : null}
       <p className="workbook-owner">
-        <Avatar name={workbook.owner} />
-        <Link to={`/users/${encodeURIComponent(workbook.owner)}`}>{workbook.owner}</Link>
+        <Avatar name={workbook.ownerDisplayName || workbook.owner} />
+        <Link to={`/users/${encodeURIComponent(workbook.owner)}`} title={`@${workbook.owner}`}>
+          {workbook.ownerDisplayName || workbook.owner}
+        </Link>
       </p>
       <dl className="workbook-facts">
         <dt>Datasource</dt>

@@ -8,6 +8,7 @@ export const WorkbookCardFields = graphql(`
     datasource
     tags
     owner
+    ownerDisplayName
     views
     favorited
     updatedAt
