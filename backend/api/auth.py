@@ -100,8 +100,11 @@ async def logout(
         else:
             await web_sessions.end(session, token)
         audit.record(session, principal.label, "sign_out", None, {"everywhere": everywhere})
+    # This process stops accepting the ended sessions at once (others within the cache's 30 s).
     if everywhere:
         runtime.token_cache.forget_user(principal.user)
+    else:
+        runtime.token_cache.forget(web_sessions.cache_key(token))
     answer = Response(status_code=204)
     answer.delete_cookie(web_sessions.COOKIE, path="/")
     return answer

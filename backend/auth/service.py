@@ -249,7 +249,12 @@ class TokenCache:
             self._entries.pop(next(iter(self._entries)))
         self._entries[digest] = (found.principal, until)
 
+    def forget(self, key: str) -> None:
+        """Drops one cached credential (a session that just ended)."""
+        self._entries.pop(key, None)
+
     def forget_user(self, user_id: str) -> None:
-        """Drops this process's cached principals of a user (they signed out everywhere)."""
+        """Drops this process's cached principals of a user (they signed out everywhere, or
+        changed their password)."""
         for key in [k for k, (p, _) in self._entries.items() if p.user == user_id]:
             del self._entries[key]

@@ -1,0 +1,39 @@
+"""Ending sessions: the process that ends a session (sign-out, a new password, a disabled
+user) stops accepting it at once, whatever its 30-second credential cache holds."""
+
+from __future__ import annotations
+
+from backend.auth.roles import Role
+from tests.auth.test_sign_in import make_person, signed_in
+from tests.conftest import Backend, app_for
+
+
+async def test_signing_out_ends_the_session_at_once_in_this_process(backend: Backend) -> None:
+    async with app_for(backend) as app:
+        await make_person(app.runtime, "hal", Role.UPLOADER)
+        client, csrf = await signed_in(app, "hal")
+        headers = {"X-CSRF-Token": csrf}
+        assert (await client.get("/api/users/me")).status_code == 200  # now cached
+        kept = client.cookies["sales_session"]
+        ended = await client.post("/api/auth/logout", headers=headers)
+        assert ended.status_code == 204
+        client.cookies.set("sales_session", kept)  # the old cookie, kept by someone
+        assert (await client.get("/api/users/me")).status_code == 401
+        change = await client.patch("/api/users/me", json={"display_name": "X"}, headers=headers)
+        assert change.status_code == 401
+
+
+async def test_a_new_password_ends_the_other_sessions_at_once(backend: Backend) -> None:
+    async with app_for(backend) as app:
+        await make_person(app.runtime, "ida")
+        client, csrf = await signed_in(app, "ida")
+        other, _ = await signed_in(app, "ida")
+        assert (await other.get("/api/users/me")).status_code == 200  # now cached
+        changed = await client.post(
+            "/api/users/me/password",
+            json={"current": "correct horse battery", "new": "another long passphrase"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert changed.status_code == 204
+        assert (await other.get("/api/users/me")).status_code == 401
+        assert (await client.get("/api/users/me")).status_code == 200  # this one stays
