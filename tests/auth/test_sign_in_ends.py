@@ -3,8 +3,10 @@ user) stops accepting it at once, whatever its 30-second credential cache holds.
 
 from __future__ import annotations
 
+import httpx
+
 from backend.auth.roles import Role
-from tests.auth.test_sign_in import make_person, signed_in
+from tests.auth.test_sign_in import browser, make_person, signed_in
 from tests.conftest import Backend, app_for
 
 
@@ -37,3 +39,28 @@ async def test_a_new_password_ends_the_other_sessions_at_once(backend: Backend) 
         assert changed.status_code == 204
         assert (await other.get("/api/users/me")).status_code == 401
         assert (await client.get("/api/users/me")).status_code == 200  # this one stays
+
+
+async def test_guessing_the_current_password_is_limited_as_signing_in_is(
+    backend: Backend,
+) -> None:
+    async with app_for(backend) as app:
+        await make_person(app.runtime, "jo")
+        client, csrf = await signed_in(app, "jo")
+        headers = {"X-CSRF-Token": csrf}
+
+        async def guess(current: str) -> httpx.Response:
+            body = {"current": current, "new": "another long passphrase"}
+            return await client.post("/api/users/me/password", json=body, headers=headers)
+
+        answers = [(await guess(f"guess number {n}")).status_code for n in range(6)]
+        assert 422 in answers and set(answers) == {422, 429}
+        assert answers.index(429) <= 5 and set(answers[answers.index(429) :]) == {429}
+        refused = await guess("guess number 6")
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["retry-after"]) >= 1
+        # The same count as signing in with jo's name: a stolen session gives no extra guesses.
+        login = await browser(app).post(
+            "/api/auth/login", json={"name": "jo", "password": "guess number 7"}
+        )
+        assert login.status_code == 429
