@@ -152,6 +152,11 @@ class Settings(BaseSettings):
         description="Password sign-in attempts per minute from one client address (past it "
         "429), per process",
     )
+    auth_max_body_kb: Annotated[int, Field(ge=1, le=1024)] = Field(
+        default=8,
+        description="Largest request body to /api/auth/* (anyone may call them): past it 413, "
+        "before any of it is parsed",
+    )
     session_cookie_secure: bool = Field(
         default=False,
         description="Mark the session cookie Secure even when requests arrive over http (behind "
