@@ -11,10 +11,10 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.models import ApiToken, User
+from backend.auth.models import ApiToken, SignInLink, User, WebSession
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.auth.schemas import ProfileIn, PublicUserOut, RawUserOut, UserOut
@@ -95,10 +95,16 @@ async def for_token(session: AsyncSession, name: str, role: Role) -> User:
 
 
 async def disable(session: AsyncSession, name: str) -> User:
+    """A disabled user cannot sign in or use their tokens; their browser sessions and unused
+    sign-in links end (enabling them again brings neither back)."""
     user = await named(session, name)
     if user.disabled_at is None:
         user.disabled_at = utcnow()
-        await session.flush()
+    await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    await session.execute(
+        delete(SignInLink).where(SignInLink.user_id == user.id, SignInLink.used_at.is_(None))
+    )
+    await session.flush()
     return user
 
 

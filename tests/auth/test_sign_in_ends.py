@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import httpx
 
+from backend.auth import sign_in, users
 from backend.auth.roles import Role
-from tests.auth.test_sign_in import browser, make_person, signed_in
+from backend.db import session_scope
+from tests.auth.test_sign_in import PASSWORD, browser, make_person, signed_in
 from tests.conftest import Backend, app_for
 
 
@@ -33,7 +35,7 @@ async def test_a_new_password_ends_the_other_sessions_at_once(backend: Backend) 
         assert (await other.get("/api/users/me")).status_code == 200  # now cached
         changed = await client.post(
             "/api/users/me/password",
-            json={"current": "correct horse battery", "new": "another long passphrase"},
+            json={"current": PASSWORD, "new": "another long passphrase"},
             headers={"X-CSRF-Token": csrf},
         )
         assert changed.status_code == 204
@@ -64,3 +66,23 @@ async def test_guessing_the_current_password_is_limited_as_signing_in_is(
             "/api/auth/login", json={"name": "jo", "password": "guess number 7"}
         )
         assert login.status_code == 429
+
+
+async def test_disabling_a_user_ends_their_sessions_and_links_for_good(backend: Backend) -> None:
+    async with app_for(backend) as app:
+        await make_person(app.runtime, "kim")
+        client, _ = await signed_in(app, "kim")
+        async with session_scope(app.runtime.sessions) as session:
+            user = await users.named(session, "kim")
+            link = await sign_in.new_link(session, user)
+        async with session_scope(app.runtime.sessions) as session:
+            await users.disable(session, "kim")
+        async with session_scope(app.runtime.sessions) as session:
+            await users.enable(session, "kim")
+        assert (await client.get("/api/auth/session")).status_code == 401
+        used = await browser(app).get(f"/api/auth/link/{link}")
+        assert used.headers["location"] == "/sign-in?error=link"
+        again = await browser(app).post(
+            "/api/auth/login", json={"name": "kim", "password": PASSWORD}
+        )
+        assert again.status_code == 200  # the password stays: only sessions and links end
