@@ -83,17 +83,6 @@ def _display(text: str) -> str:
     return text
 
 
-async def for_token(session: AsyncSession, name: str, role: Role) -> User:
-    """The user a token created without `--user` belongs to: the user of the token's name,
-    created when missing; its role becomes the token's (a user's role is its newest token's,
-    as the migration that introduced users set it)."""
-    user = await by_name(session, name)
-    if user is None:
-        return await create(session, name, role)
-    user.role = role.value
-    return user
-
-
 async def disable(session: AsyncSession, name: str) -> User:
     """A disabled user cannot sign in or use their tokens; their browser sessions and unused
     sign-in links end (enabling them again brings neither back)."""
