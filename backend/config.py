@@ -144,8 +144,8 @@ class Settings(BaseSettings):
     )
     sign_in_attempts_per_name: Annotated[int, Field(ge=1)] = Field(
         default=5,
-        description="Password sign-in attempts per minute for one name, whatever "
-        "RATE_LIMIT_PER_MINUTE says (past it 429), per process",
+        description="Failed password checks per minute for one name (a successful sign-in "
+        "clears them), whatever RATE_LIMIT_PER_MINUTE says (past it 429), per process",
     )
     sign_in_attempts_per_address: Annotated[int, Field(ge=1)] = Field(
         default=20,

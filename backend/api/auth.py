@@ -75,6 +75,7 @@ async def login(
                 {"reason": "wrong name or password", "name": body.name[:64]},
             )  # fmt: skip
         raise Unauthorized(WRONG, "Check the name and the password (both are case-sensitive).")
+    await runtime.limits.password_right(body.name)  # only failed attempts lock a name out
     _set_cookie(response, request, runtime.settings, started)
     return _session_out(user, started.record)
 

@@ -32,9 +32,10 @@ class TooManyRequests(AppError):
 
 
 class Limits:
-    # Sign-in attempts per minute, per name and per client address (SIGN_IN_ATTEMPTS_PER_NAME,
-    # SIGN_IN_ATTEMPTS_PER_ADDRESS), whatever RATE_LIMIT_PER_MINUTE says: guessing passwords is
-    # slowed down for one person and from one place.
+    # Failed password checks per minute per name (SIGN_IN_ATTEMPTS_PER_NAME; a right password
+    # clears them) and sign-in attempts per client address (SIGN_IN_ATTEMPTS_PER_ADDRESS),
+    # whatever RATE_LIMIT_PER_MINUTE says: guessing passwords is slowed down for one person and
+    # from one place, and signing in often never locks anyone out.
     SIGN_IN_PER_NAME = 5
     SIGN_IN_PER_ADDRESS = 20
 
