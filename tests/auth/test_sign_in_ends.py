@@ -1,5 +1,7 @@
 """Ending sessions: the process that ends a session (sign-out, a new password, a disabled
-user) stops accepting it at once, whatever its 30-second credential cache holds."""
+user) stops accepting it at once, whatever its 30-second credential cache holds; disabling a user
+ends their sessions and links for good. Password checks: only failures count against a name,
+the current password of a change included. Any unusable sign-in link redirects."""
 
 from __future__ import annotations
 
@@ -101,3 +103,11 @@ async def test_only_failed_sign_ins_count_against_a_name(embedded: Backend) -> N
         assert await attempt(right) == 200  # clears the four failures
         assert [await attempt(wrong) for _ in range(5)] == [401] * 5
         assert await attempt(right) == 429  # five failures in a minute lock the name out
+
+
+async def test_any_unusable_link_redirects_to_the_sign_in_page(backend: Backend) -> None:
+    async with app_for(backend) as app:
+        for token in ("x" * 101, "x" * 5000, "%20", "a.b~c"):
+            answer = await browser(app).get(f"/api/auth/link/{token}")
+            assert answer.status_code == 303, (token[:10], answer.text)
+            assert answer.headers["location"] == "/sign-in?error=link"
