@@ -263,8 +263,8 @@ def own_id(principal: Principal) -> str:
     if principal.user is None:
         raise Unauthorized(
             "only a signed-in user has a profile",
-            "Send 'Authorization: Bearer <token>' with a token of your user (python -m backend "
-            "tokens create --user NAME).",
+            "Sign in at /sign-in; a script sends a token of its user in 'Authorization: Bearer "
+            "<token>' (python -m backend tokens create --user NAME).",
         )
     return principal.user
 

@@ -111,3 +111,23 @@ async def test_any_unusable_link_redirects_to_the_sign_in_page(backend: Backend)
             answer = await browser(app).get(f"/api/auth/link/{token}")
             assert answer.status_code == 303, (token[:10], answer.text)
             assert answer.headers["location"] == "/sign-in?error=link"
+
+
+async def test_refusals_name_tokens_only_to_token_callers(backend: Backend) -> None:
+    async with app_for(backend) as app:
+        await make_person(app.runtime, "max")
+        nobody = await browser(app).get("/api/users/me")
+        assert nobody.status_code == 401
+        assert (
+            nobody.json()["error"]
+            == "GET /api/users/me needs you to sign in (with the viewer role)"
+        )
+        client, _ = await signed_in(app, "max")
+        low = await client.get("/api/raw-user-data")
+        assert low.status_code == 403
+        assert low.json()["error"] == "GET /api/raw-user-data needs the admin role; you have viewer"
+        assert "token" not in low.json()["detail"]
+        async with app.client_as(await app.token(Role.VIEWER, "max-script")) as script:
+            token = await script.get("/api/raw-user-data")
+        assert token.status_code == 403
+        assert token.json()["error"].endswith("needs the admin role; this token has viewer")
