@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import httpx
 
+from backend.api.errors import problems
 from backend.auth import sign_in, users
 from backend.auth.roles import Role
 from backend.db import session_scope
@@ -131,3 +132,42 @@ async def test_refusals_name_tokens_only_to_token_callers(backend: Backend) -> N
             token = await script.get("/api/raw-user-data")
         assert token.status_code == 403
         assert token.json()["error"].endswith("needs the admin role; this token has viewer")
+
+
+async def test_invalid_bodies_are_told_in_sentences(embedded: Backend) -> None:
+    async with app_for(embedded) as app:
+        client = browser(app)
+        as_text = await client.post(
+            "/api/auth/login", content=b"name=a", headers={"Content-Type": "text/plain"}
+        )
+        assert as_text.status_code == 422
+        assert as_text.json()["detail"] == (
+            "The request body should be a JSON object, sent as application/json."
+        )
+        broken = await client.post(
+            "/api/auth/login", content=b"{nope", headers={"Content-Type": "application/json"}
+        )
+        assert broken.status_code == 422
+        assert broken.json()["detail"].startswith("The request body is not valid JSON (")
+        missing = await client.post("/api/auth/login", json={"name": "a"})
+        assert missing.json()["detail"] == "password is required."
+        deep = b'{"name": ' + b"[" * 3000 + b"]" * 3000 + b', "password": "x"}'  # < 8 kB
+        nested = await client.post(
+            "/api/auth/login", content=deep, headers={"Content-Type": "application/json"}
+        )
+        assert nested.status_code == 400, nested.text
+        assert nested.json()["error"] == "the request body cannot be read"
+        assert nested.json()["detail"]
+
+
+def test_a_unions_members_are_said_as_one_sentence() -> None:
+    errors = [
+        {"type": "string_type", "loc": ("body", "filters", "branch", "constrained-str"),
+         "msg": "Input should be a valid string"},
+        {"type": "int_type", "loc": ("body", "filters", "branch", "int"),
+         "msg": "Input should be a valid integer"},
+        {"type": "missing", "loc": ("body", "name"), "msg": "Field required"},
+    ]  # fmt: skip
+    assert problems(errors) == (
+        "filters.branch should be a valid string or a valid integer. name is required."
+    )
