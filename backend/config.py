@@ -147,13 +147,18 @@ class Settings(BaseSettings):
     )
     sign_in_attempts_per_name: Annotated[int, Field(ge=1)] = Field(
         default=5,
-        description="Password sign-in attempts per minute for one name, whatever "
-        "RATE_LIMIT_PER_MINUTE says (past it 429), per process",
+        description="Failed password checks per minute for one name (a successful sign-in "
+        "clears them), whatever RATE_LIMIT_PER_MINUTE says (past it 429), per process",
     )
     sign_in_attempts_per_address: Annotated[int, Field(ge=1)] = Field(
         default=20,
         description="Password sign-in attempts per minute from one client address (past it "
         "429), per process",
+    )
+    auth_max_body_kb: Annotated[int, Field(ge=1, le=1024)] = Field(
+        default=8,
+        description="Largest request body to /api/auth/* (anyone may call them): past it 413, "
+        "before any of it is parsed",
     )
     session_cookie_secure: bool = Field(
         default=False,

@@ -218,15 +218,39 @@ async def check_role(
     if principal.allows(needed):
         return
     await record_refusal(runtime, principal, request, f"{what} needs {needed.value}", session)
-    if principal.role is None:
-        raise Unauthorized(
-            f"{what} needs a token with the {needed.value} role",
-            "Send 'Authorization: Bearer <token>'; an admin creates tokens with `python -m "
-            "backend tokens create`.",
+    raise role_refusal(principal, needed, what)
+
+
+def role_refusal(principal: Principal, needed: Role, what: str) -> Unauthorized | Forbidden:
+    """Why `principal` may not do `what`, in the words of how it came: tokens are named only to
+    token callers; a browser's session and a caller with no credentials hear of signing in and
+    of their role. No role at all is a 401, too low a role a 403."""
+    role = needed.value
+    if principal.kind in ("token", "jwt"):
+        if principal.role is None:
+            return Unauthorized(
+                f"{what} needs a token with the {role} role",
+                "Send 'Authorization: Bearer <token>'; an admin creates tokens with `python -m "
+                "backend tokens create`.",
+            )
+        return Forbidden(
+            f"{what} needs the {role} role; this token has {principal.role.value}",
+            "Ask an admin for a token with that role.",
         )
-    raise Forbidden(
-        f"{what} needs the {needed.value} role; this token has {principal.role.value}",
-        "Ask an admin for a token with that role.",
+    if principal.kind == "session":
+        has = principal.role.value if principal.role else "no role"
+        return (Unauthorized if principal.role is None else Forbidden)(
+            f"{what} needs the {role} role; you have {has}",
+            f"Ask an admin to give you the {role} role.",
+        )
+    if principal.role is None:
+        return Unauthorized(
+            f"{what} needs you to sign in (with the {role} role)",
+            "Sign in at /sign-in; a script sends its API token in 'Authorization: Bearer <token>'.",
+        )
+    return Forbidden(
+        f"{what} needs the {role} role; without signing in you have {principal.role.value}",
+        "Sign in at /sign-in as someone with that role.",
     )
 
 

@@ -29,7 +29,7 @@ from backend.api.early_auth import AuthBeforeBody
 from backend.api.edge import ClientAddress, HostGuard, SecurityHeaders
 from backend.api.errors import install_error_handlers
 from backend.api.graphql_limits import GraphQLGate
-from backend.api.limits import BodyDeadline, BodyLimit
+from backend.api.limits import BodyDeadline, BodyLimit, SmallBodies
 from backend.auth.csrf import CrossSiteGuard
 from backend.config import Settings, get_settings
 from backend.logging_setup import RequestIds, configure_logging
@@ -96,6 +96,7 @@ def _add_middlewares(app: FastAPI, settings: Settings) -> asyncio.Semaphore:
     app.add_middleware(
         GraphQLGate, path="/graphql", slots=slots, max_body=settings.graphql_max_body
     )
+    app.add_middleware(SmallBodies, prefix="/api/auth/", cap=settings.auth_max_body_kb * 1024)
     app.add_middleware(AuthBeforeBody)
     deadline = BodyDeadline(settings.body_read_timeout_s, settings.body_min_kb_per_s * 1024)
     app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes, deadline=deadline)

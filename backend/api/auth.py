@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +75,7 @@ async def login(
                 {"reason": "wrong name or password", "name": body.name[:64]},
             )  # fmt: skip
         raise Unauthorized(WRONG, "Check the name and the password (both are case-sensitive).")
+    await runtime.limits.password_right(body.name)  # only failed attempts lock a name out
     _set_cookie(response, request, runtime.settings, started)
     return _session_out(user, started.record)
 
@@ -100,8 +101,11 @@ async def logout(
         else:
             await web_sessions.end(session, token)
         audit.record(session, principal.label, "sign_out", None, {"everywhere": everywhere})
+    # This process stops accepting the ended sessions at once (others within the cache's 30 s).
     if everywhere:
         runtime.token_cache.forget_user(principal.user)
+    else:
+        runtime.token_cache.forget(web_sessions.cache_key(token))
     answer = Response(status_code=204)
     answer.delete_cookie(web_sessions.COOKIE, path="/")
     return answer
@@ -112,9 +116,9 @@ async def logout(
     status_code=303,
     summary="A one-time sign-in link: sets the session cookie and opens the app",
 )
-async def link(
-    token: Annotated[str, Path(max_length=100)], request: Request, runtime: RuntimeDep
-) -> RedirectResponse:
+async def link(token: str, request: Request, runtime: RuntimeDep) -> RedirectResponse:
+    # Any token, however long or odd, gets the contract's redirect (use_link refuses long ones
+    # before any lookup), never a JSON 422 a browser would show.
     async with session_scope(runtime.sessions) as session:
         user = await sign_in.use_link(session, token)
         started = await _start(session, runtime, user, "link") if user else None

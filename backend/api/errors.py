@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy.exc
@@ -61,11 +61,54 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(part) for part in err.get("loc", ()) if part != "body")
-        problems.append(f"{where}: {err.get('msg', 'invalid')}")
-    return _json(422, "The request is not valid", "; ".join(problems), InvalidInput.code)
+    return _json(422, "The request is not valid", problems(exc.errors()), InvalidInput.code)
+
+
+# Pydantic names the members of a union in an error's location ("branch.constrained-str",
+# "branch.int"): they are types, not fields a client sent.
+_SCALAR_TAGS = frozenset(
+    {"str", "int", "float", "bool", "bytes", "list", "dict", "set", "tuple", "none", "decimal"}
+    | {"date", "datetime", "time", "timedelta", "uuid", "url", "literal", "enum", "json"}
+)
+_BODY_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
+
+
+def _is_type_tag(part: object) -> bool:
+    if not isinstance(part, str) or not part:
+        return False
+    return part[0].isupper() or "[" in part or "-" in part or part in _SCALAR_TAGS
+
+
+def problems(errors: Sequence[Any]) -> str:
+    """Pydantic's errors as sentences: one per field (a union's members said as one), the body
+    itself named as such."""
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for err in errors:
+        loc = [part for part in err.get("loc", ()) if part != "body" and not _is_type_tag(part)]
+        where = "" if err.get("type") == "json_invalid" else ".".join(str(p) for p in loc)
+        grouped.setdefault(where, []).append(err)
+    return " ".join(_sentence(where, found) for where, found in grouped.items())
+
+
+def _sentence(where: str, errors: list[Mapping[str, Any]]) -> str:
+    first = errors[0]
+    kind, message = str(first.get("type", "")), str(first.get("msg", "is not valid"))
+    if not where:
+        if kind == "json_invalid":
+            reason = str(first.get("ctx", {}).get("error", "")).strip()
+            return f"The request body is not valid JSON{f' ({reason})' if reason else ''}."
+        if kind in _BODY_NOT_AN_OBJECT:
+            return "The request body should be a JSON object, sent as application/json."
+        return f"The request body: {message[:1].lower()}{message[1:]}."
+    if kind == "missing":
+        return f"{where} is required."
+    if kind == "extra_forbidden":
+        return f"{where} is not a field this request takes."
+    wanted = [str(e.get("msg", "")) for e in errors]
+    if all(m.startswith("Input should be ") for m in wanted):
+        forms = dict.fromkeys(m.removeprefix("Input should be ") for m in wanted)
+        return f"{where} should be {' or '.join(forms)}."
+    return f"{where}: {message[:1].lower()}{message[1:]}."
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -73,7 +116,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})  # kept: how to authenticate (401), what is allowed (405)
     if exc.status_code == 405:
         headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    if exc.status_code == 400 and exc.detail == _UNPARSED:
+        return _json(
+            400,
+            "the request body cannot be read",
+            "Send JSON in UTF-8 that nests a few hundred levels at most.",
+            "http_error",
+            headers,
+        )
     return _json(exc.status_code, str(exc.detail), None, "http_error", headers)
+
+
+_UNPARSED = "There was an error parsing the body"  # FastAPI's words for any body it cannot parse
 
 
 # The web app's catch-all route (backend.api.frontend): a 405's Allow leaves it out, or every

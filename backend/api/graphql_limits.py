@@ -11,7 +11,7 @@ import contextlib
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.api.limits import json_answer
+from backend.api.limits import json_answer, replay
 
 
 class GraphQLGate:
@@ -41,7 +41,7 @@ class GraphQLGate:
         if body is None:
             return  # refused, or the client left
         async with self.slots:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
 
     async def _body(self, headers: Headers, receive: Receive, send: Send) -> bytes | None:
         declared = headers.get("content-length", "")
@@ -80,20 +80,6 @@ class GraphQLGate:
         finally:
             if held:
                 self.slots.release()
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body read, as one message; then the client's own messages (a disconnect)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
 
 
 async def _refuse(send: Send, status: int, what: str, limit: int) -> None:

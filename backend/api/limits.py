@@ -5,11 +5,13 @@ holds or writes more than the limit, with or without a Content-Length."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -211,3 +213,75 @@ class _BodyGuard:
             await self.send_held(message)
         else:
             await self.send(message)
+
+
+class SmallBodies:
+    """Bodies to the routes under `prefix` (/api/auth/: anyone may call them) are read whole
+    within `cap` bytes before any route parses them: past it 413 at once when the
+    Content-Length says so, else the moment the count passes it (BodyLimit, outside, then closes
+    the connection without reading the rest). A sign-in needs a few hundred bytes; parsing a
+    450 MB JSON body took seconds and gigabytes."""
+
+    def __init__(self, app: ASGIApp, prefix: str, cap: int) -> None:
+        self.app, self.prefix, self.cap = app, prefix, cap
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._body(Headers(scope=scope), receive)
+        except _TooLarge:
+            with contextlib.suppress(OSError):
+                for message in _too_large_for_sign_in(self.cap):
+                    await send(message)
+            return
+        if body is not None:
+            await self.app(scope, replay(body, receive), send)
+
+    async def _body(self, headers: Headers, receive: Receive) -> bytes | None:
+        """The whole body; None when the client left (or BodyLimit refused it: its answer is
+        sent); _TooLarge past the cap."""
+        declared = headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > self.cap:
+            raise _TooLarge
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None
+            parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            if size > self.cap:
+                raise _TooLarge
+            if not message.get("more_body", False):
+                return b"".join(parts)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _too_large_for_sign_in(cap: int) -> tuple[Message, Message]:
+    return json_answer(
+        413,
+        f"the request is larger than the limit of {cap // 1024} kB for signing in",
+        "Send only the fields the route takes (a name and a password to sign in), or raise "
+        "AUTH_MAX_BODY_KB on the server.",
+        "payload_too_large",
+    )
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """The body read, as one message; then the client's own messages (a disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

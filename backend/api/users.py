@@ -10,7 +10,8 @@ from fastapi import APIRouter, Path, Query, Response
 from backend.api.errors import ErrorBody
 from backend.auth import sign_in, users
 from backend.auth.schemas import MeOut, PasswordChangeIn, ProfileIn, UserCountOut, UserPageOut
-from backend.deps import Admin, SessionDep, Viewer
+from backend.db import after_commit
+from backend.deps import Admin, RuntimeDep, SessionDep, Viewer
 from backend.paging import MAX_OFFSET
 from backend.workbooks import listing
 from backend.workbooks.documents import PublicProfileOut
@@ -40,15 +41,21 @@ async def update_me(body: ProfileIn, session: SessionDep, principal: Viewer) -> 
 @router.post(
     "/users/me/password",
     status_code=204,
-    responses={401: _ERROR, 422: _ERROR},
+    responses={401: _ERROR, 422: _ERROR, 429: _ERROR},
     summary="Set or change your password (the current one is required when one is set); your "
     "other browser sessions end",
 )
 async def change_password(
-    body: PasswordChangeIn, session: SessionDep, principal: Viewer
+    body: PasswordChangeIn, session: SessionDep, principal: Viewer, runtime: RuntimeDep
 ) -> Response:
     keep = principal.id.removeprefix("session:") if principal.kind == "session" else None
-    await sign_in.change_password(session, users.own_id(principal), body.current, body.new, keep)
+    user_id = users.own_id(principal)
+    # Checking the current password is guessing it: limited as signing in is, per user.
+    await runtime.limits.password_check(principal.name)
+    await sign_in.change_password(session, user_id, body.current, body.new, keep)
+    await runtime.limits.password_right(principal.name)
+    # The ended sessions stop working in this process at once (in others within 30 s).
+    after_commit(session, lambda: runtime.token_cache.forget_user(user_id))
     return Response(status_code=204)
 
 

@@ -32,9 +32,10 @@ class TooManyRequests(AppError):
 
 
 class Limits:
-    # Sign-in attempts per minute, per name and per client address (SIGN_IN_ATTEMPTS_PER_NAME,
-    # SIGN_IN_ATTEMPTS_PER_ADDRESS), whatever RATE_LIMIT_PER_MINUTE says: guessing passwords is
-    # slowed down for one person and from one place.
+    # Failed password checks per minute per name (SIGN_IN_ATTEMPTS_PER_NAME; a right password
+    # clears them) and sign-in attempts per client address (SIGN_IN_ATTEMPTS_PER_ADDRESS),
+    # whatever RATE_LIMIT_PER_MINUTE says: guessing passwords is slowed down for one person and
+    # from one place, and signing in often never locks anyone out.
     SIGN_IN_PER_NAME = 5
     SIGN_IN_PER_ADDRESS = 20
 
@@ -69,17 +70,27 @@ class Limits:
 
     async def sign_in(self, name: str, address: str) -> None:
         """Count one sign-in attempt for `name` and from `address`; refuse past either limit."""
-        for item, key in (
-            (self._sign_in_address, f"sign-in-address@{address}"),
-            (self._sign_in_name, f"sign-in-name@{name[:64]}"),
-        ):
-            if not await self._limiter.hit(item, key):
-                stats = await self._limiter.get_window_stats(item, key)
-                raise TooManyRequests(
-                    "too many sign-in attempts",
-                    "Wait a minute before you try again; the Retry-After header says when.",
-                    math.ceil(stats.reset_time - time.time()),
-                )
+        await self._attempt(self._sign_in_address, f"sign-in-address@{address}")
+        await self.password_check(name)
+
+    async def password_check(self, name: str) -> None:
+        """Count one check of `name`'s password (signing in, or the current password of a
+        password change: one count for both); refuse past SIGN_IN_ATTEMPTS_PER_NAME."""
+        await self._attempt(self._sign_in_name, f"sign-in-name@{name[:64]}")
+
+    async def password_right(self, name: str) -> None:
+        """`name`'s password was right: the failed checks counted so far are forgotten (only
+        failed checks lock a name out)."""
+        await self._limiter.clear(self._sign_in_name, f"sign-in-name@{name[:64]}")
+
+    async def _attempt(self, item: RateLimitItemPerMinute, key: str) -> None:
+        if not await self._limiter.hit(item, key):
+            stats = await self._limiter.get_window_stats(item, key)
+            raise TooManyRequests(
+                "too many sign-in attempts",
+                "Wait a minute before you try again; the Retry-After header says when.",
+                math.ceil(stats.reset_time - time.time()),
+            )
 
     @contextlib.asynccontextmanager
     async def upload(self, who: str) -> AsyncIterator[None]:

@@ -54,7 +54,8 @@ async def create(
     user: str | None = None,
 ) -> Created:
     """A token for the user called `user` (its role at most theirs, theirs when not given), or
-    without one for the user of the token's name (created when missing)."""
+    without one for the user of the token's name (created when missing; an existing one's role
+    stays, and the token's is at most it)."""
     owner = await _owner(session, name, role, user)
     name = name or f"{owner.name[:55]}-{uuid.uuid4().hex[:8]}"
     role = role or Role(owner.role or Role.VIEWER.value)
@@ -77,13 +78,19 @@ async def create(
 async def _owner(
     session: AsyncSession, name: str | None, role: Role | None, user: str | None
 ) -> User:
+    """The token's user: `user`, or the user of the token's name (created with the token's
+    role when missing). An existing user's role never changes here; a token cannot have more."""
     if user is None:
         if name is None or role is None:
             raise InvalidInput("a token needs a name and a role, or a user", "Give --user NAME.")
         if not NAME.match(name):
             users.check_name(name)
-        return await users.for_token(session, name, role)
-    owner = await users.named(session, user)
+        found = await users.by_name(session, name)
+        if found is None:
+            return await users.create(session, name, role)
+        owner = found
+    else:
+        owner = await users.named(session, user)
     if owner.disabled_at is not None:
         raise Conflict(
             f"the user {owner.name!r} is disabled", "Tokens of a disabled user do not work."
@@ -91,7 +98,8 @@ async def _owner(
     if role is not None and (owner.role is None or not Role(owner.role).allows(role)):
         raise InvalidInput(
             f"the user {owner.name!r} has the role {owner.role or 'none'}; a token cannot have more",
-            "Give a lower --role, or leave it out to use the user's.",
+            "Give a lower --role, or leave it out to use the user's (python -m backend users "
+            "set-role changes a user's role).",
         )
     return owner
 
@@ -249,7 +257,12 @@ class TokenCache:
             self._entries.pop(next(iter(self._entries)))
         self._entries[digest] = (found.principal, until)
 
+    def forget(self, key: str) -> None:
+        """Drops one cached credential (a session that just ended)."""
+        self._entries.pop(key, None)
+
     def forget_user(self, user_id: str) -> None:
-        """Drops this process's cached principals of a user (they signed out everywhere)."""
+        """Drops this process's cached principals of a user (they signed out everywhere, or
+        changed their password)."""
         for key in [k for k, (p, _) in self._entries.items() if p.user == user_id]:
             del self._entries[key]

@@ -11,10 +11,10 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.models import ApiToken, User
+from backend.auth.models import ApiToken, SignInLink, User, WebSession
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.auth.schemas import ProfileIn, PublicUserOut, RawUserOut, UserOut
@@ -83,22 +83,17 @@ def _display(text: str) -> str:
     return text
 
 
-async def for_token(session: AsyncSession, name: str, role: Role) -> User:
-    """The user a token created without `--user` belongs to: the user of the token's name,
-    created when missing; its role becomes the token's (a user's role is its newest token's,
-    as the migration that introduced users set it)."""
-    user = await by_name(session, name)
-    if user is None:
-        return await create(session, name, role)
-    user.role = role.value
-    return user
-
-
 async def disable(session: AsyncSession, name: str) -> User:
+    """A disabled user cannot sign in or use their tokens; their browser sessions and unused
+    sign-in links end (enabling them again brings neither back)."""
     user = await named(session, name)
     if user.disabled_at is None:
         user.disabled_at = utcnow()
-        await session.flush()
+    await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    await session.execute(
+        delete(SignInLink).where(SignInLink.user_id == user.id, SignInLink.used_at.is_(None))
+    )
+    await session.flush()
     return user
 
 
@@ -268,8 +263,8 @@ def own_id(principal: Principal) -> str:
     if principal.user is None:
         raise Unauthorized(
             "only a signed-in user has a profile",
-            "Send 'Authorization: Bearer <token>' with a token of your user (python -m backend "
-            "tokens create --user NAME).",
+            "Sign in at /sign-in; a script sends a token of its user in 'Authorization: Bearer "
+            "<token>' (python -m backend tokens create --user NAME).",
         )
     return principal.user
 

@@ -3,7 +3,8 @@
 derived from the session's token, so it is known wherever the cookie is and nowhere else.
 
 A session is recognised as a bearer token is, through the same 30-second cache: ending a
-session (sign-out, sign-out everywhere, a disabled user) takes effect in every process within
+session (sign-out, sign-out everywhere, a new password, a disabled user) takes effect at once in
+the process that ended it (it forgets its cached entries) and in every other process within
 that time."""
 
 from __future__ import annotations
@@ -136,13 +137,18 @@ async def end_all(session: AsyncSession, user_id: str, keep: str | None = None) 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def cache_key(token: str) -> str:
+    """The key a session's principal is cached under in the token cache."""
+    return "session:" + tokens.digest(token)
+
+
 async def authenticate(
     sessions: SessionMaker, cache: TokenCache, token: str, touch: SessionMaker | None = None
 ) -> Principal | None:
     """The principal of a session cookie, through the token cache; None when it is not live."""
     if not well_formed(token):
         return None
-    key, now = "session:" + tokens.digest(token), cache.clock()
+    key, now = cache_key(token), cache.clock()
     cached = cache.get(key, now)
     if cached is not None:
         return cached

@@ -138,7 +138,7 @@ async def test_the_websocket_takes_the_cookie_only_from_this_sites_pages(
         # anonymous, who has no role by default.
         async with socket(server, cookie, origin=None) as ws:
             anonymous = await ask(ws, ME)
-            assert "needs a token with the viewer role" in errors_of(anonymous), anonymous
+            assert "needs you to sign in (with the viewer role)" in errors_of(anonymous), anonymous
 
 
 @pytest.fixture

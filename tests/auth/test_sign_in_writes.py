@@ -5,6 +5,7 @@ password is hashed."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -98,3 +99,27 @@ async def test_the_sign_in_limits_are_settings(embedded: Backend) -> None:
 
         assert [await attempt("lim") for _ in range(3)] == [401, 401, 429]  # per name
         assert [await attempt("other") for _ in range(2)] == [401, 429]  # per address: 4 in all
+
+
+async def test_sign_in_bodies_past_a_few_kilobytes_are_refused_unread(backend: Backend) -> None:
+    async with app_for(backend) as app:
+        await make_person(app.runtime, "cap")
+        client = app.client_as(None)
+        padded = {"name": "cap", "password": PASSWORD, "pad": "x" * 20_000}
+        declared = await client.post("/api/auth/login", json=padded)
+        assert declared.status_code == 413, declared.text
+        assert declared.json()["code"] == "payload_too_large"
+        assert "AUTH_MAX_BODY_KB" in declared.json()["detail"]
+
+        async def trickle() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+            yield b'{"name": "cap", "password": "'
+            for _ in range(100):
+                yield b"y" * 1000
+            yield b'"}'
+
+        streamed = await client.post(
+            "/api/auth/login", content=trickle(), headers={"Content-Type": "application/json"}
+        )
+        assert streamed.status_code == 413, streamed.text
+        ok = await client.post("/api/auth/login", json={"name": "cap", "password": PASSWORD})
+        assert ok.status_code == 200, ok.text

@@ -199,3 +199,18 @@ async def test_the_command_line_creates_lists_and_disables_people(backend: Backe
     assert cli(backend, "users", "disable", "jo").returncode == 0
     async with app_for(backend) as app:
         assert await app.runtime.authenticate(token) is None
+
+
+async def test_a_token_by_name_never_changes_its_users_role(app: App) -> None:
+    await user_token(app, "vic", Role.UPLOADER)
+    async with session_scope(app.runtime.sessions) as session:
+        with pytest.raises(InvalidInput) as refused:
+            await auth_service.create(session, name="vic", role=Role.ADMIN, created_by="tests")
+    assert refused.value.message == (
+        "the user 'vic' has the role uploader; a token cannot have more"
+    )
+    lower = await make_token(app.runtime, Role.VIEWER, "vic")
+    async with app.client_as(lower) as vic:
+        assert (await vic.get("/api/users/me")).json()["role"] == "uploader"  # not demoted
+    principal = await app.runtime.authenticate(lower)
+    assert principal is not None and principal.role == Role.VIEWER

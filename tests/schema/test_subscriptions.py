@@ -106,7 +106,7 @@ def test_subscriptions_need_a_valid_token_and_carry_no_mutations(embedded: Backe
             errors = (
                 message["payload"]["errors"] if message["type"] == "next" else message["payload"]
             )
-            assert "needs a token with the viewer role" in errors[0]["message"], message
+            assert "needs you to sign in (with the viewer role)" in errors[0]["message"], message
         admin = token(client, Role.ADMIN)
         with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
             ws.send_json({"type": "connection_init", "payload": {"token": admin}})
