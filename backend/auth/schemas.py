@@ -75,7 +75,9 @@ class ProfileIn(BaseModel):
         default=None, min_length=1, max_length=64, description="an IANA name such as Europe/Paris"
     )
     default_dashboard: str | None = Field(
-        default=None, max_length=2000, description="the workbook the app opens first (its id); null: the built-in sales dashboard"
+        default=None,
+        max_length=2000,
+        description="the workbook the app opens first (its id); null: the built-in sales dashboard",
     )
 
 
