@@ -58,5 +58,6 @@ def downgrade() -> None:
     op.drop_table("sign_in_links")
     op.drop_index(op.f("ix_web_sessions_user_id"), table_name="web_sessions")
     op.drop_table("web_sessions")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("password_hash")
+    # Not a batch (which on SQLite copies `users` and drops the original, refused while tokens,
+    # sessions and workbooks refer to it): SQLite 3.35+ drops a plain column in place.
+    op.drop_column("users", "password_hash")
