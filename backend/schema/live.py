@@ -6,12 +6,9 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from backend.auth.roles import Role
-from backend.deps import still_allowed
-from backend.errors import Unauthorized
 from backend.ingestion.service import validate_datasource_name
 from backend.schema.context import Info
-from backend.schema.permissions import IsViewer
+from backend.schema.permissions import IsViewer, require_still_allowed
 from backend.tasks import live
 from backend.tasks.models import TaskStatus
 
@@ -88,18 +85,6 @@ class TaskListUpdate:
         )
 
 
-async def _still_allowed(info: Info) -> None:
-    """A subscription lives as long as its socket: before each update it checks that the token
-    it began with is still valid (a revoked or expired one ends it with UNAUTHORIZED)."""
-    context = info.context
-    if not await still_allowed(context.runtime, context.token, Role.VIEWER):
-        raise Unauthorized(
-            "the token of this subscription is no longer valid (revoked or expired, or its role "
-            "changed)",
-            "Connect again with a valid token.",
-        )
-
-
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -120,7 +105,7 @@ class Subscription:
         )
         try:
             async for update in stream:
-                await _still_allowed(info)  # on quiet ticks too: a queued task may wait long
+                await require_still_allowed(info)  # on quiet ticks too: a queued task may wait long
                 if update is None:
                     continue
                 yield TaskUpdate.of(update)
@@ -144,7 +129,7 @@ class Subscription:
         stream = live.task_changes(runtime.reading(), runtime.wakeups, datasource)
         try:
             async for change in stream:
-                await _still_allowed(info)
+                await require_still_allowed(info)
                 yield TaskListUpdate.of(change)
         finally:
             await stream.aclose()

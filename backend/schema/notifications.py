@@ -11,13 +11,11 @@ from pydantic import ValidationError
 from strawberry.experimental import pydantic
 
 from backend.auth import users
-from backend.auth.roles import Role
 from backend.db import session_scope
-from backend.deps import still_allowed
-from backend.errors import InvalidInput, Unauthorized
+from backend.errors import InvalidInput
 from backend.notifications import live, schemas, service
 from backend.schema.context import Info
-from backend.schema.permissions import IsViewer
+from backend.schema.permissions import IsViewer, require_still_allowed
 
 
 @pydantic.type(
@@ -91,16 +89,6 @@ class NotificationMutation:
         return await service.mark_read(info.context.session, user, marking)
 
 
-async def _check_still_allowed(info: Info) -> None:
-    context = info.context
-    if not await still_allowed(context.runtime, context.token, Role.VIEWER):
-        raise Unauthorized(
-            "the token of this subscription is no longer valid (revoked or expired, or its role "
-            "changed)",
-            "Connect again with a valid token.",
-        )
-
-
 @strawberry.type
 class NotificationSubscription:
     @strawberry.subscription(
@@ -115,7 +103,7 @@ class NotificationSubscription:
         updates = live.stream(reading, runtime.wakeups, user, await live.now(reading, user))
         try:
             async for item in updates:
-                await _check_still_allowed(info)
+                await require_still_allowed(info)
                 if item is not None:
                     yield Notification.from_pydantic(item)
         finally:

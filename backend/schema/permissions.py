@@ -10,8 +10,8 @@ from starlette.websockets import WebSocket
 from strawberry.permission import BasePermission
 
 from backend.auth.roles import Role
-from backend.deps import check_role
-from backend.errors import BadRequest
+from backend.deps import check_role, still_allowed
+from backend.errors import BadRequest, Unauthorized
 from backend.schema.context import Info
 
 
@@ -52,3 +52,16 @@ class IsUploader(_Needs):
 
 class IsAdmin(_Needs):
     role = Role.ADMIN
+
+
+async def require_still_allowed(info: Info) -> None:
+    """A subscription lives as long as its socket: before each update (and on quiet ticks) it
+    checks that the credentials it began with are still valid; a revoked or expired token, an
+    ended sign-in or a lowered role ends it with UNAUTHORIZED."""
+    context = info.context
+    if not await still_allowed(context.runtime, context.token, Role.VIEWER):
+        raise Unauthorized(
+            "the credentials of this subscription are no longer valid (signed out, revoked or "
+            "expired, or the role changed)",
+            "Sign in again, or connect again with a valid token.",
+        )
