@@ -1,55 +1,33 @@
-// The notifications' GraphQL operations, typed by hand: the notifications API is being added to
-// the service alongside this menu, so schema.graphql (and codegen's types) do not have it yet.
-// Plain strings, not graphql() documents, so that codegen does not check them against the schema.
-// Once schema.graphql has these fields, they can move to graphql() and generated types.
+// The notifications' GraphQL operations, with the types codegen makes from schema.graphql.
+import { graphql } from "../gql";
+import type {
+  MarkNotificationsReadMutation,
+  MarkNotificationsReadMutationVariables,
+  NewNotificationsSubscription as NewNotificationsResult,
+  NotificationsListQuery,
+  NotificationsListQueryVariables,
+  UnreadNotificationCountQuery,
+} from "../gql/graphql";
 
 export type NotificationKind = "task_succeeded" | "task_failed" | "workbook_shared" | "workbook_changed";
 
-export interface NotificationItem {
-  id: string;
-  kind: NotificationKind | string;
-  /** A sentence. */
-  title: string;
-  body: string | null;
-  /** An app path such as /tasks/<id> or /workbooks/<id>. */
-  link: string | null;
-  createdAt: string;
-  readAt: string | null;
-}
+/** One notification: `title` is a sentence; `link` an app path such as /tasks/<id>. */
+export type NotificationItem = NotificationsListQuery["notifications"]["items"][number];
+export type UnreadCountData = UnreadNotificationCountQuery;
+export type NotificationsData = NotificationsListQuery;
+export type NotificationsVariables = NotificationsListQueryVariables;
+export type MarkReadData = MarkNotificationsReadMutation;
+export type MarkReadVariables = MarkNotificationsReadMutationVariables;
+export type NewNotificationData = NewNotificationsResult;
 
-export interface UnreadCountData {
-  unreadNotificationCount: number;
-}
-
-export interface NotificationsData {
-  notifications: { items: NotificationItem[]; unread: number };
-}
-
-export interface NotificationsVariables {
-  first: number;
-}
-
-export interface MarkReadData {
-  markNotificationsRead: number;
-}
-
-export interface MarkReadVariables {
-  ids?: string[] | null;
-  all?: boolean;
-}
-
-export interface NewNotificationData {
-  notifications: NotificationItem;
-}
-
-export const UnreadCountQuery = `
+export const UnreadCountQuery = graphql(`
   query UnreadNotificationCount {
     unreadNotificationCount
   }
-`;
+`);
 
-export const NotificationsQuery = `
-  query Notifications($first: Int!) {
+export const NotificationsQuery = graphql(`
+  query NotificationsList($first: Int!) {
     notifications(first: $first) {
       items {
         id
@@ -63,15 +41,15 @@ export const NotificationsQuery = `
       unread
     }
   }
-`;
+`);
 
-export const MarkReadMutation = `
+export const MarkReadMutation = graphql(`
   mutation MarkNotificationsRead($ids: [ID!], $all: Boolean) {
     markNotificationsRead(ids: $ids, all: $all)
   }
-`;
+`);
 
-export const NewNotificationsSubscription = `
+export const NewNotificationsSubscription = graphql(`
   subscription NewNotifications {
     notifications {
       id
@@ -83,4 +61,4 @@ export const NewNotificationsSubscription = `
       readAt
     }
   }
-`;
+`);

@@ -38,7 +38,7 @@ function fakeServer(initial: NotificationItem[], withNotifications = true) {
   const unread = () => items.filter((item) => item.readAt === null).length;
   const answer = ({ operationName, variables }: Sent): unknown => {
     if (operationName === "UnreadNotificationCount") return { unreadNotificationCount: unread() };
-    if (operationName === "Notifications") return { notifications: { items, unread: unread() } };
+    if (operationName === "NotificationsList") return { notifications: { items, unread: unread() } };
     if (operationName === "MarkNotificationsRead") {
       const ids = (variables.ids as string[] | null | undefined) ?? [];
       const now = new Date().toISOString();
