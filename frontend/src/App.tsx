@@ -1,4 +1,4 @@
-import { Fragment, lazy, useState, type ReactNode } from "react";
+import { lazy, useState, type ReactNode } from "react";
 import { NavLink, Route, Routes } from "react-router";
 import { Provider } from "urql";
 
@@ -11,10 +11,16 @@ import { useAuth, useSignInGate } from "./hooks/useAuth";
 import { HeaderMe } from "./pages/profile/HeaderMe";
 import { useProfileTimeZone } from "./pages/profile/useProfileTimeZone";
 
-/** The pages, rendered again when the profile's time zone arrives or changes. */
+/** The pages, once the profile's time zone is known (moments are shown in it). */
 function ProfileZone({ signedIn, children }: { signedIn: boolean; children: ReactNode }) {
-  const zone = useProfileTimeZone(signedIn);
-  return <Fragment key={zone}>{children}</Fragment>;
+  if (!useProfileTimeZone(signedIn)) {
+    return (
+      <p role="status" className="page-loading">
+        Loading the page…
+      </p>
+    );
+  }
+  return children;
 }
 
 // Each page is its own chunk: the first load fetches the shell and the page it opens.

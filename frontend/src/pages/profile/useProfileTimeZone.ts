@@ -3,11 +3,12 @@ import { useQuery } from "urql";
 import { setDisplayTimeZone } from "../../format";
 import { HeaderMeQuery } from "./queries";
 
-/** The time zone of the signed-in person's profile, applied to how moments are shown; the
- * app's pages are keyed by it, so they render again when it arrives or changes. */
-export function useProfileTimeZone(signedIn: boolean): string {
+/** Applies the signed-in person's time zone (their profile's) to how moments are shown; false
+ * until the profile has answered, so pages do not render times in the browser's zone first. A
+ * later change (saved on /me) applies to what renders after it. */
+export function useProfileTimeZone(signedIn: boolean): boolean {
   const [result] = useQuery({ query: HeaderMeQuery, pause: !signedIn });
-  const zone = (signedIn ? result.data?.me?.timeZone : null) ?? null;
-  setDisplayTimeZone(zone); // before the pages render; nothing to do when it is the same
-  return zone ?? "browser";
+  const answered = !signedIn || result.data !== undefined || result.error !== undefined;
+  setDisplayTimeZone((signedIn ? result.data?.me?.timeZone : null) ?? null); // a no-op when unchanged
+  return answered;
 }
