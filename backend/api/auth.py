@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.api.errors import ErrorBody
+from backend.api.errors import TOO_MANY_ATTEMPTS, ErrorBody
 from backend.auth import oidc_login, sign_in, users, web_sessions
 from backend.auth.models import User, WebSession
 from backend.auth.oidc import Identity
@@ -58,7 +58,7 @@ async def current_session(request: Request, runtime: RuntimeDep) -> SessionOut:
 
 @router.post(
     "/login",
-    responses={401: _ERROR, 429: _ERROR},
+    responses={401: _ERROR, 429: TOO_MANY_ATTEMPTS},
     summary="Sign in with a name and password: sets the session cookie",
 )
 async def login(
@@ -114,6 +114,13 @@ async def logout(
 @router.get(
     "/link/{token}",
     status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        303: {
+            "description": "To the app, signed in (the session cookie is set); a used, expired "
+            "or unknown link goes to the sign-in page, which says so"
+        }
+    },
     summary="A one-time sign-in link: sets the session cookie and opens the app",
 )
 async def link(token: str, request: Request, runtime: RuntimeDep) -> RedirectResponse:
@@ -129,7 +136,18 @@ async def link(token: str, request: Request, runtime: RuntimeDep) -> RedirectRes
     return answer
 
 
-@router.get("/oidc/start", status_code=302, summary="Single sign-on: off to the provider")
+@router.get(
+    "/oidc/start",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={
+        303: {
+            "description": "Single sign-on is not set up, or the provider did not answer: back "
+            "to the sign-in page, which says so"
+        }
+    },
+    summary="Single sign-on: off to the provider",
+)
 async def oidc_start(request: Request, runtime: RuntimeDep) -> RedirectResponse:
     flow = _oidc(request, runtime.settings)
     if flow is None:
@@ -153,6 +171,13 @@ async def oidc_start(request: Request, runtime: RuntimeDep) -> RedirectResponse:
     "/oidc/callback",
     name="oidc_callback",
     status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        303: {
+            "description": "To the app, signed in (the session cookie is set); any failure goes "
+            "to the sign-in page, which says so"
+        }
+    },
     summary="Single sign-on: the provider's answer; sets the session cookie",
 )
 async def oidc_callback(

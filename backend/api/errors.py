@@ -245,9 +245,16 @@ def document_error_bodies(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# Sign-in and password changes: their own 429, counted per name and per address.
+TOO_MANY_ATTEMPTS: dict[str, Any] = {
+    "model": ErrorBody,
+    "description": "Too many failed attempts for this name, or too many from this address "
+    "(Retry-After says when to try again)",
+}
 _ACCESS_ANSWERS = {
-    "401": "No token, or a token that is unknown, revoked or expired",
-    "403": "The token's role is too low for this, or a write from another site",
+    "401": "Not signed in: no session or token, or one that is unknown, ended, revoked or expired",
+    "403": "The caller's role is too low for this, or a write from another site or without its "
+    "session's CSRF token",
     "429": "Too many requests from this principal (Retry-After says when to try again)",
     "503": "The token cannot be checked: the metadata database does not answer",
 }

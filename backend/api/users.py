@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from backend.api.errors import ErrorBody
+from backend.api.errors import TOO_MANY_ATTEMPTS, ErrorBody
 from backend.auth import sign_in, users
 from backend.auth.schemas import MeOut, PasswordChangeIn, ProfileIn, UserCountOut, UserPageOut
 from backend.db import after_commit
@@ -41,7 +41,16 @@ async def update_me(body: ProfileIn, session: SessionDep, principal: Viewer) -> 
 @router.post(
     "/users/me/password",
     status_code=204,
-    responses={401: _ERROR, 422: _ERROR, 429: _ERROR},
+    responses={
+        401: _ERROR,
+        403: {
+            **_ERROR,
+            "description": "The current password is not right, or a write from another site or "
+            "without its session's CSRF token",
+        },
+        422: _ERROR,
+        429: TOO_MANY_ATTEMPTS,
+    },
     summary="Set or change your password (the current one is required when one is set); your "
     "other browser sessions end",
 )

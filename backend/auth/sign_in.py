@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth import passwords, tokens, users, web_sessions
 from backend.auth.models import SignInLink, User
 from backend.db import utcnow
-from backend.errors import InvalidInput
+from backend.errors import Forbidden
 
 LINK_LIFETIME = dt.timedelta(minutes=15)
 
@@ -52,10 +52,11 @@ async def change_password(
     if user.password_hash is not None and (
         current is None or not passwords.verify(user.password_hash, current)
     ):
-        raise InvalidInput(
+        # 403, not 422: the request is well formed; it is the proof of who asks that fails.
+        raise Forbidden(
             "the current password is not right",
-            "Give your current password in `current`; an admin can set a new one with python "
-            "-m backend users set-password NAME.",
+            "Give your current password as well as the new one; if you forgot it, an "
+            "administrator can set a new one for you.",
         )
     await set_password(session, user, new, keep)
     return user

@@ -188,11 +188,12 @@ async def test_changing_ones_password_needs_the_current_one(backend: Backend) ->
         headers = {"X-CSRF-Token": csrf}
         new = "a brand new passphrase"
         missing = await client.post("/api/users/me/password", json={"new": new}, headers=headers)
-        assert missing.status_code == 422
+        assert missing.status_code == 403
+        assert missing.json()["error"] == "the current password is not right"
         wrong = await client.post(
             "/api/users/me/password", json={"current": "wrong" * 3, "new": new}, headers=headers
         )
-        assert wrong.status_code == 422
+        assert wrong.status_code == 403
         short = await client.post(
             "/api/users/me/password", json={"current": PASSWORD, "new": "short"}, headers=headers
         )

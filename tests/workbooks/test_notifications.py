@@ -40,9 +40,9 @@ async def test_sharing_notifies_each_new_person_once(people: People) -> None:
 
 
 async def test_a_visibility_change_to_named_people_notifies_them(people: People) -> None:
-    book = await save(people.alice, title="Q2", visibility="private", shared_with=["vic"])
+    book = await save(people.alice, title="Q2", visibility="private")
     assert await titles(people.vic) == []
-    await patch(people.alice, book, visibility="users")
+    await patch(people.alice, book, visibility="users", shared_with=["vic"])
     assert await titles(people.vic) == ["alice shared the workbook “Q2” with you."]
 
 
