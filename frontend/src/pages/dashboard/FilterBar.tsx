@@ -3,6 +3,7 @@ import { useId } from "react";
 import { MultiSelect } from "../../components/MultiSelect";
 import { formatDay, formatInteger } from "../../format";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
+import { DateField } from "./DateField";
 import { activeFilterCount, type DashboardFilters, type ListFilter } from "./filters";
 import { FilterOptionsQuery } from "./queries";
 
@@ -57,26 +58,20 @@ export function FilterBar({ filters, onChange }: Props) {
           ))}
         </select>
       </div>
-      <div className="field">
-        <label htmlFor={`${id}-from`}>From</label>
-        <input
-          id={`${id}-from`}
-          type="date"
-          value={filters.dateFrom ?? ""}
-          max={filters.dateTo ?? undefined}
-          onChange={(event) => set({ dateFrom: event.target.value || null })}
-        />
-      </div>
-      <div className="field">
-        <label htmlFor={`${id}-to`}>To</label>
-        <input
-          id={`${id}-to`}
-          type="date"
-          value={filters.dateTo ?? ""}
-          min={filters.dateFrom ?? undefined}
-          onChange={(event) => set({ dateTo: event.target.value || null })}
-        />
-      </div>
+      <DateField
+        id={`${id}-from`}
+        label="From"
+        value={filters.dateFrom}
+        max={filters.dateTo}
+        onCommit={(dateFrom) => set({ dateFrom })}
+      />
+      <DateField
+        id={`${id}-to`}
+        label="To"
+        value={filters.dateTo}
+        min={filters.dateFrom}
+        onCommit={(dateTo) => set({ dateTo })}
+      />
       {LISTS.map(({ key, label }) => (
         <MultiSelect
           key={key}
