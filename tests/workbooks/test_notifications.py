@@ -16,7 +16,9 @@ async def titles(client: httpx.AsyncClient) -> list[str]:
     return [item["title"] for item in answer.json()["items"]]
 
 
-async def patch(client: httpx.AsyncClient, book: dict[str, Any], **fields: Any) -> dict[str, Any]:
+async def edit_workbook(
+    client: httpx.AsyncClient, book: dict[str, Any], **fields: Any
+) -> dict[str, Any]:
     answer = await client.patch(
         f"/api/workbooks/{book['id']}", json={"version": book["version"], **fields}
     )
@@ -33,7 +35,9 @@ async def test_sharing_notifies_each_new_person_once(people: People) -> None:
     [item] = (await people.vic.get("/api/notifications")).json()["items"]
     assert item["kind"] == "workbook_shared" and item["link"] == f"/workbooks/{book['id']}"
     # saved again, with bob added: vic hears nothing new of the share, bob does
-    book = await patch(people.alice, book, shared_with=["vic", "bob"], description="Now with Bob")
+    book = await edit_workbook(
+        people.alice, book, shared_with=["vic", "bob"], description="Now with Bob"
+    )
     assert await titles(people.bob) == [shared]
     assert await titles(people.vic) == [shared]
     assert await titles(people.alice) == []
@@ -42,7 +46,7 @@ async def test_sharing_notifies_each_new_person_once(people: People) -> None:
 async def test_a_visibility_change_to_named_people_notifies_them(people: People) -> None:
     book = await save(people.alice, title="Q2", visibility="private")
     assert await titles(people.vic) == []
-    await patch(people.alice, book, visibility="users", shared_with=["vic"])
+    await edit_workbook(people.alice, book, visibility="users", shared_with=["vic"])
     assert await titles(people.vic) == ["alice shared the workbook “Q2” with you."]
 
 
@@ -53,7 +57,7 @@ async def test_a_change_notifies_those_who_favorited_it_but_not_the_editor(
     for client in (people.alice, people.bob, people.vic):
         favorited = await client.post(f"/api/workbooks/{book['id']}/favorite")
         assert favorited.status_code == 200, favorited.text
-    book = await patch(people.alice, book, title="Team board 2")
+    book = await edit_workbook(people.alice, book, title="Team board 2")
     changed = "alice changed the workbook “Team board 2”."
     assert await titles(people.bob) == [changed]
     assert await titles(people.vic) == [changed]
@@ -61,6 +65,6 @@ async def test_a_change_notifies_those_who_favorited_it_but_not_the_editor(
     [item] = (await people.bob.get("/api/notifications")).json()["items"]
     assert item["kind"] == "workbook_changed" and item["body"] == "Changed: title."
     # made private: those who may no longer see it hear nothing of it
-    book = await patch(people.alice, book, visibility="private")
-    book = await patch(people.alice, book, title="Secret")
+    book = await edit_workbook(people.alice, book, visibility="private")
+    book = await edit_workbook(people.alice, book, title="Secret")
     assert await titles(people.bob) == [changed]
