@@ -1,6 +1,7 @@
 """Bounded thread pools for blocking I/O, one per kind of dependency, so one that stalls cannot
 starve the others: `STORAGE` (the object store: boto3 calls, the local store's files), `FILES`
-(this process's own files: the web app, the dataset cache, free-space checks). CPU-heavy work
+(this process's own files: the web app, the dataset cache, free-space checks), `PASSWORDS`
+(Argon2 hashes). CPU-heavy work
 (validation, Polars) runs in backend.priority's and the embedded engine's pools; the event loop's
 default pool is left to libraries (a stalled S3 once held all of its threads, and every route
 that read a file waited behind it)."""
@@ -87,6 +88,9 @@ class Pool:
 
 STORAGE = Pool("storage", 16)
 FILES = Pool("files", 8)
+# Argon2 password hashes (sign-in, password changes): CPU-bound by design (tens of milliseconds
+# each), so off the event loop and two at a time; more attempts wait their turn.
+PASSWORDS = Pool("passwords", 2)
 
 
 async def drain() -> None:

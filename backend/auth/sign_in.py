@@ -13,6 +13,7 @@ from backend.auth import passwords, tokens, users, web_sessions
 from backend.auth.models import SignInLink, User
 from backend.db import utcnow
 from backend.errors import Forbidden
+from backend.threads import PASSWORDS
 
 LINK_LIFETIME = dt.timedelta(minutes=15)
 
@@ -22,10 +23,14 @@ async def check_password(session: AsyncSession, name: str, password: str) -> Use
     password and a disabled user are checked against the dummy hash: same answer, same time."""
     user = await users.by_name(session, name[:64]) if users.NAME.match(name) else None
     stored = user.password_hash if user is not None and user.disabled_at is None else None
-    if not passwords.verify(stored, password) or user is None or stored is None:
+    if (
+        not await PASSWORDS.run(passwords.verify, stored, password)
+        or user is None
+        or stored is None
+    ):
         return None
     if passwords.needs_rehash(stored):
-        user.password_hash = passwords.hash_password(password)
+        user.password_hash = await PASSWORDS.run(passwords.hash_password, password)
     return user
 
 
@@ -34,7 +39,7 @@ async def set_password(
 ) -> None:
     """A new password; every browser session of the user ends (a stolen one included) but
     `keep`, the session that changed it."""
-    user.password_hash = passwords.hash_password(new)
+    user.password_hash = await PASSWORDS.run(passwords.hash_password, new)
     await web_sessions.end_all(session, user.id, keep)
     await session.flush()
 
@@ -50,7 +55,7 @@ async def change_password(
     user = await users.by_id(session, user_id)
     passwords.check_new(new)
     if user.password_hash is not None and (
-        current is None or not passwords.verify(user.password_hash, current)
+        current is None or not await PASSWORDS.run(passwords.verify, user.password_hash, current)
     ):
         # 403, not 422: the request is well formed; it is the proof of who asks that fails.
         raise Forbidden(
