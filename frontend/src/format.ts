@@ -24,6 +24,23 @@ export function formatInteger(value: number | null | undefined): string {
   return numberFormat({ maximumFractionDigits: 0 }).format(value);
 }
 
+let currency: string | null = null;
+
+/** The service's currency (an ISO 4217 code such as "EUR"), or null for plain numbers. Set once
+ * from the service's settings; every money figure goes through formatMoney. */
+export function setCurrency(code: string | null): void {
+  currency = code;
+}
+
+/** A money figure: with the service's currency when one is set, else as formatNumber. */
+export function formatMoney(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return DASH;
+  if (!currency) return formatNumber(value);
+  return numberFormat({ style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(
+    value,
+  );
+}
+
 /** Compact figures for chart axes: 12K, 1.2M. */
 export function formatCompact(value: number): string {
   return numberFormat({ notation: "compact", maximumFractionDigits: 1 }).format(value);

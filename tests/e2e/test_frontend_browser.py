@@ -170,7 +170,9 @@ def test_playwright_suite_passes_against_a_real_server(embedded: Backend, tmp_pa
             **people,
         }
         try:
-            run([npm_path, "exec", "--", "playwright", "test"], env=suite_env)
+            # PLAYWRIGHT_ARGS narrows a local run to some specs ("e2e/charts.spec.ts"); CI runs all.
+            extra = os.environ.get("PLAYWRIGHT_ARGS", "").split()
+            run([npm_path, "exec", "--", "playwright", "test", *extra], env=suite_env)
         except pytest.fail.Exception as exc:
             log = (tmp_path / "server.log").read_text(encoding="utf-8", errors="replace")
             raise AssertionError(f"{exc}\n--- server log (end) ---\n{log[-4000:]}") from None
