@@ -13,6 +13,7 @@ import {
 } from "./filters";
 import { SaveDashboardButton } from "../workbook/SaveDashboardButton";
 import { useHomeChoice } from "./useHomeChoice";
+import { useToday } from "./useToday";
 import { Breakdown, BREAKDOWNS } from "./widgets/Breakdown";
 import { HeatmapWidget, Ratings, TopProducts } from "./widgets/Details";
 import { Kpis } from "./widgets/Kpis";
@@ -24,7 +25,8 @@ export default function DashboardPage() {
   const [params, setParams] = useSearchParams();
   const filters = useMemo(() => filtersFromParams(params), [params]);
   const granularity = granularityFromParams(params);
-  const filter = useMemo(() => toSalesFilter(filters), [filters]);
+  const today = useToday(); // relative ranges count from today in the profile's time zone
+  const filter = useMemo(() => toSalesFilter(filters, today), [filters, today]);
   if (useHomeChoice()) {
     return (
       <p role="status" className="page-loading">
@@ -39,7 +41,12 @@ export default function DashboardPage() {
         <SaveDashboardButton filters={filters} />
       </div>
       <FilterBar filters={filters} onChange={(next) => setParams(filtersToParams(next, params))} />
-      <Kpis filter={filter} />
+      <Kpis
+        filter={filter}
+        onCompare={(dateFrom, dateTo) =>
+          setParams(filtersToParams({ ...filters, range: null, dateFrom, dateTo }, params))
+        }
+      />
       <Trend
         filter={filter}
         granularity={granularity}

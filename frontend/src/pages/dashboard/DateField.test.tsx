@@ -77,6 +77,7 @@ describe("the dashboard's filter bar", () => {
       customerTypes: [],
       genders: [],
       payments: [],
+      range: null,
     };
     render(
       <Provider value={client as never}>

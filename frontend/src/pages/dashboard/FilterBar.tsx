@@ -4,8 +4,10 @@ import { MultiSelect } from "../../components/MultiSelect";
 import { formatDay, formatInteger } from "../../format";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 import { DateField } from "./DateField";
-import { activeFilterCount, type DashboardFilters, type ListFilter } from "./filters";
+import { activeFilterCount, effectiveDates, type DashboardFilters, type ListFilter } from "./filters";
 import { FilterOptionsQuery } from "./queries";
+import { describeRange, isRelativeRange, RELATIVE_RANGES } from "./relativeRange";
+import { useToday } from "./useToday";
 
 interface Props {
   filters: DashboardFilters;
@@ -30,6 +32,10 @@ export function FilterBar({ filters, onChange }: Props) {
   const names = [...new Set([...datasources.map((d) => d.name), filters.datasource])].sort();
   const count = activeFilterCount(filters);
   const set = (patch: Partial<DashboardFilters>) => onChange({ ...filters, ...patch });
+  const today = useToday();
+  const shown = effectiveDates(filters, today);
+  // A typed or picked date replaces a relative range; the other bound keeps the day it showed.
+  const setDates = (dates: { dateFrom: string | null; dateTo: string | null }) => set({ range: null, ...dates });
 
   return (
     <form className="filter-bar" aria-label="Filters" onSubmit={(event) => event.preventDefault()}>
@@ -43,6 +49,7 @@ export function FilterBar({ filters, onChange }: Props) {
               datasource: event.target.value,
               dateFrom: filters.dateFrom,
               dateTo: filters.dateTo,
+              range: filters.range,
               branches: [],
               productLines: [],
               customerTypes: [],
@@ -58,25 +65,50 @@ export function FilterBar({ filters, onChange }: Props) {
           ))}
         </select>
       </div>
+      <div className="field">
+        <label htmlFor={`${id}-range`}>Range</label>
+        <select
+          id={`${id}-range`}
+          value={filters.range ?? ""}
+          aria-describedby={filters.range ? `${id}-range-note` : undefined}
+          onChange={(event) => {
+            const range = event.target.value;
+            if (isRelativeRange(range)) set({ range, dateFrom: null, dateTo: null });
+            else setDates({ dateFrom: shown.from, dateTo: shown.to });
+          }}
+        >
+          <option value="">Chosen dates</option>
+          {RELATIVE_RANGES.map((r) => (
+            <option key={r.value} value={r.value}>
+              {r.label}
+            </option>
+          ))}
+        </select>
+      </div>
       <DateField
         id={`${id}-from`}
         label="From"
-        value={filters.dateFrom}
-        max={filters.dateTo}
-        onCommit={(dateFrom) => set({ dateFrom })}
+        value={shown.from}
+        max={shown.to}
+        onCommit={(dateFrom) => setDates({ dateFrom, dateTo: shown.to })}
       />
       <DateField
         id={`${id}-to`}
         label="To"
-        value={filters.dateTo}
-        min={filters.dateFrom}
-        onCommit={(dateTo) => set({ dateTo })}
+        value={shown.to}
+        min={shown.from}
+        onCommit={(dateTo) => setDates({ dateFrom: shown.from, dateTo })}
       />
+      {filters.range ? (
+        <p className="range-note" id={`${id}-range-note`} data-testid="range-note">
+          {describeRange(filters.range, today)}
+        </p>
+      ) : null}
       {LISTS.map(({ key, label }) => (
         <MultiSelect
           key={key}
           label={label}
-          options={(data?.[key] ?? []).map((row) => row.key)}
+          options={(data?.[key] ?? []).map((row) => ({ value: row.key, count: row.transactions }))}
           selected={filters[key]}
           loading={options.fetching}
           onChange={(values) => set({ [key]: values })}
@@ -91,6 +123,7 @@ export function FilterBar({ filters, onChange }: Props) {
             datasource: filters.datasource,
             dateFrom: null,
             dateTo: null,
+            range: null,
             branches: [],
             productLines: [],
             customerTypes: [],

@@ -1,11 +1,14 @@
 // The dashboard's selection lives in the URL (?ds=sales&from=2019-01-01&branch=A&branch=B...),
 // so a view can be bookmarked and shared.
 import type { Granularity, ProfitabilityBy, SalesFilter } from "../../gql/graphql";
+import { isRelativeRange, resolveRange, todayIn, type RelativeRange } from "./relativeRange";
 
 export interface DashboardFilters {
   datasource: string;
   dateFrom: string | null;
   dateTo: string | null;
+  /** A relative range ("last-30-days"); when set, it decides the days and the dates are unset. */
+  range: RelativeRange | null;
   branches: string[];
   productLines: string[];
   customerTypes: string[];
@@ -35,10 +38,13 @@ function date(value: string | null): string | null {
 
 export function filtersFromParams(params: URLSearchParams): DashboardFilters {
   const list = (key: ListFilter) => [...new Set(params.getAll(LIST_PARAMS[key]).filter(Boolean))];
+  const range = params.get("range");
+  const relative = isRelativeRange(range) ? range : null;
   return {
     datasource: params.get("ds") || DEFAULT_DATASOURCE,
-    dateFrom: date(params.get("from")),
-    dateTo: date(params.get("to")),
+    dateFrom: relative ? null : date(params.get("from")),
+    dateTo: relative ? null : date(params.get("to")),
+    range: relative,
     branches: list("branches"),
     productLines: list("productLines"),
     customerTypes: list("customerTypes"),
@@ -50,24 +56,37 @@ export function filtersFromParams(params: URLSearchParams): DashboardFilters {
 /** The URL's parameters for these filters; parameters the filters do not own are kept. */
 export function filtersToParams(filters: DashboardFilters, keep?: URLSearchParams): URLSearchParams {
   const params = new URLSearchParams();
-  const owned = new Set(["ds", "from", "to", ...Object.values(LIST_PARAMS)]);
+  const owned = new Set(["ds", "from", "to", "range", ...Object.values(LIST_PARAMS)]);
   keep?.forEach((value, key) => {
     if (!owned.has(key)) params.append(key, value);
   });
   if (filters.datasource !== DEFAULT_DATASOURCE) params.set("ds", filters.datasource);
-  if (filters.dateFrom) params.set("from", filters.dateFrom);
-  if (filters.dateTo) params.set("to", filters.dateTo);
+  if (filters.range) params.set("range", filters.range);
+  else {
+    if (filters.dateFrom) params.set("from", filters.dateFrom);
+    if (filters.dateTo) params.set("to", filters.dateTo);
+  }
   for (const key of LIST_FILTERS) {
     for (const value of filters[key]) params.append(LIST_PARAMS[key], value);
   }
   return params;
 }
 
-/** The GraphQL SalesFilter: empty lists mean "all" and are left out. */
-export function toSalesFilter(filters: DashboardFilters): SalesFilter {
+/** The days the filters cover: a relative range resolved from `today` (YYYY-MM-DD), or the dates. */
+export function effectiveDates(
+  filters: DashboardFilters,
+  today = todayIn(null),
+): { from: string | null; to: string | null } {
+  return filters.range ? resolveRange(filters.range, today) : { from: filters.dateFrom, to: filters.dateTo };
+}
+
+/** The GraphQL SalesFilter: empty lists mean "all" and are left out; a relative range is resolved
+ * from `today`, which only matters when one is set. */
+export function toSalesFilter(filters: DashboardFilters, today = todayIn(null)): SalesFilter {
   const filter: SalesFilter = { datasource: filters.datasource };
-  if (filters.dateFrom) filter.dateFrom = filters.dateFrom;
-  if (filters.dateTo) filter.dateTo = filters.dateTo;
+  const { from, to } = effectiveDates(filters, today);
+  if (from) filter.dateFrom = from;
+  if (to) filter.dateTo = to;
   for (const key of LIST_FILTERS) {
     if (filters[key].length > 0) filter[key] = filters[key];
   }
@@ -76,6 +95,7 @@ export function toSalesFilter(filters: DashboardFilters): SalesFilter {
 
 export function activeFilterCount(filters: DashboardFilters): number {
   return (
+    (filters.range ? 1 : 0) +
     (filters.dateFrom ? 1 : 0) +
     (filters.dateTo ? 1 : 0) +
     LIST_FILTERS.reduce((count, key) => count + filters[key].length, 0)

@@ -11,18 +11,23 @@ export const FilterOptionsQuery = graphql(`
     }
     branches: salesByBranch(filter: $filter) {
       key
+      transactions
     }
     productLines: salesByProductLine(filter: $filter) {
       key
+      transactions
     }
     customerTypes: salesByCustomerType(filter: $filter) {
       key
+      transactions
     }
     genders: salesByGender(filter: $filter) {
       key
+      transactions
     }
     payments: salesByPayment(filter: $filter) {
       key
+      transactions
     }
   }
 `);
@@ -74,6 +79,14 @@ export const OverviewQuery = graphql(`
       unitsSold
       averageBasket
       averageRating
+      previous {
+        totalSales
+        grossIncome
+        transactions
+        unitsSold
+        averageBasket
+        averageRating
+      }
       changePercent {
         totalSales
         grossIncome

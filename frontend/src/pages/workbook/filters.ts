@@ -1,7 +1,13 @@
 // A workbook keeps the dashboard's filters as its URL holds them (from, to, branch, ...); each
 // widget's query gets them as the analytics query model's filters.
 import type { AnalyticsQueryInput, Aggregate, FilterKind, Granularity } from "../../gql/graphql";
-import { filtersFromParams, filtersToParams, type DashboardFilters, type ListFilter } from "../dashboard/filters";
+import {
+  effectiveDates,
+  filtersFromParams,
+  filtersToParams,
+  type DashboardFilters,
+  type ListFilter,
+} from "../dashboard/filters";
 import type { FilterDoc, FilterValue, MeasureDoc, WidgetQueryDoc } from "./types";
 
 /** The sales columns the dashboard's list filters choose values of. */
@@ -41,8 +47,9 @@ export function dashboardFilters(filters: Record<string, FilterValue>, datasourc
 /** The analytics filters of the dashboard's filters: a date range on __time, IN on each list. */
 export function filterDocs(filters: DashboardFilters): FilterDoc[] {
   const out: FilterDoc[] = [];
-  if (filters.dateFrom || filters.dateTo) {
-    out.push({ kind: "date_range", column: TIME_COLUMN, values: [filters.dateFrom, filters.dateTo] });
+  const { from, to } = effectiveDates(filters); // a relative range counts from today
+  if (from || to) {
+    out.push({ kind: "date_range", column: TIME_COLUMN, values: [from, to] });
   }
   for (const [key, column] of Object.entries(FILTER_COLUMNS) as [ListFilter, string][]) {
     if (filters[key].length > 0) out.push({ kind: "in", column, values: [...filters[key]] });
