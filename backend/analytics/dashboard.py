@@ -159,7 +159,9 @@ class Dashboard:
         sales = await self._prepare(sales, "salesSummary", (*TOTALS, RATING))
         start, end = await self._bounds(sales)
         current = await self.figures(sales, start, end)
-        if start is None or end is None:
+        # Without chosen dates the figures cover all the data: nothing comes before it to compare with.
+        chosen = sales.date_from is not None or sales.date_to is not None
+        if start is None or end is None or not chosen:
             previous = Figures(0.0, 0.0, 0, 0, None, None)
             return Summary(current, previous, _changes(current, previous), start, end, None, None)
         previous_start = start - (end - start)

@@ -89,8 +89,10 @@ class SalesSummary:
     change_percent: SalesChange
     period_start: dt.datetime | None
     period_end: dt.datetime | None = strawberry.field(description="exclusive")
-    previous_start: dt.datetime | None
-    previous_end: dt.datetime | None
+    previous_start: dt.datetime | None = strawberry.field(
+        description="the period before, as long as this one; null when no dates were chosen"
+    )
+    previous_end: dt.datetime | None = strawberry.field(description="exclusive")
 
 
 @strawberry.type

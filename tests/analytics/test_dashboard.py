@@ -91,6 +91,26 @@ async def test_summary_without_dates_covers_all_data_and_has_no_previous_figures
     assert summary["changePercent"]["totalSales"] is None  # nothing to compare with: null, not 0
 
 
+async def test_summary_without_dates_has_no_previous_period_and_one_date_has_one(
+    loaded: App,
+) -> None:
+    query = """query($f: SalesFilter) { salesSummary(filter: $f) {
+        previous { totalSales } periodStart periodEnd previousStart previousEnd } }"""
+    everything = (await data(loaded, query, f={}))["salesSummary"]
+    assert (everything["previousStart"], everything["previousEnd"]) == (None, None)
+    assert everything["previous"]["totalSales"] == 0
+    since = (await data(loaded, query, f={"dateFrom": "2019-03-02"}))["salesSummary"]
+    start = dt.datetime(2019, 3, 2, tzinfo=UTC)
+    end = dt.datetime.fromisoformat(since["periodEnd"])
+    previous_start = start - (end - start)
+    assert (since["previousStart"], since["previousEnd"]) == (
+        previous_start.isoformat(),
+        start.isoformat(),
+    )
+    before = ex.figures(ex.select(DATA, previous_start, start))
+    assert since["previous"]["totalSales"] == pytest.approx(before["totalSales"])
+
+
 async def test_trend_has_one_point_per_period_including_empty_ones(loaded: App) -> None:
     result = await data(
         loaded,

@@ -55,11 +55,10 @@ interface Props {
 export function Kpis({ filter, onCompare }: Props) {
   const q = useWidgetQuery(OverviewQuery, { filter });
   const s = q.data?.salesSummary;
-  // Without chosen dates the figures cover all the data, and nothing comes before it.
-  const ranged = Boolean(filter.dateFrom || filter.dateTo);
-  const previous = ranged && s?.previousStart && s.previousEnd ? periodDays(s.previousStart, s.previousEnd) : null;
+  // Without chosen dates the figures cover all the data, and there is no previous period.
+  const previous = s?.previousStart && s.previousEnd ? periodDays(s.previousStart, s.previousEnd) : null;
   const days = previous ? formatDayRange(previous.from, previous.to) : null;
-  const offer = !ranged && s?.periodEnd && onCompare ? lastDaysOf(s.periodEnd) : null;
+  const offer = !previous && s?.periodEnd && onCompare ? lastDaysOf(s.periodEnd) : null;
   return (
     <Widget
       title="Key figures"
