@@ -50,3 +50,30 @@ def periods(start: dt.datetime, end: dt.datetime, granularity: Granularity) -> l
                 "the period is too long for this granularity", "Choose a coarser granularity."
             )
     return found
+
+
+def _month(year: int, month: int) -> dt.date:
+    """The first day of a month counted from January of `year` (month 0 is December before)."""
+    index = year * 12 + month - 1
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def relative_days(name: str, today: dt.date) -> tuple[dt.date | None, dt.date | None] | None:
+    """The days (both included) of a relative range as the web app names it ("last-30-days",
+    "previous-quarter", ...; frontend/src/pages/dashboard/relativeRange.ts) seen from `today`;
+    (None, None) for "all-time", None for a name it does not know."""
+    year, month, day = today.year, today.month, dt.timedelta(days=1)
+    quarter = (month - 1) // 3 * 3 + 1
+    ranges: dict[str, tuple[dt.date | None, dt.date | None]] = {
+        "last-7-days": (today - 6 * day, today),
+        "last-30-days": (today - 29 * day, today),
+        "last-90-days": (today - 89 * day, today),
+        "this-month": (_month(year, month), today),
+        "previous-month": (_month(year, month - 1), _month(year, month) - day),
+        "this-quarter": (_month(year, quarter), today),
+        "previous-quarter": (_month(year, quarter - 3), _month(year, quarter) - day),
+        "year-to-date": (_month(year, 1), today),
+        "previous-year": (_month(year - 1, 1), _month(year, 1) - day),
+        "all-time": (None, None),
+    }
+    return ranges.get(name)

@@ -3,7 +3,8 @@ run by the analytics service, and written as CSV.
 
 "Applied" means added to the widget query's own filters (both hold). The workbook's filters are
 the dashboard's selection as its URL holds it (the web app saves them so): `from` and `to`
-(days, both included) bound `__time`; `branch`, `city`, `product`, `customer`, `gender` and
+(days, both included) bound `__time`, unless `range` names a relative range ("last-30-days",
+counted from today in UTC), which decides the days; `branch`, `city`, `product`, `customer`, `gender` and
 `payment` keep the rows whose column has one of the values (an empty list keeps all). A key that is a column of the widget's datasource keeps the rows with that value (or one
 of those values). A filter on a column the widget's datasource does not have is left out for
 that widget; other keys (view settings) are not filters."""
@@ -16,6 +17,7 @@ import io
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from backend.analytics.periods import relative_days
 from backend.analytics.query import TIME, FilterKind, Query, Result
 from backend.analytics.query_input import build_query
 from backend.errors import NotFound
@@ -31,6 +33,7 @@ _LISTS = {
     "payment": "Payment",
 }
 _DAYS = ("from", "to")
+RANGE = "range"
 _CHUNK = 1000  # rows per piece of the streamed answer
 
 
@@ -55,16 +58,25 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _relative(value: Any) -> tuple[dt.date | None, dt.date | None] | None:
+    name = value[0] if isinstance(value, list) and value else value
+    today = dt.datetime.now(dt.UTC).date()
+    return relative_days(name, today) if isinstance(name, str) else None
+
+
 def workbook_filters(filters: dict[str, Any], columns: dict[str, str]) -> list[FilterIn]:
     """The workbook's filters as the query model's, on the columns the datasource has."""
     found: list[FilterIn] = []
     day_from, day_to = (filters.get(key) for key in _DAYS)
+    relative = _relative(filters.get(RANGE))
+    if relative is not None:  # a relative range ("last-30-days") decides the days, from today
+        day_from, day_to = (day and day.isoformat() for day in relative)
     if TIME in columns and (day_from or day_to):
         values = [_text(day_from) or None, _text(day_to) or None]
         found.append(FilterIn(kind=FilterKind.DATE_RANGE, column=TIME, values=values))
     for key, value in filters.items():
         column = _LISTS.get(key, key)
-        if key in _DAYS or column not in columns or value is None or value == []:
+        if key in (*_DAYS, RANGE) or column not in columns or value is None or value == []:
             continue
         if isinstance(value, list):
             found.append(FilterIn(kind=FilterKind.IN, column=column, values=value))

@@ -29,7 +29,7 @@ export function documentFilters(filters: DashboardFilters): Record<string, Filte
   for (const key of new Set(params.keys())) {
     if (key === "ds") continue;
     const values = params.getAll(key);
-    out[key] = key === "from" || key === "to" ? (values[0] ?? null) : values;
+    out[key] = key === "from" || key === "to" || key === "range" ? (values[0] ?? null) : values;
   }
   return out;
 }
