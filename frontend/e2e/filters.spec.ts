@@ -113,6 +113,9 @@ test("a relative range stays relative in the URL, across a reload, and an empty 
   await expect(page.locator('[data-widget="Key figures"]')).toHaveAttribute("data-state", "empty");
   await screenshot(page, "dashboard-relative");
   await expectAccessible(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, "dashboard-relative-390");
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // A typed date replaces the range; the other end keeps the day it showed.
   const from = page.getByLabel("From", { exact: true });
@@ -160,6 +163,7 @@ test("the KPI change names the days it compares with, and a comparison is offere
   await expect(kpi).toHaveText(
     new RegExp(`^[+−-][\\d.]+% vs Jan 31\\s–\\sMar 1, 2019: ${value.replace(/\./g, "\\.")}$`),
   );
+  await screenshot(page, "dashboard-kpi-comparison");
 });
 
 test("filter menus: values in order with counts, one open at a time, Escape and a click outside close them", async ({
