@@ -7,6 +7,7 @@ import { formatInteger } from "../../format";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import type { DashboardFilters } from "../dashboard/filters";
 import { FilterBar } from "../dashboard/FilterBar";
+import { useToday } from "../dashboard/useToday";
 import { AddWidgetForm } from "./AddWidgetForm";
 import { copyWorkbook } from "./api";
 import { ConflictDialog, isConflict } from "./ConflictDialog";
@@ -71,7 +72,8 @@ export function WorkbookView({ workbook, me, views, onReload, onSaved }: ViewPro
   const [filters, setFilters] = useState<DashboardFilters>(() =>
     dashboardFilters(parseFilters(workbook.filters), workbook.datasource),
   );
-  const docs = useMemo(() => filterDocs(filters), [filters]);
+  const today = useToday(); // a relative range counts from today in the profile's time zone
+  const docs = useMemo(() => filterDocs(filters, today), [filters, today]);
   const [editing, setEditing] = useState(false);
   const [edit, dispatch] = useReducer(editReducer, saved, initialEdit);
   const [focus, setFocus] = useState<{ key: string; which: "up" | "down" } | null>(null);

@@ -45,9 +45,9 @@ export function dashboardFilters(filters: Record<string, FilterValue>, datasourc
 }
 
 /** The analytics filters of the dashboard's filters: a date range on __time, IN on each list. */
-export function filterDocs(filters: DashboardFilters): FilterDoc[] {
+export function filterDocs(filters: DashboardFilters, today?: string): FilterDoc[] {
   const out: FilterDoc[] = [];
-  const { from, to } = effectiveDates(filters); // a relative range counts from today
+  const { from, to } = effectiveDates(filters, today); // a relative range counts from today
   if (from || to) {
     out.push({ kind: "date_range", column: TIME_COLUMN, values: [from, to] });
   }
