@@ -1,9 +1,11 @@
-import { useMemo } from "react";
+import { lazy, Suspense, useMemo } from "react";
+import { useQuery } from "urql";
 import { useSearchParams } from "react-router";
 
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { FilterBar } from "./FilterBar";
 import {
+  DEFAULT_DATASOURCE,
   filtersFromParams,
   filtersToParams,
   granularityFromParams,
@@ -12,6 +14,9 @@ import {
   withSetting,
 } from "./filters";
 import { SaveDashboardButton } from "../workbook/SaveDashboardButton";
+import { chooseDashboard } from "./generic/choice";
+import { MissingDatasource } from "./generic/MissingDatasource";
+import { DashboardDatasourcesQuery } from "./generic/queries";
 import { useHomeChoice } from "./useHomeChoice";
 import { Breakdown, BREAKDOWNS } from "./widgets/Breakdown";
 import { HeatmapWidget, Ratings, TopProducts } from "./widgets/Details";
@@ -19,17 +24,40 @@ import { Kpis } from "./widgets/Kpis";
 import { Profitability } from "./widgets/Profitability";
 import { Trend } from "./widgets/Trend";
 
+// A datasource without the sales columns gets a page of its own, loaded when first needed.
+const GenericDashboard = lazy(() => import("./generic/GenericDashboard"));
+
+function Opening({ text }: { text: string }) {
+  return (
+    <p role="status" className="page-loading">
+      {text}
+    </p>
+  );
+}
+
 export default function DashboardPage() {
   useDocumentTitle("Dashboard");
   const [params, setParams] = useSearchParams();
   const filters = useMemo(() => filtersFromParams(params), [params]);
   const granularity = granularityFromParams(params);
   const filter = useMemo(() => toSalesFilter(filters), [filters]);
-  if (useHomeChoice()) {
+  const [listed] = useQuery({ query: DashboardDatasourcesQuery });
+  const choosing = useHomeChoice();
+  if (choosing) return <Opening text="Opening your default dashboard…" />;
+  const datasources = listed.data?.datasources;
+  const choice = chooseDashboard(filters.datasource, datasources, listed.error !== undefined);
+  const names = (datasources ?? []).map((d) => d.name);
+  const openDatasource = (name: string) =>
+    setParams(new URLSearchParams(name === DEFAULT_DATASOURCE ? {} : { ds: name }));
+  if (choice.kind === "loading") return <Opening text="Opening the dashboard…" />;
+  if (choice.kind === "missing") {
+    return <MissingDatasource name={choice.name} names={names} onDatasource={openDatasource} />;
+  }
+  if (choice.kind === "generic") {
     return (
-      <p role="status" className="page-loading">
-        Opening your default dashboard…
-      </p>
+      <Suspense fallback={<Opening text="Opening the dashboard…" />}>
+        <GenericDashboard datasource={choice.datasource} names={names} onDatasource={openDatasource} />
+      </Suspense>
     );
   }
   return (

@@ -1,0 +1,122 @@
+// The dashboard of a datasource without the sales columns, built from its contract: its rows
+// counted, over time, broken down by each text column of few values, and the rows themselves.
+import { useSearchParams } from "react-router";
+
+import { Widget } from "../../../components/Widget";
+import { formatDay, formatInteger } from "../../../format";
+import { useWidgetQuery } from "../../../hooks/useWidgetQuery";
+import { granularityFromParams, withSetting } from "../filters";
+import {
+  breakdownColumns,
+  dataColumns,
+  type DatasourceInfo,
+  distinctCounts,
+  hasDateColumn,
+  hasTime,
+  isNumeric,
+  isText,
+  MAX_DISTINCT,
+  MAX_NUMBERS,
+} from "./choice";
+import { DatasourcePicker } from "./DatasourcePicker";
+import { distinctQuery, PAGE_SIZE } from "./plan";
+import { GenericAnalyticsQuery } from "./queries";
+import "./generic.css";
+import { ColumnBreakdown, RowCount, RowsTable, TimeTrend } from "./Widgets";
+
+interface Props {
+  datasource: DatasourceInfo;
+  names: string[];
+  onDatasource: (name: string) => void;
+}
+
+export function pageFromParams(params: URLSearchParams): number {
+  const page = Number(params.get("page"));
+  return Number.isInteger(page) && page >= 1 ? page : 1;
+}
+
+function timeRange(datasource: DatasourceInfo): string {
+  if (!datasource.timeStart || !datasource.timeEnd) return "";
+  return `From ${formatDay(datasource.timeStart)} to ${formatDay(datasource.timeEnd)}.`;
+}
+
+export default function GenericDashboard({ datasource, names, onDatasource }: Props) {
+  const [params, setParams] = useSearchParams();
+  const name = datasource.name;
+  const columns = dataColumns(datasource);
+  const text = columns.filter(isText).map((c) => c.name);
+  const numbers = columns
+    .filter(isNumeric)
+    .map((c) => c.name)
+    .slice(0, MAX_NUMBERS);
+  const timed = hasTime(datasource);
+  const pages = Math.max(1, Math.ceil(datasource.rowCount / PAGE_SIZE));
+  const page = Math.min(pageFromParams(params), pages);
+  return (
+    <>
+      <div className="page-title">
+        <h1>Dashboard of {name}</h1>
+      </div>
+      <DatasourcePicker value={name} names={names} onChange={onDatasource} />
+      <p className="filter-note">
+        This datasource does not have the sales columns, so the page shows what any datasource can answer: its rows
+        counted, over time, by each text column with few values, and the rows themselves.
+      </p>
+      {datasource.rowCount === 0 ? (
+        <p role="status" className="widget-empty">
+          {name} has no rows yet. Upload a file to it, and its figures appear here.
+        </p>
+      ) : (
+        <>
+          <RowCount datasource={name} range={timeRange(datasource)} />
+          {timed ? (
+            <TimeTrend
+              datasource={name}
+              numbers={numbers}
+              granularity={granularityFromParams(params)}
+              onGranularity={(g) => setParams(withSetting(params, "g", g, "DAY"))}
+            />
+          ) : null}
+          <Breakdowns datasource={name} text={text} numbers={numbers} />
+          <RowsTable
+            datasource={name}
+            total={datasource.rowCount}
+            timed={timed}
+            dated={hasDateColumn(datasource)}
+            types={Object.fromEntries(datasource.columns.map((c) => [c.name, c.type]))}
+            page={page}
+            onPage={(next) => setParams(withSetting(params, "page", String(next), "1"))}
+          />
+        </>
+      )}
+    </>
+  );
+}
+
+/** A breakdown by each text column with at most MAX_DISTINCT values (counted in one query). */
+function Breakdowns({ datasource, text, numbers }: { datasource: string; text: string[]; numbers: string[] }) {
+  const q = useWidgetQuery(GenericAnalyticsQuery, { query: distinctQuery(datasource, text) }, text.length === 0);
+  if (text.length === 0) return null;
+  const counts = distinctCounts(text, q.data?.analytics);
+  const chosen = counts ? breakdownColumns(text, counts) : [];
+  if (!counts || chosen.length === 0) {
+    return (
+      <Widget
+        title="Breakdowns"
+        fetching={q.fetching}
+        error={q.error}
+        hasData={q.hasData}
+        empty
+        emptyText={`No text column has ${formatInteger(MAX_DISTINCT)} or fewer different values to break the rows down by.`}
+        onRetry={q.refetch}
+      />
+    );
+  }
+  return (
+    <div className="grid generic-breakdowns">
+      {chosen.map((column) => (
+        <ColumnBreakdown key={column} datasource={datasource} column={column} numbers={numbers} />
+      ))}
+    </div>
+  );
+}
