@@ -119,3 +119,41 @@ test("a datasource that does not exist says so, and another one can be chosen", 
   await expect(page.locator('[data-kpi="rows"] .kpi-value')).toHaveText(String(ROWS.length));
   await expectAccessible(page);
 });
+
+test("a datasource without rows says so, with no figures to load", async ({ signedIn: page }) => {
+  const empty = `empty_${Date.now().toString(36)}`;
+  const response = await page.request.post("/api/datasources", {
+    headers: AUTH,
+    data: {
+      name: empty,
+      contract: "declared",
+      columns: [
+        { name: "day", type: "date" },
+        { name: "store", type: "string" },
+      ],
+      time_column: "day",
+    },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+  await page.goto(`/?ds=${empty}`);
+  await expect(page.getByRole("heading", { level: 1, name: `Dashboard of ${empty}` })).toBeVisible();
+  await expect(page.getByText(`${empty} has no rows yet.`)).toBeVisible();
+  await expect(page.locator(".widget")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Make a workbook from this" })).toHaveCount(0);
+});
+
+test("the page becomes a workbook holding its figures", async ({ signedIn: page }) => {
+  await page.goto(`/?ds=${name}`);
+  await expect(page.locator('[data-widget="By store"]')).toHaveAttribute("data-state", "ready");
+  await page.getByRole("button", { name: "Make a workbook from this" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Title").fill(`Shop figures ${name}`);
+  await dialog.getByRole("button", { name: "Save workbook" }).click();
+  await expect(page).toHaveURL(/\/workbooks\/[0-9a-f]{32}$/);
+  await expect(page.getByRole("heading", { level: 1, name: `Shop figures ${name}` })).toBeVisible();
+  await expect(page.locator('[data-widget="Rows"] .kpi-value')).toHaveAttribute("data-value", String(ROWS.length));
+  const byStore = page.locator('[data-widget="Sum of amount by store"]');
+  await expect(byStore).toHaveAttribute("data-state", "ready");
+  await expect(page.locator('[data-widget="Rows over time"]')).toHaveAttribute("data-state", "ready");
+  await expect(page.locator('[data-state="error"]')).toHaveCount(0);
+});

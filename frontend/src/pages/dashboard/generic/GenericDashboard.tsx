@@ -19,6 +19,7 @@ import {
   MAX_NUMBERS,
 } from "./choice";
 import { DatasourcePicker } from "./DatasourcePicker";
+import { MakeWorkbookButton } from "./MakeWorkbookButton";
 import { distinctQuery, PAGE_SIZE } from "./plan";
 import { GenericAnalyticsQuery } from "./queries";
 import "./generic.css";
@@ -52,17 +53,25 @@ export default function GenericDashboard({ datasource, names, onDatasource }: Pr
   const timed = hasTime(datasource);
   const pages = Math.max(1, Math.ceil(datasource.rowCount / PAGE_SIZE));
   const page = Math.min(pageFromParams(params), pages);
+  const granularity = granularityFromParams(params);
+  const empty = datasource.rowCount === 0;
+  const found = useBreakdownColumns(name, text, empty);
   return (
     <>
       <div className="page-title">
         <h1>Dashboard of {name}</h1>
+        {!empty && found.counted ? (
+          <MakeWorkbookButton
+            shape={{ datasource: name, numbers, breakdowns: found.chosen, granularity: timed ? granularity : null }}
+          />
+        ) : null}
       </div>
       <DatasourcePicker value={name} names={names} onChange={onDatasource} />
-      <p className="filter-note">
+      <p className="filter-note generic-note">
         This datasource does not have the sales columns, so the page shows what any datasource can answer: its rows
         counted, over time, by each text column with few values, and the rows themselves.
       </p>
-      {datasource.rowCount === 0 ? (
+      {empty ? (
         <p role="status" className="widget-empty">
           {name} has no rows yet. Upload a file to it, and its figures appear here.
         </p>
@@ -73,11 +82,11 @@ export default function GenericDashboard({ datasource, names, onDatasource }: Pr
             <TimeTrend
               datasource={name}
               numbers={numbers}
-              granularity={granularityFromParams(params)}
+              granularity={granularity}
               onGranularity={(g) => setParams(withSetting(params, "g", g, "DAY"))}
             />
           ) : null}
-          <Breakdowns datasource={name} text={text} numbers={numbers} />
+          <Breakdowns datasource={name} numbers={numbers} found={found} />
           <RowsTable
             datasource={name}
             total={datasource.rowCount}
@@ -93,19 +102,35 @@ export default function GenericDashboard({ datasource, names, onDatasource }: Pr
   );
 }
 
-/** A breakdown by each text column with at most MAX_DISTINCT values (counted in one query). */
-function Breakdowns({ datasource, text, numbers }: { datasource: string; text: string[]; numbers: string[] }) {
-  const q = useWidgetQuery(GenericAnalyticsQuery, { query: distinctQuery(datasource, text) }, text.length === 0);
-  if (text.length === 0) return null;
+/** The text columns worth a breakdown: those with at most MAX_DISTINCT values, counted in one
+ * query (none while it runs). */
+function useBreakdownColumns(datasource: string, text: string[], empty: boolean) {
+  const q = useWidgetQuery(
+    GenericAnalyticsQuery,
+    { query: distinctQuery(datasource, text) },
+    empty || text.length === 0,
+  );
   const counts = distinctCounts(text, q.data?.analytics);
-  const chosen = counts ? breakdownColumns(text, counts) : [];
-  if (!counts || chosen.length === 0) {
+  return { q, chosen: counts ? breakdownColumns(text, counts) : [], counted: text.length === 0 || !!counts };
+}
+
+function Breakdowns({
+  datasource,
+  numbers,
+  found,
+}: {
+  datasource: string;
+  numbers: string[];
+  found: ReturnType<typeof useBreakdownColumns>;
+}) {
+  const { q, chosen, counted } = found;
+  if (!counted || chosen.length === 0) {
     return (
       <Widget
         title="Breakdowns"
         fetching={q.fetching}
         error={q.error}
-        hasData={q.hasData}
+        hasData={counted}
         empty
         emptyText={`No text column has ${formatInteger(MAX_DISTINCT)} or fewer different values to break the rows down by.`}
         onRetry={q.refetch}

@@ -12,6 +12,7 @@ import {
   SALES_COLUMNS,
 } from "./choice";
 import { breakdownQuery, distinctQuery, shownColumns } from "./plan";
+import { pageWidgets } from "./workbook";
 
 const TIME = { name: "__time", type: "Datetime(time_unit='us', time_zone='UTC')" };
 const sales: DatasourceInfo = {
@@ -98,5 +99,32 @@ describe("the breakdowns of a datasource", () => {
   it("leaves the time column out of the rows table when a date column of its own says it", () => {
     expect(shownColumns(["day", "store", "__time"], true)).toEqual(["day", "store"]);
     expect(shownColumns(["store", "__time"], false)).toEqual(["store", "__time"]);
+  });
+});
+
+describe("the page as a workbook", () => {
+  it("holds the rows counted, the first number's sum, the trend and each breakdown", () => {
+    const widgets = pageWidgets({
+      datasource: "shop",
+      numbers: ["amount"],
+      breakdowns: ["store"],
+      granularity: "WEEK",
+    });
+    expect(widgets.map((w) => [w.kind, w.title])).toEqual([
+      ["kpi", "Rows"],
+      ["kpi", "Sum of amount"],
+      ["trend", "Rows over time"],
+      ["breakdown", "Sum of amount by store"],
+    ]);
+    expect(widgets[2]?.query.granularity).toBe("week");
+    expect(widgets[3]?.query).toMatchObject({ datasource: "shop", dimensions: ["store"] });
+  });
+
+  it("counts rows where there is no number, and leaves the trend out without a time column", () => {
+    const widgets = pageWidgets({ datasource: "notes", numbers: [], breakdowns: ["author"], granularity: null });
+    expect(widgets.map((w) => [w.kind, w.title])).toEqual([
+      ["kpi", "Rows"],
+      ["breakdown", "Rows by author"],
+    ]);
   });
 });
