@@ -41,7 +41,8 @@ export default function DashboardPage() {
   const filters = useMemo(() => filtersFromParams(params), [params]);
   const granularity = granularityFromParams(params);
   const filter = useMemo(() => toSalesFilter(filters), [filters]);
-  const [listed] = useQuery({ query: DashboardDatasourcesQuery });
+  // The default datasource is always sales: its dashboard asks nothing more than before.
+  const [listed] = useQuery({ query: DashboardDatasourcesQuery, pause: filters.datasource === DEFAULT_DATASOURCE });
   const choosing = useHomeChoice();
   if (choosing) return <Opening text="Opening your default dashboard…" />;
   const datasources = listed.data?.datasources;

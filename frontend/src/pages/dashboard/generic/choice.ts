@@ -43,19 +43,19 @@ export function hasSalesColumns(columns: ColumnInfo[]): boolean {
 
 /**
  * The dashboard for datasource `name`, given the datasources the reader may open (undefined while
- * they load; `failed` when they could not be read). The default datasource opens the sales
- * dashboard at once (its first render waits for nothing) and, as before, when it does not exist
- * yet; any other name waits for the list.
+ * they load; `failed` when they could not be read, which leaves the sales dashboard as before).
+ * The default datasource always has the sales contract (backend/ingestion/datasources.py), so it
+ * opens the sales dashboard at once, without asking, even before it has data.
  */
 export function chooseDashboard(
   name: string,
   datasources: DatasourceInfo[] | undefined,
   failed = false,
 ): DashboardChoice {
-  if (failed) return { kind: "sales" };
-  if (!datasources) return name === DEFAULT_DATASOURCE ? { kind: "sales" } : { kind: "loading" };
+  if (name === DEFAULT_DATASOURCE || failed) return { kind: "sales" };
+  if (!datasources) return { kind: "loading" };
   const found = datasources.find((d) => d.name === name);
-  if (!found) return name === DEFAULT_DATASOURCE ? { kind: "sales" } : { kind: "missing", name };
+  if (!found) return { kind: "missing", name };
   return hasSalesColumns(found.columns) ? { kind: "sales" } : { kind: "generic", datasource: found };
 }
 
