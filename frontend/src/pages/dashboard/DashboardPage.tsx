@@ -41,8 +41,13 @@ export default function DashboardPage() {
   const filters = useMemo(() => filtersFromParams(params), [params]);
   const granularity = granularityFromParams(params);
   const filter = useMemo(() => toSalesFilter(filters), [filters]);
-  // The default datasource is always sales: its dashboard asks nothing more than before.
-  const [listed] = useQuery({ query: DashboardDatasourcesQuery, pause: filters.datasource === DEFAULT_DATASOURCE });
+  // The default datasource is always sales: its dashboard asks nothing more than before. The list
+  // is read again on each visit: a datasource uploaded since is not missing.
+  const [listed] = useQuery({
+    query: DashboardDatasourcesQuery,
+    pause: filters.datasource === DEFAULT_DATASOURCE,
+    requestPolicy: "cache-and-network",
+  });
   const choosing = useHomeChoice();
   if (choosing) return <Opening text="Opening your default dashboard…" />;
   const datasources = listed.data?.datasources;
@@ -50,7 +55,10 @@ export default function DashboardPage() {
   const names = (datasources ?? []).map((d) => d.name);
   const openDatasource = (name: string) =>
     setParams(new URLSearchParams(name === DEFAULT_DATASOURCE ? {} : { ds: name }));
-  if (choice.kind === "loading") return <Opening text="Opening the dashboard…" />;
+  const rereading = listed.fetching || (listed.stale ?? false);
+  if (choice.kind === "loading" || (choice.kind === "missing" && rereading)) {
+    return <Opening text="Opening the dashboard…" />;
+  }
   if (choice.kind === "missing") {
     return <MissingDatasource name={choice.name} names={names} onDatasource={openDatasource} />;
   }
