@@ -118,10 +118,11 @@ DERIVED = DerivedColumns(
             decimals=4,
         ),
     ),
-    # One wrong Quantity (or Unit price, Tax 5%, Total) makes several of the above disagree.
+    # One wrong Quantity (or Unit price, cogs, Tax 5%, Total) makes several of the above disagree.
     suspects=(
         Suspect("Quantity", pl.col("cogs") / _PRICE, whole, decimals=0),
         Suspect("Unit price", pl.col("cogs") / _QTY, cents),
+        Suspect("cogs", _COGS, positive),
         Suspect("Tax 5%", _COGS * 0.05, positive),
         Suspect("Total", _COGS + _TAX, positive),
     ),
