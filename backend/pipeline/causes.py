@@ -104,11 +104,13 @@ def _cause(
         )
     else:  # derived itself: its own formula and the columns computed from it agree
         formula = render(own.formula, name)
+        agree = pl.when(failed.list.len() == 1).then(pl.lit("agrees")).otherwise(pl.lit("agree"))
         said = pl.format(
-            f"{column} is likely wrong: it should be {{}} ({formula}), which {{}} "
-            "agree with; the file has {}",
+            f"{column} is likely wrong: it should be {{}} ({formula}), which {{}} {{}} with; "
+            "the file has {}",
             implied,
             others,
+            agree,
             has,
         )
     return explained.select(

@@ -242,7 +242,7 @@ def test_a_wrong_derived_value_is_named_with_the_columns_that_follow_it(tmp_path
     said = [s["message"] for c in found(outcome).values() for s in c["samples"]]
     assert said == [
         "Tax 5% is likely wrong: it should be 26.14 (5% of Quantity × Unit price), which Total "
-        "agree with; the file has 30.00",
+        "agrees with; the file has 30.00",
         "Total is likely wrong: it should be 548.97 (Quantity × Unit price + Tax 5%), which "
         "gross income and gross margin percentage agree with; the file has 600.00",
     ]
