@@ -48,7 +48,7 @@ const task: TaskFieldsFragment = {
         message: "Rating must be between 0 and 10",
         failed: 1,
         truncated: false,
-        samples: [{ row: 5, value: "15.5" }],
+        samples: [{ row: 5, value: "15.5", message: null }],
       },
       {
         column: "Quantity",
@@ -56,7 +56,7 @@ const task: TaskFieldsFragment = {
         message: "Quantity must be a whole number",
         failed: 1,
         truncated: false,
-        samples: [{ row: 3, value: "many" }],
+        samples: [{ row: 3, value: "many", message: null }],
       },
     ],
   },
