@@ -10,6 +10,7 @@ from collections.abc import Callable
 import polars as pl
 
 from backend.contracts.derived import DerivedColumns, Suspect, fixed, render
+from backend.contracts.words import listed
 
 LIKELY_CAUSE = "likely_cause"
 IDX = "__idx"  # the batch's row index (validator.IDX)
@@ -140,8 +141,9 @@ def _names(explained: pl.DataFrame, name: Names) -> dict[str, str]:
 
 def cause_sentence(derived: DerivedColumns, column: str, name: Names) -> str:
     """The report's sentence for the grouped failures on `column`."""
-    computed = ", ".join(name(c) for c in derived.computed_from(column))
+    computed = listed([name(c) for c in derived.computed_from(column)], "and")
     own = derived.by_column().get(column)
+    verb = "is" if len(derived.computed_from(column)) == 1 else "are"
     if own is None:
-        return f"{name(column)} must agree with the columns computed from it ({computed})"
-    return f"{own.rule(name)}, which the columns computed from it ({computed}) agree with"
+        return f"{name(column)} must agree with {computed}, which {verb} computed from it"
+    return f"{own.rule(name)}; {computed} {verb} computed from it"

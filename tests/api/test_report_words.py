@@ -41,7 +41,7 @@ def bad_file() -> bytes:
 EXPECTED = {
     ("Quantity", "greater_than_or_equal_to(1)"): "Quantity must be at least 1",
     ("Quantity", "likely_cause"): (
-        "Quantity must agree with the columns computed from it (cogs, Tax 5%, Total)"
+        "Quantity must agree with cogs, Tax 5% and Total, which are computed from it"
     ),
     ("Branch", "isin(['A', 'B', 'C'])"): "Branch must be one of A, B, C",
     ("Date", "type:date"): "Date must look like 1/5/2019, 2019-01-05 or 2019-01-05 00:00:00",

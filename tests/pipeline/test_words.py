@@ -216,7 +216,7 @@ def test_one_wrong_quantity_is_named_once_as_the_likely_cause(tmp_path: Path) ->
     checks = found(outcome)
     cause = checks[("Quantity", "likely_cause")]
     assert cause["message"] == (
-        "Quantity must agree with the columns computed from it (cogs, Tax 5%, Total)"
+        "Quantity must agree with cogs, Tax 5% and Total, which are computed from it"
     )
     assert [s["message"] for s in cause["samples"]] == [
         "Quantity is likely wrong: cogs, Tax 5% and Total fit a Quantity of 7; the file has 10",
