@@ -13,7 +13,6 @@ from backend.contracts.derived import (
     Suspect,
     cents,
     positive,
-    render,
     whole,
 )
 from backend.contracts.expressions import row_check
@@ -127,10 +126,6 @@ DERIVED = DerivedColumns(
         Suspect("Total", _COGS + _TAX, positive),
     ),
 )
-# name -> (column reported, what is expected): kept for readers of the check names.
-CROSS_CHECKS: dict[str, tuple[str, str]] = {
-    d.check: (d.column, render(d.formula, str)) for d in DERIVED.derived
-}
 
 
 def _row_checks() -> list[pa.Check]:
