@@ -40,8 +40,8 @@ class Sample(BaseModel):
         # Left out when empty: a sample reads {"row", "value"} as before.
         exclude_if=lambda message: message is None,
         description="what this row shows beyond the check's message, as a sentence (a derived "
-        "column: the value expected and the one in the file); absent when the check's message "
-        "says it all, and for those who may not see the value",
+        "column: the value expected and the one in the file); none (left out in REST, null in "
+        "GraphQL) when the check's message says it all, and for those who may not see the value",
     )
 
 
