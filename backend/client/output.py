@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 PROBLEMS_SHOWN = 10
+SAID_SHOWN = 3  # a check's samples shown with their own sentence
 
 
 def bars(console: Console) -> Progress:
@@ -83,12 +84,26 @@ def problems(report: dict[str, Any] | None) -> list[str]:
         how = "applied" if change["applied"] else change.get("resolution")
         found.append(f"{change['column']}: {what}: {how}")
     for check in report.get("checks") or []:
-        samples = ", ".join(
-            f"{label} {s['row']}" + (f" ({s['value']!r})" if s.get("value") is not None else "")
-            for s in check.get("samples") or []
-        )
-        found.append(f"{check['column']}: {check['message']}, {check['failed']} row(s): {samples}")
+        found += _check_lines(check, label)
     return found[:PROBLEMS_SHOWN]
+
+
+def _check_lines(check: dict[str, Any], label: str) -> list[str]:
+    """A failed check in the report's words (its sentence names the column), with the line
+    numbers of its samples; a sample that says more (a derived column's expected value) gets a
+    line of its own."""
+    failed = check["failed"]
+    rows = f"{failed:,} row" + ("" if failed == 1 else "s")
+    samples = check.get("samples") or []
+    plain = [s for s in samples if not s.get("message")]
+    said = [s for s in samples if s.get("message")]
+    where = ", ".join(
+        f"{label} {s['row']}" + (f" ({s['value']!r})" if s.get("value") is not None else "")
+        for s in plain
+    )
+    lines = [f"{check['message']} ({rows})" + (f": {where}" if where else "")]
+    lines += [f"  {label} {s['row']}: {s['message']}" for s in said[:SAID_SHOWN]]
+    return lines
 
 
 def show(out: Console, header: Sequence[str], rows: list[tuple[str, ...]]) -> None:

@@ -7,6 +7,14 @@ from functools import lru_cache
 import pandera.polars as pa
 import polars as pl
 
+from backend.contracts.derived import (
+    Derived,
+    DerivedColumns,
+    Suspect,
+    cents,
+    positive,
+    whole,
+)
 from backend.contracts.expressions import row_check
 from backend.contracts.schema import ColumnSpec, DatasetSchema, TimeSpec
 from backend.contracts.types import ColumnType
@@ -48,42 +56,80 @@ SALES_COLUMNS = [
     ColumnSpec("Rating", _F, required=True),
 ]
 
-# Row-level checks that involve several columns: name -> (column reported, what is expected).
-CROSS_CHECKS: dict[str, tuple[str, str]] = {
-    "city_matches_branch": ("City", "A: Yangon, B: Mandalay, C: Naypyitaw"),
-    "cogs_is_unit_price_x_quantity": ("cogs", "Unit price x Quantity"),
-    "tax_is_5_percent": ("Tax 5%", "5% of Unit price x Quantity"),
-    "total_is_cogs_plus_tax": ("Total", "Unit price x Quantity + Tax 5%"),
-    "gross_income_is_tax": ("gross income", "Total - cogs"),
-    "gross_margin_matches": ("gross margin percentage", "gross income / Total x 100"),
-}
+# Row-level checks that involve several columns, each reported on the column it computes.
+_PRICE, _QTY, _TAX = pl.col("Unit price"), pl.col("Quantity"), pl.col("Tax 5%")
+_COGS = _PRICE * _QTY
 
 
-def _close(value: pl.Expr, expected: pl.Expr) -> pl.Expr:
-    return ((value - expected).abs() <= TOLERANCE).fill_null(True)
+def _city_of_branch() -> pl.Expr:
+    # A when/then chain rather than replace_strict: the same answer, but it streams (a
+    # replace_strict made the one-pass plan hold the whole column: +1 GB on 5M rows).
+    city: pl.Expr = pl.lit(None, pl.String)
+    for branch, name in BRANCH_CITY.items():
+        city = pl.when(pl.col("Branch") == branch).then(pl.lit(name)).otherwise(city)
+    return city
+
+
+def _derived(
+    check: str,
+    column: str,
+    formula: str,
+    expected: pl.Expr,
+    decimals: int | None = 2,
+    cases: str = "",
+) -> Derived:
+    if decimals is None:
+        passes = (pl.col(column) == expected).fill_null(True)
+    else:
+        passes = ((pl.col(column) - expected).abs() <= TOLERANCE).fill_null(True)
+    return Derived(check, column, formula, expected, passes, decimals, cases)
+
+
+DERIVED = DerivedColumns(
+    derived=(
+        _derived(
+            "city_matches_branch",
+            "City",
+            "the city of its {Branch}",
+            _city_of_branch(),
+            decimals=None,
+            cases=", ".join(f"{b}: {c}" for b, c in BRANCH_CITY.items()),
+        ),
+        _derived("cogs_is_unit_price_x_quantity", "cogs", "{Quantity} × {Unit price}", _COGS),
+        _derived("tax_is_5_percent", "Tax 5%", "5% of {Quantity} × {Unit price}", _COGS * 0.05),
+        _derived(
+            "total_is_cogs_plus_tax",
+            "Total",
+            "{Quantity} × {Unit price} + {Tax 5%}",
+            _COGS + _TAX,
+        ),
+        _derived(
+            "gross_income_is_tax",
+            "gross income",
+            "{Total} − {cogs}",
+            pl.col("Total") - pl.col("cogs"),
+        ),
+        _derived(
+            "gross_margin_matches",
+            "gross margin percentage",
+            "{gross income} / {Total} × 100",
+            pl.col("gross income") / pl.col("Total") * 100,
+            decimals=4,
+        ),
+    ),
+    # One wrong Quantity (or Unit price, cogs, Tax 5%, Total) makes several of the above disagree.
+    suspects=(
+        Suspect("Quantity", pl.col("cogs") / _PRICE, whole, decimals=0),
+        Suspect("Unit price", pl.col("cogs") / _QTY, cents),
+        Suspect("cogs", _COGS, positive),
+        Suspect("Tax 5%", _COGS * 0.05, positive),
+        Suspect("Total", _COGS + _TAX, positive),
+    ),
+)
 
 
 def _row_checks() -> list[pa.Check]:
-    price, qty = pl.col("Unit price"), pl.col("Quantity")
-    cogs = price * qty
-    # A when/then chain rather than replace_strict: the same answer, but it streams (a
-    # replace_strict made the one-pass plan hold the whole column: +1 GB on 5M rows).
-    city_ok: pl.Expr = pl.lit(None, pl.Boolean)
-    for branch, city in BRANCH_CITY.items():
-        city_ok = (
-            pl.when(pl.col("Branch") == branch).then(pl.col("City") == city).otherwise(city_ok)
-        )
-    margin = pl.col("gross income") / pl.col("Total") * 100
-    return [
-        row_check("city_matches_branch", city_ok.fill_null(True)),
-        row_check("cogs_is_unit_price_x_quantity", _close(pl.col("cogs"), cogs)),
-        row_check("tax_is_5_percent", _close(pl.col("Tax 5%"), cogs * 0.05)),
-        row_check("total_is_cogs_plus_tax", _close(pl.col("Total"), cogs + pl.col("Tax 5%"))),
-        row_check(
-            "gross_income_is_tax", _close(pl.col("gross income"), pl.col("Total") - pl.col("cogs"))
-        ),
-        row_check("gross_margin_matches", _close(pl.col("gross margin percentage"), margin)),
-    ]
+    return [row_check(d.check, d.passes) for d in DERIVED.derived]
 
 
 @lru_cache

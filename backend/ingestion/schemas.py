@@ -35,12 +35,20 @@ class Sample(BaseModel):
         description="the value as read; null when empty, and for others than the task's "
         "uploader and admins (raw values never loaded)"
     )
+    message: str | None = Field(
+        default=None,
+        # Left out when empty: a sample reads {"row", "value"} as before.
+        exclude_if=lambda message: message is None,
+        description="what this row shows beyond the check's message, as a sentence (a derived "
+        "column: the value expected and the one in the file); none (left out in REST, null in "
+        "GraphQL) when the check's message says it all, and for those who may not see the value",
+    )
 
 
 class CheckOut(BaseModel):
     column: str | None
-    check: str
-    message: str
+    check: str = Field(description="the check's name, for scripts; `message` says it in words")
+    message: str = Field(description="the check as a sentence: Quantity must be at least 1")
     failed: int
     samples: list[Sample]
     truncated: bool = Field(description="more rows failed than the samples show")
@@ -335,7 +343,11 @@ def report_for(task: IngestionTask, principal: Principal | None) -> ValidationRe
         return report
     checks = [
         check.model_copy(
-            update={"samples": [s.model_copy(update={"value": None}) for s in check.samples]}
+            update={
+                "samples": [
+                    s.model_copy(update={"value": None, "message": None}) for s in check.samples
+                ]
+            }
         )
         for check in report.checks
     ]

@@ -8,39 +8,20 @@ from typing import Any
 
 import polars as pl
 
-from backend.contracts.sales import CROSS_CHECKS
 from backend.contracts.schema import DatasetSchema
 from backend.pipeline.sources.base import ROW, SourceInfo
 
 SAMPLES = 20
 
-_TYPE_MESSAGES = {
-    "type:integer": "not a whole number",
-    "type:float": "not a number (use . for decimals, no thousands separators)",
-    "type:boolean": "not true/false",
-    "type:date": "not a date in an accepted format",
-    "type:time": "not a time (HH:MM or HH:MM:SS)",
-    "type:datetime": "not a timestamp (ISO 8601, a common date format, or epoch)",
-    "not_null": "a value is required",
-    "unique": "repeats a value of an earlier row",
-    "already_loaded": "is already loaded in this datasource (the key is unique per datasource)",
-    "field_count": "the row does not have as many fields as the header",
-}
-
-
-def describe(check: str) -> str:
-    if check in _TYPE_MESSAGES:
-        return _TYPE_MESSAGES[check]
-    if check in CROSS_CHECKS:
-        column, expected = CROSS_CHECKS[check]
-        return f"{column} must equal {expected}"
-    return f"fails {check}"
-
 
 @dataclass
 class CheckSummary:
+    """A check's failures: `message` is the check as a sentence ("Quantity must be at least 1");
+    a sample's own `message`, when it has one, says more about that row (the value expected)."""
+
     column: str | None
     check: str
+    message: str = ""
     failed: int = 0
     samples: list[dict[str, Any]] = field(default_factory=list)
 
@@ -48,11 +29,18 @@ class CheckSummary:
         return {
             "column": self.column,
             "check": self.check,
-            "message": describe(self.check),
+            "message": self.message,
             "failed": self.failed,
             "samples": self.samples,
             "truncated": self.failed > len(self.samples),
         }
+
+
+def _sample(found: dict[str, Any]) -> dict[str, Any]:
+    sample = {"row": found["row"], "value": found["value"]}
+    if found["message"] is not None:
+        sample["message"] = found["message"]
+    return sample
 
 
 @dataclass
@@ -107,14 +95,17 @@ class Report:
         if failures.is_empty():
             return
         grouped = failures.group_by("column", "check", maintain_order=True).agg(
+            pl.col("message").first(),
             pl.len().alias("failed"),
-            pl.struct(pl.col(ROW).alias("row"), "value").head(SAMPLES).alias("samples"),
+            pl.struct(pl.col(ROW).alias("row"), "value", pl.col("detail").alias("message"))
+            .head(SAMPLES)
+            .alias("samples"),
         )
-        for column, check, failed, samples in grouped.iter_rows():
-            summary = self.checks.setdefault((column, check), CheckSummary(column, check))
+        for column, check, message, failed, samples in grouped.iter_rows():
+            summary = self.checks.setdefault((column, check), CheckSummary(column, check, message))
             summary.failed += failed
             room = SAMPLES - len(summary.samples)
-            summary.samples += [{"row": s["row"], "value": s["value"]} for s in samples[:room]]
+            summary.samples += [_sample(s) for s in samples[:room]]
 
     def add_counts(self, present: dict[str, int], type_failures: dict[str, int]) -> None:
         for name, count in present.items():

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import pandera.errors
 import polars as pl
 
-from backend.contracts.sales import CROSS_CHECKS
+from backend.contracts import words
+from backend.contracts.sales import DERIVED
 from backend.contracts.schema import TIME, ColumnMatch, DatasetSchema
 from backend.contracts.types import ColumnType, blank, convert, convert_fast, present
+from backend.pipeline import causes
 from backend.pipeline.sources.base import PROBLEM, ROW
 
 IDX = "__idx"
@@ -22,7 +24,15 @@ CONVERTED = "__converted:"
 VALUE = "__value:"
 REJECTED_ROW = "_row"
 REJECTED_REASON = "_reason"
-FAILURE_COLUMNS = {IDX: pl.UInt32, "column": pl.String, "check": pl.String, "value": pl.String}
+# detail: what a single failure says beyond its check's sentence (a derived column's expected
+# value), or null.
+FAILURE_COLUMNS = {
+    IDX: pl.UInt32,
+    "column": pl.String,
+    "check": pl.String,
+    "value": pl.String,
+    "detail": pl.String,
+}
 VALUE_CHARS = 200
 
 
@@ -32,7 +42,7 @@ class BatchResult:
     # The file's columns as text, plus _row and _reason (with "_" in front until the names
     # differ from the file's: a file with a column "_row" gets "__row").
     rejected: pl.DataFrame
-    failures: pl.DataFrame  # __row, column, check, value
+    failures: pl.DataFrame  # __row, column, check, value, message, detail
     rows: int  # rows read (blank rows are not rows)
     present: dict[str, int]  # per column: cells holding a value
     type_failures: dict[str, int]  # per column: values that did not convert
@@ -68,10 +78,15 @@ class BatchValidator:
         # Keys (encoded) the datasource already holds: the unique key is unique per datasource.
         self.loaded_keys = loaded_keys
         self.source_of = {target: source for source, target in match.mapping.items()}
+        self.sentences = sentences_for(schema, self.file_name)
         self.uploaded_at = uploaded_at
         self.eager_unique = eager_unique
         self._seen_keys: pl.Series | None = None
         self._kept: list[pl.Series] = []
+
+    def file_name(self, column: str) -> str:
+        """A schema column as the file names it (the sentences use the user's names)."""
+        return self.source_of.get(column, column)
 
     def repeats_across_batches(self) -> bool:
         if self.eager_unique or len(self._kept) < 2:
@@ -178,16 +193,18 @@ class BatchValidator:
         try:
             self.schema.checks().validate(candidates.drop(IDX), lazy=True)
         except pandera.errors.SchemaErrors as errors:
-            return self._from_pandera(candidates, errors.failure_cases)
+            found = self._from_pandera(candidates, errors.failure_cases)
+            found = causes.with_expected(candidates, found, DERIVED, self.file_name)
+            return causes.by_likely_cause(candidates, found, DERIVED, self.file_name)
         return _no_failures()
 
     @staticmethod
     def _from_pandera(candidates: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
         cases = cases.filter(pl.col("index").is_not_null())
         positions = candidates[IDX].gather(cases["index"].cast(pl.UInt32))
-        rows = cases.with_columns(positions.alias(IDX))
+        rows = cases.with_columns(positions.alias(IDX), pl.lit(None, pl.String).alias("detail"))
         mapped = pl.col("check").replace_strict(
-            {name: column for name, (column, _) in CROSS_CHECKS.items()}, default=None
+            {d.check: d.column for d in DERIVED.derived}, default=None
         )
         rows = rows.with_columns(pl.coalesce(mapped, pl.col("column")).alias("column"))
         # For row-level checks, show the reported column's value rather than the whole row.
@@ -243,9 +260,9 @@ class BatchValidator:
         valid = valid.with_columns(time_of(self.schema, self.uploaded_at).alias(TIME))
         # One chunk: Polars 2.1 panics evaluating the reason's when/then string expressions over
         # failures concatenated from several parts when a value holds a line break.
-        failures = failures.rechunk()
+        failures = with_messages(failures.rechunk(), self.sentences)
         reasons = (
-            failures.with_columns(_reason_text().alias("reason"))
+            failures.with_columns(pl.coalesce("detail", "message").alias("reason"))
             .group_by(IDX)
             .agg(pl.col("reason").str.join("; ").alias(REASON))
         )
@@ -262,7 +279,14 @@ class BatchValidator:
         rows = batch.select(pl.col(ROW), pl.col(IDX))
         located = (
             failures.join(rows, on=IDX, how="left")
-            .select(pl.col(ROW), "column", "check", pl.col("value").str.slice(0, VALUE_CHARS))
+            .select(
+                pl.col(ROW),
+                "column",
+                "check",
+                pl.col("value").str.slice(0, VALUE_CHARS),
+                "message",
+                "detail",
+            )
             .sort(ROW)
         )
         return BatchResult(valid, rejected, located, batch.height, present_counts, type_counts)
@@ -297,19 +321,27 @@ def _located(rows: pl.DataFrame, column: str | None, check: str, value: pl.Expr)
             pl.lit(column, pl.String).alias("column"),
             pl.lit(check).alias("check"),
             value.alias("value"),
+            pl.lit(None, pl.String).alias("detail"),
         )
     )
 
 
-def _reason_text() -> pl.Expr:
-    where = (
-        pl.when(pl.col("column").is_not_null())
-        .then(pl.format("{}: ", pl.col("column")))
-        .otherwise(pl.lit(""))
-    )
-    value = (
-        pl.when(pl.col("value").str.len_chars() > 0)
-        .then(pl.format(" ({})", pl.col("value").str.slice(0, 60)))
-        .otherwise(pl.lit(""))
-    )
-    return pl.concat_str([where, pl.col("check"), value])
+def sentences_for(schema: DatasetSchema, name: causes.Names) -> words.Sentences:
+    """(column, check) -> the sentence a failure of that check reads as."""
+    found = words.sentences(schema, name)
+    for spec in DERIVED.derived:
+        found[(spec.column, spec.check)] = spec.rule(name)
+    for suspect in DERIVED.suspects:
+        found[(suspect.column, causes.LIKELY_CAUSE)] = causes.cause_sentence(
+            DERIVED, suspect.column, name
+        )
+    return found
+
+
+def with_messages(failures: pl.DataFrame, sentences: words.Sentences) -> pl.DataFrame:
+    """`failures` with the sentence of each one's check ("message")."""
+    key = pl.concat_str([pl.col("column").fill_null(""), pl.lit("\0"), pl.col("check")])
+    said = {f"{column or ''}\0{check}": text for (column, check), text in sentences.items()}
+    for column, check in failures.select("column", "check").unique().iter_rows():
+        said.setdefault(f"{column or ''}\0{check}", words.fallback(column, check))
+    return failures.with_columns(key.replace_strict(said, return_dtype=pl.String).alias("message"))

@@ -169,7 +169,7 @@ async def test_report_is_typed_in_graphql(app: App) -> None:
         {
             "column": "Customer type",
             "check": "isin(['Member', 'Normal'])",
-            "message": "fails isin(['Member', 'Normal'])",
+            "message": "Customer type must be one of Member, Normal",
             "failed": 1,
             "truncated": False,
             "samples": [{"row": 3, "value": "VIP"}],

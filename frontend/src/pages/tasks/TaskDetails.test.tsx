@@ -44,19 +44,19 @@ const task: TaskFieldsFragment = {
     checks: [
       {
         column: "Rating",
-        check: "in_range",
-        message: "fails in_range(0, 10)",
+        check: "in_range(0, 10)",
+        message: "Rating must be between 0 and 10",
         failed: 1,
         truncated: false,
-        samples: [{ row: 5, value: "15.5" }],
+        samples: [{ row: 5, value: "15.5", message: null }],
       },
       {
         column: "Quantity",
-        check: "integer",
-        message: "not a whole number",
+        check: "type:integer",
+        message: "Quantity must be a whole number",
         failed: 1,
         truncated: false,
-        samples: [{ row: 3, value: "many" }],
+        samples: [{ row: 3, value: "many", message: null }],
       },
     ],
   },
@@ -78,7 +78,8 @@ describe("TaskDetails", () => {
     const table = screen.getByRole("table", { name: /Rejected values/ });
     const rows = within(table).getAllByRole("row").slice(1);
     expect(rows.map((row) => within(row).getAllByRole("cell")[0]?.textContent)).toEqual(["3", "5"]);
-    expect(rows[0]).toHaveTextContent("not a whole number");
+    expect(rows[0]).toHaveTextContent("Quantity must be a whole number");
+    expect(rows[1]).toHaveTextContent("Rating must be between 0 and 10");
     expect(screen.getByRole("link", { name: /rejected rows/ })).toHaveAttribute(
       "href",
       "/api/ingest/tasks/t1/rejected",
@@ -87,6 +88,35 @@ describe("TaskDetails", () => {
     expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
     expect(screen.getByRole("alert")).toHaveTextContent("2 of 4 rows are invalid");
     expect(screen.queryByText("Trace")).toBeNull(); // traces off: nothing to look up
+  });
+
+  it("gives a derived column's reason with the value it should have, not the check's name", () => {
+    const total = {
+      column: "Total",
+      check: "total_is_cogs_plus_tax",
+      message: "Total must equal Quantity × Unit price + Tax 5%",
+      failed: 1,
+      truncated: false,
+      samples: [
+        {
+          row: 7,
+          value: "600.0",
+          message: "Total should be 548.97 (Quantity × Unit price + Tax 5%); the file has 600.00",
+        },
+      ],
+    };
+    const derived = { ...task, report: { ...task.report!, checks: [total] } };
+    render(
+      <Provider value={client}>
+        <MemoryRouter>
+          <TaskDetails task={derived} onChanged={() => undefined} />
+        </MemoryRouter>
+      </Provider>,
+    );
+    const table = screen.getByRole("table", { name: /Rejected values/ });
+    const row = within(table).getAllByRole("row")[1];
+    expect(row).toHaveTextContent("Total should be 548.97 (Quantity × Unit price + Tax 5%); the file has 600.00");
+    expect(table).not.toHaveTextContent("total_is_cogs_plus_tax");
   });
 
   it("gives the trace id to look the task up in a tracing tool", () => {

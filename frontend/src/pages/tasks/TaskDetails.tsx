@@ -17,7 +17,8 @@ interface SampleRow {
   reason: string;
 }
 
-/** Every sample of every failed check, one line each: where, what and why. */
+/** Every sample of every failed check, one line each: where, what and why (the check's sentence,
+ * or the sample's own when it says more, such as the value a derived column should have). */
 export function reportRows(task: TaskFieldsFragment): SampleRow[] {
   const rows: SampleRow[] = [];
   for (const [i, check] of (task.report?.checks ?? []).entries()) {
@@ -27,7 +28,7 @@ export function reportRows(task: TaskFieldsFragment): SampleRow[] {
         row: sample.row,
         column: check.column ?? "",
         value: sample.value ?? "",
-        reason: check.message,
+        reason: sample.message ?? check.message,
       });
     }
   }

@@ -53,6 +53,7 @@ graphql(`
         samples {
           row
           value
+          message
         }
       }
     }
