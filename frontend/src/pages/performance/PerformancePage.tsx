@@ -181,10 +181,10 @@ type Run = Performance["pipelines"][number]["recent"][number];
 function RunStages({ stages, waited }: { stages: Run["stages"]; waited: number }) {
   const reached = reachedStages(stages);
   return (
-    <>
+    <span>
       {reached.map((s) => `${stageName(s.stage)}: ${formatDuration(s.seconds)}`).join("; ")}
       {waited > 0 ? <span className="raw-name">Waited {formatDuration(waited)} for a retry (not counted).</span> : null}
-    </>
+    </span>
   );
 }
 
@@ -308,10 +308,10 @@ export default function PerformancePage() {
             {
               header: "Request",
               cell: (r) => (
-                <>
+                <span>
                   {r.label}
                   {r.label !== r.route ? <code className="raw-name">{r.route}</code> : null}
-                </>
+                </span>
               ),
             },
             { header: "Requests", cell: (r) => formatInteger(r.requests), numeric: true },
