@@ -183,8 +183,11 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def where_of(connection: HTTPConnection) -> str:
-    """The method of a request, or WS for a websocket."""
-    return str(getattr(connection, "method", None) or "WS")
+    """The method of a request, or WS for a websocket (an HTTPConnection made from a request's
+    scope has no `method` attribute: the scope says it)."""
+    if connection.scope["type"] == "websocket":
+        return "WS"
+    return str(connection.scope.get("method") or "GET")
 
 
 async def record_refusal(
@@ -197,9 +200,16 @@ async def record_refusal(
     """A refused attempt goes into the audit log, never the credentials themselves: in
     `session` when the request goes on and commits it (a GraphQL field: a second writer would
     wait for the request's own write lock on SQLite), else in a transaction of its own (a REST
-    refusal rolls the request's back)."""
+    refusal rolls the request's back). The same caller (the same credentials, from the same
+    address) refused at the same door again within a few minutes is not written again
+    (backend.monitoring.audit.RecentRefusals): a page's every request is not a row."""
     where = f"{where_of(request)} {request.url.path}" if request is not None else None
     actor = principal.label if principal is not None else "unknown credentials"
+    caller = principal.id if principal is not None else None
+    presented = bearer_of(request) if request is not None else None
+    address = client_address(request) if request is not None else None
+    if not runtime.refusals.first(actor, caller, presented, address, where):
+        return
     if session is not None:
         audit.record(session, actor, "denied", where, {"reason": reason})
         return

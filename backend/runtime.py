@@ -28,7 +28,7 @@ from backend.db import SessionMaker, create_engine, create_sessionmaker, session
 from backend.druid.client import DruidClient
 from backend.errors import DependencyUnavailable
 from backend.ingestion.intake import Intake
-from backend.monitoring import tracing
+from backend.monitoring import audit, tracing
 from backend.monitoring.application import Metrics
 from backend.monitoring.liveness import LoopLag
 from backend.monitoring.models import SigmaSetting
@@ -62,6 +62,7 @@ class Runtime:
     listener: live.Listener | None = None
     workers: WorkerPool | None = None
     metrics: Metrics = field(default_factory=Metrics)  # this process's (backend.monitoring)
+    refusals: audit.RecentRefusals = field(default_factory=audit.RecentRefusals)
     # Health's storage probe: one in flight at a time, its result kept for a moment.
     storage_probe: SingleFlight[Any] = field(default_factory=lambda: SingleFlight(PROBE_KEEP))
     loop_lag: LoopLag = field(default_factory=LoopLag)

@@ -70,11 +70,19 @@ async def access_logs(
     session: SessionDep,
     principal: Admin,
     action: str | None = None,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=audit.MAX_SEARCH,
+            description="Only entries whose actor, action or target starts with this text "
+            "(any case; % and _ match themselves)",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     source_id: str | None = None,
 ) -> dict[str, Any]:
-    page = await audit.entries(session, action=action, limit=limit, offset=offset)
+    page = await audit.entries(session, action=action, search=search, limit=limit, offset=offset)
     items = [
         {
             "id": e.id,
@@ -86,4 +94,12 @@ async def access_logs(
         }
         for e in page.items
     ]
-    return _success({"items": items, "total": page.total, "limit": limit, "offset": offset})
+    return _success(
+        {
+            "items": items,
+            "total": page.total,
+            "limit": limit,
+            "offset": offset,
+            "next_offset": page.next_offset,
+        }
+    )

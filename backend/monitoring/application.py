@@ -15,9 +15,12 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.monitoring.metrics import UNMATCHED, Registry
+from backend.monitoring.routes import is_operation, known_operation, label
 from backend.redaction import scrub
 
 LOG_RECORDS = 200
+# The request state's key under which the GraphQL view names the operation it ran.
+OPERATION_STATE = "graphql_operation"
 
 
 class Metrics:
@@ -51,8 +54,9 @@ class Metrics:
             finally:
                 route = scope.get("route")
                 path = getattr(route, "path", None) or UNMATCHED
+                operation = known_operation((scope.get("state") or {}).get(OPERATION_STATE))
                 self.registry.observe_request(
-                    scope["method"], path, status, time.perf_counter() - started
+                    scope["method"], path, status, time.perf_counter() - started, operation
                 )
 
         return timed
@@ -109,12 +113,15 @@ def process_usage(metrics: Metrics) -> dict[str, Any]:
 
 
 def summary(metrics: Metrics, logs: RingBuffer) -> dict[str, Any]:
-    routes = metrics.registry.routes()
+    routes = {
+        name: {"label": label(name), **route} for name, route in metrics.registry.routes().items()
+    }
     return {
         "started_at": metrics.started_at.isoformat(),
         "uptime_seconds": round(time.monotonic() - metrics.started, 3),
-        "requests": sum(r["requests"] for r in routes.values()),
-        "errors": sum(r["errors"] for r in routes.values()),
+        # The app's GraphQL operations are counted under POST /graphql as well.
+        "requests": sum(r["requests"] for n, r in routes.items() if not is_operation(n)),
+        "errors": sum(r["errors"] for n, r in routes.items() if not is_operation(n)),
         "routes": routes,
         "process": process_usage(metrics),
         "recent_logs": list(logs.records)[-50:],
@@ -123,6 +130,7 @@ def summary(metrics: Metrics, logs: RingBuffer) -> dict[str, Any]:
 
 __all__ = [
     "LOG_BUFFER",
+    "OPERATION_STATE",
     "Metrics",
     "RingBuffer",
     "install_log_buffer",

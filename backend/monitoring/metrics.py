@@ -14,6 +14,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.samples import Sample
+
+from backend.monitoring.routes import operation_route
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Seconds: from a cached dashboard answer (~2 ms) to a slow upload or Druid call.
@@ -40,6 +43,14 @@ class Registry:
             "http_server_request_duration_seconds",
             "HTTP requests by method, route template and status code",
             ["http_request_method", "http_route", "http_response_status_code"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.graphql = Histogram(
+            "graphql_operation_duration_seconds",
+            "GraphQL requests over HTTP by the app's operation name (one of a fixed set; "
+            "backend.monitoring.routes.OPERATIONS)",
+            ["operation"],
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
@@ -110,30 +121,36 @@ class Registry:
             registry=r,
         )
 
-    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+    def observe_request(
+        self, method: str, route: str, status: int, seconds: float, operation: str | None = None
+    ) -> None:
+        """`operation`: one of the app's GraphQL operations (routes.known_operation), counted
+        on its own too."""
         self.http.labels(method if method in METHODS else "OTHER", route, str(status)).observe(
             seconds
         )
+        if operation is not None:
+            self.graphql.labels(operation).observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
     def routes(self) -> dict[str, dict[str, Any]]:
-        """Per "METHOD route": requests, 5xx answers and latency percentiles in ms, estimated
-        from the histogram's buckets as Prometheus' histogram_quantile does."""
+        """Per "METHOD route", and per "POST /graphql Operation" for the app's GraphQL
+        operations: requests, 5xx answers (routes only: a GraphQL error is a 200) and latency
+        percentiles in ms, estimated from the histogram's buckets as Prometheus'
+        histogram_quantile does."""
         found: dict[str, dict[str, Any]] = {}
         for family in self.http.collect():
             for sample in family.samples:
                 labels = sample.labels
                 name = f"{labels['http_request_method']} {labels['http_route']}"
-                route = found.setdefault(name, {"requests": 0, "errors": 0, "buckets": {}})
-                if sample.name.endswith("_count"):
-                    route["requests"] += int(sample.value)
-                    if labels["http_response_status_code"].startswith("5"):
-                        route["errors"] += int(sample.value)
-                elif sample.name.endswith("_bucket"):
-                    bound = float(labels["le"])
-                    route["buckets"][bound] = route["buckets"].get(bound, 0.0) + sample.value
+                failed = labels["http_response_status_code"].startswith("5")
+                _add_sample(found.setdefault(name, _empty()), sample, failed)
+        for family in self.graphql.collect():
+            for sample in family.samples:
+                name = operation_route(sample.labels["operation"])
+                _add_sample(found.setdefault(name, _empty()), sample, False)
         return {
             name: {
                 "requests": route["requests"],
@@ -145,6 +162,20 @@ class Registry:
             }
             for name, route in sorted(found.items())
         }
+
+
+def _empty() -> dict[str, Any]:
+    return {"requests": 0, "errors": 0, "buckets": {}}
+
+
+def _add_sample(route: dict[str, Any], sample: Sample, failed: bool) -> None:
+    if sample.name.endswith("_count"):
+        route["requests"] += int(sample.value)
+        if failed:
+            route["errors"] += int(sample.value)
+    elif sample.name.endswith("_bucket"):
+        bound = float(sample.labels["le"])
+        route["buckets"][bound] = route["buckets"].get(bound, 0.0) + sample.value
 
 
 def _quantile_ms(q: float, buckets: Iterable[tuple[float, float]]) -> float | None:

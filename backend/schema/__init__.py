@@ -38,6 +38,8 @@ from backend.errors import (
     as_app_error,
     for_status,
 )
+from backend.monitoring.application import OPERATION_STATE
+from backend.monitoring.routes import known_operation
 from backend.schema import graphiql, socket
 from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import Context, get_context
@@ -84,6 +86,13 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (LiveSubscription, NotificationSubscription))
 
 
+def _name_operation(context: object, name: str | None) -> None:
+    """The app's operation, named for the metrics (a made-up name is not counted on its own)."""
+    operation = known_operation(name)
+    if operation is not None and isinstance(context, Context) and context.request is not None:
+        context.request.scope.setdefault("state", {})[OPERATION_STATE] = operation
+
+
 class Schema(strawberry.Schema):
     introspection = True  # set by build_schema from GRAPHQL_INTROSPECTION
 
@@ -100,6 +109,7 @@ class Schema(strawberry.Schema):
         # Subscriptions run over the websocket (`subscribe`); sent over HTTP, Strawberry would
         # run one as a query and fail on the stream it gets (a 500). Refused with a 400 instead.
         allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        _name_operation(context_value, operation_name)
         result = await super().execute(
             query,
             variable_values,

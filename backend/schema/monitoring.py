@@ -20,7 +20,12 @@ from backend.status import health as health_service
 from backend.status import performance, sigma
 
 strawberry.enum(health_service.Status, name="HealthStatus")
-strawberry.enum(sigma.Mode, name="SigmaMode")
+strawberry.enum(
+    sigma.Mode,
+    name="SigmaMode",
+    description="The engine serving dashboards: STANDALONE is the embedded engine (Polars), "
+    "WAREHOUSE is Apache Druid",
+)
 
 
 @strawberry.type
@@ -50,13 +55,20 @@ class SigmaStatus:
     datasources: int
     rows_served: float
     last_change: SigmaModeChange
+    engine_name: str = strawberry.field(
+        description='The engine in words: "embedded (Polars)" or "Apache Druid"'
+    )
+    druid_unavailable: str | None = strawberry.field(
+        description="Why Apache Druid cannot serve dashboards now (a sentence); null: it can"
+    )
 
 
 @strawberry.type
 class SigmaCapability:
-    name: str
+    name: str = strawberry.field(description="A stable name for scripts (upload_formats...)")
     available: bool
-    reason: str
+    reason: str = strawberry.field(description="Why it is or is not available, briefly")
+    description: str = strawberry.field(description="What it means, in a sentence for people")
 
 
 @strawberry.type
@@ -73,6 +85,7 @@ class AccessLogEntry:
 class AccessLogPage:
     items: list[AccessLogEntry]
     total: int
+    next_offset: int | None = strawberry.field(description="the next page's offset; null: last")
 
 
 @strawberry.type
@@ -118,7 +131,8 @@ class MonitoringQuery:
 
     @strawberry.field(
         permission_classes=[IsViewer],
-        description="Which engine serves dashboards, and whether it works now",
+        description="Which engine serves dashboards (embedded Polars or Apache Druid), whether "
+        "it works now, and why Apache Druid cannot be chosen when it cannot",
     )
     async def sigma_status(self, info: Info) -> SigmaStatus:
         found = await sigma.status(info.context.runtime)
@@ -132,6 +146,8 @@ class MonitoringQuery:
                 "engine_latency_ms",
                 "engine_detail",
                 "datasources",
+                "engine_name",
+                "druid_unavailable",
             )
         }
         return SigmaStatus(
@@ -146,17 +162,36 @@ class MonitoringQuery:
     )
     async def sigma_capabilities(self, info: Info) -> list[SigmaCapability]:
         found = await sigma.capabilities(info.context.runtime)
-        return [SigmaCapability(name=c.name, available=c.available, reason=c.reason) for c in found]
+        return [
+            SigmaCapability(
+                name=c.name, available=c.available, reason=c.reason, description=c.description
+            )
+            for c in found
+        ]
 
     @strawberry.field(
         permission_classes=[IsAdmin],
-        description="The audit log (admin): uploads, retries, cancels, mode changes; newest first",
+        description="The audit log (admin): uploads, retries, cancels, engine changes, refusals; "
+        "newest first, a page at a time",
     )
     async def access_logs(
-        self, info: Info, action: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        info: Info,
+        action: str | None = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only entries whose actor, action or target starts with this text "
+                f"(any case, at most {audit.MAX_SEARCH} characters; % and _ match themselves)"
+            ),
+        ] = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> AccessLogPage:
         async with session_scope(info.context.runtime.reading()) as session:
-            page = await audit.entries(session, action=action, limit=limit, offset=offset)
+            page = await audit.entries(
+                session, action=action, search=search, limit=limit, offset=offset
+            )
         items = [
             AccessLogEntry(
                 id=strawberry.ID(str(e.id)),
@@ -168,7 +203,7 @@ class MonitoringQuery:
             )
             for e in page.items
         ]
-        return AccessLogPage(items=items, total=page.total)
+        return AccessLogPage(items=items, total=page.total, next_offset=page.next_offset)
 
 
 # Named `source` in the schema (a permission check already takes `source` in Python).
@@ -221,7 +256,8 @@ class PerformanceQuery:
 class MonitoringMutation:
     @strawberry.mutation(
         permission_classes=[IsAdmin],
-        description="Choose the engine for dashboards; refused with the reason when it cannot be used",
+        description="Choose the engine for dashboards (STANDALONE: embedded Polars, WAREHOUSE: "
+        "Apache Druid); refused with the reason when it cannot be used",
     )
     async def set_sigma_mode(self, info: Info, mode: sigma.Mode) -> SigmaModeChange:
         context = info.context

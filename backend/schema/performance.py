@@ -250,7 +250,10 @@ class StatusCount:
     count: int
 
 
-@strawberry.type(description="Seconds a task spent in a stage (null: not reached, or running)")
+@strawberry.type(
+    description="Seconds a task worked in a stage, over all its runs, without waits for a retry "
+    "(null: not reached, or running)"
+)
 class StageDuration:
     stage: str
     seconds: float | None
@@ -263,7 +266,14 @@ class PipelineRun:
     filename: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
-    duration_seconds: float | None
+    duration_seconds: float | None = strawberry.field(
+        description="Seconds of work from the upload to the end, without the time spent "
+        "waiting for a retry (null: not finished)"
+    )
+    waited_seconds: float = strawberry.field(
+        description="Seconds spent waiting for a retry: failed or cancelled until retried, "
+        "back in the queue after a setback, waiting for Druid to come back"
+    )
     stages: list[StageDuration]
     rows_read: Long | None
     rows_valid: Long | None
@@ -290,6 +300,7 @@ def _pipeline_run(found: dict[str, Any]) -> PipelineRun:
         created_at=dt.datetime.fromisoformat(str(found["created_at"])),
         finished_at=_time(found.get("finished_at")),
         duration_seconds=_float(found.get("duration_seconds")),
+        waited_seconds=float(found.get("waited_seconds") or 0.0),
         stages=[
             StageDuration(stage=str(stage), seconds=_float(seconds))
             for stage, seconds in found["stages_seconds"].items()
@@ -324,7 +335,14 @@ class LatencyPercentiles:
 
 @strawberry.type(description="Requests to one route template of this process")
 class RouteStats:
-    route: str = strawberry.field(description='"METHOD /route/template"')
+    route: str = strawberry.field(
+        description='"METHOD /route/template", or "POST /graphql Operation" for one of the '
+        "app's GraphQL operations (also counted in POST /graphql)"
+    )
+    label: str = strawberry.field(
+        description='What it is, as a person knows it ("Upload a file", "Dashboard: key '
+        'figures"); the route itself when it has no name'
+    )
     requests: int
     errors: int = strawberry.field(description="5xx answers")
     latency_ms: LatencyPercentiles
@@ -366,6 +384,7 @@ def _route(name: str, found: dict[str, Any]) -> RouteStats:
     latency = found["latency_ms"]
     return RouteStats(
         route=name,
+        label=str(found.get("label") or name),
         requests=int(found["requests"]),
         errors=int(found["errors"]),
         latency_ms=LatencyPercentiles(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -238,21 +240,46 @@ STAGES = (
     "druid_indexing",
     "druid_loading",
 )
+# What a task does not work in: a wait for its retry (failed or cancelled until someone retried
+# it, waiting out a Druid outage). A queue entry after the first is a wait too (a retry's, or
+# a run sent back to wait out a storage outage); the first is the upload's own queue.
+_WAITS = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.WAITING_FOR_DRUID})
 
 
-def _stage_durations(task: IngestionTask) -> dict[str, float | None]:
-    """Seconds spent in each stage, from the task's event history (None: not reached, or the
-    stage is still running). Waits for Druid count in the stage they interrupted."""
-    first: dict[str, dt.datetime] = {}
-    for event in task.events:
-        first.setdefault(event.status, event.at)
-    reached = [s for s in STAGES if s in first]
-    ends = reached[1:] + [task.status]
-    durations: dict[str, float | None] = dict.fromkeys(STAGES)
-    for stage, end in zip(reached, ends, strict=True):
-        if end in first and end != stage:
-            durations[stage] = round((first[end] - first[stage]).total_seconds(), 3)
-    return durations
+@dataclass(frozen=True)
+class Timing:
+    """Where a task's time went, from its event history: seconds per stage (None: never
+    reached, or reached and still running), seconds of work in all, and seconds spent waiting
+    for a retry (not work, in neither of the others)."""
+
+    stages: dict[str, float | None]
+    worked: float | None  # None: not finished
+    waited: float
+
+
+def _intervals(task: IngestionTask) -> list[tuple[str, float, bool]]:
+    """Each span of the history: the status it was in, its seconds, and whether it was a wait
+    for a retry. The last event's span runs until the next event, so the current one has none."""
+    spans = []
+    for index, (event, following) in enumerate(itertools.pairwise(task.events)):
+        seconds = (following.at - event.at).total_seconds()
+        waiting = event.status in _WAITS or (index > 0 and event.status == TaskStatus.QUEUED)
+        spans.append((event.status, max(seconds, 0.0), waiting))
+    return spans
+
+
+def timing(task: IngestionTask) -> Timing:
+    spans = _intervals(task)
+    stages: dict[str, float | None] = dict.fromkeys(STAGES)
+    for status, seconds, waiting in spans:
+        if not waiting and status in stages:
+            stages[status] = round((stages[status] or 0.0) + seconds, 3)
+    current = task.events[-1].status if task.events else None
+    if current in stages and not TaskStatus(task.status).is_terminal:
+        stages[current] = None  # still running: its time is not known yet
+    waited = round(sum(seconds for _, seconds, waiting in spans if waiting), 3)
+    worked = round(sum(seconds for _, seconds, waiting in spans if not waiting), 3)
+    return Timing(stages, worked if task.finished_at else None, waited)
 
 
 async def pipelines(runtime: Services) -> list[dict[str, Any]]:
@@ -285,10 +312,9 @@ def _pipeline(name: str, runs: list[IngestionTask]) -> dict[str, Any]:
                 "filename": t.filename,
                 "created_at": t.created_at.isoformat(),
                 "finished_at": t.finished_at.isoformat() if t.finished_at else None,
-                "duration_seconds": round((t.finished_at - t.created_at).total_seconds(), 3)
-                if t.finished_at
-                else None,
-                "stages_seconds": _stage_durations(t),
+                "duration_seconds": (spent := timing(t)).worked,
+                "waited_seconds": spent.waited,
+                "stages_seconds": spent.stages,
                 "rows_read": t.rows_read,
                 "rows_valid": t.rows_valid,
                 "rows_rejected": t.rows_rejected,

@@ -1,5 +1,7 @@
-"""The Sigma mode: which engine serves dashboards, `standalone` (embedded Polars) or `warehouse`
-(Druid), persisted in the database; its status and what this installation can do right now."""
+"""Which engine serves dashboards: the embedded engine (Polars, the `standalone` mode) or Apache
+Druid (the `warehouse` mode), persisted in the database; its status and what this installation
+can do right now. The API keeps the names "Sigma mode", standalone and warehouse (scripts use
+them); what a person reads says "engine", "embedded (Polars)" and "Apache Druid"."""
 
 from __future__ import annotations
 
@@ -35,6 +37,9 @@ class ModeState:
     changed_by: str | None
 
 
+ENGINE_NAMES = {Mode.STANDALONE: "embedded (Polars)", Mode.WAREHOUSE: "Apache Druid"}
+
+
 @dataclass(frozen=True)
 class SigmaStatus:
     mode: Mode
@@ -46,13 +51,18 @@ class SigmaStatus:
     datasources: int
     rows_served: int
     last_change: ModeState
+    # In words: "embedded (Polars)" or "Apache Druid".
+    engine_name: str
+    # Why Apache Druid cannot be chosen now (a sentence), or None when it can.
+    druid_unavailable: str | None
 
 
 @dataclass(frozen=True)
 class Capability:
-    name: str
+    name: str  # for scripts: upload_formats, druid_sql...
     available: bool
     reason: str
+    description: str  # the sentence a person reads
 
 
 async def current(session: AsyncSession) -> ModeState:
@@ -63,20 +73,23 @@ async def current(session: AsyncSession) -> ModeState:
 
 
 async def warehouse_unavailable(runtime: Services) -> str | None:
-    """Why dashboards cannot be served by Druid now, or None when they can."""
+    """Why dashboards cannot be served by Druid now (a sentence), or None when they can."""
     if not runtime.settings.druid_url:
-        return "DRUID_URL is not set: configure a Druid router to use the warehouse mode"
+        return (
+            "Apache Druid is not set up for this service (DRUID_URL is not set): an "
+            "administrator sets it to a Druid router's address to use it."
+        )
     druid = await health_service.check_druid(runtime)
     if druid is not None and druid.status is not health_service.Status.HEALTHY:
-        return f"Druid is not healthy: {druid.detail}"
+        return f"Apache Druid does not answer as it should: {druid.detail}."
     return None
 
 
 async def set_mode(session: AsyncSession, runtime: Services, mode: Mode, actor: str) -> ModeState:
     if mode is Mode.WAREHOUSE and (reason := await warehouse_unavailable(runtime)):
         raise Conflict(
-            f"cannot switch to warehouse: {reason}",
-            "Stay in standalone mode, or fix what is named.",
+            f"Dashboards cannot be served by Apache Druid now (warehouse mode). {reason}",
+            "Keep the embedded engine (standalone mode), or fix what is named.",
         )
     previous = await current(session)
     row = await session.get(SigmaSetting, SETTING_ID)
@@ -100,6 +113,7 @@ async def set_mode(session: AsyncSession, runtime: Services, mode: Mode, actor: 
 async def status(runtime: Services) -> SigmaStatus:
     async with session_scope(runtime.reading()) as session:
         state = await current(session)
+    name, druid = ENGINE_NAMES[state.mode], await warehouse_unavailable(runtime)
     started = time.perf_counter()
     try:
         sources = await runtime.analytics.datasources()
@@ -114,6 +128,8 @@ async def status(runtime: Services) -> SigmaStatus:
             0,
             0,
             state,
+            name,
+            druid,
         )
     latency = round((time.perf_counter() - started) * 1000, 2)
     return SigmaStatus(
@@ -126,61 +142,104 @@ async def status(runtime: Services) -> SigmaStatus:
         datasources=len(sources),
         rows_served=sum(s.rows for s in sources),
         last_change=state,
+        engine_name=name,
+        druid_unavailable=druid,
     )
 
 
 async def capabilities(runtime: Services) -> list[Capability]:
-    storage = await health_service.check_storage(runtime)
-    is_s3 = isinstance(runtime.store, S3ObjectStore)
     warehouse = await warehouse_unavailable(runtime)
+    druid = (
+        f"uploads are loaded into Druid ({runtime.settings.druid_input_format} over "
+        f"{runtime.settings.druid_input_source}) and tracked until queryable"
+    )
     return [
         Capability(
             "upload_formats",
             True,
             "CSV/TSV, Excel (.xlsx, .xls) and Parquet, recognised from their bytes",
+            "Files can be uploaded as CSV, TSV, Excel (.xlsx or .xls) or Parquet; the format "
+            "is recognised from the file's contents.",
         ),
         Capability(
-            "validation", True, "Pandera schema for sales; inferred schemas for other datasources"
+            "validation",
+            True,
+            "Pandera schema for sales; inferred schemas for other datasources",
+            "Every upload is checked row by row before it is loaded: sales files against the "
+            "sales columns, other files against the columns found in their first upload.",
         ),
+        await _storage(runtime),
         Capability(
-            "s3_storage",
-            is_s3 and storage.status is health_service.Status.HEALTHY,
-            storage.detail
-            or (
-                "storage answers"
-                if is_s3
-                else "storage is a local folder (STORAGE_URL is not s3://)"
-            ),
+            "druid_specs",
+            True,
+            "an ingestion spec is built for every validated upload",
+            "Every checked upload gets the instructions Apache Druid needs to load it.",
         ),
-        Capability("druid_specs", True, "an ingestion spec is built for every validated upload"),
         Capability(
             "druid_ingestion",
             warehouse is None,
-            warehouse
-            or f"uploads are loaded into Druid ({runtime.settings.druid_input_format} over "
-            f"{runtime.settings.druid_input_source}) and tracked until queryable",
+            warehouse or druid,
+            "Uploads are loaded into Apache Druid as well, and followed until they can be queried."
+            if warehouse is None
+            else f"Uploads are not loaded into Apache Druid. {warehouse}",
         ),
         Capability(
             "druid_sql",
             warehouse is None,
             warehouse or "dashboards can be served by Druid SQL (warehouse mode)",
+            "Dashboards can be served by Apache Druid."
+            if warehouse is None
+            else f"Dashboards cannot be served by Apache Druid. {warehouse}",
         ),
         await _postgres_statistics(runtime),
     ]
 
 
+async def _storage(runtime: Services) -> Capability:
+    storage = await health_service.check_storage(runtime)
+    is_s3 = isinstance(runtime.store, S3ObjectStore)
+    ready = is_s3 and storage.status is health_service.Status.HEALTHY
+    if not is_s3:
+        reason = "storage is a local folder (STORAGE_URL is not s3://)"
+        words = "Uploaded files are kept in a folder on this server, not in S3 object storage."
+    elif ready:
+        reason, words = "storage answers", "Uploaded files are kept in S3 object storage."
+    else:
+        reason = storage.detail or "storage does not answer"
+        words = f"S3 object storage does not answer now: {reason}."
+    return Capability("s3_storage", ready, storage.detail or reason, words)
+
+
+_STATISTICS = "Statistics of the slowest database statements"
+
+
 async def _postgres_statistics(runtime: Services) -> Capability:
+    name = "postgresql_statistics"
     if runtime.engine.dialect.name != "postgresql":
-        return Capability("postgresql_statistics", False, "the metadata database is SQLite")
+        return Capability(
+            name,
+            False,
+            "the metadata database is SQLite",
+            f"{_STATISTICS} are not available: the service keeps its records in SQLite, "
+            "which does not collect them (PostgreSQL does).",
+        )
     async with session_scope(runtime.reading()) as session:
         installed = await session.scalar(
             text("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'")
         )
     if installed:
-        return Capability("postgresql_statistics", True, "pg_stat_statements is installed")
+        return Capability(
+            name,
+            True,
+            "pg_stat_statements is installed",
+            f"{_STATISTICS} are collected (PostgreSQL's pg_stat_statements).",
+        )
     return Capability(
-        "postgresql_statistics",
+        name,
         False,
         "pg_stat_statements is not installed: add it to shared_preload_libraries, restart PostgreSQL, "
         "then run CREATE EXTENSION pg_stat_statements",
+        f"{_STATISTICS} are not collected: an administrator adds pg_stat_statements to "
+        "PostgreSQL's shared_preload_libraries, restarts it, then runs CREATE EXTENSION "
+        "pg_stat_statements.",
     )

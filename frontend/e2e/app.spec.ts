@@ -113,11 +113,10 @@ test("the status page shows healthy components", async ({ signedIn: page }) => {
 
 test("switching to warehouse without Druid shows the reason", async ({ signedIn: page }) => {
   await page.goto("/status");
-  await page.getByRole("button", { name: /Warehouse/ }).click();
-  const problem = page.getByRole("alert").filter({ hasText: "The mode was not changed" });
-  await expect(problem).toBeVisible();
-  await expect(problem).toContainText(/druid/i);
-  await expect(page.getByTestId("sigma-mode")).toHaveText("standalone");
+  // Issue 25, item 9: the switch to Druid is disabled, with the reason beside it.
+  await expect(page.getByRole("button", { name: "Use Apache Druid" })).toBeDisabled();
+  await expect(page.getByTestId("druid-reason")).toContainText(/druid/i);
+  await expect(page.getByTestId("engine")).toHaveText("embedded (Polars)");
 });
 
 test("the performance page lists the upload's pipeline run", async ({ signedIn: page }) => {

@@ -1,15 +1,17 @@
+import { useId } from "react";
 import { useMutation } from "urql";
 
-import { DataTable } from "../components/DataTable";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { StatusBadge } from "../components/StatusBadge";
 import { Widget } from "../components/Widget";
 import { graphql } from "../gql";
-import type { SigmaMode } from "../gql/graphql";
+import type { SigmaMode, StatusQuery as StatusQueryResult } from "../gql/graphql";
 import { formatDateTime, formatInteger, formatMs } from "../format";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { usePolling } from "../hooks/usePolling";
 import { useWidgetQuery } from "../hooks/useWidgetQuery";
+import { StackedTable } from "./performance/StackedTable";
+import { componentName, ENGINES } from "./performance/words";
 import { StatusUsers } from "./StatusUsers";
 
 const StatusQuery = graphql(`
@@ -34,6 +36,8 @@ const StatusQuery = graphql(`
       engineDetail
       datasources
       rowsServed
+      engineName
+      druidUnavailable
       lastChange {
         mode
         changedAt
@@ -43,7 +47,7 @@ const StatusQuery = graphql(`
     sigmaCapabilities {
       name
       available
-      reason
+      description
     }
   }
 `);
@@ -58,18 +62,72 @@ const SetModeMutation = graphql(`
   }
 `);
 
+type Engine = NonNullable<StatusQueryResult["sigmaStatus"]>;
+
+/** Which engine serves dashboards, and the switch: Apache Druid cannot be chosen (and says why)
+ * when it is not set up or does not answer. */
+function EngineChoice({ sigma, onChanged }: { sigma: Engine; onChanged: () => void }) {
+  const reasonId = useId();
+  const [change, setMode] = useMutation(SetModeMutation);
+  const switchTo = (mode: SigmaMode) => void setMode({ mode }).then(onChanged);
+  const druidRefused = sigma.druidUnavailable !== null && sigma.druidUnavailable !== undefined;
+  const latency =
+    sigma.engineLatencyMs !== null && sigma.engineLatencyMs !== undefined
+      ? `, it answered in ${formatMs(sigma.engineLatencyMs)}`
+      : "";
+  return (
+    <>
+      <p>
+        Engine: <strong data-testid="engine">{sigma.engineName}</strong>.{" "}
+        {sigma.operational ? `It works${latency}.` : "It does not work now."}
+      </p>
+      {sigma.engineDetail ? <p>{sigma.engineDetail}</p> : null}
+      <p>
+        It serves {formatInteger(sigma.datasources)} {sigma.datasources === 1 ? "datasource" : "datasources"} with{" "}
+        {formatInteger(sigma.rowsServed)} rows.{" "}
+        {sigma.lastChange.changedAt
+          ? `Chosen ${formatDateTime(sigma.lastChange.changedAt)} by ${sigma.lastChange.changedBy ?? "someone"}.`
+          : "It has never been changed."}
+      </p>
+      <fieldset>
+        <legend>Engine for dashboards</legend>
+        <button
+          type="button"
+          disabled={change.fetching || sigma.mode === "STANDALONE"}
+          onClick={() => switchTo("STANDALONE")}
+        >
+          Use the {ENGINES.STANDALONE} engine
+        </button>{" "}
+        <button
+          type="button"
+          disabled={change.fetching || sigma.mode === "WAREHOUSE" || druidRefused}
+          aria-describedby={druidRefused ? reasonId : undefined}
+          onClick={() => switchTo("WAREHOUSE")}
+        >
+          Use {ENGINES.WAREHOUSE}
+        </button>
+        {druidRefused ? (
+          <p id={reasonId} data-testid="druid-reason">
+            {ENGINES.WAREHOUSE} cannot be chosen: {sigma.druidUnavailable}
+          </p>
+        ) : null}
+      </fieldset>
+      {change.error ? <ErrorMessage error={change.error} what="The engine was not changed" /> : null}
+    </>
+  );
+}
+
 export default function StatusPage() {
   useDocumentTitle("Status");
   const q = useWidgetQuery(StatusQuery, {});
   usePolling(q.refetch, 10000);
-  const [change, setMode] = useMutation(SetModeMutation);
   const health = q.data?.health;
   const sigma = q.data?.sigmaStatus;
-  const switchTo = (mode: SigmaMode) => void setMode({ mode }).then(q.refetch);
+  const common = { fetching: q.fetching, error: q.error, hasData: q.hasData, onRetry: q.refetch };
   return (
     <>
       <h1>Status</h1>
-      <Widget title="Health" fetching={q.fetching} error={q.error} hasData={q.hasData} onRetry={q.refetch}>
+      <Widget title="Health" {...common}>
         {health ? (
           <>
             <p>
@@ -82,13 +140,13 @@ export default function StatusPage() {
                 ))}
               </ul>
             ) : null}
-            <DataTable
+            <StackedTable
               visibleCaption
               caption="Components"
               rows={health.checks}
               rowKey={(c) => c.name}
               columns={[
-                { header: "Component", cell: (c) => c.name },
+                { header: "Component", cell: (c) => <span title={c.name}>{componentName(c.name)}</span> },
                 { header: "Status", cell: (c) => <StatusBadge status={c.status} /> },
                 { header: "Latency", cell: (c) => formatMs(c.latencyMs), numeric: true },
                 { header: "Detail", cell: (c) => c.detail ?? "" },
@@ -97,60 +155,20 @@ export default function StatusPage() {
           </>
         ) : null}
       </Widget>
-      <Widget title="Sigma mode" fetching={q.fetching} error={q.error} hasData={q.hasData} onRetry={q.refetch}>
-        {sigma ? (
-          <>
-            <p>
-              Dashboards are served by <strong>{sigma.engine}</strong> in{" "}
-              <strong data-testid="sigma-mode">{sigma.mode.toLowerCase()}</strong> mode (
-              {sigma.operational ? "working" : "not working"}: {sigma.engineStatus}
-              {sigma.engineLatencyMs !== null && sigma.engineLatencyMs !== undefined
-                ? `, ${formatMs(sigma.engineLatencyMs)}`
-                : ""}
-              ).
-            </p>
-            {sigma.engineDetail ? <p>{sigma.engineDetail}</p> : null}
-            <p>
-              {formatInteger(sigma.datasources)} datasources, {formatInteger(sigma.rowsServed)} rows. Last change{" "}
-              {formatDateTime(sigma.lastChange.changedAt)} by {sigma.lastChange.changedBy ?? "–"}.
-            </p>
-            <fieldset>
-              <legend>Switch the engine</legend>
-              <button
-                type="button"
-                disabled={change.fetching || sigma.mode === "STANDALONE"}
-                onClick={() => switchTo("STANDALONE")}
-              >
-                Standalone (embedded)
-              </button>{" "}
-              <button
-                type="button"
-                disabled={change.fetching || sigma.mode === "WAREHOUSE"}
-                onClick={() => switchTo("WAREHOUSE")}
-              >
-                Warehouse (Druid)
-              </button>
-            </fieldset>
-            {change.error ? <ErrorMessage error={change.error} what="The mode was not changed" /> : null}
-          </>
-        ) : null}
+      <Widget title="Engine" {...common}>
+        {sigma ? <EngineChoice sigma={sigma} onChanged={q.refetch} /> : null}
       </Widget>
-      <Widget
-        title="Capabilities"
-        fetching={q.fetching}
-        error={q.error}
-        hasData={q.hasData}
-        empty={(q.data?.sigmaCapabilities ?? []).length === 0}
-        onRetry={q.refetch}
-      >
-        <DataTable
+      <Widget title="Capabilities" {...common} empty={(q.data?.sigmaCapabilities ?? []).length === 0}>
+        <StackedTable
           caption="Capabilities"
           rows={q.data?.sigmaCapabilities ?? []}
           rowKey={(c) => c.name}
           columns={[
-            { header: "Capability", cell: (c) => c.name },
-            { header: "Available", cell: (c) => <StatusBadge status={c.available ? "available" : "unavailable"} /> },
-            { header: "Reason", cell: (c) => c.reason },
+            {
+              header: "Available",
+              cell: (c) => <StatusBadge status={c.available ? "available" : "unavailable"} />,
+            },
+            { header: "What it means", cell: (c) => <span title={c.name}>{c.description}</span> },
           ]}
         />
       </Widget>

@@ -3,7 +3,7 @@
 // admin, so other roles never send it (the server would refuse it).
 import { useState } from "react";
 
-import { DataTable } from "../components/DataTable";
+import { StackedTable } from "./performance/StackedTable";
 import { Widget } from "../components/Widget";
 import { graphql } from "../gql";
 import { formatDateTime, formatInteger } from "../format";
@@ -74,7 +74,7 @@ function UserTable() {
         emptyText="No user has an account yet."
         onRetry={q.refetch}
       >
-        <DataTable
+        <StackedTable
           caption="User accounts"
           rows={rows}
           rowKey={(u) => u.id}

@@ -1,23 +1,17 @@
-import { useEffect, useId, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
 
-import { DataTable } from "../../components/DataTable";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Widget } from "../../components/Widget";
 import { graphql } from "../../gql";
 import type { PerformanceQuery as PerformanceQueryResult } from "../../gql/graphql";
-import {
-  formatBytes,
-  formatDateTime,
-  formatDuration,
-  formatInteger,
-  formatMs,
-  formatNumber,
-  formatPercent,
-} from "../../format";
+import { formatBytes, formatDuration, formatInteger, formatMs, formatNumber, formatPercent } from "../../format";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { usePolling } from "../../hooks/usePolling";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
+import { AccessLog } from "./AccessLog";
+import { StackedTable } from "./StackedTable";
+import { reachedStages, sourceName, stageName } from "./words";
 
 const PerformanceQuery = graphql(`
   query Performance {
@@ -25,6 +19,7 @@ const PerformanceQuery = graphql(`
       id
       type
       status
+      reason
       version
       sizeBytes
       sizeReason
@@ -75,6 +70,7 @@ const PerformanceQuery = graphql(`
         status
         filename
         durationSeconds
+        waitedSeconds
         stages {
           stage
           seconds
@@ -87,6 +83,7 @@ const PerformanceQuery = graphql(`
       errors
       routes {
         route
+        label
         requests
         errors
         latencyMs {
@@ -100,21 +97,6 @@ const PerformanceQuery = graphql(`
         cpuSystemSeconds
         rssBytes
         rssReason
-      }
-    }
-  }
-`);
-
-const AccessLogsQuery = graphql(`
-  query AccessLogs($action: String, $limit: Int!, $offset: Int!) {
-    accessLogs(action: $action, limit: $limit, offset: $offset) {
-      total
-      items {
-        id
-        at
-        actor
-        action
-        target
       }
     }
   }
@@ -142,7 +124,7 @@ function ActiveQueries({ found }: { found: Performance["activeQueries"] | undefi
       <h3>{title}</h3>
       {found ? <Availability found={found} /> : null}
       {found && found.queries.length > 0 ? (
-        <DataTable<ActiveQuery>
+        <StackedTable<ActiveQuery>
           caption={title}
           rows={found.queries}
           rowKey={(r, i) => (r.__typename === "DatabaseQuery" ? String(r.pid) : (r.taskId ?? String(i)))}
@@ -176,7 +158,7 @@ function SlowQueries({ found }: { found: Performance["slowQueries"] | undefined 
       <h3>{title}</h3>
       {found ? <Availability found={found} /> : null}
       {found && found.queries.length > 0 ? (
-        <DataTable
+        <StackedTable
           caption={title}
           rows={found.queries}
           rowKey={(_, i) => String(i)}
@@ -192,41 +174,17 @@ function SlowQueries({ found }: { found: Performance["slowQueries"] | undefined 
   );
 }
 
-function AccessLogs({ paused }: { paused: boolean }) {
-  const id = useId();
-  const [action, setAction] = useState("");
-  const q = useWidgetQuery(AccessLogsQuery, { action: action || null, limit: 20, offset: 0 });
-  usePolling(q.refetch, 5000, !paused);
-  const page = q.data?.accessLogs;
-  const filter = (
-    <>
-      <label htmlFor={id}>Action</label>{" "}
-      <input id={id} value={action} onChange={(e) => setAction(e.target.value.trim())} placeholder="upload, retry…" />
-    </>
-  );
+type Run = Performance["pipelines"][number]["recent"][number];
+
+/** The stages a run went through (none it never reached: Druid's when Druid is off), and the
+ * time it waited for a retry, which is in none of them nor in the time it worked. */
+function RunStages({ stages, waited }: { stages: Run["stages"]; waited: number }) {
+  const reached = reachedStages(stages);
   return (
-    <Widget
-      title="Access logs"
-      actions={filter}
-      fetching={q.fetching}
-      error={q.error}
-      hasData={q.hasData}
-      empty={(page?.items.length ?? 0) === 0}
-      onRetry={q.refetch}
-    >
-      {page ? <p>{formatInteger(page.total)} entries; the newest 20:</p> : null}
-      <DataTable
-        caption="Access logs"
-        rows={page?.items ?? []}
-        rowKey={(r) => r.id}
-        columns={[
-          { header: "At", cell: (r) => formatDateTime(r.at) },
-          { header: "Who", cell: (r) => r.actor },
-          { header: "Action", cell: (r) => r.action },
-          { header: "Target", cell: (r) => r.target ?? "" },
-        ]}
-      />
-    </Widget>
+    <span>
+      {reached.map((s) => `${stageName(s.stage)}: ${formatDuration(s.seconds)}`).join("; ")}
+      {waited > 0 ? <span className="raw-name">Waited {formatDuration(waited)} for a retry (not counted).</span> : null}
+    </span>
   );
 }
 
@@ -266,13 +224,16 @@ export default function PerformancePage() {
       </p>
       <div className="grid">
         <Widget title="Data sources" {...common} empty={dataSources.length === 0}>
-          <DataTable
+          <StackedTable
             caption="Data sources"
             rows={dataSources}
             rowKey={(r) => r.id}
             columns={[
-              { header: "Source", cell: (r) => `${r.id} (${r.type})` },
-              { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+              { header: "Part", cell: (r) => <span title={r.id}>{sourceName(r.id, r.type)}</span> },
+              {
+                header: "Status",
+                cell: (r) => (r.status === "not_configured" ? "Not set up" : <StatusBadge status={r.status} />),
+              },
               { header: "Version", cell: (r) => r.version ?? "–" },
               {
                 header: "Size",
@@ -289,71 +250,79 @@ export default function PerformancePage() {
           <ActiveQueries found={d?.activeQueries} />
           <SlowQueries found={d?.slowQueries} />
         </Widget>
-        <Widget title="Pipelines" {...common} empty={pipelines.length === 0} emptyText="No ingestion has run yet.">
-          {pipelines.map((p) => (
-            <div key={p.datasource} data-pipeline={p.datasource}>
-              <h3>{p.datasource}</h3>
-              <p>
-                {formatInteger(p.runs)} runs, success rate{" "}
-                {formatPercent(p.successRate === null ? null : p.successRate * 100)}, {formatInteger(p.rowsLoaded)} rows
-                loaded, {formatInteger(p.rowsRejected)} rejected
-              </p>
-              <DataTable
-                caption={`Recent runs of ${p.datasource}`}
-                rows={p.recent}
-                rowKey={(r) => r.taskId}
-                columns={[
-                  { header: "Task", cell: (r) => <Link to={`/tasks/${r.taskId}`}>{r.filename}</Link> },
-                  { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
-                  { header: "Duration", cell: (r) => formatDuration(r.durationSeconds), numeric: true },
-                  {
-                    header: "Stages",
-                    cell: (r) => r.stages.map((s) => `${s.stage} ${formatDuration(s.seconds)}`).join(", "),
-                  },
-                ]}
-              />
-            </div>
-          ))}
-        </Widget>
-        <Widget title="Application" {...common}>
-          {app ? (
-            <dl className="facts">
-              <dt>Up for</dt>
-              <dd>{formatDuration(app.uptimeSeconds)}</dd>
-              <dt>Requests</dt>
-              <dd>
-                {formatInteger(app.requests)} ({formatInteger(app.errors)} errors),{" "}
-                {perMinute(app.requests, app.uptimeSeconds)} per minute since start
-              </dd>
-              <dt>CPU</dt>
-              <dd>
-                {formatDuration(cpuSeconds)} used
-                {cpu === null
-                  ? " (the share appears after the next refresh)"
-                  : `, ${formatPercent(cpu)} of one core since the last refresh`}
-              </dd>
-              <dt>Memory</dt>
-              <dd>
-                {app.process.rssBytes !== null ? formatBytes(app.process.rssBytes) : (app.process.rssReason ?? "–")}
-              </dd>
-            </dl>
-          ) : null}
-          <DataTable
-            caption="Requests per route"
-            rows={app?.routes ?? []}
-            rowKey={(r) => r.route}
-            columns={[
-              { header: "Route", cell: (r) => r.route },
-              { header: "Requests", cell: (r) => formatInteger(r.requests), numeric: true },
-              { header: "Errors", cell: (r) => formatInteger(r.errors), numeric: true },
-              { header: "p50", cell: (r) => formatMs(r.latencyMs.p50), numeric: true },
-              { header: "p95", cell: (r) => formatMs(r.latencyMs.p95), numeric: true },
-              { header: "p99", cell: (r) => formatMs(r.latencyMs.p99), numeric: true },
-            ]}
-          />
-        </Widget>
       </div>
-      <AccessLogs paused={paused} />
+      <Widget title="Pipelines" {...common} empty={pipelines.length === 0} emptyText="No ingestion has run yet.">
+        {pipelines.map((p) => (
+          <div key={p.datasource} data-pipeline={p.datasource}>
+            <h3>{p.datasource}</h3>
+            <p>
+              {formatInteger(p.runs)} runs, success rate{" "}
+              {formatPercent(p.successRate === null ? null : p.successRate * 100)}, {formatInteger(p.rowsLoaded)} rows
+              loaded, {formatInteger(p.rowsRejected)} rejected
+            </p>
+            <StackedTable
+              caption={`Recent runs of ${p.datasource}`}
+              rows={p.recent}
+              rowKey={(r) => r.taskId}
+              columns={[
+                { header: "Task", cell: (r) => <Link to={`/tasks/${r.taskId}`}>{r.filename}</Link> },
+                { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+                { header: "Worked", cell: (r) => formatDuration(r.durationSeconds), numeric: true },
+                {
+                  header: "Stages",
+                  cell: (r) => <RunStages stages={r.stages} waited={r.waitedSeconds} />,
+                },
+              ]}
+            />
+          </div>
+        ))}
+      </Widget>
+      <Widget title="Application" {...common}>
+        {app ? (
+          <dl className="facts">
+            <dt>Up for</dt>
+            <dd>{formatDuration(app.uptimeSeconds)}</dd>
+            <dt>Requests</dt>
+            <dd>
+              {formatInteger(app.requests)} ({formatInteger(app.errors)} errors),{" "}
+              {perMinute(app.requests, app.uptimeSeconds)} per minute since start
+            </dd>
+            <dt>CPU</dt>
+            <dd>
+              {formatDuration(cpuSeconds)} used
+              {cpu === null
+                ? " (the share appears after the next refresh)"
+                : `, ${formatPercent(cpu)} of one core since the last refresh`}
+            </dd>
+            <dt>Memory</dt>
+            <dd>
+              {app.process.rssBytes !== null ? formatBytes(app.process.rssBytes) : (app.process.rssReason ?? "–")}
+            </dd>
+          </dl>
+        ) : null}
+        <StackedTable
+          caption="Requests per route"
+          rows={app?.routes ?? []}
+          rowKey={(r) => r.route}
+          columns={[
+            {
+              header: "Request",
+              cell: (r) => (
+                <span>
+                  {r.label}
+                  {r.label !== r.route ? <code className="raw-name">{r.route}</code> : null}
+                </span>
+              ),
+            },
+            { header: "Requests", cell: (r) => formatInteger(r.requests), numeric: true },
+            { header: "Errors", cell: (r) => formatInteger(r.errors), numeric: true },
+            { header: "p50", cell: (r) => formatMs(r.latencyMs.p50), numeric: true },
+            { header: "p95", cell: (r) => formatMs(r.latencyMs.p95), numeric: true },
+            { header: "p99", cell: (r) => formatMs(r.latencyMs.p99), numeric: true },
+          ]}
+        />
+      </Widget>
+      <AccessLog paused={paused} />
     </>
   );
 }

@@ -1,0 +1,115 @@
+"""What each route and each of the app's GraphQL operations is, as a person knows it ("Upload a
+file", "Dashboard: key figures"), for the performance page; the raw name stays beside it.
+
+OPERATIONS is also the fixed set of GraphQL operation names the metrics count one by one: a
+name a client makes up is not a label (it counts under the /graphql route only)."""
+
+from __future__ import annotations
+
+ROUTES = {
+    "POST /api/ingest/upload": "Upload a file",
+    "GET /api/ingest/tasks": "List the uploads",
+    "GET /api/ingest/status/{task_id}": "An upload's progress",
+    "GET /api/ingest/tasks/{task_id}/events": "An upload's live progress",
+    "GET /api/ingest/tasks/{task_id}/rejected": "Download an upload's rejected rows",
+    "POST /api/ingest/tasks/{task_id}/retry": "Retry an upload",
+    "POST /api/ingest/tasks/{task_id}/cancel": "Cancel an upload",
+    "GET /api/datasources": "List the datasources",
+    "POST /api/datasources": "Create a datasource",
+    "GET /api/datasources/{name}": "A datasource",
+    "PATCH /api/datasources/{name}": "Change a datasource's columns",
+    "DELETE /api/datasources/{name}": "Drop a datasource",
+    "GET /api/health": "Health of every part",
+    "GET /healthz": "Is the service alive (probe)",
+    "GET /readyz": "Is the service ready (probe)",
+    "GET /metrics": "Prometheus figures",
+    "GET /api/auth/session": "Who is signed in",
+    "GET /api/auth/methods": "How to sign in",
+    "POST /api/auth/login": "Sign in",
+    "POST /api/auth/logout": "Sign out",
+    "GET /api/access-logs": "Access log",
+    "GET /api/sigma/status": "Engine status",
+    "GET /api/sigma/capabilities": "What this installation can do",
+    "POST /api/sigma/toggle-mode": "Switch the engine",
+    "GET /api/notifications": "Notifications",
+    "GET /api/notifications/unread-count": "Unread notifications",
+    "GET /api/notifications/stream": "Live notifications",
+    "GET /api/workbooks": "List the workbooks",
+    "POST /api/workbooks": "Save a workbook",
+    "GET /api/workbooks/{workbook_id}": "A workbook",
+    "PATCH /api/workbooks/{workbook_id}": "Change a workbook",
+    "GET /api/users/me": "Your profile",
+    "GET /api/druid/files/{key}": "A dataset file for Druid",
+    "GET /graphql": "GraphQL explorer",
+    "POST /graphql": "Data for the app's pages (GraphQL), all together",
+    "GET /": "The app's first page",
+    "GET /assets/{name:path}": "The app's code and styles",
+    "GET /{route:path}": "The app's pages",
+}
+
+OPERATIONS = {
+    "DashboardHome": "Dashboard: datasource and dates",
+    "DashboardOverview": "Dashboard: key figures",
+    "FilterOptions": "Dashboard: filter choices",
+    "Trend": "Dashboard: trend over time",
+    "Profitability": "Dashboard: profitability",
+    "DashboardDetails": "Dashboard: breakdowns",
+    "DatasourceNames": "Datasource names",
+    "HeaderMe": "Who is signed in (page header)",
+    "UnreadNotificationCount": "Unread notifications",
+    "NotificationsList": "Notifications",
+    "MarkNotificationsRead": "Mark notifications read",
+    "Tasks": "Uploads list",
+    "Task": "An upload's details",
+    "RetryTask": "Retry an upload",
+    "CancelTask": "Cancel an upload",
+    "Status": "Status page",
+    "StatusMyRole": "Status page: your role",
+    "StatusUserCount": "Status page: user count",
+    "StatusUsers": "Status page: user accounts",
+    "SetSigmaMode": "Switch the engine",
+    "Performance": "Performance page",
+    "AccessLogs": "Performance page: access log",
+    "Workbooks": "Workbooks list",
+    "WorkbookFeed": "Workbooks: your feed",
+    "WorkbookTags": "Workbooks: tags",
+    "MyWorkbooks": "Your workbooks",
+    "WorkbookPage": "A workbook",
+    "WorkbookWidget": "A workbook's widget",
+    "WorkbookColumns": "A workbook's columns",
+    "WorkbookMe": "A workbook: your role",
+    "CreateWorkbook": "Save a workbook",
+    "UpdateWorkbook": "Change a workbook",
+    "FavoriteWorkbook": "Favorite a workbook",
+    "ViewWorkbook": "Count a workbook view",
+    "MySettings": "Your settings",
+    "UpdateMe": "Change your settings",
+    "GetUser": "A person's profile",
+    "PublicUser": "A person's profile",
+}
+GRAPHQL_ROUTE = "POST /graphql"
+
+
+def operation_route(operation: str) -> str:
+    """The name a counted GraphQL operation has among the routes."""
+    return f"{GRAPHQL_ROUTE} {operation}"
+
+
+def known_operation(name: object) -> str | None:
+    """`name` when it is one of the app's operations (a label may take it), else None."""
+    return name if isinstance(name, str) and name in OPERATIONS else None
+
+
+def is_operation(route: str) -> bool:
+    """Whether a name among the routes is a counted GraphQL operation (also counted in its
+    route, POST /graphql)."""
+    return route.startswith(f"{GRAPHQL_ROUTE} ")
+
+
+def label(route: str) -> str:
+    """A route ("METHOD /template") or a counted operation in words; the raw name when it has
+    none (a route added since, said as it is)."""
+    if is_operation(route):
+        operation = route.removeprefix(f"{GRAPHQL_ROUTE} ")
+        return OPERATIONS.get(operation, f"GraphQL: {operation}")
+    return ROUTES.get(route, route)
