@@ -236,3 +236,43 @@ test("an empty selection says Nothing to show in every widget", async ({ signedI
   }
   await expect(page.locator('[data-widget="Sales by branch"]')).toContainText("widen the date range");
 });
+
+/** Axis labels of a chart drawn outside its box (cut off: "ctronic accessories"). */
+async function cutLabels(page: Page, widget: string): Promise<string[]> {
+  const chart = page.getByRole("region", { name: widget }).locator(".chart .recharts-wrapper > svg.recharts-surface");
+  await expect(chart.locator("text.recharts-cartesian-axis-tick-value").first()).toBeVisible();
+  return chart.evaluate((svg) => {
+    const box = svg.getBoundingClientRect();
+    return Array.from(svg.querySelectorAll("text.recharts-cartesian-axis-tick-value"))
+      .filter((t) => {
+        const r = t.getBoundingClientRect();
+        return r.left < box.left - 1 || r.right > box.right + 1;
+      })
+      .map((t) => t.textContent ?? "");
+  });
+}
+
+test("the layout holds: whole axis labels, the heatmap on its own row, key figures in their cards at 390 px", async ({
+  signedIn: page,
+}) => {
+  await page.goto("/");
+  await expect(page.locator('[data-kpi="totalSales"] .kpi-value')).not.toHaveAttribute("data-value", "");
+  const heatmap = await page.getByRole("region", { name: "Sales by weekday and hour" }).boundingBox();
+  const trend = await page.getByRole("region", { name: "Sales trend" }).boundingBox();
+  expect(Math.round(heatmap?.width ?? 0)).toBe(Math.round(trend?.width ?? 0));
+  for (const widget of ["Sales by product line", "Profitability"]) expect(await cutLabels(page, widget)).toEqual([]);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await expect(page.locator('[data-kpi="totalSales"] .kpi-value')).not.toHaveAttribute("data-value", "");
+  const spilling = await page.locator(".kpi").evaluateAll((cards) =>
+    cards
+      .filter((card) => {
+        const value = card.querySelector(".kpi-value");
+        return !value || value.scrollWidth > value.clientWidth + 1 || card.getBoundingClientRect().right > innerWidth;
+      })
+      .map((card) => card.textContent),
+  );
+  expect(spilling).toEqual([]);
+  for (const widget of ["Sales by product line", "Profitability"]) expect(await cutLabels(page, widget)).toEqual([]);
+  await screenshot(page, "dashboard-drill-390");
+});

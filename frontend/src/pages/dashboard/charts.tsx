@@ -122,6 +122,7 @@ export function TrendChart({ data, label }: { data: TrendDatum[]; label: string 
           yAxisId="sales"
           dataKey="salesPartial"
           name="Partial period (dashed)"
+          legendType={data.some((d) => d.partial) ? "plainline" : "none"}
           stroke={SALES_COLOUR}
           strokeDasharray="5 4"
         />
@@ -219,42 +220,43 @@ export interface ProfitDatum {
   grossIncome: number;
 }
 
-/** Revenue (left axis) and gross income (right axis, on its own scale) side by side. */
+/** Revenue (bottom axis) and gross income (top axis, on its own scale) side by side, one pair of
+ * bars per key; the keys on the side, where a long name wraps instead of being cut. */
 export function ProfitChart({ data, label }: { data: ProfitDatum[]; label: string }) {
+  const height = Math.max(180, data.length * 48 + 90);
   return (
-    <ChartFrame label={label} height={300}>
-      <BarChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: 8 }} accessibilityLayer={false}>
-        <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+    <ChartFrame label={label} height={height}>
+      <BarChart
+        data={data}
+        layout="vertical"
+        barGap={1}
+        margin={{ top: 4, right: 16, bottom: 4, left: 4 }}
+        accessibilityLayer={false}
+      >
+        <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" horizontal={false} />
+        <YAxis type="category" dataKey="key" tick={AXIS} width={categoryAxisWidth(data.map((d) => d.key))} />
+        <XAxis xAxisId="revenue" type="number" tick={AXIS} tickFormatter={formatCompact} stroke={SALES_COLOUR} />
         <XAxis
-          dataKey="key"
-          tick={AXIS}
-          interval={0}
-          angle={data.length > 4 ? -20 : 0}
-          textAnchor={data.length > 4 ? "end" : "middle"}
-          height={data.length > 4 ? 60 : 30}
-        />
-        <YAxis yAxisId="revenue" tick={AXIS} tickFormatter={formatCompact} width={52} stroke={SALES_COLOUR} />
-        <YAxis
-          yAxisId="income"
-          orientation="right"
+          xAxisId="income"
+          type="number"
+          orientation="top"
           tick={AXIS}
           tickFormatter={formatCompact}
-          width={48}
           stroke={INCOME_COLOUR}
         />
         <Tooltip formatter={(value) => formatMoney(Number(value))} />
         <Legend />
         <Bar
-          yAxisId="revenue"
+          xAxisId="revenue"
           dataKey="revenue"
-          name="Revenue (left axis)"
+          name="Revenue (bottom axis)"
           fill={SALES_COLOUR}
           isAnimationActive={false}
         />
         <Bar
-          yAxisId="income"
+          xAxisId="income"
           dataKey="grossIncome"
-          name="Gross income (right axis)"
+          name="Gross income (top axis)"
           fill={INCOME_COLOUR}
           isAnimationActive={false}
         />

@@ -59,7 +59,7 @@ export function Profitability({
     >
       <ProfitChart
         data={rows}
-        label={`Revenue (left axis) and gross income (right axis) by ${keyName.toLowerCase()}`}
+        label={`Revenue (bottom axis) and gross income (top axis) by ${keyName.toLowerCase()}`}
       />
       <DataDetails
         caption="Profitability"
