@@ -276,3 +276,18 @@ test("the layout holds: whole axis labels, the heatmap on its own row, key figur
   for (const widget of ["Sales by product line", "Profitability"]) expect(await cutLabels(page, widget)).toEqual([]);
   await screenshot(page, "dashboard-drill-390");
 });
+
+test("a month the range starts in the middle of is marked as partial", async ({ signedIn: page }) => {
+  const { salesSummary } = await graphql<{ salesSummary: { periodEnd: string } }>(
+    page,
+    'query { salesSummary(filter: { datasource: "sales" }) { periodEnd } }',
+  );
+  // data.csv's sales run to the end of March 2019: from January 15, January is partial, March whole.
+  expect(salesSummary.periodEnd.slice(0, 10)).toBe("2019-04-01");
+  await page.goto("/?from=2019-01-15&g=month");
+  const trend = page.getByRole("region", { name: "Sales trend" });
+  await expect(trend.locator(".partial-note")).toContainText("Jan 2019 is a partial period");
+  await trend.getByText("Show the figures as a table").click();
+  await expect(trend.locator("td", { hasText: "Jan 2019 (partial period)" })).toBeVisible();
+  await expect(trend.locator("td", { hasText: /^Mar 2019$/ })).toBeVisible();
+});
