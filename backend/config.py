@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     analytics_threads: Annotated[int, Field(ge=1, le=64)] = 4
     query_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
     query_max_cells: Annotated[int, Field(ge=1000)] = 250_000
+    rows_csv_max_rows: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=100_000,
+        description="The most rows a rows CSV download holds: more matching rows are refused "
+        "with the advice to narrow the selection",
+    )
     query_parallel: Annotated[int, Field(ge=1, le=16)] = 2
     # Twice the cores: a GraphQL request is CPU work on the event loop and the engine's threads,
     # so more at once only lengthens every loop turn (measured in tests/e2e/test_load.py on 2

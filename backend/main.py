@@ -20,6 +20,7 @@ from backend.api import (
     ingest,
     notifications,
     performance,
+    rows,
     sigma,
     status,
     users,
@@ -122,6 +123,7 @@ def _include_routes(app: FastAPI, settings: Settings, slots: asyncio.Semaphore) 
     app.include_router(graphql_router(settings, slots))  # first: routes are tried in order
     app.include_router(ingest.router)
     app.include_router(datasources.router)
+    app.include_router(rows.router)
     app.include_router(status.router)
     app.include_router(sigma.router)
     app.include_router(performance.router)

@@ -17,6 +17,33 @@ describe("Widget", () => {
     expect(screen.getByText("No sales in this selection.")).toBeInTheDocument();
   });
 
+  it("says Nothing to show, with what to change, when the selection is empty", () => {
+    render(
+      <Widget title="Sales by branch" fetching={false} hasData empty figures={() => ({ columns: [], rows: [] })} />,
+    );
+    expect(screen.getByText("Nothing to show.")).toBeInTheDocument();
+    expect(screen.getByText(/widen the date range or remove a filter/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Download CSV/ })).toBeNull();
+  });
+
+  it("offers its rows and its figures as CSV when ready", async () => {
+    const showRows = vi.fn();
+    render(
+      <Widget
+        title="Sales by branch"
+        fetching={false}
+        hasData
+        onShowRows={showRows}
+        figures={() => ({ columns: [], rows: [] })}
+      >
+        <p>A</p>
+      </Widget>,
+    );
+    expect(screen.getByRole("button", { name: "Download CSV of sales by branch" })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Show rows of sales by branch" }));
+    expect(showRows).toHaveBeenCalledOnce();
+  });
+
   it("shows the error with its detail and a retry button", async () => {
     const retry = vi.fn();
     const error = new ApiError(409, "the datasource is busy", "Try again in a minute.", "conflict");

@@ -1,5 +1,6 @@
 import { useId, type ReactNode } from "react";
 
+import { csvName, downloadCsv, type CsvTable } from "./csv";
 import { ErrorMessage } from "./ErrorMessage";
 
 export type WidgetState = "loading" | "error" | "empty" | "ready";
@@ -13,7 +14,14 @@ interface Props {
   hasData: boolean;
   /** The result has nothing to show. */
   empty?: boolean;
+  /** What to change to see something (after "Nothing to show."). */
   emptyText?: string;
+  /** The figures the widget shows, exact, for its "Download CSV" button. */
+  figures?: () => CsvTable;
+  /** Opens the rows behind the widget ("Show rows"). */
+  onShowRows?: () => void;
+  /** Shown whatever the state (a dialog the widget opens). */
+  overlay?: ReactNode;
   /** Controls in the widget's header (a granularity switch...). */
   actions?: ReactNode;
   onRetry?: () => void;
@@ -28,7 +36,10 @@ export function Widget({
   error,
   hasData,
   empty = false,
-  emptyText = "Nothing to show for this selection.",
+  emptyText = "No sales match this selection: widen the date range or remove a filter.",
+  figures,
+  onShowRows,
+  overlay,
   actions,
   onRetry,
   className,
@@ -50,7 +61,25 @@ export function Widget({
     >
       <header className="widget-header">
         <h2 id={headingId}>{title}</h2>
-        {actions ? <div className="widget-actions">{actions}</div> : null}
+        {actions || state === "ready" ? (
+          <div className="widget-actions">
+            {actions}
+            {state === "ready" && onShowRows ? (
+              <button type="button" onClick={onShowRows} aria-label={`Show rows of ${title.toLowerCase()}`}>
+                Show rows
+              </button>
+            ) : null}
+            {state === "ready" && figures ? (
+              <button
+                type="button"
+                onClick={() => downloadCsv(csvName(title), figures())}
+                aria-label={`Download CSV of ${title.toLowerCase()}`}
+              >
+                Download CSV
+              </button>
+            ) : null}
+          </div>
+        ) : null}
       </header>
       {state === "loading" ? (
         <div className="widget-loading" role="status">
@@ -61,13 +90,18 @@ export function Widget({
       {state === "error" ? (
         <ErrorMessage error={error} what={`${title} could not be loaded`} onRetry={onRetry} />
       ) : null}
-      {state === "empty" ? <p className="widget-empty">{emptyText}</p> : null}
+      {state === "empty" ? (
+        <p className="widget-empty">
+          <strong>Nothing to show.</strong> <span>{emptyText}</span>
+        </p>
+      ) : null}
       {state === "ready" ? (
         <>
           {error ? <ErrorMessage error={error} what="The latest refresh failed" onRetry={onRetry} /> : null}
           {children}
         </>
       ) : null}
+      {overlay}
     </section>
   );
 }

@@ -15,11 +15,22 @@ import {
   YAxis,
 } from "recharts";
 
-import { formatCompact, formatInteger, formatNumber, formatPercent, hourLabel, weekdayName } from "../../format";
+import { formatCompact, formatInteger, formatMoney, formatPercent, hourLabel, weekdayName } from "../../format";
+import { colourFor, PALETTE } from "./colours";
+import "./charts.css";
 
-export const PALETTE = ["#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0e7490", "#4d7c0f", "#9d174d"];
+export { PALETTE } from "./colours";
 
 const AXIS = { fontSize: 12, fill: "#374151" };
+const SALES_COLOUR = PALETTE[0] ?? "#1d4ed8";
+const INCOME_COLOUR = PALETTE[1] ?? "#b45309";
+
+/** A category axis wide enough for its longest label (up to a third of a phone's width): a
+ * label is never cut ("ctronic accessories"); a longer one wraps onto two lines. */
+export function categoryAxisWidth(labels: string[]): number {
+  const longest = Math.max(0, ...labels.map((l) => l.length));
+  return Math.min(150, Math.max(40, Math.round(longest * 6.6) + 12));
+}
 
 interface ChartFrameProps {
   label: string;
@@ -42,34 +53,86 @@ export interface TrendDatum {
   label: string;
   totalSales: number;
   grossIncome: number;
+  /** The selection covers only part of this period. */
+  partial: boolean;
 }
 
+type TrendRow = TrendDatum & {
+  sales?: number;
+  income?: number;
+  salesPartial?: number;
+  incomePartial?: number;
+};
+
+/** Whole periods on solid lines; a partial first or last period on a dashed piece of its own
+ * (joined to its neighbour), so it does not read as a fall or a rise. */
+function trendRows(data: TrendDatum[]): TrendRow[] {
+  return data.map((d, i) => {
+    const nearPartial = d.partial || data[i - 1]?.partial === true || data[i + 1]?.partial === true;
+    return {
+      ...d,
+      sales: d.partial ? undefined : d.totalSales,
+      income: d.partial ? undefined : d.grossIncome,
+      salesPartial: nearPartial ? d.totalSales : undefined,
+      incomePartial: nearPartial ? d.grossIncome : undefined,
+    };
+  });
+}
+
+function TrendTooltip({ active, payload }: { active?: boolean; payload?: { payload?: TrendRow }[] }) {
+  const row = payload?.[0]?.payload;
+  if (!active || !row) return null;
+  return (
+    <div className="chart-tooltip">
+      <strong>{row.label}</strong>
+      {row.partial ? <p className="partial-note">Partial period: the selection covers only part of it.</p> : null}
+      <ul>
+        <li>Total sales: {formatMoney(row.totalSales)}</li>
+        <li>Gross income: {formatMoney(row.grossIncome)}</li>
+      </ul>
+    </div>
+  );
+}
+
+/** Total sales (left axis) and gross income (right axis, its own scale: it is a few percent of
+ * sales and would lie flat on the sales scale). */
 export function TrendChart({ data, label }: { data: TrendDatum[]; label: string }) {
+  const rows = trendRows(data);
+  const line = { type: "monotone" as const, strokeWidth: 2, dot: false, isAnimationActive: false, connectNulls: false };
   return (
     <ChartFrame label={label} height={280}>
-      <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }} accessibilityLayer={false}>
+      <LineChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
         <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
         <XAxis dataKey="label" tick={AXIS} minTickGap={24} />
-        <YAxis tick={AXIS} tickFormatter={formatCompact} width={56} />
-        <Tooltip formatter={(value) => formatNumber(Number(value))} />
+        <YAxis yAxisId="sales" tick={AXIS} tickFormatter={formatCompact} width={52} stroke={SALES_COLOUR} />
+        <YAxis
+          yAxisId="income"
+          orientation="right"
+          tick={AXIS}
+          tickFormatter={formatCompact}
+          width={48}
+          stroke={INCOME_COLOUR}
+        />
+        <Tooltip content={<TrendTooltip />} />
         <Legend />
+        <Line {...line} yAxisId="sales" dataKey="sales" name="Total sales (left axis)" stroke={SALES_COLOUR} />
+        <Line {...line} yAxisId="income" dataKey="income" name="Gross income (right axis)" stroke={INCOME_COLOUR} />
         <Line
-          type="monotone"
-          dataKey="totalSales"
-          name="Total sales"
-          stroke={PALETTE[0]}
-          strokeWidth={2}
-          dot={false}
-          isAnimationActive={false}
+          {...line}
+          yAxisId="sales"
+          dataKey="salesPartial"
+          name="Partial period (dashed)"
+          legendType={data.some((d) => d.partial) ? "plainline" : "none"}
+          stroke={SALES_COLOUR}
+          strokeDasharray="5 4"
         />
         <Line
-          type="monotone"
-          dataKey="grossIncome"
-          name="Gross income"
-          stroke={PALETTE[1]}
-          strokeWidth={2}
-          dot={false}
-          isAnimationActive={false}
+          {...line}
+          yAxisId="income"
+          dataKey="incomePartial"
+          legendType="none"
+          stroke={INCOME_COLOUR}
+          strokeDasharray="5 4"
         />
       </LineChart>
     </ChartFrame>
@@ -81,7 +144,22 @@ export interface BarDatum {
   value: number;
 }
 
-export function HorizontalBars({ data, label, valueName }: { data: BarDatum[]; label: string; valueName: string }) {
+interface CategoryChartProps {
+  data: BarDatum[];
+  label: string;
+  /** Colours by category ("branch", "gender"...): a value keeps its colour under any filter. */
+  dimension?: string;
+  /** A click on a bar or slice (drill-through). */
+  onSelect?: (key: string) => void;
+}
+
+export function HorizontalBars({
+  data,
+  label,
+  valueName,
+  dimension,
+  onSelect,
+}: CategoryChartProps & { valueName: string }) {
   const height = Math.max(140, data.length * 36 + 40);
   return (
     <ChartFrame label={label} height={height}>
@@ -93,24 +171,42 @@ export function HorizontalBars({ data, label, valueName }: { data: BarDatum[]; l
       >
         <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" horizontal={false} />
         <XAxis type="number" tick={AXIS} tickFormatter={formatCompact} />
-        <YAxis type="category" dataKey="key" tick={AXIS} width={130} />
-        <Tooltip formatter={(value) => formatNumber(Number(value))} />
-        <Bar dataKey="value" name={valueName} fill={PALETTE[0]} isAnimationActive={false} />
+        <YAxis type="category" dataKey="key" tick={AXIS} width={categoryAxisWidth(data.map((d) => d.key))} />
+        <Tooltip formatter={(value) => formatMoney(Number(value))} />
+        <Bar
+          dataKey="value"
+          name={valueName}
+          fill={SALES_COLOUR}
+          isAnimationActive={false}
+          cursor={onSelect ? "pointer" : undefined}
+          onClick={onSelect ? (_, index) => onSelect(data[index]?.key ?? "") : undefined}
+        >
+          {dimension ? data.map((d) => <Cell key={d.key} fill={colourFor(dimension, d.key)} />) : null}
+        </Bar>
       </BarChart>
     </ChartFrame>
   );
 }
 
-export function Donut({ data, label }: { data: BarDatum[]; label: string }) {
+export function Donut({ data, label, dimension = "", onSelect }: CategoryChartProps) {
   return (
     <ChartFrame label={label} height={240}>
       <PieChart accessibilityLayer={false}>
-        <Pie data={data} dataKey="value" nameKey="key" innerRadius="50%" outerRadius="80%" isAnimationActive={false}>
-          {data.map((entry, index) => (
-            <Cell key={entry.key} fill={PALETTE[index % PALETTE.length]} />
+        <Pie
+          data={data}
+          dataKey="value"
+          nameKey="key"
+          innerRadius="50%"
+          outerRadius="80%"
+          isAnimationActive={false}
+          cursor={onSelect ? "pointer" : undefined}
+          onClick={onSelect ? (_, index) => onSelect(data[index]?.key ?? "") : undefined}
+        >
+          {data.map((entry) => (
+            <Cell key={entry.key} fill={colourFor(dimension, entry.key)} data-key={entry.key} />
           ))}
         </Pie>
-        <Tooltip formatter={(value) => formatNumber(Number(value))} />
+        <Tooltip formatter={(value) => formatMoney(Number(value))} />
         <Legend />
       </PieChart>
     </ChartFrame>
@@ -124,24 +220,46 @@ export interface ProfitDatum {
   grossIncome: number;
 }
 
+/** Revenue (bottom axis) and gross income (top axis, on its own scale) side by side, one pair of
+ * bars per key; the keys on the side, where a long name wraps instead of being cut. */
 export function ProfitChart({ data, label }: { data: ProfitDatum[]; label: string }) {
+  const height = Math.max(180, data.length * 48 + 90);
   return (
-    <ChartFrame label={label} height={280}>
-      <BarChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 24 }} accessibilityLayer={false}>
-        <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+    <ChartFrame label={label} height={height}>
+      <BarChart
+        data={data}
+        layout="vertical"
+        barGap={1}
+        margin={{ top: 4, right: 16, bottom: 4, left: 4 }}
+        accessibilityLayer={false}
+      >
+        <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" horizontal={false} />
+        <YAxis type="category" dataKey="key" tick={AXIS} width={categoryAxisWidth(data.map((d) => d.key))} />
+        <XAxis xAxisId="revenue" type="number" tick={AXIS} tickFormatter={formatCompact} stroke={SALES_COLOUR} />
         <XAxis
-          dataKey="key"
+          xAxisId="income"
+          type="number"
+          orientation="top"
           tick={AXIS}
-          interval={0}
-          angle={data.length > 4 ? -20 : 0}
-          textAnchor={data.length > 4 ? "end" : "middle"}
-          height={data.length > 4 ? 60 : 30}
+          tickFormatter={formatCompact}
+          stroke={INCOME_COLOUR}
         />
-        <YAxis tick={AXIS} tickFormatter={formatCompact} width={56} />
-        <Tooltip formatter={(value) => formatNumber(Number(value))} />
+        <Tooltip formatter={(value) => formatMoney(Number(value))} />
         <Legend />
-        <Bar dataKey="cogs" name="Cost of goods" stackId="revenue" fill={PALETTE[5]} isAnimationActive={false} />
-        <Bar dataKey="grossIncome" name="Gross income" stackId="revenue" fill={PALETTE[1]} isAnimationActive={false} />
+        <Bar
+          xAxisId="revenue"
+          dataKey="revenue"
+          name="Revenue (bottom axis)"
+          fill={SALES_COLOUR}
+          isAnimationActive={false}
+        />
+        <Bar
+          xAxisId="income"
+          dataKey="grossIncome"
+          name="Gross income (top axis)"
+          fill={INCOME_COLOUR}
+          isAnimationActive={false}
+        />
       </BarChart>
     </ChartFrame>
   );
@@ -187,7 +305,16 @@ type HeatRow = { hour: number } & Record<string, number>;
 const DAYS = [1, 2, 3, 4, 5, 6, 7];
 
 /** Day of week x hour: 24 columns of 7 stacked unit bars, each coloured by its sales. */
-export function Heatmap({ cells, label }: { cells: HeatCell[]; label: string }) {
+export function Heatmap({
+  cells,
+  label,
+  onCell,
+}: {
+  cells: HeatCell[];
+  label: string;
+  /** A click on a cell: its day of week (1 Monday ... 7 Sunday) and hour. */
+  onCell?: (dayOfWeek: number, hour: number) => void;
+}) {
   const max = Math.max(0, ...cells.map((c) => c.totalSales));
   const byKey = new Map(cells.map((c) => [`${c.dayOfWeek}:${c.hour}`, c]));
   const rows: HeatRow[] = Array.from({ length: 24 }, (_, hour) => {
@@ -229,7 +356,7 @@ export function Heatmap({ cells, label }: { cells: HeatCell[]; label: string }) 
                 <ul>
                   {DAYS.map((day) => (
                     <li key={day}>
-                      {weekdayName(day)}: {formatNumber(row[`s${day}`] ?? 0)}
+                      {weekdayName(day)}: {formatMoney(row[`s${day}`] ?? 0)}
                     </li>
                   ))}
                 </ul>
@@ -238,7 +365,15 @@ export function Heatmap({ cells, label }: { cells: HeatCell[]; label: string }) 
           }}
         />
         {DAYS.map((day) => (
-          <Bar key={day} dataKey={`d${day}`} stackId="days" isAnimationActive={false} name={weekdayName(day)}>
+          <Bar
+            key={day}
+            dataKey={`d${day}`}
+            stackId="days"
+            isAnimationActive={false}
+            name={weekdayName(day)}
+            cursor={onCell ? "pointer" : undefined}
+            onClick={onCell ? (_, index) => onCell(day, rows[index]?.hour ?? 0) : undefined}
+          >
             {rows.map((row) => (
               <Cell key={row.hour} fill={heatColor(row[`s${day}`] ?? 0, max)} stroke="#fff" strokeWidth={1} />
             ))}
@@ -258,7 +393,7 @@ export function HeatLegend({ max }: { max: number }) {
         aria-hidden="true"
         style={{ background: `linear-gradient(to right, ${heatColor(0, 1)}, ${heatColor(1, 1)})` }}
       />
-      <span>{formatNumber(max)}</span>
+      <span>{formatMoney(max)}</span>
       <span className="visually-hidden">Darker cells had more sales; the table below has every figure.</span>
     </p>
   );
