@@ -29,6 +29,7 @@ from backend.ingestion.uploads import (
 )
 from backend.monitoring.metrics import Registry
 from backend.paging import check_page
+from backend.pipeline import remedies
 from backend.pipeline.normalize import LoadMode
 from backend.tasks import lifecycle, repository
 from backend.tasks.models import ACTIVE_STATUSES, TERMINAL_STATUSES, IngestionTask, TaskStatus
@@ -142,8 +143,8 @@ async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) 
         raise Conflict(
             f"task {other.id} has the same file for datasource {task.datasource!r} and is "
             f"{other.status}: retrying {task_id} would load it twice",
-            "Follow that task instead; to load the bytes a second time on purpose, upload "
-            "them with force=true.",
+            "Follow that task instead.",
+            [remedies.force()],  # loading the bytes a second time on purpose
         )
     lifecycle.move(
         session,

@@ -154,3 +154,33 @@ async def test_reload_follows_the_upload_rules_uploader_or_admin_and_a_known_tas
     assert missing.status_code == 404
     bad = await app.client.post(path, json={"on_invalid": "maybe"})
     assert bad.status_code == 422
+
+
+async def test_a_refused_retry_carries_the_force_remedy_in_the_rest_and_graphql_errors(
+    app: App,
+) -> None:
+    failed = await failed_upload(app)
+    again = await app.client.post(
+        f"/api/ingest/tasks/{failed['task_id']}/reload", json={"on_invalid": "skip"}
+    )
+    await wait_for_task(app.client, again.json()["task_id"])
+
+    refused = await app.client.post(f"/api/ingest/tasks/{failed['task_id']}/retry")
+
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["remedies"] == [{"action": "force", "options": {"force": True}}]
+    assert "force=true" in body["detail"]
+    answer = await app.client.post(
+        "/graphql",
+        json={
+            "query": "mutation($id: ID!) { retryIngestionTask(taskId: $id) { status } }",
+            "variables": {"id": failed["task_id"]},
+        },
+    )
+    (error,) = answer.json()["errors"]
+    assert error["extensions"]["remedies"] == body["remedies"]
+    assert "force: true" in error["extensions"]["detail"]
+    assert "force=true" not in error["extensions"]["detail"]
+    plain = await app.client.post("/api/ingest/tasks/nope/retry")
+    assert "remedies" not in plain.json()  # absent where nothing is offered

@@ -73,7 +73,7 @@ export function Remedies({
     if (task) onReloaded({ taskId: task.taskId, duplicate: task.duplicate });
   };
   return (
-    <div className="remedies">
+    <span className="remedies">
       {offered.map(({ remedy, label }) => (
         <button
           key={remedy.action}
@@ -86,6 +86,6 @@ export function Remedies({
         </button>
       ))}
       {state.error ? <ErrorMessage error={state.error} what="The file could not be loaded again" /> : null}
-    </div>
+    </span>
   );
 }

@@ -9,7 +9,7 @@ import { StatusBadge } from "../../components/StatusBadge";
 import type { TaskFieldsFragment } from "../../gql/graphql";
 import { formatBytes, formatDateTime, formatInteger, formatPercent } from "../../format";
 import { CancelTaskMutation, RetryTaskMutation, retryHelps, TERMINAL } from "./queries";
-import { Remedies, type Reloaded } from "./Remedies";
+import { Remedies, type Reloaded, type Remedy } from "./Remedies";
 
 interface SampleRow {
   key: string;
@@ -119,8 +119,11 @@ type ActionsTask = { taskId: string; status: string; error?: { remedies: { actio
 export function TaskActions({ task, onChanged }: { task: ActionsTask; onChanged: () => void }) {
   const [retry, doRetry] = useMutation(RetryTaskMutation);
   const [cancel, doCancel] = useMutation(CancelTaskMutation);
+  const navigate = useNavigate();
   const status = task.status.toLowerCase();
   const error = retry.error ?? cancel.error;
+  // A retry refused with a way out (the same file is loaded by another task: load it anyway).
+  const offered = (retry.error?.graphQLErrors[0]?.extensions.remedies ?? []) as Remedy[];
   return (
     <span className="task-actions">
       {retryHelps(task) ? (
@@ -141,7 +144,18 @@ export function TaskActions({ task, onChanged }: { task: ActionsTask; onChanged:
           Cancel
         </button>
       ) : null}
-      {error ? <ErrorMessage error={error} what="The task could not be changed" /> : null}
+      {error && offered.length > 0 ? (
+        <span className="problem" role="alert">
+          <span className="problem-title">{retry.error?.graphQLErrors[0]?.message}</span>
+          <Remedies
+            taskId={task.taskId}
+            remedies={offered}
+            onReloaded={(next) => void navigate(`/tasks/${next.taskId}`)}
+          />
+        </span>
+      ) : error ? (
+        <ErrorMessage error={error} what="The task could not be changed" />
+      ) : null}
     </span>
   );
 }
