@@ -51,12 +51,13 @@ class TaskError(BaseModel):
     @classmethod
     def of(cls, error: dict[str, Any], door: Door = Door.REST) -> TaskError:
         """A failed task's error worded for `door` (one stored before remedies as it was)."""
-        if "remedies" not in error:
+        if "remedies" not in error:  # its detail says what to do already, in REST's terms
             return cls(
                 code=error["code"],
                 message=error["message"],
                 detail=error.get("detail"),
                 plain_detail=error.get("detail"),
+                remedies=[remedy_out(r, door) for r in remedies.of_error(error)],
             )
         found = remedies.of_error(error)
         return cls(

@@ -25,7 +25,7 @@ Remedy = dict[str, Any]
 
 # Failures a retry of the same task may get through: the disk, the storage or the engine was
 # away or broke. A file's own problems (its rows, columns or format) fail again.
-RETRYABLE_CODES = frozenset({"disk_full", "internal_error", "druid_failed"})
+RETRYABLE_CODES = frozenset({"disk_full", "internal_error", "druid_failed", "worker_died"})
 
 
 def remedy(action: Action, **options: Any) -> Remedy:
