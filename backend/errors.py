@@ -4,6 +4,7 @@ GraphQL as typed errors (`backend.schema.extensions`)."""
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 import sqlalchemy.exc
 from polars.exceptions import PanicException
@@ -30,10 +31,15 @@ class AppError(Exception):
         """HTTP headers the answer carries (WWW-Authenticate, Retry-After...)."""
         return {}
 
-    def __init__(self, message: str, detail: str | None = None) -> None:
+    def __init__(
+        self, message: str, detail: str | None = None, remedies: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail
+        # Actions that would get it done ({"action": ..., "options": {...}}), which each door
+        # words in its own terms after `detail` (backend.pipeline.remedies).
+        self.remedies = remedies or []
 
     def body(self) -> dict[str, str | None]:
         return {"error": self.message, "detail": self.detail, "code": self.code}

@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.errors import UNEXPECTED, AppError, InvalidInput, as_app_error
+from backend.pipeline import remedies
+from backend.pipeline.remedies import Door
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,11 @@ class ErrorBody(BaseModel):
     error: str = Field(description="What went wrong")
     detail: str | None = Field(description="What to change, when known")
     code: str = Field(description="Stable and machine-readable: invalid_input, not_found, ...")
+    remedies: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="When an action would get it done: {action: force, options: {force: true}}, "
+        "also worded in detail; absent otherwise",
+    )
 
 
 def _json(
@@ -36,14 +43,19 @@ def _json(
     detail: str | None,
     code: str,
     headers: Mapping[str, str] | None = None,
+    remedies: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
     body = ErrorBody(error=error, detail=detail, code=code)
-    return JSONResponse(status_code=status, content=body.model_dump(), headers=headers)
+    if remedies:
+        body.remedies = remedies
+    content = body.model_dump(exclude_unset=True) | {"detail": detail}
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return _json(exc.status_code, exc.message, exc.detail, exc.code, exc.headers or None)
+    detail = remedies.detail(exc.detail, exc.remedies, Door.REST)
+    return _json(exc.status_code, exc.message, detail, exc.code, exc.headers or None, exc.remedies)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:

@@ -6,19 +6,22 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from backend import filenames
 from backend.api import multipart
 from backend.auth.roles import Role
+from backend.contracts.evolution import Evolve
 from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer, bearer_of, still_allowed
 from backend.errors import InvalidInput
-from backend.ingestion import intake
+from backend.ingestion import intake, reload
 from backend.ingestion import service as ingestion_service
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
 from backend.ingestion.service import StagedUpload
 from backend.paging import MAX_OFFSET
+from backend.pipeline.options import OnInvalid
 from backend.tasks import live
 from backend.tasks.models import IngestionTask, TaskStatus
 
@@ -229,6 +232,50 @@ async def retry_task(
     request: Request, task_id: str, session: SessionDep, principal: Uploader
 ) -> TaskStatusOut:
     return task_out(request, await ingestion_service.retry(session, task_id, principal))
+
+
+class ReloadBody(BaseModel):
+    """What the new task does differently from the first (unset: as the first did)."""
+
+    force: bool = Field(default=False, description="load it even when these bytes are loaded")
+    on_invalid: OnInvalid | None = Field(
+        default=None, description="skip: load the valid rows, keep the invalid ones aside"
+    )
+    evolve: list[Evolve] | None = Field(
+        default=None, max_length=2, description="changes the file may make to the schema"
+    )
+
+
+@router.post(
+    "/tasks/{task_id}/reload",
+    status_code=202,
+    responses={
+        200: {"description": "The same bytes are loaded already (send force)"},
+        404: _ERROR,
+        409: _ERROR,
+        422: _ERROR,
+    },
+    summary="Load a task's stored file again as a new task, with other options",
+)
+async def reload_task(
+    request: Request,
+    response: Response,
+    task_id: Annotated[str, Path(max_length=64)],
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Uploader,
+    body: ReloadBody | None = None,
+) -> UploadAccepted:
+    asked = body or ReloadBody()
+    changes = reload.Changes(
+        force=asked.force,
+        on_invalid=asked.on_invalid,
+        evolve=None if asked.evolve is None else tuple(dict.fromkeys(asked.evolve)),
+    )
+    accepted = await reload.reload(session, runtime.intake(), task_id, principal, changes)
+    if not accepted.created:
+        response.status_code = 200
+    return intake.answer(accepted, status_url(request, accepted.task.id))
 
 
 @router.post("/tasks/{task_id}/cancel", responses={404: _ERROR, 409: _ERROR})

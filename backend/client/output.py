@@ -17,6 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from backend.client import advice
+
 PROBLEMS_SHOWN = 10
 SAID_SHOWN = 3  # a check's samples shown with their own sentence
 
@@ -63,8 +65,8 @@ def summarize(task: dict[str, Any], out: Console) -> None:
     error = task.get("error")
     if error:
         out.print(f"error: {error['message']}")
-        if error.get("detail"):
-            out.print(f"  {error['detail']}")
+        for line in advice.error_lines(error):
+            out.print(f"  {line}")
     for line in problems(task.get("report")):
         out.print(f"  {line}")
 

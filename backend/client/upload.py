@@ -14,7 +14,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 
-from backend.client import sse
+from backend.client import advice, sse
 from backend.client.api import FAILED, OK, USAGE, Api, Stop
 from backend.client.output import bars, progress_detail, summarize
 
@@ -72,7 +72,7 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
                 params={"force": "true"} if args.force else None,
             )
         task_id = accepted["task_id"]
-        err.print(f"task {task_id}: {accepted['message']}")
+        err.print(f"task {task_id}: {advice.duplicate_message(accepted)}")
         follow(api, task_id, progress, err)
     final = api.json("GET", f"/api/ingest/status/{task_id}")
     if args.rejected is not None and final.get("rejected_rows_url"):

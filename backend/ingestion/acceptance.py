@@ -20,7 +20,9 @@ from backend.ingestion import access
 from backend.ingestion.uploads import StagedUpload, validate_datasource_name
 from backend.monitoring import tracing
 from backend.monitoring.metrics import Registry
+from backend.pipeline import remedies
 from backend.pipeline.normalize import LoadMode, UploadOptions, contract_detail, evolve_detail
+from backend.pipeline.remedies import Door, Remedy
 from backend.tasks import lifecycle, repository
 from backend.tasks.models import IngestionTask
 
@@ -33,19 +35,27 @@ class Accepted:
     task: IngestionTask
     created: bool  # False: the same bytes were already uploaded to this datasource
 
-    @property
-    def message(self) -> str:
-        """What happened, in words, for the upload's answer."""
+    def message(self, door: Door = Door.REST) -> str:
+        """What happened, in words, for the upload's answer at `door`."""
         task = self.task
         if self.created:
             return f"queued as task {task.id}; follow its status until succeeded or failed"
+        again = {
+            Door.REST: "To load the same file again send force=true (rows whose unique key, "
+            "such as a sales Invoice ID, is already loaded are refused), or mode=replace",
+            Door.GRAPHQL: "To load the same file again send force: true (rows whose unique key, "
+            "such as a sales Invoice ID, is already loaded are refused), or mode: REPLACE",
+        }[door]
         return (
             f"these bytes were already uploaded to datasource {task.datasource!r} as task "
-            f"{task.id} ({task.status}): nothing new was queued. To load the same file again "
-            "send force=true (rows whose unique key, such as a sales Invoice ID, is already "
-            "loaded are refused), or mode=replace to replace the rows of its time interval "
-            "with the file's (the same bytes are then loaded again)."
+            f"{task.id} ({task.status}): nothing new was queued. {again} to replace the rows of "
+            "its time interval with the file's (the same bytes are then loaded again)."
         )
+
+    @property
+    def remedies(self) -> list[Remedy]:
+        """For a duplicate: loading it again anyway."""
+        return [] if self.created else [remedies.force()]
 
 
 async def accept(

@@ -24,10 +24,11 @@ from backend.digits import ascii_count
 from backend.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from backend.ingestion import acceptance, access, uploads
 from backend.ingestion.acceptance import Accepted
-from backend.ingestion.schemas import UploadAccepted
+from backend.ingestion.schemas import UploadAccepted, remedy_out
 from backend.ingestion.uploads import StagedUpload
 from backend.monitoring.metrics import Registry
 from backend.pipeline.normalize import UploadOptions
+from backend.pipeline.remedies import Door
 from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
 from backend.storage import ObjectStore, ObjectWriter
 from backend.storage.space import SpaceGuard
@@ -160,15 +161,17 @@ async def refuse_early(sessions: SessionMaker, datasource: str | None, actor: Pr
     return name
 
 
-def answer(accepted: Accepted, status_url: str) -> UploadAccepted:
-    """The upload's answer: the task, where to follow it, and whether it was a duplicate."""
+def answer(accepted: Accepted, status_url: str, door: Door = Door.REST) -> UploadAccepted:
+    """The upload's answer: the task, where to follow it, and whether it was a duplicate (with
+    the remedy, and the message worded for `door`)."""
     task = accepted.task
     return UploadAccepted(
         task_id=task.id,
         status=TaskStatus(task.status),
         status_url=status_url,
         duplicate=not accepted.created,
-        message=accepted.message,
+        message=accepted.message(door),
+        remedies=[remedy_out(r, door) for r in accepted.remedies],
         datasource=task.datasource,
         filename=task.filename,
         file_format=task.file_format,

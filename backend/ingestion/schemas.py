@@ -18,13 +18,61 @@ from backend.config import Settings
 from backend.druid_load import druid_datasource
 from backend.ingestion import access, datasources
 from backend.monitoring import tracing
+from backend.pipeline import remedies
+from backend.pipeline.remedies import Door, Remedy
 from backend.tasks.models import IngestionTask, TaskEvent, TaskStatus
+
+
+class RemedyOut(BaseModel):
+    action: str = Field(
+        description="force (load the same file again), skip_invalid (load the valid rows), "
+        "evolve (let the file change the schema) or retry (run the task again)"
+    )
+    options: dict[str, Any] = Field(
+        description="the upload options that carry it out, as REST's form fields"
+    )
+    advice: str = Field(description="what to do, in this door's terms")
 
 
 class TaskError(BaseModel):
     code: str
     message: str
     detail: str | None = None
+    remedies: list[RemedyOut] = Field(
+        default_factory=list,
+        description="actions that would get the file loaded, also worded in detail",
+    )
+    plain_detail: str | None = Field(
+        default=None,
+        description="detail without the remedies' advice, for a client that offers them as its "
+        "own controls",
+    )
+
+    @classmethod
+    def of(cls, error: dict[str, Any], door: Door = Door.REST) -> TaskError:
+        """A failed task's error worded for `door` (one stored before remedies as it was)."""
+        if "remedies" not in error:  # its detail says what to do already, in REST's terms
+            return cls(
+                code=error["code"],
+                message=error["message"],
+                detail=error.get("detail"),
+                plain_detail=error.get("detail"),
+                remedies=[remedy_out(r, door) for r in remedies.of_error(error)],
+            )
+        found = remedies.of_error(error)
+        return cls(
+            code=error["code"],
+            message=error["message"],
+            detail=remedies.detail(error.get("detail"), found, door),
+            plain_detail=error.get("detail"),
+            remedies=[remedy_out(r, door) for r in found],
+        )
+
+
+def remedy_out(item: Remedy, door: Door) -> RemedyOut:
+    return RemedyOut(
+        action=item["action"], options=item.get("options", {}), advice=remedies.words(item, door)
+    )
 
 
 class Sample(BaseModel):
@@ -176,6 +224,7 @@ class TaskStatusOut(BaseModel):
         task: IngestionTask,
         rejected_rows_url: str | None = None,
         principal: Principal | None = None,
+        door: Door = Door.REST,
     ) -> TaskStatusOut:
         return cls(
             task_id=task.id,
@@ -189,7 +238,7 @@ class TaskStatusOut(BaseModel):
             rows_read=task.rows_read,
             rows_valid=task.rows_valid,
             rows_rejected=task.rows_rejected,
-            error=TaskError.model_validate(task.error) if task.error else None,
+            error=TaskError.of(task.error, door) if task.error else None,
             report=report_for(task, principal),
             rejected_rows_url=rejected_rows_url if shows_rejected(task, principal) else None,
             options=task.options,
@@ -216,6 +265,10 @@ class UploadAccepted(BaseModel):
         description="true when these bytes were already uploaded to the datasource"
     )
     message: str = Field(description="what happened, and for a duplicate what to do instead")
+    remedies: list[RemedyOut] = Field(
+        default_factory=list,
+        description="for a duplicate: loading the same file again anyway (force)",
+    )
     datasource: str
     filename: str
     file_format: str

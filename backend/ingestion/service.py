@@ -29,6 +29,7 @@ from backend.ingestion.uploads import (
 )
 from backend.monitoring.metrics import Registry
 from backend.paging import check_page
+from backend.pipeline import remedies
 from backend.pipeline.normalize import LoadMode
 from backend.tasks import lifecycle, repository
 from backend.tasks.models import ACTIVE_STATUSES, TERMINAL_STATUSES, IngestionTask, TaskStatus
@@ -111,7 +112,7 @@ _FRESH: dict[str, Any] = {
 }
 
 
-def _check_owner(task: IngestionTask, actor: Principal, action: str) -> None:
+def check_owner(task: IngestionTask, actor: Principal, action: str) -> None:
     """An uploader may act only on its own tasks; an admin on any."""
     if actor.allows(Role.ADMIN) or (task.created_by is not None and task.created_by == actor.id):
         return
@@ -123,7 +124,7 @@ def _check_owner(task: IngestionTask, actor: Principal, action: str) -> None:
 
 async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) -> IngestionTask:
     task = await get_task(session, task_id, lock=True)
-    _check_owner(task, actor, "retry")
+    check_owner(task, actor, "retry")
     await access.require_write(session, task.datasource, actor, "load into it")
     if task.status not in (TaskStatus.FAILED.value, TaskStatus.CANCELLED.value):
         finished = task.status == TaskStatus.SUCCEEDED.value
@@ -142,8 +143,8 @@ async def retry(session: AsyncSession, task_id: str, actor: Principal = SYSTEM) 
         raise Conflict(
             f"task {other.id} has the same file for datasource {task.datasource!r} and is "
             f"{other.status}: retrying {task_id} would load it twice",
-            "Follow that task instead; to load the bytes a second time on purpose, upload "
-            "them with force=true.",
+            "Follow that task instead.",
+            [remedies.force()],  # loading the bytes a second time on purpose
         )
     lifecycle.move(
         session,
@@ -168,7 +169,7 @@ async def cancel(
     the worker running it only sees its lease go). The task is locked while its state is checked:
     a worker recording its end meanwhile makes this a 409, not an overwrite."""
     task = await get_task(session, task_id, lock=True)
-    _check_owner(task, actor, "cancel")
+    check_owner(task, actor, "cancel")
     status = TaskStatus(task.status)
     if status in TERMINAL_STATUSES:
         raise Conflict(

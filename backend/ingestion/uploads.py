@@ -111,6 +111,6 @@ def _ratio(value: str | float | None) -> float:
     if not 0.0 <= ratio <= 1.0:
         raise InvalidInput(
             f"max_invalid_ratio must be a number from 0 to 1 (got {value!r})",
-            "For example max_invalid_ratio=0.05 allows up to 5% invalid rows with on_invalid=skip.",
+            "For example 0.05 allows up to 5% invalid rows when invalid rows are skipped.",
         )
     return ratio

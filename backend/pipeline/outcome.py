@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from backend.contracts.schema import DatasetSchema
 from backend.contracts.types import ColumnType
+from backend.pipeline import remedies
 from backend.pipeline.options import OnInvalid, UploadOptions
+from backend.pipeline.remedies import Remedy
 from backend.pipeline.report import Report
 
 
@@ -20,7 +22,9 @@ from backend.pipeline.report import Report
 class Failure:
     code: str
     message: str
-    detail: str
+    detail: str  # what to change, in words any door may show
+    # Actions that would load the file, each door words them (backend.pipeline.remedies).
+    remedies: list[Remedy] = field(default_factory=list)
 
 
 NO_ROWS = Failure("no_rows", "the file has no data rows", "Add rows below the header.")
@@ -74,20 +78,24 @@ def _is_number(value: object) -> bool:
         return False
 
 
-def _offered(report: Report) -> str:
-    """What the report offers, as one sentence for a failure's detail ("" when nothing)."""
+_OFFERED = {
+    "add_column": "The file has new column(s) {names}.",
+    "widen": "The integer column(s) {names} have values with decimals.",
+}
+_EVOLVE = {"add_column": "add_columns", "widen": "widen"}
+
+
+def _offered(report: Report) -> tuple[str, list[Remedy]]:
+    """What the report offers: one sentence per kind of change ("" when nothing), and the
+    remedy that applies them."""
     offers = [c for c in report.schema.changes if not c["applied"]]
     said = {
         kind: ", ".join(repr(c["column"]) for c in offers if c["kind"] == kind)
         for kind in _RESOLUTIONS
     }
-    parts = [
-        f"{'new column(s)' if kind == 'add_column' else 'decimals in integer column(s)'} "
-        f"{names}: {_RESOLUTIONS[kind]}"
-        for kind, names in said.items()
-        if names
-    ]
-    return " ".join(f"For {part}." for part in parts)
+    kinds = [kind for kind, names in said.items() if names]
+    sentence = " ".join(_OFFERED[kind].format(names=said[kind]) for kind in kinds)
+    return sentence, [remedies.evolve([_EVOLVE[k] for k in kinds])] if kinds else []
 
 
 def schema_failure(report: Report) -> Failure:
@@ -102,22 +110,26 @@ def schema_failure(report: Report) -> Failure:
             "column(s) with a different type: "
             + ", ".join(f"{p['column']} (expected {p['expected']})" for p in problems.wrong_type)
         )
+    offered, remedy = _offered(report)
     return Failure(
         "schema_mismatch",
         "the file's columns do not match the datasource: " + "; ".join(said),
-        _offered(report)
+        offered
         or "Rename or add the columns listed (names are matched ignoring case and surrounding "
         "spaces), or upload to a new datasource.",
+        remedy,
     )
 
 
 def policy_failure(report: Report, options: UploadOptions) -> Failure | None:
     """Why nothing is loaded once every batch is read (None: the valid rows are loaded)."""
     failure = _failure_of(report, options)
-    offered = _offered(report)
+    offered, remedy = _offered(report)
     if failure is None or not offered or failure.detail.startswith(offered):
         return failure
-    return Failure(failure.code, failure.message, f"{offered} {failure.detail}")
+    return Failure(
+        failure.code, failure.message, f"{offered} {failure.detail}", remedy + failure.remedies
+    )
 
 
 def _failure_of(report: Report, options: UploadOptions) -> Failure | None:
@@ -138,8 +150,8 @@ def _failure_of(report: Report, options: UploadOptions) -> Failure | None:
         return Failure(
             "invalid_rows",
             f"{where}; nothing was loaded",
-            "Fix the rows listed in the report (or download the rejected rows), or upload again "
-            "with on_invalid=skip to load the valid rows only.",
+            "Fix the rows listed in the report (or download the rejected rows).",
+            [remedies.skip_invalid()],
         )
     ratio = report.rows_rejected / report.rows_read
     if ratio > options.max_invalid_ratio:
@@ -147,6 +159,6 @@ def _failure_of(report: Report, options: UploadOptions) -> Failure | None:
             "too_many_invalid_rows",
             f"{where} ({ratio:.1%}), more than max_invalid_ratio {options.max_invalid_ratio:.1%}; "
             "nothing was loaded",
-            "Fix the file, or raise max_invalid_ratio if that many invalid rows are expected.",
+            "Fix the file, or allow a larger share of invalid rows if that many are expected.",
         )
     return None

@@ -18,6 +18,8 @@ from strawberry.extensions import (
 
 from backend.config import Settings
 from backend.errors import as_app_error
+from backend.pipeline import remedies
+from backend.pipeline.remedies import Door
 from backend.schema.documents import DocumentCache, DocumentLimits, Documents
 from backend.schema.socket import SocketSlots
 
@@ -40,8 +42,10 @@ class AppErrorExtensions(SchemaExtension):
                     **(error.extensions or {}),
                     "code": original.code.upper(),
                     "status": original.status_code,
-                    "detail": original.detail,
+                    "detail": remedies.detail(original.detail, original.remedies, Door.GRAPHQL),
                 }
+                if original.remedies:
+                    error.extensions["remedies"] = original.remedies
                 retry_after = original.headers.get("Retry-After", "")
                 if retry_after.isdigit():  # a 503 or 429: what HTTP says in Retry-After
                     error.extensions["retryAfter"] = int(retry_after)

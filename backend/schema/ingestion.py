@@ -14,12 +14,14 @@ from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
 from backend import filenames
+from backend.contracts.evolution import Evolve
 from backend.contracts.sales import SALES
 from backend.db import session_scope
 from backend.errors import InvalidInput
-from backend.ingestion import intake, schemas
+from backend.ingestion import intake, reload, schemas
 from backend.ingestion import service as ingestion_service
 from backend.pipeline.normalize import LoadMode, OnInvalid
+from backend.pipeline.remedies import Door
 from backend.schema.context import Info
 from backend.schema.permissions import IsUploader, IsViewer
 from backend.schema.scalars import Long
@@ -30,6 +32,11 @@ READ_CHUNK_BYTES = 1024 * 1024
 
 
 strawberry.enum(TaskStatus, name="TaskStatus")
+
+
+@pydantic.type(model=schemas.RemedyOut, all_fields=True)
+class Remedy:
+    options: JSON
 
 
 @pydantic.type(model=schemas.TaskError, all_fields=True)
@@ -62,6 +69,7 @@ class UploadResult:
     status_url: strawberry.auto
     duplicate: strawberry.auto
     message: strawberry.auto
+    remedies: list[Remedy]
     task: IngestionTaskStatus
 
 
@@ -70,17 +78,25 @@ def task_status(task: IngestionTask, info: Info) -> IngestionTaskStatus:
     """The task as the caller may see it (REST's view of it, typed for GraphQL)."""
     url = str(info.context.http_request.url_for("ingest_rejected", task_id=task.id))
     return IngestionTaskStatus.from_pydantic(
-        schemas.TaskStatusOut.of(task, url, info.context.principal)
+        schemas.TaskStatusOut.of(task, url, info.context.principal, Door.GRAPHQL)
     )
 
 
 def upload_result(answer: schemas.UploadAccepted, task: IngestionTaskStatus) -> UploadResult:
     """The upload's answer as REST gives it (the fields UploadResult lists), with the task."""
-    listed = {field.name for field in dataclasses.fields(cast(Any, UploadResult))} - {"task"}
-    return UploadResult(task=task, **answer.model_dump(include=listed))
+    listed = {field.name for field in dataclasses.fields(cast(Any, UploadResult))}
+    listed -= {"task", "remedies"}
+    remedies = [Remedy.from_pydantic(r) for r in answer.remedies]
+    return UploadResult(task=task, remedies=remedies, **answer.model_dump(include=listed))
 
 
 strawberry.enum(OnInvalid, name="OnInvalid", description="What to do with invalid rows")
+strawberry.enum(
+    Evolve,
+    name="Evolve",
+    description="ADD_COLUMNS adds the file's new columns; WIDEN makes integer columns with "
+    "decimals float",
+)
 strawberry.enum(
     LoadMode,
     name="LoadMode",
@@ -173,7 +189,36 @@ class IngestionMutation:
             actor=context.principal,
         )
         url = str(context.http_request.url_for("ingest_status", task_id=accepted.task.id))
-        return upload_result(intake.answer(accepted, url), task_status(accepted.task, info))
+        answer = intake.answer(accepted, url, Door.GRAPHQL)
+        return upload_result(answer, task_status(accepted.task, info))
+
+    @strawberry.mutation(
+        permission_classes=[IsUploader],
+        description="Load a task's stored file again as a new task, with other options (unset: "
+        "as the first task did); the uploader or an admin may",
+    )
+    async def reload_ingestion_task(
+        self,
+        info: Info,
+        task_id: strawberry.ID,
+        force: bool = False,
+        on_invalid: OnInvalid | None = None,
+        evolve: list[Evolve] | None = None,
+    ) -> UploadResult:
+        context = info.context
+        if evolve is not None and len(evolve) > 2:
+            raise InvalidInput("evolve lists each change once", "Send ADD_COLUMNS, WIDEN or both.")
+        changes = reload.Changes(
+            force=force,
+            on_invalid=on_invalid,
+            evolve=None if evolve is None else tuple(dict.fromkeys(evolve)),
+        )
+        accepted = await reload.reload(
+            context.session, context.runtime.intake(), str(task_id)[:64], context.principal, changes
+        )
+        url = str(context.http_request.url_for("ingest_status", task_id=accepted.task.id))
+        answer = intake.answer(accepted, url, Door.GRAPHQL)
+        return upload_result(answer, task_status(accepted.task, info))
 
     @strawberry.mutation(
         permission_classes=[IsUploader], description="Queue a failed or cancelled task again"

@@ -10,10 +10,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from backend.errors import InsufficientStorage, disk_full, is_disk_full
 
 STORAGE_WAIT = "The file storage cannot be reached right now"
-RETRY_LATER = (
-    "Retry the task later (the Retry button on its page, POST /api/ingest/tasks/ID/retry or "
-    "the retryIngestionTask mutation); if it fails again, ask an operator to free disk space."
-)
+# A retry is offered as the task's remedy (backend.pipeline.remedies), worded by each door.
+RETRY_LATER = "If a retry later fails again, ask an operator to free disk space."
 _DISK_FULL_WORDS = ("no space left on device", "os error 28")
 
 

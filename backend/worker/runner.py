@@ -154,7 +154,7 @@ class TaskRunner:
                 return
             log.exception("task %s failed unexpectedly", task_id)
             message = f"processing stopped on an unexpected error: {public_message(exc)}"
-            detail = "Retry the task; if it fails again, report it with this task id."
+            detail = "If a retry fails too, report it with this task id."
             await self._fail(task_id, Failure("internal_error", redact(message), detail))
 
     async def _start(self, task_id: str) -> IngestionTask | None:
@@ -239,7 +239,7 @@ class TaskRunner:
             outcome = done.outcome
             if outcome.failure is not None or outcome.dataset is None:
                 failure = outcome.failure or Failure(
-                    "internal_error", "no dataset was produced", "Retry the task."
+                    "internal_error", "no dataset was produced", "If a retry fails too, report it."
                 )
                 await self._fail(task.id, failure, report=done.report, **done.counts)
                 return

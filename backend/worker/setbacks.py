@@ -11,6 +11,7 @@ from backend.config import Settings
 from backend.db import session_scope, utcnow
 from backend.druid.client import DruidClient, DruidError
 from backend.monitoring import tracing
+from backend.pipeline import remedies
 from backend.pipeline.normalize import Failure
 from backend.redaction import scrub
 from backend.tasks import lifecycle, repository
@@ -25,11 +26,14 @@ async def fail(holder: Holder, task_id: str, failure: Failure, **values: Any) ->
     """Fail the task; `values` are further columns to set (report, counts, druid_report).
     The message is shown to users: no server path, credential or signature in it."""
     message, detail = scrub(failure.message), scrub(failure.detail)
+    error: dict[str, Any] = {"code": failure.code, "message": message, "detail": detail}
+    # Kept as data, each door words them (a retry too, where one may get through).
+    error["remedies"] = remedies.of_error({**error, "remedies": failure.remedies})
     await holder.move(
         task_id,
         TaskStatus.FAILED,
         message,
-        error={"code": failure.code, "message": message, "detail": detail},
+        error=error,
         finished_at=utcnow(),
         lease_owner=None,
         lease_expires_at=None,

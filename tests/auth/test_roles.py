@@ -76,7 +76,12 @@ ADMIN_GRAPHQL = {
     "application",
     "setSigmaMode",
 }
-UPLOADER_GRAPHQL = {"uploadSalesData", "retryIngestionTask", "cancelIngestionTask"}
+UPLOADER_GRAPHQL = {
+    "uploadSalesData",
+    "retryIngestionTask",
+    "cancelIngestionTask",
+    "reloadIngestionTask",
+}
 # Writes to the caller's own profile only: every viewer may make them.
 OWN_GRAPHQL = {"updateMe"}
 # Mutations a viewer makes on what is theirs (backend/workbooks/rules.py: sharing needs an

@@ -285,6 +285,7 @@ async def test_a_full_disk_says_which_folder_is_full_and_what_to_do(
             assert done["error"]["code"] == "disk_full", done["error"]
             assert "temporary folder is full" in done["error"]["message"]
             assert "Retry the task later" in done["error"]["detail"]
+            assert [r["action"] for r in done["error"]["remedies"]] == ["retry"]  # an outage
             # read whole: the scrubber once made it "POST <path><id>/retry"
             assert "POST /api/ingest/tasks/ID/retry" in done["error"]["detail"]
             assert "<path>" not in done["error"]["detail"]

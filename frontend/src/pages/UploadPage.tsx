@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type DragEvent, type FormEvent } from "react";
+import { useCallback, useEffect, useId, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { Link } from "react-router";
 import { useQuery } from "urql";
 
@@ -9,7 +9,9 @@ import { graphql } from "../gql";
 import { formatBytes, formatPercent } from "../format";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { useTaskUpdates } from "../hooks/useLiveUpdates";
+import { checkDatasourceName } from "./datasourceName";
 import { TaskQuery, TERMINAL, withProgress } from "./tasks/queries";
+import { Remedies, type Reloaded } from "./tasks/Remedies";
 import { TaskDetails } from "./tasks/TaskDetails";
 
 const DatasourceNamesQuery = graphql(`
@@ -20,10 +22,29 @@ const DatasourceNamesQuery = graphql(`
   }
 `);
 
-function LiveTask({ taskId }: { taskId: string }) {
+/** The task the upload (or a remedy taken) made, or the earlier one a duplicate points to. */
+interface Shown {
+  taskId: string;
+  duplicate: boolean;
+  datasource: string;
+}
+
+function LiveTask({
+  taskId,
+  onReloaded,
+  onFinished,
+}: {
+  taskId: string;
+  onReloaded: (task: Reloaded) => void;
+  /** The task ended (its datasource may be new). */
+  onFinished: () => void;
+}) {
   const [result, refetch] = useQuery({ query: TaskQuery, variables: { taskId } });
   const task = result.data?.ingestionTask;
   const done = task ? TERMINAL.has(task.status.toLowerCase()) : false;
+  useEffect(() => {
+    if (done) onFinished();
+  }, [done, onFinished]);
   const reload = () => refetch({ requestPolicy: "network-only" });
   const update = useTaskUpdates(taskId, !done, reload);
   if (result.error && !task) return <ErrorMessage error={result.error} what="The task could not be loaded" />;
@@ -33,8 +54,23 @@ function LiveTask({ taskId }: { taskId: string }) {
       <p>
         Task <Link to={`/tasks/${task.taskId}`}>{task.taskId}</Link>
       </p>
-      <TaskDetails task={withProgress(task, done ? null : update)} onChanged={reload} />
+      <TaskDetails task={withProgress(task, done ? null : update)} onChanged={reload} onReloaded={onReloaded} />
     </div>
+  );
+}
+
+/** The file was uploaded before: nothing new was queued; loading it again is a button. */
+function Duplicate({ shown, onReloaded }: { shown: Shown; onReloaded: (task: Reloaded) => void }) {
+  const notice = useRef<HTMLElement>(null);
+  useEffect(() => notice.current?.focus(), [shown.taskId]);
+  return (
+    <section className="notice" data-testid="duplicate" tabIndex={-1} ref={notice} aria-label="Already uploaded">
+      <p role="status">
+        This file was already uploaded to the datasource {shown.datasource}, so nothing new was queued. See{" "}
+        <Link to={`/tasks/${shown.taskId}`}>the earlier task</Link>.
+      </p>
+      <Remedies taskId={shown.taskId} remedies={[{ action: "force" }]} onReloaded={onReloaded} />
+    </section>
   );
 }
 
@@ -49,9 +85,24 @@ export default function UploadPage() {
   const [mode, setMode] = useState<"append" | "replace">("append");
   const [sent, setSent] = useState<{ loaded: number; total: number } | null>(null);
   const [handle, setHandle] = useState<UploadHandle | null>(null);
-  const [accepted, setAccepted] = useState<UploadAccepted | null>(null);
+  const [shown, setShown] = useState<Shown | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [names] = useQuery({ query: DatasourceNamesQuery });
+  const [names, refetchNames] = useQuery({ query: DatasourceNamesQuery });
+  const namesChanged = useCallback(() => refetchNames({ requestPolicy: "network-only" }), [refetchNames]);
+  const dsInput = useRef<HTMLInputElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const existing = (names.data?.datasources ?? []).map((d) => d.name);
+  const name = checkDatasourceName(datasource, existing, mode === "replace");
+
+  // A new task to follow: focus goes to its heading, where its status is read from.
+  useEffect(() => {
+    if (shown && !shown.duplicate) heading.current?.focus();
+  }, [shown]);
+
+  function show(next: UploadAccepted | Reloaded, where: string) {
+    const taskId = "task_id" in next ? next.task_id : next.taskId;
+    setShown({ taskId, duplicate: next.duplicate, datasource: where });
+  }
 
   function drop(event: DragEvent) {
     event.preventDefault();
@@ -63,12 +114,19 @@ export default function UploadPage() {
   function submit(event: FormEvent) {
     event.preventDefault();
     if (!file) return;
+    if (name.problem) {
+      dsInput.current?.focus(); // the sentence under it says what to change
+      return;
+    }
+    const target = datasource.trim();
     setError(null);
-    setAccepted(null);
+    setShown(null);
     setSent({ loaded: 0, total: file.size });
-    const started = uploadFile({ file, datasource, onInvalid, mode }, (loaded, total) => setSent({ loaded, total }));
+    const started = uploadFile({ file, datasource: target, onInvalid, mode }, (loaded, total) =>
+      setSent({ loaded, total }),
+    );
     setHandle(started);
-    started.promise.then(setAccepted, setError).finally(() => setHandle(null));
+    started.promise.then((answer) => show(answer, target), setError).finally(() => setHandle(null));
   }
 
   const fraction = sent && sent.total > 0 ? sent.loaded / sent.total : 0;
@@ -105,12 +163,17 @@ export default function UploadPage() {
             <label htmlFor={`${id}-ds`}>Datasource</label>
             <input
               id={`${id}-ds`}
+              ref={dsInput}
               list={`${id}-names`}
               value={datasource}
               required
-              pattern="[A-Za-z0-9_\-]+"
+              aria-invalid={name.problem ? true : undefined}
+              aria-describedby={`${id}-ds-said`}
               onChange={(e) => setDatasource(e.target.value)}
             />
+            <p id={`${id}-ds-said`} className={name.problem ? "field-problem" : "field-note"} aria-live="polite">
+              {name.problem ?? name.note}
+            </p>
             <datalist id={`${id}-names`}>
               {(names.data?.datasources ?? []).map((d) => (
                 <option key={d.name} value={d.name} />
@@ -159,12 +222,20 @@ export default function UploadPage() {
           what={describeError(error).status === 413 ? "The file is too large" : "The upload failed"}
         />
       ) : null}
-      {accepted?.duplicate ? (
-        <p className="notice" role="status" data-testid="duplicate">
-          {accepted.message} See <Link to={`/tasks/${accepted.task_id}`}>the earlier task</Link>.
-        </p>
+      {shown?.duplicate ? <Duplicate shown={shown} onReloaded={(next) => show(next, shown.datasource)} /> : null}
+      {shown ? (
+        <>
+          <h2 ref={heading} tabIndex={-1}>
+            {shown.duplicate ? "The earlier task" : "Task status"}
+          </h2>
+          <LiveTask
+            key={shown.taskId}
+            taskId={shown.taskId}
+            onReloaded={(next) => show(next, shown.datasource)}
+            onFinished={namesChanged}
+          />
+        </>
       ) : null}
-      {accepted ? <LiveTask taskId={accepted.task_id} /> : null}
     </>
   );
 }

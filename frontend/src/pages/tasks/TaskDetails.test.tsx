@@ -32,7 +32,13 @@ const task: TaskFieldsFragment = {
   druidReport: null,
   traceId: null,
   options: {},
-  error: { code: "too_many_invalid", message: "2 of 4 rows are invalid", detail: "See the report." },
+  error: {
+    code: "too_many_invalid",
+    message: "2 of 4 rows are invalid",
+    detail: "See the report.",
+    plainDetail: "See the report.",
+    remedies: [],
+  },
   report: {
     format: "csv",
     rowLabel: "line",
@@ -84,7 +90,8 @@ describe("TaskDetails", () => {
       "href",
       "/api/ingest/tasks/t1/rejected",
     );
-    expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
+    // invalid rows fail again however often the task runs: no Retry
+    expect(screen.queryByRole("button", { name: "Retry" })).toBeNull();
     expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
     expect(screen.getByRole("alert")).toHaveTextContent("2 of 4 rows are invalid");
     expect(screen.queryByText("Trace")).toBeNull(); // traces off: nothing to look up
@@ -117,6 +124,54 @@ describe("TaskDetails", () => {
     const row = within(table).getAllByRole("row")[1];
     expect(row).toHaveTextContent("Total should be 548.97 (Quantity × Unit price + Tax 5%); the file has 600.00");
     expect(table).not.toHaveTextContent("total_is_cogs_plus_tax");
+  });
+
+  it("offers a remedy as a button in the app's words, and says a failed task loaded nothing", () => {
+    const skippable = {
+      ...task,
+      error: {
+        code: "invalid_rows",
+        message: "2 of 4 rows are invalid; nothing was loaded",
+        detail:
+          "Fix the rows listed in the report. To load the valid rows only, call reloadIngestionTask with onInvalid: SKIP.",
+        plainDetail: "Fix the rows listed in the report.",
+        remedies: [{ action: "skip_invalid", options: { on_invalid: "skip" } }],
+      },
+    };
+    render(
+      <Provider value={client}>
+        <MemoryRouter>
+          <TaskDetails task={skippable} onChanged={() => undefined} />
+        </MemoryRouter>
+      </Provider>,
+    );
+    const problem = screen.getByRole("alert");
+    expect(within(problem).getByRole("button", { name: "Skip the invalid rows and load the rest" })).toBeEnabled();
+    expect(problem).toHaveTextContent("Fix the rows listed in the report.");
+    expect(problem).not.toHaveTextContent(/onInvalid|on_invalid|reloadIngestionTask/);
+    expect(screen.getByText("Rows").nextElementSibling).toHaveTextContent("4 read, none loaded, 2 invalid");
+    expect(screen.queryByRole("button", { name: "Retry" })).toBeNull();
+  });
+
+  it("offers Retry where running the task again may end otherwise (an outage)", () => {
+    const outage = {
+      ...task,
+      error: {
+        code: "disk_full",
+        message: "the disk is full",
+        detail: null,
+        plainDetail: null,
+        remedies: [{ action: "retry", options: {} }],
+      },
+    };
+    render(
+      <Provider value={client}>
+        <MemoryRouter>
+          <TaskDetails task={outage} onChanged={() => undefined} />
+        </MemoryRouter>
+      </Provider>,
+    );
+    expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
   });
 
   it("gives the trace id to look the task up in a tracing tool", () => {

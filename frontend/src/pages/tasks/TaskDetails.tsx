@@ -1,4 +1,5 @@
 import { useState } from "react";
+import { useNavigate } from "react-router";
 import { useMutation } from "urql";
 
 import { downloadFile } from "../../api/rest";
@@ -7,7 +8,8 @@ import { ErrorMessage } from "../../components/ErrorMessage";
 import { StatusBadge } from "../../components/StatusBadge";
 import type { TaskFieldsFragment } from "../../gql/graphql";
 import { formatBytes, formatDateTime, formatInteger, formatPercent } from "../../format";
-import { CancelTaskMutation, RetryTaskMutation, TERMINAL } from "./queries";
+import { CancelTaskMutation, RetryTaskMutation, retryHelps, TERMINAL } from "./queries";
+import { Remedies, type Reloaded, type Remedy } from "./Remedies";
 
 interface SampleRow {
   key: string;
@@ -98,14 +100,34 @@ function RejectedLink({ task }: { task: TaskFieldsFragment }) {
   );
 }
 
-export function TaskActions({ task, onChanged }: { task: { taskId: string; status: string }; onChanged: () => void }) {
+/** What a task loaded, in words: a failed task loaded nothing, whatever its rows' checks found. */
+export function rowsLoaded(task: {
+  status: string;
+  rowsRead?: number | null;
+  rowsValid: number | null;
+  rowsRejected: number | null;
+}): string {
+  const read = `${formatInteger(task.rowsRead)} read`;
+  if (task.status.toLowerCase() === "failed") {
+    const invalid = task.rowsRejected ? `, ${formatInteger(task.rowsRejected)} invalid` : "";
+    return `${read}, none loaded${invalid}`;
+  }
+  return `${read}, ${formatInteger(task.rowsValid)} valid, ${formatInteger(task.rowsRejected)} rejected`;
+}
+
+type ActionsTask = { taskId: string; status: string; error?: { remedies: { action: string }[] } | null };
+
+export function TaskActions({ task, onChanged }: { task: ActionsTask; onChanged: () => void }) {
   const [retry, doRetry] = useMutation(RetryTaskMutation);
   const [cancel, doCancel] = useMutation(CancelTaskMutation);
+  const navigate = useNavigate();
   const status = task.status.toLowerCase();
   const error = retry.error ?? cancel.error;
+  // A retry refused with a way out (the same file is loaded by another task: load it anyway).
+  const offered = (retry.error?.graphQLErrors[0]?.extensions.remedies ?? []) as Remedy[];
   return (
     <span className="task-actions">
-      {status === "failed" || status === "cancelled" ? (
+      {retryHelps(task) ? (
         <button
           type="button"
           disabled={retry.fetching}
@@ -123,12 +145,49 @@ export function TaskActions({ task, onChanged }: { task: { taskId: string; statu
           Cancel
         </button>
       ) : null}
-      {error ? <ErrorMessage error={error} what="The task could not be changed" /> : null}
+      {error && offered.length > 0 ? (
+        <span className="problem" role="alert">
+          <span className="problem-title">{retry.error?.graphQLErrors[0]?.message}</span>
+          <Remedies
+            taskId={task.taskId}
+            remedies={offered}
+            onReloaded={(next) => void navigate(`/tasks/${next.taskId}`)}
+          />
+        </span>
+      ) : error ? (
+        <ErrorMessage error={error} what="The task could not be changed" />
+      ) : null}
     </span>
   );
 }
 
-export function TaskDetails({ task, onChanged }: { task: TaskFieldsFragment; onChanged: () => void }) {
+function TaskProblem({ task, onReloaded }: { task: TaskFieldsFragment; onReloaded: (task: Reloaded) => void }) {
+  const error = task.error;
+  if (!error) return null;
+  const offered = error.remedies.filter((r) => r.action !== "retry");
+  // With buttons offered, the advice is theirs: the words without the service's option names.
+  const detail = offered.length > 0 ? (error.plainDetail ?? null) : error.detail;
+  return (
+    <div className="problem" role="alert">
+      <p className="problem-title">{error.message}</p>
+      {detail ? <p>{detail}</p> : null}
+      <Remedies taskId={task.taskId} remedies={offered} onReloaded={onReloaded} />
+    </div>
+  );
+}
+
+export function TaskDetails({
+  task,
+  onChanged,
+  onReloaded,
+}: {
+  task: TaskFieldsFragment;
+  onChanged: () => void;
+  /** A remedy taken: the new task (default: its page). */
+  onReloaded?: (task: Reloaded) => void;
+}) {
+  const navigate = useNavigate();
+  const reloaded = onReloaded ?? ((next: Reloaded) => void navigate(`/tasks/${next.taskId}`));
   return (
     <div data-task-status={task.status.toLowerCase()}>
       <section className="widget" aria-label="Task">
@@ -146,10 +205,7 @@ export function TaskDetails({ task, onChanged }: { task: TaskFieldsFragment; onC
           <dt>Datasource</dt>
           <dd>{task.datasource}</dd>
           <dt>Rows</dt>
-          <dd>
-            {formatInteger(task.rowsRead)} read, {formatInteger(task.rowsValid)} valid,{" "}
-            {formatInteger(task.rowsRejected)} rejected
-          </dd>
+          <dd>{rowsLoaded(task)}</dd>
           <dt>Created</dt>
           <dd>{formatDateTime(task.createdAt)}</dd>
           <dt>Finished</dt>
@@ -167,12 +223,7 @@ export function TaskDetails({ task, onChanged }: { task: TaskFieldsFragment; onC
             </>
           ) : null}
         </dl>
-        {task.error ? (
-          <div className="problem" role="alert">
-            <p className="problem-title">{task.error.message}</p>
-            {task.error.detail ? <p>{task.error.detail}</p> : null}
-          </div>
-        ) : null}
+        <TaskProblem task={task} onReloaded={reloaded} />
       </section>
       <ValidationTable task={task} />
       <section className="widget" aria-label="Timeline">

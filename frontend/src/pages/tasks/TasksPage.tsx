@@ -26,6 +26,14 @@ const STATUSES: TaskStatus[] = [
 ];
 const PAGE = 20;
 
+/** The rows a task loaded: a failed one none (whatever its checks found valid); null while it
+ * runs or when it was cancelled. */
+function loaded(task: { status: string; rowsValid: number | null }): number | null {
+  const status = task.status.toLowerCase();
+  if (status === "failed") return 0;
+  return status === "succeeded" ? task.rowsValid : null;
+}
+
 export default function TasksPage() {
   useDocumentTitle("Tasks");
   const id = useId();
@@ -94,7 +102,7 @@ export default function TasksPage() {
             { header: "Datasource", cell: (r) => r.datasource },
             { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
             { header: "Size", cell: (r) => formatBytes(r.sizeBytes), numeric: true },
-            { header: "Rows valid", cell: (r) => formatInteger(r.rowsValid), numeric: true },
+            { header: "Rows loaded", cell: (r) => formatInteger(loaded(r)), numeric: true },
             { header: "Rejected", cell: (r) => formatInteger(r.rowsRejected), numeric: true },
             { header: "Created", cell: (r) => formatDateTime(r.createdAt) },
             { header: "Actions", cell: (r) => <TaskActions task={r} onChanged={q.refetch} /> },

@@ -28,6 +28,11 @@ graphql(`
       code
       message
       detail
+      plainDetail
+      remedies {
+        action
+        options
+      }
     }
     report {
       format
@@ -86,6 +91,11 @@ export const TasksQuery = graphql(`
       rowsRejected
       createdAt
       finishedAt
+      error {
+        remedies {
+          action
+        }
+      }
     }
   }
 `);
@@ -94,6 +104,16 @@ export const RetryTaskMutation = graphql(`
   mutation RetryTask($taskId: ID!) {
     retryIngestionTask(taskId: $taskId) {
       taskId
+      status
+    }
+  }
+`);
+
+export const ReloadTaskMutation = graphql(`
+  mutation ReloadTask($taskId: ID!, $force: Boolean!, $onInvalid: OnInvalid, $evolve: [Evolve!]) {
+    reloadIngestionTask(taskId: $taskId, force: $force, onInvalid: $onInvalid, evolve: $evolve) {
+      taskId
+      duplicate
       status
     }
   }
@@ -109,6 +129,14 @@ export const CancelTaskMutation = graphql(`
 `);
 
 export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+/** Whether running the same task again may end otherwise: a cancelled task, or one failed on an
+ * outage (the service offers a retry); a file's own problems would fail again. */
+export function retryHelps(task: { status: string; error?: { remedies: { action: string }[] } | null }): boolean {
+  const status = task.status.toLowerCase();
+  if (status === "cancelled") return true;
+  return status === "failed" && (task.error?.remedies ?? []).some((r) => r.action === "retry");
+}
 
 /** The task with the live figures of its latest progress tick (rows read so far, percent). */
 export function withProgress(
