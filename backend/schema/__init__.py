@@ -54,6 +54,7 @@ from backend.schema.notifications import (
 )
 from backend.schema.scalars import SCALARS
 from backend.schema.suggestions import hidden_for, without_suggestions
+from backend.schema.service_settings import ServiceSettingsQuery
 from backend.schema.users import UsersMutation, UsersQuery
 from backend.schema.workbooks import WorkbookMutation, WorkbookQuery
 from backend.units import format_bytes
@@ -69,6 +70,7 @@ Query = merge_types(
         UsersQuery,
         WorkbookQuery,
         NotificationQuery,
+        ServiceSettingsQuery,
     ),
 )
 Mutation = merge_types(

@@ -84,6 +84,8 @@ def test_an_upload_is_followed_to_success_and_listed(
 
     listed = sales_ingest("tasks", "--url", url, "--token", token, "--json")
     assert [t["task_id"] for t in json.loads(listed.stdout)["items"]] == [task["task_id"]]
+    table = sales_ingest("tasks", "--url", url, "--token", token)
+    assert table.stdout.endswith("1 of 1 task\n"), table.stdout  # was "1 of 1 task(s)"
     shown = sales_ingest("status", task["task_id"], "--url", url, "--token", token)
     assert shown.returncode == 0 and "rows: 30 read" in shown.stdout
     sources = sales_ingest("datasources", "--url", url, "--token", token)
