@@ -53,8 +53,8 @@ from backend.schema.notifications import (
     NotificationSubscription,
 )
 from backend.schema.scalars import SCALARS
-from backend.schema.suggestions import hidden_for, without_suggestions
 from backend.schema.service_settings import ServiceSettingsQuery
+from backend.schema.suggestions import hidden_for, without_suggestions
 from backend.schema.users import UsersMutation, UsersQuery
 from backend.schema.workbooks import WorkbookMutation, WorkbookQuery
 from backend.units import format_bytes
