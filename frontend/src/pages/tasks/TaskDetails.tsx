@@ -130,7 +130,7 @@ export function TaskActions({ task, onChanged }: { task: { taskId: string; statu
 export function TaskDetails({ task, onChanged }: { task: TaskFieldsFragment; onChanged: () => void }) {
   return (
     <div data-task-status={task.status.toLowerCase()}>
-      <section className="widget" aria-label="Task">
+      <section className="widget" aria-label="Summary">
         <p>
           Status: <StatusBadge status={task.status} /> <TaskActions task={task} onChanged={onChanged} />
         </p>
