@@ -7,14 +7,17 @@ import re
 from pathlib import Path
 
 from backend.pipeline.sources.base import DEFAULT_LIMITS, ReadError
-from backend.units import format_bytes
 
 BLOCK_BYTES = 8 * 1024 * 1024
 _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def size_text(count: int) -> str:
-    return format_bytes(count)
+    if count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MB"
+    if count % 1024 == 0:
+        return f"{count // 1024} KB"
+    return f"{count:,} bytes"
 
 
 def check_line_lengths(path: Path, max_bytes: int = DEFAULT_LIMITS.line_bytes) -> None:
