@@ -23,6 +23,15 @@ async function fixtures(page: Page): Promise<Ids> {
   const upload = await page.request.post("/api/ingest/upload", { headers: auth, multipart: form });
   expect(upload.status(), await upload.text()).toBeLessThan(300);
   const task = ((await upload.json()) as { task_id: string }).task_id;
+  await expect // the dashboard has figures once it is loaded (a fresh service has none before)
+    .poll(
+      async () => {
+        const status = await page.request.get(`/api/ingest/status/${task}`, { headers: auth });
+        return ((await status.json()) as { status: string }).status;
+      },
+      { timeout: 90_000 },
+    )
+    .toBe("succeeded");
   const saved = await page.request.post("/api/workbooks", {
     headers: auth,
     data: { title: `Every page ${Date.now().toString(36)}`, datasource: "sales", visibility: "private" },
