@@ -279,6 +279,12 @@ class Settings(BaseSettings):
     # Any CSV line: Polars holds several times a line's size while reading it.
     max_line_bytes: Annotated[int, Field(ge=64 * 1024, le=256 * 1024 * 1024)] = 4 * 1024 * 1024
 
+    currency: str | None = Field(
+        default=None,
+        description="The currency of the data's money figures, as an ISO 4217 code (EUR, USD, "
+        "MMK): the app shows it on them. Unset: plain numbers",
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -318,6 +324,19 @@ class Settings(BaseSettings):
         if self.oidc_client_id and not self.oidc_issuer:
             raise ValueError("OIDC_CLIENT_ID needs OIDC_ISSUER (the provider's issuer URL)")
         return self
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_code(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        code = str(value).strip().upper()
+        if len(code) != 3 or not code.isascii() or not code.isalpha():
+            raise ValueError(
+                f"CURRENCY must be an ISO 4217 code of three letters, such as EUR or USD "
+                f"(got {str(value)[:32]!r})"
+            )
+        return code
 
     @field_validator("log_level")
     @classmethod

@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.limits import json_answer, replay
+from backend.units import format_bytes
 
 
 class GraphQLGate:
@@ -87,7 +88,7 @@ async def _refuse(send: Send, status: int, what: str, limit: int) -> None:
     a 413 without reading the rest."""
     answer = json_answer(
         status,
-        f"the GraphQL {what} is larger than the limit of {limit // 1024} kB",
+        f"the GraphQL {what} is larger than the limit of {format_bytes(limit)}",
         "Send a smaller query or fewer variables (files go in a multipart upload), or raise "
         "GRAPHQL_MAX_BODY_KB on the server.",
         "payload_too_large" if status == 413 else "uri_too_long",

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.units import format_bytes
+
 log = logging.getLogger(__name__)
 # Room for multipart headers and form fields besides the file itself.
 FORM_OVERHEAD = 65_536
@@ -40,11 +42,11 @@ def _closing(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
 
 
 def _refusal(limit: int) -> tuple[Message, Message]:
-    limit_mb = limit // (1024 * 1024)
     return json_answer(
         413,
-        f"the request is larger than the limit of {limit_mb} MB",
-        f"Split the file into parts under {limit_mb} MB, or raise MAX_UPLOAD_MB on the server.",
+        f"the request is larger than the limit of {format_bytes(limit)}",
+        f"Split the file into parts under {format_bytes(limit)}, or raise MAX_UPLOAD_MB on the "
+        "server.",
         "payload_too_large",
     )
 
@@ -53,8 +55,8 @@ def _too_slow(timeout: float, min_rate: int) -> tuple[Message, Message]:
     return json_answer(
         408,
         "the request body arrived too slowly",
-        f"Send the whole body within {timeout:g} seconds plus one second per {min_rate // 1024} "
-        "KiB; on a slow link, raise BODY_READ_TIMEOUT_S or lower BODY_MIN_KB_PER_S on the server.",
+        f"Send the whole body within {timeout:g} seconds plus one second per "
+        f"{format_bytes(min_rate)}; on a slow link, raise BODY_READ_TIMEOUT_S or lower BODY_MIN_KB_PER_S on the server.",
         "request_timeout",
     )
 
@@ -266,7 +268,7 @@ class _TooLarge(Exception):
 def _too_large_for_sign_in(cap: int) -> tuple[Message, Message]:
     return json_answer(
         413,
-        f"the request is larger than the limit of {cap // 1024} kB for signing in",
+        f"the request is larger than the limit of {format_bytes(cap)} for signing in",
         "Send only the fields the route takes (a name and a password to sign in), or raise "
         "AUTH_MAX_BODY_KB on the server.",
         "payload_too_large",

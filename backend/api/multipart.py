@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect
 
 from backend.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from backend.filenames import filename_of, header_text, parse_disposition
+from backend.units import format_bytes
 
 T = TypeVar("T")
 MAX_FIELD_BYTES = 64 * 1024
@@ -134,7 +135,8 @@ class _Events:
             value += chunk
             if len(value) > MAX_FIELD_BYTES:
                 raise PayloadTooLarge(
-                    f"form field {name!r} is too large", "Fields are limited to 64 KiB."
+                    f"form field {name!r} is too large",
+                    f"Fields are limited to {format_bytes(MAX_FIELD_BYTES)}.",
                 )
         return value.decode("utf-8", "replace")
 

@@ -15,6 +15,7 @@ from backend.api.errors import ErrorBody
 from backend.deps import RuntimeDep, SessionDep, Viewer
 from backend.errors import InvalidInput, NestsTooDeeply, PayloadTooLarge
 from backend.paging import MAX_OFFSET
+from backend.units import format_bytes
 from backend.workbooks import listing, service, starter, transfer, widget_data
 from backend.workbooks.documents import (
     MAX_TAGS,
@@ -300,7 +301,7 @@ async def _import_body(request: Request) -> ImportIn:
         read += chunk
         if len(read) > MAX_IMPORT_BYTES:
             raise PayloadTooLarge(
-                f"a workbook export is at most {MAX_IMPORT_BYTES // (1024 * 1024)} MiB",
+                f"a workbook export is at most {format_bytes(MAX_IMPORT_BYTES)}",
                 "Send the document GET /api/workbooks/{id}/export answers.",
             )
     try:

@@ -98,6 +98,9 @@ def run_command(args: argparse.Namespace) -> int:
     # markup off: file names, messages and values are shown as they are
     out = Console(markup=False, highlight=False, soft_wrap=True)
     err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+    # on a terminal, long lines wrap at its width between words (the bars stay one line each);
+    # piped, each message stays one line, whatever its length
+    out.soft_wrap, err.soft_wrap = not out.is_terminal, not err.is_terminal
     args.json = getattr(args, "json", False)
     api: Api | None = None
     try:

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from backend.client.api import OK, Api
 from backend.client.output import count_cell, show, summarize
+from backend.units import format_count
 
 
 def tasks(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> int:
@@ -37,7 +38,7 @@ def tasks(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> in
             for task in page["items"]
         ],
     )
-    out.print(f"{len(page['items'])} of {page['total']} task(s)")
+    out.print(f"{len(page['items']):,} of {format_count(page['total'], 'task')}")
     return OK
 
 

@@ -6,32 +6,55 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskProgressColumn, TextColumn
+from rich.table import Column, Table
+from rich.text import Text
 
 from backend.client import advice
+from backend.units import format_bytes, format_count, format_rate
 
 PROBLEMS_SHOWN = 10
 SAID_SHOWN = 3  # a check's samples shown with their own sentence
+BAR_WIDTH = 20
+
+
+class DetailColumn(ProgressColumn):
+    """What a bar stands for, in the units of backend.units: "1.2 MB of 2.6 MB, 3.4 MB/s, 3 s
+    left" while sending, the task's phase and rows while processing. One line whatever the
+    terminal's width: cut with an ellipsis rather than wrapped under the bar."""
+
+    def __init__(self) -> None:
+        super().__init__(table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1))
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("sizes"):
+            return Text(sent_detail(task.completed, task.total, task.speed), no_wrap=True)
+        return Text(str(task.fields.get("detail", "")), no_wrap=True)
+
+
+def sent_detail(sent: float, total: float | None, speed: float | None) -> str:
+    said = f"{format_bytes(sent)} of {format_bytes(total or 0)}"
+    if speed:
+        said += f", {format_rate(speed)}"
+        if total and sent < total:
+            said += f", {time_left((total - sent) / speed)}"
+    return said
+
+
+def time_left(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s left"
+    return f"{round(seconds / 60)} min left"
 
 
 def bars(console: Console) -> Progress:
+    """One line per bar (the sending of the file, then its processing) that fits the terminal:
+    an 80-column one holds the label, a bar of BAR_WIDTH, the percentage and the detail."""
     return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
+        TextColumn("{task.description}", table_column=Column(no_wrap=True, min_width=10)),
+        BarColumn(bar_width=BAR_WIDTH),
         TaskProgressColumn(),
-        TextColumn("{task.fields[detail]}"),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
+        DetailColumn(),
         console=console,
         disable=not console.is_terminal,
         transient=False,
@@ -42,7 +65,7 @@ def progress_detail(data: dict[str, Any]) -> str:
     read, rejected = data.get("rows_read"), data.get("rows_rejected")
     said = str(data["status"])
     if read:
-        said += f", {read:,} rows read"
+        said += f", {format_count(read, 'row')} read"
     if rejected:
         said += f", {rejected:,} rejected"
     return said

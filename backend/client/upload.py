@@ -61,7 +61,7 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
         if v is not None
     }
     with bars(err) as progress:
-        sending = progress.add_task("upload", total=size, detail="")
+        sending = progress.add_task("sending", total=size, sizes=True)
         with opened(path) as raw:
             body = Counting(raw, lambda n: progress.advance(sending, n))
             accepted = api.json(
@@ -123,7 +123,7 @@ def check_target(target: Path) -> None:
 def follow(api: Api, task_id: str, progress: Progress, err: Console) -> None:
     """The task's phases and rows, live from the SSE stream, until it is final (resuming with
     Last-Event-ID when the connection drops)."""
-    working = progress.add_task("process", total=1.0, detail="queued", visible=False)
+    working = progress.add_task("processing", total=1.0, detail="queued", visible=False)
     last = ""
     for _ in range(RECONNECTS):
         headers = {"Last-Event-ID": last} if last else {}

@@ -25,6 +25,7 @@ from backend.pipeline.normalize import LoadMode, UploadOptions, contract_detail,
 from backend.pipeline.remedies import Door, Remedy
 from backend.tasks import lifecycle, repository
 from backend.tasks.models import IngestionTask
+from backend.units import format_bytes
 
 # Set on a session when it queued work, so its owner can wake the workers after commit.
 WAKE_WORKERS = "wake_workers"
@@ -134,7 +135,7 @@ def _new_task(
     detail = {"datasource": datasource, "filename": staged.filename, "bytes": staged.size}
     return lifecycle.create(
         session,
-        f"upload received: {staged.size} bytes, {staged.file_format.value}",
+        f"upload received: {format_bytes(staged.size)}, {staged.file_format.value}",
         detail={"sha256": staged.sha256, "storage_key": staged.key},
         record=lifecycle.Audit(actor.label, "upload", detail),
         id=staged.task_id,

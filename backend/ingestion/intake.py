@@ -33,6 +33,7 @@ from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent,
 from backend.storage import ObjectStore, ObjectWriter
 from backend.storage.space import SpaceGuard
 from backend.tasks.models import TaskStatus
+from backend.units import format_bytes
 
 # While an upload streams in, free space is checked again after every this many bytes.
 SPACE_CHECK_BYTES = 64 * 1024 * 1024
@@ -181,10 +182,10 @@ def answer(accepted: Accepted, status_url: str, door: Door = Door.REST) -> Uploa
 
 
 def too_large(max_bytes: int) -> PayloadTooLarge:
-    limit_mb = max_bytes // (1024 * 1024)
     return PayloadTooLarge(
-        f"the upload is larger than the limit of {limit_mb} MB",
-        f"Split the file into parts under {limit_mb} MB, or raise MAX_UPLOAD_MB on the server.",
+        f"the upload is larger than the limit of {format_bytes(max_bytes)}",
+        f"Split the file into parts under {format_bytes(max_bytes)}, or raise MAX_UPLOAD_MB on "
+        "the server.",
     )
 
 

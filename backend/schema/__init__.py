@@ -55,9 +55,11 @@ from backend.schema.notifications import (
     NotificationSubscription,
 )
 from backend.schema.scalars import SCALARS
+from backend.schema.service_settings import ServiceSettingsQuery
 from backend.schema.suggestions import hidden_for, without_suggestions
 from backend.schema.users import UsersMutation, UsersQuery
 from backend.schema.workbooks import WorkbookMutation, WorkbookQuery
+from backend.units import format_bytes
 
 log = logging.getLogger(__name__)
 Query = merge_types(
@@ -70,6 +72,7 @@ Query = merge_types(
         UsersQuery,
         WorkbookQuery,
         NotificationQuery,
+        ServiceSettingsQuery,
     ),
 )
 Mutation = merge_types(
@@ -294,7 +297,7 @@ class Router(GraphQLRouter[object, None]):
             if isinstance(value, str | bytes) and len(value) > self.max_body:
                 raise PayloadTooLarge(
                     f"the upload's '{field}' field is larger than the limit of "
-                    f"{self.max_body // 1024} kB",
+                    f"{format_bytes(self.max_body)}",
                     "Send a smaller query or fewer variables (the file goes in its own part), "
                     "or raise GRAPHQL_MAX_BODY_KB on the server.",
                 )

@@ -21,6 +21,7 @@ from backend.auth.limits import TooManyRequests
 from backend.deps import reauthenticate
 from backend.errors import AppError, NestsTooDeeply, Unauthorized
 from backend.schema.context import Context
+from backend.units import format_bytes
 
 
 async def refusal(context: Context) -> GraphQLError | None:
@@ -113,4 +114,4 @@ class BoundedSocket(ASGIWebSocketAdapter):
 
 def _too_big(limit: int) -> str:
     # a close reason has at most 123 bytes
-    return f"Message larger than {limit // 1024} kB (GRAPHQL_MAX_BODY_KB)"
+    return f"Message larger than {format_bytes(limit)} (GRAPHQL_MAX_BODY_KB)"

@@ -8,6 +8,7 @@ import tempfile
 
 from backend.errors import InsufficientStorage
 from backend.storage.base import ObjectStore
+from backend.units import format_bytes
 
 MB = 1024 * 1024
 __all__ = ["MB", "InsufficientStorage", "SpaceGuard"]
@@ -32,7 +33,7 @@ class SpaceGuard:
             if free - incoming < self.reserve:
                 raise InsufficientStorage(
                     f"not enough free disk space for this upload on the server's {place} "
-                    f"({free // MB:,} MB free, {self.reserve // MB:,} MB are kept in reserve)",
+                    f"({format_bytes(free)} free, {format_bytes(self.reserve)} are kept in reserve)",
                     "Try again later, or ask an operator to free disk space (or lower "
                     "MIN_FREE_DISK_MB); nothing of this upload was kept.",
                 )

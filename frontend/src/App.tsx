@@ -10,10 +10,14 @@ import { SignInGate } from "./components/SignInGate";
 import { useAuth, useSignInGate } from "./hooks/useAuth";
 import { HeaderMe } from "./pages/profile/HeaderMe";
 import { useProfileTimeZone } from "./pages/profile/useProfileTimeZone";
+import { useServiceSettings } from "./serviceSettings";
 
-/** The pages, once the profile's time zone is known (moments are shown in it). */
-function ProfileZone({ signedIn, children }: { signedIn: boolean; children: ReactNode }) {
-  if (!useProfileTimeZone(signedIn)) {
+/** The pages, once the profile's time zone (moments are shown in it) and the service's currency
+ * (money figures show it) are known. */
+function ProfileZone({ signedIn, open, children }: { signedIn: boolean; open: boolean; children: ReactNode }) {
+  const zoneKnown = useProfileTimeZone(signedIn);
+  const settingsKnown = useServiceSettings(signedIn || open);
+  if (!zoneKnown || !settingsKnown) {
     return (
       <p role="status" className="page-loading">
         Loading the page…
@@ -84,7 +88,7 @@ export function App() {
             </p>
           }
         >
-          <ProfileZone signedIn={signedIn}>
+          <ProfileZone signedIn={signedIn} open={status === "open"}>
             <Routes>
               <Route path="/" element={<DashboardPage />} />
               <Route path="/upload" element={<UploadPage />} />

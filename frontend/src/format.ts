@@ -67,21 +67,35 @@ export function formatChange(value: number | null | undefined): string {
   }).format(value / 100);
 }
 
+// Sizes are binary, as the service's settings count them (MAX_UPLOAD_MB=500 is 500 x 1,024 x 1,024
+// bytes): 1 KB is 1,024 bytes. Whole bytes below 1 KB ("37 B"), one decimal at most above
+// ("1.2 MB"). backend/units.py is the twin the CLI and the service's messages use.
+const SIZE_UNITS = ["B", "KB", "MB", "GB", "TB"] as const;
+
+/** A size in bytes: "37 B", "1.2 KB", "500 MB". */
 export function formatBytes(value: number | null | undefined): string {
-  if (value === null || value === undefined) return DASH;
-  const units = ["byte", "kilobyte", "megabyte", "gigabyte", "terabyte"] as const;
+  if (value === null || value === undefined || Number.isNaN(value)) return DASH;
   let amount = value;
   let unit = 0;
-  while (amount >= 1024 && unit < units.length - 1) {
+  const rounded = (n: number) => (unit === 0 ? Math.round(Math.abs(n)) : Math.round(Math.abs(n) * 10) / 10);
+  while (unit < SIZE_UNITS.length - 1 && rounded(amount) >= 1024) {
     amount /= 1024;
     unit += 1;
   }
-  return numberFormat({
-    style: "unit",
-    unit: units[unit],
-    unitDisplay: "short",
-    maximumFractionDigits: unit === 0 ? 0 : 1,
-  }).format(amount);
+  const digits = numberFormat({ maximumFractionDigits: unit === 0 ? 0 : 1 }).format(amount);
+  return `${digits} ${SIZE_UNITS[unit]}`;
+}
+
+/** A transfer rate in bytes per second: "3 B/s", "3.4 MB/s". */
+export function formatRate(bytesPerSecond: number | null | undefined): string {
+  if (bytesPerSecond === null || bytesPerSecond === undefined || Number.isNaN(bytesPerSecond)) return DASH;
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/** A count of things with grouped digits and the right word: "1 row", "2 rows", "1,234 rows". */
+export function formatCount(value: number | null | undefined, singular: string, plural = `${singular}s`): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return DASH;
+  return `${formatInteger(value)} ${value === 1 ? singular : plural}`;
 }
 
 export function formatDuration(seconds: number | null | undefined): string {

@@ -3,12 +3,16 @@ summary with line numbers, --json, --rejected, the listings, and the progress ba
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Iterator
@@ -80,6 +84,8 @@ def test_an_upload_is_followed_to_success_and_listed(
 
     listed = sales_ingest("tasks", "--url", url, "--token", token, "--json")
     assert [t["task_id"] for t in json.loads(listed.stdout)["items"]] == [task["task_id"]]
+    table = sales_ingest("tasks", "--url", url, "--token", token)
+    assert table.stdout.endswith("1 of 1 task\n"), table.stdout  # was "1 of 1 task(s)"
     shown = sales_ingest("status", task["task_id"], "--url", url, "--token", token)
     assert shown.returncode == 0 and "rows: 30 read" in shown.stdout
     sources = sales_ingest("datasources", "--url", url, "--token", token)
@@ -170,21 +176,13 @@ def test_usage_access_and_connection_problems_exit_2(
     assert "Traceback" not in missing.stderr + refused.stderr + unreachable.stderr
 
 
-def test_on_a_terminal_the_upload_and_processing_show_progress_bars(
-    served: tuple[str, str, dict[str, str]], tmp_path: Path
-) -> None:
-    url, token, _ = served
-    good = tmp_path / "big.csv"
-    good.write_bytes(sales_csv(rows=20_000, seed=23))
+def on_a_terminal(args: list[str], columns: int) -> str:
+    """What `sales-ingest *args` writes to a pseudo-terminal `columns` wide (its exit code 0)."""
     primary, secondary = pty.openpty()
-    env = dict(os.environ, COLUMNS="120", TERM="xterm-256color")
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = dict(os.environ, COLUMNS=str(columns), TERM="xterm-256color")
     process = subprocess.Popen(
-        [str(SCRIPT), "upload", str(good), "--datasource", "sales", "--url", url, "--token", token],
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=env,
-        cwd=ROOT,
+        [str(SCRIPT), *args], stdin=secondary, stdout=secondary, stderr=secondary, env=env, cwd=ROOT
     )
     os.close(secondary)
     seen = b""
@@ -203,10 +201,45 @@ def test_on_a_terminal_the_upload_and_processing_show_progress_bars(
             break
     os.close(primary)
     assert process.wait(timeout=30) == 0, seen[-2000:]
-    text = seen.decode(errors="replace")
+    return seen.decode(errors="replace")
+
+
+def test_on_a_terminal_the_upload_and_processing_show_progress_bars(
+    served: tuple[str, str, dict[str, str]], tmp_path: Path
+) -> None:
+    url, token, _ = served
+    good = tmp_path / "big.csv"
+    good.write_bytes(sales_csv(rows=20_000, seed=23))
+    args = ["upload", str(good), "--datasource", "sales", "--url", url, "--token", token]
+    text = on_a_terminal(args, 120)
     assert "upload" in text and "100%" in text, text[-2000:]
     assert "━" in text  # rich's bar
     assert "20,000 rows read" in text, text[-2000:]
+
+
+def test_on_an_80_column_terminal_each_bar_is_one_line_in_plain_units(
+    served: tuple[str, str, dict[str, str]], tmp_path: Path
+) -> None:
+    url, token, _ = served
+    good = tmp_path / "big.csv"
+    good.write_bytes(sales_csv(rows=20_000, seed=24))
+    args = ["upload", str(good), "--datasource", "sales", "--url", url, "--token", token]
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", on_a_terminal(args, 80))
+    lines = [line.rstrip() for line in re.split(r"[\r\n]+", text) if line.strip()]
+
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    bars = [line for line in lines if "━" in line]  # each bar whole on its line: label to detail
+    cut = [line for line in bars if not re.match(r"(sending|processing) +[━╸╺]+ +\d+% \S", line)]
+    assert cut == []
+    assert any(
+        re.fullmatch(r"sending +━+ 100% 2\.6 MB of 2\.6 MB, [\d.]+ [KMG]?B/s", line)
+        for line in bars
+    ), bars
+    assert any(
+        re.fullmatch(r"processing +━+ 100% succeeded, 20,000 rows read", line) for line in bars
+    ), bars
+    assert "upload received: 2.6 MB, csv" in text
+    assert " bytes" not in text, text  # "0/1 bytes", "3 bytes/s", "2680453 bytes" were shown
 
 
 def test_a_traced_task_says_its_trace() -> None:

@@ -30,6 +30,7 @@ import polars as pl
 
 from backend.digits import ascii_count
 from backend.pipeline.sources.base import ReadError
+from backend.units import format_bytes
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def _reader_failed(status: int, stderr: bytes) -> ReadError:
     if status < 0 or status == MEMORY_EXIT or "MemoryError" in detail:
         return ReadError(
             "the workbook needs more memory to read than allowed "
-            f"({READ_MEMORY_BYTES // (1024 * 1024)} MB)",
+            f"({format_bytes(READ_MEMORY_BYTES)})",
             _SPLIT_HINT,
         )
     return ReadError(

@@ -18,7 +18,7 @@ interface Props<Row> {
 /** A plain table that scrolls sideways on narrow screens instead of overflowing the page. */
 export function DataTable<Row>({ caption, columns, rows, rowKey, visibleCaption = false }: Props<Row>) {
   return (
-    <div className="table-scroll" role="region" aria-label={caption} tabIndex={0}>
+    <div className="table-scroll" role="group" aria-label={caption} tabIndex={0}>
       <table>
         <caption className={visibleCaption ? undefined : "visually-hidden"}>{caption}</caption>
         <thead>

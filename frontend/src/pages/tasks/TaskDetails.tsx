@@ -190,7 +190,7 @@ export function TaskDetails({
   const reloaded = onReloaded ?? ((next: Reloaded) => void navigate(`/tasks/${next.taskId}`));
   return (
     <div data-task-status={task.status.toLowerCase()}>
-      <section className="widget" aria-label="Task">
+      <section className="widget" aria-label="Summary">
         <p>
           Status: <StatusBadge status={task.status} /> <TaskActions task={task} onChanged={onChanged} />
         </p>

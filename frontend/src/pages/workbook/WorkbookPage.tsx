@@ -330,11 +330,14 @@ export default function WorkbookPage() {
   if (!workbook) {
     if (result.error)
       return (
-        <ErrorMessage
-          error={result.error}
-          what="The workbook could not be loaded"
-          onRetry={() => reexecute({ requestPolicy: "network-only" })}
-        />
+        <>
+          <h1>Workbook</h1>
+          <ErrorMessage
+            error={result.error}
+            what="The workbook could not be loaded"
+            onRetry={() => reexecute({ requestPolicy: "network-only" })}
+          />
+        </>
       );
     return (
       <p role="status" className="page-loading">
