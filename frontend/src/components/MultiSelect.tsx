@@ -8,7 +8,7 @@ import {
   type RefObject,
 } from "react";
 
-import { formatInteger } from "../format";
+import { formatCount } from "../format";
 
 export interface Option {
   value: string;
@@ -129,7 +129,7 @@ export function MultiSelect({ label, options, selected, onChange, loading = fals
             <label htmlFor={`${id}-${index}`}>{value}</label>
             {count !== null && count !== undefined ? (
               <span className="multi-select-count" id={`${id}-${index}-count`}>
-                {count === 1 ? "1 row" : `${formatInteger(count)} rows`}
+                {formatCount(count, "row")}
               </span>
             ) : null}
           </div>

@@ -6,7 +6,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { Widget } from "../components/Widget";
 import { graphql } from "../gql";
 import type { SigmaMode, StatusQuery as StatusQueryResult } from "../gql/graphql";
-import { formatDateTime, formatInteger, formatMs } from "../format";
+import { formatCount, formatDateTime, formatInteger, formatMs } from "../format";
 import { useDocumentTitle } from "../hooks/useDocumentTitle";
 import { usePolling } from "../hooks/usePolling";
 import { useWidgetQuery } from "../hooks/useWidgetQuery";
@@ -84,7 +84,7 @@ function EngineChoice({ sigma, onChanged }: { sigma: Engine; onChanged: () => vo
       {sigma.engineDetail ? <p>{sigma.engineDetail}</p> : null}
       <p>
         It serves {formatInteger(sigma.datasources)} {sigma.datasources === 1 ? "datasource" : "datasources"} with{" "}
-        {formatInteger(sigma.rowsServed)} rows.{" "}
+        {formatCount(sigma.rowsServed, "row")}.{" "}
         {sigma.lastChange.changedAt
           ? `Chosen ${formatDateTime(sigma.lastChange.changedAt)} by ${sigma.lastChange.changedBy ?? "someone"}.`
           : "It has never been changed."}

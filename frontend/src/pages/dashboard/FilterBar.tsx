@@ -1,7 +1,7 @@
 import { useId } from "react";
 
 import { MultiSelect } from "../../components/MultiSelect";
-import { formatDay, formatInteger } from "../../format";
+import { formatCount, formatDay } from "../../format";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 import { DateField } from "./DateField";
 import { activeFilterCount, effectiveDates, type DashboardFilters, type ListFilter } from "./filters";
@@ -136,10 +136,14 @@ export function FilterBar({ filters, onChange }: Props) {
       </button>
       <p className="filter-note" aria-live="polite">
         {current
-          ? `${formatInteger(current.rowCount)} rows from ${formatDay(current.timeStart)} to ${formatDay(current.timeEnd)}`
+          ? current.rowCount > 0
+            ? `${formatCount(current.rowCount, "row")} from ${formatDay(current.timeStart)} to ${formatDay(current.timeEnd)}`
+            : `Datasource “${filters.datasource}” has no rows yet.`
           : options.fetching
             ? ""
-            : `Datasource “${filters.datasource}” has no data yet.`}
+            : options.error
+              ? "The datasource's rows and dates could not be read; the widgets below say why."
+              : `There is no datasource named “${filters.datasource}” that you can open.`}
       </p>
     </form>
   );

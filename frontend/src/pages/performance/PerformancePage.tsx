@@ -5,7 +5,15 @@ import { StatusBadge } from "../../components/StatusBadge";
 import { Widget } from "../../components/Widget";
 import { graphql } from "../../gql";
 import type { PerformanceQuery as PerformanceQueryResult } from "../../gql/graphql";
-import { formatBytes, formatDuration, formatInteger, formatMs, formatNumber, formatPercent } from "../../format";
+import {
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatInteger,
+  formatMs,
+  formatNumber,
+  formatPercent,
+} from "../../format";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { usePolling } from "../../hooks/usePolling";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
@@ -256,8 +264,8 @@ export default function PerformancePage() {
           <div key={p.datasource} data-pipeline={p.datasource}>
             <h3>{p.datasource}</h3>
             <p>
-              {formatInteger(p.runs)} runs, success rate{" "}
-              {formatPercent(p.successRate === null ? null : p.successRate * 100)}, {formatInteger(p.rowsLoaded)} rows
+              {formatCount(p.runs, "run")}, success rate{" "}
+              {formatPercent(p.successRate === null ? null : p.successRate * 100)}, {formatCount(p.rowsLoaded, "row")}{" "}
               loaded, {formatInteger(p.rowsRejected)} rejected
             </p>
             <StackedTable

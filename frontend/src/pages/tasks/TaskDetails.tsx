@@ -7,7 +7,7 @@ import { DataTable } from "../../components/DataTable";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { StatusBadge } from "../../components/StatusBadge";
 import type { TaskFieldsFragment } from "../../gql/graphql";
-import { formatBytes, formatDateTime, formatInteger, formatPercent } from "../../format";
+import { formatBytes, formatCount, formatDateTime, formatInteger, formatPercent } from "../../format";
 import { CancelTaskMutation, RetryTaskMutation, retryHelps, TERMINAL } from "./queries";
 import { Remedies, type Reloaded, type Remedy } from "./Remedies";
 
@@ -47,7 +47,7 @@ export function ValidationTable({ task }: { task: TaskFieldsFragment }) {
     <section aria-label="Validation report" className="widget" data-testid="validation-report">
       <h2>Validation report</h2>
       <p>
-        {formatInteger(report.rowsRead)} rows read, {formatInteger(report.rowsValid)} valid,{" "}
+        {formatCount(report.rowsRead, "row")} read, {formatInteger(report.rowsValid)} valid,{" "}
         {formatInteger(report.rowsRejected)} rejected
         {report.outcome ? ` (${report.outcome})` : ""}.
       </p>

@@ -6,7 +6,7 @@ import { useQuery } from "urql";
 import { downloadFile } from "../../../api/rest";
 import { ErrorMessage } from "../../../components/ErrorMessage";
 import type { FilterInput, SalesFilter } from "../../../gql/graphql";
-import { formatInteger } from "../../../format";
+import { formatCount, formatInteger } from "../../../format";
 import { RowsQuery } from "./queries";
 import { analyticsFilters, rowsCsvUrl, weekdayDates, type RowsScope } from "./scope";
 
@@ -104,7 +104,7 @@ export function RowsDialog({ filter, scope, onClose }: { filter: SalesFilter; sc
         <h2 id={headingId}>Rows: {scope.title}</h2>
         <div className="widget-actions">
           <button type="button" onClick={download} disabled={filters === null || total === 0}>
-            Download CSV of all {formatInteger(total)} rows
+            Download CSV of all {formatCount(total, "row")}
           </button>
           <button type="button" onClick={() => dialog.current?.close()}>
             Close
