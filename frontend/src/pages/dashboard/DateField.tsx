@@ -31,6 +31,9 @@ export function DateField({ id, label, value, min, max, onCommit }: Props) {
   const [draft, setDraft] = useState(value ?? "");
   const [shown, setShown] = useState(value);
   const [problem, setProblem] = useState<string | null>(null);
+  // Chromium focuses a date input's inner part, so the field never matches :focus: its ring is drawn
+  // from this state instead.
+  const [focused, setFocused] = useState(false);
   if (shown !== value) {
     // The URL changed elsewhere (Back, Clear filters): show it.
     setShown(value);
@@ -59,6 +62,7 @@ export function DateField({ id, label, value, min, max, onCommit }: Props) {
       <input
         id={id}
         type="date"
+        className={focused ? "date-input focused" : "date-input"}
         value={draft}
         min={min ?? undefined}
         max={max ?? undefined}
@@ -72,7 +76,11 @@ export function DateField({ id, label, value, min, max, onCommit }: Props) {
             onCommit(text);
           }
         }}
-        onBlur={(event) => commit(event.target.value, event.target.validity.badInput)}
+        onFocus={() => setFocused(true)}
+        onBlur={(event) => {
+          setFocused(false);
+          commit(event.target.value, event.target.validity.badInput);
+        }}
         onKeyDown={onKeyDown}
       />
       {problem ? (
