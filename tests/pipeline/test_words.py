@@ -258,3 +258,19 @@ def test_sentences_name_columns_as_the_file_does(tmp_path: Path) -> None:
     ]
     checks = found(outcome)
     assert checks[("Quantity", "type:integer")]["message"] == "quantity must be a whole number"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"Total": "1e17"}, {"Total": "1e308"}, {"Unit price": "1e300"}, {"Quantity": "10" * 9}],
+)
+def test_a_huge_value_is_a_rejected_row_not_an_unreadable_file(
+    tmp_path: Path, change: dict[str, str]
+) -> None:
+    # Before: the expected value said with fixed decimals overflowed a 64-bit integer and the
+    # whole file failed ("the file cannot be read: conversion from `f64` to `i64` failed").
+    outcome = sales_file(tmp_path, {}, change)
+
+    assert outcome.report is not None
+    assert outcome.report.as_dict()["checks"]
+    assert len(reasons(outcome)) == 1
