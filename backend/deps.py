@@ -201,14 +201,19 @@ async def record_refusal(
     `session` when the request goes on and commits it (a GraphQL field: a second writer would
     wait for the request's own write lock on SQLite), else in a transaction of its own (a REST
     refusal rolls the request's back). The same caller (the same credentials, from the same
-    address) refused at the same door again within a few minutes is not written again
+    address) refused at the same door (signed in: for the same operation) again within a few
+    minutes is not written again
     (backend.monitoring.audit.RecentRefusals): a page's every request is not a row."""
     where = f"{where_of(request)} {request.url.path}" if request is not None else None
     actor = principal.label if principal is not None else "unknown credentials"
     caller = principal.id if principal is not None else None
     presented = bearer_of(request) if request is not None else None
     address = client_address(request) if request is not None else None
-    if not runtime.refusals.first(actor, caller, presented, address, where):
+    # A signed-in caller refused for its role is written once per operation it tried (an
+    # attempt at another one is news); a caller not signed in once per door.
+    signed_in = principal is not None and principal.kind != "anonymous"
+    what = reason if signed_in else None
+    if not runtime.refusals.first(actor, caller, presented, address, where, what):
         return
     if session is not None:
         audit.record(session, actor, "denied", where, {"reason": reason})

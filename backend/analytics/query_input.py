@@ -116,7 +116,7 @@ def _typed(
             if text.lower() in _FALSE:
                 return False
             raise ValueError(text)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: the end of 9999-12-31
         raise BadRange(
             f"{value[:40]!r} is not a valid value for {column} ({dtype})",
             "Give a value of the column's type"

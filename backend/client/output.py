@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -126,9 +127,18 @@ def _check_lines(check: dict[str, Any], label: str) -> list[str]:
         f"{label} {s['row']}" + (f" ({s['value']!r})" if s.get("value") is not None else "")
         for s in plain
     )
-    lines = [f"{check['message']} ({rows})" + (f": {where}" if where else "")]
-    lines += [f"  {label} {s['row']}: {s['message']}" for s in said[:SAID_SHOWN]]
+    lines = [f"{_printable(check['message'])} ({rows})" + (f": {where}" if where else "")]
+    lines += [f"  {label} {s['row']}: {_printable(s['message'])}" for s in said[:SAID_SHOWN]]
     return lines
+
+
+def _printable(text: str) -> str:
+    """A sentence that may quote a file's column names and values, with its control characters
+    written as escapes (as the values listed with repr are): a value cannot steer the terminal."""
+    return "".join(
+        ch.encode("unicode_escape").decode() if unicodedata.category(ch) == "Cc" else ch
+        for ch in text
+    )
 
 
 def show(out: Console, header: Sequence[str], rows: list[tuple[str, ...]]) -> None:

@@ -81,13 +81,16 @@ class DerivedColumns:
 
 
 def fixed(value: pl.Expr, decimals: int | None) -> pl.Expr:
-    """A number as text with exactly `decimals` decimals (548.97, 600.00, 7)."""
+    """A number as text with exactly `decimals` decimals (548.97, 600.00, 7); one too large for
+    that (1e17, inf, NaN: a 64-bit integer cannot hold it scaled) as Polars writes it."""
     if decimals is None:
         return value.cast(pl.String)
-    scaled = (value.cast(pl.Float64) * 10**decimals).round(0).cast(pl.Int64)
+    scaled = (value.cast(pl.Float64) * 10**decimals).round(0).cast(pl.Int64, strict=False)
     sign = pl.when(scaled < 0).then(pl.lit("-")).otherwise(pl.lit(""))
     whole_part = (scaled.abs() // 10**decimals).cast(pl.String)
     if decimals == 0:
-        return pl.concat_str([sign, whole_part])
-    fraction = (scaled.abs() % 10**decimals).cast(pl.String).str.zfill(decimals)
-    return pl.concat_str([sign, whole_part, pl.lit("."), fraction])
+        said = pl.concat_str([sign, whole_part])
+    else:
+        fraction = (scaled.abs() % 10**decimals).cast(pl.String).str.zfill(decimals)
+        said = pl.concat_str([sign, whole_part, pl.lit("."), fraction])
+    return pl.when(scaled.is_null()).then(value.cast(pl.String)).otherwise(said)

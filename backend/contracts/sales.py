@@ -85,6 +85,15 @@ def _derived(
     return Derived(check, column, formula, expected, passes, decimals, cases)
 
 
+def _a_quantity(value: pl.Expr) -> pl.Expr:
+    """A value a Quantity could have been (a negative Unit price implies a negative one)."""
+    return whole(value) & positive(value)
+
+
+def _a_price(value: pl.Expr) -> pl.Expr:
+    return cents(value) & positive(value)
+
+
 DERIVED = DerivedColumns(
     derived=(
         _derived(
@@ -119,8 +128,8 @@ DERIVED = DerivedColumns(
     ),
     # One wrong Quantity (or Unit price, cogs, Tax 5%, Total) makes several of the above disagree.
     suspects=(
-        Suspect("Quantity", pl.col("cogs") / _PRICE, whole, decimals=0),
-        Suspect("Unit price", pl.col("cogs") / _QTY, cents),
+        Suspect("Quantity", pl.col("cogs") / _PRICE, _a_quantity, decimals=0),
+        Suspect("Unit price", pl.col("cogs") / _QTY, _a_price),
         Suspect("cogs", _COGS, positive),
         Suspect("Tax 5%", _COGS * 0.05, positive),
         Suspect("Total", _COGS + _TAX, positive),

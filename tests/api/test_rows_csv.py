@@ -102,3 +102,13 @@ async def test_a_hostile_column_name_and_cell_are_text_in_a_spreadsheet(app: App
     column = header.index('\'=HYPERLINK("http://x")')
     assert [r[column] for r in rows] == ["plain", "'=1+1"]
     assert [r[header.index("amount")] for r in rows] == ["-2", "1.5"]
+
+
+async def test_a_date_past_the_last_day_a_date_can_hold_is_refused_not_an_error(app: App) -> None:
+    # Before: 500 "Internal server error" (and "Unexpected error." in GraphQL): the end of
+    # 9999-12-31 is the next midnight, past what a Python date can hold.
+    await load(app, sales_csv(rows=10))
+    last_day = [{"kind": "DATE_RANGE", "column": "__time", "values": ["2019-01-01", "9999-12-31"]}]
+    answer = await app.client.get(rows_url("sales", last_day))
+    assert answer.status_code == 422, answer.text
+    assert "not a valid value for __time" in answer.json()["error"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from backend.client.output import problems
 from tests.api.test_report_words import REASONS, TOTAL, bad_file
 from tests.client.test_cli import sales_ingest, served
 
@@ -41,3 +42,21 @@ def test_the_cli_prints_the_reports_sentences(
     assert f"    line 6: {TOTAL}" in shown, shown
     assert "fails " not in shown and "greater_than" not in shown
     assert all(reason in rejected.read_text() for reason in REASONS)
+
+
+def test_a_value_said_in_a_sentence_cannot_steer_the_terminal() -> None:
+    # Before: a sample's sentence quoted the file's value raw ("the file has \x1b]0;...\x07"),
+    # where the list of values before it printed them escaped (repr).
+    said = "City should be Yangon (the city of its Branch); the file has \x1b]0;owned\x07\x1b[2J"
+    check = {
+        "column": "City\x1b[31m",
+        "message": "City\x1b[31m must be the city of its Branch",
+        "failed": 1,
+        "samples": [{"row": 3, "value": "x", "message": said}],
+    }
+
+    lines = problems({"row_label": "line", "checks": [check]})
+
+    assert not any(ch in line for line in lines for ch in "\x1b\x07"), lines
+    assert "  line 3: City should be Yangon (the city of its Branch); the file has " in lines[1]
+    assert "\\x1b]0;owned\\x07\\x1b[2J" in lines[1], lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.auth.roles import Role
 from backend.db import session_scope
 from backend.monitoring import audit
 from tests.conftest import App
@@ -137,3 +138,23 @@ async def test_opening_the_pages_without_signing_in_writes_a_row_per_caller(app:
         ("anonymous", "POST /graphql"),
         ("unknown credentials", "POST /graphql"),
     }
+
+
+async def test_a_signed_in_caller_refused_at_another_operation_is_written_again(app: App) -> None:
+    # Before: after a viewer's refused accessLogs, its refused setSigmaMode (an attempt to change
+    # the engine) on the same door, POST /graphql, was not written for five minutes.
+    viewer = app.client_as(await app.token(Role.VIEWER, "vera"))
+    for query in (
+        "query { accessLogs { total } }",
+        "mutation { setSigmaMode(mode: STANDALONE) { mode } }",
+        "query { accessLogs { total } }",  # the same refusal again: not a row of its own
+    ):
+        answer = await viewer.post("/graphql", json={"query": query})
+        assert answer.status_code == 200 and answer.json()["errors"], answer.text
+
+    page = await log_page(app, search="vera")
+    reasons = sorted(e["detail"]["reason"] for e in page["items"] if e["action"] == "denied")
+    assert reasons == [
+        "GraphQL field accessLogs needs admin",
+        "GraphQL field setSigmaMode needs admin",
+    ], page["items"]

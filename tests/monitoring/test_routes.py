@@ -3,6 +3,10 @@ with the raw name beside; a made-up operation name is not counted on its own."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+from backend.monitoring.routes import OPERATIONS
 from tests.conftest import App
 from tests.factories import sales_csv, upload, wait_for_task
 
@@ -29,3 +33,18 @@ async def test_routes_and_the_apps_operations_have_names_in_words(app: App) -> N
     assert overview["label"] == "Dashboard: key figures" and overview["requests"] == 1
     assert not any("MadeUp" in route for route in routes)
     assert routes["POST /graphql"]["requests"] >= 2  # both, counted under the route too
+
+
+def test_every_query_and_mutation_of_the_app_has_a_name_in_words() -> None:
+    # Before: the rows view (DashboardRows), the page for any datasource (GenericAnalytics) and
+    # the dashboard's datasource list (DashboardDatasources) were counted only as POST /graphql.
+    declared = re.compile(r"^\s*(?:query|mutation) ([A-Za-z0-9_]+)", re.MULTILINE)
+    sources = Path(__file__).parents[2] / "frontend" / "src"
+    found = {
+        name
+        for path in sources.rglob("*.ts*")
+        if "gql" not in path.parts and not path.name.endswith((".test.ts", ".test.tsx"))
+        for name in declared.findall(path.read_text(encoding="utf-8"))
+    }
+    assert found, sources
+    assert sorted(found - set(OPERATIONS)) == []

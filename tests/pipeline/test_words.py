@@ -258,3 +258,32 @@ def test_sentences_name_columns_as_the_file_does(tmp_path: Path) -> None:
     ]
     checks = found(outcome)
     assert checks[("Quantity", "type:integer")]["message"] == "quantity must be a whole number"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"Total": "1e17"}, {"Total": "1e308"}, {"Unit price": "1e300"}, {"Quantity": "10" * 9}],
+)
+def test_a_huge_value_is_a_rejected_row_not_an_unreadable_file(
+    tmp_path: Path, change: dict[str, str]
+) -> None:
+    # Before: the expected value said with fixed decimals overflowed a 64-bit integer and the
+    # whole file failed ("the file cannot be read: conversion from `f64` to `i64` failed").
+    outcome = sales_file(tmp_path, {}, change)
+
+    assert outcome.report is not None
+    assert outcome.report.as_dict()["checks"]
+    assert len(reasons(outcome)) == 1
+
+
+def test_a_negative_unit_price_is_named_not_the_quantity(tmp_path: Path) -> None:
+    # Before: "Quantity is likely wrong: cogs, Tax 5% and Total fit a Quantity of -7; the file
+    # has 7": a negative quantity was taken as a plausible value for the input at fault.
+    outcome = sales_file(tmp_path, {"Unit price": "-74.69"})
+
+    said = [c["samples"][0].get("message") for c in found(outcome).values() if c["samples"]]
+    assert not any("Quantity" in (s or "") for s in said), said
+    assert (
+        "Unit price is likely wrong: cogs, Tax 5% and Total fit a Unit price of 74.69; "
+        "the file has -74.69"
+    ) in said, said
