@@ -99,6 +99,12 @@ class Settings(BaseSettings):
         description="The most rows a rows CSV download holds: more matching rows are refused "
         "with the advice to narrow the selection",
     )
+    rows_csv_max_cells: Annotated[int, Field(ge=1000, le=50_000_000)] = Field(
+        default=2_000_000,
+        description="The most values (rows x columns) a rows CSV download holds, whatever its "
+        "rows: the rows are held in memory while they are written, and a wide datasource's "
+        "100,000 rows could be millions of values",
+    )
     query_parallel: Annotated[int, Field(ge=1, le=16)] = 2
     # Twice the cores: a GraphQL request is CPU work on the event loop and the engine's threads,
     # so more at once only lengthens every loop turn (measured in tests/e2e/test_load.py on 2

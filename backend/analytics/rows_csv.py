@@ -14,7 +14,7 @@ from typing import Any
 
 from backend.analytics.budget import Budget
 from backend.analytics.errors import BadRange
-from backend.analytics.query import FilterKind, Granularity, Result
+from backend.analytics.query import TIME, FilterKind, Granularity, Result
 from backend.analytics.query_input import build_query
 from backend.analytics.service import Analytics, CacheTrace
 from backend.pipeline.rejected import neutralise
@@ -53,23 +53,41 @@ class TooManyRows(BadRange):
     code = "too_many_rows"
 
 
-async def matching_rows(
-    analytics: Analytics, request: RowsInput, max_rows: int, seconds: float
-) -> Result:
-    """Every row matching `request`'s filters, in its order; more than `max_rows` is refused
-    (a file that silently stops part way would mislead)."""
+_NARROW = (
+    "Narrow the selection (a shorter date range, a branch or a product line) and download again."
+)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    rows: int  # the most rows a download holds
+    cells: int  # the most values (rows x columns), however few the rows
+    seconds: float  # the time the query may take
+
+
+async def matching_rows(analytics: Analytics, request: RowsInput, bounds: Bounds) -> Result:
+    """Every row matching `request`'s filters, in its order, without the internal `__time`
+    (the rows view does not show it: its Date and Time say it); more than `bounds.rows` rows or
+    `bounds.cells` values is refused (a file that silently stops part way would mislead)."""
     columns = await analytics.columns(request.datasource)
-    query = dataclasses.replace(build_query(request, columns), limit=max_rows + 1)
-    # The time a query may take, as a GraphQL request's; the size is bounded by `max_rows`.
-    budget = Budget(seconds, cells=(max_rows + 1) * max(1, len(columns)), parallel=1)
+    # One row more than the cells allow tells "too many" apart from "exactly enough".
+    rows = min(bounds.rows, bounds.cells // max(1, len(columns)))
+    query = dataclasses.replace(build_query(request, columns), limit=rows + 1)
+    budget = Budget(bounds.seconds, cells=(rows + 1) * max(1, len(columns)), parallel=1)
     result = await analytics.run(query, CacheTrace(budget=budget), field="rows_csv")
-    if len(result.rows) > max_rows:
-        raise TooManyRows(
-            f"more than {max_rows:,} rows match",
-            "Narrow the selection (a shorter date range, a branch or a product line) and "
-            "download again.",
-        )
-    return result
+    if len(result.rows) > rows:
+        raise TooManyRows(f"more than {rows:,} rows match", _NARROW)
+    return _without_time(result)
+
+
+def _without_time(result: Result) -> Result:
+    if TIME not in result.columns or len(result.columns) == 1:
+        return result
+    at = result.columns.index(TIME)
+    return Result(
+        columns=[c for c in result.columns if c != TIME],
+        rows=[row[:at] + row[at + 1 :] for row in result.rows],
+    )
 
 
 def _cell(value: Any) -> Any:

@@ -82,9 +82,10 @@ async def rows_as_csv(
         order=[rows_csv.RowOrder(order, descending)] if order else [],
     )
     settings = runtime.settings
-    result = await rows_csv.matching_rows(
-        runtime.analytics, request, settings.rows_csv_max_rows, settings.query_timeout_seconds
+    bounds = rows_csv.Bounds(
+        settings.rows_csv_max_rows, settings.rows_csv_max_cells, settings.query_timeout_seconds
     )
+    result = await rows_csv.matching_rows(runtime.analytics, request, bounds)
     return StreamingResponse(
         rows_csv.csv_chunks(result),
         media_type="text/csv; charset=utf-8",

@@ -85,6 +85,27 @@ async def warehouse_unavailable(runtime: Services) -> str | None:
     return None
 
 
+# What `status` last heard from Druid, per running service: an open Status page asks every few
+# seconds, and each answer would otherwise probe Druid again beside health's own probe.
+_HEARD: dict[int, tuple[float, str | None]] = {}
+_HEARD_SECONDS = 10.0
+
+
+async def recently_unavailable(runtime: Services) -> str | None:
+    """warehouse_unavailable, asked of Druid at most once per 10 s (a mode change asks anew)."""
+    if not runtime.settings.druid_url:
+        return await warehouse_unavailable(runtime)
+    now = time.monotonic()
+    heard = _HEARD.get(id(runtime))
+    if heard is not None and now - heard[0] < _HEARD_SECONDS:
+        return heard[1]
+    reason = await warehouse_unavailable(runtime)
+    if len(_HEARD) > 64:
+        _HEARD.clear()
+    _HEARD[id(runtime)] = (now, reason)
+    return reason
+
+
 async def set_mode(session: AsyncSession, runtime: Services, mode: Mode, actor: str) -> ModeState:
     if mode is Mode.WAREHOUSE and (reason := await warehouse_unavailable(runtime)):
         raise Conflict(
@@ -113,7 +134,7 @@ async def set_mode(session: AsyncSession, runtime: Services, mode: Mode, actor: 
 async def status(runtime: Services) -> SigmaStatus:
     async with session_scope(runtime.reading()) as session:
         state = await current(session)
-    name, druid = ENGINE_NAMES[state.mode], await warehouse_unavailable(runtime)
+    name, druid = ENGINE_NAMES[state.mode], await recently_unavailable(runtime)
     started = time.perf_counter()
     try:
         sources = await runtime.analytics.datasources()

@@ -112,3 +112,31 @@ async def test_a_date_past_the_last_day_a_date_can_hold_is_refused_not_an_error(
     answer = await app.client.get(rows_url("sales", last_day))
     assert answer.status_code == 422, answer.text
     assert "not a valid value for __time" in answer.json()["error"]
+
+
+async def test_a_wide_selection_is_bounded_by_its_values_not_only_its_rows(
+    backend: Backend,
+) -> None:
+    # 60 rows of 17 columns are 1,020 values: past a 1,000-value bound, though the row bound
+    # (100,000) is far away; a wide datasource's rows were held in memory whatever their width.
+    bounded = dataclasses.replace(
+        backend, settings=backend.settings.model_copy(update={"rows_csv_max_cells": 1000})
+    )
+    async with app_for(bounded) as app:
+        await load(app, sales_csv(rows=60))
+        refused = await app.client.get(rows_url("sales", []))
+        assert refused.status_code == 422, refused.text
+        assert "rows match" in refused.json()["error"]
+        assert "Narrow the selection" in refused.json()["detail"]
+        nothing = [{"kind": "IN", "column": "Invoice ID", "values": ["nothing"]}]
+        fits = await app.client.get(rows_url("sales", nothing))
+        assert fits.status_code == 200, fits.text
+
+
+async def test_the_file_has_the_columns_the_rows_view_shows(app: App) -> None:
+    await load(app, sales_csv(rows=5))
+    answer = await app.client.get(rows_url("sales", []))
+    assert answer.status_code == 200, answer.text
+    header = next(csv.reader(io.StringIO(answer.text)))
+    assert "__time" not in header  # internal: the file's own Date and Time say it
+    assert {"Invoice ID", "Date", "Time", "Total"} <= set(header)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import http.server
+import threading
 from typing import Any
 
 import httpx
 
 from backend.main import create_app
-from tests.conftest import App
+from tests.conftest import App, Backend, app_for
 from tests.factories import sales_csv, upload, wait_for_task
 
 
@@ -106,3 +109,39 @@ async def test_uploads_retries_and_cancels_are_in_the_access_log(app: App) -> No
     )
     (entry,) = graphql["data"]["accessLogs"]["items"]
     assert entry["target"] == task_id and entry["detail"]["datasource"] == "sales"
+
+
+async def test_an_open_status_page_does_not_ask_druid_at_every_refresh(backend: Backend) -> None:
+    # A Status tab asks every few seconds; each answer used to probe Druid (two requests of up to
+    # 5 s each) beside health's own probe. A counting stand-in for Druid's router says how often.
+    asked: list[str] = []
+
+    class Router(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"true")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Router)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        druid = dataclasses.replace(
+            backend, settings=backend.settings.model_copy(update={"druid_url": url})
+        )
+        async with app_for(druid) as app:
+            first = await app.client.get("/api/sigma/status")
+            assert first.status_code == 200, first.text
+            after_first = len(asked)
+            assert after_first > 0  # the first answer did ask Druid
+            for _ in range(3):
+                again = await app.client.get("/api/sigma/status")
+                assert again.status_code == 200, again.text
+            assert len(asked) == after_first
+    finally:
+        server.shutdown()

@@ -19,6 +19,7 @@ import {
   numberOf,
   PAGE_SIZE,
   PERIOD,
+  ROWS,
   records,
   rowsQuery,
   shownColumns,
@@ -117,7 +118,7 @@ export function ColumnBreakdown({
   const rows = records(q.data?.analytics);
   const shown = figures(numbers, true);
   // The bars show the first numeric column's sum when there is one, else the rows counted.
-  const bar = shown[1] ?? { label: "Rows", name: "rows", integer: true };
+  const bar = shown[1] ?? { label: "Rows", name: ROWS, integer: true };
   const label = (r: Row) => cellText(r[column], column);
   return (
     <Widget

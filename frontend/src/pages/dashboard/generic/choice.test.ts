@@ -93,12 +93,20 @@ describe("the breakdowns of a datasource", () => {
       ["SUM", "amount"],
       ["AVG", "amount"],
     ]);
-    expect(query.order?.[0]).toEqual({ name: "rows", descending: true });
+    expect(query.order?.[0]).toEqual({ name: "__rows", descending: true });
   });
 
   it("leaves the time column out of the rows table when a date column of its own says it", () => {
     expect(shownColumns(["day", "store", "__time"], true)).toEqual(["day", "store"]);
     expect(shownColumns(["store", "__time"], false)).toEqual(["store", "__time"]);
+  });
+
+  it("names its figures apart from any column it breaks down by, even one called rows or sum_0", () => {
+    for (const column of ["rows", "sum_0", "avg_0"]) {
+      const query = breakdownQuery("d", column, ["amount"]);
+      const names = (query.measures ?? []).map((m) => m.alias);
+      expect(names).not.toContain(column);
+    }
   });
 });
 

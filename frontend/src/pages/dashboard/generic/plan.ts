@@ -5,11 +5,13 @@ import { distinctAlias } from "./choice";
 
 export const TIME = "__time";
 export const PERIOD = "__period";
-export const ROWS = "rows";
+// The answer's own names start with "__" (as __period): a breakdown by a column named "rows" or
+// "sum_0" asked for two answer columns of one name.
+export const ROWS = "__rows";
 export const PAGE_SIZE = 25;
 
-const sumAlias = (index: number) => `sum_${index}`;
-const avgAlias = (index: number) => `avg_${index}`;
+const sumAlias = (index: number) => `__sum_${index}`;
+const avgAlias = (index: number) => `__avg_${index}`;
 
 /** A figure of a breakdown or a trend: its label for a person, and its column in the answer. */
 export interface Figure {
