@@ -12,6 +12,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from backend import filenames
 from backend.api.errors import ErrorBody
+from backend.auth import users
 from backend.deps import RuntimeDep, SessionDep, Viewer
 from backend.errors import InvalidInput, NestsTooDeeply, PayloadTooLarge
 from backend.paging import MAX_OFFSET
@@ -354,7 +355,8 @@ async def widget_csv(
     principal: Viewer,
 ) -> StreamingResponse:
     document = await service.get(session, principal, workbook_id)
-    widget, result = await widget_data.run_widget(runtime.analytics, document, index)
+    today = await users.today_of(session, principal)
+    widget, result = await widget_data.run_widget(runtime.analytics, document, index, today)
     name = f"{widget.title or widget.kind}.csv"
     return StreamingResponse(
         widget_data.csv_chunks(result),

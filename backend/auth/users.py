@@ -202,6 +202,14 @@ async def update_profile(session: AsyncSession, user_id: str, change: ProfileIn)
     return user
 
 
+async def today_of(session: AsyncSession, principal: Principal) -> dt.date:
+    """Today where the caller lives: in their profile's time zone (UTC without one), as the
+    app counts a relative date range on their pages."""
+    user = await session.get(User, principal.user) if principal.user else None
+    zone = zoneinfo.ZoneInfo(user.time_zone) if user is not None and user.time_zone else dt.UTC
+    return dt.datetime.now(zone).date()
+
+
 def check_time_zone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)

@@ -58,17 +58,19 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _relative(value: Any) -> tuple[dt.date | None, dt.date | None] | None:
+def _relative(value: Any, today: dt.date) -> tuple[dt.date | None, dt.date | None] | None:
     name = value[0] if isinstance(value, list) and value else value
-    today = dt.datetime.now(dt.UTC).date()
     return relative_days(name, today) if isinstance(name, str) else None
 
 
-def workbook_filters(filters: dict[str, Any], columns: dict[str, str]) -> list[FilterIn]:
-    """The workbook's filters as the query model's, on the columns the datasource has."""
+def workbook_filters(
+    filters: dict[str, Any], columns: dict[str, str], today: dt.date | None = None
+) -> list[FilterIn]:
+    """The workbook's filters as the query model's, on the columns the datasource has; a
+    relative range counts from `today` (the reader's, as the page does; UTC's when None)."""
     found: list[FilterIn] = []
     day_from, day_to = (filters.get(key) for key in _DAYS)
-    relative = _relative(filters.get(RANGE))
+    relative = _relative(filters.get(RANGE), today or dt.datetime.now(dt.UTC).date())
     if relative is not None:  # a relative range ("last-30-days") decides the days, from today
         day_from, day_to = (day and day.isoformat() for day in relative)
     if TIME in columns and (day_from or day_to):
@@ -85,12 +87,15 @@ def workbook_filters(filters: dict[str, Any], columns: dict[str, str]) -> list[F
     return found
 
 
-async def run_widget(analytics: Runs, document: Document, index: int) -> tuple[Widget, Result]:
-    """The widget at `index` and its rows (at most its query's limit, and 100,000)."""
+async def run_widget(
+    analytics: Runs, document: Document, index: int, today: dt.date | None = None
+) -> tuple[Widget, Result]:
+    """The widget at `index` and its rows (at most its query's limit, and 100,000); a relative
+    range counts from `today`."""
     widget = widget_at(document, index)
     given = widget.query
     columns = await analytics.columns(given.datasource)
-    added = workbook_filters(document.filters, columns)
+    added = workbook_filters(document.filters, columns, today)
     query = given.model_copy(
         update={
             "filters": [*(given.filters or []), *added] or None,

@@ -5,14 +5,17 @@ route needs; the CLI's users commands."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
+import zoneinfo
 from typing import Any
 
 import pytest
 
 from backend.auth import service as auth_service
 from backend.auth import users
+from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.db import session_scope
 from backend.errors import Conflict, InvalidInput
@@ -214,3 +217,24 @@ async def test_a_token_by_name_never_changes_its_users_role(app: App) -> None:
         assert (await vic.get("/api/users/me")).json()["role"] == "uploader"  # not demoted
     principal = await app.runtime.authenticate(lower)
     assert principal is not None and principal.role == Role.VIEWER
+
+
+async def test_today_is_the_day_in_the_profiles_time_zone(app: App) -> None:
+    # A widget's CSV counts a relative range from this day, as the page does: it used to count
+    # from UTC's, a day off near midnight. One of these two zones is on another day than UTC now.
+    now = dt.datetime.now(dt.UTC)
+    zone = "Pacific/Kiritimati" if now.hour >= 12 else "Etc/GMT+12"  # UTC+14, UTC-12
+    away = now.astimezone(zoneinfo.ZoneInfo(zone)).date()
+    assert away != now.date()
+    token = await user_token(app, "zoe", Role.VIEWER)
+    async with app.client_as(token) as zoe:
+        changed = await zoe.patch("/api/users/me", json={"time_zone": zone})
+        assert changed.status_code == 200, changed.text
+        me = (await zoe.get("/api/users/me")).json()
+    async with session_scope(app.runtime.sessions) as session:
+        person = await users.named(session, "zoe")
+        principal = Principal(id="t", name="zoe", role=Role.VIEWER, kind="token", user=person.id)
+        assert await users.today_of(session, principal) == away
+        nobody = Principal(id="a", name="anonymous", role=Role.VIEWER, kind="anonymous")
+        assert await users.today_of(session, nobody) == dt.datetime.now(dt.UTC).date()
+    assert me["time_zone"] == zone
