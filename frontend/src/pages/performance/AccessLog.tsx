@@ -36,7 +36,9 @@ export function AccessLog({ paused }: { paused: boolean }) {
   const [offset, setOffset] = useState(0);
   const text = search.trim();
   const q = useWidgetQuery(AccessLogsQuery, { search: text || null, limit: PAGE, offset });
-  usePolling(q.refetch, 5000, !paused);
+  // Only the newest page follows new entries: on an older page they would push rows across pages
+  // while the person reads it (shown twice, or skipped on Older).
+  usePolling(q.refetch, 5000, !paused && offset === 0);
   const page = q.data?.accessLogs;
   const items = page?.items ?? [];
   const find = (
