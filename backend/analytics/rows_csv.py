@@ -105,7 +105,8 @@ def _cell(value: Any) -> Any:
 
 
 def csv_chunks(result: Result) -> Iterator[str]:
-    """The rows as CSV, a header of the column names first, in pieces of 1000 rows."""
+    """The rows as CSV, a header of the column names first, in pieces of 1000 rows: the rows
+    view's download and a workbook widget's data alike, every cell safe in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([neutralise(name) for name in result.columns])

@@ -11,15 +11,13 @@ that widget; other keys (view settings) are not filters."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Iterator
 from typing import Any, Protocol
 
 from backend.analytics.periods import relative_days
 from backend.analytics.query import TIME, FilterKind, Query, Result
 from backend.analytics.query_input import build_query
+from backend.analytics.rows_csv import csv_chunks
 from backend.errors import NotFound
 from backend.workbooks.documents import Document, FilterIn, Widget
 
@@ -34,7 +32,6 @@ _LISTS = {
 }
 _DAYS = ("from", "to")
 RANGE = "range"
-_CHUNK = 1000  # rows per piece of the streamed answer
 
 
 class Runs(Protocol):
@@ -105,28 +102,4 @@ async def run_widget(
     return widget, await analytics.run(build_query(query, columns))
 
 
-def _cell(value: Any) -> Any:
-    """Whole numbers as they are, other numbers to 15 significant digits (as a person reads
-    them: 116077.374, not the binary float's 116077.37400000001), times in ISO 8601, nothing
-    for a null."""
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return format(value, ".15g")
-    return "" if value is None else value
-
-
-def csv_chunks(result: Result) -> Iterator[str]:
-    """The result as CSV, a header of its column names first, in pieces of 1000 rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(result.columns)
-    for start in range(0, len(result.rows), _CHUNK):
-        writer.writerows([_cell(v) for v in row] for row in result.rows[start : start + _CHUNK])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.getvalue():
-        yield buffer.getvalue()
+__all__ = ["csv_chunks", "run_widget", "widget_at", "workbook_filters"]
