@@ -30,7 +30,7 @@ import { GenericAnalyticsQuery } from "./queries";
 
 export function RowCount({ datasource, range }: { datasource: string; range: string }) {
   const q = useWidgetQuery(GenericAnalyticsQuery, { query: countQuery(datasource) });
-  const count = records(q.data?.analytics)[0]?.rows;
+  const count = records(q.data?.analytics)[0]?.[ROWS];
   return (
     <Widget title="Rows" fetching={q.fetching} error={q.error} hasData={q.hasData} onRetry={q.refetch}>
       <ul className="kpis">
@@ -61,7 +61,7 @@ export function TimeTrend({
   const q = useWidgetQuery(GenericAnalyticsQuery, { query: trendQuery(datasource, granularity, numbers) });
   const rows = records(q.data?.analytics);
   const shown = figures(numbers, false);
-  const points = rows.map((r) => ({ label: formatPeriod(String(r[PERIOD]), granularity), value: numberOf(r.rows) }));
+  const points = rows.map((r) => ({ label: formatPeriod(String(r[PERIOD]), granularity), value: numberOf(r[ROWS]) }));
   const select = (
     <>
       <label htmlFor={id} className="visually-hidden">
