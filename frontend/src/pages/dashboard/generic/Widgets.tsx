@@ -1,12 +1,11 @@
 // The widgets of the page for any datasource, each one analytics query.
-import { useId } from "react";
 
 import { DataDetails, DataTable } from "../../../components/DataTable";
 import { Widget } from "../../../components/Widget";
 import type { Granularity } from "../../../gql/graphql";
 import { formatInteger, formatPeriod } from "../../../format";
 import { useWidgetQuery } from "../../../hooks/useWidgetQuery";
-import { GRANULARITIES } from "../filters";
+import { GranularitySelect } from "../GranularitySelect";
 import { isNumeric } from "./choice";
 import { Bars, LineOverTime } from "./GenericCharts";
 import {
@@ -57,25 +56,11 @@ export function TimeTrend({
   granularity: Granularity;
   onGranularity: (g: Granularity) => void;
 }) {
-  const id = useId();
   const q = useWidgetQuery(GenericAnalyticsQuery, { query: trendQuery(datasource, granularity, numbers) });
   const rows = records(q.data?.analytics);
   const shown = figures(numbers, false);
   const points = rows.map((r) => ({ label: formatPeriod(String(r[PERIOD]), granularity), value: numberOf(r[ROWS]) }));
-  const select = (
-    <>
-      <label htmlFor={id} className="visually-hidden">
-        Granularity
-      </label>
-      <select id={id} value={granularity} onChange={(e) => onGranularity(e.target.value as Granularity)}>
-        {GRANULARITIES.map((g) => (
-          <option key={g.value} value={g.value}>
-            {g.label}
-          </option>
-        ))}
-      </select>
-    </>
-  );
+  const select = <GranularitySelect value={granularity} onChange={onGranularity} />;
   return (
     <Widget
       title="Rows over time"

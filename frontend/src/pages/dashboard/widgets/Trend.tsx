@@ -1,11 +1,11 @@
-import { useId, useState } from "react";
+import { useState } from "react";
 import { DataDetails } from "../../../components/DataTable";
 import { Widget } from "../../../components/Widget";
 import type { Granularity, SalesFilter } from "../../../gql/graphql";
 import { formatInteger, formatMoney, formatPeriod } from "../../../format";
 import { useWidgetQuery } from "../../../hooks/useWidgetQuery";
 import { TrendChart } from "../charts";
-import { GRANULARITIES } from "../filters";
+import { GranularitySelect } from "../GranularitySelect";
 import { partialPeriods } from "../partial";
 import { OverviewQuery, TrendQuery } from "../queries";
 import { RowsDialog } from "../rows/RowsDialog";
@@ -19,7 +19,6 @@ export function Trend({
   granularity: Granularity;
   onGranularity: (g: Granularity) => void;
 }) {
-  const id = useId();
   const q = useWidgetQuery(TrendQuery, { filter, granularity });
   // The period the selection covers (shared with the key figures' request).
   const summary = useWidgetQuery(OverviewQuery, { filter }).data?.salesSummary;
@@ -40,20 +39,7 @@ export function Trend({
     partial: partial[i] ?? false,
   }));
   const partialCount = points.filter((p) => p.partial).length;
-  const select = (
-    <>
-      <label htmlFor={id} className="visually-hidden">
-        Granularity
-      </label>
-      <select id={id} value={granularity} onChange={(e) => onGranularity(e.target.value as Granularity)}>
-        {GRANULARITIES.map((g) => (
-          <option key={g.value} value={g.value}>
-            {g.label}
-          </option>
-        ))}
-      </select>
-    </>
-  );
+  const select = <GranularitySelect value={granularity} onChange={onGranularity} />;
   return (
     <Widget
       title="Sales trend"
