@@ -66,6 +66,8 @@ OPERATIONS = {
     "Task": "An upload's details",
     "RetryTask": "Retry an upload",
     "CancelTask": "Cancel an upload",
+    "ReloadTask": "Load an upload again with an option",
+    "ServiceSettings": "The service's settings (currency)",
     "Status": "Status page",
     "StatusMyRole": "Status page: your role",
     "StatusUserCount": "Status page: user count",
