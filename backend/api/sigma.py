@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
+from backend.api.query_params import one_value_each
 from backend.auth import visibility
 from backend.deps import Admin, RuntimeDep, SessionDep, Viewer
 from backend.monitoring import audit
@@ -64,8 +65,11 @@ async def toggle_mode(
     return _success(_plain(await sigma.set_mode(session, runtime, mode, principal.label)))
 
 
-@router.get("/api/performance/data-sources/{source_id}/access-logs")
-@router.get("/api/access-logs")
+@router.get(
+    "/api/performance/data-sources/{source_id}/access-logs",
+    dependencies=[Depends(one_value_each())],
+)
+@router.get("/api/access-logs", dependencies=[Depends(one_value_each())])
 async def access_logs(
     session: SessionDep,
     principal: Admin,

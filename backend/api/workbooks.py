@@ -12,6 +12,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from backend import filenames
 from backend.api.errors import ErrorBody
+from backend.api.query_params import one_value_each
 from backend.auth import users
 from backend.deps import RuntimeDep, SessionDep, Viewer
 from backend.errors import InvalidInput, NestsTooDeeply, PayloadTooLarge
@@ -69,21 +70,6 @@ register_url_convertor("workbook_id", _WorkbookId())
 register_url_convertor("not_workbook", _NotWorkbook())
 
 
-def _plain_query(request: Request) -> None:
-    """A query parameter that takes one value is given once (tags may repeat), and no value
-    holds a NUL character (PostgreSQL's text cannot)."""
-    items = request.query_params.multi_items()
-    if any("\x00" in value for _, value in items):
-        raise InvalidInput("a query parameter holds the NUL character", "Send printable text.")
-    seen = [key for key, _ in items if key != "tags"]
-    repeated = sorted({key for key in seen if seen.count(key) > 1})
-    if repeated:
-        raise InvalidInput(
-            f"the query parameter {repeated[0][:40]!r} is given more than once",
-            "Give it once.",
-        )
-
-
 router = APIRouter(prefix="/api", tags=["workbooks"])
 _ERROR: dict[str, Any] = {"model": ErrorBody}
 _MISSING: dict[int | str, dict[str, Any]] = {404: _ERROR, 422: _ERROR}
@@ -104,7 +90,7 @@ def _tags(values: list[str] | None) -> tuple[str, ...]:
 
 @router.get(
     "/workbooks",
-    dependencies=[Depends(_plain_query)],
+    dependencies=[Depends(one_value_each("tags"))],
     summary="The workbooks you may see: filtered, searched, sorted, paged",
 )
 async def list_workbooks(
