@@ -1,0 +1,1 @@
+"""Actions: imports, webhooks, alerts and reports that run on their own."""
