@@ -16,6 +16,11 @@ class ActionSettings(BaseSettings):
         "private or loopback (127.0.0.1, 10.0.0.0/8, files.internal), comma-separated; others "
         "get only public addresses",
     )
+    actions_s3_buckets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Buckets imports may read with the service's S3 credentials, "
+        "comma-separated (empty: no S3 imports); the service's own storage prefix never",
+    )
     actions_secret_keys: SecretStr | None = Field(
         default=None,
         description="Fernet keys that encrypt actions' secrets, comma-separated (the first "
@@ -67,7 +72,7 @@ class ActionSettings(BaseSettings):
     )
     smtp_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
 
-    @field_validator("actions_allowed_hosts", mode="before")
+    @field_validator("actions_allowed_hosts", "actions_s3_buckets", mode="before")
     @classmethod
     def _hosts(cls, value: object) -> object:
         if isinstance(value, str):
