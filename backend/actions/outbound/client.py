@@ -16,6 +16,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
+import httpcore
 import httpx
 
 from backend.actions.outbound.guard import DestinationRefused
@@ -161,15 +162,17 @@ class OutboundClient:
         timeout_seconds: float,
         max_redirects: int,
         resolver: Resolver | None = None,
+        network: httpcore.AsyncNetworkBackend | None = None,
         download_seconds: float = 900.0,
     ) -> None:
+        """`resolver` and `network` (the backend that opens checked connections) are for tests."""
         self._timeout_seconds = timeout_seconds
         self._max_redirects = max_redirects
         # The whole of one send (connections, redirects, the body), and of one download.
         self._send_seconds = CONNECT_SECONDS + 2 * timeout_seconds
         self._download_seconds = download_seconds
         self._client = httpx.AsyncClient(
-            transport=GuardedTransport(allowed, resolver=resolver),
+            transport=GuardedTransport(allowed, resolver=resolver, inner=network),
             timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_SECONDS),
             follow_redirects=False,
             trust_env=False,
