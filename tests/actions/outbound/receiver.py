@@ -87,7 +87,7 @@ def receiving(script: Script) -> Iterator[Receiver]:
     receiver = Receiver(script)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", receiver.port), _handler(receiver))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield receiver
