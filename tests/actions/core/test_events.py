@@ -3,6 +3,8 @@ together) and become one run per enabled trigger that listens to them, once."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.actions import scheduler
+from backend.actions.kinds import Outcome, RunContext, registry
 from backend.actions.models import ActionRun
 from backend.auth.roles import Role
 from backend.db import session_scope, utcnow
@@ -21,7 +24,8 @@ from backend.runtime import Runtime
 from backend.tasks import lifecycle
 from backend.tasks.models import TaskStatus
 from backend.tasks.repository import claim_next
-from tests.actions.core.conftest import create, person, webhook_in
+from tests.actions.core.conftest import create, fast_settings, person, started, webhook_in
+from tests.conftest import Backend
 from tests.factories import sales_csv
 
 FAILURE = {"code": "read_error", "message": "The file is not a CSV file.", "detail": "Send one."}
@@ -129,3 +133,44 @@ async def test_the_uploader_is_still_notified_of_the_end(runtime: Runtime) -> No
         notes = list(await session.scalars(select(Notification)))
     assert [note.kind for note in notes] == ["task_failed"]
     assert [event.kind for event in await events(runtime)] == ["task.failed"]
+
+
+async def test_an_upload_that_lands_runs_the_actions_listening_to_it(
+    backend: Backend, registered: list[str]
+) -> None:
+    """End to end in one process: the workers process the upload, its events are written with
+    its end, the tick dispatches them and a worker runs the listening action."""
+    seen: list[dict[str, Any]] = []
+
+    async def remember(ctx: RunContext) -> Outcome:
+        seen.append(dict(ctx.run.input or {}))
+        return Outcome("succeeded", output={"seen": True})
+
+    registry.register("webhook", remember)
+    registered.append("webhook")
+    runtime = await started(fast_settings(backend), workers=True)
+    try:
+        action_id = await listening(runtime, event="task.succeeded", datasource="fresh")
+        schema_id = await listening(runtime, event="datasource.schema_changed")
+        async with session_scope(runtime.sessions) as session:
+            staged = await Intake(runtime.store, 10**8).stage(_chunks(sales_csv(rows=5)), "s.csv")
+            task_id = (await acceptance.accept(session, staged, "fresh")).task.id
+        runtime.wake_workers()
+        ran = await _ended_runs(runtime, [action_id, schema_id])
+    finally:
+        await runtime.stop()
+    assert [run.status for run in ran] == ["succeeded", "succeeded"]
+    by_event = {item["event"]: item for item in seen}
+    assert by_event["task.succeeded"]["task_id"] == task_id
+    assert by_event["task.succeeded"]["rows_valid"] == 5
+    assert by_event["datasource.schema_changed"]["datasource"] == "fresh"
+
+
+async def _ended_runs(runtime: Runtime, action_ids: list[str]) -> list[ActionRun]:
+    deadline = time.monotonic() + 60
+    while True:
+        found = [run for action_id in action_ids for run in await runs_of(runtime, action_id)]
+        if len(found) == len(action_ids) and all(r.status == "succeeded" for r in found):
+            return found
+        assert time.monotonic() < deadline, [(r.action_id, r.status, r.error) for r in found]
+        await asyncio.sleep(0.1)

@@ -8,11 +8,11 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from backend.actions import scheduler, service
+from backend.actions import lifecycle, scheduler, service
 from backend.actions.models import Action, ActionRun
 from backend.actions.schemas import ActionPatch
 from backend.auth.roles import Role
-from backend.db import session_scope
+from backend.db import session_scope, utcnow
 from backend.runtime import Runtime
 from tests.actions.core.conftest import create, person, webhook_in
 
@@ -100,3 +100,23 @@ async def test_enabling_after_a_due_time_does_not_run_it(runtime: Runtime) -> No
     assert await tick(runtime, soon) == 0
     assert await tick(runtime, boundary + dt.timedelta(seconds=1)) == 1
     assert await scheduled_for(runtime, action.id) == [boundary]
+
+
+async def test_old_runs_go_but_each_action_keeps_its_latest(runtime: Runtime) -> None:
+    busy = await scheduled_action(runtime)
+    quiet = await scheduled_action(runtime)
+    now = utcnow()
+    old = now - dt.timedelta(days=40)
+    async with session_scope(runtime.sessions) as session:
+        for number, (action, created) in enumerate(
+            [(busy, old), (busy, old + MINUTE), (busy, now), (quiet, old)]
+        ):
+            values = lifecycle.queued_values(action.id, "manual", f"manual:{number}")
+            session.add(ActionRun(**{**values, "created_at": created}))
+
+    async with session_scope(runtime.sessions) as session:
+        await scheduler.tick(session, now, keep_days=30)
+
+    async with session_scope(runtime.sessions) as session:
+        left = {(r.action_id, r.trigger_key) for r in await session.scalars(select(ActionRun))}
+    assert left == {(busy.id, "manual:2"), (quiet.id, "manual:3")}
