@@ -11,15 +11,16 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from backend.auth.oidc import OidcConfig
 from backend.auth.roles import Role
+from backend.config_actions import ActionSettings
 
 DEFAULT_VAR_DIR = Path("var")
 
 
-class Settings(BaseSettings):
+class Settings(ActionSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = Field(
