@@ -255,3 +255,23 @@ def test_describe_target_keeps_scheme_host_and_port_only() -> None:
     assert describe_target("http://127.0.0.1:8080/x") == "http://127.0.0.1:8080"
     assert describe_target("http://[::1]:81/") == "http://[::1]:81"
     assert describe_target("not a url at all") == "an unreadable URL"
+
+
+async def test_a_name_is_resolved_and_refused_or_allowed_by_its_name() -> None:
+    # localhost resolves from the hosts file: no packet leaves this machine.
+    with receiving(always(Reply(200, body=b"hi"))) as receiver:
+        url = f"http://localhost:{receiver.port}/"
+        closed = OutboundClient([], timeout_seconds=2, max_redirects=2)
+        try:
+            with pytest.raises(DestinationRefused) as refusal:
+                await closed.send("GET", url)
+        finally:
+            await closed.aclose()
+        assert refusal.value.reason.startswith("localhost resolves to a loopback address;")
+        assert receiver.hits == []
+        named = OutboundClient(["LOCALHOST"], timeout_seconds=2, max_redirects=2)
+        try:
+            answer = await named.send("GET", url)
+        finally:
+            await named.aclose()
+    assert (answer.status, answer.head) == (200, b"hi")
