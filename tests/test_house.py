@@ -221,7 +221,7 @@ def _call_changes_status(node: ast.Call, models: set[str]) -> bool:
 
 
 def _changes_status(node: ast.AST, models: set[str]) -> bool:
-    """An assignment to a task's status, a status written by an UPDATE's values() or by raw SQL
+    """An assignment to a task's (or an action run's) status, a status written by an UPDATE's values() or by raw SQL
     (SET status), or a task or event row created with a status."""
     if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -229,7 +229,9 @@ def _changes_status(node: ast.AST, models: set[str]) -> bool:
             if isinstance(target, ast.Attribute) and target.attr == "status":
                 owner = ast.unparse(target.value)
                 value = ast.unparse(node.value) if node.value is not None else ""
-                if "task" in owner.lower() or "TaskStatus" in value:
+                if any(row in owner.lower() for row in ("task", "run")) or any(
+                    kind in value for kind in ("TaskStatus", "RunStatus")
+                ):
                     return True
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return bool(_SET_STATUS.search(node.value))
@@ -257,6 +259,8 @@ def test_the_status_check_catches_each_way_of_writing_a_status() -> None:
         'import backend.tasks.models as m\nm.TaskEvent(status="queued")',
         "session.execute(text(\"UPDATE ingestion_tasks SET status = 'failed'\"))",
         'session.execute(text("update ingestion_tasks set  status=:s"))',
+        "run.status = RunStatus.FAILED.value",
+        'update(ActionRun).values(status="failed")',
     ]
     missed = [write for write in writes if not _caught(imports + write)]
     assert not missed, f"status writes the check does not see: {missed}"
@@ -274,6 +278,7 @@ def test_exactly_one_module_changes_a_tasks_status() -> None:
     elsewhere = {rel: lines for rel, lines in changing.items() if rel not in LIFECYCLES}
     assert not elsewhere, f"a status changes outside {sorted(LIFECYCLES)}: {elsewhere}"
     assert LIFECYCLE in changing, f"{LIFECYCLE} should be the module that changes statuses"
+    assert LIFECYCLES <= set(changing), f"{sorted(LIFECYCLES)} should change their statuses"
 
 
 def test_no_long_files_or_functions_in_backend() -> None:
