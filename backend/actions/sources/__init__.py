@@ -66,7 +66,7 @@ async def seen_tags(session: AsyncSession, action_id: str) -> set[tuple[str, str
             ActionImportSeen.action_id == action_id
         )
     )
-    return {(key, tag) for key, tag in rows.tuples()}
+    return {(key, tag) for key, tag in rows.all()}
 
 
 async def latest_seen(
