@@ -4,20 +4,21 @@ executed against the running app's real services (database, store, outbound clie
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.actions.kinds import ActionView, Outcome, RunContext, RunView, Services, imports
+from backend.actions.kinds import ActionView, Outcome, RunContext, RunView, imports
 from backend.actions.models import Action, ActionRun
-from backend.actions.outbound.client import OutboundClient
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.db import session_scope, utcnow
@@ -95,35 +96,6 @@ async def _checkpoint_for(run_id: str) -> Any:
     return checkpoint
 
 
-@asynccontextmanager
-async def services_of(runtime: Runtime) -> AsyncIterator[Services]:
-    settings = runtime.settings
-    outbound = OutboundClient(
-        settings.actions_allowed_hosts,
-        timeout_seconds=settings.actions_http_timeout_seconds,
-        max_redirects=settings.actions_max_redirects,
-    )
-    try:
-        yield Services(
-            settings=settings,
-            sessions=runtime.sessions,
-            read_sessions=runtime.reading(),
-            intake=runtime.intake(),
-            analytics=runtime.analytics,
-            store=runtime.store,
-            outbound=outbound,
-            mailer=NoMail(),
-            wake_workers=runtime.wake_workers,
-        )
-    finally:
-        await outbound.aclose()
-
-
-class NoMail:
-    async def send(self, *_args: Any) -> Any:
-        raise AssertionError("an import sends no mail")
-
-
 async def run_once(
     runtime: Runtime, action: ActionView, owner: Principal = OWNER
 ) -> tuple[str, Outcome]:
@@ -144,11 +116,11 @@ async def run_once(
             )
         )
     view = RunView(run_id, "manual", f"manual:{run_id}", None, None, 1, 0, {}, now)
-    async with services_of(runtime) as services:
-        context = RunContext(
-            action, view, owner, services, await _checkpoint_for(run_id), dt.datetime.now(dt.UTC)
-        )
-        return run_id, await imports.execute(context)
+    services = runtime.action_services
+    assert services is not None, "the runtime is started"
+    checkpoint = await _checkpoint_for(run_id)
+    context = RunContext(action, view, owner, services, checkpoint, dt.datetime.now(dt.UTC))
+    return run_id, await imports.execute(context)
 
 
 _SOURCE = sa.table(
@@ -169,3 +141,23 @@ async def task_source(runtime: Runtime, task_id: str) -> tuple[str | None, str |
             )
         ).one()
     return row[0], row[1]
+
+
+async def wait_for_run(runtime: Runtime, action_id: str, *, timeout: float = 60) -> ActionRun:
+    """The action's latest run once it has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with session_scope(runtime.sessions) as session:
+            run = (
+                await session.scalars(
+                    sa.select(ActionRun)
+                    .where(ActionRun.action_id == action_id)
+                    .order_by(ActionRun.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        if run is not None and run.status in ("succeeded", "failed"):
+            return run
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the run of {action_id} has not ended: {run}")
+        await asyncio.sleep(0.05)

@@ -4,15 +4,11 @@ dedupe, its report), and the task says which action and run made it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
-
-import pytest
 
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
-from backend.storage.s3 import make_client
+from tests.actions.imports.conftest import Source, sales
 from tests.actions.imports.harness import (
     Files,
     file_server,
@@ -21,45 +17,7 @@ from tests.actions.imports.harness import (
     task_source,
 )
 from tests.conftest import App, Backend, app_for, create_bucket
-from tests.factories import sales_csv, upload, wait_for_task
-from tests.services import S3Server
-
-
-@dataclass
-class Source:
-    backend: Backend
-    bucket: str  # a bucket ACTIONS_S3_BUCKETS names, not the service's storage
-    endpoint: str
-
-    def put(self, key: str, body: bytes) -> None:
-        client = make_client(self.endpoint, "us-east-1", "testing", "testing")
-        client.put_object(Bucket=self.bucket, Key=key, Body=body)
-
-
-@pytest.fixture
-async def source(backend: Backend, s3: S3Server) -> Source:
-    bucket = create_bucket(s3.endpoint_url)
-    settings = backend.settings.model_copy(
-        update={
-            "actions_allowed_hosts": ["127.0.0.1"],
-            "actions_s3_buckets": [bucket, "not-this-one"],
-            "s3_endpoint_url": s3.endpoint_url,
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
-            "max_upload_mb": 1,
-        }
-    )
-    return Source(Backend(backend.name, settings, backend.env), bucket, s3.endpoint_url)
-
-
-@pytest.fixture
-async def app(source: Source) -> AsyncIterator[App]:
-    async with app_for(source.backend) as running:
-        yield running
-
-
-def sales(seed: int) -> bytes:
-    return sales_csv(rows=20, seed=seed)
+from tests.factories import upload, wait_for_task
 
 
 async def succeeded(app: App, outcome_output: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,61 @@
+"""A scheduled import end to end: created through the service as its owner would, its
+schedule ticked (on a clock a minute apart each time), its runs claimed by the workers, and
+the service restarted between ticks: each new file at the address becomes one task, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from backend.actions import scheduler
+from backend.actions import service as actions_service
+from backend.actions.schemas import ActionIn
+from backend.auth.roles import Role
+from backend.db import session_scope, utcnow
+from tests.actions.imports.conftest import Source, sales
+from tests.actions.imports.harness import Files, file_server, task_source, wait_for_run
+from tests.conftest import app_for, make_token
+from tests.factories import upload, wait_for_task
+
+
+async def test_a_scheduled_import_runs_on_the_workers_across_restarts(source: Source) -> None:
+    files = Files({"/daily.csv": sales(1)})
+    with file_server(files) as server:
+        async with app_for(source.backend) as app:
+            token = await make_token(app.runtime, Role.UPLOADER, "nightly-owner")
+            owner = await app.runtime.authenticate(token)
+            assert owner is not None and app.runtime.cipher is not None
+            async with app.client_as(token) as client:  # the owner's datasource
+                first = await upload(client, content=sales(0), datasource="sales")
+                assert first.status_code == 202, first.text
+            body = ActionIn.model_validate(
+                {
+                    "name": "daily sales",
+                    "kind": "import",
+                    "params": {"url": server.url("/daily.csv"), "datasource": "sales"},
+                    "triggers": [{"type": "schedule", "cron": "* * * * *", "timezone": "UTC"}],
+                }
+            )
+            async with session_scope(app.runtime.sessions) as session:
+                action, _secret = await actions_service.create(
+                    session, owner, body, app.runtime.cipher, settings=app.runtime.settings
+                )
+        start = utcnow()
+        tasks: list[str] = []
+        for minute in (1, 2, 3, 4):
+            if minute < 4:  # the fourth tick finds nothing new
+                files.served["/daily.csv"] = sales(minute)
+            async with app_for(source.backend) as app:  # a restart between ticks
+                async with session_scope(app.runtime.sessions) as session:
+                    made = await scheduler.tick(session, start + dt.timedelta(minutes=minute))
+                assert made == 1
+                app.runtime.wake_workers()
+                run = await wait_for_run(app.runtime, action.id)
+                assert run.status == "succeeded", run.error
+                assert run.output is not None
+                for task_id in run.output["task_ids"]:
+                    task = await wait_for_task(app.client, task_id)
+                    assert task["status"] == "succeeded", task
+                    assert await task_source(app.runtime, task_id) == (action.id, run.id)
+                    tasks.append(task_id)
+        assert len(tasks) == 3 == len(set(tasks))
+        assert run.output["note"] == "Nothing new at the address."
