@@ -8,6 +8,7 @@ too, so it is not fetched again on every run, and fails the run with the upload'
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,9 +254,10 @@ async def _refuse(ctx: RunContext, incoming: Incoming, exc: AppError, taken: Tak
     reason = sentence(exc.message)
     refused = [*taken.refused, {"key": incoming.key, "reason": reason}]
     if incoming.tag:
-        async with session_scope(ctx.services.sessions) as session:
-            record_seen(session, ctx.action.id, incoming, None, incoming.size or 0)
-            await ctx.checkpoint(session, {**taken.output(), "refused": refused})
+        with contextlib.suppress(IntegrityError):  # another run refused it at the same time
+            async with session_scope(ctx.services.sessions) as session:
+                record_seen(session, ctx.action.id, incoming, None, incoming.size or 0)
+                await ctx.checkpoint(session, {**taken.output(), "refused": refused})
     taken.refused = refused
     if taken.error is None:
         taken.error = app_error(exc, incoming.filename)

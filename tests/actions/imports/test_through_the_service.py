@@ -18,7 +18,7 @@ from tests.factories import upload, wait_for_task
 
 
 async def test_a_scheduled_import_runs_on_the_workers_across_restarts(source: Source) -> None:
-    files = Files({"/daily.csv": sales(1)})
+    files = Files({"/daily.csv": sales(1)}, token="nightly-secret")
     with file_server(files) as server:
         async with app_for(source.backend) as app:
             token = await make_token(app.runtime, Role.UPLOADER, "nightly-owner")
@@ -31,7 +31,11 @@ async def test_a_scheduled_import_runs_on_the_workers_across_restarts(source: So
                 {
                     "name": "daily sales",
                     "kind": "import",
-                    "params": {"url": server.url("/daily.csv"), "datasource": "sales"},
+                    "params": {
+                        "url": server.url("/daily.csv"),
+                        "datasource": "sales",
+                        "header": {"name": "X-Token", "value": "nightly-secret"},
+                    },
                     "triggers": [{"type": "schedule", "cron": "* * * * *", "timezone": "UTC"}],
                 }
             )
@@ -59,3 +63,5 @@ async def test_a_scheduled_import_runs_on_the_workers_across_restarts(source: So
                     tasks.append(task_id)
         assert len(tasks) == 3 == len(set(tasks))
         assert run.output["note"] == "Nothing new at the address."
+        assert "nightly-secret" not in repr((action.params, run.output))  # sealed, sent only
+        assert {h.headers.get("x-token") for h in server.hits} == {"nightly-secret"}
