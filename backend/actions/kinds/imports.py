@@ -35,16 +35,11 @@ from backend.ingestion import access, intake, uploads
 from backend.ingestion.acceptance import Accepted
 from backend.ingestion.models import DatasourceAccess
 from backend.pipeline.normalize import UploadOptions
+from backend.tasks.models import IngestionTask
 
 NOTHING_NEW = "Nothing new at the address."
 # Refusals about the file itself: taking it again would be refused again.
 FILE_REFUSALS = (PayloadTooLarge, UnsupportedMediaType, InvalidInput)
-_TASK_SOURCE = sa.table(
-    "ingestion_tasks",
-    sa.column("id", sa.String),
-    sa.column("source_action_id", sa.String),
-    sa.column("source_run_id", sa.String),
-)
 
 
 def sentence(text: str) -> str:
@@ -242,8 +237,8 @@ async def _take(ctx: RunContext, incoming: Incoming, options: UploadOptions, tak
 async def _mark_source(session: AsyncSession, task_id: str, ctx: RunContext) -> None:
     """The task says which action and run made it."""
     await session.execute(
-        sa.update(_TASK_SOURCE)
-        .where(_TASK_SOURCE.c.id == task_id)
+        sa.update(IngestionTask)
+        .where(IngestionTask.id == task_id)
         .values(source_action_id=ctx.action.id, source_run_id=ctx.run.id)
     )
 

@@ -123,26 +123,6 @@ async def run_once(
     return run_id, await imports.execute(context)
 
 
-_SOURCE = sa.table(
-    "ingestion_tasks",
-    sa.column("id", sa.String),
-    sa.column("source_action_id", sa.String),
-    sa.column("source_run_id", sa.String),
-)
-
-
-async def task_source(runtime: Runtime, task_id: str) -> tuple[str | None, str | None]:
-    async with session_scope(runtime.sessions) as session:
-        row = (
-            await session.execute(
-                sa.select(_SOURCE.c.source_action_id, _SOURCE.c.source_run_id).where(
-                    _SOURCE.c.id == task_id
-                )
-            )
-        ).one()
-    return row[0], row[1]
-
-
 async def wait_for_run(runtime: Runtime, action_id: str, *, timeout: float = 60) -> ActionRun:
     """The action's latest run once it has ended."""
     deadline = time.monotonic() + timeout

@@ -14,7 +14,6 @@ from tests.actions.imports.harness import (
     file_server,
     run_once,
     store_action,
-    task_source,
 )
 from tests.conftest import App, Backend, app_for, create_bucket
 from tests.factories import upload, wait_for_task
@@ -45,7 +44,7 @@ async def test_an_address_gives_each_new_file_once_across_restarts(source: Sourc
                 assert outcome.output["files"] == 1
                 (task,) = await succeeded(app, outcome.output)
                 assert task["filename"] == "sales.csv"
-                assert await task_source(app.runtime, task["task_id"]) == (action.id, run_id)
+                assert task["action"] == {"id": action.id, "run_id": run_id}
                 task_ids.append(task["task_id"])
 
                 _, again = await run_once(app.runtime, action)
@@ -141,7 +140,7 @@ async def test_a_bucket_gives_its_new_objects_once_across_restarts(source: Sourc
             assert outcome.status == "succeeded", outcome
             (task,) = await succeeded(app, outcome.output)
             assert task["filename"] == f"day-{day}.csv"
-            assert await task_source(app.runtime, task["task_id"]) == (action.id, run_id)
+            assert task["action"] == {"id": action.id, "run_id": run_id}
             seen_tasks.append(task["task_id"])
             _, again = await run_once(app.runtime, action)
             assert again.output["files"] == 0 and again.output["note"] == (
