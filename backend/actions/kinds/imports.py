@@ -9,6 +9,7 @@ too, so it is not fetched again on every run, and fails the run with the upload'
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,8 @@ from backend.ingestion.acceptance import Accepted
 from backend.ingestion.models import DatasourceAccess
 from backend.pipeline.normalize import UploadOptions
 from backend.tasks.models import IngestionTask
+
+log = logging.getLogger(__name__)
 
 NOTHING_NEW = "Nothing new at the address."
 # Refusals about the file itself: taking it again would be refused again.
@@ -228,8 +231,9 @@ async def _take(ctx: RunContext, incoming: Incoming, options: UploadOptions, tak
                 await _mark_source(session, accepted.task.id, ctx)
             progress = taken.with_accepted(accepted)
             await ctx.checkpoint(session, progress.output())
-    except IntegrityError:
-        return  # another run of this action took the same file at the same time
+    except IntegrityError:  # another run of this action took the same file at the same time
+        log.info("run %s: %s was taken by another run", ctx.run.id, incoming.filename)
+        return
     taken.task_ids, taken.duplicates = progress.task_ids, progress.duplicates
     services.wake_workers()
 

@@ -108,13 +108,13 @@ async def new_objects(
     seen: set[tuple[str, str]],
     limit: int,
 ) -> list[Found]:
-    """Objects at the location not taken before (by key and ETag), in key order, at most
-    `limit`."""
+    """Objects at the location not taken before (by their s3:// address and ETag), in key
+    order, at most `limit`."""
     try:
         listed = await threads.STORAGE.run(_list, client, location)
     except (BotoCoreError, ClientError) as exc:
         raise SourceError("source_unreadable", _unreadable(location, exc), _HINT_READ) from None
-    fresh = [f for f in listed if (seen_key(f.key), seen_tag(f.etag)) not in seen]
+    fresh = [f for f in listed if (seen_key(location.uri(f.key)), seen_tag(f.etag)) not in seen]
     return sorted(fresh, key=lambda found: found.key)[:limit]
 
 

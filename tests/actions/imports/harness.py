@@ -30,11 +30,16 @@ OWNER = Principal(id="token:importer", name="importer", role=Role.UPLOADER, kind
 
 @dataclass
 class Files:
-    """What the server serves (path -> bytes); `token` is the header value it requires."""
+    """What the server serves (path -> bytes), versioned as `versions` says: "etag" (ETag and
+    If-None-Match), "last-modified" (Last-Modified and If-Modified-Since, a new date for new
+    bytes) or "none"; `token` is the X-Token value it requires; `named` a Content-Disposition
+    file name."""
 
     served: dict[str, bytes] = field(default_factory=dict)
     token: str | None = None
-    etags: bool = True
+    versions: str = "etag"
+    named: str | None = None
+    dates: dict[bytes, str] = field(default_factory=dict)
 
     def answer(self, seen: Seen) -> Reply:
         if self.token is not None and seen.headers.get("x-token") != self.token:
@@ -42,10 +47,22 @@ class Files:
         body = self.served.get(seen.path.split("?", 1)[0])
         if body is None:
             return Reply(404, body=b"no such file")
-        etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
-        if self.etags and seen.headers.get("if-none-match") == etag:
-            return Reply(304, {"ETag": etag})
-        return Reply(200, {"ETag": etag} if self.etags else {}, body)
+        headers = self._version(body)
+        asked = {"ETag": "if-none-match", "Last-Modified": "if-modified-since"}
+        if any(seen.headers.get(asked[name]) == value for name, value in headers.items()):
+            return Reply(304, headers)
+        if self.named:
+            headers["Content-Disposition"] = f'attachment; filename="{self.named}"'
+        return Reply(200, headers, body)
+
+    def _version(self, body: bytes) -> dict[str, str]:
+        if self.versions == "etag":
+            return {"ETag": f'"{hashlib.sha256(body).hexdigest()[:16]}"'}
+        if self.versions == "last-modified":
+            if body not in self.dates:
+                self.dates[body] = f"Tue, {len(self.dates) + 1:02d} Dec 2026 07:00:00 GMT"
+            return {"Last-Modified": self.dates[body]}
+        return {}
 
 
 @contextmanager
