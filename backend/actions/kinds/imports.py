@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import threads
 from backend.actions.kinds import Outcome, RunContext
 from backend.actions.outbound.client import TooLarge
 from backend.actions.sources import (
@@ -184,20 +185,21 @@ async def _from_s3(ctx: RunContext, options: UploadOptions, taken: Taken) -> Non
     settings = services.settings
     location = s3_source.parse(str(action.params.get("s3_uri", "")))
     s3_source.check_allowed(location, settings)
-    client = s3_source.client_for(settings)
+    client = await threads.STORAGE.run(s3_source.client_for, settings)
     async with session_scope(services.read_sessions) as session:
         seen = await seen_tags(session, action.id)
     limit = settings.actions_import_max_files
     found = await s3_source.new_objects(client, location, seen, limit)
     taken.note = f"No new objects at {location.uri()}."
     for item in found:
-        chunks = s3_source.object_chunks(client, location, item)
         name = item.key.rsplit("/", 1)[-1]
+        chunks = s3_source.object_chunks(client, location, item)
         incoming = Incoming(location.uri(item.key), item.etag, item.size, name, chunks)
-        if item.size > settings.max_upload_bytes:
+        if item.size > settings.max_upload_bytes:  # refused without reading it
+            await chunks.aclose()
             await _refuse(ctx, incoming, intake.too_large(settings.max_upload_bytes), taken)
-            continue
-        await _take(ctx, incoming, options, taken)
+        else:
+            await _take(ctx, incoming, options, taken)
 
 
 async def _take(ctx: RunContext, incoming: Incoming, options: UploadOptions, taken: Taken) -> None:

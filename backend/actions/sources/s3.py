@@ -5,7 +5,7 @@ threads (backend.threads.STORAGE)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -138,7 +138,9 @@ def _pages(client: S3Client, location: Location) -> Iterator[Found]:
         arguments["ContinuationToken"] = token
 
 
-async def object_chunks(client: S3Client, location: Location, found: Found) -> AsyncIterator[bytes]:
+async def object_chunks(
+    client: S3Client, location: Location, found: Found
+) -> AsyncGenerator[bytes, None]:
     """The object's bytes, in the version that was listed (If-Match on its ETag)."""
     try:
         answer = await threads.STORAGE.run(

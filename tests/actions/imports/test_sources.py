@@ -88,3 +88,20 @@ async def test_an_address_not_allowed_is_refused_and_gets_nothing(source: Source
     assert outcome.status == "failed" and outcome.error is not None
     assert outcome.error["code"] == "destination_refused"
     assert "ACTIONS_ALLOWED_HOSTS" in outcome.error["hint"]
+
+
+async def test_an_object_over_the_limit_is_refused_unread_and_not_listed_again(
+    app: App, source: Source
+) -> None:
+    source.put("big/huge.csv", sales(1) + b"x" * (1024 * 1024))
+    action = await store_action(
+        app.runtime, {"s3_uri": f"s3://{source.bucket}/big/", "datasource": "sales"}
+    )
+    _, outcome = await run_once(app.runtime, action)
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error["message"] == "huge.csv: The upload is larger than the limit of 1 MB."
+    assert outcome.output["refused"] == [
+        {"key": f"s3://{source.bucket}/big/huge.csv", "reason": outcome.error["message"][10:]}
+    ]
+    _, again = await run_once(app.runtime, action)
+    assert again.status == "succeeded" and again.output["files"] == 0
