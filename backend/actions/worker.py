@@ -140,14 +140,15 @@ class RunJob:
         now = utcnow()
         values: dict[str, Any] = {}
         if run.started_at is None:
-            values["started_at"] = run.started_at = now
+            values["started_at"] = now
         if run.deadline_at is None:
             window = dt.timedelta(seconds=self.services.settings.actions_retry_window_seconds)
-            values["deadline_at"] = run.deadline_at = now + window
+            values["deadline_at"] = now + window
         if values:
             await lifecycle.advance_run(
                 session, run.id, RunStatus.RUNNING, owner=self.owner, **values
             )
+        await session.refresh(run)  # read whole before the session ends (the worker keeps it)
 
     async def _give_up(self, session: AsyncSession, run: ActionRun) -> None:
         log.warning("run %s: gave up after %d claims without a result", run.id, run.attempts - 1)

@@ -190,6 +190,19 @@ async def update_contract(
             "Send columns to add (addColumns) or integer columns to widen (widen).",
         )
     stored.definition = definition
+    _changed(session, name, definition, changes, actor)
+    return ContractUpdate(name, record_of(definition, stored.created_at), changes)
+
+
+def _changed(
+    session: AsyncSession,
+    name: str,
+    definition: dict[str, Any],
+    changes: list[Change],
+    actor: Principal,
+) -> None:
+    """A contract's change, audited, and its event (datasource.schema_changed) in the same
+    transaction."""
     described = {
         "version": evolution.version_of(definition),
         "changes": [c.as_dict() for c in changes],
@@ -202,7 +215,6 @@ async def update_contract(
         datasource=name,
         payload={"datasource": name, **described, "created": False, "by": actor.name[:128]},
     )
-    return ContractUpdate(name, record_of(definition, stored.created_at), changes)
 
 
 async def update_contract_now(
