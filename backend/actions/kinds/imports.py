@@ -60,7 +60,7 @@ def app_error(exc: AppError, about: str | None = None) -> dict[str, str]:
     return {
         "code": exc.code,
         "message": f"{about}: {message}" if about else message,
-        "hint": exc.detail or "",
+        "hint": exc.detail or "Change the file or the import's options, then run it again.",
     }
 
 
@@ -93,6 +93,7 @@ class Taken:
         )
 
     def output(self) -> dict[str, Any]:
+        """`files`: the files taken (new tasks, and duplicates of tasks loaded before)."""
         taken: dict[str, Any] = {
             "files": len(self.task_ids) + len(self.duplicates),
             "task_ids": self.task_ids,
