@@ -22,7 +22,7 @@ from backend.actions.kinds import Outcome, RunContext, event_body, message_id
 from backend.actions.models import ActionAlertState
 from backend.actions.schemas import AlertParams
 from backend.analytics.periods import relative_days
-from backend.analytics.query import TIME, FilterKind
+from backend.analytics.query import TIME, Aggregate, FilterKind
 from backend.analytics.query_input import build_query
 from backend.auth.models import User
 from backend.db import session_scope
@@ -30,11 +30,12 @@ from backend.errors import AppError
 from backend.notifications import messages
 from backend.notifications.models import NotificationKind
 from backend.notifications.service import add
-from backend.workbooks.documents import FilterIn, WidgetQuery
+from backend.workbooks.documents import FilterIn, MeasureIn, WidgetQuery
 from backend.workbooks.widget_data import Runs
 
 OK, FIRING = "ok", "firing"
 EVENT = "alert.fired"
+_ROWS = "rows_in_the_alert_window"  # counted beside the measure: no rows, no value
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,17 @@ async def measure(
             "Alert on a datasource whose rows have a date.",
         )
     dated = FilterIn(kind=FilterKind.DATE_RANGE, column=TIME, values=[d.isoformat() for d in days])
+    counted = MeasureIn(aggregate=Aggregate.COUNT, alias=_ROWS)
     query = WidgetQuery(
         datasource=params.datasource,
-        measures=[params.measure],
+        measures=[params.measure, counted],
         filters=[*params.filters, dated],
         limit=1,
     )
     result = await analytics.run(build_query(query, columns))
-    value = result.rows[0][-1] if result.rows else None
+    if not result.rows or not result.rows[0][-1]:  # a sum of no rows is 0: not a figure
+        return None
+    value = result.rows[0][-2]
     return None if value is None else float(value)
 
 
