@@ -25,6 +25,7 @@ from backend.analytics.periods import relative_days
 from backend.analytics.query import TIME, Aggregate, FilterKind
 from backend.analytics.query_input import build_query
 from backend.auth.models import User
+from backend.auth.roles import Role
 from backend.db import session_scope
 from backend.errors import AppError
 from backend.notifications import messages
@@ -267,6 +268,10 @@ async def deliver(ctx: RunContext, params: AlertParams, output: dict[str, Any]) 
 
 async def execute(ctx: RunContext) -> Outcome:
     params = AlertParams.model_validate(ctx.action.params)
+    if params.url is not None and not ctx.owner.allows(Role.UPLOADER):
+        hint = "Remove the url (the alert still notifies you in the app), or ask for the role."
+        message = "Only uploaders and admins may have an alert call a url; its owner no longer is."
+        return Outcome("failed", error={"code": "forbidden", "message": message, "hint": hint})
     if "state" in ctx.run.output:  # evaluated by an earlier attempt: deliver only
         return await deliver(ctx, params, dict(ctx.run.output))
     try:

@@ -225,3 +225,19 @@ async def test_an_unknown_datasource_fails_the_run_with_a_sentence(
     outcome = await execute(alert, app.runtime, action, run_id, person.principal, given, NOW)
     assert outcome.status == "failed" and outcome.error is not None
     assert outcome.error["message"].endswith(".") and "nowhere" in outcome.error["message"]
+
+
+async def test_an_owner_without_the_uploader_role_gets_no_url_called(
+    app: App, outbound: OutboundClient
+) -> None:
+    await load(app, shop_csv((YESTERDAY, [30])))
+    person = await owner(app, Role.VIEWER, "fay")
+    with receiving(lambda _seen: Reply(204)) as receiver:
+        params = alert_params("above", 20, url=receiver.url())
+        action = await create_action(app.runtime, person.principal, "alert", params, new_secret())
+        run_id = await new_run(app.runtime, action)
+        given = services(app.runtime, outbound)
+        outcome = await execute(alert, app.runtime, action, run_id, person.principal, given, NOW)
+        assert receiver.hits == []
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error["message"].startswith("Only uploaders and admins may have an alert")

@@ -204,6 +204,26 @@ async def test_a_report_posts_signed_json_with_the_csvs(app: App, outbound: Outb
     assert first["csv"].encode() == await dashboard_csv(person, workbook["id"], 0)
 
 
+async def test_a_retry_sends_only_what_has_not_gone(
+    app: App, inbox: tuple[Inbox, int], outbound: OutboundClient
+) -> None:
+    handler, port = inbox
+    person = await owner(app, Role.UPLOADER, "ana")
+    workbook = await saved_workbook(app, person)
+    answers = [500, 204]
+    with receiving(lambda _seen: Reply(answers.pop(0))) as receiver:
+        params = {"workbook_id": workbook["id"], "to": ["ana@example.com"], "url": receiver.url()}
+        action = await create_action(app.runtime, person.principal, "report", params, new_secret())
+        given = services(app.runtime, outbound, Mailer(smtp(app.runtime.settings, port)))
+        run_id = await new_run(app.runtime, action)
+        first = await execute(report, app.runtime, action, run_id, person.principal, given)
+        second = await execute(report, app.runtime, action, run_id, person.principal, given)
+        hits = len(receiver.hits)
+    assert [a.ok for a in first.attempts] == [True, False] and first.status == "retry"
+    assert [a.ok for a in second.attempts] == [True] and second.status == "succeeded"
+    assert len(handler.messages) == 1 and hits == 2
+
+
 async def test_a_mail_server_down_is_a_retryable_attempt(app: App) -> None:
     mailer = Mailer(smtp(app.runtime.settings, free_port(), smtp_timeout_seconds=2))
     attempt = await mailer.send(["ana@example.com"], "Report", "text", [("a.csv", b"a\n")])
