@@ -76,6 +76,12 @@ class Mailer:
             reply = await threads.MAIL.run(self._deliver, mail, recipients)
         except smtplib.SMTPResponseException as exc:
             return self._refused(exc.smtp_code, exc.smtp_error, started)
+        except smtplib.SMTPNotSupportedError:
+            error = (
+                f"The mail server {self.target} does not offer STARTTLS: set SMTP_SECURITY to "
+                "ssl (port 465) or, on a trusted network only, none."
+            )
+            return _attempt(self.target, error=error, retryable=False, started=started)
         except smtplib.SMTPRecipientsRefused as exc:
             code, said = next(iter(exc.recipients.values()))
             return self._refused(code, said, started)

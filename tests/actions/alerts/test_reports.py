@@ -248,6 +248,16 @@ async def test_replies_4xx_are_retried_and_5xx_are_not(app: App, inbox: tuple[In
     assert handler.messages == []
 
 
+async def test_a_server_without_starttls_is_not_retried_and_says_what_to_set(
+    app: App, inbox: tuple[Inbox, int]
+) -> None:
+    handler, port = inbox
+    mailer = Mailer(smtp(app.runtime.settings, port, smtp_security="starttls"))
+    attempt = await mailer.send(["ana@example.com"], "Report", "text", [])
+    assert not attempt.ok and not attempt.retryable and handler.messages == []
+    assert attempt.error is not None and "set SMTP_SECURITY" in attempt.error
+
+
 async def test_without_smtp_host_a_report_is_not_mailed_and_says_why(app: App) -> None:
     attempt = await Mailer(smtp(app.runtime.settings, None)).send(["a@example.com"], "s", "t", [])
     assert not attempt.ok and not attempt.retryable
