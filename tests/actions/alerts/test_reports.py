@@ -159,6 +159,29 @@ async def test_a_report_mails_the_dashboards_csv_byte_for_byte(
     assert outcome.output["recipients"] == 2
 
 
+async def test_a_report_of_one_query_attaches_its_rows(
+    app: App, inbox: tuple[Inbox, int], outbound: OutboundClient
+) -> None:
+    handler, port = inbox
+    person = await owner(app, Role.UPLOADER, "ana")
+    await saved_workbook(app, person)
+    query = {
+        "datasource": "shop",
+        "measures": [{"aggregate": "count", "alias": "sales"}],
+        "dimensions": ["Branch"],
+        "order": [{"name": "Branch"}],
+    }
+    params = {"query": query, "to": ["ana@example.com"], "subject": "Sales by branch"}
+    action = await create_action(app.runtime, person.principal, "report", params)
+    given = services(app.runtime, outbound, Mailer(smtp(app.runtime.settings, port)))
+    run_id = await new_run(app.runtime, action)
+    outcome = await execute(report, app.runtime, action, run_id, person.principal, given)
+    assert outcome.status == "succeeded", outcome
+    [(_, message)] = handler.messages
+    assert message["Subject"] == "Sales by branch"
+    assert attachments(message) == {"shop.csv": b"Branch,sales\nA,2\nB,2\n"}
+
+
 async def test_a_viewer_reports_to_their_own_email_only(
     app: App, inbox: tuple[Inbox, int], outbound: OutboundClient
 ) -> None:
