@@ -114,8 +114,8 @@ async def recipients(
     if owner.allows(Role.UPLOADER):
         return list(params.to)
     user = await session.get(User, owner.user) if owner.user else None
-    own = (user.email or "").lower() if user is not None else ""
-    if not own or any(address.lower() != own for address in params.to):
+    own = (user.email or "").casefold() if user is not None else ""
+    if not own or any(address.casefold() != own for address in params.to):
         raise ReportError(
             "A viewer's report goes only to their own e-mail address, as their profile gives it.",
             "Set your e-mail in your profile and send the report to it, or ask an uploader.",

@@ -6,7 +6,6 @@ delivers again without evaluating or notifying again."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -59,13 +58,6 @@ async def alerts_of(person: Owner) -> list[dict[str, Any]]:
     answer = await person.client.get("/api/notifications", params={"limit": 50})
     assert answer.status_code == 200, answer.text
     return [n for n in answer.json()["items"] if n["kind"] == "action_alert"]
-
-
-@pytest.fixture
-async def outbound() -> AsyncIterator[OutboundClient]:
-    client = OutboundClient(["127.0.0.1"], timeout_seconds=2, max_redirects=0)
-    yield client
-    await client.aclose()
 
 
 class Verifying:

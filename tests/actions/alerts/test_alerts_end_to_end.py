@@ -1,7 +1,8 @@
 """An alert end to end: created through the actions service with an event trigger
 (task.succeeded on its datasource), run by the app's own workers after each upload. The
 replace upload that drops yesterday's figure gives one notification and one signed webhook;
-the next upload that keeps it low gives neither."""
+the next upload that keeps it low gives neither. A report run by the workers mails the
+dashboard's CSV through the mailer the runtime builds."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from backend.actions.schemas import ActionIn
 from backend.auth.roles import Role
 from backend.db import session_scope
 from backend.runtime import Runtime
+from tests.actions.alerts.conftest import Inbox
 from tests.actions.alerts.harness import owner
 from tests.actions.alerts.test_alerts import (
     TODAY,
@@ -28,6 +30,7 @@ from tests.actions.alerts.test_alerts import (
     load,
     shop_csv,
 )
+from tests.actions.alerts.test_reports import attachments, dashboard_csv, saved_workbook
 from tests.actions.outbound.receiver import Reply, Seen, receiving
 from tests.conftest import Backend, app_for
 
@@ -106,3 +109,33 @@ async def test_an_alert_on_uploads_fires_once_through_the_workers(backend: Backe
             assert len(events) == 1 and events[0]["type"] == "alert.fired"
             assert events[0]["data"]["value"] == 100.0
             await person.client.aclose()
+
+
+async def test_a_report_run_by_the_workers_mails_the_dashboards_csv(
+    backend: Backend, inbox: tuple[Inbox, int]
+) -> None:
+    handler, port = inbox
+    mail = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+    settings = backend.settings.model_copy(update={**FAST, **mail})
+    async with app_for(dataclasses.replace(backend, settings=settings)) as app:
+        person = await owner(app, Role.UPLOADER, "ana")
+        workbook = await saved_workbook(app, person)
+        body = ActionIn.model_validate(
+            {
+                "name": "Weekly shop",
+                "kind": "report",
+                "params": {"workbook_id": workbook["id"], "to": ["ana@example.com"]},
+            }
+        )
+        assert app.runtime.cipher is not None
+        async with session_scope(app.runtime.sessions) as session:
+            action, _ = await service.create(
+                session, person.principal, body, app.runtime.cipher, settings=app.runtime.settings
+            )
+            await service.execute(session, person.principal, action.id)
+        [run] = await finished_runs(app.runtime, action.id, 1)
+        assert run.status == "succeeded", (run.output, run.error)
+        [(to, message)] = handler.messages
+        assert to == ["ana@example.com"]
+        assert attachments(message)["Sales.csv"] == await dashboard_csv(person, workbook["id"], 0)
+        await person.client.aclose()

@@ -6,16 +6,10 @@ e-mail; a server down is retried, a 5xx reply is not, no SMTP_HOST is said in a 
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-import pytest
 import standardwebhooks
-from aiosmtpd.controller import Controller
 
 from backend.actions import mail
 from backend.actions.delivery import new_secret
@@ -24,6 +18,7 @@ from backend.actions.mail import Mailer
 from backend.actions.outbound.client import OutboundClient
 from backend.auth.roles import Role
 from backend.config import Settings
+from tests.actions.alerts.conftest import Inbox
 from tests.actions.alerts.harness import Owner, create_action, execute, new_run, owner, services
 from tests.actions.outbound.receiver import Reply, Seen, receiving
 from tests.conftest import App
@@ -40,51 +35,10 @@ SHOP = (
 ).encode()
 
 
-@dataclass
-class Inbox:
-    """aiosmtpd's handler: keeps each message; `reply` answers RCPT (None: accept)."""
-
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    reply: str | None = None
-
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's name)
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if self.reply is not None:
-            return self.reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler = Inbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
 def smtp(settings: Settings, port: int | None, **more: Any) -> Settings:
     host = "127.0.0.1" if port is not None else None
     values = {"smtp_host": host, "smtp_port": port or 25, "smtp_security": "none", **more}
     return settings.model_copy(update=values)
-
-
-@pytest.fixture
-async def outbound() -> AsyncIterator[OutboundClient]:
-    client = OutboundClient(["127.0.0.1"], timeout_seconds=2, max_redirects=0)
-    yield client
-    await client.aclose()
 
 
 async def saved_workbook(app: App, person: Owner) -> dict[str, Any]:
