@@ -1,10 +1,15 @@
 """One's e-mail address on the profile (where a viewer's reports may go): set, shown and cleared
-over REST and GraphQL; anything but one plain address is refused with what to give."""
+over REST and GraphQL; anything but one plain address is refused with what to give (a report's
+addresses too: `$` let a trailing line break through)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
+from backend.actions.schemas import ReportParams
 from backend.auth.roles import Role
 from tests.auth.test_users import graphql, user_token
 from tests.conftest import App
@@ -34,3 +39,10 @@ async def test_graphql_sets_the_same_email(app: App) -> None:
     assert me["data"]["me"] == {"email": "ivo@example.com"}
     bad = await graphql(app, token, query, e="not an address")
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+def test_a_reports_address_with_a_trailing_line_break_is_refused() -> None:
+    params = {"query": {"datasource": "shop", "measures": [{"aggregate": "count"}]}}
+    with pytest.raises(ValidationError):
+        ReportParams.model_validate({**params, "to": ["ana@example.com\n"]})
+    assert ReportParams.model_validate({**params, "to": ["ana@example.com"]}).to
