@@ -85,6 +85,14 @@ class Mailer:
         except smtplib.SMTPRecipientsRefused as exc:
             code, said = next(iter(exc.recipients.values()))
             return self._refused(code, said, started)
+        except _SomeRefused as exc:
+            return self._some_refused(exc, started)
+        except ssl.SSLError as exc:
+            error = (
+                f"The mail server {self.target} failed the TLS handshake ({_line(str(exc))[:200]}): "
+                "check SMTP_SECURITY and the server's certificate."
+            )
+            return _attempt(self.target, error=error, retryable=False, started=started)
         except (OSError, smtplib.SMTPException) as exc:
             error = (
                 f"The mail server {self.target} could not be reached ({type(exc).__name__}: "
@@ -120,6 +128,27 @@ class Mailer:
             target=self.target,
         )
 
+    def _some_refused(self, exc: _SomeRefused, started: float) -> Attempt:
+        said = "; ".join(
+            f"{address} ({code} {_line(reply.decode('utf-8', 'replace'))[:100]})"
+            for address, (code, reply) in list(exc.refused.items())[:5]
+        )
+        error = (
+            f"The mail server {self.target} took the message for {exc.accepted} address(es) but "
+            f"refused {said}: correct those addresses (the others are not sent it again)."
+        )
+        return Attempt(
+            status_code=250,
+            latency_ms=_since(started),
+            head=error[:_HEAD],
+            error=error,
+            refused=False,
+            retryable=False,
+            ok=False,
+            retry_after=None,
+            target=self.target,
+        )
+
     def _deliver(self, mail: EmailMessage, recipients: list[str]) -> str:
         """Runs in a MAIL thread: one conversation with the server."""
         settings = self._settings
@@ -143,9 +172,18 @@ class Mailer:
                 )
                 client.login(settings.smtp_username, password)
             refused = client.send_message(mail, to_addrs=recipients)
-            if refused:
-                raise smtplib.SMTPRecipientsRefused(refused)
+            if refused:  # the others have it: never sent again (they would get it twice)
+                raise _SomeRefused(refused, len(recipients) - len(refused))
         return f"The mail server accepted the message for {len(recipients)} recipient(s)."
+
+
+class _SomeRefused(Exception):
+    """The server took the message for some recipients and refused the others."""
+
+    def __init__(self, refused: dict[str, tuple[int, bytes]], accepted: int) -> None:
+        super().__init__(f"{len(refused)} recipient(s) refused")
+        self.refused = refused
+        self.accepted = accepted
 
 
 def _since(started: float) -> float:

@@ -19,15 +19,17 @@ from tests.services import free_port
 
 @dataclass
 class Inbox:
-    """aiosmtpd's handler: keeps each message; `reply` answers RCPT (None: accept)."""
+    """aiosmtpd's handler: keeps each message; `reply` answers RCPT (None: accept) except for
+    the `welcome` addresses."""
 
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     reply: str | None = None
+    welcome: set[str] = field(default_factory=set)  # addresses accepted whatever `reply` says
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's name)
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
-        if self.reply is not None:
+        if self.reply is not None and address not in self.welcome:
             return self.reply
         envelope.rcpt_tos.append(address)
         return "250 OK"

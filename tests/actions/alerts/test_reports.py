@@ -225,6 +225,18 @@ async def test_replies_4xx_are_retried_and_5xx_are_not(app: App, inbox: tuple[In
     assert handler.messages == []
 
 
+async def test_some_addresses_refused_is_said_and_not_sent_again(
+    app: App, inbox: tuple[Inbox, int]
+) -> None:
+    handler, port = inbox
+    handler.reply, handler.welcome = "550 5.1.1 No such mailbox", {"ana@example.com"}
+    mailer = Mailer(smtp(app.runtime.settings, port))
+    attempt = await mailer.send(["ana@example.com", "gone@example.com"], "Report", "text", [])
+    assert not attempt.ok and not attempt.retryable
+    assert [to for to, _ in handler.messages] == [["ana@example.com"]]
+    assert attempt.error is not None and "refused gone@example.com (550" in attempt.error
+
+
 async def test_a_server_without_starttls_is_not_retried_and_says_what_to_set(
     app: App, inbox: tuple[Inbox, int]
 ) -> None:
