@@ -35,6 +35,7 @@ from backend.workbooks.widget_data import MAX_ROWS, Runs, csv_chunks, run_widget
 
 EVENT = "report.ready"
 MAX_POST = 1024 * 1024  # the JSON a report POSTs, at most
+MAX_MAIL = 20 * 1024 * 1024  # a report's attachments, at most (mail servers refuse ~25 MB)
 MAILED, POSTED = "mailed", "posted"
 
 
@@ -159,11 +160,14 @@ def _error(code: str, message: str, hint: str) -> dict[str, str]:
     return {"code": code, "message": message, "hint": hint}
 
 
-def _too_large(size: int) -> dict[str, str]:
+def _too_large(size: int, channel: str = "url", limit: int = MAX_POST) -> dict[str, str]:
+    what = "JSON" if channel == "url" else "CSV attachments"
+    other = "E-mail it instead, or narrow" if channel == "url" else "Narrow"
     return _error(
         "report_too_large",
-        f"The report's JSON is {size / 1048576:.1f} MiB, over the 1 MiB a url is sent.",
-        "E-mail it instead, or narrow its filters or widgets.",
+        f"The report is {size / 1048576:.1f} MiB as {what}, over the "
+        f"{limit / 1048576:g} MiB a report sends by {channel}.",
+        f"{other} its filters or widgets.",
     )
 
 
@@ -211,6 +215,9 @@ async def send(ctx: RunContext, params: ReportParams, report: Report, to: list[s
     size = len(json.dumps(body).encode()) if body is not None else 0
     if size > MAX_POST:
         return Outcome("failed", output=output, error=_too_large(size))
+    attached = sum(len(part.data) for part in report.parts)
+    if to and attached > MAX_MAIL:
+        return Outcome("failed", output=output, error=_too_large(attached, "e-mail", MAX_MAIL))
     attempts: list[Attempt] = []
     if to and not done.get(MAILED):
         attempts.append(await _mail(ctx, params, report, to))

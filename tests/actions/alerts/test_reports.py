@@ -9,6 +9,7 @@ import datetime as dt
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 import standardwebhooks
 
 from backend.actions import mail
@@ -199,6 +200,24 @@ async def test_a_retry_sends_only_what_has_not_gone(
     assert [a.ok for a in first.attempts] == [True, False] and first.status == "retry"
     assert [a.ok for a in second.attempts] == [True] and second.status == "succeeded"
     assert len(handler.messages) == 1 and hits == 2
+
+
+async def test_a_report_over_the_size_a_url_takes_is_not_posted(
+    app: App, outbound: OutboundClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = await owner(app, Role.UPLOADER, "ana")
+    workbook = await saved_workbook(app, person)
+    monkeypatch.setattr(report, "MAX_POST", 200)  # the two widgets' JSON is larger
+    with receiving(lambda _seen: Reply(204)) as receiver:
+        params = {"workbook_id": workbook["id"], "url": receiver.url()}
+        action = await create_action(app.runtime, person.principal, "report", params, new_secret())
+        run_id = await new_run(app.runtime, action)
+        given = services(app.runtime, outbound)
+        outcome = await execute(report, app.runtime, action, run_id, person.principal, given)
+        assert receiver.hits == []
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error["message"].startswith("The report is 0.0 MiB as JSON, over the")
+    assert outcome.error["hint"] == "E-mail it instead, or narrow its filters or widgets."
 
 
 async def test_a_mail_server_down_is_a_retryable_attempt(app: App) -> None:
