@@ -233,3 +233,13 @@ async def test_an_owner_without_the_uploader_role_gets_no_url_called(
         assert receiver.hits == []
     assert outcome.status == "failed" and outcome.error is not None
     assert outcome.error["message"].startswith("Only uploaders and admins may have an alert")
+
+
+def test_the_window_is_counted_in_the_alerts_time_zone() -> None:
+    noon_utc = dt.datetime(2026, 12, 5, 12, tzinfo=dt.UTC)
+    assert alert.today_in("Pacific/Kiritimati", noon_utc) == dt.date(2026, 12, 6)
+    assert alert.today_in("America/Los_Angeles", noon_utc) == dt.date(2026, 12, 5)
+    days = alert.window_days("last-7-days", dt.date(2026, 12, 5))
+    assert alert.window_before(days) == (dt.date(2026, 11, 22), dt.date(2026, 11, 28))
+    with pytest.raises(alert.AlertError, match="unknown time zone"):
+        alert.today_in("Mars/Olympus", noon_utc)
