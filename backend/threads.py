@@ -1,7 +1,7 @@
 """Bounded thread pools for blocking I/O, one per kind of dependency, so one that stalls cannot
 starve the others: `STORAGE` (the object store: boto3 calls, the local store's files), `FILES`
 (this process's own files: the web app, the dataset cache, free-space checks), `PASSWORDS`
-(Argon2 hashes). CPU-heavy work
+(Argon2 hashes), `MAIL` (the mail server reports are sent through). CPU-heavy work
 (validation, Polars) runs in backend.priority's and the embedded engine's pools; the event loop's
 default pool is left to libraries (a stalled S3 once held all of its threads, and every route
 that read a file waited behind it)."""
@@ -91,16 +91,18 @@ FILES = Pool("files", 8)
 # Argon2 password hashes (sign-in, password changes): CPU-bound by design (tens of milliseconds
 # each), so off the event loop and two at a time; more attempts wait their turn.
 PASSWORDS = Pool("passwords", 2)
+# Reports' e-mail (smtplib: one blocking conversation with the mail server per report).
+MAIL = Pool("mail", 2)
 
 
 async def drain() -> None:
     """Every pool's started calls finished (at a runtime's stop)."""
-    await asyncio.gather(*(pool.drain() for pool in (STORAGE, FILES)))
+    await asyncio.gather(*(pool.drain() for pool in (STORAGE, FILES, MAIL)))
 
 
 def snapshot() -> dict[str, dict[str, int]]:
     """Each pool's size, threads busy and calls waiting, for health and metrics."""
     return {
         pool.name: {"threads": pool.workers, "running": pool.running, "waiting": pool.waiting}
-        for pool in (STORAGE, FILES)
+        for pool in (STORAGE, FILES, MAIL)
     }

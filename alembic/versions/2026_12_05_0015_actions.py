@@ -175,9 +175,13 @@ def upgrade() -> None:
     with op.batch_alter_table("ingestion_tasks") as batch:
         batch.add_column(sa.Column("source_action_id", sa.String(32), nullable=True))
         batch.add_column(sa.Column("source_run_id", sa.String(32), nullable=True))
+    with op.batch_alter_table("users") as batch:  # where reports e-mail a viewer
+        batch.add_column(sa.Column("email", sa.String(254), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("email")
     with op.batch_alter_table("ingestion_tasks") as batch:
         batch.drop_column("source_run_id")
         batch.drop_column("source_action_id")

@@ -56,7 +56,7 @@ def _s3_uri(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise ValueError(f"{value[:80]!r} is not an e-mail address such as ana@example.com.")
     return value
 

@@ -65,6 +65,7 @@ def relative_days(name: str, today: dt.date) -> tuple[dt.date | None, dt.date | 
     year, month, day = today.year, today.month, dt.timedelta(days=1)
     quarter = (month - 1) // 3 * 3 + 1
     ranges: dict[str, tuple[dt.date | None, dt.date | None]] = {
+        "yesterday": (today - day, today - day),
         "last-7-days": (today - 6 * day, today),
         "last-30-days": (today - 29 * day, today),
         "last-90-days": (today - 89 * day, today),

@@ -30,8 +30,8 @@ async def get_me(session: SessionDep, principal: Viewer) -> MeOut:
 @router.patch(
     "/users/me",
     responses={401: _ERROR, 422: _ERROR},
-    summary="Change your display name, default datasource, time zone or default dashboard "
-    "(a field left out stays; null clears it)",
+    summary="Change your display name, default datasource, time zone, default dashboard or "
+    "e-mail (a field left out stays; null clears it)",
 )
 async def update_me(body: ProfileIn, session: SessionDep, principal: Viewer) -> MeOut:
     profile = users.own(await users.update_profile(session, users.own_id(principal), body))

@@ -36,6 +36,7 @@ class User(Base):
     default_datasource: Mapped[str | None] = mapped_column(String(64))
     time_zone: Mapped[str | None] = mapped_column(String(64))  # an IANA name; None: UTC
     default_dashboard: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(254))  # where reports may e-mail them
     password_hash: Mapped[str | None] = mapped_column(String(255))  # Argon2id; None: no password
 
 

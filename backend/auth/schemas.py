@@ -28,6 +28,7 @@ class UserOut(PublicUserOut):
     default_datasource: str | None
     time_zone: str = Field(description="an IANA time zone name, UTC unless set")
     default_dashboard: str | None
+    email: str | None = Field(description="where reports may e-mail you; null: not set")
 
 
 class MeOut(UserOut):
@@ -78,6 +79,12 @@ class ProfileIn(BaseModel):
         default=None,
         max_length=2000,
         description="the workbook the app opens first (its id); null: the built-in sales dashboard",
+    )
+    email: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=254,
+        description="where reports may e-mail you (ana@example.com); null clears it",
     )
 
 

@@ -23,6 +23,8 @@ from backend.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from backend.paging import check_page
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")  # as token names
+# One address, as backend.actions.schemas checks a report's: no spaces, commas, angle brackets.
+_EMAIL = re.compile(r"^[^@\s,;<>\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 RESERVED = frozenset({"me"})  # /api/users/me is one's own profile
 # last_seen_at is written at most this often per user (not on every request).
 SEEN_EVERY = dt.timedelta(minutes=1)
@@ -170,6 +172,7 @@ def own(user: User) -> UserOut:
         default_datasource=user.default_datasource,
         time_zone=user.time_zone or "UTC",
         default_dashboard=user.default_dashboard,
+        email=user.email,
     )
 
 
@@ -198,6 +201,8 @@ async def update_profile(session: AsyncSession, user_id: str, change: ProfileIn)
         user.default_datasource = change.default_datasource
     if "default_dashboard" in given:
         user.default_dashboard = change.default_dashboard
+    if "email" in given:
+        user.email = check_email(change.email) if change.email else None
     await session.flush()
     return user
 
@@ -219,6 +224,17 @@ def check_time_zone(name: str) -> str:
             "Give an IANA time zone name such as Europe/Paris, America/New_York or UTC.",
         ) from None
     return name
+
+
+def check_email(address: str) -> str:
+    """One plain address (a local part, @, a domain name): never a display name, a list or a
+    line break, since it goes into a message's To header as it is."""
+    if not _EMAIL.fullmatch(address):
+        raise InvalidInput(
+            f"{address[:80]!r} is not an e-mail address",
+            "Give one address such as ana@example.com, without a name or angle brackets.",
+        )
+    return address
 
 
 def seen_stale(user: User, now: dt.datetime) -> bool:

@@ -54,3 +54,20 @@ def workbook_changed(actor: str, title: str, changed: list[str]) -> tuple[str, s
     quoted = clip(title, _QUOTED_TITLE)
     body = f"Changed: {', '.join(changed)}." if changed else None
     return clip(f"{actor} changed the workbook “{quoted}”.", MAX_TITLE), body
+
+
+def figure(value: float | None) -> str:
+    """A measure's value as a person reads it: thousands grouped, at most two decimals."""
+    if value is None:
+        return "no value"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def alert_fired(name: str, measure: str, window: str, value: float, condition: str) -> str:
+    """An alert's change to firing: `condition` ends the sentence ("is below 1,000")."""
+    quoted = clip(name, _QUOTED_TITLE)
+    when = window.replace("-", " ")
+    return clip(
+        f"Your alert “{quoted}” fired: {measure} for {when} is {figure(value)}, {condition}.",
+        MAX_TITLE,
+    )

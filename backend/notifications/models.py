@@ -21,6 +21,7 @@ class NotificationKind(enum.StrEnum):
     TASK_FAILED = "task_failed"
     WORKBOOK_SHARED = "workbook_shared"
     WORKBOOK_CHANGED = "workbook_changed"
+    ACTION_ALERT = "action_alert"
 
 
 class Notification(Base):

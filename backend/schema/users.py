@@ -65,6 +65,9 @@ class ProfileInput:
         default=UNSET, description="an IANA name such as Europe/Paris"
     )
     default_dashboard: str | None = UNSET
+    email: str | None = strawberry.field(
+        default=UNSET, description="where reports may e-mail you (ana@example.com)"
+    )
 
 
 def _profile(given: ProfileInput) -> ProfileIn:
@@ -117,7 +120,8 @@ class UsersQuery:
 class UsersMutation:
     @strawberry.mutation(
         permission_classes=[IsViewer],
-        description="Change your display name, default datasource, time zone or default dashboard",
+        description="Change your display name, default datasource, time zone, default dashboard "
+        "or e-mail address",
     )
     async def update_me(self, info: Info, input: ProfileInput) -> User:  # noqa: A002
         context = info.context

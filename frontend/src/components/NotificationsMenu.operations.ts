@@ -9,7 +9,8 @@ import type {
   UnreadNotificationCountQuery,
 } from "../gql/graphql";
 
-export type NotificationKind = "task_succeeded" | "task_failed" | "workbook_shared" | "workbook_changed";
+export type NotificationKind =
+  "task_succeeded" | "task_failed" | "workbook_shared" | "workbook_changed" | "action_alert";
 
 /** One notification: `title` is a sentence; `link` an app path such as /tasks/<id>. */
 export type NotificationItem = NotificationsListQuery["notifications"]["items"][number];

@@ -13,6 +13,11 @@ describe("relative date ranges", () => {
     expect(at("last-90-days")).toEqual({ from: "2026-09-06", to: "2026-12-04" });
   });
 
+  it("takes yesterday as one day, across a year and a leap day", () => {
+    expect(on("2027-01-01")("yesterday")).toEqual({ from: "2026-12-31", to: "2026-12-31" });
+    expect(on("2024-03-01")("yesterday")).toEqual({ from: "2024-02-29", to: "2024-02-29" });
+  });
+
   it("crosses a year and a leap day", () => {
     expect(on("2024-01-03")("last-7-days")).toEqual({ from: "2023-12-28", to: "2024-01-03" });
     expect(on("2024-03-01")("last-7-days")).toEqual({ from: "2024-02-24", to: "2024-03-01" });

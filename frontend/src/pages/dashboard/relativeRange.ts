@@ -3,6 +3,7 @@
 // relative; it is resolved to days when the dashboard asks, from today in the profile's time zone.
 
 export const RELATIVE_RANGES = [
+  { value: "yesterday", label: "Yesterday" },
   { value: "last-7-days", label: "Last 7 days" },
   { value: "last-30-days", label: "Last 30 days" },
   { value: "last-90-days", label: "Last 90 days" },
@@ -58,6 +59,8 @@ export function resolveRange(range: RelativeRange, today: string): ResolvedRange
     to: iso(new Date(next.getTime() - 86_400_000)),
   });
   switch (range) {
+    case "yesterday":
+      return { from: iso(day(y, m, d - 1)), to: iso(day(y, m, d - 1)) };
     case "last-7-days":
       return upToToday(day(y, m, d - 6));
     case "last-30-days":
