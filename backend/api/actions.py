@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from backend.actions import cron, service, triggers
+from backend.actions import answers, cron, service
 from backend.actions.schemas import (
     ActionCreatedOut,
     ActionIn,
@@ -21,7 +21,8 @@ from backend.actions.schemas import (
     RunPage,
     ScheduleOut,
 )
-from backend.actions.secrets import Cipher, cipher
+from backend.actions.secrets import Cipher
+from backend.actions.secrets import cipher as make_cipher
 from backend.api.errors import ErrorBody
 from backend.api.query_params import one_value_each
 from backend.deps import RuntimeDep, SessionDep, Viewer
@@ -37,8 +38,7 @@ _MISSING: dict[int | str, dict[str, Any]] = {404: _ERROR, 422: _ERROR}
 _HEX = "^[0-9a-f]{32}$"
 ActionId = Annotated[str, Path(pattern=_HEX, description="The action's id")]
 RunId = Annotated[str, Path(pattern=_HEX, description="The run's id")]
-MAX_PAGE = 200
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
@@ -48,13 +48,13 @@ class SecretOut(BaseModel):
 
 async def secrets_cipher(runtime: Runtime) -> Cipher:
     """The cipher that seals actions' secrets (ACTIONS_SECRET_KEYS, or the generated key)."""
-    return await cipher(runtime.settings, runtime.sessions)
+    return runtime.cipher or await make_cipher(runtime.settings, runtime.sessions)
 
 
 def schedule(cron_text: str, timezone: str, now: dt.datetime | None = None) -> ScheduleOut:
     """A schedule in words and its next five times; InvalidInput (422) with the sentence."""
     try:
-        said = triggers.describe(cron_text, timezone, now or dt.datetime.now(dt.UTC))
+        said = service.describe(cron_text, timezone, now or dt.datetime.now(dt.UTC))
     except ValueError as exc:
         raise InvalidInput(str(exc), "Change the schedule.") from None
     return ScheduleOut(
@@ -93,7 +93,8 @@ async def schedule_preview(
 async def list_actions(
     session: SessionDep, principal: Viewer, limit: Limit = 50, offset: Offset = 0
 ) -> ActionPage:
-    return await service.listing(session, principal, limit=limit, offset=offset)
+    found, total = await service.listing(session, principal, limit=limit, offset=offset)
+    return await answers.action_page(session, found, total, limit=limit, offset=offset)
 
 
 @router.post(
@@ -105,13 +106,19 @@ async def list_actions(
 async def create_action(
     body: ActionIn, session: SessionDep, runtime: RuntimeDep, principal: Viewer
 ) -> ActionCreatedOut:
-    found, secret = await service.create(session, principal, body, await secrets_cipher(runtime))
-    return ActionCreatedOut(**found.model_dump(), secret=secret)
+    sealing = await secrets_cipher(runtime)
+    found, secret = await service.create(
+        session, principal, body, sealing, settings=runtime.settings
+    )
+    return await answers.created_out(session, found, secret)
 
 
 @router.get("/{action_id}", responses={401: _ERROR, **_MISSING}, summary="One action")
 async def get_action(action_id: ActionId, session: SessionDep, principal: Viewer) -> ActionOut:
-    return await service.get(session, principal, action_id)
+    (found,) = await answers.action_outs(
+        session, [await service.get(session, principal, action_id)]
+    )
+    return found
 
 
 @router.patch(
@@ -127,7 +134,11 @@ async def update_action(
     principal: Viewer,
 ) -> ActionOut:
     sealing = await secrets_cipher(runtime)
-    return await service.update(session, principal, action_id, body, sealing)
+    found = await service.update(
+        session, principal, action_id, body, sealing, settings=runtime.settings
+    )
+    (changed,) = await answers.action_outs(session, [found])
+    return changed
 
 
 @router.delete(
@@ -148,7 +159,7 @@ async def delete_action(action_id: ActionId, session: SessionDep, principal: Vie
     summary="Run an action now: the run, queued (its runs show how it ends)",
 )
 async def execute_action(action_id: ActionId, session: SessionDep, principal: Viewer) -> RunOut:
-    return await service.execute(session, principal, action_id)
+    return answers.run_out(await service.execute(session, principal, action_id))
 
 
 @router.get(
@@ -160,10 +171,11 @@ async def list_runs(
     action_id: ActionId,
     session: SessionDep,
     principal: Viewer,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Limit = 20,
     offset: Offset = 0,
 ) -> RunPage:
-    return await service.runs(session, principal, action_id, limit=limit, offset=offset)
+    found, total = await service.runs(session, principal, action_id, limit=limit, offset=offset)
+    return await answers.run_page(session, found, total, limit=limit, offset=offset)
 
 
 @router.post(
@@ -174,7 +186,9 @@ async def list_runs(
 async def redeliver_run(
     action_id: ActionId, run_id: RunId, session: SessionDep, principal: Viewer
 ) -> RunOut:
-    return await service.redeliver(session, principal, action_id, run_id)
+    run = await service.redeliver(session, principal, action_id, run_id)
+    (again,) = await answers.run_outs(session, [run])
+    return again
 
 
 @router.post(

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ValidationError
 from strawberry.experimental import pydantic
 from strawberry.scalars import JSON
 
-from backend.actions import schemas, service, triggers
-from backend.actions.secrets import Cipher, cipher
+from backend.actions import answers, schemas, service
+from backend.actions.secrets import Cipher
+from backend.actions.secrets import cipher as make_cipher
 from backend.db import session_scope
 from backend.errors import InvalidInput, NotFound
 from backend.schema.context import Info
@@ -22,8 +23,6 @@ from backend.schema.permissions import IsViewer
 
 Model = TypeVar("Model", bound=BaseModel)
 _ID = re.compile(r"[0-9a-f]{32}")
-MAX_PAGE = 200
-MAX_RUNS_PAGE = 100
 
 
 @pydantic.type(model=schemas.TriggerOut, all_fields=True, description="When an action runs")
@@ -154,13 +153,6 @@ def _id(value: strawberry.ID, what: str = "action") -> str:
     return text
 
 
-def _page(limit: int, offset: int, most: int) -> None:
-    if not 1 <= limit <= most or not 0 <= offset <= 1_000_000:
-        raise InvalidInput(
-            f"limit is 1 to {most} and offset 0 to 1000000", "Change limit or offset."
-        )
-
-
 def _action(found: schemas.ActionOut) -> Action:
     action = Action.from_pydantic(found)
     action.params = cast(JSON, found.params)
@@ -177,7 +169,7 @@ def _run(found: schemas.RunOut) -> ActionRun:
 
 async def _cipher(info: Info) -> Cipher:
     runtime = info.context.runtime
-    return await cipher(runtime.settings, runtime.sessions)
+    return runtime.cipher or await make_cipher(runtime.settings, runtime.sessions)
 
 
 @strawberry.type
@@ -186,17 +178,19 @@ class ActionQuery:
         permission_classes=[IsViewer], description="Your actions (an admin's: everyone's)"
     )
     async def actions(self, info: Info, limit: int = 50, offset: int = 0) -> ActionPage:
-        _page(limit, offset, MAX_PAGE)
         async with session_scope(info.context.runtime.reading()) as session:
-            page = await service.listing(
+            found, total = await service.listing(
                 session, info.context.principal, limit=limit, offset=offset
             )
-        return ActionPage(items=[_action(a) for a in page.items], total=page.total)
+            items = await answers.action_outs(session, found)
+        return ActionPage(items=[_action(a) for a in items], total=total)
 
     @strawberry.field(permission_classes=[IsViewer], description="One action")
     async def action(self, info: Info, id: strawberry.ID) -> Action | None:
         async with session_scope(info.context.runtime.reading()) as session:
-            return _action(await service.get(session, info.context.principal, _id(id)))
+            found = await service.get(session, info.context.principal, _id(id))
+            (out,) = await answers.action_outs(session, [found])
+        return _action(out)
 
     @strawberry.field(
         permission_classes=[IsViewer],
@@ -205,12 +199,12 @@ class ActionQuery:
     async def action_runs(
         self, info: Info, action_id: strawberry.ID, limit: int = 20, offset: int = 0
     ) -> ActionRunPage:
-        _page(limit, offset, MAX_RUNS_PAGE)
         async with session_scope(info.context.runtime.reading()) as session:
-            page = await service.runs(
+            found, total = await service.runs(
                 session, info.context.principal, _id(action_id), limit=limit, offset=offset
             )
-        return ActionRunPage(items=[_run(r) for r in page.items], total=page.total)
+            items = await answers.run_outs(session, found)
+        return ActionRunPage(items=[_run(r) for r in items], total=total)
 
     @strawberry.field(
         permission_classes=[IsViewer],
@@ -219,7 +213,7 @@ class ActionQuery:
     )
     def describe_schedule(self, cron: str, timezone: str = "UTC") -> ScheduleDescription:
         try:
-            said = triggers.describe(cron, timezone, dt.datetime.now(dt.UTC))
+            said = service.describe(cron, timezone, dt.datetime.now(dt.UTC))
         except ValueError as exc:
             return ScheduleDescription(valid=False, error=str(exc))
         return ScheduleDescription(valid=True, words=said.words, next_times=said.next)
@@ -234,19 +228,29 @@ class ActionMutation:
     async def create_action(self, info: Info, input: ActionInput) -> ActionCreated:
         body = _checked(schemas.ActionIn, _fields(input))
         context = info.context
+        settings = context.runtime.settings
+        sealing = await _cipher(info)
         found, secret = await service.create(
-            context.session, context.principal, body, await _cipher(info)
+            context.session, context.principal, body, sealing, settings=settings
         )
-        return ActionCreated(action=_action(found), secret=secret)
+        out = await answers.created_out(context.session, found, None)
+        return ActionCreated(action=_action(out), secret=secret)
 
     @strawberry.mutation(permission_classes=[IsViewer], description="Change an action")
     async def update_action(self, info: Info, id: strawberry.ID, input: ActionPatchInput) -> Action:
         patch = _checked(schemas.ActionPatch, _fields(input))
         context = info.context
+        sealing = await _cipher(info)
         found = await service.update(
-            context.session, context.principal, _id(id), patch, await _cipher(info)
+            context.session,
+            context.principal,
+            _id(id),
+            patch,
+            sealing,
+            settings=context.runtime.settings,
         )
-        return _action(found)
+        (out,) = await answers.action_outs(context.session, [found])
+        return _action(out)
 
     @strawberry.mutation(permission_classes=[IsViewer], description="Delete an action")
     async def delete_action(self, info: Info, id: strawberry.ID) -> bool:
@@ -258,7 +262,9 @@ class ActionMutation:
     )
     async def execute_action(self, info: Info, id: strawberry.ID) -> ActionRun:
         context = info.context
-        return _run(await service.execute(context.session, context.principal, _id(id)))
+        return _run(
+            answers.run_out(await service.execute(context.session, context.principal, _id(id)))
+        )
 
     @strawberry.mutation(permission_classes=[IsViewer], description="Send a run's event again")
     async def redeliver_run(
@@ -268,7 +274,8 @@ class ActionMutation:
         found = await service.redeliver(
             context.session, context.principal, _id(action_id), _id(run_id, "run")
         )
-        return _run(found)
+        (again,) = await answers.run_outs(context.session, [found])
+        return _run(again)
 
     @strawberry.mutation(
         permission_classes=[IsViewer],

@@ -109,7 +109,9 @@ async def test_an_uploader_imports_only_into_a_datasource_it_may_write(people: P
     refused = await people.ulla.post("/api/actions", json=url_import("sales"))
     assert refused.status_code == 403, refused.text
     assert "sales" in refused.json()["error"], refused.text
-    # Its own (new) datasource is writable, and the admin may write into any.
+    # Its own datasource is writable, and the admin may write into any.
+    mine = await upload(people.ulla, content=sales_csv(rows=2), datasource="ulla_prices")
+    assert (await wait_for_task(people.ulla, mine.json()["task_id"]))["status"] == "succeeded"
     assert (await created(people.ulla, url_import("ulla_prices")))["kind"] == "import"
     assert (await created(people.admin, url_import("sales")))["kind"] == "import"
 
