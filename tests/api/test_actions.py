@@ -137,6 +137,8 @@ async def test_each_sees_their_own_actions_and_admins_see_all(people: People) ->
         assert answer.status_code == 404, (method, answer.text)
         assert answer.json()["error"].endswith("."), answer.text
     assert (await people.otto.get(f"{path}/runs")).status_code == 404
+    assert (await people.otto.get("/api/actions/not-an-id")).status_code == 404
+    assert (await people.otto.patch("/api/actions/schedule-preview")).status_code == 405
     assert (await people.admin.get(path)).json()["name"] == "Tell the warehouse"
 
 
