@@ -61,7 +61,8 @@ export function ActionForm({ initial, editing, onSaved, onCancel }: Props) {
 
   const local = { ...problemsOf(draft), ...scheduleProblems(checks, draft) };
   const problem = (key: string): string | null =>
-    server[key] ?? (submitted || touched.has(key) || key.endsWith(".cron") ? (local[key] ?? null) : null);
+    server[key] ??
+    (submitted || touched.has(key) || key.endsWith(".cron") || key === "triggers" ? (local[key] ?? null) : null);
 
   const set = (patch: Partial<Draft>) => {
     setDraft((old) => ({ ...old, ...patch }));
