@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from backend.api import (
+    actions,
     auth,
     datasources,
     docs,
@@ -132,6 +133,7 @@ def _include_routes(app: FastAPI, settings: Settings, slots: asyncio.Semaphore) 
     app.include_router(users.router)
     app.include_router(workbooks.router)
     app.include_router(notifications.router)
+    app.include_router(actions.router)
     graphiql.mount(app)
     docs.mount(app)
     app.include_router(frontend.router)  # last: its catch-all serves client-side routes

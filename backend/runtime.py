@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import migrations, priority, threads
+from backend.actions import secrets as action_secrets
+from backend.actions.delivery import Attempt
+from backend.actions.kinds import Mail, Services
+from backend.actions.outbound.client import OutboundClient
+from backend.actions.secrets import Cipher
+from backend.actions.worker import ActionRuns
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasetFiles
 from backend.analytics.druid_engine import DruidEngine
@@ -66,6 +74,8 @@ class Runtime:
     # Health's storage probe: one in flight at a time, its result kept for a moment.
     storage_probe: SingleFlight[Any] = field(default_factory=lambda: SingleFlight(PROBE_KEEP))
     loop_lag: LoopLag = field(default_factory=LoopLag)
+    cipher: Cipher | None = None  # seals actions' secrets (set by start())
+    action_services: Services | None = None  # what actions' kinds use (set by start())
     _started: bool = field(default=False, repr=False)
 
     @classmethod
@@ -135,6 +145,8 @@ class Runtime:
             if secret is not None
             else await secrets.load_or_create(self.sessions, secrets.URL_SIGNING)
         )
+        self.cipher = await action_secrets.cipher(self.settings, self.sessions)
+        self.action_services = self._action_services()
         if with_workers and self.settings.worker_concurrency > 0:
             druid = DruidAccess(self.druid, self.signing_key) if self.druid else None
             self.workers = WorkerPool(
@@ -144,6 +156,7 @@ class Runtime:
                 self.analytics.landed,
                 druid,
                 metrics=self.metrics.registry,
+                sources=[ActionRuns(self.action_services, self.cipher)],
             )
             await self.workers.start()
         if self.listener is None:
@@ -155,6 +168,25 @@ class Runtime:
             self.engine.url.render_as_string(hide_password=True),
             self.store.description,
             self.settings.worker_concurrency if self.workers else 0,
+        )
+
+    def _action_services(self) -> Services:
+        settings = self.settings
+        outbound = OutboundClient(
+            settings.actions_allowed_hosts,
+            timeout_seconds=settings.actions_http_timeout_seconds,
+            max_redirects=settings.actions_max_redirects,
+        )
+        return Services(
+            settings=settings,
+            sessions=self.sessions,
+            read_sessions=self.reading(),
+            intake=self.intake(),
+            analytics=self.analytics,
+            store=self.store,
+            outbound=outbound,
+            mailer=_mailer(settings),
+            wake_workers=self.wake_workers,
         )
 
     def intake(self) -> Intake:
@@ -253,6 +285,9 @@ class Runtime:
             self.workers = None
         if self.druid is not None:
             await self.druid.close()
+        if self.action_services is not None:
+            await self.action_services.outbound.aclose()
+            self.action_services = None
         await self.analytics.stop_preparing()
         if isinstance(self.analytics.embedded, EmbeddedEngine):
             await self.analytics.embedded.aclose()
@@ -260,6 +295,39 @@ class Runtime:
         if self.reader is not None and self.reader is not self.engine:
             await self.reader.dispose()
         await threads.drain()  # last: the steps above may still use the storage threads
+
+
+class _NoMail:
+    """Stands for the mailer where this build has none: every e-mail fails with the reason."""
+
+    async def send(
+        self,
+        to: Sequence[str],
+        subject: str,
+        text: str,
+        attachments: Sequence[tuple[str, bytes]],
+    ) -> Attempt:
+        return Attempt(
+            status_code=None,
+            latency_ms=None,
+            head="",
+            error="Mail is not configured (SMTP_HOST).",
+            refused=False,
+            retryable=False,
+            ok=False,
+            retry_after=None,
+            target="smtp://unconfigured",
+        )
+
+
+def _mailer(settings: Settings) -> Mail:
+    """backend.actions.mail's Mailer, where this build has it."""
+    try:
+        module = importlib.import_module("backend.actions.mail")
+    except ModuleNotFoundError:
+        return _NoMail()
+    mailer: Mail = module.Mailer(settings)
+    return mailer
 
 
 async def serving_engine(session: AsyncSession) -> str:

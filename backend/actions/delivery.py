@@ -1,38 +1,147 @@
-"""Webhook deliveries: Standard Webhooks signatures, what an answer means, and when to retry."""
+"""Webhook deliveries: signed as the Standard Webhooks specification says (by its reference
+library), what an answer means, and how long to wait before the next try.
+
+Each attempt is signed again with a fresh `webhook-timestamp` (receivers refuse one older than
+five minutes) and the same `webhook-id`, so a receiver can tell a retry from a new event."""
 
 from __future__ import annotations
 
+import base64
+import email.utils
+import json
+import random
+import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from math import floor
 from typing import Any
 
-from backend.actions.outbound.client import OutboundClient
+import standardwebhooks
+
+from backend.actions.outbound.client import (
+    DestinationRefused,
+    OutboundClient,
+    OutboundFailed,
+    describe_target,
+)
+from backend.redaction import scrub
+
+USER_AGENT = "sales-ingest-webhooks/1"
+HEAD_BYTES = 1024
+_RETRYABLE = frozenset({408, 429})
 
 
 @dataclass(frozen=True)
 class Attempt:
     status_code: int | None
     latency_ms: float | None
-    head: str
-    error: str | None
+    head: str  # the first 1 KB of the answer, scrubbed
+    error: str | None  # a sentence
     refused: bool
     retryable: bool
-    ok: bool
-    retry_after: float | None
-    target: str
+    ok: bool  # 2xx
+    retry_after: float | None  # seconds, as the receiver asked (the caller caps it)
+    target: str  # scheme://host[:port]
 
 
 def new_secret() -> str:
     """A fresh signing secret: "whsec_" and the base64 of 32 random bytes."""
-    raise NotImplementedError
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def sign(secret: str, message_id: str, payload: bytes, now: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt; ValueError when the secret is not one."""
+    try:
+        webhook = standardwebhooks.Webhook(secret)
+    except (ValueError, RuntimeError, standardwebhooks.webhooks.EmptyWebhookSecretError):
+        raise ValueError("The webhook secret is not a whsec_ secret; rotate it.") from None
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(floor(now.timestamp())),
+        "webhook-signature": webhook.sign(message_id, now, payload),
+    }
 
 
 async def post_event(
     client: OutboundClient, url: str, secret: str, message_id: str, body: dict[str, Any]
 ) -> Attempt:
     """POST `body` as JSON, signed with a fresh timestamp and the given message id."""
-    raise NotImplementedError
+    target = describe_target(url)
+    payload = json.dumps(body, separators=(",", ":"), default=str).encode()
+    try:
+        signed = sign(secret, message_id, payload, datetime.now(UTC))
+    except ValueError as exc:
+        return _failed(target, str(exc), refused=False, retryable=False)
+    headers = {
+        **signed,
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+    try:
+        answer = await client.send("POST", url, headers=headers, content=payload)
+    except DestinationRefused as exc:
+        return _failed(target, exc.reason, refused=True, retryable=False)
+    except OutboundFailed as exc:
+        return _failed(target, exc.reason, refused=False, retryable=exc.retryable)
+    ok = 200 <= answer.status < 300
+    retryable = answer.status in _RETRYABLE or answer.status >= 500
+    return Attempt(
+        status_code=answer.status,
+        latency_ms=answer.latency_ms,
+        head=scrub(answer.head[:HEAD_BYTES].decode("utf-8", errors="replace")),
+        error=None if ok else _status_words(target, answer.status, retryable),
+        refused=False,
+        retryable=retryable,
+        ok=ok,
+        retry_after=retry_after(answer.headers.get("retry-after")) if retryable else None,
+        target=target,
+    )
+
+
+def _failed(target: str, reason: str, *, refused: bool, retryable: bool) -> Attempt:
+    return Attempt(
+        status_code=None,
+        latency_ms=None,
+        head="",
+        error=reason,
+        refused=refused,
+        retryable=retryable,
+        ok=False,
+        retry_after=None,
+        target=target,
+    )
+
+
+def _status_words(target: str, status: int, retryable: bool) -> str:
+    if retryable:
+        return f"{target} answered {status}; the delivery will be tried again."
+    return (
+        f"{target} answered {status}; the delivery is not tried again: check the URL and "
+        "the receiver, then send it again."
+    )
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (a number of seconds or an HTTP date), or None."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def backoff(deliveries: int, base: float, cap: float, retry_after: float | None) -> float:
-    """Seconds to wait before the next delivery (exponential, equal jitter, capped)."""
-    raise NotImplementedError
+    """Seconds to wait after the `deliveries`-th delivery: the receiver's Retry-After when it
+    gave one, else exponential with equal jitter; never more than `cap`."""
+    if retry_after is not None:
+        return min(cap, max(0.0, retry_after))
+    exponent = max(0, deliveries - 1)
+    step = cap if exponent >= 64 else min(cap, base * 2**exponent)
+    return step * random.uniform(0.5, 1.0)

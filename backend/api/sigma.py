@@ -8,6 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from backend.actions.schemas import ActionIn
+from backend.api import actions
+from backend.api.errors import ErrorBody
 from backend.api.query_params import one_value_each
 from backend.auth import visibility
 from backend.deps import Admin, RuntimeDep, SessionDep, Viewer
@@ -16,6 +19,9 @@ from backend.paging import MAX_OFFSET
 from backend.status import sigma
 
 router = APIRouter(tags=["status"])
+_ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)
+}
 
 
 def _success(data: Any) -> dict[str, Any]:
@@ -107,3 +113,42 @@ async def access_logs(
             "next_offset": page.next_offset,
         }
     )
+
+
+@router.get(
+    "/api/sigma/actions",
+    dependencies=[Depends(one_value_each())],
+    responses=_ACTION_ERRORS,
+    summary="Your actions (an admin's: everyone's), as GET /api/actions, in the Sigma envelope",
+)
+async def sigma_actions(
+    session: SessionDep, principal: Viewer, limit: actions.Limit = 50, offset: actions.Offset = 0
+) -> dict[str, Any]:
+    page = await actions.list_actions(session, principal, limit, offset)
+    return _success(page.model_dump(mode="json"))
+
+
+@router.post(
+    "/api/sigma/actions",
+    status_code=201,
+    responses=_ACTION_ERRORS,
+    summary="Create an action, as POST /api/actions, in the Sigma envelope",
+)
+async def sigma_create_action(
+    body: ActionIn, session: SessionDep, runtime: RuntimeDep, principal: Viewer
+) -> dict[str, Any]:
+    created = await actions.create_action(body, session, runtime, principal)
+    return _success(created.model_dump(mode="json"))
+
+
+@router.post(
+    "/api/sigma/actions/{action_id}/execute",
+    status_code=202,
+    responses=_ACTION_ERRORS,
+    summary="Run an action now, as POST /api/actions/{id}/execute, in the Sigma envelope",
+)
+async def sigma_execute_action(
+    action_id: actions.ActionId, session: SessionDep, principal: Viewer
+) -> dict[str, Any]:
+    run = await actions.execute_action(action_id, session, principal)
+    return _success(run.model_dump(mode="json"))

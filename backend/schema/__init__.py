@@ -41,6 +41,7 @@ from backend.errors import (
 from backend.monitoring.application import OPERATION_STATE
 from backend.monitoring.routes import known_operation
 from backend.schema import graphiql, socket
+from backend.schema.actions import ActionMutation, ActionQuery
 from backend.schema.analytics import AnalyticsQuery
 from backend.schema.context import Context, get_context
 from backend.schema.context import end as end_context
@@ -73,6 +74,7 @@ Query = merge_types(
         WorkbookQuery,
         NotificationQuery,
         ServiceSettingsQuery,
+        ActionQuery,
     ),
 )
 Mutation = merge_types(
@@ -84,6 +86,7 @@ Mutation = merge_types(
         UsersMutation,
         WorkbookMutation,
         NotificationMutation,
+        ActionMutation,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscription, NotificationSubscription))

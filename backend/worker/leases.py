@@ -75,14 +75,24 @@ class Holder:
 
     async def heartbeat(self, task_id: str, lease_seconds: float) -> None:
         """Extend the lease every third of it, until the task is no longer this worker's."""
-        interval = lease_seconds / 3
-        while True:
-            await asyncio.sleep(interval)
-            expires = utcnow() + dt.timedelta(seconds=lease_seconds)
+
+        async def extend(expires: dt.datetime) -> bool:
             values: dict[str, Any] = {"lease_expires_at": expires}
             if self.progress is not None and self.progress.rows:
                 values["rows_read"] = self.progress.rows  # visible while a big file is read
             async with session_scope(self.sessions) as session:
-                held = await repository.set_columns(session, task_id, self.owner, **values)
-            if not held:
-                return
+                return await repository.set_columns(session, task_id, self.owner, **values)
+
+        await keep_lease(extend, lease_seconds)
+
+
+async def keep_lease(
+    extend: Callable[[dt.datetime], Awaitable[bool]], lease_seconds: float
+) -> None:
+    """Extend a lease every third of it (`extend` gets the new expiry), until `extend` says the
+    work is no longer this worker's: tasks and actions' runs keep their leases alike."""
+    interval = lease_seconds / 3
+    while True:
+        await asyncio.sleep(interval)
+        if not await extend(utcnow() + dt.timedelta(seconds=lease_seconds)):
+            return

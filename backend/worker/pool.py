@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import delete
 
@@ -26,6 +27,7 @@ from backend.storage import ObjectStore
 from backend.tasks.models import WorkerHeartbeat
 from backend.tasks.repository import claim_next
 from backend.worker import janitor
+from backend.worker.jobs import Job, JobSource
 from backend.worker.runner import DataLanded, DruidAccess, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -43,8 +45,11 @@ class WorkerPool:
         druid: DruidAccess | None = None,
         *,
         metrics: Registry | None = None,
+        sources: Sequence[JobSource] = (),
     ) -> None:
         self.settings = settings
+        self.sources = list(sources)  # work besides tasks (actions' runs)
+        self._turn = 0  # which source a slot asks first, changed each time
         self.sessions = sessions
         self.store = store
         self.on_data_landed = on_data_landed
@@ -84,6 +89,20 @@ class WorkerPool:
             self._loops.append(slot)
         self._loops.append(asyncio.create_task(self._beat(started)))
         self._loops.append(asyncio.create_task(self._janitor()))
+        if self.sources:
+            self._loops.append(asyncio.create_task(self._ticks()))
+
+    async def _ticks(self) -> None:
+        """Every ACTIONS_TICK_SECONDS, each source's tick (due schedules, new events)."""
+        interval = self.settings.actions_tick_seconds
+        while not self._stopping.is_set():
+            for source in self.sources:
+                try:
+                    await source.tick()
+                except UNEXPECTED:
+                    log.exception("the %s tick failed; it runs again later", source.name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
 
     async def _janitor(self) -> None:
         """Now and then, remove what crashed uploads left in storage, and old notifications."""
@@ -174,7 +193,11 @@ class WorkerPool:
                     log.warning("worker %s: no task claimed (%s); retrying", owner, reason)
                 task_id = None
             if task_id is None:
-                await self._idle()
+                job = await self._claim_job(owner)
+                if job is None:
+                    await self._idle()
+                else:
+                    await self._run_job(owner, job)
                 continue
             if self.metrics is not None:
                 self.metrics.worker_slots.inc()
@@ -188,6 +211,33 @@ class WorkerPool:
             finally:
                 if self.metrics is not None:
                     self.metrics.worker_slots.dec()
+
+    async def _claim_job(self, owner: str) -> Job | None:
+        """A job from the other sources, asked in turn (a different one first each time, so
+        that a flood of one kind of work starves none)."""
+        count = len(self.sources)
+        self._turn += 1
+        for index in range(count):
+            source = self.sources[(self._turn + index) % count]
+            try:
+                job = await source.claim(owner)
+            except UNEXPECTED as exc:
+                log.warning("worker %s: no %s claimed (%s)", owner, source.name, type(exc).__name__)
+                continue
+            if job is not None:
+                return job
+        return None
+
+    async def _run_job(self, owner: str, job: Job) -> None:
+        if self.metrics is not None:
+            self.metrics.worker_slots.inc()
+        try:
+            await job.run()
+        except UNEXPECTED:
+            log.exception("worker %s stopped on a job; it will be picked up again", owner)
+        finally:
+            if self.metrics is not None:
+                self.metrics.worker_slots.dec()
 
     async def _claim(self, owner: str) -> str | None:
         async with session_scope(self.sessions) as session:

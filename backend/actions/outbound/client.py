@@ -1,13 +1,26 @@
-"""The one HTTP client actions use to reach the outside: http(s) only, every address checked
-(redirects too), time-outs and a size limit on every answer."""
+"""The one HTTP client actions use to reach the outside.
+
+Only http(s) URLs without a user name or password; every connection, redirects' too, goes
+through the destination check (transport.py); redirects are followed by hand, at most
+max_redirects, and the caller's headers are dropped when a redirect leaves the first origin;
+no cookies are kept; each answer has time-outs (connect 5 s, read and write timeout_seconds)
+and a total deadline, and is read up to a size limit. Failures are sentences that name the
+destination only as describe_target does (no path, no query, no header value)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+import httpcore
+import httpx
 
 from backend.actions.outbound.guard import DestinationRefused
+from backend.actions.outbound.transport import GuardedTransport, Resolver
 
 __all__ = [
     "Answer",
@@ -19,9 +32,14 @@ __all__ = [
     "describe_target",
 ]
 
+CONNECT_SECONDS = 5.0
+HEAD_BYTES = 1024
+USER_AGENT = "sales-ingest-actions/1"
+_SCHEMES = ("http", "https")
+
 
 class OutboundFailed(Exception):
-    """The call did not get an answer (connection error, time-out, bad URL)."""
+    """The call got no usable answer: a connection error, a time-out, a bad URL or redirect."""
 
     def __init__(self, reason: str, *, retryable: bool) -> None:
         super().__init__(reason)
@@ -40,34 +58,127 @@ class TooLarge(Exception):
 @dataclass(frozen=True)
 class Answer:
     status: int
-    headers: dict[str, str]
-    head: bytes
+    headers: dict[str, str]  # lower-case names
+    head: bytes  # the first HEAD_BYTES of the body
     latency_ms: float
-    url: str
-
-
-class Download:
-    """An answer whose body is read in chunks (at most max_bytes in all)."""
-
-    status: int
-    headers: dict[str, str]
-    url: str
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        raise NotImplementedError
-        yield b""
+    url: str  # the final URL, after redirects
 
 
 def describe_target(url: str) -> str:
-    """scheme://host[:port] of a URL: what logs and delivery rows may show."""
-    raise NotImplementedError
+    """scheme://host[:port] of a URL: all that logs and delivery rows may show of it."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return "an unreadable URL"
+    host = parsed.host
+    if not host:
+        return "an unreadable URL"
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{host}{port}"[:255]
+
+
+def _checked(url: httpx.URL | str) -> httpx.URL:
+    """The URL when it is http(s) with a host and no user name or password."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        raise OutboundFailed(
+            "The URL could not be read; give a full http:// or https:// URL.", retryable=False
+        ) from None
+    if parsed.scheme not in _SCHEMES or not parsed.host:
+        raise DestinationRefused(
+            f"{describe_target(str(parsed))} is not an http:// or https:// URL; outbound calls "
+            "use those only."
+        )
+    if parsed.userinfo:
+        raise DestinationRefused(
+            "A URL with a user name or password is refused; send credentials in a header instead."
+        )
+    return parsed
+
+
+def _failure(exc: Exception, target: str, timeout_seconds: float) -> OutboundFailed:
+    """A sentence for an httpx error that names the destination only as `target`."""
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        words = f"{target} did not answer within {timeout_seconds:g} seconds"
+    elif isinstance(exc, httpx.ConnectError):
+        words = f"Could not connect to {target} (the name did not resolve or nothing answered)"
+    elif isinstance(exc, httpx.RemoteProtocolError):
+        words = f"{target} broke off the answer or sent one that is not HTTP"
+    else:
+        words = f"The call to {target} failed ({type(exc).__name__})"
+    return OutboundFailed(f"{words}; check that it is up, it will be tried again.", retryable=True)
+
+
+class Download:
+    """An answer whose body is read in chunks, at most max_bytes in all."""
+
+    def __init__(self, response: httpx.Response, max_bytes: int, failed: _Failed) -> None:
+        self.status = response.status_code
+        self.headers = {name.lower(): value for name, value in response.headers.items()}
+        self.url = str(response.url)
+        self._response = response
+        self._max_bytes = max_bytes
+        self._failed = failed
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body's bytes (decoded as Content-Encoding says); TooLarge past max_bytes."""
+        declared = self.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise TooLarge(_too_large(self.url, self._max_bytes))
+        seen = 0
+        try:
+            async for chunk in self._response.aiter_bytes():
+                seen += len(chunk)
+                if seen > self._max_bytes:
+                    raise TooLarge(_too_large(self.url, self._max_bytes))
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise self._failed(exc) from None
+
+
+def _too_large(url: str, max_bytes: int) -> str:
+    return f"The answer from {describe_target(url)} is over {max_bytes} bytes, the limit."
+
+
+class _Failed:
+    def __init__(self, target: str, timeout_seconds: float) -> None:
+        self.target = target
+        self.timeout_seconds = timeout_seconds
+
+    def __call__(self, exc: Exception) -> OutboundFailed:
+        return _failure(exc, self.target, self.timeout_seconds)
 
 
 class OutboundClient:
+    """One client per process: its connection pool is shared by every action's calls."""
+
     def __init__(
-        self, allowed: Sequence[str], *, timeout_seconds: float, max_redirects: int
+        self,
+        allowed: Sequence[str],
+        *,
+        timeout_seconds: float,
+        max_redirects: int,
+        resolver: Resolver | None = None,
+        network: httpcore.AsyncNetworkBackend | None = None,
+        download_seconds: float = 900.0,
     ) -> None:
-        raise NotImplementedError
+        """`resolver` and `network` (the backend that opens checked connections) are for tests."""
+        self._timeout_seconds = timeout_seconds
+        self._max_redirects = max_redirects
+        # The whole of one send (connections, redirects, the body), and of one download.
+        self._send_seconds = CONNECT_SECONDS + 2 * timeout_seconds
+        self._download_seconds = download_seconds
+        self._client = httpx.AsyncClient(
+            transport=GuardedTransport(allowed, resolver=resolver, inner=network),
+            timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_SECONDS),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"user-agent": USER_AGENT},
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+        )
 
     async def send(
         self,
@@ -76,14 +187,122 @@ class OutboundClient:
         *,
         headers: Mapping[str, str] | None = None,
         content: bytes = b"",
-        max_bytes: int = 1024,
+        max_bytes: int = HEAD_BYTES,
     ) -> Answer:
-        raise NotImplementedError
+        """One call, redirects followed; the body is read up to max_bytes and the rest left
+        unread (the answer keeps its first HEAD_BYTES)."""
+        failed = _Failed(describe_target(url), self._timeout_seconds)
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._send_seconds):
+                response = await self._open(method, url, headers, content)
+                try:
+                    body = await _read_up_to(response, max_bytes)
+                finally:
+                    await response.aclose()
+        except (httpx.HTTPError, TimeoutError) as exc:
+            raise failed(exc) from None
+        return Answer(
+            status=response.status_code,
+            headers={name.lower(): value for name, value in response.headers.items()},
+            head=body[:HEAD_BYTES],
+            latency_ms=(time.perf_counter() - started) * 1000,
+            url=str(response.url),
+        )
 
     def download(
         self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int
     ) -> AbstractAsyncContextManager[Download]:
-        raise NotImplementedError
+        """A GET whose body the caller reads with `chunks()` inside the `async with`."""
+        return self._download(url, headers, max_bytes)
+
+    @asynccontextmanager
+    async def _download(
+        self, url: str, headers: Mapping[str, str] | None, max_bytes: int
+    ) -> AsyncIterator[Download]:
+        failed = _Failed(describe_target(url), self._timeout_seconds)
+        deadline = asyncio.timeout(self._download_seconds)
+        try:
+            async with deadline:
+                response = await self._open("GET", url, headers, b"")
+                try:
+                    yield Download(response, max_bytes, failed)
+                finally:
+                    await response.aclose()
+        except httpx.HTTPError as exc:
+            raise failed(exc) from None
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise
+            raise failed(exc) from None
 
     async def aclose(self) -> None:
-        raise NotImplementedError
+        await self._client.aclose()
+
+    async def _open(
+        self, method: str, url: str, headers: Mapping[str, str] | None, content: bytes
+    ) -> httpx.Response:
+        """The final answer, streamed, after following at most max_redirects redirects."""
+        request = self._client.build_request(
+            method, _checked(url), headers=dict(headers or {}), content=content or None
+        )
+        first = request.url
+        for _hop in range(self._max_redirects + 1):
+            response = await self._client.send(request, stream=True)
+            if not response.has_redirect_location:
+                return response
+            await response.aclose()
+            request = self._redirect(request, response, first, headers, content)
+        raise OutboundFailed(
+            f"{describe_target(str(first))} redirected more than {self._max_redirects} times; "
+            "give the URL the redirects end at.",
+            retryable=False,
+        )
+
+    def _redirect(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        first: httpx.URL,
+        headers: Mapping[str, str] | None,
+        content: bytes,
+    ) -> httpx.Request:
+        """The next request of a redirect, its URL checked again; the caller's headers go only
+        to the first origin."""
+        try:
+            target = _checked(request.url.join(response.headers["location"]))
+        except httpx.InvalidURL:
+            raise OutboundFailed(
+                f"{describe_target(str(request.url))} redirected to a URL that could not be read.",
+                retryable=False,
+            ) from None
+        method = _redirect_method(response.status_code, request.method)
+        same_origin = (target.scheme, target.host, target.port) == (
+            first.scheme,
+            first.host,
+            first.port,
+        )
+        return self._client.build_request(
+            method,
+            target,
+            headers=dict(headers or {}) if same_origin else {},
+            content=(content or None) if method == request.method else None,
+        )
+
+
+def _redirect_method(status: int, method: str) -> str:
+    """301 and 302 turn a POST into a GET (as browsers do), 303 anything but HEAD; 307 and 308
+    keep the method and the body."""
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        return "GET"
+    return method
+
+
+async def _read_up_to(response: httpx.Response, max_bytes: int) -> bytes:
+    """At most max_bytes of the body (the rest is not read)."""
+    kept = bytearray()
+    async for chunk in response.aiter_bytes():
+        kept += chunk[: max_bytes - len(kept)]
+        if len(kept) >= max_bytes:
+            break
+    return bytes(kept)

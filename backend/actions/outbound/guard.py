@@ -50,8 +50,9 @@ def unwrap(address: Address) -> Address:
     return address
 
 
-def refused(address: Address, allowed: Sequence[str]) -> str | None:
-    """A sentence saying why `address` may not be reached, or None when it may."""
+def refused(address: Address, allowed: Sequence[str], host: str | None = None) -> str | None:
+    """A sentence saying why `address` may not be reached, or None when it may. Given the host
+    name it was resolved from, the sentence names the host and not the address."""
     inner = unwrap(address)
     networks = allowed_networks(tuple(allowed))
     if any(candidate in net for net in networks for candidate in {address, inner}):
@@ -59,10 +60,23 @@ def refused(address: Address, allowed: Sequence[str]) -> str | None:
     kind = _kind(inner)
     if kind is None:
         return None
+    if host is not None and not _is_literal(host):
+        what = f"{host} resolves to {kind}"
+    elif inner != address:
+        what = f"{address} carries {inner}, {kind}"
+    else:
+        what = f"{address} is {kind}"
     return (
-        f"{address} is {kind}; outbound calls go only to public addresses unless "
-        "ACTIONS_ALLOWED_HOSTS names it."
+        f"{what}; outbound calls go only to public addresses unless ACTIONS_ALLOWED_HOSTS names it."
     )
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def host_allowed(host: str, allowed: Sequence[str]) -> bool:

@@ -1,0 +1,164 @@
+"""The database as the scheduler: every worker process ticks (backend.worker.pool), and each tick
+turns due schedules and new events into runs, exactly once each.
+
+A schedule gets a run for its latest due time only (a schedule missed while everything was down
+runs once, not once per missed time), keyed `schedule:<due time>`; an event gets one run per
+trigger listening to it, keyed `event:<outbox id>`. The unique (action_id, trigger_key) makes
+two processes ticking at once insert one run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.actions import cron, lifecycle, runs
+from backend.actions.models import Action, ActionRun, ActionTrigger, TriggerType
+from backend.events.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+EVENTS_PER_TICK = 200
+DISPATCHED_KEEP = dt.timedelta(days=1)
+
+
+def schedule_key(due: dt.datetime) -> str:
+    return f"schedule:{due.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def event_key(event_id: int) -> str:
+    return f"event:{event_id}"
+
+
+async def insert_run(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Inserts a queued run unless its trigger_key has one already; True when inserted."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(ActionRun)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["action_id", "trigger_key"])
+        .returning(ActionRun.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none() is not None
+
+
+async def tick(session: AsyncSession, now: dt.datetime, *, keep_days: int | None = None) -> int:
+    """Due schedules and new events as runs (how many were made); with `keep_days`, runs older
+    than that (each action's latest kept) and dispatched events older than a day go."""
+    made = await schedule(session, now)
+    made += await dispatch(session, now)
+    if keep_days is not None:
+        await purge(session, now, keep_days)
+    return made
+
+
+async def schedule(session: AsyncSession, now: dt.datetime) -> int:
+    rows = await session.execute(
+        select(ActionTrigger, Action.enabled_at)
+        .join(Action, Action.id == ActionTrigger.action_id)
+        .where(Action.enabled.is_(True), ActionTrigger.type == TriggerType.SCHEDULE.value)
+    )
+    made = 0
+    for trigger, enabled_at in rows.all():
+        due = _due(trigger, now)
+        if due is None:
+            continue
+        since = max(t for t in (trigger.last_scheduled_for, enabled_at) if t is not None)
+        if due <= since:
+            continue
+        values = lifecycle.queued_values(
+            trigger.action_id,
+            TriggerType.SCHEDULE.value,
+            schedule_key(due),
+            "schedule",
+            scheduled_for=due,
+        )
+        made += await insert_run(session, values)
+        await session.execute(
+            update(ActionTrigger)
+            .where(ActionTrigger.id == trigger.id)
+            .values(last_scheduled_for=due)
+        )
+    return made
+
+
+def _due(trigger: ActionTrigger, now: dt.datetime) -> dt.datetime | None:
+    try:
+        checked = cron.check(trigger.cron or "", trigger.timezone or "UTC")
+        return cron.latest_due(checked, now)
+    except (ValueError, StopIteration):
+        log.warning("trigger %s has a schedule that cannot be read; skipped", trigger.id)
+        return None
+
+
+def _matches(trigger: ActionTrigger, event: OutboxEvent) -> bool:
+    wanted = (trigger.filter or {}).get("datasource")
+    return wanted is None or wanted == event.datasource
+
+
+async def dispatch(session: AsyncSession, now: dt.datetime) -> int:
+    """New events (locked: another process's tick skips them) each become one run per enabled
+    trigger listening to them, then are marked dispatched, in the caller's transaction."""
+    events = list(
+        await session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.dispatched_at.is_(None))
+            .order_by(OutboxEvent.id)
+            .limit(EVENTS_PER_TICK)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not events:
+        return 0
+    kinds = {event.kind for event in events}
+    triggers = list(
+        await session.scalars(
+            select(ActionTrigger)
+            .join(Action, Action.id == ActionTrigger.action_id)
+            .where(
+                Action.enabled.is_(True),
+                ActionTrigger.type == TriggerType.EVENT.value,
+                ActionTrigger.event.in_(kinds),
+            )
+        )
+    )
+    made = 0
+    for event in events:
+        for trigger in triggers:
+            if trigger.event == event.kind and _matches(trigger, event):
+                made += await _event_run(session, trigger, event)
+    await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_([event.id for event in events]))
+        .values(dispatched_at=now)
+    )
+    return made
+
+
+async def _event_run(session: AsyncSession, trigger: ActionTrigger, event: OutboxEvent) -> bool:
+    values = lifecycle.queued_values(
+        trigger.action_id,
+        TriggerType.EVENT.value,
+        event_key(event.id),
+        "event",
+        event_id=event.id,
+        # The payload, and which event it is (the body a webhook sends is typed by it).
+        input={**(event.payload or {}), "event": event.kind},
+    )
+    return await insert_run(session, values)
+
+
+async def purge(session: AsyncSession, now: dt.datetime, keep_days: int) -> None:
+    removed = await runs.purge(session, now - dt.timedelta(days=keep_days))
+    await session.execute(
+        delete(OutboxEvent).where(
+            OutboxEvent.dispatched_at.is_not(None),
+            OutboxEvent.dispatched_at < now - DISPATCHED_KEEP,
+        )
+    )
+    if removed:
+        log.info("removed %d runs older than %d days", removed, keep_days)
