@@ -86,13 +86,17 @@ describe("an action's draft", () => {
   });
 
   it("puts the server's sentences under the fields they name", () => {
+    // As backend/schema/actions.py words a refused input.
     const found = serverProblems(
-      "The action is not valid",
-      "Value error, params.url: Give an http:// or https:// address, such as https://example.com/hook.; triggers.0.schedule.cron: Bad hour.",
+      "The action is not valid. input: params.url: Give an http:// or https:// address, such as https://example.com/hook. triggers.0.schedule.cron: Bad hour.",
+      "Change these fields.",
     );
     expect(found.fields).toEqual({
       url: "Give an http:// or https:// address, such as https://example.com/hook.",
       "trigger.0.cron": "Bad hour.",
+    });
+    expect(serverProblems("The action is not valid. params.header.name: String should match pattern.").fields).toEqual({
+      headerName: "String should match pattern.",
     });
     expect(serverProblems("You may have 50 actions at most: delete one first.").rest).toEqual([
       "You may have 50 actions at most: delete one first.",

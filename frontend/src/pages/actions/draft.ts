@@ -350,19 +350,20 @@ function fieldOf(path: string): string | null {
   return FIELDS.find(([pattern]) => pattern.test(path))?.[1] ?? null;
 }
 
-/** The server's sentences, each under the field it names ("params.url: Give an http://..."),
- * from its message and detail; the rest stays in `rest`. */
+/** The server's sentences, each under the field it names ("The action is not valid. input:
+ * params.url: Give an http://... triggers.0.schedule.cron: Bad minute."), from its message and
+ * detail; when none names a field, the whole message stays in `rest`. */
 export function serverProblems(message: string, detail?: string): { fields: Problems; rest: string[] } {
   const fields: Problems = {};
-  const rest: string[] = [];
   const text = [message, detail ?? ""].join("; ");
-  const found = /((?:params|triggers)(?:\.[\w]+)*|name)\s*:\s*(?:Value error,\s*)?([^;]+)/g;
-  let match: RegExpExecArray | null;
-  while ((match = found.exec(text))) {
+  const paths = [...text.matchAll(/(?<![\w.])((?:params|triggers)(?:\.\w+)*|name)\s*:\s*/g)];
+  paths.forEach((match, i) => {
+    const start = match.index + match[0].length;
+    const end = paths[i + 1]?.index ?? text.length;
+    const sentence = (text.slice(start, end).split(";")[0] ?? "").replace(/^Value error,\s*/, "").trim();
     const field = fieldOf(match[1] ?? "");
-    const sentence = (match[2] ?? "").trim();
     if (field && sentence && !fields[field]) fields[field] = sentence;
-  }
-  if (!Object.keys(fields).length) rest.push(...[message, detail].filter((s): s is string => Boolean(s)));
+  });
+  const rest = Object.keys(fields).length ? [] : [message, detail].filter((s): s is string => Boolean(s));
   return { fields, rest };
 }
