@@ -17,7 +17,8 @@ import {
 } from "./draft";
 import { Field } from "./Field";
 import { KindFields } from "./KindFields";
-import { ActionWorkbooksQuery, CreateActionMutation, UpdateActionMutation } from "./queries";
+import { WorkbooksQuery } from "../workbooks/queries";
+import { CreateActionMutation, UpdateActionMutation } from "./queries";
 import type { ScheduleCheck } from "./SchedulePreview";
 import { TriggerFields } from "./TriggerFields";
 
@@ -53,7 +54,12 @@ export function ActionForm({ initial, editing, onSaved, onCancel }: Props) {
   const [checks, setChecks] = useState<Record<number, ScheduleCheck>>({});
   const [creating, create] = useMutation(CreateActionMutation);
   const [updating, update] = useMutation(UpdateActionMutation);
-  const [workbooks] = useQuery({ query: ActionWorkbooksQuery, pause: draft.kind !== "report" });
+  // The workbooks listing's own query (by title): the reports' workbook picker.
+  const [workbooks] = useQuery({
+    query: WorkbooksQuery,
+    variables: { tags: null, author: null, q: null, favorites: false, sort: "title", limit: 100, offset: 0 },
+    pause: draft.kind !== "report",
+  });
   const onChecked = useCallback(
     (index: number, check: ScheduleCheck) => setChecks((old) => ({ ...old, [index]: check })),
     [],

@@ -93,17 +93,6 @@ export const DescribeScheduleQuery = graphql(`
   }
 `);
 
-export const ActionWorkbooksQuery = graphql(`
-  query ActionWorkbooks {
-    workbooks(sort: "title", limit: 100, offset: 0) {
-      items {
-        id
-        title
-      }
-    }
-  }
-`);
-
 export const CreateActionMutation = graphql(`
   mutation CreateAction($input: ActionInput!) {
     createAction(input: $input) {
