@@ -70,6 +70,9 @@ test.describe("the Actions page", () => {
     await expect(run).toBeVisible();
     // The workers take the run: it ends (succeeded, or failed with its reason) while the page watches.
     await expect(run).toHaveAttribute("data-run-status", /succeeded|failed/, { timeout: 60_000 });
+    // The card's last run follows once the run has ended.
+    const ended = await run.getAttribute("data-run-status");
+    await expect(card.getByTestId("last-run").locator("[data-status]")).toHaveAttribute("data-status", ended ?? "");
     await screenshot(page, "actions-run-history");
     await expectAccessible(page);
   });

@@ -88,7 +88,7 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
           <li key={t.id}>{triggerWords(t)}</li>
         ))}
       </ul>
-      <p className="muted">
+      <p className="muted" data-testid="last-run">
         Owner {action.owner}. Last run:{" "}
         {last ? (
           <>
@@ -150,7 +150,7 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
       </p>
       <details open={historyOpen} onToggle={(e) => setHistoryOpen(e.currentTarget.open)}>
         <summary>Run history</summary>
-        {historyOpen ? <RunHistory actionId={action.id} version={version} /> : null}
+        {historyOpen ? <RunHistory actionId={action.id} version={version} onSettled={onChanged} /> : null}
       </details>
     </li>
   );

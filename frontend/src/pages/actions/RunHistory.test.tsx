@@ -52,9 +52,12 @@ group("RunHistory", () => {
         return page([run({ status: calls < 2 ? "running" : "succeeded" })]);
       },
     });
-    renderWith(client, <RunHistory actionId="a1" />);
+    const onSettled = vi.fn();
+    renderWith(client, <RunHistory actionId="a1" onSettled={onSettled} />);
     await screen.findByText("running");
+    expect(onSettled).not.toHaveBeenCalled();
     await vi.waitFor(() => expect(screen.getByText("succeeded")).toBeVisible(), { timeout: 3500 });
+    expect(onSettled).toHaveBeenCalledTimes(1); // the page reads the action's last run again
     const asked = named("ActionRuns").length;
     await new Promise((resolve) => setTimeout(resolve, 2300));
     expect(named("ActionRuns")).toHaveLength(asked);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
 import { useMutation } from "urql";
 
@@ -159,14 +159,21 @@ interface Props {
   actionId: string;
   /** Changes when a run was started from outside (Run now): the runs are read again. */
   version?: number;
+  /** Called when the runs that were live have all ended (the action's last run changed). */
+  onSettled?: () => void;
 }
 
 /** An action's runs, newest first, read again every 2 s while one is queued or running. */
-export function RunHistory({ actionId, version = 0 }: Props) {
+export function RunHistory({ actionId, version = 0, onSettled }: Props) {
   const q = useWidgetQuery(ActionRunsQuery, { actionId, limit: 20, offset: 0 });
   const runs = q.data?.actionRuns.items ?? [];
   const live = runs.some((r) => LIVE.has(r.status.toLowerCase()));
   usePolling(q.refetch, 2000, live);
+  const wasLive = useRef(false);
+  useEffect(() => {
+    if (wasLive.current && !live) onSettled?.();
+    wasLive.current = live;
+  }, [live, onSettled]);
   const { refetch } = q;
   useEffect(() => {
     if (version) refetch();
