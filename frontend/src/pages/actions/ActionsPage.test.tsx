@@ -63,9 +63,13 @@ group("ActionsPage", () => {
     const ask = within(card).getByRole("alertdialog");
     expect(ask).toHaveTextContent("Delete Tell the team? Its runs and their log go with it.");
     expect(within(ask).getByRole("button", { name: "Keep it" })).toHaveFocus();
+    await userEvent.click(within(ask).getByRole("button", { name: "Keep it" }));
+    expect(within(card).queryByRole("alertdialog")).toBeNull();
+    expect(within(card).getByRole("button", { name: "Delete" })).toHaveFocus();
     await settle();
     expect(named("DeleteAction")).toHaveLength(0);
-    await userEvent.click(within(ask).getByRole("button", { name: "Delete it" }));
+    await userEvent.click(within(card).getByRole("button", { name: "Delete" }));
+    await userEvent.click(within(card).getByRole("button", { name: "Delete it" }));
     expect(await screen.findByText("Press New action to make one.")).toBeVisible();
     expect(named("DeleteAction")[0]?.variables).toEqual({ id: "a1" });
   });
@@ -86,5 +90,19 @@ group("ActionsPage", () => {
     expect(await within(notice).findByText("Copied.")).toBeVisible();
     await userEvent.click(within(notice).getByRole("button", { name: "I have copied it" }));
     expect(screen.queryByText("whsec_once")).toBeNull();
+  });
+
+  it("makes a new signing secret after the confirmation, and shows it once", async () => {
+    const { named } = page();
+    const card = await screen.findByRole("listitem", { name: "Tell the team" });
+    await userEvent.click(within(card).getByRole("button", { name: "New signing secret" }));
+    expect(within(card).getByRole("alertdialog")).toHaveTextContent(
+      "Give Tell the team a new signing secret? The one ending in x9Qk stops working at once.",
+    );
+    await userEvent.click(within(card).getByRole("button", { name: "Make a new secret" }));
+    const notice = await screen.findByRole("region", { name: "The signing secret of Tell the team" });
+    expect(within(notice).getByText("whsec_new")).toBeVisible();
+    expect(within(notice).getByRole("heading")).toHaveFocus();
+    expect(named("RotateActionSecret")[0]?.variables).toEqual({ id: "a1" });
   });
 });

@@ -9,7 +9,7 @@ import type { ActionFieldsFragment } from "../../gql/graphql";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
 import { ActionForm } from "./ActionForm";
-import { draftOf, EVENT_LABELS, KIND_LABELS, type Kind } from "./draft";
+import { draftOf, EVENT_LABELS, KIND_LABELS, summaryOf, type Kind } from "./draft";
 import {
   DeleteActionMutation,
   ExecuteActionMutation,
@@ -50,6 +50,15 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
   const [confirming, setConfirming] = useState<"delete" | "rotate" | null>(null);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [version, setVersion] = useState(0);
+  const opener = useRef<HTMLButtonElement | null>(null);
+  const ask = (what: "delete" | "rotate", button: HTMLButtonElement) => {
+    opener.current = button;
+    setConfirming(what);
+  };
+  const keep = () => {
+    setConfirming(null);
+    opener.current?.focus();
+  };
   const outcome = (error: unknown) => {
     setProblem(error ? describeError(error).message : null);
     return !error;
@@ -73,6 +82,7 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
     } else if (confirming === "rotate") {
       const result = await rotate({ id: action.id });
       if (outcome(result.error) && result.data) onSecret(action.name, result.data.rotateActionSecret);
+      else opener.current?.focus();
     }
     setConfirming(null);
   };
@@ -83,6 +93,7 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
         <h3 id={`${id}-name`}>{action.name}</h3>
         <span className="badge badge-muted">{KIND_LABELS[action.kind as Kind] ?? action.kind}</span>
       </div>
+      <p className="action-summary">{summaryOf(action.kind, action.params)}</p>
       <ul className="action-triggers" aria-label="Triggers">
         {action.triggers.map((t) => (
           <li key={t.id}>{triggerWords(t)}</li>
@@ -115,11 +126,11 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
           Edit
         </button>
         {action.secretHint ? (
-          <button type="button" onClick={() => setConfirming("rotate")}>
+          <button type="button" onClick={(e) => ask("rotate", e.currentTarget)}>
             New signing secret
           </button>
         ) : null}
-        <button type="button" onClick={() => setConfirming("delete")}>
+        <button type="button" onClick={(e) => ask("delete", e.currentTarget)}>
           Delete
         </button>
       </div>
@@ -134,7 +145,7 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
             <button type="button" className="primary" onClick={() => void confirm()}>
               {confirming === "delete" ? "Delete it" : "Make a new secret"}
             </button>
-            <button type="button" autoFocus onClick={() => setConfirming(null)}>
+            <button type="button" autoFocus onClick={keep}>
               Keep it
             </button>
           </div>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { draftOf, emptyDraft, paramsOf, problemsOf, serverProblems, triggersOf, urlProblem } from "./draft";
+import { draftOf, emptyDraft, paramsOf, problemsOf, serverProblems, summaryOf, triggersOf, urlProblem } from "./draft";
 
 describe("an action's draft", () => {
   it("asks for a name and a web address, and says what shape an address has", () => {
@@ -101,5 +101,27 @@ describe("an action's draft", () => {
     expect(serverProblems("You may have 50 actions at most: delete one first.").rest).toEqual([
       "You may have 50 actions at most: delete one first.",
     ]);
+  });
+
+  it("says what each kind does in one sentence, an import's header as set", () => {
+    expect(
+      summaryOf("import", {
+        url: "https://files.example.com/a.csv",
+        datasource: "sales",
+        mode: "replace",
+        header: { name: "Authorization", set: true },
+      }),
+    ).toBe("Imports https://files.example.com/a.csv into sales (replace), with the header Authorization (set).");
+    expect(
+      summaryOf("alert", {
+        datasource: "sales",
+        measure: { aggregate: "sum", column: "total" },
+        window: "yesterday",
+        condition: { op: "change_pct", value: 20 },
+      }),
+    ).toBe("Fires when the sum of total of sales, yesterday, changes by more than 20 %.");
+    expect(summaryOf("report", { workbook_id: "wb1", to: ["ana@example.com"], url: "https://x.example.com/r" })).toBe(
+      "Sends a workbook's data as CSV to ana@example.com and to https://x.example.com/r.",
+    );
   });
 });

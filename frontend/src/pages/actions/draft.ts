@@ -367,3 +367,40 @@ export function serverProblems(message: string, detail?: string): { fields: Prob
   const rest = Object.keys(fields).length ? [] : [message, detail].filter((s): s is string => Boolean(s));
   return { fields, rest };
 }
+
+const CONDITIONS: Record<string, string> = { above: "above", below: "below", change_pct: "changes by more than" };
+
+/** What an action does, in one sentence (an import's header value shows as "set", never itself). */
+export function summaryOf(kind: string, params: unknown): string {
+  const p = obj(params);
+  const url = str(p.url);
+  switch (kind) {
+    case "import": {
+      const header = obj(p.header);
+      const from = str(p.s3_uri) || url;
+      const withHeader = header.name ? `, with the header ${str(header.name)} (${header.set ? "set" : "not set"})` : "";
+      return `Imports ${from} into ${str(p.datasource)} (${str(p.mode) || "append"})${withHeader}.`;
+    }
+    case "webhook":
+      return `POSTs a signed event to ${url}.`;
+    case "alert": {
+      const measure = obj(p.measure);
+      const condition = obj(p.condition);
+      const what = `${str(measure.aggregate).replace("_", " ")}${measure.column ? ` of ${str(measure.column)}` : ""}`;
+      const window = (WINDOWS[str(p.window)] ?? str(p.window)).toLowerCase();
+      const op = CONDITIONS[str(condition.op)] ?? str(condition.op);
+      const percent = condition.op === "change_pct" ? " %" : "";
+      return `Fires when the ${what} of ${str(p.datasource)}, ${window}, is ${op} ${str(condition.value)}${percent}${url ? `; POSTs to ${url}` : ""}.`.replace(
+        "is changes",
+        "changes",
+      );
+    }
+    case "report": {
+      const to = Array.isArray(p.to) ? p.to.map(str).filter(Boolean) : [];
+      const where = [to.length ? `to ${to.join(", ")}` : "", url ? `to ${url}` : ""].filter(Boolean).join(" and ");
+      return `Sends a workbook's data as CSV ${where}.`;
+    }
+    default:
+      return "";
+  }
+}
