@@ -88,7 +88,7 @@ async def post_event(
     return Attempt(
         status_code=answer.status,
         latency_ms=answer.latency_ms,
-        head=scrub(answer.head[:HEAD_BYTES].decode("utf-8", errors="replace")),
+        head=_head(answer.head),
         error=None if ok else _status_words(target, answer.status, retryable),
         refused=False,
         retryable=retryable,
@@ -96,6 +96,12 @@ async def post_event(
         retry_after=retry_after(answer.headers.get("retry-after")) if retryable else None,
         target=target,
     )
+
+
+def _head(raw: bytes) -> str:
+    """The first kilobyte of an answer as text, scrubbed, and no longer than the column keeps
+    (scrubbing may lengthen it)."""
+    return scrub(raw[:HEAD_BYTES].decode("utf-8", errors="replace"))[:HEAD_BYTES]
 
 
 def _failed(target: str, reason: str, *, refused: bool, retryable: bool) -> Attempt:

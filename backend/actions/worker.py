@@ -22,6 +22,7 @@ from backend.actions.kinds import ActionView, Outcome, RunContext, RunView, Serv
 from backend.actions.models import Action, ActionDelivery, ActionRun, RunStatus
 from backend.actions.secrets import Cipher, SecretUnreadable
 from backend.auth.principal import Principal
+from backend.config import Settings
 from backend.db import session_scope, utcnow
 from backend.errors import UNEXPECTED, AppError
 from backend.redaction import scrub
@@ -140,14 +141,15 @@ class RunJob:
         now = utcnow()
         values: dict[str, Any] = {}
         if run.started_at is None:
-            values["started_at"] = run.started_at = now
+            values["started_at"] = now
         if run.deadline_at is None:
             window = dt.timedelta(seconds=self.services.settings.actions_retry_window_seconds)
-            values["deadline_at"] = run.deadline_at = now + window
+            values["deadline_at"] = now + window
         if values:
             await lifecycle.advance_run(
                 session, run.id, RunStatus.RUNNING, owner=self.owner, **values
             )
+        await session.refresh(run)  # read whole before the session ends (the worker keeps it)
 
     async def _give_up(self, session: AsyncSession, run: ActionRun) -> None:
         log.warning("run %s: gave up after %d claims without a result", run.id, run.attempts - 1)
@@ -235,7 +237,9 @@ class RunJob:
         """The attempts recorded, then the run ended or queued for its next delivery."""
         now = utcnow()
         settings = self.services.settings
-        delivered = run.deliveries + len(outcome.attempts)
+        # A retry that recorded no attempt (a source that did not answer) still counts as one.
+        tried = len(outcome.attempts) or (1 if outcome.status == "retry" else 0)
+        delivered = run.deliveries + tried
         async with session_scope(self.services.sessions) as session:
             output = await merge_output(session, self.run_id, self.owner, outcome.output)
             record_attempts(session, self.run_id, run.deliveries, outcome.attempts, now)
@@ -260,7 +264,7 @@ def _failed(code: str, message: str, hint: str) -> Outcome:
 
 
 def decide(
-    outcome: Outcome, run: ActionRun, delivered: int, now: dt.datetime, settings: Any
+    outcome: Outcome, run: ActionRun, delivered: int, now: dt.datetime, settings: Settings
 ) -> tuple[RunStatus, dict[str, Any]]:
     """Where the run goes: its end, or the queue with the time of its next delivery (unless
     the deliveries are used up or the next one would fall after the deadline)."""
@@ -272,7 +276,7 @@ def decide(
     if delivered >= settings.actions_max_deliveries:
         return RunStatus.FAILED, {"error": _gave_up(error, f"{delivered} deliveries")}
     last = outcome.attempts[-1] if outcome.attempts else None
-    wait = outcome.retry_after if outcome.retry_after is not None else None
+    wait = outcome.retry_after
     if wait is None and last is not None:
         wait = last.retry_after
     delay = delivery.backoff(

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
+from starlette.convertors import Convertor, register_url_convertor
 
-from backend.actions import answers, cron, service
+from backend.actions import access, answers, cron, service
 from backend.actions.schemas import (
     ActionCreatedOut,
     ActionIn,
@@ -29,6 +30,36 @@ from backend.deps import RuntimeDep, SessionDep, Viewer
 from backend.errors import InvalidInput
 from backend.paging import MAX_OFFSET
 from backend.runtime import Runtime
+
+
+class _HexId(Convertor[str]):
+    """An action's or run's id (32 hex digits) in a route's path, so that
+    /api/actions/schedule-preview is no action's path (nor does a 405's Allow list an action's
+    methods for it)."""
+
+    regex = "[0-9a-f]{32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _NotAction(Convertor[str]):
+    """Any other path under /api/actions/ (not an id, nor the schedule preview)."""
+
+    regex = "(?![0-9a-f]{32}(?:/|$))(?!schedule-preview$).+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("hex_id", _HexId())
+register_url_convertor("not_action", _NotAction())
 
 router = APIRouter(
     prefix="/api/actions", tags=["actions"], dependencies=[Depends(one_value_each())]
@@ -113,7 +144,7 @@ async def create_action(
     return await answers.created_out(session, found, secret)
 
 
-@router.get("/{action_id}", responses={401: _ERROR, **_MISSING}, summary="One action")
+@router.get("/{action_id:hex_id}", responses={401: _ERROR, **_MISSING}, summary="One action")
 async def get_action(action_id: ActionId, session: SessionDep, principal: Viewer) -> ActionOut:
     (found,) = await answers.action_outs(
         session, [await service.get(session, principal, action_id)]
@@ -122,7 +153,7 @@ async def get_action(action_id: ActionId, session: SessionDep, principal: Viewer
 
 
 @router.patch(
-    "/{action_id}",
+    "/{action_id:hex_id}",
     responses={401: _ERROR, 403: _ERROR, 409: _ERROR, **_MISSING},
     summary="Change an action: the fields given (enabled: false stops its triggers)",
 )
@@ -142,7 +173,7 @@ async def update_action(
 
 
 @router.delete(
-    "/{action_id}",
+    "/{action_id:hex_id}",
     status_code=204,
     responses={401: _ERROR, **_MISSING},
     summary="Delete an action and its runs",
@@ -153,7 +184,7 @@ async def delete_action(action_id: ActionId, session: SessionDep, principal: Vie
 
 
 @router.post(
-    "/{action_id}/execute",
+    "/{action_id:hex_id}/execute",
     status_code=202,
     responses={401: _ERROR, 403: _ERROR, 409: _ERROR, **_MISSING},
     summary="Run an action now: the run, queued (its runs show how it ends)",
@@ -163,7 +194,7 @@ async def execute_action(action_id: ActionId, session: SessionDep, principal: Vi
 
 
 @router.get(
-    "/{action_id}/runs",
+    "/{action_id:hex_id}/runs",
     responses={401: _ERROR, **_MISSING},
     summary="An action's runs, newest first, each with its deliveries' answers",
 )
@@ -179,7 +210,7 @@ async def list_runs(
 
 
 @router.post(
-    "/{action_id}/runs/{run_id}/redeliver",
+    "/{action_id:hex_id}/runs/{run_id}/redeliver",
     responses={401: _ERROR, 403: _ERROR, 409: _ERROR, **_MISSING},
     summary="Send a run's event again (a new delivery, signed afresh)",
 )
@@ -192,7 +223,7 @@ async def redeliver_run(
 
 
 @router.post(
-    "/{action_id}/rotate-secret",
+    "/{action_id:hex_id}/rotate-secret",
     responses={401: _ERROR, 403: _ERROR, 409: _ERROR, **_MISSING},
     summary="A new signing secret for the action, shown in this answer only (the old one stops "
     "being used)",
@@ -202,3 +233,13 @@ async def rotate_secret(
 ) -> SecretOut:
     sealing = await secrets_cipher(runtime)
     return SecretOut(secret=await service.rotate_secret(session, principal, action_id, sealing))
+
+
+@router.api_route(
+    "/{rest:not_action}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+async def no_such_action(rest: str, principal: Viewer) -> Response:
+    """A path that names no action: 404 whatever the method (as an unknown id is)."""
+    raise access.not_found(rest.partition("/")[0])

@@ -105,6 +105,8 @@ def problems(errors: Sequence[Any]) -> str:
 def _sentence(where: str, errors: list[Mapping[str, Any]]) -> str:
     first = errors[0]
     kind, message = str(first.get("type", "")), str(first.get("msg", "is not valid"))
+    # A validator's own sentence (ValueError) is said as it is, not as pydantic prefixes it.
+    message = message.removeprefix("Value error, ").rstrip(".")
     if not where:
         if kind == "json_invalid":
             reason = str(first.get("ctx", {}).get("error", "")).strip()

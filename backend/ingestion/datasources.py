@@ -32,6 +32,8 @@ from backend.db import SessionMaker, session_scope, utcnow
 from backend.druid.client import DruidClient, DruidError
 from backend.druid_load import druid_datasource
 from backend.errors import Conflict, InvalidInput, NotFound
+from backend.events import outbox
+from backend.events.models import EventKind
 from backend.ingestion import access
 from backend.ingestion.models import DatasourceAccess
 from backend.ingestion.service import validate_datasource_name
@@ -188,14 +190,31 @@ async def update_contract(
             "Send columns to add (addColumns) or integer columns to widen (widen).",
         )
     stored.definition = definition
-    audit.record(
-        session,
-        actor.label,
-        "update_datasource_contract",
-        name,
-        {"version": evolution.version_of(definition), "changes": [c.as_dict() for c in changes]},
-    )
+    _changed(session, name, definition, changes, actor)
     return ContractUpdate(name, record_of(definition, stored.created_at), changes)
+
+
+def _changed(
+    session: AsyncSession,
+    name: str,
+    definition: dict[str, Any],
+    changes: list[Change],
+    actor: Principal,
+) -> None:
+    """A contract's change, audited, and its event (datasource.schema_changed) in the same
+    transaction."""
+    described = {
+        "version": evolution.version_of(definition),
+        "changes": [c.as_dict() for c in changes],
+    }
+    audit.record(session, actor.label, "update_datasource_contract", name, described)
+    outbox.emit(
+        session,
+        EventKind.SCHEMA_CHANGED,
+        subject=name,
+        datasource=name,
+        payload={"datasource": name, **described, "created": False, "by": actor.name[:128]},
+    )
 
 
 async def update_contract_now(

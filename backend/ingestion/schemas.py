@@ -171,6 +171,19 @@ class TaskEventOut(BaseModel):
         )
 
 
+class TaskSource(BaseModel):
+    """The action whose run fetched a task's file (an import)."""
+
+    id: str
+    run_id: str | None
+
+    @classmethod
+    def of(cls, task: IngestionTask) -> TaskSource | None:
+        if task.source_action_id is None:
+            return None
+        return cls(id=task.source_action_id, run_id=task.source_run_id)
+
+
 class TaskStatusOut(BaseModel):
     task_id: str
     status: TaskStatus = Field(
@@ -217,6 +230,9 @@ class TaskStatusOut(BaseModel):
         "null when traces were off (OTEL_EXPORTER_OTLP_ENDPOINT unset)"
     )
     events: list[TaskEventOut]
+    action: TaskSource | None = Field(
+        default=None, description="the action and run that fetched the file; null for an upload"
+    )
 
     @classmethod
     def of(
@@ -254,6 +270,7 @@ class TaskStatusOut(BaseModel):
             finished_at=task.finished_at,
             trace_id=tracing.trace_id(task.trace_context),
             events=[TaskEventOut.of(e, principal) for e in task.events],
+            action=TaskSource.of(task),
         )
 
 

@@ -49,6 +49,13 @@ class TaskEvent:
     detail: JSON | None
 
 
+@pydantic.type(
+    model=schemas.TaskSource, all_fields=True, description="The action whose run fetched a file"
+)
+class TaskSource:
+    id: strawberry.ID
+
+
 @pydantic.type(model=schemas.TaskStatusOut, all_fields=True)
 class IngestionTaskStatus:
     task_id: strawberry.ID

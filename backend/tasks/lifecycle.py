@@ -22,6 +22,8 @@ from sqlalchemy import inspect as inspect_row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import after_commit, utcnow
+from backend.events import outbox
+from backend.events.models import EventKind
 from backend.monitoring import audit, tracing
 from backend.monitoring.metrics import Registry
 from backend.notifications import service as notifications
@@ -83,7 +85,17 @@ def _check_table() -> None:
 _check_table()
 # The ends that notify the uploader (a cancel is their own doing), and what the notice says.
 NOTIFIED = frozenset({S.SUCCEEDED, S.FAILED})
-_ENDED = ("id", "filename", "datasource", "rows_valid", "rows_rejected", "error")
+_ENDED = (
+    "id",
+    "filename",
+    "datasource",
+    "rows_read",
+    "rows_valid",
+    "rows_rejected",
+    "error",
+    "source_action_id",
+    "source_run_id",
+)
 _VALUES = frozenset(s.value for s in TaskStatus)
 ACTIVE_VALUES = frozenset(s.value for s in ACTIVE_STATUSES)
 
@@ -215,7 +227,7 @@ def move(
     _after(session, stages, to, columns)
     if to in NOTIFIED:
         ended = {name: getattr(task, name) for name in _ENDED}
-        notifications.task_finished(session, task.created_by_user, ended, to is S.SUCCEEDED)
+        _ended(session, task.created_by_user, ended, to is S.SUCCEEDED)
 
 
 async def advance(
@@ -253,7 +265,45 @@ async def advance(
     _after(session, stages, to, columns)
     if to in NOTIFIED:
         ended = dict(zip(_ENDED, moved[1:], strict=True))
-        notifications.task_finished(session, moved[0], ended, to is S.SUCCEEDED)
+        _ended(session, moved[0], ended, to is S.SUCCEEDED)
+
+
+def _ended(
+    session: AsyncSession, user_id: str | None, ended: dict[str, Any], succeeded: bool
+) -> None:
+    """A task's end, in the move's transaction: its uploader's notification, and its event
+    (task.succeeded or task.failed) for the actions that listen to it."""
+    notifications.task_finished(session, user_id, ended, succeeded)
+    kind = EventKind.TASK_SUCCEEDED if succeeded else EventKind.TASK_FAILED
+    outbox.emit(
+        session,
+        kind,
+        subject=ended["id"],
+        datasource=ended["datasource"],
+        payload=task_event(ended, succeeded),
+    )
+
+
+def task_event(ended: dict[str, Any], succeeded: bool) -> dict[str, Any]:
+    """What a task.* event says: the task, its counts, its error when it failed, where its
+    report is, and the action that fetched the file when one did."""
+    payload: dict[str, Any] = {
+        "task_id": ended["id"],
+        "datasource": ended["datasource"],
+        "filename": ended["filename"],
+        "status": S.SUCCEEDED.value if succeeded else S.FAILED.value,
+        "rows_read": ended.get("rows_read"),
+        "rows_valid": ended.get("rows_valid"),
+        "rows_rejected": ended.get("rows_rejected"),
+        "report_url": f"/api/ingest/status/{ended['id']}",
+    }
+    error = ended.get("error")
+    if not succeeded and isinstance(error, dict):
+        payload["error"] = {"code": error.get("code"), "message": error.get("message")}
+    if ended.get("source_action_id"):
+        payload["source_action_id"] = ended["source_action_id"]
+        payload["source_run_id"] = ended.get("source_run_id")
+    return payload
 
 
 def not_an_attempt() -> ColumnElement[int]:

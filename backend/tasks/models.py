@@ -80,6 +80,9 @@ class IngestionTask(Base):
     created_by_user: Mapped[str | None] = mapped_column(String(32))
     # The upload's trace (W3C headers: traceparent, tracestate), continued by the worker.
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # The action (and its run) that fetched the file; None for an upload.
+    source_action_id: Mapped[str | None] = mapped_column(String(32))
+    source_run_id: Mapped[str | None] = mapped_column(String(32))
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -30,6 +30,8 @@ from backend.contracts.stored import known_schema
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.druid.client import DruidClient, DruidUnavailable
 from backend.errors import UNEXPECTED, StorageOutage
+from backend.events import outbox
+from backend.events.models import EventKind
 from backend.logging_setup import TASK_ID
 from backend.monitoring import tracing
 from backend.monitoring.metrics import Registry
@@ -322,11 +324,27 @@ class TaskRunner:
             )
             return
         now = utcnow()
+
+        async def loaded(session: AsyncSession) -> None:
+            outbox.emit(
+                session,
+                EventKind.DRUID_LOADED,
+                subject=task.id,
+                datasource=task.datasource,
+                payload={
+                    "task_id": task.id,
+                    "datasource": task.datasource,
+                    "druid_datasource": task.druid_datasource,
+                    "rows_queryable": report.get("rows_queryable"),
+                },
+            )
+
         await self.holder.move(
             task.id,
             TaskStatus.SUCCEEDED,
             f"queryable in Druid: {report.get('rows_queryable')} rows of Druid task "
             f"{report.get('druid_task_id')}",
+            also=loaded,
             progress=1.0,
             druid_report=report,
             data_as_of=now,

@@ -10,9 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import druid_load as druid_phase
 from backend.config import Settings
+from backend.contracts.evolution import version_of
 from backend.contracts.schema import DatasetSchema
 from backend.contracts.stored import DatasourceSchema, evolve_stored
 from backend.db import utcnow
+from backend.events import outbox
+from backend.events.models import EventKind
 from backend.storage import ObjectStore
 from backend.tasks.lifecycle import LeaseLost
 from backend.tasks.models import IngestionTask, TaskStatus
@@ -29,17 +32,43 @@ async def _remember_schema(
         return
     stored = await session.get(DatasourceSchema, task.datasource, with_for_update=True)
     if stored is None:
+        definition = new_schema.as_dict()
         session.add(
             DatasourceSchema(
                 datasource=task.datasource,
-                definition=new_schema.as_dict(),
+                definition=definition,
                 source_task_id=task.id,
                 created_at=utcnow(),
             )
         )
+        _schema_changed(session, task, version_of(definition), [])
     elif new_schema.changes:
         # Applied to the stored definition (locked): uploads evolving it at once agree.
+        before = version_of(stored.definition)
         evolve_stored(stored, new_schema, f"upload {task.id}")
+        if version_of(stored.definition) != before:
+            changes = [change.as_dict() for change in new_schema.changes]
+            _schema_changed(session, task, version_of(stored.definition), changes)
+
+
+def _schema_changed(
+    session: AsyncSession, task: IngestionTask, version: int, changes: list[dict[str, Any]]
+) -> None:
+    """The event of a datasource's schema fixed (its first upload) or evolved by an upload, in
+    the transaction that records it."""
+    outbox.emit(
+        session,
+        EventKind.SCHEMA_CHANGED,
+        subject=task.datasource,
+        datasource=task.datasource,
+        payload={
+            "datasource": task.datasource,
+            "version": version,
+            "changes": changes,
+            "created": not changes,
+            "task_id": task.id,
+        },
+    )
 
 
 def _columns(

@@ -4,7 +4,9 @@ now, turning one off, deleting it, and a schedule read in words."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +84,19 @@ def unreachable() -> str:
     return f"http://127.0.0.1:{free_port()}/hook"
 
 
+async def ended_runs(client: httpx.AsyncClient, action_id: str) -> list[dict[str, Any]]:
+    """The action's runs once none is queued or running (the workers take them at once)."""
+    deadline = time.monotonic() + 30
+    while True:
+        answer = await client.get(f"/api/actions/{action_id}/runs")
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, Any]] = answer.json()["items"]
+        if all(run["status"] in ("succeeded", "failed") for run in items):
+            return items
+        assert time.monotonic() < deadline, items
+        await asyncio.sleep(0.1)
+
+
 async def created(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
     answer = await client.post("/api/actions", json=body)
     assert answer.status_code == 201, answer.text
@@ -137,6 +152,8 @@ async def test_each_sees_their_own_actions_and_admins_see_all(people: People) ->
         assert answer.status_code == 404, (method, answer.text)
         assert answer.json()["error"].endswith("."), answer.text
     assert (await people.otto.get(f"{path}/runs")).status_code == 404
+    assert (await people.otto.get("/api/actions/not-an-id")).status_code == 404
+    assert (await people.otto.patch("/api/actions/schedule-preview")).status_code == 405
     assert (await people.admin.get(path)).json()["name"] == "Tell the warehouse"
 
 
@@ -149,6 +166,9 @@ async def test_the_webhook_secret_is_shown_once(people: People) -> None:
 
     run = await people.ulla.post(f"{path}/execute")
     assert run.status_code == 202, run.text
+    # Loopback is not allowed on this service: the delivery is refused, and its row says so.
+    (ended,) = await ended_runs(people.ulla, made["id"])
+    assert ended["status"] == "failed" and ended["delivery_log"][0]["refused"] is True, ended
     rotated = await people.ulla.post(f"{path}/rotate-secret")
     assert rotated.status_code == 200, rotated.text
     second = rotated.json()["secret"]

@@ -99,10 +99,14 @@ def _checked(url: httpx.URL | str) -> httpx.URL:
     return parsed
 
 
-def _failure(exc: Exception, target: str, timeout_seconds: float) -> OutboundFailed:
-    """A sentence for an httpx error that names the destination only as `target`."""
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        words = f"{target} did not answer within {timeout_seconds:g} seconds"
+def _failure(
+    exc: Exception, target: str, timeout_seconds: float, deadline: float
+) -> OutboundFailed:
+    """A sentence for an httpx error or the deadline that names the destination as `target`."""
+    if isinstance(exc, httpx.TimeoutException):
+        words = f"{target} did not answer within {_seconds(timeout_seconds)}"
+    elif isinstance(exc, TimeoutError):
+        words = f"{target} did not finish answering within {_seconds(deadline)}"
     elif isinstance(exc, httpx.ConnectError):
         words = f"Could not connect to {target} (the name did not resolve or nothing answered)"
     elif isinstance(exc, httpx.RemoteProtocolError):
@@ -110,6 +114,10 @@ def _failure(exc: Exception, target: str, timeout_seconds: float) -> OutboundFai
     else:
         words = f"The call to {target} failed ({type(exc).__name__})"
     return OutboundFailed(f"{words}; check that it is up, it will be tried again.", retryable=True)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second" if value == 1 else f"{value:g} seconds"
 
 
 class Download:
@@ -144,12 +152,15 @@ def _too_large(url: str, max_bytes: int) -> str:
 
 
 class _Failed:
-    def __init__(self, target: str, timeout_seconds: float) -> None:
+    """Turns the failures of one call into OutboundFailed."""
+
+    def __init__(self, target: str, timeout_seconds: float, deadline: float) -> None:
         self.target = target
         self.timeout_seconds = timeout_seconds
+        self.deadline = deadline
 
     def __call__(self, exc: Exception) -> OutboundFailed:
-        return _failure(exc, self.target, self.timeout_seconds)
+        return _failure(exc, self.target, self.timeout_seconds, self.deadline)
 
 
 class OutboundClient:
@@ -191,7 +202,7 @@ class OutboundClient:
     ) -> Answer:
         """One call, redirects followed; the body is read up to max_bytes and the rest left
         unread (the answer keeps its first HEAD_BYTES)."""
-        failed = _Failed(describe_target(url), self._timeout_seconds)
+        failed = _Failed(describe_target(url), self._timeout_seconds, self._send_seconds)
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._send_seconds):
@@ -220,7 +231,7 @@ class OutboundClient:
     async def _download(
         self, url: str, headers: Mapping[str, str] | None, max_bytes: int
     ) -> AsyncIterator[Download]:
-        failed = _Failed(describe_target(url), self._timeout_seconds)
+        failed = _Failed(describe_target(url), self._timeout_seconds, self._download_seconds)
         deadline = asyncio.timeout(self._download_seconds)
         try:
             async with deadline:

@@ -27,6 +27,7 @@ class Reply:
     body: bytes = b""
     hang: bool = False  # accept the request and never answer
     length: bool = True  # send Content-Length (else the body ends when the connection closes)
+    drip: float = 0.0  # seconds between the body's bytes
 
 
 Script = Callable[[Seen], Reply]
@@ -70,8 +71,16 @@ def _handler(receiver: Receiver) -> type[http.server.BaseHTTPRequestHandler]:
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            if not reply.drip:
                 self.wfile.write(reply.body)
+                return
+            for byte in reply.body:
+                if receiver.stopping.wait(reply.drip):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
 
         do_GET = do_POST = do_HEAD = do_PUT = _answer  # noqa: N815 (http.server's names)
 

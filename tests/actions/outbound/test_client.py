@@ -213,6 +213,28 @@ async def test_a_server_that_never_answers_times_out_and_may_be_retried() -> Non
     )
 
 
+async def test_a_download_that_drips_slower_than_the_deadline_fails_in_time() -> None:
+    # Each byte comes well within the read time-out; the whole never comes within the deadline.
+    client = OutboundClient(ALLOWED, timeout_seconds=2, max_redirects=2, download_seconds=1)
+    started = time.monotonic()
+    got = bytearray()
+    try:
+        with receiving(always(Reply(200, body=b"y" * 100, drip=0.05))) as receiver:
+            with pytest.raises(OutboundFailed) as failed:
+                async with client.download(receiver.url("/slow.csv"), max_bytes=1000) as download:
+                    async for chunk in download.chunks():
+                        got += chunk
+    finally:
+        await client.aclose()
+    assert time.monotonic() - started < 4
+    assert 0 < len(got) < 100
+    assert failed.value.retryable is True
+    assert failed.value.reason == (
+        f"http://127.0.0.1:{receiver.port} did not finish answering within 1 second; check "
+        "that it is up, it will be tried again."
+    )
+
+
 async def test_a_closed_port_is_a_retryable_failure_that_names_only_the_target(
     client: OutboundClient,
 ) -> None:
@@ -233,3 +255,23 @@ def test_describe_target_keeps_scheme_host_and_port_only() -> None:
     assert describe_target("http://127.0.0.1:8080/x") == "http://127.0.0.1:8080"
     assert describe_target("http://[::1]:81/") == "http://[::1]:81"
     assert describe_target("not a url at all") == "an unreadable URL"
+
+
+async def test_a_name_is_resolved_and_refused_or_allowed_by_its_name() -> None:
+    # localhost resolves from the hosts file: no packet leaves this machine.
+    with receiving(always(Reply(200, body=b"hi"))) as receiver:
+        url = f"http://localhost:{receiver.port}/"
+        closed = OutboundClient([], timeout_seconds=2, max_redirects=2)
+        try:
+            with pytest.raises(DestinationRefused) as refusal:
+                await closed.send("GET", url)
+        finally:
+            await closed.aclose()
+        assert refusal.value.reason.startswith("localhost resolves to a loopback address;")
+        assert receiver.hits == []
+        named = OutboundClient(["LOCALHOST"], timeout_seconds=2, max_redirects=2)
+        try:
+            answer = await named.send("GET", url)
+        finally:
+            await named.aclose()
+    assert (answer.status, answer.head) == (200, b"hi")

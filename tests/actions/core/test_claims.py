@@ -1,0 +1,96 @@
+"""Runs are claimed as tasks are: one worker gets each run, an expired lease is taken over, and
+a run whose workers keep dying is given up."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from backend.actions import lifecycle, service
+from backend.actions.models import ActionRun, RunStatus
+from backend.actions.runs import claim_next_run
+from backend.actions.worker import ActionRuns, RunJob
+from backend.auth.roles import Role
+from backend.db import session_scope, utcnow
+from backend.runtime import Runtime
+from backend.tasks.lifecycle import LeaseLost
+from tests.actions.core.conftest import create, person, webhook_in
+
+
+async def queued_run(runtime: Runtime) -> str:
+    owner = await person(runtime, Role.UPLOADER)
+    action, _ = await create(runtime, owner, webhook_in())
+    async with session_scope(runtime.sessions) as session:
+        run = await service.execute(session, owner, action.id)
+    return run.id
+
+
+async def claim(runtime: Runtime, owner: str, lease: float = 30) -> str | None:
+    async with session_scope(runtime.sessions) as session:
+        return await claim_next_run(session, owner, lease)
+
+
+async def load(runtime: Runtime, run_id: str) -> ActionRun:
+    async with session_scope(runtime.sessions) as session:
+        run = await session.get(ActionRun, run_id)
+        assert run is not None
+        return run
+
+
+async def expire_lease(runtime: Runtime, run_id: str, **values: object) -> None:
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(
+            update(ActionRun)
+            .where(ActionRun.id == run_id)
+            .values(lease_expires_at=utcnow() - dt.timedelta(seconds=1), **values)
+        )
+
+
+async def test_two_workers_claiming_at_once_get_the_run_once(runtime: Runtime) -> None:
+    run_id = await queued_run(runtime)
+
+    claimed = await asyncio.gather(*(claim(runtime, f"w{i}") for i in range(6)))
+
+    assert [c for c in claimed if c is not None] == [run_id]
+    run = await load(runtime, run_id)
+    assert run.status == "running" and run.attempts == 1
+    assert await claim(runtime, "late") is None
+
+
+async def test_an_expired_lease_is_taken_over_and_the_old_worker_is_shut_out(
+    runtime: Runtime,
+) -> None:
+    run_id = await queued_run(runtime)
+    assert await claim(runtime, "first") == run_id
+    assert await claim(runtime, "second") is None  # the lease holds
+
+    await expire_lease(runtime, run_id)
+    assert await claim(runtime, "second") == run_id
+
+    run = await load(runtime, run_id)
+    assert (run.lease_owner, run.attempts, run.status) == ("second", 2, "running")
+    with pytest.raises(LeaseLost):
+        async with session_scope(runtime.sessions) as session:
+            await lifecycle.advance_run(session, run_id, RunStatus.SUCCEEDED, owner="first")
+    assert (await load(runtime, run_id)).status == "running"
+
+
+async def test_a_run_whose_workers_keep_dying_is_given_up(runtime: Runtime) -> None:
+    run_id = await queued_run(runtime)
+    assert await claim(runtime, "first") == run_id
+    attempts = runtime.settings.worker_max_attempts
+    await expire_lease(runtime, run_id, attempts=attempts)
+    assert await claim(runtime, "last") == run_id
+    assert runtime.action_services is not None and runtime.cipher is not None
+    source = ActionRuns(runtime.action_services, runtime.cipher)
+
+    await RunJob(source, run_id, "last").run()
+
+    run = await load(runtime, run_id)
+    assert run.status == "failed" and run.error is not None
+    assert run.error["code"] == "worker_died"
+    assert f"{attempts} times" in run.error["message"]
+    assert run.lease_owner is None and run.finished_at is not None

@@ -1,0 +1,122 @@
+"""Schedules run once per due time, whoever ticks and however often; a schedule missed while
+everything was down runs once; enabling an action does not run what it missed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import select
+
+from backend.actions import lifecycle, scheduler, service
+from backend.actions.models import Action, ActionRun
+from backend.actions.schemas import ActionPatch
+from backend.auth.roles import Role
+from backend.db import session_scope, utcnow
+from backend.runtime import Runtime
+from tests.actions.core.conftest import create, person, webhook_in
+
+EVERY_MINUTE = [{"type": "schedule", "cron": "* * * * *", "timezone": "UTC"}]
+MINUTE = dt.timedelta(minutes=1)
+
+
+async def scheduled_action(runtime: Runtime, *, enabled: bool = True) -> Action:
+    owner = await person(runtime, Role.UPLOADER)
+    action, _ = await create(runtime, owner, webhook_in(triggers=EVERY_MINUTE, enabled=enabled))
+    return action
+
+
+def next_minute(after: dt.datetime) -> dt.datetime:
+    return after.replace(second=0, microsecond=0) + MINUTE
+
+
+async def tick(runtime: Runtime, now: dt.datetime) -> int:
+    async with session_scope(runtime.sessions) as session:
+        return await scheduler.tick(session, now)
+
+
+async def scheduled_for(runtime: Runtime, action_id: str) -> list[dt.datetime]:
+    async with session_scope(runtime.sessions) as session:
+        rows = await session.scalars(
+            select(ActionRun.scheduled_for)
+            .where(ActionRun.action_id == action_id)
+            .order_by(ActionRun.scheduled_for)
+        )
+        return [row for row in rows if row is not None]
+
+
+async def test_three_minutes_give_three_runs_at_their_due_times(runtime: Runtime) -> None:
+    action = await scheduled_action(runtime)
+    start = next_minute(action.enabled_at)
+
+    for second in range(0, 180, 20):  # ticks every 20 s over three minutes
+        await tick(runtime, start + dt.timedelta(seconds=second))
+
+    assert await scheduled_for(runtime, action.id) == [start, start + MINUTE, start + 2 * MINUTE]
+
+
+async def test_a_repeated_tick_and_two_processes_ticking_make_one_run(runtime: Runtime) -> None:
+    action = await scheduled_action(runtime)
+    due = next_minute(action.enabled_at)
+    now = due + dt.timedelta(seconds=5)
+
+    assert await tick(runtime, now) == 1
+    assert await tick(runtime, now) == 0
+    later = due + MINUTE + dt.timedelta(seconds=1)
+    made = await asyncio.gather(tick(runtime, later), tick(runtime, later))
+
+    assert sorted(made) == [0, 1]
+    assert await scheduled_for(runtime, action.id) == [due, due + MINUTE]
+
+
+async def test_ten_missed_times_while_down_run_once(runtime: Runtime) -> None:
+    action = await scheduled_action(runtime)
+    first = next_minute(action.enabled_at)
+    await tick(runtime, first)
+
+    back = first + 11 * MINUTE + dt.timedelta(seconds=3)  # ten due times passed unseen
+    assert await tick(runtime, back) == 1
+    assert await tick(runtime, back + dt.timedelta(seconds=10)) == 0
+
+    assert await scheduled_for(runtime, action.id) == [first, first + 11 * MINUTE]
+
+
+async def test_enabling_after_a_due_time_does_not_run_it(runtime: Runtime) -> None:
+    action = await scheduled_action(runtime, enabled=False)
+    owner = await person(runtime, Role.ADMIN)
+    await tick(runtime, next_minute(action.enabled_at) + dt.timedelta(seconds=1))
+    assert await scheduled_for(runtime, action.id) == []  # disabled: nothing
+
+    assert runtime.cipher is not None
+    async with session_scope(runtime.sessions) as session:
+        enabled = await service.update(
+            session, owner, action.id, ActionPatch(enabled=True), runtime.cipher
+        )
+    # Just after enabling, before the next minute: the minute's due time was before it.
+    boundary = next_minute(enabled.enabled_at)
+    soon = min(
+        enabled.enabled_at + dt.timedelta(seconds=1), boundary - dt.timedelta(milliseconds=1)
+    )
+    assert await tick(runtime, soon) == 0
+    assert await tick(runtime, boundary + dt.timedelta(seconds=1)) == 1
+    assert await scheduled_for(runtime, action.id) == [boundary]
+
+
+async def test_old_runs_go_but_each_action_keeps_its_latest(runtime: Runtime) -> None:
+    busy = await scheduled_action(runtime)
+    quiet = await scheduled_action(runtime)
+    now = utcnow()
+    old = now - dt.timedelta(days=40)
+    async with session_scope(runtime.sessions) as session:
+        for number, (action, created) in enumerate(
+            [(busy, old), (busy, old + MINUTE), (busy, now), (quiet, old)]
+        ):
+            values = lifecycle.queued_values(action.id, "manual", f"manual:{number}")
+            session.add(ActionRun(**{**values, "created_at": created}))
+
+    async with session_scope(runtime.sessions) as session:
+        await scheduler.tick(session, now, keep_days=30)
+
+    async with session_scope(runtime.sessions) as session:
+        left = {(r.action_id, r.trigger_key) for r in await session.scalars(select(ActionRun))}
+    assert left == {(busy.id, "manual:2"), (quiet.id, "manual:3")}

@@ -1,0 +1,183 @@
+"""The service the doors call: everyone sees and changes their own actions (admins all), roles
+decide which kinds one may create, and the signing secret is in the creation's answer only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from backend.actions import answers, service
+from backend.actions.models import Action, ActionTrigger
+from backend.actions.schemas import ActionIn, ActionPatch
+from backend.auth.roles import Role
+from backend.db import session_scope
+from backend.errors import Conflict, Forbidden, NotFound
+from backend.monitoring.models import AuditEvent
+from backend.runtime import Runtime
+from tests.actions.core.conftest import alert_in, create, person, webhook_in
+
+
+def import_in(**params: object) -> ActionIn:
+    return ActionIn.model_validate(
+        {
+            "name": "pull",
+            "kind": "import",
+            "params": {
+                "url": "https://files.example.com/sales.csv",
+                "datasource": "sales",
+                **params,
+            },
+        }
+    )
+
+
+async def test_a_viewer_creates_an_alert_but_not_a_webhook_or_an_import(runtime: Runtime) -> None:
+    viewer = await person(runtime, Role.VIEWER)
+
+    action, secret = await create(runtime, viewer, alert_in())
+    assert (action.kind, secret) == ("alert", None)
+    with pytest.raises(Forbidden, match="Only uploaders and admins may create webhook"):
+        await create(runtime, viewer, webhook_in())
+    with pytest.raises(Forbidden, match="import"):
+        await create(runtime, viewer, import_in())
+    with pytest.raises(Forbidden, match="alerts sent to a url"):
+        await create(
+            runtime,
+            viewer,
+            alert_in(params={**alert_in().params, "url": "https://x.example.com/h"}),
+        )
+
+
+async def test_an_uploader_imports_only_into_a_datasource_they_may_write(runtime: Runtime) -> None:
+    owner = await person(runtime, Role.UPLOADER)
+    other = await person(runtime, Role.UPLOADER)
+    mine = import_in(datasource="owned_by_me")
+    async with session_scope(runtime.sessions) as session:
+        from backend.ingestion import access as ingestion_access
+
+        await ingestion_access.claim(session, "owned_by_me", owner)
+
+    action, secret = await create(runtime, owner, mine)
+    assert action.kind == "import" and secret is None
+    with pytest.raises(Forbidden, match="belongs to someone else"):
+        await create(runtime, other, mine)
+
+
+async def test_another_persons_action_is_not_found_and_admins_see_all(runtime: Runtime) -> None:
+    ana, bo = await person(runtime, Role.UPLOADER), await person(runtime, Role.VIEWER)
+    admin = await person(runtime, Role.ADMIN)
+    hers, _ = await create(runtime, ana, webhook_in())
+    his, _ = await create(runtime, bo, alert_in())
+    assert runtime.cipher is not None
+
+    async with session_scope(runtime.sessions) as session:
+        with pytest.raises(NotFound):
+            await service.get(session, bo, hers.id)
+        with pytest.raises(NotFound):
+            await service.execute(session, bo, hers.id)
+        with pytest.raises(NotFound):
+            await service.update(session, bo, hers.id, ActionPatch(name="x"), runtime.cipher)
+        with pytest.raises(NotFound):
+            await service.delete(session, bo, hers.id)
+        assert [a.id for a in (await service.listing(session, bo, limit=50, offset=0))[0]] == [
+            his.id
+        ]
+        seen, total = await service.listing(session, admin, limit=50, offset=0)
+        assert {a.id for a in seen} == {hers.id, his.id} and total == 2
+        assert (await service.get(session, admin, hers.id)).id == hers.id
+
+
+async def test_the_signing_secret_is_in_the_creation_answer_only(runtime: Runtime) -> None:
+    owner = await person(runtime, Role.UPLOADER)
+    action, secret = await create(runtime, owner, webhook_in())
+    assert secret is not None and secret.startswith("whsec_")
+
+    async with session_scope(runtime.sessions) as session:
+        created = await answers.created_out(session, action, secret)
+        got = await service.get(session, owner, action.id)
+        shown = (await answers.action_outs(session, [got]))[0]
+        audit = list(await session.scalars(select(AuditEvent)))
+    assert created.secret == secret
+    assert secret not in shown.model_dump_json() and shown.secret_hint == "…" + secret[-4:]
+    assert secret not in json.dumps([a.detail for a in audit])
+    assert ("create_action", action.id) in {(a.action, a.target) for a in audit}
+
+    assert runtime.cipher is not None
+    async with session_scope(runtime.sessions) as session:
+        rotated = await service.rotate_secret(session, owner, action.id, runtime.cipher)
+    assert rotated != secret and rotated.startswith("whsec_")
+
+
+async def test_an_import_header_is_sealed_masked_and_kept_when_left_out(runtime: Runtime) -> None:
+    admin = await person(runtime, Role.ADMIN)
+    header = {"name": "Authorization", "value": "Bearer s3cr3t-token"}
+    action, _ = await create(runtime, admin, import_in(header=header))
+    assert runtime.cipher is not None
+    assert "s3cr3t" not in json.dumps(action.params)
+
+    async with session_scope(runtime.sessions) as session:
+        changed = await service.update(
+            session,
+            admin,
+            action.id,
+            ActionPatch(params={"url": "https://files.example.com/v2.csv", "datasource": "sales"}),
+            runtime.cipher,
+        )
+        out = (await answers.action_outs(session, [changed]))[0]
+    assert out.params["header"] == {"name": "Authorization", "set": True}
+    assert out.params["url"].endswith("/v2.csv")
+    assert changed.secret_box is not None
+    assert runtime.cipher.open(changed.secret_box) == "Bearer s3cr3t-token"
+
+
+async def test_changes_keep_the_kind_replace_triggers_and_are_audited(runtime: Runtime) -> None:
+    owner = await person(runtime, Role.UPLOADER)
+    action, _ = await create(runtime, owner, webhook_in())
+    assert runtime.cipher is not None
+    schedule = [{"type": "schedule", "cron": "0 8 * * 1-5", "timezone": "Europe/Berlin"}]
+
+    async with session_scope(runtime.sessions) as session:
+        await service.update(
+            session, owner, action.id, ActionPatch(triggers=schedule, enabled=False), runtime.cipher
+        )
+    async with session_scope(runtime.sessions) as session:
+        triggers = list(await session.scalars(select(ActionTrigger)))
+        out = (await answers.action_outs(session, [await service.get(session, owner, action.id)]))[
+            0
+        ]
+        audit = [a.action for a in await session.scalars(select(AuditEvent))]
+    assert [(t.type, t.cron) for t in triggers] == [("schedule", "0 8 * * 1-5")]
+    assert out.enabled is False and out.kind == "webhook"
+    assert out.triggers[0].words and "Europe/Berlin" in out.triggers[0].words
+    assert len(out.triggers[0].next_times) == 5
+    assert audit == ["create_action", "update_action"]
+
+
+async def test_one_person_owns_at_most_actions_per_owner(runtime: Runtime) -> None:
+    owner = await person(runtime, Role.VIEWER)
+    limited = runtime.settings.model_copy(update={"actions_per_owner": 2})
+    assert runtime.cipher is not None
+    for _ in range(2):
+        async with session_scope(runtime.sessions) as session:
+            await service.create(session, owner, alert_in(), runtime.cipher, settings=limited)
+    with pytest.raises(Conflict, match="ACTIONS_PER_OWNER"):
+        async with session_scope(runtime.sessions) as session:
+            await service.create(session, owner, alert_in(), runtime.cipher, settings=limited)
+
+
+async def test_deleting_removes_the_action_with_its_runs(runtime: Runtime) -> None:
+    owner = await person(runtime, Role.UPLOADER)
+    action, _ = await create(runtime, owner, webhook_in())
+    async with session_scope(runtime.sessions) as session:
+        await service.execute(session, owner, action.id)
+    async with session_scope(runtime.sessions) as session:
+        await service.delete(session, owner, action.id)
+    async with session_scope(runtime.sessions) as session:
+        assert await session.get(Action, action.id) is None
+        assert [a.action for a in await session.scalars(select(AuditEvent))] == [
+            "create_action",
+            "execute_action",
+            "delete_action",
+        ]
