@@ -90,7 +90,7 @@ test.describe("the Actions page", () => {
     await expect(
       form.getByText("Give an http:// or https:// address, such as https://example.com/hook."),
     ).toBeVisible();
-    await address.fill("https://hooks.example.com/sales");
+    await address.fill("http://127.0.0.1:9/hook");
     await form.getByRole("button", { name: "Create action" }).click();
 
     const notice = page.getByRole("region", { name: `The signing secret of ${name}` });
@@ -104,7 +104,18 @@ test.describe("the Actions page", () => {
 
     await notice.getByRole("button", { name: "I have copied it" }).click();
     await page.reload();
-    await expect(page.getByRole("listitem", { name })).toBeVisible();
+    const card = page.getByRole("listitem", { name });
+    await expect(card).toBeVisible();
     await expect(page.getByText(secret)).toHaveCount(0);
+
+    // This service allows no loopback address (ACTIONS_ALLOWED_HOSTS is unset): the delivery is
+    // refused before any packet leaves, and the run's log says so.
+    await card.getByRole("button", { name: "Run now" }).click();
+    const run = card.locator("[data-run-status]").first();
+    await expect(run).toHaveAttribute("data-run-status", "failed", { timeout: 60_000 });
+    await run.getByText(/^Deliveries/).click();
+    await expect(run.locator("[data-delivery]").first()).toContainText("refused");
+    await screenshot(page, "actions-refused-390");
+    await expectAccessible(page);
   });
 });
