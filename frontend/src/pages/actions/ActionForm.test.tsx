@@ -49,7 +49,7 @@ group("ActionForm", () => {
         { timeout: 5000 },
       ),
     ).toBeVisible();
-    expect(cron).toHaveAttribute("aria-invalid", "true");
+    await vi.waitFor(() => expect(cron).toHaveAttribute("aria-invalid", "true"));
   });
 
   it("says what is missing as you type, and will not send a form with problems", async () => {

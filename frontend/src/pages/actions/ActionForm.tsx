@@ -31,6 +31,14 @@ interface Props {
   onCancel: () => void;
 }
 
+function timeZones(): string[] {
+  try {
+    return Intl.supportedValuesOf("timeZone");
+  } catch {
+    return ["UTC"];
+  }
+}
+
 /** The schedule problems the server found as you typed, by trigger key. */
 function scheduleProblems(checks: Record<number, ScheduleCheck>, draft: Draft): Problems {
   const out: Problems = {};
@@ -147,6 +155,11 @@ export function ActionForm({ initial, editing, onSaved, onCancel }: Props) {
         idOf={idOf}
         onChecked={onChecked}
       />
+      <datalist id={idOf("zones")}>
+        {timeZones().map((zone) => (
+          <option key={zone} value={zone} />
+        ))}
+      </datalist>
       <label className="check">
         <input type="checkbox" checked={draft.enabled} onChange={(e) => set({ enabled: e.target.checked })} />
         Enabled

@@ -4,7 +4,7 @@ import { useMutation } from "urql";
 import { describeError } from "../../api/errors";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Widget } from "../../components/Widget";
-import { formatDateTime } from "../../format";
+import { formatCount, formatDateTime, formatInteger } from "../../format";
 import type { ActionFieldsFragment } from "../../gql/graphql";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
@@ -174,6 +174,7 @@ export default function ActionsPage() {
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const newButton = useRef<HTMLButtonElement>(null);
   const actions = q.data?.actions.items ?? [];
+  const total = q.data?.actions.total ?? actions.length;
   const formKey = editing === "new" ? "new" : (editing?.id ?? "none");
   useEffect(() => {
     if (editing) document.getElementById("action-form")?.querySelector<HTMLElement>("input, select")?.focus();
@@ -235,6 +236,11 @@ export default function ActionsPage() {
             />
           ))}
         </ul>
+        {total > actions.length ? (
+          <p className="hint">
+            The first {formatInteger(actions.length)} of {formatCount(total, "action")}.
+          </p>
+        ) : null}
       </Widget>
     </>
   );

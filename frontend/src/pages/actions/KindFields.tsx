@@ -197,6 +197,7 @@ function AlertFields(props: FieldsProps) {
           <input
             {...a11y}
             autoComplete="off"
+            list={idOf("zones")}
             value={draft.timezone}
             onChange={(e) => set({ timezone: e.target.value })}
           />

@@ -189,11 +189,19 @@ export function RunHistory({ actionId, version = 0, onSettled }: Props) {
     );
   }
   if (!runs.length) return <p className="hint">No run yet: press Run now, or wait for a trigger.</p>;
+  const total = q.data?.actionRuns.total ?? runs.length;
   return (
-    <ol className="run-list" aria-label="Runs, newest first" aria-busy={q.fetching}>
-      {runs.map((run) => (
-        <RunItem key={run.id} run={run} onChanged={q.refetch} />
-      ))}
-    </ol>
+    <>
+      <ol className="run-list" aria-label="Runs, newest first" aria-busy={q.fetching}>
+        {runs.map((run) => (
+          <RunItem key={run.id} run={run} onChanged={q.refetch} />
+        ))}
+      </ol>
+      {total > runs.length ? (
+        <p className="hint">
+          The {formatInteger(runs.length)} latest of {formatCount(total, "run")}.
+        </p>
+      ) : null}
+    </>
   );
 }

@@ -67,6 +67,7 @@ function TriggerRow({ index, trigger, set, remove, problem, idOf, onChecked }: R
                 <input
                   {...a11y}
                   autoComplete="off"
+                  list={idOf("zones")}
                   value={trigger.timezone}
                   onChange={(e) => set(index, { timezone: e.target.value })}
                 />
