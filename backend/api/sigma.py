@@ -1,5 +1,6 @@
-"""REST: the Sigma mode and the audit log, in a `{"status": "success", "data": ...}` envelope
-(thin: calls backend.status.sigma and backend.monitoring.audit)."""
+"""REST: the Sigma mode, the audit log and the seed's actions routes, in a `{"status":
+"success", "data": ...}` envelope (thin: calls backend.status.sigma, backend.monitoring.audit,
+and the same functions as /api/actions)."""
 
 from __future__ import annotations
 

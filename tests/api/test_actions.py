@@ -169,6 +169,13 @@ async def test_the_webhook_secret_is_shown_once(people: People) -> None:
     # Loopback is not allowed on this service: the delivery is refused, and its row says so.
     (ended,) = await ended_runs(people.ulla, made["id"])
     assert ended["status"] == "failed" and ended["delivery_log"][0]["refused"] is True, ended
+    again = await people.ulla.post(f"{path}/runs/{ended['id']}/redeliver")
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == ended["id"] and again.json()["status"] == "queued"
+    (resent,) = await ended_runs(people.ulla, made["id"])
+    assert len(resent["delivery_log"]) == 2, resent
+    elsewhere = await people.otto.post(f"{path}/runs/{ended['id']}/redeliver")
+    assert elsewhere.status_code == 404, elsewhere.text
     rotated = await people.ulla.post(f"{path}/rotate-secret")
     assert rotated.status_code == 200, rotated.text
     second = rotated.json()["secret"]

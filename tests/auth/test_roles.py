@@ -96,6 +96,15 @@ VIEWER_MUTATIONS = {
     "copyWorkbook",  # a private copy of one the caller may see
     "importWorkbook",  # a private workbook of the caller's
     "markNotificationsRead",  # one's own notifications (tests/notifications)
+    # Actions: a viewer's own alerts and e-mailed reports; imports, webhooks and any url need
+    # an uploader, which backend/actions/access.py checks (tests/api/test_actions.py,
+    # tests/schema/test_actions.py); another person's action is not found.
+    "createAction",
+    "updateAction",
+    "deleteAction",
+    "executeAction",
+    "redeliverRun",
+    "rotateActionSecret",
 }
 # Writes a viewer makes to what is theirs: a private workbook (sharing one needs an uploader,
 # which backend/workbooks/rules.py checks and tests/workbooks tests), a favorite, a view.
@@ -109,6 +118,14 @@ VIEWER_POSTS = {
     "/api/workbooks/{workbook_id:workbook_id}/copy",  # a private copy, the caller's
     "/api/workbooks/import",  # a private workbook, the caller's
     "/api/notifications/read",  # one's own notifications (tests/notifications)
+    # Actions: a viewer's own alerts and reports (the kind's role: backend/actions/access.py)
+    "/api/actions",
+    "/api/actions/{action_id:hex_id}/execute",
+    "/api/actions/{action_id:hex_id}/runs/{run_id}/redeliver",
+    "/api/actions/{action_id:hex_id}/rotate-secret",
+    "/api/actions/{rest:not_action}",  # answers 404: no action there
+    "/api/sigma/actions",
+    "/api/sigma/actions/{action_id}/execute",
 }
 CALLERS: list[Role | None] = [None, Role.VIEWER, Role.UPLOADER, Role.ADMIN]
 
