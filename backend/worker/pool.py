@@ -99,8 +99,8 @@ class WorkerPool:
             for source in self.sources:
                 try:
                     await source.tick()
-                except UNEXPECTED:
-                    log.exception("the %s tick failed; it runs again later", source.name)
+                except UNEXPECTED as exc:
+                    _unexpected(exc, f"the {source.name} tick did not run; it runs again later")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), interval)
 
@@ -222,7 +222,7 @@ class WorkerPool:
             try:
                 job = await source.claim(owner)
             except UNEXPECTED as exc:
-                log.warning("worker %s: no %s claimed (%s)", owner, source.name, type(exc).__name__)
+                _unexpected(exc, f"worker {owner}: no {source.name} claimed; retrying")
                 continue
             if job is not None:
                 return job
@@ -247,3 +247,11 @@ class WorkerPool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
         self._wake.clear()
+
+
+def _unexpected(exc: BaseException, said: str) -> None:
+    """A bug is logged with its traceback; the database down or busy is said in a line."""
+    if as_app_error(exc) is None:
+        log.error("%s", said, exc_info=exc)
+    else:
+        log.warning("%s (%s)", said, type(exc).__name__)
