@@ -36,7 +36,10 @@ test.describe("the Actions page", () => {
     await expect(page.getByRole("heading", { level: 1, name: "Actions" })).toBeVisible();
     await page.getByRole("button", { name: "New action" }).click();
     const form = page.getByRole("form", { name: "New action" });
-    await form.getByLabel("Name").fill(name);
+    await expect(form.getByLabel("Name")).toBeFocused(); // the form takes the focus
+    await page.keyboard.type(name);
+    await page.keyboard.press("Tab");
+    await expect(form.getByLabel("Kind")).toBeFocused();
     await form.getByLabel("Kind").selectOption("alert");
     await form.getByLabel("Datasource").fill("sales");
     await form.getByLabel("Column").fill("total");
