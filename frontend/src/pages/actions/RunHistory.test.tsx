@@ -62,4 +62,18 @@ group("RunHistory", () => {
     await new Promise((resolve) => setTimeout(resolve, 2300));
     expect(named("ActionRuns")).toHaveLength(asked);
   }, 10_000);
+
+  it("says what an alert measured and whether it fired", async () => {
+    const alert = run({
+      output: { value: 812.5, baseline: 1200, change_pct: -32.3, state: "firing", fired: true },
+      deliveryLog: [],
+    });
+    const { client } = clientFor({ ActionRuns: () => page([alert]) });
+    renderWith(client, <RunHistory actionId="a1" />);
+    const item = await screen.findByRole("listitem");
+    expect(item).toHaveTextContent("Value 812.50");
+    expect(item).toHaveTextContent(/Change [−-]32\.3%/);
+    expect(item).toHaveTextContent("State firing");
+    expect(within(item).getByText("Fired")).toBeVisible();
+  });
 });

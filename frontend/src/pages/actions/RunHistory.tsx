@@ -5,7 +5,15 @@ import { useMutation } from "urql";
 import { describeError } from "../../api/errors";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { StatusBadge } from "../../components/StatusBadge";
-import { formatCount, formatDateTime, formatDuration, formatInteger, formatMs, formatNumber } from "../../format";
+import {
+  formatChange,
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  formatInteger,
+  formatMs,
+  formatNumber,
+} from "../../format";
 import type { ActionRunFieldsFragment } from "../../gql/graphql";
 import { usePolling } from "../../hooks/usePolling";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
@@ -31,7 +39,27 @@ export function secondsBetween(start: string | null | undefined, end: string | n
   return Number.isFinite(ms) ? Math.max(0, ms / 1000) : null;
 }
 
-/** What a run's output says, in short: the tasks it queued, the HTTP answer, the rows. */
+function count(value: unknown): number {
+  return Array.isArray(value) ? value.length : 0;
+}
+
+/** The tasks an import queued, each a link to its page. */
+function TaskLinks({ tasks }: { tasks: string[] }) {
+  return (
+    <span>
+      {tasks.length === 1 ? "Task " : "Tasks "}
+      {tasks.map((t, i) => (
+        <span key={t}>
+          {i ? ", " : null}
+          <Link to={`/tasks/${t}`}>{t.slice(0, 8)}</Link>
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/** What a run's output says, in short: the tasks it queued, the HTTP answer, the rows, an
+ * alert's value and state, and the kind's own note. */
 export function OutputSummary({ output }: { output: unknown }) {
   const o = obj(output);
   const tasks = Array.isArray(o.task_ids) ? o.task_ids.filter((t): t is string => typeof t === "string") : [];
@@ -39,30 +67,27 @@ export function OutputSummary({ output }: { output: unknown }) {
   const latency = num(o.latency_ms);
   const rows = num(o.rows);
   const value = num(o.value);
+  const change = num(o.change_pct);
+  const recipients = num(o.recipients);
   const parts = [];
-  if (tasks.length) {
-    parts.push(
-      <span key="tasks">
-        {tasks.length === 1 ? "Task " : "Tasks "}
-        {tasks.map((t, i) => (
-          <span key={t}>
-            {i ? ", " : null}
-            <Link to={`/tasks/${t}`}>{t.slice(0, 8)}</Link>
-          </span>
-        ))}
-      </span>,
-    );
-  }
-  if (status !== null)
+  if (tasks.length) parts.push(<TaskLinks key="tasks" tasks={tasks} />);
+  if (count(o.duplicates)) parts.push(<span key="dup">{formatCount(count(o.duplicates), "file")} loaded before</span>);
+  if (count(o.refused)) parts.push(<span key="ref">{formatCount(count(o.refused), "file")} refused</span>);
+  if (status !== null) {
     parts.push(
       <span key="http">
         HTTP {status}
         {latency !== null ? ` in ${formatMs(latency)}` : ""}
       </span>,
     );
+  }
   if (rows !== null) parts.push(<span key="rows">{formatCount(rows, "row")}</span>);
+  if (recipients) parts.push(<span key="to">{formatCount(recipients, "recipient")}</span>);
   if (value !== null) parts.push(<span key="value">Value {formatNumber(value)}</span>);
-  if (o.fired) parts.push(<span key="fired">Fired</span>);
+  if (change !== null) parts.push(<span key="change">Change {formatChange(change)}</span>);
+  if (typeof o.state === "string") parts.push(<span key="state">State {o.state}</span>);
+  if (o.fired === true) parts.push(<strong key="fired">Fired</strong>);
+  if (typeof o.note === "string") parts.push(<span key="note">{o.note}</span>);
   if (!parts.length) return <span className="muted">Nothing to report.</span>;
   return <span className="run-output">{parts}</span>;
 }
