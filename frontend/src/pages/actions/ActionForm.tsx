@@ -131,7 +131,15 @@ export function ActionForm({ initial, editing, onSaved, onCancel }: Props) {
           <input {...a11y} autoComplete="off" value={draft.name} onChange={(e) => set({ name: e.target.value })} />
         )}
       </Field>
-      <Field id={idOf("kind")} label="Kind" hint={editing ? "An action's kind stays as created." : undefined}>
+      <Field
+        id={idOf("kind")}
+        label="Kind"
+        hint={
+          editing
+            ? "An action's kind stays as created."
+            : "Imports, webhooks and any web address need the uploader role; viewers make alerts and e-mail reports to themselves."
+        }
+      >
         {(a11y) => (
           <select
             {...a11y}
