@@ -33,9 +33,8 @@ from backend.runtime import Runtime
 
 
 class _HexId(Convertor[str]):
-    """An action's or run's id (32 hex digits) in a route's path, so that
-    /api/actions/schedule-preview is no action's path (nor does a 405's Allow list an action's
-    methods for it)."""
+    """An action's id (32 hex digits) in a route's path, so that /api/actions/schedule-preview
+    is no action's path (nor does a 405's Allow list an action's methods for it)."""
 
     regex = "[0-9a-f]{32}"
 
@@ -87,7 +86,10 @@ def schedule(cron_text: str, timezone: str, now: dt.datetime | None = None) -> S
     try:
         said = service.describe(cron_text, timezone, now or dt.datetime.now(dt.UTC))
     except ValueError as exc:
-        raise InvalidInput(str(exc), "Change the schedule.") from None
+        raise InvalidInput(
+            str(exc),
+            "Give 5 fields, such as '0 8 * * 1-5', and an IANA time zone, such as Europe/Berlin.",
+        ) from None
     return ScheduleOut(
         cron=" ".join(cron_text.split()), timezone=timezone, words=said.words, next_times=said.next
     )

@@ -155,6 +155,7 @@ async def test_each_sees_their_own_actions_and_admins_see_all(people: People) ->
     assert (await people.otto.get("/api/actions/not-an-id")).status_code == 404
     assert (await people.otto.patch("/api/actions/schedule-preview")).status_code == 405
     assert (await people.admin.get(path)).json()["name"] == "Tell the warehouse"
+    assert (await people.admin.post(f"{path}/execute")).status_code == 202  # admins run all
 
 
 async def test_the_webhook_secret_is_shown_once(people: People) -> None:
