@@ -1,4 +1,4 @@
-import { expect, test } from "./fixtures";
+import { expect, expectAccessible, screenshot, test } from "./fixtures";
 
 test("a running upload is cancelled from its page, then retried to success", async ({ signedIn: page }) => {
   // New bytes each run (a duplicate would answer with the earlier task).
@@ -22,4 +22,103 @@ test("a running upload is cancelled from its page, then retried to success", asy
   const timeline = page.getByRole("region", { name: "Timeline" });
   await expect(timeline.getByText("retry requested")).toBeVisible();
   await expect(timeline.getByText(/cancelled/).first()).toBeVisible();
+});
+
+// The Actions page (issue 26): an alert on a schedule read back in words as it is typed, run now,
+// its run in the history; a webhook whose signing secret is shown once.
+test.describe("the Actions page", () => {
+  test("an alert on a schedule: words and next times as typed, a bad cron's sentence, run now", async ({
+    signedIn: page,
+  }) => {
+    const name = `Low sales ${Date.now().toString(36)}`;
+    await page.goto("/");
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Actions" }).click();
+    await expect(page.getByRole("heading", { level: 1, name: "Actions" })).toBeVisible();
+    await page.getByRole("button", { name: "New action" }).click();
+    const form = page.getByRole("form", { name: "New action" });
+    await expect(form.getByLabel("Name")).toBeFocused(); // the form takes the focus
+    await page.keyboard.type(name);
+    await page.keyboard.press("Tab");
+    await expect(form.getByLabel("Kind")).toBeFocused();
+    await form.getByLabel("Kind").selectOption("alert");
+    await form.getByLabel("Datasource").fill("sales");
+    await form.getByLabel("Column").fill("total");
+    await form.getByLabel("Value").fill("1000");
+    await form.getByLabel("Time zone", { exact: true }).first().fill("UTC");
+    await form.getByLabel("When").selectOption("schedule");
+
+    const cron = form.getByLabel("Cron expression");
+    await cron.fill("");
+    await cron.pressSequentially("61 * * * *");
+    const sentence = form.locator('[data-schedule="invalid"]');
+    await expect(sentence).toBeVisible();
+    await expect(sentence).toHaveText(/\S.*\./);
+    await expect(cron).toHaveAttribute("aria-invalid", "true");
+
+    await cron.fill("");
+    await cron.pressSequentially("0 8 * * 1-5");
+    const preview = form.locator('[data-schedule="valid"]');
+    await expect(preview.locator(".schedule-words")).toHaveText(/\S/);
+    await expect(preview.getByRole("listitem")).toHaveCount(5);
+    await screenshot(page, "actions-form");
+    await expectAccessible(page);
+
+    await form.getByRole("button", { name: "Create action" }).click();
+    const card = page.getByRole("listitem", { name });
+    await expect(card).toBeVisible();
+    await expect(card.getByRole("list", { name: "Triggers" })).toHaveText(/\S/);
+    await card.getByRole("button", { name: "Run now" }).click();
+    await expect(card.getByText("A run is queued: its progress shows in the run history.")).toBeVisible();
+    const run = card.locator("[data-run-status]").first();
+    await expect(run).toBeVisible();
+    // The workers take the run: it ends (succeeded, or failed with its reason) while the page watches.
+    await expect(run).toHaveAttribute("data-run-status", /succeeded|failed/, { timeout: 60_000 });
+    // The card's last run follows once the run has ended.
+    const ended = await run.getAttribute("data-run-status");
+    await expect(card.getByTestId("last-run").locator("[data-status]")).toHaveAttribute("data-status", ended ?? "");
+    await screenshot(page, "actions-run-history");
+    await expectAccessible(page);
+  });
+
+  test("a webhook's signing secret is shown once", async ({ signedIn: page }) => {
+    const name = `Tell the team ${Date.now().toString(36)}`;
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto("/actions");
+    await page.getByRole("button", { name: "New action" }).click();
+    const form = page.getByRole("form", { name: "New action" });
+    await form.getByLabel("Name").fill(name);
+    await form.getByLabel("Kind").selectOption("webhook");
+    const address = form.getByLabel("Address");
+    await address.fill("hooks.example.com");
+    await expect(
+      form.getByText("Give an http:// or https:// address, such as https://example.com/hook."),
+    ).toBeVisible();
+    await address.fill("http://127.0.0.1:9/hook");
+    await form.getByRole("button", { name: "Create action" }).click();
+
+    const notice = page.getByRole("region", { name: `The signing secret of ${name}` });
+    await expect(notice).toContainText("Copy it now: it will not be shown again.");
+    const secret = (await notice.getByTestId("action-secret").textContent()) ?? "";
+    expect(secret).toMatch(/^whsec_/);
+    await screenshot(page, "actions-secret-390");
+    await expectAccessible(page);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+
+    await notice.getByRole("button", { name: "I have copied it" }).click();
+    await page.reload();
+    const card = page.getByRole("listitem", { name });
+    await expect(card).toBeVisible();
+    await expect(page.getByText(secret)).toHaveCount(0);
+
+    // This service allows no loopback address (ACTIONS_ALLOWED_HOSTS is unset): the delivery is
+    // refused before any packet leaves, and the run's log says so.
+    await card.getByRole("button", { name: "Run now" }).click();
+    const run = card.locator("[data-run-status]").first();
+    await expect(run).toHaveAttribute("data-run-status", "failed", { timeout: 60_000 });
+    await run.getByText(/^Deliveries/).click();
+    await expect(run.locator("[data-delivery]").first()).toContainText("refused");
+    await screenshot(page, "actions-refused-390");
+    await expectAccessible(page);
+  });
 });

@@ -38,6 +38,7 @@ const WorkbookPage = lazy(() => import("./pages/workbook/WorkbookPage"));
 const WorkbooksPage = lazy(() => import("./pages/workbooks/WorkbooksPage"));
 const UserPage = lazy(() => import("./pages/profile/UserPage"));
 const MePage = lazy(() => import("./pages/profile/MePage"));
+const ActionsPage = lazy(() => import("./pages/actions/ActionsPage"));
 const NotFoundPage = lazy(() => import("./pages/NotFoundPage"));
 
 const NAV = [
@@ -48,6 +49,8 @@ const NAV = [
   { to: "/status", label: "Status" },
   { to: "/performance", label: "Performance" },
 ];
+// Pages for signed-in people only (their own things).
+const SIGNED_IN_NAV = [{ to: "/actions", label: "Actions" }];
 
 export function App() {
   const { generation, status } = useAuth();
@@ -67,7 +70,7 @@ export function App() {
         <span className="brand">Sales ingestion</span>
         <nav aria-label="Pages" hidden={gate !== "app"}>
           <ul>
-            {NAV.map((item) => (
+            {(signedIn ? [...NAV, ...SIGNED_IN_NAV] : NAV).map((item) => (
               <li key={item.to}>
                 <NavLink to={item.to} end={item.to === "/"}>
                   {item.label}
@@ -100,6 +103,7 @@ export function App() {
               <Route path="/workbooks/:id" element={<WorkbookPage />} />
               <Route path="/users/:name" element={<UserPage />} />
               <Route path="/me" element={<MePage />} />
+              <Route path="/actions" element={<ActionsPage />} />
               <Route path="*" element={<NotFoundPage />} />
             </Routes>
           </ProfileZone>

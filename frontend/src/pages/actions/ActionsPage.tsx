@@ -1,0 +1,247 @@
+import { useEffect, useId, useRef, useState } from "react";
+import { useMutation } from "urql";
+
+import { describeError } from "../../api/errors";
+import { StatusBadge } from "../../components/StatusBadge";
+import { Widget } from "../../components/Widget";
+import { formatCount, formatDateTime, formatInteger } from "../../format";
+import type { ActionFieldsFragment } from "../../gql/graphql";
+import { useDocumentTitle } from "../../hooks/useDocumentTitle";
+import { useWidgetQuery } from "../../hooks/useWidgetQuery";
+import { ActionForm } from "./ActionForm";
+import { draftOf, EVENT_LABELS, KIND_LABELS, summaryOf, type Kind } from "./draft";
+import {
+  DeleteActionMutation,
+  ExecuteActionMutation,
+  ListActionsQuery,
+  RotateActionSecretMutation,
+  UpdateActionMutation,
+} from "./queries";
+import { RunHistory } from "./RunHistory";
+import { SecretNotice } from "./SecretNotice";
+
+type Action = ActionFieldsFragment;
+
+/** A trigger in words: a schedule's from the server, an event's and a manual one's from here. */
+export function triggerWords(t: Action["triggers"][number]): string {
+  if (t.type === "schedule") return t.words ?? `On the schedule ${t.cron ?? ""} (${t.timezone ?? "UTC"}).`;
+  if (t.type === "event") {
+    const what = EVENT_LABELS[t.event ?? ""] ?? t.event ?? "an event happens";
+    return `When ${what}${t.datasource ? ` on ${t.datasource}` : ""}.`;
+  }
+  return "By hand (Run now).";
+}
+
+interface RowProps {
+  action: Action;
+  onEdit: (action: Action) => void;
+  onChanged: () => void;
+  onSecret: (name: string, secret: string) => void;
+}
+
+function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
+  const id = useId();
+  const [, update] = useMutation(UpdateActionMutation);
+  const [running, execute] = useMutation(ExecuteActionMutation);
+  const [, remove] = useMutation(DeleteActionMutation);
+  const [, rotate] = useMutation(RotateActionSecretMutation);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [said, setSaid] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<"delete" | "rotate" | null>(null);
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const [version, setVersion] = useState(0);
+  const opener = useRef<HTMLButtonElement | null>(null);
+  const ask = (what: "delete" | "rotate", button: HTMLButtonElement) => {
+    opener.current = button;
+    setConfirming(what);
+  };
+  const keep = () => {
+    setConfirming(null);
+    opener.current?.focus();
+  };
+  const outcome = (error: unknown) => {
+    setProblem(error ? describeError(error).message : null);
+    return !error;
+  };
+  const toggle = async (enabled: boolean) => {
+    const result = await update({ id: action.id, input: { enabled } });
+    if (outcome(result.error)) setSaid(enabled ? "Enabled." : "Disabled: its triggers wait until you enable it.");
+  };
+  const runNow = async () => {
+    const result = await execute({ id: action.id });
+    if (!outcome(result.error)) return;
+    setSaid("A run is queued: its progress shows in the run history.");
+    setHistoryOpen(true);
+    setVersion((v) => v + 1);
+    onChanged();
+  };
+  const confirm = async () => {
+    if (confirming === "delete") {
+      const result = await remove({ id: action.id });
+      if (outcome(result.error)) onChanged();
+    } else if (confirming === "rotate") {
+      const result = await rotate({ id: action.id });
+      if (outcome(result.error) && result.data) onSecret(action.name, result.data.rotateActionSecret);
+      else opener.current?.focus();
+    }
+    setConfirming(null);
+  };
+  const last = action.lastRun;
+  return (
+    <li className="action-card" data-action={action.name} aria-labelledby={`${id}-name`}>
+      <div className="action-card-header">
+        <h3 id={`${id}-name`}>{action.name}</h3>
+        <span className="badge badge-muted">{KIND_LABELS[action.kind as Kind] ?? action.kind}</span>
+      </div>
+      <p className="action-summary">{summaryOf(action.kind, action.params)}</p>
+      <ul className="action-triggers" aria-label="Triggers">
+        {action.triggers.map((t) => (
+          <li key={t.id}>{triggerWords(t)}</li>
+        ))}
+      </ul>
+      <p className="muted" data-testid="last-run">
+        Owner {action.owner}. Last run:{" "}
+        {last ? (
+          <>
+            <StatusBadge status={last.status} /> {formatDateTime(last.createdAt)}
+          </>
+        ) : (
+          "none yet."
+        )}
+      </p>
+      <div className="action-buttons">
+        <label className="check switch">
+          <input
+            type="checkbox"
+            role="switch"
+            checked={action.enabled}
+            onChange={(e) => void toggle(e.target.checked)}
+          />
+          Enabled
+        </label>
+        <button type="button" className="primary" disabled={running.fetching} onClick={() => void runNow()}>
+          Run now
+        </button>
+        <button type="button" onClick={() => onEdit(action)}>
+          Edit
+        </button>
+        {action.secretHint ? (
+          <button type="button" onClick={(e) => ask("rotate", e.currentTarget)}>
+            New signing secret
+          </button>
+        ) : null}
+        <button type="button" onClick={(e) => ask("delete", e.currentTarget)}>
+          Delete
+        </button>
+      </div>
+      {confirming ? (
+        <div className="notice" role="alertdialog" aria-labelledby={`${id}-confirm`}>
+          <p id={`${id}-confirm`}>
+            {confirming === "delete"
+              ? `Delete ${action.name}? Its runs and their log go with it.`
+              : `Give ${action.name} a new signing secret? The one ending in ${action.secretHint} stops working at once.`}
+          </p>
+          <div className="dialog-actions">
+            <button type="button" className="primary" onClick={() => void confirm()}>
+              {confirming === "delete" ? "Delete it" : "Make a new secret"}
+            </button>
+            <button type="button" autoFocus onClick={keep}>
+              Keep it
+            </button>
+          </div>
+        </div>
+      ) : null}
+      {problem ? (
+        <p className="field-problem" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      <p role="status" className="hint">
+        {said}
+      </p>
+      <details open={historyOpen} onToggle={(e) => setHistoryOpen(e.currentTarget.open)}>
+        <summary>Run history</summary>
+        {historyOpen ? <RunHistory actionId={action.id} version={version} onSettled={onChanged} /> : null}
+      </details>
+    </li>
+  );
+}
+
+export default function ActionsPage() {
+  useDocumentTitle("Actions");
+  const q = useWidgetQuery(ListActionsQuery, { limit: 100, offset: 0 });
+  const [editing, setEditing] = useState<Action | "new" | null>(null);
+  const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
+  const newButton = useRef<HTMLButtonElement>(null);
+  const actions = q.data?.actions.items ?? [];
+  const total = q.data?.actions.total ?? actions.length;
+  const formKey = editing === "new" ? "new" : (editing?.id ?? "none");
+  useEffect(() => {
+    if (editing) document.getElementById("action-form")?.querySelector<HTMLElement>("input, select")?.focus();
+  }, [formKey, editing]);
+  const close = () => {
+    setEditing(null);
+    newButton.current?.focus();
+  };
+  return (
+    <>
+      <h1>Actions</h1>
+      <p className="muted">
+        Imports from a web or S3 address, webhooks, alerts and reports: by hand, on a schedule or on an event.
+      </p>
+      {secret ? <SecretNotice name={secret.name} secret={secret.secret} onDone={() => setSecret(null)} /> : null}
+      <div className="toolbar">
+        <button
+          ref={newButton}
+          type="button"
+          className="primary"
+          aria-expanded={editing === "new"}
+          onClick={() => setEditing(editing === "new" ? null : "new")}
+        >
+          New action
+        </button>
+      </div>
+      {editing ? (
+        <div id="action-form">
+          <ActionForm
+            key={formKey}
+            initial={editing === "new" ? undefined : draftOf(editing)}
+            editing={editing === "new" ? undefined : { id: editing.id, name: editing.name }}
+            onCancel={close}
+            onSaved={(action, created) => {
+              close();
+              if (created) setSecret({ name: action.name, secret: created });
+              q.refetch();
+            }}
+          />
+        </div>
+      ) : null}
+      <Widget
+        title="Saved actions"
+        fetching={q.fetching}
+        error={q.error}
+        hasData={q.hasData}
+        empty={actions.length === 0}
+        emptyText="Press New action to make one."
+        onRetry={q.refetch}
+      >
+        <ul className="action-list">
+          {actions.map((action) => (
+            <ActionItem
+              key={action.id}
+              action={action}
+              onEdit={setEditing}
+              onChanged={q.refetch}
+              onSecret={(name, value) => setSecret({ name, secret: value })}
+            />
+          ))}
+        </ul>
+        {total > actions.length ? (
+          <p className="hint">
+            The first {formatInteger(actions.length)} of {formatCount(total, "action")}.
+          </p>
+        ) : null}
+      </Widget>
+    </>
+  );
+}

@@ -1,0 +1,79 @@
+import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe as group, expect, it, vi } from "vitest";
+
+import { RunHistory } from "./RunHistory";
+import { clientFor, renderWith, run } from "./testing";
+
+const page = (items: unknown[]) => ({
+  data: { actionRuns: { __typename: "ActionRunPage", items, total: items.length } },
+});
+
+group("RunHistory", () => {
+  it("shows each run's status, trigger, duration, output and each delivery's answer", async () => {
+    const imported = run({
+      id: "run3",
+      trigger: "schedule",
+      output: { task_ids: ["0123456789abcdef0123456789abcdef"] },
+      deliveryLog: [],
+    });
+    const { client } = clientFor({ ActionRuns: () => page([run(), imported]) });
+    renderWith(client, <RunHistory actionId="a1" />);
+    const runs = await screen.findAllByRole("listitem", { name: "" });
+    const first = runs.find((r) => r.getAttribute("data-run-status") === "succeeded") as HTMLElement;
+    expect(first).toHaveTextContent("HTTP 200 in 42");
+    expect(first).toHaveTextContent("by hand");
+    expect(first).toHaveTextContent(/Duration\s*2/);
+    await userEvent.click(within(first).getByText("Deliveries (1)"));
+    expect(within(first).getByLabelText("Answer to attempt 1")).toHaveTextContent('{"ok": true}');
+    expect(within(first).getByText(/status 200/)).toBeVisible();
+    const link = screen.getByRole("link", { name: "01234567" });
+    expect(link).toHaveAttribute("href", "/tasks/0123456789abcdef0123456789abcdef");
+    expect(screen.getByText(/on schedule/)).toBeVisible();
+  });
+
+  it("sends a finished run again, and never offers it for a live one", async () => {
+    const { client, named } = clientFor({
+      ActionRuns: () => page([run(), run({ id: "run4", status: "running", finishedAt: null, deliveryLog: [] })]),
+      RedeliverRun: () => ({ data: { redeliverRun: run({ status: "queued" }) } }),
+    });
+    renderWith(client, <RunHistory actionId="a1" />);
+    const buttons = await screen.findAllByRole("button", { name: "Send again" });
+    expect(buttons).toHaveLength(1);
+    await userEvent.click(buttons[0] as HTMLElement);
+    await vi.waitFor(() => expect(named("RedeliverRun")[0]?.variables).toEqual({ actionId: "a1", runId: "run1" }));
+  });
+
+  it("asks again every 2 s while a run is queued or running, and stops once it ends", async () => {
+    let calls = 0;
+    const { client, named } = clientFor({
+      ActionRuns: () => {
+        calls += 1;
+        return page([run({ status: calls < 2 ? "running" : "succeeded" })]);
+      },
+    });
+    const onSettled = vi.fn();
+    renderWith(client, <RunHistory actionId="a1" onSettled={onSettled} />);
+    await screen.findByText("running");
+    expect(onSettled).not.toHaveBeenCalled();
+    await vi.waitFor(() => expect(screen.getByText("succeeded")).toBeVisible(), { timeout: 3500 });
+    expect(onSettled).toHaveBeenCalledTimes(1); // the page reads the action's last run again
+    const asked = named("ActionRuns").length;
+    await new Promise((resolve) => setTimeout(resolve, 2300));
+    expect(named("ActionRuns")).toHaveLength(asked);
+  }, 10_000);
+
+  it("says what an alert measured and whether it fired", async () => {
+    const alert = run({
+      output: { value: 812.5, baseline: 1200, change_pct: -32.3, state: "firing", fired: true },
+      deliveryLog: [],
+    });
+    const { client } = clientFor({ ActionRuns: () => page([alert]) });
+    renderWith(client, <RunHistory actionId="a1" />);
+    const item = await screen.findByRole("listitem");
+    expect(item).toHaveTextContent("Value 812.50");
+    expect(item).toHaveTextContent(/Change [−-]32\.3%/);
+    expect(item).toHaveTextContent("State firing");
+    expect(within(item).getByText("Fired")).toBeVisible();
+  });
+});
