@@ -92,6 +92,7 @@ function pages(ids: Ids): { name: string; path: string; ready: (page: Page) => P
       },
     },
     { name: "performance", path: "/performance", ready: heading(/performance/i) },
+    { name: "actions", path: "/actions", ready: heading(/actions/i) },
     { name: "me", path: "/me", ready: heading(/./) },
     { name: "user", path: `/users/${encodeURIComponent(ids.me)}`, ready: heading(/./) },
     { name: "not-found", path: "/no-such-page", ready: heading(/./) },

@@ -12,6 +12,7 @@ const me = {
   displayName: "Alice Martin",
   role: "viewer",
   timeZone: "UTC",
+  email: null,
   defaultDatasource: null,
   defaultDashboard: null,
 };
@@ -75,10 +76,23 @@ describe("MePage", () => {
       input: {
         displayName: "Alice Martin",
         timeZone: "Mars/Olympus",
+        email: null,
         defaultDatasource: null,
         defaultDashboard: "wb1",
       },
     });
+  });
+
+  it("sends the e-mail address reports go to", async () => {
+    const { client, sent } = clientFor((variables) => ({
+      data: { updateMe: { ...me, ...(variables.input as object) } },
+    }));
+    renderPage(client);
+    await userEvent.type(await screen.findByLabelText("E-mail"), " alice@example.com ");
+    await userEvent.click(screen.getByRole("button", { name: "Save settings" }));
+    expect(await screen.findByText("Your settings are saved.")).toBeVisible();
+    const input = sent.find((s) => s.operationName === "UpdateMe")?.variables.input as Record<string, unknown>;
+    expect(input.email).toBe("alice@example.com");
   });
 
   it("says the settings are saved when the server takes them", async () => {

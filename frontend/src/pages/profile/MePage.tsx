@@ -23,6 +23,7 @@ function SettingsForm({ me, datasources }: { me: Me; datasources: string[] }) {
   const id = useId();
   const [displayName, setDisplayName] = useState(me.displayName);
   const [timeZone, setTimeZone] = useState(me.timeZone);
+  const [email, setEmail] = useState(me.email ?? "");
   const [datasource, setDatasource] = useState(me.defaultDatasource ?? "");
   const [dashboard, setDashboard] = useState(me.defaultDashboard ?? "");
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -37,6 +38,7 @@ function SettingsForm({ me, datasources }: { me: Me; datasources: string[] }) {
     const input = {
       displayName: displayName.trim(),
       timeZone: timeZone.trim(),
+      email: email.trim() || null,
       defaultDatasource: datasource || null,
       defaultDashboard: dashboard || null,
     };
@@ -70,6 +72,20 @@ function SettingsForm({ me, datasources }: { me: Me; datasources: string[] }) {
         </datalist>
         <span id={`${id}-tz-hint`} className="hint">
           An IANA name such as Europe/Paris or UTC.
+        </span>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-email`}>E-mail</label>
+        <input
+          id={`${id}-email`}
+          type="email"
+          autoComplete="email"
+          value={email}
+          aria-describedby={`${id}-email-hint`}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <span id={`${id}-email-hint`} className="hint">
+          Where reports you set up on the Actions page are e-mailed to you. Empty: none.
         </span>
       </div>
       <div className="field">

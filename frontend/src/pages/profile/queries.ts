@@ -24,6 +24,7 @@ export const MySettingsQuery = graphql(`
       displayName
       role
       timeZone
+      email
       defaultDatasource
       defaultDashboard
     }
@@ -50,6 +51,7 @@ export const UpdateMeMutation = graphql(`
       name
       displayName
       timeZone
+      email
       defaultDatasource
       defaultDashboard
     }
