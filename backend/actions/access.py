@@ -91,7 +91,10 @@ async def require_kind_access(
     workbook (read access) and recipients (a viewer's own address only)."""
     if kind == ActionKind.IMPORT.value:
         datasource = str(params["datasource"])
-        await ingestion_access.require_write(session, datasource, actor, "import into it")
+        # A datasource nobody has yet becomes the owner's, as a first upload makes it.
+        await ingestion_access.require_write(
+            session, datasource, actor, "import into it", claim_new=True
+        )
     if kind == ActionKind.REPORT.value:
         await _check_report(session, actor, params, max_recipients=max_recipients, email=email)
 
@@ -156,7 +159,9 @@ async def owner_principal(session: AsyncSession, action: Action) -> Principal:
         )
     if action.kind == ActionKind.IMPORT.value:
         datasource = str((action.params or {}).get("datasource", ""))
-        await ingestion_access.require_write(session, datasource, principal, "import into it")
+        await ingestion_access.require_write(
+            session, datasource, principal, "import into it", claim_new=True
+        )
     return principal
 
 

@@ -65,6 +65,17 @@ async def test_an_uploader_imports_only_into_a_datasource_they_may_write(runtime
         await create(runtime, other, mine)
 
 
+async def test_an_import_into_a_new_datasource_makes_it_the_owners(runtime: Runtime) -> None:
+    """As a first upload does: the name is the owner's from the action's creation on."""
+    owner = await person(runtime, Role.UPLOADER)
+    other = await person(runtime, Role.UPLOADER)
+
+    action, _ = await create(runtime, owner, import_in(datasource="not_yet_loaded"))
+    assert action.params["datasource"] == "not_yet_loaded"
+    with pytest.raises(Forbidden, match="belongs to someone else"):
+        await create(runtime, other, import_in(datasource="not_yet_loaded"))
+
+
 async def test_another_persons_action_is_not_found_and_admins_see_all(runtime: Runtime) -> None:
     ana, bo = await person(runtime, Role.UPLOADER), await person(runtime, Role.VIEWER)
     admin = await person(runtime, Role.ADMIN)
