@@ -172,19 +172,17 @@ def upgrade() -> None:
     _actions()
     _runs()
     _state()
-    with op.batch_alter_table("ingestion_tasks") as batch:
-        batch.add_column(sa.Column("source_action_id", sa.String(32), nullable=True))
-        batch.add_column(sa.Column("source_run_id", sa.String(32), nullable=True))
-    with op.batch_alter_table("users") as batch:  # where reports e-mail a viewer
-        batch.add_column(sa.Column("email", sa.String(254), nullable=True))
+    # Plain ALTERs, not batches: on SQLite a batch copies the table and drops the original,
+    # refused while other tables' rows refer to it (task events to tasks; tokens to users).
+    op.add_column("ingestion_tasks", sa.Column("source_action_id", sa.String(32), nullable=True))
+    op.add_column("ingestion_tasks", sa.Column("source_run_id", sa.String(32), nullable=True))
+    op.add_column("users", sa.Column("email", sa.String(254), nullable=True))  # reports to a viewer
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("email")
-    with op.batch_alter_table("ingestion_tasks") as batch:
-        batch.drop_column("source_run_id")
-        batch.drop_column("source_action_id")
+    op.drop_column("users", "email")  # SQLite 3.35+ drops a plain column in place
+    op.drop_column("ingestion_tasks", "source_run_id")
+    op.drop_column("ingestion_tasks", "source_action_id")
     for table in (
         "event_outbox",
         "action_alert_state",
