@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -58,6 +59,16 @@ def _s3_uri(value: str) -> str:
 def _email(value: str) -> str:
     if not _EMAIL.fullmatch(value):
         raise ValueError(f"{value[:80]!r} is not an e-mail address such as ana@example.com.")
+    return value
+
+
+def _zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"{value[:64]!r} is not a time zone: give an IANA name such as Europe/Berlin or UTC."
+        ) from None
     return value
 
 
@@ -119,7 +130,7 @@ class AlertParams(BaseModel):
     filters: list[FilterIn] = Field(default_factory=list, max_length=20)
     window: Window = "yesterday"
     condition: Condition
-    timezone: Annotated[str, Field(max_length=64)] = "UTC"
+    timezone: Annotated[str, Field(max_length=64), AfterValidator(_zone)] = "UTC"
     url: WebUrl | None = None  # a webhook sent when it fires (signed like a webhook action's)
 
 

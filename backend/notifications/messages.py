@@ -64,10 +64,10 @@ def figure(value: float | None) -> str:
 
 
 def alert_fired(name: str, measure: str, window: str, value: float, condition: str) -> str:
-    """An alert's change to firing: `condition` ends the sentence ("is below 1,000")."""
+    """An alert's change to firing: `window` is already in words ("yesterday (2026-12-04)"),
+    `condition` ends the sentence ("is below 1,000")."""
     quoted = clip(name, _QUOTED_TITLE)
-    when = window.replace("-", " ")
     return clip(
-        f"Your alert “{quoted}” fired: {measure} for {when} is {figure(value)}, {condition}.",
+        f"Your alert “{quoted}” fired: {measure} for {window} is {figure(value)}, {condition}.",
         MAX_TITLE,
     )

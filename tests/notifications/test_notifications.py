@@ -114,3 +114,14 @@ async def test_the_janitor_forgets_notifications_after_the_days_kept(app: App) -
     assert app.runtime.settings.notifications_keep_days == 30
     assert await janitor.purge_notifications(app.runtime.sessions, 30) == 1
     assert [i["title"] for i in (await notices(app.client))["items"]] == ["A new note."]
+
+
+def test_an_alerts_window_is_said_as_given() -> None:
+    """The window arrives in words with its days; its dates keep their hyphens."""
+    from backend.notifications.messages import alert_fired
+
+    title = alert_fired("Quiet day", "sum of Total", "yesterday (2026-12-04)", 12.5, "below 1,000")
+    assert title == (
+        "Your alert “Quiet day” fired: sum of Total for yesterday (2026-12-04) is 12.50, "
+        "below 1,000."
+    )

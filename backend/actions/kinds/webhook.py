@@ -19,7 +19,7 @@ def body_for(ctx: RunContext) -> dict[str, Any]:
     given = dict(ctx.run.input or {})
     kind = given.pop("event", None)
     if isinstance(kind, str) and kind:
-        data = given
+        data = _absolute(given, ctx.services.settings.public_url)
     else:
         kind = f"action.{ctx.run.trigger}"
         data = {
@@ -31,6 +31,15 @@ def body_for(ctx: RunContext) -> dict[str, Any]:
             },
         }
     return event_body(kind, ctx.run.created_at, data)
+
+
+def _absolute(data: dict[str, Any], public_url: str | None) -> dict[str, Any]:
+    """An event's links as the receiver can follow them: the service's PUBLIC_URL before its
+    paths (left as paths when PUBLIC_URL is not set)."""
+    link = data.get("report_url")
+    if public_url and isinstance(link, str) and link.startswith("/"):
+        return {**data, "report_url": public_url.rstrip("/") + link}
+    return data
 
 
 def _iso(value: Any) -> str | None:

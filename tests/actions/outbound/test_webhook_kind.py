@@ -17,6 +17,7 @@ from backend.actions.kinds.webhook import execute
 from backend.actions.outbound.client import OutboundClient
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
+from backend.config import Settings
 from tests.actions.outbound.receiver import Reply, Seen, always, receiving
 
 CREATED = dt.datetime(2026, 12, 5, 7, 0, tzinfo=dt.UTC)
@@ -30,7 +31,11 @@ async def outbound() -> AsyncIterator[OutboundClient]:
 
 
 def context(
-    outbound: OutboundClient, url: str, secret: str | None, run_input: dict[str, Any] | None
+    outbound: OutboundClient,
+    url: str,
+    secret: str | None,
+    run_input: dict[str, Any] | None,
+    public_url: str | None = None,
 ) -> RunContext:
     action = ActionView(
         id="a1", name="Tell the shop", kind="webhook", params={"url": url}, secret=secret,
@@ -41,8 +46,9 @@ def context(
         scheduled_for=None, input=run_input, attempts=1, deliveries=0, output={},
         created_at=CREATED,
     )  # fmt: skip
-    # Only the outbound client is used by this kind; the other services are never touched.
-    services = cast(Services, type("Only", (), {"outbound": outbound})())
+    # Only the outbound client and PUBLIC_URL are used by this kind; nothing else is touched.
+    settings = Settings(public_url=public_url) if public_url else Settings()
+    services = cast(Services, type("Only", (), {"outbound": outbound, "settings": settings})())
     owner = Principal(id="user:u1", name="ada", role=Role.UPLOADER, kind="session", user="u1")
 
     async def checkpoint(_session: Any, _values: dict[str, Any]) -> None:
@@ -82,6 +88,22 @@ async def test_an_event_is_delivered_signed_and_typed_by_the_event(
     assert first.error is not None and first.error["code"] == "delivery_failed"
     assert (second.status, second.output["http_status"], second.error) == ("succeeded", 200, None)
     assert [attempt.head for attempt in first.attempts + second.attempts] == ["", "ok"]
+
+
+async def test_an_events_report_link_is_absolute_under_the_public_url(
+    outbound: OutboundClient,
+) -> None:
+    """A receiver cannot follow a path of ours: with PUBLIC_URL set, the link is whole."""
+    secret = new_secret()
+    receiver = Verifying(secret, [Reply(200)])
+    event = {"event": "task.failed", "task_id": "t9", "report_url": "/api/ingest/status/t9"}
+    with receiving(receiver) as server:
+        await execute(
+            context(outbound, server.url(), secret, event, public_url="https://sales.example.com/")
+        )
+    assert receiver.bodies[0]["data"]["report_url"] == (
+        "https://sales.example.com/api/ingest/status/t9"
+    )
 
 
 async def test_a_manual_run_says_which_action_and_run_it_is(outbound: OutboundClient) -> None:
