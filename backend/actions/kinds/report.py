@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -256,9 +257,10 @@ def _too_large(
     """`more`: the report was stopped once past the limit: `size` is what was made by then."""
     what = "JSON" if channel == "url" else "CSV attachments"
     other = "E-mail it instead, or narrow" if channel == "url" else "Narrow"
+    mib = f"more than {math.floor(size / 104857.6) / 10:.1f}" if more else f"{size / 1048576:.1f}"
     return _error(
         "report_too_large",
-        f"The report is {'more than ' if more else ''}{size / 1048576:.1f} MiB as {what}, over the "
+        f"The report is {mib} MiB as {what}, over the "
         f"{limit / 1048576:g} MiB a report sends by {channel}.",
         f"{other} its filters or widgets.",
     )
