@@ -120,8 +120,9 @@ def _csv(result: Result, room: int) -> tuple[bytes, int]:
 
 def _too_many_rows(building: Building, rows: int) -> ReportBounded:
     counted = len(building.parts) + 1
+    first = "first widget" if counted == 1 else f"first {counted} widgets"
     where = (
-        f"at least {rows:,} rows in its first {counted} of {building.widgets} widgets"
+        f"at least {rows:,} rows in its {first} of {building.widgets}"
         if counted < building.widgets
         else f"{rows:,} rows"
     )

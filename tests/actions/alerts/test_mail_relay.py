@@ -22,7 +22,7 @@ from backend.errors import Forbidden
 from tests.actions.alerts.conftest import Inbox
 from tests.actions.alerts.harness import create_action, execute, new_run, owner, services
 from tests.actions.alerts.test_reports import saved_workbook, smtp
-from tests.conftest import App
+from tests.conftest import App, Backend, app_for
 
 
 def with_settings(given: Services, **values: object) -> Services:
@@ -134,4 +134,20 @@ async def test_past_the_mails_an_hour_allows_the_run_waits_and_sends_nothing(
     )
     assert held.error["hint"] == (
         "Send fewer reports by e-mail, or ask an operator to raise ACTIONS_MAILS_PER_HOUR."
+    )
+
+
+async def test_the_api_answers_403_with_the_sentence(embedded: Backend) -> None:
+    settings = embedded.settings.model_copy(update={"actions_mail_domains": ["example.com"]})
+    async with app_for(dataclasses.replace(embedded, settings=settings)) as app:
+        person = await owner(app, Role.UPLOADER, "ana")
+        workbook = await saved_workbook(app, person)
+        params = {"workbook_id": workbook["id"], "to": ["a@elsewhere.test", "b@other.test"]}
+        body = {"name": "Weekly", "kind": "report", "params": params}
+        answer = await person.client.post("/api/actions", json=body)
+        await person.client.aclose()
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"] == (
+        "Reports may be e-mailed only to addresses at example.com (ACTIONS_MAIL_DOMAINS); "
+        "a@elsewhere.test, b@other.test are not."
     )

@@ -86,7 +86,7 @@ async def test_a_report_over_its_rows_stops_before_the_widget_that_passes_them(
     assert outcome.status == "failed" and outcome.error is not None
     assert outcome.error["code"] == "report_too_many_rows"
     assert outcome.error["message"] == (
-        "The report has at least 5 rows in its first 3 of 4 widgets, more than the 3 rows a "
+        "The report has at least 5 rows in its first 3 widgets of 4, more than the 3 rows a "
         "report may have (ACTIONS_REPORT_MAX_ROWS)."
     )
     assert outcome.error["hint"] == (
