@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,8 +22,10 @@ from backend.actions import delivery, mail
 from backend.actions.delivery import Attempt
 from backend.actions.kinds import Outcome, RunContext, event_body, message_id
 from backend.actions.schemas import ReportParams
-from backend.analytics.query import Result
+from backend.analytics.budget import Budget, BudgetExceeded
+from backend.analytics.query import Query, Result
 from backend.analytics.query_input import build_query
+from backend.analytics.service import Analytics, CacheTrace
 from backend.auth import users
 from backend.auth.models import User
 from backend.auth.principal import Principal
@@ -60,6 +63,23 @@ class Report:
 
 class ReportError(AppError):
     code = "report_failed"
+
+
+class Timed:
+    """The analytics service as a report uses it: each widget's query within
+    QUERY_TIMEOUT_SECONDS (its rows are bounded by ACTIONS_REPORT_MAX_ROWS), counted in the
+    engine's latency metric as "report"."""
+
+    def __init__(self, analytics: Analytics, seconds: float) -> None:
+        self._analytics = analytics
+        self._seconds = seconds
+
+    async def columns(self, name: str) -> dict[str, str]:
+        return await self._analytics.columns(name)
+
+    async def run(self, query: Query) -> Result:
+        budget = Budget(self._seconds, cells=sys.maxsize, parallel=1)
+        return await self._analytics.run(query, CacheTrace(budget=budget), field="report")
 
 
 def _filters(document: Document, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -215,8 +235,8 @@ def building_for(ctx: RunContext, params: ReportParams, to: list[str]) -> Buildi
 
 
 async def gather(ctx: RunContext, params: ReportParams) -> tuple[Report, list[str]]:
-    analytics = ctx.services.analytics
     settings = ctx.services.settings
+    analytics = Timed(ctx.services.analytics, settings.query_timeout_seconds)
     async with session_scope(ctx.services.read_sessions) as session:
         to = await recipients(session, ctx.owner, params, settings)
         if params.url is not None and not ctx.owner.allows(Role.UPLOADER):
@@ -341,6 +361,14 @@ async def execute(ctx: RunContext) -> Outcome:
     params = ReportParams.model_validate(ctx.action.params)
     try:
         report, to = await gather(ctx, params)
+    except BudgetExceeded:
+        seconds = ctx.services.settings.query_timeout_seconds
+        message = (
+            f"A query of the report took more than the {seconds:g} s of analytics time a "
+            "query may have (QUERY_TIMEOUT_SECONDS)."
+        )
+        hint = "Narrow the workbook's filters or widgets, or ask an operator to raise it."
+        return Outcome("failed", error=_error("query_budget_exceeded", message, hint))
     except ReportBounded as exc:
         output = exc.building.output(len(params.to))
         return Outcome(

@@ -191,3 +191,27 @@ async def test_the_event_loop_keeps_answering_while_a_large_report_is_built(
     [(_, message)] = handler.messages
     assert len(attachments(message)) == 4
     assert len(lags) > 5 and max(lags) < 0.5, f"the event loop lagged {max(lags):.2f} s"
+
+
+async def test_each_query_of_a_report_runs_within_the_query_time_out(
+    app: App, inbox: tuple[Inbox, int], outbound: OutboundClient
+) -> None:
+    handler, port = inbox
+    person = await owner(app, Role.UPLOADER, "ana")
+    await load(app, "shop", SHOP)
+    mailer = Mailer(smtp(app.runtime.settings, port))
+    given = services(app.runtime, outbound, mailer)
+    params = {"query": BY_BRANCH, "to": ["ana@example.com"]}
+    hurried = bounded(given, query_timeout_seconds=1e-9)
+
+    outcome = await run_report(app, person, params, hurried)
+
+    assert outcome.status == "failed" and outcome.error == {
+        "code": "query_budget_exceeded",
+        "message": "A query of the report took more than the 1e-09 s of analytics time a "
+        "query may have (QUERY_TIMEOUT_SECONDS).",
+        "hint": "Narrow the workbook's filters or widgets, or ask an operator to raise it.",
+    }
+    assert handler.messages == []
+    assert (await run_report(app, person, params, given)).status == "succeeded"
+    assert len(handler.messages) == 1
