@@ -71,6 +71,17 @@ class ActionSettings(BaseSettings):
         default="sales-ingest@localhost", max_length=255, description="The From address of reports"
     )
     smtp_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    actions_report_max_rows: Annotated[int, Field(ge=1, le=10_000_000)] = Field(
+        default=100_000, description="Rows one report may hold over all its widgets"
+    )
+    actions_mail_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The only domains reports may be e-mailed to (example.com, "
+        "corp.example.org), comma-separated; empty: any domain",
+    )
+    actions_mails_per_hour: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=100, description="Report e-mails one person's actions may send in an hour"
+    )
 
     @field_validator("actions_allowed_hosts", "actions_s3_buckets", mode="before")
     @classmethod
@@ -78,3 +89,12 @@ class ActionSettings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("actions_mail_domains", mode="before")
+    @classmethod
+    def _domains(cls, value: object) -> object:
+        """Domains as given, comma-separated, without case, a leading "@" or a trailing dot."""
+        parts = value.split(",") if isinstance(value, str) else value
+        if not isinstance(parts, list):
+            return value
+        return [str(p).strip().lstrip("@").rstrip(".").casefold() for p in parts if str(p).strip()]

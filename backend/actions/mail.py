@@ -1,20 +1,33 @@
-"""Reports by e-mail: one message through the mail server the settings name (SMTP_*), sent with
-smtplib in the MAIL thread pool. The answer is a delivery Attempt like a webhook's, its target
-smtp://host:port: a connection error, a time-out or a 4xx reply (the server's "try later") is
-worth retrying, a 5xx reply is not."""
+"""Reports by e-mail: one message through the mail server the settings name (SMTP_*), composed
+and sent with smtplib in the MAIL thread pool. The answer is a delivery Attempt like a webhook's,
+its target smtp://host:port: a connection error, a time-out or a 4xx reply (the server's "try
+later") is worth retrying, a 5xx reply is not.
+
+The service's mail server is not a relay for whoever may create a report: recipients must be at
+one of ACTIONS_MAIL_DOMAINS when it is set (checked when the action is saved and at each run),
+and one person's actions send at most ACTIONS_MAILS_PER_HOUR messages an hour (counted from the
+deliveries recorded); past it, a report waits for the next free slot."""
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 import ssl
 import time
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import Any
+
+from sqlalchemy import func, select
 
 from backend import threads
 from backend.actions.delivery import Attempt
+from backend.actions.models import Action, ActionDelivery, ActionRun
 from backend.config import Settings
+from backend.config_actions import ActionSettings
+from backend.db import SessionMaker, session_scope
+from backend.errors import Forbidden
 
 NO_HOST = "Reports cannot be e-mailed: SMTP_HOST is not set."
 _HEAD = 1024
@@ -54,7 +67,7 @@ class Mailer:
 
     @property
     def target(self) -> str:
-        return f"smtp://{self._settings.smtp_host or ''}:{self._settings.smtp_port}"
+        return target_of(self._settings)
 
     async def send(
         self,
@@ -69,11 +82,9 @@ class Mailer:
             return _attempt(
                 self.target, error="The report has no e-mail address to go to.", retryable=False
             )
-        mail = message(self._settings.smtp_from, to, subject, text, attachments)
-        recipients = [_line(address) for address in to]
         started = time.monotonic()
-        try:
-            reply = await threads.MAIL.run(self._deliver, mail, recipients)
+        try:  # composed in the thread too: encoding 20 MiB of attachments takes a while
+            reply = await threads.MAIL.run(self._compose, to, subject, text, attachments)
         except smtplib.SMTPResponseException as exc:
             return self._refused(exc.smtp_code, exc.smtp_error, started)
         except smtplib.SMTPNotSupportedError:
@@ -149,6 +160,17 @@ class Mailer:
             target=self.target,
         )
 
+    def _compose(
+        self,
+        to: Sequence[str],
+        subject: str,
+        text: str,
+        attachments: Sequence[tuple[str, bytes]],
+    ) -> str:
+        """Runs in a MAIL thread: the message built, then sent."""
+        mail = message(self._settings.smtp_from, to, subject, text, attachments)
+        return self._deliver(mail, [_line(address) for address in to])
+
     def _deliver(self, mail: EmailMessage, recipients: list[str]) -> str:
         """Runs in a MAIL thread: one conversation with the server."""
         settings = self._settings
@@ -201,4 +223,108 @@ def _attempt(target: str, *, error: str, retryable: bool, started: float | None 
         ok=False,
         retry_after=None,
         target=target,
+    )
+
+
+def target_of(settings: ActionSettings) -> str:
+    return f"smtp://{settings.smtp_host or ''}:{settings.smtp_port}"
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].strip().rstrip(".").casefold()
+
+
+def outside_domains(to: Sequence[str], domains: Sequence[str]) -> list[str]:
+    """The addresses whose domain is none of `domains` (none when `domains` is empty)."""
+    if not domains:
+        return []
+    allowed = {domain.casefold() for domain in domains}
+    return [address for address in to if domain_of(address) not in allowed]
+
+
+def domains_refusal(outside: Sequence[str], domains: Sequence[str]) -> tuple[str, str]:
+    """The sentence and hint refusing addresses outside ACTIONS_MAIL_DOMAINS."""
+    named = ", ".join(_line(address)[:80] for address in outside[:3])
+    more = f" and {len(outside) - 3} more" if len(outside) > 3 else ""
+    return (
+        f"Reports may be e-mailed only to addresses at {', '.join(domains)} "
+        f"(ACTIONS_MAIL_DOMAINS); {named}{more} {'is' if len(outside) == 1 else 'are'} not.",
+        "Send the report to addresses at those domains, or ask an operator to add the domain "
+        "to ACTIONS_MAIL_DOMAINS.",
+    )
+
+
+def check_recipients(kind: str, params: dict[str, Any], settings: ActionSettings) -> None:
+    """When an action is saved: a report's addresses are all at ACTIONS_MAIL_DOMAINS (when
+    set); Forbidden with a sentence otherwise."""
+    to = params.get("to") if kind == "report" else None
+    if not isinstance(to, list):
+        return
+    outside = outside_domains([str(address) for address in to], settings.actions_mail_domains)
+    if outside:
+        raise Forbidden(*domains_refusal(outside, settings.actions_mail_domains))
+
+
+HOUR = dt.timedelta(hours=1)
+
+
+async def sent_last_hour(
+    sessions: SessionMaker, owner_user: str | None, owner_id: str, now: dt.datetime
+) -> tuple[int, dt.datetime | None]:
+    """The e-mails the owner's actions sent (tried) in the hour before `now`, and the oldest's
+    time; deliveries the service held back itself (refused) do not count."""
+    owned = (
+        Action.owner_user == owner_user
+        if owner_user is not None
+        else (Action.owner_user.is_(None) & (Action.owner_id == owner_id))
+    )
+    query = (
+        select(func.count(), func.min(ActionDelivery.at))
+        .select_from(ActionDelivery)
+        .join(ActionRun, ActionRun.id == ActionDelivery.run_id)
+        .join(Action, Action.id == ActionRun.action_id)
+        .where(
+            owned,
+            ActionDelivery.channel == "smtp",
+            ActionDelivery.refused.is_(False),
+            ActionDelivery.at > now - HOUR,
+        )
+    )
+    async with session_scope(sessions) as session:
+        count, oldest = (await session.execute(query)).one()
+    return int(count or 0), oldest
+
+
+async def held_back(
+    sessions: SessionMaker,
+    settings: ActionSettings,
+    owner_user: str | None,
+    owner_id: str,
+    now: dt.datetime,
+) -> Attempt | None:
+    """A retryable attempt, sent to no one, when the owner's actions have sent
+    ACTIONS_MAILS_PER_HOUR e-mails in the last hour; None when this one may go."""
+    limit = settings.actions_mails_per_hour
+    count, oldest = await sent_last_hour(sessions, owner_user, owner_id, now)
+    if count < limit:
+        return None
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    free = (oldest + HOUR - now).total_seconds() if oldest is not None else 60.0
+    wait = max(1.0, free + 1.0)
+    error = (
+        f"The report was not e-mailed: your actions sent {count} e-mails in the last hour, "
+        f"as many as ACTIONS_MAILS_PER_HOUR ({limit}) allows; it is sent again in about "
+        f"{max(1, round(wait / 60))} minute(s)."
+    )
+    return Attempt(
+        status_code=None,
+        latency_ms=None,
+        head="",
+        error=error,
+        refused=True,
+        retryable=True,
+        ok=False,
+        retry_after=wait,
+        target=target_of(settings),
     )

@@ -14,7 +14,7 @@ from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.actions import access, lifecycle
+from backend.actions import access, lifecycle, mail
 from backend.actions import runs as run_queries
 from backend.actions.answers import ScheduleWords, describe
 from backend.actions.delivery import new_secret
@@ -134,6 +134,7 @@ async def _check_access(
         max_recipients=limits.actions_max_recipients,
         email=await _email_of(session, actor),
     )
+    mail.check_recipients(kind, params, limits)  # ACTIONS_MAIL_DOMAINS (backend.actions.mail)
 
 
 async def _count_owned(session: AsyncSession, actor: Principal) -> int:

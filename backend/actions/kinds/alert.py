@@ -4,7 +4,11 @@ zone) compared with a threshold, or with the window of equal length just before 
 It fires once per change of state: the state (ok or firing) is kept in action_alert_state, and
 the comparison, the new state, the owner's in-app notification and the run's checkpoint are one
 transaction, the state's row locked. A run retried for its webhook (or sent again) finds its
-evaluation in its output and only delivers; it never evaluates again."""
+evaluation in its output and only delivers; it never evaluates again.
+
+An evaluation costs at most two engine queries (the window's measure with its row count beside
+it, and for change_pct the window before), run within the service's query budget
+(QUERY_TIMEOUT_SECONDS for both, QUERY_MAX_CELLS), as a GraphQL request's are."""
 
 from __future__ import annotations
 
@@ -21,11 +25,14 @@ from backend.actions import delivery
 from backend.actions.kinds import Outcome, RunContext, event_body, message_id
 from backend.actions.models import ActionAlertState
 from backend.actions.schemas import AlertParams
+from backend.analytics.budget import Budget, BudgetExceeded
 from backend.analytics.periods import relative_days
-from backend.analytics.query import TIME, Aggregate, FilterKind
+from backend.analytics.query import TIME, Aggregate, FilterKind, Query, Result
 from backend.analytics.query_input import build_query
+from backend.analytics.service import Analytics, CacheTrace
 from backend.auth.models import User
 from backend.auth.roles import Role
+from backend.config import Settings
 from backend.db import session_scope
 from backend.errors import AppError
 from backend.notifications import messages
@@ -53,6 +60,24 @@ class Evaluation:
 
 class AlertError(AppError):
     code = "alert_failed"
+
+
+class Budgeted:
+    """The analytics service as one evaluation uses it: its engine queries within one query
+    budget (QUERY_TIMEOUT_SECONDS over them all, QUERY_MAX_CELLS, one at a time), counted in
+    the engine's latency metric under `field`."""
+
+    def __init__(self, analytics: Analytics, settings: Settings, field: str = "alert") -> None:
+        self._analytics = analytics
+        budget = Budget(settings.query_timeout_seconds, settings.query_max_cells, parallel=1)
+        self.trace = CacheTrace(budget=budget)
+        self._field = field
+
+    async def columns(self, name: str) -> dict[str, str]:
+        return await self._analytics.columns(name)
+
+    async def run(self, query: Query) -> Result:
+        return await self._analytics.run(query, self.trace, field=self._field)
 
 
 def window_days(window: str, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -274,12 +299,26 @@ async def execute(ctx: RunContext) -> Outcome:
         return Outcome("failed", error={"code": "forbidden", "message": message, "hint": hint})
     if "state" in ctx.run.output:  # evaluated by an earlier attempt: deliver only
         return await deliver(ctx, params, dict(ctx.run.output))
+    settings = ctx.services.settings
     try:
-        found = await evaluate(ctx.services.analytics, params, ctx.now)
+        found = await evaluate(Budgeted(ctx.services.analytics, settings), params, ctx.now)
+    except BudgetExceeded:
+        return Outcome("failed", error=_over_budget(settings))
     except AppError as exc:
         error = {"code": exc.code, "message": _sentence(exc.message), "hint": exc.detail or ""}
         return Outcome("failed", error=error)
     return await deliver(ctx, params, await record(ctx, params, found))
+
+
+def _over_budget(settings: Settings) -> dict[str, str]:
+    return {
+        "code": "query_budget_exceeded",
+        "message": "The alert's queries took more than the "
+        f"{settings.query_timeout_seconds:g} s of analytics time a request may have "
+        "(QUERY_TIMEOUT_SECONDS).",
+        "hint": "Alert on a shorter window or with narrower filters, or ask an operator to "
+        "raise QUERY_TIMEOUT_SECONDS.",
+    }
 
 
 def _sentence(text: str) -> str:

@@ -5,6 +5,7 @@ delivers again without evaluating or notifying again."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -243,3 +244,51 @@ def test_the_window_is_counted_in_the_alerts_time_zone() -> None:
     assert alert.window_before(days) == (dt.date(2026, 11, 22), dt.date(2026, 11, 28))
     with pytest.raises(alert.AlertError, match="unknown time zone"):
         alert.today_in("Mars/Olympus", noon_utc)
+
+
+def engine_queries(app: App, field: str) -> float:
+    """The engine queries (cache misses) the analytics service ran for `field`."""
+    histogram = app.runtime.metrics.registry.queries
+    return sum(
+        sample.value
+        for metric in histogram.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_count") and sample.labels.get("field") == field
+    )
+
+
+async def test_an_evaluation_runs_two_queries_at_most_within_the_query_budget(
+    app: App, outbound: OutboundClient
+) -> None:
+    await load(app, shop_csv((BEFORE, [300]), (YESTERDAY, [280]), (TODAY, [1])))
+    person = await owner(app, Role.VIEWER, "cleo")
+    action = await create_action(
+        app.runtime, person.principal, "alert", alert_params("change_pct", 50)
+    )
+    given = services(app.runtime, outbound)
+    output = await evaluate(app, person, action, given)
+    assert (output["value"], output["baseline"]) == (280.0, 300.0)
+    # the window's measure with its row count beside it, and the window before
+    assert engine_queries(app, "alert") == 2
+
+    await load(app, shop_csv((YESTERDAY, [100])), replace=True)  # new data: not in the cache
+    hurried = given.settings.model_copy(update={"query_timeout_seconds": 1e-9})
+    run_id = await new_run(app.runtime, action)
+    outcome = await execute(
+        alert,
+        app.runtime,
+        action,
+        run_id,
+        person.principal,
+        dataclasses.replace(given, settings=hurried),
+        NOW,
+    )
+    assert outcome.status == "failed" and outcome.error is not None
+    assert outcome.error == {
+        "code": "query_budget_exceeded",
+        "message": "The alert's queries took more than the 1e-09 s of analytics time a request "
+        "may have (QUERY_TIMEOUT_SECONDS).",
+        "hint": "Alert on a shorter window or with narrower filters, or ask an operator to "
+        "raise QUERY_TIMEOUT_SECONDS.",
+    }
+    assert await alerts_of(person) == []
