@@ -58,6 +58,9 @@ class Evaluation:
     days: tuple[dt.date, dt.date]
 
 
+_ZERO_WITHOUT_ROWS = frozenset({Aggregate.COUNT, Aggregate.COUNT_DISTINCT, Aggregate.SUM})
+
+
 class AlertError(AppError):
     code = "alert_failed"
 
@@ -126,8 +129,10 @@ async def measure(
         limit=1,
     )
     result = await analytics.run(build_query(query, columns))
-    if not result.rows or not result.rows[0][-1]:  # a sum of no rows is 0: not a figure
-        return None
+    if not result.rows or not result.rows[0][-1]:
+        # No rows: nothing sold is a count and a sum of 0 ("fewer than 10 sales yesterday"
+        # holds on a day without sales); an average, a minimum or a maximum has no value.
+        return 0.0 if params.measure.aggregate in _ZERO_WITHOUT_ROWS else None
     value = result.rows[0][-2]
     return None if value is None else float(value)
 

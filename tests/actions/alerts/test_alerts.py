@@ -195,16 +195,34 @@ async def test_a_change_against_the_day_before_fires_beyond_the_percentage(
     assert "-66.7%" in notified["title"]
 
 
-async def test_no_rows_in_the_window_is_said_and_keeps_the_state(
+async def test_no_rows_in_the_window_is_nothing_sold_for_a_sum_or_a_count(
     app: App, outbound: OutboundClient
 ) -> None:
+    """ "Fewer than 10 sales yesterday" holds on a day without sales (found by a new analyst:
+    it never fired); an average of no rows has no value and keeps the state."""
     await load(app, shop_csv((TODAY, [5])))
     person = await owner(app, Role.VIEWER, "dora")
-    action = await create_action(app.runtime, person.principal, "alert", alert_params("below", 1))
-    output = await evaluate(app, person, action, services(app.runtime, outbound))
+    given = services(app.runtime, outbound)
+    counted = await create_action(
+        app.runtime,
+        person.principal,
+        "alert",
+        alert_params("below", 10, measure={"aggregate": "count"}),
+    )
+    output = await evaluate(app, person, counted, given)
+    assert (output["value"], output["fired"], output["state"]) == (0.0, True, "firing")
+    assert len(await alerts_of(person)) == 1
+
+    averaged = await create_action(
+        app.runtime,
+        person.principal,
+        "alert",
+        alert_params("below", 1, measure={"aggregate": "avg", "column": "Total"}),
+    )
+    output = await evaluate(app, person, averaged, given)
     assert output["value"] is None and output["fired"] is False and output["state"] == "ok"
     assert output["note"].startswith("There are no rows for yesterday")
-    assert await alerts_of(person) == []
+    assert len(await alerts_of(person)) == 1
 
 
 async def test_an_unknown_datasource_fails_the_run_with_a_sentence(
