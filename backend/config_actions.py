@@ -14,7 +14,8 @@ class ActionSettings(BaseSettings):
         default_factory=list,
         description="Hosts, addresses or networks that actions may call although they are "
         "private or loopback (127.0.0.1, 10.0.0.0/8, files.internal), comma-separated; others "
-        "get only public addresses",
+        "get only public addresses. An entry with a port (127.0.0.1:8080, files.internal:443, "
+        "[::1]:9000) allows that port only; one without a port allows every port",
     )
     actions_s3_buckets: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -71,6 +72,11 @@ class ActionSettings(BaseSettings):
         default="sales-ingest@localhost", max_length=255, description="The From address of reports"
     )
     smtp_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+    actions_download_min_kb_per_s: Annotated[int, Field(ge=1, le=1024 * 1024)] = Field(
+        default=64,
+        description="The slowest an import's download may come (KiB/s) once it has waited "
+        "ACTIONS_HTTP_TIMEOUT_SECONDS; a slower one fails and the next run tries again",
+    )
 
     @field_validator("actions_allowed_hosts", "actions_s3_buckets", mode="before")
     @classmethod
