@@ -31,6 +31,7 @@ __all__ = [
     "OutboundFailed",
     "TooLarge",
     "describe_target",
+    "refused_header",
 ]
 
 CONNECT_SECONDS = 5.0
@@ -65,6 +66,40 @@ class Answer:
     head: bytes  # the first HEAD_BYTES of the body
     latency_ms: float
     url: str  # the final URL, after redirects
+
+
+# Headers a caller may not set: the client frames the request and sets them itself (Host,
+# Content-Length, Transfer-Encoding and the hop-by-hop ones), or they tell a proxy or the
+# receiver where the request comes from or whom it is for (Forwarded, X-Forwarded-*, Proxy-*,
+# Cookie): set by a user, they would smuggle requests or pick another virtual host.
+_OWN_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "forwarded",
+        "cookie",
+    }
+)
+_OWN_PREFIXES = ("proxy-", "x-forwarded-")
+
+
+def refused_header(name: str) -> str | None:
+    """A sentence when a caller may not set the header `name`, else None."""
+    lowered = name.strip().lower()
+    if lowered not in _OWN_HEADERS and not lowered.startswith(_OWN_PREFIXES):
+        return None
+    return (
+        f"The header {name} may not be set by an action: it frames or routes the request "
+        "(Host, Content-Length, Transfer-Encoding, Connection, Cookie, Forwarded, Proxy-* and "
+        "X-Forwarded-* are set by the client or proxies); send the credential in a header such "
+        "as Authorization or X-API-Key."
+    )
 
 
 def describe_target(url: str) -> str:
