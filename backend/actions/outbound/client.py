@@ -326,7 +326,7 @@ class OutboundClient:
         deadline = asyncio.timeout(seconds)
         try:
             async with deadline:
-                response = await self._open("GET", url, headers, b"")
+                response = await self._head(url, headers)
                 try:
                     yield Download(response, max_bytes, failed, self._pace)
                 finally:
@@ -337,6 +337,16 @@ class OutboundClient:
             if not deadline.expired():
                 raise
             raise failed(exc) from None
+
+    async def _head(self, url: str, headers: Mapping[str, str] | None) -> httpx.Response:
+        """A GET's answer up to its body, redirects followed, within one send's time: a server
+        that drips its status line and headers gets no more than a webhook's receiver does."""
+        try:
+            async with asyncio.timeout(self._send_seconds):
+                return await self._open("GET", url, headers, b"")
+        except TimeoutError as exc:
+            target = describe_target(url)
+            raise _failure(exc, target, self._timeout_seconds, self._send_seconds) from None
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -3,8 +3,12 @@ refuses (the server's hit counter stays at 0), redirects, time-outs and size lim
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 
 import httpcore
 import httpx
@@ -346,3 +350,50 @@ async def test_the_download_deadline_follows_the_size_limit_and_the_rate() -> No
         assert client.download_deadline(64 * 1024) == 5 + 20 + 10 + 1
     finally:
         await client.aclose()
+
+
+@contextmanager
+def dripping_head() -> Iterator[int]:
+    """A server on 127.0.0.1 that answers a status line, then one header byte at a time, for
+    ever (its port)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not stop.wait(0.05):
+                    connection.sendall(b"a")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+async def test_a_download_whose_headers_drip_fails_within_one_sends_time() -> None:
+    # Every byte within the read time-out; the head never ends. The whole download's deadline
+    # (the size limit at the minimum rate) would be far longer than one send's.
+    client = OutboundClient(ALLOWED, timeout_seconds=0.2, max_redirects=2, download_min_rate=1024)
+    started = time.monotonic()
+    try:
+        with dripping_head() as port:
+            with pytest.raises(OutboundFailed) as failed:
+                async with client.download(f"http://127.0.0.1:{port}/", max_bytes=100_000):
+                    pass
+    finally:
+        await client.aclose()
+    assert client.download_deadline(100_000) > 90
+    assert time.monotonic() - started < 8
+    assert failed.value.retryable is True
+    assert failed.value.reason == (
+        f"http://127.0.0.1:{port} did not finish answering within 5.4 seconds; check that it "
+        "is up, it will be tried again."
+    )
