@@ -14,7 +14,8 @@ class ActionSettings(BaseSettings):
         default_factory=list,
         description="Hosts, addresses or networks that actions may call although they are "
         "private or loopback (127.0.0.1, 10.0.0.0/8, files.internal), comma-separated; others "
-        "get only public addresses",
+        "get only public addresses. An entry with a port (127.0.0.1:8080, files.internal:443, "
+        "[::1]:9000) allows that port only; one without a port allows every port",
     )
     actions_s3_buckets: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -81,6 +82,11 @@ class ActionSettings(BaseSettings):
     )
     actions_mails_per_hour: Annotated[int, Field(ge=1, le=100_000)] = Field(
         default=100, description="Report e-mails one person's actions may send in an hour"
+    )
+    actions_download_min_kb_per_s: Annotated[int, Field(ge=1, le=1024 * 1024)] = Field(
+        default=64,
+        description="The slowest an import's download may come (KiB/s) once it has waited "
+        "ACTIONS_HTTP_TIMEOUT_SECONDS; a slower one fails and the next run tries again",
     )
 
     @field_validator("actions_allowed_hosts", "actions_s3_buckets", mode="before")

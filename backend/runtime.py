@@ -176,6 +176,7 @@ class Runtime:
             settings.actions_allowed_hosts,
             timeout_seconds=settings.actions_http_timeout_seconds,
             max_redirects=settings.actions_max_redirects,
+            download_min_rate=settings.actions_download_min_kb_per_s * 1024,
         )
         return Services(
             settings=settings,

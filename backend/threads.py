@@ -1,7 +1,8 @@
 """Bounded thread pools for blocking I/O, one per kind of dependency, so one that stalls cannot
 starve the others: `STORAGE` (the object store: boto3 calls, the local store's files), `FILES`
 (this process's own files: the web app, the dataset cache, free-space checks), `PASSWORDS`
-(Argon2 hashes), `MAIL` (the mail server reports are sent through). CPU-heavy work
+(Argon2 hashes), `MAIL` (the mail server reports are sent through), `DNS` (actions' host name
+look-ups, which an attacker's name server can stall for seconds each). CPU-heavy work
 (validation, Polars) runs in backend.priority's and the embedded engine's pools; the event loop's
 default pool is left to libraries (a stalled S3 once held all of its threads, and every route
 that read a file waited behind it)."""
@@ -93,16 +94,19 @@ FILES = Pool("files", 8)
 PASSWORDS = Pool("passwords", 2)
 # Reports' e-mail (smtplib: one blocking conversation with the mail server per report).
 MAIL = Pool("mail", 2)
+# Actions' outbound look-ups (socket.getaddrinfo): a few at a time, so names whose servers never
+# answer wait for each other (each caller gives up at its time-out) and hold no other pool.
+DNS = Pool("dns", 4)
 
 
 async def drain() -> None:
     """Every pool's started calls finished (at a runtime's stop)."""
-    await asyncio.gather(*(pool.drain() for pool in (STORAGE, FILES, MAIL)))
+    await asyncio.gather(*(pool.drain() for pool in (STORAGE, FILES, MAIL, DNS)))
 
 
 def snapshot() -> dict[str, dict[str, int]]:
     """Each pool's size, threads busy and calls waiting, for health and metrics."""
     return {
         pool.name: {"threads": pool.workers, "running": pool.running, "waiting": pool.waiting}
-        for pool in (STORAGE, FILES, MAIL)
+        for pool in (STORAGE, FILES, MAIL, DNS)
     }

@@ -15,11 +15,13 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from backend.actions import cron
 from backend.actions.models import ActionKind
+from backend.actions.outbound.client import refused_header
 from backend.events.models import EventKind
 from backend.workbooks.documents import (
     DATASOURCE,
@@ -85,6 +87,14 @@ class HeaderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(pattern=_HEADER_NAME.pattern)]
     value: Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\r\n\x00]*$")]
+
+    @field_validator("name")
+    @classmethod
+    def _not_framing(cls, name: str) -> str:
+        refusal = refused_header(name)
+        if refusal is not None:
+            raise ValueError(refusal)
+        return name
 
 
 class ImportParams(BaseModel):

@@ -4,7 +4,8 @@ Only http(s) URLs without a user name or password; every connection, redirects' 
 through the destination check (transport.py); redirects are followed by hand, at most
 max_redirects, and the caller's headers are dropped when a redirect leaves the first origin;
 no cookies are kept; each answer has time-outs (connect 5 s, read and write timeout_seconds)
-and a total deadline, and is read up to a size limit. Failures are sentences that name the
+and a total deadline, and is read up to a size limit; a download's body must also keep a
+minimum rate (Pace). Failures are sentences that name the
 destination only as describe_target does (no path, no query, no header value)."""
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ __all__ = [
     "OutboundFailed",
     "TooLarge",
     "describe_target",
+    "refused_header",
 ]
 
 CONNECT_SECONDS = 5.0
+# The slowest a download may come once it has waited timeout_seconds (ACTIONS_DOWNLOAD_MIN_KB_PER_S).
+DOWNLOAD_MIN_RATE = 64 * 1024
 HEAD_BYTES = 1024
 USER_AGENT = "sales-ingest-actions/1"
 _SCHEMES = ("http", "https")
@@ -62,6 +66,40 @@ class Answer:
     head: bytes  # the first HEAD_BYTES of the body
     latency_ms: float
     url: str  # the final URL, after redirects
+
+
+# Headers a caller may not set: the client frames the request and sets them itself (Host,
+# Content-Length, Transfer-Encoding and the hop-by-hop ones), or they tell a proxy or the
+# receiver where the request comes from or whom it is for (Forwarded, X-Forwarded-*, Proxy-*,
+# Cookie): set by a user, they would smuggle requests or pick another virtual host.
+_OWN_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "forwarded",
+        "cookie",
+    }
+)
+_OWN_PREFIXES = ("proxy-", "x-forwarded-")
+
+
+def refused_header(name: str) -> str | None:
+    """A sentence when a caller may not set the header `name`, else None."""
+    lowered = name.strip().lower()
+    if lowered not in _OWN_HEADERS and not lowered.startswith(_OWN_PREFIXES):
+        return None
+    return (
+        f"The header {name} may not be set by an action: it frames or routes the request "
+        "(Host, Content-Length, Transfer-Encoding, Connection, Cookie, Forwarded, Proxy-* and "
+        "X-Forwarded-* are set by the client or proxies); send the credential in a header such "
+        "as Authorization or X-API-Key."
+    )
 
 
 def describe_target(url: str) -> str:
@@ -120,31 +158,72 @@ def _seconds(value: float) -> str:
     return f"{value:g} second" if value == 1 else f"{value:g} seconds"
 
 
-class Download:
-    """An answer whose body is read in chunks, at most max_bytes in all."""
+@dataclass(frozen=True)
+class Pace:
+    """The slowest a download may be: past `grace` seconds of waiting for the body, it must have
+    come at `min_rate` bytes a second (as uploads' BODY_MIN_KB_PER_S), so a server that drips a
+    few bytes now and then cannot hold a worker for long. Only the time spent waiting for the
+    network counts, not the time the caller takes to store what came."""
 
-    def __init__(self, response: httpx.Response, max_bytes: int, failed: _Failed) -> None:
+    grace: float
+    min_rate: int
+
+    def left(self, received: int, waited: float) -> float:
+        """Seconds the next read may wait."""
+        return self.grace + received / self.min_rate - waited
+
+
+class Download:
+    """An answer whose body is read in chunks, at most max_bytes in all, at least as fast as
+    `pace` says."""
+
+    def __init__(
+        self, response: httpx.Response, max_bytes: int, failed: _Failed, pace: Pace
+    ) -> None:
         self.status = response.status_code
         self.headers = {name.lower(): value for name, value in response.headers.items()}
         self.url = str(response.url)
         self._response = response
         self._max_bytes = max_bytes
         self._failed = failed
+        self._pace = pace
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The body's bytes (decoded as Content-Encoding says); TooLarge past max_bytes."""
+        """The body's bytes (decoded as Content-Encoding says); TooLarge past max_bytes,
+        OutboundFailed (retryable) when the body comes slower than the pace."""
         declared = self.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max_bytes:
             raise TooLarge(_too_large(self.url, self._max_bytes))
-        seen = 0
+        body = self._response.aiter_bytes()
+        loop = asyncio.get_running_loop()
+        seen, waited = 0, 0.0
         try:
-            async for chunk in self._response.aiter_bytes():
+            while True:
+                began = loop.time()
+                try:
+                    async with asyncio.timeout(max(self._pace.left(seen, waited), 0.0)):
+                        chunk = await anext(body)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise _too_slow(self.url, self._pace, seen) from None
+                waited += loop.time() - began
                 seen += len(chunk)
                 if seen > self._max_bytes:
                     raise TooLarge(_too_large(self.url, self._max_bytes))
                 yield chunk
         except httpx.HTTPError as exc:
             raise self._failed(exc) from None
+
+
+def _too_slow(url: str, pace: Pace, seen: int) -> OutboundFailed:
+    rate = pace.min_rate / 1024
+    return OutboundFailed(
+        f"{describe_target(url)} sent the file slower than {rate:g} KiB a second (only "
+        f"{seen} bytes came); check that it is up, it will be tried again, or lower "
+        "ACTIONS_DOWNLOAD_MIN_KB_PER_S on the server for a slow source.",
+        retryable=True,
+    )
 
 
 def _too_large(url: str, max_bytes: int) -> str:
@@ -174,13 +253,17 @@ class OutboundClient:
         max_redirects: int,
         resolver: Resolver | None = None,
         network: httpcore.AsyncNetworkBackend | None = None,
-        download_seconds: float = 900.0,
+        download_min_rate: int = DOWNLOAD_MIN_RATE,
+        download_seconds: float | None = None,
     ) -> None:
-        """`resolver` and `network` (the backend that opens checked connections) are for tests."""
+        """`resolver` and `network` (the backend that opens checked connections) are for tests;
+        a download's body must come at `download_min_rate` bytes a second once it has waited
+        timeout_seconds; `download_seconds` (tests) replaces the deadline of download_deadline."""
         self._timeout_seconds = timeout_seconds
         self._max_redirects = max_redirects
-        # The whole of one send (connections, redirects, the body), and of one download.
+        # The whole of one send (connections, redirects, the body).
         self._send_seconds = CONNECT_SECONDS + 2 * timeout_seconds
+        self._pace = Pace(timeout_seconds, download_min_rate)
         self._download_seconds = download_seconds
         self._client = httpx.AsyncClient(
             transport=GuardedTransport(allowed, resolver=resolver, inner=network),
@@ -227,17 +310,25 @@ class OutboundClient:
         """A GET whose body the caller reads with `chunks()` inside the `async with`."""
         return self._download(url, headers, max_bytes)
 
+    def download_deadline(self, max_bytes: int) -> float:
+        """Seconds a whole download of at most max_bytes may take: one send's, plus the grace
+        and max_bytes at the slowest rate kept (what the pace lets the largest file take)."""
+        if self._download_seconds is not None:
+            return self._download_seconds
+        return self._send_seconds + self._pace.grace + max_bytes / self._pace.min_rate
+
     @asynccontextmanager
     async def _download(
         self, url: str, headers: Mapping[str, str] | None, max_bytes: int
     ) -> AsyncIterator[Download]:
-        failed = _Failed(describe_target(url), self._timeout_seconds, self._download_seconds)
-        deadline = asyncio.timeout(self._download_seconds)
+        seconds = self.download_deadline(max_bytes)
+        failed = _Failed(describe_target(url), self._timeout_seconds, seconds)
+        deadline = asyncio.timeout(seconds)
         try:
             async with deadline:
-                response = await self._open("GET", url, headers, b"")
+                response = await self._head(url, headers)
                 try:
-                    yield Download(response, max_bytes, failed)
+                    yield Download(response, max_bytes, failed, self._pace)
                 finally:
                     await response.aclose()
         except httpx.HTTPError as exc:
@@ -246,6 +337,16 @@ class OutboundClient:
             if not deadline.expired():
                 raise
             raise failed(exc) from None
+
+    async def _head(self, url: str, headers: Mapping[str, str] | None) -> httpx.Response:
+        """A GET's answer up to its body, redirects followed, within one send's time: a server
+        that drips its status line and headers gets no more than a webhook's receiver does."""
+        try:
+            async with asyncio.timeout(self._send_seconds):
+                return await self._open("GET", url, headers, b"")
+        except TimeoutError as exc:
+            target = describe_target(url)
+            raise _failure(exc, target, self._timeout_seconds, self._send_seconds) from None
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -10,22 +10,29 @@ the request's origin, not from the address given to connect_tcp."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 import httpcore
 import httpx
 
+from backend import threads
 from backend.actions.outbound.guard import (
     Address,
     DestinationRefused,
     host_allowed,
+    port_refused,
     refused,
 )
 
 # A host name and a port -> the addresses it resolves to.
 Resolver = Callable[[str, int], Awaitable[Sequence[Address]]]
+# socket.getaddrinfo's shape: a blocking look-up, run in the DNS threads.
+AddrInfo = tuple[Any, Any, int, str, tuple[Any, ...]]
+Lookup = Callable[..., Sequence[AddrInfo]]
 SocketOption = (
     tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
 )
@@ -34,16 +41,25 @@ SocketOption = (
 RESOLVE_SECONDS = 5.0
 
 
-async def resolve(host: str, port: int) -> list[Address]:
-    """The addresses the system resolver gives for a host name, in its order, without repeats."""
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+async def resolve(host: str, port: int, *, lookup: Lookup = socket.getaddrinfo) -> list[Address]:
+    """The addresses the system resolver gives for a host name, in its order, without repeats.
+
+    The look-up blocks a thread for as long as the name's DNS servers take (a server that never
+    answers costs glibc's retries, seconds each): it runs in backend.threads.DNS, a few threads
+    of its own, so stalled look-ups wait for each other and never hold the event loop's default
+    pool (which the liveness check probes and sign-ins use)."""
+    infos = await threads.DNS.run(lookup, host, port, type=socket.SOCK_STREAM)
     found: list[Address] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
         if address not in found:
             found.append(address)
     return found
+
+
+def resolver_using(lookup: Lookup) -> Resolver:
+    """A resolver that runs `lookup` (getaddrinfo's shape) in the DNS threads, for tests."""
+    return functools.partial(resolve, lookup=lookup)
 
 
 def _literal(host: str) -> Address | None:
@@ -73,11 +89,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         found = [literal] if literal is not None else await self._lookup(host, port, timeout)
         if not found:
             raise httpcore.ConnectError(f"The host name {host} has no address.")
-        if not host_allowed(host, self._allowed):
+        if not host_allowed(host, self._allowed, port):
             for address in found:
-                reason = refused(address, self._allowed, host)
+                reason = refused(address, self._allowed, host, port)
                 if reason is not None:
-                    raise DestinationRefused(reason)
+                    raise DestinationRefused(port_refused(host, self._allowed, port) or reason)
         return found
 
     async def _lookup(self, host: str, port: int, timeout: float | None) -> list[Address]:

@@ -18,6 +18,7 @@ from backend.actions.outbound.client import (
     OutboundClient,
     OutboundFailed,
     describe_target,
+    refused_header,
 )
 from backend.actions.sources import SourceError
 from backend.digits import ascii_count
@@ -43,6 +44,13 @@ def request_headers(
     an unchanged file answer 304."""
     headers: dict[str, str] = {}
     if header_name and header_value:
+        refusal = refused_header(header_name)
+        if refusal is not None:  # stored before such headers were refused at creation
+            raise SourceError(
+                "header_refused",
+                refusal,
+                "Edit the import and give its header another name; the next run tries again.",
+            )
         headers[header_name] = header_value
     tag = latest.etag if latest is not None else ""
     if tag.startswith(LAST_MODIFIED):

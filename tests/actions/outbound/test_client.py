@@ -3,8 +3,12 @@ refuses (the server's hit counter stays at 0), redirects, time-outs and size lim
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 
 import httpcore
 import httpx
@@ -267,7 +271,11 @@ async def test_a_name_is_resolved_and_refused_or_allowed_by_its_name() -> None:
                 await closed.send("GET", url)
         finally:
             await closed.aclose()
-        assert refusal.value.reason.startswith("localhost resolves to a loopback address;")
+        # The sentence says the name is not public, not what kind of address it resolves to.
+        assert refusal.value.reason == (
+            "localhost is not a public address; outbound calls go only to public addresses "
+            "unless ACTIONS_ALLOWED_HOSTS names it."
+        )
         assert receiver.hits == []
         named = OutboundClient(["LOCALHOST"], timeout_seconds=2, max_redirects=2)
         try:
@@ -275,3 +283,117 @@ async def test_a_name_is_resolved_and_refused_or_allowed_by_its_name() -> None:
         finally:
             await named.aclose()
     assert (answer.status, answer.head) == (200, b"hi")
+
+
+async def test_an_allowed_host_with_a_port_is_reached_on_that_port_only() -> None:
+    with receiving(always(Reply(200, body=b"hi"))) as receiver:
+        with receiving(always(Reply(200, body=b"other"))) as other:
+            client = OutboundClient(
+                [f"127.0.0.1:{receiver.port}"], timeout_seconds=2, max_redirects=2
+            )
+            try:
+                answer = await client.send("GET", receiver.url("/"))
+                with pytest.raises(DestinationRefused) as refusal:
+                    await client.send("GET", other.url("/"))
+            finally:
+                await client.aclose()
+    assert (answer.status, answer.head) == (200, b"hi")
+    assert other.hits == []
+    assert refusal.value.reason == (
+        f"127.0.0.1 may not be called on port {other.port}: ACTIONS_ALLOWED_HOSTS names it "
+        "with other ports only."
+    )
+
+
+async def test_a_download_slower_than_the_minimum_rate_fails_after_the_grace() -> None:
+    # 50 bytes a second, each byte well within the read time-out: the old flat deadline of
+    # 900 seconds let such a server hold a worker for a quarter of an hour.
+    client = OutboundClient(ALLOWED, timeout_seconds=0.5, max_redirects=2, download_min_rate=1024)
+    started = time.monotonic()
+    got = bytearray()
+    try:
+        with receiving(always(Reply(200, body=b"y" * 500, drip=0.02))) as receiver:
+            with pytest.raises(OutboundFailed) as failed:
+                async with client.download(receiver.url("/slow.csv"), max_bytes=10_000) as download:
+                    async for chunk in download.chunks():
+                        got += chunk
+    finally:
+        await client.aclose()
+    assert time.monotonic() - started < 3
+    assert 0 < len(got) < 500
+    assert failed.value.retryable is True
+    assert failed.value.reason == (
+        f"http://127.0.0.1:{receiver.port} sent the file slower than 1 KiB a second (only "
+        f"{len(got)} bytes came); check that it is up, it will be tried again, or lower "
+        "ACTIONS_DOWNLOAD_MIN_KB_PER_S on the server for a slow source."
+    )
+
+
+async def test_a_download_at_the_minimum_rate_or_faster_gives_every_byte() -> None:
+    # 2 KiB in about half a second: faster than the 1 KiB a second asked, past the grace.
+    client = OutboundClient(ALLOWED, timeout_seconds=0.5, max_redirects=2, download_min_rate=1024)
+    body = b"z" * 2048
+    try:
+        with receiving(always(Reply(200, body=body, drip=0.0002))) as receiver:
+            async with client.download(receiver.url("/ok.csv"), max_bytes=10_000) as download:
+                got = b"".join([chunk async for chunk in download.chunks()])
+    finally:
+        await client.aclose()
+    assert got == body
+
+
+async def test_the_download_deadline_follows_the_size_limit_and_the_rate() -> None:
+    client = OutboundClient(ALLOWED, timeout_seconds=10, max_redirects=2)
+    try:
+        # One send (5 s to connect, 2 x 10 s), the grace (10 s), the limit at 64 KiB a second.
+        assert client.download_deadline(10 * 1024 * 1024) == 5 + 20 + 10 + 160
+        assert client.download_deadline(64 * 1024) == 5 + 20 + 10 + 1
+    finally:
+        await client.aclose()
+
+
+@contextmanager
+def dripping_head() -> Iterator[int]:
+    """A server on 127.0.0.1 that answers a status line, then one header byte at a time, for
+    ever (its port)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not stop.wait(0.05):
+                    connection.sendall(b"a")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+async def test_a_download_whose_headers_drip_fails_within_one_sends_time() -> None:
+    # Every byte within the read time-out; the head never ends. The whole download's deadline
+    # (the size limit at the minimum rate) would be far longer than one send's.
+    client = OutboundClient(ALLOWED, timeout_seconds=0.2, max_redirects=2, download_min_rate=1024)
+    started = time.monotonic()
+    try:
+        with dripping_head() as port:
+            with pytest.raises(OutboundFailed) as failed:
+                async with client.download(f"http://127.0.0.1:{port}/", max_bytes=100_000):
+                    pass
+    finally:
+        await client.aclose()
+    assert client.download_deadline(100_000) > 90
+    assert time.monotonic() - started < 8
+    assert failed.value.retryable is True
+    assert failed.value.reason == (
+        f"http://127.0.0.1:{port} did not finish answering within 5.4 seconds; check that it "
+        "is up, it will be tried again."
+    )

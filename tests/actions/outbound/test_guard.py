@@ -3,14 +3,25 @@ inner backend only records, so no packet leaves this machine."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
+import threading
+import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import httpcore
 import pytest
 
+from backend import threads
 from backend.actions.outbound.guard import Address, DestinationRefused, refused
-from backend.actions.outbound.transport import GuardedBackend, Resolver, SocketOption
+from backend.actions.outbound.transport import (
+    GuardedBackend,
+    Resolver,
+    SocketOption,
+    resolver_using,
+)
 
 REFUSED = [
     "169.254.169.254",
@@ -109,9 +120,11 @@ async def test_a_name_resolving_to_a_public_and_a_private_address_is_refused_unc
         await backend.connect_tcp("mixed.example", 443, timeout=1)
     assert asked == ["mixed.example"]
     assert inner.connects == []
-    assert refusal.value.reason.startswith("mixed.example resolves to a private address;")
-    # The sentence does not tell the caller what the internal name resolves to.
-    assert "10.0.0.7" not in refusal.value.reason
+    # The sentence does not tell the caller what the internal name resolves to, nor its kind.
+    assert refusal.value.reason == (
+        "mixed.example is not a public address; outbound calls go only to public addresses "
+        "unless ACTIONS_ALLOWED_HOSTS names it."
+    )
 
 
 async def test_a_public_name_connects_to_the_address_that_was_checked() -> None:
@@ -163,3 +176,79 @@ async def test_unix_sockets_are_refused() -> None:
     backend = GuardedBackend(["127.0.0.1"], inner=inner)
     with pytest.raises(DestinationRefused, match="TCP only"):
         await backend.connect_unix_socket("/var/run/docker.sock")
+
+
+@pytest.mark.parametrize("inside", ["127.0.0.1", "169.254.169.254", "10.0.0.7", "fe80::1", "::1"])
+async def test_a_refused_name_reads_the_same_whatever_it_resolves_to(inside: str) -> None:
+    # Loopback, link-local or private: the caller learns only that the name is not public.
+    _asked, resolver = answers(inside)
+    backend = GuardedBackend([], resolver=resolver, inner=Recording())
+    with pytest.raises(DestinationRefused) as refusal:
+        await backend.connect_tcp("files.internal", 443, timeout=1)
+    assert refusal.value.reason == (
+        "files.internal is not a public address; outbound calls go only to public addresses "
+        "unless ACTIONS_ALLOWED_HOSTS names it."
+    )
+
+
+def test_an_entry_with_a_port_allows_that_port_only() -> None:
+    loopback, v6 = ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")
+    assert refused(loopback, ["127.0.0.1:8080"], port=8080) is None
+    assert refused(loopback, ["127.0.0.1:8080"], port=5432) == (
+        "127.0.0.1 may not be called on port 5432: ACTIONS_ALLOWED_HOSTS names it with other "
+        "ports only."
+    )
+    assert refused(v6, ["[::1]:9000"], port=9000) is None
+    assert refused(v6, ["[::1]:9000"], port=9001) is not None
+    assert refused(ipaddress.ip_address("10.1.2.3"), ["10.0.0.0/8:443"], port=443) is None
+    assert refused(ipaddress.ip_address("10.1.2.3"), ["10.0.0.0/8:443"], port=80) is not None
+    # Without a port, every port; an entry whose port cannot be read allows nothing.
+    assert refused(loopback, ["127.0.0.1"], port=5432) is None
+    assert refused(v6, ["::1"], port=22) is None
+    for unreadable in ("127.0.0.1:http", "127.0.0.1:0", "127.0.0.1:70000", "[::1", "[::1]x"):
+        assert refused(loopback, [unreadable], port=80) is not None, unreadable
+        assert refused(v6, [unreadable], port=80) is not None, unreadable
+
+
+async def test_a_host_name_entry_with_a_port_allows_that_port_only() -> None:
+    _asked, resolver = answers("10.0.0.5")
+    inner = Recording()
+    backend = GuardedBackend(["Files.Internal:443"], resolver=resolver, inner=inner)
+    await backend.connect_tcp("files.internal", 443, timeout=1)
+    with pytest.raises(DestinationRefused) as refusal:
+        await backend.connect_tcp("files.internal", 22, timeout=1)
+    assert refusal.value.reason == (
+        "files.internal may not be called on port 22: ACTIONS_ALLOWED_HOSTS names it with "
+        "other ports only."
+    )
+    assert inner.connects == [("10.0.0.5", 443)]
+
+
+async def test_stalled_look_ups_hold_their_own_threads_not_the_default_pool() -> None:
+    # An attacker's name server that never answers: each look-up blocks its thread for long.
+    release = threading.Event()
+
+    def stalled(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        release.wait(20)
+        raise socket.gaierror("no answer")
+
+    backend = GuardedBackend([], resolver=resolver_using(stalled), inner=Recording())
+    try:
+        # More look-ups than the default pool has threads (at most 32): each gives up in time.
+        names = [f"h{i}.slow.test" for i in range(40)]
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(backend.addresses(name, 443, 0.3) for name in names), return_exceptions=True
+        )
+        assert time.monotonic() - started < 3
+        assert all(isinstance(result, httpcore.ConnectTimeout) for result in results), results
+        # The default pool (the liveness probe, sign-ins) still answers at once.
+        started = time.monotonic()
+        await asyncio.wait_for(asyncio.to_thread(time.monotonic), 2)
+        assert time.monotonic() - started < 0.5
+        assert threads.DNS.running == threads.DNS.workers == 4
+    finally:
+        release.set()
+        deadline = time.monotonic() + 10
+        while (threads.DNS.running or threads.DNS.waiting) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
