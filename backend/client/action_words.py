@@ -103,8 +103,8 @@ def describe_run(run: dict[str, Any], out: Console, prefix: str = "") -> None:
     )
     if run.get("output"):
         out.print(f"  output: {json.dumps(run['output'], sort_keys=True)}")
-    for line in error_words(run.get("error")):
-        out.print(f"  error: {line}")
+    for number, line in enumerate(error_words(run.get("error"))):
+        out.print(f"  error: {line}" if number == 0 else f"    {line}")
     for delivery in run.get("delivery_log") or []:
         out.print(
             f"  delivery #{delivery['attempt']} to {delivery['target']}: {delivery_words(delivery)}"

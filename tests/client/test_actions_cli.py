@@ -14,6 +14,7 @@ import pytest
 
 from tests.client.test_cli import sales_ingest
 from tests.conftest import Backend
+from tests.factories import sales_csv
 from tests.e2e.processes import ROOT, cli_admin_token, process_env, uvicorn_server
 
 Served = tuple[str, str, str]  # the service's address, an admin's token, another person's
@@ -174,3 +175,40 @@ def test_a_file_that_is_not_an_action_is_told(served: Served, tmp_path: Path) ->
     assert missing.returncode == 2 and "no such file" in missing.stderr
     wrong_id = actions(served, "show", "../tokens")
     assert wrong_id.returncode == 2 and "is not an action id" in wrong_id.stderr
+
+
+def test_waiting_for_an_alert_ends_with_its_status(served: Served, tmp_path: Path) -> None:
+    alert = tmp_path / "alert.json"
+    alert.write_text(
+        json.dumps(
+            {
+                "name": "Quiet day",
+                "kind": "alert",
+                "params": {
+                    "datasource": "sales",
+                    "measure": {"aggregate": "count"},
+                    "window": "yesterday",
+                    "condition": {"op": "below", "value": 10},
+                },
+            }
+        )
+    )
+    made = actions(served, "create", "--file", str(alert), "--json")
+    assert made.returncode == 0, made.stderr
+    assert "Copy it now" not in made.stderr  # no url: no signing secret
+    action = json.loads(made.stdout)["id"]
+
+    empty = actions(served, "run", action, "--wait")  # nothing uploaded into sales yet
+    assert empty.returncode == 1, empty.stdout + empty.stderr
+    assert "error: The datasource sales has no time column" in empty.stdout, empty.stdout
+
+    data = tmp_path / "sales.csv"
+    data.write_bytes(sales_csv(rows=20, seed=5))  # rows of 2019: none yesterday
+    url, token, _ = served
+    loaded = sales_ingest(
+        "upload", str(data), "--datasource", "sales", "--url", url, "--token", token
+    )
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    fired = actions(served, "run", action, "--wait")
+    assert fired.returncode == 0, fired.stdout + fired.stderr
+    assert fired.stdout.startswith("succeeded: run "), fired.stdout
