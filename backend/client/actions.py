@@ -22,12 +22,16 @@ from backend.client.action_words import (
     triggers_cell,
 )
 from backend.client.api import FAILED, OK, USAGE, Api, Stop
-from backend.client.output import show
+from backend.client.output import printable, show
 from backend.units import format_count
 
 ACTIONS = "/api/actions"
 ACTION_ID = re.compile(r"[0-9a-f]{32}")
 NOT_FOUND = {404: "`sales-ingest actions list` lists yours; check the id."}
+SCHEDULE_ADVICE = {
+    422: 'Quote the 5 fields, such as "0 8 * * 1-5", and give --timezone an IANA name, such as '
+    "Europe/Berlin."
+}
 POLL_SECONDS = 0.5
 MAX_PAGE = 200  # the service's largest page of actions or runs
 MAX_FILE = 1024 * 1024  # an action's JSON: far more than any valid one
@@ -160,7 +164,7 @@ def list_runs(api: Api, args: argparse.Namespace, out: Console, _err: Console) -
                 moment(run["created_at"]),
                 moment(run.get("finished_at")),
                 deliveries_cell(run),
-                str((run.get("error") or {}).get("message") or ""),
+                printable(str((run.get("error") or {}).get("message") or "")),
             )
             for run in page["items"]
         ],
@@ -265,7 +269,7 @@ def confirmed(action: dict[str, Any], err: Console) -> bool:
 
 def schedule(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> int:
     params = {"cron": args.cron, "timezone": args.timezone}
-    said = answer(api, "GET", f"{ACTIONS}/schedule-preview", params=params)
+    said = api.json("GET", f"{ACTIONS}/schedule-preview", SCHEDULE_ADVICE, params=params)
     if args.json:
         print(json.dumps(said))
         return OK

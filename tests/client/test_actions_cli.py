@@ -14,8 +14,8 @@ import pytest
 
 from tests.client.test_cli import sales_ingest
 from tests.conftest import Backend
-from tests.factories import sales_csv
 from tests.e2e.processes import ROOT, cli_admin_token, process_env, uvicorn_server
+from tests.factories import sales_csv
 
 Served = tuple[str, str, str]  # the service's address, an admin's token, another person's
 
@@ -144,7 +144,10 @@ def test_a_schedule_is_read_in_words_and_a_bad_one_is_refused(served: Served) ->
     bad = actions(served, "schedule", "61 * * * *")
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("error: 422: "), bad.stderr
-    assert "Give 5 fields, such as '0 8 * * 1-5'" in bad.stderr
+    assert "The schedule '61 * * * *' is not a cron expression (bad minute)" in bad.stderr
+    assert "give --timezone an IANA name" in bad.stderr  # the advice in the client's terms
+    zone = actions(served, "schedule", "0 8 * * *", "--timezone", "Mars/Olympus")
+    assert zone.returncode == 2 and "'Mars/Olympus' is not a time zone" in zone.stderr
     assert "Traceback" not in bad.stderr
 
 
