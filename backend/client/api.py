@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 OK, FAILED, USAGE = 0, 1, 2
+Advice = dict[int, str]  # by status code: what to do, in this client's terms
 TOKEN_ADVICE = "an admin creates tokens with `python -m backend tokens create`"
 
 
@@ -34,17 +35,23 @@ class Api:
         self.url = url
         self.token = token
 
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def call(
+        self, method: str, path: str, advice: Advice | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """The answer; an error answer is a Stop (`advice`: this client's words, by status
+        code, in place of the service's advice in REST terms)."""
         try:
             response = self.client.request(method, path, **kwargs)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise Stop(USAGE, f"cannot reach {self.url}: {exc}") from exc
-        self.check(response)
+        check(response, self.token, advice)
         return response
 
-    def json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def json(
+        self, method: str, path: str, advice: Advice | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """The answer's JSON object; a Stop when it is none (--url is not the service)."""
-        response = self.call(method, path, **kwargs)
+        response = self.call(method, path, advice, **kwargs)
         try:
             body = response.json()
         except ValueError:
@@ -69,7 +76,7 @@ class Api:
         return data
 
 
-def check(response: httpx.Response, token: Token | None) -> None:
+def check(response: httpx.Response, token: Token | None, advice: Advice | None = None) -> None:
     """An error answer becomes a Stop with the service's own message and advice (a redirect
     too: the client does not follow them, so --url should be the address redirected to)."""
     if response.status_code < 300:
@@ -89,7 +96,11 @@ def check(response: httpx.Response, token: Token | None) -> None:
         detail = body.get("detail")
     except ValueError:
         said, detail = response.text[:200] or response.reason_phrase, None
-    message = f"{response.status_code}: {said}" + (f" ({detail})" if detail else "")
+    instead = (advice or {}).get(response.status_code)
+    if instead is not None:
+        message = f"{response.status_code}: {said} {instead}"
+    else:
+        message = f"{response.status_code}: {said}" + (f" ({detail})" if detail else "")
     if response.status_code == 401:
         message += "\n" + refused(token)
     raise Stop(USAGE, message)

@@ -4,6 +4,7 @@
     sales-ingest tasks [--datasource NAME] [--status failed]
     sales-ingest status TASK_ID
     sales-ingest datasources
+    sales-ingest actions list|show|run|runs|enable|disable|create|delete|schedule
 
 Talks to the service over HTTP only (REST, Server-Sent Events, GraphQL), so it works against any
 deployment. Exit codes: 0 success, 1 the upload failed validation (or was cancelled), 2 a usage,
@@ -20,6 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
+from backend.client.actions import add_action_commands
 from backend.client.api import USAGE, Api, Stop
 from backend.client.listings import datasources, status, tasks
 from backend.client.options import (
@@ -92,6 +94,7 @@ def add_client_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     one.set_defaults(run=status)
     names = commands.add_parser("datasources", parents=[common], help="datasources and rows")
     names.set_defaults(run=datasources)
+    add_action_commands(commands, common)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -127,12 +127,12 @@ def _check_lines(check: dict[str, Any], label: str) -> list[str]:
         f"{label} {s['row']}" + (f" ({s['value']!r})" if s.get("value") is not None else "")
         for s in plain
     )
-    lines = [f"{_printable(check['message'])} ({rows})" + (f": {where}" if where else "")]
-    lines += [f"  {label} {s['row']}: {_printable(s['message'])}" for s in said[:SAID_SHOWN]]
+    lines = [f"{printable(check['message'])} ({rows})" + (f": {where}" if where else "")]
+    lines += [f"  {label} {s['row']}: {printable(s['message'])}" for s in said[:SAID_SHOWN]]
     return lines
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """A sentence that may quote a file's column names and values, with its control characters
     written as escapes (as the values listed with repr are): a value cannot steer the terminal."""
     return "".join(
