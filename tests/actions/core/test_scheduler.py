@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.actions import lifecycle, scheduler, service
-from backend.actions.models import Action, ActionRun
+from backend.actions.models import Action, ActionRun, RunStatus
 from backend.actions.schemas import ActionPatch
 from backend.auth.roles import Role
 from backend.db import session_scope, utcnow
@@ -31,8 +31,17 @@ def next_minute(after: dt.datetime) -> dt.datetime:
 
 
 async def tick(runtime: Runtime, now: dt.datetime) -> int:
+    """A tick, then its runs ended, as a worker would end them before the next due time (a
+    schedule adds no run while its last one still waits)."""
     async with session_scope(runtime.sessions) as session:
-        return await scheduler.tick(session, now)
+        made = await scheduler.tick(session, now)
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(
+            update(ActionRun)
+            .where(ActionRun.status == RunStatus.QUEUED.value)
+            .values(status=RunStatus.SUCCEEDED.value)
+        )
+    return made
 
 
 async def scheduled_for(runtime: Runtime, action_id: str) -> list[dt.datetime]:
