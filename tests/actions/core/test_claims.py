@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import time
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select, update
@@ -17,10 +19,15 @@ from backend.actions.runs import claim_next_run
 from backend.actions.schemas import ActionPatch
 from backend.actions.worker import ActionRuns, RunJob
 from backend.auth.roles import Role
+from backend.ingestion import acceptance
+from backend.ingestion.intake import Intake
 from backend.db import session_scope, utcnow
 from backend.runtime import Runtime
 from backend.tasks.lifecycle import LeaseLost
-from tests.actions.core.conftest import create, person, webhook_in
+from backend.tasks.models import IngestionTask
+from tests.actions.core.conftest import create, fast_settings, person, started, webhook_in
+from tests.conftest import Backend
+from tests.factories import sales_csv
 
 EVERY_MINUTE = [{"type": "schedule", "cron": "* * * * *", "timezone": "UTC"}]
 MINUTE = dt.timedelta(minutes=1)
@@ -166,3 +173,53 @@ async def test_a_run_no_longer_held_is_cancelled(runtime: Runtime, registered: l
         await asyncio.wait_for(job, 5)  # stopped within a lease, not after the hour
     finally:
         job.cancel()
+
+
+async def test_actions_leave_a_slot_for_uploads(backend: Backend, registered: list[str]) -> None:
+    release = asyncio.Event()
+
+    async def slow(context: RunContext) -> Outcome:
+        await release.wait()  # an import from a server that trickles
+        return Outcome("succeeded")
+
+    registry.register("webhook", slow)
+    registered.append("webhook")
+    runtime = await started(fast_settings(backend, worker_concurrency=2), workers=True)
+    try:
+        owner = await person(runtime, Role.UPLOADER)
+        for _ in range(3):
+            action, _ = await create(runtime, owner, webhook_in())
+            async with session_scope(runtime.sessions) as session:
+                await service.execute(session, owner, action.id)
+        runtime.wake_workers()
+        await asyncio.sleep(0.5)  # the slots take what they may
+        async with session_scope(runtime.sessions) as session:
+            staged = await Intake(runtime.store, 10**8).stage(_chunks(sales_csv(rows=5)), "s.csv")
+            task_id = (await acceptance.accept(session, staged, "sales")).task.id
+        runtime.wake_workers()
+
+        deadline = time.monotonic() + 10
+        while (status := await _task_status(runtime, task_id)) == "queued":
+            assert time.monotonic() < deadline, "the upload waited behind the actions' runs"
+            await asyncio.sleep(0.05)
+        running = await _statuses(runtime)
+        assert running.count("running") == 1  # one slot of two for actions
+    finally:
+        release.set()
+        await runtime.stop()
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _task_status(runtime: Runtime, task_id: str) -> str:
+    async with session_scope(runtime.sessions) as session:
+        task = await session.get(IngestionTask, task_id)
+    assert task is not None
+    return str(task.status)
+
+
+async def _statuses(runtime: Runtime) -> list[str]:
+    async with session_scope(runtime.sessions) as session:
+        return [str(status) for status in await session.scalars(select(ActionRun.status))]
