@@ -19,9 +19,9 @@ from backend.actions.runs import claim_next_run
 from backend.actions.schemas import ActionPatch
 from backend.actions.worker import ActionRuns, RunJob
 from backend.auth.roles import Role
+from backend.db import session_scope, utcnow
 from backend.ingestion import acceptance
 from backend.ingestion.intake import Intake
-from backend.db import session_scope, utcnow
 from backend.runtime import Runtime
 from backend.tasks.lifecycle import LeaseLost
 from backend.tasks.models import IngestionTask
@@ -199,7 +199,7 @@ async def test_actions_leave_a_slot_for_uploads(backend: Backend, registered: li
         runtime.wake_workers()
 
         deadline = time.monotonic() + 10
-        while (status := await _task_status(runtime, task_id)) == "queued":
+        while await _task_status(runtime, task_id) == "queued":
             assert time.monotonic() < deadline, "the upload waited behind the actions' runs"
             await asyncio.sleep(0.05)
         running = await _statuses(runtime)

@@ -7,15 +7,14 @@ import asyncio
 import datetime as dt
 
 import pytest
-
 from sqlalchemy import select, update
 
 from backend.actions import lifecycle, scheduler, service
 from backend.actions.models import Action, ActionRun, RunStatus
 from backend.actions.schemas import ActionPatch
 from backend.auth.roles import Role
-from backend.errors import InvalidInput
 from backend.db import session_scope, utcnow
+from backend.errors import InvalidInput
 from backend.runtime import Runtime
 from tests.actions.core.conftest import create, person, webhook_in
 
