@@ -321,7 +321,6 @@ async def _queued_manual(session: AsyncSession, action_id: str) -> ActionRun | N
             ActionRun.action_id == action_id,
             ActionRun.trigger == "manual",
             ActionRun.status == RunStatus.QUEUED.value,
-            ActionRun.attempts == 0,
         )
         .limit(1)
     )
