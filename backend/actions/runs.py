@@ -26,6 +26,7 @@ def runnable(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
+CLAIM_LOCK = 0x61637431  # the advisory lock claims of actions' runs take on PostgreSQL
 DISABLED_ERROR = {
     "code": "action_disabled",
     "message": "The action was disabled before this run started.",
@@ -64,6 +65,10 @@ async def claim_next_run(session: AsyncSession, owner: str, lease_seconds: float
     statement moves it to running and sets the lease, so no other worker sees it as runnable
     until the lease expires. PostgreSQL skips the rows other claims hold; SQLite's BEGIN
     IMMEDIATE serialises writers. Queued runs of disabled actions end failed first."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Claims of runs take turns (until commit): two claims at once would each miss the
+        # other's run of the same action, both uncommitted, and run one action twice.
+        await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
     now = utcnow()
     await fail_disabled(session, now)
     condition = and_(runnable(now), ~_busy(now))
