@@ -59,6 +59,20 @@ class ActionSettings(BaseSettings):
     actions_per_owner: Annotated[int, Field(ge=1, le=10000)] = Field(
         default=100, description="Actions one person may own"
     )
+    actions_min_interval_seconds: Annotated[int, Field(ge=0, le=86400)] = Field(
+        default=300, description="The shortest time between two times of a schedule"
+    )
+    actions_worker_slots: Annotated[int, Field(ge=0, le=256)] = Field(
+        default=0,
+        description="Worker slots of a process that actions' runs may use at once (0: all but "
+        "one, so uploads always keep a slot)",
+    )
+    actions_max_manual_per_hour: Annotated[int, Field(ge=1, le=100000)] = Field(
+        default=60, description="Manual runs and sends-again one action may have per hour"
+    )
+    actions_max_queued_runs: Annotated[int, Field(ge=1, le=100000)] = Field(
+        default=100, description="Queued runs one action may have; more events are not run"
+    )
     smtp_host: str | None = Field(
         default=None, max_length=255, description="The mail server reports are sent through"
     )

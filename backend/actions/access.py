@@ -4,12 +4,17 @@ one who lost the role runs nothing)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.actions import cron
 from backend.actions.models import Action, ActionKind
+from backend.actions.schemas import ScheduleTrigger, TriggerIn
 from backend.auth.models import User
 from backend.auth.principal import Principal
 from backend.auth.roles import Role
@@ -123,6 +128,49 @@ async def _check_report(
                 "Set your e-mail address in your profile and send the report to it, or ask an "
                 "admin for the uploader role.",
             )
+
+
+def check_schedules(triggers: Sequence[TriggerIn], min_seconds: int, now: dt.datetime) -> None:
+    """InvalidInput when a schedule's times come closer than ACTIONS_MIN_INTERVAL_SECONDS (the
+    shortest gap among its next times)."""
+    for trigger in triggers:
+        if not isinstance(trigger, ScheduleTrigger):
+            continue
+        schedule = cron.check(trigger.cron, trigger.timezone)
+        gap = int(cron.shortest_gap(schedule, now).total_seconds())
+        if gap < min_seconds:
+            raise InvalidInput(
+                f"This schedule runs every {cron.span(max(gap, 1))}; actions run at most every "
+                f"{cron.span(min_seconds)} (ACTIONS_MIN_INTERVAL_SECONDS).",
+                "Choose a schedule that runs less often, such as '0 * * * *' (every hour), or "
+                "ask an operator to lower ACTIONS_MIN_INTERVAL_SECONDS.",
+            )
+
+
+def check_bucket(kind: str, params: dict[str, Any], buckets: Sequence[str]) -> None:
+    """An S3 import's bucket must be one ACTIONS_S3_BUCKETS names."""
+    uri = params.get("s3_uri") if kind == ActionKind.IMPORT.value else None
+    if not uri:
+        return
+    bucket = urlsplit(str(uri)).netloc
+    if bucket not in buckets:
+        raise InvalidInput(
+            f"Imports may not read the bucket {bucket[:63]!r}: it is not one the service "
+            "allows (ACTIONS_S3_BUCKETS).",
+            "Import from a bucket an administrator allowed, or ask one to add this bucket to "
+            "ACTIONS_S3_BUCKETS.",
+        )
+
+
+def origin(url: object) -> tuple[str, str, int | None]:
+    """A url's scheme, host and port (the port a scheme implies when none is given)."""
+    parts = urlsplit(str(url or ""))
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    try:
+        port = parts.port or default
+    except ValueError:
+        port = None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
 def _kind_of(owner_id: str) -> str:

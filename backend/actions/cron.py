@@ -62,6 +62,23 @@ def next_times(schedule: Schedule, now: dt.datetime, count: int = 5) -> list[dt.
     return list(islice(CronSim(schedule.cron, local), count))
 
 
+def shortest_gap(schedule: Schedule, now: dt.datetime, count: int = 12) -> dt.timedelta:
+    """The shortest time between two of the schedule's next `count` times (a day when it has
+    fewer than two)."""
+    times = [time.astimezone(dt.UTC) for time in next_times(schedule, now, count)]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    return min(gaps, default=dt.timedelta(days=1))
+
+
+def span(seconds: int) -> str:
+    """A time in words: "1 second", "5 minutes", "2 hours"."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
 def words(schedule: Schedule) -> str:
     """The schedule as a sentence ("At 08:30 on Monday through Friday, Europe/Berlin time")."""
     try:

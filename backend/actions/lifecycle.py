@@ -119,6 +119,19 @@ async def claim(
     return claimed.scalar_one_or_none()
 
 
+async def fail_queued(
+    session: AsyncSession, which: ColumnElement[bool], error: dict[str, str], now: dt.datetime
+) -> None:
+    """Queued runs `which` selects end failed with `error`, in one UPDATE (queued to failed:
+    a run whose action cannot run any more)."""
+    await session.execute(
+        update(ActionRun)
+        .where(which, ActionRun.status == R.QUEUED.value)
+        .values(status=R.FAILED.value, error=error, finished_at=now, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def advance_run(
     session: AsyncSession, run_id: str, to: RunStatus, *, owner: str, **columns: Any
 ) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from backend.actions import lifecycle
-from backend.actions.models import ActionDelivery, ActionRun, RunStatus
+from backend.actions.models import Action, ActionDelivery, ActionRun, RunStatus
 from backend.db import utcnow
 
 
@@ -26,12 +26,52 @@ def runnable(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
+CLAIM_LOCK = 0x61637431  # the advisory lock claims of actions' runs take on PostgreSQL
+DISABLED_ERROR = {
+    "code": "action_disabled",
+    "message": "The action was disabled before this run started.",
+    "hint": "Enable the action again, then run it or wait for its next trigger.",
+}
+
+
+def _busy(now: dt.datetime) -> ColumnElement[bool]:
+    """Another run of the same action is running with a live lease: one at a time per action."""
+    other = aliased(ActionRun)
+    return (
+        exists()
+        .where(
+            other.action_id == ActionRun.action_id,
+            other.id != ActionRun.id,
+            other.status == RunStatus.RUNNING.value,
+            other.lease_expires_at >= now,
+        )
+        .correlate(ActionRun)
+    )
+
+
+async def fail_disabled(session: AsyncSession, now: dt.datetime) -> None:
+    """Queued runs of disabled actions end failed (a manual run, asked for explicitly, stays)."""
+    disabled = select(Action.id).where(Action.enabled.is_(False))
+    await lifecycle.fail_queued(
+        session,
+        and_(ActionRun.action_id.in_(disabled), ActionRun.trigger != "manual"),
+        DISABLED_ERROR,
+        now,
+    )
+
+
 async def claim_next_run(session: AsyncSession, owner: str, lease_seconds: float) -> str | None:
-    """Atomically take the oldest runnable run: the same statement moves it to running and
-    sets the lease, so no other worker sees it as runnable until the lease expires. PostgreSQL
-    skips the rows other claims hold; SQLite's BEGIN IMMEDIATE serialises writers."""
+    """Atomically take the oldest runnable run of an action with none running: the same
+    statement moves it to running and sets the lease, so no other worker sees it as runnable
+    until the lease expires. PostgreSQL skips the rows other claims hold; SQLite's BEGIN
+    IMMEDIATE serialises writers. Queued runs of disabled actions end failed first."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Claims of runs take turns (until commit): two claims at once would each miss the
+        # other's run of the same action, both uncommitted, and run one action twice.
+        await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
     now = utcnow()
-    condition = runnable(now)
+    await fail_disabled(session, now)
+    condition = and_(runnable(now), ~_busy(now))
     candidate = (
         select(ActionRun.id)
         .where(condition)

@@ -13,16 +13,18 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.actions import cron, lifecycle, runs
-from backend.actions.models import Action, ActionRun, ActionTrigger, TriggerType
+from backend.actions.models import Action, ActionRun, ActionTrigger, RunStatus, TriggerType
 from backend.events.models import OutboxEvent
 
 log = logging.getLogger(__name__)
 EVENTS_PER_TICK = 200
+MAX_QUEUED_RUNS = 100  # an action's queued runs past which events are not run (the default)
+WAITING = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 DISPATCHED_KEEP = dt.timedelta(days=1)
 
 
@@ -46,11 +48,17 @@ async def insert_run(session: AsyncSession, values: dict[str, Any]) -> bool:
     return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
-async def tick(session: AsyncSession, now: dt.datetime, *, keep_days: int | None = None) -> int:
+async def tick(
+    session: AsyncSession,
+    now: dt.datetime,
+    *,
+    keep_days: int | None = None,
+    max_queued: int = MAX_QUEUED_RUNS,
+) -> int:
     """Due schedules and new events as runs (how many were made); with `keep_days`, runs older
     than that (each action's latest kept) and dispatched events older than a day go."""
     made = await schedule(session, now)
-    made += await dispatch(session, now)
+    made += await dispatch(session, now, max_queued=max_queued)
     if keep_days is not None:
         await purge(session, now, keep_days)
     return made
@@ -63,12 +71,18 @@ async def schedule(session: AsyncSession, now: dt.datetime) -> int:
         .where(Action.enabled.is_(True), ActionTrigger.type == TriggerType.SCHEDULE.value)
     )
     made = 0
+    waiting = await _with_waiting_schedule(session)
     for trigger, enabled_at in rows.all():
         due = _due(trigger, now)
         if due is None:
             continue
         since = max(t for t in (trigger.last_scheduled_for, enabled_at) if t is not None)
         if due <= since:
+            continue
+        if trigger.action_id in waiting:
+            # Its last scheduled run still waits or runs: this time is skipped, not run later.
+            log.info("action %s: a scheduled run still waits; %s skipped", trigger.action_id, due)
+            await _mark_scheduled(session, trigger.id, due)
             continue
         values = lifecycle.queued_values(
             trigger.action_id,
@@ -77,13 +91,28 @@ async def schedule(session: AsyncSession, now: dt.datetime) -> int:
             "schedule",
             scheduled_for=due,
         )
-        made += await insert_run(session, values)
-        await session.execute(
-            update(ActionTrigger)
-            .where(ActionTrigger.id == trigger.id)
-            .values(last_scheduled_for=due)
-        )
+        inserted = await insert_run(session, values)
+        made += inserted
+        if inserted:
+            waiting.add(trigger.action_id)
+        await _mark_scheduled(session, trigger.id, due)
     return made
+
+
+async def _with_waiting_schedule(session: AsyncSession) -> set[str]:
+    """The actions with a scheduled run queued or running."""
+    rows = await session.scalars(
+        select(ActionRun.action_id)
+        .where(ActionRun.trigger == "schedule", ActionRun.status.in_(WAITING))
+        .distinct()
+    )
+    return set(rows)
+
+
+async def _mark_scheduled(session: AsyncSession, trigger_id: str, due: dt.datetime) -> None:
+    await session.execute(
+        update(ActionTrigger).where(ActionTrigger.id == trigger_id).values(last_scheduled_for=due)
+    )
 
 
 def _due(trigger: ActionTrigger, now: dt.datetime) -> dt.datetime | None:
@@ -100,7 +129,20 @@ def _matches(trigger: ActionTrigger, event: OutboxEvent) -> bool:
     return wanted is None or wanted == event.datasource
 
 
-async def dispatch(session: AsyncSession, now: dt.datetime) -> int:
+async def _queued_counts(session: AsyncSession, action_ids: set[str]) -> dict[str, int]:
+    if not action_ids:
+        return {}
+    rows = await session.execute(
+        select(ActionRun.action_id, func.count())
+        .where(ActionRun.action_id.in_(action_ids), ActionRun.status == RunStatus.QUEUED.value)
+        .group_by(ActionRun.action_id)
+    )
+    return {action_id: int(count) for action_id, count in rows.all()}
+
+
+async def dispatch(
+    session: AsyncSession, now: dt.datetime, *, max_queued: int = MAX_QUEUED_RUNS
+) -> int:
     """New events (locked: another process's tick skips them) each become one run per enabled
     trigger listening to them, then are marked dispatched, in the caller's transaction."""
     events = list(
@@ -126,11 +168,25 @@ async def dispatch(session: AsyncSession, now: dt.datetime) -> int:
             )
         )
     )
+    queued = await _queued_counts(session, {trigger.action_id for trigger in triggers})
+    full: set[str] = set()
     made = 0
     for event in events:
         for trigger in triggers:
-            if trigger.event == event.kind and _matches(trigger, event):
-                made += await _event_run(session, trigger, event)
+            if trigger.event != event.kind or not _matches(trigger, event):
+                continue
+            if queued.get(trigger.action_id, 0) >= max_queued:
+                full.add(trigger.action_id)
+                continue
+            if await _event_run(session, trigger, event):
+                made += 1
+                queued[trigger.action_id] = queued.get(trigger.action_id, 0) + 1
+    for action_id in sorted(full):
+        log.warning(
+            "action %s has %d queued runs (ACTIONS_MAX_QUEUED_RUNS): new events do not run it",
+            action_id,
+            max_queued,
+        )
     await session.execute(
         update(OutboxEvent)
         .where(OutboxEvent.id.in_([event.id for event in events]))

@@ -5,6 +5,7 @@ models; every change is audited (without a secret), and everyone sees only their
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from backend.actions.schemas import (
     parse_params,
 )
 from backend.actions.secrets import Cipher, hint
+from backend.auth.limits import TooManyRequests
 from backend.auth.models import User
 from backend.auth.principal import Principal
 from backend.config_actions import ActionSettings
@@ -35,6 +37,7 @@ from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput
 from backend.ingestion.acceptance import WAKE_WORKERS
 from backend.monitoring import audit
+from backend.monitoring.models import AuditEvent
 from backend.paging import check_page
 
 __all__ = [
@@ -51,6 +54,8 @@ __all__ = [
     "update",
 ]
 MAX_PAGE = 200
+HOUR = dt.timedelta(hours=1)
+MANUAL = ("execute_action", "redeliver_action_run")
 
 
 def _limits(settings: ActionSettings | None) -> ActionSettings:
@@ -126,6 +131,7 @@ async def _check_access(
     limits: ActionSettings,
 ) -> None:
     access.require_role(actor, kind, params)
+    access.check_bucket(kind, params, limits.actions_s3_buckets)
     await access.require_kind_access(
         session,
         actor,
@@ -157,6 +163,7 @@ async def create(
     kind = ActionKind(body.kind)
     params = _parsed(kind, body.params)
     await _check_access(session, actor, kind.value, params, limits)
+    access.check_schedules(body.triggers, limits.actions_min_interval_seconds, utcnow())
     if await _count_owned(session, actor) >= limits.actions_per_owner:
         raise Conflict(
             f"You own {limits.actions_per_owner} actions already, as many as one person may "
@@ -235,11 +242,14 @@ async def update(
     ones, except an import's header left out keeps its stored value; enabling again counts
     schedules from now (missed times do not run)."""
     action = await _locked(session, actor, action_id)
+    limits = _limits(settings)
+    if body.triggers is not None:
+        access.check_schedules(body.triggers, limits.actions_min_interval_seconds, utcnow())
     changed = [
         name for name in ("name", "params", "triggers", "enabled") if name in body.model_fields_set
     ]
     if body.params is not None:
-        await _new_params(session, actor, action, body.params, cipher, _limits(settings))
+        await _new_params(session, actor, action, body.params, cipher, limits)
     if body.name is not None:
         action.name = body.name
     now = utcnow()
@@ -269,6 +279,7 @@ async def _new_params(
     kind = ActionKind(action.kind)
     stored_header = (action.params or {}).get("header")
     if kind is ActionKind.IMPORT and "header" not in given and stored_header:
+        _require_same_origin(action, given)
         # Checked with a stand-in value: the stored one stays sealed, never read here.
         given = {**given, "header": {**stored_header, "value": "kept"}}
         params = _parsed(kind, given)
@@ -284,6 +295,16 @@ async def _new_params(
     action.params = params
 
 
+def _require_same_origin(action: Action, given: dict[str, Any]) -> None:
+    """A kept header is sent only to the origin (scheme, host, port) it was given for."""
+    if access.origin((action.params or {}).get("url")) != access.origin(given.get("url")):
+        raise InvalidInput(
+            "The address moved to another host, so the stored header is not sent there: give "
+            "the header again, or remove it.",
+            "Send params.header with its value again, or params without a header.",
+        )
+
+
 async def delete(session: AsyncSession, actor: Principal, action_id: str) -> None:
     """Deletes the action with its triggers, runs and their deliveries."""
     action = await _locked(session, actor, action_id)
@@ -294,9 +315,55 @@ async def delete(session: AsyncSession, actor: Principal, action_id: str) -> Non
     await session.flush()
 
 
-async def execute(session: AsyncSession, actor: Principal, action_id: str) -> ActionRun:
-    """A manual run, queued now; the workers are woken once the caller commits."""
+async def _queued_manual(session: AsyncSession, action_id: str) -> ActionRun | None:
+    return await session.scalar(
+        select(ActionRun)
+        .where(
+            ActionRun.action_id == action_id,
+            ActionRun.trigger == "manual",
+            ActionRun.status == RunStatus.QUEUED.value,
+        )
+        .limit(1)
+    )
+
+
+async def _require_manual_budget(
+    session: AsyncSession, action_id: str, limits: ActionSettings
+) -> None:
+    """TooManyRequests once the action had ACTIONS_MAX_MANUAL_PER_HOUR manual runs and
+    sends-again in the last hour."""
+    since = utcnow() - HOUR
+    recent = select(AuditEvent.at).where(
+        AuditEvent.at > since, AuditEvent.action.in_(MANUAL), AuditEvent.target == action_id
+    )
+    made = await session.scalar(select(func.count()).select_from(recent.subquery()))
+    most = limits.actions_max_manual_per_hour
+    if int(made or 0) < most:
+        return
+    oldest = await session.scalar(recent.order_by(AuditEvent.at).limit(1))
+    wait = int((oldest + HOUR - utcnow()).total_seconds()) + 1 if oldest else 60
+    raise TooManyRequests(
+        f"This action was run or sent again {most} times in the last hour, as often as an "
+        "action may be (ACTIONS_MAX_MANUAL_PER_HOUR).",
+        "Wait a while, then run it again.",
+        wait,
+    )
+
+
+async def execute(
+    session: AsyncSession,
+    actor: Principal,
+    action_id: str,
+    *,
+    settings: ActionSettings | None = None,
+) -> ActionRun:
+    """A manual run, queued now (or the one still waiting: no second one); the workers are
+    woken once the caller commits."""
     action = await _locked(session, actor, action_id)
+    waiting = await _queued_manual(session, action.id)
+    if waiting is not None:
+        return waiting
+    await _require_manual_budget(session, action.id, _limits(settings))
     run = lifecycle.create_run(
         session,
         action.id,
@@ -321,7 +388,12 @@ async def runs(
 
 
 async def redeliver(
-    session: AsyncSession, actor: Principal, action_id: str, run_id: str
+    session: AsyncSession,
+    actor: Principal,
+    action_id: str,
+    run_id: str,
+    *,
+    settings: ActionSettings | None = None,
 ) -> ActionRun:
     """ "Send again": an ended run back to the queue, with the same id (so the same
     webhook-id) and its deliveries counted afresh."""
@@ -334,6 +406,7 @@ async def redeliver(
             f"The run is {run.status}: only a run that has ended can be sent again.",
             "Wait until it succeeds or fails, then send it again.",
         )
+    await _require_manual_budget(session, action.id, _limits(settings))
     lifecycle.move_run(run, RunStatus.QUEUED)
     audit.record(session, actor.label, "redeliver_action_run", action.id, {"run": run.id})
     session.info[WAKE_WORKERS] = True

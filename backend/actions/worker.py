@@ -66,7 +66,10 @@ class ActionRuns:
         purge = self._purged is None or now - self._purged >= PURGE_EVERY
         async with session_scope(self.services.sessions) as session:
             made = await scheduler.tick(
-                session, now, keep_days=settings.actions_runs_keep_days if purge else None
+                session,
+                now,
+                keep_days=settings.actions_runs_keep_days if purge else None,
+                max_queued=settings.actions_max_queued_runs,
             )
         if purge:
             self._purged = now
@@ -91,16 +94,26 @@ class RunJob:
         self.owner = owner
 
     async def run(self) -> None:
+        """The run, while the lease is kept: when the keeper finds the run no longer this
+        worker's (taken over, or its action deleted), the run is cancelled, as a task's is."""
         lease = self.services.settings.worker_lease_seconds
         keeper = asyncio.create_task(keep_lease(self._extend, lease))
+        work = asyncio.create_task(self._run())
         try:
-            await self._run()
+            await asyncio.wait({keeper, work}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done() and keeper.exception() is None:
+                log.info("run %s: no longer held (taken over or deleted); stopping", self.run_id)
+                work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
         except LeaseLost:
             log.info("run %s: lease lost (taken over); stopping", self.run_id)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            for helper in (keeper, work):
+                if not helper.done():
+                    helper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await helper
 
     async def _extend(self, expires: dt.datetime) -> bool:
         async with session_scope(self.services.sessions) as session:
@@ -130,6 +143,9 @@ class RunJob:
             action = await session.get(Action, run.action_id)
             if action is None:
                 return None
+            if not action.enabled and run.trigger != "manual":
+                error = runs.DISABLED_ERROR
+                raise RunFailed(error["code"], error["message"], error["hint"])
             try:
                 owner = await owner_principal(session, action)
             except AppError as exc:

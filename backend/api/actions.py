@@ -188,11 +188,14 @@ async def delete_action(action_id: ActionId, session: SessionDep, principal: Vie
 @router.post(
     "/{action_id:hex_id}/execute",
     status_code=202,
-    responses={401: _ERROR, 403: _ERROR, 409: _ERROR, **_MISSING},
+    responses={401: _ERROR, 403: _ERROR, 409: _ERROR, 429: _ERROR, **_MISSING},
     summary="Run an action now: the run, queued (its runs show how it ends)",
 )
-async def execute_action(action_id: ActionId, session: SessionDep, principal: Viewer) -> RunOut:
-    return answers.run_out(await service.execute(session, principal, action_id))
+async def execute_action(
+    action_id: ActionId, session: SessionDep, runtime: RuntimeDep, principal: Viewer
+) -> RunOut:
+    run = await service.execute(session, principal, action_id, settings=runtime.settings)
+    return answers.run_out(run)
 
 
 @router.get(
@@ -217,9 +220,9 @@ async def list_runs(
     summary="Send a run's event again (a new delivery, signed afresh)",
 )
 async def redeliver_run(
-    action_id: ActionId, run_id: RunId, session: SessionDep, principal: Viewer
+    action_id: ActionId, run_id: RunId, session: SessionDep, runtime: RuntimeDep, principal: Viewer
 ) -> RunOut:
-    run = await service.redeliver(session, principal, action_id, run_id)
+    run = await service.redeliver(session, principal, action_id, run_id, settings=runtime.settings)
     (again,) = await answers.run_outs(session, [run])
     return again
 

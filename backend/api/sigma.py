@@ -149,7 +149,7 @@ async def sigma_create_action(
     summary="Run an action now, as POST /api/actions/{id}/execute, in the Sigma envelope",
 )
 async def sigma_execute_action(
-    action_id: actions.ActionId, session: SessionDep, principal: Viewer
+    action_id: actions.ActionId, session: SessionDep, runtime: RuntimeDep, principal: Viewer
 ) -> dict[str, Any]:
-    run = await actions.execute_action(action_id, session, principal)
+    run = await actions.execute_action(action_id, session, runtime, principal)
     return _success(run.model_dump(mode="json"))

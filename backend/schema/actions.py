@@ -262,9 +262,11 @@ class ActionMutation:
     )
     async def execute_action(self, info: Info, id: strawberry.ID) -> ActionRun:
         context = info.context
-        return _run(
-            answers.run_out(await service.execute(context.session, context.principal, _id(id)))
+        settings = context.runtime.settings
+        found = await service.execute(
+            context.session, context.principal, _id(id), settings=settings
         )
+        return _run(answers.run_out(found))
 
     @strawberry.mutation(permission_classes=[IsViewer], description="Send a run's event again")
     async def redeliver_run(
@@ -272,7 +274,11 @@ class ActionMutation:
     ) -> ActionRun:
         context = info.context
         found = await service.redeliver(
-            context.session, context.principal, _id(action_id), _id(run_id, "run")
+            context.session,
+            context.principal,
+            _id(action_id),
+            _id(run_id, "run"),
+            settings=context.runtime.settings,
         )
         (again,) = await answers.run_outs(context.session, [found])
         return _run(again)

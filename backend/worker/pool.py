@@ -60,6 +60,14 @@ class WorkerPool:
         self._stopping = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._slots: list[asyncio.Task[None]] = []  # the loops that take tasks
+        self._jobs = 0  # slots running a job of the other sources now
+
+    @property
+    def job_slots(self) -> int:
+        """Slots that may run other sources' jobs at once (ACTIONS_WORKER_SLOTS; 0: all but
+        one, so uploads always keep a slot when there are two or more)."""
+        configured = getattr(self.settings, "actions_worker_slots", 0)
+        return configured or max(1, self.settings.worker_concurrency - 1)
 
     def live_slots(self) -> int:
         """Slot loops still running: the heartbeat reports these, not the configured number."""
@@ -193,7 +201,7 @@ class WorkerPool:
                     log.warning("worker %s: no task claimed (%s); retrying", owner, reason)
                 task_id = None
             if task_id is None:
-                job = await self._claim_job(owner)
+                job = await self._reserve_job(owner)
                 if job is None:
                     await self._idle()
                 else:
@@ -211,6 +219,20 @@ class WorkerPool:
             finally:
                 if self.metrics is not None:
                     self.metrics.worker_slots.dec()
+
+    async def _reserve_job(self, owner: str) -> Job | None:
+        """A job, when fewer than `job_slots` slots run one: the slot is counted before the
+        claim (two slots never both take the last one), and given back when none came."""
+        if self._jobs >= self.job_slots:
+            return None
+        self._jobs += 1
+        job = None
+        try:
+            job = await self._claim_job(owner)
+        finally:
+            if job is None:
+                self._jobs -= 1
+        return job
 
     async def _claim_job(self, owner: str) -> Job | None:
         """A job from the other sources, asked in turn (a different one first each time, so
@@ -236,6 +258,7 @@ class WorkerPool:
         except UNEXPECTED:
             log.exception("worker %s stopped on a job; it will be picked up again", owner)
         finally:
+            self._jobs -= 1
             if self.metrics is not None:
                 self.metrics.worker_slots.dec()
 

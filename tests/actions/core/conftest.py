@@ -24,6 +24,7 @@ FAST: dict[str, Any] = {
     "actions_retry_base_seconds": 0.05,
     "actions_max_deliveries": 3,
     "actions_tick_seconds": 0.1,
+    "actions_min_interval_seconds": 1,  # the tests' schedules run every minute
 }
 
 

@@ -174,3 +174,18 @@ async def _ended_runs(runtime: Runtime, action_ids: list[str]) -> list[ActionRun
             return found
         assert time.monotonic() < deadline, [(r.action_id, r.status, r.error) for r in found]
         await asyncio.sleep(0.1)
+
+
+async def test_an_action_with_its_queued_runs_at_the_cap_gets_no_more_from_events(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    action_id = await listening(runtime, event="task.failed")
+    for _ in range(3):
+        await fail(runtime, await claimed_task(runtime))
+
+    async with session_scope(runtime.sessions) as session:
+        made = await scheduler.tick(session, utcnow(), max_queued=2)
+
+    assert made == 2 and len(await runs_of(runtime, action_id)) == 2
+    warned = [r for r in caplog.records if "ACTIONS_MAX_QUEUED_RUNS" in r.getMessage()]
+    assert len(warned) == 1

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from backend.actions import lifecycle, scheduler, service
-from backend.actions.models import Action, ActionRun
+from backend.actions.models import Action, ActionRun, RunStatus
 from backend.actions.schemas import ActionPatch
 from backend.auth.roles import Role
 from backend.db import session_scope, utcnow
+from backend.errors import InvalidInput
 from backend.runtime import Runtime
 from tests.actions.core.conftest import create, person, webhook_in
 
@@ -31,8 +33,17 @@ def next_minute(after: dt.datetime) -> dt.datetime:
 
 
 async def tick(runtime: Runtime, now: dt.datetime) -> int:
+    """A tick, then its runs ended, as a worker would end them before the next due time (a
+    schedule adds no run while its last one still waits)."""
     async with session_scope(runtime.sessions) as session:
-        return await scheduler.tick(session, now)
+        made = await scheduler.tick(session, now)
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(
+            update(ActionRun)
+            .where(ActionRun.status == RunStatus.QUEUED.value)
+            .values(status=RunStatus.SUCCEEDED.value)
+        )
+    return made
 
 
 async def scheduled_for(runtime: Runtime, action_id: str) -> list[dt.datetime]:
@@ -120,3 +131,57 @@ async def test_old_runs_go_but_each_action_keeps_its_latest(runtime: Runtime) ->
     async with session_scope(runtime.sessions) as session:
         left = {(r.action_id, r.trigger_key) for r in await session.scalars(select(ActionRun))}
     assert left == {(busy.id, "manual:2"), (quiet.id, "manual:3")}
+
+
+async def test_a_schedule_adds_no_run_while_its_last_one_still_waits(runtime: Runtime) -> None:
+    action = await scheduled_action(runtime)
+    start = next_minute(action.enabled_at)
+
+    for minute in range(5):  # no worker drains the queue (a receiver that never answers)
+        async with session_scope(runtime.sessions) as session:
+            await scheduler.tick(session, start + minute * MINUTE + dt.timedelta(seconds=1))
+
+    assert await scheduled_for(runtime, action.id) == [start]
+    async with session_scope(runtime.sessions) as session:
+        await session.execute(update(ActionRun).values(status=RunStatus.SUCCEEDED.value))
+    assert await tick(runtime, start + 4 * MINUTE + dt.timedelta(seconds=5)) == 0  # skipped
+    assert await tick(runtime, start + 5 * MINUTE) == 1
+
+
+@pytest.mark.parametrize(
+    ("cron", "said"),
+    [
+        ("* * * * * *", "This schedule runs every 1 second; actions run at most every 5 minutes"),
+        ("0-59/5 * * * * *", "This schedule runs every 5 seconds;"),
+        ("* * * * *", "This schedule runs every 1 minute; actions run at most every 5 minutes"),
+        ("0,1 8 * * *", "This schedule runs every 1 minute;"),
+    ],
+)
+async def test_a_schedule_more_often_than_the_floor_is_refused(
+    runtime: Runtime, cron: str, said: str
+) -> None:
+    owner = await person(runtime, Role.UPLOADER)
+    floor = runtime.settings.model_copy(update={"actions_min_interval_seconds": 300})
+    body = webhook_in(triggers=[{"type": "schedule", "cron": cron, "timezone": "UTC"}])
+    assert runtime.cipher is not None
+
+    with pytest.raises(InvalidInput) as refused:
+        async with session_scope(runtime.sessions) as session:
+            await service.create(session, owner, body, runtime.cipher, settings=floor)
+
+    assert refused.value.message.startswith(said)
+    assert refused.value.message.endswith("(ACTIONS_MIN_INTERVAL_SECONDS).")
+    every_ten = webhook_in(triggers=[{"type": "schedule", "cron": "*/10 * * * *"}])
+    async with session_scope(runtime.sessions) as session:
+        await service.create(session, owner, every_ten, runtime.cipher, settings=floor)
+    action, _ = await create(runtime, owner, webhook_in())
+    with pytest.raises(InvalidInput):
+        async with session_scope(runtime.sessions) as session:
+            await service.update(
+                session,
+                owner,
+                action.id,
+                ActionPatch(triggers=body.triggers),
+                runtime.cipher,
+                settings=floor,
+            )

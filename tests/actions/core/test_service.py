@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.actions import answers, service
-from backend.actions.models import Action, ActionTrigger
+from backend.actions.models import Action, ActionRun, ActionTrigger
 from backend.actions.schemas import ActionIn, ActionPatch
+from backend.auth.limits import TooManyRequests
+from backend.auth.principal import Principal
 from backend.auth.roles import Role
 from backend.db import session_scope
-from backend.errors import Conflict, Forbidden, NotFound
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.monitoring.models import AuditEvent
 from backend.runtime import Runtime
 from tests.actions.core.conftest import alert_in, create, person, webhook_in
@@ -192,3 +194,92 @@ async def test_deleting_removes_the_action_with_its_runs(runtime: Runtime) -> No
             "execute_action",
             "delete_action",
         ]
+
+
+async def _import_with_header(runtime: Runtime) -> tuple[Principal, Action]:
+    owner = await person(runtime, Role.UPLOADER)
+    header = {"name": "Authorization", "value": "Bearer kept-secret"}
+    action, _ = await create(runtime, owner, import_in(datasource="review_headers", header=header))
+    return owner, action
+
+
+async def _patched(runtime: Runtime, owner: Principal, action_id: str, url: str) -> Action:
+    assert runtime.cipher is not None
+    patch = ActionPatch(params={"url": url, "datasource": "review_headers"})
+    async with session_scope(runtime.sessions) as session:
+        return await service.update(session, owner, action_id, patch, runtime.cipher)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://attacker.example.net/a.csv",
+        "http://files.example.com/sales.csv",
+        "https://files.example.com:8443/sales.csv",
+    ],
+)
+async def test_a_kept_header_is_not_sent_to_a_new_host(runtime: Runtime, url: str) -> None:
+    owner, action = await _import_with_header(runtime)
+
+    with pytest.raises(InvalidInput) as refused:
+        await _patched(runtime, owner, action.id, url)
+
+    assert refused.value.message == (
+        "The address moved to another host, so the stored header is not sent there: give the "
+        "header again, or remove it."
+    )
+    moved = await _patched(runtime, owner, action.id, "https://FILES.example.com:443/b.csv")
+    assert moved.params["header"] == {"name": "Authorization"} and moved.secret_box is not None
+
+
+async def test_an_s3_import_of_a_bucket_not_allowed_is_refused_at_creation(
+    runtime: Runtime,
+) -> None:
+    owner = await person(runtime, Role.UPLOADER)
+    allowed = runtime.settings.model_copy(update={"actions_s3_buckets": ["shared"]})
+    assert runtime.cipher is not None
+    for bucket in ("secret-bucket", "shared"):
+        body = import_in(url=None, s3_uri=f"s3://{bucket}/drops/", datasource="from_s3")
+        body.params.pop("url", None)
+        async with session_scope(runtime.sessions) as session:
+            if bucket == "shared":
+                await service.create(session, owner, body, runtime.cipher, settings=allowed)
+                continue
+            with pytest.raises(InvalidInput, match="ACTIONS_S3_BUCKETS"):
+                await service.create(session, owner, body, runtime.cipher, settings=allowed)
+
+
+async def test_run_now_twice_gives_the_run_still_waiting(runtime: Runtime) -> None:
+    owner = await person(runtime, Role.UPLOADER)
+    action, _ = await create(runtime, owner, webhook_in())
+    async with session_scope(runtime.sessions) as session:
+        first = await service.execute(session, owner, action.id)
+    async with session_scope(runtime.sessions) as session:
+        again = await service.execute(session, owner, action.id)
+
+    assert again.id == first.id
+
+
+async def test_manual_runs_and_sends_again_are_bounded_per_hour(runtime: Runtime) -> None:
+    owner = await person(runtime, Role.UPLOADER)
+    action, _ = await create(runtime, owner, webhook_in())
+    bounded = runtime.settings.model_copy(update={"actions_max_manual_per_hour": 2})
+    made = []
+    for _ in range(2):
+        async with session_scope(runtime.sessions) as session:
+            run = await service.execute(session, owner, action.id, settings=bounded)
+            made.append(run.id)
+        async with session_scope(runtime.sessions) as session:  # a worker ended it
+            await session.execute(
+                update(ActionRun).where(ActionRun.id == run.id).values(status="succeeded")
+            )
+
+    with pytest.raises(TooManyRequests) as refused:
+        async with session_scope(runtime.sessions) as session:
+            await service.execute(session, owner, action.id, settings=bounded)
+    with pytest.raises(TooManyRequests):
+        async with session_scope(runtime.sessions) as session:
+            await service.redeliver(session, owner, action.id, made[0], settings=bounded)
+
+    assert refused.value.status_code == 429 and int(refused.value.headers["Retry-After"]) > 0
+    assert refused.value.message.endswith("(ACTIONS_MAX_MANUAL_PER_HOUR).")

@@ -36,6 +36,7 @@ async def source(backend: Backend, s3: S3Server) -> Source:
             "aws_access_key_id": "testing",
             "aws_secret_access_key": "testing",
             "max_upload_mb": 1,
+            "actions_min_interval_seconds": 60,  # a schedule every minute
         }
     )
     return Source(Backend(backend.name, settings, backend.env), bucket, s3.endpoint_url)
