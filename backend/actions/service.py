@@ -15,7 +15,7 @@ from sqlalchemy import delete as delete_rows
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.actions import access, lifecycle, mail
+from backend.actions import access, lifecycle, mail, resend
 from backend.actions import runs as run_queries
 from backend.actions.answers import ScheduleWords, describe
 from backend.actions.delivery import new_secret
@@ -406,8 +406,9 @@ async def redeliver(
             f"The run is {run.status}: only a run that has ended can be sent again.",
             "Wait until it succeeds or fails, then send it again.",
         )
+    output = resend.output_to_send_again(action, run)
     await _require_manual_budget(session, action.id, _limits(settings))
-    lifecycle.move_run(run, RunStatus.QUEUED)
+    lifecycle.move_run(run, RunStatus.QUEUED, output=output)
     audit.record(session, actor.label, "redeliver_action_run", action.id, {"run": run.id})
     session.info[WAKE_WORKERS] = True
     await session.flush()

@@ -4,6 +4,7 @@ decide which kinds one may create, and the signing secret is in the creation's a
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from sqlalchemy import select, update
@@ -283,3 +284,39 @@ async def test_manual_runs_and_sends_again_are_bounded_per_hour(runtime: Runtime
 
     assert refused.value.status_code == 429 and int(refused.value.headers["Retry-After"]) > 0
     assert refused.value.message.endswith("(ACTIONS_MAX_MANUAL_PER_HOUR).")
+
+
+async def _ended_run(runtime: Runtime, action_id: str, output: dict[str, object]) -> str:
+    run_id = uuid.uuid4().hex
+    async with session_scope(runtime.sessions) as session:
+        session.add(
+            ActionRun(
+                id=run_id, action_id=action_id, trigger="manual", trigger_key=f"manual:{run_id}",
+                status="succeeded", output=output,
+            )
+        )  # fmt: skip
+    return run_id
+
+
+async def test_send_again_repeats_a_delivery_never_an_imports_or_an_alerts_work(
+    runtime: Runtime,
+) -> None:
+    """Found by a new analyst: "send again" on an import's run fetched a new file under the old
+    run, and on an alert's run evaluated it again."""
+    owner = await person(runtime, Role.UPLOADER)
+    pulled, _ = await create(runtime, owner, import_in(datasource="pulled"))
+    quiet, _ = await create(runtime, owner, alert_in())
+    fetched = await _ended_run(runtime, pulled.id, {"files": 0})
+    calm = await _ended_run(runtime, quiet.id, {"state": "ok", "fired": False})
+
+    async with session_scope(runtime.sessions) as session:
+        with pytest.raises(Conflict, match="An import's run fetches files"):
+            await service.redeliver(session, owner, pulled.id, fetched)
+        with pytest.raises(Conflict, match="nothing to send again"):
+            await service.redeliver(session, owner, quiet.id, calm)
+
+    hook, _ = await create(runtime, owner, webhook_in())
+    sent = await _ended_run(runtime, hook.id, {"http_status": 200})
+    async with session_scope(runtime.sessions) as session:
+        again = await service.redeliver(session, owner, hook.id, sent)
+    assert again.status == "queued"
