@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.actions import notices
 from backend.actions.models import ActionRun, RunStatus
 from backend.db import utcnow
 from backend.tasks.lifecycle import LeaseLost
@@ -156,6 +157,8 @@ async def advance_run(
     )
     if result.scalar_one_or_none() is None:
         await _refused(session, run_id, to, owner)
+    if to is R.FAILED:
+        await notices.run_failed(session, run_id, columns.get("error"))
 
 
 async def _refused(session: AsyncSession, run_id: str, to: RunStatus, owner: str) -> None:

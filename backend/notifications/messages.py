@@ -71,3 +71,10 @@ def alert_fired(name: str, measure: str, window: str, value: float, condition: s
         f"Your alert “{quoted}” fired: {measure} for {window} is {figure(value)}, {condition}.",
         MAX_TITLE,
     )
+
+
+def action_failed(name: str, reason: str) -> str:
+    """An action's run failed after its last one did not ("Your action “Pull sales” failed:
+    The address answered HTTP 404.")."""
+    quoted = clip(name, _QUOTED_TITLE)
+    return clip(f"Your action “{quoted}” failed: {reason}", MAX_TITLE)

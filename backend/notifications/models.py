@@ -22,6 +22,7 @@ class NotificationKind(enum.StrEnum):
     WORKBOOK_SHARED = "workbook_shared"
     WORKBOOK_CHANGED = "workbook_changed"
     ACTION_ALERT = "action_alert"
+    ACTION_FAILED = "action_failed"
 
 
 class Notification(Base):

@@ -15,7 +15,7 @@ MAX_IDS = 500
 class NotificationOut(BaseModel):
     id: str = Field(description="Pass it as `before` for older ones")
     kind: str = Field(
-        description="task_succeeded, task_failed, workbook_shared, workbook_changed or action_alert"
+        description="task_succeeded, task_failed, workbook_shared, workbook_changed, action_alert or action_failed"
     )
     title: str = Field(description="The sentence to show")
     body: str | None = Field(description="More of the story, when there is more")

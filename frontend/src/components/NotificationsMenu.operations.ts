@@ -10,7 +10,7 @@ import type {
 } from "../gql/graphql";
 
 export type NotificationKind =
-  "task_succeeded" | "task_failed" | "workbook_shared" | "workbook_changed" | "action_alert";
+  "task_succeeded" | "task_failed" | "workbook_shared" | "workbook_changed" | "action_alert" | "action_failed";
 
 /** One notification: `title` is a sentence; `link` an app path such as /tasks/<id>. */
 export type NotificationItem = NotificationsListQuery["notifications"]["items"][number];

@@ -268,3 +268,45 @@ async def test_a_secret_no_key_opens_fails_the_run_naming_the_setting(
     assert run.status == "failed" and run.error is not None
     assert run.error["code"] == "secret_unreadable"
     assert "ACTIONS_SECRET_KEYS" in run.error["message"]
+
+
+async def _notices(runtime: Runtime, user_id: str) -> list[str]:
+    from backend.notifications.models import Notification
+
+    async with session_scope(runtime.sessions) as session:
+        rows = await session.scalars(
+            select(Notification.title)
+            .where(Notification.user_id == user_id, Notification.kind == "action_failed")
+            .order_by(Notification.id)
+        )
+        return list(rows)
+
+
+async def test_the_owner_is_told_when_runs_start_failing_not_at_every_failure(
+    runtime: Runtime, registered: list[str]
+) -> None:
+    """Found by a new analyst: a scheduled import failing every minute told no one."""
+    broken = Outcome(
+        "failed", error={"code": "source_unreadable", "message": "The address answered 404."}
+    )
+    script = Script(broken, broken, Outcome("succeeded"), broken)
+    first = await executed(runtime, script, registered)
+    action_id = await _owner_of(runtime, first)
+    async with session_scope(runtime.sessions) as session:
+        action = await session.get(Action, action_id)
+        assert action is not None and action.owner_user is not None
+        owner_user = action.owner_user
+        owner = await session.get(User, owner_user)
+    assert owner is not None
+    await drive(runtime, first)
+    for _ in range(3):
+        async with session_scope(runtime.sessions) as session:
+            admin = await person(runtime, Role.ADMIN)
+            run = await service.execute(session, admin, action_id)
+        await drive(runtime, run.id)
+
+    titles = await _notices(runtime, owner_user)
+    assert titles == [
+        "Your action “hook” failed: The address answered 404.",
+        "Your action “hook” failed: The address answered 404.",
+    ]  # the first failure, and the one after a success; not the second in a row
