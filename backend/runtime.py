@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import migrations, priority, threads
 from backend.actions import secrets as action_secrets
-from backend.actions.delivery import Attempt
-from backend.actions.kinds import Mail, Services
+from backend.actions.kinds import Services
+from backend.actions.mail import Mailer
 from backend.actions.outbound.client import OutboundClient
 from backend.actions.secrets import Cipher
 from backend.actions.worker import ActionRuns
@@ -186,7 +184,7 @@ class Runtime:
             analytics=self.analytics,
             store=self.store,
             outbound=outbound,
-            mailer=_mailer(settings),
+            mailer=Mailer(settings),
             wake_workers=self.wake_workers,
         )
 
@@ -296,39 +294,6 @@ class Runtime:
         if self.reader is not None and self.reader is not self.engine:
             await self.reader.dispose()
         await threads.drain()  # last: the steps above may still use the storage threads
-
-
-class _NoMail:
-    """Stands for the mailer where this build has none: every e-mail fails with the reason."""
-
-    async def send(
-        self,
-        to: Sequence[str],
-        subject: str,
-        text: str,
-        attachments: Sequence[tuple[str, bytes]],
-    ) -> Attempt:
-        return Attempt(
-            status_code=None,
-            latency_ms=None,
-            head="",
-            error="Mail is not configured (SMTP_HOST).",
-            refused=False,
-            retryable=False,
-            ok=False,
-            retry_after=None,
-            target="smtp://unconfigured",
-        )
-
-
-def _mailer(settings: Settings) -> Mail:
-    """backend.actions.mail's Mailer, where this build has it."""
-    try:
-        module = importlib.import_module("backend.actions.mail")
-    except ModuleNotFoundError:
-        return _NoMail()
-    mailer: Mail = module.Mailer(settings)
-    return mailer
 
 
 async def serving_engine(session: AsyncSession) -> str:
