@@ -220,7 +220,8 @@ function AlertFields(props: FieldsProps) {
       {draft.aggregate === "count" ? null : (
         <Field id={idOf("column")} label="Column" problem={problem("column")}>
           {(a11y) =>
-            source ? (
+            // A datasource with no column known yet (no file loaded): the name is typed.
+            columns.length ? (
               <Picker
                 a11y={a11y}
                 value={draft.column}

@@ -129,7 +129,7 @@ export function emptyDraft(kind: Kind = "webhook"): Draft {
     headerValue: "",
     headerSet: false,
     aggregate: "sum",
-    column: "total",
+    column: "",
     window: "yesterday",
     op: "below",
     value: "",
