@@ -1,4 +1,4 @@
-import { expect, expectAccessible, screenshot, test } from "./fixtures";
+import { expect, expectAccessible, graphql, screenshot, test } from "./fixtures";
 
 test("a running upload is cancelled from its page, then retried to success", async ({ signedIn: page }) => {
   // New bytes each run (a duplicate would answer with the earlier task).
@@ -41,25 +41,36 @@ test.describe("the Actions page", () => {
     await page.keyboard.press("Tab");
     await expect(form.getByLabel("Kind")).toBeFocused();
     await form.getByLabel("Kind").selectOption("alert");
-    await form.getByLabel("Datasource").fill("sales");
-    await form.getByLabel("Column").fill("total");
+    // Datasource and column are picked from the datasources the app knows, the measure in words.
+    await form.getByRole("combobox", { name: "Datasource" }).selectOption("sales");
+    await form.getByLabel("Measure").selectOption({ label: "Sum of" });
+    // A picker of its numeric columns once the datasource has some; typed while it has none.
+    const column = form.getByLabel("Column");
+    if ((await column.evaluate((el) => el.tagName)) === "SELECT") await column.selectOption({ index: 1 });
+    else await column.fill("total");
     await form.getByLabel("Value").fill("1000");
     await form.getByLabel("Time zone", { exact: true }).first().fill("UTC");
     await form.getByLabel("When").selectOption("schedule");
+    // The next times are read in the schedule's own zone, which they name. (Set before the cron:
+    // the zone's suggestion list stays open after typing and would take the next click.)
+    await form.getByLabel("Time zone", { exact: true }).last().fill("Europe/Berlin");
 
     const cron = form.getByLabel("Cron expression");
     await cron.fill("");
     await cron.pressSequentially("61 * * * *");
-    const sentence = form.locator('[data-schedule="invalid"]');
-    await expect(sentence).toBeVisible();
-    await expect(sentence).toHaveText(/\S.*\./);
     await expect(cron).toHaveAttribute("aria-invalid", "true");
+    await expect(cron).toHaveAccessibleDescription(/\S.*\./);
+    // The sentence is said once (under the field), not twice.
+    const problem = form.locator(".field-problem", { hasText: "61" });
+    await expect(problem).toHaveCount(1);
+    await expect(problem).toBeVisible();
 
     await cron.fill("");
     await cron.pressSequentially("0 8 * * 1-5");
     const preview = form.locator('[data-schedule="valid"]');
-    await expect(preview.locator(".schedule-words")).toHaveText(/\S/);
+    await expect(preview.locator(".schedule-words")).toHaveText(/Europe\/Berlin/);
     await expect(preview.getByRole("listitem")).toHaveCount(5);
+    await expect(preview.getByRole("listitem").first()).toHaveText(/, 08:00 \(Europe\/Berlin\)$/);
     await screenshot(page, "actions-form");
     await expectAccessible(page);
 
@@ -75,7 +86,11 @@ test.describe("the Actions page", () => {
     await expect(run).toHaveAttribute("data-run-status", /succeeded|failed/, { timeout: 60_000 });
     // The card's last run follows once the run has ended.
     const ended = await run.getAttribute("data-run-status");
-    await expect(card.getByTestId("last-run").locator("[data-status]")).toHaveAttribute("data-status", ended ?? "");
+    // An alert's card says its state (OK or firing) rather than "succeeded".
+    await expect(card.getByTestId("last-run").locator("[data-status]")).toHaveAttribute(
+      "data-status",
+      ended === "succeeded" ? /^(ok|firing)$/ : (ended ?? ""),
+    );
     await screenshot(page, "actions-run-history");
     await expectAccessible(page);
   });
@@ -119,6 +134,64 @@ test.describe("the Actions page", () => {
     await run.getByText(/^Deliveries/).click();
     await expect(run.locator("[data-delivery]").first()).toContainText("refused");
     await screenshot(page, "actions-refused-390");
+    await expectAccessible(page);
+  });
+
+  test("Edit then Save without changes keeps the params the form does not show", async ({ signedIn: page }) => {
+    const name = `Feed ${Date.now().toString(36)}`;
+    const params = {
+      url: "http://127.0.0.1:9/feed.csv",
+      datasource: "scratch",
+      mode: "append",
+      on_invalid: "skip",
+      max_invalid_ratio: 0.25,
+      time_column: "Date",
+    };
+    const made = await graphql<{ createAction: { action: { id: string } } }>(
+      page,
+      "mutation ($input: ActionInput!) { createAction(input: $input) { action { id } } }",
+      { input: { name, kind: "import", params, triggers: [{ type: "manual" }], enabled: false } },
+    );
+    await page.goto("/actions");
+    const card = page.getByRole("listitem", { name });
+    // A paused action says so in words, and its controls carry its name.
+    await expect(card.getByText("Paused", { exact: true })).toBeVisible();
+    await expect(card.getByRole("switch", { name: `Enabled: ${name}` })).not.toBeChecked();
+    await card.getByRole("button", { name: `Edit: ${name}` }).click();
+    await page
+      .getByRole("form", { name: `Change ${name}` })
+      .getByRole("button", { name: "Save changes" })
+      .click();
+    await expect(page.getByRole("form", { name: `Change ${name}` })).toHaveCount(0);
+    const saved = await graphql<{ action: { params: Record<string, unknown> } }>(
+      page,
+      "query ($id: ID!) { action(id: $id) { params } }",
+      { id: made.createAction.action.id },
+    );
+    expect(saved.action.params).toMatchObject(params);
+    await screenshot(page, "actions-paused");
+    await expectAccessible(page);
+  });
+
+  test("the notifications panel fits a 390 px screen", async ({ signedIn: page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto("/actions");
+    await page.getByRole("button", { name: /notification/i }).click();
+    const panel = page.locator(".notifications-popover");
+    await expect(panel).toBeVisible();
+    const box = await panel.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box?.x ?? -1).toBeGreaterThanOrEqual(0);
+    expect((box?.x ?? 0) + (box?.width ?? 1000)).toBeLessThanOrEqual(390);
+    // No title is cut: each line's text fits inside the panel.
+    const overflowing = await panel.evaluate(
+      (root) =>
+        [root, ...Array.from(root.querySelectorAll<HTMLElement>(".notification"))].filter(
+          (el) => el.scrollWidth > el.clientWidth + 1,
+        ).length,
+    );
+    expect(overflowing).toBe(0);
+    await screenshot(page, "actions-bell-390");
     await expectAccessible(page);
   });
 });

@@ -216,3 +216,30 @@ export function hourLabel(hour: number): string {
     new Date(Date.UTC(2024, 0, 1, hour)),
   );
 }
+
+/** The zone moments are shown in (the person's profile zone), or null while it is the browser's. */
+export function displayTimeZone(): string | null {
+  return displayZone;
+}
+
+/** A moment in a named IANA zone, with the zone said: "Mon, Dec 7, 08:00 (Europe/Berlin)" (a
+ * schedule's next times, read in the schedule's own zone). An unknown zone shows the moment as
+ * formatDateTime does. */
+export function formatDateTimeIn(value: string | Date | null | undefined, timeZone: string): string {
+  const date = toDate(value);
+  if (!date) return DASH;
+  try {
+    const format = new Intl.DateTimeFormat(undefined, {
+      weekday: "short",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+      timeZone,
+    });
+    return `${format.format(date)} (${timeZone})`;
+  } catch {
+    return formatDateTime(date);
+  }
+}

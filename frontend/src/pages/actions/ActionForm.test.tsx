@@ -50,7 +50,7 @@ group("ActionForm", () => {
       ),
     ).toBeVisible();
     await vi.waitFor(() => expect(cron).toHaveAttribute("aria-invalid", "true"));
-  });
+  }, 15_000);
 
   it("says what is missing as you type, and will not send a form with problems", async () => {
     const { client, named } = clientFor({ DescribeSchedule: describe });
@@ -158,4 +158,101 @@ group("ActionForm", () => {
     });
     expect(JSON.stringify(named("UpdateAction")[0]?.variables)).not.toContain("header");
   });
+
+  it("saves an edited report unchanged with its subject and filters (issue 26)", async () => {
+    const onSaved = vi.fn();
+    const saved = action({
+      kind: "report",
+      name: "Weekly sales",
+      params: {
+        workbook_id: "wb1",
+        to: ["boss@example.com"],
+        subject: "Weekly sales",
+        filters: { range: "last-7-days", branch: "A" },
+      },
+      triggers: [],
+    });
+    const { client, named } = clientFor({
+      Workbooks: workbooks,
+      UpdateAction: () => ({ data: { updateAction: saved } }),
+    });
+    const { draftOf } = await import("./draft");
+    renderWith(
+      client,
+      <ActionForm
+        initial={draftOf(saved)}
+        editing={{ id: "a1", name: "Weekly sales" }}
+        onSaved={onSaved}
+        onCancel={vi.fn()}
+      />,
+    );
+    await userEvent.click(screen.getByRole("button", { name: "Add a trigger" }));
+    await userEvent.selectOptions(screen.getByLabelText("When"), "manual");
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    await vi.waitFor(() => expect(onSaved).toHaveBeenCalled());
+    expect(named("UpdateAction")[0]?.variables.input).toMatchObject({
+      params: {
+        workbook_id: "wb1",
+        to: ["boss@example.com"],
+        subject: "Weekly sales",
+        filters: { range: "last-7-days", branch: "A" },
+      },
+    });
+  });
+
+  it("offers an alert's measures in words and its datasource and column from the datasources", async () => {
+    const { client } = clientFor({
+      DashboardDatasources: () => ({
+        data: {
+          datasources: [
+            {
+              __typename: "Datasource",
+              name: "shop",
+              rowCount: 3,
+              timeStart: null,
+              timeEnd: null,
+              columns: [
+                { __typename: "DatasourceColumn", name: "Total", type: "DOUBLE" },
+                { __typename: "DatasourceColumn", name: "Branch", type: "STRING" },
+              ],
+            },
+          ],
+        },
+      }),
+    });
+    renderWith(client, <ActionForm onSaved={vi.fn()} onCancel={vi.fn()} />);
+    await userEvent.selectOptions(screen.getByLabelText("Kind"), "alert");
+    const measure = screen.getByLabelText("Measure");
+    expect(
+      within(measure)
+        .getAllByRole("option")
+        .map((o) => o.textContent),
+    ).toEqual(["Sum of", "Average of", "Count of rows", "Number of distinct", "Smallest value of", "Largest value of"]);
+    const datasource = await screen.findByRole("combobox", { name: "Datasource" });
+    await userEvent.selectOptions(datasource, "shop");
+    const column = await screen.findByRole("combobox", { name: "Column" });
+    // Sums are of numbers: the text column is not offered.
+    expect(within(column).queryByRole("option", { name: "Branch" })).toBeNull();
+    await userEvent.selectOptions(column, "Total");
+    expect(column).toHaveValue("Total");
+    await userEvent.selectOptions(measure, "count");
+    expect(screen.queryByLabelText("Column")).toBeNull();
+  });
+
+  it("lists a schedule's next times in its own zone, naming it, and says a bad one once", async () => {
+    const { client } = clientFor({ DescribeSchedule: describe });
+    renderWith(client, <ActionForm onSaved={vi.fn()} onCancel={vi.fn()} />);
+    await userEvent.selectOptions(screen.getByLabelText("When"), "schedule");
+    const zone = screen.getByLabelText("Time zone");
+    await userEvent.clear(zone);
+    await userEvent.type(zone, "Europe/Berlin");
+    const times = await screen.findByText("The next five times:", {}, { timeout: 5000 });
+    await vi.waitFor(() => expect(times.nextElementSibling).toHaveTextContent(/Mon, Dec 7, 08:00 \(Europe\/Berlin\)/));
+    const cron = screen.getByLabelText("Cron expression");
+    await userEvent.clear(cron);
+    await userEvent.type(cron, "bad * * * *");
+    const sentence = "Bad minute: a cron expression has five fields, such as 0 8 * * *.";
+    await screen.findByText(sentence, {}, { timeout: 5000 });
+    expect(screen.getAllByText(sentence)).toHaveLength(1);
+  }, 15_000);
 });

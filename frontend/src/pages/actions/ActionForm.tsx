@@ -17,6 +17,7 @@ import {
 } from "./draft";
 import { Field } from "./Field";
 import { KindFields } from "./KindFields";
+import { DashboardDatasourcesQuery } from "../dashboard/generic/queries";
 import { WorkbooksQuery } from "../workbooks/queries";
 import { CreateActionMutation, UpdateActionMutation } from "./queries";
 import type { ScheduleCheck } from "./SchedulePreview";
@@ -68,6 +69,8 @@ export function ActionForm({ initial, editing, onSaved, onCancel }: Props) {
     variables: { tags: null, author: null, q: null, favorites: false, sort: "title", limit: 100, offset: 0 },
     pause: draft.kind !== "report",
   });
+  // The dashboard's own list of datasources and their columns: the alert's pickers.
+  const [datasources] = useQuery({ query: DashboardDatasourcesQuery, pause: draft.kind !== "alert" });
   const onChecked = useCallback(
     (index: number, check: ScheduleCheck) => setChecks((old) => ({ ...old, [index]: check })),
     [],
@@ -155,7 +158,14 @@ export function ActionForm({ initial, editing, onSaved, onCancel }: Props) {
           </select>
         )}
       </Field>
-      <KindFields draft={draft} set={set} problem={problem} idOf={idOf} workbooks={workbooks.data?.workbooks.items} />
+      <KindFields
+        draft={draft}
+        set={set}
+        problem={problem}
+        idOf={idOf}
+        workbooks={workbooks.data?.workbooks.items}
+        datasources={datasources.data?.datasources}
+      />
       <TriggerFields
         triggers={draft.triggers}
         onChange={setTriggers}

@@ -38,19 +38,19 @@ group("ActionsPage", () => {
     expect(triggers).toHaveTextContent("At 08:00 on Monday to Friday (Europe/Paris).");
     expect(triggers).toHaveTextContent("When a task fails on sales.");
     expect(within(card).getByText("failed")).toHaveAttribute("data-status", "failed");
-    expect(within(card).getByRole("switch", { name: "Enabled" })).toBeChecked();
+    expect(within(card).getByRole("switch", { name: "Enabled: Tell the team" })).toBeChecked();
   });
 
   it("turns an action off and runs one now, opening its run history", async () => {
     const { named } = page();
     const card = await screen.findByRole("listitem", { name: "Tell the team" });
-    await userEvent.click(within(card).getByRole("switch", { name: "Enabled" }));
+    await userEvent.click(within(card).getByRole("switch", { name: "Enabled: Tell the team" }));
     await vi.waitFor(() =>
       expect(named("UpdateAction")[0]?.variables).toEqual({ id: "a1", input: { enabled: false } }),
     );
     expect(await within(card).findByText("Disabled: its triggers wait until you enable it.")).toBeVisible();
 
-    await userEvent.click(within(card).getByRole("button", { name: "Run now" }));
+    await userEvent.click(within(card).getByRole("button", { name: "Run now: Tell the team" }));
     expect(await within(card).findByText("A run is queued: its progress shows in the run history.")).toBeVisible();
     expect(named("ExecuteAction")[0]?.variables).toEqual({ id: "a1" });
     expect(await within(card).findByRole("list", { name: "Runs, newest first" })).toBeVisible();
@@ -59,16 +59,16 @@ group("ActionsPage", () => {
   it("deletes only after the confirmation", async () => {
     const { named } = page();
     const card = await screen.findByRole("listitem", { name: "Tell the team" });
-    await userEvent.click(within(card).getByRole("button", { name: "Delete" }));
+    await userEvent.click(within(card).getByRole("button", { name: "Delete: Tell the team" }));
     const ask = within(card).getByRole("alertdialog");
     expect(ask).toHaveTextContent("Delete Tell the team? Its runs and their log go with it.");
     expect(within(ask).getByRole("button", { name: "Keep it" })).toHaveFocus();
     await userEvent.click(within(ask).getByRole("button", { name: "Keep it" }));
     expect(within(card).queryByRole("alertdialog")).toBeNull();
-    expect(within(card).getByRole("button", { name: "Delete" })).toHaveFocus();
+    expect(within(card).getByRole("button", { name: "Delete: Tell the team" })).toHaveFocus();
     await settle();
     expect(named("DeleteAction")).toHaveLength(0);
-    await userEvent.click(within(card).getByRole("button", { name: "Delete" }));
+    await userEvent.click(within(card).getByRole("button", { name: "Delete: Tell the team" }));
     await userEvent.click(within(card).getByRole("button", { name: "Delete it" }));
     expect(await screen.findByText("Press New action to make one.")).toBeVisible();
     expect(named("DeleteAction")[0]?.variables).toEqual({ id: "a1" });
@@ -104,5 +104,101 @@ group("ActionsPage", () => {
     expect(within(notice).getByText("whsec_new")).toBeVisible();
     expect(within(notice).getByRole("heading")).toHaveFocus();
     expect(named("RotateActionSecret")[0]?.variables).toEqual({ id: "a1" });
+  });
+
+  it("names each card's controls with the action, and says when it runs next in its zone", async () => {
+    page();
+    const card = await screen.findByRole("listitem", { name: "Tell the team" });
+    for (const name of ["Run now", "Edit", "Delete"]) {
+      expect(within(card).getByRole("button", { name: `${name}: Tell the team` })).toBeVisible();
+    }
+    expect(within(card).getByRole("switch", { name: "Enabled: Tell the team" })).toBeChecked();
+  });
+
+  it("shows the next run, a paused action, an alert's state, a report's workbook and a retrying run", async () => {
+    const schedule = {
+      __typename: "ActionTrigger",
+      id: "t9",
+      type: "schedule",
+      cron: "0 8 * * 1",
+      timezone: "Europe/Berlin",
+      event: null,
+      datasource: null,
+      words: "At 08:00 on Monday, Europe/Berlin time",
+      nextTimes: ["2026-12-07T07:00:00Z"],
+    };
+    const lastRun = (o: Record<string, unknown>) => ({
+      __typename: "ActionRun",
+      id: "r",
+      status: "succeeded",
+      trigger: "schedule",
+      attempts: 1,
+      nextAttemptAt: null,
+      output: null,
+      createdAt: "2026-12-05T08:00:00Z",
+      finishedAt: "2026-12-05T08:00:03Z",
+      ...o,
+    });
+    const items = [
+      action({
+        id: "a1",
+        name: "Weekly",
+        kind: "report",
+        params: { workbook_id: "wb1", to: ["boss@example.com"] },
+        triggers: [schedule],
+        lastRun: lastRun({}),
+      }),
+      action({
+        id: "a2",
+        name: "Slump",
+        kind: "alert",
+        params: {
+          datasource: "sales",
+          measure: { aggregate: "sum", column: "total" },
+          window: "yesterday",
+          condition: { op: "below", value: 5 },
+        },
+        triggers: [],
+        lastRun: lastRun({ output: { state: "firing", fired: true, value: 3 } }),
+      }),
+      action({ id: "a3", name: "Quiet", enabled: false, triggers: [schedule], lastRun: lastRun({ output: null }) }),
+      action({
+        id: "a4",
+        name: "Flaky",
+        triggers: [],
+        lastRun: lastRun({ status: "queued", attempts: 2, nextAttemptAt: "2026-12-05T08:23:00Z" }),
+      }),
+    ];
+    page({
+      ListActions: () => ({ data: { actions: { __typename: "ActionPage", items, total: items.length } } }),
+      Workbooks: () => ({
+        data: {
+          workbooks: {
+            __typename: "WorkbookPage",
+            items: [{ __typename: "Workbook", id: "wb1", title: "Sales overview" }],
+          },
+        },
+      }),
+    });
+    const weekly = await screen.findByRole("listitem", { name: "Weekly" });
+    expect(within(weekly).getByRole("list", { name: "Triggers" })).toHaveTextContent(
+      "At 08:00 on Monday, Europe/Berlin time. Next run: Mon, Dec 7, 08:00 (Europe/Berlin).",
+    );
+    expect(
+      await within(weekly).findByText("Sends the data of the workbook “Sales overview” as CSV to boss@example.com."),
+    ).toBeVisible();
+
+    const slump = screen.getByRole("listitem", { name: "Slump" });
+    expect(within(slump).queryByText("succeeded")).toBeNull();
+    expect(within(slump).getByText(/^Firing since /)).toHaveAttribute("data-status", "firing");
+
+    const quiet = screen.getByRole("listitem", { name: "Quiet" });
+    expect(within(quiet).getByText("Paused")).toBeVisible();
+    expect(within(quiet).getByText("Paused: its triggers wait until you enable it.")).toBeVisible();
+    expect(within(quiet).getByRole("list", { name: "Triggers" })).not.toHaveTextContent("Next run");
+
+    const flaky = screen.getByRole("listitem", { name: "Flaky" });
+    expect(within(flaky).getByText(/^Retrying at /)).toHaveAttribute("data-status", "retrying");
+    expect(within(flaky).queryByText("queued")).toBeNull();
   });
 });

@@ -1,13 +1,14 @@
 import { useEffect, useId, useRef, useState } from "react";
-import { useMutation } from "urql";
+import { useMutation, useQuery } from "urql";
 
 import { describeError } from "../../api/errors";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Widget } from "../../components/Widget";
-import { formatCount, formatDateTime, formatInteger } from "../../format";
+import { formatCount, formatDateTime, formatDateTimeIn, formatInteger } from "../../format";
 import type { ActionFieldsFragment } from "../../gql/graphql";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
+import { WorkbooksQuery } from "../workbooks/queries";
 import { ActionForm } from "./ActionForm";
 import { draftOf, EVENT_LABELS, KIND_LABELS, summaryOf, type Kind } from "./draft";
 import {
@@ -22,9 +23,16 @@ import { SecretNotice } from "./SecretNotice";
 
 type Action = ActionFieldsFragment;
 
-/** A trigger in words: a schedule's from the server, an event's and a manual one's from here. */
-export function triggerWords(t: Action["triggers"][number]): string {
-  if (t.type === "schedule") return t.words ?? `On the schedule ${t.cron ?? ""} (${t.timezone ?? "UTC"}).`;
+/** A trigger in words: a schedule's from the server (with its next time, in its own zone), an
+ * event's and a manual one's from here. */
+export function triggerWords(t: Action["triggers"][number], enabled = true): string {
+  if (t.type === "schedule") {
+    const words = t.words ?? `On the schedule ${t.cron ?? ""} (${t.timezone ?? "UTC"})`;
+    const sentence = /[.!?]$/.test(words) ? words : `${words}.`;
+    const next = t.nextTimes[0];
+    if (!enabled || !next) return sentence;
+    return `${sentence} Next run: ${formatDateTimeIn(next, t.timezone ?? "UTC")}.`;
+  }
   if (t.type === "event") {
     const what = EVENT_LABELS[t.event ?? ""] ?? t.event ?? "an event happens";
     return `When ${what}${t.datasource ? ` on ${t.datasource}` : ""}.`;
@@ -32,14 +40,65 @@ export function triggerWords(t: Action["triggers"][number]): string {
   return "By hand (Run now).";
 }
 
+type Json = Record<string, unknown>;
+
+function obj(value: unknown): Json {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : {};
+}
+
+/** The last run as its card says it: an alert's state (firing or OK) rather than "succeeded", a
+ * delivery waiting for its next attempt as "Retrying at ...", else the run's status. */
+export function LastRun({ action }: { action: Action }) {
+  const last = action.lastRun;
+  if (!last) return <>none yet.</>;
+  const status = last.status.toLowerCase();
+  const output = obj(last.output);
+  if (status === "queued" && last.nextAttemptAt && last.attempts > 0) {
+    return (
+      <span className="badge badge-warn" data-status="retrying">
+        Retrying at {formatDateTime(last.nextAttemptAt)}.
+      </span>
+    );
+  }
+  if (action.kind === "alert" && status === "succeeded" && typeof output.state === "string") {
+    if (output.state === "firing") {
+      // A run that fired is when the figure crossed the line; a later one only finds it still there.
+      const since = output.fired === true ? `Firing since ${formatDateTime(last.createdAt)}.` : "Firing.";
+      return (
+        <>
+          <span className="badge badge-bad" data-status="firing">
+            {since}
+          </span>{" "}
+          Checked {formatDateTime(last.createdAt)}.
+        </>
+      );
+    }
+    return (
+      <>
+        <span className="badge badge-good" data-status="ok">
+          OK
+        </span>{" "}
+        Checked {formatDateTime(last.createdAt)}.
+      </>
+    );
+  }
+  return (
+    <>
+      <StatusBadge status={last.status} /> {formatDateTime(last.createdAt)}.
+    </>
+  );
+}
+
 interface RowProps {
   action: Action;
+  /** Workbook titles by id: a report names the one it sends. */
+  workbooks: Map<string, string>;
   onEdit: (action: Action) => void;
   onChanged: () => void;
   onSecret: (name: string, secret: string) => void;
 }
 
-function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
+function ActionItem({ action, workbooks, onEdit, onChanged, onSecret }: RowProps) {
   const id = useId();
   const [, update] = useMutation(UpdateActionMutation);
   const [running, execute] = useMutation(ExecuteActionMutation);
@@ -86,43 +145,52 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
     }
     setConfirming(null);
   };
-  const last = action.lastRun;
+  const workbookId = obj(action.params).workbook_id;
+  const workbook = typeof workbookId === "string" ? workbooks.get(workbookId) : undefined;
+  const named = (what: string) => `${what}: ${action.name}`;
   return (
-    <li className="action-card" data-action={action.name} aria-labelledby={`${id}-name`}>
+    <li
+      className={action.enabled ? "action-card" : "action-card action-card-paused"}
+      data-action={action.name}
+      data-enabled={action.enabled}
+      aria-labelledby={`${id}-name`}
+    >
       <div className="action-card-header">
         <h3 id={`${id}-name`}>{action.name}</h3>
         <span className="badge badge-muted">{KIND_LABELS[action.kind as Kind] ?? action.kind}</span>
+        {action.enabled ? null : <span className="badge badge-paused">Paused</span>}
       </div>
-      <p className="action-summary">{summaryOf(action.kind, action.params)}</p>
+      {action.enabled ? null : <p className="action-paused-note">Paused: its triggers wait until you enable it.</p>}
+      <p className="action-summary">{summaryOf(action.kind, action.params, workbook)}</p>
       <ul className="action-triggers" aria-label="Triggers">
         {action.triggers.map((t) => (
-          <li key={t.id}>{triggerWords(t)}</li>
+          <li key={t.id}>{triggerWords(t, action.enabled)}</li>
         ))}
       </ul>
       <p className="muted" data-testid="last-run">
-        Owner {action.owner}. Last run:{" "}
-        {last ? (
-          <>
-            <StatusBadge status={last.status} /> {formatDateTime(last.createdAt)}
-          </>
-        ) : (
-          "none yet."
-        )}
+        Owner {action.owner}. Last run: <LastRun action={action} />
       </p>
       <div className="action-buttons">
         <label className="check switch">
           <input
             type="checkbox"
             role="switch"
+            aria-label={named("Enabled")}
             checked={action.enabled}
             onChange={(e) => void toggle(e.target.checked)}
           />
-          Enabled
+          <span aria-hidden="true">Enabled</span>
         </label>
-        <button type="button" className="primary" disabled={running.fetching} onClick={() => void runNow()}>
+        <button
+          type="button"
+          className={action.enabled ? "primary" : undefined}
+          aria-label={named("Run now")}
+          disabled={running.fetching}
+          onClick={() => void runNow()}
+        >
           Run now
         </button>
-        <button type="button" onClick={() => onEdit(action)}>
+        <button type="button" aria-label={named("Edit")} onClick={() => onEdit(action)}>
           Edit
         </button>
         {action.secretHint ? (
@@ -130,7 +198,7 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
             New signing secret
           </button>
         ) : null}
-        <button type="button" onClick={(e) => ask("delete", e.currentTarget)}>
+        <button type="button" aria-label={named("Delete")} onClick={(e) => ask("delete", e.currentTarget)}>
           Delete
         </button>
       </div>
@@ -161,7 +229,15 @@ function ActionItem({ action, onEdit, onChanged, onSecret }: RowProps) {
       </p>
       <details open={historyOpen} onToggle={(e) => setHistoryOpen(e.currentTarget.open)}>
         <summary>Run history</summary>
-        {historyOpen ? <RunHistory actionId={action.id} version={version} onSettled={onChanged} /> : null}
+        {historyOpen ? (
+          <RunHistory
+            actionId={action.id}
+            actionName={action.name}
+            kind={action.kind}
+            version={version}
+            onSettled={onChanged}
+          />
+        ) : null}
       </details>
     </li>
   );
@@ -174,6 +250,13 @@ export default function ActionsPage() {
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const newButton = useRef<HTMLButtonElement>(null);
   const actions = q.data?.actions.items ?? [];
+  // A report names its workbook: the workbooks listing's titles, asked only when one is shown.
+  const [workbookList] = useQuery({
+    query: WorkbooksQuery,
+    variables: { tags: null, author: null, q: null, favorites: false, sort: "title", limit: 100, offset: 0 },
+    pause: !actions.some((a) => a.kind === "report"),
+  });
+  const workbooks = new Map((workbookList.data?.workbooks.items ?? []).map((w) => [w.id, w.title]));
   const total = q.data?.actions.total ?? actions.length;
   const formKey = editing === "new" ? "new" : (editing?.id ?? "none");
   useEffect(() => {
@@ -230,6 +313,7 @@ export default function ActionsPage() {
             <ActionItem
               key={action.id}
               action={action}
+              workbooks={workbooks}
               onEdit={setEditing}
               onChanged={q.refetch}
               onSecret={(name, value) => setSecret({ name, secret: value })}

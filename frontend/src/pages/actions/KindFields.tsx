@@ -1,4 +1,5 @@
-import { AGGREGATES, WINDOWS, type Draft } from "./draft";
+import { isNumeric } from "../dashboard/generic/choice";
+import { AGGREGATE_LABELS, AGGREGATES, WINDOWS, type Draft } from "./draft";
 import { Field } from "./Field";
 
 export interface FieldsProps {
@@ -9,6 +10,38 @@ export interface FieldsProps {
   idOf: (key: string) => string;
   /** The workbooks a report may send (id, title). */
   workbooks?: { id: string; title: string }[] | undefined;
+  /** The datasources the person may read, with their columns (null: not known yet). */
+  datasources?: { name: string; columns: { name: string; type: string }[] }[] | undefined;
+}
+
+/** The choices of a picker: the known names, and the saved one even when it is not among them. */
+function choices(known: string[], current: string): string[] {
+  return current && !known.includes(current) ? [current, ...known] : known;
+}
+
+function Picker({
+  a11y,
+  value,
+  names,
+  empty,
+  onChange,
+}: {
+  a11y: { id: string; "aria-invalid": boolean; "aria-describedby": string | undefined };
+  value: string;
+  names: string[];
+  empty: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <select {...a11y} value={value} onChange={(e) => onChange(e.target.value)}>
+      <option value="">{empty}</option>
+      {names.map((name) => (
+        <option key={name} value={name}>
+          {name}
+        </option>
+      ))}
+    </select>
+  );
 }
 
 function UrlField({ draft, set, problem, idOf, label, hint }: FieldsProps & { label: string; hint?: string }) {
@@ -147,26 +180,66 @@ function ImportFields(props: FieldsProps) {
 }
 
 function AlertFields(props: FieldsProps) {
-  const { draft, set, problem, idOf } = props;
+  const { draft, set, problem, idOf, datasources } = props;
+  const source = datasources?.find((d) => d.name === draft.datasource.trim());
+  // Sums and averages of numbers; counting distinct values, any column.
+  const columns = (source?.columns ?? [])
+    .filter((c) => draft.aggregate === "count_distinct" || isNumeric(c))
+    .map((c) => c.name);
   return (
     <>
-      <DatasourceField {...props} />
+      {datasources ? (
+        <Field id={idOf("datasource")} label="Datasource" problem={problem("datasource")}>
+          {(a11y) => (
+            <Picker
+              a11y={a11y}
+              value={draft.datasource}
+              names={choices(
+                datasources.map((d) => d.name),
+                draft.datasource,
+              )}
+              empty="Choose a datasource"
+              onChange={(datasource) => set({ datasource })}
+            />
+          )}
+        </Field>
+      ) : (
+        <DatasourceField {...props} />
+      )}
       <Field id={idOf("aggregate")} label="Measure">
         {(a11y) => (
           <select {...a11y} value={draft.aggregate} onChange={(e) => set({ aggregate: e.target.value })}>
             {AGGREGATES.map((a) => (
               <option key={a} value={a}>
-                {a.replace("_", " ")}
+                {AGGREGATE_LABELS[a] ?? a}
               </option>
             ))}
           </select>
         )}
       </Field>
-      <Field id={idOf("column")} label="Column" problem={problem("column")}>
-        {(a11y) => (
-          <input {...a11y} autoComplete="off" value={draft.column} onChange={(e) => set({ column: e.target.value })} />
-        )}
-      </Field>
+      {draft.aggregate === "count" ? null : (
+        <Field id={idOf("column")} label="Column" problem={problem("column")}>
+          {(a11y) =>
+            // A datasource with no column known yet (no file loaded): the name is typed.
+            columns.length ? (
+              <Picker
+                a11y={a11y}
+                value={draft.column}
+                names={choices(columns, draft.column)}
+                empty="Choose a column"
+                onChange={(column) => set({ column })}
+              />
+            ) : (
+              <input
+                {...a11y}
+                autoComplete="off"
+                value={draft.column}
+                onChange={(e) => set({ column: e.target.value })}
+              />
+            )
+          }
+        </Field>
+      )}
       <Field id={idOf("window")} label="Window" problem={problem("window")}>
         {(a11y) => (
           <select {...a11y} value={draft.window} onChange={(e) => set({ window: e.target.value })}>

@@ -37,8 +37,8 @@ group("RunHistory", () => {
       ActionRuns: () => page([run(), run({ id: "run4", status: "running", finishedAt: null, deliveryLog: [] })]),
       RedeliverRun: () => ({ data: { redeliverRun: run({ status: "queued" }) } }),
     });
-    renderWith(client, <RunHistory actionId="a1" />);
-    const buttons = await screen.findAllByRole("button", { name: "Send again" });
+    renderWith(client, <RunHistory actionId="a1" actionName="Tell the team" kind="webhook" />);
+    const buttons = await screen.findAllByRole("button", { name: "Send again: Tell the team" });
     expect(buttons).toHaveLength(1);
     await userEvent.click(buttons[0] as HTMLElement);
     await vi.waitFor(() => expect(named("RedeliverRun")[0]?.variables).toEqual({ actionId: "a1", runId: "run1" }));
@@ -75,5 +75,83 @@ group("RunHistory", () => {
     expect(item).toHaveTextContent(/Change [−-]32\.3%/);
     expect(item).toHaveTextContent("State firing");
     expect(within(item).getByText("Fired")).toBeVisible();
+  });
+
+  it("never offers to send again an import's run, nor a run that delivered nothing (issue 26)", async () => {
+    const runs = [run(), run({ id: "run5", deliveryLog: [], output: { note: "Nothing new at the address." } })];
+    const { client } = clientFor({ ActionRuns: () => page(runs) });
+    const { unmount } = renderWith(client, <RunHistory actionId="a1" actionName="Shop feed" kind="import" />);
+    await screen.findByText("Nothing new at the address.");
+    expect(screen.queryByRole("button", { name: /Send again/ })).toBeNull();
+    unmount();
+    renderWith(client, <RunHistory actionId="a1" actionName="Hook" kind="webhook" />);
+    await screen.findByText("Nothing new at the address.");
+    expect(screen.getAllByRole("button", { name: /Send again/ })).toHaveLength(1);
+  });
+
+  it("pages beyond 20 runs with Show more", async () => {
+    const all = Array.from({ length: 25 }, (_, i) =>
+      run({ id: `run${i}`, createdAt: `2026-12-05T08:${String(59 - i).padStart(2, "0")}:00Z` }),
+    );
+    const { client, named } = clientFor({
+      ActionRuns: (v) => ({
+        data: {
+          actionRuns: {
+            __typename: "ActionRunPage",
+            items: all.slice(Number(v.offset), Number(v.offset) + Number(v.limit)),
+            total: all.length,
+          },
+        },
+      }),
+    });
+    renderWith(client, <RunHistory actionId="a1" actionName="Hook" kind="webhook" />);
+    const list = await screen.findByRole("list", { name: "Runs, newest first" });
+    expect(list.querySelectorAll(":scope > li")).toHaveLength(20);
+    expect(screen.getByText("The 20 latest of 25 runs.")).toBeVisible();
+    await userEvent.click(screen.getByRole("button", { name: "Show more" }));
+    await vi.waitFor(() => expect(list.querySelectorAll(":scope > li")).toHaveLength(25));
+    expect(named("ActionRuns").at(-1)?.variables).toMatchObject({ offset: 20, limit: 20 });
+    expect(screen.queryByRole("button", { name: "Show more" })).toBeNull();
+  });
+
+  it("says in a sentence why a delivery was refused, and that a run is retrying", async () => {
+    const refused = run({
+      id: "run7",
+      status: "failed",
+      deliveryLog: [
+        {
+          __typename: "ActionDelivery",
+          attempt: 1,
+          at: "2026-12-05T08:00:02Z",
+          channel: "http",
+          target: "http://10.1.2.3/hook",
+          statusCode: null,
+          latencyMs: null,
+          responseHead: null,
+          error: "10.1.2.3 is a private address; outbound calls go only to public addresses.",
+          refused: true,
+        },
+      ],
+    });
+    const waiting = run({
+      id: "run8",
+      status: "queued",
+      attempts: 2,
+      nextAttemptAt: "2026-12-05T08:23:00Z",
+      finishedAt: null,
+    });
+    const { client } = clientFor({ ActionRuns: () => page([waiting, refused]) });
+    renderWith(client, <RunHistory actionId="a1" actionName="Hook" kind="webhook" />);
+    const item = (await screen.findAllByRole("listitem")).find(
+      (r) => r.getAttribute("data-run-status") === "failed",
+    ) as HTMLElement;
+    await userEvent.click(within(item).getByText("Deliveries (1)"));
+    expect(
+      within(item).getByText(
+        /the delivery to http:\/\/10\.1\.2\.3\/hook was refused and not sent, because 10\.1\.2\.3 is a private address; outbound calls go only to public addresses\.$/,
+      ),
+    ).toBeVisible();
+    expect(screen.getByText(/^Retrying at /)).toHaveAttribute("data-status", "retrying");
+    expect(screen.queryByText("queued")).toBeNull();
   });
 });

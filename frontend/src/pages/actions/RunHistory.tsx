@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
-import { useMutation } from "urql";
+import { useClient, useMutation } from "urql";
 
 import { describeError } from "../../api/errors";
 import { ErrorMessage } from "../../components/ErrorMessage";
@@ -99,6 +99,26 @@ function errorText(error: unknown): string | null {
   return typeof text === "string" ? text : JSON.stringify(error);
 }
 
+type Delivery = ActionRunFieldsFragment["deliveryLog"][number];
+
+/** One delivery attempt in a sentence; a refused one says why it was not sent. */
+export function deliveryWords(d: Delivery): string {
+  const when = `Attempt ${formatInteger(d.attempt)}, ${formatDateTime(d.at)}`;
+  const to = d.channel === "smtp" ? `e-mail to ${d.target}` : `${d.target}`;
+  if (d.refused) {
+    const why = d.error ? d.error.replace(/[.\s]+$/, "") : "the address is not one actions may call";
+    return `${when}: the delivery to ${to} was refused and not sent, because ${lowerFirst(why)}.`;
+  }
+  const status = d.statusCode !== null && d.statusCode !== undefined ? `, status ${d.statusCode}` : "";
+  const latency = d.latencyMs !== null && d.latencyMs !== undefined ? ` in ${formatMs(d.latencyMs)}` : "";
+  return `${when}: ${d.channel === "smtp" ? "sent" : "POST to"} ${to}${status}${latency}.`;
+}
+
+function lowerFirst(text: string): string {
+  // "10.1.2.3 is a private address" stays; "The host..." reads "the host..." after "because".
+  return /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
+}
+
 function Deliveries({ run }: { run: ActionRunFieldsFragment }) {
   if (!run.deliveryLog.length) return null;
   return (
@@ -107,13 +127,8 @@ function Deliveries({ run }: { run: ActionRunFieldsFragment }) {
       <ol>
         {run.deliveryLog.map((d) => (
           <li key={`${d.attempt}-${d.at}`} data-delivery={d.attempt}>
-            <p>
-              Attempt {formatInteger(d.attempt)}, {formatDateTime(d.at)}: {d.channel} to <code>{d.target}</code>
-              {d.statusCode !== null && d.statusCode !== undefined ? `, status ${d.statusCode}` : ""}
-              {d.latencyMs !== null && d.latencyMs !== undefined ? ` in ${formatMs(d.latencyMs)}` : ""}
-              {d.refused ? ", refused" : ""}.
-            </p>
-            {d.error ? <p className="field-problem">{d.error}</p> : null}
+            <p className={d.refused ? "field-problem" : undefined}>{deliveryWords(d)}</p>
+            {d.error && !d.refused ? <p className="field-problem">{d.error}</p> : null}
             {d.responseHead ? (
               <pre className="json" aria-label={`Answer to attempt ${d.attempt}`}>
                 {d.responseHead.slice(0, 1024)}
@@ -126,7 +141,26 @@ function Deliveries({ run }: { run: ActionRunFieldsFragment }) {
   );
 }
 
-function RunItem({ run, onChanged }: { run: ActionRunFieldsFragment; onChanged: () => void }) {
+/** Whether a run delivered something that can be sent again: a webhook's, an alert's or a
+ * report's run with a delivery log. An import's run never (sending it again would fetch anew). */
+export function canSendAgain(kind: string, run: ActionRunFieldsFragment): boolean {
+  if (kind === "import" || LIVE.has(run.status.toLowerCase())) return false;
+  return run.deliveryLog.length > 0;
+}
+
+/** A run waiting for its next delivery attempt (it was tried and will be again). */
+function retrying(run: ActionRunFieldsFragment): boolean {
+  return run.status.toLowerCase() === "queued" && Boolean(run.nextAttemptAt) && run.attempts > 0;
+}
+
+interface RunProps {
+  run: ActionRunFieldsFragment;
+  kind: string;
+  actionName: string;
+  onChanged: () => void;
+}
+
+function RunItem({ run, kind, actionName, onChanged }: RunProps) {
   const [sending, redeliver] = useMutation(RedeliverRunMutation);
   const [problem, setProblem] = useState<string | null>(null);
   const status = run.status.toLowerCase();
@@ -138,14 +172,25 @@ function RunItem({ run, onChanged }: { run: ActionRunFieldsFragment; onChanged: 
     onChanged();
   };
   return (
-    <li className="run" data-run-status={status}>
+    <li className="run" data-run-status={retrying(run) ? "retrying" : status}>
       <div className="run-head">
-        <StatusBadge status={status} />
+        {retrying(run) ? (
+          <span className="badge badge-warn" data-status="retrying">
+            Retrying at {formatDateTime(run.nextAttemptAt)}.
+          </span>
+        ) : (
+          <StatusBadge status={status} />
+        )}
         <span>
           {formatDateTime(run.createdAt)}, {TRIGGERS[run.trigger] ?? run.trigger}
         </span>
-        {!LIVE.has(status) ? (
-          <button type="button" disabled={sending.fetching} onClick={() => void sendAgain()}>
+        {canSendAgain(kind, run) ? (
+          <button
+            type="button"
+            aria-label={`Send again: ${actionName}`}
+            disabled={sending.fetching}
+            onClick={() => void sendAgain()}
+          >
             Send again
           </button>
         ) : null}
@@ -159,11 +204,11 @@ function RunItem({ run, onChanged }: { run: ActionRunFieldsFragment; onChanged: 
         </dd>
         {error ? (
           <>
-            <dt>Error</dt>
-            <dd className="field-problem">{error}</dd>
+            <dt>{retrying(run) ? "Last attempt" : "Error"}</dt>
+            <dd className={retrying(run) ? undefined : "field-problem"}>{error}</dd>
           </>
         ) : null}
-        {run.nextAttemptAt && LIVE.has(status) ? (
+        {run.nextAttemptAt && LIVE.has(status) && !retrying(run) ? (
           <>
             <dt>Next attempt</dt>
             <dd>{formatDateTime(run.nextAttemptAt)}</dd>
@@ -180,8 +225,14 @@ function RunItem({ run, onChanged }: { run: ActionRunFieldsFragment; onChanged: 
   );
 }
 
+const PAGE = 20;
+
 interface Props {
   actionId: string;
+  /** The action's name: its runs' buttons are named with it. */
+  actionName?: string;
+  /** The action's kind (import runs are never sent again). */
+  kind?: string;
   /** Changes when a run was started from outside (Run now): the runs are read again. */
   version?: number;
   /** Called when the runs that were live have all ended (the action's last run changed). */
@@ -189,9 +240,30 @@ interface Props {
 }
 
 /** An action's runs, newest first, read again every 2 s while one is queued or running. */
-export function RunHistory({ actionId, version = 0, onSettled }: Props) {
-  const q = useWidgetQuery(ActionRunsQuery, { actionId, limit: 20, offset: 0 });
-  const runs = q.data?.actionRuns.items ?? [];
+export function RunHistory({ actionId, actionName = "", kind = "", version = 0, onSettled }: Props) {
+  // The newest 20 are read again while a run is live; "Show more" adds the next 20 after those
+  // shown (a run that came in meanwhile shifts them: one already shown is not shown twice).
+  const q = useWidgetQuery(ActionRunsQuery, { actionId, limit: PAGE, offset: 0 });
+  const client = useClient();
+  const [older, setOlder] = useState<ActionRunFieldsFragment[]>([]);
+  const [more, setMore] = useState<{ fetching: boolean; problem: string | null }>({ fetching: false, problem: null });
+  const newest = q.data?.actionRuns.items ?? [];
+  const ids = new Set(newest.map((r) => r.id));
+  const runs = [...newest, ...older.filter((r) => !ids.has(r.id))];
+  const showMore = async () => {
+    setMore({ fetching: true, problem: null });
+    const result = await client
+      .query(ActionRunsQuery, { actionId, limit: PAGE, offset: runs.length }, { requestPolicy: "network-only" })
+      .toPromise();
+    if (result.error) {
+      setMore({ fetching: false, problem: describeError(result.error).message });
+      return;
+    }
+    const shown = new Set(runs.map((r) => r.id));
+    const added = (result.data?.actionRuns.items ?? []).filter((r) => !shown.has(r.id));
+    setOlder((old) => [...old, ...added]);
+    setMore({ fetching: false, problem: null });
+  };
   const live = runs.some((r) => LIVE.has(r.status.toLowerCase()));
   usePolling(q.refetch, 2000, live);
   const wasLive = useRef(false);
@@ -219,13 +291,23 @@ export function RunHistory({ actionId, version = 0, onSettled }: Props) {
     <>
       <ol className="run-list" aria-label="Runs, newest first" aria-busy={q.fetching}>
         {runs.map((run) => (
-          <RunItem key={run.id} run={run} onChanged={q.refetch} />
+          <RunItem key={run.id} run={run} kind={kind} actionName={actionName} onChanged={q.refetch} />
         ))}
       </ol>
       {total > runs.length ? (
-        <p className="hint">
-          The {formatInteger(runs.length)} latest of {formatCount(total, "run")}.
-        </p>
+        <div className="run-more">
+          <p className="hint" role="status">
+            The {formatInteger(runs.length)} latest of {formatCount(total, "run")}.
+          </p>
+          <button type="button" disabled={more.fetching} onClick={() => void showMore()}>
+            Show more
+          </button>
+          {more.problem ? (
+            <p className="field-problem" role="alert">
+              {more.problem}
+            </p>
+          ) : null}
+        </div>
       ) : null}
     </>
   );

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { useQuery } from "urql";
 
-import { formatDateTime } from "../../format";
+import { formatDateTimeIn } from "../../format";
 import { DescribeScheduleQuery } from "./queries";
 
 /** `value`, once it has not changed for `ms` milliseconds. */
@@ -29,7 +29,8 @@ interface Props {
 }
 
 /** The schedule in words with its next five times, as the server reads it, 300 ms after the
- * last key press; an expression it cannot read shows its sentence instead. */
+ * last key press, each time in the schedule's own zone; an expression it cannot read leaves the
+ * sentence to the field (shown once). */
 export function SchedulePreview({ id, cron, timezone, onChecked }: Props) {
   const wanted = { cron: cron.trim(), timezone: timezone.trim() || "UTC" };
   const key = JSON.stringify(wanted);
@@ -52,11 +53,8 @@ export function SchedulePreview({ id, cron, timezone, onChecked }: Props) {
     );
   }
   if (!described.valid) {
-    return (
-      <p id={id} className="field-problem" data-schedule="invalid" aria-live="polite">
-        {error}
-      </p>
-    );
+    // The field says what is wrong (its problem): the sentence is shown once, there.
+    return <span id={id} data-schedule="invalid" hidden />;
   }
   return (
     <div id={id} className="schedule-preview" data-schedule="valid" aria-live="polite">
@@ -65,7 +63,7 @@ export function SchedulePreview({ id, cron, timezone, onChecked }: Props) {
       <ol className="schedule-times">
         {described.nextTimes.map((t) => (
           <li key={t}>
-            <time dateTime={t}>{formatDateTime(t)}</time>
+            <time dateTime={t}>{formatDateTimeIn(t, settled.timezone)}</time>
           </li>
         ))}
       </ol>

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 
-import { draftOf, emptyDraft, paramsOf, problemsOf, serverProblems, summaryOf, triggersOf, urlProblem } from "./draft";
+import { setDisplayTimeZone } from "../../format";
+import {
+  draftOf,
+  emptyDraft,
+  newTrigger,
+  paramsOf,
+  problemsOf,
+  serverProblems,
+  summaryOf,
+  triggersOf,
+  urlProblem,
+} from "./draft";
 
 describe("an action's draft", () => {
   it("asks for a name and a web address, and says what shape an address has", () => {
@@ -123,5 +134,93 @@ describe("an action's draft", () => {
     expect(summaryOf("report", { workbook_id: "wb1", to: ["ana@example.com"], url: "https://x.example.com/r" })).toBe(
       "Sends a workbook's data as CSV to ana@example.com and to https://x.example.com/r.",
     );
+  });
+
+  it("keeps every param the form does not show when an action is saved unchanged (issue 26)", () => {
+    const report = {
+      name: "Weekly sales",
+      kind: "report",
+      enabled: true,
+      params: {
+        workbook_id: "wb1",
+        to: ["boss@example.com"],
+        subject: "Weekly sales",
+        filters: { range: "last-7-days", branch: "A" },
+        query: null,
+        someday: { kept: true },
+      },
+      triggers: [],
+    };
+    expect(paramsOf(draftOf(report))).toEqual(report.params);
+    // Only the fields the form shows are overwritten (and an emptied optional one goes).
+    expect(paramsOf({ ...draftOf(report), to: "ana@example.com" })).toEqual({
+      ...report.params,
+      to: ["ana@example.com"],
+    });
+    const alert = {
+      name: "Slump",
+      kind: "alert",
+      enabled: true,
+      params: {
+        datasource: "sales",
+        measure: { aggregate: "sum", column: "total", label: "Total sales" },
+        window: "yesterday",
+        condition: { op: "below", value: 5000 },
+        timezone: "Europe/Berlin",
+        url: "https://hooks.example.com/a",
+        filters: { branch: ["A"] },
+      },
+      triggers: [],
+    };
+    expect(paramsOf(draftOf(alert))).toEqual(alert.params);
+    expect(paramsOf({ ...draftOf(alert), url: "" })).not.toHaveProperty("url");
+    const imported = {
+      name: "Feed",
+      kind: "import",
+      enabled: true,
+      params: {
+        url: "https://f.example.com/a.xlsx",
+        datasource: "sales",
+        mode: "append",
+        on_invalid: "reject",
+        sheet: "Data",
+        max_invalid_ratio: 0.1,
+        evolve: true,
+      },
+      triggers: [],
+    };
+    expect(paramsOf(draftOf(imported))).toEqual(imported.params);
+  });
+
+  it("names a measure in words, and a report its workbook", () => {
+    expect(
+      summaryOf("alert", {
+        datasource: "sales",
+        measure: { aggregate: "count" },
+        window: "yesterday",
+        condition: { op: "below", value: 10 },
+      }),
+    ).toBe("Fires when the count of rows of sales, yesterday, is below 10.");
+    expect(
+      summaryOf("alert", {
+        datasource: "sales",
+        measure: { aggregate: "count_distinct", column: "invoice" },
+        window: "yesterday",
+        condition: { op: "above", value: 10 },
+      }),
+    ).toBe("Fires when the number of distinct invoice of sales, yesterday, is above 10.");
+    expect(summaryOf("report", { workbook_id: "wb1", to: ["ana@example.com"] }, "Weekly figures")).toBe(
+      "Sends the data of the workbook “Weekly figures” as CSV to ana@example.com.",
+    );
+  });
+
+  it("starts a new schedule and alert in the person's profile zone", () => {
+    setDisplayTimeZone("Asia/Yangon");
+    try {
+      expect(emptyDraft("alert").timezone).toBe("Asia/Yangon");
+      expect(newTrigger("schedule").timezone).toBe("Asia/Yangon");
+    } finally {
+      setDisplayTimeZone(null);
+    }
   });
 });

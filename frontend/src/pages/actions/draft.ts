@@ -2,6 +2,10 @@
 // the REST names of backend/actions/schemas.py), what is wrong with it as you type, and where
 // the server's sentences go when it refuses it.
 
+import { displayTimeZone } from "../../format";
+
+type Json = Record<string, unknown>;
+
 export const KINDS = ["import", "webhook", "alert", "report"] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -22,6 +26,16 @@ export const EVENT_LABELS: Record<string, string> = {
 };
 
 export const AGGREGATES = ["sum", "avg", "count", "count_distinct", "min", "max"] as const;
+
+/** A measure's aggregate in words, as the form's choices read. */
+export const AGGREGATE_LABELS: Record<string, string> = {
+  sum: "Sum of",
+  avg: "Average of",
+  count: "Count of rows",
+  count_distinct: "Number of distinct",
+  min: "Smallest value of",
+  max: "Largest value of",
+};
 
 export const WINDOWS: Record<string, string> = {
   yesterday: "Yesterday",
@@ -72,6 +86,14 @@ export interface Draft {
   /** e-mail addresses, separated by commas, semicolons or new lines */
   to: string;
   triggers: TriggerDraft[];
+  /** The saved action's params as they came: what the form does not show is sent back as it was. */
+  saved: Json;
+}
+
+/** The zone a new schedule or alert starts in: the person's profile zone when known, else the
+ * browser's. */
+export function defaultZone(): string {
+  return displayTimeZone() ?? browserZone();
 }
 
 export function browserZone(): string {
@@ -86,7 +108,7 @@ export function newTrigger(type: TriggerDraft["type"] = "manual"): TriggerDraft 
   return {
     type,
     cron: type === "schedule" ? "0 8 * * *" : "",
-    timezone: browserZone(),
+    timezone: defaultZone(),
     event: "task.failed",
     datasource: "",
   };
@@ -107,18 +129,17 @@ export function emptyDraft(kind: Kind = "webhook"): Draft {
     headerValue: "",
     headerSet: false,
     aggregate: "sum",
-    column: "total",
+    column: "",
     window: "yesterday",
     op: "below",
     value: "",
-    timezone: browserZone(),
+    timezone: defaultZone(),
     workbookId: "",
     to: "",
     triggers: [newTrigger("manual")],
+    saved: {},
   };
 }
-
-type Json = Record<string, unknown>;
 
 function str(value: unknown): string {
   return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
@@ -170,10 +191,11 @@ export function draftOf(action: ActionLike): Draft {
     timezone: str(p.timezone) || base.timezone,
     workbookId: str(p.workbook_id),
     to: Array.isArray(p.to) ? p.to.map(str).join(", ") : "",
+    saved: p,
     triggers: action.triggers.map((t) => ({
       type: t.type === "schedule" || t.type === "event" ? t.type : "manual",
       cron: t.cron ?? "",
-      timezone: t.timezone ?? browserZone(),
+      timezone: t.timezone ?? defaultZone(),
       event: t.event ?? "task.failed",
       datasource: t.datasource ?? "",
     })),
@@ -187,8 +209,31 @@ export function addresses(to: string): string[] {
     .filter(Boolean);
 }
 
-/** The kind's params, as the API takes them. */
+/** The params each kind's form shows (and so may change or remove); any other key of the saved
+ * action (a report's subject and filters, an import's sheet...) is sent back as it was. An
+ * import's header is sent only when a new value is typed (the server keeps the stored one). */
+const SHOWN: Record<Kind, string[]> = {
+  import: ["url", "s3_uri", "datasource", "mode", "on_invalid", "header"],
+  webhook: ["url"],
+  alert: ["datasource", "measure", "window", "condition", "timezone", "url"],
+  report: ["workbook_id", "to", "url"],
+};
+
+/** The kind's params, as the API takes them: the saved action's, with the form's fields over them. */
 export function paramsOf(d: Draft): Json {
+  const kept = Object.fromEntries(Object.entries(d.saved).filter(([key]) => !SHOWN[d.kind].includes(key)));
+  const shown = shownParams(d);
+  if (d.kind === "alert") {
+    // The measure's and condition's own keys the form lacks stay too.
+    const measure = { ...obj(d.saved.measure), ...obj(shown.measure) };
+    if (!obj(shown.measure).column) delete measure.column;
+    shown.measure = measure;
+    shown.condition = { ...obj(d.saved.condition), ...obj(shown.condition) };
+  }
+  return { ...kept, ...shown };
+}
+
+function shownParams(d: Draft): Json {
   const url = d.url.trim();
   switch (d.kind) {
     case "import": {
@@ -371,7 +416,7 @@ export function serverProblems(message: string, detail?: string): { fields: Prob
 const CONDITIONS: Record<string, string> = { above: "above", below: "below", change_pct: "changes by more than" };
 
 /** What an action does, in one sentence (an import's header value shows as "set", never itself). */
-export function summaryOf(kind: string, params: unknown): string {
+export function summaryOf(kind: string, params: unknown, workbookTitle?: string): string {
   const p = obj(params);
   const url = str(p.url);
   switch (kind) {
@@ -386,7 +431,9 @@ export function summaryOf(kind: string, params: unknown): string {
     case "alert": {
       const measure = obj(p.measure);
       const condition = obj(p.condition);
-      const what = `${str(measure.aggregate).replace("_", " ")}${measure.column ? ` of ${str(measure.column)}` : ""}`;
+      const aggregate = str(measure.aggregate);
+      const words = (AGGREGATE_LABELS[aggregate] ?? aggregate.replace("_", " ")).toLowerCase();
+      const what = measure.column && aggregate !== "count" ? `${words} ${str(measure.column)}` : words;
       const window = (WINDOWS[str(p.window)] ?? str(p.window)).toLowerCase();
       const op = CONDITIONS[str(condition.op)] ?? str(condition.op);
       const percent = condition.op === "change_pct" ? " %" : "";
@@ -398,6 +445,7 @@ export function summaryOf(kind: string, params: unknown): string {
     case "report": {
       const to = Array.isArray(p.to) ? p.to.map(str).filter(Boolean) : [];
       const where = [to.length ? `to ${to.join(", ")}` : "", url ? `to ${url}` : ""].filter(Boolean).join(" and ");
+      if (workbookTitle) return `Sends the data of the workbook “${workbookTitle}” as CSV ${where}.`;
       return `Sends a workbook's data as CSV ${where}.`;
     }
     default:

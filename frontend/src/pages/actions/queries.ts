@@ -54,6 +54,9 @@ graphql(`
       id
       status
       trigger
+      attempts
+      nextAttemptAt
+      output
       createdAt
       finishedAt
     }

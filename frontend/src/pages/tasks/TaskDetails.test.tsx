@@ -31,6 +31,7 @@ const task: TaskFieldsFragment = {
   druidDatasource: null,
   druidReport: null,
   traceId: null,
+  action: null,
   options: {},
   error: {
     code: "too_many_invalid",

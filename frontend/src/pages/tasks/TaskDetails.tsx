@@ -10,6 +10,7 @@ import type { TaskFieldsFragment } from "../../gql/graphql";
 import { formatBytes, formatCount, formatDateTime, formatInteger, formatPercent } from "../../format";
 import { CancelTaskMutation, RetryTaskMutation, retryHelps, TERMINAL } from "./queries";
 import { Remedies, type Reloaded, type Remedy } from "./Remedies";
+import { TaskSource } from "./TaskSource";
 
 interface SampleRow {
   key: string;
@@ -202,6 +203,14 @@ export function TaskDetails({
           <dd>
             {task.filename} ({task.fileFormat}, {formatBytes(task.sizeBytes)})
           </dd>
+          {task.action ? (
+            <>
+              <dt>Source</dt>
+              <dd>
+                <TaskSource source={task.action} />
+              </dd>
+            </>
+          ) : null}
           <dt>Datasource</dt>
           <dd>{task.datasource}</dd>
           <dt>Rows</dt>

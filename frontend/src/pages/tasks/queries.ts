@@ -67,6 +67,20 @@ graphql(`
       status
       message
     }
+    action {
+      id
+      runId
+    }
+  }
+`);
+
+/** The name of the action that fetched a task's file (null when it is gone or not yours). */
+export const TaskActionNameQuery = graphql(`
+  query TaskActionName($id: ID!) {
+    action(id: $id) {
+      id
+      name
+    }
   }
 `);
 
