@@ -98,7 +98,20 @@ def run_out(run: ActionRun, deliveries: Sequence[ActionDelivery] = ()) -> RunOut
         started_at=run.started_at,
         finished_at=run.finished_at,
         delivery_log=[delivery_out(row) for row in deliveries],
+        event=_event_of(run),
     )
+
+
+_EVENT_FIELDS = ("task_id", "datasource", "filename")
+
+
+def _event_of(run: ActionRun) -> dict[str, Any] | None:
+    """The event an event run answered, in the few words a person needs to recognise it."""
+    given = run.input or {}
+    kind = given.get("event")
+    if run.trigger != "event" or not isinstance(kind, str):
+        return None
+    return {"type": kind, **{key: given.get(key) for key in _EVENT_FIELDS}}
 
 
 async def run_outs(session: AsyncSession, runs: Sequence[ActionRun]) -> list[RunOut]:

@@ -292,6 +292,11 @@ class RunOut(BaseModel):
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     delivery_log: list[DeliveryOut] = Field(default_factory=list)
+    event: dict[str, Any] | None = Field(
+        default=None,
+        description="What started an event run: type (task.failed, ...), and the task_id, "
+        "datasource and filename it was about",
+    )
 
 
 class ActionOut(BaseModel):

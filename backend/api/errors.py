@@ -91,12 +91,30 @@ def _is_type_tag(part: object) -> bool:
     return part[0].isupper() or "[" in part or "-" in part or part in _SCALAR_TAGS
 
 
+# The tags of tagged unions (an action's trigger types): pydantic names the member after the
+# item's index ("triggers.0.event.event"); the client sent "triggers.0.event".
+_UNION_TAGS = frozenset({"manual", "schedule", "event"})
+
+
+def _fields(loc: Sequence[Any]) -> list[Any]:
+    """An error's location as the fields the client sent: no body, type or union-tag parts."""
+    found: list[Any] = []
+    after_index = False
+    for part in loc:
+        if part == "body" or _is_type_tag(part):
+            continue
+        tag, after_index = after_index and part in _UNION_TAGS, isinstance(part, int)
+        if not tag:
+            found.append(part)
+    return found
+
+
 def problems(errors: Sequence[Any]) -> str:
     """Pydantic's errors as sentences: one per field (a union's members said as one), the body
     itself named as such."""
     grouped: dict[str, list[Mapping[str, Any]]] = {}
     for err in errors:
-        loc = [part for part in err.get("loc", ()) if part != "body" and not _is_type_tag(part)]
+        loc = _fields(err.get("loc", ()))
         where = "" if err.get("type") == "json_invalid" else ".".join(str(p) for p in loc)
         grouped.setdefault(where, []).append(err)
     return " ".join(_sentence(where, found) for where, found in grouped.items())

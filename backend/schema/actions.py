@@ -51,6 +51,9 @@ class ActionRun:
     output: JSON | None = strawberry.field(description="task_ids, http_status, latency_ms, ...")
     error: JSON | None = strawberry.field(description="code, message, hint")
     delivery_log: list[ActionDelivery]
+    event: JSON | None = strawberry.field(
+        description="What started an event run: type, task_id, datasource, filename"
+    )
 
 
 @pydantic.type(

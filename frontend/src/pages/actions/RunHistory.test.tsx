@@ -32,6 +32,24 @@ group("RunHistory", () => {
     expect(screen.getByText(/on schedule/)).toBeVisible();
   });
 
+  it("says which event and task started an event run", async () => {
+    const started = run({
+      id: "run5",
+      trigger: "event",
+      event: {
+        type: "task.failed",
+        task_id: "fedcba9876543210fedcba9876543210",
+        datasource: "sales",
+        filename: "bad.csv",
+      },
+    });
+    const { client } = clientFor({ ActionRuns: () => page([started]) });
+    renderWith(client, <RunHistory actionId="a1" />);
+    const link = await screen.findByRole("link", { name: "bad.csv" });
+    expect(link).toHaveAttribute("href", "/tasks/fedcba9876543210fedcba9876543210");
+    expect(link.parentElement).toHaveTextContent("when a task fails: bad.csv (sales)");
+  });
+
   it("sends a finished run again, and never offers it for a live one", async () => {
     const { client, named } = clientFor({
       ActionRuns: () => page([run(), run({ id: "run4", status: "running", finishedAt: null, deliveryLog: [] })]),

@@ -17,6 +17,7 @@ import {
 import type { ActionRunFieldsFragment } from "../../gql/graphql";
 import { usePolling } from "../../hooks/usePolling";
 import { useWidgetQuery } from "../../hooks/useWidgetQuery";
+import { EVENT_LABELS } from "./draft";
 import { ActionRunsQuery, RedeliverRunMutation } from "./queries";
 
 const LIVE = new Set(["queued", "running"]);
@@ -160,6 +161,27 @@ interface RunProps {
   onChanged: () => void;
 }
 
+/** Which event started a run: "when a task fails: bad.csv (sales)", the file linking to its task. */
+export function EventCause({ event }: { event: unknown }) {
+  const given = obj(event);
+  const type = typeof given.type === "string" ? given.type : null;
+  if (!type) return <>on an event</>;
+  const file = typeof given.filename === "string" ? given.filename : null;
+  const task = typeof given.task_id === "string" ? given.task_id : null;
+  const datasource = typeof given.datasource === "string" ? given.datasource : null;
+  return (
+    <>
+      when {EVENT_LABELS[type] ?? type}
+      {file && task ? (
+        <>
+          : <Link to={`/tasks/${task}`}>{file}</Link>
+        </>
+      ) : null}
+      {datasource ? ` (${datasource})` : null}
+    </>
+  );
+}
+
 function RunItem({ run, kind, actionName, onChanged }: RunProps) {
   const [sending, redeliver] = useMutation(RedeliverRunMutation);
   const [problem, setProblem] = useState<string | null>(null);
@@ -182,7 +204,8 @@ function RunItem({ run, kind, actionName, onChanged }: RunProps) {
           <StatusBadge status={status} />
         )}
         <span>
-          {formatDateTime(run.createdAt)}, {TRIGGERS[run.trigger] ?? run.trigger}
+          {formatDateTime(run.createdAt)},{" "}
+          {run.trigger === "event" ? <EventCause event={run.event} /> : (TRIGGERS[run.trigger] ?? run.trigger)}
         </span>
         {canSendAgain(kind, run) ? (
           <button

@@ -15,6 +15,7 @@ graphql(`
     createdAt
     startedAt
     finishedAt
+    event
     deliveryLog {
       attempt
       at

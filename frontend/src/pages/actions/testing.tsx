@@ -50,6 +50,7 @@ export function run(overrides: Record<string, unknown> = {}) {
     createdAt: "2026-12-05T08:00:00Z",
     startedAt: "2026-12-05T08:00:01Z",
     finishedAt: "2026-12-05T08:00:03Z",
+    event: null,
     deliveryLog: [
       {
         __typename: "ActionDelivery",
