@@ -105,8 +105,9 @@ def _new_signing_secret(action: Action, cipher: Cipher) -> str:
 def _triggers(action_id: str, triggers: list[TriggerIn], since: Any = None) -> list[ActionTrigger]:
     """Rows for the triggers; `since`: the time a changed schedule counts from."""
     rows = []
-    for trigger in triggers:
-        row = ActionTrigger(id=uuid.uuid4().hex, action_id=action_id, type=trigger.type)
+    made = uuid.uuid4().hex[:24]  # ids in the order given: the answers list them by id
+    for position, trigger in enumerate(triggers):
+        row = ActionTrigger(id=f"{made}{position:08x}", action_id=action_id, type=trigger.type)
         if isinstance(trigger, ScheduleTrigger):
             row.cron, row.timezone = trigger.cron, trigger.timezone
             row.last_scheduled_for = since

@@ -320,3 +320,19 @@ async def test_send_again_repeats_a_delivery_never_an_imports_or_an_alerts_work(
     async with session_scope(runtime.sessions) as session:
         again = await service.redeliver(session, owner, hook.id, sent)
     assert again.status == "queued"
+
+
+async def test_triggers_are_listed_in_the_order_given(runtime: Runtime) -> None:
+    """They were listed by a random id: the CLI's list showed "run by hand; At 08:30 …" for a
+    schedule given first, one time in two."""
+    owner = await person(runtime, Role.VIEWER)
+    given = [
+        {"type": "schedule", "cron": "30 8 * * 1-5", "timezone": "Europe/Berlin"},
+        {"type": "event", "event": "task.succeeded"},
+        {"type": "manual"},
+    ]
+    for _ in range(3):
+        action, _ = await create(runtime, owner, alert_in(triggers=given))
+        async with session_scope(runtime.sessions) as session:
+            shown = (await answers.action_outs(session, [action]))[0]
+        assert [t.type for t in shown.triggers] == ["schedule", "event", "manual"]
