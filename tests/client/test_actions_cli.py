@@ -86,7 +86,7 @@ def test_an_action_is_created_listed_run_and_its_runs_shown(served: Served, tmp_
     for cell in (
         "Tell the warehouse",
         "webhook",
-        "At 08:30 on Monday through Friday, Europe/Berlin time; run by hand",
+        "run by hand; At 08:30 on Monday through Friday, Europe/Berlin time",  # as given
         "yes",
         "never run",
     ):
