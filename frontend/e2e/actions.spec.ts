@@ -176,6 +176,8 @@ test.describe("the Actions page", () => {
   test("the notifications panel fits a 390 px screen", async ({ signedIn: page }) => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto("/actions");
+    // The page's own content first: axe below judges the whole page, heading included.
+    await expect(page.getByRole("heading", { level: 1, name: "Actions" })).toBeVisible();
     await page.getByRole("button", { name: /notification/i }).click();
     const panel = page.locator(".notifications-popover");
     await expect(panel).toBeVisible();
