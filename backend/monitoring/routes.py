@@ -113,6 +113,7 @@ OPERATIONS = {
     "ExecuteAction": "Run an action now",
     "RedeliverRun": "Send an action's run again",
     "RotateActionSecret": "A new secret for an action",
+    "TaskActionName": "The action that fetched a task",
 }
 GRAPHQL_ROUTE = "POST /graphql"
 
