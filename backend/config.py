@@ -16,11 +16,12 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 from backend.auth.oidc import OidcConfig
 from backend.auth.roles import Role
 from backend.config_actions import ActionSettings
+from backend.config_uploads import UploadSettings
 
 DEFAULT_VAR_DIR = Path("var")
 
 
-class Settings(ActionSettings):
+class Settings(ActionSettings, UploadSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = Field(

@@ -5,6 +5,7 @@ from backend.auth import models as auth_models
 from backend.contracts import stored as contract_models
 from backend.events import models as event_models
 from backend.ingestion import models as ingestion_models
+from backend.ingestion.resumable import models as resumable_models
 from backend.monitoring import models as monitoring_models
 from backend.notifications import models as notification_models
 from backend.tasks import models as task_models
@@ -16,6 +17,7 @@ __all__ = [
     "contract_models",
     "event_models",
     "ingestion_models",
+    "resumable_models",
     "monitoring_models",
     "notification_models",
     "task_models",

@@ -6,7 +6,18 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from backend.db import Base, UTCDateTime, utcnow
@@ -83,6 +94,9 @@ class IngestionTask(Base):
     # The action (and its run) that fetched the file; None for an upload.
     source_action_id: Mapped[str | None] = mapped_column(String(32))
     source_run_id: Mapped[str | None] = mapped_column(String(32))
+    # A preview: read and validated in full, nothing loaded; its file is kept PREVIEW_KEEP_SECONDS
+    # for confirming it (with overrides) as a new task. Never a duplicate of a real upload.
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
