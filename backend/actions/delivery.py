@@ -33,15 +33,18 @@ _RETRYABLE = frozenset({408, 429})
 
 @dataclass(frozen=True)
 class Attempt:
-    status_code: int | None
-    latency_ms: float | None
-    head: str  # the first 1 KB of the answer, scrubbed
-    error: str | None  # a sentence
-    refused: bool
-    retryable: bool
-    ok: bool  # 2xx
-    retry_after: float | None  # seconds, as the receiver asked (the caller caps it)
+    """One try at a destination (a webhook's URL or the mail server). Only what differs from a
+    failure that got no answer needs naming."""
+
     target: str  # scheme://host[:port]
+    ok: bool = False  # 2xx (mail: every address took it)
+    status_code: int | None = None
+    latency_ms: float | None = None
+    head: str = ""  # the first 1 KB of the answer, scrubbed
+    error: str | None = None  # a sentence
+    refused: bool = False
+    retryable: bool = False
+    retry_after: float | None = None  # seconds, as the receiver asked (the caller caps it)
 
 
 def new_secret() -> str:
@@ -71,7 +74,7 @@ async def post_event(
     try:
         signed = sign(secret, message_id, payload, datetime.now(UTC))
     except ValueError as exc:
-        return _failed(target, str(exc), refused=False, retryable=False)
+        return Attempt(target, error=str(exc))
     headers = {
         **signed,
         "content-type": "application/json",
@@ -80,21 +83,20 @@ async def post_event(
     try:
         answer = await client.send("POST", url, headers=headers, content=payload)
     except DestinationRefused as exc:
-        return _failed(target, exc.reason, refused=True, retryable=False)
+        return Attempt(target, error=exc.reason, refused=True)
     except OutboundFailed as exc:
-        return _failed(target, exc.reason, refused=False, retryable=exc.retryable)
+        return Attempt(target, error=exc.reason, retryable=exc.retryable)
     ok = 200 <= answer.status < 300
     retryable = answer.status in _RETRYABLE or answer.status >= 500
     return Attempt(
+        target,
+        ok=ok,
         status_code=answer.status,
         latency_ms=answer.latency_ms,
         head=_head(answer.head),
         error=None if ok else _status_words(target, answer.status, retryable),
-        refused=False,
         retryable=retryable,
-        ok=ok,
         retry_after=retry_after(answer.headers.get("retry-after")) if retryable else None,
-        target=target,
     )
 
 
@@ -102,20 +104,6 @@ def _head(raw: bytes) -> str:
     """The first kilobyte of an answer as text, scrubbed, and no longer than the column keeps
     (scrubbing may lengthen it)."""
     return scrub(raw[:HEAD_BYTES].decode("utf-8", errors="replace"))[:HEAD_BYTES]
-
-
-def _failed(target: str, reason: str, *, refused: bool, retryable: bool) -> Attempt:
-    return Attempt(
-        status_code=None,
-        latency_ms=None,
-        head="",
-        error=reason,
-        refused=refused,
-        retryable=retryable,
-        ok=False,
-        retry_after=None,
-        target=target,
-    )
 
 
 def _status_words(target: str, status: int, retryable: bool) -> str:

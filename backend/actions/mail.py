@@ -111,15 +111,7 @@ class Mailer:
             )
             return _attempt(self.target, error=error, retryable=True, started=started)
         return Attempt(
-            status_code=250,
-            latency_ms=_since(started),
-            head=reply[:_HEAD],
-            error=None,
-            refused=False,
-            retryable=False,
-            ok=True,
-            retry_after=None,
-            target=self.target,
+            self.target, ok=True, status_code=250, latency_ms=_since(started), head=reply[:_HEAD]
         )
 
     def _refused(self, code: int, said: bytes | str, started: float) -> Attempt:
@@ -128,15 +120,12 @@ class Mailer:
         later = "it is sent again later" if retryable else "check the addresses and SMTP settings"
         error = f"The mail server {self.target} answered {code}: {text[:300]} ({later})."
         return Attempt(
+            self.target,
             status_code=code,
             latency_ms=_since(started),
             head=text[:_HEAD],
             error=error,
-            refused=False,
             retryable=retryable,
-            ok=False,
-            retry_after=None,
-            target=self.target,
         )
 
     def _some_refused(self, exc: _SomeRefused, started: float) -> Attempt:
@@ -149,15 +138,11 @@ class Mailer:
             f"refused {said}: correct those addresses (the others are not sent it again)."
         )
         return Attempt(
+            self.target,
             status_code=250,
             latency_ms=_since(started),
             head=error[:_HEAD],
             error=error,
-            refused=False,
-            retryable=False,
-            ok=False,
-            retry_after=None,
-            target=self.target,
         )
 
     def _compose(
@@ -213,17 +198,8 @@ def _since(started: float) -> float:
 
 
 def _attempt(target: str, *, error: str, retryable: bool, started: float | None = None) -> Attempt:
-    return Attempt(
-        status_code=None,
-        latency_ms=None if started is None else _since(started),
-        head="",
-        error=error,
-        refused=False,
-        retryable=retryable,
-        ok=False,
-        retry_after=None,
-        target=target,
-    )
+    latency = None if started is None else _since(started)
+    return Attempt(target, latency_ms=latency, error=error, retryable=retryable)
 
 
 def target_of(settings: ActionSettings) -> str:
@@ -317,14 +293,4 @@ async def held_back(
         f"as many as ACTIONS_MAILS_PER_HOUR ({limit}) allows; it is sent again in about "
         f"{max(1, round(wait / 60))} minute(s)."
     )
-    return Attempt(
-        status_code=None,
-        latency_ms=None,
-        head="",
-        error=error,
-        refused=True,
-        retryable=True,
-        ok=False,
-        retry_after=wait,
-        target=target_of(settings),
-    )
+    return Attempt(target_of(settings), error=error, refused=True, retryable=True, retry_after=wait)
