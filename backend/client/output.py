@@ -142,15 +142,17 @@ def printable(text: str) -> str:
 
 
 def show(out: Console, header: Sequence[str], rows: list[tuple[str, ...]]) -> None:
-    """A table on a terminal; tab-separated lines, nothing cut, when piped."""
+    """A table on a terminal; tab-separated lines, nothing cut, when piped. Cells are text, never
+    rich markup (a file may be named "[bold].csv")."""
     if out.is_terminal:
         table = Table(*header)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))
         out.print(table)
         return
     for row in [tuple(header), *rows]:
-        out.print("\t".join(row))
+        # Written as they are: the console would wrap at its width and expand the tabs.
+        out.file.write("\t".join(row) + "\n")
 
 
 def count_cell(value: int | None) -> str:

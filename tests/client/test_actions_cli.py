@@ -83,14 +83,13 @@ def test_an_action_is_created_listed_run_and_its_runs_shown(served: Served, tmp_
     listed = actions(served, "list")
     assert listed.returncode == 0, listed.stderr
     row = next(line for line in listed.stdout.splitlines() if line.startswith(action))
-    for cell in (
+    assert row.split("\t")[1:6] == [
         "Tell the warehouse",
         "webhook",
         "run by hand; At 08:30 on Monday through Friday, Europe/Berlin time",  # as given
         "yes",
         "never run",
-    ):
-        assert cell in row, row
+    ], row
     assert listed.stdout.endswith("1 of 1 action\n")
     assert secret not in listed.stdout + actions(served, "show", action).stdout
 
@@ -107,7 +106,8 @@ def test_an_action_is_created_listed_run_and_its_runs_shown(served: Served, tmp_
     runs = actions(served, "runs", action, "--limit", "5")
     assert runs.returncode == 0, runs.stderr
     line = next(line for line in runs.stdout.splitlines() if line.startswith(run_id))
-    assert " manual " in line and " failed " in line and "#1 refused: " in line, line
+    cells = line.split("\t")  # piped: one tab-separated line per run
+    assert cells[1:3] == ["manual", "failed"] and cells[5].startswith("#1 refused: "), line
     assert runs.stdout.endswith("1 of 1 run\n")
 
     queued = actions(served, "run", action)
@@ -120,7 +120,7 @@ def test_an_action_is_disabled_enabled_and_deleted(served: Served, tmp_path: Pat
 
     off = actions(served, "disable", action)
     assert off.returncode == 0 and "is disabled" in off.stdout, off.stdout + off.stderr
-    assert " no " in actions(served, "list").stdout
+    assert actions(served, "list").stdout.splitlines()[1].split("\t")[4] == "no"  # enabled
     on = actions(served, "enable", action)
     assert on.returncode == 0 and "is enabled" in on.stdout
     assert json.loads(actions(served, "show", action, "--json").stdout)["enabled"] is True
