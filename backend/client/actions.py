@@ -22,8 +22,7 @@ from backend.client.action_words import (
     triggers_cell,
 )
 from backend.client.api import FAILED, OK, USAGE, Api, Stop
-from backend.client.output import printable, show
-from backend.units import format_count
+from backend.client.output import listing, printable
 
 ACTIONS = "/api/actions"
 ACTION_ID = re.compile(r"[0-9a-f]{32}")
@@ -65,11 +64,10 @@ def answer(api: Api, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
 
 def list_actions(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> int:
     page = answer(api, "GET", ACTIONS, params={"limit": str(args.limit)})
-    if args.json:
-        print(json.dumps(page))
-        return OK
-    show(
+    listing(
         out,
+        page,
+        args.json,
         ("action", "name", "kind", "triggers", "enabled", "last run", "at"),
         [
             (
@@ -82,8 +80,8 @@ def list_actions(api: Api, args: argparse.Namespace, out: Console, _err: Console
             )
             for action in page["items"]
         ],
+        "action",
     )
-    out.print(f"{len(page['items']):,} of {format_count(page['total'], 'action')}")
     return OK
 
 
@@ -150,11 +148,10 @@ def find_run(api: Api, action: str, run_id: str) -> dict[str, Any]:
 def list_runs(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> int:
     path = f"{ACTIONS}/{args.action_id}/runs"
     page = answer(api, "GET", path, params={"limit": str(args.limit)})
-    if args.json:
-        print(json.dumps(page))
-        return OK
-    show(
+    listing(
         out,
+        page,
+        args.json,
         ("run", "trigger", "status", "created", "ended", "deliveries", "error"),
         [
             (
@@ -168,8 +165,8 @@ def list_runs(api: Api, args: argparse.Namespace, out: Console, _err: Console) -
             )
             for run in page["items"]
         ],
+        "run",
     )
-    out.print(f"{len(page['items']):,} of {format_count(page['total'], 'run')}")
     return OK
 
 

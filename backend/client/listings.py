@@ -8,8 +8,7 @@ import json
 from rich.console import Console
 
 from backend.client.api import OK, Api
-from backend.client.output import count_cell, show, summarize
-from backend.units import format_count
+from backend.client.output import count_cell, listing, show, summarize
 
 
 def tasks(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> int:
@@ -19,11 +18,10 @@ def tasks(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> in
     if args.status:
         params["status"] = args.status
     page = api.json("GET", "/api/ingest/tasks", params=params)
-    if args.json:
-        print(json.dumps(page))
-        return OK
-    show(
+    listing(
         out,
+        page,
+        args.json,
         ("task", "status", "datasource", "file", "rows valid", "rejected", "created"),
         [
             (
@@ -37,8 +35,8 @@ def tasks(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> in
             )
             for task in page["items"]
         ],
+        "task",
     )
-    out.print(f"{len(page['items']):,} of {format_count(page['total'], 'task')}")
     return OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -153,6 +154,23 @@ def show(out: Console, header: Sequence[str], rows: list[tuple[str, ...]]) -> No
     for row in [tuple(header), *rows]:
         # Written as they are: the console would wrap at its width and expand the tabs.
         out.file.write("\t".join(row) + "\n")
+
+
+def listing(
+    out: Console,
+    page: dict[str, Any],
+    as_json: bool,
+    header: Sequence[str],
+    rows: list[tuple[str, ...]],
+    noun: str,
+) -> None:
+    """A page of a listing: the service's JSON as it is with --json, else a table of `rows` and
+    how many of the total it shows ("3 of 12 tasks")."""
+    if as_json:
+        print(json.dumps(page))
+        return
+    show(out, header, rows)
+    out.print(f"{len(page['items']):,} of {format_count(page['total'], noun)}")
 
 
 def count_cell(value: int | None) -> str:
