@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.actions import access, lifecycle, mail, resend
 from backend.actions import runs as run_queries
 from backend.actions.answers import ScheduleWords, describe
+from backend.actions.columns import check_columns
 from backend.actions.delivery import new_secret
 from backend.actions.models import Action, ActionKind, ActionRun, ActionTrigger, RunStatus
 from backend.actions.schemas import (
@@ -29,6 +30,7 @@ from backend.actions.schemas import (
     parse_params,
 )
 from backend.actions.secrets import Cipher, hint
+from backend.analytics.service import Analytics
 from backend.auth.limits import TooManyRequests
 from backend.auth.models import User
 from backend.auth.principal import Principal
@@ -130,6 +132,7 @@ async def _check_access(
     kind: str,
     params: dict[str, Any],
     limits: ActionSettings,
+    analytics: Analytics | None = None,
 ) -> None:
     access.require_role(actor, kind, params)
     access.check_bucket(kind, params, limits.actions_s3_buckets)
@@ -142,6 +145,7 @@ async def _check_access(
         email=await _email_of(session, actor),
     )
     mail.check_recipients(kind, params, limits)  # ACTIONS_MAIL_DOMAINS (backend.actions.mail)
+    await check_columns(kind, params, analytics)
 
 
 async def _count_owned(session: AsyncSession, actor: Principal) -> int:
@@ -158,12 +162,14 @@ async def create(
     cipher: Cipher,
     *,
     settings: ActionSettings | None = None,
+    analytics: Analytics | None = None,
 ) -> tuple[Action, str | None]:
-    """A new action, owned by `actor`, and its signing secret (returned here only)."""
+    """A new action, owned by `actor`, and its signing secret (returned here only); `analytics`
+    checks an alert's or a report's columns."""
     limits = _limits(settings)
     kind = ActionKind(body.kind)
     params = _parsed(kind, body.params)
-    await _check_access(session, actor, kind.value, params, limits)
+    await _check_access(session, actor, kind.value, params, limits, analytics)
     access.check_schedules(body.triggers, limits.actions_min_interval_seconds, utcnow())
     if await _count_owned(session, actor) >= limits.actions_per_owner:
         raise Conflict(
@@ -238,6 +244,7 @@ async def update(
     cipher: Cipher,
     *,
     settings: ActionSettings | None = None,
+    analytics: Analytics | None = None,
 ) -> Action:
     """Changes what the patch names (the kind never changes). New parameters replace the old
     ones, except an import's header left out keeps its stored value; enabling again counts
@@ -250,7 +257,7 @@ async def update(
         name for name in ("name", "params", "triggers", "enabled") if name in body.model_fields_set
     ]
     if body.params is not None:
-        await _new_params(session, actor, action, body.params, cipher, limits)
+        await _new_params(session, actor, action, body.params, cipher, limits, analytics)
     if body.name is not None:
         action.name = body.name
     now = utcnow()
@@ -276,6 +283,7 @@ async def _new_params(
     given: dict[str, Any],
     cipher: Cipher,
     limits: ActionSettings,
+    analytics: Analytics | None,
 ) -> None:
     kind = ActionKind(action.kind)
     stored_header = (action.params or {}).get("header")
@@ -290,7 +298,7 @@ async def _new_params(
         params = _seal_header(action, params, cipher)
         if kind is ActionKind.IMPORT and "header" not in params:
             action.secret_box = None
-    await _check_access(session, actor, kind.value, params, limits)
+    await _check_access(session, actor, kind.value, params, limits, analytics)
     if needs_signing(kind.value, params) and action.secret_box is None:
         _new_signing_secret(action, cipher)  # shown by rotate-secret
     action.params = params

@@ -141,7 +141,7 @@ async def create_action(
 ) -> ActionCreatedOut:
     sealing = await secrets_cipher(runtime)
     found, secret = await service.create(
-        session, principal, body, sealing, settings=runtime.settings
+        session, principal, body, sealing, settings=runtime.settings, analytics=runtime.analytics
     )
     return await answers.created_out(session, found, secret)
 
@@ -168,7 +168,13 @@ async def update_action(
 ) -> ActionOut:
     sealing = await secrets_cipher(runtime)
     found = await service.update(
-        session, principal, action_id, body, sealing, settings=runtime.settings
+        session,
+        principal,
+        action_id,
+        body,
+        sealing,
+        settings=runtime.settings,
+        analytics=runtime.analytics,
     )
     (changed,) = await answers.action_outs(session, [found])
     return changed

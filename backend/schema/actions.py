@@ -234,7 +234,12 @@ class ActionMutation:
         settings = context.runtime.settings
         sealing = await _cipher(info)
         found, secret = await service.create(
-            context.session, context.principal, body, sealing, settings=settings
+            context.session,
+            context.principal,
+            body,
+            sealing,
+            settings=settings,
+            analytics=context.runtime.analytics,
         )
         out = await answers.created_out(context.session, found, None)
         return ActionCreated(action=_action(out), secret=secret)
@@ -251,6 +256,7 @@ class ActionMutation:
             patch,
             sealing,
             settings=context.runtime.settings,
+            analytics=context.runtime.analytics,
         )
         (out,) = await answers.action_outs(context.session, [found])
         return _action(out)

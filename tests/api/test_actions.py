@@ -300,3 +300,37 @@ async def test_a_schedule_is_read_in_words(people: People) -> None:
     assert "cron expression" in bad.json()["error"] and bad.json()["error"].endswith("."), bad.text
     twice = await people.vera.get("/api/actions/schedule-preview?cron=*+*+*+*+*&cron=1+*+*+*+*")
     assert twice.status_code == 422, twice.text
+
+
+async def test_an_alert_or_report_on_a_column_the_datasource_lacks_is_refused_when_saved(
+    people: People,
+) -> None:
+    """A misspelt column is told when the action is saved, with the columns there are, not at
+    its first run hours later."""
+    misspelt = alert(measure={"aggregate": "sum", "column": "Totl"})
+    answer = await people.vera.post("/api/actions", json=misspelt)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()
+    assert "'Totl'" in error["error"] and "Total" in error["detail"], error
+    filtered = alert(filters=[{"kind": "in", "column": "Brnch", "values": ["A"]}])
+    assert (await people.vera.post("/api/actions", json=filtered)).status_code == 422
+    report = {
+        "name": "Weekly totals",
+        "kind": "report",
+        "params": {
+            "query": {"datasource": "sales", "measures": [{"aggregate": "sum", "column": "Totl"}]},
+            "to": ["vera@example.com"],
+        },
+        "triggers": [{"type": "manual"}],
+    }
+    assert (await people.admin.post("/api/actions", json=report)).status_code == 422
+    made = await created(people.vera, alert(measure={"aggregate": "sum", "column": "Total"}))
+    patched = await people.vera.patch(
+        f"/api/actions/{made['id']}", json={"params": misspelt["params"]}
+    )
+    assert patched.status_code == 422 and "'Totl'" in patched.json()["error"], patched.text
+    # A datasource without data yet is checked when the action runs.
+    assert (
+        await people.vera.post("/api/actions", json=alert(datasource="later"))
+    ).status_code == 201
+    assert (await people.vera.get("/api/actions")).json()["total"] == 2
