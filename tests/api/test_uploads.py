@@ -187,3 +187,18 @@ async def test_a_part_past_the_last_is_refused(app: App) -> None:
     )
     assert asked.status_code == 422 and "parts 1 to 2" in asked.json()["detail"]
     assert chunk(data, session["part_size"], 2)  # the last part has the rest
+
+
+async def test_a_declared_sha256_that_the_bytes_do_not_have_never_loads(app: App) -> None:
+    data = sales_csv(rows=30)
+    session = await create(app, data, sha256="0" * 64)
+    await send_parts(app, session, data, [1])
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    if not isinstance(app.runtime.store, S3ObjectStore):
+        assert completed.status_code == 422, completed.text  # read back at once
+        return
+    # S3: recorded unread; the worker, the first to read the file, refuses it.
+    assert completed.status_code == 202, completed.text
+    task = await wait_for_task(app.client, completed.json()["task_id"])
+    assert task["status"] == "failed", task
+    assert "sha256 declared" in task["error"]["message"]
