@@ -9,8 +9,9 @@ import io
 from typing import Any
 
 from backend.auth.roles import Role
+from backend.worker import janitor
 from tests.conftest import App, make_token
-from tests.factories import sales_csv, upload, wait_for_task
+from tests.factories import sales_csv, stored_keys, upload, wait_for_task
 
 READINGS = b"when,amount,code,note\n1/5/2019,10,007,a\n2/5/2019,20,008,b\n3/5/2019,30,009,c\n"
 
@@ -157,3 +158,22 @@ async def test_another_uploader_cannot_confirm_a_preview(app: App) -> None:
     )
 
     assert answer.status_code == 403, answer.text
+
+
+async def test_the_janitor_removes_a_preview_file_once_kept_long_enough(app: App) -> None:
+    preview = await _preview(app)
+    real = await upload(app.client, content=READINGS, datasource="readings")
+    await wait_for_task(app.client, real.json()["task_id"])
+    runtime = app.runtime
+
+    kept = await janitor.remove_previews(runtime.sessions, runtime.store, 3600)
+    removed = await janitor.remove_previews(runtime.sessions, runtime.store, 0)
+
+    assert (kept, removed) == (0, 1)
+    keys = await stored_keys(runtime, "raw")
+    assert not any(preview["task_id"] in k for k in keys)
+    assert any(real.json()["task_id"] in k for k in keys)  # a real upload's file stays
+    answer = await app.client.post(f"/api/ingest/tasks/{preview['task_id']}/confirm", json={})
+    assert answer.status_code == 404, answer.text
+    assert "no longer kept" in answer.json()["error"]
+    assert "dry_run=true" in answer.json()["detail"]
