@@ -53,6 +53,30 @@ async def remove_orphans(sessions: SessionMaker, store: ObjectStore, older_than:
     return removed
 
 
+async def remove_previews(sessions: SessionMaker, store: ObjectStore, keep_seconds: float) -> int:
+    """Delete the files of previews (dry runs that ended) older than `keep_seconds`: they were
+    kept for confirming the preview without sending the file again. Returns how many went."""
+    cutoff = utcnow() - dt.timedelta(seconds=keep_seconds)
+    old: dict[str, list[str]] = {}
+    for info in await store.list_prefix("raw"):
+        parts = info.key.split("/")
+        if len(parts) >= 3 and info.modified is not None and info.modified < cutoff:
+            old.setdefault(parts[1], []).append(info.key)
+    ids = list(old)
+    previews: set[str] = set()
+    for start in range(0, len(ids), 500):
+        async with session_scope(sessions) as session:
+            previews.update(await repository.previews_among(session, ids[start : start + 500]))
+    removed = 0
+    for task_id in previews:
+        for key in old[task_id]:
+            await store.delete(key)
+            removed += 1
+    if removed:
+        log.info("removed %d preview file(s) older than %.0f s", removed, keep_seconds)
+    return removed
+
+
 async def purge_notifications(sessions: SessionMaker, keep_days: int) -> int:
     """Delete notifications older than `keep_days` days; returns how many went."""
     async with session_scope(sessions) as session:

@@ -125,6 +125,9 @@ class WorkerPool:
                 await janitor.remove_orphans(
                     self.sessions, self.store, self.settings.staged_upload_max_age_seconds
                 )
+                await janitor.remove_previews(
+                    self.sessions, self.store, self.settings.preview_keep_seconds
+                )
             except Exception:
                 log.exception("the storage janitor failed; it runs again later")
             await janitor.run_chores(self.chores)

@@ -23,7 +23,7 @@ from backend.druid.spec import (
     interval,
 )
 from backend.monitoring import tracing
-from backend.pipeline import normalize
+from backend.pipeline import normalize, preview
 from backend.pipeline.sniff import FileFormat
 from backend.pipeline.sources.base import DEFAULT_LIMITS, InputLimits, ReadError
 from backend.priority import run_heavy
@@ -159,6 +159,12 @@ async def process(
             limits=limits,
         )
     report = outcome.report.as_dict() if outcome.report else None
+    if task.dry_run and report is not None and outcome.dataset and outcome.schema is not None:
+        with tracing.span("build preview"):
+            overrides = normalize.UploadOptions.from_dict(task.options).overrides
+            report["preview"] = await run_heavy(
+                preview.build_preview, outcome.dataset, outcome.schema, overrides
+            )
     if outcome.rejected is not None and report is not None:
         key = rejected_key(task.id)
         await store.put_file(key, outcome.rejected)
