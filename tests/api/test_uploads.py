@@ -204,3 +204,20 @@ async def test_a_declared_sha256_that_the_bytes_do_not_have_never_loads(app: App
     task = await wait_for_task(app.client, completed.json()["task_id"])
     assert task["status"] == "failed", task
     assert "sha256 declared" in task["error"]["message"]
+
+
+async def test_a_session_with_dry_run_completes_into_a_preview_that_loads_nothing(
+    app: App,
+) -> None:
+    data = csv_of_size(6 * MIB)
+    session = await create(app, data, dry_run=True)
+    assert session["dry_run"] is True
+    await send_parts(app, session, data, [2, 1])
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete", json={})
+    assert completed.status_code == 202, completed.text
+    task = await wait_for_task(app.client, completed.json()["task_id"], timeout=120)
+    assert (task["status"], task["dry_run"]) == ("succeeded", True), task
+    preview = task["report"]["preview"]
+    assert preview["rows_total"] == data.count(b"\n") - 1
+    assert [c["name"] for c in preview["columns"]][:2] == ["Invoice ID", "Branch"]
+    assert not await stored_keys(app.runtime, "datasets")

@@ -12,7 +12,6 @@ needs it)."""
 
 from __future__ import annotations
 
-import inspect
 import uuid
 
 from sqlalchemy import select
@@ -76,19 +75,14 @@ async def _accept(
     row: UploadSession,
     actor: Principal,
 ) -> Accepted:
-    options = UploadOptions.from_dict(row.options)
-    extra = {}
-    if "dry_run" in inspect.signature(intake.accept).parameters:
-        extra["dry_run"] = bool(row.options.get("dry_run", False))
-    # TODO(lead): once Intake.accept takes dry_run (helper B), drop this look-up and pass it.
     return await intake.accept(
         session,
         staged,
         row.datasource,
         force=bool(row.options.get("force", False)),
-        options=options,
+        options=UploadOptions.from_dict(row.options),
         actor=actor,
-        **extra,
+        dry_run=bool(row.options.get("dry_run", False)),
     )
 
 

@@ -73,8 +73,6 @@ async def create(session: AsyncSession, env: Env, actor: Principal, new: NewSess
         size_bytes=new.size,
         sha256=new.sha256.lower() if new.sha256 else None,
         datasource=name,
-        # TODO(lead): dry_run is kept here until Intake.accept takes it (helper B's branch);
-        # completion passes it on once it does.
         options={**options.as_dict(), "force": new.force, "dry_run": new.dry_run},
         part_size=part_size,
         part_count=plan.part_count(new.size, part_size),
