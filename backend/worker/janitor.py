@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.notifications import service as notifications
@@ -13,11 +14,24 @@ from backend.storage import ObjectStore
 from backend.tasks import repository
 
 log = logging.getLogger(__name__)
+# More clean-up the composition root hands the janitor (upload sessions' expiry: domain code
+# above the workers): each returns how many things it removed.
+Chore = Callable[[], Awaitable[int]]
+
+
+async def run_chores(chores: Sequence[Chore]) -> None:
+    """Each chore once; one that fails is logged and runs again next time."""
+    for chore in chores:
+        try:
+            await chore()
+        except Exception:
+            log.exception("a janitor's clean-up failed; it runs again later")
 
 
 async def remove_orphans(sessions: SessionMaker, store: ObjectStore, older_than: float) -> int:
     """Delete staged uploads older than `older_than` seconds that no task refers to, and stale
-    partial writes; returns how many objects went. Uploads still streaming are younger."""
+    partial writes; returns how many objects went. Uploads still streaming are younger. Upload
+    sessions' objects (under sessions/) are left to their own expiry."""
     cutoff = utcnow() - dt.timedelta(seconds=older_than)
     removed = await store.abort_stale_writes(cutoff)
     staged: dict[str, list[str]] = {}
