@@ -13,10 +13,10 @@ import base64
 import hashlib
 import math
 import os
+import queue
 import shlex
 import threading
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,36 +174,48 @@ class Sender:
 
     def send(self, parts: list[Part]) -> None:
         """Sends `parts`, asking their addresses in batches a little ahead of the workers (an
-        address is valid minutes only)."""
-        batch = min(URL_BATCH, self.parallel * 4)
-        pending: set[Future[None]] = set()
-        with ThreadPoolExecutor(self.parallel, thread_name_prefix="part") as pool:
+        address is valid minutes only). The workers are daemon threads: Ctrl-C ends the command
+        at once, even with a part waiting for its answer."""
+        todo: queue.Queue[tuple[Part, Grant] | None] = queue.Queue()
+        done: queue.Queue[BaseException | None] = queue.Queue()
+        workers = [
+            threading.Thread(target=self.work, args=(todo, done), daemon=True, name=f"part-{n}")
+            for n in range(self.parallel)
+        ]
+        for worker in workers:
+            worker.start()
+        batch, queued = min(URL_BATCH, self.parallel * 4), 0
+        try:
+            for start in range(0, len(parts), batch):
+                while queued > self.parallel:  # the next addresses when they are soon needed
+                    queued -= settle(done)
+                group = parts[start : start + batch]
+                granted = self.grants(group)
+                for part in group:
+                    todo.put((part, granted[part.number]))
+                    queued += 1
+            while queued:
+                queued -= settle(done)
+            self.client.close()
+        except BaseException:
+            self.stop.set()
+            raise
+        finally:
+            for _ in workers:
+                todo.put(None)
+
+    def work(
+        self, todo: queue.Queue[tuple[Part, Grant] | None], done: queue.Queue[BaseException | None]
+    ) -> None:
+        while (item := todo.get()) is not None:
             try:
-                for start in range(0, len(parts), batch):
-                    while len(pending) > self.parallel:
-                        pending = self.settle(pending)
-                    group = parts[start : start + batch]
-                    for part, grant in zip(group, self.ordered(group), strict=True):
-                        pending.add(pool.submit(self.put, part, grant))
-                while pending:
-                    pending = self.settle(pending)
-            except BaseException:
-                self.stop.set()
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            finally:
-                self.client.close()
-
-    def ordered(self, group: list[Part]) -> list[Grant]:
-        granted = self.grants(group)
-        return [granted[p.number] for p in group]
-
-    def settle(self, pending: set[Future[None]]) -> set[Future[None]]:
-        """Waits for one part at least; a failed one ends the upload."""
-        done, rest = wait(pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            future.result()
-        return rest
+                if self.stop.is_set():
+                    raise Interrupted()
+                self.put(*item)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                done.put(exc)
+            else:
+                done.put(None)
 
     def put(self, part: Part, grant: Grant) -> None:
         delay, problem = BACKOFF_SECONDS, ""
@@ -243,6 +255,14 @@ class Sender:
             yield data
             sent[0] += len(data)
             self.progress.advance(self.bar, len(data))
+
+
+def settle(done: queue.Queue[BaseException | None]) -> int:
+    """Waits for one part's outcome (1); a failed part ends the upload."""
+    failure = done.get()
+    if failure is not None:
+        raise failure
+    return 1
 
 
 def session_fields(args: argparse.Namespace, name: str, size: int, sha256: str) -> dict[str, Any]:
