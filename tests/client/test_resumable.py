@@ -12,9 +12,11 @@ import hashlib
 import json
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +44,7 @@ class Faults:
     upstream: str = ""
     passing: int | None = None
     passed: list[int] = field(default_factory=list)
+    dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def admit(self) -> bool:
@@ -49,6 +52,7 @@ class Faults:
             if self.passing is None:
                 return True
             if self.passing <= 0:
+                self.dropped += 1
                 return False
             self.passing -= 1
             return True
@@ -227,6 +231,36 @@ def test_a_lost_connection_is_resumed_sending_only_the_missing_parts(
         timeout=60,
     ).json()
     assert [int(v) for v in body["data"]["analytics"]["rows"][0]] == [rows, total]
+
+
+def test_ctrl_c_while_sending_prints_the_command_that_resumes(
+    served: Served, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.csv"
+    readings(big, 12_000)
+    served.faults.passing = 0  # parts do not get through: the client retries, and waits
+    command = [str(SCRIPT), "upload", str(big), "--datasource", "readings", "--parts-above", "0"]
+    client = subprocess.Popen(
+        [*command, "--url", served.url, "--token", served.token],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 60
+    while served.faults.dropped == 0:
+        assert time.monotonic() < deadline and client.poll() is None
+        time.sleep(0.05)
+
+    client.send_signal(signal.SIGINT)
+    _, stderr = client.communicate(timeout=30)
+
+    assert client.returncode == 2, stderr
+    assert "The upload was interrupted. To continue it from the parts the service has, run: " in (
+        stderr
+    )
+    assert f"--url {served.url} --resume --token <your token>" in stderr
+    assert "Traceback" not in stderr
+    assert sessions(served)[0]["status"] == "open"
 
 
 def test_resume_without_an_unfinished_upload_says_what_to_run(
