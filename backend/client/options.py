@@ -140,3 +140,20 @@ def encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def upload_fields(args: argparse.Namespace) -> dict[str, str]:
+    """The upload's processing options as both upload doors take them (the form of
+    POST /api/ingest/upload, the body of POST /api/uploads); unset ones left out."""
+    given = {
+        "mode": args.mode,
+        "on_invalid": args.on_invalid,
+        "max_invalid_ratio": args.max_invalid_ratio,
+        "sheet": args.sheet,
+        "time_column": args.time_column,
+        "evolve": ",".join(args.evolve) if args.evolve else None,
+    }
+    fields = {name: str(value) for name, value in given.items() if value is not None}
+    if getattr(args, "preview", False):
+        fields["dry_run"] = "true"  # a preview: nothing is loaded
+    return fields
