@@ -1,6 +1,7 @@
 """`sales-ingest`: upload files to a running service and follow them, list tasks and datasources.
 
     sales-ingest upload data.csv --datasource sales
+    sales-ingest upload big.csv --datasource sales --resume   (after an interrupted upload)
     sales-ingest tasks [--datasource NAME] [--status failed]
     sales-ingest status TASK_ID
     sales-ingest datasources
@@ -21,6 +22,7 @@ from typing import Any
 
 from rich.console import Console
 
+from backend.client import resumable
 from backend.client.actions import add_action_commands
 from backend.client.api import USAGE, Api, Stop
 from backend.client.listings import datasources, status, tasks
@@ -83,6 +85,7 @@ def add_client_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     send.add_argument("--force", action="store_true", help="load even if already uploaded")
     send.add_argument("--rejected", type=Path, help="write the rejected rows (CSV) here")
+    add_part_options(send)
     send.set_defaults(run=upload)
     listing = commands.add_parser("tasks", parents=[common], help="list recent tasks")
     listing.add_argument("--datasource")
@@ -95,6 +98,29 @@ def add_client_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     names = commands.add_parser("datasources", parents=[common], help="datasources and rows")
     names.set_defaults(run=datasources)
     add_action_commands(commands, common)
+
+
+def add_part_options(send: argparse.ArgumentParser) -> None:
+    """Large files go in parts through an upload session, straight to the service's storage."""
+    send.add_argument(
+        "--parts-above",
+        type=resumable.megabytes,
+        metavar="MB",
+        help=f"send a file larger than this in parts, resumable (default: ${resumable.PARTS_ABOVE_ENV}"
+        f", else {resumable.PARTS_ABOVE_MB:g}; 0: every file)",
+    )
+    send.add_argument(
+        "--parallel",
+        type=resumable.parallel,
+        default=4,
+        metavar=f"1..{resumable.MAX_PARALLEL}",
+        help="parts sent at once (default 4)",
+    )
+    send.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted upload of this file: send only the parts the service lacks",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -8,13 +8,13 @@ import json
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 from rich.console import Console
 from rich.progress import Progress
 
-from backend.client import advice, sse
+from backend.client import advice, resumable, sse
 from backend.client.api import FAILED, OK, USAGE, Api, Stop
 from backend.client.output import bars, progress_detail, summarize
 
@@ -49,28 +49,11 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
     size = upload_size(path)
     if args.rejected is not None:
         check_target(args.rejected)
-    fields = {"datasource_name": args.datasource, "mode": args.mode, "on_invalid": args.on_invalid}
-    fields |= {
-        k: str(v)
-        for k, v in (
-            ("max_invalid_ratio", args.max_invalid_ratio),
-            ("sheet", args.sheet),
-            ("time_column", args.time_column),
-            ("evolve", ",".join(args.evolve) if args.evolve else None),
-        )
-        if v is not None
-    }
     with bars(err) as progress:
-        sending = progress.add_task("sending", total=size, sizes=True)
-        with opened(path) as raw:
-            body = Counting(raw, lambda n: progress.advance(sending, n))
-            accepted = api.json(
-                "POST",
-                "/api/ingest/upload",
-                files={"file": (upload_name(path), body)},
-                data=fields,
-                params={"force": "true"} if args.force else None,
-            )
+        if args.resume or in_parts(size, resumable.parts_above_mb(args)):
+            accepted = resumable.send_file(api, args, upload_name(path), size, progress, err)
+        else:
+            accepted = send_whole(api, args, size, progress)
         task_id = accepted["task_id"]
         err.print(f"task {task_id}: {advice.duplicate_message(accepted)}")
         follow(api, task_id, progress, err)
@@ -82,6 +65,37 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
     else:
         summarize(final, out)
     return OK if final["status"] == "succeeded" else FAILED
+
+
+def in_parts(size: int, parts_above_mb: float) -> bool:
+    """Whether the file goes through an upload session: larger than --parts-above MiB (0:
+    every file)."""
+    return size > parts_above_mb * 1024 * 1024 or (parts_above_mb == 0 and size > 0)
+
+
+def send_whole(api: Api, args: argparse.Namespace, size: int, progress: Progress) -> dict[str, Any]:
+    """The file in one request (POST /api/ingest/upload); the service's answer."""
+    fields = {"datasource_name": args.datasource, "mode": args.mode, "on_invalid": args.on_invalid}
+    fields |= {
+        k: str(v)
+        for k, v in (
+            ("max_invalid_ratio", args.max_invalid_ratio),
+            ("sheet", args.sheet),
+            ("time_column", args.time_column),
+            ("evolve", ",".join(args.evolve) if args.evolve else None),
+        )
+        if v is not None
+    }
+    sending = progress.add_task("sending", total=size, sizes=True)
+    with opened(args.file) as raw:
+        body = Counting(raw, lambda n: progress.advance(sending, n))
+        return api.json(
+            "POST",
+            "/api/ingest/upload",
+            files={"file": (upload_name(args.file), body)},
+            data=fields,
+            params={"force": "true"} if args.force else None,
+        )
 
 
 def upload_size(path: Path) -> int:
