@@ -5,7 +5,10 @@ Run it from the repository root:
 
     .venv/bin/python bench/resumable_upload.py                  # 5 GB, local folder then S3
     .venv/bin/python bench/resumable_upload.py --size-gb 0.5    # a check that it works
-    .venv/bin/python bench/resumable_upload.py --storage s3     # one storage only
+    .venv/bin/python bench/resumable_upload.py --storage s3 --size-gb 2   # one storage only
+
+moto keeps the parts and assembles the object in memory: its peak RSS is about 4x the file, so an
+S3 run needs that much free memory (the 5 GB S3 run did not fit this 23.5 GiB shared machine).
 
 For each storage, one run does this:
 
