@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from backend.config import Settings
 from backend.storage.base import ObjectStore, check_key, run_storage
 from backend.storage.local import LocalObjectStore
-from backend.storage.s3 import S3ObjectStore
+from backend.storage.s3 import S3ObjectStore, Timeouts, make_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -36,6 +36,8 @@ SESSIONS_PREFIX = "sessions/"
 WRITE_BLOCK_BYTES = 1024 * 1024
 # A finished object is read back (its sha256) in blocks of this size.
 READ_BLOCK_BYTES = 1024 * 1024
+# How long one CompleteMultipartUpload may answer in (S3 sends blanks meanwhile to keep it open).
+COMPLETE_READ_SECONDS = 900.0
 
 
 def session_key(session_id: str, name: str) -> str:
@@ -102,10 +104,15 @@ class S3Parts:
 
     kind = "s3"
 
-    def __init__(self, store: S3ObjectStore, public: S3Client) -> None:
+    def __init__(
+        self, store: S3ObjectStore, public: S3Client, completing: S3Client | None = None
+    ) -> None:
         self.store = store
         self.client = store.client
         self.public = public
+        # CompleteMultipartUpload may take minutes for a large object (S3 keeps the connection
+        # open meanwhile): the store's read timeout would give up and retry it.
+        self.completing = completing or store.client
 
     async def create(self, key: str, size: int) -> str | None:
         created = await run_storage(
@@ -151,14 +158,20 @@ class S3Parts:
     async def complete(self, key: str, upload_id: str | None, parts: list[StoredPart]) -> None:
         assert upload_id is not None
         listed = [{"PartNumber": p.number, "ETag": f'"{p.etag}"'} for p in parts]
-        await run_storage(
-            STORED,
-            self.client.complete_multipart_upload,
-            Bucket=self.store.bucket,
-            Key=self.store.object_key(key),
-            UploadId=upload_id,
-            MultipartUpload={"Parts": listed},
-        )
+        try:
+            await run_storage(
+                STORED,
+                self.completing.complete_multipart_upload,
+                Bucket=self.store.bucket,
+                Key=self.store.object_key(key),
+                UploadId=upload_id,
+                MultipartUpload={"Parts": listed},
+            )
+        except ClientError as exc:
+            # A retry of a complete whose first answer was lost finds no upload: the object is
+            # there, assembled, when its size is the parts' sum.
+            if not _no_such(exc) or await self.size(key) != sum(p.size for p in parts):
+                raise
 
     async def abort(self, key: str, upload_id: str | None) -> None:
         if upload_id is not None:
@@ -348,9 +361,24 @@ def _signing_client(settings: Settings) -> S3Client:
     )
 
 
+def _completing_client(settings: Settings) -> S3Client:
+    timeouts = Timeouts(
+        settings.s3_connect_timeout_seconds,
+        max(settings.s3_read_timeout_seconds, COMPLETE_READ_SECONDS),
+        settings.s3_max_attempts,
+    )
+    return make_client(
+        settings.s3_endpoint_url,
+        settings.aws_region,
+        settings.aws_access_key_id,
+        settings.aws_secret_access_key,
+        timeouts,
+    )
+
+
 def _build(store: ObjectStore, settings: Settings) -> PartTarget:
     if isinstance(store, S3ObjectStore):
-        return S3Parts(store, _signing_client(settings))
+        return S3Parts(store, _signing_client(settings), _completing_client(settings))
     if isinstance(store, LocalObjectStore):
         return LocalParts(store)
     raise TypeError(f"upload sessions do not support {store.kind}")
