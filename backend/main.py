@@ -24,6 +24,7 @@ from backend.api import (
     rows,
     sigma,
     status,
+    uploads,
     users,
     workbooks,
 )
@@ -101,7 +102,12 @@ def _add_middlewares(app: FastAPI, settings: Settings) -> asyncio.Semaphore:
     app.add_middleware(SmallBodies, prefix="/api/auth/", cap=settings.auth_max_body_kb * 1024)
     app.add_middleware(AuthBeforeBody)
     deadline = BodyDeadline(settings.body_read_timeout_s, settings.body_min_kb_per_s * 1024)
-    app.add_middleware(BodyLimit, limit=lambda: settings.max_upload_bytes, deadline=deadline)
+    app.add_middleware(
+        BodyLimit,
+        limit=lambda: settings.max_upload_bytes,
+        deadline=deadline,
+        route_limit=uploads.part_route_limit(settings),
+    )
     install_error_handlers(app)  # its catch-all middleware sits outside the body's guards
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.cors_origins)
     if settings.cors_origins:  # the React frontend served from elsewhere, by configuration only
@@ -123,6 +129,7 @@ def _add_middlewares(app: FastAPI, settings: Settings) -> asyncio.Semaphore:
 def _include_routes(app: FastAPI, settings: Settings, slots: asyncio.Semaphore) -> None:
     app.include_router(graphql_router(settings, slots))  # first: routes are tried in order
     app.include_router(ingest.router)
+    app.include_router(uploads.router)
     app.include_router(datasources.router)
     app.include_router(rows.router)
     app.include_router(status.router)

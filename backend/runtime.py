@@ -34,12 +34,13 @@ from backend.db import SessionMaker, create_engine, create_sessionmaker, session
 from backend.druid.client import DruidClient
 from backend.errors import DependencyUnavailable
 from backend.ingestion.intake import Intake
+from backend.ingestion.resumable import expiry
 from backend.monitoring import audit, tracing
 from backend.monitoring.application import Metrics
 from backend.monitoring.liveness import LoopLag
 from backend.monitoring.models import SigmaSetting
 from backend.monitoring.single_flight import SingleFlight
-from backend.storage import ObjectStore, create_store
+from backend.storage import ObjectStore, create_store, parts
 from backend.storage.space import SpaceGuard
 from backend.tasks import live
 from backend.worker.pool import WorkerPool
@@ -155,6 +156,7 @@ class Runtime:
                 druid,
                 metrics=self.metrics.registry,
                 sources=[ActionRuns(self.action_services, self.cipher)],
+                chores=[self._expire_upload_sessions],
             )
             await self.workers.start()
         if self.listener is None:
@@ -187,6 +189,9 @@ class Runtime:
             mailer=Mailer(settings),
             wake_workers=self.wake_workers,
         )
+
+    async def _expire_upload_sessions(self) -> int:
+        return await expiry.expire_sessions(self.sessions, parts.target(self.store, self.settings))
 
     def intake(self) -> Intake:
         """Where uploads go and their bounds, for each door that takes them."""

@@ -16,8 +16,9 @@ from backend.auth.roles import Role
 from backend.contracts.evolution import Evolve
 from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer, bearer_of, still_allowed
 from backend.errors import InvalidInput
-from backend.ingestion import intake, reload
+from backend.ingestion import intake, preview, reload
 from backend.ingestion import service as ingestion_service
+from backend.ingestion.preview_out import PreviewConfirm
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
 from backend.ingestion.service import StagedUpload
 from backend.paging import MAX_OFFSET
@@ -51,6 +52,11 @@ _UPLOAD_FORM: dict[str, Any] = {
                             "type": "boolean",
                             "default": False,
                             "description": "Create a new task even when these bytes were uploaded before",
+                        },
+                        "dry_run": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "A preview: the file is read and checked in full, nothing is loaded; the task's report.preview shows the schema, the first rows and the time column. Confirm it at POST /api/ingest/tasks/{task_id}/confirm",
                         },
                         "on_invalid": {
                             "type": "string",
@@ -173,6 +179,7 @@ async def upload(
     fields = form.fields
     try:
         force = force or parse_flag("force", fields.get("force"))
+        dry_run = parse_flag("dry_run", fields.get("dry_run"))
         options = ingestion_service.upload_options(
             on_invalid=fields.get("on_invalid"),
             max_invalid_ratio=fields.get("max_invalid_ratio"),
@@ -191,6 +198,36 @@ async def upload(
         force=force,
         options=options,
         actor=principal,
+        dry_run=dry_run,
+    )
+    if not accepted.created:
+        response.status_code = 200
+    return intake.answer(accepted, status_url(request, accepted.task.id))
+
+
+@router.post(
+    "/tasks/{task_id}/confirm",
+    status_code=202,
+    responses={
+        200: {"description": "The same bytes are loaded already (send force)"},
+        403: _ERROR,
+        404: _ERROR,
+        409: _ERROR,
+        422: _ERROR,
+    },
+    summary="Load a preview's file (or preview it again) with overrides, without sending it again",
+)
+async def confirm_preview(
+    request: Request,
+    response: Response,
+    task_id: Annotated[str, Path(max_length=64)],
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Uploader,
+    body: PreviewConfirm | None = None,
+) -> UploadAccepted:
+    accepted = await preview.confirm(
+        session, runtime.intake(), task_id, principal, body or PreviewConfirm()
     )
     if not accepted.created:
         response.status_code = 200

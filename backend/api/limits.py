@@ -109,25 +109,36 @@ class BodyLimit:
     (draining) the rest of the body."""
 
     def __init__(
-        self, app: ASGIApp, limit: Callable[[], int], deadline: BodyDeadline | None = None
+        self,
+        app: ASGIApp,
+        limit: Callable[[], int],
+        deadline: BodyDeadline | None = None,
+        route_limit: Callable[[str], int | None] | None = None,
     ) -> None:
         self.app = app
         self.limit = limit
         self.deadline = deadline
+        # A route's own limit instead of `limit` (an upload session's part route: a part).
+        self.route_limit = route_limit
+
+    def limit_for(self, path: str) -> int:
+        own = self.route_limit(path) if self.route_limit is not None else None
+        return own if own is not None else self.limit()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await _BodyGuard(self, receive, send).run(scope)
+        await _BodyGuard(self, receive, send, self.limit_for(scope["path"])).run(scope)
 
 
 class _BodyGuard:
     """One request's body under BodyLimit."""
 
-    def __init__(self, owner: BodyLimit, receive: Receive, send: Send) -> None:
+    def __init__(self, owner: BodyLimit, receive: Receive, send: Send, limit: int) -> None:
         self.owner, self.receive, self.send = owner, receive, send
-        self.limit = owner.limit() + FORM_OVERHEAD
+        self.base = limit
+        self.limit = limit + FORM_OVERHEAD
         self.received = 0
         self.began: float | None = None
         self.started = self.refused = self.closing = self.held = self.left_early = False
@@ -200,7 +211,7 @@ class _BodyGuard:
             self.received += len(message.get("body", b""))
             self.body_done = not message.get("more_body", False)
             if self.received > self.limit and not self.started:
-                return await self.refuse(_refusal(self.owner.limit()))
+                return await self.refuse(_refusal(self.base))
         return message
 
     async def guarded_send(self, message: Message) -> None:

@@ -39,6 +39,12 @@ class Accepted:
     def message(self, door: Door = Door.REST) -> str:
         """What happened, in words, for the upload's answer at `door`."""
         task = self.task
+        if self.created and task.dry_run:
+            return (
+                f"queued as task {task.id}, a preview: the file is read and checked in full but "
+                "nothing is loaded; follow its status until succeeded (its report then shows "
+                "the preview) or failed"
+            )
         if self.created:
             return f"queued as task {task.id}; follow its status until succeeded or failed"
         again = {
@@ -68,12 +74,16 @@ async def accept(
     options: UploadOptions | None = None,
     actor: Principal = SYSTEM,
     metrics: Registry | None = None,
+    dry_run: bool = False,
 ) -> Accepted:
     """Record a staged upload as a queued task, or return the task that already has these bytes
-    (`metrics` counts the bytes of each one accepted, once recorded)."""
+    (`metrics` counts the bytes of each one accepted, once recorded). A dry run (a preview)
+    checks write access without claiming a new datasource, and is never a duplicate."""
     try:
         name = validate_datasource_name(datasource)
-        await access.require_write(session, name, actor, "upload to it", claim_new=True)
+        await access.require_write(
+            session, name, actor, "upload to it", claim_new=not dry_run, preview=dry_run
+        )
         if options is not None and options.contract is not None:
             await require_contract(session, name, options.contract)
         if options is not None and options.evolve:
@@ -82,12 +92,14 @@ async def accept(
         chosen = options or UploadOptions()
         if (
             not force
+            and not dry_run
             and chosen.mode is LoadMode.APPEND
             and (existing := await find_duplicate(session, name, staged.sha256, chosen.sheet))
         ):
             await staged.discard()
             return Accepted(task=existing, created=False)
         task = _new_task(session, staged, name, force, chosen, actor)
+        task.dry_run = dry_run
         on_rollback(session, staged.discard)  # a failed commit must not leave the bytes behind
         if metrics is not None:
             after_commit(session, lambda: metrics.upload_bytes.inc(staged.size))

@@ -115,7 +115,7 @@ async def _exists(session: AsyncSession, name: str) -> bool:
     claimed like any other name, by `make run`'s seed for the service itself)."""
     if await session.get(DatasourceSchema, name) is not None:
         return True
-    return bool(await repository.count_for(session, name))
+    return bool(await repository.count_for(session, name, previews=False))
 
 
 async def claim(session: AsyncSession, name: str, actor: Principal) -> None:
@@ -134,11 +134,20 @@ async def claim(session: AsyncSession, name: str, actor: Principal) -> None:
 
 
 async def require_write(
-    session: AsyncSession, name: str, actor: Principal, action: str, *, claim_new: bool = False
+    session: AsyncSession,
+    name: str,
+    actor: Principal,
+    action: str,
+    *,
+    claim_new: bool = False,
+    preview: bool = False,
 ) -> None:
     """Raises Forbidden unless `actor` may write to `name`. `claim_new`: a datasource nobody
-    has yet becomes `actor`'s (a first upload, createDatasource)."""
+    has yet becomes `actor`'s (a first upload, createDatasource); `preview`: a datasource
+    nobody has yet may be previewed by an uploader, and stays unclaimed."""
     row = await session.get(DatasourceAccess, name, populate_existing=True)
+    if row is None and preview and actor.allows(Role.UPLOADER) and not await _exists(session, name):
+        return  # a new name: a preview may, without claiming it (its upload will)
     if row is None and claim_new and not await _exists(session, name):
         await claim(session, name, actor)
         row = await session.get(DatasourceAccess, name, populate_existing=True)

@@ -122,8 +122,10 @@ class Intake:
         force: bool = False,
         options: UploadOptions | None = None,
         actor: Principal = SYSTEM,
+        dry_run: bool = False,
     ) -> Accepted:
-        """Record a staged upload as a queued task, or find the task that has these bytes."""
+        """Record a staged upload as a queued task, or find the task that has these bytes
+        (`dry_run`: a preview, never a duplicate)."""
         return await acceptance.accept(
             session,
             staged,
@@ -132,6 +134,7 @@ class Intake:
             options=options,
             actor=actor,
             metrics=self.metrics,
+            dry_run=dry_run,
         )
 
     async def upload(
@@ -144,13 +147,20 @@ class Intake:
         force: bool = False,
         options: UploadOptions | None = None,
         actor: Principal = SYSTEM,
+        dry_run: bool = False,
     ) -> Accepted:
         """The whole flow for a door that has the datasource's name before the bytes: store
         them within one of the actor's slots, then record the task."""
         async with self.in_flight(actor):
             staged = await self.stage(chunks, filename)
         return await self.accept(
-            session, staged, datasource, force=force, options=options, actor=actor
+            session,
+            staged,
+            datasource,
+            force=force,
+            options=options,
+            actor=actor,
+            dry_run=dry_run,
         )
 
 

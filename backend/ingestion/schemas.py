@@ -17,6 +17,7 @@ from backend.auth.roles import Role
 from backend.config import Settings
 from backend.druid_load import druid_datasource
 from backend.ingestion import access, datasources
+from backend.ingestion.preview_out import PreviewOut, PreviewOverridesOut
 from backend.monitoring import tracing
 from backend.pipeline import remedies
 from backend.pipeline.remedies import Door, Remedy
@@ -143,6 +144,11 @@ class ValidationReport(BaseModel):
     columns: list[ColumnOut]
     time_column: str | None = Field(description="what __time is made from")
     outcome: str | None
+    preview: PreviewOut | None = Field(
+        default=None,
+        description="a dry run's preview (nothing loaded): the schema that would be used, the "
+        "first rows, the time column; null for other tasks",
+    )
 
     @classmethod
     def parse(cls, data: dict[str, Any] | None) -> ValidationReport | None:
@@ -206,6 +212,12 @@ class TaskStatusOut(BaseModel):
         description="CSV of the rejected rows with _row and _reason"
     )
     options: dict[str, Any]
+    dry_run: bool = Field(
+        default=False, description="a preview: read and checked in full, nothing loaded"
+    )
+    overrides: PreviewOverridesOut | None = Field(
+        default=None, description="the changes confirmed from a preview; null: none"
+    )
     druid_spec: dict[str, Any] | None = Field(
         description="the Druid ingestion spec for the dataset (URL signatures redacted); for "
         "admins only (it names where the data is stored: a server path, or a bucket and its "
@@ -258,6 +270,8 @@ class TaskStatusOut(BaseModel):
             report=report_for(task, principal),
             rejected_rows_url=rejected_rows_url if shows_rejected(task, principal) else None,
             options=task.options,
+            dry_run=bool(task.dry_run),
+            overrides=overrides_of(task),
             druid_spec=spec_for(task, principal),
             druid_task_id=task.druid_task_id,
             druid_datasource=task.druid_datasource,
@@ -411,6 +425,7 @@ def report_for(task: IngestionTask, principal: Principal | None) -> ValidationRe
         principal is not None and access.may_read_rejected(task.created_by, principal)
     ):
         return report
+    preview = None  # the values of rows never loaded, as for the failed checks' samples
     checks = [
         check.model_copy(
             update={
@@ -421,4 +436,9 @@ def report_for(task: IngestionTask, principal: Principal | None) -> ValidationRe
         )
         for check in report.checks
     ]
-    return report.model_copy(update={"checks": checks})
+    return report.model_copy(update={"checks": checks, "preview": preview})
+
+
+def overrides_of(task: IngestionTask) -> PreviewOverridesOut | None:
+    found = (task.options or {}).get("overrides")
+    return PreviewOverridesOut.model_validate(found) if found else None

@@ -60,6 +60,12 @@ class Registry:
         self.upload_bytes = Counter(
             "ingest_upload_bytes", "Bytes of uploads accepted (202)", registry=r
         )
+        self.upload_part_bytes = Counter(
+            "upload_part_bytes",
+            "Bytes this process received in upload sessions' parts (local folder storage; "
+            "with S3 the parts go straight to S3)",
+            registry=r,
+        )
         self.rows = Counter(
             "ingest_rows",
             "Rows of finished tasks, by outcome (valid or rejected)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
@@ -146,12 +147,21 @@ def _as_epoch(columns: list[ColumnSpec], name: str, unit: str) -> list[ColumnSpe
     ]
 
 
-def infer_schema(sample: pl.DataFrame, header: list[str], time_column: str | None) -> DatasetSchema:
-    """Raises ValueError (with a message for the user) when the named time column is unusable."""
+def infer_schema(
+    sample: pl.DataFrame,
+    header: list[str],
+    time_column: str | None,
+    adjust: Callable[[list[ColumnSpec]], list[ColumnSpec]] | None = None,
+) -> DatasetSchema:
+    """Raises ValueError (with a message for the user) when the named time column is unusable.
+    `adjust`: changes to the inferred columns (a preview's overrides), before the time column is
+    chosen."""
     rows = sample.filter(pl.col(PROBLEM).is_null()).drop(ROW, PROBLEM)
     # Columns side by side: Polars releases the GIL while it converts (0.40 -> 0.20 s for the
     # 17 columns of a 250,000-row sales sample on 2 cores).
     with ThreadPoolExecutor(max(1, min(len(header), os.cpu_count() or 1))) as pool:
         columns = list(pool.map(lambda name: infer_column(name, rows[name]), header))
+    if adjust is not None:
+        columns = adjust(columns)
     columns, time = _time_column(columns, rows, time_column)
     return DatasetSchema(columns=columns, time=time, inferred=True)

@@ -31,6 +31,7 @@ from backend.pipeline.fast import load_clean_csv
 from backend.pipeline.keys import keys_outside, loaded_keys
 from backend.pipeline.options import DEFAULT_MAX_INVALID_RATIO, LoadMode, OnInvalid, UploadOptions
 from backend.pipeline.outcome import NO_ROWS, Failure, Outcome, Progress, offer, schema_failure
+from backend.pipeline.overrides import with_header_overrides
 from backend.pipeline.report import Report
 from backend.pipeline.schema_choice import contract_detail, evolve_detail, schema_for
 from backend.pipeline.sniff import FileFormat
@@ -139,8 +140,12 @@ def _normalize(job: _Job) -> Outcome:
 
 
 def _one_pass(job: _Job) -> Outcome | None:
-    """A clean CSV in one streaming pass (backend.pipeline.fast), or None: read it in batches."""
+    """A clean CSV in one streaming pass (backend.pipeline.fast), or None: read it in batches.
+    Overrides that rename or drop columns leave the file to the batch path (types and date
+    order are in the schema, which both paths use)."""
     progress = job.progress
+    if job.options.overrides.rename or job.options.overrides.drop:
+        return None
 
     def on_rows(rows: int) -> None:
         if progress is not None:
@@ -167,6 +172,7 @@ def _one_pass(job: _Job) -> Outcome | None:
 def _batch_path(job: _Job) -> Outcome:
     """The file read in batches (backend.pipeline.batches), every problem in the report."""
     source = open_source(job.path, job.file_format, job.workdir, job.options, job.limits)
+    source = with_header_overrides(source, job.options.overrides)
     reserved.check_internal(source.header)
     report = Report(source.info)
     batches = source.batches()

@@ -12,7 +12,7 @@ from backend.contracts.evolution import WIDER, Evolve
 from backend.contracts.sales import SALES, sales_schema
 from backend.contracts.schema import INFERRED, DatasetSchema, match_columns
 from backend.contracts.types import ColumnType
-from backend.pipeline import reserved
+from backend.pipeline import overrides, reserved
 from backend.pipeline.inference import infer_column, infer_schema
 from backend.pipeline.options import UploadOptions
 from backend.pipeline.sources.base import PROBLEM, ReadError
@@ -28,9 +28,9 @@ def schema_for(
     """The datasource's schema, or one inferred from `first()` (the first batch of the file)."""
     fixed = _fixed_schema(datasource, known, options)
     if fixed is not None and fixed.contract == INFERRED and options.evolve:
-        return _evolved(fixed, header, first, options.evolve)
+        fixed = _evolved(fixed, header, first, options.evolve)
     if fixed is not None:
-        return fixed
+        return overrides.on_fixed_schema(fixed, options.overrides, header)
     if options.time_column is not None and options.time_column not in header:
         raise ReadError(
             f"time_column {options.time_column!r} is not a column of the file",
@@ -40,7 +40,12 @@ def schema_for(
     named_time = reserved.time_column_of(header)
     time_column = options.time_column or named_time
     try:
-        return infer_schema(first(), header, time_column)
+        return infer_schema(
+            first(),
+            header,
+            time_column,
+            lambda columns: overrides.typed_columns(columns, options.overrides, header),
+        )
     except ValueError as exc:
         if named_time is not None and time_column == named_time:
             raise reserved.not_timestamps(named_time) from exc

@@ -18,7 +18,7 @@ from backend.contracts.evolution import Evolve
 from backend.contracts.sales import SALES
 from backend.db import session_scope
 from backend.errors import InvalidInput
-from backend.ingestion import intake, reload, schemas
+from backend.ingestion import intake, preview, preview_out, reload, schemas
 from backend.ingestion import service as ingestion_service
 from backend.pipeline.normalize import LoadMode, OnInvalid
 from backend.pipeline.remedies import Door
@@ -97,6 +97,25 @@ def upload_result(answer: schemas.UploadAccepted, task: IngestionTaskStatus) -> 
     return UploadResult(task=task, remedies=remedies, **answer.model_dump(include=listed))
 
 
+@pydantic.input(
+    model=preview_out.OverridesIn,
+    all_fields=True,
+    description="Changes to a preview's columns, named as the file's header names them",
+)
+class PreviewOverridesInput:
+    types: JSON | None = None
+    rename: JSON | None = None
+
+
+@pydantic.input(
+    model=preview_out.PreviewConfirm,
+    all_fields=True,
+    description="How to load a preview's file: overrides, another datasource, or another preview",
+)
+class PreviewConfirmInput:
+    overrides: PreviewOverridesInput | None = None
+
+
 strawberry.enum(OnInvalid, name="OnInvalid", description="What to do with invalid rows")
 strawberry.enum(
     Evolve,
@@ -169,6 +188,13 @@ class IngestionMutation:
         sheet: str | None = None,
         time_column: str | None = None,
         mode: LoadMode = LoadMode.APPEND,
+        dry_run: Annotated[
+            bool,
+            strawberry.argument(
+                description="A preview: read and checked in full, nothing loaded; the task's "
+                "report.preview shows it; confirmPreview loads it"
+            ),
+        ] = False,
     ) -> UploadResult:
         context = info.context
         if not isinstance(file, UploadFile):  # e.g. a string sent as the variable's value
@@ -194,6 +220,28 @@ class IngestionMutation:
             force=force,
             options=options,
             actor=context.principal,
+            dry_run=dry_run,
+        )
+        url = str(context.http_request.url_for("ingest_status", task_id=accepted.task.id))
+        answer = intake.answer(accepted, url, Door.GRAPHQL)
+        return upload_result(answer, task_status(accepted.task, info))
+
+    @strawberry.mutation(
+        permission_classes=[IsUploader],
+        description="Load a preview's stored file as a new task (or preview it again with "
+        "dryRun) with the changes chosen; the file is not sent again. The preview's uploader or "
+        "an admin may",
+    )
+    async def confirm_preview(
+        self, info: Info, task_id: strawberry.ID, input: PreviewConfirmInput
+    ) -> UploadResult:
+        context = info.context
+        accepted = await preview.confirm(
+            context.session,
+            context.runtime.intake(),
+            str(task_id)[:64],
+            context.principal,
+            input.to_pydantic(),
         )
         url = str(context.http_request.url_for("ingest_status", task_id=accepted.task.id))
         answer = intake.answer(accepted, url, Door.GRAPHQL)

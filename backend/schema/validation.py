@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from strawberry.experimental import pydantic
+from strawberry.scalars import JSON
 
-from backend.ingestion import schemas
+from backend.ingestion import preview_out, schemas
 from backend.schema.scalars import Long
 
 
@@ -41,6 +42,35 @@ class SchemaProblems:
 @pydantic.type(model=schemas.ColumnOut, all_fields=True)
 class DatasetColumn:
     pass
+
+
+@pydantic.type(
+    model=preview_out.PreviewColumnOut,
+    all_fields=True,
+    description="A column as a preview shows it: what would be stored",
+)
+class PreviewColumn:
+    nulls: Long
+    distinct_estimate: Long
+
+
+@pydantic.type(
+    model=preview_out.PreviewOverridesOut,
+    all_fields=True,
+    description="The changes confirmed from a preview",
+)
+class PreviewOverrides:
+    types: JSON
+    rename: JSON
+
+
+@pydantic.type(
+    model=preview_out.PreviewOut,
+    all_fields=True,
+    description="A dry run's preview: nothing was loaded",
+)
+class Preview:
+    rows_total: Long
 
 
 @pydantic.type(model=schemas.ValidationReport, all_fields=True)

@@ -308,6 +308,10 @@ class S3ObjectStore:
         prefix = f"{self.prefix}/" if self.prefix else ""
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for upload in page.get("Uploads", []):
+                # An upload session's multipart upload (sessions/...) lives until the session
+                # expires: its own expiry aborts it.
+                if upload["Key"].startswith(f"{prefix}sessions/"):
+                    continue
                 if upload["Initiated"] < older_than:
                     self.client.abort_multipart_upload(
                         Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]

@@ -95,6 +95,7 @@ _ENDED = (
     "error",
     "source_action_id",
     "source_run_id",
+    "dry_run",
 )
 _VALUES = frozenset(s.value for s in TaskStatus)
 ACTIVE_VALUES = frozenset(s.value for s in ACTIVE_STATUSES)
@@ -272,7 +273,10 @@ def _ended(
     session: AsyncSession, user_id: str | None, ended: dict[str, Any], succeeded: bool
 ) -> None:
     """A task's end, in the move's transaction: its uploader's notification, and its event
-    (task.succeeded or task.failed) for the actions that listen to it."""
+    (task.succeeded or task.failed) for the actions that listen to it. A preview's end (a dry
+    run: nothing loaded) is neither: its uploader follows it."""
+    if ended.get("dry_run"):
+        return
     notifications.task_finished(session, user_id, ended, succeeded)
     kind = EventKind.TASK_SUCCEEDED if succeeded else EventKind.TASK_FAILED
     outbox.emit(

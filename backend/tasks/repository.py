@@ -100,13 +100,15 @@ async def find(
 
 async def same_content(session: AsyncSession, datasource: str, sha256: str) -> list[IngestionTask]:
     """The latest tasks (at most 100, newest first) with these bytes for this datasource that
-    did not fail nor were cancelled, with their events."""
+    did not fail nor were cancelled, with their events; never a preview (a dry run loads
+    nothing)."""
     query = (
         _with_events(select(IngestionTask))
         .where(
             IngestionTask.datasource == datasource,
             IngestionTask.sha256 == sha256,
             IngestionTask.status.not_in(_ENDED_WITHOUT_DATA),
+            IngestionTask.dry_run.is_(False),
         )
         .order_by(IngestionTask.created_at.desc())
         .limit(100)
@@ -176,11 +178,17 @@ async def count_active(session: AsyncSession) -> int:
 
 
 async def count_for(
-    session: AsyncSession, datasource: str, statuses: Iterable[str] | None = None
+    session: AsyncSession,
+    datasource: str,
+    statuses: Iterable[str] | None = None,
+    *,
+    previews: bool = True,
 ) -> int:
-    """The datasource's tasks (in `statuses`, when given)."""
+    """The datasource's tasks (in `statuses`, when given; without dry runs unless `previews`)."""
     query = select(func.count()).select_from(IngestionTask)
     query = query.where(IngestionTask.datasource == datasource)
+    if not previews:
+        query = query.where(IngestionTask.dry_run.is_(False))
     if statuses is not None:
         query = query.where(IngestionTask.status.in_(list(statuses)))
     return int(await session.scalar(query) or 0)
@@ -197,6 +205,18 @@ async def ids_for(session: AsyncSession, datasource: str) -> list[str]:
 async def existing(session: AsyncSession, ids: Sequence[str]) -> set[str]:
     """Those of `ids` that are tasks."""
     found = await session.scalars(select(IngestionTask.id).where(IngestionTask.id.in_(ids)))
+    return set(found)
+
+
+async def previews_among(session: AsyncSession, ids: Sequence[str]) -> set[str]:
+    """Those of `ids` that are dry runs (previews) no longer running."""
+    found = await session.scalars(
+        select(IngestionTask.id).where(
+            IngestionTask.id.in_(ids),
+            IngestionTask.dry_run.is_(True),
+            IngestionTask.status.not_in(_ACTIVE),
+        )
+    )
     return set(found)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.notifications import service as notifications
@@ -13,11 +14,24 @@ from backend.storage import ObjectStore
 from backend.tasks import repository
 
 log = logging.getLogger(__name__)
+# More clean-up the composition root hands the janitor (upload sessions' expiry: domain code
+# above the workers): each returns how many things it removed.
+Chore = Callable[[], Awaitable[int]]
+
+
+async def run_chores(chores: Sequence[Chore]) -> None:
+    """Each chore once; one that fails is logged and runs again next time."""
+    for chore in chores:
+        try:
+            await chore()
+        except Exception:
+            log.exception("a janitor's clean-up failed; it runs again later")
 
 
 async def remove_orphans(sessions: SessionMaker, store: ObjectStore, older_than: float) -> int:
     """Delete staged uploads older than `older_than` seconds that no task refers to, and stale
-    partial writes; returns how many objects went. Uploads still streaming are younger."""
+    partial writes; returns how many objects went. Uploads still streaming are younger. Upload
+    sessions' objects (under sessions/) are left to their own expiry."""
     cutoff = utcnow() - dt.timedelta(seconds=older_than)
     removed = await store.abort_stale_writes(cutoff)
     staged: dict[str, list[str]] = {}
@@ -36,6 +50,30 @@ async def remove_orphans(sessions: SessionMaker, store: ObjectStore, older_than:
             removed += 1
     if removed:
         log.info("removed %d orphaned upload object(s) older than %.0f s", removed, older_than)
+    return removed
+
+
+async def remove_previews(sessions: SessionMaker, store: ObjectStore, keep_seconds: float) -> int:
+    """Delete the files of previews (dry runs that ended) older than `keep_seconds`: they were
+    kept for confirming the preview without sending the file again. Returns how many went."""
+    cutoff = utcnow() - dt.timedelta(seconds=keep_seconds)
+    old: dict[str, list[str]] = {}
+    for info in await store.list_prefix("raw"):
+        parts = info.key.split("/")
+        if len(parts) >= 3 and info.modified is not None and info.modified < cutoff:
+            old.setdefault(parts[1], []).append(info.key)
+    ids = list(old)
+    previews: set[str] = set()
+    for start in range(0, len(ids), 500):
+        async with session_scope(sessions) as session:
+            previews.update(await repository.previews_among(session, ids[start : start + 500]))
+    removed = 0
+    for task_id in previews:
+        for key in old[task_id]:
+            await store.delete(key)
+            removed += 1
+    if removed:
+        log.info("removed %d preview file(s) older than %.0f s", removed, keep_seconds)
     return removed
 
 

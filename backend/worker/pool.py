@@ -46,9 +46,11 @@ class WorkerPool:
         *,
         metrics: Registry | None = None,
         sources: Sequence[JobSource] = (),
+        chores: Sequence[janitor.Chore] = (),
     ) -> None:
         self.settings = settings
         self.sources = list(sources)  # work besides tasks (actions' runs)
+        self.chores = list(chores)  # the janitor's other clean-up (expired upload sessions)
         self._turn = 0  # which source a slot asks first, changed each time
         self.sessions = sessions
         self.store = store
@@ -123,8 +125,12 @@ class WorkerPool:
                 await janitor.remove_orphans(
                     self.sessions, self.store, self.settings.staged_upload_max_age_seconds
                 )
+                await janitor.remove_previews(
+                    self.sessions, self.store, self.settings.preview_keep_seconds
+                )
             except Exception:
                 log.exception("the storage janitor failed; it runs again later")
+            await janitor.run_chores(self.chores)
             try:
                 await janitor.purge_notifications(
                     self.sessions, self.settings.notifications_keep_days

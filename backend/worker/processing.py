@@ -3,11 +3,13 @@ it (in a thread), and store the rejected rows. Knows storage and files, not task
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from backend import druid_load as druid_phase
+from backend import threads
 from backend.config import Settings
 from backend.contracts.schema import DatasetSchema
 from backend.druid.spec import (
@@ -21,9 +23,9 @@ from backend.druid.spec import (
     interval,
 )
 from backend.monitoring import tracing
-from backend.pipeline import normalize
+from backend.pipeline import normalize, preview
 from backend.pipeline.sniff import FileFormat
-from backend.pipeline.sources.base import DEFAULT_LIMITS, InputLimits
+from backend.pipeline.sources.base import DEFAULT_LIMITS, InputLimits, ReadError
 from backend.priority import run_heavy
 from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
@@ -98,6 +100,20 @@ def druid_spec(
     return BuiltSpec(build_spec(spec), interval(spec) if mode is Mode.REPLACE else None)
 
 
+def check_sha256(path: Path, declared: str) -> None:
+    """The file's bytes are those whose sha256 the uploader declared (an upload session on S3
+    records it unread: the worker is the first to read the file)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    if digest.hexdigest() != declared:
+        raise ReadError(
+            "the file's bytes do not match the sha256 declared when it was uploaded",
+            "Upload the file again; its parts were changed or mixed up on the way.",
+        )
+
+
 @dataclass
 class Processed:
     outcome: normalize.Outcome
@@ -126,6 +142,8 @@ async def process(
     if source is None:
         source = workdir / "source"
         await store.get_file(task.storage_key, source)
+        if task.options.get("sha256_declared"):  # an upload session's, completed on S3
+            await threads.FILES.run(check_sha256, source, task.sha256)
     with tracing.span("read and validate", **{"ingest.format": task.file_format}):
         outcome = await run_heavy(
             normalize.normalize,
@@ -141,6 +159,12 @@ async def process(
             limits=limits,
         )
     report = outcome.report.as_dict() if outcome.report else None
+    if task.dry_run and report is not None and outcome.dataset and outcome.schema is not None:
+        with tracing.span("build preview"):
+            overrides = normalize.UploadOptions.from_dict(task.options).overrides
+            report["preview"] = await run_heavy(
+                preview.build_preview, outcome.dataset, outcome.schema, overrides
+            )
     if outcome.rejected is not None and report is not None:
         key = rejected_key(task.id)
         await store.put_file(key, outcome.rejected)

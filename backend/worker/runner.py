@@ -46,7 +46,7 @@ from backend.tasks.models import DRUID_STATUSES, STORED_STATUSES, IngestionTask,
 from backend.worker import processing, setbacks
 from backend.worker.leases import Holder
 from backend.worker.outages import RETRY_LATER, disk_full_in, public_message
-from backend.worker.storing import record_stored
+from backend.worker.storing import previewed, record_stored
 
 __all__ = ["DataLanded", "DruidAccess", "TaskRunner"]
 
@@ -244,6 +244,9 @@ class TaskRunner:
                     "internal_error", "no dataset was produced", "If a retry fails too, report it."
                 )
                 await self._fail(task.id, failure, report=done.report, **done.counts)
+                return
+            if task.dry_run:
+                await previewed(self.holder, task.id, done.report, done.counts)
                 return
             spec = processing.druid_spec(self.settings, self.store, task, outcome, key)
             await self.holder.move(

@@ -136,3 +136,30 @@ async def _remove_earlier_runs(store: ObjectStore, task: IngestionTask, key: str
                 await store.delete(found.key)
     except Exception:  # storage unavailable: the leftovers are unreferenced, never served
         log.warning("task %s: an earlier run's dataset could not be removed", task.id)
+
+
+async def previewed(
+    holder: Holder, task_id: str, report: dict[str, Any] | None, counts: dict[str, Any]
+) -> None:
+    """A dry run's end: read and validated in full, its preview in the report, nothing stored
+    (no dataset, no schema, no Druid)."""
+    rows = counts.get("rows_valid") or 0
+    await holder.move(
+        task_id,
+        TaskStatus.LOADING,
+        f"{rows} valid rows of {counts.get('rows_read') or 0}; a preview: nothing is stored",
+        progress=0.9,
+        report=report,
+        **counts,
+    )
+    now = utcnow()
+    await holder.move(
+        task_id,
+        TaskStatus.SUCCEEDED,
+        f"preview ready: {rows} rows would be loaded; nothing was loaded. Confirm the preview "
+        "to load them",
+        progress=1.0,
+        finished_at=now,
+        lease_owner=None,
+        lease_expires_at=None,
+    )

@@ -45,6 +45,8 @@ PUBLIC = {
     ("GET", "/graphql"),
     ("POST", "/graphql"),
     ("GET", "/api/druid/files/{key:path}"),
+    # A part of an upload session (local folder): its signed, expiring address authorises it.
+    ("PUT", "/api/uploads/{session_id}/parts/{number}"),
     # Signing in (backend/api/auth.py): each route checks the credential it is about itself.
     ("GET", "/api/auth/methods"),
     ("GET", "/api/auth/session"),

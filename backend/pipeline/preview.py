@@ -1,0 +1,79 @@
+"""A dry run's preview, built from the clean Parquet the pipeline wrote: the schema that would be
+used (each column's type, whether it may be empty, sample values, an estimate of its distinct
+values, the contract's rule on it in words), the first rows as they would be stored, and the
+time column chosen. Nothing is loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from backend.contracts import words
+from backend.contracts.schema import DatasetSchema
+from backend.pipeline import causes
+from backend.pipeline.options import Overrides
+from backend.pipeline.overrides import date_order_of
+from backend.pipeline.validator import sentences_for
+
+ROWS = 50
+SAMPLES = 5
+SAMPLE_FROM_ROWS = 10_000  # samples are the first distinct values among these
+VALUE_CHARS = 200  # a value shown is cut to this many characters
+
+
+def build_preview(dataset: Path, schema: DatasetSchema, overrides: Overrides) -> dict[str, Any]:
+    """The preview of `dataset` (blocking: Polars reads the file)."""
+    names = schema.names
+    scan = pl.scan_parquet(dataset).select(names)
+    as_text = [pl.col(n).cast(pl.String).str.slice(0, VALUE_CHARS) for n in names]
+    counts = scan.select(
+        pl.len().alias("__rows"),
+        *[pl.col(n).null_count().alias(f"nulls:{n}") for n in names],
+        *[pl.col(n).approx_n_unique().alias(f"distinct:{n}") for n in names],
+    ).collect()
+    first = scan.head(SAMPLE_FROM_ROWS).select(as_text).collect()
+    rows = first.head(ROWS).rows()
+    source_of = {new: old for old, new in overrides.rename}
+    rules = _rules(schema, lambda name: source_of.get(name, name))
+    columns = [
+        {
+            "name": spec.name,
+            "source_name": source_of.get(spec.name, spec.name),
+            "type": spec.type.value,
+            "nullable": not spec.required,
+            "nulls": int(counts[f"nulls:{spec.name}"].item()),
+            "samples": first[spec.name]
+            .drop_nulls()
+            .unique(maintain_order=True)
+            .head(SAMPLES)
+            .to_list(),
+            "distinct_estimate": int(counts[f"distinct:{spec.name}"].item()),
+            "rule": rules.get(spec.name),
+        }
+        for spec in schema.columns
+    ]
+    order = date_order_of(schema)
+    return {
+        "columns": columns,
+        "rows": [list(row) for row in rows],
+        "time_column": schema.time.column,
+        "date_order": None if order is None else order.value,
+        "rows_total": int(counts["__rows"].item()),
+        "overrides": overrides.as_dict() if overrides else None,
+    }
+
+
+def _rules(schema: DatasetSchema, name: causes.Names) -> dict[str, str]:
+    """Each column's checks as one sentence: its type, that it may not be empty, the contract's
+    other checks on it."""
+    required = {c.name for c in schema.columns if c.required}
+    said: dict[str, list[str]] = {}
+    for (column, check), text in sentences_for(schema, name).items():
+        if column is None or (check == words.NOT_NULL and column not in required):
+            continue
+        if check in (words.ALREADY_LOADED, causes.LIKELY_CAUSE):
+            continue
+        said.setdefault(column, []).append(text)
+    return {column: "; ".join(texts) + "." for column, texts in said.items()}

@@ -1,0 +1,179 @@
+"""Previews (dry runs) and their confirmation with overrides, over REST: a dry run reads and
+checks the file in full and loads nothing; confirming it loads the same stored file with the
+types, date order, names and columns a person chose."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from backend.auth.roles import Role
+from backend.worker import janitor
+from tests.conftest import App, make_token
+from tests.factories import sales_csv, stored_keys, upload, wait_for_task
+
+READINGS = b"when,amount,code,note\n1/5/2019,10,007,a\n2/5/2019,20,008,b\n3/5/2019,30,009,c\n"
+
+
+async def _preview(app: App, content: bytes = READINGS, datasource: str = "readings") -> Any:
+    accepted = await upload(
+        app.client, content=content, datasource=datasource, extra={"dry_run": "true"}
+    )
+    assert accepted.status_code == 202, accepted.text
+    assert "nothing is loaded" in accepted.json()["message"]
+    return await wait_for_task(app.client, accepted.json()["task_id"])
+
+
+async def _rows(app: App, datasource: str) -> list[dict[str, str]]:
+    answer = await app.client.get(f"/api/datasources/{datasource}/rows.csv")
+    assert answer.status_code == 200, answer.text
+    return list(csv.DictReader(io.StringIO(answer.text)))
+
+
+async def test_a_dry_run_shows_the_preview_and_loads_nothing(app: App) -> None:
+    task = await _preview(app)
+
+    assert task["status"] == "succeeded", task
+    assert task["dry_run"] is True
+    assert "nothing was loaded" in task["events"][-1]["message"]
+    preview = task["report"]["preview"]
+    columns = {c["name"]: c for c in preview["columns"]}
+    assert [c["type"] for c in preview["columns"]] == ["date", "integer", "string", "string"]
+    assert columns["code"]["samples"] == ["007", "008", "009"]
+    assert columns["amount"]["distinct_estimate"] == 3
+    assert columns["amount"]["rule"] == "amount must be a whole number."
+    assert preview["rows"][0] == ["2019-01-05", "10", "007", "a"]
+    assert (preview["time_column"], preview["date_order"]) == ("when", "month_first")
+    assert preview["rows_total"] == 3
+    # nothing loaded: the datasource does not exist, and its name is free for anyone
+    assert (await app.client.get("/api/datasources/readings")).status_code == 404
+    # a real upload of the same bytes is not a duplicate of the preview
+    real = await upload(app.client, content=READINGS, datasource="readings")
+    assert real.status_code == 202, real.text
+    assert real.json()["duplicate"] is False
+    assert (await wait_for_task(app.client, real.json()["task_id"]))["status"] == "succeeded"
+    # ... and a preview after it is not a duplicate of the real one either
+    again = await _preview(app)
+    assert again["task_id"] != real.json()["task_id"]
+    assert len(await _rows(app, "readings")) == 3
+
+
+async def test_a_preview_of_sales_rows_shows_the_contract_rules(app: App) -> None:
+    task = await _preview(app, sales_csv(rows=20), "sales")
+
+    assert task["status"] == "succeeded", task
+    columns = {c["name"]: c for c in task["report"]["preview"]["columns"]}
+    assert "Quantity must be a whole number" in columns["Quantity"]["rule"]
+    assert "Quantity must not be empty" in columns["Quantity"]["rule"]
+    assert task["rows_valid"] == 20
+    sales = await app.client.get("/api/datasources/sales")
+    assert sales.status_code == 404 or sales.json()["row_count"] == 0, sales.text
+
+
+async def test_confirm_with_overrides_loads_the_rows_as_chosen(app: App) -> None:
+    preview = await _preview(app)
+    body = {
+        "overrides": {
+            "types": {"amount": "float"},
+            "date_order": "day_first",
+            "rename": {"code": "ref"},
+            "drop": ["note"],
+        }
+    }
+
+    again = await app.client.post(
+        f"/api/ingest/tasks/{preview['task_id']}/confirm", json={**body, "dry_run": True}
+    )
+    assert again.status_code == 202, again.text
+    shown = await wait_for_task(app.client, again.json()["task_id"])
+    assert shown["dry_run"] is True
+    assert [c["name"] for c in shown["report"]["preview"]["columns"]] == ["when", "amount", "ref"]
+    assert shown["report"]["preview"]["overrides"]["date_order"] == "day_first"
+    assert shown["report"]["preview"]["rows"][0] == ["2019-05-01", "10.0", "007"]
+
+    loaded = await app.client.post(f"/api/ingest/tasks/{shown['task_id']}/confirm", json=body)
+    assert loaded.status_code == 202, loaded.text
+    task = await wait_for_task(app.client, loaded.json()["task_id"])
+    assert task["status"] == "succeeded", task
+    assert task["dry_run"] is False
+    assert task["overrides"]["types"] == {"amount": "float"}
+    assert task["options"]["overrides"]["rename"] == {"code": "ref"}
+    rows = await _rows(app, "readings")
+    assert sorted(r["when"][:10] for r in rows) == ["2019-05-01", "2019-05-02", "2019-05-03"]
+    assert sorted(float(r["amount"]) for r in rows) == [10.0, 20.0, 30.0]
+    columns = (await app.client.get("/api/datasources/readings")).json()["columns"]
+    assert (columns["amount"], columns["when"], columns["ref"]) == ("Float64", "Date", "String")
+    assert sorted(r["ref"] for r in rows) == ["007", "008", "009"]
+    assert "note" not in rows[0]
+
+
+async def test_bad_overrides_are_refused_in_words(app: App) -> None:
+    preview = await _preview(app)
+    url = f"/api/ingest/tasks/{preview['task_id']}/confirm"
+    cases = [
+        ({"types": {"nope": "float"}}, "'nope'"),
+        ({"types": {"amount": "money"}}, "not a column type"),
+        ({"rename": {"code": "note"}}, "another column has that name"),
+        ({"drop": ["when"]}, "is the time column"),
+        ({"date_order": "sideways"}, "month_first or day_first"),
+    ]
+    for overrides, said in cases:
+        answer = await app.client.post(url, json={"overrides": overrides})
+        assert answer.status_code == 422, answer.text
+        assert said in answer.json()["error"], answer.json()
+        assert answer.json()["detail"].endswith(".")
+
+
+async def test_only_a_finished_preview_can_be_confirmed(app: App) -> None:
+    real = await upload(app.client, content=READINGS, datasource="readings")
+    task = await wait_for_task(app.client, real.json()["task_id"])
+
+    answer = await app.client.post(f"/api/ingest/tasks/{task['task_id']}/confirm", json={})
+
+    assert answer.status_code == 409, answer.text
+    assert "dry_run=true" in answer.json()["detail"]
+
+
+async def test_a_sales_contract_refuses_another_type(app: App) -> None:
+    preview = await _preview(app, sales_csv(rows=5), "sales")
+    url = f"/api/ingest/tasks/{preview['task_id']}/confirm"
+
+    answer = await app.client.post(url, json={"overrides": {"types": {"Quantity": "string"}}})
+    assert answer.status_code == 202, answer.text
+    task = await wait_for_task(app.client, answer.json()["task_id"])
+
+    assert task["status"] == "failed"
+    assert "must be integer in the sales contract" in task["error"]["message"]
+
+
+async def test_another_uploader_cannot_confirm_a_preview(app: App) -> None:
+    preview = await _preview(app)
+    token = await make_token(app.runtime, Role.UPLOADER, "other")
+
+    answer = await app.client.post(
+        f"/api/ingest/tasks/{preview['task_id']}/confirm",
+        json={},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert answer.status_code == 403, answer.text
+
+
+async def test_the_janitor_removes_a_preview_file_once_kept_long_enough(app: App) -> None:
+    preview = await _preview(app)
+    real = await upload(app.client, content=READINGS, datasource="readings")
+    await wait_for_task(app.client, real.json()["task_id"])
+    runtime = app.runtime
+
+    kept = await janitor.remove_previews(runtime.sessions, runtime.store, 3600)
+    removed = await janitor.remove_previews(runtime.sessions, runtime.store, 0)
+
+    assert (kept, removed) == (0, 1)
+    keys = await stored_keys(runtime, "raw")
+    assert not any(preview["task_id"] in k for k in keys)
+    assert any(real.json()["task_id"] in k for k in keys)  # a real upload's file stays
+    answer = await app.client.post(f"/api/ingest/tasks/{preview['task_id']}/confirm", json={})
+    assert answer.status_code == 404, answer.text
+    assert "no longer kept" in answer.json()["error"]
+    assert "dry_run=true" in answer.json()["detail"]

@@ -1,0 +1,1 @@
+"""Upload sessions (backend.ingestion.resumable)."""
