@@ -102,8 +102,9 @@ export function PreviewPanel({ preview, edits, onEdit, onConfirm }: Props) {
         Preview
       </h2>
       <p role="status">
-        {formatCount(preview.rows_total, "row")} were read and checked; nothing is loaded yet. Change what was guessed
-        below, then press Load, or Preview again to see the first rows with your changes.
+        {formatCount(preview.rows_total, "row")} {preview.rows_total === 1 ? "was" : "were"} read and checked; nothing
+        is loaded yet. Change what was guessed below, then press Load, or Preview again to see the first rows with your
+        changes.
       </p>
       <div className="form-grid">
         <div className="field">
@@ -142,7 +143,7 @@ export function PreviewPanel({ preview, edits, onEdit, onConfirm }: Props) {
               <th scope="col">Rename to</th>
               <th scope="col">Drop</th>
               <th scope="col">Samples</th>
-              <th scope="col">Empty cells</th>
+              <th scope="col">May be empty</th>
               <th scope="col">Rule</th>
             </tr>
           </thead>
