@@ -71,6 +71,13 @@ CONFIG: dict[str, Any] = {
             "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 422]}},
         },
         {
+            # An upload session's options are checked as the upload form's are, its part
+            # numbers against its part count, a part's bytes against its size and signature,
+            # its content at complete (backend/ingestion/resumable): 415 or 422 with the reason.
+            "include-path-regex": "^/api/uploads",
+            "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 415, 422]}},
+        },
+        {
             # What the OpenAPI schema cannot say about a GraphQL request (a document that is
             # not one, a mutation sent with GET, an upload without its CSRF header) answers 400;
             # the GraphQL test below covers GraphQL itself.

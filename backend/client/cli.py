@@ -1,6 +1,7 @@
 """`sales-ingest`: upload files to a running service and follow them, list tasks and datasources.
 
-    sales-ingest upload data.csv --datasource sales
+    sales-ingest upload data.csv --datasource sales [--preview]
+    sales-ingest confirm TASK_ID [--type COL=TYPE] [--day-first] [--rename OLD=NEW] [--drop COL]
     sales-ingest tasks [--datasource NAME] [--status failed]
     sales-ingest status TASK_ID
     sales-ingest datasources
@@ -34,6 +35,7 @@ from backend.client.options import (
     token_for,
     url_for,
 )
+from backend.client.preview import add_confirm_command
 from backend.client.upload import upload
 
 
@@ -83,6 +85,9 @@ def add_client_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     send.add_argument("--force", action="store_true", help="load even if already uploaded")
     send.add_argument("--rejected", type=Path, help="write the rejected rows (CSV) here")
+    send.add_argument(
+        "--preview", action="store_true", help="read and check it, load nothing, show a preview"
+    )
     send.set_defaults(run=upload)
     listing = commands.add_parser("tasks", parents=[common], help="list recent tasks")
     listing.add_argument("--datasource")
@@ -94,6 +99,7 @@ def add_client_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     one.set_defaults(run=status)
     names = commands.add_parser("datasources", parents=[common], help="datasources and rows")
     names.set_defaults(run=datasources)
+    add_confirm_command(commands, common)
     add_action_commands(commands, common)
 
 

@@ -17,6 +17,7 @@ from rich.progress import Progress
 from backend.client import advice, sse
 from backend.client.api import FAILED, OK, USAGE, Api, Stop
 from backend.client.output import bars, progress_detail, summarize
+from backend.client.preview_view import show_preview
 
 FINAL = {"succeeded", "failed", "cancelled"}
 RECONNECTS = 5
@@ -60,6 +61,8 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
         )
         if v is not None
     }
+    if getattr(args, "preview", False):
+        fields["dry_run"] = "true"  # a preview: nothing is loaded
     with bars(err) as progress:
         sending = progress.add_task("sending", total=size, sizes=True)
         with opened(path) as raw:
@@ -79,6 +82,8 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
         save_rejected(api, task_id, args.rejected, err)
     if args.json:
         print(json.dumps(final))
+    elif final.get("dry_run") and final["status"] == "succeeded":
+        show_preview(final, out)
     else:
         summarize(final, out)
     return OK if final["status"] == "succeeded" else FAILED

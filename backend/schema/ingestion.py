@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from strawberry.experimental import pydantic
 from strawberry.file_uploads import Upload
@@ -29,6 +30,7 @@ from backend.schema.validation import ValidationReport
 from backend.tasks.models import IngestionTask, TaskStatus
 
 READ_CHUNK_BYTES = 1024 * 1024
+Checked = TypeVar("Checked", bound=BaseModel)
 
 
 strawberry.enum(TaskStatus, name="TaskStatus")
@@ -97,23 +99,68 @@ def upload_result(answer: schemas.UploadAccepted, task: IngestionTaskStatus) -> 
     return UploadResult(task=task, remedies=remedies, **answer.model_dump(include=listed))
 
 
-@pydantic.input(
-    model=preview_out.OverridesIn,
-    all_fields=True,
-    description="Changes to a preview's columns, named as the file's header names them",
+@strawberry.input(
+    description="Changes to a preview's columns, named as the file's header names them (its "
+    "sourceName)"
 )
 class PreviewOverridesInput:
-    types: JSON | None = None
-    rename: JSON | None = None
+    types: JSON | None = strawberry.field(
+        default=None,
+        description="column -> string, integer, float, boolean, date, time or datetime",
+    )
+    date_order: str | None = strawberry.field(
+        default=None, description="month_first or day_first (1/5/2019 is May 1)"
+    )
+    time_column: str | None = strawberry.field(
+        default=None, description="the column __time is made from (its new name)"
+    )
+    rename: JSON | None = strawberry.field(default=None, description="column -> its new name")
+    drop: list[str] | None = strawberry.field(default=None, description="columns left out")
 
 
-@pydantic.input(
-    model=preview_out.PreviewConfirm,
-    all_fields=True,
-    description="How to load a preview's file: overrides, another datasource, or another preview",
+@strawberry.input(
+    description="How to load a preview's file: overrides, another datasource, or another preview"
 )
 class PreviewConfirmInput:
     overrides: PreviewOverridesInput | None = None
+    datasource_name: str | None = strawberry.field(
+        default=None, description="another datasource to load it into"
+    )
+    dry_run: bool = strawberry.field(default=False, description="preview again with the overrides")
+    force: bool = strawberry.field(
+        default=False, description="load it even when these bytes are loaded"
+    )
+    on_invalid: str | None = strawberry.field(
+        default=None, description="reject or skip (unset: as the preview)"
+    )
+
+    def to_model(self) -> preview_out.PreviewConfirm:
+        """The same request as REST's body (checked by the same model: 422 in words)."""
+        given = self.overrides
+        overrides = None
+        if given is not None:
+            fields = {k: v for k, v in vars(given).items() if v is not None}
+            overrides = _checked(preview_out.OverridesIn, fields)
+        asked = {
+            "datasource_name": self.datasource_name,
+            "overrides": overrides,
+            "dry_run": self.dry_run,
+            "force": self.force,
+            "on_invalid": self.on_invalid,
+        }
+        return _checked(preview_out.PreviewConfirm, asked)
+
+
+def _checked(model: type[Checked], fields: dict[str, Any]) -> Checked:
+    try:
+        return model.model_validate(fields)
+    except ValueError as exc:
+        raise InvalidInput(
+            "the preview's confirmation is not in the expected shape",
+            "Send overrides.types and overrides.rename as objects of column names to text, "
+            "overrides.drop as a list of at most 1000 column names, and datasourceName of at "
+            "most 64 characters.",
+        ) from exc
 
 
 strawberry.enum(OnInvalid, name="OnInvalid", description="What to do with invalid rows")
@@ -241,7 +288,7 @@ class IngestionMutation:
             context.runtime.intake(),
             str(task_id)[:64],
             context.principal,
-            input.to_pydantic(),
+            input.to_model(),
         )
         url = str(context.http_request.url_for("ingest_status", task_id=accepted.task.id))
         answer = intake.answer(accepted, url, Door.GRAPHQL)

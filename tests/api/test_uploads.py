@@ -114,7 +114,9 @@ async def test_another_callers_session_is_not_found_and_an_admin_sees_it(app: Ap
         session = (await owner.post("/api/uploads", json=body)).json()
         path = f"/api/uploads/{session['id']}"
         assert (await other.get(path)).status_code == 404
-        assert (await other.post(f"{path}/parts", json={"parts": [{"number": 1}]})).status_code == 404
+        assert (
+            await other.post(f"{path}/parts", json={"parts": [{"number": 1}]})
+        ).status_code == 404
         assert (await other.post(f"{path}/complete")).status_code == 404
         assert (await other.delete(path)).status_code == 404
         assert (await other.get("/api/uploads")).json()["total"] == 0

@@ -17,8 +17,8 @@ from backend.pipeline.options import DateOrder, Overrides
 from backend.pipeline.preview import build_preview
 from backend.pipeline.sniff import FileFormat
 from backend.pipeline.sources.base import ReadError
-from tests.pipeline.test_one_pass import ROWS, sales_csv
 from bench.generate_sales import sales_rows
+from tests.pipeline.test_one_pass import ROWS, sales_csv
 
 UPLOADED = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 READINGS = b"when,amount,code,note\n1/5/2019,10,007,a\n2/5/2019,20,008,b\n3/5/2019,30,009,c\n"

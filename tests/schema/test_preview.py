@@ -65,3 +65,9 @@ async def test_a_preview_then_confirm_preview_loads_it(app: App) -> None:
     assert loaded["report"]["preview"] is None
     sales = (await app.client.get("/api/datasources/sales")).json()
     assert sales["row_count"] == 12
+
+
+async def test_a_confirmation_out_of_shape_is_refused_in_words(app: App) -> None:
+    refused = await _graphql(app, CONFIRM, id="0" * 32, input={"overrides": {"drop": ["x"] * 1001}})
+
+    assert "not in the expected shape" in refused["errors"][0]["message"], refused

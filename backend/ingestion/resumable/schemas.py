@@ -23,10 +23,14 @@ class NewSession(BaseModel):
         default=None, pattern=SHA256_HEX, description="The file's sha256 (hex), when known"
     )
     datasource_name: str = Field(max_length=200, examples=["sales"])
-    force: bool = Field(default=False, description="A new task even when the bytes were loaded")
-    dry_run: bool = Field(default=False, description="Preview: read and check, load nothing")
+    force: bool = Field(
+        default=False, strict=True, description="A new task even when the bytes were loaded"
+    )
+    dry_run: bool = Field(
+        default=False, strict=True, description="Preview: read and check, load nothing"
+    )
     on_invalid: str | None = Field(default=None, max_length=40, examples=["reject", "skip"])
-    max_invalid_ratio: float | None = Field(default=None)
+    max_invalid_ratio: float | None = Field(default=None, ge=0, le=1, strict=True)  # not false
     sheet: str | None = Field(default=None, max_length=1000)
     time_column: str | None = Field(default=None, max_length=1000)
     mode: str | None = Field(default=None, max_length=40, examples=["append", "replace"])

@@ -74,9 +74,7 @@ async def send_parts(
     """The parts `numbers`, all at once."""
     found = await addresses(app, session, data, numbers)
     size = session["part_size"]
-    return list(
-        await asyncio.gather(*(put(app, found[n], chunk(data, size, n)) for n in numbers))
-    )
+    return list(await asyncio.gather(*(put(app, found[n], chunk(data, size, n)) for n in numbers)))
 
 
 def part_bytes_received(app: App) -> float:

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from backend.ingestion.resumable import plan
-from tests.conftest import App, app_for
-from tests.conftest import Backend
+from tests.conftest import App, Backend, app_for
 from tests.ingestion.resumable.sending import (
     MIB,
     addresses,

@@ -1,0 +1,64 @@
+"""`sales-ingest upload FILE --preview` then `sales-ingest confirm TASK ...` against a real
+uvicorn: the preview prints its columns, first rows and the command that loads it; confirming
+with --type and --day-first loads the rows as chosen."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.client.test_cli import sales_ingest
+from tests.conftest import Backend
+from tests.e2e.processes import cli_admin_token, process_env, uvicorn_server
+
+READINGS = "when,amount,code\n1/5/2019,10,007\n2/5/2019,20,008\n3/5/2019,30,009\n"
+
+
+@pytest.fixture
+def served(embedded: Backend, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = process_env(embedded.env, AUTH_ANONYMOUS_ROLE="none")
+    token = cli_admin_token(env, tmp_path / "admin-token")
+    with uvicorn_server(env, tmp_path / "server.log") as url:
+        yield {**env, "SALES_INGEST_URL": url, "SALES_INGEST_TOKEN": token}
+
+
+def test_preview_then_confirm_with_a_type_and_day_first(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    data = tmp_path / "readings.csv"
+    data.write_text(READINGS)
+
+    shown = sales_ingest("upload", str(data), "--datasource", "readings", "--preview", env=served)
+
+    assert shown.returncode == 0, shown.stderr
+    assert "3 rows would be loaded; nothing was loaded." in shown.stdout
+    assert re.search(
+        r"amount\s+amount\s+integer\s+yes\s+10, 20, 30\s+amount must be a whole number",
+        shown.stdout,
+    )
+    assert re.search(r"2019-01-05\s+10\s+007", shown.stdout)
+    (command,) = re.findall(r"sales-ingest confirm \w+", shown.stdout)
+    task_id = command.split()[-1]
+    listed = json.loads(sales_ingest("datasources", "--json", env=served).stdout)
+    assert "readings" not in json.dumps(listed)  # nothing was loaded
+
+    loaded = sales_ingest(
+        "confirm", task_id, "--type", "amount=float", "--day-first", "--json", env=served
+    )
+
+    assert loaded.returncode == 0, loaded.stderr
+    task = json.loads(loaded.stdout)
+    assert (task["status"], task["dry_run"]) == ("succeeded", False)
+    assert task["overrides"] == {
+        "types": {"amount": "float"},
+        "date_order": "day_first",
+        "rename": {},
+        "drop": [],
+    }
+    again = sales_ingest("confirm", task_id, "--type", "amount=money", env=served)
+    assert again.returncode == 2
+    assert "--type 'money' is not a column type" in again.stderr
