@@ -29,7 +29,7 @@ function ProfileZone({ signedIn, open, children }: { signedIn: boolean; open: bo
 
 // Each page is its own chunk: the first load fetches the shell and the page it opens.
 const DashboardPage = lazy(() => import("./pages/dashboard/DashboardPage"));
-const UploadPage = lazy(() => import("./pages/UploadPage"));
+const UploadPage = lazy(() => import("./pages/upload/UploadPage"));
 const TasksPage = lazy(() => import("./pages/tasks/TasksPage"));
 const TaskPage = lazy(() => import("./pages/tasks/TaskPage"));
 const StatusPage = lazy(() => import("./pages/StatusPage"));

@@ -152,7 +152,13 @@ def test_playwright_suite_passes_against_a_real_server(embedded: Backend, tmp_pa
     ensure_built(npm_path)
     # Every call needs the token. The worker waits 2 s before recording each upload's success,
     # so that the suite can cancel a running upload from its page (frontend/e2e/actions.spec.ts).
-    env = process_env(embedded.env, AUTH_ANONYMOUS_ROLE="none", WORKER_DEBUG_PAUSE_SECONDS="2")
+    # Parts of 5 MiB (the least S3 takes): frontend/e2e/upload-resume.spec.ts sends a file of 3.
+    env = process_env(
+        embedded.env,
+        AUTH_ANONYMOUS_ROLE="none",
+        WORKER_DEBUG_PAUSE_SECONDS="2",
+        UPLOAD_PART_MB="5",
+    )
     token_file = tmp_path / "admin-token"
     cli_admin_token(env, token_file)
     person = password_user(env)

@@ -46,6 +46,8 @@ export interface UploadOptions {
   onInvalid: NonNullable<UploadForm["on_invalid"]>;
   mode: NonNullable<UploadForm["mode"]>;
   force?: UploadForm["force"];
+  /** A preview: the file is read and checked, nothing is loaded (the form's dry_run). */
+  dryRun?: boolean;
 }
 
 export interface UploadHandle {
@@ -60,6 +62,7 @@ export function uploadFile(options: UploadOptions, onProgress: (sent: number, to
   field("on_invalid", options.onInvalid);
   field("mode", options.mode);
   if (options.force) field("force", "true");
+  if (options.dryRun) form.append("dry_run", "true");
   form.append("file" satisfies keyof UploadForm, options.file, options.file.name);
   const xhr = new XMLHttpRequest();
   const promise = new Promise<UploadAccepted>((resolve, reject) => {
