@@ -23,7 +23,6 @@ from backend.druid.spec import (
     build_spec,
     interval,
 )
-from backend.ingestion.resumable import duplicates
 from backend.monitoring import tracing
 from backend.pipeline import normalize, preview
 from backend.pipeline.sniff import FileFormat
@@ -32,6 +31,7 @@ from backend.priority import run_heavy
 from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
 from backend.tasks.models import IngestionTask
+from backend.worker import duplicates
 
 
 def dataset_key(datasource: str, task_id: str, run: str | None = None) -> str:
