@@ -21,6 +21,8 @@ ROUTES = {
     "GET /api/ingest/tasks/{task_id}/rejected": "Download an upload's rejected rows",
     "POST /api/ingest/tasks/{task_id}/retry": "Retry an upload",
     "POST /api/ingest/tasks/{task_id}/cancel": "Cancel an upload",
+    "POST /api/ingest/tasks/{task_id}/reload": "Load an upload again with an option",
+    "POST /api/ingest/tasks/{task_id}/confirm": "Load a previewed upload",
     "GET /api/datasources": "List the datasources",
     "POST /api/datasources": "Create a datasource",
     "GET /api/datasources/{name}": "A datasource",

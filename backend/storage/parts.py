@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import time
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -68,6 +69,10 @@ class PartSizeWrong(ValueError):
         super().__init__(f"received {received} bytes, expected {expected}")
         self.received = received
         self.expected = expected
+
+
+class PartTooLate(TimeoutError):
+    """A part's write went past its deadline: nothing more of it is written."""
 
 
 def sha256_base64(hex_digest: str) -> str:
@@ -150,9 +155,15 @@ class S3Parts:
         pages = paginator.paginate(
             Bucket=self.store.bucket, Key=self.store.object_key(key), UploadId=upload_id
         )
-        for page in pages:
-            for part in page.get("Parts", []):
-                found.append(StoredPart(part["PartNumber"], part["Size"], part["ETag"].strip('"')))
+        try:
+            for page in pages:
+                for part in page.get("Parts", []):
+                    etag = part["ETag"].strip('"')
+                    found.append(StoredPart(part["PartNumber"], part["Size"], etag))
+        except ClientError as exc:
+            if not _no_such(exc):
+                raise
+            return []  # completed already (a complete that failed after it): no parts listed
         return sorted(found, key=lambda p: p.number)
 
     async def complete(self, key: str, upload_id: str | None, parts: list[StoredPart]) -> None:
@@ -248,14 +259,20 @@ class LocalParts:
         return None
 
     async def write_part(
-        self, key: str, offset: int, size: int, chunks: AsyncIterator[bytes]
+        self,
+        key: str,
+        offset: int,
+        size: int,
+        chunks: AsyncIterator[bytes],
+        deadline: float | None = None,
     ) -> StoredPart:
         """Write a part's `size` bytes at `offset`; PartSizeWrong when the body is shorter or
-        longer (what was written is overwritten when the part is sent again). The part's
-        number is left 0: the caller knows it."""
+        longer, PartTooLate when a block would be written after `deadline` (time.time()). What
+        was written of a failed part is overwritten when the part is sent again: the caller
+        forgets the part meanwhile. The part's number is left 0: the caller knows it."""
         fd = await run_storage(STORED, os.open, self._path(key), os.O_WRONLY)
         try:
-            return await _write_blocks(fd, offset, size, chunks)
+            return await _write_blocks(fd, offset, size, chunks, deadline)
         finally:
             await run_storage(STORED, os.close, fd)
 
@@ -276,7 +293,7 @@ class LocalParts:
 
 
 async def _write_blocks(
-    fd: int, offset: int, size: int, chunks: AsyncIterator[bytes]
+    fd: int, offset: int, size: int, chunks: AsyncIterator[bytes], deadline: float | None
 ) -> StoredPart:
     digest = hashlib.sha256()
     block = bytearray()
@@ -288,13 +305,20 @@ async def _write_blocks(
             raise PartSizeWrong(received, size)
         block += chunk
         if len(block) >= WRITE_BLOCK_BYTES:
+            _in_time(deadline)
             written += await run_storage(STORED, _put_block, fd, offset + written, block, digest)
             block = bytearray()
     if block:
+        _in_time(deadline)
         written += await run_storage(STORED, _put_block, fd, offset + written, block, digest)
     if written != size:
         raise PartSizeWrong(written, size)
     return StoredPart(0, size, digest.hexdigest())
+
+
+def _in_time(deadline: float | None) -> None:
+    if deadline is not None and time.time() > deadline:
+        raise PartTooLate("the part's time limit passed")
 
 
 def _put_block(fd: int, offset: int, block: bytearray, digest: Any) -> int:

@@ -12,6 +12,7 @@ from backend import druid_load as druid_phase
 from backend import threads
 from backend.config import Settings
 from backend.contracts.schema import DatasetSchema
+from backend.db import SessionMaker
 from backend.druid.spec import (
     InputFormat,
     LocalLocation,
@@ -30,6 +31,7 @@ from backend.priority import run_heavy
 from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
 from backend.tasks.models import IngestionTask
+from backend.worker import duplicates
 
 
 def dataset_key(datasource: str, task_id: str, run: str | None = None) -> str:
@@ -137,6 +139,7 @@ async def process(
     progress: normalize.Progress,
     loaded: list[Path] | None = None,
     limits: InputLimits = DEFAULT_LIMITS,
+    sessions: SessionMaker | None = None,
 ) -> Processed:
     source = store.local_path(task.storage_key)
     if source is None:
@@ -144,6 +147,10 @@ async def process(
         await store.get_file(task.storage_key, source)
         if task.options.get("sha256_declared"):  # an upload session's, completed on S3
             await threads.FILES.run(check_sha256, source, task.sha256)
+            # Verified now: the duplicate check its upload could not make (the file is kept).
+            found = await duplicates.duplicate_failure(sessions, task) if sessions else None
+            if found is not None:
+                return Processed(normalize.Outcome(None, failure=found), None, {})
     with tracing.span("read and validate", **{"ingest.format": task.file_format}):
         outcome = await run_heavy(
             normalize.normalize,

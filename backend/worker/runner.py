@@ -236,7 +236,14 @@ class TaskRunner:
         with tempfile.TemporaryDirectory(prefix=f"ingest-{task.id}-") as tmp:
             limits = processing.input_limits(self.settings)
             done = await processing.process(
-                self.store, task, schema, Path(tmp), self.holder.progress, loaded, limits
+                self.store,
+                task,
+                schema,
+                Path(tmp),
+                self.holder.progress,
+                loaded,
+                limits,
+                sessions=self.sessions,
             )
             outcome = done.outcome
             if outcome.failure is not None or outcome.dataset is None:

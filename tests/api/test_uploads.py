@@ -4,20 +4,27 @@ task exactly as a single-request upload is."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
+from sqlalchemy import update
 
 from backend.auth.roles import Role
+from backend.db import session_scope, utcnow
+from backend.errors import storage_unavailable
+from backend.ingestion.resumable.models import UploadSession
+from backend.storage import parts
 from backend.storage.s3 import S3ObjectStore
 from tests.conftest import App
-from tests.factories import read_dataset, sales_csv, stored_keys, wait_for_task
+from tests.factories import read_dataset, sales_csv, stored_keys, upload, wait_for_task
 from tests.ingestion.resumable.sending import (
     MIB,
     chunk,
     create,
     csv_of_size,
     part_bytes_received,
+    put,
     send_parts,
 )
 
@@ -221,3 +228,120 @@ async def test_a_session_with_dry_run_completes_into_a_preview_that_loads_nothin
     assert preview["rows_total"] == data.count(b"\n") - 1
     assert [c["name"] for c in preview["columns"]][:2] == ["Invoice ID", "Branch"]
     assert not await stored_keys(app.runtime, "datasets")
+
+
+async def test_a_declared_sha256_is_not_trusted_for_the_duplicate_check(app: App) -> None:
+    first = sales_csv(rows=40)  # into an inferred datasource: no unique key refuses a reload
+    digest = hashlib.sha256(first).hexdigest()
+    loaded = await create(app, first, sha256=digest, datasource_name="inferred")
+    await send_parts(app, loaded, first, [1])
+    accepted = (await app.client.post(f"/api/uploads/{loaded['id']}/complete")).json()
+    assert (await wait_for_task(app.client, accepted["task_id"]))["status"] == "succeeded"
+
+    other = sales_csv(rows=41)  # other bytes, declared with the first file's sha256
+    lying = await create(app, other, sha256=digest, datasource_name="inferred")
+    await send_parts(app, lying, other, [1])
+    refused = await app.client.post(f"/api/uploads/{lying['id']}/complete")
+    on_s3 = isinstance(app.runtime.store, S3ObjectStore)
+    if not on_s3:
+        assert refused.status_code == 422, refused.text  # hashed at complete
+    else:  # before: 200 "already uploaded", and the other bytes deleted
+        assert refused.status_code == 202, refused.text
+        task = await wait_for_task(app.client, refused.json()["task_id"])
+        assert task["status"] == "failed" and "sha256 declared" in task["error"]["message"]
+        assert await stored_keys(app.runtime, f"sessions/{lying['id']}")
+
+    again = await create(
+        app, first, sha256=digest, datasource_name="inferred"
+    )  # the same bytes, truly
+    await send_parts(app, again, first, [1])
+    completed = await app.client.post(f"/api/uploads/{again['id']}/complete")
+    if not on_s3:  # hashed by the service: answered at once, as an upload is
+        assert completed.status_code == 200 and completed.json()["duplicate"] is True
+        return
+    assert completed.status_code == 202, completed.text  # never a duplicate answer unverified
+    task = await wait_for_task(app.client, completed.json()["task_id"])
+    assert task["status"] == "failed", task
+    assert "already uploaded" in task["error"]["message"]
+    assert accepted["task_id"] in task["error"]["message"]
+    assert "force=true" in task["error"]["detail"]
+    assert [r["action"] for r in task["error"]["remedies"]] == ["force"]
+    assert await stored_keys(app.runtime, f"sessions/{again['id']}")  # the file is kept
+    reloaded = await app.client.post(
+        f"/api/ingest/tasks/{task['task_id']}/reload", json={"force": True}
+    )
+    assert reloaded.status_code == 202, reloaded.text
+    assert (await wait_for_task(app.client, reloaded.json()["task_id"]))["status"] == "succeeded"
+
+
+async def completing_since(app: App, session_id: str, ago: dt.timedelta) -> None:
+    async with session_scope(app.runtime.sessions) as db:
+        await db.execute(
+            update(UploadSession)
+            .where(UploadSession.id == session_id)
+            .values(status="completing", updated_at=utcnow() - ago)
+        )
+
+
+async def test_a_session_left_completing_by_a_crash_completes_again(app: App) -> None:
+    data = sales_csv(rows=30)
+    session = await create(app, data)
+    await send_parts(app, session, data, [1])
+    await completing_since(app, session["id"], dt.timedelta(seconds=10))
+    busy = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert busy.status_code == 409 and "being completed" in busy.json()["error"]
+    await completing_since(app, session["id"], dt.timedelta(minutes=3))  # its call died
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert completed.status_code == 202, completed.text  # before: 409 until it expired
+    task = await wait_for_task(app.client, completed.json()["task_id"])
+    assert task["status"] == "succeeded", task
+
+
+@pytest.mark.parametrize("fault", ["outage", "unexpected"])
+async def test_a_fault_while_completing_leaves_the_session_open_with_its_parts(
+    app: App, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    data = sales_csv(rows=30)
+    session = await create(app, data)
+    await send_parts(app, session, data, [1])
+    target = parts.target(app.runtime.store, app.runtime.settings)
+    error = storage_unavailable() if fault == "outage" else RuntimeError("a bug")
+
+    async def failing(key: str, length: int) -> bytes:
+        raise error
+
+    monkeypatch.setattr(target, "head", failing)
+    failed = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert failed.status_code == (503 if fault == "outage" else 500), failed.text
+    monkeypatch.undo()
+    listed = (await app.client.get(f"/api/uploads/{session['id']}")).json()
+    # before: aborted, its file deleted (an outage), or stuck completing (an unexpected error)
+    assert listed["status"] == "open", listed
+    assert [p["number"] for p in listed["parts"]] == [1]
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert completed.status_code == 202, completed.text
+    task = await wait_for_task(app.client, completed.json()["task_id"])
+    assert task["status"] == "succeeded", task
+
+
+async def test_losing_write_access_before_complete_keeps_the_session(app: App) -> None:
+    data = sales_csv(rows=30)
+    ulla = app.client_as(await app.token(Role.UPLOADER, "ulla"))
+    olga = app.client_as(await app.token(Role.UPLOADER, "olga"))
+    body = {"filename": "a.csv", "size": len(data), "datasource_name": "shared"}
+    async with ulla, olga:
+        session = (await ulla.post("/api/uploads", json=body)).json()
+        found = (
+            await ulla.post(f"/api/uploads/{session['id']}/parts", json={"parts": [{"number": 1}]})
+        ).json()["parts"][0]
+        assert (await put(app, found, data)).status_code == 200
+        first = await upload(olga, content=sales_csv(rows=5), datasource="shared")  # olga's now
+        assert first.status_code == 202, first.text
+        await wait_for_task(app.client, first.json()["task_id"])
+        refused = await ulla.post(f"/api/uploads/{session['id']}/complete")
+        assert refused.status_code == 403, refused.text
+        kept = (await ulla.get(f"/api/uploads/{session['id']}")).json()
+        assert kept["status"] == "open" and [p["number"] for p in kept["parts"]] == [1]
+        assert (await olga.put("/api/datasources/shared/grants/ulla")).status_code == 200
+        completed = await ulla.post(f"/api/uploads/{session['id']}/complete")
+        assert completed.status_code == 202, completed.text

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from backend.monitoring.routes import OPERATIONS
+from backend.main import create_app
+from backend.monitoring.routes import OPERATIONS, ROUTES
 from tests.conftest import App
 from tests.factories import sales_csv, upload, wait_for_task
 
@@ -48,3 +49,16 @@ def test_every_query_and_mutation_of_the_app_has_a_name_in_words() -> None:
     }
     assert found, sources
     assert sorted(found - set(OPERATIONS)) == []
+
+
+def test_the_upload_session_and_preview_routes_have_names_in_words() -> None:
+    # Before: the preview's confirm and the reload of a task were shown by their raw names.
+    paths = create_app().openapi()["paths"]
+    routes = [
+        f"{method.upper()} {path}"
+        for path, operations in paths.items()
+        if path.startswith(("/api/uploads", "/api/ingest/tasks/{task_id}/"))
+        for method in operations
+    ]
+    assert "POST /api/ingest/tasks/{task_id}/confirm" in routes
+    assert [route for route in routes if route not in ROUTES] == []

@@ -7,33 +7,46 @@ it again answers the same task.
 The file's sha256: the local folder's file is read back in a thread and compared with the one
 declared. With S3, a declared sha256 is recorded (the task's `sha256_declared` option) and the
 worker checks it as it reads the file (backend.worker.processing), so the service reads nothing
-back; without one the service reads the object back once to compute it (the duplicate check
-needs it)."""
+back; such a hash is not trusted before then, so no duplicate is looked for at complete (the
+worker does, once the hash is verified). Without one the service reads the object back once to
+compute it (the duplicate check needs it)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.principal import Principal
 from backend.db import session_scope, utcnow
-from backend.errors import AppError, Conflict, InvalidInput, UnsupportedMediaType
+from backend.errors import Conflict, InvalidInput, UnsupportedMediaType
 from backend.ingestion.acceptance import Accepted
 from backend.ingestion.intake import Intake
-from backend.ingestion.resumable import plan
+from backend.ingestion.resumable import plan, writing
 from backend.ingestion.resumable.models import SessionStatus, UploadSession
 from backend.ingestion.resumable.plan import Env
 from backend.ingestion.resumable.schemas import PartOut, PartSent
-from backend.ingestion.resumable.service import find, stored_parts
+from backend.ingestion.resumable.service import ACTIVE, find, stored_parts
 from backend.ingestion.uploads import StagedUpload
 from backend.pipeline.normalize import UploadOptions
 from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
 from backend.storage.parts import S3Parts, StoredPart
 from backend.tasks import repository
 
+log = logging.getLogger(__name__)
 NAMED_AT_MOST = 20  # missing or wrong parts named in a 409
+# A session completing whose complete call has not been heard of for this long died (a crash):
+# the next complete takes it over. A live complete says so every HEARTBEAT_SECONDS.
+COMPLETING_STALE = dt.timedelta(minutes=2)
+HEARTBEAT_SECONDS = 30.0
 
 
 async def complete(
@@ -44,28 +57,68 @@ async def complete(
     declared: str | None,
     sent: list[PartSent] | None,
 ) -> Accepted:
-    """The session's task (`Accepted.created` false: a duplicate)."""
+    """The session's task (`Accepted.created` false: a duplicate). A refusal that can never
+    succeed (content not accepted, bytes not the declared ones) aborts the session; any other
+    failure (parts missing, no write access, the store away, an unexpected error) leaves it
+    open with its parts, to complete again."""
     row = await _begin(env, actor, session_id)
     if row.status == SessionStatus.COMPLETED.value:
         return await _again(session, row)
+    try:
+        return await _complete(session, env, actor, row, declared, sent)
+    except (UnsupportedMediaType, DigestMismatch):
+        await session.rollback()
+        await _give_up(env, row)
+        raise
+    except BaseException:
+        await session.rollback()
+        await _set_status(env, row.id, SessionStatus.OPEN)
+        raise
+
+
+async def _complete(
+    session: AsyncSession,
+    env: Env,
+    actor: Principal,
+    row: UploadSession,
+    declared: str | None,
+    sent: list[PartSent] | None,
+) -> Accepted:
     sha256 = (declared or row.sha256 or "").lower() or None
     if declared and row.sha256 and declared.lower() != row.sha256:
-        await _set_status(env, row.id, SessionStatus.OPEN)
         raise InvalidInput(
             "the sha256 sent does not match the one declared when the session was created",
             "Send the file's sha256 as declared, or none.",
         )
-    staged = await _staged(env, row, sha256, sent)
-    try:
-        accepted = await _accept(session, env.intake, staged, row, actor)
-        if accepted.created and sha256 is not None and isinstance(env.parts, S3Parts):
-            accepted.task.options = {**accepted.task.options, "sha256_declared": True}
-        await _completed(session, row.id, accepted.task.id)
-    except BaseException:
-        await session.rollback()  # accept removed the file: the session cannot be completed
-        await _set_status(env, row.id, SessionStatus.ABORTED)
-        raise
+    async with _heartbeat(env, row.id):
+        staged = await _staged(env, row, sha256, sent)
+    # S3 with a declared sha256: nothing read the bytes yet, so the hash is not trusted for the
+    # duplicate check; the worker checks it as it reads the file, then looks for a duplicate.
+    unread = sha256 is not None and isinstance(env.parts, S3Parts)
+    accepted = await _accept(session, env.intake, staged, row, actor, dedupe=not unread)
+    if not accepted.created:  # a duplicate: its bytes are not kept
+        await env.parts.abort(row.storage_key, row.s3_upload_id)
+    elif unread:
+        accepted.task.options = {
+            **accepted.task.options,
+            "force": bool(row.options.get("force", False)),
+            "sha256_declared": True,
+        }
+    await _completed(session, row.id, accepted.task.id)
     return accepted
+
+
+class DigestMismatch(InvalidInput):
+    """The assembled file's sha256 is not the one declared: sending it again cannot help."""
+
+
+@dataclass
+class _SessionFile(StagedUpload):
+    """The session's file as accept sees it: kept when accept refuses or its transaction rolls
+    back (the session stays open, to complete again); a duplicate's is removed by `complete`."""
+
+    async def discard(self) -> None:
+        return None
 
 
 async def _accept(
@@ -74,12 +127,14 @@ async def _accept(
     staged: StagedUpload,
     row: UploadSession,
     actor: Principal,
+    *,
+    dedupe: bool,
 ) -> Accepted:
     return await intake.accept(
         session,
         staged,
         row.datasource,
-        force=bool(row.options.get("force", False)),
+        force=bool(row.options.get("force", False)) or not dedupe,
         options=UploadOptions.from_dict(row.options),
         actor=actor,
         dry_run=bool(row.options.get("dry_run", False)),
@@ -87,23 +142,81 @@ async def _accept(
 
 
 async def _begin(env: Env, actor: Principal, session_id: str) -> UploadSession:
-    """The session, moved to completing (parts are refused from now on) and committed."""
+    """The session, moved to completing (parts are refused from now on) and committed; a
+    session left completing for COMPLETING_STALE (its complete call died) is taken over."""
     async with session_scope(env.sessions) as own:
         row = await find(own, actor, session_id, lock=True)
-        if row.status == SessionStatus.COMPLETING.value:
+        if row.status == SessionStatus.COMPLETING.value and not _stale(row):
             raise Conflict(
                 f"upload session {row.id} is being completed",
                 "Ask again shortly: GET /api/uploads/{id} names its task once it is done.",
             )
-        if row.status not in (SessionStatus.OPEN.value, SessionStatus.COMPLETED.value):
+        if row.status not in (*ACTIVE, SessionStatus.COMPLETED.value):
             raise Conflict(
                 f"upload session {row.id} is {row.status}: its parts are gone",
                 "Start a new session (POST /api/uploads) to send the file again.",
             )
-        if row.status == SessionStatus.OPEN.value:
+        if row.status in ACTIVE:
+            await _no_writers(own, env, row)
             row.status = SessionStatus.COMPLETING.value
             row.updated_at = utcnow()
     return row
+
+
+def _stale(row: UploadSession) -> bool:
+    return row.updated_at < utcnow() - COMPLETING_STALE
+
+
+async def _no_writers(own: AsyncSession, env: Env, row: UploadSession) -> None:
+    """Complete waits for the parts being written (no byte is written once it has begun)."""
+    busy = await writing.being_written(own, env, row)
+    if busy:
+        raise Conflict(
+            f"{_parts(busy)} {'is' if len(busy) == 1 else 'are'} still being sent",
+            "Complete again once "
+            + ("it ends" if len(busy) == 1 else "they end")
+            + " (GET /api/uploads/{id} lists the parts received).",
+        )
+
+
+@asynccontextmanager
+async def _heartbeat(env: Env, session_id: str) -> AsyncIterator[None]:
+    """While the long part of complete runs, the session's updated_at is kept fresh: only a
+    complete that died leaves it stale, to be taken over."""
+    beating = asyncio.create_task(_beat(env, session_id))
+    try:
+        yield
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+
+
+async def _beat(env: Env, session_id: str) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            async with session_scope(env.sessions) as own:
+                await own.execute(
+                    update(UploadSession)
+                    .where(
+                        UploadSession.id == session_id,
+                        UploadSession.status == SessionStatus.COMPLETING.value,
+                    )
+                    .values(updated_at=utcnow())
+                )
+        except Exception:  # noqa: BLE001 - the next beat tries again; complete goes on
+            log.warning("upload session %s: could not mark it as still completing", session_id)
+
+
+async def _give_up(env: Env, row: UploadSession) -> None:
+    """Abort a session that cannot complete; it stays open when its parts cannot be removed."""
+    try:
+        await env.parts.abort(row.storage_key, row.s3_upload_id)
+    except BaseException:
+        await _set_status(env, row.id, SessionStatus.OPEN)
+        raise
+    await _set_status(env, row.id, SessionStatus.ABORTED)
 
 
 async def _set_status(env: Env, session_id: str, status: SessionStatus) -> None:
@@ -120,6 +233,11 @@ async def _completed(session: AsyncSession, session_id: str, task_id: str) -> No
             select(UploadSession).where(UploadSession.id == session_id).with_for_update()
         )
     ).scalar_one()
+    if row.status != SessionStatus.COMPLETING.value or row.task_id is not None:
+        raise Conflict(
+            f"upload session {row.id} was completed by another call meanwhile",
+            "GET /api/uploads/{id} names its task.",
+        )
     row.status = SessionStatus.COMPLETED.value
     row.task_id = task_id
     row.updated_at = utcnow()
@@ -141,20 +259,10 @@ async def _again(session: AsyncSession, row: UploadSession) -> Accepted:
 async def _staged(
     env: Env, row: UploadSession, sha256: str | None, sent: list[PartSent] | None
 ) -> StagedUpload:
-    """The whole file in the store, checked. Parts missing or of the wrong size: 409, and the
-    session is open again; content not accepted: the session is aborted."""
-    try:
-        await _assemble(env, row, sent)
-    except AppError:
-        await _set_status(env, row.id, SessionStatus.OPEN)
-        raise
-    try:
-        file_format, digest = await _checked(env, row, sha256)
-    except AppError:
-        await env.parts.abort(row.storage_key, row.s3_upload_id)
-        await _set_status(env, row.id, SessionStatus.ABORTED)
-        raise
-    return StagedUpload(
+    """The whole file in the store, checked (parts missing or of the wrong size: 409)."""
+    await _assemble(env, row, sent)
+    file_format, digest = await _checked(env, row, sha256)
+    return _SessionFile(
         task_id=uuid.uuid4().hex,
         filename=row.filename,
         key=row.storage_key,
@@ -222,7 +330,7 @@ async def _checked(env: Env, row: UploadSession, declared: str | None) -> tuple[
         return file_format, declared
     digest = await env.parts.sha256(row.storage_key)
     if declared is not None and digest != declared:
-        raise InvalidInput(
+        raise DigestMismatch(
             "the file's bytes do not match the sha256 declared",
             "Start a new session (POST /api/uploads) and send the file again; its sha256 is "
             "checked when it is complete.",

@@ -21,6 +21,11 @@ class SessionStatus(enum.StrEnum):
     EXPIRED = "expired"  # UPLOAD_SESSION_TTL_SECONDS passed; the janitor removed its parts
 
 
+class PartState(enum.StrEnum):
+    WRITING = "writing"  # its bytes are being written (since started_at): not good bytes yet
+    STORED = "stored"  # written whole, its size and sha256 checked
+
+
 class UploadSession(Base):
     __tablename__ = "upload_sessions"
 
@@ -50,7 +55,9 @@ class UploadSession(Base):
 
 
 class UploadPart(Base):
-    """A part the service itself received (local folder): written at its offset of the file."""
+    """A part the service itself received (local folder): written at its offset of the file.
+    A part being written is recorded first (state writing, by one request: `writer`), so that
+    complete waits for it and a write that fails leaves the part missing, never believed good."""
 
     __tablename__ = "upload_parts"
 
@@ -61,3 +68,6 @@ class UploadPart(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))  # hex, of the part's bytes
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default=PartState.STORED.value)
+    writer: Mapped[str | None] = mapped_column(String(32))  # the request writing it
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # when writing began

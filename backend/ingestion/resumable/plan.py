@@ -87,3 +87,9 @@ def verify_part(
     return (
         hmac.compare_digest(expected.encode(), signature.encode()[:128]) and moment >= time.time()
     )
+
+
+def part_time_limit(settings: Settings, size: int) -> float:
+    """How long a part of `size` bytes may take to arrive and be written: BODY_READ_TIMEOUT_S
+    plus its size at BODY_MIN_KB_PER_S (the limit every request body has, backend.api.limits)."""
+    return settings.body_read_timeout_s + size / (settings.body_min_kb_per_s * 1024)

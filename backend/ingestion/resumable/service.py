@@ -21,7 +21,12 @@ from backend.db import utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.ingestion import intake
 from backend.ingestion.resumable import plan
-from backend.ingestion.resumable.models import SessionStatus, UploadPart, UploadSession
+from backend.ingestion.resumable.models import (
+    PartState,
+    SessionStatus,
+    UploadPart,
+    UploadSession,
+)
 from backend.ingestion.resumable.plan import MIB, Env
 from backend.ingestion.resumable.schemas import NewSession, PartAddressOut, PartAsked, PartOut
 from backend.ingestion.uploads import upload_options
@@ -139,12 +144,25 @@ async def stored_parts(session: AsyncSession, env: Env, row: UploadSession) -> l
     if row.status not in ACTIVE:
         return []
     listed = await env.parts.listed(row.storage_key, row.s3_upload_id)
+    if listed == [] and await env.parts.size(row.storage_key) == row.size_bytes:
+        return _assembled(row)
     if listed is not None:
         return [PartOut(number=p.number, size=p.size, etag=p.etag) for p in listed]
     received = await session.scalars(
-        select(UploadPart).where(UploadPart.session_id == row.id).order_by(UploadPart.number)
+        select(UploadPart)
+        .where(UploadPart.session_id == row.id, UploadPart.state == PartState.STORED.value)
+        .order_by(UploadPart.number)
     )
     return [PartOut(number=p.number, size=p.size, etag=p.sha256) for p in received]
+
+
+def _assembled(row: UploadSession) -> list[PartOut]:
+    """Every part of an S3 session whose object was assembled by a complete that failed after
+    it (S3 lists no parts then): nothing is left to send, completing it again takes the object."""
+    return [
+        PartOut(number=n, size=plan.part_bytes(n, row.size_bytes, row.part_size), etag="")
+        for n in range(1, row.part_count + 1)
+    ]
 
 
 async def get(session: AsyncSession, env: Env, actor: Principal, session_id: str) -> View:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import functools
 import hashlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -59,7 +60,9 @@ async def addresses(
     return {p["number"]: p for p in response.json()["parts"]}
 
 
-async def put(app: App, address: dict[str, Any], body: bytes) -> httpx.Response:
+async def put(
+    app: App, address: dict[str, Any], body: bytes | AsyncIterator[bytes]
+) -> httpx.Response:
     """PUT a part where the service said, with no token (as a browser or the CLI does)."""
     if address["url"].startswith("http://testserver/"):
         async with app.client_as(None) as client:
