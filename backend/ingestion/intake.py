@@ -32,7 +32,7 @@ from backend.pipeline.remedies import Door
 from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
 from backend.storage import ObjectStore, ObjectWriter
 from backend.storage.space import SpaceGuard
-from backend.tasks.models import TaskStatus
+from backend.tasks.models import IngestionTask, TaskStatus
 from backend.units import format_bytes
 
 # While an upload streams in, free space is checked again after every this many bytes.
@@ -87,6 +87,27 @@ class Intake:
             size=stored.size,
             sha256=stored.sha256,
             file_format=file_format,
+            store=self.store,
+        )
+
+    async def stage_copy(self, task: IngestionTask) -> StagedUpload:
+        """`task`'s stored file as a new upload, copied inside the store (a hard link, or a
+        server-side copy on S3): its bytes never pass through this process, and it is not
+        bounded by MAX_UPLOAD_MB (it came in once already, maybe through an upload session).
+        The bytes are the same, so are the size and sha256. Raises FileNotFoundError when the
+        file is no longer kept."""
+        if self.space is not None:
+            await threads.FILES.run(self.space.check)
+        task_id = uuid.uuid4().hex
+        key = f"raw/{task_id}/{filenames.storage_name(task.filename)}"
+        await self.store.copy(task.storage_key, key)
+        return StagedUpload(
+            task_id=task_id,
+            filename=task.filename,
+            key=key,
+            size=task.size_bytes,
+            sha256=task.sha256,
+            file_format=FileFormat(task.file_format),
             store=self.store,
         )
 

@@ -42,13 +42,14 @@ async def confirm(
         )
     options = options_for(task, asked)
     datasource = validate_datasource_name(asked.datasource_name or task.datasource)
-    if not await intake.store.exists(task.storage_key):
+    try:
+        async with intake.in_flight(actor):
+            staged = await intake.stage_copy(task)
+    except FileNotFoundError:
         raise NotFound(
             f"the file of preview {task.id} is no longer kept",
             "Upload the file again (with dry_run=true to preview it first).",
-        )
-    async with intake.in_flight(actor):
-        staged = await intake.stage(intake.store.read_chunks(task.storage_key), task.filename)
+        ) from None
     return await intake.accept(
         session,
         staged,
