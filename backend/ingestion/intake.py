@@ -30,6 +30,7 @@ from backend.monitoring.metrics import Registry
 from backend.pipeline.normalize import UploadOptions
 from backend.pipeline.remedies import Door
 from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.pipeline.sources.base import DEFAULT_LIMITS
 from backend.storage import ObjectStore, ObjectWriter
 from backend.storage.space import SpaceGuard
 from backend.tasks.models import IngestionTask, TaskStatus
@@ -50,6 +51,8 @@ class Intake:
     space: SpaceGuard | None = None  # keeps the disk's reserve free
     limits: Limits | None = None  # uploads in flight per principal
     metrics: Registry | None = None  # counts the bytes of each upload accepted
+    # MAX_COLUMN_NAME_CHARS: what a column may be renamed to when a preview is confirmed.
+    column_name_chars: int = DEFAULT_LIMITS.column_name_chars
 
     def check_declared_size(self, content_length: str | None) -> None:
         """Refuse at once a request whose declared size cannot fit, or would not leave the

@@ -126,6 +126,31 @@ async def test_bad_overrides_are_refused_in_words(app: App) -> None:
         assert answer.json()["detail"].endswith(".")
 
 
+async def test_rename_targets_are_checked_as_column_names_are(app: App) -> None:
+    preview = await _preview(app)
+    url = f"/api/ingest/tasks/{preview['task_id']}/confirm"
+    app.runtime.settings.max_column_name_chars = 20
+    cases = [
+        ({"amount": "a/b"}, "a control character (such as a line break) or a '/'"),
+        ({"amount": "a\u0000c"}, "a control character"),
+        ({"note": "x\ny"}, "a control character"),
+        ({"note": "x\u2028y"}, "a control character"),
+        ({"code": "c" * 21}, "must have 1 to 20 characters"),
+        ({"code": ""}, "must have 1 to 20 characters"),
+        ({"code": "__time"}, "keeps that name for itself"),
+        ({"code": "__TIME"}, "keeps that name for itself"),
+        ({"code": "__row"}, "keeps that name for itself"),
+    ]
+    for rename, said in cases:
+        answer = await app.client.post(url, json={"overrides": {"rename": rename}})
+        assert answer.status_code == 422, (rename, answer.text)
+        assert said in answer.json()["error"], answer.json()
+        assert answer.json()["detail"].endswith(".")
+    fine = await app.client.post(url, json={"overrides": {"rename": {"code": "c" * 20}}})
+    assert fine.status_code == 202, fine.text
+    assert (await wait_for_task(app.client, fine.json()["task_id"]))["status"] == "succeeded"
+
+
 async def test_only_a_finished_preview_can_be_confirmed(app: App) -> None:
     real = await upload(app.client, content=READINGS, datasource="readings")
     task = await wait_for_task(app.client, real.json()["task_id"])
