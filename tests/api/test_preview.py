@@ -38,6 +38,7 @@ async def test_a_dry_run_shows_the_preview_and_loads_nothing(app: App) -> None:
     assert task["status"] == "succeeded", task
     assert task["dry_run"] is True
     assert "nothing was loaded" in task["events"][-1]["message"]
+    assert task["report"]["outcome"] == "previewed"  # not "loaded"
     preview = task["report"]["preview"]
     columns = {c["name"]: c for c in preview["columns"]}
     assert [c["type"] for c in preview["columns"]] == ["date", "integer", "string", "string"]
