@@ -229,7 +229,7 @@ async def previews_ended_before(
             ended < before,
         )
     )
-    return dict(found.tuples())
+    return dict(found.tuples().all())
 
 
 async def delete_tasks(session: AsyncSession, task_ids: Sequence[str]) -> None:
