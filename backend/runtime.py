@@ -201,6 +201,7 @@ class Runtime:
             self.space,
             self.limits,
             self.metrics.registry,
+            self.settings.max_column_name_chars,
         )
 
     def reading(self) -> SessionMaker:

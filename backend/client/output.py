@@ -82,6 +82,8 @@ def summarize(task: dict[str, Any], out: Console) -> None:
             f"rows: {task['rows_read']:,} read, {task['rows_valid']:,} valid, "
             f"{task['rows_rejected']:,} rejected"
         )
+    if task.get("dry_run"):
+        out.print("A preview: nothing was loaded.")
     if task.get("druid_datasource"):
         druid = task.get("druid_report") or {}
         out.print(f"druid: {task['druid_datasource']} {druid.get('status') or task['status']}")

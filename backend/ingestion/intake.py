@@ -30,9 +30,10 @@ from backend.monitoring.metrics import Registry
 from backend.pipeline.normalize import UploadOptions
 from backend.pipeline.remedies import Door
 from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.pipeline.sources.base import DEFAULT_LIMITS
 from backend.storage import ObjectStore, ObjectWriter
 from backend.storage.space import SpaceGuard
-from backend.tasks.models import TaskStatus
+from backend.tasks.models import IngestionTask, TaskStatus
 from backend.units import format_bytes
 
 # While an upload streams in, free space is checked again after every this many bytes.
@@ -50,6 +51,8 @@ class Intake:
     space: SpaceGuard | None = None  # keeps the disk's reserve free
     limits: Limits | None = None  # uploads in flight per principal
     metrics: Registry | None = None  # counts the bytes of each upload accepted
+    # MAX_COLUMN_NAME_CHARS: what a column may be renamed to when a preview is confirmed.
+    column_name_chars: int = DEFAULT_LIMITS.column_name_chars
 
     def check_declared_size(self, content_length: str | None) -> None:
         """Refuse at once a request whose declared size cannot fit, or would not leave the
@@ -87,6 +90,27 @@ class Intake:
             size=stored.size,
             sha256=stored.sha256,
             file_format=file_format,
+            store=self.store,
+        )
+
+    async def stage_copy(self, task: IngestionTask) -> StagedUpload:
+        """`task`'s stored file as a new upload, copied inside the store (a hard link, or a
+        server-side copy on S3): its bytes never pass through this process, and it is not
+        bounded by MAX_UPLOAD_MB (it came in once already, maybe through an upload session).
+        The bytes are the same, so are the size and sha256. Raises FileNotFoundError when the
+        file is no longer kept."""
+        if self.space is not None:
+            await threads.FILES.run(self.space.check)
+        task_id = uuid.uuid4().hex
+        key = f"raw/{task_id}/{filenames.storage_name(task.filename)}"
+        await self.store.copy(task.storage_key, key)
+        return StagedUpload(
+            task_id=task_id,
+            filename=task.filename,
+            key=key,
+            size=task.size_bytes,
+            sha256=task.sha256,
+            file_format=FileFormat(task.file_format),
             store=self.store,
         )
 

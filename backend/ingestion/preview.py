@@ -8,6 +8,7 @@ Services flush; the caller's scope (request) commits.
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,11 +21,14 @@ from backend.ingestion.acceptance import Accepted
 from backend.ingestion.intake import Intake
 from backend.ingestion.preview_out import OverridesIn, PreviewConfirm
 from backend.ingestion.uploads import upload_options, validate_datasource_name
+from backend.pipeline import reserved
 from backend.pipeline.options import DateOrder, Overrides, UploadOptions
 from backend.pipeline.sources.base import DEFAULT_LIMITS
 from backend.tasks.models import IngestionTask, TaskStatus
 
 _TYPES = ", ".join(t.value for t in ColumnType)
+# Control characters, and the line and paragraph separators.
+_CONTROL = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 async def confirm(
@@ -40,15 +44,16 @@ async def confirm(
             "confirmed",
             "Upload the file with dry_run=true, wait until its task succeeded, then confirm it.",
         )
-    options = options_for(task, asked)
+    options = options_for(task, asked, intake.column_name_chars)
     datasource = validate_datasource_name(asked.datasource_name or task.datasource)
-    if not await intake.store.exists(task.storage_key):
+    try:
+        async with intake.in_flight(actor):
+            staged = await intake.stage_copy(task)
+    except FileNotFoundError:
         raise NotFound(
             f"the file of preview {task.id} is no longer kept",
             "Upload the file again (with dry_run=true to preview it first).",
-        )
-    async with intake.in_flight(actor):
-        staged = await intake.stage(intake.store.read_chunks(task.storage_key), task.filename)
+        ) from None
     return await intake.accept(
         session,
         staged,
@@ -60,11 +65,13 @@ async def confirm(
     )
 
 
-def options_for(task: IngestionTask, asked: PreviewConfirm) -> UploadOptions:
+def options_for(
+    task: IngestionTask, asked: PreviewConfirm, name_chars: int = DEFAULT_LIMITS.column_name_chars
+) -> UploadOptions:
     """The preview's options with the changes asked (checked: 422 in words)."""
     first = UploadOptions.from_dict(task.options)
     given = asked.overrides or OverridesIn()
-    overrides = checked_overrides(given, _preview(task))
+    overrides = checked_overrides(given, _preview(task), name_chars)
     on_invalid = upload_options(on_invalid=asked.on_invalid).on_invalid
     return dataclasses.replace(
         first,
@@ -90,8 +97,13 @@ def _known_columns(preview: dict[str, Any]) -> tuple[list[str], str | None]:
     return names, source
 
 
-def checked_overrides(given: OverridesIn, preview: dict[str, Any]) -> Overrides:
-    """`given`, checked against the preview's columns: 422 saying what to change."""
+def checked_overrides(
+    given: OverridesIn,
+    preview: dict[str, Any],
+    name_chars: int = DEFAULT_LIMITS.column_name_chars,
+) -> Overrides:
+    """`given`, checked against the preview's columns (new names within `name_chars`,
+    MAX_COLUMN_NAME_CHARS): 422 saying what to change."""
     names, time_source = _known_columns(preview)
     _check_names([*given.types, *given.rename, *given.drop], names)
     for column, kind in given.types.items():
@@ -100,7 +112,7 @@ def checked_overrides(given: OverridesIn, preview: dict[str, Any]) -> Overrides:
                 f"the type {kind[:40]!r} asked for column {column!r} is not a column type",
                 f"Send one of: {_TYPES} (overrides.types).",
             )
-    _check_renames(given.rename, names, set(given.drop))
+    _check_renames(given.rename, names, set(given.drop), name_chars)
     after = [given.rename.get(n, n) for n in names if n not in given.drop]
     time_column = given.time_column
     if time_column is not None and time_column not in after:
@@ -132,24 +144,43 @@ def _check_names(asked: list[str], names: list[str]) -> None:
         )
 
 
-def _check_renames(rename: dict[str, str], names: list[str], dropped: set[str]) -> None:
-    limit = DEFAULT_LIMITS.column_name_chars
+def _check_renames(rename: dict[str, str], names: list[str], dropped: set[str], limit: int) -> None:
     kept = {n.casefold() for n in names if n not in rename and n not in dropped}
     seen: set[str] = set()
     for old, new in rename.items():
-        new_key = new.strip().casefold()
-        if not new.strip() or len(new) > limit or new != new.strip():
-            raise InvalidInput(
-                f"the new name of column {old!r} must have 1 to {limit} characters without "
-                "spaces around them",
-                "Send another name in overrides.rename.",
-            )
+        _check_new_name(old, new, limit)
+        new_key = new.casefold()
         if new_key in kept or new_key in seen:
             raise InvalidInput(
                 f"column {old!r} cannot be renamed {new!r}: another column has that name",
                 "Choose a name no other column has, or drop or rename that column too.",
             )
         seen.add(new_key)
+
+
+def _check_new_name(old: str, new: str, limit: int) -> None:
+    """A new name is checked as a file's column names are: not empty, within
+    MAX_COLUMN_NAME_CHARS, no spaces around it; and it may not hold a control character or a
+    '/', nor be a name the service keeps for itself (such as __time)."""
+    if not new.strip() or len(new) > limit or new != new.strip():
+        raise InvalidInput(
+            f"the new name of column {old!r} must have 1 to {limit} characters without "
+            "spaces around them",
+            "Send another name in overrides.rename.",
+        )
+    if "/" in new or any(unicodedata.category(c) in _CONTROL for c in new):
+        raise InvalidInput(
+            f"the new name of column {old!r} ({new[:80]!r}) holds a control character (such as "
+            "a line break) or a '/'",
+            "Send a name of letters, digits, spaces and punctuation other than '/' in "
+            "overrides.rename.",
+        )
+    if reserved.is_reserved(new):
+        raise InvalidInput(
+            f"column {old!r} cannot be renamed {new!r}: the service keeps that name for itself",
+            "Choose another name in overrides.rename (a column becomes the time column through "
+            "overrides.time_column).",
+        )
 
 
 def _date_order(value: str | None) -> DateOrder | None:

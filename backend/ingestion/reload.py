@@ -1,6 +1,6 @@
 """Loading a task's file again with other options (a remedy taken: force, skip the invalid rows,
-evolve the schema): a new task is queued from the stored upload, copied under the new task's
-own folder, so the person who chose the file never sends it again.
+evolve the schema): a new task is queued from the stored upload, copied inside the store under
+the new task's own folder, so the person who chose the file never sends it again.
 
 Services flush; the caller's scope (request) commits.
 """
@@ -37,13 +37,14 @@ async def reload(
     right to upload to its datasource (checked again as for any upload)."""
     task = await service.get_task(session, task_id)
     service.check_owner(task, actor, "load again")
-    if not await intake.store.exists(task.storage_key):
+    try:
+        async with intake.in_flight(actor):
+            staged = await intake.stage_copy(task)
+    except FileNotFoundError:
         raise NotFound(
             f"the file of task {task.id} is no longer kept",
             "Upload the file again from the Upload page.",
-        )
-    async with intake.in_flight(actor):
-        staged = await intake.stage(intake.store.read_chunks(task.storage_key), task.filename)
+        ) from None
     return await intake.accept(
         session,
         staged,

@@ -13,6 +13,7 @@ import polars as pl
 
 from backend.contracts.schema import INFERRED, TIME, DatasetSchema
 from backend.monitoring import tracing
+from backend.pipeline import overrides
 from backend.pipeline.options import OnInvalid, UploadOptions
 from backend.pipeline.outcome import Outcome, Progress, offer, policy_failure, with_decimals
 from backend.pipeline.rejected import write_rejected
@@ -86,7 +87,8 @@ def _finish(
     outcome = Outcome(
         report, rejected=rejected_path if report.rows_rejected else None, schema=schema
     )
-    outcome.failure = policy_failure(report, options)
+    refused = overrides.refused_type(report, schema, options.overrides)
+    outcome.failure = refused or policy_failure(report, options)
     if outcome.failure is None:
         outcome.dataset = _merge(parts, workdir / "dataset.parquet")
         outcome.time_range = _time_range(outcome.dataset)

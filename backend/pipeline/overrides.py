@@ -14,7 +14,9 @@ import polars as pl
 from backend.contracts.schema import ColumnSpec, DatasetSchema, match_columns
 from backend.contracts.types import DATE_FORMATS, DATETIME_FORMATS, ColumnType
 from backend.pipeline.options import DateOrder, Overrides
-from backend.pipeline.sources.base import ReadError, Source, SourceInfo
+from backend.pipeline.outcome import Failure
+from backend.pipeline.report import Report
+from backend.pipeline.sources.base import ReadError, Source, SourceInfo, quoted
 
 _MONTH_FIRST = "%m/%d"
 _DAY_FIRST = "%d/%m"
@@ -131,6 +133,43 @@ def _types_by_column(overrides: Overrides, header: list[str]) -> dict[str, Colum
             )
         found[target] = ColumnType(kind)
     return found
+
+
+# What a value of each type is, for saying that none of a column's values is one.
+_ONE_OF = {
+    ColumnType.INTEGER: "a whole number",
+    ColumnType.FLOAT: "a number",
+    ColumnType.BOOLEAN: "true or false",
+    ColumnType.DATE: "a date",
+    ColumnType.TIME: "a time of day",
+    ColumnType.DATETIME: "a date and time",
+    ColumnType.STRING: "text",
+}
+
+
+def refused_type(report: Report, schema: DatasetSchema, overrides: Overrides) -> Failure | None:
+    """A type the overrides asked for that none of the column's values has, in words naming
+    the column, the type and some values (a schema inferred from this file: a datasource's
+    fixed one refuses another type before any row is read)."""
+    if not schema.inferred or not overrides.types:
+        return None
+    wrong = {p["column"] for p in report.schema.wrong_type}
+    rename = dict(overrides.rename)
+    for name, kind in overrides.types:
+        column = rename.get(name, name)
+        if column not in wrong:
+            continue
+        checked = report.checks.get((column, f"type:{kind}"))
+        values = [quoted(str(s["value"])) for s in (checked.samples if checked else [])]
+        such = f" (such as {', '.join(values[:3])})" if values else ""
+        return Failure(
+            "type_override_refused",
+            f"the type {kind} asked for column {name!r} cannot apply: none of its values"
+            f"{such} is {_ONE_OF[ColumnType(kind)]}",
+            f"Leave {name!r} out of overrides.types to keep the type the preview found, or "
+            "ask for a type its values have.",
+        )
+    return None
 
 
 def _is_epoch(spec: ColumnSpec) -> bool:

@@ -43,6 +43,12 @@ def check_internal(header: list[str]) -> None:
         )
 
 
+def is_reserved(name: str) -> bool:
+    """A name the service keeps for itself: __time, or one of its own columns."""
+    key = name.strip()
+    return key.casefold() == TIME or key in INTERNAL or key.startswith(INTERNAL_PREFIXES)
+
+
 def time_column_of(header: list[str]) -> str | None:
     """The file's column named __time, if it has one."""
     return next((n for n in header if n.strip().casefold() == TIME), None)

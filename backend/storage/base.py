@@ -220,6 +220,12 @@ class ObjectStore(Protocol):
 
     async def get_file(self, key: str, path: Path) -> None: ...
 
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        """Store the object `src_key` again as `dst_key`, inside the store (its bytes never
+        pass through the caller): a hard link on a local folder, a server-side copy on S3.
+        Raises FileNotFoundError when `src_key` does not exist."""
+        ...
+
     async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
         """Stream an object's bytes (raises FileNotFoundError when it does not exist)."""
         yield b""  # pragma: no cover - protocol signature only

@@ -112,11 +112,23 @@ class LocalObjectStore:
             # (a copy wrote the whole dataset again). Another file system: copy.
             os.link(source, tmp)
         except OSError:
-            shutil.copyfile(source, tmp)
+            try:
+                shutil.copyfile(source, tmp)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         os.replace(tmp, target)
 
     async def get_file(self, key: str, path: Path) -> None:
         await run_storage(TEMPORARY, shutil.copyfile, self._path(key), path)
+
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        source = self._path(src_key)
+        if not await run_storage(STORED, source.is_file):
+            raise FileNotFoundError(src_key)
+        # A hard link: the bytes are not written again (a task's file is never changed in
+        # place, only replaced or deleted). Another file system: a copy, on the storage pool.
+        await run_storage(STORED, self._put_file, self._path(dst_key), source)
 
     async def read_chunks(self, key: str) -> AsyncIterator[bytes]:
         handle = await run_storage(STORED, _open_binary, self._path(key))

@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef, ObjectIdentifierTypeDef
 
 # Downloads are retried twice at most on top of botocore's own retries (S3_MAX_ATTEMPTS): five,
 # the default, held a stalled download for minutes.
@@ -235,6 +235,24 @@ class S3ObjectStore:
         except ClientError as exc:
             if _is_missing(exc):
                 raise FileNotFoundError(self.uri(key)) from exc
+            raise
+
+    async def copy(self, src_key: str, dst_key: str) -> None:
+        """A server-side copy (boto3's managed copy: CopyObject, or UploadPartCopy in parts for
+        an object too large for one CopyObject): no byte comes through this process."""
+        source: CopySourceTypeDef = {"Bucket": self.bucket, "Key": self.object_key(src_key)}
+        try:
+            await run_storage(
+                STORED,
+                self.client.copy,
+                source,
+                self.bucket,
+                self.object_key(dst_key),
+                Config=_TRANSFER,
+            )
+        except ClientError as exc:
+            if _is_missing(exc):
+                raise FileNotFoundError(self.uri(src_key)) from exc
             raise
 
     async def read_chunks(self, key: str) -> AsyncIterator[bytes]:

@@ -14,7 +14,13 @@ from sqlalchemy.orm import aliased, selectinload
 
 from backend.db import utcnow
 from backend.tasks import lifecycle
-from backend.tasks.models import ACTIVE_STATUSES, IngestionTask, TaskEvent, TaskStatus
+from backend.tasks.models import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    IngestionTask,
+    TaskEvent,
+    TaskStatus,
+)
 
 CLAIM_LOCK = 7_301_442_019  # the advisory lock that serialises claims on PostgreSQL
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
@@ -208,16 +214,22 @@ async def existing(session: AsyncSession, ids: Sequence[str]) -> set[str]:
     return set(found)
 
 
-async def previews_among(session: AsyncSession, ids: Sequence[str]) -> set[str]:
-    """Those of `ids` that are dry runs (previews) no longer running."""
-    found = await session.scalars(
-        select(IngestionTask.id).where(
-            IngestionTask.id.in_(ids),
+async def previews_ended_before(
+    session: AsyncSession, keys: Sequence[str], before: dt.datetime
+) -> dict[str, str]:
+    """The dry runs (previews) whose file is one of the storage `keys` and that ended before
+    `before` (succeeded, failed or cancelled: one still queued or running keeps its file):
+    task id -> its file's key."""
+    ended = func.coalesce(IngestionTask.finished_at, IngestionTask.updated_at)
+    found = await session.execute(
+        select(IngestionTask.id, IngestionTask.storage_key).where(
+            IngestionTask.storage_key.in_(keys),
             IngestionTask.dry_run.is_(True),
-            IngestionTask.status.not_in(_ACTIVE),
+            IngestionTask.status.in_([s.value for s in TERMINAL_STATUSES]),
+            ended < before,
         )
     )
-    return set(found)
+    return dict(found.tuples().all())
 
 
 async def delete_tasks(session: AsyncSession, task_ids: Sequence[str]) -> None:

@@ -53,27 +53,29 @@ async def remove_orphans(sessions: SessionMaker, store: ObjectStore, older_than:
     return removed
 
 
+# Where an upload's file is stored: a single request's under raw/<task id>/, an upload
+# session's under sessions/<session id>/ (the session's file becomes its task's).
+UPLOAD_FOLDERS = ("raw", "sessions")
+
+
 async def remove_previews(sessions: SessionMaker, store: ObjectStore, keep_seconds: float) -> int:
-    """Delete the files of previews (dry runs that ended) older than `keep_seconds`: they were
-    kept for confirming the preview without sending the file again. Returns how many went."""
+    """Delete the files of previews (dry runs) that ended more than `keep_seconds` ago,
+    wherever their task's storage_key is, with what the task kept beside it under raw/<task
+    id>/ (its rejected rows): they were kept for confirming the preview without sending the
+    file again. Returns how many objects went."""
     cutoff = utcnow() - dt.timedelta(seconds=keep_seconds)
-    old: dict[str, list[str]] = {}
-    for info in await store.list_prefix("raw"):
-        parts = info.key.split("/")
-        if len(parts) >= 3 and info.modified is not None and info.modified < cutoff:
-            old.setdefault(parts[1], []).append(info.key)
-    ids = list(old)
-    previews: set[str] = set()
-    for start in range(0, len(ids), 500):
+    keys = [info.key for folder in UPLOAD_FOLDERS for info in await store.list_prefix(folder)]
+    previews: dict[str, str] = {}
+    for start in range(0, len(keys), 500):
         async with session_scope(sessions) as session:
-            previews.update(await repository.previews_among(session, ids[start : start + 500]))
+            batch = keys[start : start + 500]
+            previews.update(await repository.previews_ended_before(session, batch, cutoff))
     removed = 0
-    for task_id in previews:
-        for key in old[task_id]:
-            await store.delete(key)
-            removed += 1
+    for task_id, key in sorted(previews.items()):
+        await store.delete(key)
+        removed += 1 + await store.delete_prefix(f"raw/{task_id}")
     if removed:
-        log.info("removed %d preview file(s) older than %.0f s", removed, keep_seconds)
+        log.info("removed %d preview file(s) kept %.0f s", removed, keep_seconds)
     return removed
 
 

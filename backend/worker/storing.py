@@ -23,6 +23,8 @@ from backend.worker import processing
 from backend.worker.leases import Holder
 
 log = logging.getLogger(__name__)
+# A dry run's report outcome (others: loaded, failed): read and checked in full, nothing loaded.
+PREVIEWED = "previewed"
 
 
 async def _remember_schema(
@@ -142,8 +144,10 @@ async def previewed(
     holder: Holder, task_id: str, report: dict[str, Any] | None, counts: dict[str, Any]
 ) -> None:
     """A dry run's end: read and validated in full, its preview in the report, nothing stored
-    (no dataset, no schema, no Druid)."""
+    (no dataset, no schema, no Druid). Its report's outcome says so: previewed, not loaded."""
     rows = counts.get("rows_valid") or 0
+    if report is not None:
+        report = {**report, "outcome": PREVIEWED}
     await holder.move(
         task_id,
         TaskStatus.LOADING,

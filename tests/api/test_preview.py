@@ -12,6 +12,7 @@ from backend.auth.roles import Role
 from backend.worker import janitor
 from tests.conftest import App, make_token
 from tests.factories import sales_csv, stored_keys, upload, wait_for_task
+from tests.ingestion.resumable.sending import MIB, create, csv_of_size, send_parts
 
 READINGS = b"when,amount,code,note\n1/5/2019,10,007,a\n2/5/2019,20,008,b\n3/5/2019,30,009,c\n"
 
@@ -37,6 +38,7 @@ async def test_a_dry_run_shows_the_preview_and_loads_nothing(app: App) -> None:
     assert task["status"] == "succeeded", task
     assert task["dry_run"] is True
     assert "nothing was loaded" in task["events"][-1]["message"]
+    assert task["report"]["outcome"] == "previewed"  # not "loaded"
     preview = task["report"]["preview"]
     columns = {c["name"]: c for c in preview["columns"]}
     assert [c["type"] for c in preview["columns"]] == ["date", "integer", "string", "string"]
@@ -125,6 +127,31 @@ async def test_bad_overrides_are_refused_in_words(app: App) -> None:
         assert answer.json()["detail"].endswith(".")
 
 
+async def test_rename_targets_are_checked_as_column_names_are(app: App) -> None:
+    preview = await _preview(app)
+    url = f"/api/ingest/tasks/{preview['task_id']}/confirm"
+    app.runtime.settings.max_column_name_chars = 20
+    cases = [
+        ({"amount": "a/b"}, "a control character (such as a line break) or a '/'"),
+        ({"amount": "a\u0000c"}, "a control character"),
+        ({"note": "x\ny"}, "a control character"),
+        ({"note": "x\u2028y"}, "a control character"),
+        ({"code": "c" * 21}, "must have 1 to 20 characters"),
+        ({"code": ""}, "must have 1 to 20 characters"),
+        ({"code": "__time"}, "keeps that name for itself"),
+        ({"code": "__TIME"}, "keeps that name for itself"),
+        ({"code": "__row"}, "keeps that name for itself"),
+    ]
+    for rename, said in cases:
+        answer = await app.client.post(url, json={"overrides": {"rename": rename}})
+        assert answer.status_code == 422, (rename, answer.text)
+        assert said in answer.json()["error"], answer.json()
+        assert answer.json()["detail"].endswith(".")
+    fine = await app.client.post(url, json={"overrides": {"rename": {"code": "c" * 20}}})
+    assert fine.status_code == 202, fine.text
+    assert (await wait_for_task(app.client, fine.json()["task_id"]))["status"] == "succeeded"
+
+
 async def test_only_a_finished_preview_can_be_confirmed(app: App) -> None:
     real = await upload(app.client, content=READINGS, datasource="readings")
     task = await wait_for_task(app.client, real.json()["task_id"])
@@ -177,3 +204,57 @@ async def test_the_janitor_removes_a_preview_file_once_kept_long_enough(app: App
     assert answer.status_code == 404, answer.text
     assert "no longer kept" in answer.json()["error"]
     assert "dry_run=true" in answer.json()["detail"]
+
+
+async def _session_preview(app: App, data: bytes) -> dict[str, Any]:
+    """A preview made through an upload session: its file stays under sessions/<id>/."""
+    app.runtime.settings.upload_part_mb = 5
+    session = await create(app, data, dry_run=True)
+    sent = await send_parts(app, session, data, list(range(1, session["part_count"] + 1)))
+    assert all(r.status_code == 200 for r in sent), [r.text for r in sent]
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete", json={})
+    assert completed.status_code == 202, completed.text
+    task = await wait_for_task(app.client, completed.json()["task_id"], timeout=120)
+    assert (task["status"], task["dry_run"]) == ("succeeded", True), task
+    assert any(k.startswith(f"sessions/{session['id']}/") for k in await _keys(app, "sessions"))
+    return task
+
+
+async def _keys(app: App, prefix: str) -> list[str]:
+    return [o.key for o in await app.runtime.store.list_prefix(prefix)]
+
+
+async def test_a_session_preview_larger_than_max_upload_mb_is_confirmed_and_loaded(
+    app: App,
+) -> None:
+    data = csv_of_size(2 * MIB)
+    preview = await _session_preview(app, data)
+    app.runtime.settings.max_upload_mb = 1  # the single-request limit: the file is larger
+
+    answer = await app.client.post(f"/api/ingest/tasks/{preview['task_id']}/confirm", json={})
+
+    assert answer.status_code == 202, answer.text
+    accepted = answer.json()
+    # the same bytes, copied inside the store (never hashed again)
+    assert (accepted["size_bytes"], accepted["sha256"]) == (len(data), preview["sha256"])
+    task = await wait_for_task(app.client, accepted["task_id"], timeout=120)
+    assert (task["status"], task["dry_run"]) == ("succeeded", False), task
+    assert task["rows_valid"] == data.count(b"\n") - 1
+    assert any(k.startswith(f"raw/{accepted['task_id']}/") for k in await _keys(app, "raw"))
+
+
+async def test_the_janitor_removes_a_session_preview_file_and_confirm_says_so(app: App) -> None:
+    preview = await _session_preview(app, csv_of_size(MIB // 2))
+    runtime = app.runtime
+
+    kept = await janitor.remove_previews(runtime.sessions, runtime.store, 3600)
+    assert kept == 0 and await _keys(app, "sessions")
+    removed = await janitor.remove_previews(runtime.sessions, runtime.store, 0)
+
+    assert removed == 1
+    assert await _keys(app, "sessions") == []
+    answer = await app.client.post(f"/api/ingest/tasks/{preview['task_id']}/confirm", json={})
+    assert answer.status_code == 404, answer.text
+    assert "no longer kept" in answer.json()["error"]
+    assert "Upload the file again" in answer.json()["detail"]
+    assert await janitor.remove_previews(runtime.sessions, runtime.store, 0) == 0

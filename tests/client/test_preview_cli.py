@@ -62,3 +62,22 @@ def test_preview_then_confirm_with_a_type_and_day_first(
     again = sales_ingest("confirm", task_id, "--type", "amount=money", env=served)
     assert again.returncode == 2
     assert "--type 'money' is not a column type" in again.stderr
+
+
+def test_a_failed_preview_says_that_nothing_was_loaded() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from backend.client.output import summarize
+
+    task = {"status": "failed", "filename": "r.csv", "datasource": "readings", "task_id": "t1"}
+    shown = StringIO()
+    summarize(
+        {**task, "dry_run": True, "rows_read": 3, "rows_valid": 0, "rows_rejected": 3},
+        Console(file=shown, width=200),
+    )
+    assert "A preview: nothing was loaded." in shown.getvalue()
+    loaded = StringIO()
+    summarize({**task, "dry_run": False}, Console(file=loaded, width=200))
+    assert "preview" not in loaded.getvalue()

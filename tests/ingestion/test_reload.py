@@ -49,8 +49,8 @@ async def graphql(app: App, query: str, **variables: Any) -> dict[str, Any]:
     return body["data"]
 
 
-async def failed_upload(app: App) -> dict[str, Any]:
-    accepted = await upload(app.client, content=one_bad_quantity())
+async def failed_upload(app: App, content: bytes | None = None) -> dict[str, Any]:
+    accepted = await upload(app.client, content=content or one_bad_quantity())
     task = await wait_for_task(app.client, accepted.json()["task_id"])
     assert task["status"] == "failed", task
     return task
@@ -184,3 +184,23 @@ async def test_a_refused_retry_carries_the_force_remedy_in_the_rest_and_graphql_
     assert "force=true" not in error["extensions"]["detail"]
     plain = await app.client.post("/api/ingest/tasks/nope/retry")
     assert "remedies" not in plain.json()  # absent where nothing is offered
+
+
+async def test_reload_copies_the_stored_file_whatever_max_upload_mb_says_now(app: App) -> None:
+    content = one_bad_quantity(rows=15_000)
+    assert len(content) > 1024 * 1024
+    failed = await failed_upload(app, content)
+    app.runtime.settings.max_upload_mb = 1  # lowered since: the file came in once already
+
+    again = await app.client.post(
+        f"/api/ingest/tasks/{failed['task_id']}/reload", json={"on_invalid": "skip"}
+    )
+
+    assert again.status_code == 202, again.text
+    accepted = again.json()
+    assert (accepted["size_bytes"], accepted["sha256"]) == (len(content), failed["sha256"])
+    reloaded = await wait_for_task(app.client, accepted["task_id"], timeout=120)
+    assert reloaded["status"] == "succeeded", reloaded["error"]
+    assert (reloaded["rows_valid"], reloaded["rows_rejected"]) == (14_999, 1)
+    stored = await app.runtime.store.list_prefix(f"raw/{accepted['task_id']}/")
+    assert [o.size for o in stored if not o.key.endswith("_rejected.csv")] == [len(content)]

@@ -121,6 +121,33 @@ def test_a_contract_refuses_another_type_in_words(tmp_path: Path, one_pass: bool
     assert refused.value.detail.endswith(".")
 
 
+@pytest.mark.parametrize("one_pass", [True, False])
+@pytest.mark.parametrize(
+    ("column", "kind", "said"),
+    [
+        (
+            "when",
+            "integer",
+            "none of its values (such as '1/5/2019', '2/5/2019', '3/5/2019') is a whole number",
+        ),
+        ("note", "date", "none of its values (such as 'a', 'b', 'c') is a date"),
+    ],
+)
+def test_a_type_its_values_do_not_have_is_refused_naming_the_column_and_why(
+    tmp_path: Path, one_pass: bool, column: str, kind: str, said: str
+) -> None:
+    overrides = Overrides(types=((column, kind),), rename=(("code", "ref"),))
+
+    outcome = run(tmp_path, READINGS, overrides, one_pass)
+
+    assert outcome.failure is not None and outcome.failure.code == "type_override_refused"
+    message = outcome.failure.message
+    assert message.startswith(f"the type {kind} asked for column {column!r} cannot apply: ")
+    assert said in message
+    assert "datasource" not in message and "expected" not in message
+    assert f"Leave {column!r} out of overrides.types" in outcome.failure.detail
+
+
 def test_the_preview_shows_types_samples_and_rules(tmp_path: Path) -> None:
     overrides = Overrides(date_order=DateOrder.DAY_FIRST)
     outcome = run(tmp_path, READINGS, overrides, one_pass=True)

@@ -13,7 +13,7 @@ PREVIEW = """mutation($file: Upload!) { uploadSalesData(file: $file, dataSourceN
   dryRun: true) { taskId message } }"""
 TASK = """query($id: ID!) { ingestionTask(taskId: $id) { status dryRun
   overrides { types dateOrder rename drop }
-  report { rowsValid preview { timeColumn dateOrder rowsTotal rows
+  report { rowsValid outcome preview { timeColumn dateOrder rowsTotal rows
     columns { name sourceName type nullable samples distinctEstimate rule } } } } }"""
 CONFIRM = """mutation($id: ID!, $input: PreviewConfirmInput!) {
   confirmPreview(taskId: $id, input: $input) { taskId duplicate message } }"""
@@ -39,6 +39,7 @@ async def test_a_preview_then_confirm_preview_loads_it(app: App) -> None:
 
     task = (await _graphql(app, TASK, id=preview_id))["data"]["ingestionTask"]
     assert (task["status"], task["dryRun"]) == ("SUCCEEDED", True)
+    assert task["report"]["outcome"] == "previewed"  # nothing was loaded
     preview = task["report"]["preview"]
     assert (preview["timeColumn"], preview["rowsTotal"], len(preview["rows"])) == ("Date", 12, 12)
     quantity = next(c for c in preview["columns"] if c["name"] == "Quantity")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from backend.storage import ObjectStore, create_store
 from backend.storage.base import WRITE_BLOCK_BYTES, check_key
+from backend.storage.local import LocalObjectStore
 from tests.conftest import Backend
 
 
@@ -99,6 +101,49 @@ async def test_files_round_trip_and_prefixes_are_deleted(
     assert [o.key for o in await store.list_prefix("datasets")] == ["datasets/salesx/c.parquet"]
     with pytest.raises(FileNotFoundError):
         await read_all(store, "datasets/sales/a.parquet")
+
+
+@pytest.mark.parametrize("size", [10, 17 * 1024 * 1024 + 5])  # S3: one CopyObject; parts
+async def test_an_object_is_copied_inside_the_store(store: ObjectStore, size: int) -> None:
+    data = bytes(i % 253 for i in range(size))
+    writer = store.writer("sessions/s1/f.csv")
+    async for chunk in chunks_of(data, 1024 * 1024):
+        await writer.write(chunk)
+    await writer.commit()
+
+    await store.copy("sessions/s1/f.csv", "raw/t2/f.csv")
+    await store.delete("sessions/s1/f.csv")  # the copy is an object of its own
+
+    assert hashlib.sha256(await read_all(store, "raw/t2/f.csv")).digest() == (
+        hashlib.sha256(data).digest()
+    )
+    assert [o.key for o in await store.list_prefix("raw")] == ["raw/t2/f.csv"]
+    assert await store.list_prefix("sessions") == []
+    with pytest.raises(FileNotFoundError):
+        await store.copy("sessions/s1/f.csv", "raw/t3/f.csv")
+    assert not await store.exists("raw/t3/f.csv")
+
+
+async def test_a_local_copy_falls_back_to_copying_the_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    await store.put_file("raw/t1/f.csv", _written(tmp_path / "in.csv", b"a,b\n1,2\n"))
+
+    def no_link(*_: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    await store.copy("raw/t1/f.csv", "raw/t2/f.csv")
+
+    assert await read_all(store, "raw/t2/f.csv") == b"a,b\n1,2\n"
+    assert os.stat(tmp_path / "store/raw/t2/f.csv").st_nlink == 1  # bytes of its own
+    assert [o.key for o in await store.list_prefix("raw")] == ["raw/t1/f.csv", "raw/t2/f.csv"]
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 @pytest.mark.parametrize("key", ["", "/abs", "a//b", "../x", "a/./b", "a/../b", "a\\b"])

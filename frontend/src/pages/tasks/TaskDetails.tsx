@@ -38,6 +38,12 @@ export function reportRows(task: TaskFieldsFragment): SampleRow[] {
   return rows.sort((a, b) => a.row - b.row);
 }
 
+/** The report's outcome after its counts: a dry run's says that nothing was loaded. */
+function outcomeWords(outcome: string | null): string {
+  if (outcome === "previewed") return " (a preview: nothing was loaded)";
+  return outcome ? ` (${outcome})` : "";
+}
+
 export function ValidationTable({ task }: { task: TaskFieldsFragment }) {
   const report = task.report;
   if (!report) return null;
@@ -50,7 +56,7 @@ export function ValidationTable({ task }: { task: TaskFieldsFragment }) {
       <p>
         {formatCount(report.rowsRead, "row")} read, {formatInteger(report.rowsValid)} valid,{" "}
         {formatInteger(report.rowsRejected)} rejected
-        {report.outcome ? ` (${report.outcome})` : ""}.
+        {outcomeWords(report.outcome)}.
       </p>
       {problems.missing.length > 0 ? <p>Missing columns: {problems.missing.join(", ")}</p> : null}
       {problems.extra.length > 0 ? <p>Extra columns: {problems.extra.join(", ")}</p> : null}
