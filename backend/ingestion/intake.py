@@ -129,13 +129,13 @@ class Intake:
             if file_format is None:
                 head += chunk[: SNIFF_BYTES - len(head)]
                 if len(head) >= SNIFF_BYTES:
-                    file_format = _sniff(bytes(head))
+                    file_format = sniff(bytes(head))
             await writer.write(chunk)
         if writer.size == 0:
             raise InvalidInput(
                 "the uploaded file is empty", "Choose a file with a header row and data."
             )
-        return file_format or _sniff(bytes(head))
+        return file_format or sniff(bytes(head))
 
     async def accept(
         self,
@@ -223,7 +223,8 @@ def too_large(max_bytes: int) -> PayloadTooLarge:
     )
 
 
-def _sniff(head: bytes) -> FileFormat:
+def sniff(head: bytes) -> FileFormat:
+    """The file's format from its first bytes, or a 415 saying which formats are taken."""
     try:
         return sniff_format(head)
     except UnrecognisedContent as exc:

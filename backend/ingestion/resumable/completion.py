@@ -29,7 +29,7 @@ from backend.auth.principal import Principal
 from backend.db import session_scope, utcnow
 from backend.errors import Conflict, InvalidInput, UnsupportedMediaType
 from backend.ingestion.acceptance import Accepted
-from backend.ingestion.intake import Intake
+from backend.ingestion.intake import Intake, sniff
 from backend.ingestion.resumable import plan, writing
 from backend.ingestion.resumable.models import SessionStatus, UploadSession
 from backend.ingestion.resumable.plan import Env
@@ -37,7 +37,7 @@ from backend.ingestion.resumable.schemas import PartOut, PartSent
 from backend.ingestion.resumable.service import ACTIVE, find, stored_parts
 from backend.ingestion.uploads import StagedUpload
 from backend.pipeline.normalize import UploadOptions
-from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent, sniff_format
+from backend.pipeline.sniff import SNIFF_BYTES, FileFormat
 from backend.storage.parts import S3Parts, StoredPart
 from backend.tasks import repository
 
@@ -325,7 +325,7 @@ def _parts(numbers: list[int]) -> str:
 async def _checked(env: Env, row: UploadSession, declared: str | None) -> tuple[FileFormat, str]:
     """The file's format (from its first bytes) and sha256 (see the module's docstring)."""
     head = await env.parts.head(row.storage_key, SNIFF_BYTES)
-    file_format = _sniff(head)
+    file_format = sniff(head)
     if declared is not None and isinstance(env.parts, S3Parts):
         return file_format, declared
     digest = await env.parts.sha256(row.storage_key)
@@ -336,14 +336,3 @@ async def _checked(env: Env, row: UploadSession, declared: str | None) -> tuple[
             "checked when it is complete.",
         )
     return file_format, digest
-
-
-def _sniff(head: bytes) -> FileFormat:
-    try:
-        return sniff_format(head)
-    except UnrecognisedContent as exc:
-        raise UnsupportedMediaType(
-            f"unsupported file content: the upload looks like {exc}",
-            "Upload a CSV (or TSV) text file, an Excel workbook (.xlsx, .xls) or a Parquet file. "
-            "The format is recognised from the file's bytes, not its name.",
-        ) from exc
