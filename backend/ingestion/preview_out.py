@@ -38,6 +38,14 @@ class PreviewOut(BaseModel):
     overrides: PreviewOverridesOut | None = Field(
         description="the changes asked for when the preview was confirmed; null: none"
     )
+    schema_fixed: bool = Field(
+        default=False,
+        description="the datasource's column types are fixed (its contract, or its rows so "
+        "far): only the date order can change, unless the file goes to a new datasource",
+    )
+    schema_fixed_why: str | None = Field(
+        default=None, description="why the column types are fixed, in a sentence; null: not fixed"
+    )
 
 
 _NAME = Field(min_length=1, max_length=256)

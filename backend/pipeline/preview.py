@@ -11,6 +11,8 @@ from typing import Any
 import polars as pl
 
 from backend.contracts import words
+from backend.contracts.declared import DECLARED
+from backend.contracts.sales import SALES
 from backend.contracts.schema import DatasetSchema
 from backend.pipeline import causes
 from backend.pipeline.options import Overrides
@@ -62,7 +64,27 @@ def build_preview(dataset: Path, schema: DatasetSchema, overrides: Overrides) ->
         "date_order": None if order is None else order.value,
         "rows_total": int(counts["__rows"].item()),
         "overrides": overrides.as_dict() if overrides else None,
+        "schema_fixed": not schema.inferred,
+        "schema_fixed_why": fixed_why(schema),
     }
+
+
+def fixed_why(schema: DatasetSchema) -> str | None:
+    """Why the column types of `schema` cannot change (a sentence), or None when they can: a
+    schema inferred from this file is the only one whose types a preview may change."""
+    if schema.inferred:
+        return None
+    if schema.contract == SALES:
+        return "This datasource follows the sales contract: only the date order can change."
+    if schema.contract == DECLARED:
+        return (
+            "This datasource has a declared contract: its column types are fixed, only the "
+            "date order can change."
+        )
+    return (
+        "This datasource already has rows: their column types are fixed, only the date order "
+        "can change. Load into a new datasource to choose the types."
+    )
 
 
 def _rules(schema: DatasetSchema, name: causes.Names) -> dict[str, str]:

@@ -46,8 +46,17 @@ test("a file sent in parts is paused, the page reloaded, the same file resumed, 
     if (partNumber(route.request()) === 1) return route.continue();
     held.push(route);
   });
+  const checksums: (string | undefined)[] = [];
+  page.on("request", (request) => {
+    if (request.method() === "PUT" && PART_PUT.test(request.url())) {
+      checksums.push(request.headers()["x-amz-checksum-sha256"]);
+    }
+  });
   await page.goto("/upload?parts_above_mb=1");
   await expect(page.getByRole("heading", { level: 1, name: "Upload sales data" })).toBeVisible();
+  await expect(page.getByTestId("parts-threshold")).toHaveText(
+    "Files over 1 MB are sent in parts you can pause and resume.",
+  );
   await page.getByLabel("Choose a file").setInputFiles(file);
   await expect(page.getByTestId("chosen-file")).toContainText("it is sent in parts");
   await page.getByLabel("Datasource").fill(datasource);
@@ -61,6 +70,9 @@ test("a file sent in parts is paused, the page reloaded, the same file resumed, 
     return records[0]?.id ?? "";
   });
   expect(session).not.toBe("");
+  // Each part goes with its sha256 (base64), so that a part changed on the way is refused.
+  expect(checksums.length).toBeGreaterThan(0);
+  for (const sum of checksums) expect(sum).toMatch(/^[A-Za-z0-9+/]{43}=$/);
   await expect
     .poll(async () => {
       const answer = await page.request.get(`/api/uploads/${session}`, {
@@ -86,7 +98,15 @@ test("a file sent in parts is paused, the page reloaded, the same file resumed, 
   await page.getByLabel("Choose a file").setInputFiles(file);
   const notice = page.getByTestId("resumable");
   await expect(notice).toContainText(`An unfinished upload of big.csv to the datasource ${datasource} was found`);
-  await expect(notice).toContainText("1 of 3 parts");
+  await expect(notice).toContainText("1 part of 3 parts");
+  // The session's own datasource and options are shown, and locked until Start over.
+  await expect(notice).toContainText(
+    `continues the upload to ${datasource}, preview: no, invalid rows: reject the file`,
+  );
+  await expect(page.getByLabel("Datasource")).toHaveValue(datasource);
+  await expect(page.getByLabel("Datasource")).toHaveAttribute("readonly", "");
+  await expect(page.getByLabel("Preview first")).toBeDisabled();
+  await expect(page.getByLabel("Mode")).toBeDisabled();
   await expectAccessible(page);
   await page.getByRole("button", { name: "Resume upload" }).click();
 
@@ -95,6 +115,77 @@ test("a file sent in parts is paused, the page reloaded, the same file resumed, 
   });
   expect(sentAfter.sort()).toEqual([2, 3]);
   await expect(page.getByText(/Sent .* \(100/)).toBeVisible();
+  await expect(page.getByText("Sent 12 MB of 12 MB (100%)")).toBeVisible();
   await screenshot(page, "upload-parts-resumed");
   await expectAccessible(page);
+});
+
+test("Cancel asks first, then says the upload was cancelled and its parts removed", async ({ signedIn: page }) => {
+  const file = bigCsv(12);
+  const held: Route[] = [];
+  await page.route(PART_PUT, async (route) => {
+    if (route.request().method() !== "PUT" || partNumber(route.request()) === 1) return route.continue();
+    held.push(route);
+  });
+  await page.goto("/upload?parts_above_mb=1");
+  await page.getByLabel("Choose a file").setInputFiles(file);
+  await page.getByLabel("Datasource").fill(`cancel_${Date.now().toString(36)}`);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const parts = page.getByTestId("parts");
+  await expect.poll(() => held.length).toBe(2);
+  const session = await page.evaluate(() => {
+    const records = JSON.parse(localStorage.getItem("sales-ingest.upload-sessions") ?? "[]") as { id: string }[];
+    return records[records.length - 1]?.id ?? "";
+  });
+  const headers = { Authorization: `Bearer ${process.env.ADMIN_TOKEN}` };
+  await expect
+    .poll(async () => {
+      const answer = await page.request.get(`/api/uploads/${session}`, { headers });
+      return ((await answer.json()) as { parts: unknown[] }).parts.length;
+    })
+    .toBe(1);
+
+  await parts.getByRole("button", { name: "Cancel the upload" }).click();
+  const asked = parts.getByRole("group", { name: "Cancel the upload?" });
+  await expect(asked).toContainText("The parts sent so far are removed from the server");
+  await asked.getByRole("button", { name: "No, keep it" }).click();
+  await expect(asked).toBeHidden();
+  await parts.getByRole("button", { name: "Cancel the upload" }).click();
+  await expectAccessible(page);
+  await asked.getByRole("button", { name: "Yes, cancel it" }).click();
+
+  await expect(page.getByTestId("cancelled")).toHaveText(
+    "The upload was cancelled, and the 1 part sent was removed from the server.",
+  );
+  await expect(parts).toBeHidden();
+  const answer = await page.request.get(`/api/uploads/${session}`, { headers });
+  expect(((await answer.json()) as { status: string }).status).toBe("aborted");
+  await page.unroute(PART_PUT);
+  for (const route of held) await route.abort().catch(() => undefined);
+});
+
+test("a part whose bytes changed on the way is refused at once; Retry sends it again", async ({ signedIn: page }) => {
+  const file = bigCsv(12);
+  // Part 2 arrives with one byte changed: its sha256 no longer matches, and the service refuses it.
+  await page.route(PART_PUT, async (route) => {
+    const request = route.request();
+    if (request.method() !== "PUT" || partNumber(request) !== 2) return route.continue();
+    const body = Buffer.from(request.postDataBuffer() ?? Buffer.alloc(0));
+    body[10] = body[10] === 0x41 ? 0x42 : 0x41;
+    return route.continue({ postData: body });
+  });
+  await page.goto("/upload?parts_above_mb=1");
+  await page.getByLabel("Choose a file").setInputFiles(file);
+  await page.getByLabel("Datasource").fill(`sums_${Date.now().toString(36)}`);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const parts = page.getByTestId("parts");
+  await expect(parts).toContainText("Sending stopped on a part that failed", { timeout: 30_000 });
+  await expect(page.getByText("A part of the file was refused (HTTP 422)")).toBeVisible();
+  await screenshot(page, "upload-parts-refused");
+
+  await page.unroute(PART_PUT);
+  await parts.getByRole("button", { name: "Retry" }).click();
+  await expect(page.locator("[data-task-status]")).toHaveAttribute("data-task-status", "succeeded", {
+    timeout: 60_000,
+  });
 });

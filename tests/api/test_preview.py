@@ -258,3 +258,23 @@ async def test_the_janitor_removes_a_session_preview_file_and_confirm_says_so(ap
     assert "no longer kept" in answer.json()["error"]
     assert "Upload the file again" in answer.json()["detail"]
     assert await janitor.remove_previews(runtime.sessions, runtime.store, 0) == 0
+
+
+async def test_a_preview_says_whether_the_column_types_can_change(app: App) -> None:
+    """A new datasource's types come from the file (they can change); a contract's and those of
+    a datasource that has rows are fixed, with the reason in a sentence."""
+    new = (await _preview(app))["report"]["preview"]
+    assert (new["schema_fixed"], new["schema_fixed_why"]) == (False, None)
+
+    sales = (await _preview(app, sales_csv(rows=5), "sales"))["report"]["preview"]
+    assert sales["schema_fixed"] is True
+    assert sales["schema_fixed_why"] == (
+        "This datasource follows the sales contract: only the date order can change."
+    )
+
+    loaded = await upload(app.client, content=READINGS, datasource="readings")
+    assert (await wait_for_task(app.client, loaded.json()["task_id"]))["status"] == "succeeded"
+    more = b"when,amount,code,note\n4/5/2019,40,010,d\n"
+    has_rows = (await _preview(app, more))["report"]["preview"]
+    assert has_rows["schema_fixed"] is True
+    assert "already has rows" in has_rows["schema_fixed_why"]

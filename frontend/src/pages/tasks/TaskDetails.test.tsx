@@ -33,6 +33,7 @@ const task: TaskFieldsFragment = {
   traceId: null,
   action: null,
   options: {},
+  overrides: null,
   error: {
     code: "too_many_invalid",
     message: "2 of 4 rows are invalid",
@@ -74,6 +75,34 @@ const task: TaskFieldsFragment = {
 };
 
 describe("TaskDetails", () => {
+  it("says the changes chosen on a preview, only when the task has some", () => {
+    const changed = {
+      ...task,
+      overrides: { types: { store: "string" }, dateOrder: "day_first", rename: { product: "item" }, drop: ["units"] },
+    };
+    const { unmount } = render(
+      <Provider value={client}>
+        <MemoryRouter>
+          <TaskDetails task={changed} onChanged={() => undefined} />
+        </MemoryRouter>
+      </Provider>,
+    );
+    expect(screen.getByText("Changes from the preview")).toBeVisible();
+    expect(screen.getByTestId("task-overrides")).toHaveTextContent(
+      "Types chosen: store as string. Dates were read day first (1/5/2024 is May 1). Renamed: product to item. " +
+        "Left out: units (a column of the file not loaded).",
+    );
+    unmount();
+    render(
+      <Provider value={client}>
+        <MemoryRouter>
+          <TaskDetails task={task} onChanged={() => undefined} />
+        </MemoryRouter>
+      </Provider>,
+    );
+    expect(screen.queryByText("Changes from the preview")).toBeNull();
+  });
+
   it("lists rejected values by line number with their reasons, and offers the rejected rows", () => {
     render(
       <Provider value={client}>

@@ -8,6 +8,7 @@ import { ErrorMessage } from "../../components/ErrorMessage";
 import { StatusBadge } from "../../components/StatusBadge";
 import type { TaskFieldsFragment } from "../../gql/graphql";
 import { formatBytes, formatCount, formatDateTime, formatInteger, formatPercent } from "../../format";
+import { overridesWords } from "./overrides";
 import { CancelTaskMutation, RetryTaskMutation, retryHelps, TERMINAL } from "./queries";
 import { Remedies, type Reloaded, type Remedy } from "./Remedies";
 import { TaskSource } from "./TaskSource";
@@ -219,6 +220,12 @@ export function TaskDetails({
           ) : null}
           <dt>Datasource</dt>
           <dd>{task.datasource}</dd>
+          {overridesWords(task.overrides).length > 0 ? (
+            <>
+              <dt>Changes from the preview</dt>
+              <dd data-testid="task-overrides">{overridesWords(task.overrides).join(" ")}</dd>
+            </>
+          ) : null}
           <dt>Rows</dt>
           <dd>{rowsLoaded(task)}</dd>
           <dt>Created</dt>

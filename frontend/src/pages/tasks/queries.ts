@@ -24,6 +24,12 @@ graphql(`
     druidReport
     traceId
     options
+    overrides {
+      types
+      dateOrder
+      rename
+      drop
+    }
     error {
       code
       message

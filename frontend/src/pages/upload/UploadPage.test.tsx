@@ -40,4 +40,17 @@ describe("UploadPage", () => {
     expect(field).not.toHaveAttribute("aria-invalid");
     expect(field).toHaveAccessibleDescription("A new datasource named sales_2024 will be created.");
   });
+
+  it("says in small print which files are sent in parts", () => {
+    render(
+      <Provider value={client()}>
+        <MemoryRouter>
+          <UploadPage />
+        </MemoryRouter>
+      </Provider>,
+    );
+    expect(screen.getByTestId("parts-threshold")).toHaveTextContent(
+      "Files over 64 MB are sent in parts you can pause and resume.",
+    );
+  });
 });

@@ -6,17 +6,35 @@ import { describeError } from "../../api/errors";
 import { uploadFile, type UploadAccepted, type UploadHandle } from "../../api/rest";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { graphql } from "../../gql";
-import { formatBytes, formatDateTime, formatPercent } from "../../format";
+import { formatBytes, formatCount, formatDateTime, formatPercent } from "../../format";
+import type { TaskFieldsFragment } from "../../gql/graphql";
 import { useDocumentTitle } from "../../hooks/useDocumentTitle";
 import { useTaskUpdates } from "../../hooks/useLiveUpdates";
 import { checkDatasourceName } from "../datasourceName";
 import { TaskQuery, TERMINAL, withProgress } from "../tasks/queries";
 import { Remedies, type Reloaded } from "../tasks/Remedies";
 import { TaskDetails } from "../tasks/TaskDetails";
-import { abortSession, confirmPreview, type Overrides, type Preview, taskPreview, type UploadSession } from "./api";
-import { NO_EDITS, type Edits } from "./overrides";
+import {
+  abortSession,
+  confirmPreview,
+  type Overrides,
+  type Preview,
+  type PreviewColumn,
+  taskPreview,
+  type UploadSession,
+} from "./api";
+import { carriedDropped, NO_EDITS, refusedWords, type Edits } from "./overrides";
 import { PreviewPanel } from "./PreviewPanel";
-import { forget, partsAboveBytes, received, usesParts } from "./resume";
+import {
+  fileBytesSent,
+  forget,
+  INVALID_WORDS,
+  MODE_WORDS,
+  partsAboveBytes,
+  recordOf,
+  resumeWords,
+  usesParts,
+} from "./resume";
 import { findResumable, type PartsState, useParts } from "./useParts";
 
 const DatasourceNamesQuery = graphql(`
@@ -26,6 +44,9 @@ const DatasourceNamesQuery = graphql(`
     }
   }
 `);
+
+/** Under a field a found session sets. */
+const LOCKED = "Set by the unfinished upload found: press Start over to change it.";
 
 /** The task the upload (or a remedy taken) made, or the earlier one a duplicate points to. */
 interface Shown {
@@ -44,15 +65,20 @@ function LiveTask({
   taskId: string;
   onReloaded: (task: Reloaded) => void;
   /** The task ended (its datasource may be new), with its status in lower case. */
-  onFinished: (status: string) => void;
+  onFinished: (status: string, task: TaskFieldsFragment) => void;
 }) {
   const [result, refetch] = useQuery({ query: TaskQuery, variables: { taskId } });
   const task = result.data?.ingestionTask;
   const status = task?.status.toLowerCase() ?? "";
   const done = TERMINAL.has(status);
+  const latest = useRef({ onFinished, task });
   useEffect(() => {
-    if (done) onFinished(status);
-  }, [done, status, onFinished]);
+    latest.current = { onFinished, task };
+  });
+  useEffect(() => {
+    const { onFinished: finished, task: ended } = latest.current;
+    if (done && ended) finished(status, ended);
+  }, [done, status]);
   const reload = () => refetch({ requestPolicy: "network-only" });
   const update = useTaskUpdates(taskId, !done, reload);
   if (result.error && !task) return <ErrorMessage error={result.error} what="The task could not be loaded" />;
@@ -84,15 +110,9 @@ function Duplicate({ shown, onReloaded }: { shown: Shown; onReloaded: (task: Rel
 
 /** The chosen file has an unfinished session: Upload continues it (Resume upload). */
 function ResumeNotice({ session, onStartOver }: { session: UploadSession; onStartOver: () => void }) {
-  const has = received(session);
   return (
     <div className="notice" data-testid="resumable">
-      <p role="status">
-        An unfinished upload of {session.filename} to the datasource {session.datasource_name} was found: {has.parts} of{" "}
-        {session.part_count} parts ({formatBytes(has.bytes)} of {formatBytes(session.size)}) are already on the server.
-        Resume upload sends only the missing parts{session.dry_run ? ", then shows its preview" : ""}; Start over sends
-        the whole file again.
-      </p>
+      <p role="status">{resumeWords(session, recordOf(session.id)?.options ?? null)}</p>
       <button type="button" onClick={onStartOver}>
         Start over
       </button>
@@ -113,6 +133,7 @@ function PartsControls({
   onCancel: () => void;
 }) {
   const { session } = parts;
+  const [asking, setAsking] = useState(false);
   return (
     <div className="notice" data-testid="parts">
       <p role="status">
@@ -120,7 +141,7 @@ function PartsControls({
           ? "Sending stopped on a part that failed. Retry sends the parts the server does not have yet."
           : parts.paused
             ? `Paused. The parts sent so far are kept on the server until ${formatDateTime(session.expires_at)}: press Resume, or come back later, choose the same file again and press Resume upload.`
-            : `Sending ${session.filename} in ${session.part_count} parts of ${formatBytes(session.part_size)}.`}
+            : `Sending ${session.filename} in ${formatCount(session.part_count, "part")} of ${formatBytes(session.part_size)}.`}
       </p>
       <div className="form-grid">
         {parts.failed ? (
@@ -132,10 +153,23 @@ function PartsControls({
             {parts.paused ? "Resume" : "Pause"}
           </button>
         )}
-        <button type="button" onClick={onCancel}>
-          Cancel the upload
-        </button>
+        {asking ? null : (
+          <button type="button" onClick={() => setAsking(true)}>
+            Cancel the upload
+          </button>
+        )}
       </div>
+      {asking ? (
+        <div className="form-grid" role="group" aria-label="Cancel the upload?">
+          <p>Cancel the upload? The parts sent so far are removed from the server, and the file is not loaded.</p>
+          <button type="button" onClick={onCancel}>
+            Yes, cancel it
+          </button>
+          <button type="button" onClick={() => setAsking(false)}>
+            No, keep it
+          </button>
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -143,6 +177,16 @@ function PartsControls({
 interface Previewed {
   taskId: string;
   preview: Preview;
+  /** The datasource it was made for. */
+  datasource: string;
+  /** Columns earlier previews showed that this one does not (dropped). */
+  dropped: PreviewColumn[];
+}
+
+/** A Load or Preview again queued from the preview: its task, until it ends. */
+interface Waiting {
+  taskId: string;
+  dryRun: boolean;
 }
 
 export default function UploadPage() {
@@ -163,6 +207,9 @@ export default function UploadPage() {
   const [shown, setShown] = useState<Shown | null>(null);
   const [previewed, setPreviewed] = useState<Previewed | null>(null);
   const [edits, setEdits] = useState<Edits>(NO_EDITS);
+  const [waiting, setWaiting] = useState<Waiting | null>(null);
+  const [refused, setRefused] = useState<string | null>(null);
+  const [cancelled, setCancelled] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [names, refetchNames] = useQuery({ query: DatasourceNamesQuery });
   const dsInput = useRef<HTMLInputElement>(null);
@@ -180,15 +227,34 @@ export default function UploadPage() {
     if (shown && !shown.duplicate) heading.current?.focus();
   }, [shown]);
 
-  const shownTask = shown?.taskId;
-  const shownDryRun = shown?.dryRun ?? false;
+  // A task shown ended: a preview's is shown (replacing the one it was made from); a Load or
+  // Preview again that failed leaves the preview and the choices on screen, with why.
   const finished = useCallback(
-    (status: string) => {
+    (status: string, task: TaskFieldsFragment) => {
       refetchNames({ requestPolicy: "network-only" });
-      if (!shownTask || !shownDryRun || status !== "succeeded") return;
-      taskPreview(shownTask).then((preview) => setPreviewed(preview ? { taskId: shownTask, preview } : null), setError);
+      if (!shown || task.taskId !== shown.taskId) return;
+      const queued = waiting?.taskId === task.taskId ? waiting : null;
+      if (queued) setWaiting(null);
+      if (status === "succeeded" && shown.dryRun) {
+        const where = shown.datasource;
+        taskPreview(task.taskId).then((preview) => {
+          if (!preview) return;
+          setPreviewed((earlier) => ({
+            taskId: task.taskId,
+            preview,
+            datasource: where,
+            dropped: carriedDropped(earlier, preview),
+          }));
+          setEdits((current) => ({ ...current, datasource: null }));
+        }, setError);
+      } else if (status === "succeeded" && queued) {
+        setPreviewed(null);
+        setEdits(NO_EDITS);
+      } else if (queued) {
+        setRefused(refusedWords(queued.dryRun, task.error));
+      }
     },
-    [refetchNames, shownTask, shownDryRun],
+    [refetchNames, shown, waiting],
   );
 
   function show(next: UploadAccepted | Reloaded, where: string, dryRun = false) {
@@ -201,12 +267,22 @@ export default function UploadPage() {
   function choose(chosen: File | null) {
     setFile(chosen);
     setResumable(null);
+    setCancelled(null);
     looking.current?.abort();
     if (!chosen || !usesParts(chosen.size, partsAbove)) return;
     const controller = new AbortController();
     looking.current = controller;
     findResumable(chosen, controller.signal).then((found) => {
-      if (!controller.signal.aborted) setResumable(found);
+      if (controller.signal.aborted || !found) return;
+      // The session goes on with its own datasource and options: the fields show them, locked.
+      setResumable(found);
+      setDatasource(found.datasource_name);
+      setPreviewFirst(found.dry_run);
+      const options = recordOf(found.id)?.options;
+      if (options) {
+        setOnInvalid(options.on_invalid);
+        setMode(options.mode);
+      }
     });
   }
 
@@ -245,23 +321,40 @@ export default function UploadPage() {
     setPreviewed(null);
     setEdits(NO_EDITS);
     setSent({ loaded: 0, total: file.size });
+    setCancelled(null);
+    setWaiting(null);
+    setRefused(null);
     if (usesParts(file.size, partsAbove)) return sendInParts(file, target);
+    // The request also carries the form around the file: the bar counts the file's bytes.
+    const size = file.size;
     const started = uploadFile({ file, datasource: target, onInvalid, mode, dryRun: previewFirst }, (loaded, total) =>
-      setSent({ loaded, total }),
+      setSent({ loaded: fileBytesSent(loaded, total, size), total: size }),
     );
     setHandle(started);
     started.promise.then((answer) => show(answer, target, previewFirst), setError).finally(() => setHandle(null));
   }
 
-  async function confirm(overrides: Overrides, dryRun: boolean) {
-    if (!previewed || !shown) return;
-    const answer = await confirmPreview(previewed.taskId, { overrides, dry_run: dryRun });
-    setPreviewed(null);
-    if (!dryRun) setEdits(NO_EDITS);
-    show(answer, shown.datasource, dryRun);
+  // The preview stays until the Load's task succeeds (or Preview again's preview replaces it).
+  async function confirm(overrides: Overrides, dryRun: boolean, target: string) {
+    if (!previewed) return;
+    setRefused(null);
+    const answer = await confirmPreview(previewed.taskId, { overrides, dry_run: dryRun, datasource_name: target });
+    show(answer, target, dryRun);
+    setWaiting(answer.duplicate ? null : { taskId: answer.task_id, dryRun });
+  }
+
+  async function cancelParts() {
+    setSent(null);
+    const removed = await parts.cancel();
+    setCancelled(
+      removed === null
+        ? "The upload was cancelled, and the parts sent were removed from the server."
+        : `The upload was cancelled, and the ${formatCount(removed, "part")} sent ${removed === 1 ? "was" : "were"} removed from the server.`,
+    );
   }
 
   const busy = handle !== null || parts.state !== null;
+  const locked = resumable !== null;
   const fraction = sent && sent.total > 0 ? sent.loaded / sent.total : 0;
   return (
     <>
@@ -285,6 +378,9 @@ export default function UploadPage() {
             accept=".csv,.txt,.xlsx,.xls,.parquet"
             onChange={(e) => choose(e.target.files?.[0] ?? null)}
           />
+          <p className="field-note" data-testid="parts-threshold">
+            Files over {formatBytes(partsAbove)} are sent in parts you can pause and resume.
+          </p>
           {file ? (
             <p data-testid="chosen-file">
               {file.name} ({formatBytes(file.size)})
@@ -304,12 +400,17 @@ export default function UploadPage() {
               list={`${id}-names`}
               value={datasource}
               required
-              aria-invalid={name.problem ? true : undefined}
+              readOnly={locked}
+              aria-invalid={name.problem && !locked ? true : undefined}
               aria-describedby={`${id}-ds-said`}
               onChange={(e) => setDatasource(e.target.value)}
             />
-            <p id={`${id}-ds-said`} className={name.problem ? "field-problem" : "field-note"} aria-live="polite">
-              {name.problem ?? name.note}
+            <p
+              id={`${id}-ds-said`}
+              className={name.problem && !locked ? "field-problem" : "field-note"}
+              aria-live="polite"
+            >
+              {locked ? LOCKED : (name.problem ?? name.note)}
             </p>
             <datalist id={`${id}-names`}>
               {(names.data?.datasources ?? []).map((d) => (
@@ -322,22 +423,33 @@ export default function UploadPage() {
             <select
               id={`${id}-inv`}
               value={onInvalid}
+              disabled={locked}
               onChange={(e) => setOnInvalid(e.target.value as "reject" | "skip")}
             >
-              <option value="reject">reject the file</option>
-              <option value="skip">skip them, load the rest</option>
+              <option value="reject">{INVALID_WORDS.reject}</option>
+              <option value="skip">{INVALID_WORDS.skip}</option>
             </select>
           </div>
           <div className="field">
             <label htmlFor={`${id}-mode`}>Mode</label>
-            <select id={`${id}-mode`} value={mode} onChange={(e) => setMode(e.target.value as "append" | "replace")}>
-              <option value="append">append</option>
-              <option value="replace">replace the period it covers</option>
+            <select
+              id={`${id}-mode`}
+              value={mode}
+              disabled={locked}
+              onChange={(e) => setMode(e.target.value as "append" | "replace")}
+            >
+              <option value="append">{MODE_WORDS.append}</option>
+              <option value="replace">{MODE_WORDS.replace}</option>
             </select>
           </div>
           <div className="field">
             <label>
-              <input type="checkbox" checked={previewFirst} onChange={(e) => setPreviewFirst(e.target.checked)} />{" "}
+              <input
+                type="checkbox"
+                checked={previewFirst}
+                disabled={locked}
+                onChange={(e) => setPreviewFirst(e.target.checked)}
+              />{" "}
               Preview first
             </label>
             <p className="field-note">
@@ -362,11 +474,13 @@ export default function UploadPage() {
             setError(null);
             parts.retry();
           }}
-          onCancel={() => {
-            setSent(null);
-            parts.cancel().catch(setError);
-          }}
+          onCancel={() => void cancelParts().catch(setError)}
         />
+      ) : null}
+      {cancelled ? (
+        <p role="status" className="notice" data-testid="cancelled">
+          {cancelled}
+        </p>
       ) : null}
       {sent ? (
         <div className="field">
@@ -403,6 +517,11 @@ export default function UploadPage() {
           edits={edits}
           onEdit={setEdits}
           onConfirm={confirm}
+          datasource={previewed.datasource}
+          existing={existing}
+          dropped={previewed.dropped}
+          waiting={waiting ? (waiting.dryRun ? "again" : "load") : null}
+          refused={refused}
         />
       ) : null}
     </>

@@ -70,10 +70,17 @@ export function getSession(id: string, signal?: AbortSignal): Promise<UploadSess
   return requestJson<UploadSession>(`/api/uploads/${encodeURIComponent(id)}`, { signal });
 }
 
-export async function partAddress(id: string, number: number, signal?: AbortSignal): Promise<PartAddress> {
+/** The address to PUT part `number` to; with its `sha256` (base64), the storage refuses bytes
+ * that do not match it at once. */
+export async function partAddress(
+  id: string,
+  number: number,
+  sha256: string | null,
+  signal?: AbortSignal,
+): Promise<PartAddress> {
   const answer = await post<{ parts: PartAddress[] }>(
     `/api/uploads/${encodeURIComponent(id)}/parts`,
-    { parts: [{ number, sha256: null }] },
+    { parts: [{ number, sha256 }] },
     signal,
   );
   const found = answer.parts.find((p) => p.number === number);
@@ -115,6 +122,10 @@ export interface Preview {
   date_order: DateOrder | null;
   rows_total: number;
   overrides: Record<string, unknown> | null;
+  /** The datasource's column types are fixed (a contract, or its rows so far). */
+  schema_fixed?: boolean;
+  /** Why, in a sentence; null when they are not fixed. */
+  schema_fixed_why?: string | null;
 }
 
 export interface Overrides {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { Preview } from "./api";
-import { NO_EDITS, overrides, problem, timeColumn } from "./overrides";
+import { carriedDropped, NO_EDITS, overrides, problem, refusedWords, timeColumn, typesFixed } from "./overrides";
 
 function column(name: string, type: string) {
   return { name, source_name: name, type, nullable: false, samples: [], distinct_estimate: 1, rule: null };
@@ -56,5 +56,39 @@ describe("problem", () => {
     expect(problem({ ...NO_EDITS, rename: { amount: "store" } }, PREVIEW)).toBe(
       "Two columns would be named store: rename one of them.",
     );
+  });
+
+  it("says the types are fixed where the service said so, or another datasource exists; not for a new one", () => {
+    const fixed = { ...PREVIEW, schema_fixed: true, schema_fixed_why: "sales follows the sales contract." };
+    expect(typesFixed(fixed, "sales", "sales", ["sales"])).toBe("sales follows the sales contract.");
+    expect(typesFixed(fixed, "sales", "fresh", ["sales"])).toBeNull();
+    expect(typesFixed(PREVIEW, "fresh", "fresh", ["sales"])).toBeNull();
+    expect(typesFixed(PREVIEW, "fresh", "sales", ["sales"])).toBe(
+      "The datasource sales already exists: its column types are fixed, only the date order can change.",
+    );
+  });
+
+  it("sends no types where they are fixed", () => {
+    const edits = { ...NO_EDITS, types: { store: "string" }, dateOrder: "day_first" as const };
+    expect(overrides(edits, PREVIEW, true)).toEqual({ types: {}, date_order: "day_first", rename: {}, drop: [] });
+  });
+
+  it("carries the columns an earlier preview had and the next one dropped", () => {
+    const next = { ...PREVIEW, columns: PREVIEW.columns.slice(0, 2) };
+    expect(carriedDropped(null, next)).toEqual([]);
+    const first = carriedDropped({ preview: PREVIEW, dropped: [] }, next);
+    expect(first.map((c) => c.source_name)).toEqual(["amount"]);
+    // a third preview still lists it, once
+    expect(carriedDropped({ preview: next, dropped: first }, next).map((c) => c.source_name)).toEqual(["amount"]);
+    // kept again: the next preview has it, so it is no longer carried
+    expect(carriedDropped({ preview: next, dropped: first }, PREVIEW)).toEqual([]);
+  });
+
+  it("says why a Load was refused, and that the choices are kept", () => {
+    expect(refusedWords(false, { message: "column 'Quantity' must be integer.", plainDetail: null })).toBe(
+      "Load was refused: column 'Quantity' must be integer. Your choices are kept: change them, or the datasource " +
+        "in Load into, then press Load again.",
+    );
+    expect(refusedWords(true, null)).toContain("Preview again was refused: its task failed.");
   });
 });

@@ -4,12 +4,14 @@
 // address the service signs (S3 itself, or the service's own part address for the local folder).
 // Uppy retries a failed part, pauses and resumes; a session is only removed when the person
 // cancels it, never when a part fails or the page goes away, so that it can be continued later.
+// Each part goes with its sha256, so that a part whose bytes changed is refused as it arrives.
 import AwsS3, { type AwsS3Part } from "@uppy/aws-s3";
 import Uppy, { type Body, type Meta, type UppyFile } from "@uppy/core";
 
 import { ApiError } from "../../api/errors";
 import type { UploadAccepted } from "../../api/rest";
 import { abortSession, completeSession, getSession, partAddress, type UploadSession } from "./api";
+import { partSha256 } from "./checksum";
 
 type PartsMeta = Meta & { sessionId: string };
 type PartsFile = UppyFile<PartsMeta, Body>;
@@ -55,8 +57,9 @@ export class PartsUpload {
         const session = await getSession(uploadId ?? file.meta.sessionId, signal);
         return session.parts.map((p): AwsS3Part => ({ PartNumber: p.number, Size: p.size, ETag: p.etag }));
       },
-      signPart: async (_file, { uploadId, partNumber, signal }) => {
-        const address = await partAddress(uploadId, partNumber, signal);
+      // The part's sha256 is signed into its address: a part changed on the way is refused.
+      signPart: async (_file, { uploadId, partNumber, body, signal }) => {
+        const address = await partAddress(uploadId, partNumber, await partSha256(body), signal);
         return { method: "PUT", url: address.url, headers: address.headers };
       },
       completeMultipartUpload: async (_file, { uploadId, parts, signal }) => {
@@ -108,12 +111,19 @@ export class PartsUpload {
     await this.#uppy.retryUpload(this.#fileId);
   }
 
-  /** Stops and removes the session and its parts. */
-  async cancel(): Promise<void> {
+  /** Stops and removes the session and its parts; answers how many parts the server had (null
+   * when it could not say). */
+  async cancel(): Promise<number | null> {
     const session = this.#session;
     this.#clear();
     this.#session = null;
-    if (session) await abortSession(session.id);
+    if (!session) return null;
+    const had = await getSession(session.id).then(
+      (found) => found.parts.length,
+      () => null,
+    );
+    await abortSession(session.id);
+    return had;
   }
 
   /** The page goes away: stops sending, keeps the session for a later visit. */

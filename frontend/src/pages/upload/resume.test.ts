@@ -3,12 +3,14 @@ import { describe, expect, it } from "vitest";
 import type { UploadSession } from "./api";
 import {
   DEFAULT_PARTS_ABOVE_MB,
+  fileBytesSent,
   forget,
   matchSession,
   partsAboveBytes,
   readRecords,
   received,
   remember,
+  resumeWords,
   usesParts,
 } from "./resume";
 
@@ -105,5 +107,28 @@ describe("session records", () => {
   it("reads nothing from a record that is not a list", () => {
     localStorage.setItem("sales-ingest.upload-sessions", "{broken");
     expect(readRecords()).toEqual([]);
+  });
+});
+
+describe("resumeWords", () => {
+  it("says which datasource and options the found upload continues with", () => {
+    const found = session("s1", { parts: [{ number: 1, size: 5 * MB, etag: "e" }] });
+    expect(resumeWords(found, { on_invalid: "skip", mode: "append" })).toBe(
+      "An unfinished upload of big.csv to the datasource sales was found: 1 part of 3 parts (5 MB of 12 MB) is " +
+        "already on the server. Resume upload continues the upload to sales, preview: no, invalid rows: skip them, " +
+        "load the rest, mode: append, and sends only the missing parts. To change the datasource or the options, " +
+        "press Start over: it removes the parts sent and sends the whole file again.",
+    );
+    const preview = session("s2", { dry_run: true, part_count: 1, size: 4 * MB });
+    expect(resumeWords(preview, null)).toContain("0 parts of 1 part (0 B of 4 MB) are already on the server.");
+    expect(resumeWords(preview, null)).toContain("continues the upload to sales, preview: yes, and sends only");
+  });
+});
+
+describe("fileBytesSent", () => {
+  it("counts the file's bytes, not the form around them", () => {
+    expect(fileBytesSent(18_842, 18_842, 18_227)).toBe(18_227);
+    expect(fileBytesSent(9_421, 18_842, 18_227)).toBe(9_114);
+    expect(fileBytesSent(500, 0, 300)).toBe(300); // no total known
   });
 });

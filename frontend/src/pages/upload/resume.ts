@@ -2,6 +2,7 @@
 // The browser keeps a small record of each session it opened (its file's name, size and
 // modification time): a file chosen again continues the session of the same name and size whose
 // record (when there is one) also has the same modification time. Pure functions, tested alone.
+import { formatBytes, formatCount } from "../../format";
 import type { UploadSession } from "./api";
 
 const MB = 1024 * 1024;
@@ -28,12 +29,19 @@ export interface ChosenFile {
   lastModified: number;
 }
 
+/** The upload options a session was opened with that the service's session does not echo. */
+export interface RecordedOptions {
+  on_invalid: "reject" | "skip";
+  mode: "append" | "replace";
+}
+
 /** What this browser remembers of a session it opened. */
 export interface SessionRecord {
   id: string;
   name: string;
   size: number;
   lastModified: number;
+  options?: RecordedOptions;
 }
 
 /** The open session a chosen file continues, or null: the newest open session of the same file
@@ -87,4 +95,34 @@ export function forget(id: string, storage: Storage | undefined = globalThis.loc
     readRecords(storage).filter((r) => r.id !== id),
     storage,
   );
+}
+
+export function recordOf(id: string, storage: Storage | undefined = globalThis.localStorage): SessionRecord | null {
+  return readRecords(storage).find((r) => r.id === id) ?? null;
+}
+
+export const INVALID_WORDS = { reject: "reject the file", skip: "skip them, load the rest" } as const;
+export const MODE_WORDS = { append: "append", replace: "replace the period it covers" } as const;
+
+/** What a found session continues, in a sentence: its datasource and options, and how much of it
+ * the server has. */
+export function resumeWords(session: UploadSession, options: RecordedOptions | null): string {
+  const has = received(session);
+  const chosen = [`preview: ${session.dry_run ? "yes" : "no"}`];
+  if (options) chosen.push(`invalid rows: ${INVALID_WORDS[options.on_invalid]}`, `mode: ${MODE_WORDS[options.mode]}`);
+  return (
+    `An unfinished upload of ${session.filename} to the datasource ${session.datasource_name} was found: ` +
+    `${formatCount(has.parts, "part")} of ${formatCount(session.part_count, "part")} (${formatBytes(has.bytes)} of ` +
+    `${formatBytes(session.size)}) ${has.parts === 1 ? "is" : "are"} already on the server. Resume upload continues ` +
+    `the upload to ${session.datasource_name}, ${chosen.join(", ")}, and sends only the missing parts` +
+    `${session.dry_run ? ", then shows its preview" : ""}. To change the datasource or the options, press Start ` +
+    "over: it removes the parts sent and sends the whole file again."
+  );
+}
+
+/** Bytes of the file sent, from a request's progress, which also counts the form around the file
+ * (its field names and boundaries): the share sent, of the file's size. */
+export function fileBytesSent(loaded: number, total: number, size: number): number {
+  if (total <= 0) return Math.min(loaded, size);
+  return Math.min(size, Math.round((loaded / total) * size));
 }

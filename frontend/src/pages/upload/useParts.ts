@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from "react";
 import type { UploadAccepted } from "../../api/rest";
 import { createSession, getSession, type NewSession, openSessions, type UploadSession } from "./api";
 import { PartsUpload } from "./partsUpload";
-import { forget, matchSession, readRecords, remember } from "./resume";
+import { forget, matchSession, readRecords, recordOf, remember } from "./resume";
 
 export interface PartsState {
   session: UploadSession;
@@ -64,7 +64,14 @@ export function useParts(callbacks: Callbacks) {
   /** Continues `resumable`, or opens a new session with `options`, and sends the file's parts. */
   async function send(file: File, resumable: UploadSession | null, options: Omit<NewSession, "filename" | "size">) {
     const target = resumable ?? (await createSession({ ...options, filename: file.name, size: file.size }));
-    remember({ id: target.id, name: file.name, size: file.size, lastModified: file.lastModified });
+    const recorded = resumable ? recordOf(resumable.id)?.options : undefined;
+    remember({
+      id: target.id,
+      name: file.name,
+      size: file.size,
+      lastModified: file.lastModified,
+      options: recorded ?? { on_invalid: options.on_invalid, mode: options.mode },
+    });
     session.current = target;
     setState({ session: target, paused: false, failed: false });
     latest.current.onProgress(
@@ -83,12 +90,13 @@ export function useParts(callbacks: Callbacks) {
     void uploader.current?.retry();
   }
 
-  async function cancel() {
+  /** Stops and removes the session; answers how many parts were removed (null: not known). */
+  async function cancel(): Promise<number | null> {
     const current = session.current;
     session.current = null;
     setState(null);
     if (current) forget(current.id);
-    await uploader.current?.cancel();
+    return (await uploader.current?.cancel()) ?? null;
   }
 
   return { state, send, pauseResume, retry, cancel };
