@@ -84,6 +84,9 @@ def summarize(task: dict[str, Any], out: Console) -> None:
         )
     if task.get("dry_run"):
         out.print("A preview: nothing was loaded.")
+    changes = changes_line(task.get("overrides"))
+    if changes:
+        out.print(changes)
     if task.get("druid_datasource"):
         druid = task.get("druid_report") or {}
         out.print(f"druid: {task['druid_datasource']} {druid.get('status') or task['status']}")
@@ -96,6 +99,21 @@ def summarize(task: dict[str, Any], out: Console) -> None:
             out.print(f"  {line}")
     for line in problems(task.get("report")):
         out.print(f"  {line}")
+
+
+def changes_line(overrides: dict[str, Any] | None) -> str | None:
+    """A task's overrides (the changes asked after a preview) as a sentence; None without any."""
+    if not overrides:
+        return None
+    said = [f"{printable(str(c))} read as {t}" for c, t in (overrides.get("types") or {}).items()]
+    said += [
+        f"{printable(str(c))} stored as {printable(str(n))}"
+        for c, n in (overrides.get("rename") or {}).items()
+    ]
+    said += [f"{printable(str(c))} left out" for c in overrides.get("drop") or ()]
+    if overrides.get("date_order"):
+        said.append(f"dates read {str(overrides['date_order']).replace('_', ' ')}")
+    return f"Changes asked after the preview: {'; '.join(said)}." if said else None
 
 
 def problems(report: dict[str, Any] | None) -> list[str]:

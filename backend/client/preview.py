@@ -93,7 +93,7 @@ def finish(api: Api, task_id: str, args: argparse.Namespace, out: Console) -> in
     if args.json:
         print(json.dumps(final))
     elif final.get("dry_run") and final["status"] == "succeeded":
-        show_preview(final, out)
+        show_preview(final, out, args)
     else:
         summarize(final, out)
     return OK if final["status"] == "succeeded" else FAILED

@@ -14,7 +14,6 @@ import hashlib
 import math
 import os
 import queue
-import shlex
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from backend.client.api import USAGE, Api, Stop
-from backend.client.options import upload_fields
+from backend.client.options import command_line, upload_fields
 from backend.units import format_bytes
 
 CHUNK = 1024 * 1024
@@ -138,17 +137,11 @@ def part_sha256(fd: int, part: Part) -> str:
 def resume_command(args: argparse.Namespace) -> str:
     """The command that continues this upload (the token is not repeated: it is a secret)."""
     words = ["sales-ingest", "upload", str(args.file), "--datasource", args.datasource]
-    if getattr(args, "url", None):
-        words += ["--url", args.url]
-    if args.rejected is not None:
-        words += ["--rejected", str(args.rejected)]
+    tail = ["--rejected", str(args.rejected)] if args.rejected is not None else []
     if args.json:
-        words.append("--json")
-    words.append("--resume")
-    command = shlex.join(words)
-    if getattr(args, "token", None):
-        command += " --token <your token>"
-    return command
+        tail.append("--json")
+    tail.append("--resume")
+    return command_line(words, args, tail)
 
 
 class Sender:

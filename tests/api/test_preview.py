@@ -258,3 +258,59 @@ async def test_the_janitor_removes_a_session_preview_file_and_confirm_says_so(ap
     assert "no longer kept" in answer.json()["error"]
     assert "Upload the file again" in answer.json()["detail"]
     assert await janitor.remove_previews(runtime.sessions, runtime.store, 0) == 0
+
+
+async def test_confirming_a_preview_made_with_overrides_loads_what_it_showed(app: App) -> None:
+    preview = await _preview(app)
+    overrides = {
+        "types": {"amount": "float"},
+        "date_order": "day_first",
+        "rename": {"code": "ref"},
+        "drop": ["note"],
+    }
+    again = await app.client.post(
+        f"/api/ingest/tasks/{preview['task_id']}/confirm",
+        json={"overrides": overrides, "dry_run": True},
+    )
+    shown = await wait_for_task(app.client, again.json()["task_id"])
+    assert shown["report"]["preview"]["rows"][0] == ["2019-05-01", "10.0", "007"]
+
+    loaded = await app.client.post(f"/api/ingest/tasks/{shown['task_id']}/confirm", json={})
+
+    assert loaded.status_code == 202, loaded.text
+    task = await wait_for_task(app.client, loaded.json()["task_id"])
+    assert task["status"] == "succeeded", task
+    assert task["overrides"] == overrides
+    rows = await _rows(app, "readings")
+    assert sorted(r["when"][:10] for r in rows) == ["2019-05-01", "2019-05-02", "2019-05-03"]
+    assert sorted(r["ref"] for r in rows) == ["007", "008", "009"]
+    columns = (await app.client.get("/api/datasources/readings")).json()["columns"]
+    assert (columns["amount"], "note" in columns) == ("Float64", False)
+
+
+async def test_a_confirms_overrides_go_on_top_of_the_previews_own(app: App) -> None:
+    preview = await _preview(app)
+    first = {"types": {"amount": "float"}, "date_order": "day_first", "rename": {"code": "ref"}}
+    again = await app.client.post(
+        f"/api/ingest/tasks/{preview['task_id']}/confirm",
+        json={"overrides": first, "dry_run": True},
+    )
+    shown = await wait_for_task(app.client, again.json()["task_id"])
+
+    answer = await app.client.post(
+        f"/api/ingest/tasks/{shown['task_id']}/confirm",
+        json={
+            "overrides": {"types": {"note": "string"}, "drop": ["code"]},
+            "dry_run": True,
+        },
+    )
+
+    task = await wait_for_task(app.client, answer.json()["task_id"])
+    assert task["status"] == "succeeded", task
+    assert task["overrides"] == {
+        "types": {"amount": "float", "note": "string"},
+        "date_order": "day_first",
+        "rename": {},  # code is dropped now: its new name goes with it
+        "drop": ["code"],
+    }
+    assert task["report"]["preview"]["rows"][0] == ["2019-05-01", "10.0", "a"]
