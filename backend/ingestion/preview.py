@@ -21,6 +21,7 @@ from backend.ingestion.acceptance import Accepted
 from backend.ingestion.intake import Intake
 from backend.ingestion.preview_out import OverridesIn, PreviewConfirm
 from backend.ingestion.uploads import upload_options, validate_datasource_name
+from backend.known_fields import StrictBody
 from backend.pipeline import reserved
 from backend.pipeline.options import DateOrder, Overrides, UploadOptions
 from backend.pipeline.sources.base import DEFAULT_LIMITS
@@ -29,6 +30,16 @@ from backend.tasks.models import IngestionTask, TaskStatus
 _TYPES = ", ".join(t.value for t in ColumnType)
 # Control characters, and the line and paragraph separators.
 _CONTROL = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+class OverridesBody(OverridesIn, StrictBody):
+    """The overrides as REST takes them: a key it does not know is refused (422), not ignored."""
+
+
+class ConfirmBody(PreviewConfirm, StrictBody):
+    """POST /api/ingest/tasks/{id}/confirm's body: a key it does not know is refused (422)."""
+
+    overrides: OverridesBody | None = None
 
 
 async def confirm(

@@ -314,3 +314,20 @@ async def test_a_confirms_overrides_go_on_top_of_the_previews_own(app: App) -> N
         "drop": ["code"],
     }
     assert task["report"]["preview"]["rows"][0] == ["2019-05-01", "10.0", "a"]
+
+
+async def test_a_confirm_with_an_unknown_key_is_refused(app: App) -> None:
+    preview = await _preview(app)
+    url = f"/api/ingest/tasks/{preview['task_id']}/confirm"
+
+    typo = await app.client.post(url, json={"dryrun": True})
+    nested = await app.client.post(url, json={"overrides": {"type": {"amount": "float"}}})
+
+    assert typo.status_code == 422, typo.text
+    assert "unknown field 'dryrun'; did you mean dry_run?" in typo.json()["detail"]
+    assert nested.status_code == 422, nested.text
+    assert nested.json()["detail"].startswith(
+        "overrides: unknown field 'type'; did you mean types? The fields are: types,"
+    )
+    tasks = (await app.client.get("/api/ingest/tasks")).json()
+    assert tasks["total"] == 1  # the preview only
