@@ -73,7 +73,8 @@ def progress_detail(data: dict[str, Any]) -> str:
     return said
 
 
-def summarize(task: dict[str, Any], out: Console) -> None:
+def summarize(task: dict[str, Any], out: Console, command: str = "upload") -> None:
+    """The task's outcome, its changes and its problems; advice in `command`'s flags."""
     out.print(
         f"{task['status']}: {task['filename']} -> {task['datasource']} (task {task['task_id']})"
     )
@@ -95,9 +96,9 @@ def summarize(task: dict[str, Any], out: Console) -> None:
     error = task.get("error")
     if error:
         out.print(f"error: {error['message']}")
-        for line in advice.error_lines(error):
+        for line in advice.error_lines(error, command):
             out.print(f"  {line}")
-    for line in problems(task.get("report")):
+    for line in problems(task.get("report"), command):
         out.print(f"  {line}")
 
 
@@ -116,7 +117,7 @@ def changes_line(overrides: dict[str, Any] | None) -> str | None:
     return f"Changes asked after the preview: {'; '.join(said)}." if said else None
 
 
-def problems(report: dict[str, Any] | None) -> list[str]:
+def problems(report: dict[str, Any] | None, command: str = "upload") -> list[str]:
     """The report's first problems, with the line (or row) numbers of their samples."""
     if not report:
         return []
@@ -128,7 +129,11 @@ def problems(report: dict[str, Any] | None) -> list[str]:
             found.append(f"{kind} column(s): {', '.join(schema[kind])}")
     for change in schema.get("changes") or []:
         what = "new column" if change["kind"] == "add_column" else "decimals, integer column"
-        how = "applied" if change["applied"] else change.get("resolution")
+        how = (
+            "applied"
+            if change["applied"]
+            else advice.in_cli_words(str(change.get("resolution")), command)
+        )
         found.append(f"{change['column']}: {what}: {how}")
     for check in report.get("checks") or []:
         found += _check_lines(check, label)
