@@ -100,6 +100,11 @@ def test_the_command_printed_after_preview_again_loads_what_it_showed(
     assert "Changes asked after the preview: amount read as float; dates read day first." in (
         loaded.stdout
     )
+    (loaded_id,) = re.findall(r"\(task (\w+)\)", loaded.stdout)
+    status = sales_ingest("status", loaded_id, env=served)
+    assert "Changes asked after the preview: amount read as float; dates read day first." in (
+        status.stdout
+    )
     auth = {"Authorization": f"Bearer {token}"}
     rows = httpx.get(f"{url}/api/datasources/readings/rows.csv", headers=auth)
     assert rows.status_code == 200, rows.text
@@ -127,3 +132,28 @@ def test_a_failed_preview_says_that_nothing_was_loaded() -> None:
     loaded = StringIO()
     summarize({**task, "dry_run": False}, Console(file=loaded, width=200))
     assert "preview" not in loaded.getvalue()
+
+
+def test_a_tasks_changes_are_said_in_words() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from backend.client.output import summarize
+
+    task = {"status": "succeeded", "filename": "r.csv", "datasource": "shop", "task_id": "t1"}
+    overrides = {
+        "types": {"store_code": "string"},
+        "date_order": "day_first",
+        "rename": {"product": "item"},
+        "drop": ["units"],
+    }
+    shown = StringIO()
+    summarize({**task, "overrides": overrides}, Console(file=shown, width=300))
+    assert (
+        "Changes asked after the preview: store_code read as string; product stored as item; "
+        "units left out; dates read day first."
+    ) in shown.getvalue()
+    plain = StringIO()
+    summarize({**task, "overrides": None}, Console(file=plain, width=300))
+    assert "Changes" not in plain.getvalue()
