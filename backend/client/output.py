@@ -145,7 +145,7 @@ def _check_lines(check: dict[str, Any], label: str) -> list[str]:
     numbers of its samples; a sample that says more (a derived column's expected value) gets a
     line of its own."""
     failed = check["failed"]
-    rows = f"{failed:,} row" + ("" if failed == 1 else "s")
+    rows = format_count(failed, "row")
     samples = check.get("samples") or []
     plain = [s for s in samples if not s.get("message")]
     said = [s for s in samples if s.get("message")]

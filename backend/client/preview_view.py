@@ -11,6 +11,7 @@ from rich.console import Console
 
 from backend.client.options import command_line
 from backend.client.output import changes_line, printable, show
+from backend.units import format_count
 
 ROWS_SHOWN = 10  # of the preview's first rows
 
@@ -22,7 +23,8 @@ def show_preview(task: dict[str, Any], out: Console, args: argparse.Namespace) -
     columns = preview.get("columns") or []
     out.print(
         f"preview of {task['filename']} -> {task['datasource']} (task {task['task_id']}): "
-        f"{preview.get('rows_total', 0):,} rows would be loaded; nothing was loaded."
+        f"{format_count(preview.get('rows_total', 0), 'row')} would be loaded; nothing was "
+        "loaded."
     )
     out.print(
         f"time column: {preview.get('time_column') or 'none (the upload time)'}; dates: "

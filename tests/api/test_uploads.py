@@ -88,7 +88,13 @@ async def test_a_missing_part_is_named_and_the_session_completes_once_it_is_sent
     assert refused.json()["error"] == "Parts 2, 3 are missing"
     assert "Send them" in refused.json()["detail"]
 
-    await send_parts(app, session, data, [2, 3])
+    await send_parts(app, session, data, [2])
+    one = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert one.status_code == 409, one.text
+    assert one.json()["error"] == "Part 3 is missing"
+    assert one.json()["detail"].startswith("Send it and complete again")
+
+    await send_parts(app, session, data, [3])
     completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
     assert completed.status_code == 202, completed.text
     assert completed.json()["sha256"] == hashlib.sha256(data).hexdigest()
