@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from backend import filenames
+from backend import filenames, known_fields
 from backend.api import multipart
 from backend.auth.roles import Role
 from backend.contracts.evolution import Evolve
@@ -18,7 +18,6 @@ from backend.deps import RuntimeDep, SessionDep, Uploader, Viewer, bearer_of, st
 from backend.errors import InvalidInput
 from backend.ingestion import intake, preview, reload
 from backend.ingestion import service as ingestion_service
-from backend.ingestion.preview_out import PreviewConfirm
 from backend.ingestion.schemas import TaskPageOut, TaskStatusOut, UploadAccepted
 from backend.ingestion.service import StagedUpload
 from backend.paging import MAX_OFFSET
@@ -37,6 +36,7 @@ _UPLOAD_FORM: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file", "datasource_name"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {
                             "type": "string",
@@ -94,6 +94,9 @@ _UPLOAD_FORM: dict[str, Any] = {
         },
     }
 }
+FORM_FIELDS = tuple(
+    _UPLOAD_FORM["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -105,6 +108,17 @@ def parse_flag(name: str, value: str | None) -> bool:
     raise InvalidInput(
         f"{name} must be true or false (got {value!r})", f"Send {name}=true or {name}=false."
     )
+
+
+def check_form_fields(names: Iterable[str]) -> None:
+    """A form field the upload does not know is refused, not ignored (a misspelt dry_run would
+    load the data)."""
+    for name in names:
+        if name not in FORM_FIELDS:
+            raise InvalidInput(
+                known_fields.unknown_field("form field", name, FORM_FIELDS),
+                known_fields.fields_are(FORM_FIELDS),
+            )
 
 
 def _url(request: Request, route: str, path: str, task_id: str) -> str:
@@ -160,6 +174,7 @@ async def upload(
     uploads.check_declared_size(request.headers.get("content-length"))
 
     async def on_file(part: multipart.Part, fields: dict[str, str], chunks: Any) -> StagedUpload:
+        check_form_fields(fields)  # before storing anything
         if "datasource_name" in fields:  # fail before storing anything when we already can
             await intake.refuse_early(runtime.reading(), fields["datasource_name"], principal)
         return await uploads.stage(chunks, part.filename)
@@ -173,11 +188,13 @@ async def upload(
             discard=StagedUpload.discard,
         )
     if form.file is None:
+        check_form_fields(form.fields)  # a file sent under another name: say which
         raise InvalidInput(
             "no file was sent", "Send the file as the form field 'file' (curl -F file=@data.csv)."
         )
     fields = form.fields
     try:
+        check_form_fields(fields)
         force = force or parse_flag("force", fields.get("force"))
         dry_run = parse_flag("dry_run", fields.get("dry_run"))
         options = ingestion_service.upload_options(
@@ -224,10 +241,10 @@ async def confirm_preview(
     session: SessionDep,
     runtime: RuntimeDep,
     principal: Uploader,
-    body: PreviewConfirm | None = None,
+    body: preview.ConfirmBody | None = None,
 ) -> UploadAccepted:
     accepted = await preview.confirm(
-        session, runtime.intake(), task_id, principal, body or PreviewConfirm()
+        session, runtime.intake(), task_id, principal, body or preview.ConfirmBody()
     )
     if not accepted.created:
         response.status_code = 200

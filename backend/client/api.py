@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from backend.client.advice import in_cli_words
+
 OK, FAILED, USAGE = 0, 1, 2
 Advice = dict[int, str]  # by status code: what to do, in this client's terms
 TOKEN_ADVICE = "an admin creates tokens with `python -m backend tokens create`"
@@ -29,11 +31,14 @@ class Token:
 
 
 class Api:
-    def __init__(self, url: str, token: Token | None, timeout: float) -> None:
+    def __init__(
+        self, url: str, token: Token | None, timeout: float, command: str = "upload"
+    ) -> None:
         headers = {"Authorization": f"Bearer {token.value}"} if token else {}
         self.client = httpx.Client(base_url=url, headers=headers, timeout=timeout)
         self.url = url
         self.token = token
+        self.command = command  # the service's advice is said in this command's flags
 
     def call(
         self, method: str, path: str, advice: Advice | None = None, **kwargs: Any
@@ -44,7 +49,7 @@ class Api:
             response = self.client.request(method, path, **kwargs)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise Stop(USAGE, f"cannot reach {self.url}: {exc}") from exc
-        check(response, self.token, advice)
+        check(response, self.token, advice, self.command)
         return response
 
     def json(
@@ -66,7 +71,7 @@ class Api:
         return body
 
     def check(self, response: httpx.Response) -> None:
-        check(response, self.token)
+        check(response, self.token, command=self.command)
 
     def graphql(self, query: str) -> dict[str, Any]:
         body = self.json("POST", "/graphql", json={"query": query})
@@ -76,9 +81,15 @@ class Api:
         return data
 
 
-def check(response: httpx.Response, token: Token | None, advice: Advice | None = None) -> None:
-    """An error answer becomes a Stop with the service's own message and advice (a redirect
-    too: the client does not follow them, so --url should be the address redirected to)."""
+def check(
+    response: httpx.Response,
+    token: Token | None,
+    advice: Advice | None = None,
+    command: str = "upload",
+) -> None:
+    """An error answer becomes a Stop with the service's own message and advice in `command`'s
+    words (a redirect too: the client does not follow them, so --url should be the address
+    redirected to)."""
     if response.status_code < 300:
         return
     if response.status_code < 400:
@@ -92,8 +103,9 @@ def check(response: httpx.Response, token: Token | None, advice: Advice | None =
         body = response.json()
         if not isinstance(body, dict):
             raise ValueError("not a JSON object")
-        said = body.get("error") or str(body)
+        said = in_cli_words(str(body.get("error") or body), command)
         detail = body.get("detail")
+        detail = in_cli_words(str(detail), command) if detail else None
     except ValueError:
         said, detail = response.text[:200] or response.reason_phrase, None
     instead = (advice or {}).get(response.status_code)

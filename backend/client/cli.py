@@ -91,6 +91,7 @@ def add_client_commands(commands: Any, common: argparse.ArgumentParser) -> None:
         "--preview", action="store_true", help="read and check it, load nothing, show a preview"
     )
     add_part_options(send)
+    add_confirm_only(send)
     send.set_defaults(run=upload)
     listing = commands.add_parser("tasks", parents=[common], help="list recent tasks")
     listing.add_argument("--datasource")
@@ -104,6 +105,33 @@ def add_client_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     names.set_defaults(run=datasources)
     add_confirm_command(commands, common)
     add_action_commands(commands, common)
+
+
+class ConfirmOnly(argparse.Action):
+    """A change made after a preview, asked of `upload`: says where it goes instead of
+    argparse's "unrecognized arguments"."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            f"{option_string} is not an upload option: types, the date order, renames and "
+            "dropped columns are changed after a preview. Run this upload with --preview, then "
+            f"sales-ingest confirm TASK {option_string}{' ...' if self.nargs != 0 else ''} "
+            "(the preview prints the command to start from)."
+        )
+
+
+def add_confirm_only(send: argparse.ArgumentParser) -> None:
+    """The options of `sales-ingest confirm` that a person may try on `upload --preview`."""
+    for flag in ("--day-first", "--month-first"):
+        send.add_argument(flag, action=ConfirmOnly, nargs=0, help=argparse.SUPPRESS)
+    for flag in ("--type", "--rename", "--drop"):
+        send.add_argument(flag, action=ConfirmOnly, help=argparse.SUPPRESS)
 
 
 def add_part_options(send: argparse.ArgumentParser) -> None:
@@ -140,7 +168,8 @@ def run_command(args: argparse.Namespace) -> int:
     api: Api | None = None
     try:
         check_text(args)
-        api = Api(url_for(args), token_for(args), getattr(args, "timeout", 300.0))
+        timeout = getattr(args, "timeout", 300.0)
+        api = Api(url_for(args), token_for(args), timeout, getattr(args, "command", ""))
         code: int = args.run(api, args, out, err)
         return code
     except Stop as stop:

@@ -45,7 +45,7 @@ def status(api: Api, args: argparse.Namespace, out: Console, _err: Console) -> i
     if args.json:
         print(json.dumps(task))
     else:
-        summarize(task, out)
+        summarize(task, out, "status")
     return OK
 
 

@@ -7,6 +7,8 @@ import argparse
 import math
 import os
 import re
+import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -157,3 +159,13 @@ def upload_fields(args: argparse.Namespace) -> dict[str, str]:
     if getattr(args, "preview", False):
         fields["dry_run"] = "true"  # a preview: nothing is loaded
     return fields
+
+
+def command_line(words: list[str], args: argparse.Namespace, tail: Sequence[str] = ()) -> str:
+    """A command to run next: `words`, the --url this one was given, then `tail` (the token is
+    not repeated: it is a secret; a placeholder says to add it when it was given as --token)."""
+    url: str | None = getattr(args, "url", None)
+    command = shlex.join([*words, *(["--url", url] if url else []), *tail])
+    if getattr(args, "token", None):
+        command += " --token <your token>"
+    return command

@@ -73,7 +73,8 @@ def progress_detail(data: dict[str, Any]) -> str:
     return said
 
 
-def summarize(task: dict[str, Any], out: Console) -> None:
+def summarize(task: dict[str, Any], out: Console, command: str = "upload") -> None:
+    """The task's outcome, its changes and its problems; advice in `command`'s flags."""
     out.print(
         f"{task['status']}: {task['filename']} -> {task['datasource']} (task {task['task_id']})"
     )
@@ -84,6 +85,9 @@ def summarize(task: dict[str, Any], out: Console) -> None:
         )
     if task.get("dry_run"):
         out.print("A preview: nothing was loaded.")
+    changes = changes_line(task.get("overrides"))
+    if changes:
+        out.print(changes)
     if task.get("druid_datasource"):
         druid = task.get("druid_report") or {}
         out.print(f"druid: {task['druid_datasource']} {druid.get('status') or task['status']}")
@@ -92,13 +96,28 @@ def summarize(task: dict[str, Any], out: Console) -> None:
     error = task.get("error")
     if error:
         out.print(f"error: {error['message']}")
-        for line in advice.error_lines(error):
+        for line in advice.error_lines(error, command):
             out.print(f"  {line}")
-    for line in problems(task.get("report")):
+    for line in problems(task.get("report"), command):
         out.print(f"  {line}")
 
 
-def problems(report: dict[str, Any] | None) -> list[str]:
+def changes_line(overrides: dict[str, Any] | None) -> str | None:
+    """A task's overrides (the changes asked after a preview) as a sentence; None without any."""
+    if not overrides:
+        return None
+    said = [f"{printable(str(c))} read as {t}" for c, t in (overrides.get("types") or {}).items()]
+    said += [
+        f"{printable(str(c))} stored as {printable(str(n))}"
+        for c, n in (overrides.get("rename") or {}).items()
+    ]
+    said += [f"{printable(str(c))} left out" for c in overrides.get("drop") or ()]
+    if overrides.get("date_order"):
+        said.append(f"dates read {str(overrides['date_order']).replace('_', ' ')}")
+    return f"Changes asked after the preview: {'; '.join(said)}." if said else None
+
+
+def problems(report: dict[str, Any] | None, command: str = "upload") -> list[str]:
     """The report's first problems, with the line (or row) numbers of their samples."""
     if not report:
         return []
@@ -110,7 +129,11 @@ def problems(report: dict[str, Any] | None) -> list[str]:
             found.append(f"{kind} column(s): {', '.join(schema[kind])}")
     for change in schema.get("changes") or []:
         what = "new column" if change["kind"] == "add_column" else "decimals, integer column"
-        how = "applied" if change["applied"] else change.get("resolution")
+        how = (
+            "applied"
+            if change["applied"]
+            else advice.in_cli_words(str(change.get("resolution")), command)
+        )
         found.append(f"{change['column']}: {what}: {how}")
     for check in report.get("checks") or []:
         found += _check_lines(check, label)
@@ -122,7 +145,7 @@ def _check_lines(check: dict[str, Any], label: str) -> list[str]:
     numbers of its samples; a sample that says more (a derived column's expected value) gets a
     line of its own."""
     failed = check["failed"]
-    rows = f"{failed:,} row" + ("" if failed == 1 else "s")
+    rows = format_count(failed, "row")
     samples = check.get("samples") or []
     plain = [s for s in samples if not s.get("message")]
     said = [s for s in samples if s.get("message")]

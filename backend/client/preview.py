@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -15,7 +16,7 @@ from backend.client import advice
 from backend.client.api import FAILED, OK, USAGE, Api, Stop
 from backend.client.output import bars, summarize
 from backend.client.preview_view import show_preview
-from backend.client.upload import follow
+from backend.client.upload import check_target, follow, save_rejected
 
 TYPES = ("string", "integer", "float", "boolean", "date", "time", "datetime")
 
@@ -40,6 +41,12 @@ def add_confirm_command(commands: Any, common: argparse.ArgumentParser) -> None:
     confirm.add_argument("--datasource", metavar="NAME", help="load into another datasource")
     confirm.add_argument("--preview", action="store_true", help="preview again with the changes")
     confirm.add_argument("--force", action="store_true", help="load even if already uploaded")
+    confirm.add_argument(
+        "--on-invalid",
+        choices=("reject", "skip"),
+        help="skip: load the valid rows, keep the invalid ones aside (default: as the preview)",
+    )
+    confirm.add_argument("--rejected", type=Path, help="write the rejected rows (CSV) here")
     confirm.set_defaults(run=confirm_preview)
 
 
@@ -74,26 +81,31 @@ def confirm_body(args: argparse.Namespace) -> dict[str, Any]:
         "datasource_name": args.datasource,
         "dry_run": bool(args.preview),
         "force": bool(args.force),
+        "on_invalid": args.on_invalid,
     }
 
 
 def confirm_preview(api: Api, args: argparse.Namespace, out: Console, err: Console) -> int:
     body = confirm_body(args)
+    if args.rejected is not None:
+        check_target(args.rejected)
     accepted = api.json("POST", f"/api/ingest/tasks/{args.task_id}/confirm", json=body)
     task_id = accepted["task_id"]
-    err.print(f"task {task_id}: {advice.duplicate_message(accepted)}")
+    err.print(f"task {task_id}: {advice.duplicate_message(accepted, 'confirm')}")
     with bars(err) as progress:
         follow(api, task_id, progress, err)
-    return finish(api, task_id, args, out)
+    return finish(api, task_id, args, out, err)
 
 
-def finish(api: Api, task_id: str, args: argparse.Namespace, out: Console) -> int:
+def finish(api: Api, task_id: str, args: argparse.Namespace, out: Console, err: Console) -> int:
     """Print the final task: its preview (a dry run that succeeded) or its summary."""
     final = api.json("GET", f"/api/ingest/status/{task_id}")
+    if args.rejected is not None and final.get("rejected_rows_url"):
+        save_rejected(api, task_id, args.rejected, err)
     if args.json:
         print(json.dumps(final))
     elif final.get("dry_run") and final["status"] == "succeeded":
-        show_preview(final, out)
+        show_preview(final, out, args)
     else:
-        summarize(final, out)
+        summarize(final, out, "confirm")
     return OK if final["status"] == "succeeded" else FAILED

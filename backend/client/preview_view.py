@@ -4,27 +4,35 @@ it."""
 
 from __future__ import annotations
 
-import shlex
+import argparse
 from typing import Any
 
 from rich.console import Console
 
-from backend.client.output import printable, show
+from backend.client.options import command_line
+from backend.client.output import changes_line, printable, show
+from backend.units import format_count
 
 ROWS_SHOWN = 10  # of the preview's first rows
 
 
-def show_preview(task: dict[str, Any], out: Console) -> None:
+def show_preview(task: dict[str, Any], out: Console, args: argparse.Namespace) -> None:
+    """The preview, then the command that loads it as shown (the preview's own changes are kept
+    by the service: confirming it loads what it showed)."""
     preview = (task.get("report") or {}).get("preview") or {}
     columns = preview.get("columns") or []
     out.print(
         f"preview of {task['filename']} -> {task['datasource']} (task {task['task_id']}): "
-        f"{preview.get('rows_total', 0):,} rows would be loaded; nothing was loaded."
+        f"{format_count(preview.get('rows_total', 0), 'row')} would be loaded; nothing was "
+        "loaded."
     )
     out.print(
         f"time column: {preview.get('time_column') or 'none (the upload time)'}; dates: "
         f"{(preview.get('date_order') or 'no day/month dates').replace('_', ' ')}"
     )
+    changes = changes_line(task.get("overrides"))
+    if changes:
+        out.print(changes)
     header = ("column", "from", "type", "nullable", "samples", "rule")
     show(out, header, [_column_row(c) for c in columns])
     names = tuple(printable(str(c["name"])) for c in columns)
@@ -33,7 +41,7 @@ def show_preview(task: dict[str, Any], out: Console) -> None:
     out.print(
         "to load it as shown (add --type COL=TYPE, --day-first, --rename OLD=NEW... to change it):"
     )
-    out.print(f"  sales-ingest confirm {shlex.quote(task['task_id'])}")
+    out.print(f"  {command_line(['sales-ingest', 'confirm', task['task_id']], args)}")
 
 
 def _column_row(column: dict[str, Any]) -> tuple[str, ...]:

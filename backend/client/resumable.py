@@ -14,7 +14,6 @@ import hashlib
 import math
 import os
 import queue
-import shlex
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from backend.client.api import USAGE, Api, Stop
-from backend.client.options import upload_fields
-from backend.units import format_bytes
+from backend.client.options import command_line, upload_fields
+from backend.units import format_bytes, format_count
 
 CHUNK = 1024 * 1024
 URL_BATCH = 100  # the most part addresses one request may ask for
@@ -56,7 +55,9 @@ def megabytes(text: str) -> float:
 def parallel(text: str) -> int:
     """--parallel: how many parts are sent at once."""
     if not text.isdigit() or not 1 <= int(text) <= MAX_PARALLEL:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_PARALLEL}")
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_PARALLEL} (got {text!r})"
+        )
     return int(text)
 
 
@@ -138,17 +139,11 @@ def part_sha256(fd: int, part: Part) -> str:
 def resume_command(args: argparse.Namespace) -> str:
     """The command that continues this upload (the token is not repeated: it is a secret)."""
     words = ["sales-ingest", "upload", str(args.file), "--datasource", args.datasource]
-    if getattr(args, "url", None):
-        words += ["--url", args.url]
-    if args.rejected is not None:
-        words += ["--rejected", str(args.rejected)]
+    tail = ["--rejected", str(args.rejected)] if args.rejected is not None else []
     if args.json:
-        words.append("--json")
-    words.append("--resume")
-    command = shlex.join(words)
-    if getattr(args, "token", None):
-        command += " --token <your token>"
-    return command
+        tail.append("--json")
+    tail.append("--resume")
+    return command_line(words, args, tail)
 
 
 class Sender:
@@ -289,8 +284,8 @@ def open_session(
     if not args.resume:
         session = api.json("POST", "/api/uploads", json=session_fields(args, name, size, sha256))
         err.print(
-            f"upload {session['id']}: {session['part_count']:,} parts of "
-            f"{format_bytes(session['part_size'])}, {args.parallel} at a time"
+            f"upload {session['id']}: {format_count(session['part_count'], 'part')} of "
+            f"{format_bytes(session['part_size'])}, {args.parallel:,} at a time"
         )
         return session
     found = api.json("GET", "/api/uploads", params={"status": "open"})
@@ -329,7 +324,7 @@ def send_file(
             count = session["part_count"]
             err.print(
                 f"upload {session['id']}: the service has {count - len(missing):,} of "
-                f"{count:,} parts; sending the {len(missing):,} missing"
+                f"{format_count(count, 'part')}; sending the {len(missing):,} missing"
             )
         send_parts(api, args, session, missing, fd, progress, err)
     finally:
@@ -358,7 +353,9 @@ def send_parts(
     except Stop as stop:
         raise Stop(stop.code, f"{stop.message}\n{continue_with(args)}") from stop
     sent = sum(p.size for p in missing)
-    err.print(f"upload {session['id']}: sent {len(missing):,} parts ({format_bytes(sent)})")
+    err.print(
+        f"upload {session['id']}: sent {format_count(len(missing), 'part')} ({format_bytes(sent)})"
+    )
 
 
 def continue_with(args: argparse.Namespace) -> str:

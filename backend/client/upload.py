@@ -65,7 +65,7 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
     if args.json:
         print(json.dumps(final))
     elif final.get("dry_run") and final["status"] == "succeeded":
-        show_preview(final, out)
+        show_preview(final, out, args)
     else:
         summarize(final, out)
     return OK if final["status"] == "succeeded" else FAILED

@@ -21,6 +21,7 @@ from backend.ingestion.acceptance import Accepted
 from backend.ingestion.intake import Intake
 from backend.ingestion.preview_out import OverridesIn, PreviewConfirm
 from backend.ingestion.uploads import upload_options, validate_datasource_name
+from backend.known_fields import StrictBody
 from backend.pipeline import reserved
 from backend.pipeline.options import DateOrder, Overrides, UploadOptions
 from backend.pipeline.sources.base import DEFAULT_LIMITS
@@ -29,6 +30,16 @@ from backend.tasks.models import IngestionTask, TaskStatus
 _TYPES = ", ".join(t.value for t in ColumnType)
 # Control characters, and the line and paragraph separators.
 _CONTROL = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+class OverridesBody(OverridesIn, StrictBody):
+    """The overrides as REST takes them: a key it does not know is refused (422), not ignored."""
+
+
+class ConfirmBody(PreviewConfirm, StrictBody):
+    """POST /api/ingest/tasks/{id}/confirm's body: a key it does not know is refused (422)."""
+
+    overrides: OverridesBody | None = None
 
 
 async def confirm(
@@ -70,7 +81,7 @@ def options_for(
 ) -> UploadOptions:
     """The preview's options with the changes asked (checked: 422 in words)."""
     first = UploadOptions.from_dict(task.options)
-    given = asked.overrides or OverridesIn()
+    given = on_top(first.overrides, asked.overrides or OverridesIn())
     overrides = checked_overrides(given, _preview(task), name_chars)
     on_invalid = upload_options(on_invalid=asked.on_invalid).on_invalid
     return dataclasses.replace(
@@ -79,6 +90,28 @@ def options_for(
         time_column=given.time_column or first.time_column,
         on_invalid=on_invalid if asked.on_invalid else first.on_invalid,
     )
+
+
+def on_top(earlier: Overrides, given: OverridesIn) -> OverridesIn:
+    """The changes asked of a preview that had changes of its own ("preview again"), applied
+    on top of them, so that confirming it loads what it showed: a date order given replaces,
+    types and renames merge by column, drops add (a column dropped now loses its earlier type
+    and new name)."""
+    dropped = set(given.drop)
+    types = {c: t for c, t in earlier.types if c not in dropped}
+    rename = {c: n for c, n in earlier.rename if c not in dropped}
+    return given.model_copy(
+        update={
+            "types": types | given.types,
+            "date_order": given.date_order or _order_value(earlier.date_order),
+            "rename": rename | given.rename,
+            "drop": list(dict.fromkeys([*earlier.drop, *given.drop])),
+        }
+    )
+
+
+def _order_value(order: DateOrder | None) -> str | None:
+    return None if order is None else order.value
 
 
 def _preview(task: IngestionTask) -> dict[str, Any]:

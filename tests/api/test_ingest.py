@@ -512,3 +512,40 @@ async def test_the_same_bytes_with_another_sheet_or_to_replace_are_not_duplicate
         "/graphql", json={"query": '{ rowCount(filter: {datasource: "sales"}) }'}
     )
     assert summary.json()["data"]["rowCount"] == 6  # replaced, not doubled
+
+
+async def test_an_unknown_form_field_is_refused_naming_the_closest_one(app: App) -> None:
+    # A misspelt dry_run loaded the data it was meant to preview only.
+    response = await upload(
+        app.client, content=sales_csv(rows=3), datasource="typo_test", extra={"dryrun": "true"}
+    )
+
+    assert response.status_code == 422, response.text
+    said = response.json()
+    assert said["error"] == "unknown form field 'dryrun'; did you mean dry_run?"
+    assert said["detail"].startswith("The fields are: file, datasource_name, force, dry_run,")
+    assert await task_count(app.client) == 0
+    assert await stored_keys(app.runtime) == []
+    assert (await app.client.get("/api/datasources/typo_test")).status_code == 404
+    misnamed = await app.client.post(
+        "/api/ingest/upload",
+        files={"File": ("data.csv", sales_csv(rows=2))},
+        data={"datasource_name": "sales"},
+    )
+    assert misnamed.status_code == 422, misnamed.text
+    assert misnamed.json()["error"] == "unknown form field 'File'; did you mean file?"
+    after = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        + sales_csv(rows=3)
+        + b'\r\n--XyZ\r\nContent-Disposition: form-data; name="datasource_name"\r\n\r\nsales'
+        + b'\r\n--XyZ\r\nContent-Disposition: form-data; name="colour"\r\n\r\nred\r\n--XyZ--\r\n'
+    )
+    late = await app.client.post(
+        "/api/ingest/upload",
+        content=after,
+        headers={"content-type": "multipart/form-data; boundary=XyZ"},
+    )
+    assert late.status_code == 422, late.text
+    assert late.json()["error"] == "unknown form field 'colour'."
+    assert await task_count(app.client) == 0
+    assert await stored_keys(app.runtime) == []

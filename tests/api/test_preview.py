@@ -278,3 +278,76 @@ async def test_a_preview_says_whether_the_column_types_can_change(app: App) -> N
     has_rows = (await _preview(app, more))["report"]["preview"]
     assert has_rows["schema_fixed"] is True
     assert "already has rows" in has_rows["schema_fixed_why"]
+
+
+async def test_confirming_a_preview_made_with_overrides_loads_what_it_showed(app: App) -> None:
+    preview = await _preview(app)
+    overrides = {
+        "types": {"amount": "float"},
+        "date_order": "day_first",
+        "rename": {"code": "ref"},
+        "drop": ["note"],
+    }
+    again = await app.client.post(
+        f"/api/ingest/tasks/{preview['task_id']}/confirm",
+        json={"overrides": overrides, "dry_run": True},
+    )
+    shown = await wait_for_task(app.client, again.json()["task_id"])
+    assert shown["report"]["preview"]["rows"][0] == ["2019-05-01", "10.0", "007"]
+
+    loaded = await app.client.post(f"/api/ingest/tasks/{shown['task_id']}/confirm", json={})
+
+    assert loaded.status_code == 202, loaded.text
+    task = await wait_for_task(app.client, loaded.json()["task_id"])
+    assert task["status"] == "succeeded", task
+    assert task["overrides"] == overrides
+    rows = await _rows(app, "readings")
+    assert sorted(r["when"][:10] for r in rows) == ["2019-05-01", "2019-05-02", "2019-05-03"]
+    assert sorted(r["ref"] for r in rows) == ["007", "008", "009"]
+    columns = (await app.client.get("/api/datasources/readings")).json()["columns"]
+    assert (columns["amount"], "note" in columns) == ("Float64", False)
+
+
+async def test_a_confirms_overrides_go_on_top_of_the_previews_own(app: App) -> None:
+    preview = await _preview(app)
+    first = {"types": {"amount": "float"}, "date_order": "day_first", "rename": {"code": "ref"}}
+    again = await app.client.post(
+        f"/api/ingest/tasks/{preview['task_id']}/confirm",
+        json={"overrides": first, "dry_run": True},
+    )
+    shown = await wait_for_task(app.client, again.json()["task_id"])
+
+    answer = await app.client.post(
+        f"/api/ingest/tasks/{shown['task_id']}/confirm",
+        json={
+            "overrides": {"types": {"note": "string"}, "drop": ["code"]},
+            "dry_run": True,
+        },
+    )
+
+    task = await wait_for_task(app.client, answer.json()["task_id"])
+    assert task["status"] == "succeeded", task
+    assert task["overrides"] == {
+        "types": {"amount": "float", "note": "string"},
+        "date_order": "day_first",
+        "rename": {},  # code is dropped now: its new name goes with it
+        "drop": ["code"],
+    }
+    assert task["report"]["preview"]["rows"][0] == ["2019-05-01", "10.0", "a"]
+
+
+async def test_a_confirm_with_an_unknown_key_is_refused(app: App) -> None:
+    preview = await _preview(app)
+    url = f"/api/ingest/tasks/{preview['task_id']}/confirm"
+
+    typo = await app.client.post(url, json={"dryrun": True})
+    nested = await app.client.post(url, json={"overrides": {"type": {"amount": "float"}}})
+
+    assert typo.status_code == 422, typo.text
+    assert "unknown field 'dryrun'; did you mean dry_run?" in typo.json()["detail"]
+    assert nested.status_code == 422, nested.text
+    assert nested.json()["detail"].startswith(
+        "overrides: unknown field 'type'; did you mean types? The fields are: types,"
+    )
+    tasks = (await app.client.get("/api/ingest/tasks")).json()
+    assert tasks["total"] == 1  # the preview only

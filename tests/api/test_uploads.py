@@ -88,7 +88,13 @@ async def test_a_missing_part_is_named_and_the_session_completes_once_it_is_sent
     assert refused.json()["error"] == "Parts 2, 3 are missing"
     assert "Send them" in refused.json()["detail"]
 
-    await send_parts(app, session, data, [2, 3])
+    await send_parts(app, session, data, [2])
+    one = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert one.status_code == 409, one.text
+    assert one.json()["error"] == "Part 3 is missing"
+    assert one.json()["detail"].startswith("Send it and complete again")
+
+    await send_parts(app, session, data, [3])
     completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
     assert completed.status_code == 202, completed.text
     assert completed.json()["sha256"] == hashlib.sha256(data).hexdigest()
@@ -345,3 +351,23 @@ async def test_losing_write_access_before_complete_keeps_the_session(app: App) -
         assert (await olga.put("/api/datasources/shared/grants/ulla")).status_code == 200
         completed = await ulla.post(f"/api/uploads/{session['id']}/complete")
         assert completed.status_code == 202, completed.text
+
+
+async def test_an_unknown_key_is_refused_naming_the_closest_one(app: App) -> None:
+    # "dryrun" was ignored: the session loaded the file it was meant to preview only.
+    body = {"filename": "a.csv", "size": 10, "datasource_name": "sales", "dryrun": True}
+
+    response = await app.client.post("/api/uploads", json=body)
+
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert "unknown field 'dryrun'; did you mean dry_run?" in detail
+    assert "The fields are: filename, size, sha256, datasource_name, force, dry_run," in detail
+    listed = await app.client.get("/api/uploads")
+    assert listed.json()["total"] == 0
+    session = await create(app, b"a,b\n1,2\n")
+    complete = await app.client.post(
+        f"/api/uploads/{session['id']}/complete", json={"sha256": None, "part": []}
+    )
+    assert complete.status_code == 422, complete.text
+    assert "unknown field 'part'; did you mean parts?" in complete.json()["detail"]

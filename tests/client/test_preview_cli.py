@@ -4,11 +4,15 @@ with --type and --day-first loads the rows as chosen."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.client.test_cli import sales_ingest
@@ -64,6 +68,53 @@ def test_preview_then_confirm_with_a_type_and_day_first(
     assert "--type 'money' is not a column type" in again.stderr
 
 
+def test_the_command_printed_after_preview_again_loads_what_it_showed(
+    served: dict[str, str], tmp_path: Path
+) -> None:
+    data = tmp_path / "readings.csv"
+    data.write_text(READINGS)
+    first = sales_ingest("upload", str(data), "--datasource", "readings", "--preview", env=served)
+    (command,) = re.findall(r"sales-ingest confirm \w+", first.stdout)
+    url, token = served["SALES_INGEST_URL"], served["SALES_INGEST_TOKEN"]
+    elsewhere = {k: v for k, v in served.items() if k != "SALES_INGEST_URL"}
+
+    again = sales_ingest(
+        *command.split()[1:],
+        *("--type", "amount=float", "--day-first", "--preview"),
+        *("--url", url, "--token", token),
+        env=elsewhere,
+    )
+
+    assert again.returncode == 0, again.stderr
+    assert re.search(r"2019-05-01\s+10\.0\s+007", again.stdout)  # as it would be stored
+    assert "Changes asked after the preview: amount read as float; dates read day first." in (
+        again.stdout
+    )
+    printed = again.stdout.rstrip().splitlines()[-1].strip()
+    assert printed.startswith("sales-ingest confirm ")
+    assert printed.endswith(f" --url {url} --token <your token>")
+    assert token not in again.stdout
+    words = shlex.split(printed.removesuffix(" --token <your token>"))
+    loaded = sales_ingest(*words[1:], env=elsewhere)  # the token from the environment
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Changes asked after the preview: amount read as float; dates read day first." in (
+        loaded.stdout
+    )
+    (loaded_id,) = re.findall(r"\(task (\w+)\)", loaded.stdout)
+    status = sales_ingest("status", loaded_id, env=served)
+    assert "Changes asked after the preview: amount read as float; dates read day first." in (
+        status.stdout
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    rows = httpx.get(f"{url}/api/datasources/readings/rows.csv", headers=auth)
+    assert rows.status_code == 200, rows.text
+    found = list(csv.DictReader(io.StringIO(rows.text)))
+    assert sorted(r["when"][:10] for r in found) == ["2019-05-01", "2019-05-02", "2019-05-03"]
+    assert sorted(float(r["amount"]) for r in found) == [10.0, 20.0, 30.0]
+    columns = httpx.get(f"{url}/api/datasources/readings", headers=auth).json()["columns"]
+    assert columns["amount"] == "Float64"
+
+
 def test_a_failed_preview_says_that_nothing_was_loaded() -> None:
     from io import StringIO
 
@@ -81,3 +132,28 @@ def test_a_failed_preview_says_that_nothing_was_loaded() -> None:
     loaded = StringIO()
     summarize({**task, "dry_run": False}, Console(file=loaded, width=200))
     assert "preview" not in loaded.getvalue()
+
+
+def test_a_tasks_changes_are_said_in_words() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from backend.client.output import summarize
+
+    task = {"status": "succeeded", "filename": "r.csv", "datasource": "shop", "task_id": "t1"}
+    overrides = {
+        "types": {"store_code": "string"},
+        "date_order": "day_first",
+        "rename": {"product": "item"},
+        "drop": ["units"],
+    }
+    shown = StringIO()
+    summarize({**task, "overrides": overrides}, Console(file=shown, width=300))
+    assert (
+        "Changes asked after the preview: store_code read as string; product stored as item; "
+        "units left out; dates read day first."
+    ) in shown.getvalue()
+    plain = StringIO()
+    summarize({**task, "overrides": None}, Console(file=plain, width=300))
+    assert "Changes" not in plain.getvalue()

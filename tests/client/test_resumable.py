@@ -185,6 +185,13 @@ def test_a_file_above_parts_above_goes_in_parts_and_loads(served: Served, tmp_pa
     assert plain.returncode == 0, plain.stderr
     assert len(sessions(served)) == 1 and len(served.faults.passed) == 3
 
+    one = sales_ingest(
+        served, "upload", str(small), "--datasource", "readings", "--parts-above", "0", "--force"
+    )
+    assert one.returncode == 0, one.stderr
+    assert re.search(r"upload \w+: 1 part of 5 MB, 4 at a time", one.stderr), one.stderr
+    assert re.search(r"sent 1 part \(", one.stderr), one.stderr
+
 
 def test_a_lost_connection_is_resumed_sending_only_the_missing_parts(
     served: Served, tmp_path: Path

@@ -289,7 +289,8 @@ def _check_parts(row: UploadSession, parts: list[PartOut], sent: list[PartSent] 
     if missing:
         raise Conflict(
             f"{_parts(missing)} {'is' if len(missing) == 1 else 'are'} missing",
-            "Send them and complete again (GET /api/uploads/{id} lists the parts received).",
+            f"Send {'it' if len(missing) == 1 else 'them'} and complete again "
+            "(GET /api/uploads/{id} lists the parts received).",
         )
     wrong = [
         n

@@ -7,13 +7,14 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 from backend.ingestion.resumable.models import UploadSession
+from backend.known_fields import StrictBody
 
 SHA256_HEX = r"^[0-9a-fA-F]{64}$"
 SHA256_BASE64 = r"^[A-Za-z0-9+/]{43}=$"
 MAX_PARTS_ASKED = 100
 
 
-class NewSession(BaseModel):
+class NewSession(StrictBody):
     """A file to send in parts, and what to do with it once complete (the upload form's
     fields)."""
 
@@ -92,14 +93,14 @@ class SessionPage(BaseModel):
     total: int
 
 
-class PartAsked(BaseModel):
+class PartAsked(StrictBody):
     number: int = Field(ge=1, le=10_000)
     sha256: str | None = Field(
         default=None, pattern=SHA256_BASE64, description="The part's sha256, base64"
     )
 
 
-class PartsAsk(BaseModel):
+class PartsAsk(StrictBody):
     parts: list[PartAsked] = Field(min_length=1, max_length=MAX_PARTS_ASKED)
 
 
@@ -115,11 +116,11 @@ class PartAddresses(BaseModel):
     parts: list[PartAddressOut]
 
 
-class PartSent(BaseModel):
+class PartSent(StrictBody):
     number: int
     etag: str = Field(max_length=200)
 
 
-class CompleteBody(BaseModel):
+class CompleteBody(StrictBody):
     sha256: str | None = Field(default=None, pattern=SHA256_HEX)
     parts: list[PartSent] | None = Field(default=None, max_length=10_000)
