@@ -171,11 +171,14 @@ async def _no_writers(own: AsyncSession, env: Env, row: UploadSession) -> None:
     """Complete waits for the parts being written (no byte is written once it has begun)."""
     busy = await writing.being_written(own, env, row)
     if busy:
-        raise Conflict(
-            f"{_parts(busy)} {'is' if len(busy) == 1 else 'are'} still being sent",
+        one = len(busy) == 1
+        raise writing.StillWriting(
+            f"{_parts(busy)} {'is' if one else 'are'} still being sent",
             "Complete again once "
-            + ("it ends" if len(busy) == 1 else "they end")
-            + " (GET /api/uploads/{id} lists the parts received).",
+            + ("it ends" if one else "they end")
+            + f", in a few seconds: {'it is' if one else 'they are'} being sent by another "
+            f"request (or one that stopped less than {writing.STALE_AFTER.seconds} seconds ago). "
+            "GET /api/uploads/{id} lists the parts received.",
         )
 
 
