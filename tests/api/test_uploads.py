@@ -431,3 +431,36 @@ async def test_a_declared_sha256_once_checked_stands_for_the_bytes(app: App) -> 
     sent = await upload(app.client, content=real, datasource="inferred")
     assert sent.status_code == 200 and sent.json()["duplicate"] is True, sent.text
     assert sent.json()["task_id"] == task["task_id"]
+
+
+async def test_abort_while_complete_runs_is_refused_and_removes_nothing(app: App) -> None:
+    data = sales_csv(rows=30)
+    session = await create(app, data)
+    await send_parts(app, session, data, [1])
+    await completing_since(app, session["id"], dt.timedelta(seconds=10))  # a live complete
+    refused = await app.client.delete(f"/api/uploads/{session['id']}")
+    assert refused.status_code == 409, refused.text  # before: 204, the file deleted under it
+    assert "is being completed" in refused.json()["error"]
+    assert "GET /api/uploads/{id} says how it ended" in refused.json()["detail"]
+    listed = (await app.client.get(f"/api/uploads/{session['id']}")).json()
+    assert (listed["status"], [p["number"] for p in listed["parts"]]) == ("completing", [1])
+
+    async with session_scope(app.runtime.sessions) as db:  # that complete failed: open again
+        await db.execute(
+            update(UploadSession).where(UploadSession.id == session["id"]).values(status="open")
+        )
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert completed.status_code == 202, completed.text
+    task = await wait_for_task(app.client, completed.json()["task_id"])
+    assert task["status"] == "succeeded", task
+
+
+async def test_a_session_left_completing_by_a_crash_may_be_aborted(app: App) -> None:
+    data = sales_csv(rows=30)
+    session = await create(app, data)
+    await send_parts(app, session, data, [1])
+    await completing_since(app, session["id"], dt.timedelta(minutes=3))  # its call died
+    aborted = await app.client.delete(f"/api/uploads/{session['id']}")
+    assert aborted.status_code == 204, aborted.text
+    listed = (await app.client.get(f"/api/uploads/{session['id']}")).json()
+    assert listed["status"] == "aborted"
