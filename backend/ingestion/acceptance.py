@@ -93,6 +93,7 @@ async def accept(
         if (
             not force
             and not dry_run
+            and not staged.sha256_declared  # its worker looks, once it has checked the hash
             and chosen.mode is LoadMode.APPEND
             and (existing := await find_duplicate(session, name, staged.sha256, chosen.sheet))
         ):
@@ -157,11 +158,16 @@ def _new_task(
         size_bytes=staged.size,
         sha256=staged.sha256,
         storage_key=staged.key,
-        options={"force": force, **options.as_dict()},
+        options={"force": force, **options.as_dict(), **_declared(staged)},
         created_by=actor.id,
         created_by_user=actor.user,
         trace_context=tracing.carrier(),  # the worker continues the upload's trace
     )
+
+
+def _declared(staged: StagedUpload) -> dict[str, bool]:
+    """A declared sha256 not checked yet: the worker checks it (backend.worker.processing)."""
+    return {"sha256_declared": True} if staged.sha256_declared else {}
 
 
 async def find_duplicate(
@@ -169,7 +175,8 @@ async def find_duplicate(
 ) -> IngestionTask | None:
     """The task that loads (or will load) the same rows: the same bytes to the same datasource,
     of the same sheet for a workbook (another sheet holds other rows). A failed or cancelled
-    upload does not block sending the same bytes again."""
+    upload does not block sending the same bytes again, nor does a task whose sha256 was only
+    declared and is not checked yet (repository.same_content leaves it out)."""
     for task in await repository.same_content(session, datasource, sha256):
         if _sheet(task.options.get("sheet")) == _sheet(sheet):
             return task

@@ -33,6 +33,7 @@ from backend.pipeline.sniff import SNIFF_BYTES, FileFormat, UnrecognisedContent,
 from backend.pipeline.sources.base import DEFAULT_LIMITS
 from backend.storage import ObjectStore, ObjectWriter
 from backend.storage.space import SpaceGuard
+from backend.tasks import repository
 from backend.tasks.models import IngestionTask, TaskStatus
 from backend.units import format_bytes
 
@@ -97,8 +98,9 @@ class Intake:
         """`task`'s stored file as a new upload, copied inside the store (a hard link, or a
         server-side copy on S3): its bytes never pass through this process, and it is not
         bounded by MAX_UPLOAD_MB (it came in once already, maybe through an upload session).
-        The bytes are the same, so are the size and sha256. Raises FileNotFoundError when the
-        file is no longer kept."""
+        The bytes are the same, so are the size and sha256; a sha256 only declared, that no
+        worker has checked yet (or that its check found false), stays a declared one, which the
+        new task's worker checks. Raises FileNotFoundError when the file is no longer kept."""
         if self.space is not None:
             await threads.FILES.run(self.space.check)
         task_id = uuid.uuid4().hex
@@ -112,6 +114,7 @@ class Intake:
             sha256=task.sha256,
             file_format=FileFormat(task.file_format),
             store=self.store,
+            sha256_declared=repository.sha256_unverified(task),
         )
 
     async def _stream_into(self, writer: ObjectWriter, chunks: AsyncIterator[bytes]) -> FileFormat:

@@ -30,6 +30,9 @@ class StagedUpload:
     sha256: str
     file_format: FileFormat
     store: ObjectStore = field(repr=False)
+    # The sha256 is one an uploader declared, not yet checked against the bytes (a copy of such
+    # a task's file): no duplicate is looked for with it, and the new task's worker checks it.
+    sha256_declared: bool = False
 
     async def discard(self) -> None:
         try:

@@ -16,6 +16,7 @@ from backend.db import utcnow
 from backend.tasks import lifecycle
 from backend.tasks.models import (
     ACTIVE_STATUSES,
+    STORED_STATUSES,
     TERMINAL_STATUSES,
     IngestionTask,
     TaskEvent,
@@ -26,6 +27,8 @@ CLAIM_LOCK = 7_301_442_019  # the advisory lock that serialises claims on Postgr
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 _VALIDATING = [TaskStatus.VALIDATING.value, TaskStatus.LOADING.value]
 _ENDED_WITHOUT_DATA = [TaskStatus.FAILED.value, TaskStatus.CANCELLED.value]
+# Reached only once a worker has read the task's file (and checked a declared sha256).
+_READ = frozenset({TaskStatus.LOADING}) | STORED_STATUSES
 
 
 def _runnable(now: dt.datetime, waiting: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -107,7 +110,7 @@ async def find(
 async def same_content(session: AsyncSession, datasource: str, sha256: str) -> list[IngestionTask]:
     """The latest tasks (at most 100, newest first) with these bytes for this datasource that
     did not fail nor were cancelled, with their events; never a preview (a dry run loads
-    nothing)."""
+    nothing), nor a task whose sha256 was only declared and no worker has checked yet."""
     query = (
         _with_events(select(IngestionTask))
         .where(
@@ -119,7 +122,26 @@ async def same_content(session: AsyncSession, datasource: str, sha256: str) -> l
         .order_by(IngestionTask.created_at.desc())
         .limit(100)
     )
-    return list((await session.scalars(query)).all())
+    return [task for task in (await session.scalars(query)).all() if not sha256_unverified(task)]
+
+
+def sha256_unverified(task: IngestionTask) -> bool:
+    """Whether the task's sha256 is one declared by its uploader (an upload session completed on
+    S3, or a copy of such a task's file) that no worker has checked against the bytes yet: it
+    says nothing of the bytes, neither for a duplicate check nor for a copy of the file."""
+    options = task.options or {}
+    return (
+        bool(options.get("sha256_declared"))
+        and not options.get("sha256_verified")
+        and TaskStatus(task.status) not in _READ
+    )
+
+
+async def mark_sha256_verified(session: AsyncSession, task_id: str) -> None:
+    """Record that a worker found the task's bytes to have its declared sha256."""
+    task = await session.get(IngestionTask, task_id)
+    if task is not None:
+        task.options = {**task.options, "sha256_verified": True}
 
 
 async def pending_for(session: AsyncSession, datasource: str) -> str | None:

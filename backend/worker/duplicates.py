@@ -12,10 +12,7 @@ from backend.pipeline import remedies
 from backend.pipeline.normalize import LoadMode, UploadOptions
 from backend.pipeline.outcome import Failure
 from backend.tasks import repository
-from backend.tasks.models import IngestionTask, TaskStatus
-
-# An earlier task with a declared sha256 that no worker has verified yet proves nothing.
-UNVERIFIED = (TaskStatus.QUEUED.value, TaskStatus.VALIDATING.value)
+from backend.tasks.models import IngestionTask
 
 
 def wanted(task: IngestionTask) -> bool:
@@ -52,11 +49,11 @@ async def duplicate_failure(sessions: SessionMaker, task: IngestionTask) -> Fail
 
 async def _earlier(session: AsyncSession, task: IngestionTask) -> IngestionTask | None:
     sheet = _sheet(task.options.get("sheet"))
+    # An earlier task whose declared sha256 no worker has verified yet proves nothing: the
+    # lookup leaves it out (repository.sha256_unverified).
     for other in await repository.same_content(session, task.datasource, task.sha256):
         if (other.created_at, other.id) >= (task.created_at, task.id):
             continue  # this task, or a later one (which finds this one)
-        if other.options.get("sha256_declared") and other.status in UNVERIFIED:
-            continue
         if _sheet(other.options.get("sheet")) == sheet:
             return other
     return None

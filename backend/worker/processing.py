@@ -12,7 +12,7 @@ from backend import druid_load as druid_phase
 from backend import threads
 from backend.config import Settings
 from backend.contracts.schema import DatasetSchema
-from backend.db import SessionMaker
+from backend.db import SessionMaker, session_scope
 from backend.druid.spec import (
     InputFormat,
     LocalLocation,
@@ -30,6 +30,7 @@ from backend.pipeline.sources.base import DEFAULT_LIMITS, InputLimits, ReadError
 from backend.priority import run_heavy
 from backend.storage import ObjectStore
 from backend.storage.s3 import S3ObjectStore
+from backend.tasks import repository
 from backend.tasks.models import IngestionTask
 from backend.worker import duplicates
 
@@ -116,6 +117,19 @@ def check_sha256(path: Path, declared: str) -> None:
         )
 
 
+async def verify_sha256(source: Path, task: IngestionTask, sessions: SessionMaker | None) -> None:
+    """Check the task's declared sha256 (once: a task processed again after it was checked
+    skips it), and record it checked: from then on the hash stands for the bytes (duplicate
+    checks, copies made by reload or confirm)."""
+    if task.options.get("sha256_verified"):
+        return
+    await threads.FILES.run(check_sha256, source, task.sha256)
+    task.options = {**task.options, "sha256_verified": True}
+    if sessions is not None:
+        async with session_scope(sessions) as session:
+            await repository.mark_sha256_verified(session, task.id)
+
+
 @dataclass
 class Processed:
     outcome: normalize.Outcome
@@ -145,12 +159,12 @@ async def process(
     if source is None:
         source = workdir / "source"
         await store.get_file(task.storage_key, source)
-        if task.options.get("sha256_declared"):  # an upload session's, completed on S3
-            await threads.FILES.run(check_sha256, source, task.sha256)
-            # Verified now: the duplicate check its upload could not make (the file is kept).
-            found = await duplicates.duplicate_failure(sessions, task) if sessions else None
-            if found is not None:
-                return Processed(normalize.Outcome(None, failure=found), None, {})
+    if task.options.get("sha256_declared"):  # an upload session's on S3, or a copy of its file
+        await verify_sha256(source, task, sessions)
+        # Verified now: the duplicate check its upload could not make (the file is kept).
+        found = await duplicates.duplicate_failure(sessions, task) if sessions else None
+        if found is not None:
+            return Processed(normalize.Outcome(None, failure=found), None, {})
     with tracing.span("read and validate", **{"ingest.format": task.file_format}):
         outcome = await run_heavy(
             normalize.normalize,

@@ -16,6 +16,7 @@ from backend.errors import storage_unavailable
 from backend.ingestion.resumable.models import UploadSession
 from backend.storage import parts
 from backend.storage.s3 import S3ObjectStore
+from backend.tasks.models import IngestionTask
 from tests.conftest import App
 from tests.factories import read_dataset, sales_csv, stored_keys, upload, wait_for_task
 from tests.ingestion.resumable.sending import (
@@ -371,3 +372,121 @@ async def test_an_unknown_key_is_refused_naming_the_closest_one(app: App) -> Non
     )
     assert complete.status_code == 422, complete.text
     assert "unknown field 'part'; did you mean parts?" in complete.json()["detail"]
+
+
+async def lying_session(app: App, real: bytes, datasource: str) -> str | None:
+    """An upload session of other bytes declaring `real`'s sha256, completed: its task (S3:
+    recorded unread), or None (local folder: refused at complete, hashed at once)."""
+    other = sales_csv(rows=45, seed=7)
+    lying = await create(
+        app, other, sha256=hashlib.sha256(real).hexdigest(), datasource_name=datasource
+    )
+    await send_parts(app, lying, other, [1])
+    completed = await app.client.post(f"/api/uploads/{lying['id']}/complete")
+    if not isinstance(app.runtime.store, S3ObjectStore):
+        assert completed.status_code == 422, completed.text
+        return None
+    assert completed.status_code == 202, completed.text
+    task_id: str = completed.json()["task_id"]
+    return task_id
+
+
+async def test_a_reload_of_a_task_whose_declared_sha256_was_false_fails_the_same_check(
+    app: App,
+) -> None:
+    real = sales_csv(rows=40)
+    lying = await lying_session(app, real, "inferred")
+    if lying is None:
+        return
+    failed = await wait_for_task(app.client, lying)
+    assert failed["status"] == "failed" and "sha256 declared" in failed["error"]["message"]
+
+    reloaded = await app.client.post(f"/api/ingest/tasks/{lying}/reload", json={})
+    assert reloaded.status_code == 202, reloaded.text
+    again = await wait_for_task(app.client, reloaded.json()["task_id"])
+    # before: succeeded, the other bytes loaded as the real file's
+    assert again["status"] == "failed", again
+    assert "sha256 declared" in again["error"]["message"]
+    assert again["options"]["sha256_declared"] is True
+    assert not await stored_keys(app.runtime, "datasets")
+
+    sent = await upload(app.client, content=real, datasource="inferred")
+    assert sent.status_code == 202 and sent.json()["duplicate"] is False, sent.text
+    task = await wait_for_task(app.client, sent.json()["task_id"])
+    assert (task["status"], task["rows_valid"]) == ("succeeded", 40), task
+
+
+async def test_an_upload_is_no_duplicate_of_a_task_whose_declared_sha256_is_unchecked(
+    app: App,
+) -> None:
+    assert app.runtime.workers is not None
+    await app.runtime.workers.stop()  # the lying session's task stays unchecked
+    real = sales_csv(rows=40)
+    lying = await lying_session(app, real, "inferred")
+    if lying is None:
+        return
+    for status in ("queued", "validating"):
+        async with session_scope(app.runtime.sessions) as db:
+            await db.execute(
+                update(IngestionTask).where(IngestionTask.id == lying).values(status=status)
+            )
+        sent = await upload(app.client, content=real, datasource="inferred")
+        # before: 200 "already uploaded ... as task <the lying one>", the real bytes dropped
+        assert sent.status_code == 202, sent.text
+        assert sent.json()["task_id"] != lying and sent.json()["duplicate"] is False
+        async with session_scope(app.runtime.sessions) as db:
+            await db.execute(
+                update(IngestionTask)
+                .where(IngestionTask.id == sent.json()["task_id"])
+                .values(status="cancelled")
+            )
+
+
+async def test_a_declared_sha256_once_checked_stands_for_the_bytes(app: App) -> None:
+    real = sales_csv(rows=40)
+    session = await create(
+        app, real, sha256=hashlib.sha256(real).hexdigest(), datasource_name="inferred"
+    )
+    await send_parts(app, session, real, [1])
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert completed.status_code == 202, completed.text
+    task = await wait_for_task(app.client, completed.json()["task_id"])
+    assert task["status"] == "succeeded", task
+    if isinstance(app.runtime.store, S3ObjectStore):  # checked by the worker, and recorded
+        assert task["options"]["sha256_verified"] is True
+    sent = await upload(app.client, content=real, datasource="inferred")
+    assert sent.status_code == 200 and sent.json()["duplicate"] is True, sent.text
+    assert sent.json()["task_id"] == task["task_id"]
+
+
+async def test_abort_while_complete_runs_is_refused_and_removes_nothing(app: App) -> None:
+    data = sales_csv(rows=30)
+    session = await create(app, data)
+    await send_parts(app, session, data, [1])
+    await completing_since(app, session["id"], dt.timedelta(seconds=10))  # a live complete
+    refused = await app.client.delete(f"/api/uploads/{session['id']}")
+    assert refused.status_code == 409, refused.text  # before: 204, the file deleted under it
+    assert "is being completed" in refused.json()["error"]
+    assert "GET /api/uploads/{id} says how it ended" in refused.json()["detail"]
+    listed = (await app.client.get(f"/api/uploads/{session['id']}")).json()
+    assert (listed["status"], [p["number"] for p in listed["parts"]]) == ("completing", [1])
+
+    async with session_scope(app.runtime.sessions) as db:  # that complete failed: open again
+        await db.execute(
+            update(UploadSession).where(UploadSession.id == session["id"]).values(status="open")
+        )
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert completed.status_code == 202, completed.text
+    task = await wait_for_task(app.client, completed.json()["task_id"])
+    assert task["status"] == "succeeded", task
+
+
+async def test_a_session_left_completing_by_a_crash_may_be_aborted(app: App) -> None:
+    data = sales_csv(rows=30)
+    session = await create(app, data)
+    await send_parts(app, session, data, [1])
+    await completing_since(app, session["id"], dt.timedelta(minutes=3))  # its call died
+    aborted = await app.client.delete(f"/api/uploads/{session['id']}")
+    assert aborted.status_code == 204, aborted.text
+    listed = (await app.client.get(f"/api/uploads/{session['id']}")).json()
+    assert listed["status"] == "aborted"

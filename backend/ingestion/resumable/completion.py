@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -34,7 +33,7 @@ from backend.ingestion.resumable import plan, writing
 from backend.ingestion.resumable.models import SessionStatus, UploadSession
 from backend.ingestion.resumable.plan import Env
 from backend.ingestion.resumable.schemas import PartOut, PartSent
-from backend.ingestion.resumable.service import ACTIVE, find, stored_parts
+from backend.ingestion.resumable.service import ACTIVE, completing_stale, find, stored_parts
 from backend.ingestion.uploads import StagedUpload
 from backend.pipeline.normalize import UploadOptions
 from backend.pipeline.sniff import SNIFF_BYTES, FileFormat
@@ -43,9 +42,7 @@ from backend.tasks import repository
 
 log = logging.getLogger(__name__)
 NAMED_AT_MOST = 20  # missing or wrong parts named in a 409
-# A session completing whose complete call has not been heard of for this long died (a crash):
-# the next complete takes it over. A live complete says so every HEARTBEAT_SECONDS.
-COMPLETING_STALE = dt.timedelta(minutes=2)
+# A live complete says so every HEARTBEAT_SECONDS (service.COMPLETING_STALE: one that died).
 HEARTBEAT_SECONDS = 30.0
 
 
@@ -146,7 +143,7 @@ async def _begin(env: Env, actor: Principal, session_id: str) -> UploadSession:
     session left completing for COMPLETING_STALE (its complete call died) is taken over."""
     async with session_scope(env.sessions) as own:
         row = await find(own, actor, session_id, lock=True)
-        if row.status == SessionStatus.COMPLETING.value and not _stale(row):
+        if row.status == SessionStatus.COMPLETING.value and not completing_stale(row):
             raise Conflict(
                 f"upload session {row.id} is being completed",
                 "Ask again shortly: GET /api/uploads/{id} names its task once it is done.",
@@ -163,19 +160,18 @@ async def _begin(env: Env, actor: Principal, session_id: str) -> UploadSession:
     return row
 
 
-def _stale(row: UploadSession) -> bool:
-    return row.updated_at < utcnow() - COMPLETING_STALE
-
-
 async def _no_writers(own: AsyncSession, env: Env, row: UploadSession) -> None:
     """Complete waits for the parts being written (no byte is written once it has begun)."""
     busy = await writing.being_written(own, env, row)
     if busy:
-        raise Conflict(
-            f"{_parts(busy)} {'is' if len(busy) == 1 else 'are'} still being sent",
+        one = len(busy) == 1
+        raise writing.StillWriting(
+            f"{_parts(busy)} {'is' if one else 'are'} still being sent",
             "Complete again once "
-            + ("it ends" if len(busy) == 1 else "they end")
-            + " (GET /api/uploads/{id} lists the parts received).",
+            + ("it ends" if one else "they end")
+            + f", in a few seconds: {'it is' if one else 'they are'} being sent by another "
+            f"request (or one that stopped less than {writing.STALE_AFTER.seconds} seconds ago). "
+            "GET /api/uploads/{id} lists the parts received.",
         )
 
 

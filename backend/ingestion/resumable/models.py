@@ -22,7 +22,7 @@ class SessionStatus(enum.StrEnum):
 
 
 class PartState(enum.StrEnum):
-    WRITING = "writing"  # its bytes are being written (since started_at): not good bytes yet
+    WRITING = "writing"  # its bytes are being written (its writer refreshes started_at)
     STORED = "stored"  # written whole, its size and sha256 checked
 
 
@@ -70,4 +70,5 @@ class UploadPart(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     state: Mapped[str] = mapped_column(String(16), default=PartState.STORED.value)
     writer: Mapped[str | None] = mapped_column(String(32))  # the request writing it
-    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # when writing began
+    # When writing began, then when its writer last said it still writes (every few seconds).
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

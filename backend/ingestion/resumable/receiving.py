@@ -60,7 +60,9 @@ async def receive(
         )
     token, deadline = await writing.begin(env, row.id, number, size)
     try:
-        stored = await _write(env, row, number, size, _counted(env, chunks), deadline)
+        async with writing.kept(env, row.id, number, token) as lease:
+            body = _timed(_counted(env, chunks), deadline, lease)
+            stored = await _write(env, row, number, size, body, deadline)
         if wanted is not None and bytes.fromhex(stored.etag) != wanted:
             raise InvalidInput(
                 f"part {number}'s bytes do not match its x-amz-checksum-sha256",
@@ -84,9 +86,7 @@ async def _write(
     assert isinstance(env.parts, LocalParts)
     offset = (number - 1) * row.part_size
     try:
-        return await env.parts.write_part(
-            row.storage_key, offset, size, _timed(chunks, deadline), deadline
-        )
+        return await env.parts.write_part(row.storage_key, offset, size, chunks, deadline)
     except PartSizeWrong as exc:
         raise _wrong_size(number, exc) from exc
     except PartTooLate as exc:
@@ -98,8 +98,11 @@ async def _write(
         ) from exc
 
 
-async def _timed(chunks: AsyncIterator[bytes], deadline: float) -> AsyncIterator[bytes]:
-    """The body's chunks until `deadline` (time.time()); PartTooLate after it."""
+async def _timed(
+    chunks: AsyncIterator[bytes], deadline: float, lease: writing.Lease
+) -> AsyncIterator[bytes]:
+    """The body's chunks until `deadline` (time.time()), PartTooLate after it; each while the
+    writer still holds its part's record (409 once it does not)."""
     body = aiter(chunks)
     while True:
         try:
@@ -108,6 +111,7 @@ async def _timed(chunks: AsyncIterator[bytes], deadline: float) -> AsyncIterator
             return
         except TimeoutError as exc:
             raise PartTooLate("the part's time limit passed") from exc
+        lease.check()
         yield chunk
 
 

@@ -34,6 +34,10 @@ from backend.storage.parts import S3Parts, session_key
 from backend.units import format_bytes
 
 ACTIVE = (SessionStatus.OPEN.value, SessionStatus.COMPLETING.value)
+# A session completing whose complete call has not been heard of for this long died (a crash):
+# the next complete takes it over, and abort may remove it. A live complete says so every
+# completion.HEARTBEAT_SECONDS.
+COMPLETING_STALE = dt.timedelta(minutes=2)
 LISTED_AT_MOST = 100
 
 
@@ -238,6 +242,11 @@ def require_open(row: UploadSession) -> None:
         )
 
 
+def completing_stale(row: UploadSession) -> bool:
+    """A session left completing by a complete call that died."""
+    return row.updated_at < utcnow() - COMPLETING_STALE
+
+
 async def abort(session: AsyncSession, env: Env, actor: Principal, session_id: str) -> None:
     """Remove the session's parts (S3: abort its multipart upload; local: its file)."""
     row = await find(session, actor, session_id, lock=True)
@@ -245,6 +254,12 @@ async def abort(session: AsyncSession, env: Env, actor: Principal, session_id: s
         raise Conflict(
             f"upload session {row.id} is completed: its file is task {row.task_id}'s now",
             "Cancel the task instead (POST /api/ingest/tasks/{id}/cancel).",
+        )
+    if row.status == SessionStatus.COMPLETING.value and not completing_stale(row):
+        raise Conflict(
+            f"upload session {row.id} is being completed: it cannot be aborted now",
+            "GET /api/uploads/{id} says how it ended: it names its task once completed; if "
+            "completing failed, the session is open again and may be aborted then.",
         )
     if row.status in ACTIVE:
         await env.parts.abort(row.storage_key, row.s3_upload_id)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from backend.db import session_scope, utcnow
+from backend.ingestion.resumable import writing
 from backend.ingestion.resumable.models import UploadPart
 from tests.conftest import App, Backend, app_for, make_backend
 from tests.factories import sales_csv
@@ -130,3 +131,77 @@ async def test_a_write_older_than_its_time_limit_counts_as_cut_off(app: App) -> 
     missing = await app.client.post(f"/api/uploads/{session['id']}/complete")
     assert missing.status_code == 409 and missing.json()["error"] == "Part 1 is missing"
     assert (await app.client.get(f"/api/uploads/{session['id']}")).json()["status"] == "open"
+
+
+async def writing_since(app: App, session_id: str, ago: dt.timedelta) -> None:
+    """The session's part recorded as being written, its writer last heard of `ago`."""
+    async with session_scope(app.runtime.sessions) as db:
+        await db.execute(
+            update(UploadPart)
+            .where(UploadPart.session_id == session_id)
+            .values(state="writing", writer="gone", started_at=utcnow() - ago)
+        )
+
+
+async def test_a_part_whose_writer_stopped_is_sent_again_within_a_minute(app: App) -> None:
+    """A crash (kill -9) mid-part: its record is no longer refreshed, and the part may be sent
+    again once it has not been for 30 seconds, whatever the part's time limit."""
+    app.runtime.settings.body_read_timeout_s = 300  # a part may take minutes to arrive
+    data = sales_csv(rows=50)
+    session, found = await one_part_session(app, data)
+    await writing_since(app, session["id"], dt.timedelta(seconds=5))
+    busy = await put(app, found, data)
+    assert busy.status_code == 429, busy.text
+    assert busy.json()["error"] == (
+        "Part 1 is being sent by another request (or one that stopped less than 30 seconds "
+        "ago); send it again in a few seconds"
+    )
+    assert 20 <= int(busy.headers["retry-after"]) <= 25
+    waiting = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert waiting.status_code == 409 and waiting.json()["error"] == "Part 1 is still being sent"
+    assert "less than 30 seconds ago" in waiting.json()["detail"]
+    assert waiting.headers["retry-after"] == "5"
+
+    await writing_since(app, session["id"], dt.timedelta(seconds=40))
+    sent = await put(app, found, data)
+    assert sent.status_code == 200, sent.text  # before: 429 for 300 s + the part's time + 30 s
+    completed = await app.client.post(f"/api/uploads/{session['id']}/complete")
+    assert completed.status_code == 202, completed.text
+
+
+async def test_a_writer_keeps_its_record_fresh_and_stops_when_it_is_taken_over(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writing, "BEAT_SECONDS", 0.05)
+    data = sales_csv(rows=300)
+    session, found = await one_part_session(app, data)
+    reading, go = asyncio.Event(), asyncio.Event()
+
+    async def slowly() -> AsyncIterator[bytes]:
+        yield data[:100]
+        reading.set()
+        await go.wait()
+        yield data[100:]
+
+    sending = asyncio.create_task(put(app, found, slowly()))
+    await asyncio.wait_for(reading.wait(), 10)
+    async with session_scope(app.runtime.sessions) as db:  # as if not refreshed for 40 s
+        await db.execute(
+            update(UploadPart)
+            .where(UploadPart.session_id == session["id"])
+            .values(started_at=utcnow() - dt.timedelta(seconds=40))
+        )
+    await asyncio.sleep(0.3)
+    async with session_scope(app.runtime.sessions) as db:
+        part = await db.get(UploadPart, (session["id"], 1))
+        assert part is not None and part.started_at is not None
+        assert part.state == "writing" and part.started_at > utcnow() - dt.timedelta(seconds=5)
+    async with session_scope(app.runtime.sessions) as db:  # another request takes it over
+        await db.execute(
+            update(UploadPart).where(UploadPart.session_id == session["id"]).values(writer="new")
+        )
+    await asyncio.sleep(0.3)
+    go.set()
+    cut = await sending
+    assert cut.status_code == 409, cut.text
+    assert "Part 1 was not stored; send it again" in cut.json()["detail"]
