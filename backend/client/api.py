@@ -41,15 +41,22 @@ class Api:
         self.command = command  # the service's advice is said in this command's flags
 
     def call(
-        self, method: str, path: str, advice: Advice | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        advice: Advice | None = None,
+        *,
+        unchecked: bool = False,
+        **kwargs: Any,
     ) -> httpx.Response:
         """The answer; an error answer is a Stop (`advice`: this client's words, by status
-        code, in place of the service's advice in REST terms)."""
+        code, in place of the service's advice in REST terms), unless `unchecked`."""
         try:
             response = self.client.request(method, path, **kwargs)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise Stop(USAGE, f"cannot reach {self.url}: {exc}") from exc
-        check(response, self.token, advice, self.command)
+        if not unchecked:
+            check(response, self.token, advice, self.command)
         return response
 
     def json(

@@ -15,6 +15,7 @@ import math
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from backend.client.api import USAGE, Api, Stop
+from backend.client.api import USAGE, Api, Stop, check
 from backend.client.options import command_line, upload_fields
 from backend.units import format_bytes, format_count
 
@@ -31,6 +32,10 @@ CHUNK = 1024 * 1024
 URL_BATCH = 100  # the most part addresses one request may ask for
 ATTEMPTS = 5  # per part: the first try and four retries
 BACKOFF_SECONDS = 0.5  # doubled after each failed try
+# A part the service says is being written (429 with Retry-After: another request, or one that
+# stopped less than 30 s ago) is sent again when it says, for this long at most; complete waits
+# likewise while a part is still being written (409 with Retry-After).
+BUSY_WAIT_SECONDS = 120.0
 
 
 PARTS_ABOVE_MB = 64.0  # default of --parts-above
@@ -214,9 +219,10 @@ class Sender:
                 done.put(None)
 
     def put(self, part: Part, grant: Grant) -> None:
-        delay, problem = BACKOFF_SECONDS, ""
-        for _ in range(ATTEMPTS):
-            sent = [0]
+        delay, problem, tries = BACKOFF_SECONDS, "", 0
+        deadline = time.monotonic() + BUSY_WAIT_SECONDS
+        while True:
+            sent, busy = [0], None
             try:
                 response = self.client.put(
                     grant.url,
@@ -231,13 +237,17 @@ class Sender:
                 if response.status_code < 300:
                     return
                 problem = self.refusal(part, response)
+                busy = retry_after(response) if response.status_code == 429 else None
                 if response.status_code == 403:  # expired: a new address for it
                     grant = self.grants([part])[part.number]
             self.progress.advance(self.bar, -sent[0])
-            if self.stop.wait(delay):
+            if busy is None or time.monotonic() + busy > deadline:
+                tries += 1
+                if tries >= ATTEMPTS:
+                    raise PartFailed(f"part {part.number} failed {ATTEMPTS} times: {problem}")
+                busy, delay = delay, delay * 2
+            if self.stop.wait(busy):
                 raise Interrupted()
-            delay *= 2
-        raise PartFailed(f"part {part.number} failed {ATTEMPTS} times: {problem}")
 
     def refusal(self, part: Part, response: httpx.Response) -> str:
         """What went wrong, for a retry; raises for an answer that a retry cannot change."""
@@ -366,9 +376,33 @@ def complete(
     api: Api, args: argparse.Namespace, session: dict[str, Any], sha256: str
 ) -> dict[str, Any]:
     advice = {409: continue_with(args) + "."}
-    return api.json(
-        "POST",
-        f"/api/uploads/{session['id']}/complete",
-        advice,
-        json={"sha256": sha256, "parts": None},
-    )
+    path, body = f"/api/uploads/{session['id']}/complete", {"sha256": sha256, "parts": None}
+    deadline = time.monotonic() + BUSY_WAIT_SECONDS
+    while True:
+        answer = api.call("POST", path, json=body, unchecked=True)
+        wait = retry_after(answer) if busy(answer) else None
+        if wait is None or time.monotonic() + wait > deadline:
+            break
+        time.sleep(wait)  # a part is still being written: complete once it ends
+    check(answer, api.token, advice, api.command)
+    try:
+        accepted: dict[str, Any] = answer.json()
+    except ValueError:
+        raise Stop(
+            USAGE, f"{api.url} did not answer {path} with JSON; is --url the service's address?"
+        ) from None
+    return accepted
+
+
+def busy(response: httpx.Response) -> bool:
+    """A complete refused only while a part is still being written (409 with Retry-After)."""
+    return response.status_code == 409 and "retry-after" in response.headers
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds a Retry-After header asks for (a number; at least 1, at most 60)."""
+    text = response.headers.get("retry-after", "").strip()
+    try:
+        return min(60.0, max(1.0, float(text))) if text else None
+    except ValueError:
+        return None

@@ -45,7 +45,15 @@ class Faults:
     passing: int | None = None
     passed: list[int] = field(default_factory=list)
     dropped: int = 0
+    busy: int = 0  # the next part PUTs answered 429 with Retry-After (a part being written)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take_busy(self) -> bool:
+        with self.lock:
+            if self.busy <= 0:
+                return False
+            self.busy -= 1
+            return True
 
     def admit(self) -> bool:
         with self.lock:
@@ -63,6 +71,15 @@ class Forward(BaseHTTPRequestHandler):
     server: Proxy
 
     def do_PUT(self) -> None:
+        if self.server.faults.take_busy():
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            said = b'{"error":"Part 1 is being sent by another request"}'
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", str(len(said)))
+            self.end_headers()
+            self.wfile.write(said)
+            return
         if not self.server.faults.admit():
             self.close_connection = True  # a lost connection: no answer
             return
@@ -238,6 +255,25 @@ def test_a_lost_connection_is_resumed_sending_only_the_missing_parts(
         timeout=60,
     ).json()
     assert [int(v) for v in body["data"]["analytics"]["rows"][0]] == [rows, total]
+
+
+def test_a_part_being_written_elsewhere_is_sent_again_when_the_service_says(
+    served: Served, tmp_path: Path
+) -> None:
+    """429 with Retry-After (the part is being written by another request, or one that stopped
+    less than 30 s ago, e.g. before a restart): the client waits as told, more often than it
+    retries a failure, and the upload goes through."""
+    big = tmp_path / "big.csv"
+    rows, _ = readings(big, 10_000)
+    served.faults.busy = 6  # more than the 5 tries a failing part gets
+
+    sent = sales_ingest(
+        served, "upload", str(big), "--datasource", "busy", "--parts-above", "0",
+        "--parallel", "1", "--json",
+    )  # fmt: skip
+
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert served.faults.busy == 0 and json.loads(sent.stdout)["rows_valid"] == rows
 
 
 def test_ctrl_c_while_sending_prints_the_command_that_resumes(
