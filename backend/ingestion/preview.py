@@ -29,7 +29,9 @@ from backend.tasks.models import IngestionTask, TaskStatus
 
 _TYPES = ", ".join(t.value for t in ColumnType)
 # Control characters, and the line and paragraph separators.
-_CONTROL = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Control, surrogate, line and paragraph separators, and format characters (zero-width,
+# direction overrides: a name that looks like another, or reads backwards).
+_CONTROL = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 class OverridesBody(OverridesIn, StrictBody):
@@ -203,8 +205,8 @@ def _check_new_name(old: str, new: str, limit: int) -> None:
         )
     if "/" in new or any(unicodedata.category(c) in _CONTROL for c in new):
         raise InvalidInput(
-            f"the new name of column {old!r} ({new[:80]!r}) holds a control character (such as "
-            "a line break) or a '/'",
+            f"the new name of column {old!r} ({new[:80]!r}) holds a control or invisible "
+            "character (such as a line break or a zero-width space) or a '/'",
             "Send a name of letters, digits, spaces and punctuation other than '/' in "
             "overrides.rename.",
         )

@@ -27,7 +27,8 @@ class PreviewOverridesOut(BaseModel):
 class PreviewOut(BaseModel):
     columns: list[PreviewColumnOut]
     rows: list[list[str | None]] = Field(
-        description="the first 50 rows as they would be stored, as text (null: empty)"
+        description="the first rows as they would be stored, as text (null: empty): 50, or fewer "
+        "with shorter values for a wide file (the preview keeps to about 200,000 characters)"
     )
     time_column: str | None = Field(description="the column __time would be made from")
     date_order: str | None = Field(

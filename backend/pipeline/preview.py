@@ -23,20 +23,28 @@ ROWS = 50
 SAMPLES = 5
 SAMPLE_FROM_ROWS = 10_000  # samples are the first distinct values among these
 VALUE_CHARS = 200  # a value shown is cut to this many characters
+# All the rows' values together, and all the samples together, are cut to fit these many
+# characters: a wide file's preview shows fewer rows and shorter values (it is stored with the
+# task and served on each status poll).
+ROWS_BUDGET_CHARS = 200_000
+SAMPLES_BUDGET_CHARS = 100_000
+SHORTEST_VALUE_CHARS = 20
 
 
 def build_preview(dataset: Path, schema: DatasetSchema, overrides: Overrides) -> dict[str, Any]:
     """The preview of `dataset` (blocking: Polars reads the file)."""
     names = schema.names
     scan = pl.scan_parquet(dataset).select(names)
-    as_text = [pl.col(n).cast(pl.String).str.slice(0, VALUE_CHARS) for n in names]
+    cell = _value_chars(len(names) * ROWS, ROWS_BUDGET_CHARS)
+    sample = _value_chars(len(names) * SAMPLES, SAMPLES_BUDGET_CHARS)
+    as_text = [pl.col(n).cast(pl.String).str.slice(0, max(cell, sample)) for n in names]
     counts = scan.select(
         pl.len().alias("__rows"),
         *[pl.col(n).null_count().alias(f"nulls:{n}") for n in names],
         *[pl.col(n).approx_n_unique().alias(f"distinct:{n}") for n in names],
     ).collect()
     first = scan.head(SAMPLE_FROM_ROWS).select(as_text).collect()
-    rows = first.head(ROWS).rows()
+    rows = _within(first.head(ROWS).select(pl.all().str.slice(0, cell)).rows())
     source_of = {new: old for old, new in overrides.rename}
     rules = _rules(schema, lambda name: source_of.get(name, name))
     columns = [
@@ -47,6 +55,7 @@ def build_preview(dataset: Path, schema: DatasetSchema, overrides: Overrides) ->
             "nullable": not spec.required,
             "nulls": int(counts[f"nulls:{spec.name}"].item()),
             "samples": first[spec.name]
+            .str.slice(0, sample)
             .drop_nulls()
             .unique(maintain_order=True)
             .head(SAMPLES)
@@ -67,6 +76,23 @@ def build_preview(dataset: Path, schema: DatasetSchema, overrides: Overrides) ->
         "schema_fixed": not schema.inferred,
         "schema_fixed_why": fixed_why(schema),
     }
+
+
+def _value_chars(values: int, budget: int) -> int:
+    """How long a value may be so that `values` of them fit `budget` characters."""
+    return max(SHORTEST_VALUE_CHARS, min(VALUE_CHARS, budget // max(1, values)))
+
+
+def _within(rows: list[tuple[str | None, ...]]) -> list[tuple[str | None, ...]]:
+    """The first rows whose values fit ROWS_BUDGET_CHARS together (at least one)."""
+    kept: list[tuple[str | None, ...]] = []
+    used = 0
+    for row in rows:
+        used += sum(len(value or "") for value in row)
+        if kept and used > ROWS_BUDGET_CHARS:
+            break
+        kept.append(row)
+    return kept
 
 
 def fixed_why(schema: DatasetSchema) -> str | None:

@@ -132,10 +132,12 @@ async def test_rename_targets_are_checked_as_column_names_are(app: App) -> None:
     url = f"/api/ingest/tasks/{preview['task_id']}/confirm"
     app.runtime.settings.max_column_name_chars = 20
     cases = [
-        ({"amount": "a/b"}, "a control character (such as a line break) or a '/'"),
-        ({"amount": "a\u0000c"}, "a control character"),
-        ({"note": "x\ny"}, "a control character"),
-        ({"note": "x\u2028y"}, "a control character"),
+        ({"amount": "a/b"}, "a control or invisible character (such as a line break or a "),
+        ({"amount": "a\u0000c"}, "a control or invisible character"),
+        ({"note": "x\ny"}, "a control or invisible character"),
+        ({"note": "x\u2028y"}, "a control or invisible character"),
+        ({"note": "co\u200bde"}, "a control or invisible character"),  # looks like "code"
+        ({"note": "\u202etxt.exe"}, "a control or invisible character"),  # reads backwards
         ({"code": "c" * 21}, "must have 1 to 20 characters"),
         ({"code": ""}, "must have 1 to 20 characters"),
         ({"code": "__time"}, "keeps that name for itself"),
@@ -351,3 +353,20 @@ async def test_a_confirm_with_an_unknown_key_is_refused(app: App) -> None:
     )
     tasks = (await app.client.get("/api/ingest/tasks")).json()
     assert tasks["total"] == 1  # the preview only
+
+
+async def test_a_wide_files_preview_stays_small(app: App) -> None:
+    """1,000 columns of long values: the preview keeps within its budget (fewer rows, shorter
+    values) instead of storing and serving megabytes on every status poll."""
+    header = ",".join(f"c{i}" for i in range(1000))
+    line = ",".join(f"{i:04d}" + "x" * 190 for i in range(1000))
+    wide = (header + "\n" + "\n".join([line] * 60) + "\n").encode()
+    task = await _preview(app, wide, "wide")
+
+    assert task["status"] == "succeeded", task
+    preview = task["report"]["preview"]
+    assert len(preview["columns"]) == 1000 and preview["rows_total"] == 60
+    assert 1 <= len(preview["rows"]) < 60
+    assert len(preview["rows"][0][0]) < 200 and preview["rows"][0][0].startswith("0000x")
+    status = await app.client.get(f"/api/ingest/status/{task['task_id']}")
+    assert len(status.content) < 1_000_000, len(status.content)
