@@ -159,3 +159,43 @@ test("a refused Load keeps the preview and its choices; a dropped column can be 
   });
   expect(Object.keys(((await columns.json()) as { columns: Record<string, string> }).columns)).toContain("amount");
 });
+
+test("a drop and a rename taken back after Preview again are not applied by Load", async ({ signedIn: page }) => {
+  const datasource = `undo_${Date.now().toString(36)}`;
+  await page.goto("/upload");
+  await page.getByLabel("Choose a file").setInputFiles({
+    name: "shops.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(CSV, "utf-8"),
+  });
+  await page.getByLabel("Datasource").fill(datasource);
+  await page.getByLabel("Preview first").check();
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  const preview = page.getByTestId("preview");
+  await expect(preview).toContainText("3 rows were read and checked", { timeout: 60_000 });
+
+  // amount dropped and store renamed shop: the second preview shows day and shop only.
+  await preview.getByLabel("Drop amount").click();
+  await preview.getByLabel("New name of store").fill("shop");
+  await preview.getByRole("button", { name: "Preview again" }).click();
+  const rows = preview.getByRole("table", { name: "First rows" });
+  await expect(rows.getByRole("columnheader")).toHaveText(["day", "shop"], { timeout: 60_000 });
+
+  // Both taken back: Keep amount, and store's new name cleared.
+  await preview.getByRole("button", { name: "Keep amount" }).click();
+  await expect(preview.getByLabel("Drop amount")).not.toBeChecked();
+  await preview.getByLabel("New name of store").fill("");
+  await preview.getByRole("button", { name: "Load" }).click();
+  await expect(page.locator("[data-task-status]")).toHaveAttribute("data-task-status", "succeeded", {
+    timeout: 60_000,
+  });
+  await expect(preview).toBeHidden();
+
+  // The datasource has all three columns, under the file's names.
+  const answer = await page.request.get(`/api/datasources/${datasource}`, {
+    headers: { Authorization: `Bearer ${TOKEN}` },
+  });
+  const columns = Object.keys(((await answer.json()) as { columns: Record<string, string> }).columns);
+  expect(columns).toEqual(expect.arrayContaining(["day", "store", "amount"]));
+  expect(columns).not.toContain("shop");
+});

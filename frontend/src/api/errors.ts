@@ -16,13 +16,16 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string | undefined;
   readonly detail: string | undefined;
+  /** The answer's Retry-After header (seconds, or an HTTP date), when it had one. */
+  readonly retryAfter: string | undefined;
 
-  constructor(status: number, message: string, detail?: string, code?: string) {
+  constructor(status: number, message: string, detail?: string, code?: string, retryAfter?: string) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code?.toUpperCase();
     this.detail = detail;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -37,10 +40,10 @@ function text(value: unknown): string | undefined {
 }
 
 /** The error of a REST answer that is not 2xx, from its body when it has our shape. */
-export function apiErrorFromBody(status: number, statusText: string, body: unknown): ApiError {
+export function apiErrorFromBody(status: number, statusText: string, body: unknown, retryAfter?: string): ApiError {
   const shaped = (body ?? {}) as ErrorBody;
   const message = text(shaped.error) ?? (statusText || `HTTP ${status}`);
-  return new ApiError(status, message, text(shaped.detail), text(shaped.code));
+  return new ApiError(status, message, text(shaped.detail), text(shaped.code), retryAfter);
 }
 
 function fromCombined(error: CombinedError): Problem {

@@ -16,8 +16,8 @@ async function parseBody(response: Response): Promise<unknown> {
   }
 }
 
-function failed(status: number, statusText: string, body: unknown): ApiError {
-  const error = apiErrorFromBody(status, statusText, body);
+function failed(status: number, statusText: string, body: unknown, retryAfter?: string): ApiError {
+  const error = apiErrorFromBody(status, statusText, body, retryAfter);
   if (status === 401) requireSignIn(error.message);
   return error;
 }
@@ -28,7 +28,9 @@ export async function requestJson<T>(path: string, init: RequestInit = {}): Prom
   headers.set("Accept", "application/json");
   const response = await fetch(path, { ...init, headers, credentials: CREDENTIALS });
   const body = await parseBody(response);
-  if (!response.ok) throw failed(response.status, response.statusText, body);
+  if (!response.ok) {
+    throw failed(response.status, response.statusText, body, response.headers.get("Retry-After") ?? undefined);
+  }
   return body as T;
 }
 

@@ -176,6 +176,10 @@ function PartsControls({
 
 interface Previewed {
   taskId: string;
+  /** The file's first preview (the upload's dry run, made without changes): Load and Preview
+   * again confirm it with all the choices, since the service adds a confirm's changes to those
+   * of the preview confirmed, and a drop or a rename could not be taken back otherwise. */
+  firstTaskId: string;
   preview: Preview;
   /** The datasource it was made for. */
   datasource: string;
@@ -241,6 +245,7 @@ export default function UploadPage() {
           if (!preview) return;
           setPreviewed((earlier) => ({
             taskId: task.taskId,
+            firstTaskId: earlier?.firstTaskId ?? task.taskId,
             preview,
             datasource: where,
             dropped: carriedDropped(earlier, preview),
@@ -338,7 +343,7 @@ export default function UploadPage() {
   async function confirm(overrides: Overrides, dryRun: boolean, target: string) {
     if (!previewed) return;
     setRefused(null);
-    const answer = await confirmPreview(previewed.taskId, { overrides, dry_run: dryRun, datasource_name: target });
+    const answer = await confirmPreview(previewed.firstTaskId, { overrides, dry_run: dryRun, datasource_name: target });
     show(answer, target, dryRun);
     setWaiting(answer.duplicate ? null : { taskId: answer.task_id, dryRun });
   }

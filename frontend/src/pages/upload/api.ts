@@ -2,7 +2,9 @@
 // (/api/uploads: a large file sent in parts, resumable) and a preview's confirmation
 // (/api/ingest/tasks/{id}/confirm). Their shapes follow the service's session and preview API;
 // they are written here until the committed OpenAPI document (openapi.json -> openapi.ts) has them.
+// These calls are sent again after the time an answer's Retry-After says (retryAfter.ts).
 import { requestJson, type UploadAccepted } from "../../api/rest";
+import { apiWait, withRetryAfter } from "./retryAfter";
 
 export type SessionStatus = "open" | "completing" | "completed" | "aborted" | "expired";
 
@@ -51,8 +53,13 @@ export interface PartAddress {
 
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
+/** A call whose answer with Retry-After (a part being written, say) is asked again after it. */
+function sessionJson<T>(path: string, init: RequestInit = {}): Promise<T> {
+  return withRetryAfter(() => requestJson<T>(path, init), { waitOf: apiWait, signal: init.signal ?? undefined });
+}
+
 function post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-  return requestJson<T>(path, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body), signal });
+  return sessionJson<T>(path, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body), signal });
 }
 
 export function createSession(body: NewSession, signal?: AbortSignal): Promise<UploadSession> {
@@ -61,13 +68,13 @@ export function createSession(body: NewSession, signal?: AbortSignal): Promise<U
 
 /** The caller's open sessions, newest first. */
 export async function openSessions(signal?: AbortSignal): Promise<UploadSession[]> {
-  const answer = await requestJson<{ items: UploadSession[] }>("/api/uploads?status=open", { signal });
+  const answer = await sessionJson<{ items: UploadSession[] }>("/api/uploads?status=open", { signal });
   return answer.items;
 }
 
 /** A session with the parts storage has. */
 export function getSession(id: string, signal?: AbortSignal): Promise<UploadSession> {
-  return requestJson<UploadSession>(`/api/uploads/${encodeURIComponent(id)}`, { signal });
+  return sessionJson<UploadSession>(`/api/uploads/${encodeURIComponent(id)}`, { signal });
 }
 
 /** The address to PUT part `number` to; with its `sha256` (base64), the storage refuses bytes
@@ -97,7 +104,7 @@ export function completeSession(
 }
 
 export async function abortSession(id: string): Promise<void> {
-  await requestJson<null>(`/api/uploads/${encodeURIComponent(id)}`, { method: "DELETE" });
+  await sessionJson<null>(`/api/uploads/${encodeURIComponent(id)}`, { method: "DELETE" });
 }
 
 /** ColumnType values the service knows. */

@@ -5,6 +5,8 @@
 // Uppy retries a failed part, pauses and resumes; a session is only removed when the person
 // cancels it, never when a part fails or the page goes away, so that it can be continued later.
 // Each part goes with its sha256, so that a part whose bytes changed is refused as it arrives.
+// A part PUT answered with Retry-After (another request is writing that part) is sent again after
+// the time said (retryAfter.ts), before Uppy's own retries.
 import AwsS3, { type AwsS3Part } from "@uppy/aws-s3";
 import Uppy, { type Body, type Meta, type UppyFile } from "@uppy/core";
 
@@ -12,6 +14,7 @@ import { ApiError } from "../../api/errors";
 import type { UploadAccepted } from "../../api/rest";
 import { abortSession, completeSession, getSession, partAddress, type UploadSession } from "./api";
 import { partSha256 } from "./checksum";
+import { uploadPartBytes } from "./retryAfter";
 
 type PartsMeta = Meta & { sessionId: string };
 type PartsFile = UppyFile<PartsMeta, Body>;
@@ -50,6 +53,7 @@ export class PartsUpload {
       shouldUseMultipart: true,
       limit: 4,
       retryDelays: [0, 1000, 3000, 5000],
+      uploadPartBytes,
       // The server decides the part size when the session is created (UPLOAD_PART_MB).
       getChunkSize: () => this.#session?.part_size ?? 16 * 1024 * 1024,
       createMultipartUpload: (file) => ({ uploadId: file.meta.sessionId, key: file.meta.sessionId }),
