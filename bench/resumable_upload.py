@@ -9,6 +9,8 @@ Run it from the repository root:
 
 moto keeps the parts and assembles the object in memory: its peak RSS is about 4x the file, so an
 S3 run needs that much free memory (the 5 GB S3 run did not fit this 23.5 GiB shared machine).
+s3rver (npm), which stores to disk, cannot stand in for it: it does not implement ListParts
+(405 MethodNotAllowed), which the complete call uses, so that call answers 500 there.
 
 For each storage, one run does this:
 
