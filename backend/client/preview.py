@@ -6,17 +6,15 @@ the exact command that loads it; confirming it loads the stored file with the ch
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from backend.client import advice
-from backend.client.api import FAILED, OK, USAGE, Api, Stop
-from backend.client.output import bars, summarize
-from backend.client.preview_view import show_preview
-from backend.client.upload import check_target, follow, save_rejected
+from backend.client.api import USAGE, Api, Stop
+from backend.client.output import bars
+from backend.client.upload import check_target, finish, follow
 
 TYPES = ("string", "integer", "float", "boolean", "date", "time", "datetime")
 
@@ -94,18 +92,4 @@ def confirm_preview(api: Api, args: argparse.Namespace, out: Console, err: Conso
     err.print(f"task {task_id}: {advice.duplicate_message(accepted, 'confirm')}")
     with bars(err) as progress:
         follow(api, task_id, progress, err)
-    return finish(api, task_id, args, out, err)
-
-
-def finish(api: Api, task_id: str, args: argparse.Namespace, out: Console, err: Console) -> int:
-    """Print the final task: its preview (a dry run that succeeded) or its summary."""
-    final = api.json("GET", f"/api/ingest/status/{task_id}")
-    if args.rejected is not None and final.get("rejected_rows_url"):
-        save_rejected(api, task_id, args.rejected, err)
-    if args.json:
-        print(json.dumps(final))
-    elif final.get("dry_run") and final["status"] == "succeeded":
-        show_preview(final, out, args)
-    else:
-        summarize(final, out, "confirm")
-    return OK if final["status"] == "succeeded" else FAILED
+    return finish(api, task_id, args, out, err, "confirm")

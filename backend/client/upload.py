@@ -59,6 +59,19 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
         task_id = accepted["task_id"]
         err.print(f"task {task_id}: {advice.duplicate_message(accepted)}")
         follow(api, task_id, progress, err)
+    return finish(api, task_id, args, out, err)
+
+
+def finish(
+    api: Api,
+    task_id: str,
+    args: argparse.Namespace,
+    out: Console,
+    err: Console,
+    command: str = "upload",
+) -> int:
+    """Print the final task: its preview (a dry run that succeeded) or its summary, in
+    `command`'s words; save its rejected rows when asked (--rejected)."""
     final = api.json("GET", f"/api/ingest/status/{task_id}")
     if args.rejected is not None and final.get("rejected_rows_url"):
         save_rejected(api, task_id, args.rejected, err)
@@ -67,7 +80,7 @@ def upload(api: Api, args: argparse.Namespace, out: Console, err: Console) -> in
     elif final.get("dry_run") and final["status"] == "succeeded":
         show_preview(final, out, args)
     else:
-        summarize(final, out)
+        summarize(final, out, command)
     return OK if final["status"] == "succeeded" else FAILED
 
 

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from backend.config import Settings
 from backend.db import SessionMaker
 from backend.digits import ascii_count
+from backend.errors import Conflict
 from backend.ingestion.intake import Intake
+from backend.ingestion.resumable.models import SessionStatus, UploadSession
 from backend.monitoring.metrics import Registry
 from backend.storage.parts import PartTarget
 
@@ -93,3 +95,14 @@ def part_time_limit(settings: Settings, size: int) -> float:
     """How long a part of `size` bytes may take to arrive and be written: BODY_READ_TIMEOUT_S
     plus its size at BODY_MIN_KB_PER_S (the limit every request body has, backend.api.limits)."""
     return settings.body_read_timeout_s + size / (settings.body_min_kb_per_s * 1024)
+
+
+def require_open(row: UploadSession) -> None:
+    """Parts are taken only while the session is open (409 saying what to do otherwise)."""
+    if row.status != SessionStatus.OPEN.value:
+        raise Conflict(
+            f"upload session {row.id} is {row.status}: it takes no more parts",
+            "Start a new session (POST /api/uploads) to send the file again."
+            if row.status != SessionStatus.COMPLETING.value
+            else "It is being completed; GET /api/uploads/{id} names its task once it is done.",
+        )

@@ -51,7 +51,7 @@ async def receive(
     size = plan.part_bytes(number, row.size_bytes, row.part_size)
     if not plan.verify_part(row.id, number, size, *signed, env.signing_key):
         raise _refused()
-    writing.require_open(row)
+    plan.require_open(row)
     wanted = _declared_digest(checksum)
     if not isinstance(env.parts, LocalParts):
         raise Conflict(

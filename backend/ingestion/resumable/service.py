@@ -202,7 +202,7 @@ async def part_addresses(
 ) -> list[PartAddressOut]:
     """Where to PUT each part asked for, valid UPLOAD_PART_URL_SECONDS; open sessions only."""
     row = await find(session, actor, session_id)
-    require_open(row)
+    plan.require_open(row)
     outside = [p.number for p in asked if p.number > row.part_count]
     if outside:
         raise InvalidInput(
@@ -230,16 +230,6 @@ async def part_addresses(
             PartAddressOut(number=part.number, url=url, headers=headers, expires_at=expires_at)
         )
     return found
-
-
-def require_open(row: UploadSession) -> None:
-    if row.status != SessionStatus.OPEN.value:
-        raise Conflict(
-            f"upload session {row.id} is {row.status}: it takes no more parts",
-            "Start a new session (POST /api/uploads) to send the file again."
-            if row.status != SessionStatus.COMPLETING.value
-            else "It is being completed; GET it to see its task.",
-        )
 
 
 def completing_stale(row: UploadSession) -> bool:

@@ -88,16 +88,6 @@ async def locked(session: AsyncSession, session_id: str) -> UploadSession:
     return (await session.execute(query)).scalar_one()
 
 
-def require_open(row: UploadSession) -> None:
-    if row.status != SessionStatus.OPEN.value:
-        raise Conflict(
-            f"upload session {row.id} is {row.status}: it takes no more parts",
-            "Start a new session (POST /api/uploads) to send the file again."
-            if row.status != SessionStatus.COMPLETING.value
-            else "It is being completed; GET /api/uploads/{id} names its task once it is done.",
-        )
-
-
 async def begin(env: Env, session_id: str, number: int, size: int) -> tuple[str, float]:
     """Record the part as being written by a new writer; returns the writer's token and its
     deadline (time.time()). 409 unless the session is open; 429 while another request writes
@@ -105,7 +95,7 @@ async def begin(env: Env, session_id: str, number: int, size: int) -> tuple[str,
     token = uuid.uuid4().hex
     async with session_scope(env.sessions) as session:
         row = await locked(session, session_id)
-        require_open(row)
+        plan.require_open(row)
         now = utcnow()
         part = await session.get(UploadPart, (session_id, number))
         if part is None:
