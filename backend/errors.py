@@ -189,8 +189,9 @@ def as_app_error(error: BaseException | None) -> AppError | None:
 
 
 # SQLSTATEs of a PostgreSQL that cannot serve now: connection exceptions (class 08), too many
-# connections, starting up or shutting down.
-_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+# connections, starting up or shutting down; and a transaction it rolled back to end a deadlock
+# or a serialization conflict with another (the same request sent again goes through).
+_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03", "40P01", "40001")
 _SQLITE_BUSY = ("database is locked", "database table is locked")
 
 

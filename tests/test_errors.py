@@ -11,10 +11,14 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from backend.errors import as_app_error
 from tests.conftest import Backend, app_for
 from tests.factories import sales_csv, wait_for_task
+from tests.services import PostgresCluster
 
 
 @asynccontextmanager
@@ -75,3 +79,38 @@ async def test_a_busy_database_is_answered_503_and_the_request_can_be_sent_again
         assert task["status"] == "succeeded", task
         tasks = (await app.client.get("/api/ingest/tasks")).json()
         assert len(tasks["items"]) == 1  # the refused upload left no task behind
+
+
+async def test_a_transaction_postgresql_ends_to_break_a_deadlock_is_a_busy_503(
+    postgres: PostgresCluster,
+) -> None:
+    """Two transactions locking the same rows in opposite orders: PostgreSQL rolls one back
+    (40P01). The request it served is answered 503 "busy, try again", never a 500 (seen when an
+    action was deleted while a worker ran it)."""
+    engine = create_async_engine(postgres.url("postgres"))  # not the tests' template database
+    try:
+        async with engine.connect() as first, engine.connect() as second:
+            await first.execute(
+                text("CREATE TABLE IF NOT EXISTS deadlock_pair (id int primary key)")
+            )
+            await first.execute(
+                text("INSERT INTO deadlock_pair VALUES (1), (2) ON CONFLICT DO NOTHING")
+            )
+            await first.commit()
+            await first.execute(text("SELECT id FROM deadlock_pair WHERE id = 1 FOR UPDATE"))
+            await second.execute(text("SELECT id FROM deadlock_pair WHERE id = 2 FOR UPDATE"))
+            crossed = await asyncio.gather(
+                first.execute(text("SELECT id FROM deadlock_pair WHERE id = 2 FOR UPDATE")),
+                second.execute(text("SELECT id FROM deadlock_pair WHERE id = 1 FOR UPDATE")),
+                return_exceptions=True,
+            )
+            [ended] = [e for e in crossed if isinstance(e, BaseException)]
+            error = as_app_error(ended)
+            assert error is not None and error.status_code == 503, ended
+            assert "Try again" in (error.detail or "")
+            await first.rollback()
+            await second.rollback()
+    finally:
+        async with engine.begin() as cleanup:
+            await cleanup.execute(text("DROP TABLE IF EXISTS deadlock_pair"))
+        await engine.dispose()

@@ -178,6 +178,16 @@ async def purge(session: AsyncSession, before: dt.datetime) -> int:
     return len(ids)
 
 
+async def lock_of(session: AsyncSession, action_id: str) -> None:
+    """Locks an action's runs (in id order) until the caller's transaction ends."""
+    await session.execute(
+        select(ActionRun.id)
+        .where(ActionRun.action_id == action_id)
+        .order_by(ActionRun.id)
+        .with_for_update()
+    )
+
+
 async def delete_of(session: AsyncSession, action_id: str) -> None:
     """An action's runs and their deliveries (explicitly: SQLite may run without foreign keys)."""
     ids = select(ActionRun.id).where(ActionRun.action_id == action_id).scalar_subquery()

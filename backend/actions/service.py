@@ -315,7 +315,12 @@ def _require_same_origin(action: Action, given: dict[str, Any]) -> None:
 
 
 async def delete(session: AsyncSession, actor: Principal, action_id: str) -> None:
-    """Deletes the action with its triggers, runs and their deliveries."""
+    """Deletes the action with its triggers, runs and their deliveries. Its runs are locked
+    before the action, in the order a worker running one takes them (its run, then the action
+    its rows refer to), so a delete during a run waits for it instead of deadlocking."""
+    visible = await session.get(Action, action_id[:32])
+    access.require_visible(actor, visible, action_id)
+    await run_queries.lock_of(session, action_id[:32])
     action = await _locked(session, actor, action_id)
     audit.record(session, actor.label, "delete_action", action.id, _audited(action))
     await run_queries.delete_of(session, action.id)

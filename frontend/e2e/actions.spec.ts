@@ -47,7 +47,7 @@ test.describe("the Actions page", () => {
     // A picker of its numeric columns once the datasource has some; typed while it has none.
     const column = form.getByLabel("Column");
     if ((await column.evaluate((el) => el.tagName)) === "SELECT") await column.selectOption({ index: 1 });
-    else await column.fill("total");
+    else await column.fill("Total"); // the sales contract's name (checked when the action is saved)
     await form.getByLabel("Value").fill("1000");
     await form.getByLabel("Time zone", { exact: true }).first().fill("UTC");
     await form.getByLabel("When").selectOption("schedule");
