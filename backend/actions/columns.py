@@ -38,4 +38,5 @@ async def check_columns(kind: str, params: dict[str, Any], analytics: Analytics 
         columns = await analytics.columns(query.datasource)
     except UnknownDatasource:
         return
-    build_query(query, columns)
+    if columns:  # none known before its first file: checked when the action runs
+        build_query(query, columns)
