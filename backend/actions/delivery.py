@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import hashlib
 import json
-import random
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,11 +131,21 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def backoff(deliveries: int, base: float, cap: float, retry_after: float | None) -> float:
+def backoff(
+    deliveries: int, base: float, cap: float, retry_after: float | None, spread_key: str = ""
+) -> float:
     """Seconds to wait after the `deliveries`-th delivery: the receiver's Retry-After when it
-    gave one, else exponential with equal jitter; never more than `cap`."""
+    gave one, else exponential with equal jitter; never more than `cap`. The jitter is drawn
+    from a hash of (`spread_key`, `deliveries`), the run's id: runs that failed together
+    spread apart, and the same run at the same delivery always waits the same."""
     if retry_after is not None:
         return min(cap, max(0.0, retry_after))
     exponent = max(0, deliveries - 1)
     step = cap if exponent >= 64 else min(cap, base * 2**exponent)
-    return step * random.uniform(0.5, 1.0)
+    return step * (0.5 + 0.5 * _spread(f"{spread_key}:{deliveries}"))
+
+
+def _spread(key: str) -> float:
+    """A fraction in [0, 1) fixed by `key`, evenly spread over keys."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64

@@ -296,7 +296,11 @@ def decide(
     if wait is None and last is not None:
         wait = last.retry_after
     delay = delivery.backoff(
-        delivered, settings.actions_retry_base_seconds, settings.actions_retry_max_seconds, wait
+        delivered,
+        settings.actions_retry_base_seconds,
+        settings.actions_retry_max_seconds,
+        wait,
+        spread_key=str(run.id),
     )
     following = now + dt.timedelta(seconds=delay)
     if run.deadline_at is not None and following > run.deadline_at:

@@ -173,10 +173,17 @@ async def test_a_bad_secret_fails_at_once_without_a_call(client: OutboundClient)
 
 def test_backoff_doubles_with_equal_jitter_and_stays_under_the_cap() -> None:
     for deliveries, step in [(1, 10.0), (2, 20.0), (3, 40.0), (9, 2560.0), (10, 3600.0)]:
-        waits = [backoff(deliveries, 10.0, 3600.0, None) for _ in range(200)]
+        waits = [backoff(deliveries, 10.0, 3600.0, None, f"run-{n}") for n in range(200)]
         assert all(step / 2 <= wait <= step for wait in waits), deliveries
-        assert max(waits) - min(waits) > step / 10  # jittered
-    assert backoff(500, 10.0, 3600.0, None) <= 3600.0
+        # runs that failed together spread over the whole half-step, not a few points of it
+        assert len({round(wait, 6) for wait in waits}) > 190
+        assert min(waits) < step * 0.55 and max(waits) > step * 0.95
+    assert backoff(500, 10.0, 3600.0, None, "run-1") <= 3600.0
+
+
+def test_backoff_is_the_same_for_the_same_run_and_delivery() -> None:
+    assert backoff(3, 10.0, 3600.0, None, "run-7") == backoff(3, 10.0, 3600.0, None, "run-7")
+    assert backoff(3, 10.0, 3600.0, None, "run-7") != backoff(4, 10.0, 3600.0, None, "run-7") / 2
 
 
 def test_backoff_honours_retry_after_up_to_the_cap() -> None:
