@@ -33,7 +33,7 @@ import polars as pl
 from backend.contracts.expressions import schema_checks, strictly_checked
 from backend.contracts.schema import TIME, DatasetSchema, match_columns
 from backend.contracts.types import ColumnType, convert_fast
-from backend.pipeline import reserved
+from backend.pipeline import reserved, writer
 from backend.pipeline.report import Report
 from backend.pipeline.sniff import SNIFF_BYTES, utf16_without_bom
 from backend.pipeline.sources import csv as csv_source
@@ -328,7 +328,7 @@ def _sink(
     scratch.mkdir(exist_ok=True)
     written = scratch / "dataset.parquet"
     try:
-        stream.sink_parquet(written, compression="zstd", compression_level=1)
+        stream.sink_parquet(written, **writer.SINK_OPTIONS)
         if not gate.rows or gate.repeats(loaded_keys):
             return None
         return written.rename(workdir / "dataset.parquet")
