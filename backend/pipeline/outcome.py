@@ -140,12 +140,14 @@ def _failure_of(report: Report, options: UploadOptions) -> Failure | None:
     if report.rows_valid == 0:
         return Failure(
             "no_valid_rows",
-            f"none of the {report.rows_read} rows is valid",
+            "the only row is not valid"
+            if report.rows_read == 1
+            else f"none of the {report.rows_read:,} rows is valid",
             "See the checks in the report and the rejected rows file.",
         )
     if not report.rows_rejected:
         return None
-    where = f"{report.rows_rejected} of {report.rows_read} rows are invalid"
+    where = f"{report.rows_rejected:,} of {report.rows_read:,} rows are invalid"
     if options.on_invalid is OnInvalid.REJECT:
         return Failure(
             "invalid_rows",

@@ -43,6 +43,7 @@ from backend.storage import ObjectStore
 from backend.tasks import lifecycle, repository
 from backend.tasks.lifecycle import LeaseLost
 from backend.tasks.models import DRUID_STATUSES, STORED_STATUSES, IngestionTask, TaskStatus
+from backend.units import format_count
 from backend.worker import processing, setbacks
 from backend.worker.leases import Holder
 from backend.worker.outages import RETRY_LATER, disk_full_in, public_message
@@ -352,7 +353,8 @@ class TaskRunner:
         await self.holder.move(
             task.id,
             TaskStatus.SUCCEEDED,
-            f"queryable in Druid: {report.get('rows_queryable')} rows of Druid task "
+            f"queryable in Druid: {format_count(int(report.get('rows_queryable') or 0), 'row')}"
+            " of Druid task "
             f"{report.get('druid_task_id')}",
             also=loaded,
             progress=1.0,

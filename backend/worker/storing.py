@@ -19,6 +19,7 @@ from backend.events.models import EventKind
 from backend.storage import ObjectStore
 from backend.tasks.lifecycle import LeaseLost
 from backend.tasks.models import IngestionTask, TaskStatus
+from backend.units import format_count
 from backend.worker import processing
 from backend.worker.leases import Holder
 
@@ -110,7 +111,7 @@ async def record_stored(
     async def remember_schema(session: AsyncSession) -> None:
         await _remember_schema(session, task, new_schema)
 
-    message = f"{counts['rows_valid']} rows stored as {key}"
+    message = f"{format_count(counts['rows_valid'], 'row')} stored as {key}"
     if status is not TaskStatus.SUCCEEDED:
         message += "; loading them into Druid"
     if key != processing.dataset_key(task.datasource, task.id):
@@ -160,8 +161,8 @@ async def previewed(
     await holder.move(
         task_id,
         TaskStatus.SUCCEEDED,
-        f"preview ready: {rows} rows would be loaded; nothing was loaded. Confirm the preview "
-        "to load them",
+        f"preview ready: {format_count(rows, 'row')} would be loaded; nothing was loaded. "
+        "Confirm the preview to load them",
         progress=1.0,
         finished_at=now,
         lease_owner=None,
