@@ -125,6 +125,20 @@ describe("TaskDetails", () => {
     expect(screen.queryByRole("button", { name: "Cancel" })).toBeNull();
     expect(screen.getByRole("alert")).toHaveTextContent("2 of 4 rows are invalid");
     expect(screen.queryByText("Trace")).toBeNull(); // traces off: nothing to look up
+    // a failed task shows no progress bar: "5%" would read as if it were still going
+    expect(screen.queryByRole("progressbar", { name: "Task progress" })).toBeNull();
+  });
+
+  it("shows the progress bar while the task runs", () => {
+    const running = { ...task, status: "VALIDATING" as const, error: null };
+    render(
+      <Provider value={client}>
+        <MemoryRouter>
+          <TaskDetails task={running} onChanged={() => undefined} />
+        </MemoryRouter>
+      </Provider>,
+    );
+    expect(screen.getByRole("progressbar", { name: "Task progress" })).toHaveTextContent("5");
   });
 
   it("gives a derived column's reason with the value it should have, not the check's name", () => {

@@ -202,9 +202,12 @@ export function TaskDetails({
         <p>
           Status: <StatusBadge status={task.status} /> <TaskActions task={task} onChanged={onChanged} />
         </p>
-        <progress max={1} value={task.progress} aria-label="Task progress">
-          {formatPercent(task.progress * 100)}
-        </progress>
+        {/* Only while it runs: a failed task's "5%" reads as if it were still going. */}
+        {!TERMINAL.has(task.status.toLowerCase()) ? (
+          <progress max={1} value={task.progress} aria-label="Task progress">
+            {formatPercent(task.progress * 100)}
+          </progress>
+        ) : null}
         <dl className="facts">
           <dt>File</dt>
           <dd>
