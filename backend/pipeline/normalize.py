@@ -2,7 +2,8 @@
 memory stays flat; rejected rows go to a CSV and every problem into the report.
 
 The steps live beside this module: the upload's options (`options`), the schema the rows must
-have (`schema_choice`), the one pass for a clean CSV (`fast`), the batch path (`batches`), the
+have (`schema_choice`), the one pass for a clean CSV or Parquet file (`fast`,
+`fast_csv`, `fast_parquet`), the batch path (`batches`), the
 keys already loaded (`keys`), and the outcome with its failures (`outcome`)."""
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from backend.pipeline.batches import (
     run_batches,
     with_absent,
 )
-from backend.pipeline.fast import load_clean_csv
+from backend.pipeline.fast_csv import load_clean_csv
+from backend.pipeline.fast_parquet import load_clean_parquet
 from backend.pipeline.keys import keys_outside, loaded_keys
 from backend.pipeline.options import DEFAULT_MAX_INVALID_RATIO, LoadMode, OnInvalid, UploadOptions
 from backend.pipeline.outcome import NO_ROWS, Failure, Outcome, Progress, offer, schema_failure
@@ -130,8 +132,11 @@ def normalize(
 
 def _normalize(job: _Job) -> Outcome:
     with _polars_errors_as_read_errors(job.file_format):
-        if job.file_format is FileFormat.CSV:
-            with tracing.span("one pass: read, validate, write Parquet") as span:
+        if job.file_format in (FileFormat.CSV, FileFormat.PARQUET):
+            with tracing.span(
+                "one pass: read, validate, write Parquet",
+                **{"ingest.format": job.file_format.value},
+            ) as span:
                 clean = _one_pass(job)
                 span.set_attribute("ingest.clean", clean is not None)
             if clean is not None:
@@ -140,7 +145,8 @@ def _normalize(job: _Job) -> Outcome:
 
 
 def _one_pass(job: _Job) -> Outcome | None:
-    """A clean CSV in one streaming pass (backend.pipeline.fast), or None: read it in batches.
+    """A clean CSV or Parquet file in one streaming pass (backend.pipeline.fast), or None: read
+    it in batches.
     Overrides that rename or drop columns leave the file to the batch path (types and date
     order are in the schema, which both paths use)."""
     progress = job.progress
@@ -151,7 +157,8 @@ def _one_pass(job: _Job) -> Outcome | None:
         if progress is not None:
             progress.rows = rows
 
-    clean = load_clean_csv(
+    load = load_clean_csv if job.file_format is FileFormat.CSV else load_clean_parquet
+    clean = load(
         job.path,
         job.workdir,
         job.schema,

@@ -83,8 +83,12 @@ def open_parquet(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> ParquetSou
             "uploading.",
         )
     header = check_header(list(schema), limits.column_name_chars)
-    info = SourceInfo(format="parquet", encoding=None, delimiter=None, sheet=None, row_label="row")
-    return ParquetSource(info, header, path, _beyond_int64(path, schema))
+    return ParquetSource(parquet_info(), header, path, _beyond_int64(path, schema))
+
+
+def parquet_info() -> SourceInfo:
+    """How a report describes a Parquet file."""
+    return SourceInfo(format="parquet", encoding=None, delimiter=None, sheet=None, row_label="row")
 
 
 def _beyond_int64(path: Path, schema: dict[str, pl.DataType]) -> tuple[str, ...]:
