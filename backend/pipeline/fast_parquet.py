@@ -78,7 +78,7 @@ def load_clean_parquet(
     if found is None:
         return None
     types, schema = found
-    built = _plan(types, schema)
+    built = typed_plan(types, schema)
     if built is None:
         return None
     columns, checks = built
@@ -120,11 +120,14 @@ def _schema(
     return types, schema
 
 
-def _plan(
+def typed_plan(
     types: dict[str, pl.DataType], schema: DatasetSchema
 ) -> tuple[list[pl.Expr], list[pl.Expr]] | None:
-    """The schema's columns converted (and the values as read, where converted) and the checks;
-    None when the file's columns are not exactly the schema's or a check cannot be evaluated."""
+    """The schema's columns converted (and the values as read, where converted) and the checks,
+    for columns of `types` (by name, as the header has them; the batch path's raw values);
+    None when the columns are not exactly the schema's or a check cannot be evaluated."""
+    if not all(isinstance(dtype, _ACCEPTED) for dtype in types.values()):
+        return None
     match = match_columns(list(types), schema)
     if match.missing or match.extra:
         return None
