@@ -2,7 +2,8 @@
 memory stays flat; rejected rows go to a CSV and every problem into the report.
 
 The steps live beside this module: the upload's options (`options`), the schema the rows must
-have (`schema_choice`), the one pass for a clean CSV (`fast`), the batch path (`batches`), the
+have (`schema_choice`), the one pass for a clean CSV or Parquet file (`fast`,
+`fast_csv`, `fast_parquet`), the batch path (`batches`), the
 keys already loaded (`keys`), and the outcome with its failures (`outcome`)."""
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from backend.pipeline.batches import (
     run_batches,
     with_absent,
 )
-from backend.pipeline.fast import load_clean_csv
+from backend.pipeline.fast_csv import load_clean_csv
+from backend.pipeline.fast_excel import load_clean_sheet
+from backend.pipeline.fast_parquet import load_clean_parquet
 from backend.pipeline.keys import keys_outside, loaded_keys
 from backend.pipeline.options import DEFAULT_MAX_INVALID_RATIO, LoadMode, OnInvalid, UploadOptions
 from backend.pipeline.outcome import NO_ROWS, Failure, Outcome, Progress, offer, schema_failure
@@ -37,7 +40,7 @@ from backend.pipeline.schema_choice import contract_detail, evolve_detail, schem
 from backend.pipeline.sniff import FileFormat
 from backend.pipeline.sources.base import DEFAULT_LIMITS, InputLimits, ReadError, Source
 from backend.pipeline.sources.csv import open_csv
-from backend.pipeline.sources.excel import open_excel
+from backend.pipeline.sources.excel import ExcelSource, open_excel
 from backend.pipeline.sources.parquet import open_parquet
 from backend.pipeline.validator import BatchValidator
 
@@ -130,17 +133,24 @@ def normalize(
 
 def _normalize(job: _Job) -> Outcome:
     with _polars_errors_as_read_errors(job.file_format):
-        if job.file_format is FileFormat.CSV:
-            with tracing.span("one pass: read, validate, write Parquet") as span:
-                clean = _one_pass(job)
-                span.set_attribute("ingest.clean", clean is not None)
-            if clean is not None:
-                return clean
-        return _batch_path(job)
+        # A sheet is read once (in a child process), for the one pass and the batch path alike.
+        sheet = None
+        if job.file_format in (FileFormat.XLSX, FileFormat.XLS):
+            sheet = open_excel(
+                job.path, job.file_format.value, job.options.sheet, job.workdir, job.limits
+            )
+        with tracing.span(
+            "one pass: read, validate, write Parquet", **{"ingest.format": job.file_format.value}
+        ) as span:
+            clean = _one_pass(job, sheet)
+            span.set_attribute("ingest.clean", clean is not None)
+        if clean is not None:
+            return clean
+        return _batch_path(job, sheet)
 
 
-def _one_pass(job: _Job) -> Outcome | None:
-    """A clean CSV in one streaming pass (backend.pipeline.fast), or None: read it in batches.
+def _one_pass(job: _Job, sheet: ExcelSource | None) -> Outcome | None:
+    """A clean file in one streaming pass (backend.pipeline.fast), or None: read it in batches.
     Overrides that rename or drop columns leave the file to the batch path (types and date
     order are in the schema, which both paths use)."""
     progress = job.progress
@@ -151,15 +161,26 @@ def _one_pass(job: _Job) -> Outcome | None:
         if progress is not None:
             progress.rows = rows
 
-    clean = load_clean_csv(
-        job.path,
-        job.workdir,
-        job.schema,
-        uploaded_at=job.uploaded_at,
-        on_rows=on_rows,
-        loaded_keys=job.keys,
-        limits=job.limits,
-    )
+    if sheet is not None:
+        clean = load_clean_sheet(
+            sheet,
+            job.workdir,
+            job.schema,
+            uploaded_at=job.uploaded_at,
+            on_rows=on_rows,
+            loaded_keys=job.keys,
+        )
+    else:
+        load = load_clean_csv if job.file_format is FileFormat.CSV else load_clean_parquet
+        clean = load(
+            job.path,
+            job.workdir,
+            job.schema,
+            uploaded_at=job.uploaded_at,
+            on_rows=on_rows,
+            loaded_keys=job.keys,
+            limits=job.limits,
+        )
     if clean is None:
         if progress is not None:
             progress.rows = 0
@@ -169,9 +190,12 @@ def _one_pass(job: _Job) -> Outcome | None:
     )
 
 
-def _batch_path(job: _Job) -> Outcome:
-    """The file read in batches (backend.pipeline.batches), every problem in the report."""
-    source = open_source(job.path, job.file_format, job.workdir, job.options, job.limits)
+def _batch_path(job: _Job, sheet: ExcelSource | None = None) -> Outcome:
+    """The file read in batches (backend.pipeline.batches), every problem in the report.
+    `sheet`: the Excel sheet, when it was read already."""
+    source: Source = sheet or open_source(
+        job.path, job.file_format, job.workdir, job.options, job.limits
+    )
     source = with_header_overrides(source, job.options.overrides)
     reserved.check_internal(source.header)
     report = Report(source.info)

@@ -17,7 +17,7 @@ from backend.contracts.declared import Declaration, DeclaredColumn
 from backend.contracts.sales import sales_schema
 from backend.contracts.types import ColumnType
 from backend.pipeline import normalize as normalize_module
-from backend.pipeline.fast import load_clean_csv
+from backend.pipeline.fast_csv import load_clean_csv
 from backend.pipeline.normalize import LoadMode, OnInvalid, Outcome, UploadOptions, normalize
 from backend.pipeline.sniff import FileFormat
 from backend.pipeline.sources.base import ReadError

@@ -149,10 +149,10 @@ def first_used_row(path: Path, sheet_index: int) -> int:
 class ExcelSource:
     info: SourceInfo
     header: list[str]
-    _frame: pl.DataFrame
+    frame: pl.DataFrame  # the whole sheet: read whole, its only batch
 
     def batches(self) -> Iterator[pl.DataFrame]:
-        yield self._frame
+        yield self.frame
 
 
 def open_excel(

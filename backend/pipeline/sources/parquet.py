@@ -44,13 +44,18 @@ class ParquetSource:
                 scan = pl.scan_parquet(self._path).slice(offset, BATCH_ROWS)
                 if self._as_float:
                     scan = scan.with_columns(pl.col(n).cast(pl.Float64) for n in self._as_float)
-                batch = scan.collect()
+                # Named as the header is (trimmed): a name with spaces around it was not found.
+                batch = scan.collect().rename(self._trimmed())
                 row = pl.int_range(offset + 1, offset + 1 + batch.height, dtype=pl.Int64)
                 yield batch.select(
                     row.alias(ROW), pl.all(), pl.lit(None, dtype=pl.String).alias(PROBLEM)
                 )
         except pl.exceptions.PolarsError as exc:
             raise _damaged(exc) from exc
+
+    def _trimmed(self) -> dict[str, str]:
+        names = pl.read_parquet_schema(self._path)
+        return {old: new for old, new in zip(names, self.header, strict=True) if old != new}
 
 
 def _damaged(exc: Exception) -> ReadError:
@@ -83,8 +88,12 @@ def open_parquet(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> ParquetSou
             "uploading.",
         )
     header = check_header(list(schema), limits.column_name_chars)
-    info = SourceInfo(format="parquet", encoding=None, delimiter=None, sheet=None, row_label="row")
-    return ParquetSource(info, header, path, _beyond_int64(path, schema))
+    return ParquetSource(parquet_info(), header, path, _beyond_int64(path, schema))
+
+
+def parquet_info() -> SourceInfo:
+    """How a report describes a Parquet file."""
+    return SourceInfo(format="parquet", encoding=None, delimiter=None, sheet=None, row_label="row")
 
 
 def _beyond_int64(path: Path, schema: dict[str, pl.DataType]) -> tuple[str, ...]:
