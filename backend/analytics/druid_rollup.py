@@ -30,7 +30,6 @@ from backend.druid.sql import quote
 
 # Queries answered from a rolled-up datasource since the process started (tests, metrics).
 ANSWERED = {"rollup": 0}
-SEP = "\x1f"
 
 
 def choose(dataset: Path, datasource: str) -> Choice:
@@ -89,15 +88,15 @@ def covers(query: Query, choice: Choice | None) -> bool:
     )
 
 
-def _rewritten(measure: Measure) -> list[Measure]:
+def _rewritten(measure: Measure, index: int) -> list[Measure]:
     column, kind, name = measure.column or "", measure.aggregate, measure.name
     if kind is Aggregate.COUNT:
         source = ROWS if measure.column is None else metric("count", column)
         return [Measure(Aggregate.SUM, source, name)]
-    if kind is Aggregate.AVG:
+    if kind is Aggregate.AVG:  # divided after the SQL (positions, not names, find the parts)
         return [
-            Measure(Aggregate.SUM, metric("sum", column), f"{name}{SEP}sum"),
-            Measure(Aggregate.SUM, metric("count", column), f"{name}{SEP}count"),
+            Measure(Aggregate.SUM, metric("sum", column), f"__avg{index}_sum"),
+            Measure(Aggregate.SUM, metric("count", column), f"__avg{index}_count"),
         ]
     if kind in (Aggregate.SUM, Aggregate.MIN, Aggregate.MAX):
         return [Measure(kind, metric(kind.value, column), name)]
@@ -105,26 +104,26 @@ def _rewritten(measure: Measure) -> list[Measure]:
 
 
 def _finish(query: Query) -> Callable[[Result], Result]:
-    names = [m.name for m in query.measures]
-    averages = {m.name for m in query.measures if m.aggregate is Aggregate.AVG}
-    if not averages:
+    averages = [m.aggregate is Aggregate.AVG for m in query.measures]
+    if not any(averages):
         return lambda result: result
+    names = [m.name for m in query.measures]
 
     def finish(result: Result) -> Result:
-        position = {name: i for i, name in enumerate(result.columns)}
-        keys = [c for c in result.columns if SEP not in c and c not in names]
-        columns = keys + names
+        width = len(result.columns) - len(names) - sum(averages)  # the keys
         rows = []
         for row in result.rows:
-            values: list[Any] = [row[position[k]] for k in keys]
-            for name in names:
-                if name not in averages:
-                    values.append(row[position[name]])
-                    continue
-                total, count = row[position[f"{name}{SEP}sum"]], row[position[f"{name}{SEP}count"]]
-                values.append(float(total) / count if count else None)
+            values: list[Any] = list(row[:width])
+            at = width
+            for average in averages:
+                if average:
+                    total, count = row[at], row[at + 1]
+                    values.append(float(total) / count if count else None)
+                else:
+                    values.append(row[at])
+                at += 2 if average else 1
             rows.append(tuple(values))
-        return Result(columns, rows)
+        return Result(result.columns[:width] + names, rows)
 
     return finish
 
@@ -133,7 +132,7 @@ def plan(query: Query, source: DatasourceVersion, prefix: str) -> Plan | None:
     """The query over `source`'s rolled-up Druid datasource, or None: answer from raw rows."""
     if not covers(query, source.druid_rollup):
         return None
-    measures = tuple(m for measure in query.measures for m in _rewritten(measure))
+    measures = tuple(m for i, x in enumerate(query.measures) for m in _rewritten(x, i))
     ANSWERED["rollup"] += 1
     return Plan(
         dataclasses.replace(query, measures=measures),
