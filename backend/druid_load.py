@@ -320,10 +320,10 @@ class DruidPhase:
         planned = report.get("rollup")
         if not planned or task.druid_spec is None:
             return
-        rollup_id = str(planned["task_id"])
+        rollup_id, choice = str(planned["task_id"]), rolled.Choice.from_dict(planned)
         raw = spec_with_input(task.druid_spec, location, rollup_id)
         try:
-            await self.client.submit(rolled.rollup_spec(raw, rolled.Choice.from_dict(planned)))
+            await self.client.submit(rolled.rollup_spec(raw, choice, rollup_id))
         except DruidRequestError as exc:
             report[rolled.MISSING] = rolled.missing(f"Druid refused its spec: {exc.message}")
 

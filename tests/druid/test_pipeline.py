@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.druid.rollup import rollup_datasource
 from backend.worker.pool import WorkerPool
 from backend.worker.runner import DruidAccess
 from bench.generate_sales import HEADER, sales_rows
@@ -307,6 +308,13 @@ async def test_a_worker_taken_over_mid_druid_task_does_not_submit_twice(
             app.druid_name("sales"),
         )
         assert [row[0] for row in tasks] == [done["druid_task_id"]]
+        rolled = await druid_sql(
+            druid.url,
+            "SELECT task_id FROM sys.tasks WHERE datasource = ?",
+            rollup_datasource(app.druid_name("sales")),
+        )
+        assert [row[0] for row in rolled] == [f"{done['druid_task_id']}-rollup"]
+        assert "rollup_missing" not in done["druid_report"]
 
 
 async def test_dropping_a_datasource_drops_its_druid_segments(
