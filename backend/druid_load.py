@@ -295,6 +295,7 @@ class DruidPhase:
             f"submitting Druid task {druid_task}",
             druid_task_id=druid_task,
             druid_report=report,
+            druid_rollup=None,  # recorded again once this run's rollup is queryable
         )
         spec = spec_with_input(task.druid_spec, location, druid_task)
         try:
@@ -334,7 +335,6 @@ class DruidPhase:
                 await self.client.shutdown_task(str(report["rollup"]["task_id"]))
 
     async def _finish_rollup(self, task: IngestionTask, report: dict[str, Any]) -> None:
-        """Wait for the rollup; a failed one leaves the upload succeeded on raw rows."""
         planned = report.get("rollup")
         if not planned or rolled.MISSING in report:
             return

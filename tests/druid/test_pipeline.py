@@ -333,16 +333,17 @@ async def test_dropping_a_datasource_drops_its_druid_segments(
         assert dropped.json()["druid_segments_dropped"] >= 1, dropped.text
         assert dropped.json()["druid_error"] is None
         deadline = asyncio.get_running_loop().time() + 120
-        while True:  # the broker stops serving unused segments within a coordinator cycle
-            async with httpx.AsyncClient(timeout=60) as client:
-                answer = await client.post(
-                    f"{druid.url}/druid/v2/sql",
-                    json={"query": f'SELECT COUNT(*) FROM "{table}"', "resultFormat": "array"},
-                )
-            if answer.status_code != 200 or answer.json() in ([], [[0]]):
-                break
-            assert asyncio.get_running_loop().time() < deadline, answer.text
-            await asyncio.sleep(2)
+        for name in (table, rollup_datasource(table)):  # the rolled-up rows go too
+            while True:  # the broker stops serving unused segments within a coordinator cycle
+                async with httpx.AsyncClient(timeout=60) as client:
+                    answer = await client.post(
+                        f"{druid.url}/druid/v2/sql",
+                        json={"query": f'SELECT COUNT(*) FROM "{name}"', "resultFormat": "array"},
+                    )
+                if answer.status_code != 200 or answer.json() in ([], [[0]]):
+                    break
+                assert asyncio.get_running_loop().time() < deadline, answer.text
+                await asyncio.sleep(2)
 
 
 async def test_an_evolved_schema_loads_into_druid_and_both_engines_agree(
