@@ -8,11 +8,15 @@ failing the task: the task fails with Druid's own message.
 
 Restart safety: the Druid task id is chosen and committed before the spec is submitted, and the
 spec carries it, so a worker that takes the task over resumes tracking the same Druid task.
+A second Druid task, submitted beside it (same input), loads the rolled-up datasource
+(backend/druid/rollup.py); once queryable, what it holds is recorded on the task (druid_rollup).
+A failed rollup never fails the upload: the report says so; dashboards then read raw rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import time
@@ -25,8 +29,10 @@ from typing import Any, Protocol
 import httpx
 
 from backend import threads
+from backend.analytics import druid_rollup as rollups
 from backend.config import Settings
 from backend.druid import copy as druid_copy
+from backend.druid import rollup as rolled
 from backend.druid import urls
 from backend.druid.client import DruidClient, DruidRequestError, DruidUnavailable, TaskState
 from backend.druid.spec import TASK_COLUMN, HttpLocation, InputFormat, S3Location, input_source
@@ -83,7 +89,11 @@ def source_key(settings: Settings, task: IngestionTask) -> str:
 async def write_copy(
     settings: Settings, store: ObjectStore, task: IngestionTask, dataset: Path, workdir: Path
 ) -> None:
-    """Store the Druid copy of a task's dataset (nothing to do for Parquet input)."""
+    """Store the choice of the task's rollup, then the Druid copy of its dataset (if any)."""
+    choice = await run_heavy(rollups.choose, dataset, task.datasource)
+    chosen = workdir / "rollup.json"
+    await threads.FILES.run(chosen.write_text, choice.to_json())
+    await store.put_file(rolled.choice_key(task.datasource, task.id), chosen)
     kind = input_format(settings)
     if kind is InputFormat.PARQUET:
         return
@@ -97,7 +107,7 @@ async def ensure_copy(
 ) -> None:
     """After a take-over the copy may be missing (the previous worker died first): rebuild it."""
     key = source_key(settings, task)
-    if await store.exists(key):
+    if await store.exists(key) and await store.exists(rolled.choice_key(task.datasource, task.id)):
         return
     assert task.dataset_key is not None
     dataset = store.local_path(task.dataset_key)
@@ -223,8 +233,10 @@ class DruidPhase:
         state = await self.client.task_state(druid_task) if druid_task else None
         if state is None:
             with tracing.span("Druid submit"):
-                druid_task = await self._submit(task, workdir)
+                druid_task = await self._submit(task, workdir, report)
             state = await self.client.task_state(druid_task)
+        elif await self._rollup_unsubmitted(report):  # the last worker stopped in between
+            await self._submit_rollup(task, await self._location(task, workdir), report)
         assert druid_task is not None
         if state is None or not state.finished:
             await self.step(
@@ -235,6 +247,7 @@ class DruidPhase:
         report.update(row_stats(await self.client.task_reports(druid_task)))
         report["druid_status"] = state.status
         if state.status != "SUCCESS":
+            await self._stop_rollup(report)
             raise DruidFailed(
                 f"Druid task {druid_task} failed: {state.error or 'no reason given'}",
                 "See the parse exceptions in druid_report; fix the file or the datasource, "
@@ -250,34 +263,102 @@ class DruidPhase:
         with tracing.span("Druid loading until queryable"):
             report["load_percent"] = await self._until_loaded(task, report)
         report["druid_task_id"] = druid_task
+        with tracing.span("Druid rollup until queryable"):
+            await self._finish_rollup(task, report)
         return report
 
-    async def _submit(self, task: IngestionTask, workdir: Path) -> str:
-        if task.druid_spec is None:
-            raise DruidFailed("the task has no Druid spec", "Retry the task.")
+    async def _location(self, task: IngestionTask, workdir: Path) -> HttpLocation | S3Location:
         await ensure_copy(self.settings, self.store, task, workdir)
         key = source_key(self.settings, task)
         location = await threads.STORAGE.run(
             signed_location, self.settings, self.store, key, self.signing_key
         )
         await check_readable(location, self.settings.druid_request_timeout_seconds)
+        return location
+
+    async def _submit(self, task: IngestionTask, workdir: Path, report: dict[str, Any]) -> str:
+        if task.druid_spec is None:
+            raise DruidFailed("the task has no Druid spec", "Retry the task.")
+        location = await self._location(task, workdir)
         druid_task = task.druid_task_id or f"ingest_{task.id}_{uuid.uuid4().hex[:8]}"
-        # Committed before Druid hears of it: a worker taking over finds and tracks this id.
+        chosen = workdir / "rollup.json"  # written by ensure_copy's time at the latest
+        await self.store.get_file(rolled.choice_key(task.datasource, task.id), chosen)
+        choice = rolled.fit(
+            task.druid_spec, rolled.Choice.from_json(await threads.FILES.run(chosen.read_text))
+        )
+        report.pop(rolled.MISSING, None)
+        report["rollup"] = {"task_id": rolled.rollup_task_id(druid_task), **choice.to_dict()}
+        # Committed before Druid hears of them: a worker taking over finds and tracks these ids.
         await self.step(
             task.id,
             TaskStatus.DRUID_SUBMITTING,
             f"submitting Druid task {druid_task}",
             druid_task_id=druid_task,
+            druid_report=report,
+            druid_rollup=None,  # recorded again once this run's rollup is queryable
         )
         spec = spec_with_input(task.druid_spec, location, druid_task)
         try:
-            return await self.client.submit(spec)
+            submitted = await self.client.submit(spec)
         except DruidRequestError as exc:
             raise DruidFailed(
                 f"Druid refused the ingestion spec: {exc.message}",
                 "The spec is on the task (druid_spec); check the datasource name and that the "
                 "cluster has what DRUID_INPUT_FORMAT and DRUID_INPUT_SOURCE need.",
             ) from None
+        await self._submit_rollup(task, location, report)
+        return submitted
+
+    async def _rollup_unsubmitted(self, report: dict[str, Any]) -> bool:
+        planned = report.get("rollup")
+        if not planned or rolled.MISSING in report:
+            return False
+        return await self.client.task_state(str(planned["task_id"])) is None
+
+    async def _submit_rollup(
+        self, task: IngestionTask, location: HttpLocation | S3Location, report: dict[str, Any]
+    ) -> None:
+        planned = report.get("rollup")
+        if not planned or task.druid_spec is None:
+            return
+        rollup_id, choice = str(planned["task_id"]), rolled.Choice.from_dict(planned)
+        raw = spec_with_input(task.druid_spec, location, rollup_id)
+        try:
+            await self.client.submit(rolled.rollup_spec(raw, choice, rollup_id))
+        except DruidRequestError as exc:
+            report[rolled.MISSING] = rolled.missing(f"Druid refused its spec: {exc.message}")
+
+    async def _stop_rollup(self, report: dict[str, Any]) -> None:
+        """The raw rows failed: the rollup must not load rows the raw datasource lacks."""
+        with contextlib.suppress(DruidRequestError, DruidUnavailable):
+            if report.get("rollup"):
+                await self.client.shutdown_task(str(report["rollup"]["task_id"]))
+
+    async def _finish_rollup(self, task: IngestionTask, report: dict[str, Any]) -> None:
+        planned = report.get("rollup")
+        if not planned or rolled.MISSING in report:
+            return
+        rollup_id = str(planned["task_id"])
+        assert task.druid_spec is not None and task.druid_datasource is not None
+        try:
+            state = await self._until_finished(rollup_id)
+            if state.status != "SUCCESS":
+                raise DruidFailed(f"its Druid task {rollup_id} failed: {state.error}", "")
+            table = rolled.rollup_datasource(task.druid_datasource)
+            spec = rolled.rollup_spec(task.druid_spec, rolled.Choice.from_dict(planned))
+            counted = f"SUM({quote(rolled.ROWS)})"
+            expected = report.get("rows_queryable")
+            await self._until_served(table, spec, expected, task.id, counted)
+        except DruidFailed as exc:
+            report[rolled.MISSING] = rolled.missing(exc.message)
+            return
+        await self.step(
+            task.id,
+            TaskStatus.DRUID_LOADING,
+            f"the rolled-up rows of Druid task {rollup_id} are queryable",
+            druid_report=report,
+            druid_rollup=rolled.Choice.from_dict(planned).to_json(),
+        )
 
     async def _until_finished(self, druid_task: str) -> TaskState:
         while True:
@@ -292,23 +373,38 @@ class DruidPhase:
 
     async def _until_loaded(self, task: IngestionTask, report: dict[str, Any]) -> float:
         assert task.druid_spec is not None and task.druid_datasource is not None
-        interval = task.druid_spec["spec"]["dataSchema"]["granularitySpec"]["intervals"][0]
         expected = report.get("processed")
         if expected is None:
             expected = task.rows_valid
+        percent, counted = await self._until_served(
+            task.druid_datasource, task.druid_spec, expected, task.id, "COUNT(*)", report
+        )
+        report["rows_queryable"] = counted
+        return percent
+
+    async def _until_served(
+        self,
+        datasource: str,
+        spec: dict[str, Any],
+        expected: Any,
+        task_id: str,
+        counted_as: str,
+        report: dict[str, Any] | None = None,
+    ) -> tuple[float, int]:
+        """Until the interval is served, the task's rows counted and the columns listed."""
+        interval = spec["spec"]["dataSchema"]["granularitySpec"]["intervals"][0]
         deadline = self.clock() + self.settings.druid_load_timeout_seconds
         while True:
-            percent = await self.client.load_percent(task.druid_datasource, interval)
+            percent = await self.client.load_percent(datasource, interval)
             unlisted: list[str] = []
             if percent is not None and percent >= 100.0:
-                counted = await self._count(task.druid_datasource, task.id)
+                counted = await self._count(datasource, task_id, counted_as)
                 if expected is None or counted >= int(expected):
                     # Its columns too: the broker's SQL schema learns a column that is new to the
                     # datasource (an evolved schema) some seconds after the segment is served.
-                    unlisted = await self._unlisted(task.druid_datasource, task.druid_spec)
+                    unlisted = await self._unlisted(datasource, spec)
                     if not unlisted:
-                        report["rows_queryable"] = counted
-                        return percent
+                        return percent, counted
             if self.clock() > deadline:
                 waiting = (
                     f"; columns not in its SQL schema: {', '.join(unlisted)}" if unlisted else ""
@@ -324,10 +420,11 @@ class DruidPhase:
             await asyncio.sleep(self.settings.druid_poll_seconds)
 
     async def _unlisted(self, datasource: str, spec: dict[str, Any]) -> list[str]:
-        """The spec's columns the broker's SQL schema does not list yet."""
+        """The spec's columns (and metrics) the broker's SQL schema does not list yet."""
+        schema = spec["spec"]["dataSchema"]
         wanted = [
             str(d["name"]) if isinstance(d, dict) else str(d)
-            for d in spec["spec"]["dataSchema"]["dimensionsSpec"]["dimensions"]
+            for d in schema["dimensionsSpec"]["dimensions"] + schema.get("metricsSpec", [])
         ]
         try:
             result = await self.client.sql(
@@ -340,14 +437,14 @@ class DruidPhase:
         listed = {str(row[0]) for row in result.rows}
         return [name for name in wanted if name not in listed]
 
-    async def _count(self, datasource: str, task_id: str) -> int:
+    async def _count(self, datasource: str, task_id: str, counted_as: str = "COUNT(*)") -> int:
         """The task's rows the broker answers for; 0 while it does not know the datasource yet
         (the broker learns of new segments a moment after the coordinator reports them)."""
         try:
             result = await self.client.sql(
-                f"SELECT COUNT(*) FROM {quote(datasource)} WHERE {quote(TASK_COLUMN)} = ?",
+                f"SELECT {counted_as} FROM {quote(datasource)} WHERE {quote(TASK_COLUMN)} = ?",
                 [{"type": "VARCHAR", "value": task_id}],
             )
         except DruidRequestError:
             return 0
-        return int(result.rows[0][0]) if result.rows else 0
+        return int(result.rows[0][0] or 0) if result.rows else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import threads
+from backend.druid.rollup import Choice
 from backend.errors import InsufficientStorage, disk_full, is_disk_full
 from backend.storage import ObjectStore
 from backend.tasks import repository
@@ -32,6 +34,9 @@ class DatasourceVersion:
     last_ingestion: dt.datetime | None
     # Per dataset: the intervals ("start/end", ISO) that later mode=replace uploads replaced.
     hidden: tuple[tuple[str, ...], ...] = ()
+    # What every dataset's Druid rollup holds (dimensions and measures they all have); None when
+    # any dataset has no rollup loaded: the Druid engine then reads the raw rows only.
+    druid_rollup: Choice | None = None
 
     @property
     def version(self) -> str:
@@ -45,9 +50,26 @@ async def load_versions(
     """Each datasource's datasets from tasks in `statuses` (those an engine can serve)."""
     rows = await repository.stored_datasets(session, statuses)
     grouped: dict[str, list[tuple[str, int, dt.datetime | None, str | None]]] = {}
-    for datasource, key, count, finished, replaced in rows:
+    rollups: dict[str, list[str | None]] = {}
+    for datasource, key, count, finished, replaced, rolled in rows:
         grouped.setdefault(datasource, []).append((str(key), count or 0, finished, replaced))
-    return {name: _version(name, items) for name, items in grouped.items()}
+        rollups.setdefault(datasource, []).append(rolled)
+    return {
+        name: dataclasses.replace(_version(name, items), druid_rollup=common_rollup(rollups[name]))
+        for name, items in grouped.items()
+    }
+
+
+def common_rollup(recorded: list[str | None]) -> Choice | None:
+    """The dimensions and measures (same type) that every dataset's rollup has."""
+    if not recorded or any(r is None for r in recorded):
+        return None
+    choices = [Choice.from_json(r) for r in recorded if r is not None]
+    first, others = choices[0], choices[1:]
+    return Choice(
+        tuple(d for d in first.dimensions if all(d in c.dimensions for c in others)),
+        tuple(m for m in first.measures if all(m in c.measures for c in others)),
+    )
 
 
 def _version(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from backend.analytics import druid_rollup
 from backend.analytics.catalog import DatasourceVersion
 from backend.analytics.embedded import check_columns
 from backend.analytics.errors import BadRange, EngineUnavailable, UnsupportedQuery
@@ -116,6 +117,9 @@ class DruidEngine:
         if not source.dataset_keys:
             return empty_result(query)
         check_columns(query, await self.schema(source))
+        rolled = druid_rollup.plan(query, source, self.prefix)
+        if rolled is not None:  # answered exactly from the rolled-up datasource
+            return rolled.finish(_result(await self._sql(*build_sql(rolled.query, rolled.table))))
         text, parameters = build_sql(query, self.table(source))
         return _result(await self._sql(text, parameters))
 

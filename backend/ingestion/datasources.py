@@ -30,6 +30,7 @@ from backend.contracts.stored import DatasourceSchema
 from backend.contracts.types import POLARS_TYPES, ColumnType
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.druid.client import DruidClient, DruidError
+from backend.druid.rollup import rollup_datasource
 from backend.druid_load import druid_datasource
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.events import outbox
@@ -304,6 +305,10 @@ async def drop_everywhere(runtime: Services, name: str, actor: Principal) -> Dro
     if runtime.druid is not None:
         try:
             segments = await runtime.druid.drop_datasource(druid_datasource(runtime.settings, name))
+            # and its rolled-up datasource: a datasource made again under this name starts empty
+            await runtime.druid.drop_datasource(
+                rollup_datasource(druid_datasource(runtime.settings, name))
+            )
         except DruidError as exc:
             error = scrub(str(exc))
             log.warning("drop %s: Druid did not drop its segments: %s", name, error)

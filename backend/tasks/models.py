@@ -79,6 +79,9 @@ class IngestionTask(Base):
     druid_datasource: Mapped[str | None] = mapped_column(String(128))
     # Druid's own account: task status, row counts, parse exceptions, load percent.
     druid_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the rolled-up Druid datasource holds of this task's rows, once loaded (JSON of
+    # {dimensions, measures}); None: no rollup loaded, dashboards read the raw rows.
+    druid_rollup: Mapped[str | None] = mapped_column(Text)
     # A task waiting for Druid is not claimed before this time (backoff).
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     data_as_of: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

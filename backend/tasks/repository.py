@@ -262,9 +262,9 @@ async def delete_tasks(session: AsyncSession, task_ids: Sequence[str]) -> None:
 
 async def stored_datasets(
     session: AsyncSession, statuses: Iterable[TaskStatus]
-) -> Sequence[Row[str, str | None, int | None, dt.datetime | None, str | None]]:
-    """(datasource, dataset key, valid rows, finished at, replaced interval) of the tasks in
-    `statuses` that stored a dataset, by datasource in the order their datasets landed."""
+) -> Sequence[Row[str, str | None, int | None, dt.datetime | None, str | None, str | None]]:
+    """(datasource, dataset key, valid rows, finished at, replaced interval, Druid rollup) of
+    the tasks in `statuses` that stored a dataset, by datasource in the order they landed."""
     return (
         await session.execute(
             select(
@@ -273,6 +273,7 @@ async def stored_datasets(
                 IngestionTask.rows_valid,
                 IngestionTask.finished_at,
                 IngestionTask.replace_interval,
+                IngestionTask.druid_rollup,
             )
             .where(
                 IngestionTask.status.in_([s.value for s in statuses]),

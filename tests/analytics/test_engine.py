@@ -12,6 +12,7 @@ import pytest
 
 from backend.analytics.catalog import DatasourceVersion
 from backend.analytics.druid_engine import DruidEngine
+from backend.analytics.druid_rollup import ANSWERED
 from backend.analytics.embedded import _run
 from backend.analytics.errors import BadRange, UnknownColumn, UnknownDatasource
 from backend.analytics.query import (
@@ -28,6 +29,8 @@ from backend.analytics.query import (
     UnknownOrder,
 )
 from backend.druid.client import DruidClient
+from backend.druid.rollup import Choice, rollup_datasource
+from backend.druid.spec import TASK_COLUMN
 from tests.analytics import expected as ex
 from tests.conftest import DruidSales, app_for, make_backend
 from tests.factories import upload, wait_for_task
@@ -36,14 +39,39 @@ DATA = ex.load(Path("data.csv"))
 Run = Callable[[Query], Awaitable[Result]]
 
 
-@pytest.fixture(params=["embedded", "embedded-postgres_s3", "druid"])
+async def druid_rollup_choice(client: DruidClient, table: str) -> Choice:
+    """What the rolled-up datasource the service loaded holds, read from Druid's own schema."""
+    found = await client.sql(
+        "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS "
+        "WHERE TABLE_SCHEMA = 'druid' AND TABLE_NAME = ?",
+        [{"type": "VARCHAR", "value": rollup_datasource(table)}],
+    )
+    columns = {str(name): str(kind) for name, kind in found.rows}
+    assert columns, "the service loaded no rolled-up datasource"
+    return Choice(
+        tuple(c for c, k in columns.items() if k == "VARCHAR" and c != TASK_COLUMN),
+        tuple(
+            (c.split(":", 1)[1], "long" if k == "BIGINT" else "double")
+            for c, k in columns.items()
+            if c.startswith("__sum:")
+        ),
+    )
+
+
+@pytest.fixture(params=["embedded", "embedded-postgres_s3", "druid", "druid-rollup"])
 async def run(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Run]:
-    """Runs a query on the engine named by the parameter, over data.csv loaded as `sales`."""
-    if request.param == "druid":
+    """Runs a query on the engine named by the parameter, over data.csv loaded as `sales`
+    (druid-rollup: the Druid engine told the rolled-up datasource is complete)."""
+    if request.param.startswith("druid"):
         loaded: DruidSales = request.getfixturevalue("druid_sales")
         client = DruidClient(loaded.druid.url)
         engine = DruidEngine(client, loaded.prefix)
-        source = DatasourceVersion("sales", ("loaded by the druid_sales fixture",), 1000, None)
+        choice = None
+        if request.param == "druid-rollup":
+            choice = await druid_rollup_choice(client, f"{loaded.prefix}sales")
+        source = DatasourceVersion(
+            "sales", ("loaded by the druid_sales fixture",), 1000, None, druid_rollup=choice
+        )
 
         async def on_druid(query: Query) -> Result:
             if query.datasource != "sales":
@@ -179,3 +207,39 @@ def test_the_embedded_engine_refuses_an_order_it_cannot_follow_with_a_coded_erro
         _run(Query("t", (), order=(Order("Totals"),)), frame)
     rows = _run(Query("t", (), dimensions=("Branch",), order=(Order("Total", True),)), frame)
     assert rows.rows == [("B",), ("A",), ("A",)]
+
+
+async def test_dashboard_figures_come_from_the_druid_rollup(druid_sales: DruidSales) -> None:
+    """The figures a dashboard asks for are read from the rolled-up datasource (and equal the raw
+    rows' answer); a query the rollup cannot answer exactly (a range on a measure) reads raw rows."""
+    client = DruidClient(druid_sales.druid.url)
+    engine = DruidEngine(client, druid_sales.prefix)
+    choice = await druid_rollup_choice(client, f"{druid_sales.prefix}sales")
+    assert "Branch" in choice.dimensions and ("Total", "double") in choice.measures
+    raw = DatasourceVersion("sales", ("loaded",), 1000, None)
+    rolled = DatasourceVersion("sales", ("loaded",), 1000, None, druid_rollup=choice)
+    summary = sales(
+        Measure(Aggregate.SUM, "Total", "total"),
+        Measure(Aggregate.COUNT, None, "n"),
+        Measure(Aggregate.AVG, "Rating", "rating"),
+        Measure(Aggregate.MAX, "Quantity", "most"),
+        dimensions=("Branch",),
+        granularity=Granularity.MONTH,
+        filters=(
+            Filter(FilterKind.DATE_RANGE, TIME, (dt.datetime(2019, 1, 5, tzinfo=dt.UTC), None)),
+        ),
+    )
+    try:
+        before = ANSWERED["rollup"]
+        fast, slow = await engine.run(summary, rolled), await engine.run(summary, raw)
+        assert ANSWERED["rollup"] == before + 1
+        assert fast.columns == slow.columns and len(fast.rows) == len(slow.rows)
+        for mine, theirs in zip(fast.rows, slow.rows, strict=True):
+            assert mine[:2] == theirs[:2] and mine[2:] == pytest.approx(theirs[2:])
+        ranged = sales(
+            Measure(Aggregate.COUNT), filters=(Filter(FilterKind.RANGE, "Rating", (5.0, 8.0)),)
+        )
+        await engine.run(ranged, rolled)
+        assert ANSWERED["rollup"] == before + 1
+    finally:
+        await client.close()

@@ -14,6 +14,7 @@ import pytest
 
 from backend.auth.roles import Role
 from backend.contracts.sales import SALES_COLUMNS
+from backend.druid import rollup
 from backend.druid.spec import (
     HttpLocation,
     InputFormat,
@@ -171,3 +172,49 @@ async def test_every_task_keeps_the_spec_for_its_stored_dataset(app: App) -> Non
 def test_a_task_id_that_could_break_out_of_the_transform_expression_is_refused() -> None:
     with pytest.raises(ValueError, match="alphanumeric"):
         build_spec(SpecInput(**{**vars(SALES), "ingest_task": "x' || 'y"}))
+
+
+def _sales_rollup(mode: Mode) -> dict[str, object]:
+    raw = build_spec(
+        SpecInput(
+            **{
+                **vars(SALES),
+                "location": HttpLocation(("http://api:8000/k.json.gz?signature=REDACTED",)),
+                "input_format": InputFormat.JSON,
+                "task_id": "ingest_0f1e2d_1a2b3c4d",
+                "ingest_task": "0f1e2d",
+                "mode": mode,
+            }
+        )
+    )
+    choice = rollup.fit(
+        raw,
+        rollup.Choice(
+            ("Branch", "City", "Product line", "Customer type", "Gender", "Payment", "Missing"),
+            (("Quantity", "double"), ("Total", "double"), ("Invoice ID", "long")),
+        ),
+    )
+    return rollup.rollup_spec(raw, choice, rollup.rollup_task_id("ingest_0f1e2d_1a2b3c4d"))
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_rollup_specs_match_their_golden_files(mode: Mode) -> None:
+    """Same input, interval and mode as the raw spec; hour grain; the measures typed as the raw
+    spec loads them (Quantity stays long); columns the raw spec lacks are left out."""
+    spec = _sales_rollup(mode)
+    check_golden(f"sales_rollup_{mode.value}", spec)
+    schema = spec["spec"]["dataSchema"]  # type: ignore[index]
+    assert schema["dataSource"] == "sales-rollup"
+    assert spec["id"] == "ingest_0f1e2d_1a2b3c4d-rollup"
+    metrics = {m["name"]: m.get("type") for m in schema["metricsSpec"]}
+    assert metrics["__sum:Quantity"] == "longSum" and metrics["__min:Total"] == "doubleMin"
+    assert "__sum:Invoice ID" not in metrics
+    names = [d["name"] for d in schema["dimensionsSpec"]["dimensions"]]
+    assert "Missing" not in names and "Quantity" not in names and "ingest_task_id" in names
+
+
+def test_a_rollup_datasource_name_is_never_a_users() -> None:
+    from backend.ingestion.uploads import DATASOURCE_PATTERN
+
+    name = rollup.rollup_datasource("sales")
+    assert DATASOURCE_PATTERN.match(name) is None
