@@ -271,9 +271,11 @@ def run_service(
     poll_interval: float,
     task_timeout: float,
     cwd: Path = REPO_ROOT,
+    flags: tuple[str, ...] | None = None,
 ) -> ServiceRun:
     """One fresh server, one upload of `source`, measured; the server stopped after it. `cwd`
-    is the checkout the server runs (its `backend` is imported: cwd is first on sys.path)."""
+    is the checkout the server runs (its `backend` is imported: cwd is first on sys.path);
+    `flags` uvicorn's (default: the Makefile's)."""
     run = ServiceRun(source.label)
     workdir.mkdir(parents=True, exist_ok=True)
     settings = {
@@ -291,7 +293,7 @@ def run_service(
     crashed = False
     server: Server | None = None
     try:
-        with uvicorn_server(env, log, grace=30, cwd=cwd) as server:
+        with uvicorn_server(env, log, grace=30, cwd=cwd, flags=flags) as server:
             try:
                 measure(
                     run, server, source, workdir / "storage", client, poll_interval, task_timeout
