@@ -270,8 +270,12 @@ def run_service(
     worker_concurrency: int | None,
     poll_interval: float,
     task_timeout: float,
+    cwd: Path = REPO_ROOT,
+    flags: tuple[str, ...] | None = None,
 ) -> ServiceRun:
-    """One fresh server, one upload of `source`, measured; the server stopped after it."""
+    """One fresh server, one upload of `source`, measured; the server stopped after it. `cwd`
+    is the checkout the server runs (its `backend` is imported: cwd is first on sys.path);
+    `flags` uvicorn's (default: the Makefile's)."""
     run = ServiceRun(source.label)
     workdir.mkdir(parents=True, exist_ok=True)
     settings = {
@@ -282,12 +286,14 @@ def run_service(
     if worker_concurrency is not None:
         settings["WORKER_CONCURRENCY"] = str(worker_concurrency)
     env = server_env(settings, drop=("DATABASE_", "STORAGE_", "WORKER_", "MAX_UPLOAD_"))
+    # An inherited PYTHONPATH could point at another checkout's `backend`: the server's own.
+    env["PYTHONPATH"] = str(cwd)
     log = workdir / "server.log"
     run.server_log = str(log)
     crashed = False
     server: Server | None = None
     try:
-        with uvicorn_server(env, log, grace=30) as server:
+        with uvicorn_server(env, log, grace=30, cwd=cwd, flags=flags) as server:
             try:
                 measure(
                     run, server, source, workdir / "storage", client, poll_interval, task_timeout
