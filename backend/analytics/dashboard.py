@@ -129,10 +129,10 @@ class Dashboard:
             return min(first, end), end
         return first, last
 
-    async def figures(
+    def _figures_query(
         self, sales: SalesFilter, start: dt.datetime | None, end: dt.datetime | None
-    ) -> Figures:
-        query = Query(
+    ) -> Query:
+        return Query(
             datasource=sales.datasource,
             measures=(
                 Measure(Aggregate.SUM, TOTAL, "total_sales"),
@@ -143,29 +143,32 @@ class Dashboard:
             ),
             filters=sales.filters(start, end),
         )
-        row = (await self._run(query)).records()[0]
-        transactions = int(row["transactions"] or 0)
-        total = float(row["total_sales"] or 0.0)
-        return Figures(
-            total_sales=total,
-            gross_income=float(row["gross_income"] or 0.0),
-            transactions=transactions,
-            units_sold=int(row["units_sold"] or 0),
-            average_basket=total / transactions if transactions else None,
-            average_rating=row["average_rating"],
-        )
+
+    async def figures(
+        self, sales: SalesFilter, start: dt.datetime | None, end: dt.datetime | None
+    ) -> Figures:
+        return _figures((await self._run(self._figures_query(sales, start, end))).records()[0])
 
     async def summary(self, sales: SalesFilter) -> Summary:
         sales = await self._prepare(sales, "salesSummary", (*TOTALS, RATING))
         start, end = await self._bounds(sales)
-        current = await self.figures(sales, start, end)
         # Without chosen dates the figures cover all the data: nothing comes before it to compare with.
         chosen = sales.date_from is not None or sales.date_to is not None
         if start is None or end is None or not chosen:
+            current = await self.figures(sales, start, end)
             previous = Figures(0.0, 0.0, 0, 0, None, None)
             return Summary(current, previous, _changes(current, previous), start, end, None, None)
         previous_start = start - (end - start)
-        previous = await self.figures(sales, previous_start, start)
+        # Both periods at once (on Druid: one SQL of filtered aggregates).
+        now, before = await self.analytics.run_many(
+            [
+                self._figures_query(sales, start, end),
+                self._figures_query(sales, previous_start, start),
+            ],
+            self.trace,
+            self.asked_by,
+        )
+        current, previous = _figures(now.records()[0]), _figures(before.records()[0])
         return Summary(
             current, previous, _changes(current, previous), start, end, previous_start, start
         )
@@ -294,7 +297,8 @@ class Dashboard:
         total = Query(
             sales.datasource, (Measure(Aggregate.COUNT, None, "rows"),), filters=sales.filters()
         )
-        return await self._run(page), int((await self._run(total)).rows[0][0])
+        found, counted = await self.analytics.run_many([page, total], self.trace, self.asked_by)
+        return found, int(counted.rows[0][0])
 
     async def row_count(self, sales: SalesFilter) -> int:
         sales = await self._prepare(sales, "rowCount", ())
@@ -318,6 +322,19 @@ def _totals() -> tuple[Measure, ...]:
         Measure(Aggregate.SUM, GROSS_INCOME, "gross_income"),
         Measure(Aggregate.COUNT, None, "transactions"),
         Measure(Aggregate.SUM, QUANTITY, "units_sold"),
+    )
+
+
+def _figures(row: dict[str, Any]) -> Figures:
+    transactions = int(row["transactions"] or 0)
+    total = float(row["total_sales"] or 0.0)
+    return Figures(
+        total_sales=total,
+        gross_income=float(row["gross_income"] or 0.0),
+        transactions=transactions,
+        units_sold=int(row["units_sold"] or 0),
+        average_basket=total / transactions if transactions else None,
+        average_rating=row["average_rating"],
     )
 
 
