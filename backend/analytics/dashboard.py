@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
 import math
@@ -70,16 +71,22 @@ class Dashboard:
         missing = [c for c in dict.fromkeys(wanted) if c not in columns]
         if missing:
             raise MissingColumns(field, sales.datasource, wanted, missing)
+        asked = {a: c for a, c in FILTER_COLUMNS.items() if getattr(sales, a)}
+        # Each filtered column's known values at once (one engine query each).
+        matched = await asyncio.gather(
+            *(self._match(sales.datasource, c, getattr(sales, a)) for a, c in asked.items())
+        )
         changes: dict[str, tuple[str, ...]] = {}
-        for attribute, column in FILTER_COLUMNS.items():
-            values: tuple[str, ...] = getattr(sales, attribute)
-            if values:
-                changes[attribute] = await self._match(sales.datasource, column, values)
+        for attribute, (values, warning) in zip(asked, matched, strict=True):
+            changes[attribute] = values
+            if warning:
+                self.trace.warnings.append(warning)
         return replace(sales, **changes) if changes else sales  # type: ignore[arg-type]
 
     async def _match(
         self, datasource: str, column: str, values: tuple[str, ...]
-    ) -> tuple[str, ...]:
+    ) -> tuple[tuple[str, ...], str | None]:
+        """The values matched to the column's known ones, and a warning naming unknown ones."""
         query = Query(
             datasource,
             (Measure(Aggregate.COUNT, None, "n"),),
@@ -88,7 +95,7 @@ class Dashboard:
         )
         known = [row[0] for row in (await self._run(query)).rows if isinstance(row[0], str)]
         if len(known) > MAX_KNOWN_VALUES:
-            return values  # too many to list: taken as given
+            return values, None  # too many to list: taken as given
         by_lower: dict[str, list[str]] = {}
         for value in known:
             by_lower.setdefault(value.casefold(), []).append(value)
@@ -102,13 +109,14 @@ class Dashboard:
             else:
                 matched.append(value)
                 unknown.append(value)
+        warning = None
         if unknown:
             listed = ", ".join(repr(v) for v in sorted(known)[:20])
-            self.trace.warnings.append(
+            warning = (
                 f"{column}: no row has {', '.join(repr(v[:40]) for v in unknown)}; "
                 f"known values: {listed}"
             )
-        return tuple(dict.fromkeys(matched))
+        return tuple(dict.fromkeys(matched)), warning
 
     async def _bounds(self, sales: SalesFilter) -> tuple[dt.datetime | None, dt.datetime | None]:
         """The period asked for; a bound left out is taken from the data's first or last day.

@@ -8,9 +8,7 @@ dashboard field gives the same answer on either engine.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from dataclasses import replace
 from typing import Any
 
 from backend.analytics.catalog import DatasourceVersion
@@ -60,8 +58,6 @@ TYPE_NAMES = {
 CONTEXT = {"useApproximateCountDistinct": False, "useApproximateTopN": False}
 # Druid orders raw rows by time with an in-memory queue of this many rows at most.
 MAX_ORDERED_ROWS = 100_000
-# A filter every row passes: a merged query's measure whose query had only the common filters.
-_ALL = Filter(FilterKind.RANGE, TIME, (None, None))
 
 
 class DruidEngine:
@@ -123,57 +119,6 @@ class DruidEngine:
         text, parameters = build_sql(query, self.table(source))
         return _result(await self._sql(text, parameters))
 
-    async def run_many(self, queries: list[Query], source: DatasourceVersion) -> list[Result]:
-        """Several queries on one datasource: figure sets that differ only in their filters
-        (a period and the one before it) as ONE Druid SQL of filtered aggregates, any others at
-        once. Answers are those `run` gives for each query."""
-        merged = merge(queries)
-        if merged is None:
-            return list(await asyncio.gather(*(self.run(q, source) for q in queries)))
-        return split(await self.run(merged, source), queries)
-
-
-def _mergeable(query: Query) -> bool:
-    return (
-        bool(query.measures)
-        and not (query.dimensions or query.granularity or query.order or query.offset)
-        and query.limit is None
-        and all(
-            not m.filters and m.aggregate is not Aggregate.COUNT_DISTINCT for m in query.measures
-        )
-    )
-
-
-def merge(queries: list[Query]) -> Query | None:
-    """One query answering every one of `queries` (single-row figure sets on one datasource),
-    each measure filtered by its own query's filters; None when they cannot be one."""
-    if len(queries) < 2 or len({q.datasource for q in queries}) > 1:
-        return None
-    if not all(_mergeable(q) for q in queries):
-        return None
-    common = tuple(f for f in queries[0].filters if all(f in q.filters for q in queries))
-    measures = tuple(
-        replace(
-            m,
-            alias=f"q{i}_{m.name}",
-            filters=tuple(f for f in q.filters if f not in common) or (_ALL,),
-        )
-        for i, q in enumerate(queries)
-        for m in q.measures
-    )
-    return Query(queries[0].datasource, measures, filters=common)
-
-
-def split(found: Result, queries: list[Query]) -> list[Result]:
-    """The answers of `merge`'s queries, from the answer of the merged one."""
-    row = dict(zip(found.columns, found.rows[0], strict=True)) if found.rows else {}
-    answers = []
-    for i, query in enumerate(queries):
-        names = [m.name for m in query.measures]
-        values = tuple(row.get(f"q{i}_{name}") for name in names)
-        answers.append(Result(names, [values]) if row else empty_result(query))
-    return answers
-
 
 def _param(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
@@ -190,26 +135,19 @@ def _param(value: Any) -> dict[str, Any]:
     return {"type": "VARCHAR", "value": str(value)}
 
 
-def _measure(measure: Measure, parameters: list[dict[str, Any]]) -> str:
+def _measure(measure: Measure) -> str:
     column = quote(measure.column) if measure.column else None
-    only = ""
-    if measure.filters:
-        only = f" FILTER (WHERE {_conjunction(measure.filters, parameters)})"
     if measure.aggregate is Aggregate.COUNT:
-        expression = f"COUNT({column or '*'}){only}"
+        expression = f"COUNT({column or '*'})"
     elif measure.aggregate is Aggregate.SUM:
-        expression = f"COALESCE(SUM({column}){only}, 0)"  # the sum of nothing is 0, as in Polars
+        expression = f"COALESCE(SUM({column}), 0)"  # the sum of nothing is 0, as in Polars
     elif measure.aggregate is Aggregate.AVG:
-        expression = f"AVG(CAST({column} AS DOUBLE)){only}"  # not Druid's integer average
+        expression = f"AVG(CAST({column} AS DOUBLE))"  # not Druid's integer average of longs
     elif measure.aggregate is Aggregate.COUNT_DISTINCT:
-        expression = f"COUNT(DISTINCT {column}){only}"
+        expression = f"COUNT(DISTINCT {column})"
     else:
-        expression = f"{measure.aggregate.value.upper()}({column}){only}"
+        expression = f"{measure.aggregate.value.upper()}({column})"
     return f"{expression} AS {quote(measure.name)}"
-
-
-def _conjunction(filters: tuple[Filter, ...], parameters: list[dict[str, Any]]) -> str:
-    return " AND ".join(f"({_condition(f, parameters)})" for f in filters)
 
 
 def _condition(item: Filter, parameters: list[dict[str, Any]]) -> str:
@@ -239,21 +177,13 @@ def _condition(item: Filter, parameters: list[dict[str, Any]]) -> str:
 
 def build_sql(query: Query, table: str) -> tuple[str, list[dict[str, Any]]]:
     """The Druid SQL text (identifiers quoted, no values in it) and its typed parameters."""
-    parameters: list[dict[str, Any]] = []  # in the order of the ? in the text
-    select: list[str] = []
-    if query.measures:
-        select = [_measure(m, parameters) for m in query.measures]
+    parameters: list[dict[str, Any]] = []
     where = [_condition(f, parameters) for f in query.filters]
-    if query.measures and all(m.filters for m in query.measures):
-        # Every measure counts only its own rows: scan only rows some measure counts (Druid
-        # then prunes segments by the time bounds).
-        distinct = dict.fromkeys(m.filters for m in query.measures)
-        where.append("(" + " OR ".join(f"({_conjunction(f, parameters)})" for f in distinct) + ")")
     where_sql = f" WHERE {' AND '.join(where)}" if where else ""
     if not query.measures:
         return _rows_sql(query, table, where_sql), parameters
     keys: list[str] = []
-    measures, select = select, []
+    select: list[str] = []
     if query.granularity is not None:
         period = f"TIME_FLOOR({quote(TIME)}, '{PERIODS[query.granularity]}')"
         keys.append(period)
@@ -261,7 +191,7 @@ def build_sql(query: Query, table: str) -> tuple[str, list[dict[str, Any]]]:
     for dimension in query.dimensions:
         keys.append(quote(dimension))
         select.append(f"{quote(dimension)} AS {quote(dimension)}")
-    select += measures
+    select += [_measure(m) for m in query.measures]
     sql = f"SELECT {', '.join(select)} FROM {table}{where_sql}"
     if keys:
         sql += f" GROUP BY {', '.join(keys)}"

@@ -44,27 +44,23 @@ Scalar = str | int | float | bool | dt.datetime | dt.date | dt.time | None
 
 
 @dataclass(frozen=True)
-class Filter:
-    kind: FilterKind
-    column: str
-    values: tuple[Scalar, ...] = ()  # EQUALS: (v,); IN: (v, ...); RANGE/DATE_RANGE: (low, high)
-
-
-@dataclass(frozen=True)
 class Measure:
     aggregate: Aggregate
     column: str | None = None  # None only for COUNT (rows)
     alias: str = ""
-    # Only the rows these filters keep count for this measure (a filtered aggregate: several
-    # figure sets in one engine query). Engines that cannot do this never see one: see
-    # Analytics.run_many.
-    filters: tuple[Filter, ...] = ()
 
     @property
     def name(self) -> str:
         return self.alias or (
             f"{self.aggregate.value}_{self.column}" if self.column else self.aggregate.value
         )
+
+
+@dataclass(frozen=True)
+class Filter:
+    kind: FilterKind
+    column: str
+    values: tuple[Scalar, ...] = ()  # EQUALS: (v,); IN: (v, ...); RANGE/DATE_RANGE: (low, high)
 
 
 @dataclass(frozen=True)
@@ -90,14 +86,10 @@ class Query:
         it is computed on every request, and dataclasses.asdict + json took ~1 ms."""
         parts = (
             self.datasource,
-            tuple(
-                (m.aggregate.value, m.column, m.alias)
-                + ((_filters_key(m.filters),) if m.filters else ())
-                for m in self.measures
-            ),
+            tuple((m.aggregate.value, m.column, m.alias) for m in self.measures),
             self.dimensions,
             self.granularity.value if self.granularity else None,
-            _filters_key(self.filters),
+            tuple((f.kind.value, f.column, f.values) for f in self.filters),
             tuple((o.name, o.descending) for o in self.order),
             self.limit,
             self.offset,
@@ -106,12 +98,7 @@ class Query:
 
     def columns(self) -> set[str]:
         used = {m.column for m in self.measures if m.column} | set(self.dimensions)
-        used |= {f.column for m in self.measures for f in m.filters}
         return used | {f.column for f in self.filters}
-
-
-def _filters_key(filters: tuple[Filter, ...]) -> tuple[tuple[str, str, tuple[Scalar, ...]], ...]:
-    return tuple((f.kind.value, f.column, f.values) for f in filters)
 
 
 @dataclass(frozen=True)

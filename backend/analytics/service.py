@@ -16,7 +16,15 @@ from backend.analytics.budget import Budget
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasourceVersion, load_versions
 from backend.analytics.errors import UnknownDatasource
-from backend.analytics.query import Aggregate, Measure, Query, Result
+from backend.analytics.query import (
+    TIME,
+    Aggregate,
+    FilterKind,
+    Measure,
+    Query,
+    Result,
+    empty_result,
+)
 from backend.contracts.sales import SALES
 from backend.contracts.stored import DatasourceSchema
 from backend.db import SessionMaker, session_scope
@@ -31,14 +39,6 @@ class Prepares(Protocol):
     """An engine that prepares a datasource's new data ahead of queries (writes its rollups)."""
 
     async def prepare(self, source: DatasourceVersion) -> None: ...
-
-
-@runtime_checkable
-class RunsMany(Protocol):
-    """An engine that answers several queries on one datasource in fewer round trips than one
-    each (Druid: figure sets as one SQL of filtered aggregates)."""
-
-    async def run_many(self, queries: list[Query], source: DatasourceVersion) -> list[Result]: ...
 
 
 class Engine(Protocol):
@@ -202,7 +202,8 @@ class Analytics:
         self, queries: list[Query], trace: CacheTrace | None = None, field: str = "analytics"
     ) -> list[Result]:
         """Answers to independent queries, in their order: from the cache where it has them,
-        the rest at once (an engine that can answers them in one round trip: `RunsMany`)."""
+        the rest at once (on Druid, two queries at once beat one SQL of filtered aggregates:
+        a `__time` filter in WHERE prunes segments, one in FILTER is checked row by row)."""
         sources = [await self.source(q.datasource) for q in queries]
         engine = self.engine
         keys = [
@@ -238,32 +239,23 @@ class Analytics:
                 trace.budget.spend(len(result.rows) * max(1, len(result.columns)))
         return done
 
-    @staticmethod
     async def _compute(
+        self,
         engine: Engine,
         queries: list[Query],
         sources: list[DatasourceVersion],
         budget: Budget | None,
     ) -> list[Result]:
-        def one(query: Query, source: DatasourceVersion) -> Awaitable[Result]:
-            return (
-                budget.run(lambda: engine.run(query, source))
-                if budget
-                else engine.run(query, source)
-            )
-
-        if (
-            len(queries) > 1
-            and isinstance(engine, RunsMany)
-            and all(s == sources[0] for s in sources)
-        ):
-            many = engine.run_many
+        async def one(query: Query, source: DatasourceVersion) -> Result:
+            if _asks_time(query) and source.dataset_keys:
+                if _no_rows_in(query, (await self._metadata(source)).time_range):
+                    return empty_result(query)  # no engine query for a period without data
             if budget is not None:
-                return await budget.run(lambda: many(queries, sources[0]))
-            return await many(queries, sources[0])
-        return list(
-            await asyncio.gather(*(one(q, s) for q, s in zip(queries, sources, strict=True)))
-        )
+                return await budget.run(lambda: engine.run(query, source))
+            return await engine.run(query, source)
+
+        pairs = zip(queries, sources, strict=True)
+        return list(await asyncio.gather(*(one(q, s) for q, s in pairs)))
 
     async def _metadata(self, source: DatasourceVersion) -> Metadata:
         engine = self.engine
@@ -275,9 +267,8 @@ class Analytics:
             if source.hidden:  # later uploads replaced some rows: count what is served
                 counted = await engine.run(Query(source.name, (Measure(Aggregate.COUNT),)), source)
                 rows = int(counted.rows[0][0])
-            self._meta[key] = Metadata(
-                await engine.schema(source), await engine.time_range(source), rows
-            )
+            schema, span = await asyncio.gather(engine.schema(source), engine.time_range(source))
+            self._meta[key] = Metadata(schema, span, rows)
         return self._meta[key]
 
     async def columns(self, name: str) -> dict[str, str]:
@@ -300,3 +291,32 @@ class Analytics:
         await self._refresh()
         names = sorted(set(self._versions) | self._declared)
         return [await self.describe(name) for name in names]
+
+
+def _time_bounds(query: Query) -> list[tuple[object, object]]:
+    return [
+        (f.values + (None, None))[:2]  # type: ignore[misc]
+        for f in query.filters
+        if f.kind is FilterKind.DATE_RANGE and f.column == TIME
+    ]
+
+
+def _asks_time(query: Query) -> bool:
+    return bool(_time_bounds(query))
+
+
+def _no_rows_in(query: Query, span: tuple[dt.datetime | None, dt.datetime | None]) -> bool:
+    """True when the query's time range lies wholly before the data's first row or after its
+    last (`span`): it has no rows to count. A range that starts after it ends is the engine's to
+    refuse."""
+    first, last = span
+    if first is None or last is None:
+        return False
+    for low, high in _time_bounds(query):
+        low = low if isinstance(low, dt.datetime) and low.tzinfo else None
+        high = high if isinstance(high, dt.datetime) and high.tzinfo else None
+        if low is not None and high is not None and low > high:
+            return False
+        if (high is not None and high <= first) or (low is not None and low > last):
+            return True
+    return False
