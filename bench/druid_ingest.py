@@ -59,7 +59,9 @@ def dataset(csv: Path, target: Path) -> Path:
 def spec_for(parquet: Path, copy: Path, kind: InputFormat, name: str) -> dict[str, Any]:
     schema = pl.read_parquet_schema(parquet)
     types = {pl.Int64: "integer", pl.Float64: "float"}
-    times = pl.scan_parquet(parquet).select(pl.col("__time").min(), pl.col("__time").max())
+    times = pl.scan_parquet(parquet).select(
+        pl.col("__time").min().alias("low"), pl.col("__time").max().alias("high")
+    )
     low, high = times.collect().row(0)
     return build_spec(
         SpecInput(
