@@ -6,6 +6,7 @@ Run it from the repository root with a Druid running (`make druid` prints its UR
     DRUID_URL=http://127.0.0.1:8888 .venv/bin/python bench/druid_pipeline.py
     DRUID_URL=... .venv/bin/python bench/druid_pipeline.py --rows 200000 --repeat 5
     DRUID_URL=... .venv/bin/python bench/druid_pipeline.py --quick   # 20,000 rows, 3 requests
+    DRUID_URL=... .venv/bin/python bench/druid_pipeline.py --rows 300000 --ingest  # + tuning
 
 One run:
 1. Starts `uvicorn backend.main:app` (the flags of `make run`) on a fresh SQLite database and storage folder, with
@@ -17,6 +18,8 @@ One run:
 3. For every dashboard field, --repeat uncached requests in standalone mode (embedded engine)
    and the same in warehouse mode (Druid), over the large file's rows: p50 and p95 each, and the
    ratio Druid / embedded.
+4. With --ingest: Druid's own index_parallel of the same rows submitted by hand per input format
+   and tuning (bench/druid_ingest.py), and our overhead = upload -> queryable minus Druid's own.
 Prints a table and writes every figure to bench/results/druid_pipeline-<UTC time>.json; exits
 non-zero only when something failed.
 """
@@ -128,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 rows, 3 requests per field")
     parser.add_argument("--rows", type=int, help="rows of the large file (default 1,000,000)")
     parser.add_argument("--repeat", type=int, help="requests per field and mode (default 15)")
+    parser.add_argument(
+        "--ingest",
+        action="store_true",
+        help="also Druid's own index_parallel of the same rows by hand, per input format and "
+        "tuning (bench/druid_ingest.py), and our overhead beside it",
+    )
     args = parser.parse_args(argv)
     for name, value in SIZES["quick" if args.quick else "full"].items():
         if getattr(args, name) is None:
@@ -157,7 +166,28 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(loads, latency, args)
+    if args.ingest:
+        overhead(loads[f"{args.rows:,} rows"], druid_url, args.rows)
     return 0
+
+
+def overhead(load: dict[str, Any], druid_url: str, rows: int) -> None:
+    """Druid's own index_parallel of the same rows (the service's default format first) and
+    our overhead: upload -> queryable minus Druid's submit -> loaded."""
+    import asyncio
+
+    from bench import druid_ingest
+
+    found = asyncio.run(druid_ingest.measure(druid_url, rows))
+    druid_ingest.report(rows, found)
+    ours = sum(v for n, v in load.items() if n != "task" and isinstance(v, float))
+    hand = found["json.gz, defaults"]
+    druid = hand["submit_to_success"] + hand["success_to_loaded"]
+    print(
+        f"\nupload -> queryable {ours:.2f} s, Druid's own (json.gz) {druid:.2f} s: our overhead "
+        f"{ours - druid:.2f} s = {(ours - druid) / ours * 100:.0f}% of the total"
+    )
+    write_results("druid_ingest", {"rows": rows, "ours": load, "by_hand": found}, utc_now())
 
 
 Latency = dict[str, dict[str, dict[str, float]]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
 import math
@@ -70,16 +71,22 @@ class Dashboard:
         missing = [c for c in dict.fromkeys(wanted) if c not in columns]
         if missing:
             raise MissingColumns(field, sales.datasource, wanted, missing)
+        asked = {a: c for a, c in FILTER_COLUMNS.items() if getattr(sales, a)}
+        # Each filtered column's known values at once (one engine query each).
+        matched = await asyncio.gather(
+            *(self._match(sales.datasource, c, getattr(sales, a)) for a, c in asked.items())
+        )
         changes: dict[str, tuple[str, ...]] = {}
-        for attribute, column in FILTER_COLUMNS.items():
-            values: tuple[str, ...] = getattr(sales, attribute)
-            if values:
-                changes[attribute] = await self._match(sales.datasource, column, values)
+        for attribute, (values, warning) in zip(asked, matched, strict=True):
+            changes[attribute] = values
+            if warning:
+                self.trace.warnings.append(warning)
         return replace(sales, **changes) if changes else sales  # type: ignore[arg-type]
 
     async def _match(
         self, datasource: str, column: str, values: tuple[str, ...]
-    ) -> tuple[str, ...]:
+    ) -> tuple[tuple[str, ...], str | None]:
+        """The values matched to the column's known ones, and a warning naming unknown ones."""
         query = Query(
             datasource,
             (Measure(Aggregate.COUNT, None, "n"),),
@@ -88,7 +95,7 @@ class Dashboard:
         )
         known = [row[0] for row in (await self._run(query)).rows if isinstance(row[0], str)]
         if len(known) > MAX_KNOWN_VALUES:
-            return values  # too many to list: taken as given
+            return values, None  # too many to list: taken as given
         by_lower: dict[str, list[str]] = {}
         for value in known:
             by_lower.setdefault(value.casefold(), []).append(value)
@@ -102,13 +109,14 @@ class Dashboard:
             else:
                 matched.append(value)
                 unknown.append(value)
+        warning = None
         if unknown:
             listed = ", ".join(repr(v) for v in sorted(known)[:20])
-            self.trace.warnings.append(
+            warning = (
                 f"{column}: no row has {', '.join(repr(v[:40]) for v in unknown)}; "
                 f"known values: {listed}"
             )
-        return tuple(dict.fromkeys(matched))
+        return tuple(dict.fromkeys(matched)), warning
 
     async def _bounds(self, sales: SalesFilter) -> tuple[dt.datetime | None, dt.datetime | None]:
         """The period asked for; a bound left out is taken from the data's first or last day.
@@ -129,10 +137,10 @@ class Dashboard:
             return min(first, end), end
         return first, last
 
-    async def figures(
+    def _figures_query(
         self, sales: SalesFilter, start: dt.datetime | None, end: dt.datetime | None
-    ) -> Figures:
-        query = Query(
+    ) -> Query:
+        return Query(
             datasource=sales.datasource,
             measures=(
                 Measure(Aggregate.SUM, TOTAL, "total_sales"),
@@ -143,29 +151,32 @@ class Dashboard:
             ),
             filters=sales.filters(start, end),
         )
-        row = (await self._run(query)).records()[0]
-        transactions = int(row["transactions"] or 0)
-        total = float(row["total_sales"] or 0.0)
-        return Figures(
-            total_sales=total,
-            gross_income=float(row["gross_income"] or 0.0),
-            transactions=transactions,
-            units_sold=int(row["units_sold"] or 0),
-            average_basket=total / transactions if transactions else None,
-            average_rating=row["average_rating"],
-        )
+
+    async def figures(
+        self, sales: SalesFilter, start: dt.datetime | None, end: dt.datetime | None
+    ) -> Figures:
+        return _figures((await self._run(self._figures_query(sales, start, end))).records()[0])
 
     async def summary(self, sales: SalesFilter) -> Summary:
         sales = await self._prepare(sales, "salesSummary", (*TOTALS, RATING))
         start, end = await self._bounds(sales)
-        current = await self.figures(sales, start, end)
         # Without chosen dates the figures cover all the data: nothing comes before it to compare with.
         chosen = sales.date_from is not None or sales.date_to is not None
         if start is None or end is None or not chosen:
+            current = await self.figures(sales, start, end)
             previous = Figures(0.0, 0.0, 0, 0, None, None)
             return Summary(current, previous, _changes(current, previous), start, end, None, None)
         previous_start = start - (end - start)
-        previous = await self.figures(sales, previous_start, start)
+        # Both periods at once (on Druid: one SQL of filtered aggregates).
+        now, before = await self.analytics.run_many(
+            [
+                self._figures_query(sales, start, end),
+                self._figures_query(sales, previous_start, start),
+            ],
+            self.trace,
+            self.asked_by,
+        )
+        current, previous = _figures(now.records()[0]), _figures(before.records()[0])
         return Summary(
             current, previous, _changes(current, previous), start, end, previous_start, start
         )
@@ -294,7 +305,8 @@ class Dashboard:
         total = Query(
             sales.datasource, (Measure(Aggregate.COUNT, None, "rows"),), filters=sales.filters()
         )
-        return await self._run(page), int((await self._run(total)).rows[0][0])
+        found, counted = await self.analytics.run_many([page, total], self.trace, self.asked_by)
+        return found, int(counted.rows[0][0])
 
     async def row_count(self, sales: SalesFilter) -> int:
         sales = await self._prepare(sales, "rowCount", ())
@@ -318,6 +330,19 @@ def _totals() -> tuple[Measure, ...]:
         Measure(Aggregate.SUM, GROSS_INCOME, "gross_income"),
         Measure(Aggregate.COUNT, None, "transactions"),
         Measure(Aggregate.SUM, QUANTITY, "units_sold"),
+    )
+
+
+def _figures(row: dict[str, Any]) -> Figures:
+    transactions = int(row["transactions"] or 0)
+    total = float(row["total_sales"] or 0.0)
+    return Figures(
+        total_sales=total,
+        gross_income=float(row["gross_income"] or 0.0),
+        transactions=transactions,
+        units_sold=int(row["units_sold"] or 0),
+        average_basket=total / transactions if transactions else None,
+        average_rating=row["average_rating"],
     )
 
 

@@ -16,7 +16,15 @@ from backend.analytics.budget import Budget
 from backend.analytics.cache import QueryCache
 from backend.analytics.catalog import DatasourceVersion, load_versions
 from backend.analytics.errors import UnknownDatasource
-from backend.analytics.query import Aggregate, Measure, Query, Result
+from backend.analytics.query import (
+    TIME,
+    Aggregate,
+    FilterKind,
+    Measure,
+    Query,
+    Result,
+    empty_result,
+)
 from backend.contracts.sales import SALES
 from backend.contracts.stored import DatasourceSchema
 from backend.db import SessionMaker, session_scope
@@ -188,34 +196,66 @@ class Analytics:
         self, query: Query, trace: CacheTrace | None = None, field: str = "analytics"
     ) -> Result:
         """`field`: the GraphQL field asking (a label of the engine's latency metric)."""
-        source = await self.source(query.datasource)
+        return (await self.run_many([query], trace, field))[0]
+
+    async def run_many(
+        self, queries: list[Query], trace: CacheTrace | None = None, field: str = "analytics"
+    ) -> list[Result]:
+        """Answers to independent queries, in their order: from the cache where it has them,
+        the rest at once (on Druid, two queries at once beat one SQL of filtered aggregates:
+        a `__time` filter in WHERE prunes segments, one in FILTER is checked row by row)."""
+        sources = [await self.source(q.datasource) for q in queries]
         engine = self.engine
-        key = f"{engine.name}:{source.version}:{query.key()}"
-        found, value = self.cache.get(key)
-        if trace is not None:
-            trace.hits += found
-            trace.misses += not found
-            trace.keys.append(key)
-        if self.metrics is not None:
-            self.metrics.cache_results[found].inc()
-        budget = trace.budget if trace is not None else None
-        if found:
-            assert isinstance(value, Result)
-            result = value
-        else:
+        keys = [
+            f"{engine.name}:{s.version}:{q.key()}" for q, s in zip(queries, sources, strict=True)
+        ]
+        answers: list[Result | None] = []
+        for key in keys:
+            found, value = self.cache.get(key)
+            if trace is not None:
+                trace.hits += found
+                trace.misses += not found
+                trace.keys.append(key)
+            if self.metrics is not None:
+                self.metrics.cache_results[found].inc()
+            answers.append(value if found and isinstance(value, Result) else None)
+        missing = [i for i, answer in enumerate(answers) if answer is None]
+        if missing:
+            budget = trace.budget if trace is not None else None
             started = time.perf_counter()
-            if budget is not None:
-                result = await budget.run(lambda: engine.run(query, source))
-            else:
-                result = await engine.run(query, source)
+            computed = await self._compute(
+                engine, [queries[i] for i in missing], [sources[i] for i in missing], budget
+            )
             if self.metrics is not None:
                 self.metrics.queries.labels(engine.name, field).observe(
                     time.perf_counter() - started
                 )
-            self.cache.put(key, query.datasource, result)
-        if budget is not None:
-            budget.spend(len(result.rows) * max(1, len(result.columns)))
-        return result
+            for i, result in zip(missing, computed, strict=True):
+                self.cache.put(keys[i], queries[i].datasource, result)
+                answers[i] = result
+        done = [a for a in answers if a is not None]
+        if trace is not None and trace.budget is not None:
+            for result in done:
+                trace.budget.spend(len(result.rows) * max(1, len(result.columns)))
+        return done
+
+    async def _compute(
+        self,
+        engine: Engine,
+        queries: list[Query],
+        sources: list[DatasourceVersion],
+        budget: Budget | None,
+    ) -> list[Result]:
+        async def one(query: Query, source: DatasourceVersion) -> Result:
+            if _asks_time(query) and source.dataset_keys:
+                if _no_rows_in(query, (await self._metadata(source)).time_range):
+                    return empty_result(query)  # no engine query for a period without data
+            if budget is not None:
+                return await budget.run(lambda: engine.run(query, source))
+            return await engine.run(query, source)
+
+        pairs = zip(queries, sources, strict=True)
+        return list(await asyncio.gather(*(one(q, s) for q, s in pairs)))
 
     async def _metadata(self, source: DatasourceVersion) -> Metadata:
         engine = self.engine
@@ -227,9 +267,8 @@ class Analytics:
             if source.hidden:  # later uploads replaced some rows: count what is served
                 counted = await engine.run(Query(source.name, (Measure(Aggregate.COUNT),)), source)
                 rows = int(counted.rows[0][0])
-            self._meta[key] = Metadata(
-                await engine.schema(source), await engine.time_range(source), rows
-            )
+            schema, span = await asyncio.gather(engine.schema(source), engine.time_range(source))
+            self._meta[key] = Metadata(schema, span, rows)
         return self._meta[key]
 
     async def columns(self, name: str) -> dict[str, str]:
@@ -252,3 +291,32 @@ class Analytics:
         await self._refresh()
         names = sorted(set(self._versions) | self._declared)
         return [await self.describe(name) for name in names]
+
+
+def _time_bounds(query: Query) -> list[tuple[object, object]]:
+    return [
+        (f.values + (None, None))[:2]  # type: ignore[misc]
+        for f in query.filters
+        if f.kind is FilterKind.DATE_RANGE and f.column == TIME
+    ]
+
+
+def _asks_time(query: Query) -> bool:
+    return bool(_time_bounds(query))
+
+
+def _no_rows_in(query: Query, span: tuple[dt.datetime | None, dt.datetime | None]) -> bool:
+    """True when the query's time range lies wholly before the data's first row or after its
+    last (`span`): it has no rows to count. A range that starts after it ends is the engine's to
+    refuse."""
+    first, last = span
+    if first is None or last is None:
+        return False
+    for low, high in _time_bounds(query):
+        low = low if isinstance(low, dt.datetime) and low.tzinfo else None
+        high = high if isinstance(high, dt.datetime) and high.tzinfo else None
+        if low is not None and high is not None and low > high:
+            return False
+        if (high is not None and high <= first) or (low is not None and low > last):
+            return True
+    return False
