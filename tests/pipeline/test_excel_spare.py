@@ -98,3 +98,28 @@ def test_the_spare_left_at_exit_is_ended(tmp_path: Path) -> None:
     while alive(spare) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(spare)
+
+
+def test_a_spare_whose_worker_was_killed_ends_too() -> None:
+    script = (
+        "import os, signal, time\n"
+        "from backend.pipeline.sources import excel_child\n"
+        "excel_child.SPARES.replenish()\n"
+        "print(excel_child.SPARES.waiting(), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)  # no clean-up runs\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == -9
+    spare = int(done.stdout.strip())
+    deadline = time.monotonic() + 20
+    while alive(spare) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(spare)
