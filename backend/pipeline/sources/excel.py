@@ -38,6 +38,7 @@ from backend.pipeline.sources.excel_child import MAX_EXPANDED_BYTES, Grid, read_
 
 MAX_PARTS = 10_000  # a workbook has tens of parts; many more is a crafted archive
 GRID_FILE = "excel-grid.arrow"
+_DAY_ZERO = "1899-12-3"
 _DAY_ZERO_TIME = r"^1899-12-3[01][ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$"
 _STORED, _DEFLATED = 0, 8
 _METHODS = {9: "deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "xz", 99: "AES"}
@@ -176,13 +177,17 @@ def open_excel(
     header = check_header(names, limits.column_name_chars)
     data = grid.slice(1)
     data.columns = header
-    data = data.with_columns(
-        # A time-of-day cell is a fraction of a day, which the reader places on the sheet's day
-        # zero: keep the time ("12:24:00"), not "1899-12-31 12:24:00".
-        pl.col(h).str.replace(_DAY_ZERO_TIME, "$1")
-        for h in header
-        if data.schema[h] == pl.String
-    )
+    # A time-of-day cell is a fraction of a day, which the reader places on the sheet's day
+    # zero: keep the time ("12:24:00"), not "1899-12-31 12:24:00". The pattern is only run on
+    # the columns that hold such a value (a cheap prefix test finds them).
+    texts = [h for h in header if data.schema[h] == pl.String]
+    if texts:
+        found = data.select(pl.col(h).str.starts_with(_DAY_ZERO).any() for h in texts).row(0)
+        data = data.with_columns(
+            pl.col(h).str.replace(_DAY_ZERO_TIME, "$1")
+            for h, has in zip(texts, found, strict=True)
+            if has
+        )
     frame = data.with_columns(
         (pl.int_range(0, data.height, dtype=pl.Int64) + start + 1).alias(ROW),
         pl.lit(None, dtype=pl.String).alias(PROBLEM),

@@ -5,15 +5,20 @@ read (a zip whose headers lie about its sizes, a huge shared-strings table in an
 child with RLIMIT_AS set, a workbook that needs too much memory ends the child, never the worker.
 The grid comes back as an Arrow IPC file in the task's workdir; the answer is one JSON line.
 
-    python -m backend.pipeline.sources.excel_child '{"path": ..., "sheet": ..., "target": ...,
-                                                      "memory_bytes": ...}'
+    python -m backend.pipeline.sources.excel_child      # then one line on its standard input:
+    {"path": ..., "sheet": ..., "target": ..., "memory_bytes": ...}
 
-A fresh interpreter (not a fork: the worker runs threads and an event loop) costs about half a
-second per workbook, most of it importing Polars.
+A fresh interpreter (not a fork: the worker runs threads and an event loop) spends a few tenths
+of a second starting and importing Polars. So the process keeps one child started ahead of need
+(`SPARES`): its imports done, it waits for its one request, then sets its memory bound, reads
+exactly one workbook and exits; the next one is started as soon as that read is over. A spare
+that has died is replaced; one that hangs is stopped by the read's timeout like any other; the
+spare left at exit is ended, and one whose parent is gone sees its standard input close and exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -21,6 +26,7 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,26 +75,85 @@ def read_grid(path: Path, sheet: str | None, target: Path) -> Grid:
         "target": str(target),
         "memory_bytes": READ_MEMORY_BYTES,
     }
+    child = SPARES.take()
     try:
-        completed = subprocess.run(
-            [sys.executable, "-P", "-m", _MODULE, json.dumps(request)],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env=_child_environment(),
-            timeout=READ_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:  # run() has killed the child
+        stdout, stderr = child.communicate(json.dumps(request).encode(), timeout=READ_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
         raise ReadError(
             f"the workbook took more than {READ_SECONDS:g} seconds to read", _SPLIT_HINT
         ) from None
-    answer = completed.stdout.decode().strip().splitlines()
-    if completed.returncode != 0 or not answer:
-        raise _reader_failed(completed.returncode, completed.stderr)
+    finally:
+        SPARES.replenish()
+    answer = stdout.decode().strip().splitlines()
+    if child.returncode != 0 or not answer:
+        raise _reader_failed(child.returncode, stderr)
     result: dict[str, Any] = json.loads(answer[-1])
     if "error" in result:
         raise ReadError(result["error"], result["detail"])
     return Grid(pl.read_ipc(target), int(result["index"]), str(result["sheet"]))
+
+
+def _start_child() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-P", "-m", _MODULE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_child_environment(),
+    )
+
+
+class Spares:
+    """At most one reader process started ahead of need, each used for one workbook."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._spare: subprocess.Popen[bytes] | None = None
+        self._closed = False
+
+    def take(self) -> subprocess.Popen[bytes]:
+        """The waiting spare if it is alive, else a child started now."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is None:
+            return spare
+        if spare is not None:
+            _reap(spare)
+            log.warning("the waiting Excel reader had ended (status %s)", spare.returncode)
+        return _start_child()
+
+    def replenish(self) -> None:
+        """Start the next spare unless one is waiting (or the process is exiting)."""
+        with self._lock:
+            if self._closed or (self._spare is not None and self._spare.poll() is None):
+                return
+            if self._spare is not None:
+                _reap(self._spare)
+            self._spare = _start_child()
+
+    def close(self) -> None:
+        """End the waiting spare (at exit; a later read starts a child of its own)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+            self._closed = True
+        if spare is not None:
+            spare.kill()
+            _reap(spare)
+
+    def waiting(self) -> int | None:
+        """The process id of the spare waiting now, if any."""
+        with self._lock:
+            return None if self._spare is None else self._spare.pid
+
+
+def _reap(child: subprocess.Popen[bytes]) -> None:
+    child.communicate()
+
+
+SPARES = Spares()
+atexit.register(SPARES.close)
 
 
 def _child_environment() -> dict[str, str]:
@@ -170,7 +235,10 @@ def limit_address_space(extra: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    request = json.loads(argv[1])
+    line = argv[1] if len(argv) > 1 else sys.stdin.readline()
+    if not line.strip():  # the parent ended before sending a request
+        return 0
+    request = json.loads(line)
     limit_address_space(int(request["memory_bytes"]))
     try:
         answer = _read(Path(request["path"]), request["sheet"], Path(request["target"]))
