@@ -37,13 +37,13 @@ def choose(dataset: Path, datasource: str) -> Choice:
     reads the dataset). backend.druid.rollup.fit then keeps what the raw spec loads."""
     frame = pl.scan_parquet(dataset)
     schema = frame.collect_schema()
-    dimensions = rollup._dimensions(frame, schema, datasource)
+    dimensions = rollup.dimensions_of(frame, schema, datasource)
     return Choice(
         tuple(d for d in dimensions if not d.startswith("__") and d != TASK_COLUMN),
         tuple(
             (n, "long" if t.is_integer() else "double")
             for n, t in schema.items()
-            if rollup._is_measure(t) and not n.startswith("__")
+            if rollup.is_measure(t) and not n.startswith("__")
         ),
     )
 

@@ -80,7 +80,8 @@ def _decode(value: Any) -> Any:
     return dt.datetime.fromisoformat(value["iso"]) if isinstance(value, dict) else value
 
 
-def _is_measure(dtype: pl.DataType) -> bool:
+def is_measure(dtype: pl.DataType) -> bool:
+    """A column summed, counted and bounded by a rollup (the embedded one and Druid's)."""
     return dtype.is_integer() or dtype.is_float()
 
 
@@ -89,7 +90,9 @@ def _is_sales(schema: pl.Schema, datasource: str) -> bool:
     return datasource == SALES or all(c in schema for c in SALES_DIMENSIONS)
 
 
-def _dimensions(frame: pl.LazyFrame, schema: pl.Schema, datasource: str) -> list[str]:
+def dimensions_of(frame: pl.LazyFrame, schema: pl.Schema, datasource: str) -> list[str]:
+    """The columns a rollup keeps (the embedded one and Druid's): the sales contract's
+    dimensions, else the text columns taking at most MAX_DIMENSION_VALUES values."""
     if _is_sales(schema, datasource):
         return [c for c in SALES_DIMENSIONS if c in schema]
     strings = [c for c, t in schema.items() if t == pl.String and not c.startswith("__")]
@@ -119,8 +122,8 @@ def build(dataset: Path, target: Path, datasource: str) -> Spec:
     frame = pl.scan_parquet(dataset)
     schema = frame.collect_schema()
     timed = TIME in schema
-    dimensions = _dimensions(frame, schema, datasource)
-    measures = [c for c, t in schema.items() if _is_measure(t) and not c.startswith("__")]
+    dimensions = dimensions_of(frame, schema, datasource)
+    measures = [c for c, t in schema.items() if is_measure(t) and not c.startswith("__")]
     histograms = _histograms(frame, measures)
     spec = Spec(True, timed, tuple(dimensions), tuple(measures), histograms)
     keys = [pl.col(TIME).dt.truncate("1h")] if timed else []
