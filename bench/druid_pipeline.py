@@ -79,9 +79,9 @@ PHASES = [
 ]
 
 
-def upload(url: str, path: Path) -> dict[str, Any]:
+def upload(url: str, path: Path, datasource: str = "sales") -> dict[str, Any]:
     started = time.perf_counter()
-    code, body = curl_upload(url, path, "sales")
+    code, body = curl_upload(url, path, datasource)
     upload_seconds = time.perf_counter() - started
     if code != 202:
         raise BenchError(f"{path.name}: the upload answered {code}: {body}")
@@ -137,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also Druid's own index_parallel of the same rows by hand, per input format and "
         "tuning (bench/druid_ingest.py), and our overhead beside it",
     )
+    parser.add_argument(
+        "--ingest-variants",
+        action="store_true",
+        help="with --ingest: every input format and tuning of bench/druid_ingest.py, not only "
+        "the service's own (json.gz, defaults)",
+    )
     args = parser.parse_args(argv)
     for name, value in SIZES["quick" if args.quick else "full"].items():
         if getattr(args, name) is None:
@@ -167,18 +173,19 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     report(loads, latency, args)
     if args.ingest:
-        overhead(loads[f"{args.rows:,} rows"], druid_url, args.rows)
+        overhead(loads[f"{args.rows:,} rows"], druid_url, args.rows, args.ingest_variants)
     return 0
 
 
-def overhead(load: dict[str, Any], druid_url: str, rows: int) -> None:
+def overhead(load: dict[str, Any], druid_url: str, rows: int, all_variants: bool) -> None:
     """Druid's own index_parallel of the same rows (the service's default format first) and
     our overhead: upload -> queryable minus Druid's submit -> loaded."""
     import asyncio
 
     from bench import druid_ingest
 
-    found = asyncio.run(druid_ingest.measure(druid_url, rows))
+    names = None if all_variants else ["json.gz, defaults"]
+    found = asyncio.run(druid_ingest.measure(druid_url, rows, names))
     druid_ingest.report(rows, found)
     ours = sum(v for n, v in load.items() if n != "task" and isinstance(v, float))
     hand = found["json.gz, defaults"]
@@ -196,7 +203,8 @@ Latency = dict[str, dict[str, dict[str, float]]]
 def measure(url: str, big: Path, args: argparse.Namespace) -> tuple[dict[str, Any], Latency]:
     """Both uploads, then every field in both modes."""
     loads = {
-        "data.csv (1,000 rows)": upload(url, REPO_ROOT / "data.csv"),
+        # A datasource of its own: the generated rows may hold data.csv's invoices.
+        "data.csv (1,000 rows)": upload(url, REPO_ROOT / "data.csv", "bench_small"),
         f"{args.rows:,} rows": upload(url, big),
     }
     latency: Latency = {}
