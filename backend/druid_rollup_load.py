@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
@@ -53,6 +54,33 @@ def pending(task: IngestionTask) -> dict[str, Any] | None:
     if task.druid_rollup is not None or not isinstance(planned, dict) or rolled.MISSING in report:
         return None
     return planned
+
+
+async def loading(session: AsyncSession, datasource: str) -> list[str]:
+    """The Druid task ids of the datasource's rollups still loading (planned, not recorded)."""
+    rows = await session.scalars(
+        select(IngestionTask).where(
+            IngestionTask.datasource == datasource,
+            IngestionTask.status == TaskStatus.SUCCEEDED.value,
+            IngestionTask.druid_rollup.is_(None),
+            IngestionTask.druid_task_id.is_not(None),
+        )
+    )
+    return [str(planned["task_id"]) for t in rows if (planned := pending(t)) is not None]
+
+
+async def stop(client: DruidClient, rollup_ids: list[str], timeout: float = 60.0) -> None:
+    """Stop these rollup tasks and wait (bounded) until Druid says each has ended, so that none
+    publishes rows after its datasource is dropped."""
+    deadline = time.monotonic() + timeout
+    for rollup_id in rollup_ids:
+        with contextlib.suppress(DruidRequestError):  # Druid refused: nothing left to stop
+            await client.shutdown_task(rollup_id)
+            while time.monotonic() < deadline:
+                state = await client.task_state(rollup_id)
+                if state is None or state.finished:
+                    break
+                await asyncio.sleep(0.5)
 
 
 @dataclass
@@ -100,6 +128,10 @@ class RollupLoad:
         if task.druid_spec is None:
             raise DruidFailed("the task has no Druid spec", "")
         rollup_id = str(planned["task_id"])
+        async with session_scope(self.sessions) as session:
+            row = await session.get(IngestionTask, task.id)
+            if row is None or pending(row) is None:  # dropped meanwhile, or recorded elsewhere
+                raise DruidFailed("its upload is no longer waiting for it", "")
         with tempfile.TemporaryDirectory(prefix=f"rollup-{task.id}-") as tmp:
             location = await self._phase().location(task, Path(tmp))
         raw = spec_with_input(task.druid_spec, location, rollup_id)
@@ -187,7 +219,8 @@ class Sweep:
                     IngestionTask.druid_task_id.is_not(None),
                     IngestionTask.finished_at > since,
                 )
-                .order_by(IngestionTask.finished_at)
+                # Newest first: the pending ones are recent; those said missing stay unrecorded.
+                .order_by(IngestionTask.finished_at.desc())
                 .limit(200)
             )
             tasks = [t for t in rows if pending(t) is not None][:limit]
