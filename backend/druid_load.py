@@ -8,15 +8,14 @@ failing the task: the task fails with Druid's own message.
 
 Restart safety: the Druid task id is chosen and committed before the spec is submitted, and the
 spec carries it, so a worker that takes the task over resumes tracking the same Druid task.
-A second Druid task, submitted beside it (same input), loads the rolled-up datasource
-(backend/druid/rollup.py); once queryable, what it holds is recorded on the task (druid_rollup).
-A failed rollup never fails the upload: the report says so; dashboards then read raw rows.
+The rolled-up datasource (backend/druid/rollup.py) is planned here (its task id and what it
+holds, in the report) but loaded only once the raw rows are queryable, by a second Druid task
+that then has the cores to itself (backend/druid_rollup_load.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import time
@@ -235,8 +234,6 @@ class DruidPhase:
             with tracing.span("Druid submit"):
                 druid_task = await self._submit(task, workdir, report)
             state = await self.client.task_state(druid_task)
-        elif await self._rollup_unsubmitted(report):  # the last worker stopped in between
-            await self._submit_rollup(task, await self._location(task, workdir), report)
         assert druid_task is not None
         if state is None or not state.finished:
             await self.step(
@@ -247,7 +244,6 @@ class DruidPhase:
         report.update(row_stats(await self.client.task_reports(druid_task)))
         report["druid_status"] = state.status
         if state.status != "SUCCESS":
-            await self._stop_rollup(report)
             raise DruidFailed(
                 f"Druid task {druid_task} failed: {state.error or 'no reason given'}",
                 "See the parse exceptions in druid_report; fix the file or the datasource, "
@@ -263,11 +259,14 @@ class DruidPhase:
         with tracing.span("Druid loading until queryable"):
             report["load_percent"] = await self._until_loaded(task, report)
         report["druid_task_id"] = druid_task
-        with tracing.span("Druid rollup until queryable"):
-            await self._finish_rollup(task, report)
+        if report.get("rollup"):
+            # How long the rollup may take to be queryable: its task reads the same rows.
+            report["rollup"]["wait_seconds"] = rolled.wait_seconds(
+                state.duration_ms, self.settings.druid_load_timeout_seconds
+            )
         return report
 
-    async def _location(self, task: IngestionTask, workdir: Path) -> HttpLocation | S3Location:
+    async def location(self, task: IngestionTask, workdir: Path) -> HttpLocation | S3Location:
         await ensure_copy(self.settings, self.store, task, workdir)
         key = source_key(self.settings, task)
         location = await threads.STORAGE.run(
@@ -279,7 +278,7 @@ class DruidPhase:
     async def _submit(self, task: IngestionTask, workdir: Path, report: dict[str, Any]) -> str:
         if task.druid_spec is None:
             raise DruidFailed("the task has no Druid spec", "Retry the task.")
-        location = await self._location(task, workdir)
+        location = await self.location(task, workdir)
         druid_task = task.druid_task_id or f"ingest_{task.id}_{uuid.uuid4().hex[:8]}"
         chosen = workdir / "rollup.json"  # written by ensure_copy's time at the latest
         await self.store.get_file(rolled.choice_key(task.datasource, task.id), chosen)
@@ -306,59 +305,7 @@ class DruidPhase:
                 "The spec is on the task (druid_spec); check the datasource name and that the "
                 "cluster has what DRUID_INPUT_FORMAT and DRUID_INPUT_SOURCE need.",
             ) from None
-        await self._submit_rollup(task, location, report)
         return submitted
-
-    async def _rollup_unsubmitted(self, report: dict[str, Any]) -> bool:
-        planned = report.get("rollup")
-        if not planned or rolled.MISSING in report:
-            return False
-        return await self.client.task_state(str(planned["task_id"])) is None
-
-    async def _submit_rollup(
-        self, task: IngestionTask, location: HttpLocation | S3Location, report: dict[str, Any]
-    ) -> None:
-        planned = report.get("rollup")
-        if not planned or task.druid_spec is None:
-            return
-        rollup_id, choice = str(planned["task_id"]), rolled.Choice.from_dict(planned)
-        raw = spec_with_input(task.druid_spec, location, rollup_id)
-        try:
-            await self.client.submit(rolled.rollup_spec(raw, choice, rollup_id))
-        except DruidRequestError as exc:
-            report[rolled.MISSING] = rolled.missing(f"Druid refused its spec: {exc.message}")
-
-    async def _stop_rollup(self, report: dict[str, Any]) -> None:
-        """The raw rows failed: the rollup must not load rows the raw datasource lacks."""
-        with contextlib.suppress(DruidRequestError, DruidUnavailable):
-            if report.get("rollup"):
-                await self.client.shutdown_task(str(report["rollup"]["task_id"]))
-
-    async def _finish_rollup(self, task: IngestionTask, report: dict[str, Any]) -> None:
-        planned = report.get("rollup")
-        if not planned or rolled.MISSING in report:
-            return
-        rollup_id = str(planned["task_id"])
-        assert task.druid_spec is not None and task.druid_datasource is not None
-        try:
-            state = await self._until_finished(rollup_id)
-            if state.status != "SUCCESS":
-                raise DruidFailed(f"its Druid task {rollup_id} failed: {state.error}", "")
-            table = rolled.rollup_datasource(task.druid_datasource)
-            spec = rolled.rollup_spec(task.druid_spec, rolled.Choice.from_dict(planned))
-            counted = f"SUM({quote(rolled.ROWS)})"
-            expected = report.get("rows_queryable")
-            await self._until_served(table, spec, expected, task.id, counted)
-        except DruidFailed as exc:
-            report[rolled.MISSING] = rolled.missing(exc.message)
-            return
-        await self.step(
-            task.id,
-            TaskStatus.DRUID_LOADING,
-            f"the rolled-up rows of Druid task {rollup_id} are queryable",
-            druid_report=report,
-            druid_rollup=rolled.Choice.from_dict(planned).to_json(),
-        )
 
     async def _until_finished(self, druid_task: str) -> TaskState:
         while True:
@@ -398,11 +345,11 @@ class DruidPhase:
             percent = await self.client.load_percent(datasource, interval)
             unlisted: list[str] = []
             if percent is not None and percent >= 100.0:
-                counted = await self._count(datasource, task_id, counted_as)
+                counted = await self.count(datasource, task_id, counted_as)
                 if expected is None or counted >= int(expected):
                     # Its columns too: the broker's SQL schema learns a column that is new to the
                     # datasource (an evolved schema) some seconds after the segment is served.
-                    unlisted = await self._unlisted(datasource, spec)
+                    unlisted = await self.unlisted(datasource, spec)
                     if not unlisted:
                         return percent, counted
             if self.clock() > deadline:
@@ -419,7 +366,7 @@ class DruidPhase:
                 )
             await asyncio.sleep(self.settings.druid_poll_seconds)
 
-    async def _unlisted(self, datasource: str, spec: dict[str, Any]) -> list[str]:
+    async def unlisted(self, datasource: str, spec: dict[str, Any]) -> list[str]:
         """The spec's columns (and metrics) the broker's SQL schema does not list yet."""
         schema = spec["spec"]["dataSchema"]
         wanted = [
@@ -437,7 +384,7 @@ class DruidPhase:
         listed = {str(row[0]) for row in result.rows}
         return [name for name in wanted if name not in listed]
 
-    async def _count(self, datasource: str, task_id: str, counted_as: str = "COUNT(*)") -> int:
+    async def count(self, datasource: str, task_id: str, counted_as: str = "COUNT(*)") -> int:
         """The task's rows the broker answers for; 0 while it does not know the datasource yet
         (the broker learns of new segments a moment after the coordinator reports them)."""
         try:

@@ -1,6 +1,7 @@
 """Druid rollup: upload -> queryable with the rolled-up datasource beside the raw one (this
 worktree) against the raw one alone (the code before the rollup, /work/wt/before or --before),
-alternating in one run; then salesSummary's figures straight on Druid, raw rows vs rollup.
+alternating in one run (--beside: also a checkout that loads the rollup beside the raw rows,
+whose upload succeeds only when both are queryable); then salesSummary's figures straight on Druid, raw rows vs rollup.
 
     DRUID_URL=http://127.0.0.1:8888 .venv/bin/python bench/druid_rollup.py            # 300k rows
     DRUID_URL=... .venv/bin/python bench/druid_rollup.py --quick                      # 20k rows
@@ -73,7 +74,11 @@ def one_side(
             started = time.perf_counter()
             load = upload(server.url, big)
             load["upload to queryable"] = time.perf_counter() - started
-            report = load.pop("task").get("druid_report") or {}
+            report = rollup_recorded(server.url, str(load.pop("task")["task_id"]))
+            # null on a checkout without rollups (nothing to wait for)
+            load["upload to rollup recorded"] = (
+                time.perf_counter() - started if report.get("rollup") else None
+            )
             load["rollup"] = "missing" if report.get("rollup_missing") else report.get("rollup")
             set_mode(server.url, "warehouse")
             with httpx.Client(base_url=server.url, timeout=120) as client:
@@ -82,6 +87,23 @@ def one_side(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return load, latency, prefix
+
+
+def rollup_recorded(url: str, task_id: str, timeout: float = 1800) -> dict[str, Any]:
+    """The task's Druid report once its rollup is recorded or said missing (this worktree loads
+    it after the task succeeded); at once on a checkout whose success includes it, or without."""
+    deadline = time.monotonic() + timeout
+    while True:
+        task = httpx.get(f"{url}/api/ingest/status/{task_id}", timeout=60).json()
+        report: dict[str, Any] = task.get("druid_report") or {}
+        planned = report.get("rollup")
+        if not isinstance(planned, dict) or report.get("rollup_missing"):
+            return report
+        if "rows_queryable" in planned or "wait_seconds" not in planned:
+            return report  # recorded, or loaded beside the raw rows before the success
+        if time.monotonic() > deadline:
+            raise BenchError(f"task {task_id}: rollup unrecorded after {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def straight(druid_url: str, table: str, total: str, count: str, repeat: int) -> dict[str, float]:
@@ -113,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="requests per figure (default 15)")
     parser.add_argument("--rounds", type=int, default=1, help="before/after pairs (default 1)")
     parser.add_argument("--before", type=Path, default=BEFORE, help="the checkout without rollups")
+    parser.add_argument(
+        "--beside",
+        type=Path,
+        help="also a checkout loading the rollup beside the raw rows (e.g. main at 8ab5780)",
+    )
     args = parser.parse_args(argv)
     for name, value in SIZES["quick" if args.quick else "full"].items():
         if getattr(args, name) is None:
@@ -125,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     prefix = ""
     for index in range(args.rounds):
-        order = ["before", "after"] if index % 2 == 0 else ["after", "before"]
+        order = ["before", "after"] + (["beside"] if args.beside else [])
+        order = order if index % 2 == 0 else order[::-1]
         for side in order:
-            cwd = args.before if side == "before" else REPO_ROOT
+            cwd = {"before": args.before, "after": REPO_ROOT, "beside": args.beside}[side]
             load, latency, used = one_side(cwd, druid_url, big, args.repeat)
             runs.append({"side": side, "load": load, "salesSummary_ms": latency})
             prefix = used if side == "after" else prefix
@@ -152,14 +180,21 @@ def main(argv: list[str] | None = None) -> int:
 def report(record: dict[str, Any]) -> None:
     rows = record["rows"]
     print(f"\nUpload -> queryable in Druid, {rows:,} rows (seconds)")
-    print("| side | submit to SUCCESS | SUCCESS to queryable | upload to queryable | rollup |")
-    print("|---|---:|---:|---:|---|")
+    print(
+        "| side | submit to SUCCESS | SUCCESS to queryable | upload to queryable "
+        "| upload to rollup recorded | rollup |"
+    )
+    print("|---|---:|---:|---:|---:|---|")
     for run in record["runs"]:
         load = run["load"]
         cells = [load.get("druid submit to SUCCESS"), load.get("druid SUCCESS to loaded")]
         text = " | ".join("-" if v is None else f"{v:.2f}" for v in cells)
         rolled = "loaded" if isinstance(load["rollup"], dict) else load["rollup"] or "none"
-        print(f"| {run['side']} | {text} | {load['upload to queryable']:.2f} | {rolled} |")
+        recorded = load.get("upload to rollup recorded")
+        after = "-" if recorded is None else f"{recorded:.2f}"
+        print(
+            f"| {run['side']} | {text} | {load['upload to queryable']:.2f} | {after} | {rolled} |"
+        )
     print(f"\nWarehouse-mode salesSummary over HTTP, uncached, {record['repeat']} requests (ms)")
     print("| side | p50 | p95 |")
     print("|---|---:|---:|")

@@ -270,8 +270,11 @@ def druid_sales(
         deadline = time.monotonic() + 300
         while True:
             task = httpx.get(f"{url}/api/ingest/status/{accepted['task_id']}", timeout=30).json()
-            if task["status"] == "succeeded":
+            # Succeeded (the raw rows are queryable), then its rolled-up rows recorded too.
+            rollup = (task.get("druid_report") or {}).get("rollup") or {}
+            if task["status"] == "succeeded" and "rows_queryable" in rollup:
                 break
             assert task["status"] != "failed" and time.monotonic() < deadline, task
+            assert "rollup_missing" not in (task.get("druid_report") or {}), task
             time.sleep(0.5)
     return DruidSales(druid, prefix)

@@ -24,6 +24,20 @@ KINDS = ("long", "double")
 MISSING = "rollup_missing"
 
 
+# The rollup's task reads the same rows as the raw one, alone on the cores once the raw rows are
+# queryable: it may take this many times the raw task's indexing, plus this many seconds to be
+# served, before the wait for it gives up (dashboards then keep reading the raw rows).
+WAIT_FACTOR = 3
+WAIT_GRACE_SECONDS = 120.0
+
+
+def wait_seconds(raw_indexing_ms: int | None, unknown: float) -> float:
+    """How long the rollup may take to be queryable; `unknown` when Druid gave no duration."""
+    if raw_indexing_ms is None:
+        return unknown
+    return round(WAIT_FACTOR * raw_indexing_ms / 1000 + WAIT_GRACE_SECONDS, 1)
+
+
 def missing(reason: str) -> str:
     return redact(
         f"The rolled-up copy of these rows is missing ({reason}); dashboards read the raw "

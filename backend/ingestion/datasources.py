@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import druid_rollup_load
 from backend.analytics.rollup import rollup_key
 from backend.analytics.service import Analytics
 from backend.auth.principal import Principal
@@ -235,6 +236,8 @@ class Dropped:
     name: str
     tasks: int
     task_ids: list[str]
+    # Rollups still loading in Druid after their upload succeeded: stopped before the drop.
+    rollup_tasks: list[str] = dataclasses.field(default_factory=list)
 
 
 async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
@@ -252,13 +255,14 @@ async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
             f"datasource {name!r} has {busy} upload(s) queued or in progress",
             "Cancel them (or wait until they end), then drop the datasource.",
         )
+    loading = await druid_rollup_load.loading(session, name)
     if task_ids:
         await repository.delete_tasks(session, task_ids)
     if known is not None:
         await session.delete(known)
     await access.forget(session, name)
     audit.record(session, actor.label, "drop_datasource", name, {"tasks": len(task_ids)})
-    return Dropped(name, len(task_ids), task_ids)
+    return Dropped(name, len(task_ids), task_ids, loading)
 
 
 async def remove_stored(store: ObjectStore, dropped: Dropped) -> int:
@@ -304,6 +308,7 @@ async def drop_everywhere(runtime: Services, name: str, actor: Principal) -> Dro
     segments, error = None, None
     if runtime.druid is not None:
         try:
+            await druid_rollup_load.stop(runtime.druid, dropped.rollup_tasks)
             segments = await runtime.druid.drop_datasource(druid_datasource(runtime.settings, name))
             # and its rolled-up datasource: a datasource made again under this name starts empty
             await runtime.druid.drop_datasource(

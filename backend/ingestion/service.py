@@ -106,6 +106,7 @@ _FRESH: dict[str, Any] = {
     "lease_expires_at": None,
     "druid_task_id": None,
     "druid_report": None,
+    "druid_rollup": None,
     "next_attempt_at": None,
     "data_as_of": None,
     "dataset_key": None,

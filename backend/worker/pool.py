@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete
 
+from backend import druid_rollup_load
 from backend.config import Settings
 from backend.db import SessionMaker, session_scope, utcnow
 from backend.errors import UNEXPECTED, as_app_error
@@ -101,6 +102,9 @@ class WorkerPool:
         self._loops.append(asyncio.create_task(self._janitor()))
         if self.sources:
             self._loops.append(asyncio.create_task(self._ticks()))
+        if self.druid is not None:  # rollups a stopped worker left unrecorded
+            sweep = druid_rollup_load.Sweep(self._runner(f"{self.name}/rollups").rollups())
+            self._loops.append(asyncio.create_task(sweep.forever(self._stopping)))
 
     async def _ticks(self) -> None:
         """Every ACTIONS_TICK_SECONDS, each source's tick (due schedules, new events)."""
@@ -186,8 +190,8 @@ class WorkerPool:
                     delete(WorkerHeartbeat).where(WorkerHeartbeat.worker == self.name)
                 )
 
-    async def _loop(self, owner: str) -> None:
-        runner = TaskRunner(
+    def _runner(self, owner: str) -> TaskRunner:
+        return TaskRunner(
             self.settings,
             self.sessions,
             self.store,
@@ -196,6 +200,9 @@ class WorkerPool:
             self.druid,
             metrics=self.metrics,
         )
+
+    async def _loop(self, owner: str) -> None:
+        runner = self._runner(owner)
         while not self._stopping.is_set():
             try:
                 task_id = await self._claim(owner)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import druid_load as druid_phase
+from backend import druid_rollup_load
 from backend.analytics.catalog import DatasetFiles, load_versions
 from backend.config import Settings
 from backend.contracts.sales import SALES
@@ -365,6 +366,21 @@ class TaskRunner:
             lease_expires_at=None,
         )
         self._landed(task.datasource)
+        # Queryable and succeeded: only now the rollup's Druid task, with the cores to itself.
+        task.druid_report, task.druid_rollup = report, None
+        with tracing.span("Druid rollup until queryable"):
+            await self.rollups().load(task)
+
+    def rollups(self) -> druid_rollup_load.RollupLoad:
+        assert self.druid is not None
+        return druid_rollup_load.RollupLoad(
+            self.settings,
+            self.sessions,
+            self.store,
+            self.druid.client,
+            self.druid.signing_key,
+            self.on_data_landed,
+        )
 
     async def _fail(self, task_id: str, failure: Failure, **values: Any) -> None:
         await setbacks.fail(self.holder, task_id, failure, **values)

@@ -42,6 +42,20 @@ async def wait_for(
         await asyncio.sleep(0.2)
 
 
+async def wait_rollup(app: DruidApp, task_id: str, timeout: float = 240) -> dict[str, Any]:
+    """The succeeded task once its rolled-up rows are recorded (or said to be missing)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        body: dict[str, Any] = (await app.client.get(f"/api/ingest/status/{task_id}")).json()
+        report = body.get("druid_report") or {}
+        if "rows_queryable" in (report.get("rollup") or {}) or "rollup_missing" in report:
+            assert body["status"] == "succeeded", body
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"rollup still unrecorded after {timeout}s: {report}")
+        await asyncio.sleep(0.2)
+
+
 async def druid_sql(url: str, query: str, *values: Any) -> list[list[Any]]:
     parameters = [
         {"type": "VARCHAR" if isinstance(v, str) else "DOUBLE", "value": v} for v in values
@@ -121,8 +135,9 @@ async def test_an_upload_becomes_queryable_in_druid_and_dashboards_agree(
         moves = [s for s in statuses if s in DRUID_PHASES + ["succeeded"]]
         moves = [s for i, s in enumerate(moves) if i == 0 or moves[i - 1] != s]
         assert moves[-4:] == [*DRUID_PHASES, "succeeded"]
-        # The rolled-up datasource is loaded too (its own event, while loading).
-        assert any("rolled-up rows" in e["message"] for e in task["events"])
+        # The rolled-up datasource is loaded after the upload is queryable.
+        rolled = (await wait_rollup(app, task["task_id"]))["druid_report"]["rollup"]
+        assert rolled["rows_queryable"] == 1000
         assert task["druid_task_id"].startswith(f"ingest_{task['task_id']}_")
         assert task["events"][-1]["message"].endswith(f"Druid task {task['druid_task_id']}")
         assert task["druid_datasource"] == table
@@ -298,7 +313,8 @@ async def test_a_worker_taken_over_mid_druid_task_does_not_submit_twice(
         )
         await successor.start()
         try:
-            done = await wait_for(app, task_id, {"succeeded"})
+            await wait_for(app, task_id, {"succeeded"})
+            done = await wait_rollup(app, task_id)
         finally:
             await successor.stop()
         messages = [e["message"] for e in done["events"]]

@@ -1,17 +1,21 @@
 """The rolled-up Druid datasource beside each raw one: loaded with every upload (appends and
-replaces alike), dashboards read from it give the raw rows' answers, and a rollup that fails
-leaves the upload succeeded with dashboards on the raw rows."""
+replaces alike) once its raw rows are queryable (the upload succeeds first), dashboards read
+from it give the raw rows' answers; until every dataset's rollup is recorded, and when a rollup
+fails, dashboards read the raw rows; a worker stopped in between has its rollup finished."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 
-from backend.analytics.catalog import load_versions
+from backend.analytics.catalog import DatasourceVersion, load_versions
 from backend.analytics.druid_rollup import ANSWERED
 from backend.db import session_scope
 from backend.druid.rollup import ROWS, metric, rollup_datasource
+from backend.worker.pool import WorkerPool
+from backend.worker.runner import DruidAccess
 from bench.generate_sales import sales_rows
 from tests.conftest import Backend
 from tests.druid.fixtures import DruidApp, druid_app
@@ -23,6 +27,7 @@ from tests.druid.test_pipeline import (
     graphql,
     sales_file,
     wait_for,
+    wait_rollup,
 )
 from tests.druid_local import LocalDruid
 from tests.factories import upload
@@ -37,15 +42,112 @@ async def rollup_count_and_total(druid: LocalDruid, table: str) -> tuple[int, fl
     return int(rows[0][0] or 0), float(rows[0][1] or 0.0)
 
 
-async def dashboards_agree(app: DruidApp) -> None:
-    """The warehouse dashboard (read from the rollup where it covers) equals the embedded one."""
+async def dashboards_agree(app: DruidApp, *, from_rollup: bool = True) -> None:
+    """The warehouse dashboard (read from the rollup where it covers, or from the raw rows only)
+    equals the embedded one."""
     await app.client.post("/api/sigma/toggle-mode", json={"mode": "standalone"})
     standalone = await graphql(app, DASHBOARD)
     await app.client.post("/api/sigma/toggle-mode", json={"mode": "warehouse"})
     before = ANSWERED["rollup"]
     warehouse = await graphql(app, DASHBOARD)
-    assert ANSWERED["rollup"] > before, "no dashboard field was read from the rollup"
+    if from_rollup:
+        assert ANSWERED["rollup"] > before, "no dashboard field was read from the rollup"
+    else:
+        assert ANSWERED["rollup"] == before, "a dashboard field was read from a partial rollup"
     assert_same(standalone, warehouse)
+
+
+async def sales_version(app: DruidApp) -> DatasourceVersion:
+    async with session_scope(app.runtime.sessions) as session:
+        return (await load_versions(session))["sales"]
+
+
+async def created_and_ended(druid: LocalDruid, task_id: str) -> tuple[dt.datetime, dt.datetime]:
+    rows = await druid_sql(
+        druid.url, "SELECT created_time, duration FROM sys.tasks WHERE task_id = ?", task_id
+    )
+    created = dt.datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
+    return created, created + dt.timedelta(milliseconds=int(rows[0][1] or 0))
+
+
+async def test_the_upload_is_queryable_before_its_rollup_which_then_serves_dashboards(
+    embedded: Backend, druid: LocalDruid
+) -> None:
+    async with druid_app(embedded.settings, druid.url) as app:
+        accepted = await upload(app.client, content=sales_file(list(sales_rows(3000, seed=7))))
+        task_id = accepted.json()["task_id"]
+        done = await wait_for(app, task_id, {"succeeded"})
+        # Succeeded with the raw rows queryable; the rollup is not recorded yet: dashboards read
+        # the raw rows meanwhile.
+        assert done["druid_report"]["rows_queryable"] == 3000
+        assert "rows_queryable" not in done["druid_report"]["rollup"]
+        assert (await sales_version(app)).druid_rollup is None
+        await dashboards_agree(app, from_rollup=False)
+        recorded = await wait_rollup(app, task_id)
+        assert recorded["druid_report"]["rollup"]["rows_queryable"] == 3000
+        assert "rollup_missing" not in recorded["druid_report"]
+        assert (await sales_version(app)).druid_rollup is not None
+        await dashboards_agree(app)
+        # The rollup's Druid task started only once the raw one had finished (its own cores).
+        _, raw_ended = await created_and_ended(druid, done["druid_task_id"])
+        rollup_created, _ = await created_and_ended(druid, f"{done['druid_task_id']}-rollup")
+        assert rollup_created >= raw_ended
+
+
+async def test_a_later_upload_while_a_rollup_loads_keeps_dashboards_on_raw_rows(
+    embedded: Backend, druid: LocalDruid
+) -> None:
+    async with druid_app(embedded.settings, druid.url) as app:
+        first = await upload(app.client, content=sales_file(list(sales_rows(500, seed=21))))
+        await wait_for(app, first.json()["task_id"], {"succeeded"})
+        second = await upload(app.client, content=sales_file(list(sales_rows(700, seed=22))))
+        await wait_for(app, second.json()["task_id"], {"succeeded"})
+        # The second's rollup is not recorded yet: no dashboard reads a rollup lacking its rows.
+        assert (await sales_version(app)).druid_rollup is None
+        await dashboards_agree(app, from_rollup=False)
+        for sent in (first, second):
+            await wait_rollup(app, sent.json()["task_id"])
+        assert (await sales_version(app)).druid_rollup is not None
+        await dashboards_agree(app)
+
+
+async def test_a_worker_stopped_before_recording_the_rollup_has_it_finished_on_restart(
+    embedded: Backend, druid: LocalDruid
+) -> None:
+    async with druid_app(embedded.settings, druid.url) as app:
+        accepted = await upload(app.client, content=sales_file(list(sales_rows(2000, seed=31))))
+        task_id = accepted.json()["task_id"]
+        await wait_for(app, task_id, {"succeeded"})
+        # The worker dies right after the upload succeeded, before its rollup is recorded.
+        pool = app.runtime.workers
+        assert pool is not None
+        for loop in pool._loops:
+            loop.cancel()
+        await asyncio.gather(*pool._loops, return_exceptions=True)
+        assert (await sales_version(app)).druid_rollup is None
+        runtime = app.runtime
+        assert runtime.druid is not None
+        successor = WorkerPool(
+            runtime.settings,
+            runtime.sessions,
+            runtime.store,
+            runtime.analytics.landed,
+            DruidAccess(runtime.druid, runtime.signing_key),
+        )
+        await successor.start()
+        try:
+            done = await wait_rollup(app, task_id, timeout=180)
+        finally:
+            await successor.stop()
+        assert done["druid_report"]["rollup"]["rows_queryable"] == 2000
+        assert (await sales_version(app)).druid_rollup is not None
+        rolled = await druid_sql(
+            druid.url,
+            "SELECT task_id FROM sys.tasks WHERE datasource = ?",
+            rollup_datasource(app.druid_name("sales")),
+        )
+        assert [row[0] for row in rolled] == [f"{done['druid_task_id']}-rollup"]
+        await dashboards_agree(app)
 
 
 async def test_appends_and_a_replace_keep_the_rollup_equal_to_the_raw_rows(
@@ -58,7 +160,8 @@ async def test_appends_and_a_replace_keep_the_rollup_equal_to_the_raw_rows(
         raw = app.druid_name("sales")
         for rows, mode in ((first, "append"), (second, "append"), (replacement, "replace")):
             accepted = await upload(app.client, content=sales_file(rows), extra={"mode": mode})
-            done = await wait_for(app, accepted.json()["task_id"], {"succeeded"})
+            await wait_for(app, accepted.json()["task_id"], {"succeeded"})
+            done = await wait_rollup(app, accepted.json()["task_id"])
             report = done["druid_report"]
             assert report.get("rollup_missing") is None, report
             assert report["rollup"]["task_id"] == (f"{done['druid_task_id']}-rollup")
@@ -78,28 +181,23 @@ async def test_a_failed_rollup_leaves_the_upload_succeeded_on_raw_rows(
     async with druid_app(embedded.settings, druid.url) as app:
         accepted = await upload(app.client, content=sales_file(list(sales_rows(20_000, seed=5))))
         task_id = accepted.json()["task_id"]
-        # An operator stops the rollup's Druid task while it runs.
-        while True:
-            body = (await app.client.get(f"/api/ingest/status/{task_id}")).json()
-            if body["druid_task_id"]:
-                break
-            await asyncio.sleep(0.05)
-        rollup_task = f"{body['druid_task_id']}-rollup"
-        for _ in range(200):
+        done = await wait_for(app, task_id, {"succeeded"})
+        # An operator stops the rollup's Druid task (submitted once the upload succeeded).
+        rollup_task = f"{done['druid_task_id']}-rollup"
+        for _ in range(600):
             stopped = await app.client.post(
                 f"{druid.url}/druid/indexer/v1/task/{rollup_task}/shutdown"
             )
             if stopped.status_code == 200:
                 break
             await asyncio.sleep(0.05)
-        done = await wait_for(app, task_id, {"succeeded"})
+        done = await wait_rollup(app, task_id)
+        assert done["status"] == "succeeded"
         assert done["druid_report"]["rows_queryable"] == 20_000
         assert done["druid_report"]["rollup_missing"].startswith(
             "The rolled-up copy of these rows is missing"
         )
-        async with session_scope(app.runtime.sessions) as session:
-            version = (await load_versions(session))["sales"]
-        assert version.druid_rollup is None
+        assert (await sales_version(app)).druid_rollup is None
         await app.client.post("/api/sigma/toggle-mode", json={"mode": "warehouse"})
         before = ANSWERED["rollup"]
         warehouse = await graphql(app, "{ salesSummary { transactions } }")
