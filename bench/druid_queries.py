@@ -132,6 +132,22 @@ def interleaved(
     return {name: ms(values) for name, values in samples.items()}
 
 
+def wait_rollup(url: str, task_id: str, timeout: float = 3600) -> float | None:
+    """Seconds until the task's rolled-up rows are recorded (the engine answers from them from
+    then on); None when the code planned no rollup (before this issue) or said it is missing."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        body = httpx.get(f"{url}/api/ingest/status/{task_id}", timeout=30).json()
+        report = body.get("druid_report") or {}
+        planned = report.get("rollup")
+        if not planned or "rollup_missing" in report:
+            return None
+        if "rows_queryable" in planned:
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    raise BenchError(f"task {task_id}: rollup still unrecorded after {timeout:.0f} s")
+
+
 @contextlib.contextmanager
 def service(label: str, cwd: Path, druid_url: str, workdir: Path) -> Iterator[dict[str, Any]]:
     port = free_port()
@@ -156,7 +172,11 @@ def service(label: str, cwd: Path, druid_url: str, workdir: Path) -> Iterator[di
 def measure(servers: dict[str, dict[str, Any]], druid_url: str, big: Path, repeat: int) -> Any:
     for label, found in servers.items():
         print(f"{label}: loading {big.name} ...", file=sys.stderr, flush=True)
-        found["load"] = {k: v for k, v in upload(found["url"], big).items() if k != "task"}
+        loaded = upload(found["url"], big)
+        found["load"] = {k: v for k, v in loaded.items() if k != "task"}
+        found["load"]["rollup recorded after"] = wait_rollup(
+            found["url"], loaded["task"]["task_id"]
+        )
     clients = {label: httpx.Client(base_url=s["url"], timeout=120) for label, s in servers.items()}
     table = next(iter(servers.values()))["table"]
     with httpx.Client(base_url=druid_url, timeout=120) as router:
