@@ -141,6 +141,8 @@ def wait_rollup(url: str, task_id: str, timeout: float = 3600) -> float | None:
         report = body.get("druid_report") or {}
         planned = report.get("rollup")
         if not planned or "rollup_missing" in report:
+            if planned:
+                print(f"task {task_id}: {report['rollup_missing']}", file=sys.stderr, flush=True)
             return None
         if "rows_queryable" in planned:
             return time.perf_counter() - started

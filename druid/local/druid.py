@@ -74,7 +74,10 @@ ZOOKEEPER = Service("zookeeper", 2181, "128m")
 COORDINATOR = Service("coordinator", 8081, "512m")  # also the overlord and Derby's server
 BROKER = Service("broker", 8082, "512m", "256m")
 HISTORICAL = Service("historical", 8083, "512m", "256m")
-INDEXER = Service("indexer", 8091, "512m", "256m")
+# The indexer also merges a task's intermediate persists into segments with direct memory: with
+# 256m (200 MiB of it taken by the query buffers below) a rolled-up 5M-row load failed its merge
+# ("Cannot reserve 65536 bytes of direct buffer memory"); 512m leaves it 300 MiB.
+INDEXER = Service("indexer", 8091, "512m", "512m")
 ROUTER = Service("router", 8888, "256m")
 SERVICES = (ZOOKEEPER, COORDINATOR, BROKER, HISTORICAL, INDEXER, ROUTER)
 DERBY_BASE_PORT = 1527
@@ -324,7 +327,7 @@ def common_properties(layout: Layout) -> dict[str, object]:
 
 
 # Query processing sized for 2 cores; direct memory needed: (threads + merge buffers + 1) * buffer
-# = 200 MiB, within -XX:MaxDirectMemorySize=256m.
+# = 200 MiB, within -XX:MaxDirectMemorySize (256m; 512m for the indexer, which merges segments).
 QUERY_PROCESSING: dict[str, object] = {
     "druid.processing.numThreads": 1,
     "druid.processing.numMergeBuffers": 2,
