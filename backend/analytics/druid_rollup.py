@@ -22,7 +22,7 @@ import polars as pl
 
 from backend.analytics import rollup
 from backend.analytics.catalog import DatasourceVersion
-from backend.analytics.from_rollup import _aligned
+from backend.analytics.from_rollup import on_the_hour
 from backend.analytics.query import TIME, Aggregate, Filter, FilterKind, Measure, Query, Result
 from backend.druid.rollup import ROWS, Choice, metric, rollup_datasource
 from backend.druid.spec import TASK_COLUMN
@@ -62,7 +62,7 @@ def _filter_ok(item: Filter, choice: Choice) -> bool:
     return (
         item.column == TIME
         and item.kind is FilterKind.DATE_RANGE
-        and all(_aligned(v) for v in bounds)
+        and all(on_the_hour(v) for v in bounds)
     )
 
 

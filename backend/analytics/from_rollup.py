@@ -20,7 +20,8 @@ from backend.analytics.rollup import ROWS, TIME_MAX, TIME_MIN, Rollup, Spec, buc
 Hidden = Sequence[Sequence[str]]
 
 
-def _aligned(value: object) -> bool:
+def on_the_hour(value: object) -> bool:
+    """A bound a rollup of hour grain can honour exactly (the embedded one and Druid's)."""
     if not isinstance(value, dt.datetime):
         return False
     if value.tzinfo is None:
@@ -31,7 +32,10 @@ def _aligned(value: object) -> bool:
 
 def _hidden_aligned(hidden: Hidden) -> bool:
     return all(
-        _aligned(moment) for intervals in hidden for i in intervals for moment in parse_interval(i)
+        on_the_hour(moment)
+        for intervals in hidden
+        for i in intervals
+        for moment in parse_interval(i)
     )
 
 
@@ -43,7 +47,7 @@ def _filter_ok(item: Filter, spec: Spec) -> bool:
         item.column == TIME
         and spec.timed
         and item.kind is FilterKind.DATE_RANGE
-        and all(_aligned(v) for v in bounds)
+        and all(on_the_hour(v) for v in bounds)
     )
 
 
