@@ -116,6 +116,11 @@ class Settings(ActionSettings, UploadSettings):
     )
     druid_max_concurrent_subtasks: Annotated[int, Field(ge=1)] = 1
     druid_url: str | None = Field(default=None, description="Druid router URL; unset: embedded")
+    druid_broker_url: str | None = Field(
+        default=None,
+        description="Druid broker URL for dashboard queries (one proxy hop fewer than the "
+        "router: ~10 ms a query measured here); unset: queries go through DRUID_URL",
+    )
     druid_input_source: Literal["http", "s3"] = Field(
         default="http",
         description="http: Druid reads short-lived signed URLs (no S3 credentials in Druid); "

@@ -96,6 +96,7 @@ class Runtime:
         druid = (
             DruidClient(
                 settings.druid_url,
+                query_url=settings.druid_broker_url,
                 timeout=settings.druid_request_timeout_seconds,
                 metrics=metrics.registry,
             )

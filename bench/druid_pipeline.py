@@ -15,6 +15,7 @@ One run:
    and reads the phases from the task's events: upload (the HTTP request), validate (validating
    to loading), write (loading to druid_submitting: Parquet and the Druid copy stored), submit to
    SUCCESS (druid_submitting to druid_loading), SUCCESS to loaded (druid_loading to succeeded).
+   Then waits until both uploads' rolled-up rows are recorded (Druid idle again).
 3. For every dashboard field, --repeat uncached requests in standalone mode (embedded engine)
    and the same in warehouse mode (Druid), over the large file's rows: p50 and p95 each, and the
    ratio Druid / embedded.
@@ -119,6 +120,24 @@ def field_latency(client: httpx.Client, field: str, repeat: int) -> dict[str, fl
     return ms(samples)
 
 
+def wait_rollup(url: str, task_id: str, timeout: float = 3600) -> float | None:
+    """Seconds until the task's rolled-up rows are recorded (the engine answers from them from
+    then on); None when the code planned no rollup (before this issue) or said it is missing."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        body = httpx.get(f"{url}/api/ingest/status/{task_id}", timeout=30).json()
+        report = body.get("druid_report") or {}
+        planned = report.get("rollup")
+        if not planned or "rollup_missing" in report:
+            if planned:
+                print(f"task {task_id}: {report['rollup_missing']}", file=sys.stderr, flush=True)
+            return None
+        if "rows_queryable" in planned:
+            return time.perf_counter() - started
+        time.sleep(0.5)
+    raise BenchError(f"task {task_id}: rollup still unrecorded after {timeout:.0f} s")
+
+
 def set_mode(url: str, mode: str) -> None:
     answer = httpx.post(f"{url}/api/sigma/toggle-mode", json={"mode": mode}, timeout=60)
     if answer.status_code != 200:
@@ -161,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "MAX_UPLOAD_MB": "4096",
         "ANALYTICS_CACHE_ENTRIES": "0",
         "DRUID_URL": druid_url,
+        "DRUID_BROKER_URL": os.environ.get("DRUID_BROKER_URL", ""),
         "DRUID_DATASOURCE_PREFIX": f"bench{uuid.uuid4().hex[:8]}_",
         "DRUID_DATA_BASE_URL": f"http://127.0.0.1:{port}",
         "DRUID_POLL_SECONDS": "0.5",
@@ -207,6 +227,11 @@ def measure(url: str, big: Path, args: argparse.Namespace) -> tuple[dict[str, An
         "data.csv (1,000 rows)": upload(url, REPO_ROOT / "data.csv", "bench_small"),
         f"{args.rows:,} rows": upload(url, big),
     }
+    # Dashboards read the rollup once it is recorded, and Druid's own load (--ingest) must not
+    # share the indexer with it: wait for both uploads' rollups.
+    for label, load in loads.items():
+        waited = wait_rollup(url, load["task"]["task_id"])
+        print(f"{label}: rollup recorded {waited or 0:.1f} s later", file=sys.stderr, flush=True)
     latency: Latency = {}
     with httpx.Client(base_url=url, timeout=120) as client:
         for mode in ("standalone", "warehouse"):

@@ -8,6 +8,8 @@ Run it from the repository root with a Druid running (`make druid` prints its UR
     DRUID_URL=... .venv/bin/python bench/druid_queries.py --rows 5000000               # full
     DRUID_URL=... .venv/bin/python bench/druid_queries.py --before /work/wt/before     # + before
     DRUID_URL=... .venv/bin/python bench/druid_queries.py --quick                      # a check
+    (with DRUID_BROKER_URL set, as `make druid` prints it, the service queries the broker
+    directly, and the hand-written SQL is also timed against the broker)
 
 One run:
 1. Starts `uvicorn backend.main:app` from this checkout ("after") and, with --before DIR, from
@@ -43,7 +45,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.druid_pipeline import FIELDS, set_mode, upload  # noqa: E402
+from bench.druid_pipeline import FIELDS, set_mode, upload, wait_rollup  # noqa: E402
 from bench.harness import (  # noqa: E402
     REPO_ROOT,
     BenchError,
@@ -137,26 +139,10 @@ def interleaved(
     return {name: ms(values) for name, values in samples.items()}
 
 
-def wait_rollup(url: str, task_id: str, timeout: float = 3600) -> float | None:
-    """Seconds until the task's rolled-up rows are recorded (the engine answers from them from
-    then on); None when the code planned no rollup (before this issue) or said it is missing."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        body = httpx.get(f"{url}/api/ingest/status/{task_id}", timeout=30).json()
-        report = body.get("druid_report") or {}
-        planned = report.get("rollup")
-        if not planned or "rollup_missing" in report:
-            if planned:
-                print(f"task {task_id}: {report['rollup_missing']}", file=sys.stderr, flush=True)
-            return None
-        if "rows_queryable" in planned:
-            return time.perf_counter() - started
-        time.sleep(0.5)
-    raise BenchError(f"task {task_id}: rollup still unrecorded after {timeout:.0f} s")
-
-
 @contextlib.contextmanager
-def service(label: str, cwd: Path, druid_url: str, workdir: Path) -> Iterator[dict[str, Any]]:
+def service(
+    label: str, cwd: Path, druid_url: str, broker_url: str, workdir: Path
+) -> Iterator[dict[str, Any]]:
     port = free_port()
     prefix = f"bq{uuid.uuid4().hex[:8]}_"
     settings = {
@@ -166,6 +152,7 @@ def service(label: str, cwd: Path, druid_url: str, workdir: Path) -> Iterator[di
         "MAX_UPLOAD_MB": "4096",
         "ANALYTICS_CACHE_ENTRIES": "0",
         "DRUID_URL": druid_url,
+        "DRUID_BROKER_URL": broker_url,  # code before issue 28 ignores it: the router
         "DRUID_DATASOURCE_PREFIX": prefix,
         "DRUID_DATA_BASE_URL": f"http://127.0.0.1:{port}",
         "DRUID_POLL_SECONDS": "0.5",
@@ -176,7 +163,9 @@ def service(label: str, cwd: Path, druid_url: str, workdir: Path) -> Iterator[di
         yield {"url": server.url, "table": f"{prefix}sales"}
 
 
-def measure(servers: dict[str, dict[str, Any]], druid_url: str, big: Path, repeat: int) -> Any:
+def measure(
+    servers: dict[str, dict[str, Any]], druid_url: str, broker_url: str, big: Path, repeat: int
+) -> Any:
     for label, found in servers.items():
         print(f"{label}: loading {big.name} ...", file=sys.stderr, flush=True)
         loaded = upload(found["url"], big)
@@ -186,7 +175,8 @@ def measure(servers: dict[str, dict[str, Any]], druid_url: str, big: Path, repea
         )
     clients = {label: httpx.Client(base_url=s["url"], timeout=120) for label, s in servers.items()}
     table = next(iter(servers.values()))["table"]
-    with httpx.Client(base_url=druid_url, timeout=120) as router:
+    broker = httpx.Client(base_url=broker_url or druid_url, timeout=120)
+    with httpx.Client(base_url=druid_url, timeout=120) as router, broker:
         for label in servers:
             set_mode(servers[label]["url"], "warehouse")
         runs: dict[str, Callable[[int], float]] = {
@@ -198,6 +188,10 @@ def measure(servers: dict[str, dict[str, Any]], druid_url: str, big: Path, repea
         for kind in ("same figures, both periods", "same figures, this period", "total and count"):
             runs[f"hand-written Druid SQL: {kind}"] = lambda i, k=kind: druid_sql(  # type: ignore[misc]
                 router, hand_sql(table, k, i)
+            )
+        if broker_url:  # the service's queries go there too
+            runs["hand-written Druid SQL to the broker: same figures, this period"] = lambda i: (
+                druid_sql(broker, hand_sql(table, "same figures, this period", i))
             )
         summary = interleaved(runs, repeat)
     fields: dict[str, dict[str, dict[str, float]]] = {}
@@ -254,6 +248,11 @@ def report(servers: dict[str, Any], summary: Any, fields: Any, args: argparse.Na
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--druid-url", default=None, help="default: $DRUID_URL")
+    parser.add_argument(
+        "--broker-url",
+        default=None,
+        help="the service's DRUID_BROKER_URL (default: $DRUID_BROKER_URL)",
+    )
     parser.add_argument("--quick", action="store_true", help="20,000 rows, 3 requests")
     parser.add_argument("--rows", type=int, help="rows loaded (default 300,000)")
     parser.add_argument("--repeat", type=int, help="requests per figure (default 15)")
@@ -266,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     if not druid_url:
         print("set DRUID_URL (make druid prints it) or pass --druid-url", file=sys.stderr)
         return 2
+    broker_url = (args.broker_url or os.environ.get("DRUID_BROKER_URL") or "").rstrip("/")
     big = ensure_csv(args.rows).path
     workdir = Path(tempfile.mkdtemp(prefix="bench-druidq-"))
     checkouts = {"after": REPO_ROOT}
@@ -274,10 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with contextlib.ExitStack() as stack:
             servers = {
-                label: stack.enter_context(service(label, cwd, druid_url, workdir))
+                label: stack.enter_context(service(label, cwd, druid_url, broker_url, workdir))
                 for label, cwd in checkouts.items()
             }
-            summary, fields = measure(servers, druid_url, big, args.repeat)
+            summary, fields = measure(servers, druid_url, broker_url, big, args.repeat)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(servers, summary, fields, args)

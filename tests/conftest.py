@@ -254,6 +254,7 @@ def druid_sales(
             "STORAGE_URL": str(work / "storage"),
             "AUTO_MIGRATE": "false",
             "DRUID_URL": druid.url,
+            "DRUID_BROKER_URL": druid.broker_url or "",
             "DRUID_DATASOURCE_PREFIX": prefix,
             "DRUID_DATA_BASE_URL": f"http://127.0.0.1:{port}",
             "DRUID_POLL_SECONDS": "0.5",

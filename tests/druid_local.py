@@ -31,6 +31,7 @@ START_TIMEOUT_SECONDS = 400.0
 STOP_TIMEOUT_SECONDS = 120.0
 EXIT_PORT_BUSY = 4  # druid.py's exit code when a port is taken (another run got there first)
 URL_PREFIX = "DRUID_URL="
+BROKER_PREFIX = "DRUID_BROKER_URL="
 
 
 @dataclass
@@ -38,6 +39,7 @@ class LocalDruid:
     url: str  # the router: every API (tasks, coordinator, SQL) goes through it
     var_dir: Path | None  # None for an outside Druid (DRUID_TEST_URL)
     port_offset: int | None
+    broker_url: str | None = None  # queries straight to the broker (DRUID_BROKER_URL)
 
     def stop(self) -> None:
         if self.var_dir is None:
@@ -73,7 +75,8 @@ def _last_lines(text: str, count: int = 40) -> str:
 def start_druid(var_dir: Path) -> LocalDruid:
     outside = os.environ.get("DRUID_TEST_URL", "").strip()
     if outside:
-        return LocalDruid(url=outside.rstrip("/"), var_dir=None, port_offset=None)
+        broker = os.environ.get("DRUID_TEST_BROKER_URL", "").strip() or None
+        return LocalDruid(outside.rstrip("/"), None, None, broker)
     if shutil.which("java") is None:
         unavailable(
             "Java is not installed, so the local Druid cannot run: "
@@ -114,6 +117,12 @@ def start_druid(var_dir: Path) -> LocalDruid:
             )
             raise AssertionError("unreachable")
         druid.url = urls[0]
+        brokers = [
+            line.removeprefix(BROKER_PREFIX).strip()
+            for line in result.stdout.splitlines()
+            if line.startswith(BROKER_PREFIX)
+        ]
+        druid.broker_url = brokers[0] if brokers else None
         return druid
     unavailable(f"no free ports for a local Druid (port offsets tried: {tried or 'none free'})")
     raise AssertionError("unreachable")

@@ -26,7 +26,6 @@ from backend.analytics.from_rollup import on_the_hour
 from backend.analytics.query import TIME, Aggregate, Filter, FilterKind, Measure, Query, Result
 from backend.druid.rollup import ROWS, Choice, metric, rollup_datasource
 from backend.druid.spec import TASK_COLUMN
-from backend.druid.sql import quote
 
 # Queries answered from a rolled-up datasource since the process started (tests, metrics).
 ANSWERED = {"rollup": 0}
@@ -51,7 +50,8 @@ def choose(dataset: Path, datasource: str) -> Choice:
 @dataclass(frozen=True)
 class Plan:
     query: Query  # over the rollup's metrics
-    table: str  # the rolled-up datasource, quoted
+    datasource: str  # the rolled-up datasource
+    choice: Choice  # what it holds
     finish: Callable[[Result], Result]
 
 
@@ -130,12 +130,14 @@ def _finish(query: Query) -> Callable[[Result], Result]:
 
 def plan(query: Query, source: DatasourceVersion, prefix: str) -> Plan | None:
     """The query over `source`'s rolled-up Druid datasource, or None: answer from raw rows."""
-    if not covers(query, source.druid_rollup):
+    choice = source.druid_rollup
+    if choice is None or not covers(query, choice):
         return None
     measures = tuple(m for i, x in enumerate(query.measures) for m in _rewritten(x, i))
     ANSWERED["rollup"] += 1
     return Plan(
         dataclasses.replace(query, measures=measures),
-        quote(rollup_datasource(f"{prefix}{source.name}")),
+        rollup_datasource(f"{prefix}{source.name}"),
+        choice,
         _finish(query),
     )

@@ -1,5 +1,6 @@
 """HTTP client for Apache Druid through its router: Overlord tasks, Coordinator load status, and
-Druid SQL with typed parameters.
+queries (Druid SQL with typed parameters, native JSON queries), sent to a broker when one is
+given.
 
 One `httpx.AsyncClient` with explicit timeouts. Transient failures (connection refused or reset,
 timeouts, 429, 502-504) are retried briefly with backoff and then raised as `DruidUnavailable`;
@@ -83,30 +84,26 @@ class DruidClient:
         self,
         base_url: str,
         *,
+        query_url: str | None = None,
         timeout: float = 30.0,
         attempts: int = 3,
         transport: httpx.AsyncBaseTransport | None = None,
         metrics: Registry | None = None,
     ) -> None:
+        """`base_url`: the router (tasks, segments, and queries unless `query_url`, a broker,
+        takes them one proxy hop shorter)."""
         self.base_url = base_url.rstrip("/")
         self.metrics = metrics
-        # What messages show: the URL without credentials (basic auth in DRUID_URL is sent, never
-        # shown).
-        self.display_url = str(httpx.URL(self.base_url).copy_with(username=None, password=None))
         self.attempts = attempts
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
-            # Connections kept between a user's clicks (httpx's default lets them go after 5 s;
-            # Druid's Jetty keeps them 5 min): no new TCP (or TLS) handshake per dashboard.
-            limits=httpx.Limits(
-                max_connections=32, max_keepalive_connections=16, keepalive_expiry=60
-            ),
-            transport=transport,
+        self._http = _http_client(self.base_url, timeout, transport)
+        self._queries = (
+            _http_client(query_url.rstrip("/"), timeout, transport) if query_url else self._http
         )
 
     async def close(self) -> None:
         await self._http.aclose()
+        if self._queries is not self._http:
+            await self._queries.aclose()
 
     async def _request(
         self,
@@ -117,12 +114,15 @@ class DruidClient:
         json: Any = None,
         params: dict[str, str] | None = None,
         expect: tuple[int, ...] = (200,),
+        query: bool = False,
     ) -> httpx.Response:
         """One call, retried on transient failures; timed as `operation` (a method's name, never
-        the path: paths hold task ids and datasource names)."""
+        the path: paths hold task ids and datasource names). `query`: a query, sent to the
+        broker when one is configured."""
         started = time.perf_counter()
+        http = self._queries if query else self._http
         try:
-            return await self._attempts(method, path, json=json, params=params, expect=expect)
+            return await self._attempts(http, method, path, json=json, params=params, expect=expect)
         except DruidError:
             if self.metrics is not None:
                 self.metrics.druid_failures.labels(operation).inc()
@@ -133,6 +133,7 @@ class DruidClient:
 
     async def _attempts(
         self,
+        http: httpx.AsyncClient,
         method: str,
         path: str,
         *,
@@ -143,9 +144,10 @@ class DruidClient:
         delay = 0.5
         for attempt in range(1, self.attempts + 1):
             try:
-                response = await self._http.request(method, path, json=json, params=params)
+                response = await http.request(method, path, json=json, params=params)
             except httpx.TransportError as exc:
-                failure: str = f"Druid at {self.display_url} is unreachable: {type(exc).__name__}"
+                where = _display(str(http.base_url))
+                failure: str = f"Druid at {where} is unreachable: {type(exc).__name__}"
                 if str(exc):
                     failure += f": {exc}"
             else:
@@ -265,11 +267,20 @@ class DruidClient:
             "sqlTypesHeader": True,
             "context": {"sqlTimeZone": "Etc/UTC", **(context or {})},
         }
-        response = await self._request("sql", "POST", "/druid/v2/sql", json=body)
+        response = await self._request("sql", "POST", "/druid/v2/sql", json=body, query=True)
         rows = response.json()
         if not isinstance(rows, list) or len(rows) < 2:
             raise DruidRequestError(f"unexpected Druid SQL answer: {str(rows)[:200]}", 502)
         return SqlResult(columns=list(rows[0]), sql_types=list(rows[1]), rows=rows[2:])
+
+    async def native(self, query: dict[str, Any]) -> list[Any]:
+        """A native Druid query (JSON): its result rows. No SQL planning on the broker, which
+        costs more than the query itself on a small rollup (bench/RESULTS.md, issue 28)."""
+        response = await self._request("native", "POST", "/druid/v2", json=query, query=True)
+        rows = response.json()
+        if not isinstance(rows, list):
+            raise DruidRequestError(f"unexpected Druid answer: {str(rows)[:200]}", 502)
+        return rows
 
     async def running_tasks(self) -> list[dict[str, Any]]:
         response = await self._request(
@@ -296,6 +307,25 @@ class DruidClient:
         response = await self._request("load_status_all", "GET", "/druid/coordinator/v1/loadstatus")
         body = response.json()
         return {str(k): float(v) for k, v in body.items()} if isinstance(body, dict) else {}
+
+
+def _http_client(
+    base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+        # Connections kept between a user's clicks (httpx's default lets them go after 5 s;
+        # Druid's Jetty keeps them 5 min): no new TCP (or TLS) handshake per dashboard.
+        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16, keepalive_expiry=60),
+        transport=transport,
+    )
+
+
+def _display(url: str) -> str:
+    """What messages show: the URL without credentials (basic auth in DRUID_URL is sent, never
+    shown)."""
+    return str(httpx.URL(url).copy_with(username=None, password=None)).rstrip("/")
 
 
 def parse_timestamp(value: str) -> dt.datetime:

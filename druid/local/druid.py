@@ -828,6 +828,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"--port-offset must keep ports within 1..65535 (highest {highest})")
             url = start(args.var, args.port_offset, args.timeout)
             print(f"DRUID_URL={url}", flush=True)
+            # Queries straight to the broker: one proxy hop fewer than the router.
+            print(f"DRUID_BROKER_URL=http://127.0.0.1:{BROKER.base_port + args.port_offset}")
             return 0
         if args.command == "status":
             return 0 if status(args.var) else EXIT_NOT_HEALTHY

@@ -31,6 +31,7 @@ from backend.analytics.query import (
 from backend.druid.client import DruidClient
 from backend.druid.rollup import Choice, rollup_datasource
 from backend.druid.spec import TASK_COLUMN
+from backend.monitoring.metrics import Registry
 from tests.analytics import expected as ex
 from tests.conftest import DruidSales, app_for, make_backend
 from tests.factories import upload, wait_for_task
@@ -58,16 +59,21 @@ async def druid_rollup_choice(client: DruidClient, table: str) -> Choice:
     )
 
 
-@pytest.fixture(params=["embedded", "embedded-postgres_s3", "druid", "druid-rollup"])
+@pytest.fixture(
+    params=["embedded", "embedded-postgres_s3", "druid", "druid-rollup", "druid-rollup-sql"]
+)
 async def run(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Run]:
     """Runs a query on the engine named by the parameter, over data.csv loaded as `sales`
-    (druid-rollup: the Druid engine told the rolled-up datasource is complete)."""
+    (druid-rollup: the Druid engine told the rolled-up datasource is complete, its simple shapes
+    asked as native queries; druid-rollup-sql: the same all in SQL)."""
     if request.param.startswith("druid"):
         loaded: DruidSales = request.getfixturevalue("druid_sales")
-        client = DruidClient(loaded.druid.url)
-        engine = DruidEngine(client, loaded.prefix)
+        client = DruidClient(loaded.druid.url, query_url=loaded.druid.broker_url)
+        engine = DruidEngine(
+            client, loaded.prefix, native_queries=request.param != "druid-rollup-sql"
+        )
         choice = None
-        if request.param == "druid-rollup":
+        if request.param.startswith("druid-rollup"):
             choice = await druid_rollup_choice(client, f"{loaded.prefix}sales")
         source = DatasourceVersion(
             "sales", ("loaded by the druid_sales fixture",), 1000, None, druid_rollup=choice
@@ -211,9 +217,20 @@ def test_the_embedded_engine_refuses_an_order_it_cannot_follow_with_a_coded_erro
 
 async def test_dashboard_figures_come_from_the_druid_rollup(druid_sales: DruidSales) -> None:
     """The figures a dashboard asks for are read from the rolled-up datasource (and equal the raw
-    rows' answer); a query the rollup cannot answer exactly (a range on a measure) reads raw rows."""
-    client = DruidClient(druid_sales.druid.url)
+    rows' answer), as a native query straight to the broker; a query the rollup cannot answer
+    exactly (a range on a measure) reads raw rows, in SQL."""
+    metrics = Registry()
+    client = DruidClient(
+        druid_sales.druid.url, query_url=druid_sales.druid.broker_url, metrics=metrics
+    )
     engine = DruidEngine(client, druid_sales.prefix)
+
+    def calls(operation: str) -> float:
+        found = metrics.registry.get_sample_value(
+            "druid_request_duration_seconds_count", {"operation": operation}
+        )
+        return found or 0.0
+
     choice = await druid_rollup_choice(client, f"{druid_sales.prefix}sales")
     assert "Branch" in choice.dimensions and ("Total", "double") in choice.measures
     raw = DatasourceVersion("sales", ("loaded",), 1000, None)
@@ -231,8 +248,10 @@ async def test_dashboard_figures_come_from_the_druid_rollup(druid_sales: DruidSa
     )
     try:
         before = ANSWERED["rollup"]
-        fast, slow = await engine.run(summary, rolled), await engine.run(summary, raw)
-        assert ANSWERED["rollup"] == before + 1
+        fast = await engine.run(summary, rolled)
+        assert calls("native") == 1
+        slow = await engine.run(summary, raw)
+        assert ANSWERED["rollup"] == before + 1 and calls("native") == 1
         assert fast.columns == slow.columns and len(fast.rows) == len(slow.rows)
         for mine, theirs in zip(fast.rows, slow.rows, strict=True):
             assert mine[:2] == theirs[:2] and mine[2:] == pytest.approx(theirs[2:])
@@ -240,6 +259,6 @@ async def test_dashboard_figures_come_from_the_druid_rollup(druid_sales: DruidSa
             Measure(Aggregate.COUNT), filters=(Filter(FilterKind.RANGE, "Rating", (5.0, 8.0)),)
         )
         await engine.run(ranged, rolled)
-        assert ANSWERED["rollup"] == before + 1
+        assert ANSWERED["rollup"] == before + 1 and calls("native") == 1
     finally:
         await client.close()

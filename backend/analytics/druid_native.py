@@ -1,0 +1,217 @@
+"""Native Druid queries (JSON: timeseries, groupBy) for the queries answered from a rolled-up
+datasource (backend/analytics/druid_rollup.py), with the answers the SQL path gives.
+
+Measured on this machine (bench/RESULTS.md, issue 28): Druid SQL planning on the broker costs
+more than answering from a small rollup (25 ms against 10 ms for a summary's figures at 5M rows),
+so the simple shapes a dashboard asks go native. Only what is written the same both ways is
+sent natively: sums, minima and maxima of rollup metrics, grouped by text dimensions and/or a
+period, filtered on text values and whole hours of `__time`, ordered and paged only without a
+period. Anything else (`build` returns None) takes the SQL path, which stays the reference: the
+engine parity suite runs both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from backend.analytics.query import (
+    TIME,
+    Aggregate,
+    Filter,
+    FilterKind,
+    Granularity,
+    Query,
+    Result,
+)
+from backend.contracts.schema import PERIOD
+from backend.druid.client import parse_timestamp
+from backend.druid.rollup import ROWS, Choice
+
+# Druid's own bounds of all time (Intervals.ETERNITY): an open end of a `__time` range.
+ETERNITY_START = "-146136543-09-08T08:23:32.096Z"
+ETERNITY_END = "146140482-04-24T15:36:27.903Z"
+# Druid's periods for the query model's granularities (SQL: TIME_FLOOR(__time, period) in UTC).
+PERIODS = {
+    Granularity.HOUR: "PT1H",
+    Granularity.DAY: "P1D",
+    Granularity.WEEK: "P1W",  # ISO weeks: Monday, as the embedded engine
+    Granularity.MONTH: "P1M",
+    Granularity.QUARTER: "P3M",
+    Granularity.YEAR: "P1Y",
+}
+AGGREGATORS = {Aggregate.SUM: "Sum", Aggregate.MIN: "Min", Aggregate.MAX: "Max"}
+TEXT = "String"  # the engine's name for a VARCHAR column
+
+
+@dataclass(frozen=True)
+class Native:
+    body: dict[str, Any]
+    result: Callable[[list[Any]], Result]
+
+
+def _metric_type(column: str, choice: Choice) -> str | None:
+    """ "long" or "double" for a rollup metric (`__rows`, `__sum:x`, ...), None if unknown."""
+    if column == ROWS:
+        return "long"
+    kind, _, name = column.partition(":")
+    measures = dict(choice.measures)
+    if kind == "__count" and name in measures:
+        return "long"
+    if kind in ("__sum", "__min", "__max"):
+        return measures.get(name)
+    return None
+
+
+def _moment(value: object) -> dt.datetime | None:
+    if not isinstance(value, dt.datetime):
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _interval(filters: list[Filter]) -> str | None:
+    """The `__time` ranges as one interval (their intersection); None when one cannot be."""
+    low: dt.datetime | None = None
+    high: dt.datetime | None = None
+    for item in filters:
+        start, end = (item.values + (None, None))[:2]
+        if start is not None:
+            moment = _moment(start)
+            if moment is None:
+                return None
+            low = moment if low is None else max(low, moment)
+        if end is not None:
+            moment = _moment(end)
+            if moment is None:
+                return None
+            high = moment if high is None else min(high, moment)
+    if low is not None and high is not None and low > high:
+        return None  # the SQL path says what is wrong with the range
+    high = max(high, low) if high is not None and low is not None else high
+    start_text = _iso(low) if low is not None else ETERNITY_START
+    return f"{start_text}/{_iso(high) if high is not None else ETERNITY_END}"
+
+
+def _filter(item: Filter) -> dict[str, Any] | None:
+    """A filter on a text dimension's values (None among them: its empty rows)."""
+    if item.kind not in (FilterKind.EQUALS, FilterKind.IN) or not item.values:
+        return None
+    values = [v for v in item.values if v is not None]
+    if not all(isinstance(v, str) for v in values):
+        return None
+    parts: list[dict[str, Any]] = []
+    if values:
+        parts.append({"type": "in", "dimension": item.column, "values": values})
+    if len(values) < len(item.values):
+        parts.append({"type": "null", "column": item.column})
+    return parts[0] if len(parts) == 1 else {"type": "or", "fields": parts}
+
+
+def _aggregations(query: Query, choice: Choice) -> list[dict[str, Any]] | None:
+    found = []
+    for measure in query.measures:
+        kind = AGGREGATORS.get(measure.aggregate)
+        metric_type = _metric_type(measure.column or "", choice)
+        if kind is None or metric_type is None:
+            return None
+        found.append(
+            {"type": f"{metric_type}{kind}", "name": measure.name, "fieldName": measure.column}
+        )
+    return found
+
+
+def _limit_spec(query: Query, aggregated: set[str]) -> dict[str, Any] | None:
+    columns = []
+    for order in query.order:
+        if order.name not in aggregated and order.name not in query.dimensions:
+            return None
+        columns.append(
+            {
+                "dimension": order.name,
+                "direction": "descending" if order.descending else "ascending",
+                "dimensionOrder": "numeric" if order.name in aggregated else "lexicographic",
+            }
+        )
+    spec: dict[str, Any] = {"type": "default", "columns": columns}
+    if query.limit is not None and query.limit < 1:
+        return None
+    if query.limit is not None:
+        spec["limit"] = int(query.limit)
+    if query.offset:
+        spec["offset"] = int(query.offset)
+    return spec
+
+
+def build(query: Query, datasource: str, choice: Choice, schema: dict[str, str]) -> Native | None:
+    """The native query for `query` over the rolled-up `datasource` (its metrics already in
+    place of the raw columns), or None: ask in SQL."""
+    aggregations = _aggregations(query, choice)
+    if aggregations is None or not all(schema.get(d) == TEXT for d in query.dimensions):
+        return None
+    times = [f for f in query.filters if f.column == TIME]
+    if any(f.kind is not FilterKind.DATE_RANGE for f in times):
+        return None
+    filters = [_filter(f) for f in query.filters if f.column != TIME]
+    interval = _interval(times)
+    if interval is None or any(f is None for f in filters):
+        return None
+    body: dict[str, Any] = {
+        "dataSource": datasource,
+        "intervals": [interval],
+        "granularity": (
+            {"type": "period", "period": PERIODS[query.granularity], "timeZone": "UTC"}
+            if query.granularity is not None
+            else "all"
+        ),
+        "aggregations": aggregations,
+        "context": {"skipEmptyBuckets": True},
+    }
+    if filters:
+        body["filter"] = filters[0] if len(filters) == 1 else {"type": "and", "fields": filters}
+    paged = bool(query.order) or query.limit is not None or query.offset
+    if not query.dimensions and not paged:
+        body["queryType"] = "timeseries"
+    else:
+        if query.granularity is not None and paged:
+            return None  # a period with ordering or paging: SQL says it plainly
+        limit = _limit_spec(query, {m.name for m in query.measures})
+        if limit is None:
+            return None
+        body["queryType"] = "groupBy"
+        body["dimensions"] = [
+            {"type": "default", "dimension": d, "outputName": d, "outputType": "STRING"}
+            for d in query.dimensions
+        ]
+        body["limitSpec"] = limit
+    return Native(body, _reader(query, {a["name"]: a["type"] for a in aggregations}))
+
+
+def _reader(query: Query, aggregators: dict[str, str]) -> Callable[[list[Any]], Result]:
+    names = ([PERIOD] if query.granularity else []) + list(query.dimensions)
+    measures = [m.name for m in query.measures]
+
+    def value(name: str, raw: Any) -> Any:
+        kind = aggregators[name]
+        if raw is None:
+            # COALESCE(SUM(x), 0) on the SQL path: a sum of nothing is 0, as in Polars
+            return (0 if kind.startswith("long") else 0.0) if kind.endswith("Sum") else None
+        return int(raw) if kind.startswith("long") else float(raw)
+
+    def read(rows: list[Any]) -> Result:
+        found = []
+        for row in rows:
+            fields = row.get("result") if "result" in row else row.get("event", {})
+            keys: list[Any] = [parse_timestamp(row["timestamp"])] if query.granularity else []
+            keys += [fields.get(d) for d in query.dimensions]
+            found.append(tuple(keys + [value(m, fields.get(m)) for m in measures]))
+        if not names and not found and not query.offset:  # no keys: always one row, as SQL
+            found.append(tuple(value(m, None) for m in measures))
+        return Result(names + measures, found)
+
+    return read

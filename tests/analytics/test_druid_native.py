@@ -1,0 +1,122 @@
+"""Which rollup queries go to Druid as native queries, and how their answers are read. That the
+answers equal the SQL path's runs against a real Druid in tests/analytics/test_engine.py
+(`druid-rollup` against `druid-rollup-sql`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from backend.analytics.druid_native import build
+from backend.analytics.query import (
+    TIME,
+    Aggregate,
+    Filter,
+    FilterKind,
+    Granularity,
+    Measure,
+    Order,
+    Query,
+)
+from backend.druid.rollup import ROWS, Choice, metric
+
+CHOICE = Choice(("Branch", "Payment"), (("Total", "double"), ("Quantity", "long")))
+SCHEMA = {"Branch": "String", "Payment": "String", "Quantity": "Int64", "Total": "Float64"}
+TOTAL = Measure(Aggregate.SUM, metric("sum", "Total"), "total")
+ROWS_SUM = Measure(Aggregate.SUM, ROWS, "n")
+JAN = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
+FEB = dt.datetime(2019, 2, 1, tzinfo=dt.UTC)
+
+
+def query(*measures: Measure, **fields: object) -> Query:
+    return Query("sales", measures or (TOTAL, ROWS_SUM), **fields)  # type: ignore[arg-type]
+
+
+def test_figures_of_a_period_are_a_timeseries_over_its_interval() -> None:
+    native = build(
+        query(filters=(Filter(FilterKind.DATE_RANGE, TIME, (JAN, FEB)),)),
+        "p_sales-rollup",
+        CHOICE,
+        SCHEMA,
+    )
+    assert native is not None
+    body = native.body
+    assert body["queryType"] == "timeseries" and body["dataSource"] == "p_sales-rollup"
+    assert body["intervals"] == ["2019-01-01T00:00:00.000Z/2019-02-01T00:00:00.000Z"]
+    assert [a["type"] for a in body["aggregations"]] == ["doubleSum", "longSum"]
+    # A period without rows is one row of zeros, as Druid SQL's COALESCE(SUM(x), 0) gives.
+    empty = native.result([])
+    assert empty.columns == ["total", "n"] and empty.rows == [(0.0, 0)]
+    found = native.result([{"timestamp": "2019-01-01T00:00:00.000Z", "result": {"total": 12.5}}])
+    assert found.rows == [(12.5, 0)] and isinstance(found.rows[0][1], int)
+
+
+def test_open_and_several_time_bounds_meet_in_one_interval() -> None:
+    after = Filter(FilterKind.DATE_RANGE, TIME, (JAN, None))
+    before = Filter(FilterKind.DATE_RANGE, TIME, (None, FEB))
+    native = build(query(filters=(after,)), "r", CHOICE, SCHEMA)
+    assert native is not None and native.body["intervals"][0].startswith("2019-01-01T00:00")
+    both = build(query(filters=(after, before)), "r", CHOICE, SCHEMA)
+    assert both is not None
+    assert both.body["intervals"] == ["2019-01-01T00:00:00.000Z/2019-02-01T00:00:00.000Z"]
+
+
+def test_groups_by_a_period_and_text_read_back_typed() -> None:
+    native = build(
+        query(
+            dimensions=("Branch",),
+            granularity=Granularity.MONTH,
+            filters=(Filter(FilterKind.IN, "Payment", ("Cash", None)),),
+        ),
+        "r",
+        CHOICE,
+        SCHEMA,
+    )
+    assert native is not None and native.body["queryType"] == "groupBy"
+    assert native.body["granularity"] == {"type": "period", "period": "P1M", "timeZone": "UTC"}
+    assert native.body["filter"] == {
+        "type": "or",
+        "fields": [
+            {"type": "in", "dimension": "Payment", "values": ["Cash"]},
+            {"type": "null", "column": "Payment"},
+        ],
+    }
+    row = {"timestamp": "2019-01-01T00:00:00.000Z", "event": {"Branch": "A", "n": 3}}
+    result = native.result([row])
+    assert result.columns == ["__period", "Branch", "total", "n"]
+    assert result.rows == [(JAN, "A", 0.0, 3)]
+
+
+def test_ordering_and_paging_become_a_limit_spec() -> None:
+    native = build(
+        query(dimensions=("Branch",), order=(Order("total", True),), limit=3, offset=1),
+        "r",
+        CHOICE,
+        SCHEMA,
+    )
+    assert native is not None
+    assert native.body["limitSpec"] == {
+        "type": "default",
+        "columns": [{"dimension": "total", "direction": "descending", "dimensionOrder": "numeric"}],
+        "limit": 3,
+        "offset": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        query(Measure(Aggregate.COUNT_DISTINCT, "Branch", "d")),  # exact distinct counts: SQL
+        query(granularity=Granularity.DAY, limit=5),  # a period with paging
+        query(dimensions=("Quantity",)),  # a number as a dimension: SQL gives its type
+        query(filters=(Filter(FilterKind.IN, "Branch", (1,)),)),  # a number among text values
+        query(filters=(Filter(FilterKind.RANGE, "Branch", ("A", "B")),)),
+        query(filters=(Filter(FilterKind.IN, "Branch", ()),)),
+        query(filters=(Filter(FilterKind.DATE_RANGE, TIME, (FEB, JAN)),)),  # SQL says why
+        query(Measure(Aggregate.SUM, "Total", "raw column")),  # not a rollup metric
+        query(dimensions=("Branch",), order=(Order("Payment"),)),  # not a key of the answer
+    ],
+)
+def test_other_shapes_stay_sql(asked: Query) -> None:
+    assert build(asked, "r", CHOICE, SCHEMA) is None
