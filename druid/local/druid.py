@@ -73,7 +73,7 @@ class Service:
 ZOOKEEPER = Service("zookeeper", 2181, "128m")
 COORDINATOR = Service("coordinator", 8081, "512m")  # also the overlord and Derby's server
 BROKER = Service("broker", 8082, "512m", "256m")
-HISTORICAL = Service("historical", 8083, "512m", "256m")
+HISTORICAL = Service("historical", 8083, "512m", "320m")  # two processing threads: see below
 # The indexer also merges a task's intermediate persists into segments with direct memory: with
 # 256m (200 MiB of it taken by the query buffers below) a rolled-up 5M-row load failed its merge
 # ("Cannot reserve 65536 bytes of direct buffer memory"); 512m leaves it 300 MiB.
@@ -374,6 +374,11 @@ def service_properties(layout: Layout, service: Service) -> dict[str, object]:
         values.update(
             {
                 "druid.server.http.numThreads": 12,
+                # Both cores for a query's segments: measured at 5M rows, a raw-row query took
+                # 24-26 ms against 35.5 ms with one thread (bench/RESULTS.md, issue 28); a query
+                # is short, so it rarely meets an indexing task there. Direct memory: (2 + 2 + 1)
+                # buffers of 50 MiB = 250 MiB, within the historical's 320m.
+                "druid.processing.numThreads": 2,
                 "druid.segmentCache.locations": [
                     {"path": str(var / "segment-cache"), "maxSize": "2GiB"}
                 ],
