@@ -91,9 +91,8 @@ def _interval(filters: list[Filter]) -> str | None:
             if moment is None:
                 return None
             high = moment if high is None else min(high, moment)
-    if low is not None and high is not None and low > high:
-        return None  # the SQL path says what is wrong with the range
-    high = max(high, low) if high is not None and low is not None else high
+    if low is not None and high is not None and low >= high:
+        return None  # empty or reversed: the SQL path answers it (and says what is wrong)
     start_text = _iso(low) if low is not None else ETERNITY_START
     return f"{start_text}/{_iso(high) if high is not None else ETERNITY_END}"
 
@@ -157,7 +156,8 @@ def build(query: Query, datasource: str, choice: Choice, schema: dict[str, str])
     times = [f for f in query.filters if f.column == TIME]
     if any(f.kind is not FilterKind.DATE_RANGE for f in times):
         return None
-    filters = [_filter(f) for f in query.filters if f.column != TIME]
+    others = [f for f in query.filters if f.column != TIME]
+    filters = [_filter(f) if schema.get(f.column) == TEXT else None for f in others]
     interval = _interval(times)
     if interval is None or any(f is None for f in filters):
         return None

@@ -38,6 +38,7 @@ from backend.pipeline.overrides import with_header_overrides
 from backend.pipeline.report import Report
 from backend.pipeline.schema_choice import contract_detail, evolve_detail, schema_for
 from backend.pipeline.sniff import FileFormat
+from backend.pipeline.sources import excel_child
 from backend.pipeline.sources.base import DEFAULT_LIMITS, InputLimits, ReadError, Source
 from backend.pipeline.sources.csv import open_csv
 from backend.pipeline.sources.excel import ExcelSource, open_excel
@@ -134,19 +135,33 @@ def normalize(
 def _normalize(job: _Job) -> Outcome:
     with _polars_errors_as_read_errors(job.file_format):
         # A sheet is read once (in a child process), for the one pass and the batch path alike.
-        sheet = None
-        if job.file_format in (FileFormat.XLSX, FileFormat.XLS):
+        if job.file_format not in (FileFormat.XLSX, FileFormat.XLS):
+            return _passes(job, None)
+        try:
+            # The next upload's reader is started once this sheet is loaded: started at once,
+            # it took CPU from the pass (0.12 s of 2.5 s on 200k rows, bench/RESULTS.md).
             sheet = open_excel(
-                job.path, job.file_format.value, job.options.sheet, job.workdir, job.limits
+                job.path,
+                job.file_format.value,
+                job.options.sheet,
+                job.workdir,
+                job.limits,
+                replenish=False,
             )
-        with tracing.span(
-            "one pass: read, validate, write Parquet", **{"ingest.format": job.file_format.value}
-        ) as span:
-            clean = _one_pass(job, sheet)
-            span.set_attribute("ingest.clean", clean is not None)
-        if clean is not None:
-            return clean
-        return _batch_path(job, sheet)
+            return _passes(job, sheet)
+        finally:
+            excel_child.SPARES.replenish()
+
+
+def _passes(job: _Job, sheet: ExcelSource | None) -> Outcome:
+    with tracing.span(
+        "one pass: read, validate, write Parquet", **{"ingest.format": job.file_format.value}
+    ) as span:
+        clean = _one_pass(job, sheet)
+        span.set_attribute("ingest.clean", clean is not None)
+    if clean is not None:
+        return clean
+    return _batch_path(job, sheet)
 
 
 def _one_pass(job: _Job, sheet: ExcelSource | None) -> Outcome | None:

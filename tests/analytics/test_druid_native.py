@@ -114,6 +114,8 @@ def test_ordering_and_paging_become_a_limit_spec() -> None:
         query(filters=(Filter(FilterKind.RANGE, "Branch", ("A", "B")),)),
         query(filters=(Filter(FilterKind.IN, "Branch", ()),)),
         query(filters=(Filter(FilterKind.DATE_RANGE, TIME, (FEB, JAN)),)),  # SQL says why
+        query(filters=(Filter(FilterKind.DATE_RANGE, TIME, (JAN, JAN)),)),  # an empty period
+        query(filters=(Filter(FilterKind.IN, "Quantity", ("3",)),)),  # text against a number
         query(Measure(Aggregate.SUM, "Total", "raw column")),  # not a rollup metric
         query(dimensions=("Branch",), order=(Order("Payment"),)),  # not a key of the answer
     ],

@@ -4,14 +4,19 @@ left at exit is ended, and a spare is bounded like a child started for the read.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from backend.pipeline import normalize as normalize_module
+from backend.pipeline.normalize import UploadOptions, normalize
+from backend.pipeline.sniff import FileFormat
 from backend.pipeline.sources import excel_child
 from backend.pipeline.sources.base import ReadError
 from backend.pipeline.sources.excel import open_excel
@@ -123,3 +128,36 @@ def test_a_spare_whose_worker_was_killed_ends_too() -> None:
     while alive(spare) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(spare)
+
+
+def test_an_upload_starts_the_next_reader_once_its_sheet_is_loaded(tmp_path: Path) -> None:
+    """normalize() takes the waiting reader and starts the next only after the sheet's pass
+    (started at once, it competed with the pass for the CPU)."""
+    excel_child.SPARES.replenish()
+    spare = excel_child.SPARES.waiting()
+    events: list[str] = []
+    replenish, one_pass = excel_child.SPARES.replenish, normalize_module.load_clean_sheet
+
+    def load_clean_sheet(*args: Any, **kwargs: Any) -> Any:
+        events.append("pass")
+        return one_pass(*args, **kwargs)
+
+    path = workbook(tmp_path, [["Name", "Amount"], ["a", "1"], ["b", "2"]])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(excel_child.SPARES, "replenish", lambda: events.append("next reader"))
+        patch.setattr(normalize_module, "load_clean_sheet", load_clean_sheet)
+        outcome = normalize(
+            path,
+            FileFormat.XLSX,
+            tmp_path,
+            datasource="amounts",
+            known_schema=None,
+            options=UploadOptions(),
+            uploaded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        )
+    assert outcome.report is not None and outcome.report.rows_valid == 2
+    assert events == ["pass", "next reader"]
+    assert excel_child.SPARES.waiting() is None  # the spare read it: the next starts now
+    replenish()
+    following = excel_child.SPARES.waiting()
+    assert following is not None and following != spare and alive(following)

@@ -3,7 +3,6 @@ outcome (report, loaded rows, rejected rows, failure) is exactly the batch path'
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,11 @@ from backend.contracts.sales import sales_schema
 from backend.contracts.types import ColumnType
 from backend.pipeline import normalize as normalize_module
 from backend.pipeline.fast_csv import load_clean_csv
-from backend.pipeline.normalize import LoadMode, OnInvalid, Outcome, UploadOptions, normalize
+from backend.pipeline.normalize import LoadMode, OnInvalid, Outcome, UploadOptions
 from backend.pipeline.sniff import FileFormat
-from backend.pipeline.sources.base import ReadError
 from bench.generate_sales import HEADER, sales_rows
+from tests.pipeline.one_pass import UPLOADED, assert_same, run_normalize
 
-UPLOADED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 ROWS = 40
 
 
@@ -35,49 +33,10 @@ def run(
     path: Path, *, one_pass: bool, options: UploadOptions | None = None, **kwargs: Any
 ) -> tuple[Outcome, dict[str, Any]]:
     """normalize() with or without the one-pass path; also what it left to compare."""
-    workdir = Path(tempfile.mkdtemp(dir=path.parent))
-    original = normalize_module.load_clean_csv
-    if not one_pass:
-        normalize_module.load_clean_csv = lambda *a, **k: None  # type: ignore[assignment]
-    try:
-        try:
-            outcome = normalize(
-                path,
-                FileFormat.CSV,
-                workdir,
-                datasource=kwargs.pop("datasource", "sales"),
-                known_schema=kwargs.pop("known_schema", None),
-                options=options or UploadOptions(),
-                uploaded_at=UPLOADED,
-                **kwargs,
-            )
-        except ReadError as exc:  # the file cannot be read: the same message either way
-            return Outcome(None), {"error": (exc.message, exc.detail)}
-    finally:
-        normalize_module.load_clean_csv = original
-    seen = {
-        "report": outcome.report.as_dict() if outcome.report else None,
-        "failure": outcome.failure,
-        "schema": outcome.schema.as_dict() if outcome.schema else None,
-        "time_range": outcome.time_range,
-        "rows": pl.read_parquet(outcome.dataset) if outcome.dataset else None,
-        "rejected": outcome.rejected.read_bytes() if outcome.rejected else None,
-        "files": sorted(p.name for p in workdir.iterdir()),
-    }
+    outcome, seen, _ = run_normalize(
+        path, FileFormat.CSV, "load_clean_csv", one_pass=one_pass, options=options, **kwargs
+    )
     return outcome, seen
-
-
-def assert_same(one: dict[str, Any], batch: dict[str, Any]) -> None:
-    if "error" in batch or "error" in one:
-        assert one == batch
-        return
-    for key in ("report", "failure", "schema", "time_range", "rejected", "files"):
-        assert one[key] == batch[key], key
-    if batch["rows"] is None:
-        assert one["rows"] is None
-    else:
-        assert one["rows"].schema == batch["rows"].schema
-        assert one["rows"].equals(batch["rows"])
 
 
 CLEAN_VARIANTS = {

@@ -3,23 +3,17 @@ the outcome (report, dataset, rejected rows) is the one the batch path would giv
 
 from __future__ import annotations
 
-import datetime as dt
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 
-from backend.pipeline import normalize as normalize_module
-from backend.pipeline.normalize import OnInvalid, Outcome, UploadOptions, normalize
+from backend.pipeline.normalize import OnInvalid, Outcome, UploadOptions
 from backend.pipeline.sniff import FileFormat
-from backend.pipeline.sources.base import ReadError
 from bench.generate_sales import HEADER, sales_rows
 from tests.factories import xlsx_bytes
-from tests.pipeline.test_one_pass import assert_same
+from tests.pipeline.one_pass import assert_same, run_normalize
 
-UPLOADED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 ROWS = 30
 
 
@@ -27,41 +21,9 @@ def run(
     path: Path, *, one_pass: bool, options: UploadOptions | None = None, **kwargs: Any
 ) -> tuple[Outcome, dict[str, Any], list[bool]]:
     """normalize() with or without the one pass; what it left to compare; whether it was taken."""
-    workdir = Path(tempfile.mkdtemp(dir=path.parent))
-    original = normalize_module.load_clean_sheet
-    taken: list[bool] = []
-
-    def spy(*args: Any, **kw: Any) -> Any:
-        clean = original(*args, **kw) if one_pass else None
-        taken.append(clean is not None)
-        return clean
-
-    normalize_module.load_clean_sheet = spy  # type: ignore[assignment]
-    try:
-        try:
-            outcome = normalize(
-                path,
-                FileFormat.XLSX,
-                workdir,
-                datasource=kwargs.pop("datasource", "sales"),
-                known_schema=kwargs.pop("known_schema", None),
-                options=options or UploadOptions(),
-                uploaded_at=UPLOADED,
-            )
-        except ReadError as exc:
-            return Outcome(None), {"error": (exc.message, exc.detail)}, taken
-    finally:
-        normalize_module.load_clean_sheet = original  # type: ignore[assignment]
-    seen = {
-        "report": outcome.report.as_dict() if outcome.report else None,
-        "failure": outcome.failure,
-        "schema": outcome.schema.as_dict() if outcome.schema else None,
-        "time_range": outcome.time_range,
-        "rows": pl.read_parquet(outcome.dataset) if outcome.dataset else None,
-        "rejected": outcome.rejected.read_bytes() if outcome.rejected else None,
-        "files": sorted(p.name for p in workdir.iterdir()),
-    }
-    return outcome, seen, taken
+    return run_normalize(
+        path, FileFormat.XLSX, "load_clean_sheet", one_pass=one_pass, options=options, **kwargs
+    )
 
 
 @pytest.mark.parametrize("datasource", ["sales", "shop_eu"])

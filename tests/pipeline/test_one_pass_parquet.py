@@ -3,7 +3,6 @@ holds, the outcome (report, dataset, rejected rows) is the one the batch path wo
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,11 @@ from hypothesis import strategies as st
 from backend.contracts.sales import sales_schema
 from backend.pipeline import normalize as normalize_module
 from backend.pipeline.fast_parquet import load_clean_parquet
-from backend.pipeline.normalize import OnInvalid, Outcome, UploadOptions, normalize
+from backend.pipeline.normalize import OnInvalid, Outcome, UploadOptions
 from backend.pipeline.sniff import FileFormat
-from backend.pipeline.sources.base import ReadError
 from bench.generate_sales import HEADER, sales_rows
-from tests.pipeline.test_one_pass import assert_same
+from tests.pipeline.one_pass import UPLOADED, assert_same, run_normalize
 
-UPLOADED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 ROWS = 40
 # As a typed export gives them: numbers as numbers, the day and the time of day as such.
 TYPED = {
@@ -55,35 +52,9 @@ def run(
     path: Path, *, one_pass: bool, options: UploadOptions | None = None, **kwargs: Any
 ) -> tuple[Outcome, dict[str, Any]]:
     """normalize() with or without the one pass; also what it left to compare."""
-    workdir = Path(tempfile.mkdtemp(dir=path.parent))
-    original = normalize_module.load_clean_parquet
-    if not one_pass:
-        normalize_module.load_clean_parquet = lambda *a, **k: None  # type: ignore[assignment]
-    try:
-        try:
-            outcome = normalize(
-                path,
-                FileFormat.PARQUET,
-                workdir,
-                datasource=kwargs.pop("datasource", "sales"),
-                known_schema=kwargs.pop("known_schema", None),
-                options=options or UploadOptions(),
-                uploaded_at=UPLOADED,
-                **kwargs,
-            )
-        except ReadError as exc:
-            return Outcome(None), {"error": (exc.message, exc.detail)}
-    finally:
-        normalize_module.load_clean_parquet = original
-    seen = {
-        "report": outcome.report.as_dict() if outcome.report else None,
-        "failure": outcome.failure,
-        "schema": outcome.schema.as_dict() if outcome.schema else None,
-        "time_range": outcome.time_range,
-        "rows": pl.read_parquet(outcome.dataset) if outcome.dataset else None,
-        "rejected": outcome.rejected.read_bytes() if outcome.rejected else None,
-        "files": sorted(p.name for p in workdir.iterdir()),
-    }
+    outcome, seen, _ = run_normalize(
+        path, FileFormat.PARQUET, "load_clean_parquet", one_pass=one_pass, options=options, **kwargs
+    )
     return outcome, seen
 
 

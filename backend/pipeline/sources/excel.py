@@ -18,7 +18,7 @@ import shutil
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -162,11 +162,13 @@ def open_excel(
     sheet: str | None,
     workdir: Path,
     limits: InputLimits = DEFAULT_LIMITS,
+    replenish: bool = True,
 ) -> ExcelSource:
-    """Blocking: the sheet is read in a child process, its grid kept in `workdir`."""
-    if file_format == "xlsx":
-        check_expansion(path)
-    loaded = _read_grid(path, file_format, sheet, workdir)
+    """Blocking: the sheet is read in a child process, its grid kept in `workdir`. An .xlsx's
+    true unpacked size is counted meanwhile (the child's own memory bound holds until then).
+    `replenish`: see excel_child.read_grid."""
+    check = (lambda: check_expansion(path)) if file_format == "xlsx" else None
+    loaded = _read_grid(path, file_format, sheet, workdir, check, replenish)
     grid, index, name = loaded.frame, loaded.index, loaded.sheet
     if grid.height == 0:
         raise ReadError(
@@ -192,10 +194,13 @@ def open_excel(
         (pl.int_range(0, data.height, dtype=pl.Int64) + start + 1).alias(ROW),
         pl.lit(None, dtype=pl.String).alias(PROBLEM),
     )
-    # Rows with no value at all are gaps in the sheet, not data.
+    # Rows with no value at all are gaps in the sheet, not data. A text holds a value when it
+    # has a character that is not white space (what strip_chars keeps, without copying text).
     has_value = pl.any_horizontal(
         [
-            pl.col(h).is_not_null() & (pl.col(h).cast(pl.String).str.strip_chars() != "")
+            pl.col(h).str.contains(r"\S")
+            if frame.schema[h] == pl.String
+            else pl.col(h).is_not_null()
             for h in header
         ]
     )
@@ -206,7 +211,14 @@ def open_excel(
     return ExcelSource(info, header, frame)
 
 
-def _read_grid(path: Path, file_format: str, sheet: str | None, workdir: Path) -> Grid:
+def _read_grid(
+    path: Path,
+    file_format: str,
+    sheet: str | None,
+    workdir: Path,
+    meanwhile: Callable[[], None] | None,
+    replenish: bool,
+) -> Grid:
     # calamine picks its reader by the file's extension; the stored upload has none (without,
     # it says "Cannot detect file format" for anything it cannot read).
     named = workdir / f"workbook.{file_format}"
@@ -216,7 +228,7 @@ def _read_grid(path: Path, file_format: str, sheet: str | None, workdir: Path) -
     except OSError:  # a file system without links: a copy (the task's own folder)
         shutil.copyfile(path, named)
     try:
-        return read_grid(named, sheet, workdir / GRID_FILE)
+        return read_grid(named, sheet, workdir / GRID_FILE, meanwhile, replenish)
     except ReadError as exc:
         if "password" in exc.message.casefold() or is_encrypted(path):
             raise ReadError(

@@ -27,6 +27,7 @@ import resource
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,17 @@ class Grid:
     sheet: str
 
 
-def read_grid(path: Path, sheet: str | None, target: Path) -> Grid:
-    """Read the sheet in a child process (blocking); ReadError for anything it cannot read."""
+def read_grid(
+    path: Path,
+    sheet: str | None,
+    target: Path,
+    meanwhile: Callable[[], None] | None = None,
+    replenish: bool = True,
+) -> Grid:
+    """Read the sheet in a child process (blocking); ReadError for anything it cannot read.
+    `meanwhile` runs here while the child reads (the child is ended if it raises). `replenish`
+    False: the caller starts the next spare (SPARES.replenish) once its own work on the sheet
+    is done, so that the spare's start does not take CPU from that work."""
     request = {
         "path": str(path),
         "sheet": sheet,
@@ -77,7 +87,11 @@ def read_grid(path: Path, sheet: str | None, target: Path) -> Grid:
     }
     child = SPARES.take()
     try:
-        stdout, stderr = child.communicate(json.dumps(request).encode(), timeout=READ_SECONDS)
+        if meanwhile is not None:
+            _while_reading(child, request, meanwhile)
+        stdout, stderr = child.communicate(
+            None if meanwhile else json.dumps(request).encode(), timeout=READ_SECONDS
+        )
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
@@ -85,7 +99,8 @@ def read_grid(path: Path, sheet: str | None, target: Path) -> Grid:
             f"the workbook took more than {READ_SECONDS:g} seconds to read", _SPLIT_HINT
         ) from None
     finally:
-        SPARES.replenish()
+        if replenish:
+            SPARES.replenish()
     answer = stdout.decode().strip().splitlines()
     if child.returncode != 0 or not answer:
         raise _reader_failed(child.returncode, stderr)
@@ -93,6 +108,24 @@ def read_grid(path: Path, sheet: str | None, target: Path) -> Grid:
     if "error" in result:
         raise ReadError(result["error"], result["detail"])
     return Grid(pl.read_ipc(target), int(result["index"]), str(result["sheet"]))
+
+
+def _while_reading(
+    child: subprocess.Popen[bytes], request: dict[str, Any], meanwhile: Callable[[], None]
+) -> None:
+    """Send the request (one line: the child reads it at once), then run `meanwhile`."""
+    assert child.stdin is not None
+    try:
+        child.stdin.write(json.dumps(request).encode() + b"\n")
+        child.stdin.flush()
+    except BrokenPipeError:
+        pass  # the child has ended: communicate() reports how
+    try:
+        meanwhile()
+    except BaseException:
+        child.kill()
+        child.communicate()
+        raise
 
 
 def _start_child() -> subprocess.Popen[bytes]:
