@@ -28,13 +28,14 @@ from backend.analytics.query import (
     Result,
     UnknownOrder,
 )
-from backend.druid.client import DruidClient
+from backend.druid.client import DruidClient, DruidUnavailable
 from backend.druid.rollup import Choice, rollup_datasource
 from backend.druid.spec import TASK_COLUMN
 from backend.monitoring.metrics import Registry
 from tests.analytics import expected as ex
 from tests.conftest import DruidSales, app_for, make_backend
 from tests.factories import upload, wait_for_task
+from tests.services import free_port
 
 DATA = ex.load(Path("data.csv"))
 Run = Callable[[Query], Awaitable[Result]]
@@ -260,5 +261,25 @@ async def test_dashboard_figures_come_from_the_druid_rollup(druid_sales: DruidSa
         )
         await engine.run(ranged, rolled)
         assert ANSWERED["rollup"] == before + 1 and calls("native") == 1
+    finally:
+        await client.close()
+
+
+async def test_queries_go_to_the_broker_given_and_the_rest_to_the_router(
+    druid_sales: DruidSales,
+) -> None:
+    """With a broker URL, SQL and native queries go there (here: nothing listens, so they fail
+    naming it, its password never shown) while tasks and health still go through the router."""
+    port = free_port()
+    client = DruidClient(
+        druid_sales.druid.url, query_url=f"http://druid:pw-not-shown@127.0.0.1:{port}", attempts=1
+    )
+    try:
+        assert await client.healthy()
+        for ask in (client.sql("SELECT 1"), client.native({"queryType": "timeBoundary"})):
+            with pytest.raises(DruidUnavailable) as caught:
+                await ask
+            assert f"http://127.0.0.1:{port} is unreachable" in caught.value.message
+            assert "pw-not-shown" not in caught.value.message
     finally:
         await client.close()

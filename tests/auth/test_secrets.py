@@ -45,6 +45,7 @@ def hardened(backend: Backend) -> Backend:
     update: dict[str, object] = {
         "signing_secret": SecretStr(SIGNING),
         "druid_url": f"http://druid-user:{DRUID_PASSWORD}@127.0.0.1:9",
+        "druid_broker_url": f"http://druid-user:{DRUID_PASSWORD}@127.0.0.1:9",
     }
     if settings.database_url.startswith("postgresql"):  # trust auth: the password is never used
         update["database_url"] = settings.database_url.replace(
