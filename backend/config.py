@@ -119,7 +119,7 @@ class Settings(ActionSettings, UploadSettings):
     druid_broker_url: str | None = Field(
         default=None,
         description="Druid broker URL for dashboard queries (one proxy hop fewer than the "
-        "router: ~10 ms a query measured here); unset: queries go through DRUID_URL",
+        "router: 2-10 ms a query measured here); unset: queries go through DRUID_URL",
     )
     druid_input_source: Literal["http", "s3"] = Field(
         default="http",
