@@ -59,8 +59,8 @@ class DruidEngine:
     def __init__(
         self, client: DruidClient, datasource_prefix: str = "", native_queries: bool = True
     ) -> None:
-        """`native_queries`: the rollup's simple shapes as native queries (False: all SQL, the
-        reference the parity suite compares them with)."""
+        """`native_queries`: simple shapes as native queries, on the rollup and on raw rows
+        (False: all SQL, the reference the parity suite compares them with)."""
         self.client = client
         self.prefix = datasource_prefix
         self.native_queries = native_queries
@@ -134,6 +134,10 @@ class DruidEngine:
                 return rolled.finish(native.result(await self._native(native.body)))
             table = quote(rolled.datasource)
             return rolled.finish(_result(await self._sql(*build_sql(rolled.query, table))))
+        if self.native_queries and query.measures:  # raw rows: simple shapes natively too
+            raw = druid_native.build(query, f"{self.prefix}{source.name}", None, schema)
+            if raw is not None:
+                return raw.result(await self._native(raw.body))
         text, parameters = build_sql(query, self.table(source))
         return _result(await self._sql(text, parameters))
 

@@ -1,14 +1,16 @@
 """Native Druid queries (JSON: timeseries, groupBy) for the queries answered from a rolled-up
-datasource (backend/analytics/druid_rollup.py), with the answers the SQL path gives.
+datasource (backend/analytics/druid_rollup.py) and for simple aggregates of raw rows, with the
+answers the SQL path gives.
 
 Measured on this machine (bench/RESULTS.md, issue 28): Druid SQL planning on the broker costs
 more than answering from a small rollup (13.7 ms against 7.1 ms for a period's total and count
-at 5M rows),
-so the simple shapes a dashboard asks go native. Only what is written the same both ways is
-sent natively: sums, minima and maxima of rollup metrics, grouped by text dimensions and/or a
-period, filtered on text values and whole hours of `__time`, ordered and paged only without a
-period. Anything else (`build` returns None) takes the SQL path, which stays the reference: the
-engine parity suite runs both.
+at 5M rows), and a count per rating over 5M raw rows costs less as a native groupBy, so the
+simple shapes go native. Only what is written the same both ways is sent natively: on the
+rollup, sums, minima and maxima of its metrics grouped by text dimensions; on raw rows, counts
+and sums, minima and maxima of numbers grouped by text or number columns; either grouped by a
+period too, filtered on text values and `__time`, ordered and paged only without a period.
+Anything else (`build` returns None) takes the SQL path, which stays the reference: the engine
+parity suite runs both.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from backend.analytics.query import (
     Filter,
     FilterKind,
     Granularity,
+    Measure,
+    Order,
     Query,
     Result,
 )
@@ -45,6 +49,9 @@ PERIODS = {
 }
 AGGREGATORS = {Aggregate.SUM: "Sum", Aggregate.MIN: "Min", Aggregate.MAX: "Max"}
 TEXT = "String"  # the engine's name for a VARCHAR column
+# The engine's column types (druid_engine.TYPE_NAMES) as native aggregator and dimension types.
+NUMBERS = {"Int64": "long", "Float64": "double"}
+DIMENSION_TYPES = {TEXT: "STRING", "Int64": "LONG", "Float64": "DOUBLE"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,8 @@ def _moment(value: object) -> dt.datetime | None:
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    """To the millisecond (Druid's resolution), cut as the SQL path's epoch milliseconds are."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _interval(filters: list[Filter]) -> str | None:
@@ -113,9 +121,40 @@ def _filter(item: Filter) -> dict[str, Any] | None:
     return parts[0] if len(parts) == 1 else {"type": "or", "fields": parts}
 
 
-def _aggregations(query: Query, choice: Choice) -> list[dict[str, Any]] | None:
+def _raw_aggregation(measure: Measure, schema: dict[str, str]) -> dict[str, Any] | None:
+    """COUNT(*), COUNT(x), and sums, minima and maxima of a number, over raw rows: typed as
+    the `long...`/`double...` aggregator whose answer the reader gives the SQL path's type."""
+    column, name = measure.column, measure.name
+    if measure.aggregate is Aggregate.COUNT:
+        counted = {"type": "count", "name": name}
+        if column is None:
+            return {**counted, "__reads": "longSum"}
+        present = {"type": "not", "field": {"type": "null", "column": column}}
+        return {
+            "type": "filtered",
+            "filter": present,
+            "aggregator": counted,
+            "name": name,
+            "__reads": "longSum",
+        }
+    kind = AGGREGATORS.get(measure.aggregate)
+    number = NUMBERS.get(schema.get(column or "", ""))
+    if kind is None or number is None:
+        return None
+    return {"type": f"{number}{kind}", "name": name, "fieldName": column}
+
+
+def _aggregations(
+    query: Query, choice: Choice | None, schema: dict[str, str]
+) -> list[dict[str, Any]] | None:
     found = []
     for measure in query.measures:
+        if choice is None:
+            raw = _raw_aggregation(measure, schema)
+            if raw is None:
+                return None
+            found.append(raw)
+            continue
         kind = AGGREGATORS.get(measure.aggregate)
         metric_type = _metric_type(measure.column or "", choice)
         if kind is None or metric_type is None:
@@ -126,16 +165,22 @@ def _aggregations(query: Query, choice: Choice) -> list[dict[str, Any]] | None:
     return found
 
 
-def _limit_spec(query: Query, aggregated: set[str]) -> dict[str, Any] | None:
+def _limit_spec(query: Query, aggregated: set[str], kinds: dict[str, str]) -> dict[str, Any] | None:
+    """The query's order (without one and without a period: its keys', as the SQL path's
+    ORDER BY), limit and offset."""
+    order = query.order
+    if not order and query.granularity is None:
+        order = tuple(Order(d) for d in query.dimensions)
     columns = []
-    for order in query.order:
-        if order.name not in aggregated and order.name not in query.dimensions:
+    for item in order:
+        if item.name not in aggregated and item.name not in query.dimensions:
             return None
+        text = item.name not in aggregated and kinds.get(item.name) == "STRING"
         columns.append(
             {
-                "dimension": order.name,
-                "direction": "descending" if order.descending else "ascending",
-                "dimensionOrder": "numeric" if order.name in aggregated else "lexicographic",
+                "dimension": item.name,
+                "direction": "descending" if item.descending else "ascending",
+                "dimensionOrder": "lexicographic" if text else "numeric",
             }
         )
     spec: dict[str, Any] = {"type": "default", "columns": columns}
@@ -148,12 +193,20 @@ def _limit_spec(query: Query, aggregated: set[str]) -> dict[str, Any] | None:
     return spec
 
 
-def build(query: Query, datasource: str, choice: Choice, schema: dict[str, str]) -> Native | None:
+def build(
+    query: Query, datasource: str, choice: Choice | None, schema: dict[str, str]
+) -> Native | None:
     """The native query for `query` over the rolled-up `datasource` (its metrics already in
-    place of the raw columns), or None: ask in SQL."""
-    aggregations = _aggregations(query, choice)
-    if aggregations is None or not all(schema.get(d) == TEXT for d in query.dimensions):
+    place of the raw columns), or with `choice` None over the raw rows of `datasource`; None:
+    ask in SQL."""
+    aggregations = _aggregations(query, choice, schema)
+    kinds = {d: DIMENSION_TYPES.get(schema.get(d, "")) for d in query.dimensions}
+    if choice is not None and any(k != "STRING" for k in kinds.values()):
+        return None  # a rollup's dimensions are text
+    if aggregations is None or any(k is None for k in kinds.values()):
         return None
+    reads = {a["name"]: a.pop("__reads", a["type"]) for a in aggregations}
+    typed = {d: k for d, k in kinds.items() if k is not None}
     times = [f for f in query.filters if f.column == TIME]
     if any(f.kind is not FilterKind.DATE_RANGE for f in times):
         return None
@@ -181,19 +234,27 @@ def build(query: Query, datasource: str, choice: Choice, schema: dict[str, str])
     else:
         if query.granularity is not None and paged:
             return None  # a period with ordering or paging: SQL says it plainly
-        limit = _limit_spec(query, {m.name for m in query.measures})
+        limit = _limit_spec(query, {m.name for m in query.measures}, typed)
         if limit is None:
             return None
         body["queryType"] = "groupBy"
         body["dimensions"] = [
-            {"type": "default", "dimension": d, "outputName": d, "outputType": "STRING"}
+            {"type": "default", "dimension": d, "outputName": d, "outputType": typed[d]}
             for d in query.dimensions
         ]
         body["limitSpec"] = limit
-    return Native(body, _reader(query, {a["name"]: a["type"] for a in aggregations}))
+    return Native(body, _reader(query, reads, typed))
 
 
-def _reader(query: Query, aggregators: dict[str, str]) -> Callable[[list[Any]], Result]:
+def _key(raw: Any, kind: str) -> Any:
+    if raw is None or kind == "STRING":
+        return raw
+    return int(raw) if kind == "LONG" else float(raw)
+
+
+def _reader(
+    query: Query, aggregators: dict[str, str], kinds: dict[str, str]
+) -> Callable[[list[Any]], Result]:
     names = ([PERIOD] if query.granularity else []) + list(query.dimensions)
     measures = [m.name for m in query.measures]
 
@@ -209,7 +270,7 @@ def _reader(query: Query, aggregators: dict[str, str]) -> Callable[[list[Any]], 
         for row in rows:
             fields = row.get("result") if "result" in row else row.get("event", {})
             keys: list[Any] = [parse_timestamp(row["timestamp"])] if query.granularity else []
-            keys += [fields.get(d) for d in query.dimensions]
+            keys += [_key(fields.get(d), kinds[d]) for d in query.dimensions]
             found.append(tuple(keys + [value(m, fields.get(m)) for m in measures]))
         if not names and not found and not query.offset:  # no keys: always one row, as SQL
             found.append(tuple(value(m, None) for m in measures))

@@ -122,3 +122,56 @@ def test_ordering_and_paging_become_a_limit_spec() -> None:
 )
 def test_other_shapes_stay_sql(asked: Query) -> None:
     assert build(asked, "r", CHOICE, SCHEMA) is None
+
+
+RAW = SCHEMA | {"Rating": "Float64", "Invoice ID": "String"}
+
+
+def test_counts_and_sums_of_raw_rows_by_a_number_read_back_typed_in_its_order() -> None:
+    """Raw rows: COUNT(*), COUNT(x) (its non-null values) and sums of numbers, grouped by a
+    number column, its keys ordered as numbers (SQL's ORDER BY), time to the millisecond."""
+    moment = dt.datetime(2019, 1, 5, 10, 30, 15, 123456, tzinfo=dt.UTC)
+    native = build(
+        Query(
+            "sales",
+            (
+                Measure(Aggregate.COUNT, None, "n"),
+                Measure(Aggregate.COUNT, "Rating", "rated"),
+                Measure(Aggregate.SUM, "Quantity", "units"),
+            ),
+            dimensions=("Rating",),
+            filters=(Filter(FilterKind.DATE_RANGE, TIME, (moment, None)),),
+        ),
+        "p_sales",
+        None,
+        RAW,
+    )
+    assert native is not None and native.body["queryType"] == "groupBy"
+    assert native.body["intervals"][0].startswith("2019-01-05T10:30:15.123Z/")
+    assert native.body["dimensions"][0]["outputType"] == "DOUBLE"
+    assert [a["type"] for a in native.body["aggregations"]] == ["count", "filtered", "longSum"]
+    assert native.body["aggregations"][1]["filter"] == {
+        "type": "not",
+        "field": {"type": "null", "column": "Rating"},
+    }
+    assert native.body["limitSpec"]["columns"] == [
+        {"dimension": "Rating", "direction": "ascending", "dimensionOrder": "numeric"}
+    ]
+    events = [{"Rating": None, "n": 2, "rated": 0, "units": 7}, {"Rating": 9, "n": 1, "rated": 1}]
+    found = native.result([{"event": e} for e in events])
+    assert found.rows == [(None, 2, 0, 7), (9.0, 1, 1, 0)]
+    assert isinstance(found.rows[1][0], float) and isinstance(found.rows[1][1], int)
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        query(Measure(Aggregate.AVG, "Rating", "r")),  # an average: SQL's exact division
+        query(Measure(Aggregate.COUNT_DISTINCT, "Branch", "d")),
+        query(Measure(Aggregate.SUM, "Branch", "s")),  # a sum of text: SQL says why
+        query(Measure(Aggregate.COUNT), filters=(Filter(FilterKind.RANGE, "Rating", (5, 8)),)),
+        query(Measure(Aggregate.COUNT), dimensions=(TIME,)),
+    ],
+)
+def test_other_raw_shapes_stay_sql(asked: Query) -> None:
+    assert build(asked, "p_sales", None, RAW | {TIME: "Datetime"}) is None

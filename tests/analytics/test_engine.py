@@ -183,6 +183,39 @@ async def test_dimensions_order_limit_and_offset(run: Run) -> None:
     assert (await run(query)).rows == ranked[1:4]
 
 
+@pytest.mark.parametrize(
+    ("dimensions", "granularity"),
+    [(("Rating",), None), (("Branch", "Rating"), Granularity.MONTH)],
+)
+async def test_rows_counted_per_value_of_a_number(
+    run: Run, dimensions: tuple[str, ...], granularity: Granularity | None
+) -> None:
+    """The rating distribution's shape (on Druid: a native groupBy over raw rows), in the keys'
+    order."""
+    query = sales(
+        Measure(Aggregate.COUNT, None, "n"),
+        Measure(Aggregate.COUNT, "Rating", "rated"),
+        Measure(Aggregate.SUM, "Quantity", "units"),
+        dimensions=dimensions,
+        granularity=granularity,
+    )
+
+    def key(row: ex.Row) -> tuple[object, ...]:
+        month = row["when"].replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return (*([month] if granularity else []), *(row[d] for d in dimensions))
+
+    grouped = ex.group(DATA, key).items()
+    wanted = sorted((*k, len(v), len(v), sum(r["Quantity"] for r in v)) for k, v in grouped)
+    result = await run(query)
+    assert result.columns == ([PERIOD] if granularity else []) + [
+        *dimensions,
+        "n",
+        "rated",
+        "units",
+    ]
+    assert result.rows == wanted
+
+
 async def test_raw_rows_in_time_order(run: Run) -> None:
     query = Query("sales", (), dimensions=("Invoice ID", TIME), limit=5, offset=10)
     ordered = sorted(DATA, key=lambda r: r["when"])
@@ -219,7 +252,8 @@ def test_the_embedded_engine_refuses_an_order_it_cannot_follow_with_a_coded_erro
 async def test_dashboard_figures_come_from_the_druid_rollup(druid_sales: DruidSales) -> None:
     """The figures a dashboard asks for are read from the rolled-up datasource (and equal the raw
     rows' answer), as a native query straight to the broker; a query the rollup cannot answer
-    exactly (a range on a measure) reads raw rows, in SQL."""
+    exactly (a range on a measure) reads raw rows, in SQL, and a count per rating raw rows as a
+    native query."""
     metrics = Registry()
     client = DruidClient(
         druid_sales.druid.url, query_url=druid_sales.druid.broker_url, metrics=metrics
@@ -261,6 +295,12 @@ async def test_dashboard_figures_come_from_the_druid_rollup(druid_sales: DruidSa
         )
         await engine.run(ranged, rolled)
         assert ANSWERED["rollup"] == before + 1 and calls("native") == 1
+        # Rows per rating (the rating distribution): raw rows, as a native groupBy.
+        per_rating = sales(Measure(Aggregate.COUNT, None, "n"), dimensions=("Rating",))
+        natively = await engine.run(per_rating, rolled)
+        assert ANSWERED["rollup"] == before + 1 and calls("native") == 2
+        in_sql = DruidEngine(client, druid_sales.prefix, native_queries=False)
+        assert natively == await in_sql.run(per_rating, raw) and calls("native") == 2
     finally:
         await client.close()
 
