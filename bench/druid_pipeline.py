@@ -49,6 +49,7 @@ from bench.harness import (  # noqa: E402
     free_port,
     machine,
     ms,
+    run_main,
     server_env,
     utc_now,
     uvicorn_server,
@@ -277,8 +278,4 @@ def report(
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -53,6 +53,7 @@ from bench.harness import (  # noqa: E402
     free_port,
     machine,
     ms,
+    run_main,
     server_env,
     utc_now,
     uvicorn_server,
@@ -285,8 +286,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

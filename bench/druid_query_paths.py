@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import BenchError, machine, ms, utc_now, write_results  # noqa: E402
+from bench.harness import BenchError, machine, ms, run_main, utc_now, write_results  # noqa: E402
 
 START = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
 
@@ -119,8 +119,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

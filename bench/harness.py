@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "var" / "bench"
@@ -40,6 +40,15 @@ TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
 
 class BenchError(RuntimeError):
     """Something the benchmark needs did not work (as opposed to a missed target)."""
+
+
+def run_main(main: Callable[[], int]) -> NoReturn:
+    """A bench script's entry point: its exit code, or 1 with the reason when it fails."""
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        sys.exit(1)
 
 
 class TaskTimeout(BenchError):

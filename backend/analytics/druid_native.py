@@ -121,48 +121,42 @@ def _filter(item: Filter) -> dict[str, Any] | None:
     return parts[0] if len(parts) == 1 else {"type": "or", "fields": parts}
 
 
-def _raw_aggregation(measure: Measure, schema: dict[str, str]) -> dict[str, Any] | None:
-    """COUNT(*), COUNT(x), and sums, minima and maxima of a number, over raw rows: typed as
-    the `long...`/`double...` aggregator whose answer the reader gives the SQL path's type."""
+def _raw_aggregation(measure: Measure, schema: dict[str, str]) -> tuple[dict[str, Any], str] | None:
+    """COUNT(*), COUNT(x), and sums, minima and maxima of a number, over raw rows, with the
+    `long...`/`double...` kind whose answer the reader gives the SQL path's type."""
     column, name = measure.column, measure.name
     if measure.aggregate is Aggregate.COUNT:
         counted = {"type": "count", "name": name}
         if column is None:
-            return {**counted, "__reads": "longSum"}
+            return counted, "longSum"
         present = {"type": "not", "field": {"type": "null", "column": column}}
-        return {
-            "type": "filtered",
-            "filter": present,
-            "aggregator": counted,
-            "name": name,
-            "__reads": "longSum",
-        }
+        filtered = {"type": "filtered", "filter": present, "aggregator": counted, "name": name}
+        return filtered, "longSum"
     kind = AGGREGATORS.get(measure.aggregate)
     number = NUMBERS.get(schema.get(column or "", ""))
     if kind is None or number is None:
         return None
-    return {"type": f"{number}{kind}", "name": name, "fieldName": column}
+    return {"type": f"{number}{kind}", "name": name, "fieldName": column}, f"{number}{kind}"
+
+
+def _rollup_aggregation(measure: Measure, choice: Choice) -> tuple[dict[str, Any], str] | None:
+    kind = AGGREGATORS.get(measure.aggregate)
+    metric_type = _metric_type(measure.column or "", choice)
+    if kind is None or metric_type is None:
+        return None
+    typed = f"{metric_type}{kind}"
+    return {"type": typed, "name": measure.name, "fieldName": measure.column}, typed
 
 
 def _aggregations(
     query: Query, choice: Choice | None, schema: dict[str, str]
-) -> list[dict[str, Any]] | None:
-    found = []
-    for measure in query.measures:
-        if choice is None:
-            raw = _raw_aggregation(measure, schema)
-            if raw is None:
-                return None
-            found.append(raw)
-            continue
-        kind = AGGREGATORS.get(measure.aggregate)
-        metric_type = _metric_type(measure.column or "", choice)
-        if kind is None or metric_type is None:
-            return None
-        found.append(
-            {"type": f"{metric_type}{kind}", "name": measure.name, "fieldName": measure.column}
-        )
-    return found
+) -> list[tuple[dict[str, Any], str]] | None:
+    """Each measure's aggregator and the kind its answer is read as; None: not all native."""
+    found = [
+        _raw_aggregation(m, schema) if choice is None else _rollup_aggregation(m, choice)
+        for m in query.measures
+    ]
+    return [f for f in found if f is not None] if all(f is not None for f in found) else None
 
 
 def _limit_spec(query: Query, aggregated: set[str], kinds: dict[str, str]) -> dict[str, Any] | None:
@@ -199,13 +193,14 @@ def build(
     """The native query for `query` over the rolled-up `datasource` (its metrics already in
     place of the raw columns), or with `choice` None over the raw rows of `datasource`; None:
     ask in SQL."""
-    aggregations = _aggregations(query, choice, schema)
+    aggregated = _aggregations(query, choice, schema)
     kinds = {d: DIMENSION_TYPES.get(schema.get(d, "")) for d in query.dimensions}
     if choice is not None and any(k != "STRING" for k in kinds.values()):
         return None  # a rollup's dimensions are text
-    if aggregations is None or any(k is None for k in kinds.values()):
+    if aggregated is None or any(k is None for k in kinds.values()):
         return None
-    reads = {a["name"]: a.pop("__reads", a["type"]) for a in aggregations}
+    aggregations = [a for a, _ in aggregated]
+    reads = {a["name"]: kind for a, kind in aggregated}
     typed = {d: k for d, k in kinds.items() if k is not None}
     times = [f for f in query.filters if f.column == TIME]
     if any(f.kind is not FilterKind.DATE_RANGE for f in times):
