@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -55,8 +56,11 @@ async def run_worker() -> None:
     log.info("worker running; Ctrl-C or SIGTERM stops it (running tasks are picked up again)")
     try:
         await stop.wait()
+        log.info("worker stopping (running tasks are picked up again)")
     finally:
+        started = time.monotonic()
         await runtime.stop()
+        log.info("worker stopped in %.1f s", time.monotonic() - started)
 
 
 async def _file_chunks(path: Path) -> AsyncIterator[bytes]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import errno
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy.exc
 from sqlalchemy import DateTime, MetaData, event
@@ -31,6 +33,7 @@ NAMING_CONVENTION = {
 }
 
 SessionMaker = async_sessionmaker[AsyncSession]
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -92,6 +95,17 @@ def _sqlite_begin_deferred(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def _sqlite_invalidated(dbapi_connection: Any, _record: Any, _exception: Any) -> None:
+    # SQLAlchemy drops a connection whose statement was interrupted (a task cancelled while its
+    # BEGIN IMMEDIATE waited for the write lock, or mid-statement) and closes it without a
+    # rollback. A statement still referenced (by the cancelled task's traceback, kept with the
+    # task) makes that close a deferred one, which keeps the connection's transaction, and so
+    # SQLite's write lock, until the statement is freed. Rolled back first, it holds nothing.
+    # Queued in the connection's thread, the rollback also waits for a BEGIN still under way.
+    with contextlib.suppress(Exception):  # outside an async call (garbage collection): closed as is
+        dbapi_connection.rollback()
+
+
 def create_engine(url: str, *, read_only: bool = False, wait_seconds: float = 30.0) -> AsyncEngine:
     """`read_only` (SQLite): transactions start deferred, so readers never wait for the write
     lock (WAL lets them read while a writer works). Use it only for sessions that do not write.
@@ -106,6 +120,7 @@ def create_engine(url: str, *, read_only: bool = False, wait_seconds: float = 30
         event.listen(
             engine.sync_engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin
         )
+        event.listen(engine.sync_engine.pool, "invalidate", _sqlite_invalidated)
         return engine
     return create_async_engine(
         url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=wait_seconds
@@ -134,24 +149,52 @@ def on_rollback(session: AsyncSession, callback: Callable[[], Awaitable[None]]) 
 @asynccontextmanager
 async def session_scope(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
     """The one transaction owner: commits on success, rolls back on any error (a failed commit
-    included), then runs the callbacks registered for the outcome."""
-    async with sessions() as session:
+    included), then runs the callbacks registered for the outcome. The ending (commit, rollback,
+    close) runs to its end even when the task is cancelled meanwhile (the cancellation is raised
+    after it): a cancellation landing there left SQLite's write lock held by a connection no one
+    would roll back, or undid the work of a commit that went through."""
+    session = sessions()
+    try:
         try:
             yield session
         except BaseException:
-            await _roll_back(session)
+            await _uncancelled(_roll_back(session))
             raise
-        await _commit(session)
+        await _uncancelled(_commit(session))
+    finally:
+        await _uncancelled(session.close())
 
 
 async def end_session(session: AsyncSession, *, failed: bool) -> None:
     """session_scope's ending, for a session opened on first use (a GraphQL request's): commits
-    (or rolls back when the work `failed`), runs the callbacks for the outcome, closes it."""
-    async with session:
-        if failed:
-            await _roll_back(session)
-        else:
-            await _commit(session)
+    (or rolls back when the work `failed`), runs the callbacks for the outcome, closes it; to its
+    end, as session_scope's."""
+    try:
+        await _uncancelled(_roll_back(session) if failed else _commit(session))
+    finally:
+        await _uncancelled(session.close())
+
+
+async def _uncancelled(work: Coroutine[Any, Any, T]) -> T:
+    """`work` run to its end even if the task awaiting it is cancelled meanwhile; that
+    cancellation is raised once it has ended."""
+    running = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            if running.done():  # the work itself was cancelled (the loop is closing)
+                raise
+            cancelled = True
+            continue
+        except BaseException as exc:
+            if cancelled:
+                raise asyncio.CancelledError from exc
+            raise
+        if cancelled:
+            raise asyncio.CancelledError
+        return result
 
 
 async def _commit(session: AsyncSession) -> None:

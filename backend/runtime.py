@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ from backend.worker.runner import DruidAccess
 
 log = logging.getLogger(__name__)
 PROBE_KEEP = 2.0  # seconds a storage probe's result answers health calls
+SLOW_STOP_STEP_SECONDS = 2.0  # a step of the stop that takes this long is said in the log
 
 
 @dataclass
@@ -282,25 +285,45 @@ class Runtime:
             self.workers.wake()
 
     async def stop(self) -> None:
-        await self.loop_lag.stop()
+        with _stopping("the event loop's lag probe"):
+            await self.loop_lag.stop()
         if self.listener is not None:
-            await self.listener.stop()
+            with _stopping("the database listener"):
+                await self.listener.stop()
             self.listener = None
         if self.workers is not None:
-            await self.workers.stop()
+            with _stopping("the workers"):
+                await self.workers.stop()
             self.workers = None
         if self.druid is not None:
-            await self.druid.close()
+            with _stopping("the Druid client"):
+                await self.druid.close()
         if self.action_services is not None:
-            await self.action_services.outbound.aclose()
+            with _stopping("the actions' outbound client"):
+                await self.action_services.outbound.aclose()
             self.action_services = None
-        await self.analytics.stop_preparing()
+        with _stopping("the rollups being prepared"):
+            await self.analytics.stop_preparing()
         if isinstance(self.analytics.embedded, EmbeddedEngine):
-            await self.analytics.embedded.aclose()
-        await self.engine.dispose()
-        if self.reader is not None and self.reader is not self.engine:
-            await self.reader.dispose()
-        await threads.drain()  # last: the steps above may still use the storage threads
+            with _stopping("the embedded engine"):
+                await self.analytics.embedded.aclose()
+        with _stopping("the database connections"):
+            await self.engine.dispose()
+            if self.reader is not None and self.reader is not self.engine:
+                await self.reader.dispose()
+        with _stopping("the storage and file threads"):
+            await threads.drain()  # last: the steps above may still use the storage threads
+
+
+@contextlib.contextmanager
+def _stopping(step: str) -> Iterator[None]:
+    """A step of a runtime's stop, said in the log when it is slow: a process told to stop
+    (SIGTERM) has a few seconds before it is killed, and the log names what held it."""
+    started = time.monotonic()
+    yield
+    took = time.monotonic() - started
+    if took >= SLOW_STOP_STEP_SECONDS:
+        log.warning("stopping %s took %.1f s", step, took)
 
 
 async def serving_engine(session: AsyncSession) -> str:

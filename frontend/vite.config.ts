@@ -29,5 +29,6 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test/setup.ts"],
     css: false,
+    testTimeout: 20_000, // a test waits up to 5 s per step (src/test/setup.ts)
   },
 });

@@ -3,7 +3,6 @@ indexing polls and the polls until queryable, each with its HTTP calls to Druid.
 
 from __future__ import annotations
 
-import signal
 import uuid
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from tests.conftest import Backend
 from tests.druid_local import LocalDruid
-from tests.e2e.processes import ROOT, start_worker, uvicorn_server, wait_for_status
+from tests.e2e.processes import ROOT, start_worker, stop_worker, uvicorn_server, wait_for_status
 from tests.otlp import ReceivedSpan, otlp_collector
 from tests.services import free_port
 
@@ -47,8 +46,7 @@ def test_an_upload_loaded_into_druid_is_one_trace(
                 )
                 assert done["status"] == "succeeded", done
             finally:
-                worker.send_signal(signal.SIGTERM)
-                worker.wait(timeout=30)
+                stop_worker(worker, tmp_path / "worker.log")
             spans = collector.wait_for(
                 lambda got: any(s.name == "Druid loading until queryable" for s in got)
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -77,6 +78,20 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+
+def stop_worker(worker: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    """SIGTERM, as `docker stop` sends it, and the worker's exit within `timeout`; one that does
+    not exit is killed and the test fails with the end of its log (it names each slow step of
+    its stop)."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+        tail = log.read_text(errors="replace")[-4000:]
+        raise AssertionError(f"the worker did not stop within {timeout:.0f} s:\n{tail}") from None
 
 
 def wait_for_status(

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from backend.client.resumable import parts_of
 from bench import harness
 from tests.conftest import Backend
-from tests.e2e.processes import ROOT, cli_admin_token, process_env, start_worker
+from tests.e2e.processes import ROOT, cli_admin_token, process_env, start_worker, stop_worker
 
 pytestmark = pytest.mark.slow
 
@@ -167,8 +167,7 @@ def test_a_1_gib_upload_cut_at_half_resumes_with_only_the_missing_parts(
             total = analytics(url, headers, [{"aggregate": "SUM", "column": "amount"}])
             assert int(total[0]) == big_csv.amount_sum
         finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=30)
+            stop_worker(worker, tmp_path / "worker.log")
 
     assert peak_after - peak_before < RSS_GROWTH_LIMIT, (peak_before, peak_after)
     if backend.name == "embedded":

@@ -25,6 +25,7 @@ from tests.e2e.processes import (
     cli_admin_token,
     process_env,
     start_worker,
+    stop_worker,
     uvicorn_server,
     wait_for_status,
 )
@@ -119,8 +120,7 @@ def test_worker_killed_mid_task_is_replaced_and_the_task_completes_once(
         try:
             done = wait_for_status(url, task_id, {"succeeded", "failed"})
         finally:
-            rescuer.send_signal(signal.SIGTERM)
-            rescuer.wait(timeout=30)
+            stop_worker(rescuer, log)
 
     assert done["status"] == "succeeded", done
     assert done["attempts"] == 2
@@ -148,8 +148,7 @@ def test_a_separate_worker_serves_its_own_metrics(backend: Backend, tmp_path: Pa
             worker_text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
             api_text = httpx.get(f"{url}/metrics", timeout=10).text
         finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=30)
+            stop_worker(worker, tmp_path / "worker.log")
 
     def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         return {

@@ -4,7 +4,6 @@ process, exported over OTLP/HTTP to a collector (tests/otlp.py) on both backends
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ from tests.conftest import Backend, app_for
 from tests.e2e.processes import (
     ROOT,
     start_worker,
+    stop_worker,
     uvicorn_server,
     wait_for_status,
 )
@@ -46,8 +46,7 @@ def test_an_upload_through_a_separate_worker_is_one_trace(backend: Backend, tmp_
                 assert done["status"] == "succeeded", done
                 httpx.get(f"{url}/metrics", timeout=10)  # scrapes start no trace
             finally:
-                worker.send_signal(signal.SIGTERM)  # exports what it buffered as it stops
-                worker.wait(timeout=30)
+                stop_worker(worker, tmp_path / "worker.log")  # exports what it buffered as it stops
             trace_id = str(done["trace_id"])
             spans = collector.wait_for(
                 lambda got: (

@@ -1,4 +1,4 @@
-import { act, render, screen } from "@testing-library/react";
+import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router";
 import { Client, Provider, fetchExchange, subscriptionExchange } from "urql";
@@ -71,8 +71,9 @@ function fakeServer(initial: NotificationItem[], withNotifications = true) {
     sent,
     subscribed,
     arrive(item: NotificationItem) {
+      if (push === null) throw new Error("no subscription is open to push the notification to");
       items = [item, ...items];
-      push?.(item);
+      push(item);
     },
   };
 }
@@ -92,6 +93,9 @@ describe("NotificationsMenu", () => {
     const server = fakeServer([shared]);
     renderMenu(server.client);
     expect(await screen.findByRole("button", { name: "Notifications, 1 unread" })).toBeVisible();
+    // The socket opens once the count is known, in an effect after that render: a notification
+    // pushed before it opens would reach no one, so wait for it as a browser would be connected.
+    await waitFor(() => expect(server.subscribed).toEqual(["notifications"]));
     act(() => server.arrive(finished));
     expect(await screen.findByRole("button", { name: "Notifications, 2 unread" })).toBeVisible();
   });
