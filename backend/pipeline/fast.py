@@ -16,8 +16,10 @@ and report.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,8 @@ from backend.pipeline import writer
 from backend.pipeline.report import Report
 from backend.pipeline.sources.base import SourceInfo
 from backend.pipeline.validator import time_of
+
+log = logging.getLogger(__name__)
 
 OK = "__ok"
 KEY = "__key"
@@ -193,7 +197,20 @@ def _sink(
     except (pl.exceptions.PolarsError, RowFailed):
         return None
     finally:
+        _remove_scratch(scratch)
+
+
+def _remove_scratch(scratch: Path, attempts: int = 50) -> None:
+    """Remove the one pass's folder, and again if Polars' writer, still finishing after the plan
+    stopped, created its file in it while it was being removed (the folder then stays, with the
+    file: seen once in CI, on a loaded machine). Once the folder is gone, the writer's late file
+    cannot be created (nothing makes the folder again)."""
+    for _ in range(attempts):
         shutil.rmtree(scratch, ignore_errors=True)
+        if not scratch.exists():
+            return
+        time.sleep(0.01)
+    log.warning("the one pass's scratch folder could not be removed; the task's folder ends it")
 
 
 def _report(schema: DatasetSchema, info: SourceInfo, rows: int, present: dict[str, int]) -> Report:

@@ -73,7 +73,7 @@ def assert_same(one: dict[str, Any], batch: dict[str, Any]) -> None:
         assert one == batch
         return
     for key in ("report", "failure", "schema", "time_range", "rejected", "files"):
-        assert one[key] == batch[key], key
+        assert one[key] == batch[key], f"{key}: {one[key]!r:.600} != {batch[key]!r:.600}"
     if batch["rows"] is None:
         assert one["rows"] is None
     else:

@@ -339,3 +339,30 @@ def test_damage_in_columns_that_may_be_empty_gets_the_batch_paths_outcome(
             )
             assert_same(one[1], batch[1])
     assert len(taken) == 4  # the one pass was tried each time (and gave way, or agreed)
+
+
+def test_the_writers_late_file_does_not_leave_the_one_pass_folder_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the plan stops, Polars' writer may still create its file while the folder is being
+    removed (seen in CI): the folder stays with it unless removed again. Here the writer's file
+    appears right after the first removal."""
+    from backend.pipeline import fast
+
+    scratch = tmp_path / "one-pass"
+    scratch.mkdir()
+    (scratch / "dataset.parquet").write_bytes(b"PAR1")
+    real_rmtree = fast.shutil.rmtree
+    late: list[Path] = []
+
+    def rmtree_then_the_writer_creates_its_file(path: Path, ignore_errors: bool = False) -> None:
+        real_rmtree(path, ignore_errors=ignore_errors)
+        if not late:  # between the listing and the rmdir, as far as the folder is concerned
+            path.mkdir()
+            late.append(path / "dataset.parquet")
+            late[0].write_bytes(b"PAR1")
+
+    monkeypatch.setattr(fast.shutil, "rmtree", rmtree_then_the_writer_creates_its_file)
+    fast._remove_scratch(scratch)
+    assert late and not scratch.exists()
+    assert list(tmp_path.iterdir()) == []
