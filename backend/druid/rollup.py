@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from backend.druid.spec import TASK_COLUMN
+from backend.druid.spec import COARSER, TASK_COLUMN, widened
 from backend.redaction import redact
 
 # User datasource names are letters, digits and "_" (and so is DRUID_DATASOURCE_PREFIX): a name
@@ -132,8 +132,17 @@ def rollup_spec(raw: dict[str, Any], choice: Choice, task_id: str | None = None)
         "dimensions": [d for d in schema["dimensionsSpec"]["dimensions"] if d["name"] in keep]
     }
     schema["metricsSpec"] = _metrics(choice)
-    schema["granularitySpec"]["queryGranularity"] = "HOUR"
-    schema["granularitySpec"]["rollup"] = True
+    granularity = schema["granularitySpec"]
+    granularity["queryGranularity"] = "HOUR"
+    granularity["rollup"] = True
+    if spec["spec"]["ioConfig"].get("appendToExisting"):
+        # Appended rows: segments one period up (a day's rows rolled up by the hour are a few
+        # thousand; ninety day segments cost a query more than their rows). A replace keeps the
+        # raw rows' periods, the ones it replaces: its newer segments hide that part of the
+        # coarser ones, as the raw datasource's hide the rows they replace.
+        coarser = COARSER[granularity["segmentGranularity"]]
+        granularity["segmentGranularity"] = coarser
+        granularity["intervals"] = [widened(span, coarser) for span in granularity["intervals"]]
     if task_id is not None:
         spec["id"] = task_id
     else:

@@ -100,6 +100,19 @@ def _after(moment: dt.datetime, granularity: str) -> dt.datetime:
     return start.replace(year=start.year + 1)
 
 
+# One period up: the segments of a rolled-up datasource (hour grain holds a day of rows in a few
+# thousand), so a query reads a few segments rather than one a day.
+COARSER = {"DAY": "MONTH", "MONTH": "YEAR", "YEAR": "YEAR"}
+
+
+def widened(span: str, granularity: str) -> str:
+    """An interval ("start/end", end exclusive) widened to whole periods of `granularity`."""
+    start_text, end_text = span.split("/")
+    start = dt.datetime.fromisoformat(start_text)
+    last = dt.datetime.fromisoformat(end_text) - dt.timedelta(milliseconds=1)
+    return f"{_iso(_floor(start, granularity))}/{_iso(_after(last, granularity))}"
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 

@@ -150,6 +150,20 @@ async def test_a_worker_stopped_before_recording_the_rollup_has_it_finished_on_r
         await dashboards_agree(app)
 
 
+async def segment_days(druid: LocalDruid, table: str) -> set[int]:
+    """The lengths in days of the datasource's segments queries read."""
+    rows = await druid_sql(
+        druid.url,
+        'SELECT "start", "end" FROM sys.segments '
+        "WHERE datasource = ? AND is_published = 1 AND is_overshadowed = 0",
+        table,
+    )
+    return {
+        (dt.datetime.fromisoformat(end[:19]) - dt.datetime.fromisoformat(start[:19])).days
+        for start, end in rows
+    }
+
+
 async def test_appends_and_a_replace_keep_the_rollup_equal_to_the_raw_rows(
     embedded: Backend, druid: LocalDruid
 ) -> None:
@@ -171,6 +185,11 @@ async def test_appends_and_a_replace_keep_the_rollup_equal_to_the_raw_rows(
                 pytest.approx(total, rel=1e-9),
             )
             await dashboards_agree(app)
+            if mode == "append":  # rolled up into month segments where the raw rows have days
+                assert await segment_days(druid, raw) == {1}
+                assert await segment_days(druid, rollup_datasource(raw)) <= {28, 29, 30, 31}
+        # The replace's day segment hides that day of the rollup's month segment.
+        assert 1 in await segment_days(druid, rollup_datasource(raw))
         kept = [r for r in first + second if r[10] != day]
         assert count == len(kept) + len(replacement)
 

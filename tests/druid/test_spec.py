@@ -24,6 +24,7 @@ from backend.druid.spec import (
     SpecInput,
     build_spec,
     segment_granularity,
+    widened,
 )
 from tests.conftest import App
 from tests.factories import sales_csv, upload, wait_for_task
@@ -199,11 +200,20 @@ def _sales_rollup(mode: Mode) -> dict[str, object]:
 
 @pytest.mark.parametrize("mode", list(Mode))
 def test_rollup_specs_match_their_golden_files(mode: Mode) -> None:
-    """Same input, interval and mode as the raw spec; hour grain; the measures typed as the raw
-    spec loads them (Quantity stays long); columns the raw spec lacks are left out."""
+    """Same input and mode as the raw spec; hour grain; the measures typed as the raw spec loads
+    them (Quantity stays long); columns the raw spec lacks are left out. An append's segments
+    are a month where the raw rows' are a day (its interval widened to whole months); a replace
+    keeps the raw rows' days, the ones it replaces."""
     spec = _sales_rollup(mode)
     check_golden(f"sales_rollup_{mode.value}", spec)
     schema = spec["spec"]["dataSchema"]  # type: ignore[index]
+    periods = schema["granularitySpec"]
+    if mode is Mode.APPEND:
+        assert periods["segmentGranularity"] == "MONTH"
+        assert periods["intervals"] == ["2019-01-01T00:00:00.000Z/2019-04-01T00:00:00.000Z"]
+    else:
+        assert periods["segmentGranularity"] == "DAY"
+        assert periods["intervals"] == ["2019-01-01T00:00:00.000Z/2019-03-31T00:00:00.000Z"]
     assert schema["dataSource"] == "sales-rollup"
     assert spec["id"] == "ingest_0f1e2d_1a2b3c4d-rollup"
     metrics = {m["name"]: m.get("type") for m in schema["metricsSpec"]}
@@ -211,6 +221,21 @@ def test_rollup_specs_match_their_golden_files(mode: Mode) -> None:
     assert "__sum:Invoice ID" not in metrics
     names = [d["name"] for d in schema["dimensionsSpec"]["dimensions"]]
     assert "Missing" not in names and "Quantity" not in names and "ingest_task_id" in names
+
+
+@pytest.mark.parametrize(
+    ("span", "granularity", "whole"),
+    [
+        ("2019-01-05T00:00:00.000Z/2019-03-31T00:00:00.000Z", "MONTH", "2019-01-01/2019-04-01"),
+        ("2019-01-01T00:00:00.000Z/2019-02-01T00:00:00.000Z", "MONTH", "2019-01-01/2019-02-01"),
+        ("2019-12-15T00:00:00.000Z/2019-12-16T00:00:00.000Z", "MONTH", "2019-12-01/2020-01-01"),
+        ("2019-03-01T00:00:00.000Z/2021-02-01T00:00:00.000Z", "YEAR", "2019-01-01/2022-01-01"),
+        ("2020-01-01T00:00:00.000Z/2021-01-01T00:00:00.000Z", "YEAR", "2020-01-01/2021-01-01"),
+    ],
+)
+def test_an_interval_widens_to_whole_periods(span: str, granularity: str, whole: str) -> None:
+    start, end = whole.split("/")
+    assert widened(span, granularity) == f"{start}T00:00:00.000Z/{end}T00:00:00.000Z"
 
 
 def test_a_rollup_datasource_name_is_never_a_users() -> None:
