@@ -82,16 +82,11 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def stop_worker(worker: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
     """SIGTERM, as `docker stop` sends it, and the worker's exit within `timeout`; one that does
-    not exit is killed and the test fails with the end of its log (it names each slow step of
-    its stop)."""
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
+    not exit is killed (harness.stop) and the test fails with the end of its log (it names each
+    slow step of its stop)."""
+    if harness.stop(worker, grace=timeout) == -signal.SIGKILL:
         tail = log.read_text(errors="replace")[-4000:]
-        raise AssertionError(f"the worker did not stop within {timeout:.0f} s:\n{tail}") from None
+        raise AssertionError(f"the worker did not stop within {timeout:.0f} s:\n{tail}")
 
 
 def wait_for_status(
