@@ -356,6 +356,13 @@ def service_properties(layout: Layout, service: Service) -> dict[str, object]:
                 # Default PT1M: tasks submitted in the first minute would wait for it.
                 "druid.indexer.queue.startDelay": "PT0S",
                 "druid.server.http.numThreads": 16,
+                # How long the coordinator's load request to a historical may wait for news
+                # (default PT5M). The historical answers once one of the batch's loads completes,
+                # but a load that completes between its status check and its waiting left the
+                # request unanswered: no segment was loaded for five minutes (an official CI run,
+                # 2026-12-06: a task's segments stuck at 63% until our 180 s load timeout). The
+                # request is sent again at once when it ends, so a short wait costs one request.
+                "druid.coordinator.loadqueuepeon.http.hostTimeout": "PT10S",
             }
         )
     elif service is BROKER:
