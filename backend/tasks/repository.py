@@ -251,7 +251,7 @@ async def previews_ended_before(
             ended < before,
         )
     )
-    return dict(found.tuples().all())
+    return {str(task_id): str(key) for task_id, key in found}
 
 
 async def delete_tasks(session: AsyncSession, task_ids: Sequence[str]) -> None:

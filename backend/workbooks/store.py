@@ -145,7 +145,7 @@ async def display_names(session: AsyncSession, handles: set[str]) -> dict[str, s
     rows = await session.execute(
         select(User.name, User.display_name).where(User.name.in_(sorted(handles)))
     )
-    return {str(name): str(display) for name, display in rows.tuples()}
+    return {str(name): str(display) for name, display in rows}
 
 
 async def answers(

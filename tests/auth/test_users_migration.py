@@ -64,7 +64,7 @@ async def test_every_token_name_becomes_a_user(
             )
         }
         rows = await db.execute(text("SELECT id, user_id FROM api_tokens"))
-        owners = dict(rows.tuples().all())
+        owners = {row[0]: row[1] for row in rows}
     await engine.dispose()
     assert {n: (r, d) for n, (_, r, d) in people.items()} == {
         "bob": ("viewer", "bob"),
