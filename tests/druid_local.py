@@ -72,7 +72,18 @@ def _last_lines(text: str, count: int = 40) -> str:
     return "\n".join(text.splitlines()[-count:])
 
 
+# The session's Druid once started (tests/druid/fixtures.py ends a test's Druid tasks through it,
+# whatever address, a proxy's included, the test gave the app).
+STARTED: list[LocalDruid] = []
+
+
 def start_druid(var_dir: Path) -> LocalDruid:
+    druid = _start_druid(var_dir)
+    STARTED[:] = [druid]
+    return druid
+
+
+def _start_druid(var_dir: Path) -> LocalDruid:
     outside = os.environ.get("DRUID_TEST_URL", "").strip()
     if outside:
         broker = os.environ.get("DRUID_TEST_BROKER_URL", "").strip() or None

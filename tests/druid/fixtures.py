@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from backend.config import Settings
 from backend.main import create_app
 from backend.runtime import Runtime
 from tests.conftest import make_token
+from tests.druid_local import STARTED
 from tests.services import free_port
 
 
@@ -81,11 +83,43 @@ async def druid_app(
     port = free_port()
     settings = druid_settings(base, druid_url, port, data_path, **overrides)
     application = create_app(settings)
-    async with served(application, port) as url:
-        runtime = application.state.runtime
-        headers = {"Authorization": f"Bearer {await make_token(runtime, Role.ADMIN)}"}
-        async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as client:
-            yield DruidApp(client, url, runtime, settings, settings.druid_datasource_prefix)
+    try:
+        async with served(application, port) as url:
+            runtime = application.state.runtime
+            headers = {"Authorization": f"Bearer {await make_token(runtime, Role.ADMIN)}"}
+            async with httpx.AsyncClient(base_url=url, timeout=60, headers=headers) as client:
+                yield DruidApp(client, url, runtime, settings, settings.druid_datasource_prefix)
+    finally:
+        await end_druid_work(settings.druid_datasource_prefix)
+
+
+async def end_druid_work(prefix: str) -> None:
+    """Shut down the Druid tasks still running for this test's datasources once its app is gone.
+
+    A test often ends as soon as its upload succeeds, with the rolled-up copy's task just
+    submitted: that task then retried reading from the stopped app for minutes, holding one of
+    the indexer's two slots (4.5 min in an official CI run). On an outside Druid the test's
+    datasources are dropped too (the local one is thrown away with the session)."""
+    if not STARTED:
+        return
+    druid = STARTED[0]
+    async with httpx.AsyncClient(base_url=druid.url, timeout=30) as client:
+        active: list[dict[str, Any]] = []
+        for state in ("pending", "waiting", "running"):
+            response = await client.get("/druid/indexer/v1/tasks", params={"state": state})
+            response.raise_for_status()
+            active += response.json()
+        for task in active:
+            if str(task.get("dataSource", "")).startswith(prefix):
+                quoted = urllib.parse.quote(str(task["id"]), safe="")
+                await client.post(f"/druid/indexer/v1/task/{quoted}/shutdown")
+        if druid.var_dir is None:
+            response = await client.get("/druid/coordinator/v1/metadata/datasources")
+            response.raise_for_status()
+            for name in response.json():
+                if str(name).startswith(prefix):
+                    quoted = urllib.parse.quote(str(name), safe="")
+                    await client.delete(f"/druid/coordinator/v1/datasources/{quoted}")
 
 
 class Proxy:
