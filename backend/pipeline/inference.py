@@ -69,8 +69,14 @@ def infer_column(name: str, values: pl.Series) -> ColumnSpec:
     dtype = values.dtype
     if dtype != pl.String:
         return ColumnSpec(name, _from_polars(dtype))
-    if _has_leading_zero_ids(values):
+    spec = _text_column(name, values)
+    if spec.type is not ColumnType.STRING and _has_leading_zero_ids(values):
         return ColumnSpec(name, ColumnType.STRING)  # identifiers such as 00123 stay text
+    return spec
+
+
+def _text_column(name: str, values: pl.Series) -> ColumnSpec:
+    """The first type every value present converts to, text when none."""
     for target in (ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.BOOLEAN):
         if _all_convert(values, target):
             return ColumnSpec(name, target)

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.contracts.sales import sales_schema
+from backend.contracts.types import convert_fast
 from backend.pipeline import normalize as normalize_module
-from backend.pipeline.fast_parquet import load_clean_parquet
+from backend.pipeline.fast_parquet import CONVERT_REFUSES_SPACES, load_clean_parquet
 from backend.pipeline.normalize import OnInvalid, Outcome, UploadOptions
 from backend.pipeline.sniff import FileFormat
 from bench.generate_sales import HEADER, sales_rows
@@ -137,6 +138,8 @@ def damaged(frame: pl.DataFrame, damage: str, row: int) -> pl.DataFrame:
 PUT: dict[str, tuple[str, Any, Any]] = {
     "text in a number": ("Unit price", "twelve", None),
     "spaces around a number": ("Quantity", " 7 ", None),
+    "tab before a number": ("Unit price", "\t12.5", None),
+    "no-break space after a number": ("Rating", "7.1\u00a0", None),
     "NaN": ("Rating", "NaN", float("nan")),
     "infinity": ("cogs", "inf", float("inf")),
     "missing required number": ("Total", None, None),
@@ -225,3 +228,15 @@ def test_property_whatever_the_parquet_file_holds_both_paths_agree(
             run(path, one_pass=True, options=options, datasource=datasource)[1],
             run(path, one_pass=False, options=options, datasource=datasource)[1],
         )
+
+
+WHITESPACE = [chr(code) for code in range(0x3001) if chr(code).isspace()]
+
+
+@pytest.mark.parametrize("target", CONVERT_REFUSES_SPACES)
+def test_text_with_any_space_around_it_does_not_convert_to_a_number(target: Any) -> None:
+    # The one pass relies on it to refuse such text without looking for spaces itself.
+    padded = [f"{space}7" for space in WHITESPACE] + [f"7{space}" for space in WHITESPACE]
+    values = pl.Series("v", ["7", *padded], dtype=pl.String)
+    converted = values.to_frame().select(convert_fast(pl.col("v"), pl.String(), target))
+    assert converted.to_series().to_list() == [7, *[None] * len(padded)]
