@@ -112,6 +112,12 @@ def convert(
     return _from_text(raw.cast(pl.String).str.strip_chars(), target, formats)
 
 
+def convert_trimmed(text: pl.Expr, target: ColumnType, formats: tuple[str, ...] = ()) -> pl.Expr:
+    """What `convert` makes of text, given the text already stripped (`convert` strips it), for
+    a caller that tries one text against many types."""
+    return _from_text(text, target, formats)
+
+
 def _finite(values: pl.Expr) -> pl.Expr:
     return pl.when(values.is_finite()).then(values)
 

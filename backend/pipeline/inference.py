@@ -15,7 +15,7 @@ from backend.contracts.types import (
     DATETIME_FORMATS,
     TIME_FORMATS,
     ColumnType,
-    convert,
+    convert_trimmed,
     present,
 )
 from backend.pipeline.sources.base import PROBLEM, ROW
@@ -31,36 +31,47 @@ _EPOCH_MS = (_EPOCH_S[0] * 1000, _EPOCH_S[1] * 1000)
 PROBE_ROWS = 1000  # most candidate types fail within the first values: try those first
 
 
-def _refused(values: pl.Series, target: ColumnType, formats: tuple[str, ...]) -> bool | None:
-    """Whether some value present does not convert; None when no value is present."""
-    has = present(pl.col("v"), values.dtype)
-    converted = convert(pl.col("v"), values.dtype, target, formats)
-    found = values.to_frame("v").select(
-        has.any().alias("has"), (has & converted.is_null()).any().alias("refused")
-    )
-    if not found["has"].item():
-        return None
-    return bool(found["refused"].item())
+class _Text:
+    """A text column of the sample, stripped once for all the types tried on it (`convert`
+    strips the text each time: twice the cost of the conversion itself), its first rows apart."""
 
+    def __init__(self, values: pl.Series) -> None:
+        self.values = values
+        self._frames: dict[bool, pl.DataFrame] = {}
 
-def _all_convert(values: pl.Series, target: ColumnType, formats: tuple[str, ...] = ()) -> bool:
-    """Every value present converts (and there is one). A value the first rows refuse settles
-    it without converting the whole sample."""
-    if len(values) > PROBE_ROWS and _refused(values.head(PROBE_ROWS), target, formats):
-        return False
-    return _refused(values, target, formats) is False
+    def _frame(self, head: bool) -> pl.DataFrame:
+        if head not in self._frames:
+            values = self.values.head(PROBE_ROWS) if head else self.values
+            self._frames[head] = pl.DataFrame({"v": values, "t": values.str.strip_chars()})
+        return self._frames[head]
 
+    def refused(self, target: ColumnType, formats: tuple[str, ...], head: bool) -> bool | None:
+        """Whether some value present does not convert; None when no value is present."""
+        has = present(pl.col("v"), pl.String())
+        converted = convert_trimmed(pl.col("t"), target, formats)
+        found = self._frame(head).select(
+            has.any().alias("has"), (has & converted.is_null()).any().alias("refused")
+        )
+        if not found["has"].item():
+            return None
+        return bool(found["refused"].item())
 
-def _has_leading_zero_ids(values: pl.Series) -> bool:
-    text = values.cast(pl.String).str.strip_chars()
-    return bool(text.str.contains(r"^0\d+$").any())
+    def all_convert(self, target: ColumnType, formats: tuple[str, ...] = ()) -> bool:
+        """Every value present converts (and there is one). A value the first rows refuse
+        settles it without converting the whole sample."""
+        if len(self.values) > PROBE_ROWS and self.refused(target, formats, head=True):
+            return False
+        return self.refused(target, formats, head=False) is False
+
+    def has_leading_zero_ids(self) -> bool:
+        return bool(self._frame(head=False)["t"].str.contains(r"^0\d+$").any())
 
 
 def _first_format(
-    values: pl.Series, target: ColumnType, candidates: tuple[str, ...]
+    text: _Text, target: ColumnType, candidates: tuple[str, ...]
 ) -> tuple[str, ...] | None:
     for fmt in candidates:
-        if _all_convert(values, target, (fmt,)):
+        if text.all_convert(target, (fmt,)):
             return (fmt,)
     return None
 
@@ -69,26 +80,27 @@ def infer_column(name: str, values: pl.Series) -> ColumnSpec:
     dtype = values.dtype
     if dtype != pl.String:
         return ColumnSpec(name, _from_polars(dtype))
-    spec = _text_column(name, values)
-    if spec.type is not ColumnType.STRING and _has_leading_zero_ids(values):
+    text = _Text(values)
+    spec = _text_column(name, text)
+    if spec.type is not ColumnType.STRING and text.has_leading_zero_ids():
         return ColumnSpec(name, ColumnType.STRING)  # identifiers such as 00123 stay text
     return spec
 
 
-def _text_column(name: str, values: pl.Series) -> ColumnSpec:
+def _text_column(name: str, text: _Text) -> ColumnSpec:
     """The first type every value present converts to, text when none."""
     for target in (ColumnType.INTEGER, ColumnType.FLOAT, ColumnType.BOOLEAN):
-        if _all_convert(values, target):
+        if text.all_convert(target):
             return ColumnSpec(name, target)
     for target, candidates in (
         (ColumnType.DATE, DATE_FORMATS),
         (ColumnType.DATETIME, DATETIME_FORMATS),
         (ColumnType.TIME, TIME_FORMATS),
     ):
-        formats = _first_format(values, target, candidates)
+        formats = _first_format(text, target, candidates)
         if formats:
             return ColumnSpec(name, target, formats)
-    if _all_convert(values, ColumnType.DATETIME):  # mixed ISO forms
+    if text.all_convert(ColumnType.DATETIME):  # mixed ISO forms
         return ColumnSpec(name, ColumnType.DATETIME)
     return ColumnSpec(name, ColumnType.STRING)
 
