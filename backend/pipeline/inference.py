@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 
 import polars as pl
 
@@ -37,19 +38,22 @@ class _Text:
 
     def __init__(self, values: pl.Series) -> None:
         self.values = values
-        self._frames: dict[bool, pl.DataFrame] = {}
 
-    def _frame(self, head: bool) -> pl.DataFrame:
-        if head not in self._frames:
-            values = self.values.head(PROBE_ROWS) if head else self.values
-            self._frames[head] = pl.DataFrame({"v": values, "t": values.str.strip_chars()})
-        return self._frames[head]
+    @cached_property
+    def whole(self) -> pl.DataFrame:
+        return _stripped(self.values)
+
+    @cached_property
+    def head(self) -> pl.DataFrame:
+        # Stripped on its own: a column most types fail on in its first rows (text) is never
+        # stripped whole.
+        return _stripped(self.values.head(PROBE_ROWS))
 
     def refused(self, target: ColumnType, formats: tuple[str, ...], head: bool) -> bool | None:
         """Whether some value present does not convert; None when no value is present."""
         has = present(pl.col("v"), pl.String())
         converted = convert_trimmed(pl.col("t"), target, formats)
-        found = self._frame(head).select(
+        found = (self.head if head else self.whole).select(
             has.any().alias("has"), (has & converted.is_null()).any().alias("refused")
         )
         if not found["has"].item():
@@ -64,7 +68,11 @@ class _Text:
         return self.refused(target, formats, head=False) is False
 
     def has_leading_zero_ids(self) -> bool:
-        return bool(self._frame(head=False)["t"].str.contains(r"^0\d+$").any())
+        return bool(self.whole["t"].str.contains(r"^0\d+$").any())
+
+
+def _stripped(values: pl.Series) -> pl.DataFrame:
+    return pl.DataFrame({"v": values, "t": values.str.strip_chars()})
 
 
 def _first_format(

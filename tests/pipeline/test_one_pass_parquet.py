@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backend.contracts.sales import sales_schema
-from backend.contracts.types import convert_fast
+from backend.contracts.types import ColumnType, convert_fast
 from backend.pipeline import normalize as normalize_module
 from backend.pipeline.fast_parquet import CONVERT_REFUSES_SPACES, load_clean_parquet
 from backend.pipeline.normalize import OnInvalid, Outcome, UploadOptions
@@ -234,7 +234,7 @@ WHITESPACE = [chr(code) for code in range(0x3001) if chr(code).isspace()]
 
 
 @pytest.mark.parametrize("target", CONVERT_REFUSES_SPACES)
-def test_text_with_any_space_around_it_does_not_convert_to_a_number(target: Any) -> None:
+def test_text_with_any_space_around_it_does_not_convert_to_a_number(target: ColumnType) -> None:
     # The one pass relies on it to refuse such text without looking for spaces itself.
     padded = [f"{space}7" for space in WHITESPACE] + [f"7{space}" for space in WHITESPACE]
     values = pl.Series("v", ["7", *padded], dtype=pl.String)
