@@ -4,9 +4,9 @@ Besides what stops every one pass, a ragged line or a byte that is not UTF-8 sto
 Taken only where a failed row cannot slip through: the header matches the schema's columns
 exactly (no extra column left unchecked), every check is one `expressions` can translate, empty
 cells are nulls (a required column refuses them), the file's last field is never empty (a short
-row leaves it empty: the batch path counts fields per line), and text is guarded against what the
-batch path would change or refuse (spaces around it, NUL bytes) unless a check against a fixed
-set of plain values refuses those already. Columns are named by the file's own header (a name
+row leaves it empty: the batch path counts fields per line), no byte is NUL (the bytes are
+searched with the line lengths), and text is guarded against what the batch path would change
+(spaces around it) unless a check against a fixed set of plain values refuses that already. Columns are named by the file's own header (a name
 Polars reads differently stops the plan).
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def _plan(schema: DatasetSchema, source_of: dict[str, str], last: str) -> _Plan 
             converted = convert_fast(raw, pl.String(), spec.type, spec.formats)
             columns += [converted.alias(spec.name), raw.alias(fast.TEXT + spec.name)]
             checks.append(fast.converted(spec))
-        checks += fast.value_checks(spec, strict)
+        checks += fast.value_checks(spec, strict, nul_free=True)  # see _read_head
     # A short row's missing fields are empty too: a file whose last field is ever empty is left
     # to the batch path, which counts the fields on each line.
     columns.append(pl.col(last).is_null().alias(LAST))
@@ -166,13 +167,20 @@ def _read_head(
         delimiter = sniff_delimiter(read_head(path))
         raw_header = read_header(path, delimiter, limits.header_bytes)
         header = check_header(raw_header, limits.column_name_chars)
-        check_line_lengths(path, limits.line_bytes)
         reserved.check_internal(header)
-        if isinstance(schema_for, DatasetSchema):
-            schema = schema_for
-        else:
-            schema = schema_for(header, lambda: _sample(path, delimiter, raw_header, header))
-        reserved.check_time(header, schema)
+        # The lines the sample is read from are bounded before it is read; the rest of the file
+        # is checked meanwhile (a thread reading bytes beside Polars' sample read and the
+        # inference: 0.05-0.08 s less for a 670 MB file), and before the pass reads any of it.
+        check_line_lengths(path, limits.line_bytes, first_lines=csv_source.BATCH_ROWS + 1)
+        with ThreadPoolExecutor(1, thread_name_prefix="csv-bounds") as pool:
+            whole = pool.submit(check_line_lengths, path, limits.line_bytes)
+            if isinstance(schema_for, DatasetSchema):
+                schema = schema_for
+            else:
+                schema = schema_for(header, lambda: _sample(path, delimiter, raw_header, header))
+            reserved.check_time(header, schema)
+            if whole.result():
+                return None  # a NUL byte: the batch path refuses it where it stands
     except (ReadError, UnicodeDecodeError, pl.exceptions.PolarsError):
         return None
     return _Head(delimiter, raw_header, header, schema)

@@ -116,6 +116,30 @@ def test_the_line_bound_finds_the_first_long_line_wherever_blocks_end(
         check_line_lengths(path, line_bytes)
 
 
+def test_the_line_bound_over_the_first_lines_stops_after_their_block(tmp_path: Path) -> None:
+    # The one pass checks the lines of its sample first, the whole file meanwhile.
+    path = tmp_path / "lines.csv"
+    short = b"a,b\n" * 3_000_000  # 12 MB: the long line starts in the second block
+    path.write_bytes(short + b"x" * 1001 + b"\n")
+    assert check_line_lengths(path, 1000, first_lines=250_001) is False
+    with pytest.raises(ReadError, match="^line 3000001 is longer than 1,000 bytes"):
+        check_line_lengths(path, 1000, first_lines=2_500_000)  # its block is read too
+    with pytest.raises(ReadError, match="^line 3000001 is longer than 1,000 bytes"):
+        check_line_lengths(path, 1000)
+
+
+def test_the_line_bound_says_whether_a_nul_byte_stands_in_what_it_read(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    short = b"a,b\n" * 3_000_000
+    path.write_bytes(short + b"a,\x00\n" + short)
+    assert check_line_lengths(path) is True
+    assert check_line_lengths(path, first_lines=250_001) is False  # the first block has none
+    path.write_bytes(b"a,\x00\n" + short)
+    assert check_line_lengths(path, first_lines=1) is True
+    path.write_bytes(short * 2)
+    assert check_line_lengths(path) is False
+
+
 def test_the_bounds_follow_their_settings(tmp_path: Path) -> None:
     path = tmp_path / "data.csv"
     path.write_text("when,amount\n2024-01-01," + "1" * 2000 + "\n")

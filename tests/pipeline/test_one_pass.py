@@ -19,6 +19,7 @@ from backend.pipeline import normalize as normalize_module
 from backend.pipeline.fast_csv import load_clean_csv
 from backend.pipeline.normalize import LoadMode, OnInvalid, Outcome, UploadOptions
 from backend.pipeline.sniff import FileFormat
+from backend.pipeline.sources.base import InputLimits
 from bench.generate_sales import HEADER, sales_rows
 from tests.pipeline.one_pass import UPLOADED, assert_same, run_normalize
 
@@ -378,6 +379,7 @@ TEXT_DAMAGES = {
     "NUL between texts": ("1,a,b,c,1.5", "1,a,\x00,c,1.5", False),
     "a control character inside a text (loads)": ("1,a,b,c,1.5", "1,a\x01 z,b,c,1.5", True),
     "spaces inside a text (loads)": ("1,a,b,c,1.5", "1,a z,b  y,c,1.5", True),
+    "NUL in a number": ("2,d,,f,2", "2,d,,f,2\x00", False),
 }
 
 
@@ -394,3 +396,49 @@ def test_spaces_around_any_text_of_a_row_leave_it_to_the_batch_path(
     assert_same(one[1], run(path, one_pass=False, datasource="texts")[1])
     if "(loads)" in damage:
         assert one[1]["rows"].height == 3 and one[1]["failure"] is None
+
+
+# Every character Python calls a space (Unicode's White_Space and a few more), and neighbours.
+SPACE_LIKE = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\ufeff", "\x01"]
+
+
+def test_the_one_pass_finds_spaces_around_a_text_as_the_pattern_does() -> None:
+    # A CSV's bytes are searched for NUL beside the line bound, so its texts are checked for
+    # spaces around them by strip_chars() instead of the pattern the other formats use.
+    values = [v for c in SPACE_LIKE for v in (f"{c}a", f"a{c}", f"a{c}b", c, f"{c}{c}")]
+    frame = pl.DataFrame({"v": [*values, "a", "", None]})
+    stripped = frame.select((pl.col("v").str.strip_chars() == pl.col("v")).fill_null(True))
+    pattern = frame.select(pl.col("v").str.contains(r"^\s|\s$").not_().fill_null(True))
+    assert stripped.to_series().to_list() == pattern.to_series().to_list()
+    assert stripped.to_series().to_list()[-3:] == [True, True, True]
+    assert not all(stripped.to_series())
+
+
+@pytest.mark.parametrize("space", [" ", "\t", "\u00a0", "\u2003", "\u3000", "\x1f"])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_space_around_a_text_gives_the_same_outcome_either_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, space: str, where: str
+) -> None:
+    text = f"{space}b" if where == "before" else f"b{space}"
+    path = tmp_path / "texts.csv"
+    path.write_text(TEXTS.replace("1,a,b,c", f"1,a,{text},c"))
+    taken = spy_one_pass(monkeypatch)
+    one = run(path, one_pass=True, datasource="texts")
+    assert taken == [space == "\x1f"]  # no White_Space: neither path trims it
+    assert_same(one[1], run(path, one_pass=False, datasource="texts")[1])
+
+
+def test_a_long_line_after_the_first_lines_leaves_the_file_to_the_batch_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lines of the sample are bounded before it is read, the rest of the file meanwhile:
+    # either way the pass never reads a line over the bound, and the batch path refuses it.
+    path = tmp_path / "long.csv"
+    short = "".join(f"{i},a,b,c,1.5\n" for i in range(700_000))  # > one 8 MB block
+    path.write_text("id,first,second,third,amount\n" + short + "9,a," + "b" * 2000 + ",c,1\n")
+    taken = spy_one_pass(monkeypatch)
+    limits = InputLimits(line_bytes=1000)
+    one = run(path, one_pass=True, datasource="texts", limits=limits)
+    assert taken == [False]
+    assert one[1]["error"][0] == "line 700002 is longer than 1,000 bytes, the most a line may hold"
+    assert_same(one[1], run(path, one_pass=False, datasource="texts", limits=limits)[1])

@@ -20,21 +20,30 @@ def size_text(count: int) -> str:
     return f"{count:,} bytes"
 
 
-def check_line_lengths(path: Path, max_bytes: int = DEFAULT_LIMITS.line_bytes) -> None:
+def check_line_lengths(
+    path: Path, max_bytes: int = DEFAULT_LIMITS.line_bytes, *, first_lines: int | None = None
+) -> bool:
     """Refuses a file with a physical line longer than `max_bytes` (line break excluded), or
-    with lines ending in a carriage return alone, in one bounded read of its bytes.
+    with lines ending in a carriage return alone, in one bounded read of its bytes; says whether
+    the bytes read hold a NUL byte (one memchr per block).
+
+    `first_lines`: stop after the block in which that many line breaks were read (those lines
+    are checked, and any that follow in the same block).
 
     From the start of each line, the next max_bytes + 1 bytes must hold a line break; the search
     jumps to the last one among them, so a file of short lines costs about one memrchr per
     `max_bytes`, not one step per line."""
     carry = 0  # bytes of the current line in earlier blocks
     offset = 0  # of the block in the file
+    breaks = 0  # line breaks read, counted only with first_lines
+    nul = False
     endings = _LineEndings(path)
     with path.open("rb") as handle:
         while block := handle.read(BLOCK_BYTES):
             endings.feed(block, offset)
             if endings.first >= 0:
                 raise endings.error()
+            nul = nul or b"\x00" in block
             start = 0
             while True:
                 end = start + (max_bytes - carry) + 1
@@ -47,7 +56,12 @@ def check_line_lengths(path: Path, max_bytes: int = DEFAULT_LIMITS.line_bytes) -
                 carry += len(block) - start
                 break
             offset += len(block)
+            if first_lines is not None:
+                breaks += block.count(b"\n")
+                if breaks >= first_lines:
+                    return nul
     # A CR ending the file ends its last line: nothing follows to merge with.
+    return nul
 
 
 class _LineEndings:
