@@ -6,8 +6,8 @@ exactly (no extra column left unchecked), every check is one `expressions` can t
 cells are nulls (a required column refuses them), the file's last field is never empty (a short
 row leaves it empty: the batch path counts fields per line), no byte is NUL (the bytes are
 searched with the line lengths), and text is guarded against what the batch path would change
-(spaces around it) unless a check against a fixed set of plain values refuses that already. Columns are named by the file's own header (a name
-Polars reads differently stops the plan).
+(spaces around it) unless a check against a fixed set of plain values refuses that already.
+Columns are named by the file's own header (a name Polars reads differently stops the plan).
 """
 
 from __future__ import annotations
