@@ -15,7 +15,7 @@ import pytest
 from backend.pipeline.normalize import UploadOptions, normalize
 from backend.pipeline.sniff import FileFormat
 from backend.pipeline.sources.base import DEFAULT_LIMITS, InputLimits, ReadError
-from backend.pipeline.sources.bounds import check_line_lengths
+from backend.pipeline.sources.bounds import Scanned, check_line_lengths
 from tests.conftest import App
 from tests.data.make_bad_files import HEADER, csv_text, rows
 from tests.factories import upload, wait_for_task
@@ -121,23 +121,27 @@ def test_the_line_bound_over_the_first_lines_stops_after_their_block(tmp_path: P
     path = tmp_path / "lines.csv"
     short = b"a,b\n" * 3_000_000  # 12 MB: the long line starts in the second block
     path.write_bytes(short + b"x" * 1001 + b"\n")
-    assert check_line_lengths(path, 1000, first_lines=250_001) is False
+    assert check_line_lengths(path, 1000, first_lines=250_001) == Scanned(nul=False, quote=False)
     with pytest.raises(ReadError, match="^line 3000001 is longer than 1,000 bytes"):
         check_line_lengths(path, 1000, first_lines=2_500_000)  # its block is read too
     with pytest.raises(ReadError, match="^line 3000001 is longer than 1,000 bytes"):
         check_line_lengths(path, 1000)
 
 
-def test_the_line_bound_says_whether_a_nul_byte_stands_in_what_it_read(tmp_path: Path) -> None:
+def test_the_line_bound_says_whether_a_nul_or_a_quote_stands_in_what_it_read(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "lines.csv"
     short = b"a,b\n" * 3_000_000
-    path.write_bytes(short + b"a,\x00\n" + short)
-    assert check_line_lengths(path) is True
-    assert check_line_lengths(path, first_lines=250_001) is False  # the first block has none
+    path.write_bytes(short + b'a,\x00"\n' + short)
+    assert check_line_lengths(path) == Scanned(nul=True, quote=True)
+    assert check_line_lengths(path, first_lines=250_001) == Scanned(nul=False, quote=False)
     path.write_bytes(b"a,\x00\n" + short)
-    assert check_line_lengths(path, first_lines=1) is True
+    assert check_line_lengths(path, first_lines=1) == Scanned(nul=True, quote=False)
+    path.write_bytes(b'a,"b"\n' + short)
+    assert check_line_lengths(path, first_lines=1) == Scanned(nul=False, quote=True)
     path.write_bytes(short * 2)
-    assert check_line_lengths(path) is False
+    assert check_line_lengths(path) == Scanned(nul=False, quote=False)
 
 
 def test_the_bounds_follow_their_settings(tmp_path: Path) -> None:

@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 
 from backend.contracts.declared import Declaration, DeclaredColumn
 from backend.contracts.sales import sales_schema
+from backend.contracts.schema import ColumnSpec
 from backend.contracts.types import ColumnType
+from backend.pipeline import fast, fast_csv
 from backend.pipeline import normalize as normalize_module
 from backend.pipeline.fast_csv import load_clean_csv
 from backend.pipeline.normalize import LoadMode, OnInvalid, Outcome, UploadOptions
+from backend.pipeline.schema_choice import schema_for
 from backend.pipeline.sniff import FileFormat
 from backend.pipeline.sources.base import InputLimits
 from bench.generate_sales import HEADER, sales_rows
@@ -402,16 +405,20 @@ def test_spaces_around_any_text_of_a_row_leave_it_to_the_batch_path(
 SPACE_LIKE = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\ufeff", "\x01"]
 
 
-def test_the_one_pass_finds_spaces_around_a_text_as_the_pattern_does() -> None:
+def test_a_nul_free_csv_texts_are_checked_for_spaces_as_other_formats_texts_are() -> None:
     # A CSV's bytes are searched for NUL beside the line bound, so its texts are checked for
     # spaces around them by strip_chars() instead of the pattern the other formats use.
     values = [v for c in SPACE_LIKE for v in (f"{c}a", f"a{c}", f"a{c}b", c, f"{c}{c}")]
     frame = pl.DataFrame({"v": [*values, "a", "", None]})
-    stripped = frame.select((pl.col("v").str.strip_chars() == pl.col("v")).fill_null(True))
-    pattern = frame.select(pl.col("v").str.contains(r"^\s|\s$").not_().fill_null(True))
-    assert stripped.to_series().to_list() == pattern.to_series().to_list()
-    assert stripped.to_series().to_list()[-3:] == [True, True, True]
-    assert not all(stripped.to_series())
+    spec = ColumnSpec("v", ColumnType.STRING, required=False)
+
+    def passes(nul_free: bool) -> list[bool]:
+        checks = fast.value_checks(spec, set(), nul_free=nul_free)
+        return frame.select(pl.all_horizontal(checks)).to_series().to_list()
+
+    assert passes(nul_free=True) == passes(nul_free=False)
+    assert passes(nul_free=True)[-3:] == [True, True, True]
+    assert passes(nul_free=True).count(False) > len(SPACE_LIKE)
 
 
 @pytest.mark.parametrize("space", [" ", "\t", "\u00a0", "\u2003", "\u3000", "\x1f"])
@@ -442,3 +449,51 @@ def test_a_long_line_after_the_first_lines_leaves_the_file_to_the_batch_path(
     assert taken == [False]
     assert one[1]["error"][0] == "line 700002 is longer than 1,000 bytes, the most a line may hold"
     assert_same(one[1], run(path, one_pass=False, datasource="texts", limits=limits)[1])
+
+
+def long_line_past_the_first_block(path: Path, first_line: str = "1,a,b,c,1.5") -> None:
+    short = "".join(f"{i},a,b,c,1.5\n" for i in range(2, 700_001))  # > one 8 MB block
+    head = "id,first,second,third,amount\n" + first_line + "\n"
+    path.write_text(head + short + "9,a," + "b" * 2000 + ",c,1\n")
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_the_first_batch_is_read_only_once_the_lines_it_may_span_are_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quoted: bool
+) -> None:
+    # Without a quote, the first batch's records are its lines: read once those are bounded,
+    # beside the rest. A quoted value may hold line breaks: the whole file is bounded first.
+    path = tmp_path / "long.csv"
+    long_line_past_the_first_block(path, '1,"a\nz",b,c,1.5' if quoted else "1,a,b,c,1.5")
+    samples: list[Path] = []
+    real_sample = fast_csv._sample
+
+    def sample(at: Path, *args: Any) -> pl.DataFrame:
+        samples.append(at)
+        return real_sample(at, *args)
+
+    monkeypatch.setattr(fast_csv, "_sample", sample)
+
+    def choose(header: list[str], first: Any) -> Any:
+        return schema_for("texts", None, header, first, UploadOptions())
+
+    clean = load_clean_csv(
+        path, tmp_path, choose, uploaded_at=UPLOADED, limits=InputLimits(line_bytes=1000)
+    )
+    assert clean is None
+    assert samples == ([] if quoted else [path])
+
+
+def test_a_refusal_of_the_line_bound_comes_before_an_error_choosing_the_schema(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "long.csv"
+    long_line_past_the_first_block(path)
+
+    def fails(header: list[str], first: Any) -> Any:
+        raise RuntimeError("no schema")
+
+    limits = InputLimits(line_bytes=1000)
+    assert load_clean_csv(path, tmp_path, fails, uploaded_at=UPLOADED, limits=limits) is None
+    with pytest.raises(RuntimeError, match="no schema"):  # within the bound: its own error
+        load_clean_csv(path, tmp_path, fails, uploaded_at=UPLOADED)

@@ -1,9 +1,11 @@
-"""Bounds checked on a CSV's bytes before a reader takes it: the longest line, and lines that end
-in a carriage return alone. One read in blocks of BLOCK_BYTES, whatever the lines."""
+"""Bounds checked on a CSV's bytes before a reader takes the lines they cover: the longest line,
+and lines that end in a carriage return alone. One read in blocks of BLOCK_BYTES, whatever the
+lines; it also tells whether the bytes hold a NUL or a double quote."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from backend.pipeline.sources.base import DEFAULT_LIMITS, ReadError
@@ -20,12 +22,20 @@ def size_text(count: int) -> str:
     return f"{count:,} bytes"
 
 
+@dataclass(frozen=True)
+class Scanned:
+    """What the bytes read by check_line_lengths hold."""
+
+    nul: bool  # a NUL byte
+    quote: bool  # a double quote: a quoted value may hold line breaks
+
+
 def check_line_lengths(
     path: Path, max_bytes: int = DEFAULT_LIMITS.line_bytes, *, first_lines: int | None = None
-) -> bool:
+) -> Scanned:
     """Refuses a file with a physical line longer than `max_bytes` (line break excluded), or
     with lines ending in a carriage return alone, in one bounded read of its bytes; says whether
-    the bytes read hold a NUL byte (one memchr per block).
+    those bytes hold a NUL byte or a double quote (a memchr each per block).
 
     `first_lines`: stop after the block in which that many line breaks were read (those lines
     are checked, and any that follow in the same block).
@@ -36,7 +46,7 @@ def check_line_lengths(
     carry = 0  # bytes of the current line in earlier blocks
     offset = 0  # of the block in the file
     breaks = 0  # line breaks read, counted only with first_lines
-    nul = False
+    nul = quote = False
     endings = _LineEndings(path)
     with path.open("rb") as handle:
         while block := handle.read(BLOCK_BYTES):
@@ -44,6 +54,7 @@ def check_line_lengths(
             if endings.first >= 0:
                 raise endings.error()
             nul = nul or b"\x00" in block
+            quote = quote or b'"' in block
             start = 0
             while True:
                 end = start + (max_bytes - carry) + 1
@@ -59,9 +70,9 @@ def check_line_lengths(
             if first_lines is not None:
                 breaks += block.count(b"\n")
                 if breaks >= first_lines:
-                    return nul
+                    return Scanned(nul, quote)
     # A CR ending the file ends its last line: nothing follows to merge with.
-    return nul
+    return Scanned(nul, quote)
 
 
 class _LineEndings:
