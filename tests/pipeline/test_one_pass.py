@@ -435,26 +435,25 @@ def test_a_space_around_a_text_gives_the_same_outcome_either_way(
     assert_same(one[1], run(path, one_pass=False, datasource="texts")[1])
 
 
+def long_line_past_the_first_block(path: Path, first_line: str = "1,a,b,c,1.5") -> None:
+    short = "".join(f"{i},a,b,c,1.5\n" for i in range(2, 700_001))  # > one 8 MB block
+    head = "id,first,second,third,amount\n" + first_line + "\n"
+    path.write_text(head + short + "9,a," + "b" * 2000 + ",c,1\n")
+
+
 def test_a_long_line_after_the_first_lines_leaves_the_file_to_the_batch_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The lines of the sample are bounded before it is read, the rest of the file meanwhile:
     # either way the pass never reads a line over the bound, and the batch path refuses it.
     path = tmp_path / "long.csv"
-    short = "".join(f"{i},a,b,c,1.5\n" for i in range(700_000))  # > one 8 MB block
-    path.write_text("id,first,second,third,amount\n" + short + "9,a," + "b" * 2000 + ",c,1\n")
+    long_line_past_the_first_block(path)
     taken = spy_one_pass(monkeypatch)
     limits = InputLimits(line_bytes=1000)
     one = run(path, one_pass=True, datasource="texts", limits=limits)
     assert taken == [False]
     assert one[1]["error"][0] == "line 700002 is longer than 1,000 bytes, the most a line may hold"
     assert_same(one[1], run(path, one_pass=False, datasource="texts", limits=limits)[1])
-
-
-def long_line_past_the_first_block(path: Path, first_line: str = "1,a,b,c,1.5") -> None:
-    short = "".join(f"{i},a,b,c,1.5\n" for i in range(2, 700_001))  # > one 8 MB block
-    head = "id,first,second,third,amount\n" + first_line + "\n"
-    path.write_text(head + short + "9,a," + "b" * 2000 + ",c,1\n")
 
 
 @pytest.mark.parametrize("quoted", [False, True])
