@@ -84,16 +84,30 @@ async def task_count(client: httpx.AsyncClient) -> int:
     return int(response.json()["total"])
 
 
+# The cell kinds xlsx_bytes writes from a "kind:raw" value: by the style (number format) of a
+# number, h:mm:ss, m/d/yyyy, m/d/yy h:mm and [h]:mm:ss; or by the cell's type.
+_XLSX_STYLES = {"time": 1, "date": 2, "datetime": 3, "duration": 4}
+_XLSX_TYPES = {"bool": "b", "error": "e", "iso": "d"}
+
+
 def xlsx_bytes(*, rows: list[list[str]]) -> bytes:
-    """A minimal valid .xlsx (inline strings, numbers as numbers, "time:0.5" a time-of-day cell:
-    a fraction of a day formatted h:mm:ss) built with zipfile, so tests can also craft broken
-    workbooks byte by byte."""
+    """A minimal valid .xlsx (inline strings, numbers as numbers) built with zipfile, so tests
+    can also craft broken workbooks byte by byte. A value "kind:raw" writes a cell of that kind
+    (see _XLSX_CELLS): "time:0.5" a time-of-day cell (a fraction of a day formatted h:mm:ss),
+    "date:45000" and "datetime:45000.5" serial days formatted as a date and a date and time,
+    "duration:1.5" days formatted [h]:mm:ss, "bool:1", "error:#N/A", "iso:2023-03-15T10:00:00"
+    a date as ISO text (a cell of type d), "text:0.1" a number written as text."""
     import zipfile
     from xml.sax.saxutils import escape
 
     def cell(ref: str, value: str) -> str:
-        if value.startswith("time:"):
-            return f'<c r="{ref}" s="1"><v>{value.removeprefix("time:")}</v></c>'
+        kind, _, raw = value.partition(":")
+        if kind in _XLSX_STYLES:
+            return f'<c r="{ref}" s="{_XLSX_STYLES[kind]}"><v>{raw}</v></c>'
+        if kind in _XLSX_TYPES:
+            return f'<c r="{ref}" t="{_XLSX_TYPES[kind]}"><v>{escape(raw)}</v></c>'
+        if kind == "text":
+            return f'<c r="{ref}" t="inlineStr"><is><t>{escape(raw)}</t></is></c>'
         try:
             float(value)
             return f'<c r="{ref}"><v>{value}</v></c>'
@@ -133,7 +147,9 @@ def xlsx_bytes(*, rows: list[list[str]]) -> bytes:
         f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
         f'<Relationship Id="rId2" Type="{rel}/styles" Target="styles.xml"/></Relationships>',
         "xl/styles.xml": f'<?xml version="1.0"?><styleSheet xmlns="{main}">'
-        '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="21" applyNumberFormat="1"/></cellXfs>'
+        '<cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="21" applyNumberFormat="1"/>'
+        '<xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="22" applyNumberFormat="1"/>'
+        '<xf numFmtId="46" applyNumberFormat="1"/></cellXfs>'
         "</styleSheet>",
         "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><worksheet xmlns="{main}">'
         f"<sheetData>{sheet_rows}</sheetData></worksheet>",

@@ -169,7 +169,8 @@ def load(
         watched.append(encode.alias(KEY))
     planned = (
         stream.with_columns(
-            pl.all_horizontal(checks).fill_null(False).alias(OK),
+            # No check at all: every column is already of its type (a Parquet file of integers).
+            (pl.all_horizontal(checks) if checks else pl.lit(True)).fill_null(False).alias(OK),
             time_of(schema, uploaded_at).alias(TIME),
         )
         .filter(pl.struct(watched).map_batches(gate, return_dtype=pl.Boolean, is_elementwise=True))

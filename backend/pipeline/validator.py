@@ -169,7 +169,7 @@ class BatchValidator:
                         failed.filter(~is_blank),
                         spec.name,
                         f"type:{spec.type.value}",
-                        pl.col(source).cast(pl.String),
+                        _as_written(source, batch.schema[source]),
                     )
                 )
                 if spec.required and empty.height:
@@ -271,7 +271,7 @@ class BatchValidator:
             .join(reasons, on=IDX, how="left")
             .sort(IDX)
             .select(
-                *[pl.col(n).cast(pl.String) for n in raw_names],
+                *[_as_written(n, batch.schema[n]) for n in raw_names],
                 pl.col(ROW).alias(row_name),
                 pl.col(REASON).alias(reason_name),
             )
@@ -290,6 +290,12 @@ class BatchValidator:
             .sort(ROW)
         )
         return BatchResult(valid, rejected, located, batch.height, present_counts, type_counts)
+
+
+def _as_written(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A rejected row's cell as text; a number as a spreadsheet shows it (999, not 999.0)."""
+    text = pl.col(name).cast(pl.String)
+    return text.str.strip_suffix(".0") if dtype.is_float() else text
 
 
 def time_of(schema: DatasetSchema, uploaded_at: dt.datetime) -> pl.Expr:

@@ -48,7 +48,7 @@ def test_each_spare_reads_one_workbook_and_the_next_is_waiting_after(tmp_path: P
     second = open_excel(workbook(tmp_path, [["b"], ["2"]]), "xlsx", None, tmp_path)
 
     assert first.header == ["a"] and second.header == ["b"]
-    assert [b["b"].to_list() for b in second.batches()] == [["2"]]
+    assert [b["b"].to_list() for b in second.batches()] == [[2]]
     assert not alive(spare)  # it read the second workbook and exited
     following = excel_child.SPARES.waiting()
     assert following is not None and following != spare and alive(following)

@@ -240,3 +240,22 @@ def test_text_with_any_space_around_it_does_not_convert_to_a_number(target: Colu
     values = pl.Series("v", ["7", *padded], dtype=pl.String)
     converted = values.to_frame().select(convert_fast(pl.col("v"), pl.String(), target))
     assert converted.to_series().to_list() == [7, *[None] * len(padded)]
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [{"a": [1, 2]}, {"a": [1, 2], "b": [0.5, 1.5]}, {"when": [True, False]}],
+)
+def test_a_file_of_typed_columns_that_need_no_check_loads(
+    tmp_path: Path, columns: dict[str, list[Any]]
+) -> None:
+    # Every column already of its type: the pass has no check to run (it refused the file,
+    # "cannot return empty fold").
+    path = tmp_path / "typed.parquet"
+    pl.DataFrame(columns).write_parquet(path)
+    for one_pass in (True, False):
+        outcome, seen = run(path, one_pass=one_pass, datasource="typed")
+        assert outcome.failure is None and outcome.dataset is not None, seen
+        assert pl.read_parquet(outcome.dataset).select(list(columns)).to_dict(as_series=False) == (
+            columns
+        )

@@ -146,3 +146,26 @@ def test_a_carriage_return_inside_a_quoted_field_is_data(tmp_path: Path) -> None
     outcome = run(tmp_path, b'when,note\n2024-01-01,"line one\rline two"\n', datasource="events")
     assert outcome.failure is None, outcome.failure
     assert outcome.report is not None and outcome.report.rows_valid == 1
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "parquet"])
+def test_a_rejected_number_is_written_as_a_spreadsheet_shows_it(tmp_path: Path, kind: str) -> None:
+    rows = [list(row) for row in sales_rows(5)]
+    rows[1][HEADER.index("Unit price")] = "-5"
+    rows[2][HEADER.index("Tax 5%")] = "999"
+    rows[3][HEADER.index("Rating")] = "11"
+    if kind == "xlsx":
+        content = xlsx_bytes(rows=[HEADER, *rows])
+    else:  # numbers as numbers, as a sheet's
+        frame = pl.DataFrame(rows, schema=HEADER, orient="row")
+        numbers = ["Unit price", "Tax 5%", "Total", "cogs", "gross income", "Rating"]
+        frame = frame.with_columns(pl.col(numbers).cast(pl.Float64))
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        content = buffer.getvalue()
+    outcome = run(tmp_path, content, on_invalid=OnInvalid.SKIP)
+    assert outcome.rejected is not None
+    rejected = pl.read_csv(outcome.rejected, infer_schema=False)
+    assert rejected["Unit price"].to_list()[0] == "-5"
+    assert rejected["Tax 5%"].to_list()[1] == "999"
+    assert rejected["Rating"].to_list()[2] == "11"

@@ -50,11 +50,19 @@ _SAVE_AGAIN = "Open it in Excel and save it again as .xlsx, or export it as CSV.
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_ENTRY = "EncryptedPackage\0".encode("utf-16-le")
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*\br="([A-Z]+)(\d+)"[^>]*?(/?)>')
+_SHARED_STRINGS = "xl/sharedStrings.xml"
+# A cell's type attribute saying boolean or ISO date, however the writer quotes and spaces it;
+# any such text counts (one that is not an attribute only costs the child one more read).
+_RARE_CELL = re.compile(rb"""\bt\s*=\s*["'][bd]["']""")
+_RARE_REACH = 64  # bytes kept from one block to the next, so a match across them is found
 
 
-def check_expansion(path: Path, limit: int = MAX_EXPANDED_BYTES) -> None:
+def check_expansion(path: Path, limit: int = MAX_EXPANDED_BYTES) -> bool:
     """Refuse a workbook whose parts inflate to more than `limit` bytes in all, counting what
-    each part's compressed data really inflates to."""
+    each part's compressed data really inflates to. Whether the workbook may hold a boolean cell
+    or a date written as ISO text (an attribute t="b" or t="d", looked for in the same bytes of
+    every part but the shared strings: the reader takes a boolean among numbers for a number, and
+    keeps such a date to the millisecond; see excel_child._read_again)."""
     try:
         with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
             parts = archive.infolist()
@@ -65,10 +73,14 @@ def check_expansion(path: Path, limit: int = MAX_EXPANDED_BYTES) -> None:
                 )
             size = path.stat().st_size
             total = 0
+            rare_cells = False
             for part in parts:
-                total += _inflated_size(raw, part, size, limit - total)
+                found = _Found(part.filename != _SHARED_STRINGS)
+                total += _inflated_size(raw, part, size, limit - total, found)
+                rare_cells = rare_cells or found.rare_cells
                 if total > limit:
                     raise _too_large(limit)
+            return rare_cells
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
         raise _damaged(str(exc)) from exc
 
@@ -85,7 +97,32 @@ def _damaged(why: str) -> ReadError:
     return ReadError(f"the workbook is damaged or not an Excel file: {why}", _SAVE_AGAIN)
 
 
-def _inflated_size(raw: BinaryIO, part: zipfile.ZipInfo, size: int, budget: int) -> int:
+@dataclass
+class _Found:
+    """What a part's bytes hold, looked for as they pass (a cell may be in any part that is not
+    the shared strings: a sheet is found through the workbook's relations, wherever it is)."""
+
+    looked_at: bool
+    rare_cells: bool = False
+    _tail: bytes = b""
+    _values: tuple[bytes, ...] = ()
+
+    def see(self, data: bytes) -> None:
+        if not self.looked_at or self.rare_cells:
+            return
+        if not self._values:  # a writer quotes alike: "b", and 'b' if its first bytes do
+            single = b"='" in data or b"= '" in data
+            self._values = (b'"b"', b'"d"') + ((b"'b'", b"'d'") if single else ())
+        seen = self._tail + data
+        # The values first, a fast search for bytes; the pattern only where one is.
+        if any(value in seen for value in self._values):
+            self.rare_cells = _RARE_CELL.search(seen) is not None
+        self._tail = seen[-_RARE_REACH:]
+
+
+def _inflated_size(
+    raw: BinaryIO, part: zipfile.ZipInfo, size: int, budget: int, found: _Found
+) -> int:
     """What the part's data inflates to (counting stops just past `budget`)."""
     if part.flag_bits & 0x1:
         raise ReadError(
@@ -101,7 +138,14 @@ def _inflated_size(raw: BinaryIO, part: zipfile.ZipInfo, size: int, budget: int)
         raise _damaged(f"the headers of part {part.filename!r} disagree")
     data: int = part.header_offset + _LOCAL_HEADER.size + name_length + extra_length
     if method == _STORED:  # stored bytes are read as they are: no more than the file holds
-        return max(0, min(part.compress_size, size - data))
+        stored = max(0, min(part.compress_size, size - data))
+        raw.seek(data)
+        left = stored if found.looked_at else 0
+        while left > 0:
+            block = raw.read(min(_INFLATE_CHUNK, left))
+            found.see(block)
+            left -= len(block) or left
+        return stored
     if method != _DEFLATED:
         raise ReadError(
             f"part {part.filename!r} of the workbook is compressed with "
@@ -110,19 +154,20 @@ def _inflated_size(raw: BinaryIO, part: zipfile.ZipInfo, size: int, budget: int)
             "or export the sheet as CSV.",
         )
     raw.seek(data)
-    return _inflate(raw, part.filename, budget)
+    return _inflate(raw, part.filename, budget, found)
 
 
-def _inflate(raw: BinaryIO, name: str, budget: int) -> int:
+def _inflate(raw: BinaryIO, name: str, budget: int, found: _Found) -> int:
     """Inflate a raw deflate stream to its end, whatever the headers say, in bounded chunks."""
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     total = 0
     while not inflater.eof and total <= budget:
         compressed = inflater.unconsumed_tail or raw.read(_READ_CHUNK)
-        inflated = len(inflater.decompress(compressed, _INFLATE_CHUNK))
+        inflated = inflater.decompress(compressed, _INFLATE_CHUNK)
         if not compressed and not inflated:
             raise _damaged(f"part {name!r} ends before its compressed data does")
-        total += inflated
+        found.see(inflated)
+        total += len(inflated)
     return total
 
 
@@ -169,15 +214,14 @@ def open_excel(
     `replenish`: see excel_child.read_grid."""
     check = (lambda: check_expansion(path)) if file_format == "xlsx" else None
     loaded = _read_grid(path, file_format, sheet, workdir, check, replenish)
-    grid, index, name = loaded.frame, loaded.index, loaded.sheet
-    if grid.height == 0:
+    index, name = loaded.index, loaded.sheet
+    if not loaded.header:
         raise ReadError(
             f"sheet {name!r} is empty", "Put the column names in the first row and data below."
         )
     start = first_used_row(path, index) if file_format == "xlsx" else 1
-    names = ["" if v is None else _cell_text(v) for v in grid.row(0)]
-    header = check_header(names, limits.column_name_chars)
-    data = grid.slice(1)
+    header = check_header(loaded.header, limits.column_name_chars)
+    data = loaded.frame
     data.columns = header
     # A time-of-day cell is a fraction of a day, which the reader places on the sheet's day
     # zero: keep the time ("12:24:00"), not "1899-12-31 12:24:00". The pattern is only run on
@@ -196,15 +240,13 @@ def open_excel(
     )
     # Rows with no value at all are gaps in the sheet, not data. A text holds a value when it
     # has a character that is not white space (what strip_chars keeps, without copying text).
-    has_value = pl.any_horizontal(
-        [
-            pl.col(h).str.contains(r"\S")
-            if frame.schema[h] == pl.String
-            else pl.col(h).is_not_null()
-            for h in header
-        ]
-    )
-    frame = frame.filter(has_value)
+    # When every row holds a number (or a date), no text need be looked at.
+    typed = [pl.col(h).is_not_null() for h in header if frame.schema[h] != pl.String]
+    if not typed or not frame.select(pl.any_horizontal(typed).all()).item():
+        has_value = pl.any_horizontal(
+            [pl.col(h).str.contains(r"\S") for h in header if frame.schema[h] == pl.String] + typed
+        )
+        frame = frame.filter(has_value)
     info = SourceInfo(
         format=file_format, encoding=None, delimiter=None, sheet=name, row_label="row"
     )
@@ -216,7 +258,7 @@ def _read_grid(
     file_format: str,
     sheet: str | None,
     workdir: Path,
-    meanwhile: Callable[[], None] | None,
+    meanwhile: Callable[[], bool] | None,
     replenish: bool,
 ) -> Grid:
     # calamine picks its reader by the file's extension; the stored upload has none (without,
@@ -261,9 +303,3 @@ def is_encrypted(path: Path) -> bool:
             tail = data[-len(_ENCRYPTED_ENTRY) :]
             offset += len(block)
     return False
-
-
-def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
