@@ -18,7 +18,7 @@ from backend.api import edge
 from backend.config import Settings
 from backend.druid import urls
 from backend.pipeline.sources.base import ReadError
-from backend.pipeline.sources.excel_child import sheet_index
+from backend.pipeline.sources.excel_cells import sheet_index
 from backend.schema import graphiql
 from tests.conftest import App, Backend, app_for
 from tests.factories import sales_csv, upload

@@ -62,7 +62,7 @@ def check_expansion(path: Path, limit: int = MAX_EXPANDED_BYTES) -> bool:
     each part's compressed data really inflates to. Whether the workbook may hold a boolean cell
     or a date written as ISO text (an attribute t="b" or t="d", looked for in the same bytes of
     every part but the shared strings: the reader takes a boolean among numbers for a number, and
-    keeps such a date to the millisecond; see excel_child._read_again)."""
+    keeps such a date to the millisecond; see excel_cells._read_again)."""
     try:
         with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
             parts = archive.infolist()
