@@ -127,12 +127,7 @@ def _header(reader: fastexcel.ExcelReader, index: int, columns: list[Any]) -> li
     row = reader.load_sheet(index, header_row=None, n_rows=1, dtype_coercion="coerce").to_polars()
     if not row.height:
         return []
-    shown = row.select(
-        pl.col(name).map_batches(number_texts, return_dtype=pl.String)
-        if dtype.is_float()
-        else _as_text(pl.col(name), dtype)
-        for name, dtype in row.schema.items()
-    )
+    shown = row.select(_as_text(pl.col(name), dtype) for name, dtype in row.schema.items())
     return ["" if value is None else str(value) for value in shown.row(0)]
 
 
@@ -169,7 +164,7 @@ def _read_again(
     again.columns = [_again(name) for name in again.columns]
     both = pl.concat([frame, again], how="horizontal")
     mended = [
-        pl.when(_number_text(pl.col(name)) & (pl.col(_again(name)) != 0))
+        pl.when(_may_be_a_number_cell(pl.col(name)) & (pl.col(_again(name)) != 0))
         .then(pl.col(_again(name)).map_batches(number_texts, return_dtype=pl.String))
         .otherwise(pl.col(name))
         .alias(name)
@@ -188,7 +183,9 @@ def _numbers_among_texts(frame: pl.DataFrame) -> list[str]:
         texts = [name for name, has in zip(texts, found, strict=True) if has]
     if not texts:
         return []
-    found = frame.select(_number_text(pl.col(name)).any().alias(name) for name in texts).row(0)
+    found = frame.select(
+        _may_be_a_number_cell(pl.col(name)).any().alias(name) for name in texts
+    ).row(0)
     return [name for name, has in zip(texts, found, strict=True) if has]
 
 
@@ -214,14 +211,10 @@ def _texts_kept(both: pl.DataFrame, schema: pl.Schema, gaps: list[str]) -> list[
     mended = []
     for name, has in zip(gaps, held, strict=True):
         dtype = schema[name]
-        if dtype.is_temporal() and dtype != pl.Duration:
+        if _is_date(dtype):
             mended.append(pl.col(_again(name)).alias(name))
         elif has:
-            shown = (
-                pl.col(name).map_batches(number_texts, return_dtype=pl.String)
-                if dtype.is_float()
-                else _as_text(pl.col(name), dtype)
-            )
+            shown = _as_text(pl.col(name), dtype)
             mended.append(
                 pl.when(lost[name]).then(pl.col(_again(name))).otherwise(shown).alias(name)
             )
@@ -230,7 +223,12 @@ def _texts_kept(both: pl.DataFrame, schema: pl.Schema, gaps: list[str]) -> list[
 
 def _may_change(dtype: pl.DataType) -> bool:
     """A column the typed read may have changed when the sheet holds rare cells."""
-    return dtype.is_numeric() or (dtype.is_temporal() and dtype != pl.Duration)
+    return dtype.is_numeric() or _is_date(dtype)
+
+
+def _is_date(dtype: pl.DataType) -> bool:
+    """A column of dates, date-times or times of day (not durations)."""
+    return dtype.is_temporal() and dtype != pl.Duration
 
 
 def _again(name: str) -> str:
@@ -256,7 +254,7 @@ def _empty(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return column.is_null()
 
 
-def _number_text(text: pl.Expr) -> pl.Expr:
+def _may_be_a_number_cell(text: pl.Expr) -> pl.Expr:
     """Whether a text is one the reader may have made of a number cell, of at most 15 digits."""
     digits = text.str.replace_all(r"[-.]", "").str.strip_chars_start("0").str.len_chars()
     return text.str.contains(_NUMBER_TEXT) & (digits <= SIGNIFICANT_DIGITS)
@@ -277,6 +275,9 @@ def as_loaded(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _as_text(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A typed column's cells as the sheet shows them."""
+    if dtype.is_float():
+        return column.map_batches(number_texts, return_dtype=pl.String)
     if dtype == pl.Datetime:
         return column.dt.strftime("%Y-%m-%d %H:%M:%S%.f")
     if dtype == pl.Date:
