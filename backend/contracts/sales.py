@@ -86,12 +86,14 @@ def _derived(
 
 
 def _a_quantity(value: pl.Expr) -> pl.Expr:
-    """A value a Quantity could have been (a negative Unit price implies a negative one)."""
-    return whole(value) & positive(value)
+    """A value a Quantity could have been (a negative Unit price implies a negative one): a
+    whole number, at least 1 (whole() takes 1E-9 for 0, which positive() lets through)."""
+    return whole(value) & (value.round(0) >= 1)
 
 
 def _a_price(value: pl.Expr) -> pl.Expr:
-    return cents(value) & positive(value)
+    """A value a Unit price could have been: whole cents, at least one."""
+    return cents(value) & ((value * 100).round(0) >= 1)
 
 
 DERIVED = DerivedColumns(

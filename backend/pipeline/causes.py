@@ -15,6 +15,7 @@ from backend.contracts.words import listed
 LIKELY_CAUSE = "likely_cause"
 IDX = "__idx"  # the batch's row index (validator.IDX)
 _EXPECTED, _HAS, _IMPLIED, _FAILED = "__expected", "__has", "__implied", "__failed"
+_HELD = "__held"  # the row's other inputs are plausible (taken before the suspect changes)
 
 Names = Callable[[str], str]
 
@@ -78,13 +79,25 @@ def by_likely_cause(
 
 
 def _explained(rows: pl.DataFrame, suspect: Suspect, derived: DerivedColumns) -> pl.DataFrame:
-    """The rows whose derived columns all agree once `suspect` takes its implied value."""
+    """The rows whose derived columns all agree once `suspect` takes its implied value, where
+    that value and the row's other inputs are plausible: beside a Unit price of 1E-9, cogs /
+    Unit price is a whole Quantity that fits every derived column, but the price is the one
+    wrong."""
     implied = suspect.implied.round(suspect.decimals)
-    tried = rows.with_columns(implied.alias(_IMPLIED), pl.col(suspect.column).alias(_HAS))
+    computed = derived.by_column()
+    others = [
+        other.plausible(pl.col(other.column))
+        for other in derived.suspects
+        if other.column != suspect.column and other.column not in computed
+    ]
+    held = pl.all_horizontal(others) if others else pl.lit(True)
+    tried = rows.with_columns(
+        implied.alias(_IMPLIED), pl.col(suspect.column).alias(_HAS), held.alias(_HELD)
+    )
     tried = tried.with_columns(pl.col(_IMPLIED).alias(suspect.column))
     fits = pl.all_horizontal([d.passes for d in derived.derived])
     differs = (pl.col(_IMPLIED) - pl.col(_HAS)).abs() > 10 ** -(suspect.decimals + 2)
-    ok = (fits & suspect.plausible(suspect.implied) & differs).fill_null(False)
+    ok = (fits & suspect.plausible(suspect.implied) & differs & pl.col(_HELD)).fill_null(False)
     return tried.filter(ok)
 
 

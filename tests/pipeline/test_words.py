@@ -236,6 +236,22 @@ def test_one_wrong_quantity_is_named_once_as_the_likely_cause(tmp_path: Path) ->
     ]
 
 
+@pytest.mark.parametrize("price", ["1E-9", "0.0001"])
+def test_an_input_is_not_blamed_for_what_an_implausible_other_input_did(
+    tmp_path: Path, price: str
+) -> None:
+    # A Unit price below a cent (a cell that lost its scale): cogs / Unit price is a whole
+    # number, so "Quantity is likely wrong: ... fit a Quantity of 522830000000" fitted every
+    # derived column, but only beside that price. The price is the input to name.
+    outcome = sales_file(tmp_path, {"Unit price": price})
+
+    said = [s["message"] for c in found(outcome).values() for s in c["samples"]]
+    assert said == [
+        "Unit price is likely wrong: cogs, Tax 5% and Total fit a Unit price of 74.69; the "
+        "file has 0.00"
+    ]
+
+
 def test_a_wrong_derived_value_is_named_with_the_columns_that_follow_it(tmp_path: Path) -> None:
     outcome = sales_file(tmp_path, {"Tax 5%": "30.00"}, {"Total": "600.00"})
 
