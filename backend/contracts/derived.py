@@ -94,3 +94,13 @@ def fixed(value: pl.Expr, decimals: int | None) -> pl.Expr:
         fraction = (scaled.abs() % 10**decimals).cast(pl.String).str.zfill(decimals)
         said = pl.concat_str([sign, whole_part, pl.lit("."), fraction])
     return pl.when(scaled.is_null()).then(value.cast(pl.String)).otherwise(said)
+
+
+def as_in_file(value: pl.Expr, decimals: int | None) -> pl.Expr:
+    """A value from the file with `decimals` decimals (600.00) when they say all of it, else
+    as Polars writes the number (1e-9, 74.6912): "the file has 0.00" would hide what is there."""
+    if decimals is None:
+        return value.cast(pl.String)
+    scaled = value.cast(pl.Float64) * 10**decimals
+    whole = (scaled - scaled.round(0)).abs() <= 1e-9 * pl.max_horizontal(scaled.abs(), 1.0)
+    return pl.when(whole).then(fixed(value, decimals)).otherwise(value.cast(pl.String))

@@ -9,13 +9,12 @@ from collections.abc import Callable
 
 import polars as pl
 
-from backend.contracts.derived import DerivedColumns, Suspect, fixed, render
+from backend.contracts.derived import DerivedColumns, Suspect, as_in_file, fixed, render
 from backend.contracts.words import listed
 
 LIKELY_CAUSE = "likely_cause"
 IDX = "__idx"  # the batch's row index (validator.IDX)
 _EXPECTED, _HAS, _IMPLIED, _FAILED = "__expected", "__has", "__implied", "__failed"
-_HELD = "__held"  # the row's other inputs are plausible (taken before the suspect changes)
 
 Names = Callable[[str], str]
 
@@ -34,7 +33,7 @@ def with_expected(
         values = candidates.filter(pl.col(IDX).is_in(mine[IDX].implode())).select(
             IDX,
             fixed(spec.expected, spec.decimals).alias(_EXPECTED),
-            fixed(pl.col(spec.column), spec.decimals).alias(_HAS),
+            as_in_file(pl.col(spec.column), spec.decimals).alias(_HAS),
         )
         detail = pl.format(
             f"{name(spec.column)} should be {{}} ({render(spec.formula, name)}); the file has {{}}",
@@ -90,14 +89,12 @@ def _explained(rows: pl.DataFrame, suspect: Suspect, derived: DerivedColumns) ->
         for other in derived.suspects
         if other.column != suspect.column and other.column not in computed
     ]
-    held = pl.all_horizontal(others) if others else pl.lit(True)
-    tried = rows.with_columns(
-        implied.alias(_IMPLIED), pl.col(suspect.column).alias(_HAS), held.alias(_HELD)
-    )
+    held = rows.filter(pl.all_horizontal(others)) if others else rows
+    tried = held.with_columns(implied.alias(_IMPLIED), pl.col(suspect.column).alias(_HAS))
     tried = tried.with_columns(pl.col(_IMPLIED).alias(suspect.column))
     fits = pl.all_horizontal([d.passes for d in derived.derived])
     differs = (pl.col(_IMPLIED) - pl.col(_HAS)).abs() > 10 ** -(suspect.decimals + 2)
-    ok = (fits & suspect.plausible(suspect.implied) & differs & pl.col(_HELD)).fill_null(False)
+    ok = (fits & suspect.plausible(suspect.implied) & differs).fill_null(False)
     return tried.filter(ok)
 
 
@@ -107,7 +104,8 @@ def _cause(
     column = name(suspect.column)
     failed = pl.col(_FAILED).list.filter(pl.element() != suspect.column)
     others = _listed(failed.list.eval(pl.element().replace_strict(_names(explained, name))))
-    implied, has = fixed(pl.col(_IMPLIED), suspect.decimals), fixed(pl.col(_HAS), suspect.decimals)
+    implied = fixed(pl.col(_IMPLIED), suspect.decimals)
+    has = as_in_file(pl.col(_HAS), suspect.decimals)
     own = derived.by_column().get(suspect.column)
     if own is None:  # an input: the derived columns fit another value
         said = pl.format(

@@ -236,9 +236,9 @@ def test_one_wrong_quantity_is_named_once_as_the_likely_cause(tmp_path: Path) ->
     ]
 
 
-@pytest.mark.parametrize("price", ["1E-9", "0.0001"])
+@pytest.mark.parametrize(("price", "has"), [("1E-9", "1e-9"), ("0.0001", "0.0001")])
 def test_an_input_is_not_blamed_for_what_an_implausible_other_input_did(
-    tmp_path: Path, price: str
+    tmp_path: Path, price: str, has: str
 ) -> None:
     # A Unit price below a cent (a cell that lost its scale): cogs / Unit price is a whole
     # number, so "Quantity is likely wrong: ... fit a Quantity of 522830000000" fitted every
@@ -248,7 +248,7 @@ def test_an_input_is_not_blamed_for_what_an_implausible_other_input_did(
     said = [s["message"] for c in found(outcome).values() for s in c["samples"]]
     assert said == [
         "Unit price is likely wrong: cogs, Tax 5% and Total fit a Unit price of 74.69; the "
-        "file has 0.00"
+        f"file has {has}"  # as written, not "0.00": two decimals would hide what is there
     ]
 
 
@@ -261,6 +261,16 @@ def test_a_wrong_derived_value_is_named_with_the_columns_that_follow_it(tmp_path
         "agrees with; the file has 30.00",
         "Total is likely wrong: it should be 548.97 (Quantity × Unit price + Tax 5%), which "
         "gross income and gross margin percentage agree with; the file has 600.00",
+    ]
+
+
+def test_a_value_the_decimals_would_round_is_said_as_the_file_has_it(tmp_path: Path) -> None:
+    outcome = sales_file(tmp_path, {}, {"Total": "600.004"})
+
+    said = [s["message"] for c in found(outcome).values() for s in c["samples"]]
+    assert said == [
+        "Total is likely wrong: it should be 548.97 (Quantity × Unit price + Tax 5%), which "
+        "gross income and gross margin percentage agree with; the file has 600.004",
     ]
 
 
