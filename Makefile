@@ -59,8 +59,12 @@ run: seed
 worker: migrate
 	$(BIN)/python -m backend worker
 
+# Two test processes (pytest-xdist): ~700 tests each start a server, worker or CLI process and wait on
+# it, so the second core works while the first waits. They share one Druid (tests/druid_local.py).
+# worksteal: an idle worker takes tests queued on the other, so a long test does not end the run alone.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check backend tests bench alembic

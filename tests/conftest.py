@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import threading
 import time
@@ -117,14 +118,15 @@ async def embedded(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
 @pytest.fixture(scope="session")
 def druid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDruid]:
-    """A real Druid for the session (druid/local/druid.py), on ports of its own."""
-    from tests.druid_local import start_druid
+    """A real Druid for the run (druid/local/druid.py), on ports of its own, shared by the
+    run's pytest-xdist workers (their base temp folders have the run's as parent)."""
+    from tests.druid_local import shared_druid
 
-    cluster = start_druid(tmp_path_factory.mktemp("druid"))
-    try:
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    with shared_druid(root / "druid") as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 async def make_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> Backend:

