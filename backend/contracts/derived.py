@@ -85,7 +85,7 @@ def fixed(value: pl.Expr, decimals: int | None) -> pl.Expr:
     that (1e17, inf, NaN: a 64-bit integer cannot hold it scaled) as Polars writes it."""
     if decimals is None:
         return value.cast(pl.String)
-    scaled = (value.cast(pl.Float64) * 10**decimals).round(0).cast(pl.Int64, strict=False)
+    scaled = _scaled(value, decimals).round(0).cast(pl.Int64, strict=False)
     sign = pl.when(scaled < 0).then(pl.lit("-")).otherwise(pl.lit(""))
     whole_part = (scaled.abs() // 10**decimals).cast(pl.String)
     if decimals == 0:
@@ -96,11 +96,16 @@ def fixed(value: pl.Expr, decimals: int | None) -> pl.Expr:
     return pl.when(scaled.is_null()).then(value.cast(pl.String)).otherwise(said)
 
 
+def _scaled(value: pl.Expr, decimals: int) -> pl.Expr:
+    """The number in units of its last decimal (548.97 with 2 decimals: 54897.0)."""
+    return value.cast(pl.Float64) * 10**decimals
+
+
 def as_in_file(value: pl.Expr, decimals: int | None) -> pl.Expr:
     """A value from the file with `decimals` decimals (600.00) when they say all of it, else
     as Polars writes the number (1e-9, 74.6912): "the file has 0.00" would hide what is there."""
     if decimals is None:
         return value.cast(pl.String)
-    scaled = value.cast(pl.Float64) * 10**decimals
+    scaled = _scaled(value, decimals)
     whole = (scaled - scaled.round(0)).abs() <= 1e-9 * pl.max_horizontal(scaled.abs(), 1.0)
     return pl.when(whole).then(fixed(value, decimals)).otherwise(value.cast(pl.String))
