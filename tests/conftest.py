@@ -1,5 +1,9 @@
 """Fixtures: every backend-facing test runs on the embedded default (SQLite + local folder) and on
-PostgreSQL + S3 (a throwaway cluster and moto's server, both real and reached over the network)."""
+PostgreSQL + S3 (a throwaway cluster and moto's server, both real and reached over the network).
+
+`make test` runs two test processes (pytest-xdist): each starts its own cluster and S3 server and
+they share one Druid, so a test writes only under its own temporary folders, binds only free
+ports and names what it puts in Druid with a prefix of its own."""
 
 from __future__ import annotations
 
