@@ -10,8 +10,8 @@ Set DRUID_TEST_URL=http://127.0.0.1:8888 to use an already running Druid instead
 nothing is started or stopped then.
 
 Under pytest-xdist (`make test` runs two workers) the workers share one Druid: `shared_druid`
-starts it for the first worker that needs it and stops it when the last one is done, two on 2
-cores would start slower and fight over the indexer's two task slots.
+starts it for the first worker that needs it and stops it when the last one is done (two
+Druids on 2 cores would each start slower, and hold memory for no gain).
 """
 
 from __future__ import annotations
