@@ -98,7 +98,8 @@ def fixed(value: pl.Expr, decimals: int | None) -> pl.Expr:
 
 def _scaled(value: pl.Expr, decimals: int) -> pl.Expr:
     """The number in units of its last decimal (548.97 with 2 decimals: 54897.0)."""
-    return value.cast(pl.Float64) * 10**decimals
+    unit: int = 10**decimals
+    return value.cast(pl.Float64) * unit
 
 
 def as_in_file(value: pl.Expr, decimals: int | None) -> pl.Expr:
