@@ -17,7 +17,8 @@ from bench.load import run_load
 from tests.conftest import Backend
 from tests.e2e.processes import process_env, uvicorn_server
 
-pytestmark = pytest.mark.slow
+# Liveness is timed against the wall clock: alone, not beside another test process (Makefile).
+pytestmark = [pytest.mark.slow, pytest.mark.solo]
 
 
 def test_two_hundred_clients_and_a_heavy_query_keep_the_service_live(
