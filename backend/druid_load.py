@@ -34,7 +34,14 @@ from backend.druid import copy as druid_copy
 from backend.druid import rollup as rolled
 from backend.druid import urls
 from backend.druid.client import DruidClient, DruidRequestError, DruidUnavailable, TaskState
-from backend.druid.spec import TASK_COLUMN, HttpLocation, InputFormat, S3Location, input_source
+from backend.druid.spec import (
+    TASK_COLUMN,
+    HttpLocation,
+    InputFormat,
+    S3Location,
+    input_source,
+    with_text_copies,
+)
 from backend.druid.sql import quote
 from backend.monitoring import tracing
 from backend.priority import run_heavy
@@ -296,7 +303,9 @@ class DruidPhase:
             druid_report=report,
             druid_rollup=None,  # recorded again once this run's rollup is queryable
         )
-        spec = spec_with_input(task.druid_spec, location, druid_task)
+        spec = with_text_copies(
+            spec_with_input(task.druid_spec, location, druid_task), choice.texts
+        )
         try:
             submitted = await self.client.submit(spec)
         except DruidRequestError as exc:

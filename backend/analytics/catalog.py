@@ -61,7 +61,8 @@ async def load_versions(
 
 
 def common_rollup(recorded: list[str | None]) -> Choice | None:
-    """The dimensions and measures (same type) that every dataset's rollup has."""
+    """The dimensions and measures (same type) that every dataset's rollup has, and the text
+    copies every dataset's raw load has (an older load without one: its rows have none)."""
     if not recorded or any(r is None for r in recorded):
         return None
     choices = [Choice.from_json(r) for r in recorded if r is not None]
@@ -69,6 +70,7 @@ def common_rollup(recorded: list[str | None]) -> Choice | None:
     return Choice(
         tuple(d for d in first.dimensions if all(d in c.dimensions for c in others)),
         tuple(m for m in first.measures if all(m in c.measures for c in others)),
+        tuple(t for t in first.texts if all(t in c.texts for c in others)),
     )
 
 

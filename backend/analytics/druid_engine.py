@@ -34,7 +34,7 @@ from backend.druid.client import (
     SqlResult,
     parse_timestamp,
 )
-from backend.druid.spec import TASK_COLUMN
+from backend.druid.spec import hidden
 from backend.druid.sql import quote
 
 # Druid SQL types in the vocabulary the embedded engine uses for column types.
@@ -100,7 +100,7 @@ class DruidEngine:
             self._schemas[key] = {
                 str(name): TYPE_NAMES.get(str(kind), str(kind))
                 for name, kind in result.rows
-                if name != TASK_COLUMN
+                if not hidden(str(name))
             }
         return self._schemas[key]
 
@@ -135,7 +135,8 @@ class DruidEngine:
             table = quote(rolled.datasource)
             return rolled.finish(_result(await self._sql(*build_sql(rolled.query, table))))
         if self.native_queries and query.measures:  # raw rows: simple shapes natively too
-            raw = druid_native.build(query, f"{self.prefix}{source.name}", None, schema)
+            texts = source.druid_rollup.texts if source.druid_rollup else ()
+            raw = druid_native.build(query, f"{self.prefix}{source.name}", None, schema, texts)
             if raw is not None:
                 return raw.result(await self._native(raw.body))
         text, parameters = build_sql(query, self.table(source))
@@ -267,7 +268,7 @@ def _epoch(millis: Any) -> dt.datetime:
 
 
 def _result(found: SqlResult) -> Result:
-    keep = [i for i, name in enumerate(found.columns) if name != TASK_COLUMN]
+    keep = [i for i, name in enumerate(found.columns) if not hidden(name)]
     types = found.sql_types
     rows = [tuple(_value(row[i], types[i]) for i in keep) for row in found.rows]
     return Result([found.columns[i] for i in keep], rows)

@@ -34,6 +34,7 @@ from backend.analytics.query import (
 from backend.contracts.schema import PERIOD
 from backend.druid.client import parse_timestamp
 from backend.druid.rollup import ROWS, Choice
+from backend.druid.spec import text_copy
 
 # Druid's own bounds of all time (Intervals.ETERNITY): an open end of a `__time` range.
 ETERNITY_START = "-146136543-09-08T08:23:32.096Z"
@@ -188,11 +189,16 @@ def _limit_spec(query: Query, aggregated: set[str], kinds: dict[str, str]) -> di
 
 
 def build(
-    query: Query, datasource: str, choice: Choice | None, schema: dict[str, str]
+    query: Query,
+    datasource: str,
+    choice: Choice | None,
+    schema: dict[str, str],
+    texts: tuple[str, ...] = (),
 ) -> Native | None:
     """The native query for `query` over the rolled-up `datasource` (its metrics already in
-    place of the raw columns), or with `choice` None over the raw rows of `datasource`; None:
-    ask in SQL."""
+    place of the raw columns), or with `choice` None over the raw rows of `datasource`, grouped
+    by the text copy of a number in `texts` (read back as the number) when not by a period too;
+    None: ask in SQL."""
     aggregated = _aggregations(query, choice, schema)
     kinds = {d: DIMENSION_TYPES.get(schema.get(d, "")) for d in query.dimensions}
     if choice is not None and any(k != "STRING" for k in kinds.values()):
@@ -233,12 +239,19 @@ def build(
         if limit is None:
             return None
         body["queryType"] = "groupBy"
-        body["dimensions"] = [
-            {"type": "default", "dimension": d, "outputName": d, "outputType": typed[d]}
-            for d in query.dimensions
-        ]
+        # By a period, Druid orders a bucket's keys as their type: the copy's would be text.
+        copies = texts if query.granularity is None else ()
+        body["dimensions"] = [_dimension(d, typed[d], d in copies) for d in query.dimensions]
         body["limitSpec"] = limit
     return Native(body, _reader(query, reads, typed))
+
+
+def _dimension(name: str, kind: str, as_text: bool) -> dict[str, Any]:
+    """A grouping key; a number with a text copy grouped by the copy (dictionary-coded: about
+    half the time at 5M rows), its keys read back as numbers by `_key` and ordered as numbers."""
+    if as_text and kind != "STRING":
+        return {"type": "default", "dimension": text_copy(name), "outputName": name}
+    return {"type": "default", "dimension": name, "outputName": name, "outputType": kind}
 
 
 def _key(raw: Any, kind: str) -> Any:

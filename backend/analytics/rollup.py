@@ -102,7 +102,7 @@ def dimensions_of(frame: pl.LazyFrame, schema: pl.Schema, datasource: str) -> li
     return [c for c, n in zip(strings, counts, strict=True) if n <= MAX_DIMENSION_VALUES]
 
 
-def _histograms(frame: pl.LazyFrame, measures: list[str]) -> dict[str, list[Any]]:
+def histograms(frame: pl.LazyFrame, measures: list[str]) -> dict[str, list[Any]]:
     if not measures:
         return {}
     limit = MAX_HISTOGRAM_VALUES + 1
@@ -124,8 +124,8 @@ def build(dataset: Path, target: Path, datasource: str) -> Spec:
     timed = TIME in schema
     dimensions = dimensions_of(frame, schema, datasource)
     measures = [c for c, t in schema.items() if is_measure(t) and not c.startswith("__")]
-    histograms = _histograms(frame, measures)
-    spec = Spec(True, timed, tuple(dimensions), tuple(measures), histograms)
+    counted = histograms(frame, measures)
+    spec = Spec(True, timed, tuple(dimensions), tuple(measures), counted)
     keys = [pl.col(TIME).dt.truncate("1h")] if timed else []
     keys += [pl.col(d) for d in dimensions]
     aggregates = [pl.len().cast(pl.Int64).alias(ROWS)]
@@ -139,7 +139,7 @@ def build(dataset: Path, target: Path, datasource: str) -> Spec:
             values.min().alias(stat("min", column)),
             values.max().alias(stat("max", column)),
         ]
-    for column, known in histograms.items():
+    for column, known in counted.items():
         aggregates += [
             (pl.col(column) == value).sum().cast(pl.UInt32).alias(bucket(column, index))
             for index, value in enumerate(known)

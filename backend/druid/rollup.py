@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from backend.druid.spec import COARSER, TASK_COLUMN, widened
+from backend.druid.spec import COARSER, TASK_COLUMN, copyable, widened
 from backend.redaction import redact
 
 # User datasource names are letters, digits and "_" (and so is DRUID_DATASOURCE_PREFIX): a name
@@ -66,13 +66,19 @@ def metric(kind: str, column: str) -> str:
 
 @dataclass(frozen=True)
 class Choice:
-    """What a dataset's rollup holds: its dimensions and its measures with their Druid type."""
+    """What a dataset's rollup holds: its dimensions and its measures with their Druid type;
+    and the numeric columns its raw load also holds as text (`spec.text_copy`)."""
 
     dimensions: tuple[str, ...]
     measures: tuple[tuple[str, str], ...]  # (column, "long" | "double")
+    texts: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dimensions": list(self.dimensions), "measures": dict(self.measures)}
+        return {
+            "dimensions": list(self.dimensions),
+            "measures": dict(self.measures),
+            "texts": list(self.texts),
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
@@ -83,6 +89,7 @@ class Choice:
         return cls(
             tuple(str(d) for d in data.get("dimensions") or ()),
             tuple((str(k), str(v)) for k, v in measures.items() if v in KINDS),
+            tuple(str(t) for t in data.get("texts") or ()),  # none before they were loaded
         )
 
     @classmethod
@@ -92,7 +99,7 @@ class Choice:
 
 def fit(raw: dict[str, Any], choice: Choice) -> Choice:
     """The choice as the raw spec loads the columns: its string dimensions, and its numeric
-    columns with the spec's types."""
+    columns with the spec's types (those given a text copy too when Druid can name them)."""
     types = {
         str(d["name"]): str(d.get("type", "string"))
         for d in raw["spec"]["dataSchema"]["dimensionsSpec"]["dimensions"]
@@ -100,6 +107,7 @@ def fit(raw: dict[str, Any], choice: Choice) -> Choice:
     return Choice(
         tuple(d for d in choice.dimensions if types.get(d) == "string"),
         tuple((n, types[n]) for n, _ in choice.measures if types.get(n) in KINDS),
+        tuple(t for t in choice.texts if types.get(t) in KINDS and copyable(t)),
     )
 
 

@@ -1,8 +1,9 @@
 """Column names the service uses for itself: a file's column may not take one silently.
 
 `__row`, `__problem` and the others are columns every batch is given while it is read and
-checked; `ingest_task_id` is given to every row loaded into Druid and `__period` names the
-periods of grouped results: a file's column of such a name would be overwritten or would clash.
+checked; `ingest_task_id` is given to every row loaded into Druid, `__text:<column>` is a
+number's text copy in Druid and `__period` names the periods of grouped results: a file's column
+of such a name would be overwritten or would clash.
 They are refused.
 
 `__time` is the timestamp every row is given. A file with a `__time` column (a Druid export,
@@ -18,14 +19,14 @@ Names are matched ignoring case and surrounding spaces, as the schema matches co
 from __future__ import annotations
 
 from backend.contracts.schema import PERIOD, TIME, DatasetSchema
-from backend.druid.spec import TASK_COLUMN
+from backend.druid.spec import TASK_COLUMN, TEXT_COPY
 from backend.pipeline.sources.base import PROBLEM, ROW, ReadError
 from backend.pipeline.validator import CONVERTED, FAST, IDX, REASON, VALUE
 
-# Also taken by the engines: the column every Druid row gets (the loading task's id), and the
-# period column of grouped analytics results.
+# Also taken by the engines: the column every Druid row gets (the loading task's id), the text
+# copies of numbers in Druid, and the period column of grouped analytics results.
 INTERNAL = (ROW, PROBLEM, IDX, REASON, TASK_COLUMN, PERIOD)
-INTERNAL_PREFIXES = (FAST, CONVERTED, VALUE)
+INTERNAL_PREFIXES = (FAST, CONVERTED, VALUE, TEXT_COPY)
 RENAME_TIME = (
     f"Rename the column (for example to source_time) and upload again. A new datasource uses a "
     f"column named {TIME} that holds timestamps as its time column, when time_column names no "

@@ -5,6 +5,7 @@ answers equal the SQL path's runs against a real Druid in tests/analytics/test_e
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -175,3 +176,38 @@ def test_counts_and_sums_of_raw_rows_by_a_number_read_back_typed_in_its_order() 
 )
 def test_other_raw_shapes_stay_sql(asked: Query) -> None:
     assert build(asked, "p_sales", None, RAW | {TIME: "Datetime"}) is None
+
+
+def test_a_number_with_a_text_copy_is_grouped_by_the_copy_and_read_back_as_the_number() -> None:
+    """Raw rows grouped by a number every load also holds as text: Druid groups by the
+    dictionary-coded copy; the keys come back as the number (the SQL path's type), ordered as
+    numbers ("10.0" after "9.5"), the other keys unchanged."""
+    asked = Query(
+        "sales", (Measure(Aggregate.COUNT, None, "n"),), dimensions=("Rating", "Quantity")
+    )
+    native = build(asked, "p_sales", None, RAW, texts=("Rating",))
+    assert native is not None
+    assert native.body["dimensions"] == [
+        {"type": "default", "dimension": "__text:Rating", "outputName": "Rating"},
+        {
+            "type": "default",
+            "dimension": "Quantity",
+            "outputName": "Quantity",
+            "outputType": "LONG",
+        },
+    ]
+    assert [c["dimensionOrder"] for c in native.body["limitSpec"]["columns"]] == ["numeric"] * 2
+    events = [
+        {"Rating": None, "Quantity": 1, "n": 2},
+        {"Rating": "9.5", "Quantity": 2, "n": 1},
+        {"Rating": "10.0", "Quantity": 2, "n": 4},
+    ]
+    found = native.result([{"event": e} for e in events])
+    assert found.rows == [(None, 1, 2), (9.5, 2, 1), (10.0, 2, 4)]
+    assert all(isinstance(row[0], float) for row in found.rows[1:])
+    # By a period too, Druid would order a bucket's keys as text: the number itself then.
+    by_month = build(
+        replace(asked, granularity=Granularity.MONTH), "p_sales", None, RAW, ("Rating",)
+    )
+    assert by_month is not None
+    assert by_month.body["dimensions"][0]["dimension"] == "Rating"

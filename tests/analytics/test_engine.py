@@ -30,7 +30,7 @@ from backend.analytics.query import (
 )
 from backend.druid.client import DruidClient, DruidUnavailable
 from backend.druid.rollup import Choice, rollup_datasource
-from backend.druid.spec import TASK_COLUMN
+from backend.druid.spec import TASK_COLUMN, TEXT_COPY
 from backend.monitoring.metrics import Registry
 from tests.analytics import expected as ex
 from tests.conftest import DruidSales, app_for, make_backend
@@ -42,7 +42,8 @@ Run = Callable[[Query], Awaitable[Result]]
 
 
 async def druid_rollup_choice(client: DruidClient, table: str) -> Choice:
-    """What the rolled-up datasource the service loaded holds, read from Druid's own schema."""
+    """What the rolled-up datasource the service loaded holds, and the numbers its raw one also
+    holds as text, read from Druid's own schema."""
     found = await client.sql(
         "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS "
         "WHERE TABLE_SCHEMA = 'druid' AND TABLE_NAME = ?",
@@ -50,6 +51,15 @@ async def druid_rollup_choice(client: DruidClient, table: str) -> Choice:
     )
     columns = {str(name): str(kind) for name, kind in found.rows}
     assert columns, "the service loaded no rolled-up datasource"
+    raw = await client.sql(
+        "SELECT COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS "
+        "WHERE TABLE_SCHEMA = 'druid' AND TABLE_NAME = ?",
+        [{"type": "VARCHAR", "value": table}],
+    )
+    texts = tuple(
+        str(n).removeprefix(TEXT_COPY) for (n,) in raw.rows if str(n).startswith(TEXT_COPY)
+    )
+    assert "Rating" in texts, "the service loaded no text copy of the ratings"
     return Choice(
         tuple(c for c, k in columns.items() if k == "VARCHAR" and c != TASK_COLUMN),
         tuple(
@@ -57,6 +67,7 @@ async def druid_rollup_choice(client: DruidClient, table: str) -> Choice:
             for c, k in columns.items()
             if c.startswith("__sum:")
         ),
+        texts,
     )
 
 

@@ -86,8 +86,16 @@ async def test_the_upload_is_queryable_before_its_rollup_which_then_serves_dashb
         recorded = await wait_rollup(app, task_id)
         assert recorded["druid_report"]["rollup"]["rows_queryable"] == 3000
         assert "rollup_missing" not in recorded["druid_report"]
+        # The numbers taking few values were loaded as text too, each row's copy its number.
+        assert {"Quantity", "Rating"} <= set(recorded["druid_report"]["rollup"]["texts"])
+        copied = await druid_sql(
+            druid.url,
+            'SELECT COUNT(*) FROM "{t}" WHERE CAST("__text:Rating" AS DOUBLE) = "Rating" '
+            'AND CAST("__text:Quantity" AS BIGINT) = "Quantity"'.format(t=done["druid_datasource"]),
+        )
+        assert copied[0][0] == 3000
         assert (await sales_version(app)).druid_rollup is not None
-        await dashboards_agree(app)
+        await dashboards_agree(app)  # the rating distribution grouped by the text copy
         # The rollup's Druid task started only once the raw one had finished (its own cores).
         _, raw_ended = await created_and_ended(druid, done["druid_task_id"])
         rollup_created, _ = await created_and_ended(druid, f"{done['druid_task_id']}-rollup")

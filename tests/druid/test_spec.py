@@ -25,6 +25,7 @@ from backend.druid.spec import (
     build_spec,
     segment_granularity,
     widened,
+    with_text_copies,
 )
 from tests.conftest import App
 from tests.factories import sales_csv, upload, wait_for_task
@@ -236,6 +237,37 @@ def test_rollup_specs_match_their_golden_files(mode: Mode) -> None:
 def test_an_interval_widens_to_whole_periods(span: str, granularity: str, whole: str) -> None:
     start, end = whole.split("/")
     assert widened(span, granularity) == f"{start}T00:00:00.000Z/{end}T00:00:00.000Z"
+
+
+def test_numbers_taking_few_values_are_loaded_as_text_too_when_druid_can_name_them() -> None:
+    """The raw spec as submitted: each chosen number (typed as the raw spec loads it, and named
+    without a quote or backslash) gets a text copy computed by Druid from the same input; the
+    stored spec and the rollup's spec are left as they were."""
+    raw = build_spec(SpecInput(**{**vars(SALES), "ingest_task": "0f1e2d"}))
+    choice = rollup.fit(
+        raw,
+        rollup.Choice(
+            (), (("Rating", "double"), ("Quantity", "long")), ("Rating", "Quantity", "Branch")
+        ),
+    )
+    assert choice.texts == ("Rating", "Quantity")  # Branch is text already
+    submitted = with_text_copies(raw, choice.texts)
+    schema = submitted["spec"]["dataSchema"]
+    assert schema["transformSpec"]["transforms"][1:] == [
+        {"type": "expression", "name": "__text:Rating", "expression": "cast(\"Rating\", 'STRING')"},
+        {
+            "type": "expression",
+            "name": "__text:Quantity",
+            "expression": "cast(\"Quantity\", 'STRING')",
+        },
+    ]
+    names = [d["name"] for d in schema["dimensionsSpec"]["dimensions"]]
+    assert names[-2:] == ["__text:Rating", "__text:Quantity"]
+    assert "__text:Rating" not in json.dumps(raw)  # the stored spec is unchanged
+    assert "__text" not in json.dumps(rollup.rollup_spec(raw, choice))
+    quoted = {**vars(SALES), "columns": (*SALES.columns, ('Odd "x"', "Float64"))}
+    odd = build_spec(SpecInput(**{**quoted, "ingest_task": "0f1e2d"}))
+    assert rollup.fit(odd, rollup.Choice((), (), ('Odd "x"',))).texts == ()
 
 
 def test_a_rollup_datasource_name_is_never_a_users() -> None:

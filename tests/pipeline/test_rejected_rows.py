@@ -124,7 +124,17 @@ def xlsx_of(text: str) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "name", ["__row", "__problem", "__idx", "__c:n", "__converted:n", "ingest_task_id", "__period"]
+    "name",
+    [
+        "__row",
+        "__problem",
+        "__idx",
+        "__c:n",
+        "__converted:n",
+        "ingest_task_id",
+        "__period",
+        "__text:n",
+    ],
 )
 @pytest.mark.parametrize("kind", ["csv", "xlsx", "parquet"])
 def test_a_column_named_like_an_internal_one_is_refused(
