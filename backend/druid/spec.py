@@ -71,8 +71,8 @@ def copyable(column: str) -> bool:
 
 
 def with_text_copies(spec: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
-    """The raw spec loading each of `columns` (`copyable` ones) a second time, as text."""
-    columns = tuple(c for c in columns if copyable(c))
+    """The raw spec loading each of `columns` a second time, as text: the texts `rollup.fit`
+    keeps (numbers the raw spec loads, `copyable` names), which are the ones recorded."""
     if not columns:
         return spec
     built = copy.deepcopy(spec)
