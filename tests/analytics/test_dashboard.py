@@ -398,6 +398,24 @@ async def test_a_datasource_without_sales_columns_says_what_each_field_needs(app
     assert {e["node"]["city"] for e in served["rows"]["edges"]} == {"Oslo", "Bergen"}
 
 
+async def test_the_heatmap_needs_only_a_total(app: App) -> None:
+    """A cell shows sales and transactions: gross income and quantities are not asked for."""
+    sparse = b"when,Total\n2024-01-01T10:00:00,3\n2024-01-01T10:30:00,4\n2024-01-02T11:00:00,5\n"
+    accepted = await upload(app.client, content=sparse, filename="tills.csv", datasource="tills")
+    assert (await wait_for_task(app.client, accepted.json()["task_id"]))["status"] == "succeeded"
+
+    found = await data(
+        app,
+        '{ salesHeatmap(filter: {datasource: "tills"}) { dayOfWeek hour totalSales transactions } }',
+    )
+    cells = [c for c in found["salesHeatmap"] if c["transactions"]]
+    assert cells == [  # 2024-01-01 was a Monday
+        {"dayOfWeek": 1, "hour": 10, "totalSales": 7.0, "transactions": 2},
+        {"dayOfWeek": 2, "hour": 11, "totalSales": 5.0, "transactions": 1},
+    ]
+    assert len(found["salesHeatmap"]) == 7 * 24
+
+
 ALL_FIELDS = """query($f: SalesFilter) {
     salesSummary(filter: $f) { totalSales transactions averageBasket periodStart periodEnd
       previous { transactions } changePercent { totalSales } }
