@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,6 +26,13 @@ from backend.contracts.schema import PERIOD
 
 TOTAL, GROSS_INCOME, QUANTITY, RATING, COGS = "Total", "gross income", "Quantity", "Rating", "cogs"
 TOTALS = (TOTAL, GROSS_INCOME, QUANTITY)
+# The figures of `_totals()` and the column each reads (None: a row count).
+FIGURES = {
+    "total_sales": TOTAL,
+    "gross_income": GROSS_INCOME,
+    "transactions": None,
+    "units_sold": QUANTITY,
+}
 # Known values of a column are looked up (to match filter values ignoring case) up to this many.
 MAX_KNOWN_VALUES = 10_000
 
@@ -199,11 +206,18 @@ class Dashboard:
             self.trace.budget.spend((len(every) - len(found)) * (len(empty) + 1))
         return [found.get(p, {PERIOD: p, **empty}) for p in every]
 
-    async def breakdown(self, sales: SalesFilter, column: str) -> list[dict[str, Any]]:
-        sales = await self._prepare(sales, f"sales by {column}", (column, *TOTALS))
+    async def breakdown(
+        self, sales: SalesFilter, column: str, asked: Collection[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Totals per value of `column`, largest first. `asked`: the figures to compute (None:
+        all); total_sales always, which orders the rows and gives the shares; the others are
+        None when not asked (each sum left out is a column the engine does not read)."""
+        figures = [f for f in FIGURES if asked is None or f in asked or f == "total_sales"]
+        needs = [c for f, c in FIGURES.items() if c is not None and f in figures]
+        sales = await self._prepare(sales, f"sales by {column}", (column, *needs))
         query = Query(
             datasource=sales.datasource,
-            measures=_totals(),
+            measures=tuple(m for m in _totals() if m.name in figures),
             dimensions=(column,),
             filters=sales.filters(),
             order=(Order("total_sales", descending=True), Order(column)),
@@ -213,6 +227,7 @@ class Dashboard:
         for row in rows:
             row["key"] = row.pop(column)
             row["share"] = (row["total_sales"] / grand * 100) if grand else None
+            row.update({f: None for f in FIGURES if f not in figures})
         return rows
 
     async def profitability(self, sales: SalesFilter, by: str) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.nodes import SelectedField
+from strawberry.utils.str_converters import to_snake_case
 
 from backend.analytics.dashboard import Dashboard, TopMetric
 from backend.analytics.errors import BadRange
@@ -57,9 +59,24 @@ def _dashboard(info: Info) -> Dashboard:
     return Dashboard(info.context.runtime.analytics, info.context.cache_trace)
 
 
+def _asked(info: Info) -> frozenset[str]:
+    """The sub-fields a query selects of this field (through fragments too), as Python names:
+    what the resolver has to compute."""
+    names: set[str] = set()
+    pending = [item for found in info.selected_fields for item in found.selections]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, SelectedField):
+            names.add(to_snake_case(item.name))
+        else:
+            pending.extend(item.selections)
+    return frozenset(names)
+
+
 def _breakdown_by(column: str) -> Callable[..., Awaitable[list[SalesBreakdown]]]:
     async def resolve(info: Info, filter: SalesFilterInput | None = None) -> list[SalesBreakdown]:
-        return _make(SalesBreakdown, await _dashboard(info).breakdown(_sales(filter), column))
+        rows = await _dashboard(info).breakdown(_sales(filter), column, _asked(info))
+        return _make(SalesBreakdown, rows)
 
     resolve.__doc__ = f"Sales by {column}: totals, transactions, share of the total"
     return resolve

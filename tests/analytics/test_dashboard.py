@@ -416,6 +416,29 @@ async def test_the_heatmap_needs_only_a_total(app: App) -> None:
     assert len(found["salesHeatmap"]) == 7 * 24
 
 
+async def test_a_breakdown_computes_the_figures_asked_for(app: App) -> None:
+    """A breakdown needs the columns of the figures a query selects (fragments included), so
+    one of a file without gross income answers as long as gross income is not asked for."""
+    tills = b"when,Branch,Total,Quantity\n2024-01-01T10:00:00,A,3,1\n2024-01-01T11:00:00,B,9,4\n"
+    tills += b"2024-01-02T12:00:00,A,4,2\n"
+    accepted = await upload(app.client, content=tills, filename="tills.csv", datasource="tills")
+    assert (await wait_for_task(app.client, accepted.json()["task_id"]))["status"] == "succeeded"
+    by_branch = 'salesByBranch(filter: {datasource: "tills"})'
+
+    found = await data(app, f"{{ {by_branch} {{ key totalSales transactions share }} }}")
+    assert found["salesByBranch"] == [
+        {"key": "B", "totalSales": 9.0, "transactions": 1, "share": 56.25},
+        {"key": "A", "totalSales": 7.0, "transactions": 2, "share": 43.75},
+    ]
+    units = await data(
+        app, f"{{ {by_branch} {{ key ...U }} }} fragment U on SalesBreakdown {{ unitsSold }}"
+    )
+    assert units["salesByBranch"] == [{"key": "B", "unitsSold": 4}, {"key": "A", "unitsSold": 3}]
+    (error,) = (await gql(app, f"{{ {by_branch} {{ key grossIncome }} }}"))["errors"]
+    assert error["extensions"]["code"] == "MISSING_COLUMNS"
+    assert "has no 'gross income'" in error["message"]
+
+
 ALL_FIELDS = """query($f: SalesFilter) {
     salesSummary(filter: $f) { totalSales transactions averageBasket periodStart periodEnd
       previous { transactions } changePercent { totalSales } }
