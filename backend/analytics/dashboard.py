@@ -26,13 +26,6 @@ from backend.contracts.schema import PERIOD
 
 TOTAL, GROSS_INCOME, QUANTITY, RATING, COGS = "Total", "gross income", "Quantity", "Rating", "cogs"
 TOTALS = (TOTAL, GROSS_INCOME, QUANTITY)
-# The figures of `_totals()` and the column each reads (None: a row count).
-FIGURES = {
-    "total_sales": TOTAL,
-    "gross_income": GROSS_INCOME,
-    "transactions": None,
-    "units_sold": QUANTITY,
-}
 # Known values of a column are looked up (to match filter values ignoring case) up to this many.
 MAX_KNOWN_VALUES = 10_000
 
@@ -212,12 +205,12 @@ class Dashboard:
         """Totals per value of `column`, largest first. `asked`: the figures to compute (None:
         all); total_sales always, which orders the rows and gives the shares; the others are
         None when not asked (each sum left out is a column the engine does not read)."""
-        figures = [f for f in FIGURES if asked is None or f in asked or f == "total_sales"]
-        needs = [c for f, c in FIGURES.items() if c is not None and f in figures]
+        measures = _totals(None if asked is None else {"total_sales", *asked})
+        needs = [m.column for m in measures if m.column is not None]
         sales = await self._prepare(sales, f"sales by {column}", (column, *needs))
         query = Query(
             datasource=sales.datasource,
-            measures=tuple(m for m in _totals() if m.name in figures),
+            measures=measures,
             dimensions=(column,),
             filters=sales.filters(),
             order=(Order("total_sales", descending=True), Order(column)),
@@ -227,7 +220,7 @@ class Dashboard:
         for row in rows:
             row["key"] = row.pop(column)
             row["share"] = (row["total_sales"] / grand * 100) if grand else None
-            row.update({f: None for f in FIGURES if f not in figures})
+            row.update({m.name: None for m in _totals() if m not in measures})
         return rows
 
     async def profitability(self, sales: SalesFilter, by: str) -> list[dict[str, Any]]:
@@ -301,12 +294,11 @@ class Dashboard:
         sales = await self._prepare(sales, "salesHeatmap", (TOTAL,))
         # Only what a cell shows: each further sum is read for every hour (on Druid's rollup at
         # 5M rows, two more sums took the hourly query from 30 to 40 ms, bench/RESULTS.md).
-        measures = (
-            Measure(Aggregate.SUM, TOTAL, "total_sales"),
-            Measure(Aggregate.COUNT, None, "transactions"),
-        )
         query = Query(
-            sales.datasource, measures, granularity=Granularity.HOUR, filters=sales.filters()
+            sales.datasource,
+            _totals({"total_sales", "transactions"}),
+            granularity=Granularity.HOUR,
+            filters=sales.filters(),
         )
         cells: dict[tuple[int, int], dict[str, Any]] = {
             (d, h): {"day_of_week": d, "hour": h, "total_sales": 0.0, "transactions": 0}
@@ -345,13 +337,15 @@ class TopMetric(enum.StrEnum):
     RATING = "average_rating"
 
 
-def _totals() -> tuple[Measure, ...]:
-    return (
+def _totals(names: Collection[str] | None = None) -> tuple[Measure, ...]:
+    """The four totals, or those of them in `names`."""
+    every = (
         Measure(Aggregate.SUM, TOTAL, "total_sales"),
         Measure(Aggregate.SUM, GROSS_INCOME, "gross_income"),
         Measure(Aggregate.COUNT, None, "transactions"),
         Measure(Aggregate.SUM, QUANTITY, "units_sold"),
     )
+    return every if names is None else tuple(m for m in every if m.name in names)
 
 
 def _figures(row: dict[str, Any]) -> Figures:
