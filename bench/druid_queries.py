@@ -23,7 +23,11 @@ One run:
    SQL: what a person writes, the ratio's baseline; the period before lies before the data), and
    the total and count of that period (the issue's first measure). Ratio = our p50 / its p50.
 3. Every dashboard field (bench/druid_pipeline.py's FIELDS), --repeat uncached requests in
-   warehouse mode and in standalone (embedded) mode, per server: p50, p95, warehouse / embedded.
+   warehouse mode and in standalone (embedded) mode, per checkout: p50, p95, warehouse /
+   embedded. The embedded side is a twin server of the same checkout without Druid, loaded with
+   the same file, so the two modes are asked request by request, in turn (the order turned
+   round every other round): a disturbance of the machine lands on both, and one run gives the
+   ratio.
 Prints tables and writes every figure to bench/results/druid_queries-<UTC time>.json.
 """
 
@@ -130,10 +134,12 @@ def druid_sql(client: httpx.Client, body: dict[str, Any]) -> float:
 def interleaved(
     runs: dict[str, Callable[[int], float]], repeat: int
 ) -> dict[str, dict[str, float]]:
-    """p50/p95 ms of each run, called in turn request by request (2 warm-up calls each)."""
+    """p50/p95 ms of each run, called in turn request by request, the order turned round every
+    other round (2 warm-up calls each)."""
     samples: dict[str, list[float]] = {name: [] for name in runs}
     for i in range(-2, repeat):
-        for name, run in runs.items():
+        turn = list(runs.items())
+        for name, run in turn if i % 2 == 0 else reversed(turn):
             seconds = run(i + 1000 if i < 0 else i)  # warm-ups use other dates
             if i >= 0:
                 samples[name].append(seconds)
@@ -144,6 +150,8 @@ def interleaved(
 def service(
     label: str, cwd: Path, druid_url: str, broker_url: str, workdir: Path
 ) -> Iterator[dict[str, Any]]:
+    """A server of `cwd` on Druid (`druid_url`), or without Druid when it is empty (the
+    embedded twin: no DRUID_* variable of this process reaches it)."""
     port = free_port()
     prefix = f"bq{uuid.uuid4().hex[:8]}_"
     settings = {
@@ -152,34 +160,52 @@ def service(
         "CACHE_DIR": str(workdir / label / "cache"),
         "MAX_UPLOAD_MB": "4096",
         "ANALYTICS_CACHE_ENTRIES": "0",
-        "DRUID_URL": druid_url,
-        "DRUID_BROKER_URL": broker_url,  # code before issue 28 ignores it: the router
-        "DRUID_DATASOURCE_PREFIX": prefix,
-        "DRUID_DATA_BASE_URL": f"http://127.0.0.1:{port}",
-        "DRUID_POLL_SECONDS": "0.5",
     }
+    if druid_url:
+        settings |= {
+            "DRUID_URL": druid_url,
+            "DRUID_BROKER_URL": broker_url,  # code before issue 28 ignores it: the router
+            "DRUID_DATASOURCE_PREFIX": prefix,
+            "DRUID_DATA_BASE_URL": f"http://127.0.0.1:{port}",
+            "DRUID_POLL_SECONDS": "0.5",
+        }
     (workdir / label).mkdir(parents=True)
     log = workdir / label / "server.log"
-    with uvicorn_server(server_env(settings), log, port=port, cwd=cwd, grace=30) as server:
+    env = server_env(settings, drop=("DATABASE_", "STORAGE_", "DRUID_"))
+    with uvicorn_server(env, log, port=port, cwd=cwd, grace=30) as server:
         yield {"url": server.url, "table": f"{prefix}sales"}
 
 
-def measure(
-    servers: dict[str, dict[str, Any]], druid_url: str, broker_url: str, big: Path, repeat: int
-) -> Any:
+def load(servers: dict[str, dict[str, Any]], big: Path, druid: bool) -> None:
     for label, found in servers.items():
         print(f"{label}: loading {big.name} ...", file=sys.stderr, flush=True)
         loaded = upload(found["url"], big)
         found["load"] = {k: v for k, v in loaded.items() if k != "task"}
-        found["load"]["rollup recorded after"] = wait_rollup(
-            found["url"], loaded["task"]["task_id"]
-        )
+        if druid:
+            found["load"]["rollup recorded after"] = wait_rollup(
+                found["url"], loaded["task"]["task_id"]
+            )
+
+
+def measure(
+    servers: dict[str, dict[str, Any]],
+    twins: dict[str, dict[str, Any]],
+    urls: tuple[str, str],
+    big: Path,
+    repeat: int,
+) -> Any:
+    """`servers` on Druid and their embedded `twins`, per checkout; `urls`: router, broker."""
+    druid_url, broker_url = urls
+    load(servers, big, druid=True)
+    load(twins, big, druid=False)
     clients = {label: httpx.Client(base_url=s["url"], timeout=120) for label, s in servers.items()}
+    embedded = {label: httpx.Client(base_url=s["url"], timeout=120) for label, s in twins.items()}
     table = next(iter(servers.values()))["table"]
     broker = httpx.Client(base_url=broker_url or druid_url, timeout=120)
     with httpx.Client(base_url=druid_url, timeout=120) as router, broker:
         for label in servers:
             set_mode(servers[label]["url"], "warehouse")
+            set_mode(twins[label]["url"], "standalone")
         runs: dict[str, Callable[[int], float]] = {
             f"{label}: salesSummary over HTTP": (
                 lambda i, c=client: graphql(c, SUMMARY, i)  # type: ignore[misc]
@@ -196,22 +222,24 @@ def measure(
             )
         summary = interleaved(runs, repeat)
     fields: dict[str, dict[str, dict[str, float]]] = {}
-    for mode in ("warehouse", "standalone"):
-        for label in servers:
-            set_mode(servers[label]["url"], mode)
-        for name, field in FIELDS.items():
-            found = interleaved(
-                {label: (lambda i, c=c, f=field: graphql(c, f, i)) for label, c in clients.items()},  # type: ignore[misc]
-                repeat,
-            )
-            for label, figures in found.items():
-                fields.setdefault(name, {})[f"{label} {mode}"] = figures
-    for client in clients.values():
+    for name, field in FIELDS.items():
+        asked: dict[str, Callable[[int], float]] = {}
+        for label in servers:  # both modes of a checkout in turn, request by request
+            asked[f"{label} warehouse"] = lambda i, c=clients[label], f=field: graphql(c, f, i)  # type: ignore[misc]
+            asked[f"{label} standalone"] = lambda i, c=embedded[label], f=field: graphql(c, f, i)  # type: ignore[misc]
+        fields[name] = interleaved(asked, repeat)
+    for client in [*clients.values(), *embedded.values()]:
         client.close()
     return summary, fields
 
 
-def report(servers: dict[str, Any], summary: Any, fields: Any, args: argparse.Namespace) -> None:
+def report(
+    servers: dict[str, Any],
+    twins: dict[str, Any],
+    summary: Any,
+    fields: Any,
+    args: argparse.Namespace,
+) -> None:
     hand = summary["hand-written Druid SQL: same figures, this period"]["p50"]
     count = summary["hand-written Druid SQL: total and count"]["p50"]
     print(f"\nsalesSummary, uncached, {args.rows:,} rows, {args.repeat} requests each (ms)")
@@ -222,7 +250,7 @@ def report(servers: dict[str, Any], summary: Any, fields: Any, args: argparse.Na
             f"| {name} | {figures['p50']:.1f} | {figures['p95']:.1f} | "
             f"{figures['p50'] / hand:.2f} | {figures['p50'] / count:.2f} |"
         )
-    print("\nEvery field, uncached, p50 ms (warehouse = Druid, standalone = embedded)")
+    print("\nEvery field, uncached, p50 ms, the modes asked in turn (warehouse = Druid)")
     labels = list(servers)
     head = " | ".join(f"{x} warehouse | {x} embedded | {x} ratio" for x in labels)
     print(f"| field | {head} |")
@@ -240,6 +268,7 @@ def report(servers: dict[str, Any], summary: Any, fields: Any, args: argparse.Na
         "rows": args.rows,
         "repeat": args.repeat,
         "loads": {label: s["load"] for label, s in servers.items()},
+        "embedded loads": {label: s["load"] for label, s in twins.items()},
         "summary_ms": summary,
         "fields_ms": fields,
     }
@@ -278,10 +307,15 @@ def main(argv: list[str] | None = None) -> int:
                 label: stack.enter_context(service(label, cwd, druid_url, broker_url, workdir))
                 for label, cwd in checkouts.items()
             }
-            summary, fields = measure(servers, druid_url, broker_url, big, args.repeat)
+            twins = {
+                label: stack.enter_context(service(f"{label}-embedded", cwd, "", "", workdir))
+                for label, cwd in checkouts.items()
+            }
+            urls = (druid_url, broker_url)
+            summary, fields = measure(servers, twins, urls, big, args.repeat)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    report(servers, summary, fields, args)
+    report(servers, twins, summary, fields, args)
     return 0
 
 
