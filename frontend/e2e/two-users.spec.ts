@@ -152,6 +152,13 @@ test("ben finds it by tag and by search, sees ana's figures, favorites it and ca
   await card.getByRole("link", { name: SHARED }).click();
   await expect(ben).toHaveURL(new RegExp(`/workbooks/${sharedId}$`));
   await expect(ben.getByRole("heading", { level: 1, name: SHARED })).toBeVisible();
+  // his visit counts one view (the only visit since viewsBefore); again at once: not twice.
+  // Checked here: ana's visit in a later step counts too once a minute has passed since hers.
+  const counted = viewsBefore + 1;
+  await expect.poll(() => views(sharedId)).toBe(counted);
+  await ben.reload();
+  await expect(ben.getByTestId("workbook-views")).toHaveText(`${counted} ${counted === 1 ? "view" : "views"}`);
+  expect(await views(sharedId)).toBe(counted);
   await expect(ben.getByTestId("workbook-owner")).toHaveText(UPLOADER.name);
   await expect(ben.getByRole("button", { name: /Favorite/ })).toHaveAttribute("aria-pressed", "true");
   // the same figures as ana's, in ana's order
@@ -255,14 +262,12 @@ test("ana's private workbook is nowhere for ben: lists, search, feed, by id, Gra
 });
 
 test("ben's visit counts one view, on the page and in the API", async () => {
-  // ben opened the shared workbook in the second step: one more view than before it
-  await expect.poll(() => views(sharedId)).toBe(viewsBefore + 1);
+  // ben's visit was counted once (checked when he made it); ana opened it again in the step
+  // before, which counts too when a minute had passed since her last counted one (slow machines)
+  const expected = await views(sharedId);
+  expect(expected === viewsBefore + 1 || expected === viewsBefore + 2, `${expected} views`).toBe(true);
   const rest = (await (await benApi().get(`/api/workbooks/${sharedId}`)).json()) as { views: number };
-  expect(rest.views).toBe(viewsBefore + 1);
-  await ben.goto(`/workbooks/${sharedId}`); // again within the minute: not counted twice
-  const expected = viewsBefore + 1;
-  await expect(ben.getByTestId("workbook-views")).toHaveText(`${expected} ${expected === 1 ? "view" : "views"}`);
-  expect(await views(sharedId)).toBe(expected);
+  expect(rest.views).toBe(expected);
   await ben.goto(`/workbooks?tag=${TAG}`);
   await expect(ben.locator(`[data-workbook="${sharedId}"]`)).toContainText(
     `${expected} ${expected === 1 ? "view" : "views"}`,
