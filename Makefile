@@ -63,10 +63,10 @@ worker: migrate
 # it, so the second core works while the first waits. They share one Druid (tests/druid_local.py).
 # worksteal: an idle worker takes tests queued on the other, so a long test does not end the run alone.
 # Tests marked `solo` (a liveness bound under load, the browser suite) then run alone, one process:
-# beside the other worker they measured its load, not ours. Both steps run; either failing fails.
+# beside the other worker they measured its load, not ours. Both steps run; either failing fails,
+# but a step whose selection is empty (pytest's status 5: PYTEST_ADDOPTS or -k chose none of its
+# tests) is no failure, unless both are.
 TEST_WORKERS ?= 2
-# Two runs: the suite under workers, then the solo tests alone. A run whose selection is empty
-# (pytest's status 5: PYTEST_ADDOPTS or -k chose no test of it) is no failure, unless both are.
 test: install
 	@workers=0; solo=0; \
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not solo" || workers=$$?; \
