@@ -215,7 +215,13 @@ async def get(session: AsyncSession, actor: Principal, action_id: str) -> Action
 
 
 async def _locked(session: AsyncSession, actor: Principal, action_id: str) -> Action:
-    found = await session.get(Action, action_id[:32], with_for_update=True, populate_existing=True)
+    """The action, held against other changes until the transaction ends: FOR NO KEY UPDATE
+    on PostgreSQL (its key never changes), so a run writing a row that refers to it (KEY
+    SHARE: an alert's state, an import's file) is not held up, and never waits for a change
+    that waits for its run."""
+    found = await session.get(
+        Action, action_id[:32], with_for_update={"key_share": True}, populate_existing=True
+    )
     return access.require_visible(actor, found, action_id)
 
 
@@ -315,13 +321,12 @@ def _require_same_origin(action: Action, given: dict[str, Any]) -> None:
 
 
 async def delete(session: AsyncSession, actor: Principal, action_id: str) -> None:
-    """Deletes the action with its triggers, runs and their deliveries. Its runs are locked
-    before the action, in the order a worker running one takes them (its run, then the action
-    its rows refer to), so a delete during a run waits for it instead of deadlocking."""
-    visible = await session.get(Action, action_id[:32])
-    access.require_visible(actor, visible, action_id)
-    await run_queries.lock_of(session, action_id[:32])
+    """Deletes the action with its triggers, runs and their deliveries. Locks go in one order:
+    the action (as any change holds it), then its runs, then the action's row for its deletion.
+    A run's transaction holds its run's row before it refers to the action (RunContext.
+    transaction), so a delete during a run waits for that transaction instead of deadlocking."""
     action = await _locked(session, actor, action_id)
+    await run_queries.lock_of(session, action.id)
     audit.record(session, actor.label, "delete_action", action.id, _audited(action))
     await run_queries.delete_of(session, action.id)
     await session.execute(delete_rows(ActionTrigger).where(ActionTrigger.action_id == action.id))

@@ -5,12 +5,14 @@ An executor runs outside any transaction and never changes the run's status itse
 an Outcome and the worker (backend.actions.worker) records it, one delivery row per attempt,
 and retries or ends the run by the rules of backend.actions.delivery. Work that must happen
 exactly once (an alert's change of state, an import's file) is written with `ctx.checkpoint`
-in the same transaction as its effect, so a retried run sees it in `ctx.run.output`."""
+in the same transaction as its effect, so a retried run sees it in `ctx.run.output`. An
+executor writes only in `ctx.transaction()`, which holds the run's row before anything else."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -21,7 +23,7 @@ from backend.actions.outbound.client import OutboundClient
 from backend.analytics.service import Analytics
 from backend.auth.principal import Principal
 from backend.config import Settings
-from backend.db import SessionMaker
+from backend.db import SessionMaker, session_scope
 from backend.ingestion.intake import Intake
 from backend.storage import ObjectStore
 
@@ -98,6 +100,17 @@ class RunContext:
     services: Services
     checkpoint: Checkpoint
     now: dt.datetime
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction of the metadata database that first holds the run's row (LeaseLost
+        when this worker no longer holds the run). Locks are then taken in the order deleting
+        the action takes them (the run, then the action): a row written here that refers to the
+        action (an alert's state, an import's file) waits for a delete, or the delete waits for
+        this transaction, instead of each waiting for the other."""
+        async with session_scope(self.services.sessions) as session:
+            await self.checkpoint(session, {})
+            yield session
 
 
 @dataclass

@@ -33,7 +33,6 @@ from backend.analytics.service import Analytics, CacheTrace
 from backend.auth.models import User
 from backend.auth.roles import Role
 from backend.config import Settings
-from backend.db import session_scope
 from backend.errors import AppError
 from backend.notifications import messages
 from backend.notifications.models import NotificationKind
@@ -216,7 +215,7 @@ async def record(ctx: RunContext, params: AlertParams, found: Evaluation) -> dic
     """One transaction: the state compared and written; on ok -> firing, the owner's
     notification and the checkpoint. The run's output (with `alert`, the event, when fired)."""
     now = ctx.now
-    async with session_scope(ctx.services.sessions) as session:
+    async with ctx.transaction() as session:
         state = await _locked_state(session, ctx.action.id, now)
         state.evaluated_at = now
         if found.firing is None:

@@ -218,7 +218,7 @@ async def _take(ctx: RunContext, incoming: Incoming, options: UploadOptions, tak
     tag = incoming.tag or f"sha256:{staged.sha256}"
     file = Incoming(incoming.key, tag, staged.size, incoming.filename, incoming.chunks)
     try:
-        async with session_scope(services.sessions) as session:
+        async with ctx.transaction() as session:
             if not incoming.tag and await was_seen(session, ctx.action.id, file.key, tag):
                 await staged.discard()
                 return
@@ -257,7 +257,7 @@ async def _refuse(ctx: RunContext, incoming: Incoming, exc: AppError, taken: Tak
     refused = [*taken.refused, {"key": incoming.key, "reason": reason}]
     if incoming.tag:
         with contextlib.suppress(IntegrityError):  # another run refused it at the same time
-            async with session_scope(ctx.services.sessions) as session:
+            async with ctx.transaction() as session:
                 record_seen(session, ctx.action.id, incoming, None, incoming.size or 0)
                 await ctx.checkpoint(session, {**taken.output(), "refused": refused})
     taken.refused = refused

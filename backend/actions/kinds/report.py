@@ -309,7 +309,7 @@ async def _post(ctx: RunContext, url: str, body: dict[str, Any]) -> Attempt:
 
 
 async def _checkpoint(ctx: RunContext, values: dict[str, Any]) -> None:
-    async with session_scope(ctx.services.sessions) as session:
+    async with ctx.transaction() as session:
         await ctx.checkpoint(session, values)
 
 
