@@ -87,11 +87,12 @@ def fixed(value: pl.Expr, decimals: int | None) -> pl.Expr:
         return value.cast(pl.String)
     scaled = _scaled(value, decimals).round(0).cast(pl.Int64, strict=False)
     sign = pl.when(scaled < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    whole_part = (scaled.abs() // 10**decimals).cast(pl.String)
+    unit: int = 10**decimals
+    whole_part = (scaled.abs() // unit).cast(pl.String)
     if decimals == 0:
         said = pl.concat_str([sign, whole_part])
     else:
-        fraction = (scaled.abs() % 10**decimals).cast(pl.String).str.zfill(decimals)
+        fraction = (scaled.abs() % unit).cast(pl.String).str.zfill(decimals)
         said = pl.concat_str([sign, whole_part, pl.lit("."), fraction])
     return pl.when(scaled.is_null()).then(value.cast(pl.String)).otherwise(said)
 
