@@ -201,7 +201,7 @@ async def favorite(
 ) -> WorkbookOut:
     """Marks (or unmarks) the workbook as one of the caller's favorites; doing it twice is
     doing it once."""
-    row = await store.visible(session, principal, workbook_id)
+    row = await store.visible(session, principal, workbook_id, hold="refer")
     found = await session.get(WorkbookFavorite, (row.id, principal.name))
     if on and found is None:
         session.add(WorkbookFavorite(workbook_id=row.id, handle=principal.name))
@@ -213,7 +213,7 @@ async def favorite(
 
 async def view(session: AsyncSession, principal: Principal, workbook_id: str) -> ViewOut:
     """Counts a view of the workbook, at most one per person per minute."""
-    row = await store.visible(session, principal, workbook_id)
+    row = await store.visible(session, principal, workbook_id, hold="refer")
     now = utcnow()
     mine = await session.get(WorkbookViewer, (row.id, principal.name), with_for_update=True)
     counted = mine is None or now - mine.last_viewed >= VIEW_EVERY

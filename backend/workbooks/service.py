@@ -137,7 +137,7 @@ async def update(
 ) -> WorkbookOut:
     """Changes the fields `patch` names, when it starts from the current version; else a
     conflict that says which fields changed since (never a silent overwrite)."""
-    row = await store.visible(session, principal, workbook_id, lock=True)
+    row = await store.visible(session, principal, workbook_id, hold="change")
     require_editor(principal, row)
     if patch.version != row.version:
         changed = await changed_since(session, row.id, patch.version)
@@ -171,7 +171,7 @@ def _dumped(edits: dict[str, Any]) -> dict[str, Any]:
 
 
 async def delete(session: AsyncSession, principal: Principal, workbook_id: str) -> None:
-    row = await store.visible(session, principal, workbook_id, lock=True)
+    row = await store.visible(session, principal, workbook_id, hold="delete")
     require_editor(principal, row)
     await store.unindex(session, row.id)
     await session.delete(row)
@@ -231,7 +231,7 @@ async def restore(
 ) -> WorkbookOut:
     """Version `number`'s document saved again, as a new version."""
     old = await version(session, principal, workbook_id, number)
-    row = await store.visible(session, principal, workbook_id, lock=True)
+    row = await store.visible(session, principal, workbook_id, hold="change")
     require_editor(principal, row)
     before = await store.document_of(session, row)
     document = old.document

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,12 +48,28 @@ async def shares_of(session: AsyncSession, ids: Sequence[str]) -> dict[str, list
     return await _links(session, WorkbookShare, WorkbookShare.handle, ids)
 
 
+Hold = Literal["refer", "change", "delete"]
+# How `visible` holds the workbook's row until the transaction ends (PostgreSQL's row locks;
+# SQLite has one writer at a time): FOR KEY SHARE to write rows that refer to it (views,
+# favorites), which waits for a delete and then finds nothing, instead of failing on the foreign
+# key or deadlocking with the delete's cascade; FOR NO KEY UPDATE to change it (its key never
+# changes, so a view is not held up); FOR UPDATE to delete it.
+HOLDS: dict[Hold, tuple[bool, bool]] = {  # (read, key_share) of SQLAlchemy's with_for_update
+    "refer": (True, True),
+    "change": (False, True),
+    "delete": (False, False),
+}
+
+
 async def visible(
-    session: AsyncSession, principal: Principal, workbook_id: str, *, lock: bool = False
+    session: AsyncSession, principal: Principal, workbook_id: str, *, hold: Hold | None = None
 ) -> Workbook:
     """The workbook, if the caller may see it; else NotFound (whether it exists or not)."""
     query = select(Workbook).where(Workbook.id == workbook_id)
-    row = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+    if hold is not None:
+        read, key_share = HOLDS[hold]
+        query = query.with_for_update(read=read, key_share=key_share)
+    row = (await session.execute(query)).scalar_one_or_none()
     if row is None:
         raise not_found(workbook_id)
     shares = (await shares_of(session, [row.id])).get(row.id, [])

@@ -8,11 +8,9 @@ row, which the delete held)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from backend.actions import service
 from backend.actions.kinds import RunContext, alert
@@ -21,7 +19,6 @@ from backend.actions.outbound.client import OutboundClient
 from backend.auth.roles import Role
 from backend.db import session_scope
 from backend.errors import Conflict
-from backend.runtime import Runtime
 from tests.actions.alerts.harness import checkpointer, create_action, new_run, owner, run_view
 from tests.actions.alerts.harness import services as services_of
 from tests.actions.alerts.test_alerts import (
@@ -34,23 +31,9 @@ from tests.actions.alerts.test_alerts import (
     shop_csv,
 )
 from tests.conftest import App
+from tests.locks import waiting_on_a_lock
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres_s3"], indirect=True)
-
-
-async def _waiting_on_a_lock(runtime: Runtime) -> None:
-    """Returns once some session of this database waits for a row lock (the delete)."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        async with session_scope(runtime.sessions) as session:
-            if await session.scalar(query):
-                return
-        assert time.monotonic() < deadline, "the delete never waited for the run"
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize("meanwhile", ["delete", "redeliver"])
@@ -89,7 +72,7 @@ async def test_the_owner_acting_on_a_firing_alert_waits_for_its_run(
             return "sent again"
 
     acting = asyncio.create_task(act())
-    await _waiting_on_a_lock(app.runtime)
+    await waiting_on_a_lock(app.runtime.sessions)
     go.set()
     outcome, answer = await asyncio.wait_for(asyncio.gather(running, acting), 30)
 
