@@ -160,16 +160,28 @@ async def latest_of(session: AsyncSession, action_ids: Sequence[str]) -> dict[st
 
 
 async def purge(session: AsyncSession, before: dt.datetime) -> int:
-    """Deletes runs created before `before` (a thousand at a time), except each action's
+    """Deletes ended runs created before `before` (a thousand at a time), except each action's
     latest; their deliveries go with them (deleted explicitly: SQLite may run without foreign
-    keys)."""
+    keys). A run sent again is queued, so it stays. The runs are locked first, skipping those
+    another transaction holds (a delete of their action, a send again): the order a delete of
+    the action takes them (runs, then deliveries), and a purge never waits for anyone."""
     newer = aliased(ActionRun)
     has_newer = (
         exists()
         .where(newer.action_id == ActionRun.action_id, newer.created_at > ActionRun.created_at)
         .correlate(ActionRun)
     )
-    old = select(ActionRun.id).where(ActionRun.created_at < before, has_newer).limit(1000)
+    old = (
+        select(ActionRun.id)
+        .where(
+            ActionRun.created_at < before,
+            ActionRun.status.in_(sorted(s.value for s in lifecycle.ENDED)),
+            has_newer,
+        )
+        .order_by(ActionRun.id)
+        .limit(1000)
+        .with_for_update(skip_locked=True)
+    )
     ids = list(await session.scalars(old))
     if not ids:
         return 0

@@ -49,18 +49,11 @@ async def insert_run(session: AsyncSession, values: dict[str, Any]) -> bool:
 
 
 async def tick(
-    session: AsyncSession,
-    now: dt.datetime,
-    *,
-    keep_days: int | None = None,
-    max_queued: int = MAX_QUEUED_RUNS,
+    session: AsyncSession, now: dt.datetime, *, max_queued: int = MAX_QUEUED_RUNS
 ) -> int:
-    """Due schedules and new events as runs (how many were made); with `keep_days`, runs older
-    than that (each action's latest kept) and dispatched events older than a day go."""
+    """Due schedules and new events as runs (how many were made)."""
     made = await schedule(session, now)
     made += await dispatch(session, now, max_queued=max_queued)
-    if keep_days is not None:
-        await purge(session, now, keep_days)
     return made
 
 
@@ -84,6 +77,11 @@ async def schedule(session: AsyncSession, now: dt.datetime) -> int:
             log.info("action %s: a scheduled run still waits; %s skipped", trigger.action_id, due)
             await _mark_scheduled(session, trigger.id, due)
             continue
+        # The trigger first, then the run (whose key holds the action): the order a delete of
+        # the action takes them (the action, its runs, its triggers), so neither waits for the
+        # other's second; a trigger deleted meanwhile makes no run.
+        if not await _mark_scheduled(session, trigger.id, due):
+            continue
         values = lifecycle.queued_values(
             trigger.action_id,
             TriggerType.SCHEDULE.value,
@@ -95,7 +93,6 @@ async def schedule(session: AsyncSession, now: dt.datetime) -> int:
         made += inserted
         if inserted:
             waiting.add(trigger.action_id)
-        await _mark_scheduled(session, trigger.id, due)
     return made
 
 
@@ -109,10 +106,15 @@ async def _with_waiting_schedule(session: AsyncSession) -> set[str]:
     return set(rows)
 
 
-async def _mark_scheduled(session: AsyncSession, trigger_id: str, due: dt.datetime) -> None:
-    await session.execute(
-        update(ActionTrigger).where(ActionTrigger.id == trigger_id).values(last_scheduled_for=due)
+async def _mark_scheduled(session: AsyncSession, trigger_id: str, due: dt.datetime) -> bool:
+    """The trigger's last scheduled time set to `due`; False when the trigger is gone."""
+    marked = await session.execute(
+        update(ActionTrigger)
+        .where(ActionTrigger.id == trigger_id)
+        .values(last_scheduled_for=due)
+        .returning(ActionTrigger.id)
     )
+    return marked.scalar_one_or_none() is not None
 
 
 def _due(trigger: ActionTrigger, now: dt.datetime) -> dt.datetime | None:
@@ -209,6 +211,8 @@ async def _event_run(session: AsyncSession, trigger: ActionTrigger, event: Outbo
 
 
 async def purge(session: AsyncSession, now: dt.datetime, keep_days: int) -> None:
+    """Ended runs older than `keep_days` (each action's latest kept) and events dispatched more
+    than a day ago; in a transaction of its own (a tick's holds the actions its runs refer to)."""
     removed = await runs.purge(session, now - dt.timedelta(days=keep_days))
     await session.execute(
         delete(OutboxEvent).where(

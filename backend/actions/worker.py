@@ -65,13 +65,10 @@ class ActionRuns:
         settings = self.services.settings
         purge = self._purged is None or now - self._purged >= PURGE_EVERY
         async with session_scope(self.services.sessions) as session:
-            made = await scheduler.tick(
-                session,
-                now,
-                keep_days=settings.actions_runs_keep_days if purge else None,
-                max_queued=settings.actions_max_queued_runs,
-            )
+            made = await scheduler.tick(session, now, max_queued=settings.actions_max_queued_runs)
         if purge:
+            async with session_scope(self.services.sessions) as session:
+                await scheduler.purge(session, now, settings.actions_runs_keep_days)
             self._purged = now
         if made:
             self.services.wake_workers()

@@ -118,19 +118,26 @@ async def test_old_runs_go_but_each_action_keeps_its_latest(runtime: Runtime) ->
     quiet = await scheduled_action(runtime)
     now = utcnow()
     old = now - dt.timedelta(days=40)
+    ended, queued = RunStatus.SUCCEEDED.value, RunStatus.QUEUED.value
     async with session_scope(runtime.sessions) as session:
-        for number, (action, created) in enumerate(
-            [(busy, old), (busy, old + MINUTE), (busy, now), (quiet, old)]
+        for number, (action, created, status) in enumerate(
+            [
+                (busy, old, ended),
+                (busy, old + MINUTE, queued),  # an old run sent again: it waits to go out
+                (busy, old + 2 * MINUTE, ended),
+                (busy, now, ended),
+                (quiet, old, ended),
+            ]
         ):
             values = lifecycle.queued_values(action.id, "manual", f"manual:{number}")
-            session.add(ActionRun(**{**values, "created_at": created}))
+            session.add(ActionRun(**{**values, "created_at": created, "status": status}))
 
     async with session_scope(runtime.sessions) as session:
-        await scheduler.tick(session, now, keep_days=30)
+        await scheduler.purge(session, now, keep_days=30)
 
     async with session_scope(runtime.sessions) as session:
         left = {(r.action_id, r.trigger_key) for r in await session.scalars(select(ActionRun))}
-    assert left == {(busy.id, "manual:2"), (quiet.id, "manual:3")}
+    assert left == {(busy.id, "manual:1"), (busy.id, "manual:3"), (quiet.id, "manual:4")}
 
 
 async def test_a_schedule_adds_no_run_while_its_last_one_still_waits(runtime: Runtime) -> None:
