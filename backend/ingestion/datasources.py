@@ -243,9 +243,10 @@ class Dropped:
 async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
     """Removes the datasource's tasks, events, schema record and ownership in the caller's
     transaction (audited). Refused while one of its uploads is queued or running: cancel it
-    first."""
+    first. Its tasks are locked before their states are read: a retry being accepted meanwhile
+    ends first, and its queued task refuses the drop instead of being removed."""
     await access.require_write(session, name, actor, "drop it")
-    task_ids = await repository.ids_for(session, name)
+    task_ids = await repository.ids_for(session, name, lock=True)
     known = await session.get(DatasourceSchema, name)
     if not task_ids and known is None:
         raise NotFound(f"no datasource {name!r}", "GraphQL's datasources lists them.")

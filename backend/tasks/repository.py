@@ -222,12 +222,13 @@ async def count_for(
     return int(await session.scalar(query) or 0)
 
 
-async def ids_for(session: AsyncSession, datasource: str) -> list[str]:
-    return list(
-        await session.scalars(
-            select(IngestionTask.id).where(IngestionTask.datasource == datasource)
-        )
-    )
+async def ids_for(session: AsyncSession, datasource: str, *, lock: bool = False) -> list[str]:
+    """The datasource's tasks; `lock`: held (in id order) until the transaction ends, so a
+    change of one of them in progress (a retry) ends before the caller reads their states."""
+    query = select(IngestionTask.id).where(IngestionTask.datasource == datasource)
+    if lock:
+        query = query.order_by(IngestionTask.id).with_for_update()
+    return list(await session.scalars(query))
 
 
 async def existing(session: AsyncSession, ids: Sequence[str]) -> set[str]:
