@@ -267,26 +267,40 @@ async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
 
 
 async def remove_stored(store: ObjectStore, dropped: Dropped) -> int:
-    """Deletes the datasource's objects (datasets, rollups, Druid copies, uploads, rejected
-    rows) once its records are gone; the number of objects removed. A failure here leaves
+    """Deletes the dropped tasks' objects (datasets, rollups, Druid copies, uploads, rejected
+    rows) once their records are gone; the number of objects removed. Only theirs: an upload
+    under the same name accepted since has objects there too. A failure here leaves
     unreferenced objects, never records pointing at missing data."""
-    prefixes = [
-        storage_prefix(dropped.name),
-        rollup_key(f"datasets/{dropped.name}/"),
-        f"druid/{dropped.name}/",
-        *(f"raw/{task_id}/" for task_id in dropped.task_ids),
-    ]
+    owned = frozenset(dropped.task_ids)
+    shared = (storage_prefix(dropped.name), rollup_key(storage_prefix(dropped.name)))
     removed = 0
-    for prefix in prefixes:
+    for prefix in (*shared, f"druid/{dropped.name}/"):
         try:
-            removed += await store.delete_prefix(prefix)
+            for info in await store.list_prefix(prefix):
+                if task_of(info.key) in owned:
+                    await store.delete(info.key)
+                    removed += 1
         except Exception as exc:  # storage down: the records are gone, say so in the log
-            log.warning(
-                "drop %s: objects left under a prefix (%s); they are unreferenced",
-                dropped.name,
-                type(exc).__name__,
-            )
+            _left(dropped.name, exc)
+    for task_id in sorted(owned):
+        try:
+            removed += await store.delete_prefix(f"raw/{task_id}/")
+        except Exception as exc:
+            _left(dropped.name, exc)
     return removed
+
+
+def task_of(key: str) -> str:
+    """The task whose object `key` under a datasource's prefix is: its name starts with the
+    task's id (`<id>.parquet`, `<id>-<run>.parquet`, `<id>.rollup.json`)."""
+    name = key.rsplit("/", 1)[-1]
+    return name.split(".", 1)[0].split("-", 1)[0]
+
+
+def _left(name: str, exc: Exception) -> None:
+    log.warning(
+        "drop %s: objects left under a prefix (%s); they are unreferenced", name, type(exc).__name__
+    )
 
 
 @dataclass(frozen=True)

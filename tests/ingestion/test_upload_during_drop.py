@@ -1,0 +1,47 @@
+"""A datasource dropped while a new upload under the same name lands: the drop removes the
+stored objects of the tasks it dropped, not the new upload's, whose rows stay queryable (its
+dataset removed under its record would be an accepted upload lost)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from backend.ingestion import datasources
+from tests.conftest import App
+from tests.factories import sales_csv, stored_keys, upload, wait_for_task
+
+COUNT = '{ rowCount(filter: {datasource: "again"}) }'
+
+
+async def test_an_upload_landing_during_the_drop_keeps_its_rows(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await upload(app.client, content=sales_csv(rows=5, seed=3), datasource="again")
+    assert (await wait_for_task(app.client, first.json()["task_id"]))["status"] == "succeeded"
+    inside, go = asyncio.Event(), asyncio.Event()
+    remove_stored = datasources.remove_stored
+
+    async def paused(*args: Any) -> int:  # the records dropped, the objects not yet
+        inside.set()
+        await go.wait()
+        return await remove_stored(*args)
+
+    monkeypatch.setattr(datasources, "remove_stored", paused)
+    dropping = asyncio.create_task(app.client.delete("/api/datasources/again"))
+    await asyncio.wait_for(inside.wait(), 10)
+    second = await upload(app.client, content=sales_csv(rows=7, seed=4), datasource="again")
+    new_id = second.json()["task_id"]
+    assert (await wait_for_task(app.client, new_id))["status"] == "succeeded"
+    go.set()
+    dropped = await asyncio.wait_for(dropping, 30)
+
+    assert dropped.status_code == 200, dropped.text
+    assert dropped.json()["tasks_removed"] == 1
+    kept = [k for k in await stored_keys(app.runtime, "datasets") if "/again/" in k]
+    assert kept and all(new_id in k for k in kept)
+    assert not [k for k in await stored_keys(app.runtime) if first.json()["task_id"] in k]
+    answer = (await app.client.post("/graphql", json={"query": COUNT})).json()
+    assert answer["data"] == {"rowCount": 7}, answer
