@@ -58,10 +58,16 @@ async def tick(
 
 
 async def schedule(session: AsyncSession, now: dt.datetime) -> int:
+    """Due schedules as runs. The triggers are held from the start (FOR NO KEY UPDATE, in
+    order), skipping those another transaction holds (a change or delete of their action, a
+    tick of another worker: they are seen at the next tick): the tick never waits for a
+    trigger while it holds an action's key for the runs it made."""
     rows = await session.execute(
         select(ActionTrigger, Action.enabled_at)
         .join(Action, Action.id == ActionTrigger.action_id)
         .where(Action.enabled.is_(True), ActionTrigger.type == TriggerType.SCHEDULE.value)
+        .order_by(ActionTrigger.action_id, ActionTrigger.id)
+        .with_for_update(of=ActionTrigger, key_share=True, skip_locked=True)
     )
     made = 0
     waiting = await _with_waiting_schedule(session)
@@ -77,9 +83,8 @@ async def schedule(session: AsyncSession, now: dt.datetime) -> int:
             log.info("action %s: a scheduled run still waits; %s skipped", trigger.action_id, due)
             await _mark_scheduled(session, trigger.id, due)
             continue
-        # The trigger first, then the run (whose key holds the action): the order a delete of
-        # the action takes them (the action, its runs, its triggers), so neither waits for the
-        # other's second; a trigger deleted meanwhile makes no run.
+        # The trigger marked first (no run when it is gone), then the run, whose insert holds
+        # the action's key.
         if not await _mark_scheduled(session, trigger.id, due):
             continue
         values = lifecycle.queued_values(

@@ -66,12 +66,12 @@ class ActionRuns:
         purge = self._purged is None or now - self._purged >= PURGE_EVERY
         async with session_scope(self.services.sessions) as session:
             made = await scheduler.tick(session, now, max_queued=settings.actions_max_queued_runs)
+        if made:
+            self.services.wake_workers()
         if purge:
             async with session_scope(self.services.sessions) as session:
                 await scheduler.purge(session, now, settings.actions_runs_keep_days)
             self._purged = now
-        if made:
-            self.services.wake_workers()
 
 
 @dataclass(frozen=True)

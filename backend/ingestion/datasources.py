@@ -266,28 +266,43 @@ async def drop(session: AsyncSession, name: str, actor: Principal) -> Dropped:
     return Dropped(name, len(task_ids), task_ids, loading)
 
 
-async def remove_stored(store: ObjectStore, dropped: Dropped) -> int:
+async def remove_stored(store: ObjectStore, sessions: SessionMaker, dropped: Dropped) -> int:
     """Deletes the dropped tasks' objects (datasets, rollups, Druid copies, uploads, rejected
-    rows) once their records are gone; the number of objects removed. Only theirs: an upload
-    under the same name accepted since has objects there too. A failure here leaves
-    unreferenced objects, never records pointing at missing data."""
-    owned = frozenset(dropped.task_ids)
+    rows) once their records are gone, and any object there whose task no longer exists (left
+    by an earlier drop that storage failed); the number of objects removed. Not the objects of
+    an upload under the same name accepted since: its task exists (its objects are written
+    after its record). A failure here leaves unreferenced objects, never records pointing at
+    missing data."""
     shared = (storage_prefix(dropped.name), rollup_key(storage_prefix(dropped.name)))
     removed = 0
-    for prefix in (*shared, f"druid/{dropped.name}/"):
-        try:
-            for info in await store.list_prefix(prefix):
-                if task_of(info.key) in owned:
-                    await store.delete(info.key)
-                    removed += 1
-        except Exception as exc:  # storage down: the records are gone, say so in the log
-            _left(dropped.name, exc)
-    for task_id in sorted(owned):
+    try:
+        found = [
+            info.key
+            for p in (*shared, f"druid/{dropped.name}/")
+            for info in await store.list_prefix(p)
+        ]
+        live = await _live_tasks(sessions, {task_of(key) for key in found})
+        for key in found:
+            if task_of(key) not in live:
+                await store.delete(key)
+                removed += 1
+    except Exception as exc:  # storage down: the records are gone, say so in the log
+        _left(dropped.name, exc)
+    for task_id in sorted(dropped.task_ids):
         try:
             removed += await store.delete_prefix(f"raw/{task_id}/")
         except Exception as exc:
             _left(dropped.name, exc)
     return removed
+
+
+async def _live_tasks(sessions: SessionMaker, ids: set[str]) -> set[str]:
+    """Those of `ids` that are tasks (asked 500 at a time: bound parameters are limited)."""
+    ordered, live = sorted(ids), set()
+    async with session_scope(sessions) as session:
+        for start in range(0, len(ordered), 500):
+            live |= await repository.existing(session, ordered[start : start + 500])
+    return live
 
 
 def task_of(key: str) -> str:
@@ -319,7 +334,7 @@ async def drop_everywhere(runtime: Services, name: str, actor: Principal) -> Dro
     async with session_scope(runtime.sessions) as session:
         dropped = await drop(session, name, actor)
     runtime.analytics.landed(name)
-    objects = await remove_stored(runtime.store, dropped)
+    objects = await remove_stored(runtime.store, runtime.sessions, dropped)
     segments, error = None, None
     if runtime.druid is not None:
         try:

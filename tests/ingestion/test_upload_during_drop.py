@@ -1,10 +1,12 @@
 """A datasource dropped while a new upload under the same name lands: the drop removes the
-stored objects of the tasks it dropped, not the new upload's, whose rows stay queryable (its
-dataset removed under its record would be an accepted upload lost)."""
+stored objects of the tasks it dropped (and those of tasks long gone), not the new upload's,
+whose rows stay queryable (its dataset removed under its record would be an accepted upload
+lost)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
@@ -35,6 +37,10 @@ async def test_an_upload_landing_during_the_drop_keeps_its_rows(
     second = await upload(app.client, content=sales_csv(rows=7, seed=4), datasource="again")
     new_id = second.json()["task_id"]
     assert (await wait_for_task(app.client, new_id))["status"] == "succeeded"
+    orphan = f"datasets/again/{uuid.uuid4().hex}.parquet"  # an earlier drop's, storage failing
+    writer = app.runtime.store.writer(orphan)
+    await writer.write(b"left")
+    await writer.commit()
     go.set()
     dropped = await asyncio.wait_for(dropping, 30)
 
@@ -42,6 +48,7 @@ async def test_an_upload_landing_during_the_drop_keeps_its_rows(
     assert dropped.json()["tasks_removed"] == 1
     kept = [k for k in await stored_keys(app.runtime, "datasets") if "/again/" in k]
     assert kept and all(new_id in k for k in kept)
-    assert not [k for k in await stored_keys(app.runtime) if first.json()["task_id"] in k]
+    gone = (first.json()["task_id"], orphan)
+    assert not [k for k in await stored_keys(app.runtime) if any(g in k for g in gone)]
     answer = (await app.client.post("/graphql", json={"query": COUNT})).json()
     assert answer["data"] == {"rowCount": 7}, answer

@@ -18,7 +18,7 @@ from backend.actions.models import Action, ActionDelivery, ActionRun, RunStatus
 from backend.auth.roles import Role
 from backend.db import session_scope, utcnow
 from backend.runtime import Runtime
-from tests.actions.core.conftest import person
+from tests.actions.core.conftest import create, person, webhook_in
 from tests.actions.core.test_scheduler import next_minute, scheduled_action
 from tests.locks import waiting_on_a_lock
 
@@ -62,10 +62,20 @@ async def gone(runtime: Runtime, action_id: str) -> bool:
         return await session.get(Action, action_id) is None and left == 0
 
 
+TWO_SCHEDULES = [
+    {"type": "schedule", "cron": "* * * * *", "timezone": zone} for zone in ("UTC", "Asia/Tokyo")
+]
+
+
+@pytest.mark.parametrize("schedules", [1, 2])
 async def test_a_delete_during_the_tick_that_schedules_the_action(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, schedules: int
 ) -> None:
-    action = await scheduled_action(runtime)
+    if schedules == 1:
+        action = await scheduled_action(runtime)
+    else:  # the tick marks the second after the first's run holds the action's key
+        owner = await person(runtime, Role.UPLOADER)
+        action, _ = await create(runtime, owner, webhook_in(triggers=TWO_SCHEDULES))
     held = Held(monkeypatch, scheduler, "insert_run", before=False)  # its run made, not committed
 
     async def tick() -> int:
