@@ -6,14 +6,13 @@ writer at a time)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
 from backend.tasks import repository
 from tests.conftest import App
 from tests.factories import upload, wait_for_task
-from tests.locks import waiting_on_a_lock
+from tests.locks import Held, waiting_on_a_lock
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres_s3"], indirect=True)
 
@@ -24,20 +23,12 @@ async def test_a_drop_during_a_retry_keeps_the_retried_upload(
     accepted = await upload(app.client, content=b"a,b\n1\n", datasource="drops")
     task_id = accepted.json()["task_id"]
     assert (await wait_for_task(app.client, task_id))["status"] == "failed"
-    inside, go = asyncio.Event(), asyncio.Event()
-    lock_content = repository.lock_content
-
-    async def paused(*args: Any) -> None:  # the retry, holding its task
-        inside.set()
-        await go.wait()
-        await lock_content(*args)
-
-    monkeypatch.setattr(repository, "lock_content", paused)
+    held = Held(monkeypatch, repository, "lock_content")
     retrying = asyncio.create_task(app.client.post(f"/api/ingest/tasks/{task_id}/retry"))
-    await asyncio.wait_for(inside.wait(), 10)
+    await held.reached()
     dropping = asyncio.create_task(app.client.delete("/api/datasources/drops"))
     await waiting_on_a_lock(app.runtime.sessions)
-    go.set()
+    held.go.set()
     retried, dropped = await asyncio.wait_for(asyncio.gather(retrying, dropping), 30)
 
     assert retried.status_code == 202, retried.text

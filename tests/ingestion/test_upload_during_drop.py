@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import pytest
 
 from backend.ingestion import datasources
 from tests.conftest import App
 from tests.factories import sales_csv, stored_keys, upload, wait_for_task
+from tests.locks import Held
 
 COUNT = '{ rowCount(filter: {datasource: "again"}) }'
 
@@ -23,17 +23,9 @@ async def test_an_upload_landing_during_the_drop_keeps_its_rows(
 ) -> None:
     first = await upload(app.client, content=sales_csv(rows=5, seed=3), datasource="again")
     assert (await wait_for_task(app.client, first.json()["task_id"]))["status"] == "succeeded"
-    inside, go = asyncio.Event(), asyncio.Event()
-    remove_stored = datasources.remove_stored
-
-    async def paused(*args: Any) -> int:  # the records dropped, the objects not yet
-        inside.set()
-        await go.wait()
-        return await remove_stored(*args)
-
-    monkeypatch.setattr(datasources, "remove_stored", paused)
+    held = Held(monkeypatch, datasources, "remove_stored")
     dropping = asyncio.create_task(app.client.delete("/api/datasources/again"))
-    await asyncio.wait_for(inside.wait(), 10)
+    await held.reached()
     second = await upload(app.client, content=sales_csv(rows=7, seed=4), datasource="again")
     new_id = second.json()["task_id"]
     assert (await wait_for_task(app.client, new_id))["status"] == "succeeded"
@@ -41,7 +33,7 @@ async def test_an_upload_landing_during_the_drop_keeps_its_rows(
     writer = app.runtime.store.writer(orphan)
     await writer.write(b"left")
     await writer.commit()
-    go.set()
+    held.go.set()
     dropped = await asyncio.wait_for(dropping, 30)
 
     assert dropped.status_code == 200, dropped.text

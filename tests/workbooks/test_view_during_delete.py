@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -15,7 +14,7 @@ from sqlalchemy import update
 from backend.db import session_scope, utcnow
 from backend.workbooks import store
 from backend.workbooks.models import WorkbookViewer
-from tests.locks import waiting_on_a_lock
+from tests.locks import Held, waiting_on_a_lock
 from tests.workbooks.conftest import People, save
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres_s3"], indirect=True)
@@ -35,23 +34,15 @@ async def test_a_view_during_the_delete_waits_and_finds_nothing(
                 .where(WorkbookViewer.workbook_id == book["id"])
                 .values(last_viewed=utcnow() - dt.timedelta(minutes=2))
             )
-    inside, go = asyncio.Event(), asyncio.Event()
-    unindex = store.unindex
-
-    async def paused(*args: Any) -> None:  # the delete, holding the workbook
-        inside.set()
-        await go.wait()
-        await unindex(*args)
-
-    monkeypatch.setattr(store, "unindex", paused)
+    held = Held(monkeypatch, store, "unindex")
     deleting = asyncio.create_task(people.alice.delete(path))
-    await asyncio.wait_for(inside.wait(), 10)
+    await held.reached()
     if door == "star":
         looking = asyncio.create_task(people.bob.post(f"{path}/favorite"))
     else:
         looking = asyncio.create_task(people.bob.post(f"{path}/view"))
     await waiting_on_a_lock(people.app.runtime.sessions)
-    go.set()
+    held.go.set()
     deleted, looked = await asyncio.wait_for(asyncio.gather(deleting, looking), 30)
 
     assert deleted.status_code == 204, deleted.text

@@ -8,7 +8,6 @@ row, which the delete held)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -31,7 +30,7 @@ from tests.actions.alerts.test_alerts import (
     shop_csv,
 )
 from tests.conftest import App
-from tests.locks import waiting_on_a_lock
+from tests.locks import Held, waiting_on_a_lock
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres_s3"], indirect=True)
 
@@ -45,20 +44,12 @@ async def test_the_owner_acting_on_a_firing_alert_waits_for_its_run(
     person = await owner(app, Role.UPLOADER, "ana")
     action = await create_action(app.runtime, person.principal, "alert", alert_params("below", 50))
     run_id = await new_run(app.runtime, action)
-    inside, go = asyncio.Event(), asyncio.Event()
-    step = getattr(alert, pause)
-
-    async def paused(*args: Any) -> Any:  # the run's transaction, held at this step
-        inside.set()
-        await go.wait()
-        return await step(*args)
-
-    monkeypatch.setattr(alert, pause, paused)
+    held = Held(monkeypatch, alert, pause)
     given = services_of(app.runtime, outbound)
     run = await run_view(app.runtime, run_id)
     ctx = RunContext(action, run, person.principal, given, checkpointer(run_id), NOW)
     running = asyncio.create_task(alert.execute(ctx))
-    await asyncio.wait_for(inside.wait(), 20)
+    await held.reached(20)
 
     async def act() -> str:
         async with session_scope(app.runtime.sessions) as session:
@@ -73,7 +64,7 @@ async def test_the_owner_acting_on_a_firing_alert_waits_for_its_run(
 
     acting = asyncio.create_task(act())
     await waiting_on_a_lock(app.runtime.sessions)
-    go.set()
+    held.go.set()
     outcome, answer = await asyncio.wait_for(asyncio.gather(running, acting), 30)
 
     assert outcome.status == "succeeded" and outcome.output["fired"] is True

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -20,32 +18,9 @@ from backend.db import session_scope, utcnow
 from backend.runtime import Runtime
 from tests.actions.core.conftest import create, person, webhook_in
 from tests.actions.core.test_scheduler import next_minute, scheduled_action
-from tests.locks import waiting_on_a_lock
+from tests.locks import Held, waiting_on_a_lock
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres_s3"], indirect=True)
-
-
-class Held:
-    """`name` of `module` replaced by a step that, once the test says go, does the original:
-    `before` pauses before it, else after it."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, module: Any, name: str, before: bool):
-        self.inside, self.go = asyncio.Event(), asyncio.Event()
-        original: Callable[..., Awaitable[Any]] = getattr(module, name)
-
-        async def step(*args: Any, **kwargs: Any) -> Any:
-            if before:
-                await self.pause()
-            result = await original(*args, **kwargs)
-            if not before:
-                await self.pause()
-            return result
-
-        monkeypatch.setattr(module, name, step)
-
-    async def pause(self) -> None:
-        self.inside.set()
-        await self.go.wait()
 
 
 async def delete(runtime: Runtime, action_id: str) -> None:
@@ -83,7 +58,7 @@ async def test_a_delete_during_the_tick_that_schedules_the_action(
             return await scheduler.tick(session, next_minute(action.enabled_at))
 
     ticking = asyncio.create_task(tick())
-    await asyncio.wait_for(held.inside.wait(), 10)
+    await held.reached()
     deleting = asyncio.create_task(delete(runtime, action.id))
     await waiting_on_a_lock(runtime.sessions)
     held.go.set()
@@ -127,7 +102,7 @@ async def test_a_purge_during_a_delete_skips_the_runs_it_holds(
             await scheduler.purge(session, utcnow(), 30)
 
     deleting = asyncio.create_task(delete(runtime, deleted.id))
-    await asyncio.wait_for(held.inside.wait(), 10)
+    await held.reached()
     purging = asyncio.create_task(purge())
     finished, _ = await asyncio.wait({purging}, timeout=10)
     held.go.set()
