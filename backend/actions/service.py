@@ -216,9 +216,8 @@ async def get(session: AsyncSession, actor: Principal, action_id: str) -> Action
 
 async def _locked(session: AsyncSession, actor: Principal, action_id: str) -> Action:
     """The action, held against other changes until the transaction ends: FOR NO KEY UPDATE
-    on PostgreSQL (its key never changes), so a run writing a row that refers to it (KEY
-    SHARE: an alert's state, an import's file) is not held up, and never waits for a change
-    that waits for its run."""
+    (its key never changes), so a run writing a row that refers to it (KEY SHARE: an alert's
+    state, an import's file) never waits for a change that waits for its run."""
     found = await session.get(
         Action, action_id[:32], with_for_update={"key_share": True}, populate_existing=True
     )
